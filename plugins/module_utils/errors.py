@@ -1,0 +1,61 @@
+# -*- coding: utf-8 -*-
+# Copyright: nixfleet.nixos contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The one error type for every failed nix or remote shell command."""
+
+from __future__ import annotations
+
+from typing import Optional, Sequence
+
+
+class NixError(Exception):
+    """A nix, ssh or remote shell command failed.
+
+    Carries what a user needs to see: the command, its exit code, its stderr and, when the
+    command ran for one host, that host's name.
+    """
+
+    def __init__(self, message: str, command: Optional[Sequence[str]] = None, rc: Optional[int] = None,
+                 stderr: str = "", stdout: str = "", host: Optional[str] = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.command = list(command) if command is not None else None
+        self.rc = rc
+        self.stderr = stderr
+        self.stdout = stdout
+        self.host = host
+
+    def __str__(self) -> str:
+        parts = []
+        if self.host:
+            parts.append("%s: " % self.host)
+        parts.append(self.message)
+        if self.rc is not None:
+            parts.append(" (exit code %d)" % self.rc)
+        detail = nix_error_text(self.stderr)
+        if detail and detail not in self.message:
+            parts.append(": %s" % detail)
+        return "".join(parts)
+
+    def to_result(self) -> dict:
+        """The fields an Ansible task result reports for this failure."""
+        return {
+            "msg": str(self),
+            "cmd": self.command,
+            "rc": self.rc,
+            "stderr": self.stderr,
+            "stdout": self.stdout,
+        }
+
+
+def nix_error_text(stderr: str) -> str:
+    """The useful part of Nix's stderr: from the first ``error:`` line on, else the last lines.
+
+    Nix prints progress ("copying path ...", "building ...") before the error; users need the
+    error, with Nix's own wording, not the noise.
+    """
+    lines = [line.rstrip() for line in (stderr or "").splitlines() if line.strip()]
+    for index, line in enumerate(lines):
+        if line.lstrip().startswith("error:"):
+            return "\n".join(lines[index:])
+    return "\n".join(lines[-5:])

@@ -1,0 +1,119 @@
+# -*- coding: utf-8 -*-
+# Copyright: nixfleet.nixos contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Every ``nix`` command line the collection runs, built in one place, and its output parsed.
+
+In the spirit of community.general's CmdRunner: options are declared once in ``OPTIONS``
+(name → how it is written on the command line); builders only say which options they use.
+Only flags that Nix 2.8 understands are used (``--json`` rather than ``--print-out-paths``).
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
+
+EXPERIMENTAL = ("--extra-experimental-features", "nix-command flakes")
+
+
+def _flag(name: str) -> Callable[[Any], List[str]]:
+    return lambda value: [name] if value else []
+
+
+def _value(name: str) -> Callable[[Any], List[str]]:
+    return lambda value: [name, str(value)] if value not in (None, "") else []
+
+
+OPTIONS = {
+    "json": _flag("--json"),
+    "no_link": _flag("--no-link"),
+    "keep_going": _flag("--keep-going"),
+    "recursive": _flag("--recursive"),
+    "no_check_sigs": _flag("--no-check-sigs"),
+    "substitute_on_destination": _flag("--substitute-on-destination"),
+    "impure": _flag("--impure"),
+    "apply": _value("--apply"),
+    "to": _value("--to"),
+    "from_store": _value("--from"),
+    "store": _value("--store"),
+    "out_link": _value("--out-link"),
+}  # type: Dict[str, Callable[[Any], List[str]]]
+
+
+@dataclass(frozen=True)
+class NixSettings:
+    """How to call nix: the binary and arguments every call gets (e.g. ``--override-input``)."""
+
+    nix: str = "nix"
+    extra_args: Tuple[str, ...] = ()
+
+
+def nix_argv(settings: NixSettings, subcommand: Sequence[str], positional: Sequence[str] = (),
+             **options: Any) -> List[str]:
+    """``nix <subcommand> --extra-experimental-features … <options> <extra args> <positional>``."""
+    argv = [settings.nix] + list(subcommand) + list(EXPERIMENTAL)
+    for name, value in options.items():
+        if name not in OPTIONS:
+            raise KeyError("unknown nix option %r" % name)
+        argv.extend(OPTIONS[name](value))
+    argv.extend(settings.extra_args)
+    argv.extend(positional)
+    return argv
+
+
+def version_argv(settings: NixSettings) -> List[str]:
+    return [settings.nix, "--version"]
+
+
+def eval_json_argv(settings: NixSettings, installable: str, apply: Optional[str] = None) -> List[str]:
+    return nix_argv(settings, ["eval"], [installable], json=True, apply=apply)
+
+
+def build_argv(settings: NixSettings, installables: Sequence[str], keep_going: bool = True) -> List[str]:
+    """Build every installable in one invocation; ``--json`` lists each one's outputs."""
+    return nix_argv(settings, ["build"], installables, json=True, no_link=True, keep_going=keep_going)
+
+
+def copy_argv(settings: NixSettings, paths: Sequence[str], to: Optional[str] = None,
+              from_store: Optional[str] = None, substitute_on_destination: bool = False,
+              no_check_sigs: bool = False) -> List[str]:
+    return nix_argv(settings, ["copy"], paths, to=to, from_store=from_store,
+                    substitute_on_destination=substitute_on_destination, no_check_sigs=no_check_sigs)
+
+
+def path_info_argv(settings: NixSettings, paths: Sequence[str], store: Optional[str] = None,
+                   recursive: bool = False) -> List[str]:
+    return nix_argv(settings, ["path-info"], paths, json=True, store=store, recursive=recursive)
+
+
+def diff_closures_argv(settings: NixSettings, before: str, after: str) -> List[str]:
+    return nix_argv(settings, ["store", "diff-closures"], [before, after])
+
+
+def parse_build_json(output: str) -> List[Dict[str, Any]]:
+    """``nix build --json``: one ``{"drvPath", "outputs": {"out": path}}`` per installable."""
+    data = json.loads(output or "[]")
+    if not isinstance(data, list):
+        raise ValueError("nix build --json printed %r, not a list" % (output[:200],))
+    return data
+
+
+def parse_path_info(output: str) -> Dict[str, Optional[Dict[str, Any]]]:
+    """``nix path-info --json`` → ``{path: info or None when not valid}``.
+
+    Nix < 2.19 and Lix print a list of objects with a ``path`` key (``"valid": false`` for
+    missing paths); Nix 2.19+ prints an object keyed by path with ``null`` for missing ones.
+    """
+    data = json.loads(output or "[]")
+    result = {}  # type: Dict[str, Optional[Dict[str, Any]]]
+    if isinstance(data, dict):
+        for path, info in data.items():
+            result[path] = info if info else None
+        return result
+    if not isinstance(data, list):
+        raise ValueError("nix path-info --json printed %r" % (output[:200],))
+    for info in data:
+        path = info.get("path")
+        result[path] = None if info.get("valid") is False else info
+    return result

@@ -1,0 +1,60 @@
+# -*- coding: utf-8 -*-
+# Copyright: nixfleet.nixos contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Which Nix is this, and what can it do?
+
+Debian 12 ships Nix 2.8; users run 2.18+ and Lix. Everything the collection needs from a newer
+Nix has a fallback that 2.8 understands, chosen here from the version.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Tuple
+
+_VERSION_RE = re.compile(r"^nix(?:-\w+)? \((?P<impl>[^)]*)\) (?P<version>\d+(?:\.\d+)*)")
+
+
+@dataclass(frozen=True)
+class NixVersion:
+    """A parsed ``nix --version``: implementation (``Nix`` or ``Lix``) and version numbers."""
+
+    implementation: str
+    version: Tuple[int, ...]
+    text: str
+
+    @classmethod
+    def parse(cls, output: str) -> "NixVersion":
+        line = (output or "").strip().splitlines()[0] if (output or "").strip() else ""
+        match = _VERSION_RE.match(line)
+        if not match:
+            raise ValueError("cannot read a Nix version from %r" % (output,))
+        impl = "Lix" if "lix" in match.group("impl").lower() else "Nix"
+        numbers = tuple(int(part) for part in match.group("version").split("."))
+        return cls(impl, numbers, line)
+
+    @property
+    def is_lix(self) -> bool:
+        return self.implementation == "Lix"
+
+    def at_least(self, *version: int) -> bool:
+        return self.version >= tuple(version)
+
+    @property
+    def supports_flakes(self) -> bool:
+        """Flakes and the ``nix`` command exist (behind experimental-features) from Nix 2.4 on."""
+        return self.is_lix or self.at_least(2, 4)
+
+    @property
+    def has_print_out_paths(self) -> bool:
+        """``nix build --print-out-paths`` (Nix 2.9+, every Lix); else read ``--json``."""
+        return self.is_lix or self.at_least(2, 9)
+
+    @property
+    def path_info_json_is_object(self) -> bool:
+        """``nix path-info --json`` prints an object keyed by path from Nix 2.19 on (not Lix)."""
+        return not self.is_lix and self.at_least(2, 19)
+
+    def __str__(self) -> str:
+        return "%s %s" % (self.implementation, ".".join(str(v) for v in self.version))

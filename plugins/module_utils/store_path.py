@@ -1,0 +1,55 @@
+# -*- coding: utf-8 -*-
+# Copyright: nixfleet.nixos contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Nix store paths: validation and parts."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+STORE_DIR = "/nix/store"
+# Nix's base-32 alphabet omits e, o, u and t.
+_HASH = "[0-9abcdfghijklmnpqrsvwxyz]{32}"
+_NAME = r"[A-Za-z0-9+\-._?=][A-Za-z0-9+\-._?=]*"
+_STORE_PATH_RE = re.compile(r"^(?P<dir>/.+)/(?P<hash>%s)-(?P<name>%s)$" % (_HASH, _NAME))
+
+
+@dataclass(frozen=True)
+class StorePath:
+    """A top-level store path such as ``/nix/store/<hash>-nixos-system-web-01-24.05``."""
+
+    path: str
+
+    def __post_init__(self) -> None:
+        match = _STORE_PATH_RE.match(self.path or "")
+        if not match or match.group("dir") != STORE_DIR:
+            raise ValueError("not a Nix store path: %r" % (self.path,))
+
+    @property
+    def hash_part(self) -> str:
+        return self.path[len(STORE_DIR) + 1:len(STORE_DIR) + 33]
+
+    @property
+    def name(self) -> str:
+        return self.path[len(STORE_DIR) + 34:]
+
+    def __str__(self) -> str:
+        return self.path
+
+    @classmethod
+    def from_any(cls, value: str) -> "StorePath":
+        """The store path that ``value`` (a store path or a path inside one) belongs to."""
+        value = (value or "").strip()
+        if value.startswith(STORE_DIR + "/"):
+            top = value[len(STORE_DIR) + 1:].split("/", 1)[0]
+            return cls("%s/%s" % (STORE_DIR, top))
+        return cls(value)
+
+
+def is_store_path(value: str) -> bool:
+    try:
+        StorePath(value)
+    except ValueError:
+        return False
+    return True

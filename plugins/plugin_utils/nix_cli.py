@@ -1,0 +1,80 @@
+# -*- coding: utf-8 -*-
+# Copyright: nixfleet.nixos contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The Nix CLI on the controller: eval, build, copy, path-info, diff-closures."""
+
+from __future__ import annotations
+
+import json
+from typing import Any, Dict, List, Mapping, Optional, Sequence
+
+from ansible_collections.nixfleet.nixos.plugins.module_utils import nix_command as cmd
+from ansible_collections.nixfleet.nixos.plugins.module_utils.errors import NixError
+from ansible_collections.nixfleet.nixos.plugins.module_utils.nix_version import NixVersion
+from ansible_collections.nixfleet.nixos.plugins.plugin_utils.process import CommandResult, check, run
+
+
+class NixCli:
+    """Runs ``nix`` with one set of settings (binary, extra args, environment)."""
+
+    def __init__(self, settings: Optional[cmd.NixSettings] = None, env: Optional[Mapping[str, str]] = None,
+                 runner=run) -> None:
+        self.settings = settings or cmd.NixSettings()
+        self.env = dict(env or {})
+        self._run = runner
+        self._version = None  # type: Optional[NixVersion]
+
+    def _call(self, argv: List[str], what: str, host: Optional[str] = None,
+              env: Optional[Mapping[str, str]] = None) -> CommandResult:
+        merged = dict(self.env)
+        merged.update(env or {})
+        return check(self._run(argv, env=merged), what, host)
+
+    def version(self) -> NixVersion:
+        """The Nix in use (cached); fails clearly when it cannot use flakes."""
+        if self._version is None:
+            out = self._call(cmd.version_argv(self.settings), "nix --version").stdout
+            self._version = NixVersion.parse(out)
+            if not self._version.supports_flakes:
+                raise NixError("%s is too old: flakes need Nix 2.4 or newer" % self._version)
+        return self._version
+
+    def eval_json(self, installable: str, apply: Optional[str] = None) -> Any:
+        out = self._call(cmd.eval_json_argv(self.settings, installable, apply), "nix eval %s" % installable).stdout
+        return json.loads(out)
+
+    def build(self, installables: Sequence[str]) -> List[Dict[str, Any]]:
+        """Build all ``installables`` in one ``nix build``; one result per installable, in order."""
+        argv = cmd.build_argv(self.settings, installables)
+        return cmd.parse_build_json(self._call(argv, "nix build").stdout)
+
+    def copy(self, paths: Sequence[str], to: str, env: Optional[Mapping[str, str]] = None,
+             host: Optional[str] = None, substitute_on_destination: bool = False,
+             no_check_sigs: bool = False) -> CommandResult:
+        argv = cmd.copy_argv(self.settings, paths, to=to, substitute_on_destination=substitute_on_destination,
+                             no_check_sigs=no_check_sigs)
+        return self._call(argv, "nix copy to %s" % to, host, env)
+
+    def path_info(self, paths: Sequence[str], store: Optional[str] = None, recursive: bool = False,
+                  env: Optional[Mapping[str, str]] = None, host: Optional[str] = None
+                  ) -> Dict[str, Optional[Dict[str, Any]]]:
+        """``{path: info or None}`` for ``paths`` in ``store`` (default: the local store).
+
+        Missing paths make Nix exit non-zero on some versions; the JSON still says which.
+        """
+        argv = cmd.path_info_argv(self.settings, paths, store=store, recursive=recursive)
+        merged = dict(self.env)
+        merged.update(env or {})
+        result = self._run(argv, env=merged)
+        if not result.ok and not result.stdout.strip():
+            check(result, "nix path-info", host)
+        return cmd.parse_path_info(result.stdout)
+
+    def missing_paths(self, paths: Sequence[str], store: str, env: Optional[Mapping[str, str]] = None,
+                      host: Optional[str] = None) -> List[str]:
+        """Which of ``paths`` are not valid in ``store``."""
+        info = self.path_info(paths, store=store, env=env, host=host)
+        return [p for p in paths if info.get(p) is None]
+
+    def diff_closures(self, before: str, after: str) -> str:
+        return self._call(cmd.diff_closures_argv(self.settings, before, after), "nix store diff-closures").stdout

@@ -1,0 +1,38 @@
+# -*- coding: utf-8 -*-
+# Copyright: nixfleet.nixos contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Shell commands on a target, whatever carries them (an ssh process, an Ansible connection)."""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from typing import Optional
+
+from ansible_collections.nixfleet.nixos.plugins.plugin_utils.process import CommandResult, check, run
+from ansible_collections.nixfleet.nixos.plugins.plugin_utils.ssh_target import SshTarget
+
+
+class RemoteShell(ABC):
+    """Runs POSIX shell command lines on one target. Subclasses implement ``run``."""
+
+    label = "target"
+
+    @abstractmethod
+    def run(self, command: str, stdin: Optional[str] = None) -> CommandResult:
+        """Run ``command`` with ``/bin/sh`` semantics on the target; never raise on exit codes."""
+
+    def check(self, command: str, what: str, stdin: Optional[str] = None) -> CommandResult:
+        return check(self.run(command, stdin), what, self.label)
+
+
+class SshShell(RemoteShell):
+    """A fresh ``ssh`` process per command (no connection reuse unless the options ask for it)."""
+
+    def __init__(self, target: SshTarget, fresh: bool = False, timeout: Optional[float] = None) -> None:
+        self.target = target
+        self.fresh = fresh
+        self.timeout = timeout
+        self.label = target.label
+
+    def run(self, command: str, stdin: Optional[str] = None) -> CommandResult:
+        return run(self.target.ssh_argv(command, fresh=self.fresh), stdin=stdin, timeout=self.timeout)

@@ -1,0 +1,89 @@
+# -*- coding: utf-8 -*-
+# Copyright: nixfleet.nixos contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""One ssh destination, written the same way for ``ssh`` and for Nix (``NIX_SSHOPTS``).
+
+A host's closures must travel over exactly the ssh configuration Ansible uses for it: same
+user, port, key, known_hosts and extra options. This is the one place that turns those
+settings into command lines.
+"""
+
+from __future__ import annotations
+
+import shlex
+from dataclasses import dataclass
+from typing import Dict, List, Optional, Sequence, Tuple
+
+from ansible_collections.nixfleet.nixos.plugins.module_utils.shell import join
+
+
+@dataclass(frozen=True)
+class SshTarget:
+    host: str
+    user: Optional[str] = None
+    port: Optional[int] = None
+    private_key: Optional[str] = None
+    known_hosts: Optional[str] = None
+    extra_args: Tuple[str, ...] = ()
+    name: Optional[str] = None  # the inventory name, for messages
+
+    @classmethod
+    def from_args_string(cls, host: str, args: str = "", **kwargs) -> "SshTarget":
+        """Build from a shell-style string of extra ssh options (``ansible_ssh_common_args``)."""
+        return cls(host=host, extra_args=tuple(shlex.split(args or "")), **kwargs)
+
+    @property
+    def label(self) -> str:
+        return self.name or self.host
+
+    @property
+    def destination(self) -> str:
+        host = "[%s]" % self.host if ":" in self.host else self.host
+        return "%s@%s" % (self.user, host) if self.user else host
+
+    def options(self) -> List[str]:
+        """ssh options (without the destination) shared by ssh and nix."""
+        opts = ["-o", "BatchMode=yes"]
+        if self.port:
+            opts += ["-p", str(self.port)]
+        if self.private_key:
+            opts += ["-i", self.private_key, "-o", "IdentitiesOnly=yes"]
+        if self.known_hosts:
+            opts += ["-o", "UserKnownHostsFile=%s" % self.known_hosts]
+        return opts + list(self.extra_args)
+
+    def ssh_argv(self, command: Optional[str] = None, fresh: bool = False) -> List[str]:
+        """``ssh`` to this target; ``fresh`` forbids reusing a ControlMaster connection."""
+        argv = ["ssh"] + self.options()
+        if fresh:
+            argv += ["-o", "ControlMaster=no", "-o", "ControlPath=none"]
+        argv.append(self.destination)
+        if command is not None:
+            argv += ["--", command]
+        return argv
+
+    def nix_sshopts(self) -> str:
+        """``NIX_SSHOPTS``: Nix splits it on whitespace, so no option may contain any."""
+        opts = self.options()
+        bad = [o for o in opts if not o or any(c.isspace() for c in o)]
+        if bad:
+            raise ValueError("%s: ssh option %r contains whitespace, which NIX_SSHOPTS cannot carry"
+                             % (self.label, bad[0]))
+        return " ".join(opts)
+
+    def nix_env(self) -> Dict[str, str]:
+        return {"NIX_SSHOPTS": self.nix_sshopts()}
+
+    def store_url(self, scheme: str = "ssh-ng") -> str:
+        """The Nix store URL of this target (``ssh-ng://user@host``)."""
+        if scheme not in ("ssh", "ssh-ng"):
+            raise ValueError("unsupported ssh store scheme %r" % scheme)
+        return "%s://%s" % (scheme, self.destination)
+
+    def describe(self) -> str:
+        return join(self.ssh_argv())
+
+
+def remote_argv(target: SshTarget, argv: Sequence[str]) -> List[str]:
+    """ssh argv running ``argv`` (quoted for the remote shell) on ``target``."""
+    return target.ssh_argv(join(argv))

@@ -1,0 +1,23 @@
+"""Make the collection importable as ``ansible_collections.nixfleet.nixos`` for every test."""
+import os
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def collections_root() -> Path:
+    """A directory holding ``ansible_collections/nixfleet/nixos`` → this checkout."""
+    if ROOT.parent.name == "nixfleet" and ROOT.parent.parent.name == "ansible_collections":
+        return ROOT.parents[2]
+    base = ROOT / ".collections"
+    link = base / "ansible_collections" / "nixfleet" / "nixos"
+    if not link.is_symlink():
+        link.parent.mkdir(parents=True, exist_ok=True)
+        link.symlink_to(ROOT)
+    return base
+
+
+COLLECTIONS = collections_root()
+sys.path.insert(0, str(COLLECTIONS))
+os.environ["ANSIBLE_COLLECTIONS_PATH"] = str(COLLECTIONS)

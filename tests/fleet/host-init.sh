@@ -1,0 +1,33 @@
+#!/bin/sh
+# Runs as the first child of tini, PID 2 of a fleet host's own PID, mount and UTS namespaces
+# (see nsfleet.py). Gives the host its own hostname, /nix, /run, /etc/nix, /etc/ssh and /var/lib,
+# optionally removes every Python interpreter from its view, then starts its sshd listener.
+# Environment: HOST_NAME, HOST_ROOT (the host's private directories), PRIVATE_DIRS (what to
+# bind-mount from there), NO_PYTHON (0/1), PYTHON_BIN_DIRS (PATH directories holding python*
+# entries) and PYTHON_LIB_DIRS (Python's libraries), hidden when NO_PYTHON=1.
+set -eu
+
+hostname "$HOST_NAME"
+for dir in $PRIVATE_DIRS; do
+  mount --bind "$HOST_ROOT/$dir" "/$dir"
+done
+
+if [ "$NO_PYTHON" = 1 ]; then
+  # An overlay whose top layer holds whiteouts: the python* entries vanish from the directory.
+  for dir in $PYTHON_BIN_DIRS; do
+    whiteouts="$HOST_ROOT/../no-python$(echo "$dir" | tr / _)"
+    mkdir -p "$whiteouts"
+    for entry in "$dir"/python*; do
+      mknod "$whiteouts/${entry##*/}" c 0 0
+    done
+    mount -t overlay nopython -o "lowerdir=$whiteouts:$dir" "$dir"
+  done
+  for dir in $PYTHON_LIB_DIRS; do
+    mount -t tmpfs -o ro,size=4k,mode=0755 nopython "$dir"
+  done
+fi
+
+mkdir -p /run/sshd
+chmod 0755 /run/sshd
+/usr/sbin/sshd -f /etc/ssh/sshd_config
+exec sleep infinity

@@ -1,0 +1,300 @@
+"""The local fleet: NixOS-like hosts made of Linux namespaces on one machine.
+
+Each host is an ``sshd`` on its own loopback address, inside its own PID, mount and UTS
+namespaces (``unshare``), with private ``/nix``, ``/run``, ``/etc/nix``, ``/etc/ssh`` and
+``/var/lib`` and ``/root`` bind-mounted from the fleet's state directory. PID 1 of each host is ``tini``, so
+killing it tears down every process the host ever started (sshd, sessions, services) and its
+mount namespace, and with it every mount. Nothing is mounted in the caller's namespace.
+"""
+from __future__ import annotations
+
+import dataclasses
+import glob
+import ipaddress
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import time
+from pathlib import Path
+from typing import Iterable, List, Optional
+
+HERE = Path(__file__).resolve().parent
+HOST_INIT = HERE / "host-init.sh"
+STATE_FILE = "fleet.json"
+PRIVATE_DIRS = ("nix", "run", "etc/nix", "etc/ssh", "var/lib", "root")
+PATH_DIRS = ("/usr/local/sbin", "/usr/local/bin", "/usr/sbin", "/usr/bin", "/sbin", "/bin")
+PYTHON_LIB_GLOBS = ("/usr/lib/python[0-9]*", "/usr/local/lib/python[0-9]*")
+HOST_NIX_CONF = """\
+# nix.conf of a nixfleet test-fleet host (written by tests/fleet)
+substituters =
+sandbox = false
+build-users-group =
+experimental-features = nix-command flakes
+"""
+
+
+class FleetError(RuntimeError):
+    """A fleet host could not be started or stopped."""
+
+
+@dataclasses.dataclass
+class Host:
+    """One fleet host as callers see it (the JSON ``up`` prints), plus what ``down`` needs."""
+
+    name: str
+    address: str
+    port: int
+    user: str
+    private_key: str
+    known_hosts: str
+    http_port: int
+    no_python: bool
+    root: str
+    unshare_pid: int = 0
+    init_pid: int = 0
+    pid_namespace: str = ""
+
+    def public(self) -> dict:
+        keys = ("name", "address", "port", "user", "private_key", "known_hosts", "http_port", "no_python")
+        return {key: getattr(self, key) for key in keys}
+
+
+def _run(argv: List[str]) -> None:
+    proc = subprocess.run(argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    if proc.returncode != 0:
+        raise FleetError("%s failed (exit %d): %s" % (argv[0], proc.returncode, proc.stdout.strip()))
+
+
+def _keygen(path: Path, comment: str) -> None:
+    _run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", comment, "-f", str(path)])
+
+
+def python_bin_dirs() -> List[str]:
+    """The standard PATH directories (resolved, de-duplicated) that hold python* entries."""
+    dirs = {os.path.realpath(d) for d in PATH_DIRS if os.path.isdir(d)}
+    return sorted(d for d in dirs if glob.glob(os.path.join(d, "python*")))
+
+
+def python_lib_dirs() -> List[str]:
+    found = {os.path.realpath(p) for pattern in PYTHON_LIB_GLOBS for p in glob.glob(pattern)}
+    return sorted(p for p in found if os.path.isdir(p))
+
+
+def _sshd_config(host: Host) -> str:
+    return "\n".join([
+        "# sshd_config of fleet host %s (written by tests/fleet)" % host.name,
+        "ListenAddress %s" % host.address,
+        "Port %d" % host.port,
+        "HostKey /etc/ssh/ssh_host_ed25519_key",
+        "PidFile /run/sshd.pid",
+        "PermitRootLogin prohibit-password",
+        "PasswordAuthentication no",
+        "KbdInteractiveAuthentication no",
+        "AuthorizedKeysFile /etc/ssh/authorized_keys.d/%u",
+        "StrictModes no",
+        "UsePAM no",
+        "PrintMotd no",
+        "MaxStartups 200",
+        "MaxSessions 100",
+        "AcceptEnv LANG LC_*",
+        "Subsystem sftp internal-sftp",
+        "",
+    ])
+
+
+def _prepare_host(host: Host, client_pub: str) -> str:
+    """Create the host's private directories and keys; return its known_hosts line."""
+    root = Path(host.root)
+    for directory in PRIVATE_DIRS:
+        (root / directory).mkdir(parents=True, exist_ok=True)
+    (root / "etc/nix/nix.conf").write_text(HOST_NIX_CONF)
+    ssh = root / "etc/ssh"
+    for shipped in ("ssh_config", "moduli"):
+        if os.path.exists("/etc/ssh/" + shipped):
+            shutil.copy("/etc/ssh/" + shipped, ssh / shipped)
+    _keygen(ssh / "ssh_host_ed25519_key", "root@" + host.name)
+    (ssh / "sshd_config").write_text(_sshd_config(host))
+    (ssh / "authorized_keys.d").mkdir(exist_ok=True)
+    (ssh / "authorized_keys.d" / host.user).write_text(client_pub)
+    pub = (ssh / "ssh_host_ed25519_key.pub").read_text().split()
+    return "[%s]:%d %s %s\n" % (host.address, host.port, pub[0], pub[1])
+
+
+def _start_host(host: Host, log: Path) -> subprocess.Popen:
+    env = dict(os.environ)
+    env.update(
+        HOST_NAME=host.name,
+        HOST_ROOT=host.root,
+        NO_PYTHON="1" if host.no_python else "0",
+        PRIVATE_DIRS=" ".join(PRIVATE_DIRS),
+        PYTHON_BIN_DIRS=" ".join(python_bin_dirs()),
+        PYTHON_LIB_DIRS=" ".join(python_lib_dirs()),
+    )
+    argv = [
+        "unshare", "--mount", "--uts", "--pid", "--fork", "--mount-proc",
+        "--propagation", "private", "--kill-child=SIGKILL",
+        "tini", "-s", "--", "/bin/sh", str(HOST_INIT),
+    ]
+    with open(log, "ab") as out:
+        return subprocess.Popen(argv, env=env, stdin=subprocess.DEVNULL, stdout=out, stderr=out,
+                                start_new_session=True)
+
+
+def _children(pid: int) -> List[int]:
+    try:
+        text = Path("/proc/%d/task/%d/children" % (pid, pid)).read_text()
+    except OSError:
+        return []
+    return [int(p) for p in text.split()]
+
+
+def _pid_namespace(pid: int) -> str:
+    return os.readlink("/proc/%d/ns/pid" % pid)
+
+
+def _listening(address: str, port: int) -> bool:
+    try:
+        with socket.create_connection((address, port), timeout=0.5):
+            return True
+    except OSError:
+        return False
+
+
+def _wait_ready(host: Host, proc: subprocess.Popen, log: Path, deadline: float) -> None:
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise FleetError("host %s exited during start-up: %s" % (host.name, log.read_text().strip()))
+        if not host.init_pid:
+            children = _children(proc.pid)
+            if children:
+                host.init_pid = children[0]
+                host.pid_namespace = _pid_namespace(host.init_pid)
+        if host.init_pid and _listening(host.address, host.port):
+            return
+        time.sleep(0.05)
+    raise FleetError("host %s: sshd did not listen on %s:%d in time: %s"
+                     % (host.name, host.address, host.port, log.read_text().strip()))
+
+
+def host_names(count: int) -> List[str]:
+    return ["node%02d" % i for i in range(1, count + 1)]
+
+
+def up(state: Path, count: int, no_python: Iterable[str] = (), first_address: str = "127.0.0.11",
+       port: int = 2222, http_port: int = 8080, names: Optional[List[str]] = None,
+       timeout: float = 30.0) -> List[Host]:
+    """Start a fleet in ``state`` (which must not hold a running fleet) and return its hosts."""
+    state = state.resolve()
+    if (state / STATE_FILE).exists():
+        raise FleetError("%s already holds a fleet; run 'fleet down --state %s' first" % (state, state))
+    names = names or host_names(count)
+    no_python = set(no_python)
+    unknown = no_python - set(names)
+    if unknown:
+        raise FleetError("--no-python names unknown hosts: %s" % ", ".join(sorted(unknown)))
+    base = ipaddress.IPv4Address(first_address)
+    if not base.is_loopback or not (base + len(names) - 1).is_loopback:
+        raise FleetError("fleet addresses must stay inside 127.0.0.0/8")
+    (state / "client").mkdir(parents=True, exist_ok=True)
+    private_key = state / "client" / "id_ed25519"
+    _keygen(private_key, "nixfleet-test-client")
+    client_pub = (state / "client" / "id_ed25519.pub").read_text()
+    known_hosts = state / "client" / "known_hosts"
+    hosts = [
+        Host(name=name, address=str(base + i), port=port, user="root", private_key=str(private_key),
+             known_hosts=str(known_hosts), http_port=http_port, no_python=name in no_python,
+             root=str(state / "hosts" / name / "root"))
+        for i, name in enumerate(names)
+    ]
+    known_hosts.write_text("".join(_prepare_host(h, client_pub) for h in hosts))
+    procs = []
+    try:
+        for host in hosts:
+            log = state / "hosts" / host.name / "init.log"
+            procs.append((host, _start_host(host, log), log))
+            host.unshare_pid = procs[-1][1].pid
+        deadline = time.monotonic() + timeout
+        for host, proc, log in procs:
+            _wait_ready(host, proc, log, deadline)
+    except BaseException:
+        _stop_hosts([h for h, _, _ in procs])
+        raise
+    _save(state, hosts)
+    return hosts
+
+
+def _save(state: Path, hosts: List[Host]) -> None:
+    (state / STATE_FILE).write_text(json.dumps([dataclasses.asdict(h) for h in hosts], indent=2))
+
+
+def load(state: Path) -> List[Host]:
+    path = state.resolve() / STATE_FILE
+    if not path.exists():
+        raise FleetError("no fleet in %s (%s is missing)" % (state, path))
+    return [Host(**entry) for entry in json.loads(path.read_text())]
+
+
+def processes_in(namespace: str) -> List[int]:
+    """PIDs (in our namespace) of every process whose PID namespace is ``namespace``."""
+    pids = []
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                if os.readlink("/proc/%s/ns/pid" % entry) == namespace:
+                    pids.append(int(entry))
+            except OSError:
+                continue
+    return pids
+
+
+def _kill(pid: int, sig: int) -> None:
+    try:
+        os.kill(pid, sig)
+    except ProcessLookupError:
+        pass
+
+
+def _stop_hosts(hosts: List[Host], timeout: float = 10.0) -> None:
+    for host in hosts:
+        # SIGKILL to PID 1 of the host's namespace kills every process in it.
+        if host.init_pid:
+            _kill(host.init_pid, signal.SIGKILL)
+        if host.unshare_pid:
+            _kill(host.unshare_pid, signal.SIGKILL)
+    deadline = time.monotonic() + timeout
+    for host in hosts:
+        if host.unshare_pid:
+            try:
+                os.waitpid(host.unshare_pid, 0)
+            except ChildProcessError:
+                pass
+        while host.pid_namespace and processes_in(host.pid_namespace):
+            if time.monotonic() > deadline:
+                raise FleetError("host %s: processes %s survived" % (host.name, processes_in(host.pid_namespace)))
+            time.sleep(0.05)
+
+
+def mounts_under(path: Path) -> List[str]:
+    """Mount points (as this process sees them) at or below ``path``."""
+    prefix = str(path.resolve())
+    with open("/proc/self/mountinfo") as info:
+        points = [line.split()[4] for line in info]
+    return [p for p in points if p == prefix or p.startswith(prefix + "/")]
+
+
+def down(state: Path) -> None:
+    """Stop every process of every host of the fleet in ``state`` and remove the state."""
+    state = state.resolve()
+    _stop_hosts(load(state))
+    leftover = mounts_under(state)
+    if leftover:
+        raise FleetError("mounts left behind: %s" % ", ".join(leftover))
+    shutil.rmtree(state)
+
+
+def exec_argv(host: Host, command: List[str]) -> List[str]:
+    """An argv that runs ``command`` inside ``host``'s namespaces, without ssh (for inspection)."""
+    return ["nsenter", "-t", str(host.init_pid), "-m", "-u", "-p", "--"] + command

@@ -1,0 +1,33 @@
+from ansible_collections.nixfleet.nixos.plugins.module_utils.errors import NixError, nix_error_text
+
+STDERR = """copying 4 paths...
+copying path '/nix/store/cji8rrw6brf84in4r3rlkrs97z0i87vg-nixfleet-base-1' to 'ssh-ng://root@127.0.0.11'...
+error: cannot add path '/nix/store/cji8rrw6brf84in4r3rlkrs97z0i87vg-nixfleet-base-1' because it lacks a valid signature
+(use '--show-trace' to show detailed location information)
+"""
+
+
+def test_error_text_starts_at_first_error_line():
+    text = nix_error_text(STDERR)
+    assert text.startswith("error: cannot add path")
+    assert "copying" not in text.splitlines()[0]
+    assert text.endswith("(use '--show-trace' to show detailed location information)")
+
+
+def test_error_text_without_error_line_keeps_last_lines():
+    lines = "\n".join("line %d" % i for i in range(10))
+    assert nix_error_text(lines) == "\n".join("line %d" % i for i in range(5, 10))
+    assert nix_error_text("") == ""
+
+
+def test_str_names_host_command_code_and_nix_error():
+    err = NixError("nix copy to ssh-ng://root@web failed", command=["nix", "copy"], rc=1, stderr=STDERR, host="web-01")
+    text = str(err)
+    assert text.startswith("web-01: nix copy to ssh-ng://root@web failed (exit code 1): error: cannot add path")
+    result = err.to_result()
+    assert result["rc"] == 1 and result["cmd"] == ["nix", "copy"] and result["stderr"] == STDERR
+    assert result["msg"] == text
+
+
+def test_str_without_details():
+    assert str(NixError("boom")) == "boom"
