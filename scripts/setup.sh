@@ -1,0 +1,48 @@
+#!/usr/bin/env bash
+# Install everything the tests and the demo need on a Debian 12 machine, as root. Idempotent:
+# Debian packages (Nix 2.8 from nix-bin, OpenSSH, busybox, tini), a pinned Python venv in .venv,
+# and the collection linked at .collections/ansible_collections/nixfleet/nixos.
+set -euo pipefail
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+
+APT_PACKAGES=(
+  nix-bin            # the Nix CLI (2.8 on Debian 12) for the controller and every fleet host
+  openssh-server     # each fleet host is an sshd
+  openssh-client
+  busybox-static     # httpd for the fixture generations' HTTP service
+  tini               # PID 1 of each fleet host's PID namespace (reaps, dies with the host)
+  util-linux         # unshare, nsenter
+  iproute2 procps git age ca-certificates curl
+  python3 python3-venv
+)
+
+missing=()
+for pkg in "${APT_PACKAGES[@]}"; do
+  dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")
+done
+if ((${#missing[@]})); then
+  echo "setup: installing Debian packages: ${missing[*]}"
+  apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+# Mount points the fleet hosts bind their private directories onto.
+mkdir -p /nix /etc/nix /etc/ssh /var/lib
+
+VENV="$ROOT/.venv"
+REQ="$ROOT/tests/requirements.txt"
+STAMP="$VENV/.requirements.sha256"
+want=$(sha256sum "$REQ" | cut -d' ' -f1)
+if [[ ! -x "$VENV/bin/python" || "$(cat "$STAMP" 2>/dev/null)" != "$want" ]]; then
+  echo "setup: creating the Python venv in $VENV"
+  /usr/bin/python3 -m venv "$VENV"
+  "$VENV/bin/pip" install -q --disable-pip-version-check -r "$REQ"
+  echo "$want" > "$STAMP"
+fi
+
+link="$ROOT/.collections/ansible_collections/nixfleet/nixos"
+if [[ ! -L "$link" ]]; then
+  mkdir -p "$(dirname "$link")"
+  ln -s "$ROOT" "$link"
+fi
+echo "setup: ready ($(nix --version), $("$VENV/bin/ansible" --version | head -1))"

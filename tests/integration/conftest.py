@@ -1,0 +1,30 @@
+"""Integration fixtures: one local fleet per test session, a fixture flake that matches it."""
+import os
+
+import pytest
+
+from fleetctl import NIX_CONFIG, Fleet, FixtureFlake, nsfleet
+
+# Every nix the tests (and the ansible they start) run stays offline.
+os.environ["NIX_CONFIG"] = NIX_CONFIG
+
+SESSION_HOSTS = 4
+SESSION_FIRST_ADDRESS = "127.0.10.11"
+SHAPES = {"node01": "colmena", "node02": "deploy-rs", "node03": "plain", "node04": "colmena"}
+TAGS = {"node01": ["web", "canary"], "node04": ["web"]}
+
+
+@pytest.fixture(scope="session")
+def fleet(tmp_path_factory):
+    """node01..node04 on 127.0.10.11-14; node04 has no Python."""
+    state = tmp_path_factory.mktemp("fleet") / "state"
+    hosts = nsfleet.up(state, SESSION_HOSTS, no_python=["node04"], first_address=SESSION_FIRST_ADDRESS)
+    try:
+        yield Fleet(state, hosts)
+    finally:
+        nsfleet.down(state)
+
+
+@pytest.fixture(scope="session")
+def fixture_flake(fleet, tmp_path_factory):
+    return FixtureFlake.create(tmp_path_factory.mktemp("flake") / "flake", fleet, SHAPES, TAGS)

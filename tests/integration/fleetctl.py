@@ -1,0 +1,101 @@
+"""Test-side helpers around the local fleet (tests/fleet) and the fixture flake."""
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import urllib.request
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Dict, List, Optional
+
+ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT / "tests" / "fleet"))
+import nsfleet  # noqa: E402
+
+from ansible_collections.nixfleet.nixos.plugins.plugin_utils.ssh_target import SshTarget  # noqa: E402
+
+FIXTURE_FLAKE = ROOT / "tests" / "fixtures" / "flake"
+FLEET_CLI = ROOT / "tests" / "fleet" / "fleet"
+# Local Nix runs never reach the internet; the fixture needs no substituter.
+NIX_CONFIG = "substituters =\nexperimental-features = nix-command flakes\nsandbox = false"
+
+
+def target(host: nsfleet.Host) -> SshTarget:
+    """The ssh target of a fleet host, with host-key checking on against the fleet's known_hosts."""
+    return SshTarget(host=host.address, user=host.user, port=host.port, private_key=host.private_key,
+                     known_hosts=host.known_hosts, extra_args=("-o", "StrictHostKeyChecking=yes"),
+                     name=host.name)
+
+
+def ssh(host: nsfleet.Host, command: str, check: bool = True, timeout: float = 60) -> subprocess.CompletedProcess:
+    proc = subprocess.run(target(host).ssh_argv(command), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                          universal_newlines=True, timeout=timeout, stdin=subprocess.DEVNULL)
+    if check and proc.returncode != 0:
+        raise AssertionError("ssh %s %r failed (%d): %s" % (host.name, command, proc.returncode, proc.stderr))
+    return proc
+
+
+def inside(host: nsfleet.Host, command: str) -> str:
+    """Run ``command`` inside the host's namespaces without ssh (works when its sshd is down)."""
+    return subprocess.run(nsfleet.exec_argv(host, ["/bin/sh", "-c", command]), stdout=subprocess.PIPE,
+                          universal_newlines=True, check=True).stdout
+
+
+def http_get(host: nsfleet.Host, path: str = "/", timeout: float = 5) -> str:
+    with urllib.request.urlopen("http://%s:%d%s" % (host.address, host.http_port, path), timeout=timeout) as r:
+        return r.read().decode()
+
+
+@dataclass
+class Fleet:
+    state: Path
+    hosts: List[nsfleet.Host]
+
+    def __getitem__(self, name: str) -> nsfleet.Host:
+        return {h.name: h for h in self.hosts}[name]
+
+
+@dataclass
+class FixtureFlake:
+    """A copy of tests/fixtures/flake whose hosts.json matches a fleet; tests edit it."""
+
+    path: Path
+    data: Dict = field(default_factory=dict)
+
+    @classmethod
+    def create(cls, directory: Path, fleet: Fleet, shapes: Dict[str, str],
+               tags: Optional[Dict[str, List[str]]] = None) -> "FixtureFlake":
+        if directory.exists():
+            shutil.rmtree(str(directory))
+        shutil.copytree(str(FIXTURE_FLAKE), str(directory))
+        hosts = {}
+        for h in fleet.hosts:
+            hosts[h.name] = {"address": h.address, "port": h.port, "user": h.user, "version": "1",
+                             "fail": "none", "shape": shapes.get(h.name, "plain"),
+                             "tags": (tags or {}).get(h.name, [])}
+        flake = cls(directory, {"system": "x86_64-linux", "http_port": fleet.hosts[0].http_port, "hosts": hosts})
+        flake.write()
+        return flake
+
+    @property
+    def ref(self) -> str:
+        return "path:%s" % self.path
+
+    def write(self) -> None:
+        (self.path / "hosts.json").write_text(json.dumps(self.data, indent=2))
+
+    def set_host(self, name: str, **params) -> None:
+        self.data["hosts"][name].update(params)
+        self.write()
+
+    def toplevel(self, name: str) -> str:
+        return '%s#nixosConfigurations."%s".config.system.build.toplevel' % (self.ref, name)
+
+
+def nix_env() -> Dict[str, str]:
+    env = dict(os.environ)
+    env["NIX_CONFIG"] = NIX_CONFIG
+    return env
