@@ -34,6 +34,7 @@ OPTIONS = {
     "substitute_on_destination": _flag("--substitute-on-destination"),
     "impure": _flag("--impure"),
     "apply": _value("--apply"),
+    "expr": _value("--expr"),
     "to": _value("--to"),
     "from_store": _value("--from"),
     "store": _value("--store"),
@@ -68,6 +69,11 @@ def version_argv(settings: NixSettings) -> List[str]:
 
 def eval_json_argv(settings: NixSettings, installable: str, apply: Optional[str] = None) -> List[str]:
     return nix_argv(settings, ["eval"], [installable], json=True, apply=apply)
+
+
+def eval_expr_argv(settings: NixSettings, expr: str, impure: bool = True) -> List[str]:
+    """``nix eval --json --impure --expr EXPR`` (``builtins.getFlake`` of an unlocked ref is impure)."""
+    return nix_argv(settings, ["eval"], json=True, impure=impure, expr=expr)
 
 
 def build_argv(settings: NixSettings, installables: Sequence[str], keep_going: bool = True) -> List[str]:

@@ -43,6 +43,9 @@ class NixCli:
         out = self._call(cmd.eval_json_argv(self.settings, installable, apply), "nix eval %s" % installable).stdout
         return json.loads(out)
 
+    def eval_expr_json(self, expr: str, what: str = "nix eval") -> Any:
+        return json.loads(self._call(cmd.eval_expr_argv(self.settings, expr), what).stdout)
+
     def build(self, installables: Sequence[str]) -> List[Dict[str, Any]]:
         """Build all ``installables`` in one ``nix build``; one result per installable, in order."""
         argv = cmd.build_argv(self.settings, installables)

@@ -68,15 +68,20 @@ class FixtureFlake:
     @classmethod
     def create(cls, directory: Path, fleet: Fleet, shapes: Dict[str, str],
                tags: Optional[Dict[str, List[str]]] = None) -> "FixtureFlake":
+        """A flake whose hosts are the fleet's hosts, with the given metadata shapes."""
+        hosts = {h.name: {"address": h.address, "port": h.port, "user": h.user,
+                          "shape": shapes.get(h.name, "plain"), "tags": (tags or {}).get(h.name, [])}
+                 for h in fleet.hosts}
+        return cls.from_specs(directory, hosts, fleet.hosts[0].http_port)
+
+    @classmethod
+    def from_specs(cls, directory: Path, hosts: Dict[str, Dict], http_port: int = 8080) -> "FixtureFlake":
+        """A flake with exactly these hosts.json entries (version 1, no failure by default)."""
         if directory.exists():
             shutil.rmtree(str(directory))
         shutil.copytree(str(FIXTURE_FLAKE), str(directory))
-        hosts = {}
-        for h in fleet.hosts:
-            hosts[h.name] = {"address": h.address, "port": h.port, "user": h.user, "version": "1",
-                             "fail": "none", "shape": shapes.get(h.name, "plain"),
-                             "tags": (tags or {}).get(h.name, [])}
-        flake = cls(directory, {"system": "x86_64-linux", "http_port": fleet.hosts[0].http_port, "hosts": hosts})
+        specs = {name: dict({"version": "1", "fail": "none"}, **spec) for name, spec in hosts.items()}
+        flake = cls(directory, {"system": "x86_64-linux", "http_port": http_port, "hosts": specs})
         flake.write()
         return flake
 

@@ -1,0 +1,203 @@
+# -*- coding: utf-8 -*-
+# Copyright: nixfleet.nixos contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+name: flake
+short_description: Hosts and groups straight from a Nix flake
+version_added: 0.1.0
+description:
+  - Reads the hosts of a Nix flake with B(one) C(nix eval) for the whole inventory, reading only
+    cheap metadata (never C(system.build.toplevel)).
+  - "Hosts come from C(nixosConfigurations.<name>) and from deploy-rs C(deploy.nodes.<name>)
+    (a deploy-rs node without a configuration is a host too)."
+  - "Where a host lives, in order of preference: colmena-style
+    C(config.deployment.{targetHost,targetPort,targetUser,tags}) when that option exists, deploy-rs
+    C(deploy.nodes.<name>.{hostname,sshUser,sshOpts}), then C(config.networking.fqdn) or
+    C(hostName). A host with none of these still appears under its attribute name; use O(compose)
+    to set C(ansible_host)."
+  - "Sets C(ansible_host), C(ansible_user), C(ansible_port) where the flake says so, and
+    C(nixos_flake) (the flake ref, locked where Nix can lock it, so the play builds exactly what
+    the inventory saw), C(nixos_flake_source) (the ref as resolved from O(flake)), C(nixos_attr)
+    (for example C(nixosConfigurations.\"web-01\")), C(nixos_toplevel_attr) (what to build),
+    C(nixos_system), C(nixos_tags), C(nixos_ssh_opts) and C(nixos_metadata_source)
+    (C(colmena), C(deploy-rs), C(networking) or C(none))."
+  - "Groups: C(nixos) (every host), C(tag_<tag>) per tag, C(system_<system>), names sanitised
+    into valid Ansible group names."
+  - "A host whose configuration does not evaluate is listed without metadata, with its error in
+    C(nixos_eval_error) and in the group C(nixos_eval_failed), and a warning names it; the other
+    hosts are unaffected. A flake that does not exist or does not evaluate at all is an error
+    that carries Nix's own message."
+  - Values from the flake are marked unsafe (never templated).
+  - The file name must end in C(flake.yml) or C(flake.yaml), for example C(prod.flake.yml).
+extends_documentation_fragment:
+  - constructed
+  - inventory_cache
+options:
+  plugin:
+    description: The name of this plugin.
+    required: true
+    choices: [nixfleet.nixos.flake]
+    type: str
+  flake:
+    description:
+      - The flake. A local path, relative to the inventory file (C(../infra)), or any flake ref
+        (C(github:org/infra), C(git+https://example.com/infra), C(path:/srv/infra)).
+      - A local directory inside a git work tree is read as C(git+file://) like the C(nix) CLI
+        does (tracked files only).
+    required: true
+    type: str
+  host_filter:
+    description:
+      - Only these hosts (names or shell globs such as C(web-*)). Empty means every host.
+      - Filtered-out configurations are not evaluated at all.
+    type: list
+    elements: str
+    default: []
+  nix_args:
+    description:
+      - Extra arguments for every C(nix) call, for example C([--override-input, nixpkgs, path:/src/nixpkgs]).
+      - With input-changing flags (C(--override-input) and friends) the outputs are read through
+        two installables instead of C(builtins.getFlake), and C(nixos_flake) is not locked.
+    type: list
+    elements: str
+    default: []
+  nix_binary:
+    description: The C(nix) executable to run.
+    type: str
+    default: nix
+notes:
+  - "Caching (O(cache=true)): the cache key includes a fingerprint of a local flake's content
+    (git: HEAD plus every tracked change; other directories: every file's size and mtime), so an
+    edit is never answered from the cache, and a parse of an unchanged flake runs no C(nix) at
+    all. Remote refs are cached until O(cache_timeout); pin a C(rev) to make them immutable."
+  - Needs the Nix CLI (2.4 or newer, Lix included) on the controller.
+"""
+
+EXAMPLES = r"""
+# inventories/prod.flake.yml
+plugin: nixfleet.nixos.flake
+flake: ../infra
+
+# Only the web servers, a pinned nixpkgs, cached
+plugin: nixfleet.nixos.flake
+flake: github:example/infra
+host_filter: ['web-*']
+nix_args: [--override-input, nixpkgs, github:NixOS/nixpkgs/nixos-24.05]
+cache: true
+cache_plugin: ansible.builtin.jsonfile
+cache_connection: ~/.cache/nixfleet-inventory
+
+# Hosts with no deployment metadata: address them by name in a domain
+plugin: nixfleet.nixos.flake
+flake: ../infra
+compose:
+  ansible_host: inventory_hostname ~ '.example.internal'
+keyed_groups:
+  - key: nixos_system
+    prefix: arch
+"""
+
+import hashlib
+import json
+import os
+import shlex
+
+from ansible.errors import AnsibleParserError
+from ansible.inventory.group import to_safe_group_name
+from ansible.plugins.inventory import BaseInventoryPlugin, Cacheable, Constructable
+from ansible.utils.display import Display
+from ansible.utils.unsafe_proxy import wrap_var
+
+from ansible_collections.nixfleet.nixos.plugins.module_utils.errors import NixError
+from ansible_collections.nixfleet.nixos.plugins.module_utils.flake_ref import resolve_flake_ref
+from ansible_collections.nixfleet.nixos.plugins.module_utils.nix_command import NixSettings
+from ansible_collections.nixfleet.nixos.plugins.plugin_utils.flake_eval import FlakeInventory, read_flake
+from ansible_collections.nixfleet.nixos.plugins.plugin_utils.flake_fingerprint import fingerprint
+from ansible_collections.nixfleet.nixos.plugins.plugin_utils.nix_cli import NixCli
+
+display = Display()
+
+
+class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
+
+    NAME = "nixfleet.nixos.flake"
+
+    def verify_file(self, path):
+        return super().verify_file(path) and path.endswith(("flake.yml", "flake.yaml"))
+
+    def parse(self, inventory, loader, path, cache=True):
+        super().parse(inventory, loader, path, cache)
+        self._read_config_data(path)
+        try:
+            ref = resolve_flake_ref(self.get_option("flake"), os.path.dirname(os.path.abspath(path)))
+        except ValueError as exc:
+            raise AnsibleParserError("%s: %s" % (path, exc))
+        cli = NixCli(NixSettings(nix=self.get_option("nix_binary"), extra_args=tuple(self.get_option("nix_args"))))
+        host_filter = list(self.get_option("host_filter"))
+        result = self._cached_or_read(path, cache, cli, ref, host_filter)
+        for warning in result.warnings:
+            display.warning(warning)
+        self._populate(result)
+
+    def _cache_key_for(self, path, ref, cli, host_filter):
+        identity = json.dumps([ref, list(cli.settings.extra_args), host_filter, fingerprint(ref)])
+        return "%s_%s" % (self.get_cache_key(path), hashlib.sha256(identity.encode()).hexdigest()[:16])
+
+    def _cached_or_read(self, path, cache, cli, ref, host_filter):
+        use_cache = self.get_option("cache")
+        key = self._cache_key_for(path, ref, cli, host_filter) if use_cache else None
+        if use_cache and cache:
+            try:
+                return FlakeInventory.from_dict(self._cache[key])
+            except KeyError:
+                pass
+        try:
+            result = read_flake(cli, ref, host_filter)
+        except NixError as exc:
+            raise AnsibleParserError("nixfleet.nixos.flake: cannot read the hosts of %s: %s" % (ref, exc))
+        if use_cache:
+            self._cache[key] = result.to_dict()
+        return result
+
+    def _group(self, name):
+        return self.inventory.add_group(to_safe_group_name(name, force=True, silent=True))
+
+    def _populate(self, result):
+        strict = self.get_option("strict")
+        self.inventory.add_group("nixos")
+        for host in result.hosts:
+            name = self.inventory.add_host(host.name, group="nixos")
+            flake_vars = {
+                "nixos_flake": result.locked_ref,
+                "nixos_flake_source": result.ref,
+                "nixos_attr": host.attr,
+                "nixos_toplevel_attr": host.toplevel_attr,
+                "nixos_system": host.system,
+                "nixos_tags": host.tags,
+                "nixos_ssh_opts": host.ssh_opts,
+                "nixos_metadata_source": host.source,
+            }
+            if host.host:
+                flake_vars["ansible_host"] = host.host
+            if host.user:
+                flake_vars["ansible_user"] = host.user
+            if host.port:
+                flake_vars["ansible_port"] = host.port
+            if host.ssh_opts:
+                flake_vars["ansible_ssh_extra_args"] = " ".join(shlex.quote(o) for o in host.ssh_opts)
+            if host.error:
+                flake_vars["nixos_eval_error"] = host.error
+                self.inventory.add_child(self._group("nixos_eval_failed"), name)
+            for var, value in flake_vars.items():
+                self.inventory.set_variable(name, var, wrap_var(value))
+            for tag in host.tags:
+                self.inventory.add_child(self._group("tag_%s" % tag), name)
+            if host.system:
+                self.inventory.add_child(self._group("system_%s" % host.system), name)
+            hostvars = self.inventory.get_host(name).get_vars()
+            self._set_composite_vars(self.get_option("compose"), hostvars, name, strict=strict)
+            self._add_host_to_composed_groups(self.get_option("groups"), hostvars, name, strict=strict)
+            self._add_host_to_keyed_groups(self.get_option("keyed_groups"), hostvars, name, strict=strict)

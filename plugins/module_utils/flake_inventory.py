@@ -1,0 +1,187 @@
+# -*- coding: utf-8 -*-
+# Copyright: nixfleet.nixos contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""What the inventory reads from a flake: one Nix expression for every host, and its parsing.
+
+The expression reads only cheap metadata (never ``system.build.toplevel``): from each
+``nixosConfigurations.<name>`` ``networking.hostName``/``fqdn``, ``nixpkgs.hostPlatform.system``
+and colmena's ``deployment.*`` when that option exists; from deploy-rs ``deploy.nodes.<name>``
+``hostname``/``sshUser``/``sshOpts`` (node settings inherit from ``deploy``). Every read is
+guarded (``or``, ``?``, ``tryEval``) so a missing option is not an error and a configuration
+that throws is reported for that host only.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import Any, Dict, List, Optional, Sequence
+
+from ansible_collections.nixfleet.nixos.plugins.module_utils.flake_ref import glob_to_regex
+
+TOPLEVEL = "config.system.build.toplevel"
+
+_METADATA_FUNCTION = r"""
+patterns: outputs:
+let
+  wanted = name: patterns == [ ] || builtins.any (re: builtins.match re name != null) patterns;
+  select = set: builtins.listToAttrs (map (name: { inherit name; value = set.${name}; })
+    (builtins.filter wanted (builtins.attrNames set)));
+  strict = v: let r = builtins.tryEval (builtins.deepSeq v v); in if r.success then r.value else null;
+  ok = v: (builtins.tryEval (builtins.deepSeq v true)).success;
+  configuration = c:
+    let cfg = c.config; in
+    if !(ok (builtins.isAttrs cfg)) then { error = true; } else {
+      error = false;
+      hostName = strict (cfg.networking.hostName or null);
+      fqdn = strict (cfg.networking.fqdn or null);
+      system = strict (cfg.nixpkgs.hostPlatform.system or cfg.nixpkgs.system or null);
+      deployment = if !(cfg ? deployment) then null else strict {
+        targetHost = cfg.deployment.targetHost or null;
+        targetPort = cfg.deployment.targetPort or null;
+        targetUser = cfg.deployment.targetUser or null;
+        tags = cfg.deployment.tags or [ ];
+      };
+    };
+  deploy = outputs.deploy or { };
+  node = n: strict {
+    hostname = n.hostname or null;
+    sshUser = n.sshUser or deploy.sshUser or null;
+    sshOpts = n.sshOpts or deploy.sshOpts or [ ];
+    profiles = builtins.attrNames (n.profiles or { });
+  };
+in
+{
+  configurations = builtins.mapAttrs (_: configuration) (select (outputs.nixosConfigurations or { }));
+  nodes = builtins.mapAttrs (_: node) (select (deploy.nodes or { }));
+}
+"""
+
+
+def nix_string(value: str) -> str:
+    """``value`` as a Nix string literal (no interpolation)."""
+    escaped = value.replace("\\", "\\\\").replace('"', '\\"').replace("${", "\\${")
+    return '"%s"' % escaped.replace("\n", "\\n").replace("\r", "\\r").replace("\t", "\\t")
+
+
+def metadata_function(host_filter: Sequence[str] = ()) -> str:
+    """A Nix function ``outputs: { configurations; nodes; }`` reading every wanted host."""
+    patterns = " ".join(nix_string(glob_to_regex(p)) for p in host_filter)
+    return "(%s) [ %s ]" % (_METADATA_FUNCTION.strip(), patterns)
+
+
+def getflake_expression(ref: str, host_filter: Sequence[str] = ()) -> str:
+    """One expression for ``nix eval --impure --expr``: metadata plus the fetched source."""
+    return (
+        "let flake = builtins.getFlake %s; in (%s flake) // { source = { "
+        "rev = flake.rev or null; narHash = flake.narHash or null; storePath = flake.outPath or null; }; }"
+        % (nix_string(ref), metadata_function(host_filter))
+    )
+
+
+def attr_path(prefix: str, name: str) -> str:
+    """``nixosConfigurations."web-01"``: the host name is always quoted, as Nix prints it."""
+    return '%s."%s"' % (prefix, name.replace("\\", "\\\\").replace('"', '\\"'))
+
+
+@dataclass
+class FlakeHost:
+    """One inventory host and where its metadata came from."""
+
+    name: str
+    attr: str
+    toplevel_attr: str
+    system: Optional[str] = None
+    host: Optional[str] = None
+    user: Optional[str] = None
+    port: Optional[int] = None
+    tags: List[str] = field(default_factory=list)
+    ssh_opts: List[str] = field(default_factory=list)
+    source: str = "none"
+    error: Optional[str] = None
+
+
+def split_ssh_opts(opts: Sequence[str]):
+    """Take the port out of deploy-rs ``sshOpts``: ``(port or None, the other options)``."""
+    port = None
+    rest = []  # type: List[str]
+    items = list(opts)
+    i = 0
+    while i < len(items):
+        opt = str(items[i])
+        if opt == "-p" and i + 1 < len(items):
+            port, i = items[i + 1], i + 2
+            continue
+        if opt.startswith("-p") and opt[2:].isdigit():
+            port = opt[2:]
+        elif opt == "-o" and i + 1 < len(items) and str(items[i + 1]).lower().startswith("port="):
+            port, i = str(items[i + 1]).split("=", 1)[1], i + 2
+            continue
+        elif opt.lower().startswith("-oport="):
+            port = opt.split("=", 1)[1]
+        else:
+            rest.append(opt)
+        i += 1
+    return (int(port) if port is not None else None), rest
+
+
+def _from_configuration(name: str, info: Dict[str, Any]) -> FlakeHost:
+    attr = attr_path("nixosConfigurations", name)
+    host = FlakeHost(name=name, attr=attr, toplevel_attr="%s.%s" % (attr, TOPLEVEL))
+    if info.get("error"):
+        host.error = "the configuration does not evaluate"
+        return host
+    host.system = info.get("system")
+    deployment = info.get("deployment")
+    if deployment:
+        host.source = "colmena"
+        host.host = deployment.get("targetHost")
+        host.user = deployment.get("targetUser")
+        port = deployment.get("targetPort")
+        host.port = int(port) if port is not None else None
+        host.tags = [str(t) for t in deployment.get("tags") or []]
+    if not host.host and (info.get("fqdn") or info.get("hostName")):
+        host.host = info.get("fqdn") or info.get("hostName")
+        if host.source == "none":
+            host.source = "networking"
+    return host
+
+
+def _apply_node(host: Optional[FlakeHost], name: str, node: Optional[Dict[str, Any]]) -> FlakeHost:
+    if host is None:
+        attr = attr_path("deploy.nodes", name)
+        host = FlakeHost(name=name, attr=attr, toplevel_attr="%s.profiles.system.path" % attr)
+        if node is None:
+            host.error = "the deploy-rs node does not evaluate"
+            return host
+        if "system" not in (node.get("profiles") or []):
+            host.toplevel_attr = ""
+    if node is None:
+        return host
+    port, rest = split_ssh_opts(node.get("sshOpts") or [])
+    host.ssh_opts = rest
+    if host.source != "colmena":
+        # deploy-rs beats networking.*, colmena beats deploy-rs.
+        if node.get("hostname"):
+            host.host = node["hostname"]
+        host.user = node.get("sshUser") or host.user
+        host.port = port if port is not None else host.port
+        host.source = "deploy-rs"
+    return host
+
+
+def hosts_from_metadata(data: Dict[str, Any]) -> List[FlakeHost]:
+    """Merge what the expression returned into hosts, in DESIGN.md's order of preference."""
+    hosts = {}  # type: Dict[str, FlakeHost]
+    for name, info in sorted((data.get("configurations") or {}).items()):
+        hosts[name] = _from_configuration(name, info or {"error": True})
+    for name, node in sorted((data.get("nodes") or {}).items()):
+        hosts[name] = _apply_node(hosts.get(name), name, node)
+    return [hosts[name] for name in sorted(hosts)]
+
+
+def parse_metadata(output: str) -> Dict[str, Any]:
+    data = json.loads(output)
+    if not isinstance(data, dict) or "configurations" not in data:
+        raise ValueError("unexpected flake metadata: %r" % (output[:200],))
+    return data

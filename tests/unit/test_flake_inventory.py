@@ -1,0 +1,50 @@
+from ansible_collections.nixfleet.nixos.plugins.module_utils.flake_inventory import (
+    attr_path, getflake_expression, hosts_from_metadata, nix_string, split_ssh_opts)
+
+
+def test_split_ssh_opts():
+    assert split_ssh_opts(["-p", "2222", "-o", "ConnectTimeout=5"]) == (2222, ["-o", "ConnectTimeout=5"])
+    assert split_ssh_opts(["-p2200"]) == (2200, [])
+    assert split_ssh_opts(["-o", "Port=23", "-A"]) == (23, ["-A"])
+    assert split_ssh_opts(["-oPort=24"]) == (24, [])
+    assert split_ssh_opts([]) == (None, [])
+
+
+def test_precedence_colmena_then_deploy_rs_then_networking():
+    data = {
+        "configurations": {
+            "both": {"error": False, "hostName": "both", "fqdn": "both.example", "system": "aarch64-linux",
+                     "deployment": {"targetHost": "10.0.0.1", "targetPort": 2201, "targetUser": "ops", "tags": ["a"]}},
+            "dr": {"error": False, "hostName": "dr", "fqdn": None, "system": "x86_64-linux", "deployment": None},
+            "plain": {"error": False, "hostName": "plain", "fqdn": "plain.example", "system": None, "deployment": None},
+            "bad": {"error": True},
+        },
+        "nodes": {
+            "both": {"hostname": "10.9.9.9", "sshUser": "other", "sshOpts": ["-p", "9"], "profiles": ["system"]},
+            "dr": {"hostname": "10.0.0.2", "sshUser": "deploy", "sshOpts": ["-p", "2202", "-A"], "profiles": ["system"]},
+            "solo": {"hostname": "10.0.0.3", "sshUser": None, "sshOpts": [], "profiles": []},
+        },
+    }
+    hosts = {h.name: h for h in hosts_from_metadata(data)}
+    both = hosts["both"]
+    assert (both.host, both.port, both.user, both.tags, both.source) == ("10.0.0.1", 2201, "ops", ["a"], "colmena")
+    assert both.system == "aarch64-linux"
+    dr = hosts["dr"]
+    assert (dr.host, dr.port, dr.user, dr.ssh_opts, dr.source) == ("10.0.0.2", 2202, "deploy", ["-A"], "deploy-rs")
+    plain = hosts["plain"]
+    assert (plain.host, plain.port, plain.user, plain.source) == ("plain.example", None, None, "networking")
+    assert hosts["bad"].error and hosts["bad"].host is None
+    solo = hosts["solo"]
+    assert solo.attr == 'deploy.nodes."solo"' and solo.toplevel_attr == ""  # no system profile
+    assert [h.name for h in hosts_from_metadata(data)] == ["bad", "both", "dr", "plain", "solo"]
+
+
+def test_nix_string_escapes_interpolation_and_quotes():
+    assert nix_string('a"b\\c${x}\n') == '"a\\"b\\\\c\\${x}\\n"'
+    assert attr_path("nixosConfigurations", 'we"ird') == 'nixosConfigurations."we\\"ird"'
+
+
+def test_getflake_expression_never_touches_toplevel():
+    expr = getflake_expression("path:/x", ["web-*"])
+    assert "toplevel" not in expr and "builtins.getFlake \"path:/x\"" in expr
+    assert '"web-.*"' in expr
