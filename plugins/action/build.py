@@ -1,0 +1,49 @@
+# -*- coding: utf-8 -*-
+# Copyright: nixfleet.nixos contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Action plugin of nixfleet.nixos.build (documented in plugins/modules/build.py)."""
+
+from __future__ import annotations
+
+from ansible_collections.nixfleet.nixos.plugins.plugin_utils.action_base import NIX_ARGSPEC, NixosAction
+from ansible_collections.nixfleet.nixos.plugins.plugin_utils.system_build import SystemBuilder, SystemTarget
+
+
+def _default_attr(host: str) -> str:
+    return 'nixosConfigurations."%s".config.system.build.toplevel' % host
+
+
+class ActionModule(NixosAction):
+
+    _requires_connection = False
+    ARGSPEC = dict(
+        NIX_ARGSPEC,
+        hosts={"type": "list", "elements": "str"},
+        flake={"type": "str"},
+    )
+
+    def execute(self, args, task_vars):
+        hostvars = task_vars.get("hostvars", {})
+        hosts = args["hosts"] if args["hosts"] is not None else list(task_vars.get("ansible_play_batch", []))
+        targets, failed = [], {}
+        for host in hosts:
+            hv = hostvars.get(host, {})
+            flake = args["flake"] or hv.get("nixos_flake")
+            if not flake:
+                failed[host] = ("%s has no nixos_flake: use the nixfleet.nixos.flake inventory, set "
+                                "nixos_flake, or pass flake=" % host)
+                continue
+            if hv.get("nixos_eval_error"):
+                failed[host] = "%s does not evaluate: %s" % (hv.get("nixos_attr"), hv["nixos_eval_error"])
+                continue
+            attr = hv.get("nixos_toplevel_attr") or _default_attr(host)
+            targets.append(SystemTarget(host=host, flake=str(flake), attr=str(attr)))
+        builder = SystemBuilder(self.nix_cli(args))
+        report = builder.check(targets) if self._task.check_mode else builder.build(targets)
+        report.failed.update(failed)
+        result = report.to_result()
+        result["changed"] = False
+        result["built"] = not self._task.check_mode
+        result["msg"] = "%d of %d systems %s" % (len(report.paths), len(hosts),
+                                                  "evaluated (check mode)" if self._task.check_mode else "built")
+        return result

@@ -1,0 +1,48 @@
+# -*- coding: utf-8 -*-
+# Copyright: nixfleet.nixos contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Action plugin of nixfleet.nixos.copy_closure (documented in plugins/modules/copy_closure.py)."""
+
+from __future__ import annotations
+
+from ansible_collections.nixfleet.nixos.plugins.module_utils.errors import NixError
+from ansible_collections.nixfleet.nixos.plugins.module_utils.shell import join
+from ansible_collections.nixfleet.nixos.plugins.module_utils.store_path import StorePath
+from ansible_collections.nixfleet.nixos.plugins.plugin_utils.action_base import NIX_ARGSPEC, NixosAction
+
+
+class ActionModule(NixosAction):
+
+    ARGSPEC = dict(
+        NIX_ARGSPEC,
+        path={"type": "str", "required": True},
+        mode={"type": "str", "default": "push", "choices": ["push", "substitute", "cache"]},
+        cache_url={"type": "str"},
+        scheme={"type": "str", "default": "ssh-ng", "choices": ["ssh-ng", "ssh"]},
+        check_sigs={"type": "bool", "default": False},
+    )
+
+    def execute(self, args, task_vars):
+        try:
+            path = StorePath(args["path"]).path
+        except ValueError as exc:
+            raise NixError(str(exc))
+        if args["mode"] == "cache" and not args["cache_url"]:
+            raise NixError("mode=cache needs cache_url (the binary cache the target pulls from)")
+        shell = self.shell(task_vars)
+        present = shell.run(join(["nix-store", "--check-validity", path])).rc == 0
+        result = {"path": path, "mode": args["mode"], "copied": False, "changed": not present}
+        if present or self._task.check_mode:
+            return result
+        if args["mode"] == "cache":
+            shell.check(join(["nix-store", "--realise", path, "--option", "substituters", args["cache_url"]]),
+                        "fetching %s from %s" % (path, args["cache_url"]))
+        else:
+            target = self.ssh_target(task_vars)
+            self.nix_cli(args).copy([path], target.store_url(args["scheme"]), env=target.nix_env(),
+                                    host=target.label, substitute_on_destination=args["mode"] == "substitute",
+                                    no_check_sigs=not args["check_sigs"])
+        if shell.run(join(["nix-store", "--check-validity", path])).rc != 0:
+            raise NixError("%s is still not valid on the target after the copy" % path, host=shell.label)
+        result["copied"] = True
+        return result

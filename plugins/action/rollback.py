@@ -1,0 +1,27 @@
+# -*- coding: utf-8 -*-
+# Copyright: nixfleet.nixos contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Action plugin of nixfleet.nixos.rollback (documented in plugins/modules/rollback.py)."""
+
+from __future__ import annotations
+
+from ansible_collections.nixfleet.nixos.plugins.plugin_utils.action_base import PROFILE_ARGSPEC, NixosAction
+from ansible_collections.nixfleet.nixos.plugins.plugin_utils.activation import Activator
+
+
+class ActionModule(NixosAction):
+
+    ARGSPEC = dict(
+        PROFILE_ARGSPEC,
+        generation={"type": "int"},
+        action={"type": "str", "default": "switch", "choices": ["switch", "boot", "test"]},
+    )
+
+    def execute(self, args, task_vars):
+        activator = Activator(self.shell(task_vars), args["profile"])
+        outcome = activator.rollback(args["generation"], args["action"], check_mode=self._task.check_mode)
+        result = outcome.to_result()
+        if self._task.diff and outcome.changed:
+            result["diff"] = {"before": "generation %s: %s\n" % (outcome.previous_generation, outcome.previous_path),
+                              "after": "generation %s: %s\n" % (outcome.generation, outcome.path)}
+        return result

@@ -1,0 +1,46 @@
+# -*- coding: utf-8 -*-
+# Copyright: nixfleet.nixos contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Action plugin of nixfleet.nixos.switch (documented in plugins/modules/switch.py)."""
+
+from __future__ import annotations
+
+from ansible_collections.nixfleet.nixos.plugins.module_utils.activation_command import ACTIONS
+from ansible_collections.nixfleet.nixos.plugins.module_utils.errors import NixError
+from ansible_collections.nixfleet.nixos.plugins.module_utils.store_path import StorePath
+from ansible_collections.nixfleet.nixos.plugins.plugin_utils.action_base import (
+    NIX_ARGSPEC, PROFILE_ARGSPEC, NixosAction)
+from ansible_collections.nixfleet.nixos.plugins.plugin_utils.activation import Activator
+from ansible_collections.nixfleet.nixos.plugins.plugin_utils.closure_diff import closure_diff
+
+
+class ActionModule(NixosAction):
+
+    ARGSPEC = dict(
+        NIX_ARGSPEC,
+        **PROFILE_ARGSPEC,
+        path={"type": "str", "required": True},
+        action={"type": "str", "default": "switch", "choices": list(ACTIONS)},
+        drv_path={"type": "str"},
+    )
+
+    def execute(self, args, task_vars):
+        try:
+            path = StorePath(args["path"]).path
+        except ValueError as exc:
+            raise NixError(str(exc))
+        shell = self.shell(task_vars)
+        activator = Activator(shell, args["profile"])
+        outcome = activator.switch(path, args["action"], check_mode=self._task.check_mode)
+        result = outcome.to_result()
+        if self._task.diff and outcome.changed:
+            on_target = not self._task.check_mode or activator.present(path)
+            result["diff"] = {
+                "before_header": "running system",
+                "after_header": "new system (%s)" % args["action"],
+                "before": "%s\n" % (outcome.previous_path or "(none)"),
+                "after": "%s\n" % path,
+                "prepared": closure_diff(shell, self.nix_cli(args), outcome.previous_path, path, args["drv_path"],
+                                         on_target),
+            }
+        return result

@@ -1,0 +1,47 @@
+# -*- coding: utf-8 -*-
+# Copyright: nixfleet.nixos contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import annotations
+
+
+class ModuleDocFragment:
+
+    # Options of every task that runs nix on the controller.
+    DOCUMENTATION = r"""
+options:
+  nix_args:
+    description:
+      - Extra arguments for every C(nix) call on the controller, for example
+        C([--builders, ssh://builder x86_64-linux]) or C([--override-input, nixpkgs, path:/src/nixpkgs]).
+    type: list
+    elements: str
+    default: []
+  nix_binary:
+    description: The C(nix) executable on the controller.
+    type: str
+    default: nix
+"""
+
+    # Options of every task that works on a profile of the target.
+    PROFILE = r"""
+options:
+  profile:
+    description: The Nix profile on the target.
+    type: str
+    default: /nix/var/nix/profiles/system
+"""
+
+    # Attributes shared by the action plugins that run on the target through the connection.
+    TARGET_ATTRIBUTES = r"""
+attributes:
+  action:
+    support: full
+    details: Runs on the controller; the target only runs POSIX shell commands, so it needs no Python.
+  async:
+    support: none
+  platform:
+    platforms: posix
+    support: full
+    details: NixOS hosts, and other Linux hosts with Nix for non-system profiles.
+"""

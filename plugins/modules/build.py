@@ -1,0 +1,95 @@
+# -*- coding: utf-8 -*-
+# Copyright: nixfleet.nixos contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# This module is implemented by the action plugin of the same name (plugins/action/); this file
+# only documents it, so that ansible-doc and ansible-test sanity see it.
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+module: build
+short_description: Build the NixOS systems of many hosts with one nix build
+version_added: 0.1.0
+description:
+  - Builds the system toplevel of every host given in O(hosts) (default the current batch of the
+    play) with B(one) C(nix build --keep-going) on the controller, and returns each host's store path.
+  - "Run it once per play (C(run_once: true)); the result is then every host's to read."
+  - What to build comes from the host variables the nixfleet.nixos.flake inventory sets
+    (C(nixos_flake), C(nixos_toplevel_attr)); without C(nixos_toplevel_attr) it builds
+    C(nixosConfigurations."<host>".config.system.build.toplevel).
+  - A host whose configuration does not evaluate or whose system fails to build is listed in
+    RV(failed) with Nix's own message; the other hosts are built all the same.
+  - In check mode nothing is built; every system is evaluated (C(drvPath), C(outPath)) in one C(nix eval).
+extends_documentation_fragment:
+  - nixfleet.nixos.nix
+  - ansible.builtin.action_common_attributes
+  - ansible.builtin.action_common_attributes.flow
+options:
+  hosts:
+    description: The inventory names of the hosts to build. Default the play's current batch (C(ansible_play_batch)).
+    type: list
+    elements: str
+  flake:
+    description: Build from this flake ref instead of each host's C(nixos_flake).
+    type: str
+attributes:
+  action:
+    support: full
+  async:
+    support: none
+  bypass_host_loop:
+    support: none
+    details: Use C(run_once) so that it runs once for all hosts.
+  check_mode:
+    support: full
+    details: Evaluates, builds nothing.
+  diff_mode:
+    support: none
+  platform:
+    platforms: posix
+author:
+  - nixfleet maintainers
+"""
+
+EXAMPLES = r"""
+- name: Build every host's system once
+  nixfleet.nixos.build:
+  run_once: true
+  register: nixos_build
+
+- name: Fail the hosts whose system did not build
+  ansible.builtin.fail:
+    msg: "{{ nixos_build.failed[inventory_hostname] }}"
+  when: inventory_hostname in nixos_build.failed
+
+- name: Build on remote builders
+  nixfleet.nixos.build:
+    nix_args: [--builders, "ssh://builder x86_64-linux"]
+  run_once: true
+"""
+
+RETURN = r"""
+paths:
+  description: The system store path of each host that built (or, in check mode, evaluated).
+  returned: always
+  type: dict
+  sample: {"web-01": "/nix/store/fdbsdqh96xcdfvxizjzr90dqy2v5d87k-nixos-system-web-01-24.05"}
+drv_paths:
+  description: The derivation of each host's system.
+  returned: always
+  type: dict
+failed:
+  description: Hosts that failed to evaluate or build, with Nix's message.
+  returned: always
+  type: dict
+  sample: {"web-02": "nixosConfigurations.\"web-02\".config.system.build.toplevel failed to build: error: builder for ..."}
+built:
+  description: Whether anything was built (false in check mode).
+  returned: always
+  type: bool
+nix_calls:
+  description: The nix invocations made (C(build), C(eval), ...), to see that one build served every host.
+  returned: always
+  type: list
+  elements: str
+"""

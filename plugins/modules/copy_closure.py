@@ -1,0 +1,100 @@
+# -*- coding: utf-8 -*-
+# Copyright: nixfleet.nixos contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# This module is implemented by the action plugin of the same name (plugins/action/); this file
+# only documents it, so that ansible-doc and ansible-test sanity see it.
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+module: copy_closure
+short_description: Put a store path and its closure on a host
+version_added: 0.1.0
+description:
+  - Makes O(path) and everything it references valid in the target's Nix store.
+  - Does nothing (C(changed=false)) when the path is already valid there.
+  - Pushes with the real Nix CLI on the controller (C(nix copy --to ssh-ng://...)), using exactly the
+    host's Ansible ssh settings (C(ansible_host), C(ansible_user), C(ansible_port),
+    C(ansible_ssh_private_key_file), C(ansible_ssh_common_args), C(ansible_ssh_extra_args),
+    C(ansible_ssh_args), host key checking) passed through C(NIX_SSHOPTS).
+  - Or lets the target substitute what it can from its own substituters (O(mode=substitute)), or
+    pull everything from a binary cache (O(mode=cache)).
+  - The target needs no Python.
+extends_documentation_fragment:
+  - nixfleet.nixos.nix
+  - ansible.builtin.action_common_attributes
+  - ansible.builtin.action_common_attributes.flow
+options:
+  path:
+    description: The store path to copy (for example a system toplevel).
+    type: str
+    required: true
+  mode:
+    description:
+      - C(push) copies from the controller.
+      - C(substitute) copies from the controller, but the target first fetches what it can from
+        its own substituters (C(--substitute-on-destination)).
+      - C(cache) makes the target fetch everything from O(cache_url), checking signatures against
+        its C(trusted-public-keys).
+    type: str
+    default: push
+    choices: [push, substitute, cache]
+  cache_url:
+    description: The binary cache for O(mode=cache), for example C(https://cache.example.com).
+    type: str
+  scheme:
+    description: The Nix store protocol over ssh (C(ssh-ng) is the modern one, C(ssh) the legacy one).
+    type: str
+    default: ssh-ng
+    choices: [ssh-ng, ssh]
+  check_sigs:
+    description:
+      - Whether the target must check signatures of pushed paths. By default unsigned paths are
+        pushed with C(--no-check-sigs), which the target only accepts from a trusted user (C(root)
+        or a member of C(trusted-users)).
+    type: bool
+    default: false
+attributes:
+  action:
+    support: full
+  async:
+    support: none
+  bypass_host_loop:
+    support: none
+  check_mode:
+    support: full
+    details: Reports whether the path would be copied.
+  diff_mode:
+    support: none
+  platform:
+    platforms: posix
+author:
+  - nixfleet maintainers
+"""
+
+EXAMPLES = r"""
+- name: Push the host's system
+  nixfleet.nixos.copy_closure:
+    path: "{{ nixos_build.paths[inventory_hostname] }}"
+
+- name: Let every host pull from the team cache
+  nixfleet.nixos.copy_closure:
+    path: "{{ nixos_build.paths[inventory_hostname] }}"
+    mode: cache
+    cache_url: https://cache.example.com
+"""
+
+RETURN = r"""
+path:
+  description: The store path.
+  returned: always
+  type: str
+copied:
+  description: Whether anything was copied.
+  returned: always
+  type: bool
+mode:
+  description: The mode used.
+  returned: always
+  type: str
+"""

@@ -1,0 +1,108 @@
+# -*- coding: utf-8 -*-
+# Copyright: nixfleet.nixos contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# This module is implemented by the action plugin of the same name (plugins/action/); this file
+# only documents it, so that ansible-doc and ansible-test sanity see it.
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+module: facts
+short_description: Generations, running and booted system of a NixOS host, as facts
+version_added: 0.1.0
+description:
+  - Gathers, with one shell command (no Python needed on the host), the generations of a
+    profile, the running (C(/run/current-system)) and booted (C(/run/booted-system)) systems,
+    and whether a reboot is needed (their kernels differ).
+  - Sets C(ansible_facts.nixos).
+extends_documentation_fragment:
+  - nixfleet.nixos.nix.profile
+  - ansible.builtin.action_common_attributes
+  - ansible.builtin.action_common_attributes.facts
+  - ansible.builtin.action_common_attributes.flow
+attributes:
+  action:
+    support: full
+  async:
+    support: none
+  bypass_host_loop:
+    support: none
+  check_mode:
+    support: full
+  diff_mode:
+    support: none
+  facts:
+    support: full
+  platform:
+    platforms: posix
+author:
+  - nixfleet maintainers
+"""
+
+EXAMPLES = r"""
+- name: Read the generations
+  nixfleet.nixos.facts:
+
+- name: Tell which hosts need a reboot
+  ansible.builtin.debug:
+    msg: "{{ inventory_hostname }} needs a reboot"
+  when: ansible_facts.nixos.needs_reboot
+"""
+
+RETURN = r"""
+ansible_facts:
+  description: Facts about the host's profile and systems.
+  returned: always
+  type: dict
+  contains:
+    nixos:
+      description: The profile, its generations and the running and booted systems.
+      type: dict
+      returned: always
+      contains:
+        profile:
+          description: The profile path.
+          type: str
+          returned: always
+        generations:
+          description: Each generation's C(number), C(path), C(date) (epoch seconds) and C(current).
+          type: list
+          elements: dict
+          returned: always
+        current_generation:
+          description: The profile's current generation number (null when it has none).
+          type: int
+          returned: always
+        profile_path:
+          description: The store path of the current generation.
+          type: str
+          returned: always
+        running_system:
+          description: Where C(/run/current-system) points.
+          type: str
+          returned: always
+        booted_system:
+          description: Where C(/run/booted-system) points.
+          type: str
+          returned: always
+        running_kernel:
+          description: The running system's kernel.
+          type: str
+          returned: always
+        booted_kernel:
+          description: The booted system's kernel.
+          type: str
+          returned: always
+        needs_reboot:
+          description: The running and booted kernels differ.
+          type: bool
+          returned: always
+        systemd:
+          description: The host runs systemd (C(/run/systemd/system) exists).
+          type: bool
+          returned: always
+        nix_version:
+          description: The host's Nix version.
+          type: str
+          returned: always
+"""

@@ -1,0 +1,121 @@
+# -*- coding: utf-8 -*-
+# Copyright: nixfleet.nixos contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# This module is implemented by the action plugin of the same name (plugins/action/); this file
+# only documents it, so that ansible-doc and ansible-test sanity see it.
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+module: switch
+short_description: Switch a NixOS host to a system (switch, boot, test, dry-activate)
+version_added: 0.1.0
+description:
+  - Makes O(path) the host's system, the way nixos-rebuild does, over the Ansible connection
+    (no Python needed on the host).
+  - Does nothing (C(changed=false)) when C(/run/current-system) (for C(switch) and C(test)) and
+    the profile (for C(switch) and C(boot)) already point at O(path).
+  - Otherwise records the previous generation, sets the profile with C(nix-env -p PROFILE --set)
+    (C(switch), C(boot)), and runs C(PATH/bin/switch-to-configuration ACTION) under C(systemd-run)
+    when the host runs systemd, else detached from the ssh session (C(setsid)), so a dropped
+    connection cannot kill it.
+  - Exit code 4 (switched, some units failed) is a warning and RV(failed_units), not a silent success.
+  - Any other failure, or C(/run/current-system) not pointing at O(path) afterwards, B(rolls back)
+    before the task fails; the profile goes back to the previous generation (the failed one is
+    deleted), and the previous system is activated again.
+  - Refuses a path that is not a NixOS system toplevel (no C(nixos-version) or C(bin/switch-to-configuration)).
+  - With C(--diff), shows C(nix store diff-closures) between the running and the new system (in
+    check mode, between their derivations on the controller, since nothing is built).
+extends_documentation_fragment:
+  - nixfleet.nixos.nix
+  - nixfleet.nixos.nix.profile
+  - ansible.builtin.action_common_attributes
+  - ansible.builtin.action_common_attributes.flow
+options:
+  path:
+    description: The system toplevel store path, already in the host's store (see M(nixfleet.nixos.copy_closure)).
+    type: str
+    required: true
+  action:
+    description: What C(switch-to-configuration) does. C(dry-activate) only reports and never changes anything.
+    type: str
+    default: switch
+    choices: [switch, boot, test, dry-activate]
+  drv_path:
+    description: The derivation of O(path) (RV(nixfleet.nixos.build#module:drv_paths)), for the check-mode diff.
+    type: str
+attributes:
+  action:
+    support: full
+  async:
+    support: none
+  bypass_host_loop:
+    support: none
+  check_mode:
+    support: full
+  diff_mode:
+    support: full
+  platform:
+    platforms: posix
+author:
+  - nixfleet maintainers
+"""
+
+EXAMPLES = r"""
+- name: Switch to the new system
+  nixfleet.nixos.switch:
+    path: "{{ nixos_build.paths[inventory_hostname] }}"
+    drv_path: "{{ nixos_build.drv_paths[inventory_hostname] }}"
+
+- name: Make it the boot default only
+  nixfleet.nixos.switch:
+    path: "{{ nixos_build.paths[inventory_hostname] }}"
+    action: boot
+"""
+
+RETURN = r"""
+changed:
+  description: Whether the profile or the running system changed (or would, in check mode).
+  returned: always
+  type: bool
+action:
+  description: The activation action.
+  returned: always
+  type: str
+path:
+  description: The system store path switched to.
+  returned: always
+  type: str
+previous_path:
+  description: The system that was running before (C(/run/current-system)).
+  returned: always
+  type: str
+previous_generation:
+  description: The profile generation that was current before.
+  returned: always
+  type: int
+generation:
+  description: The profile generation that is current after.
+  returned: always
+  type: int
+exit_code:
+  description: The exit code of C(switch-to-configuration), when it ran.
+  returned: when activation ran
+  type: int
+failed_units:
+  description: C(switch-to-configuration) exited 4, which NixOS uses for "switched, but some units failed". A warning says so too.
+  returned: always
+  type: bool
+rolled_back:
+  description: The activation failed and the host was put back on its previous generation.
+  returned: on failure after activation
+  type: bool
+stdout:
+  description: What the activation printed.
+  returned: when activation ran
+  type: str
+stderr:
+  description: What the activation printed on stderr.
+  returned: when activation ran
+  type: str
+"""

@@ -1,0 +1,101 @@
+# -*- coding: utf-8 -*-
+# Copyright: nixfleet.nixos contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The base of every nixfleet.nixos action plugin.
+
+Like community.hashi_vault's base class: the shared argument spec is generated here, each
+plugin adds its own; arguments are validated before anything runs; a ``NixError`` becomes a
+failed result with the command, exit code and stderr. Target commands go through the task's
+Ansible connection (``_low_level_execute_command``), so targets need no Python; closures go
+through the Nix CLI on the controller with the connection's own ssh settings.
+"""
+
+from __future__ import annotations
+
+from abc import abstractmethod
+from typing import Any, Dict, Optional
+
+from ansible.plugins.action import ActionBase
+
+from ansible_collections.nixfleet.nixos.plugins.module_utils.errors import NixError
+from ansible_collections.nixfleet.nixos.plugins.module_utils.nix_command import NixSettings
+from ansible_collections.nixfleet.nixos.plugins.plugin_utils.nix_cli import NixCli
+from ansible_collections.nixfleet.nixos.plugins.plugin_utils.process import CommandResult
+from ansible_collections.nixfleet.nixos.plugins.plugin_utils.remote_shell import RemoteShell
+from ansible_collections.nixfleet.nixos.plugins.plugin_utils.ssh_target import SshTarget
+
+NIX_ARGSPEC = {
+    "nix_args": {"type": "list", "elements": "str", "default": []},
+    "nix_binary": {"type": "str", "default": "nix"},
+}
+PROFILE_ARGSPEC = {
+    "profile": {"type": "str", "default": "/nix/var/nix/profiles/system"},
+}
+
+
+class ConnectionShell(RemoteShell):
+    """Shell commands over the task's Ansible connection (become applies when configured)."""
+
+    def __init__(self, action: ActionBase, label: str) -> None:
+        self._action = action
+        self.label = label
+
+    def run(self, command: str, stdin: Optional[str] = None) -> CommandResult:
+        res = self._action._low_level_execute_command(command, sudoable=True, in_data=stdin)
+        return CommandResult([command], res.get("rc", 1), res.get("stdout", ""), res.get("stderr", ""))
+
+
+class NixosAction(ActionBase):
+    """Subclasses set ``ARGSPEC`` and implement ``execute(args, task_vars) -> dict``."""
+
+    ARGSPEC = {}  # type: Dict[str, Any]
+    TRANSFERS_FILES = False
+    _VALID_ARGS = frozenset()
+
+    def run(self, tmp=None, task_vars=None):
+        task_vars = task_vars or {}
+        result = super().run(tmp, task_vars)
+        _, args = self.validate_argument_spec(argument_spec=self.ARGSPEC)
+        try:
+            result.update(self.execute(args, task_vars))
+        except NixError as exc:
+            result.update(failed=True, **exc.to_result())
+            if getattr(exc, "rolled_back", False):
+                result["rolled_back"] = True
+        return result
+
+    @abstractmethod
+    def execute(self, args: Dict[str, Any], task_vars: Dict[str, Any]) -> Dict[str, Any]:
+        """Do the task's work; return the result fields (raise ``NixError`` to fail)."""
+
+    def shell(self, task_vars: Dict[str, Any]) -> ConnectionShell:
+        return ConnectionShell(self, task_vars.get("inventory_hostname") or self._play_context.remote_addr)
+
+    def nix_cli(self, args: Dict[str, Any]) -> NixCli:
+        return NixCli(NixSettings(nix=args["nix_binary"], extra_args=tuple(args["nix_args"])))
+
+    def ssh_target(self, task_vars: Dict[str, Any]) -> SshTarget:
+        """The host's ssh destination exactly as the Ansible connection uses it."""
+        conn = self._connection
+
+        def option(name):
+            try:
+                return conn.get_option(name)
+            except KeyError:
+                return None
+
+        extra = []
+        for name in ("ssh_args", "ssh_common_args", "ssh_extra_args"):
+            value = option(name)
+            if value:
+                extra.append(value)
+        if option("host_key_checking") is False:
+            extra.append("-o StrictHostKeyChecking=no")
+        return SshTarget.from_args_string(
+            host=option("host") or self._play_context.remote_addr,
+            args=" ".join(extra),
+            user=option("remote_user") or None,
+            port=int(option("port")) if option("port") else None,
+            private_key=option("private_key_file") or None,
+            name=task_vars.get("inventory_hostname"),
+        )

@@ -1,0 +1,148 @@
+# -*- coding: utf-8 -*-
+# Copyright: nixfleet.nixos contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Build (or, in check mode, only evaluate) the systems of many hosts at once.
+
+The happy path is one ``nix build --keep-going`` for every host. Only when it fails does the
+code find out, host by host, who is to blame: one ``nix eval`` of every host's
+``drvPath``/``outPath`` (``tryEval`` guarded), Nix's own message for each host that does not
+evaluate, a second ``nix build`` for the hosts that do evaluate but were not built because
+another host's evaluation aborted the first one, and the build errors of the rest.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Dict, List, Optional
+
+from ansible_collections.nixfleet.nixos.plugins.module_utils.errors import NixError, nix_error_text
+from ansible_collections.nixfleet.nixos.plugins.module_utils.flake_inventory import nix_string
+from ansible_collections.nixfleet.nixos.plugins.plugin_utils.flake_eval import INPUT_FLAGS
+from ansible_collections.nixfleet.nixos.plugins.plugin_utils.nix_cli import NixCli
+
+
+@dataclass(frozen=True)
+class SystemTarget:
+    """What to build for one host: ``<flake>#<attr>``."""
+
+    host: str
+    flake: str
+    attr: str
+
+    @property
+    def installable(self) -> str:
+        return "%s#%s" % (self.flake, self.attr)
+
+
+@dataclass
+class BuildReport:
+    paths: Dict[str, str] = field(default_factory=dict)
+    drv_paths: Dict[str, str] = field(default_factory=dict)
+    failed: Dict[str, str] = field(default_factory=dict)
+    nix_calls: List[str] = field(default_factory=list)
+
+    def to_result(self) -> dict:
+        return {"paths": self.paths, "drv_paths": self.drv_paths, "failed": self.failed,
+                "nix_calls": self.nix_calls}
+
+
+def _eval_expression(targets: List[SystemTarget]) -> str:
+    flakes = sorted({t.flake for t in targets})
+    bindings = " ".join("f%d = builtins.getFlake %s;" % (i, nix_string(ref)) for i, ref in enumerate(flakes))
+    entries = " ".join(
+        "%s = t f%d.%s;" % (nix_string(t.host), flakes.index(t.flake), t.attr) for t in targets)
+    return ("let %s t = s: let r = builtins.tryEval (builtins.deepSeq [ s.drvPath s.outPath ] "
+            "{ drvPath = s.drvPath; path = s.outPath; }); in if r.success then r.value else null; in { %s }"
+            % (bindings, entries))
+
+
+class SystemBuilder:
+    def __init__(self, cli: NixCli) -> None:
+        self.cli = cli
+        self.report = BuildReport()
+
+    def _uses_getflake(self) -> bool:
+        return not any(arg in INPUT_FLAGS for arg in self.cli.settings.extra_args)
+
+    def _eval_one(self, target: SystemTarget) -> Dict[str, str]:
+        self.report.nix_calls.append("eval %s" % target.host)
+        return self.cli.eval_json(target.installable, apply="s: { drvPath = s.drvPath; path = s.outPath; }")
+
+    def evaluate(self, targets: List[SystemTarget]) -> Dict[str, Optional[Dict[str, str]]]:
+        """``{host: {"drvPath", "path"} or None}``; hosts that fail get Nix's message in ``failed``."""
+        results = {}  # type: Dict[str, Optional[Dict[str, str]]]
+        if self._uses_getflake():
+            try:
+                self.report.nix_calls.append("eval")
+                results = self.cli.eval_expr_json(_eval_expression(targets), "nix eval of the systems")
+            except NixError:
+                results = {t.host: None for t in targets}
+        for target in targets:
+            if results.get(target.host) is None:
+                try:
+                    results[target.host] = self._eval_one(target)
+                except NixError as exc:
+                    results[target.host] = None
+                    self.report.failed[target.host] = "%s does not evaluate: %s" % (
+                        target.installable, nix_error_text(exc.stderr) or exc)
+        return results
+
+    def check(self, targets: List[SystemTarget]) -> BuildReport:
+        """Check mode: evaluate every system, build nothing."""
+        for host, info in self.evaluate(targets).items():
+            if info:
+                self.report.paths[host] = info["path"]
+                self.report.drv_paths[host] = info["drvPath"]
+        return self.report
+
+    def build(self, targets: List[SystemTarget]) -> BuildReport:
+        if not targets:
+            return self.report
+        try:
+            self.report.nix_calls.append("build")
+            results = self.cli.build([t.installable for t in targets])
+        except NixError as exc:
+            return self._diagnose(targets, exc)
+        for target, result in zip(targets, results):
+            self.report.paths[target.host] = result["outputs"]["out"]
+            self.report.drv_paths[target.host] = result.get("drvPath", "")
+        return self.report
+
+    def _diagnose(self, targets: List[SystemTarget], first: NixError) -> BuildReport:
+        evaluated = {h: i for h, i in self.evaluate(targets).items() if i}
+        valid = self.cli.path_info([i["path"] for i in evaluated.values()]) if evaluated else {}
+        unbuilt = [t for t in targets if t.host in evaluated and valid.get(evaluated[t.host]["path"]) is None]
+        stderr = first.stderr
+        if unbuilt and self.report.failed and len(unbuilt) == len(evaluated):
+            # An evaluation error aborted the first build before anything was built.
+            try:
+                self.report.nix_calls.append("build")
+                self.cli.build([t.installable for t in unbuilt])
+                unbuilt = []
+            except NixError as exc:
+                stderr = exc.stderr
+                valid = self.cli.path_info([evaluated[t.host]["path"] for t in unbuilt])
+                unbuilt = [t for t in unbuilt if valid.get(evaluated[t.host]["path"]) is None]
+        for host, info in evaluated.items():
+            self.report.drv_paths[host] = info["drvPath"]
+            self.report.paths[host] = info["path"]
+        for target in unbuilt:
+            drv = evaluated[target.host]["drvPath"]
+            self.report.paths.pop(target.host, None)
+            self.report.failed[target.host] = "%s failed to build: %s" % (target.installable,
+                                                                         build_error_for(stderr, drv))
+        return self.report
+
+
+def build_error_for(stderr: str, drv_path: str) -> str:
+    """The ``error:`` blocks of a ``nix build`` that concern ``drv_path`` (else all of them)."""
+    text = nix_error_text(stderr)
+    blocks = []  # type: List[List[str]]
+    for line in text.splitlines():
+        if line.lstrip().startswith("error:") or not blocks:
+            blocks.append([line])
+        else:
+            blocks[-1].append(line)
+    mine = ["\n".join(b) for b in blocks if any(drv_path in line for line in b)]
+    return "\n".join(mine) if mine else text
+
