@@ -5,7 +5,10 @@
 
 from __future__ import annotations
 
+import re
 from typing import Optional, Sequence
+
+_SSH_NOISE = re.compile(r"^(Shared connection to \S+ closed\.|Connection to \S+ closed\.)$")
 
 
 class NixError(Exception):
@@ -32,7 +35,8 @@ class NixError(Exception):
         parts.append(self.message)
         if self.rc is not None:
             parts.append(" (exit code %d)" % self.rc)
-        detail = nix_error_text(self.stderr)
+        detail = nix_error_text(self.stderr) if has_error_line(self.stderr) or not has_error_line(self.stdout) \
+            else nix_error_text(self.stdout)
         if detail and detail not in self.message:
             parts.append(": %s" % detail)
         return "".join(parts)
@@ -48,13 +52,18 @@ class NixError(Exception):
         }
 
 
+def has_error_line(text: str) -> bool:
+    return any(line.lstrip().startswith("error:") for line in (text or "").splitlines())
+
+
 def nix_error_text(stderr: str) -> str:
     """The useful part of Nix's stderr: from the first ``error:`` line on, else the last lines.
 
     Nix prints progress ("copying path ...", "building ...") before the error; users need the
     error, with Nix's own wording, not the noise.
     """
-    lines = [line.rstrip() for line in (stderr or "").splitlines() if line.strip()]
+    lines = [line.rstrip() for line in (stderr or "").splitlines()
+             if line.strip() and not _SSH_NOISE.match(line.strip())]
     for index, line in enumerate(lines):
         if line.lstrip().startswith("error:"):
             return "\n".join(lines[index:])

@@ -18,7 +18,7 @@ description:
     (C(nixos_flake), C(nixos_toplevel_attr)); without C(nixos_toplevel_attr) it builds
     C(nixosConfigurations."<host>".config.system.build.toplevel).
   - A host whose configuration does not evaluate or whose system fails to build is listed in
-    RV(failed) with Nix's own message; the other hosts are built all the same.
+    RV(failed_hosts) with Nix's own message; the other hosts are built all the same.
   - In check mode nothing is built; every system is evaluated (C(drvPath), C(outPath)) in one C(nix eval).
 extends_documentation_fragment:
   - nixfleet.nixos.nix
@@ -59,8 +59,8 @@ EXAMPLES = r"""
 
 - name: Fail the hosts whose system did not build
   ansible.builtin.fail:
-    msg: "{{ nixos_build.failed[inventory_hostname] }}"
-  when: inventory_hostname in nixos_build.failed
+    msg: "{{ nixos_build.failed_hosts[inventory_hostname] }}"
+  when: inventory_hostname in nixos_build.failed_hosts
 
 - name: Build on remote builders
   nixfleet.nixos.build:
@@ -78,7 +78,7 @@ drv_paths:
   description: The derivation of each host's system.
   returned: always
   type: dict
-failed:
+failed_hosts:
   description: Hosts that failed to evaluate or build, with Nix's message.
   returned: always
   type: dict

@@ -41,7 +41,10 @@ class ConnectionShell(RemoteShell):
         self.label = label
 
     def run(self, command: str, stdin: Optional[str] = None) -> CommandResult:
-        res = self._action._low_level_execute_command(command, sudoable=True, in_data=stdin)
+        # sudoable only with become: the ssh connection then allocates a tty, which merges stderr
+        # into stdout; without become the two stay apart.
+        become = bool(self._action._play_context.become)
+        res = self._action._low_level_execute_command(command, sudoable=become, in_data=stdin)
         return CommandResult([command], res.get("rc", 1), res.get("stdout", ""), res.get("stderr", ""))
 
 

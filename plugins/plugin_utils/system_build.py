@@ -42,7 +42,7 @@ class BuildReport:
     nix_calls: List[str] = field(default_factory=list)
 
     def to_result(self) -> dict:
-        return {"paths": self.paths, "drv_paths": self.drv_paths, "failed": self.failed,
+        return {"paths": self.paths, "drv_paths": self.drv_paths, "failed_hosts": self.failed,
                 "nix_calls": self.nix_calls}
 
 
@@ -113,8 +113,8 @@ class SystemBuilder:
         valid = self.cli.path_info([i["path"] for i in evaluated.values()]) if evaluated else {}
         unbuilt = [t for t in targets if t.host in evaluated and valid.get(evaluated[t.host]["path"]) is None]
         stderr = first.stderr
-        if unbuilt and self.report.failed and len(unbuilt) == len(evaluated):
-            # An evaluation error aborted the first build before anything was built.
+        if unbuilt and self.report.failed:
+            # An evaluation error aborts `nix build` before it builds anything: build the rest again.
             try:
                 self.report.nix_calls.append("build")
                 self.cli.build([t.installable for t in unbuilt])

@@ -136,6 +136,9 @@ def test_cli_up_and_down_leave_nothing(tmp_path):
     ssh(first, "nohup sleep 1000 >/dev/null 2>&1 &")
     ssh(first, "/bin/busybox httpd -p %s:%d -h /tmp </dev/null >/dev/null 2>&1" % (first.address, first.http_port))
     assert len(nsfleet.processes_in(first.pid_namespace)) >= 4  # tini, init sleep, sshd, sleep, httpd
+    looked = subprocess.run([str(FLEET_CLI), "exec", "node02", "--state", str(state), "--", "hostname"],
+                            stdout=subprocess.PIPE, universal_newlines=True)
+    assert looked.stdout.strip() == "node02"
     assert _listening(first.address, first.http_port)
     down = subprocess.run([str(FLEET_CLI), "down", "--state", str(state)], stderr=subprocess.PIPE,
                           universal_newlines=True)

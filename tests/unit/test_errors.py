@@ -31,3 +31,13 @@ def test_str_names_host_command_code_and_nix_error():
 
 def test_str_without_details():
     assert str(NixError("boom")) == "boom"
+
+
+def test_error_line_on_stdout_is_used_when_stderr_has_none():
+    err = NixError("activation failed", rc=1, stdout="starting\nerror: unit foo failed\n",
+                   stderr="Shared connection to 127.0.0.1 closed.\n")
+    assert str(err) == "activation failed (exit code 1): error: unit foo failed"
+
+
+def test_ssh_noise_is_dropped():
+    assert nix_error_text("something broke\nConnection to web closed.\n") == "something broke"

@@ -1,0 +1,92 @@
+"""Running the collection's playbooks against a fleet the way users do (ansible-playbook)."""
+import json
+import os
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Dict, List
+
+import yaml
+
+from fleetctl import ROOT, Fleet, FixtureFlake
+
+BIN = os.path.dirname(sys.executable)
+
+
+def write_fleet_inventory(directory: Path, fleet: Fleet, flake: FixtureFlake) -> Path:
+    """``fleet.flake.yml`` for ``flake``, plus the ssh settings of the fleet as group_vars.
+
+    Hosts whose flake shape says nothing about where they live get host_vars, as a user would
+    write them. Host-key checking stays on, against the fleet's known_hosts.
+    """
+    (directory / "group_vars").mkdir(parents=True, exist_ok=True)
+    (directory / "host_vars").mkdir(exist_ok=True)
+    first = fleet.hosts[0]
+    (directory / "group_vars" / "all.yml").write_text(yaml.safe_dump({
+        "ansible_ssh_private_key_file": first.private_key,
+        "ansible_ssh_common_args": "-o UserKnownHostsFile=%s -o StrictHostKeyChecking=yes" % first.known_hosts,
+    }))
+    for host in fleet.hosts:
+        if flake.data["hosts"][host.name].get("shape") == "plain":
+            (directory / "host_vars" / ("%s.yml" % host.name)).write_text(yaml.safe_dump(
+                {"ansible_host": host.address, "ansible_port": host.port, "ansible_user": host.user}))
+    inventory = directory / "fleet.flake.yml"
+    inventory.write_text("plugin: nixfleet.nixos.flake\nflake: %s\n" % flake.path)
+    return inventory
+
+
+@dataclass
+class PlaybookRun:
+    rc: int
+    data: Dict
+    stderr: str
+
+    def stats(self, host: str) -> Dict[str, int]:
+        return self.data["stats"].get(host, {})
+
+    def results(self, task: str) -> Dict[str, Dict]:
+        """``{host: result}`` of the last task whose name contains ``task``."""
+        found = {}
+        for play in self.data.get("plays", []):
+            for entry in play.get("tasks", []):
+                if task in entry["task"]["name"]:
+                    found = entry["hosts"]
+        return found
+
+    def all_results(self, task: str) -> List[Dict[str, Dict]]:
+        return [entry["hosts"] for play in self.data.get("plays", []) for entry in play.get("tasks", [])
+                if task in entry["task"]["name"]]
+
+
+def run_playbook(inventory: Path, playbook: str, *args: str, extra_vars: Dict = None, limit: str = None,
+                 timeout: float = 600) -> PlaybookRun:
+    argv = [os.path.join(BIN, "ansible-playbook"), "-i", str(inventory)]
+    if playbook.endswith(".yml") and not os.path.isabs(playbook):
+        playbook = str(ROOT / "playbooks" / playbook)
+    argv.append(playbook)
+    if extra_vars:
+        argv += ["-e", json.dumps(extra_vars)]
+    if limit:
+        argv += ["-l", limit]
+    argv += list(args)
+    env = dict(os.environ, ANSIBLE_STDOUT_CALLBACK="test_json",
+               ANSIBLE_CALLBACK_PLUGINS=str(Path(__file__).parent / "callback_plugins"), ANSIBLE_HOST_KEY_CHECKING="True",
+               ANSIBLE_FORCE_COLOR="0", ANSIBLE_NOCOLOR="1")
+    proc = subprocess.run(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, universal_newlines=True, env=env,
+                          timeout=timeout, cwd=str(inventory.parent))
+    try:
+        data = json.loads(proc.stdout[proc.stdout.index("{"):])
+    except ValueError:
+        raise AssertionError("ansible-playbook printed no JSON (rc %d): %s\n%s" % (proc.returncode, proc.stdout,
+                                                                                 proc.stderr))
+    return PlaybookRun(proc.returncode, data, proc.stderr)
+
+
+def run_task(inventory: Path, hosts: str, module: str, args: Dict = None, *cli_args: str, **task_keys) -> PlaybookRun:
+    """Run one task of ``module`` on ``hosts`` (a throw-away playbook next to the inventory)."""
+    task = dict({"name": "task under test", module: args or {}}, **task_keys)
+    play = [{"name": "one task", "hosts": hosts, "gather_facts": False, "tasks": [task]}]
+    playbook = inventory.parent / "one-task.yml"
+    playbook.write_text(yaml.safe_dump(play))
+    return run_playbook(inventory, str(playbook), *cli_args)

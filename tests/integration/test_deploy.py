@@ -1,0 +1,266 @@
+"""playbooks/deploy.yml and playbooks/rollback.yml end to end on a fleet of their own.
+
+The tests run in order and build on each other's end state, like successive deploys would.
+"""
+import subprocess
+
+import pytest
+
+from fleetctl import FixtureFlake, Fleet, http_get, inside, nsfleet
+from playbook_helpers import run_playbook, run_task, write_fleet_inventory
+
+pytestmark = pytest.mark.integration
+
+SHAPES = {"node01": "colmena", "node02": "deploy-rs", "node03": "plain", "node04": "colmena"}
+ALL = ["node01", "node02", "node03", "node04"]
+
+
+@pytest.fixture(scope="module")
+def fleet(tmp_path_factory):
+    state = tmp_path_factory.mktemp("deploy-fleet") / "state"
+    hosts = nsfleet.up(state, 4, no_python=["node04"], first_address="127.0.11.11")
+    try:
+        yield Fleet(state, hosts)
+    finally:
+        nsfleet.down(state)
+
+
+@pytest.fixture(scope="module")
+def flake(fleet, tmp_path_factory):
+    return FixtureFlake.create(tmp_path_factory.mktemp("deploy-flake") / "flake", fleet, SHAPES)
+
+
+@pytest.fixture(scope="module")
+def inventory(fleet, flake, tmp_path_factory):
+    return write_fleet_inventory(tmp_path_factory.mktemp("deploy-inventory"), fleet, flake)
+
+
+def toplevel(flake, name):
+    """The store path the flake wants for ``name`` (evaluated, not built)."""
+    return subprocess.run(["nix", "eval", "--raw", flake.toplevel(name) + ".outPath"], stdout=subprocess.PIPE,
+                          universal_newlines=True, check=True).stdout
+
+
+def host_state(host):
+    return {
+        "profile": inside(host, "readlink /nix/var/nix/profiles/system").strip(),
+        "running": inside(host, "readlink /run/current-system").strip(),
+        "links": sorted(inside(host, "cd /nix/var/nix/profiles && ls -d system-*-link").split()),
+    }
+
+
+def test_first_deploy_puts_every_host_on_its_system(fleet, flake, inventory):
+    run = run_playbook(inventory, "deploy.yml")
+    assert run.rc == 0, run.stderr
+    build = run.results("Build every host's system with one nix build")
+    assert len(build) == 1  # run once
+    result = list(build.values())[0]
+    assert result["nix_calls"] == ["build"] and result["failed_hosts"] == {}
+    for host in fleet.hosts:
+        path = toplevel(flake, host.name)
+        assert result["paths"][host.name] == path
+        assert host_state(host) == {"profile": "system-1-link", "running": path, "links": ["system-1-link"]}
+        assert http_get(host) == "%s 1\n" % host.name
+        assert run.stats(host.name)["changed"] >= 2 and run.stats(host.name)["failures"] == 0
+    assert inside(fleet["node04"], "command -v python3 || echo none").strip() == "none"
+
+
+def test_second_run_changes_and_copies_nothing(fleet, inventory):
+    run = run_playbook(inventory, "deploy.yml")
+    assert run.rc == 0, run.stderr
+    for name in ALL:
+        assert run.stats(name)["changed"] == 0, name
+    assert all(r["copied"] is False for r in run.results("Copy the system's closure").values())
+
+
+def test_check_diff_shows_one_host_then_real_run_moves_only_it(fleet, flake, inventory):
+    before = {h.name: host_state(h) for h in fleet.hosts}
+    flake.set_host("node02", version="2")
+    new = toplevel(flake, "node02")
+    check = run_playbook(inventory, "deploy.yml", "--check", "--diff")
+    assert check.rc == 0, check.stderr
+    switch = check.results("Switch to the system")
+    assert switch["node02"]["changed"] is True
+    diff = switch["node02"]["diff"]
+    assert diff["after"].strip() == new and diff["before"].strip() == before["node02"]["running"]
+    assert "nixos-system-node02: 1 → 2" in diff["prepared"]
+    assert [n for n in ALL if check.stats(n)["changed"]] == ["node02"]
+    assert {h.name: host_state(h) for h in fleet.hosts} == before
+    # Check mode evaluates (one nix eval), builds nothing and copies nothing.
+    build = list(check.results("Build every host's system with one nix build").values())[0]
+    assert build["nix_calls"] == ["eval"] and build["built"] is False and build["paths"]["node02"] == new
+    assert inside(fleet["node02"], "test -e %s && echo present || echo absent" % new).strip() == "absent"
+    real = run_playbook(inventory, "deploy.yml", "--diff")
+    assert real.rc == 0, real.stderr
+    assert [n for n in ALL if real.stats(n)["changed"]] == ["node02"]
+    assert host_state(fleet["node02"]) == {"profile": "system-2-link", "running": new,
+                                           "links": ["system-1-link", "system-2-link"]}
+    assert "nixos-system-node02: 1 → 2" in real.results("Switch to the system")["node02"]["diff"]["prepared"]
+    assert http_get(fleet["node02"]) == "node02 2\n"
+    for name in ("node01", "node03", "node04"):
+        assert host_state(fleet[name]) == before[name]
+
+
+def test_failing_activation_rolls_back_that_host_only(fleet, flake, inventory):
+    before = host_state(fleet["node03"])
+    flake.set_host("node03", version="3", fail="fail")
+    flake.set_host("node01", version="2")
+    run = run_playbook(inventory, "deploy.yml")
+    assert run.rc != 0
+    bad = run.results("Switch to the system")["node03"]
+    assert bad["failed"] and bad["rolled_back"] is True
+    assert "activation (switch)" in bad["msg"] and "rolled back to generation 1" in bad["msg"]
+    assert "fixture failure mode 'fail'" in bad["msg"]
+    assert host_state(fleet["node03"]) == before  # profile, running system, no leftover generation
+    assert http_get(fleet["node03"]) == "node03 1\n"
+    assert run.stats("node03")["failures"] == 1
+    assert host_state(fleet["node01"])["profile"] == "system-2-link"
+    assert http_get(fleet["node01"]) == "node01 2\n"
+    flake.set_host("node03", version="1", fail="none")
+
+
+def test_exit_code_4_is_reported(fleet, flake, inventory):
+    flake.set_host("node04", version="2", fail="exit4")
+    run = run_playbook(inventory, "deploy.yml")
+    assert run.rc == 0, run.stderr
+    result = run.results("Switch to the system")["node04"]
+    assert result["failed_units"] is True and result["exit_code"] == 4
+    assert any("some units failed (exit code 4)" in w for w in result.get("warnings", []))
+    assert "SOME UNITS FAILED" in run.results("Report")["node04"]["msg"]
+    assert host_state(fleet["node04"])["running"] == toplevel(flake, "node04")
+    flake.set_host("node04", fail="none")
+
+
+def test_build_and_eval_failures_fail_only_their_hosts(fleet, flake, inventory):
+    flake.set_host("node01", version="3", fail="build")
+    flake.set_host("node02", version="3", fail="eval")
+    flake.set_host("node04", version="3")
+    before = {n: host_state(fleet[n]) for n in ("node01", "node02")}
+    run = run_playbook(inventory, "deploy.yml")
+    assert run.rc != 0
+    failed = run.results("Fail the hosts whose system does not evaluate or build")
+    assert "fixture failure mode 'build'" in failed["node01"]["msg"] and "failed to build" in failed["node01"]["msg"]
+    assert "does not evaluate" in failed["node02"]["msg"] and 'fail = "eval"' in failed["node02"]["msg"]
+    assert {n: host_state(fleet[n]) for n in ("node01", "node02")} == before
+    assert http_get(fleet["node04"]) == "node04 3\n"
+    flake.set_host("node01", version="2", fail="none")
+    flake.set_host("node02", version="2", fail="none")
+
+
+def test_rollback_to_previous_and_to_n(fleet, flake, inventory):
+    node02 = fleet["node02"]
+    gen1, gen2 = host_state(node02)["links"], None
+    assert gen1 == ["system-1-link", "system-2-link"]
+    gen2 = host_state(node02)["running"]
+    back = run_playbook(inventory, "rollback.yml", limit="node02")
+    assert back.rc == 0, back.stderr
+    state = host_state(node02)
+    assert state["profile"] == "system-1-link" and state["running"] == toplevel_v1(flake, "node02")
+    assert http_get(node02) == "node02 1\n"
+    again = run_playbook(inventory, "rollback.yml", limit="node02", extra_vars={"nixos_rollback_generation": 1})
+    assert again.rc == 0 and again.stats("node02")["changed"] == 0
+    forward = run_playbook(inventory, "rollback.yml", limit="node02", extra_vars={"nixos_rollback_generation": 2})
+    assert forward.rc == 0, forward.stderr
+    assert host_state(node02) == {"profile": "system-2-link", "running": gen2,
+                                  "links": ["system-1-link", "system-2-link"]}
+    missing = run_playbook(inventory, "rollback.yml", limit="node02", extra_vars={"nixos_rollback_generation": 9})
+    assert missing.rc != 0
+    assert "has no generation 9 (generations: 1, 2)" in missing.results("Roll back")["node02"]["msg"]
+
+
+def toplevel_v1(flake, name):
+    saved = dict(flake.data["hosts"][name])
+    flake.set_host(name, version="1", fail="none")
+    try:
+        return toplevel(flake, name)
+    finally:
+        flake.data["hosts"][name] = saved
+        flake.write()
+
+
+def test_facts_generations_running_booted_and_reboot(fleet, flake, inventory):
+    run = run_task(inventory, "nixos", "nixfleet.nixos.facts")
+    assert run.rc == 0, run.stderr
+    facts = {h: r["ansible_facts"]["nixos"] for h, r in run.results("task under test").items()}
+    node02 = facts["node02"]
+    assert [g["number"] for g in node02["generations"]] == [1, 2]
+    assert [g["current"] for g in node02["generations"]] == [False, True]
+    assert node02["current_generation"] == 2 and node02["profile_path"] == toplevel(flake, "node02")
+    assert node02["running_system"] == toplevel(flake, "node02")
+    assert all(isinstance(g["date"], int) for g in node02["generations"])
+    assert node02["booted_system"] is None and node02["needs_reboot"] is False
+    assert node02["systemd"] is False and node02["nix_version"] == "2.8.0"
+    assert facts["node04"]["running_system"] == toplevel(flake, "node04")  # no Python there
+    # A host booted into an older kernel needs a reboot.
+    host = fleet["node02"]
+    inside(host, "mkdir -p /run/boot-gen && ln -sfn /nix/store/00000000000000000000000000000000-linux-5.15/bzImage "
+                 "/run/boot-gen/kernel && ln -sfn /run/boot-gen /run/booted-system")
+    again = run_task(inventory, "node02", "nixfleet.nixos.facts")
+    node02 = again.results("task under test")["node02"]["ansible_facts"]["nixos"]
+    assert node02["booted_kernel"] == "/nix/store/00000000000000000000000000000000-linux-5.15/bzImage"
+    assert node02["running_kernel"].endswith("-linux-6.6.1/bzImage")
+    assert node02["needs_reboot"] is True
+    inside(host, "rm -rf /run/booted-system /run/boot-gen")
+
+
+def test_test_boot_and_dry_activate(fleet, flake, inventory):
+    host = fleet["node01"]
+    before = host_state(host)
+    flake.set_host("node01", version="4")
+    v4 = toplevel(flake, "node01")
+    test = run_playbook(inventory, "deploy.yml", limit="node01", extra_vars={"nixos_deploy_action": "test"})
+    assert test.rc == 0, test.stderr
+    assert host_state(host) == dict(before, running=v4)  # profile untouched
+    assert http_get(host) == "node01 4\n"
+    boot = run_playbook(inventory, "deploy.yml", limit="node01", extra_vars={"nixos_deploy_action": "boot"})
+    assert boot.rc == 0 and boot.stats("node01")["changed"] >= 1
+    state = host_state(host)
+    assert state["profile"] == "system-3-link" and state["running"] == v4
+    assert inside(host, "readlink /nix/var/nixfleet/boot/default").strip() == v4
+    flake.set_host("node01", version="5")
+    dry = run_playbook(inventory, "deploy.yml", limit="node01", extra_vars={"nixos_deploy_action": "dry-activate"})
+    assert dry.rc == 0, dry.stderr
+    result = dry.results("Switch to the system")["node01"]
+    assert result["changed"] is False and "would activate %s" % toplevel(flake, "node01") in result["stdout"]
+    assert host_state(host) == state
+
+
+def test_refuses_what_is_not_a_toplevel(fleet, flake, inventory):
+    host = fleet["node01"]
+    base = inside(host, "readlink /run/current-system/sw").strip()
+    run = run_task(inventory, "node01", "nixfleet.nixos.switch", {"path": base})
+    assert run.rc != 0
+    assert "is not a NixOS system toplevel" in run.results("task under test")["node01"]["msg"]
+    run = run_task(inventory, "node01", "nixfleet.nixos.switch", {"path": "/tmp/system"})
+    assert "not a Nix store path" in run.results("task under test")["node01"]["msg"]
+    absent = "/nix/store/00000000000000000000000000000000-nixos-system-node01-9"
+    run = run_task(inventory, "node01", "nixfleet.nixos.switch", {"path": absent})
+    assert "is not in the target's store; copy it first" in run.results("task under test")["node01"]["msg"]
+
+
+def test_copy_modes_substitute_and_cache(fleet, flake, inventory, tmp_path):
+    flake.set_host("node03", version="2")
+    sub = run_playbook(inventory, "deploy.yml", limit="node03", extra_vars={"nixos_deploy_copy_mode": "substitute"})
+    assert sub.rc == 0, sub.stderr
+    assert sub.results("Copy the system's closure")["node03"]["copied"] is True
+    assert http_get(fleet["node03"]) == "node03 2\n"
+    # A signed file:// binary cache that node03 trusts and node04 does not.
+    flake.set_host("node03", version="3")
+    path = toplevel(flake, "node03")
+    subprocess.run(["nix", "build", "--no-link", flake.toplevel("node03")], check=True)
+    key, pub = tmp_path / "cache.sec", tmp_path / "cache.pub"
+    subprocess.run(["nix-store", "--generate-binary-cache-key", "test-cache-1", str(key), str(pub)], check=True)
+    cache = "file://%s" % (tmp_path / "cache")
+    subprocess.run(["nix", "store", "sign", "-r", "-k", str(key), path], check=True)
+    subprocess.run(["nix", "copy", "--to", cache, path], check=True)
+    inside(fleet["node03"], "echo 'trusted-public-keys = %s' >> /etc/nix/nix.conf" % pub.read_text().strip())
+    pulled = run_task(inventory, "node03", "nixfleet.nixos.copy_closure", {"path": path, "mode": "cache",
+                                                                          "cache_url": cache})
+    assert pulled.rc == 0, pulled.stderr
+    assert pulled.results("task under test")["node03"]["copied"] is True
+    assert inside(fleet["node03"], "nix-store --check-validity %s && echo valid" % path).strip() == "valid"
+    untrusted = run_task(inventory, "node04", "nixfleet.nixos.copy_closure", {"path": path, "mode": "cache",
+                                                                             "cache_url": cache})
+    assert untrusted.rc != 0
+    assert "fetching %s from %s failed" % (path, cache) in untrusted.results("task under test")["node04"]["msg"]
+    assert inside(fleet["node04"], "nix-store --check-validity %s 2>/dev/null || echo invalid" % path).strip() == "invalid"
