@@ -66,7 +66,7 @@ def test_first_deploy_puts_every_host_on_its_system(fleet, flake, inventory):
 
 
 def test_second_run_changes_and_copies_nothing(fleet, inventory):
-    run = run_playbook(inventory, "deploy.yml")
+    run = run_playbook(inventory, "nixfleet.nixos.deploy")  # by FQCN, as AWX and users may
     assert run.rc == 0, run.stderr
     for name in ALL:
         assert run.stats(name)["changed"] == 0, name
@@ -264,3 +264,17 @@ def test_copy_modes_substitute_and_cache(fleet, flake, inventory, tmp_path):
     assert untrusted.rc != 0
     assert "fetching %s from %s failed" % (path, cache) in untrusted.results("task under test")["node04"]["msg"]
     assert inside(fleet["node04"], "nix-store --check-validity %s 2>/dev/null || echo invalid" % path).strip() == "invalid"
+
+
+def test_build_honours_nix_args(fleet, flake, inventory):
+    flake.set_host("node04", version="7")
+    new = toplevel(flake, "node04")
+    blocked = run_playbook(inventory, "deploy.yml", limit="node04",
+                           extra_vars={"nixos_deploy_nix_args": ["--max-jobs", "0"]})
+    assert blocked.rc != 0
+    msg = blocked.results("Fail the hosts whose system does not evaluate or build")["node04"]["msg"]
+    assert "max-jobs" in msg
+    assert host_state(fleet["node04"])["running"] != new
+    run = run_playbook(inventory, "deploy.yml", limit="node04")
+    assert run.rc == 0, run.stderr
+    assert host_state(fleet["node04"])["running"] == new

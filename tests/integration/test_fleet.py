@@ -14,7 +14,10 @@ from fleetctl import FLEET_CLI, NIX_CONFIG, http_get, inside, nsfleet, ssh, targ
 from ansible_collections.nixfleet.nixos.plugins.module_utils.generations import SYSTEM_PROFILE, parse_probe, probe_command
 from ansible_collections.nixfleet.nixos.plugins.module_utils.nix_command import NixSettings
 from ansible_collections.nixfleet.nixos.plugins.module_utils.shell import join
+from ansible_collections.nixfleet.nixos.plugins.module_utils.errors import NixError
 from ansible_collections.nixfleet.nixos.plugins.plugin_utils.nix_cli import NixCli
+from ansible_collections.nixfleet.nixos.plugins.plugin_utils.remote_shell import SshShell
+from ansible_collections.nixfleet.nixos.plugins.plugin_utils.ssh_target import SshTarget
 
 pytestmark = pytest.mark.integration
 
@@ -37,8 +40,9 @@ def test_deploy_every_host_by_hand(fleet, fixture_flake):
         assert cli.missing_paths([path], t.store_url(), env=t.nix_env()) == [path]
         cli.copy([path], t.store_url(), env=t.nix_env(), no_check_sigs=True)
         assert cli.missing_paths([path], t.store_url(), env=t.nix_env()) == []
-        ssh(host, "%s && %s" % (join(["nix-env", "-p", SYSTEM_PROFILE, "--set", path]),
-                                join([path + "/bin/switch-to-configuration", "switch"])))
+        shell = SshShell(t)
+        shell.check(join(["nix-env", "-p", SYSTEM_PROFILE, "--set", path]), "setting the profile")
+        shell.check(join([path + "/bin/switch-to-configuration", "switch"]), "activation")
     for host in fleet.hosts:
         path = paths[host.name]
         state = parse_probe(SYSTEM_PROFILE, ssh(host, probe_command()).stdout)
@@ -158,3 +162,17 @@ def test_up_refuses_a_running_state_and_bad_addresses(tmp_path, fleet):
         nsfleet.up(tmp_path / "s", 2, first_address="10.0.0.1")
     with pytest.raises(nsfleet.FleetError, match="unknown hosts"):
         nsfleet.up(tmp_path / "s", 2, no_python=["node09"], first_address="127.0.21.1")
+
+
+def test_core_reports_nix_version_and_remote_failures(fleet):
+    version = NixCli(env={"NIX_CONFIG": NIX_CONFIG}).version()
+    assert version.implementation == "Nix" and version.at_least(2, 8) and version.supports_flakes
+    shell = SshShell(target(fleet["node01"]))
+    with pytest.raises(NixError) as info:
+        shell.check("echo 'error: no such generation' >&2; exit 7", "switching")
+    assert info.value.rc == 7 and info.value.host == "node01"
+    assert str(info.value) == "node01: switching failed (exit code 7): error: no such generation"
+    unreachable = SshShell(SshTarget(host="127.0.10.99", port=2222, name="gone", extra_args=("-o", "ConnectTimeout=3")))
+    with pytest.raises(NixError) as info:
+        unreachable.check("true", "probing")
+    assert info.value.rc == 255 and "Connection refused" in info.value.stderr
