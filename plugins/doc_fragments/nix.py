@@ -32,16 +32,20 @@ options:
     default: /nix/var/nix/profiles/system
 """
 
-    # Attributes shared by the action plugins that run on the target through the connection.
-    TARGET_ATTRIBUTES = r"""
+    # Attributes every nixfleet.nixos action plugin shares (check_mode and diff_mode differ).
+    ATTRIBUTES = r"""
+extends_documentation_fragment:
+  - ansible.builtin.action_common_attributes
+  - ansible.builtin.action_common_attributes.flow
 attributes:
   action:
     support: full
     details: Runs on the controller; the target only runs POSIX shell commands, so it needs no Python.
   async:
     support: none
+  bypass_host_loop:
+    support: none
   platform:
     platforms: posix
-    support: full
     details: NixOS hosts, and other Linux hosts with Nix for non-system profiles.
 """

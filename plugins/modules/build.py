@@ -22,8 +22,7 @@ description:
   - In check mode nothing is built; every system is evaluated (C(drvPath), C(outPath)) in one C(nix eval).
 extends_documentation_fragment:
   - nixfleet.nixos.nix
-  - ansible.builtin.action_common_attributes
-  - ansible.builtin.action_common_attributes.flow
+  - nixfleet.nixos.nix.attributes
 options:
   hosts:
     description: The inventory names of the hosts to build. Default the play's current batch (C(ansible_play_batch)).
@@ -33,20 +32,11 @@ options:
     description: Build from this flake ref instead of each host's C(nixos_flake).
     type: str
 attributes:
-  action:
-    support: full
-  async:
-    support: none
-  bypass_host_loop:
-    support: none
-    details: Use C(run_once) so that it runs once for all hosts.
   check_mode:
     support: full
     details: Evaluates, builds nothing.
   diff_mode:
     support: none
-  platform:
-    platforms: posix
 author:
   - nixfleet maintainers
 """

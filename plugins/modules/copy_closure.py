@@ -22,8 +22,7 @@ description:
   - The target needs no Python.
 extends_documentation_fragment:
   - nixfleet.nixos.nix
-  - ansible.builtin.action_common_attributes
-  - ansible.builtin.action_common_attributes.flow
+  - nixfleet.nixos.nix.attributes
 options:
   path:
     description: The store path to copy (for example a system toplevel).
@@ -55,19 +54,11 @@ options:
     type: bool
     default: false
 attributes:
-  action:
-    support: full
-  async:
-    support: none
-  bypass_host_loop:
-    support: none
   check_mode:
     support: full
     details: Reports whether the path would be copied.
   diff_mode:
     support: none
-  platform:
-    platforms: posix
 author:
   - nixfleet maintainers
 """

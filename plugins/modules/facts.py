@@ -17,24 +17,15 @@ description:
   - Sets C(ansible_facts.nixos).
 extends_documentation_fragment:
   - nixfleet.nixos.nix.profile
-  - ansible.builtin.action_common_attributes
+  - nixfleet.nixos.nix.attributes
   - ansible.builtin.action_common_attributes.facts
-  - ansible.builtin.action_common_attributes.flow
 attributes:
-  action:
-    support: full
-  async:
-    support: none
-  bypass_host_loop:
-    support: none
   check_mode:
     support: full
   diff_mode:
     support: none
   facts:
     support: full
-  platform:
-    platforms: posix
 author:
   - nixfleet maintainers
 """

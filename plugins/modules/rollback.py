@@ -16,8 +16,7 @@ description:
     exit code 4, undo on failure, idempotent).
 extends_documentation_fragment:
   - nixfleet.nixos.nix.profile
-  - ansible.builtin.action_common_attributes
-  - ansible.builtin.action_common_attributes.flow
+  - nixfleet.nixos.nix.attributes
 options:
   generation:
     description: The generation number to go to. Default the newest generation older than the current one.
@@ -28,18 +27,10 @@ options:
     default: switch
     choices: [switch, boot, test]
 attributes:
-  action:
-    support: full
-  async:
-    support: none
-  bypass_host_loop:
-    support: none
   check_mode:
     support: full
   diff_mode:
     support: full
-  platform:
-    platforms: posix
 author:
   - nixfleet maintainers
 """

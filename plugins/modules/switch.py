@@ -29,8 +29,7 @@ description:
 extends_documentation_fragment:
   - nixfleet.nixos.nix
   - nixfleet.nixos.nix.profile
-  - ansible.builtin.action_common_attributes
-  - ansible.builtin.action_common_attributes.flow
+  - nixfleet.nixos.nix.attributes
 options:
   path:
     description: The system toplevel store path, already in the host's store (see M(nixfleet.nixos.copy_closure)).
@@ -45,18 +44,10 @@ options:
     description: The derivation of O(path) (RV(nixfleet.nixos.build#module:drv_paths)), for the check-mode diff.
     type: str
 attributes:
-  action:
-    support: full
-  async:
-    support: none
-  bypass_host_loop:
-    support: none
   check_mode:
     support: full
   diff_mode:
     support: full
-  platform:
-    platforms: posix
 author:
   - nixfleet maintainers
 """

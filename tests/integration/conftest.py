@@ -3,7 +3,7 @@ import os
 
 import pytest
 
-from fleetctl import NIX_CONFIG, Fleet, FixtureFlake, nsfleet
+from fleetctl import NIX_CONFIG, FixtureFlake, running_fleet
 
 # Every nix the tests (and the ansible they start) run stays offline.
 os.environ["NIX_CONFIG"] = NIX_CONFIG
@@ -18,11 +18,8 @@ TAGS = {"node01": ["web", "canary"], "node04": ["web"]}
 def fleet(tmp_path_factory):
     """node01..node04 on 127.0.10.11-14; node04 has no Python."""
     state = tmp_path_factory.mktemp("fleet") / "state"
-    hosts = nsfleet.up(state, SESSION_HOSTS, no_python=["node04"], first_address=SESSION_FIRST_ADDRESS)
-    try:
-        yield Fleet(state, hosts)
-    finally:
-        nsfleet.down(state)
+    with running_fleet(state, SESSION_HOSTS, ["node04"], SESSION_FIRST_ADDRESS) as session_fleet:
+        yield session_fleet
 
 
 @pytest.fixture(scope="session")

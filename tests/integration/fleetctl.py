@@ -1,6 +1,7 @@
 """Test-side helpers around the local fleet (tests/fleet) and the fixture flake."""
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
@@ -56,6 +57,16 @@ class Fleet:
 
     def __getitem__(self, name: str) -> nsfleet.Host:
         return {h.name: h for h in self.hosts}[name]
+
+
+@contextlib.contextmanager
+def running_fleet(state: Path, count: int, no_python: List[str], first_address: str):
+    """A fleet for the duration of a ``with`` block; stopped (and checked clean) afterwards."""
+    hosts = nsfleet.up(state, count, no_python=no_python, first_address=first_address)
+    try:
+        yield Fleet(state, hosts)
+    finally:
+        nsfleet.down(state)
 
 
 @dataclass

@@ -6,7 +6,7 @@ import subprocess
 
 import pytest
 
-from fleetctl import FixtureFlake, Fleet, http_get, inside, nsfleet
+from fleetctl import FixtureFlake, http_get, inside, running_fleet
 from playbook_helpers import run_playbook, run_task, write_fleet_inventory
 
 pytestmark = pytest.mark.integration
@@ -17,12 +17,8 @@ ALL = ["node01", "node02", "node03", "node04"]
 
 @pytest.fixture(scope="module")
 def fleet(tmp_path_factory):
-    state = tmp_path_factory.mktemp("deploy-fleet") / "state"
-    hosts = nsfleet.up(state, 4, no_python=["node04"], first_address="127.0.11.11")
-    try:
-        yield Fleet(state, hosts)
-    finally:
-        nsfleet.down(state)
+    with running_fleet(tmp_path_factory.mktemp("deploy-fleet") / "state", 4, ["node04"], "127.0.11.11") as f:
+        yield f
 
 
 @pytest.fixture(scope="module")
