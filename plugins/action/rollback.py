@@ -5,20 +5,21 @@
 
 from __future__ import annotations
 
-from ansible_collections.nixfleet.nixos.plugins.plugin_utils.action_base import PROFILE_ARGSPEC, NixosAction
-from ansible_collections.nixfleet.nixos.plugins.plugin_utils.activation import Activator
+from ansible_collections.nixfleet.nixos.plugins.plugin_utils.action_base import (
+    PROFILE_ARGSPEC, SAFETY_ARGSPEC, NixosAction)
 
 
 class ActionModule(NixosAction):
 
     ARGSPEC = dict(
         PROFILE_ARGSPEC,
+        **SAFETY_ARGSPEC,
         generation={"type": "int"},
         action={"type": "str", "default": "switch", "choices": ["switch", "boot", "test"]},
     )
 
     def execute(self, args, task_vars):
-        activator = Activator(self.shell(task_vars), args["profile"])
+        activator = self.activator(args, task_vars)
         outcome = activator.rollback(args["generation"], args["action"], check_mode=self._task.check_mode)
         result = outcome.to_result()
         if self._task.diff and outcome.changed:

@@ -9,8 +9,7 @@ from ansible_collections.nixfleet.nixos.plugins.module_utils.activation_command 
 from ansible_collections.nixfleet.nixos.plugins.module_utils.errors import NixError
 from ansible_collections.nixfleet.nixos.plugins.module_utils.store_path import StorePath
 from ansible_collections.nixfleet.nixos.plugins.plugin_utils.action_base import (
-    NIX_ARGSPEC, PROFILE_ARGSPEC, NixosAction)
-from ansible_collections.nixfleet.nixos.plugins.plugin_utils.activation import Activator
+    NIX_ARGSPEC, PROFILE_ARGSPEC, SAFETY_ARGSPEC, NixosAction)
 from ansible_collections.nixfleet.nixos.plugins.plugin_utils.closure_diff import closure_diff
 
 
@@ -19,6 +18,7 @@ class ActionModule(NixosAction):
     ARGSPEC = dict(
         NIX_ARGSPEC,
         **PROFILE_ARGSPEC,
+        **SAFETY_ARGSPEC,
         path={"type": "str", "required": True},
         action={"type": "str", "default": "switch", "choices": list(ACTIONS)},
         drv_path={"type": "str"},
@@ -29,8 +29,8 @@ class ActionModule(NixosAction):
             path = StorePath(args["path"]).path
         except ValueError as exc:
             raise NixError(str(exc))
-        shell = self.shell(task_vars)
-        activator = Activator(shell, args["profile"])
+        activator = self.activator(args, task_vars)
+        shell = activator.shell
         outcome = activator.switch(path, args["action"], check_mode=self._task.check_mode)
         result = outcome.to_result()
         if self._task.diff and outcome.changed:

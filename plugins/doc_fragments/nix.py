@@ -32,6 +32,31 @@ options:
     default: /nix/var/nix/profiles/system
 """
 
+    # Options of the tasks that change a host's generation (switch, rollback).
+    SAFETY = r"""
+options:
+  magic_rollback:
+    description:
+      - For C(switch) and C(test), start a watchdog on the target before activating. The controller
+        must then reach the host over a B(fresh) ssh connection (never a reused ControlMaster
+        socket) within O(confirm_timeout) seconds; if it cannot (the new generation broke sshd or the
+        network), the watchdog itself restores the previous generation and the task fails with
+        C(lost contact, target rolled itself back).
+    type: bool
+    default: true
+  confirm_timeout:
+    description: Seconds the watchdog waits for the controller's confirmation.
+    type: int
+    default: 30
+  lock_timeout:
+    description:
+      - Seconds to wait for the host's deploy lock (C(flock) on C(/nix/var/nix/nixfleet-deploy.lock)),
+        held from before the profile changes until confirmation. Two deploys never interleave on a
+        host; the one that waits too long fails with a message naming the holder.
+    type: int
+    default: 60
+"""
+
     # Attributes every nixfleet.nixos action plugin shares (check_mode and diff_mode differ).
     ATTRIBUTES = r"""
 extends_documentation_fragment:

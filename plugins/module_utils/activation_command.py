@@ -1,7 +1,7 @@
 # -*- coding: utf-8 -*-
 # Copyright: nixfleet.nixos contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
-"""The shell command lines that change a NixOS host's generation (POSIX sh, no Python)."""
+"""Shell command lines for a NixOS host's generations (POSIX sh, no Python on the target)."""
 
 from __future__ import annotations
 
@@ -11,7 +11,6 @@ ACTIONS = ("switch", "boot", "test", "dry-activate")
 SETS_PROFILE = ("switch", "boot")
 SETS_RUNNING = ("switch", "test")
 EXIT_FAILED_UNITS = 4
-WORK_DIR = "/run/nixfleet"
 
 
 def is_toplevel_command(path: str) -> str:
@@ -29,34 +28,9 @@ def switch_generation_command(profile: str, number: int) -> str:
     return join(["nix-env", "-p", profile, "--switch-generation", str(number)])
 
 
-def delete_generation_command(profile: str, number: int) -> str:
-    return join(["nix-env", "-p", profile, "--delete-generations", str(number)])
-
-
-def remove_profile_command(profile: str, number: int) -> str:
-    """Undo the first generation of a profile that had none before."""
-    return join(["rm", "-f", profile, "%s-%d-link" % (profile, number)])
-
-
-def activation_command(path: str, action: str, systemd: bool, unit: str) -> str:
-    """Run ``path/bin/switch-to-configuration action`` so that a dropped ssh session cannot kill it.
-
-    With systemd, as nixos-rebuild does: a transient unit (``systemd-run --wait --pipe``).
-    Without it: a new session (``setsid``) writing to files under /run/nixfleet, which this
-    command waits for and prints; its exit code is the activation's.
-    """
-    if action not in ACTIONS:
-        raise ValueError("unknown activation action %r (one of %s)" % (action, ", ".join(ACTIONS)))
-    stc = "%s/bin/switch-to-configuration" % path
-    if systemd:
-        return join(["systemd-run", "-E", "LOCALE_ARCHIVE", "-E", "NIXOS_INSTALL_BOOTLOADER", "--collect",
-                     "--no-ask-password", "--pipe", "--quiet", "--service-type=exec", "--unit=%s" % unit,
-                     "--wait", stc, action])
-    work = quote("%s/%s" % (WORK_DIR, unit))
-    inner = "%s >%s/out 2>%s/err; echo $? >%s/rc" % (join([stc, action]), work, work, work)
-    return ("mkdir -p %(w)s && { setsid sh -c %(inner)s </dev/null >/dev/null 2>&1 & } && "
-            "while [ ! -s %(w)s/rc ]; do sleep 0.2; done; cat %(w)s/out; cat %(w)s/err >&2; "
-            "rc=$(cat %(w)s/rc); rm -rf %(w)s; exit $rc" % {"w": work, "inner": quote(inner)})
+def dry_activate_command(path: str) -> str:
+    """``dry-activate`` changes nothing, so it runs directly, without lock or watchdog."""
+    return join(["%s/bin/switch-to-configuration" % path, "dry-activate"])
 
 
 def diff_closures_command(before: str, after: str) -> str:

@@ -16,6 +16,7 @@ description:
     exit code 4, undo on failure, idempotent).
 extends_documentation_fragment:
   - nixfleet.nixos.nix.profile
+  - nixfleet.nixos.nix.safety
   - nixfleet.nixos.nix.attributes
 options:
   generation:
@@ -79,9 +80,13 @@ failed_units:
   returned: always
   type: bool
 rolled_back:
-  description: The activation failed and the host was put back on its previous generation.
+  description: The activation failed, or could not be confirmed, and the host was put back on its previous generation.
   returned: on failure after activation
   type: bool
+confirmation:
+  description: C(confirmed), C(not requested) (no magic rollback, or C(boot)), or, in a failure, C(lost contact, target rolled itself back).
+  returned: always
+  type: str
 stdout:
   description: What the activation printed.
   returned: when activation ran

@@ -20,15 +20,19 @@ description:
     when the host runs systemd, else detached from the ssh session (C(setsid)), so a dropped
     connection cannot kill it.
   - Exit code 4 (switched, some units failed) is a warning and RV(failed_units), not a silent success.
-  - Any other failure, or C(/run/current-system) not pointing at O(path) afterwards, B(rolls back)
-    before the task fails; the profile goes back to the previous generation (the failed one is
-    deleted), and the previous system is activated again.
+  - The change runs on the target as one detached script holding the host's deploy lock; any
+    activation failure, or C(/run/current-system) not pointing at O(path) afterwards, B(rolls back)
+    on the target before the task fails; the profile goes back to the previous generation (the failed
+    one is deleted), and the previous system is activated again.
+  - With O(magic_rollback), the controller confirms over a fresh ssh connection; without
+    confirmation the target rolls itself back (see O(confirm_timeout)).
   - Refuses a path that is not a NixOS system toplevel (no C(nixos-version) or C(bin/switch-to-configuration)).
   - With C(--diff), shows C(nix store diff-closures) between the running and the new system (in
     check mode, between their derivations on the controller, since nothing is built).
 extends_documentation_fragment:
   - nixfleet.nixos.nix
   - nixfleet.nixos.nix.profile
+  - nixfleet.nixos.nix.safety
   - nixfleet.nixos.nix.attributes
 options:
   path:
@@ -98,9 +102,13 @@ failed_units:
   returned: always
   type: bool
 rolled_back:
-  description: The activation failed and the host was put back on its previous generation.
+  description: The activation failed, or could not be confirmed, and the host was put back on its previous generation.
   returned: on failure after activation
   type: bool
+confirmation:
+  description: C(confirmed), C(not requested) (no magic rollback, or C(boot)), or, in a failure, C(lost contact, target rolled itself back).
+  returned: always
+  type: str
 stdout:
   description: What the activation printed.
   returned: when activation ran

@@ -13,6 +13,7 @@ through the Nix CLI on the controller with the connection's own ssh settings.
 from __future__ import annotations
 
 from abc import abstractmethod
+from dataclasses import replace
 from typing import Any, Dict, Optional
 
 from ansible.plugins.action import ActionBase
@@ -21,7 +22,8 @@ from ansible_collections.nixfleet.nixos.plugins.module_utils.errors import NixEr
 from ansible_collections.nixfleet.nixos.plugins.module_utils.nix_command import NixSettings
 from ansible_collections.nixfleet.nixos.plugins.plugin_utils.nix_cli import NixCli
 from ansible_collections.nixfleet.nixos.plugins.plugin_utils.process import CommandResult
-from ansible_collections.nixfleet.nixos.plugins.plugin_utils.remote_shell import RemoteShell
+from ansible_collections.nixfleet.nixos.plugins.plugin_utils.activation import Activator, Safety
+from ansible_collections.nixfleet.nixos.plugins.plugin_utils.remote_shell import RemoteShell, SshShell
 from ansible_collections.nixfleet.nixos.plugins.plugin_utils.ssh_target import SshTarget
 
 NIX_ARGSPEC = {
@@ -31,6 +33,12 @@ NIX_ARGSPEC = {
 PROFILE_ARGSPEC = {
     "profile": {"type": "str", "default": "/nix/var/nix/profiles/system"},
 }
+SAFETY_ARGSPEC = {
+    "magic_rollback": {"type": "bool", "default": True},
+    "confirm_timeout": {"type": "int", "default": 30},
+    "lock_timeout": {"type": "int", "default": 60},
+}
+SSH_TRANSPORTS = ("ssh", "ansible.builtin.ssh", "ansible.legacy.ssh")
 
 
 class ConnectionShell(RemoteShell):
@@ -73,6 +81,20 @@ class NixosAction(ActionBase):
 
     def shell(self, task_vars: Dict[str, Any]) -> ConnectionShell:
         return ConnectionShell(self, task_vars.get("inventory_hostname") or self._play_context.remote_addr)
+
+    def fresh_shell(self, task_vars: Dict[str, Any]) -> Optional[RemoteShell]:
+        """A shell that opens a new ssh connection per command (never a reused ControlMaster),
+        for confirming that a new generation still accepts connections; None without ssh."""
+        if self._connection.transport not in SSH_TRANSPORTS:
+            return None
+        target = self.ssh_target(task_vars)
+        target = replace(target, extra_args=target.extra_args + ("-o", "ConnectTimeout=5"))
+        return SshShell(target, fresh=True, timeout=60)
+
+    def activator(self, args: Dict[str, Any], task_vars: Dict[str, Any]) -> Activator:
+        safety = Safety(magic_rollback=args["magic_rollback"], confirm_timeout=args["confirm_timeout"],
+                        lock_timeout=args["lock_timeout"])
+        return Activator(self.shell(task_vars), args["profile"], self.fresh_shell(task_vars), safety)
 
     def nix_cli(self, args: Dict[str, Any]) -> NixCli:
         return NixCli(NixSettings(nix=args["nix_binary"], extra_args=tuple(args["nix_args"])))

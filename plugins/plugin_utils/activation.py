@@ -1,30 +1,52 @@
 # -*- coding: utf-8 -*-
 # Copyright: nixfleet.nixos contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Switching a host to a generation, rolling back, and undoing a failed activation.
+"""Switching a host to a generation or rolling back, safely.
 
-Everything runs as POSIX shell commands through a ``RemoteShell`` (an Ansible connection or an
-ssh process), so the target needs no Python. Idempotence is decided by comparing store paths
-(``/run/current-system``, the profile) before anything is changed.
+The host's state is read first (one probe) and idempotence decided by comparing store paths.
+The change itself is one detached, locked transaction script on the target (see
+``module_utils.transaction``) that restores the previous generation by itself when activation
+fails, or — with magic rollback — when the controller cannot confirm over a fresh ssh connection
+within ``confirm_timeout`` seconds. Everything runs as POSIX shell through a ``RemoteShell``, so
+the target needs no Python.
 """
 
 from __future__ import annotations
 
+import os
+import socket
+import time
 import uuid
 from dataclasses import dataclass, field
 from typing import List, Optional
 
 from ansible_collections.nixfleet.nixos.plugins.module_utils import activation_command as ac
+from ansible_collections.nixfleet.nixos.plugins.module_utils import transaction as tr
 from ansible_collections.nixfleet.nixos.plugins.module_utils.errors import NixError
 from ansible_collections.nixfleet.nixos.plugins.module_utils.generations import (
     SYSTEM_PROFILE, ProfileState, parse_probe, probe_command)
 from ansible_collections.nixfleet.nixos.plugins.plugin_utils.remote_shell import RemoteShell
+
+RECOVERY_GRACE = 60  # seconds to wait, after confirm_timeout, for a host that lost contact to come back
+CONFIRMED = "confirmed"
+NOT_REQUESTED = "not requested"
+ROLLED_BACK_ITSELF = "lost contact, target rolled itself back"
 
 
 class ActivationFailed(NixError):
     """Activation failed; the host was put back on its previous generation."""
 
     rolled_back = True
+
+
+@dataclass
+class Safety:
+    """How careful a change is: magic rollback and the deploy lock."""
+
+    magic_rollback: bool = True
+    confirm_timeout: int = 30
+    lock_timeout: int = 60
+    poll_interval: float = 1.0
 
 
 @dataclass
@@ -39,7 +61,7 @@ class Outcome:
     generation: Optional[int] = None
     exit_code: Optional[int] = None
     failed_units: bool = False
-    rolled_back: bool = False
+    confirmation: str = NOT_REQUESTED
     stdout: str = ""
     stderr: str = ""
     warnings: List[str] = field(default_factory=list)
@@ -57,10 +79,20 @@ def needs_change(state: ProfileState, path: str, action: str) -> bool:
     return not (running_ok and profile_ok)
 
 
+def owner_label(host: str, what: str) -> str:
+    """Who holds the deploy lock, as the next deployer will read it."""
+    return "%s@%s pid %d, deploying %s to %s since %s" % (
+        os.environ.get("USER", "ansible"), socket.gethostname(), os.getpid(), what, host,
+        time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()))
+
+
 class Activator:
-    def __init__(self, shell: RemoteShell, profile: str = SYSTEM_PROFILE) -> None:
+    def __init__(self, shell: RemoteShell, profile: str = SYSTEM_PROFILE, fresh: Optional[RemoteShell] = None,
+                 safety: Optional[Safety] = None) -> None:
         self.shell = shell
+        self.fresh = fresh or shell  # a new connection per command, for confirmation
         self.profile = profile
+        self.safety = safety or Safety()
 
     def state(self) -> ProfileState:
         out = self.shell.check(probe_command(self.profile), "reading the generations of %s" % self.profile).stdout
@@ -76,67 +108,89 @@ class Activator:
             raise NixError("checking %s failed" % path, rc=rc, host=self.shell.label)
         return rc == 0
 
-    def activate(self, path: str, action: str, systemd: bool):
-        unit = "nixfleet-switch-%s" % uuid.uuid4().hex[:12]
-        return self.shell.run(ac.activation_command(path, action, systemd, unit))
+    def _fail(self, message: str, **kwargs) -> NixError:
+        return NixError(message, host=self.shell.label, **kwargs)
 
-    def _restore(self, before: ProfileState, action: str, created: Optional[int]) -> None:
-        """Put profile, boot entry and running system back as they were in ``before``.
-
-        ``created`` is the generation this attempt made (deleted again), if any.
-        """
-        if action in ac.SETS_PROFILE and self.state().current_number != before.current_number:
-            if before.current_number is not None:
-                self.shell.check(ac.switch_generation_command(self.profile, before.current_number),
-                                 "restoring generation %d" % before.current_number)
-                if created is not None and created != before.current_number:
-                    self.shell.check(ac.delete_generation_command(self.profile, created),
-                                     "deleting failed generation %d" % created)
-            else:
-                self.shell.check(ac.remove_profile_command(self.profile, created), "removing the failed profile")
-        if action in ac.SETS_PROFILE and before.profile_path:
-            self.activate(before.profile_path, "boot", before.has_systemd)
-        if action in ac.SETS_RUNNING:
-            if before.running_system:
-                result = self.activate(before.running_system, "test", before.has_systemd)
-                if result.rc not in (0, ac.EXIT_FAILED_UNITS):
-                    raise NixError("re-activating the previous system %s failed too" % before.running_system,
-                                   rc=result.rc, stderr=result.stderr, host=self.shell.label)
-            else:
-                self.shell.check("rm -f /run/current-system", "removing /run/current-system")
-
-    def _run(self, before: ProfileState, outcome: Outcome, set_profile: str, creates: bool) -> Outcome:
-        """Set the profile (``set_profile``), activate, verify; undo everything on failure.
-
-        ``creates``: setting the profile makes a new generation (deleted again on failure).
-        """
-        created = None
-        if outcome.action in ac.SETS_PROFILE:
-            self.shell.check(set_profile, "setting %s" % self.profile)
-            outcome.generation = self.state().current_number
-            created = outcome.generation if creates else None
-        result = self.activate(outcome.path, outcome.action, before.has_systemd)
+    def _transact(self, before: ProfileState, outcome: Outcome, to_generation: Optional[int] = None) -> Outcome:
+        watchdog = self.safety.magic_rollback and outcome.action in ac.SETS_RUNNING
+        tx = tr.Transaction(
+            path=outcome.path, action=outcome.action, profile=self.profile,
+            work_dir="%s/%s" % (tr.WORK_ROOT, uuid.uuid4().hex[:16]),
+            owner=owner_label(self.shell.label, outcome.path),
+            prev_generation=before.current_number, prev_profile_path=before.profile_path,
+            prev_running=before.running_system, to_generation=to_generation,
+            confirm_timeout=self.safety.confirm_timeout if watchdog else 0, lock_wait=self.safety.lock_timeout)
+        unit = "nixfleet-%s" % tx.work_dir.rsplit("/", 1)[-1]
+        result = self.shell.run(tr.launch_command(tx, before.has_systemd, unit))
         outcome.exit_code, outcome.stdout, outcome.stderr = result.rc, result.stdout, result.stderr
-        problem = None
-        if result.rc not in (0, ac.EXIT_FAILED_UNITS):
-            problem = "activation (%s) of %s failed" % (outcome.action, outcome.path)
-        elif outcome.action in ac.SETS_RUNNING and self.state().running_system != outcome.path:
-            problem = "after activation /run/current-system is not %s" % outcome.path
-        if problem:
-            self._restore(before, outcome.action, created)
+        status, holder = self._status(tx, self.shell)
+        if result.rc == tr.RC_LOCKED:
+            raise self._fail("another deploy holds the lock %s (waited %ds): %s"
+                             % (tr.LOCK_FILE, tx.lock_wait, holder or "unknown holder"))
+        if result.rc == tr.RC_STALE:
+            raise self._fail("the profile changed while this deploy waited for the lock (it is now %s, it was "
+                             "generation %s); nothing was done, run again" % (holder or "empty", tx.prev_generation))
+        if result.rc == tr.RC_PROFILE:
+            raise self._fail("setting %s failed" % self.profile, rc=result.rc, stderr=result.stderr)
+        if result.rc == tr.RC_NOOP:
+            outcome.changed = False
+            outcome.warnings.append("%s: another deploy already did this while this one waited for the lock"
+                                    % self.shell.label)
+            self.shell.run(tr.cleanup_command(tx))
+            return outcome
+        if status == tr.STATUS_FAILED:
             back = ("generation %d" % before.current_number) if before.current_number is not None \
                 else "the state before (no generation)"
-            raise ActivationFailed("%s; rolled back to %s (%s)" % (problem, back, before.running_system or "nothing running"),
-                           rc=result.rc, stderr=result.stderr, stdout=result.stdout, host=self.shell.label)
+            raise ActivationFailed("activation (%s) of %s failed; rolled back to %s (%s)"
+                                   % (outcome.action, outcome.path, back, before.running_system or "nothing running"),
+                                   rc=result.rc, stderr=result.stderr, stdout=result.stdout, host=self.shell.label)
+        if watchdog:
+            outcome.confirmation = self._confirm(tx, before)
+        self.fresh.run(tr.cleanup_command(tx))
         if result.rc == ac.EXIT_FAILED_UNITS:
             outcome.failed_units = True
             outcome.warnings.append("%s: switched to %s, but some units failed (exit code 4): %s" % (
                 self.shell.label, outcome.path, result.stderr.strip()))
+        outcome.generation = self.state().current_number
         return outcome
+
+    def _status(self, tx: tr.Transaction, shell: RemoteShell):
+        result = shell.run(tr.status_command(tx))
+        if result.rc != 0:
+            return None, None
+        status, _, holder = result.stdout.partition("\n")
+        return status.strip(), holder.strip()
+
+    def _confirm(self, tx: tr.Transaction, before: ProfileState) -> str:
+        """Delete the watchdog's canary over a fresh connection, or report that the target rolled back."""
+        deadline = time.monotonic() + tx.confirm_timeout
+        reached = False
+        while time.monotonic() < deadline:
+            rc = self.fresh.run(tr.confirm_command(tx)).rc
+            if rc in (0, 3):
+                reached = rc == 0
+                break
+            time.sleep(self.safety.poll_interval)
+        status = None
+        deadline = time.monotonic() + (5 if reached else tx.confirm_timeout + RECOVERY_GRACE)
+        while time.monotonic() < deadline:
+            status, _ = self._status(tx, self.fresh)
+            if status in (tr.STATUS_CONFIRMED, tr.STATUS_ROLLED_BACK):
+                break
+            time.sleep(self.safety.poll_interval)
+        if status == tr.STATUS_CONFIRMED:
+            return CONFIRMED
+        back = "generation %s (%s)" % (before.current_number, before.running_system or "nothing running")
+        if status == tr.STATUS_ROLLED_BACK:
+            raise ActivationFailed("%s: no fresh ssh connection to the host within %ds of activating %s, so the "
+                                   "target rolled itself back to %s" % (ROLLED_BACK_ITSELF, tx.confirm_timeout,
+                                                                        tx.path, back), host=self.shell.label)
+        raise self._fail("lost contact with the host after activating %s and it did not come back within %ds; "
+                         "its watchdog restores %s by itself" % (tx.path, tx.confirm_timeout + RECOVERY_GRACE, back))
 
     def switch(self, path: str, action: str = "switch", check_mode: bool = False) -> Outcome:
         if action not in ac.ACTIONS:
-            raise NixError("unknown action %r (one of %s)" % (action, ", ".join(ac.ACTIONS)))
+            raise self._fail("unknown action %r (one of %s)" % (action, ", ".join(ac.ACTIONS)))
         before = self.state()
         previous = before.current
         outcome = Outcome(changed=needs_change(before, path, action), action=action, path=path,
@@ -145,34 +199,30 @@ class Activator:
                           generation=previous.number if previous else None)
         present = self.present(path)
         if not present and (not check_mode or action == "dry-activate"):
-            raise NixError("%s is not in the target's store; copy it first (nixfleet.nixos.copy_closure)" % path,
-                           host=self.shell.label)
+            raise self._fail("%s is not in the target's store; copy it first (nixfleet.nixos.copy_closure)" % path)
         if action == "dry-activate":
-            result = self.activate(path, action, before.has_systemd)
+            result = self.shell.run(ac.dry_activate_command(path))
             outcome.exit_code, outcome.stdout, outcome.stderr = result.rc, result.stdout, result.stderr
             if result.rc != 0:
-                raise NixError("dry-activate of %s failed" % path, rc=result.rc, stderr=result.stderr,
-                               host=self.shell.label)
+                raise self._fail("dry-activate of %s failed" % path, rc=result.rc, stderr=result.stderr)
             return outcome
         if check_mode or not outcome.changed:
             return outcome
-        return self._run(before, outcome, ac.set_profile_command(self.profile, path), creates=True)
+        return self._transact(before, outcome)
 
     def rollback(self, to: Optional[int] = None, action: str = "switch", check_mode: bool = False) -> Outcome:
         """Go back to generation ``to`` (default: the one before the current one)."""
         if action not in ac.SETS_PROFILE + ac.SETS_RUNNING:
-            raise NixError("rollback action must be switch, boot or test, not %r" % action)
+            raise self._fail("rollback action must be switch, boot or test, not %r" % action)
         before = self.state()
         target = before.generation(to) if to is not None else before.previous()
         if target is None:
             have = ", ".join(str(g.number) for g in before.generations) or "none"
             wanted = "generation %d" % to if to is not None else "a generation older than the current one"
-            raise NixError("%s has no %s (generations: %s)" % (self.profile, wanted, have), host=self.shell.label)
+            raise self._fail("%s has no %s (generations: %s)" % (self.profile, wanted, have))
         outcome = Outcome(changed=needs_change(before, target.path, action), action=action, path=target.path,
                           previous_path=before.running_system, previous_generation=before.current_number,
                           generation=target.number)
         if check_mode or not outcome.changed:
             return outcome
-        outcome = self._run(before, outcome, ac.switch_generation_command(self.profile, target.number), creates=False)
-        outcome.generation = target.number
-        return outcome
+        return self._transact(before, outcome, to_generation=target.number)

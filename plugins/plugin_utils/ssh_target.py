@@ -54,10 +54,12 @@ class SshTarget:
 
     def ssh_argv(self, command: Optional[str] = None, fresh: bool = False) -> List[str]:
         """``ssh`` to this target; ``fresh`` forbids reusing a ControlMaster connection."""
-        argv = ["ssh"] + self.options()
+        argv = ["ssh"]
         if fresh:
+            # ssh keeps the first value it reads for an option: these must come before any
+            # ControlMaster/ControlPath of the Ansible configuration.
             argv += ["-o", "ControlMaster=no", "-o", "ControlPath=none"]
-        argv.append(self.destination)
+        argv += self.options() + [self.destination]
         if command is not None:
             argv += ["--", command]
         return argv

@@ -88,7 +88,7 @@ def test_check_diff_shows_one_host_then_real_run_moves_only_it(fleet, flake, inv
     assert build["nix_calls"] == ["eval"] and build["built"] is False and build["paths"]["node02"] == new
     assert inside(fleet["node02"], "test -e %s && echo present || echo absent" % new).strip() == "absent"
     real = run_playbook(inventory, "deploy.yml", "--diff")
-    assert real.rc == 0, real.stderr
+    assert real.rc == 0, real.results("Switch to the system")
     assert [n for n in ALL if real.stats(n)["changed"]] == ["node02"]
     assert host_state(fleet["node02"]) == {"profile": "system-2-link", "running": new,
                                            "links": ["system-1-link", "system-2-link"]}
