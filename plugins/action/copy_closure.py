@@ -11,6 +11,9 @@ from ansible_collections.nixfleet.nixos.plugins.module_utils.store_path import S
 from ansible_collections.nixfleet.nixos.plugins.plugin_utils.action_base import NIX_ARGSPEC, NixosAction
 
 
+UNREACHABLE = "cannot open connection to remote store"
+
+
 class ActionModule(NixosAction):
 
     ARGSPEC = dict(
@@ -39,9 +42,14 @@ class ActionModule(NixosAction):
                         "fetching %s from %s" % (path, args["cache_url"]))
         else:
             target = self.ssh_target(task_vars)
-            self.nix_cli(args).copy([path], target.store_url(args["scheme"]), env=target.nix_env(),
-                                    host=target.label, substitute_on_destination=args["mode"] == "substitute",
-                                    no_check_sigs=not args["check_sigs"])
+            try:
+                self.nix_cli(args).copy([path], target.store_url(args["scheme"]), env=target.nix_env(),
+                                        host=target.label, substitute_on_destination=args["mode"] == "substitute",
+                                        no_check_sigs=not args["check_sigs"])
+            except NixError as exc:
+                if UNREACHABLE in exc.stderr:
+                    exc.unreachable = True
+                raise
         if shell.run(join(["nix-store", "--check-validity", path])).rc != 0:
             raise NixError("%s is still not valid on the target after the copy" % path, host=shell.label)
         result["copied"] = True

@@ -104,7 +104,7 @@ class FlakeHost:
 def split_ssh_opts(opts: Sequence[str]):
     """Take the port out of deploy-rs ``sshOpts``: ``(port or None, the other options)``."""
     port = None
-    rest = []  # type: List[str]
+    rest: List[str] = []
     items = list(opts)
     i = 0
     while i < len(items):
@@ -172,7 +172,7 @@ def _apply_node(host: Optional[FlakeHost], name: str, node: Optional[Dict[str, A
 
 def hosts_from_metadata(data: Dict[str, Any]) -> List[FlakeHost]:
     """Merge what the expression returned into hosts, in DESIGN.md's order of preference."""
-    hosts = {}  # type: Dict[str, FlakeHost]
+    hosts: Dict[str, FlakeHost] = {}
     for name, info in sorted((data.get("configurations") or {}).items()):
         hosts[name] = _from_configuration(name, info or {"error": True})
     for name, node in sorted((data.get("nodes") or {}).items()):

@@ -127,8 +127,8 @@ def probe_command(profile: str = SYSTEM_PROFILE) -> str:
 
 def parse_probe(profile: str, output: str) -> ProfileState:
     """Parse what ``probe_command(profile)`` printed."""
-    values = {}  # type: Dict[str, str]
-    generations = []  # type: List[Generation]
+    values: Dict[str, str] = {}
+    generations: List[Generation] = []
     for line in output.splitlines():
         key, _, rest = line.partition("\t")
         if key == "generation":

@@ -25,7 +25,7 @@ def _value(name: str) -> Callable[[Any], List[str]]:
     return lambda value: [name, str(value)] if value not in (None, "") else []
 
 
-OPTIONS = {
+OPTIONS: Dict[str, Callable[[Any], List[str]]] = {
     "json": _flag("--json"),
     "no_link": _flag("--no-link"),
     "keep_going": _flag("--keep-going"),
@@ -39,7 +39,7 @@ OPTIONS = {
     "from_store": _value("--from"),
     "store": _value("--store"),
     "out_link": _value("--out-link"),
-}  # type: Dict[str, Callable[[Any], List[str]]]
+}
 
 
 @dataclass(frozen=True)
@@ -112,7 +112,7 @@ def parse_path_info(output: str) -> Dict[str, Optional[Dict[str, Any]]]:
     missing paths); Nix 2.19+ prints an object keyed by path with ``null`` for missing ones.
     """
     data = json.loads(output or "[]")
-    result = {}  # type: Dict[str, Optional[Dict[str, Any]]]
+    result: Dict[str, Optional[Dict[str, Any]]] = {}
     if isinstance(data, dict):
         for path, info in data.items():
             result[path] = info if info else None

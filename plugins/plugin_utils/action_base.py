@@ -59,9 +59,9 @@ class ConnectionShell(RemoteShell):
 class NixosAction(ActionBase):
     """Subclasses set ``ARGSPEC`` and implement ``execute(args, task_vars) -> dict``."""
 
-    ARGSPEC = {}  # type: Dict[str, Any]
+    ARGSPEC: Dict[str, Any] = {}
     TRANSFERS_FILES = False
-    _VALID_ARGS = frozenset()
+    _VALID_ARGS: frozenset = frozenset()
 
     def run(self, tmp=None, task_vars=None):
         task_vars = task_vars or {}
@@ -73,6 +73,8 @@ class NixosAction(ActionBase):
             result.update(failed=True, **exc.to_result())
             if getattr(exc, "rolled_back", False):
                 result["rolled_back"] = True
+            if getattr(exc, "unreachable", False):
+                result["unreachable"] = True
         return result
 
     @abstractmethod

@@ -88,7 +88,7 @@ def _eval_one_by_one(cli: NixCli, ref: str, host_filter: Sequence[str], first: N
     except NixError:
         raise first
     function = fi.metadata_function(host_filter)
-    data = {"configurations": {}, "nodes": {}, "source": {}, "errors": {}}  # type: Dict[str, Any]
+    data: Dict[str, Any] = {"configurations": {}, "nodes": {}, "source": {}, "errors": {}}
     for kind, output in (("configurations", "nixosConfigurations"), ("nodes", "deploy.nodes")):
         for name in names[kind]:
             if host_filter and not any(fnmatch.fnmatchcase(name, p) for p in host_filter):

@@ -22,7 +22,7 @@ class NixCli:
         self.settings = settings or cmd.NixSettings()
         self.env = dict(env or {})
         self._run = runner
-        self._version = None  # type: Optional[NixVersion]
+        self._version: Optional[NixVersion] = None
 
     def _call(self, argv: List[str], what: str, host: Optional[str] = None,
               env: Optional[Mapping[str, str]] = None) -> CommandResult:

@@ -70,7 +70,7 @@ class SystemBuilder:
 
     def evaluate(self, targets: List[SystemTarget]) -> Dict[str, Optional[Dict[str, str]]]:
         """``{host: {"drvPath", "path"} or None}``; hosts that fail get Nix's message in ``failed``."""
-        results = {}  # type: Dict[str, Optional[Dict[str, str]]]
+        results: Dict[str, Optional[Dict[str, str]]] = {}
         if self._uses_getflake():
             try:
                 self.report.nix_calls.append("eval")
@@ -137,7 +137,7 @@ class SystemBuilder:
 def build_error_for(stderr: str, drv_path: str) -> str:
     """The ``error:`` blocks of a ``nix build`` that concern ``drv_path`` (else all of them)."""
     text = nix_error_text(stderr)
-    blocks = []  # type: List[List[str]]
+    blocks: List[List[str]] = []
     for line in text.splitlines():
         if line.lstrip().startswith("error:") or not blocks:
             blocks.append([line])

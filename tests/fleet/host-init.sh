@@ -11,6 +11,10 @@ hostname "$HOST_NAME"
 for dir in $PRIVATE_DIRS; do
   mount --bind "$HOST_ROOT/$dir" "/$dir"
 done
+if [ -n "${NIX_TMPFS_SIZE:-}" ]; then
+  # A small /nix, for tests of a full store.
+  mount -t tmpfs -o "size=$NIX_TMPFS_SIZE,mode=0755" nixstore /nix
+fi
 
 if [ "$NO_PYTHON" = 1 ]; then
   # An overlay whose top layer holds whiteouts: the python* entries vanish from the directory.

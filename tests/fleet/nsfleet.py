@@ -19,7 +19,7 @@ import socket
 import subprocess
 import time
 from pathlib import Path
-from typing import Iterable, List, Optional
+from typing import Dict, Iterable, List, Optional
 
 HERE = Path(__file__).resolve().parent
 HOST_INIT = HERE / "host-init.sh"
@@ -53,6 +53,7 @@ class Host:
     http_port: int
     no_python: bool
     root: str
+    nix_tmpfs: str = ""
     unshare_pid: int = 0
     init_pid: int = 0
     pid_namespace: str = ""
@@ -129,6 +130,7 @@ def _start_host(host: Host, log: Path) -> subprocess.Popen:
         HOST_NAME=host.name,
         HOST_ROOT=host.root,
         NO_PYTHON="1" if host.no_python else "0",
+        NIX_TMPFS_SIZE=host.nix_tmpfs,
         PRIVATE_DIRS=" ".join(PRIVATE_DIRS),
         PYTHON_BIN_DIRS=" ".join(python_bin_dirs()),
         PYTHON_LIB_DIRS=" ".join(python_lib_dirs()),
@@ -185,16 +187,17 @@ def host_names(count: int) -> List[str]:
 
 def up(state: Path, count: int, no_python: Iterable[str] = (), first_address: str = "127.0.0.11",
        port: int = 2222, http_port: int = 8080, names: Optional[List[str]] = None,
-       timeout: float = 30.0) -> List[Host]:
+       timeout: float = 30.0, nix_tmpfs: Optional[Dict[str, str]] = None) -> List[Host]:
     """Start a fleet in ``state`` (which must not hold a running fleet) and return its hosts."""
     state = state.resolve()
     if (state / STATE_FILE).exists():
         raise FleetError("%s already holds a fleet; run 'fleet down --state %s' first" % (state, state))
     names = names or host_names(count)
     no_python = set(no_python)
-    unknown = no_python - set(names)
+    nix_tmpfs = dict(nix_tmpfs or {})
+    unknown = (no_python | set(nix_tmpfs)) - set(names)
     if unknown:
-        raise FleetError("--no-python names unknown hosts: %s" % ", ".join(sorted(unknown)))
+        raise FleetError("--no-python/--nix-tmpfs name unknown hosts: %s" % ", ".join(sorted(unknown)))
     base = ipaddress.IPv4Address(first_address)
     if not base.is_loopback or not (base + len(names) - 1).is_loopback:
         raise FleetError("fleet addresses must stay inside 127.0.0.0/8")
@@ -206,7 +209,7 @@ def up(state: Path, count: int, no_python: Iterable[str] = (), first_address: st
     hosts = [
         Host(name=name, address=str(base + i), port=port, user="root", private_key=str(private_key),
              known_hosts=str(known_hosts), http_port=http_port, no_python=name in no_python,
-             root=str(state / "hosts" / name / "root"))
+             root=str(state / "hosts" / name / "root"), nix_tmpfs=nix_tmpfs.get(name, ""))
         for i, name in enumerate(names)
     ]
     known_hosts.write_text("".join(_prepare_host(h, client_pub) for h in hosts))

@@ -60,9 +60,9 @@ class Fleet:
 
 
 @contextlib.contextmanager
-def running_fleet(state: Path, count: int, no_python: List[str], first_address: str):
+def running_fleet(state: Path, count: int, no_python: List[str], first_address: str, **options):
     """A fleet for the duration of a ``with`` block; stopped (and checked clean) afterwards."""
-    hosts = nsfleet.up(state, count, no_python=no_python, first_address=first_address)
+    hosts = nsfleet.up(state, count, no_python=no_python, first_address=first_address, **options)
     try:
         yield Fleet(state, hosts)
     finally:

@@ -59,6 +59,8 @@ def test_first_deploy_puts_every_host_on_its_system(fleet, flake, inventory):
         assert host_state(host) == {"profile": "system-1-link", "running": path, "links": ["system-1-link"]}
         assert http_get(host) == "%s 1\n" % host.name
         assert run.stats(host.name)["changed"] >= 2 and run.stats(host.name)["failures"] == 0
+        # magic rollback: confirmed over a fresh ssh connection
+        assert run.results("Switch to the system")[host.name]["confirmation"] == "confirmed"
     assert inside(fleet["node04"], "command -v python3 || echo none").strip() == "none"
 
 
@@ -276,3 +278,23 @@ def test_build_honours_nix_args(fleet, flake, inventory):
     run = run_playbook(inventory, "deploy.yml", limit="node04")
     assert run.rc == 0, run.stderr
     assert host_state(fleet["node04"])["running"] == new
+
+
+def test_verify_reports_drift_and_health_and_changes_nothing(fleet, flake, inventory):
+    run_playbook(inventory, "deploy.yml")  # converge first
+    before = {h.name: host_state(h) for h in fleet.hosts}
+    flake.set_host("node03", version="drifted")
+    checks = [{"type": "http", "url": "http://{{ ansible_host }}:8080/", "body": "{{ inventory_hostname }} ",
+               "retries": 0}]
+    run = run_playbook(inventory, "verify.yml", extra_vars={"nixos_verify_health_checks": checks})
+    assert run.rc == 0, run.stderr
+    report = {h: r["msg"] for h, r in run.results("Report").items()}
+    assert report["node03"].startswith("node03: DRIFT: running %s, the flake wants %s"
+                                       % (before["node03"]["running"], toplevel(flake, "node03")))
+    for name in ("node01", "node02", "node04"):
+        assert report[name] == "%s: in sync, running %s" % (name, before[name]["running"])
+    assert all(r["checks"][0]["ok"] for r in run.results("Check health").values())
+    assert all(run.stats(n)["changed"] == 0 for n in ALL)
+    assert {h.name: host_state(h) for h in fleet.hosts} == before
+    strict = run_playbook(inventory, "verify.yml", extra_vars={"nixos_verify_fail_on_drift": True})
+    assert strict.rc == 2 and strict.stats("node03")["failures"] == 1 and strict.stats("node01")["failures"] == 0

@@ -1,7 +1,6 @@
 """End-to-end proof of the local fleet: real Nix, real OpenSSH, real namespaces."""
 import json
 import os
-import shutil
 import socket
 import subprocess
 import sys
@@ -12,7 +11,6 @@ import pytest
 from fleetctl import FLEET_CLI, NIX_CONFIG, http_get, inside, nsfleet, ssh, target
 
 from ansible_collections.nixfleet.nixos.plugins.module_utils.generations import SYSTEM_PROFILE, parse_probe, probe_command
-from ansible_collections.nixfleet.nixos.plugins.module_utils.nix_command import NixSettings
 from ansible_collections.nixfleet.nixos.plugins.module_utils.shell import join
 from ansible_collections.nixfleet.nixos.plugins.module_utils.errors import NixError
 from ansible_collections.nixfleet.nixos.plugins.plugin_utils.nix_cli import NixCli

@@ -1,7 +1,6 @@
 """The nixfleet.nixos.flake inventory plugin against real flakes and the real nix."""
 import os
 import subprocess
-import sys
 
 import pytest
 

@@ -1,0 +1,131 @@
+# -*- coding: utf-8 -*-
+# Copyright: nixfleet.nixos contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Health checks, morph-style: ``cmd``, ``http`` and ``systemd``, each retried.
+
+What to run on the target is built here as POSIX shell; how to judge each answer is decided
+here too, so the action plugin only loops.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Any, Dict, List, Optional, Tuple
+
+from ansible_collections.nixfleet.nixos.plugins.module_utils.shell import join
+
+CHECK_TYPES = ("cmd", "http", "systemd")
+STATUS_MARK = "\nnixfleet-http-status:"
+
+
+@dataclass(frozen=True)
+class Check:
+    """One check, with its retry policy (``retries`` more attempts after the first)."""
+
+    name: str
+    type: str
+    argv: Tuple[str, ...] = ()
+    url: Optional[str] = None
+    status: Tuple[int, ...] = ()
+    body: Optional[str] = None
+    validate_certs: bool = True
+    source: str = "controller"
+    retries: int = 5
+    delay: float = 2.0
+    timeout: float = 5.0
+
+    def accepts_status(self, code: int) -> bool:
+        return code in self.status if self.status else 200 <= code < 300
+
+
+def http_url(spec: Dict[str, Any]) -> str:
+    if spec.get("url"):
+        return spec["url"]
+    if not spec.get("host"):
+        raise ValueError("an http check needs url, or host (with port, path, scheme)")
+    port = ":%d" % spec["port"] if spec.get("port") else ""
+    path = spec.get("path") or "/"
+    return "%s://%s%s%s" % (spec.get("scheme") or "http", spec["host"], port, path if path.startswith("/") else "/" + path)
+
+
+def parse_check(spec: Dict[str, Any], index: int) -> Check:
+    """A check from its (already type-validated) task argument."""
+    kind = spec.get("type")
+    name = spec.get("name") or "%s check %d" % (kind, index + 1)
+    common: Dict[str, Any] = dict(name=name, type=kind, retries=int(spec.get("retries", 5)), delay=float(spec.get("delay", 2)),
+                  timeout=float(spec.get("timeout", 5)))
+    if kind == "cmd":
+        if not spec.get("argv"):
+            raise ValueError("%s: a cmd check needs argv" % name)
+        return Check(argv=tuple(str(a) for a in spec["argv"]), **common)
+    if kind == "http":
+        status = spec.get("status") or []
+        if spec.get("body"):
+            re.compile(spec["body"])
+        return Check(url=http_url(spec), status=tuple(int(s) for s in (status if isinstance(status, list) else [status])),
+                     body=spec.get("body"), validate_certs=spec.get("validate_certs", True) is not False,
+                     source=spec.get("from") or "controller", **common)
+    if kind == "systemd":
+        return Check(**common)
+    raise ValueError("%s: unknown check type %r (one of %s)" % (name, kind, ", ".join(CHECK_TYPES)))
+
+
+def cmd_command(check: Check) -> str:
+    return "timeout %d %s" % (max(1, int(check.timeout)), join(check.argv))
+
+
+def http_target_command(check: Check) -> str:
+    """curl on the target; prints the body, then a marker line with the status code."""
+    argv = ["curl", "-sS", "-m", str(max(1, int(check.timeout))), "-o", "-", "-w", STATUS_MARK + "%{http_code}\\n"]
+    if not check.validate_certs:
+        argv.append("-k")
+    return "command -v curl >/dev/null || { echo 'curl is not installed on the target' >&2; exit 127; }; " + \
+        join(argv + [check.url or ""])
+
+
+def split_http_output(output: str) -> Tuple[Optional[int], str]:
+    body, sep, tail = output.rpartition(STATUS_MARK)
+    if not sep:
+        return None, output
+    code = tail.strip()
+    return (int(code) if code.isdigit() else None), body
+
+
+def judge_http(check: Check, status: Optional[int], body: str) -> Optional[str]:
+    """None when the answer is healthy, else why not."""
+    if status is None or status == 0:
+        return "no HTTP answer from %s" % check.url
+    if not check.accepts_status(status):
+        wanted = ", ".join(str(s) for s in check.status) if check.status else "2xx"
+        return "%s answered %d, expected %s" % (check.url, status, wanted)
+    if check.body and not re.search(check.body, body):
+        return "%s answered %d but the body does not match %r" % (check.url, status, check.body)
+    return None
+
+
+SYSTEMD_COMMAND = ("if [ ! -d /run/systemd/system ]; then echo no-systemd; exit 0; fi; "
+                   "systemctl is-system-running 2>/dev/null; echo '--'; systemctl --failed --no-legend --plain "
+                   "2>/dev/null | awk '{print $1}'; true")
+
+
+def judge_systemd(output: str) -> Tuple[Optional[str], bool]:
+    """(why it is unhealthy or None, whether to retry). No systemd on the host counts as healthy."""
+    state, _, failed = output.partition("--")
+    state = state.strip()
+    if state == "no-systemd":
+        return None, False
+    units = [u for u in failed.split() if u]
+    if state == "running" and not units:
+        return None, False
+    if state in ("starting", "initializing"):
+        return "the system is still %s" % state, True
+    detail = "; failed units: %s" % ", ".join(units) if units else ""
+    return "systemctl is-system-running says %s%s" % (state or "nothing", detail), True
+
+
+def summarize(results: List[Dict[str, Any]]) -> str:
+    bad = [r for r in results if not r["ok"]]
+    if not bad:
+        return "%d health checks passed" % len(results)
+    return "; ".join("%s failed after %d attempts: %s" % (r["name"], r["attempts"], r["message"]) for r in bad)

@@ -1,0 +1,21 @@
+"""The typed core type-checks (mypy) and nothing has unused imports or undefined names (pyflakes)."""
+import subprocess
+import sys
+
+from conftest import COLLECTIONS, ROOT
+
+PKG = COLLECTIONS / "ansible_collections" / "nixfleet" / "nixos" / "plugins"
+
+
+def test_core_type_checks():
+    proc = subprocess.run([sys.executable, "-m", "mypy", "--ignore-missing-imports", "--explicit-package-bases",
+                           "--no-error-summary", str(PKG / "module_utils"), str(PKG / "plugin_utils")],
+                          stdout=subprocess.PIPE, stderr=subprocess.STDOUT, universal_newlines=True,
+                          cwd=str(COLLECTIONS))
+    assert proc.returncode == 0, proc.stdout
+
+
+def test_pyflakes_clean():
+    proc = subprocess.run([sys.executable, "-m", "pyflakes", "plugins", "tests"], stdout=subprocess.PIPE,
+                          stderr=subprocess.STDOUT, universal_newlines=True, cwd=str(ROOT))
+    assert proc.returncode == 0, proc.stdout
