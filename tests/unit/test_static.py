@@ -1,10 +1,13 @@
 """The typed core type-checks (mypy) and nothing has unused imports or undefined names (pyflakes)."""
 import subprocess
 import sys
+from pathlib import Path
 
-from conftest import COLLECTIONS, ROOT
+import ansible_collections.nixfleet.nixos.plugins as plugins_package
 
-PKG = COLLECTIONS / "ansible_collections" / "nixfleet" / "nixos" / "plugins"
+PKG = Path(plugins_package.__path__[0])
+COLLECTIONS = PKG.parents[3]
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def test_core_type_checks():
