@@ -21,7 +21,7 @@ from ansible_collections.nixfleet.nixos.plugins.plugin_utils.ssh_target import S
 FIXTURE_FLAKE = ROOT / "tests" / "fixtures" / "flake"
 FLEET_CLI = ROOT / "tests" / "fleet" / "fleet"
 # Local Nix runs never reach the internet; the fixture needs no substituter.
-NIX_CONFIG = "substituters =\nexperimental-features = nix-command flakes\nsandbox = false"
+NIX_CONFIG = "substituters =\nexperimental-features = nix-command flakes\nsandbox = false\nbuild-users-group ="
 
 
 def target(host: nsfleet.Host) -> SshTarget:
