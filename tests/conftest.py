@@ -20,4 +20,5 @@ def collections_root() -> Path:
 
 COLLECTIONS = collections_root()
 sys.path.insert(0, str(COLLECTIONS))
+sys.path.insert(0, str(ROOT / "tests" / "helpers"))  # shared test helpers (sops_files)
 os.environ["ANSIBLE_COLLECTIONS_PATH"] = str(COLLECTIONS)
