@@ -74,3 +74,13 @@ attributes:
     platforms: posix
     details: NixOS hosts, and other Linux hosts with Nix for non-system profiles.
 """
+
+    # With ATTRIBUTES, for the modules that only read and report (they change nothing on any host).
+    READ_ONLY = r"""
+attributes:
+  check_mode:
+    support: full
+    details: It changes nothing, so it runs the same in check mode.
+  diff_mode:
+    support: none
+"""

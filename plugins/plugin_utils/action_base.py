@@ -48,11 +48,23 @@ class ConnectionShell(RemoteShell):
         self._action = action
         self.label = label
 
-    def run(self, command: str, stdin: Optional[str] = None) -> CommandResult:
+    def run(self, command: str, stdin: Optional[str] = None, sensitive: bool = False) -> CommandResult:
         # sudoable only with become: the ssh connection then allocates a tty, which merges stderr
         # into stdout; without become the two stay apart.
         become = bool(self._action._play_context.become)
-        res = self._action._low_level_execute_command(command, sudoable=become, in_data=stdin)
+        # The connection logs a command's output at -vvv unless its play context says no_log (it
+        # then logs "censored"); it may hold its own copy of the context.
+        contexts = {id(c): c for c in (self._action._play_context,
+                                       getattr(self._action._connection, "_play_context", None)) if c is not None}
+        saved = {key: context.no_log for key, context in contexts.items()}
+        if sensitive:
+            for context in contexts.values():
+                context.no_log = True
+        try:
+            res = self._action._low_level_execute_command(command, sudoable=become, in_data=stdin)
+        finally:
+            for key, context in contexts.items():
+                context.no_log = saved[key]
         return CommandResult([command], res.get("rc", 1), res.get("stdout", ""), res.get("stderr", ""))
 
 
@@ -75,6 +87,16 @@ class NixosAction(ActionBase):
                 result["rolled_back"] = True
             if getattr(exc, "unreachable", False):
                 result["unreachable"] = True
+        return result
+
+    @staticmethod
+    def verdict(result: Dict[str, Any], problem: Optional[str], fail: bool, ok: str) -> Dict[str, Any]:
+        """A check's outcome: ``problem`` fails the task when ``fail``, else it is a warning."""
+        result["msg"] = problem or ok
+        if problem:
+            result["failed"] = fail
+            if not fail:
+                result["warnings"] = [problem]
         return result
 
     @abstractmethod

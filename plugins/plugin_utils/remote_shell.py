@@ -18,11 +18,19 @@ class RemoteShell(ABC):
     label = "target"
 
     @abstractmethod
-    def run(self, command: str, stdin: Optional[str] = None) -> CommandResult:
-        """Run ``command`` with ``/bin/sh`` semantics on the target; never raise on exit codes."""
+    def run(self, command: str, stdin: Optional[str] = None, sensitive: bool = False) -> CommandResult:
+        """Run ``command`` with ``/bin/sh`` semantics on the target; never raise on exit codes.
 
-    def check(self, command: str, what: str, stdin: Optional[str] = None) -> CommandResult:
-        return check(self.run(command, stdin), what, self.label)
+        ``sensitive``: the command's input or output holds secrets; a carrier that logs what it
+        runs (Ansible's connection at ``-vvv``) must not log this one's data.
+        """
+
+    def check(self, command: str, what: str, stdin: Optional[str] = None, sensitive: bool = False) -> CommandResult:
+        result = self.run(command, stdin, sensitive)
+        if sensitive and not result.ok:
+            # The failure message carries stderr only: stdout may be the secret itself.
+            result = CommandResult(result.argv, result.rc, "", result.stderr)
+        return check(result, what, self.label)
 
 
 class SshShell(RemoteShell):
@@ -34,5 +42,5 @@ class SshShell(RemoteShell):
         self.timeout = timeout
         self.label = target.label
 
-    def run(self, command: str, stdin: Optional[str] = None) -> CommandResult:
+    def run(self, command: str, stdin: Optional[str] = None, sensitive: bool = False) -> CommandResult:
         return run(self.target.ssh_argv(command, fresh=self.fresh), stdin=stdin, timeout=self.timeout)

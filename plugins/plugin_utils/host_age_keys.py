@@ -1,0 +1,60 @@
+# -*- coding: utf-8 -*-
+# Copyright: nixfleet.nixos contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""A host's age identity as sops-nix would use it, read over the host's Ansible connection.
+
+``source`` says where sops-nix finds it: ``key_file`` (``sops.age.keyFile``, an age identity file)
+or ``ssh_host_key`` (``sops.age.sshKeyPaths``: the ed25519 host key, converted like ssh-to-age).
+Recipients need only public data for ``ssh_host_key`` (the ``.pub`` file). Identities stay in
+the controller's memory and never go into a result or message.
+"""
+
+from __future__ import annotations
+
+from typing import List, Optional
+
+from ansible_collections.nixfleet.nixos.plugins.module_utils import age_keys
+from ansible_collections.nixfleet.nixos.plugins.module_utils.errors import NixError
+from ansible_collections.nixfleet.nixos.plugins.module_utils.secret_file import parse_probe, probe_command
+from ansible_collections.nixfleet.nixos.plugins.plugin_utils.remote_shell import RemoteShell
+
+KEY_FILE = "key_file"
+SSH_HOST_KEY = "ssh_host_key"
+SOURCES = (KEY_FILE, SSH_HOST_KEY)
+DEFAULT_PATHS = {KEY_FILE: "/var/lib/sops-nix/key.txt", SSH_HOST_KEY: "/etc/ssh/ssh_host_ed25519_key"}
+
+
+def default_path(source: str, path: Optional[str]) -> str:
+    return path or DEFAULT_PATHS[source]
+
+
+def read_file(shell: RemoteShell, path: str) -> str:
+    """The content of a regular file on the host; a clear error if it is missing or not a file."""
+    state = parse_probe(shell.check(probe_command(path), "reading %s" % path, sensitive=True).stdout)
+    if state.kind == "absent":
+        raise NixError("%s does not exist" % path, host=shell.label)
+    if state.kind != "file":
+        raise NixError("%s is not a regular file" % path, host=shell.label)
+    return state.content
+
+
+def recipients(shell: RemoteShell, source: str, path: Optional[str] = None) -> List[str]:
+    """The host's age recipients (``age1…``)."""
+    path = default_path(source, path)
+    try:
+        if source == SSH_HOST_KEY:
+            return [age_keys.ssh_to_age_recipient(read_file(shell, path + ".pub"))]
+        return age_keys.recipients_of(read_file(shell, path), path)
+    except age_keys.AgeKeyError as exc:
+        raise NixError(str(exc), host=shell.label)
+
+
+def identities(shell: RemoteShell, source: str, path: Optional[str] = None) -> List[age_keys.Identity]:
+    """The host's age identities (secret: keep them out of every result)."""
+    path = default_path(source, path)
+    try:
+        if source == SSH_HOST_KEY:
+            return [age_keys.ssh_to_age_identity(read_file(shell, path))]
+        return age_keys.parse_identity_file(read_file(shell, path), path)
+    except age_keys.AgeKeyError as exc:
+        raise NixError(str(exc), host=shell.label)
