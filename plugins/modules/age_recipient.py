@@ -9,7 +9,7 @@ from __future__ import annotations
 DOCUMENTATION = r"""
 module: age_recipient
 short_description: Read a host's age recipient (ssh-to-age of its host key, or of its sops-nix key file)
-version_added: 0.2.0
+version_added: 0.1.0
 description:
   - With O(source=ssh_host_key), reads the host's ed25519 public host key (O(path) plus C(.pub))
     and converts it to an age recipient exactly as C(ssh-to-age) does (the Montgomery form of the

@@ -9,7 +9,7 @@ from __future__ import annotations
 DOCUMENTATION = r"""
 module: sops_age_key
 short_description: Place an age identity on a host for sops-nix
-version_added: 0.2.0
+version_added: 0.1.0
 description:
   - Writes an age identity file (one or more C(AGE-SECRET-KEY-1…) lines, comments allowed) where
     sops-nix reads it (C(sops.age.keyFile), by convention C(/var/lib/sops-nix/key.txt)), owned by

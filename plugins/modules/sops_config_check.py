@@ -9,7 +9,7 @@ from __future__ import annotations
 DOCUMENTATION = r"""
 module: sops_config_check
 short_description: Check that .sops.yaml encrypts a host's secrets files for that host
-version_added: 0.2.0
+version_added: 0.1.0
 description:
   - Reads the repository's C(.sops.yaml) on the controller and, for each of the host's secrets
     files, finds the creation rule sops would use (the first whose C(path_regex) matches the file's

@@ -9,7 +9,7 @@ from __future__ import annotations
 DOCUMENTATION = r"""
 module: sops_decrypt_check
 short_description: Prove that a host's age identity can unwrap the data key of sops-encrypted files
-version_added: 0.2.0
+version_added: 0.1.0
 description:
   - For each sops-encrypted YAML or JSON file on the controller, finds the C(sops.age) (and
     C(sops.key_groups[].age)) entry addressed to the host's recipient and opens its C(enc) with the
