@@ -13,6 +13,7 @@ APT_PACKAGES=(
   tini               # PID 1 of each fleet host's PID namespace (reaps, dies with the host)
   util-linux         # unshare, nsenter
   iproute2 procps git age ca-certificates curl
+  nginx              # the binary cache the binary_cache role serves (fleet hosts run it, on loopback)
   python3 python3-venv
 )
 
@@ -23,11 +24,19 @@ done
 if ((${#missing[@]})); then
   echo "setup: installing Debian packages: ${missing[*]}"
   apt-get update -qq
+  # Package scripts must not start services (nginx would listen on every address): a policy-rc.d
+  # that forbids it, for the time of this install only, unless the machine already has one.
+  policy=/usr/sbin/policy-rc.d
+  own_policy=
+  if [[ ! -e $policy ]]; then
+    printf '#!/bin/sh\nexit 101\n' > "$policy" && chmod +x "$policy" && own_policy=1
+  fi
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+  if [[ -n $own_policy ]]; then rm -f "$policy"; fi
 fi
 
 # Mount points the fleet hosts bind their private directories onto.
-mkdir -p /nix /etc/nix /etc/ssh /var/lib
+mkdir -p /nix /etc/nix /etc/nixfleet /etc/ssh /var/lib /var/cache
 
 VENV="$ROOT/.venv"
 REQ="$ROOT/tests/requirements.txt"

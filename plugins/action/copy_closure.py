@@ -12,6 +12,7 @@ from ansible_collections.nixfleet.nixos.plugins.plugin_utils.action_base import 
 
 
 UNREACHABLE = "cannot open connection to remote store"
+UNTRUSTED = "is not signed by any of the keys"
 
 
 class ActionModule(NixosAction):
@@ -38,8 +39,7 @@ class ActionModule(NixosAction):
         if present or self._task.check_mode:
             return result
         if args["mode"] == "cache":
-            shell.check(join(["nix-store", "--realise", path, "--option", "substituters", args["cache_url"]]),
-                        "fetching %s from %s" % (path, args["cache_url"]))
+            self._fetch(shell, path, args["cache_url"])
         else:
             target = self.ssh_target(task_vars)
             try:
@@ -54,3 +54,18 @@ class ActionModule(NixosAction):
             raise NixError("%s is still not valid on the target after the copy" % path, host=shell.label)
         result["copied"] = True
         return result
+
+    @staticmethod
+    def _fetch(shell, path, cache_url):
+        """The target substitutes ``path`` from ``cache_url``, checking signatures as its nix.conf says."""
+        fetched = shell.run(join(["nix-store", "--realise", path, "--option", "substituters", cache_url]))
+        if fetched.rc == 0:
+            return
+        if UNTRUSTED in fetched.stderr:
+            raise NixError("%s refused %s from %s: it is not signed by any key in the host's trusted-public-keys. "
+                           "Add the cache's public key there (nixfleet.nixos.nix_conf, role substituters; on NixOS "
+                           "nix.settings.trusted-public-keys), or sign the paths with a key the host trusts; "
+                           "nothing was switched" % (shell.label, path, cache_url), rc=fetched.rc,
+                           stderr=fetched.stderr, host=shell.label)
+        raise NixError("fetching %s from %s failed" % (path, cache_url), rc=fetched.rc, stderr=fetched.stderr,
+                       host=shell.label)

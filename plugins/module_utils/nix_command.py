@@ -39,6 +39,7 @@ OPTIONS: Dict[str, Callable[[Any], List[str]]] = {
     "from_store": _value("--from"),
     "store": _value("--store"),
     "out_link": _value("--out-link"),
+    "key_file": _value("--key-file"),
 }
 
 
@@ -91,6 +92,11 @@ def copy_argv(settings: NixSettings, paths: Sequence[str], to: Optional[str] = N
 def path_info_argv(settings: NixSettings, paths: Sequence[str], store: Optional[str] = None,
                    recursive: bool = False) -> List[str]:
     return nix_argv(settings, ["path-info"], paths, json=True, store=store, recursive=recursive)
+
+
+def sign_argv(settings: NixSettings, paths: Sequence[str], key_file: str, recursive: bool = True) -> List[str]:
+    """``nix store sign --key-file KEY [--recursive] PATHS`` (adds signatures in the local store)."""
+    return nix_argv(settings, ["store", "sign"], paths, key_file=key_file, recursive=recursive)
 
 
 def diff_closures_argv(settings: NixSettings, before: str, after: str) -> List[str]:

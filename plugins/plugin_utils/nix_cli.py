@@ -58,6 +58,10 @@ class NixCli:
                              no_check_sigs=no_check_sigs)
         return self._call(argv, "nix copy to %s" % to, host, env)
 
+    def sign(self, paths: Sequence[str], key_file: str) -> CommandResult:
+        """Sign ``paths`` and their closures in the local store with ``key_file``."""
+        return self._call(cmd.sign_argv(self.settings, paths, key_file), "nix store sign")
+
     def path_info(self, paths: Sequence[str], store: Optional[str] = None, recursive: bool = False,
                   env: Optional[Mapping[str, str]] = None, host: Optional[str] = None
                   ) -> Dict[str, Optional[Dict[str, Any]]]:

@@ -9,6 +9,7 @@ set -eu
 
 hostname "$HOST_NAME"
 for dir in $PRIVATE_DIRS; do
+  [ -d "/$dir" ] || mkdir -p "/$dir"  # an empty mount point (scripts/setup.sh makes them)
   mount --bind "$HOST_ROOT/$dir" "/$dir"
 done
 if [ -n "${NIX_TMPFS_SIZE:-}" ]; then

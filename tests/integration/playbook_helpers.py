@@ -90,3 +90,19 @@ def run_task(inventory: Path, hosts: str, module: str, args: Dict = None, *cli_a
     playbook = inventory.parent / "one-task.yml"
     playbook.write_text(yaml.safe_dump(play))
     return run_playbook(inventory, str(playbook), *cli_args)
+
+
+def run_playbook_text(inventory: Path, playbook: str, *args: str, extra_vars: Dict = None, timeout: float = 600):
+    """ansible-playbook with the default callback, as a person reads it: (rc, stdout + stderr)."""
+    argv = [os.path.join(BIN, "ansible-playbook"), "-i", str(inventory), str(ROOT / "playbooks" / playbook)]
+    if extra_vars:
+        argv += ["-e", json.dumps(extra_vars)]
+    env = dict(os.environ, ANSIBLE_STDOUT_CALLBACK="default", ANSIBLE_NOCOLOR="1", ANSIBLE_HOST_KEY_CHECKING="True")
+    proc = subprocess.run(argv + list(args), stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                          universal_newlines=True, env=env, cwd=str(inventory.parent), timeout=timeout)
+    return proc.returncode, proc.stdout
+
+
+def leaked_lines(text: str, words: List[str]) -> List[str]:
+    """The output lines that contain any of ``words`` (test-only secrets), to say where a leak is."""
+    return [line[:160] for line in text.splitlines() if any(w.lower() in line.lower() for w in words)]

@@ -1,12 +1,11 @@
 """sops-nix age keys on the fleet: enrol, idempotence, no key in any output, drift, decryptability,
 bad input, and ssh host keys converted like ssh-to-age (node04 has no Python)."""
-import os
 import subprocess
 
 import pytest
 import yaml
 from fleetctl import inside
-from playbook_helpers import BIN, run_playbook, run_task, write_fleet_inventory
+from playbook_helpers import leaked_lines, run_playbook, run_playbook_text, run_task, write_fleet_inventory
 from sops_files import age_keygen, make_repo, write_sops_config, write_sops_file
 
 from ansible_collections.nixfleet.nixos.plugins.module_utils.age_keys import ssh_to_age_identity
@@ -62,22 +61,6 @@ def secret_words(repo, *extra_keys):
     return words + [w[len("AGE-SECRET-KEY-1"):].lower() for w in words]
 
 
-def leaked_lines(text, words):
-    """The output lines that contain any of ``words`` (test-only keys), to say where a leak is."""
-    return [line[:160] for line in text.splitlines() if any(w.lower() in line.lower() for w in words)]
-
-
-def run_text(inventory, *args, extra_vars):
-    """ansible-playbook with the default callback, as a person reads it (stdout + stderr)."""
-    argv = [os.path.join(BIN, "ansible-playbook"), "-i", str(inventory), "playbooks/sops_age.yml",
-            "-e", yaml.safe_dump(extra_vars, default_flow_style=True)] + list(args)
-    env = dict(os.environ, ANSIBLE_STDOUT_CALLBACK="default", ANSIBLE_NOCOLOR="1", ANSIBLE_HOST_KEY_CHECKING="True")
-    root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-    proc = subprocess.run(argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, universal_newlines=True,
-                          env=env, cwd=root, timeout=600)
-    return proc.returncode, proc.stdout
-
-
 def test_check_mode_writes_nothing(fleet, repo, inventory):
     run = run_playbook(inventory, "sops_age.yml", "--check", extra_vars=repo.vars())
     assert run.rc == 0, run.data
@@ -105,6 +88,10 @@ def test_second_run_changes_nothing(repo, inventory):
     run = run_playbook(inventory, "sops_age.yml", extra_vars=repo.vars())
     assert run.rc == 0
     assert all(run.stats(h)["changed"] == 0 for h in HOSTS), run.data["stats"]
+
+
+def run_text(inventory, *args, extra_vars):
+    return run_playbook_text(inventory, "sops_age.yml", *args, extra_vars=extra_vars)
 
 
 def test_no_key_material_in_verbose_diff_output(fleet, repo, inventory, tmp_path):

@@ -1,0 +1,141 @@
+# -*- coding: utf-8 -*-
+# Copyright: nixfleet.nixos contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""A Nix file binary cache served over HTTP by nginx: its files and the commands that run it.
+
+The cache is a directory Nix writes as a ``file://`` store (``nix-cache-info``, ``*.narinfo``,
+``nar/``). nginx serves it read-only to everyone and accepts uploads (HTTP ``PUT``, which is how
+``nix copy --to http://…`` writes) only from ``upload_allow``. No signing key lives on the cache
+host: paths arrive signed by the controller, and a cache host cannot forge signatures.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from dataclasses import dataclass, field
+from typing import List
+
+from ansible_collections.nixfleet.nixos.plugins.module_utils.shell import quote
+
+STORE_DIR = "/nix/store"
+UNIT = "nixfleet-binary-cache"
+
+
+@dataclass(frozen=True)
+class CacheServer:
+    path: str = "/var/cache/nixfleet/binary-cache"
+    state_dir: str = "/var/lib/nixfleet-binary-cache"
+    config: str = "/etc/nixfleet/binary-cache-nginx.conf"
+    address: str = "127.0.0.1"
+    port: int = 8081
+    user: str = "www-data"
+    priority: int = 40
+    upload_allow: List[str] = field(default_factory=lambda: ["127.0.0.0/8"])
+    nginx: str = "nginx"
+
+    def validate(self) -> None:
+        for cidr in self.upload_allow:
+            ipaddress.ip_network(cidr, strict=False)  # ValueError names it
+        ipaddress.ip_address(self.address)
+        if not 0 < self.port < 65536:
+            raise ValueError("port %d is out of range" % self.port)
+        for path in (self.path, self.state_dir, self.config):
+            if not path.startswith("/") or any(c.isspace() or c in ";{}'\"" for c in path):
+                raise ValueError("%r must be an absolute path without spaces or nginx syntax" % path)
+
+    @property
+    def url(self) -> str:
+        host = "[%s]" % self.address if ":" in self.address else self.address
+        return "http://%s:%d" % (host, self.port)
+
+    @property
+    def pid_file(self) -> str:
+        return "%s/nginx.pid" % self.state_dir
+
+    def cache_info(self) -> str:
+        return "StoreDir: %s\nWantMassQuery: 1\nPriority: %d\n" % (STORE_DIR, self.priority)
+
+    def nginx_config(self) -> str:
+        s = self.state_dir
+        allow = "".join("        allow %s;\n" % cidr for cidr in self.upload_allow)
+        listen = "[%s]" % self.address if ":" in self.address else self.address
+        return (
+            "# nginx for the Nix binary cache %(path)s (written by nixfleet.nixos.binary_cache)\n"
+            "user %(user)s;\n"
+            "worker_processes 1;\n"
+            "pid %(pid)s;\n"
+            "error_log %(s)s/error.log;\n"
+            "events { worker_connections 256; }\n"
+            "http {\n"
+            "  access_log %(s)s/access.log;\n"
+            "  client_body_temp_path %(s)s/tmp/body;\n"
+            "  proxy_temp_path %(s)s/tmp/proxy;\n"
+            "  fastcgi_temp_path %(s)s/tmp/fastcgi;\n"
+            "  uwsgi_temp_path %(s)s/tmp/uwsgi;\n"
+            "  scgi_temp_path %(s)s/tmp/scgi;\n"
+            "  client_max_body_size 0;\n"
+            "  types { text/x-nix-narinfo narinfo; }\n"
+            "  default_type application/octet-stream;\n"
+            "  server {\n"
+            "    listen %(listen)s:%(port)d;\n"
+            "    root %(path)s;\n"
+            "    location / {\n"
+            "      dav_methods PUT;\n"
+            "      create_full_put_path on;\n"
+            "      dav_access user:rw group:r all:r;\n"
+            "      limit_except GET HEAD {\n"
+            "%(allow)s"
+            "        deny all;\n"
+            "      }\n"
+            "    }\n"
+            "  }\n"
+            "}\n"
+        ) % {"path": self.path, "user": self.user, "pid": self.pid_file, "s": s, "listen": listen,
+             "port": self.port, "allow": allow}
+
+
+def prepare_command(server: CacheServer) -> str:
+    """Create the cache and state directories (the cache owned by nginx's user, which writes uploads)."""
+    q = quote
+    tmp = " ".join(q("%s/tmp/%s" % (server.state_dir, d)) for d in ("body", "proxy", "fastcgi", "uwsgi", "scgi"))
+    return ("set -e; mkdir -p {path} {state} {tmp} $(dirname {conf}); chown {user} {path}; chmod 0755 {path}; "
+            "chown -R {user} {state}/tmp").format(path=q(server.path), state=q(server.state_dir), tmp=tmp,
+                                                 conf=q(server.config), user=q(server.user))
+
+
+def test_config_command(server: CacheServer, config_path: str) -> str:
+    return "%s -t -q -c %s" % (quote(server.nginx), quote(config_path))
+
+
+RUNNING_MARK = "nixfleet-cache-nginx"
+
+
+def status_command(server: CacheServer) -> str:
+    """Prints ``<mark> systemd|running PID|stopped``: how the cache's nginx runs now."""
+    return ("if [ -d /run/systemd/system ] && command -v systemctl >/dev/null 2>&1; then echo '{m} systemd'; "
+            "elif [ -f {pid} ] && p=$(cat {pid}) && [ \"$(cat /proc/$p/comm 2>/dev/null)\" = nginx ]; "
+            "then echo \"{m} running $p\"; else echo '{m} stopped'; fi").format(m=RUNNING_MARK, pid=quote(server.pid_file))
+
+
+def parse_status(output: str) -> List[str]:
+    for line in output.splitlines():
+        if line.startswith(RUNNING_MARK + " "):
+            return line.split()[1:]
+    raise ValueError("unexpected answer from the cache status probe: %r" % output[:100])
+
+
+def systemd_unit(server: CacheServer) -> str:
+    return ("[Unit]\nDescription=Nix binary cache %s (nixfleet.nixos.binary_cache)\nAfter=network.target\n\n"
+            "[Service]\nType=forking\nPIDFile=%s\nExecStart=%s -c %s\nExecReload=%s -c %s -s reload\n\n"
+            "[Install]\nWantedBy=multi-user.target\n") % (server.path, server.pid_file, server.nginx, server.config,
+                                                          server.nginx, server.config)
+
+
+def start_command(server: CacheServer, how: str, reload: bool) -> str:
+    """Start (or reload) the cache's nginx: a systemd unit where systemd runs, else nginx by itself."""
+    if how == "systemd":
+        verb = "reload-or-restart" if reload else "restart"
+        return "systemctl daemon-reload && systemctl enable --now %s && systemctl %s %s" % (UNIT, verb, UNIT)
+    if reload:
+        return "%s -c %s -s reload" % (quote(server.nginx), quote(server.config))
+    return "%s -c %s" % (quote(server.nginx), quote(server.config))

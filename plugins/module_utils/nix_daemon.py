@@ -1,0 +1,96 @@
+# -*- coding: utf-8 -*-
+# Copyright: nixfleet.nixos contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Finding and restarting a target's ``nix-daemon``, and reading its ``nix.conf``, in POSIX shell.
+
+On systemd hosts the daemon is ``nix-daemon.service`` (maybe socket-activated); elsewhere it is
+the ``nix-daemon`` process whose parent is not a ``nix-daemon`` (the others serve one client
+each). A restart never touches anything but that process, found by PID.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Optional
+
+from ansible_collections.nixfleet.nixos.plugins.module_utils.shell import quote
+
+MARK = "nixfleet-nix-daemon"
+CONF_LINK_MARK = "nixfleet-nix-conf-link"
+
+STATUS_COMMAND = (
+    "if [ -d /run/systemd/system ] && command -v systemctl >/dev/null 2>&1; then "
+    "if systemctl is-active --quiet nix-daemon.service || systemctl is-active --quiet nix-daemon.socket; "
+    "then echo '{m} systemd'; else echo '{m} none'; fi; "
+    "else found=; for d in /proc/[0-9]*; do "
+    "[ \"$(cat \"$d/comm\" 2>/dev/null)\" = nix-daemon ] || continue; "
+    "pp=$(sed -n 's/^PPid:[[:space:]]*//p' \"$d/status\" 2>/dev/null); "
+    "[ \"$(cat \"/proc/$pp/comm\" 2>/dev/null)\" = nix-daemon ] && continue; "
+    "echo \"{m} process ${{d#/proc/}}\"; found=1; done; [ -n \"$found\" ] || echo '{m} none'; fi"
+).format(m=MARK)
+
+_STATUS = re.compile(r"^%s (?P<kind>systemd|none|process)(?: (?P<pid>\d+))?$" % MARK)
+
+
+@dataclass(frozen=True)
+class DaemonStatus:
+    kind: str  # systemd, process or none
+    pid: Optional[int] = None
+
+    @property
+    def running(self) -> bool:
+        return self.kind != "none"
+
+
+def parse_status(output: str) -> DaemonStatus:
+    """The first daemon the status command found."""
+    for line in output.splitlines():
+        match = _STATUS.match(line.strip())
+        if match:
+            pid = match.group("pid")
+            return DaemonStatus(match.group("kind"), int(pid) if pid else None)
+    raise ValueError("unexpected answer from the nix-daemon probe: %r" % output[:100])
+
+
+def restart_command(status: DaemonStatus, timeout: int = 10) -> str:
+    """Restart the daemon ``status`` found; prints the new status."""
+    if status.kind == "systemd":
+        return "systemctl restart nix-daemon.service && " + STATUS_COMMAND
+    if status.kind != "process" or status.pid is None:
+        raise ValueError("no running nix-daemon to restart")
+    found = STATUS_COMMAND.replace("echo '%s none'" % MARK, "false")  # succeeds once a daemon runs
+    stop = ("set -e; daemon=$(command -v nix-daemon); kill {pid}; n=0; "
+            "while kill -0 {pid} 2>/dev/null; do n=$((n+1)); "
+            "[ $n -le {ticks} ] || {{ echo 'the old nix-daemon (pid {pid}) did not stop' >&2; exit 1; }}; "
+            "sleep 0.1; done; ").format(pid=status.pid, ticks=timeout * 10)
+    start = ("setsid \"$daemon\" </dev/null >/dev/null 2>&1 & n=0; "
+             "until %s; do n=$((n+1)); "
+             "[ $n -le %d ] || { echo 'the new nix-daemon did not start' >&2; exit 1; }; sleep 0.1; done"
+             ) % (found, timeout * 10)
+    return stop + start
+
+
+def conf_link_command(path: str) -> str:
+    """Prints ``<mark> TARGET`` when ``path`` is a symlink (NixOS: a link into the store), else nothing."""
+    p = quote(path)
+    return "if [ -L {p} ]; then echo \"{m} $(readlink -f {p})\"; fi".format(p=p, m=CONF_LINK_MARK)
+
+
+def parse_conf_link(output: str) -> Optional[str]:
+    for line in output.splitlines():
+        if line.startswith(CONF_LINK_MARK + " "):
+            return line[len(CONF_LINK_MARK) + 1:].strip()
+    return None
+
+
+# The running configuration as Nix sees it (Nix 2.20+ renamed show-config to config show).
+SHOW_CONFIG_COMMAND = ("nix --extra-experimental-features nix-command config show --json 2>/dev/null || "
+                       "nix --extra-experimental-features nix-command show-config --json")
+
+
+def backup_command(path: str, suffix: str) -> str:
+    """Copy ``path`` to ``path.SUFFIX~`` keeping mode and owner; prints the backup's path."""
+    p = quote(path)
+    b = quote("%s.%s~" % (path, suffix))
+    return "cp -p {p} {b} && echo {b}".format(p=p, b=b)
