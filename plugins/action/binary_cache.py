@@ -23,6 +23,7 @@ class ActionModule(NixosAction):
         "listen_address": {"type": "str", "required": True},
         "port": {"type": "int", "default": DEFAULTS.port},
         "user": {"type": "str", "default": DEFAULTS.user},
+        "group": {"type": "str", "default": DEFAULTS.group},
         "priority": {"type": "int", "default": DEFAULTS.priority},
         "upload_allow": {"type": "list", "elements": "str", "default": DEFAULTS.upload_allow},
         "nginx": {"type": "str", "default": DEFAULTS.nginx},
@@ -30,7 +31,7 @@ class ActionModule(NixosAction):
 
     def execute(self, args, task_vars):
         server = bc.CacheServer(path=args["path"], state_dir=args["state_dir"], config=args["config"],
-                                address=args["listen_address"], port=args["port"], user=args["user"],
+                                address=args["listen_address"], port=args["port"], user=args["user"], group=args["group"],
                                 priority=args["priority"], upload_allow=args["upload_allow"], nginx=args["nginx"])
         try:
             server.validate()

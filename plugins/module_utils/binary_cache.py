@@ -29,6 +29,7 @@ class CacheServer:
     address: str = "127.0.0.1"
     port: int = 8081
     user: str = "www-data"
+    group: str = "www-data"
     priority: int = 40
     upload_allow: List[str] = field(default_factory=lambda: ["127.0.0.0/8"])
     nginx: str = "nginx"
@@ -61,7 +62,7 @@ class CacheServer:
         listen = "[%s]" % self.address if ":" in self.address else self.address
         return (
             "# nginx for the Nix binary cache %(path)s (written by nixfleet.nixos.binary_cache)\n"
-            "user %(user)s;\n"
+            "user %(user)s %(group)s;\n"
             "worker_processes 1;\n"
             "pid %(pid)s;\n"
             "error_log %(s)s/error.log;\n"
@@ -90,7 +91,7 @@ class CacheServer:
             "    }\n"
             "  }\n"
             "}\n"
-        ) % {"path": self.path, "user": self.user, "pid": self.pid_file, "s": s, "listen": listen,
+        ) % {"path": self.path, "user": self.user, "group": self.group, "pid": self.pid_file, "s": s, "listen": listen,
              "port": self.port, "allow": allow}
 
 
@@ -98,9 +99,10 @@ def prepare_command(server: CacheServer) -> str:
     """Create the cache and state directories (the cache owned by nginx's user, which writes uploads)."""
     q = quote
     tmp = " ".join(q("%s/tmp/%s" % (server.state_dir, d)) for d in ("body", "proxy", "fastcgi", "uwsgi", "scgi"))
-    return ("set -e; mkdir -p {path} {state} {tmp} $(dirname {conf}); chown {user} {path}; chmod 0755 {path}; "
-            "chown -R {user} {state}/tmp").format(path=q(server.path), state=q(server.state_dir), tmp=tmp,
-                                                 conf=q(server.config), user=q(server.user))
+    owner = q("%s:%s" % (server.user, server.group))
+    return ("set -e; mkdir -p {path} {state} {tmp} $(dirname {conf}); chown {owner} {path}; chmod 0755 {path}; "
+            "chown -R {owner} {state}/tmp").format(path=q(server.path), state=q(server.state_dir), tmp=tmp,
+                                                  conf=q(server.config), owner=owner)
 
 
 def test_config_command(server: CacheServer, config_path: str) -> str:

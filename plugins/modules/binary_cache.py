@@ -54,6 +54,10 @@ options:
     description: The user nginx's workers run as (it owns the cache directory, to write uploads).
     type: str
     default: www-data
+  group:
+    description: The group of nginx's workers (Debian's C(nobody) user has the group C(nogroup)).
+    type: str
+    default: www-data
   priority:
     description: The cache's C(Priority) in C(nix-cache-info) (lower is preferred).
     type: int

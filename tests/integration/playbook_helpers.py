@@ -28,7 +28,7 @@ def write_fleet_inventory(directory: Path, fleet: Fleet, flake: FixtureFlake) ->
         "ansible_ssh_common_args": "-o UserKnownHostsFile=%s -o StrictHostKeyChecking=yes" % first.known_hosts,
     }))
     for host in fleet.hosts:
-        if flake.data["hosts"][host.name].get("shape") == "plain":
+        if flake.data["hosts"].get(host.name, {}).get("shape") == "plain":
             (directory / "host_vars" / ("%s.yml" % host.name)).write_text(yaml.safe_dump(
                 {"ansible_host": host.address, "ansible_port": host.port, "ansible_user": host.user}))
     inventory = directory / "fleet.flake.yml"

@@ -7,7 +7,7 @@ import os
 
 import pytest
 from fleetctl import FixtureFlake, inside, running_fleet
-from playbook_helpers import leaked_lines, run_playbook, run_playbook_text, run_task, write_fleet_inventory
+from playbook_helpers import leaked_lines, run_playbook_text, run_task, write_fleet_inventory
 
 pytestmark = pytest.mark.integration
 

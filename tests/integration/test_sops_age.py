@@ -3,7 +3,6 @@ bad input, and ssh host keys converted like ssh-to-age (node04 has no Python).""
 import subprocess
 
 import pytest
-import yaml
 from fleetctl import inside
 from playbook_helpers import leaked_lines, run_playbook, run_playbook_text, run_task, write_fleet_inventory
 from sops_files import age_keygen, make_repo, write_sops_config, write_sops_file

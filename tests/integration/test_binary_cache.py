@@ -1,0 +1,153 @@
+"""A signed binary cache on the fleet and deploys through it: role binary_cache (real nginx),
+cache_push (one nix copy for every host), targets pulling with signatures checked, and a path
+signed by a key the targets do not trust refused. cache01 serves; node01 and node02 (no Python) deploy."""
+import json
+import sqlite3
+import urllib.request
+
+import pytest
+import yaml
+from fleetctl import FixtureFlake, inside, running_fleet
+from playbook_helpers import run_playbook, write_fleet_inventory
+
+pytestmark = pytest.mark.integration
+
+TARGETS = ["node01", "node02"]
+
+
+@pytest.fixture(scope="module")
+def fleet(tmp_path_factory):
+    state = tmp_path_factory.mktemp("cache-fleet") / "state"
+    with running_fleet(state, 3, ["node02"], "127.0.63.11", names=["cache01"] + TARGETS) as f:
+        yield f
+
+
+@pytest.fixture(scope="module")
+def flake(fleet, tmp_path_factory):
+    hosts = {h.name: {"address": h.address, "port": h.port, "user": h.user, "shape": "colmena"}
+             for h in fleet.hosts if h.name in TARGETS}
+    return FixtureFlake.from_specs(tmp_path_factory.mktemp("cache-flake") / "flake", hosts)
+
+
+@pytest.fixture(scope="module")
+def inventory(fleet, flake, tmp_path_factory):
+    """The flake inventory for the targets, plus a static one for the cache host, in one directory."""
+    directory = tmp_path_factory.mktemp("cache-inventory")
+    write_fleet_inventory(directory, fleet, flake)
+    cache = fleet["cache01"]
+    (directory / "cache.yml").write_text(yaml.safe_dump({"caches": {"hosts": {"cache01": {
+        "ansible_host": cache.address, "ansible_port": cache.port, "ansible_user": cache.user}}}}))
+    return directory
+
+
+@pytest.fixture(scope="module")
+def keys(tmp_path_factory):
+    return tmp_path_factory.mktemp("cache-keys")
+
+
+def serve_playbook(inventory):
+    path = inventory / "serve-cache.yml"
+    path.write_text("- hosts: caches\n  gather_facts: false\n  roles: [nixfleet.nixos.binary_cache]\n")
+    return str(path)
+
+
+def trust_playbook(inventory):
+    path = inventory / "trust-cache.yml"
+    path.write_text(yaml.safe_dump([{
+        "hosts": "nixos", "gather_facts": False,
+        "roles": [{"role": "nixfleet.nixos.substituters",
+                   "substituters_trusted_public_keys": ["{{ trusted_key }}"]}]}]))
+    return str(path)
+
+
+def http(url):
+    with urllib.request.urlopen(url, timeout=5) as response:
+        return response.read().decode()
+
+
+def cache_url(fleet):
+    return "http://%s:8081" % fleet["cache01"].address
+
+
+def test_check_mode_serves_nothing(fleet, inventory, keys):
+    run = run_playbook(inventory, serve_playbook(inventory), "--check",
+                       extra_vars={"binary_cache_secret_key_file": str(keys / "cache01.sec")})
+    assert run.rc == 0, run.data
+    assert run.results("Serve the binary cache")["cache01"]["changed"]
+    assert not (keys / "cache01.sec").exists()
+    with pytest.raises(OSError):
+        http(cache_url(fleet) + "/nix-cache-info")
+
+
+def test_serve_a_signed_cache(fleet, inventory, keys):
+    variables = {"binary_cache_secret_key_file": str(keys / "cache01.sec")}
+    run = run_playbook(inventory, serve_playbook(inventory), extra_vars=variables)
+    assert run.rc == 0, run.data
+    key = run.results("signing key")["cache01"]
+    assert key["public_key"].startswith("cache01-1:") and oct((keys / "cache01.sec").stat().st_mode)[-3:] == "600"
+    assert (keys / "cache01.sec").read_text().strip().split(":")[1] not in json.dumps(run.data)  # never printed
+    assert "StoreDir: /nix/store" in http(cache_url(fleet) + "/nix-cache-info")
+    again = run_playbook(inventory, serve_playbook(inventory), extra_vars=variables)
+    assert again.rc == 0 and again.stats("cache01")["changed"] == 0
+
+
+def deploy_vars(fleet, keys, secret="cache01.sec"):
+    return {"nixos_deploy_copy_mode": "cache", "nixos_deploy_cache_url": cache_url(fleet),
+            "nixos_deploy_cache_secret_key_file": str(keys / secret), "nixos_deploy_confirm_timeout": 10}
+
+
+def test_deploy_through_the_cache(fleet, flake, inventory, keys):
+    key = run_playbook(inventory, serve_playbook(inventory),
+                       extra_vars={"binary_cache_secret_key_file": str(keys / "cache01.sec")}).results(
+        "signing key")["cache01"]["public_key"]
+    trust = run_playbook(inventory, trust_playbook(inventory), extra_vars={"trusted_key": key})
+    assert trust.rc == 0, trust.data
+    run = run_playbook(inventory, "deploy.yml", extra_vars=deploy_vars(fleet, keys))
+    assert run.rc == 0, run.data
+    pushes = run.results("Push every built system to the binary cache once")
+    assert len(pushes) == 1  # run once, for every host
+    push = list(pushes.values())[0]
+    toplevels = run.results("Build every host's system")
+    paths = list(toplevels.values())[0]["paths"]
+    assert sorted(push["pushed"]) == sorted(paths.values()) and push["signed_by"] == "cache01-1"
+    for name in TARGETS:
+        host = fleet[name]
+        assert run.results("Copy the system's closure")[name]["mode"] == "cache"
+        assert inside(host, "readlink /run/current-system").strip() == paths[name]
+        info = json.loads(inside(host, "nix --extra-experimental-features nix-command path-info --json %s"
+                                 % paths[name]))[0]
+        assert any(sig.startswith("cache01-1:") for sig in info["signatures"])
+        # The target's own record of what it fetched from where (Nix's narinfo cache).
+        db = sqlite3.connect("%s/root/.cache/nix/binary-cache-v6.sqlite" % host.root)
+        urls = [row[0] for row in db.execute("select url from BinaryCaches")]
+        hashes = [row[0] for row in db.execute("select hashPart from NARs where present = 1")]
+        db.close()
+        assert urls == [cache_url(fleet)]
+        assert paths[name].split("/")[3].split("-")[0] in hashes
+    log = inside(fleet["cache01"], "cat /var/lib/nixfleet-binary-cache/access.log")
+    for name in TARGETS:
+        narinfo = "/%s.narinfo" % paths[name].split("/")[3].split("-")[0]
+        assert len([line for line in log.splitlines() if '"PUT %s ' % narinfo in line]) == 1  # pushed once
+        assert len([line for line in log.splitlines() if '"GET %s ' % narinfo in line]) >= 1  # pulled
+
+
+def test_redeploy_pushes_and_switches_nothing(fleet, inventory, keys):
+    run = run_playbook(inventory, "deploy.yml", extra_vars=deploy_vars(fleet, keys))
+    assert run.rc == 0
+    push = list(run.results("Push every built system to the binary cache once").values())[0]
+    assert push["changed"] is False and push["pushed"] == []
+    assert all(not run.results("Switch to the system")[n]["changed"] for n in TARGETS)
+
+
+def test_untrusted_signature_is_refused(fleet, flake, inventory, keys):
+    other = run_playbook(inventory, serve_playbook(inventory), extra_vars={
+        "binary_cache_secret_key_file": str(keys / "rogue.sec"), "binary_cache_key_name": "rogue-1"})
+    assert other.rc == 0
+    before = inside(fleet["node01"], "readlink /run/current-system").strip()
+    flake.set_host("node01", version="2")
+    run = run_playbook(inventory, "deploy.yml", extra_vars=deploy_vars(fleet, keys, "rogue.sec"), limit="node01")
+    assert run.rc != 0
+    copy = run.results("Copy the system's closure")["node01"]
+    assert copy["failed"]
+    assert "it is not signed by any key in the host's trusted-public-keys" in copy["msg"]
+    assert inside(fleet["node01"], "readlink /run/current-system").strip() == before

@@ -1,0 +1,86 @@
+"""Signing keys against nix-store's own, the nginx configuration against the real nginx, the
+nix-daemon probe and restart commands against the real /bin/sh."""
+import subprocess
+
+import pytest
+
+from ansible_collections.nixfleet.nixos.plugins.module_utils import binary_cache as bc
+from ansible_collections.nixfleet.nixos.plugins.module_utils import cache_key as ck
+from ansible_collections.nixfleet.nixos.plugins.module_utils import nix_daemon as nd
+from ansible_collections.nixfleet.nixos.plugins.module_utils import nix_conf as nc
+
+
+def test_public_key_matches_nix_store(tmp_path):
+    subprocess.run(["nix-store", "--generate-binary-cache-key", "unit-1", str(tmp_path / "sec"),
+                    str(tmp_path / "pub")], check=True)
+    secret = (tmp_path / "sec").read_text()
+    assert ck.public_of_secret(secret) == (tmp_path / "pub").read_text().strip()
+    nc.validate_public_key(ck.public_of_secret(secret))  # what nix_conf accepts for trusted-public-keys
+    with pytest.raises(ck.CacheKeyError, match="32 bytes|not a 64-byte") as info:
+        ck.public_of_secret((tmp_path / "pub").read_text())  # a public key is not a secret key
+    assert secret.split(":")[1] not in str(info.value)
+    with pytest.raises(ck.CacheKeyError, match="not 'name:base64'"):
+        ck.public_of_secret("no colon here")
+    with pytest.raises(ck.CacheKeyError, match="not a key name"):
+        ck.check_name("bad name")
+
+
+def test_nginx_accepts_the_configuration(tmp_path):
+    server = bc.CacheServer(path=str(tmp_path / "cache"), state_dir=str(tmp_path / "state"),
+                            config=str(tmp_path / "nginx.conf"), address="127.0.0.1", port=18081,
+                            user="nobody", group="nogroup", upload_allow=["127.0.0.0/8", "::1/128"])
+    server.validate()
+    proc = subprocess.run(["/bin/sh", "-c", bc.prepare_command(server)])
+    assert proc.returncode == 0
+    (tmp_path / "nginx.conf").write_text(server.nginx_config())
+    test = subprocess.run(["/bin/sh", "-c", bc.test_config_command(server, str(tmp_path / "nginx.conf"))],
+                          stdout=subprocess.PIPE, stderr=subprocess.STDOUT, universal_newlines=True)
+    assert test.returncode == 0, test.stdout
+    assert "allow ::1/128;" in server.nginx_config() and server.url == "http://127.0.0.1:18081"
+    assert server.cache_info() == "StoreDir: /nix/store\nWantMassQuery: 1\nPriority: 40\n"
+
+
+@pytest.mark.parametrize("change,message", [
+    ({"upload_allow": ["10.0.0.0/33"]}, "10.0.0.0/33"),
+    ({"address": "cache.example.org"}, "does not appear to be an IPv4 or IPv6 address"),
+    ({"port": 0}, "out of range"),
+    ({"path": "relative/cache"}, "absolute path"),
+    ({"path": "/srv/cache; evil"}, "without spaces or nginx syntax"),
+])
+def test_invalid_cache_settings(change, message):
+    with pytest.raises(ValueError, match=message):
+        bc.CacheServer(**change).validate()
+
+
+def test_systemd_paths_are_well_formed():
+    server = bc.CacheServer(address="10.0.0.7")
+    unit = bc.systemd_unit(server)
+    assert "PIDFile=/var/lib/nixfleet-binary-cache/nginx.pid" in unit
+    assert "ExecStart=nginx -c /etc/nixfleet/binary-cache-nginx.conf" in unit
+    assert bc.start_command(server, "systemd", reload=True) == (
+        "systemctl daemon-reload && systemctl enable --now nixfleet-binary-cache && "
+        "systemctl reload-or-restart nixfleet-binary-cache")
+
+
+def sh(command):
+    return subprocess.run(["/bin/sh", "-c", command], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                          universal_newlines=True)
+
+
+def test_daemon_probe_on_this_machine():
+    status = nd.parse_status(sh(nd.STATUS_COMMAND).stdout)
+    assert status.kind in ("none", "process")  # this machine runs no systemd
+    for command in (nd.restart_command(nd.DaemonStatus("process", 999999)),
+                    nd.restart_command(nd.DaemonStatus("systemd"))):
+        assert subprocess.run(["/bin/sh", "-n", "-c", command]).returncode == 0
+    with pytest.raises(ValueError):
+        nd.restart_command(nd.DaemonStatus("none"))
+
+
+def test_conf_link_and_backup(tmp_path):
+    (tmp_path / "real").write_text("x = 1\n")
+    (tmp_path / "link").symlink_to(tmp_path / "real")
+    assert nd.parse_conf_link(sh(nd.conf_link_command(str(tmp_path / "link"))).stdout) == str(tmp_path / "real")
+    assert nd.parse_conf_link(sh(nd.conf_link_command(str(tmp_path / "real"))).stdout) is None
+    backup = sh(nd.backup_command(str(tmp_path / "real"), "2026")).stdout.strip()
+    assert backup == str(tmp_path / "real.2026~") and (tmp_path / "real.2026~").read_text() == "x = 1\n"
