@@ -6,6 +6,7 @@
 from __future__ import annotations
 
 from ansible_collections.nixfleet.nixos.plugins.module_utils.errors import NixError
+from ansible_collections.nixfleet.nixos.plugins.module_utils.nix_command import FRESH_NARINFO
 from ansible_collections.nixfleet.nixos.plugins.module_utils.shell import join
 from ansible_collections.nixfleet.nixos.plugins.module_utils.store_path import StorePath
 from ansible_collections.nixfleet.nixos.plugins.plugin_utils.action_base import NIX_ARGSPEC, NixosAction
@@ -43,9 +44,11 @@ class ActionModule(NixosAction):
         else:
             target = self.ssh_target(task_vars)
             try:
+                substitute = args["mode"] == "substitute"
                 self.nix_cli(args).copy([path], target.store_url(args["scheme"]), env=target.nix_env(),
-                                        host=target.label, substitute_on_destination=args["mode"] == "substitute",
-                                        no_check_sigs=not args["check_sigs"])
+                                        host=target.label, substitute_on_destination=substitute,
+                                        no_check_sigs=not args["check_sigs"], fresh_narinfo=substitute,
+                                        extra_substituters=[args["cache_url"]] if substitute and args["cache_url"] else [])
             except NixError as exc:
                 if UNREACHABLE in exc.stderr:
                     exc.unreachable = True
@@ -58,7 +61,8 @@ class ActionModule(NixosAction):
     @staticmethod
     def _fetch(shell, path, cache_url):
         """The target substitutes ``path`` from ``cache_url``, checking signatures as its nix.conf says."""
-        fetched = shell.run(join(["nix-store", "--realise", path, "--option", "substituters", cache_url]))
+        fetched = shell.run(join(["nix-store", "--realise", path, "--option", "substituters", cache_url]
+                                 + list(FRESH_NARINFO)))
         if fetched.rc == 0:
             return
         if UNTRUSTED in fetched.stderr:

@@ -25,13 +25,19 @@ def _value(name: str) -> Callable[[Any], List[str]]:
     return lambda value: [name, str(value)] if value not in (None, "") else []
 
 
+FRESH_NARINFO: Tuple[str, ...] = ("--option", "narinfo-cache-positive-ttl", "0",
+                                  "--option", "narinfo-cache-negative-ttl", "0")
+
 OPTIONS: Dict[str, Callable[[Any], List[str]]] = {
     "json": _flag("--json"),
     "no_link": _flag("--no-link"),
     "keep_going": _flag("--keep-going"),
     "recursive": _flag("--recursive"),
     "no_check_sigs": _flag("--no-check-sigs"),
-    "substitute_on_destination": _flag("--substitute-on-destination"),
+    # Nix sends the daemon protocol's "substitute" flag from builders-use-substitutes (seen with
+    # 2.8 over ssh-ng): without it --substitute-on-destination silently substitutes nothing.
+    "substitute_on_destination": lambda value: ["--substitute-on-destination", "--option", "builders-use-substitutes",
+                                                "true"] if value else [],
     "impure": _flag("--impure"),
     "apply": _value("--apply"),
     "expr": _value("--expr"),
@@ -40,6 +46,12 @@ OPTIONS: Dict[str, Callable[[Any], List[str]]] = {
     "store": _value("--store"),
     "out_link": _value("--out-link"),
     "key_file": _value("--key-file"),
+    # Ask a binary cache itself, not Nix's narinfo disk cache (which may remember a cache that was
+    # since wiped or rebuilt at the same URL, for up to 30 days).
+    "fresh_narinfo": lambda value: list(FRESH_NARINFO) if value else [],
+    # Over ssh-ng the controller's overridden settings reach the target's daemon: with
+    # --substitute-on-destination this names a cache the target substitutes from.
+    "extra_substituters": lambda urls: ["--option", "extra-substituters", " ".join(urls)] if urls else [],
 }
 
 
@@ -84,14 +96,17 @@ def build_argv(settings: NixSettings, installables: Sequence[str], keep_going: b
 
 def copy_argv(settings: NixSettings, paths: Sequence[str], to: Optional[str] = None,
               from_store: Optional[str] = None, substitute_on_destination: bool = False,
-              no_check_sigs: bool = False) -> List[str]:
+              no_check_sigs: bool = False, fresh_narinfo: bool = False,
+              extra_substituters: Sequence[str] = ()) -> List[str]:
     return nix_argv(settings, ["copy"], paths, to=to, from_store=from_store,
-                    substitute_on_destination=substitute_on_destination, no_check_sigs=no_check_sigs)
+                    substitute_on_destination=substitute_on_destination, no_check_sigs=no_check_sigs,
+                    fresh_narinfo=fresh_narinfo, extra_substituters=list(extra_substituters))
 
 
 def path_info_argv(settings: NixSettings, paths: Sequence[str], store: Optional[str] = None,
-                   recursive: bool = False) -> List[str]:
-    return nix_argv(settings, ["path-info"], paths, json=True, store=store, recursive=recursive)
+                   recursive: bool = False, fresh_narinfo: bool = False) -> List[str]:
+    return nix_argv(settings, ["path-info"], paths, json=True, store=store, recursive=recursive,
+                    fresh_narinfo=fresh_narinfo)
 
 
 def sign_argv(settings: NixSettings, paths: Sequence[str], key_file: str, recursive: bool = True) -> List[str]:

@@ -32,14 +32,16 @@ options:
     description:
       - C(push) copies from the controller.
       - C(substitute) copies from the controller, but the target first fetches what it can from
-        its own substituters (C(--substitute-on-destination)).
+        its own substituters and, when given, O(cache_url) (C(--substitute-on-destination)).
       - C(cache) makes the target fetch everything from O(cache_url), checking signatures against
         its C(trusted-public-keys).
     type: str
     default: push
     choices: [push, substitute, cache]
   cache_url:
-    description: The binary cache for O(mode=cache), for example C(https://cache.example.com).
+    description:
+      - The binary cache for O(mode=cache), for example C(https://cache.example.com); with
+        O(mode=substitute), a cache the target substitutes from before anything is pushed to it.
     type: str
   scheme:
     description: The Nix store protocol over ssh (C(ssh-ng) is the modern one, C(ssh) the legacy one).

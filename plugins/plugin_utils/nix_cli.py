@@ -53,9 +53,11 @@ class NixCli:
 
     def copy(self, paths: Sequence[str], to: str, env: Optional[Mapping[str, str]] = None,
              host: Optional[str] = None, substitute_on_destination: bool = False,
-             no_check_sigs: bool = False) -> CommandResult:
+             no_check_sigs: bool = False, fresh_narinfo: bool = False,
+             extra_substituters: Sequence[str] = ()) -> CommandResult:
         argv = cmd.copy_argv(self.settings, paths, to=to, substitute_on_destination=substitute_on_destination,
-                             no_check_sigs=no_check_sigs)
+                             no_check_sigs=no_check_sigs, fresh_narinfo=fresh_narinfo,
+                             extra_substituters=extra_substituters)
         return self._call(argv, "nix copy to %s" % to, host, env)
 
     def sign(self, paths: Sequence[str], key_file: str) -> CommandResult:
@@ -63,13 +65,13 @@ class NixCli:
         return self._call(cmd.sign_argv(self.settings, paths, key_file), "nix store sign")
 
     def path_info(self, paths: Sequence[str], store: Optional[str] = None, recursive: bool = False,
-                  env: Optional[Mapping[str, str]] = None, host: Optional[str] = None
-                  ) -> Dict[str, Optional[Dict[str, Any]]]:
+                  env: Optional[Mapping[str, str]] = None, host: Optional[str] = None,
+                  fresh_narinfo: bool = False) -> Dict[str, Optional[Dict[str, Any]]]:
         """``{path: info or None}`` for ``paths`` in ``store`` (default: the local store).
 
         Missing paths make Nix exit non-zero on some versions; the JSON still says which.
         """
-        argv = cmd.path_info_argv(self.settings, paths, store=store, recursive=recursive)
+        argv = cmd.path_info_argv(self.settings, paths, store=store, recursive=recursive, fresh_narinfo=fresh_narinfo)
         merged = dict(self.env)
         merged.update(env or {})
         result = self._run(argv, env=merged)
@@ -78,9 +80,9 @@ class NixCli:
         return cmd.parse_path_info(result.stdout)
 
     def missing_paths(self, paths: Sequence[str], store: str, env: Optional[Mapping[str, str]] = None,
-                      host: Optional[str] = None) -> List[str]:
+                      host: Optional[str] = None, fresh_narinfo: bool = False) -> List[str]:
         """Which of ``paths`` are not valid in ``store``."""
-        info = self.path_info(paths, store=store, env=env, host=host)
+        info = self.path_info(paths, store=store, env=env, host=host, fresh_narinfo=fresh_narinfo)
         return [p for p in paths if info.get(p) is None]
 
     def diff_closures(self, before: str, after: str) -> str:

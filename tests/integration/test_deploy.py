@@ -261,7 +261,8 @@ def test_copy_modes_substitute_and_cache(fleet, flake, inventory, tmp_path):
     untrusted = run_task(inventory, "node04", "nixfleet.nixos.copy_closure", {"path": path, "mode": "cache",
                                                                              "cache_url": cache})
     assert untrusted.rc != 0
-    assert "fetching %s from %s failed" % (path, cache) in untrusted.results("task under test")["node04"]["msg"]
+    assert "node04 refused %s from %s: it is not signed by any key in the host's trusted-public-keys" % (path, cache) \
+        in untrusted.results("task under test")["node04"]["msg"]
     assert inside(fleet["node04"], "nix-store --check-validity %s 2>/dev/null || echo invalid" % path).strip() == "invalid"
 
 
