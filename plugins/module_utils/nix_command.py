@@ -45,7 +45,9 @@ OPTIONS: Dict[str, Callable[[Any], List[str]]] = {
     "from_store": _value("--from"),
     "store": _value("--store"),
     "out_link": _value("--out-link"),
+    "file": _value("--file"),
     "key_file": _value("--key-file"),
+    "no_write_lock_file": _flag("--no-write-lock-file"),
     # Ask a binary cache itself, not Nix's narinfo disk cache (which may remember a cache that was
     # since wiped or rebuilt at the same URL, for up to 30 days).
     "fresh_narinfo": lambda value: list(FRESH_NARINFO) if value else [],
@@ -94,6 +96,11 @@ def build_argv(settings: NixSettings, installables: Sequence[str], keep_going: b
     return nix_argv(settings, ["build"], installables, json=True, no_link=True, keep_going=keep_going)
 
 
+def build_file_argv(settings: NixSettings, file: str, attrs: Sequence[str]) -> List[str]:
+    """Build attributes of a Nix file (impure: it may use ``builtins.getFlake`` of unlocked refs)."""
+    return nix_argv(settings, ["build"], attrs, json=True, no_link=True, impure=True, file=file)
+
+
 def copy_argv(settings: NixSettings, paths: Sequence[str], to: Optional[str] = None,
               from_store: Optional[str] = None, substitute_on_destination: bool = False,
               no_check_sigs: bool = False, fresh_narinfo: bool = False,
@@ -107,6 +114,11 @@ def path_info_argv(settings: NixSettings, paths: Sequence[str], store: Optional[
                    recursive: bool = False, fresh_narinfo: bool = False) -> List[str]:
     return nix_argv(settings, ["path-info"], paths, json=True, store=store, recursive=recursive,
                     fresh_narinfo=fresh_narinfo)
+
+
+def flake_metadata_argv(settings: NixSettings, ref: str) -> List[str]:
+    """``nix flake metadata --json`` (with ``locks``, the lock graph), never writing a lock file."""
+    return nix_argv(settings, ["flake", "metadata"], [ref], json=True, no_write_lock_file=True)
 
 
 def sign_argv(settings: NixSettings, paths: Sequence[str], key_file: str, recursive: bool = True) -> List[str]:

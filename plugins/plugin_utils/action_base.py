@@ -20,6 +20,7 @@ from ansible.plugins.action import ActionBase
 
 from ansible_collections.nixfleet.nixos.plugins.module_utils.errors import NixError
 from ansible_collections.nixfleet.nixos.plugins.module_utils.nix_command import NixSettings
+from ansible_collections.nixfleet.nixos.plugins.plugin_utils import closure_copy
 from ansible_collections.nixfleet.nixos.plugins.plugin_utils.nix_cli import NixCli
 from ansible_collections.nixfleet.nixos.plugins.plugin_utils.process import CommandResult
 from ansible_collections.nixfleet.nixos.plugins.plugin_utils.activation import Activator, Safety
@@ -37,6 +38,13 @@ SAFETY_ARGSPEC = {
     "magic_rollback": {"type": "bool", "default": True},
     "confirm_timeout": {"type": "int", "default": 30},
     "lock_timeout": {"type": "int", "default": 60},
+}
+# How a closure reaches the target (copy_closure, nix_profile; see plugin_utils.closure_copy).
+TRANSFER_ARGSPEC = {
+    "mode": {"type": "str", "default": "push", "choices": list(closure_copy.MODES)},
+    "cache_url": {"type": "str"},
+    "scheme": {"type": "str", "default": "ssh-ng", "choices": list(closure_copy.SCHEMES)},
+    "check_sigs": {"type": "bool", "default": False},
 }
 SSH_TRANSPORTS = ("ssh", "ansible.builtin.ssh", "ansible.legacy.ssh")
 
@@ -119,6 +127,11 @@ class NixosAction(ActionBase):
         safety = Safety(magic_rollback=args["magic_rollback"], confirm_timeout=args["confirm_timeout"],
                         lock_timeout=args["lock_timeout"])
         return Activator(self.shell(task_vars), args["profile"], self.fresh_shell(task_vars), safety)
+
+    @staticmethod
+    def transfer(args: Dict[str, Any]) -> closure_copy.Transfer:
+        return closure_copy.Transfer(mode=args["mode"], cache_url=args["cache_url"], scheme=args["scheme"],
+                                     check_sigs=args["check_sigs"])
 
     def nix_cli(self, args: Dict[str, Any]) -> NixCli:
         return NixCli(NixSettings(nix=args["nix_binary"], extra_args=tuple(args["nix_args"])))

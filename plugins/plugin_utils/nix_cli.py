@@ -51,6 +51,14 @@ class NixCli:
         argv = cmd.build_argv(self.settings, installables)
         return cmd.parse_build_json(self._call(argv, "nix build").stdout)
 
+    def build_file(self, file: str, attrs: Sequence[str]) -> List[Dict[str, Any]]:
+        """Build ``attrs`` of the Nix file ``file`` in one ``nix build``; one result per attribute."""
+        return cmd.parse_build_json(self._call(cmd.build_file_argv(self.settings, file, attrs), "nix build").stdout)
+
+    def references(self, path: str) -> List[str]:
+        """The references of a path in the controller's store."""
+        return self._call(["nix-store", "-q", "--references", path], "nix-store -q --references").stdout.split()
+
     def copy(self, paths: Sequence[str], to: str, env: Optional[Mapping[str, str]] = None,
              host: Optional[str] = None, substitute_on_destination: bool = False,
              no_check_sigs: bool = False, fresh_narinfo: bool = False,
@@ -59,6 +67,9 @@ class NixCli:
                              no_check_sigs=no_check_sigs, fresh_narinfo=fresh_narinfo,
                              extra_substituters=extra_substituters)
         return self._call(argv, "nix copy to %s" % to, host, env)
+
+    def flake_metadata(self, ref: str) -> Dict[str, Any]:
+        return json.loads(self._call(cmd.flake_metadata_argv(self.settings, ref), "nix flake metadata %s" % ref).stdout)
 
     def sign(self, paths: Sequence[str], key_file: str) -> CommandResult:
         """Sign ``paths`` and their closures in the local store with ``key_file``."""

@@ -1,7 +1,7 @@
 """The local fleet: NixOS-like hosts made of Linux namespaces on one machine.
 
 Each host is an ``sshd`` on its own loopback address, inside its own PID, mount and UTS
-namespaces (``unshare``), with private ``/nix``, ``/run``, ``/etc/nix``, ``/etc/nixfleet``,
+namespaces (``unshare``), with private ``/nix``, ``/run``, ``/etc/nix``, ``/etc/nixfleet``, ``/etc/profile.d``,
 ``/etc/ssh``, ``/var/lib``, ``/var/cache`` and ``/root`` bind-mounted from the fleet's state
 directory. PID 1 of each host is ``tini``, so
 killing it tears down every process the host ever started (sshd, sessions, services) and its
@@ -25,7 +25,7 @@ from typing import Dict, Iterable, List, Optional
 HERE = Path(__file__).resolve().parent
 HOST_INIT = HERE / "host-init.sh"
 STATE_FILE = "fleet.json"
-PRIVATE_DIRS = ("nix", "run", "etc/nix", "etc/nixfleet", "etc/ssh", "var/lib", "var/cache", "root")
+PRIVATE_DIRS = ("nix", "run", "etc/nix", "etc/nixfleet", "etc/profile.d", "etc/ssh", "var/lib", "var/cache", "root")
 PATH_DIRS = ("/usr/local/sbin", "/usr/local/bin", "/usr/sbin", "/usr/bin", "/sbin", "/bin")
 PYTHON_LIB_GLOBS = ("/usr/lib/python[0-9]*", "/usr/local/lib/python[0-9]*")
 HOST_NIX_CONF = """\

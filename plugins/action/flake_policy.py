@@ -1,0 +1,59 @@
+# -*- coding: utf-8 -*-
+# Copyright: nixfleet.nixos contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Action plugin of nixfleet.nixos.flake_policy (documented in plugins/modules/flake_policy.py)."""
+
+from __future__ import annotations
+
+import os
+
+from ansible_collections.nixfleet.nixos.plugins.module_utils import flake_policy as fp
+from ansible_collections.nixfleet.nixos.plugins.module_utils.errors import NixError
+from ansible_collections.nixfleet.nixos.plugins.plugin_utils.action_base import NIX_ARGSPEC, NixosAction
+
+
+def flake_ref(flake: str, base: str) -> str:
+    """A local directory (``DIR`` relative to ``base``, or ``path:DIR``) must hold flake.nix and flake.lock;
+    any other flake ref (``github:``, ``git+file:``, ...) goes to Nix as it is."""
+    scheme = flake.split(":", 1)[0] if ":" in flake.split("/", 1)[0] else None
+    if scheme not in (None, "path"):
+        return flake
+    directory = os.path.normpath(os.path.join(base, flake[len("path:"):] if scheme else flake))
+    if not os.path.isfile(os.path.join(directory, "flake.nix")):
+        raise NixError("%s is not a flake (no flake.nix)" % directory)
+    if not os.path.isfile(os.path.join(directory, "flake.lock")):
+        raise NixError("%s has no flake.lock: run 'nix flake lock' there and commit the lock file; the policy "
+                       "checks what is locked" % directory)
+    return "path:%s" % directory
+
+
+class ActionModule(NixosAction):
+    """Runs on the controller (in a play or in CI: ansible localhost -m nixfleet.nixos.flake_policy)."""
+
+    ARGSPEC = dict(
+        NIX_ARGSPEC,
+        flake={"type": "str", "required": True},
+        allowed_nixpkgs={"type": "list", "elements": "str", "default": []},
+        nixpkgs_input={"type": "str", "default": "nixpkgs"},
+        require_follows={"type": "bool", "default": True},
+        forbid_path_inputs={"type": "bool", "default": True},
+        max_age_days={"type": "int"},
+        fail_on_violation={"type": "bool", "default": True},
+    )
+
+    def execute(self, args, task_vars):
+        base = self._loader.get_basedir() if self._loader else os.getcwd()
+        ref = flake_ref(args["flake"], base)
+        metadata = self.nix_cli(args).flake_metadata(ref)
+        policy = fp.Policy(allowed_nixpkgs=tuple(args["allowed_nixpkgs"]), nixpkgs_input=args["nixpkgs_input"],
+                           require_follows=args["require_follows"], forbid_path_inputs=args["forbid_path_inputs"],
+                           max_age_days=args["max_age_days"])
+        try:
+            violations = fp.check(metadata.get("locks") or {}, policy)
+        except fp.LockError as exc:
+            raise NixError("%s: %s" % (ref, exc))
+        result = {"changed": False, "flake": ref, "violations": [v.to_dict() for v in violations],
+                  "locked_url": metadata.get("url")}
+        problem = "%s breaks the inputs policy: %s" % (ref, "; ".join(v.message for v in violations)) \
+            if violations else None
+        return self.verdict(result, problem, args["fail_on_violation"], "%s follows the inputs policy" % ref)

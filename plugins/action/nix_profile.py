@@ -1,0 +1,117 @@
+# -*- coding: utf-8 -*-
+# Copyright: nixfleet.nixos contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Action plugin of nixfleet.nixos.nix_profile (documented in plugins/modules/nix_profile.py)."""
+
+from __future__ import annotations
+
+from ansible_collections.nixfleet.nixos.plugins.module_utils import profile_env as pe
+from ansible_collections.nixfleet.nixos.plugins.module_utils import secret_file as sf
+from ansible_collections.nixfleet.nixos.plugins.module_utils.errors import NixError
+from ansible_collections.nixfleet.nixos.plugins.module_utils.generations import parse_probe, probe_command
+from ansible_collections.nixfleet.nixos.plugins.module_utils.shell import join
+from ansible_collections.nixfleet.nixos.plugins.module_utils.store_path import StorePath
+from ansible_collections.nixfleet.nixos.plugins.plugin_utils import closure_copy
+from ansible_collections.nixfleet.nixos.plugins.plugin_utils.action_base import NIX_ARGSPEC, TRANSFER_ARGSPEC, NixosAction
+
+PROFILES = "/nix/var/nix/profiles"
+
+
+class ActionModule(NixosAction):
+
+    ARGSPEC = dict(
+        NIX_ARGSPEC,
+        name={"type": "str"},
+        profile={"type": "str"},
+        path={"type": "str"},
+        packages={"type": "list", "elements": "str"},
+        state={"type": "str", "default": "present", "choices": ["present", "rollback"]},
+        generation={"type": "int"},
+        bin_dir={"type": "str"},
+        profile_d={"type": "bool", "default": False},
+        **TRANSFER_ARGSPEC
+    )
+
+    def execute(self, args, task_vars):
+        if not (args["name"] or args["profile"]):
+            raise NixError("give name (the profile becomes %s/NAME) or profile (its path)" % PROFILES)
+        profile = args["profile"] or "%s/%s" % (PROFILES, args["name"])
+        name = args["name"] or profile.rstrip("/").rsplit("/", 1)[-1]
+        shell = self.shell(task_vars)
+        state = parse_probe(profile, shell.check(probe_command(profile), "reading %s" % profile).stdout)
+        before = pe.packages_of(shell.check(pe.references_command(profile), "listing %s" % profile).stdout.split())
+        if args["state"] == "present":
+            target, after = self._present(args, shell, task_vars, state)
+        else:
+            target, after = self._rollback(args, shell, state)
+        changed = state.profile_path != target
+        result = {"changed": changed, "profile": profile, "path": target,
+                  "previous_generation": state.current_number, "generation": state.current_number,
+                  "packages": ["%s %s" % (p.name, p.version) for p in after], "package_changes": pe.diff(before, after)}
+        if self._task.diff and changed:
+            result["diff"] = {"before_header": "%s (packages)" % profile, "after_header": "%s (packages)" % profile,
+                              "before": pe.describe(before), "after": pe.describe(after)}
+        if self._task.check_mode:
+            return result
+        if changed:
+            if args["state"] == "present":
+                shell.check(join(["nix-env", "-p", profile, "--set", target]), "setting %s" % profile)
+            else:
+                shell.check(self._switch_command(profile, state, target), "rolling %s back" % profile)
+            now = parse_probe(profile, shell.check(probe_command(profile), "reading %s" % profile).stdout)
+            result["generation"] = now.current_number
+        links, warnings = self._links(args, shell, profile, name)
+        result["links"] = links
+        if warnings:
+            result["warnings"] = warnings
+        result["changed"] = changed or bool(links)
+        return result
+
+    def _present(self, args, shell, task_vars, state):
+        if not args["path"]:
+            raise NixError("state=present needs path (the profile's store path, from nixfleet.nixos.profile_build)")
+        try:
+            path = StorePath(args["path"]).path
+        except ValueError as exc:
+            raise NixError(str(exc))
+        packages = args["packages"]
+        if packages is None:
+            packages = self.nix_cli(args).references(path)
+        if state.profile_path != path and not self._task.check_mode:
+            closure_copy.ensure(shell, path, self.transfer(args), self.nix_cli(args), self.ssh_target(task_vars))
+        return path, pe.packages_of(packages)
+
+    @staticmethod
+    def _rollback(args, shell, state):
+        goal = state.generation(args["generation"]) if args["generation"] is not None else state.previous()
+        if goal is None:
+            raise NixError("%s has no generation %s to roll back to (generations: %s)" % (
+                state.profile, args["generation"] if args["generation"] is not None else "before the current one",
+                ", ".join(str(g.number) for g in state.generations) or "none"), host=shell.label)
+        refs = shell.check(pe.references_command(goal.path), "listing %s" % goal.path).stdout.split()
+        return goal.path, pe.packages_of(refs)
+
+    @staticmethod
+    def _switch_command(profile, state, target):
+        number = [g.number for g in state.generations if g.path == target][-1]
+        return join(["nix-env", "-p", profile, "--switch-generation", str(number)])
+
+    @staticmethod
+    def _links(args, shell, profile, name):
+        """Link bin/ into bin_dir and write the profile.d snippet: (what changed, warnings)."""
+        done, warnings = [], []
+        if args["bin_dir"]:
+            out = shell.check(pe.link_bin_command(profile, args["bin_dir"]), "linking %s/bin" % profile).stdout
+            done += [line for line in out.splitlines() if line.startswith(("linked ", "removed "))]
+            skipped = [line for line in out.splitlines() if line.startswith("skipped ")]
+            if skipped:
+                warnings.append("%s: not replaced (not links into %s/bin): %s" % (
+                    shell.label, profile, ", ".join(s[len("skipped "):] for s in skipped)))
+        if args["profile_d"]:
+            script = "/etc/profile.d/nix-profile-%s.sh" % name
+            text = pe.profile_d_script(profile)
+            current = sf.parse_probe(shell.check(sf.probe_command(script), "reading %s" % script).stdout)
+            if current.content != text or current.kind != "file":
+                shell.check(sf.write_command(script, "root", "root", 0o644, 0o755), "writing %s" % script, stdin=text)
+                done.append("wrote %s" % script)
+        return done, warnings

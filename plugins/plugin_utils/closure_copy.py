@@ -1,0 +1,80 @@
+# -*- coding: utf-8 -*-
+# Copyright: nixfleet.nixos contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Getting a closure onto a target: pushed from the controller (``nix copy`` over the host's own ssh
+settings, optionally substituting on the target first) or pulled by the target from a binary cache.
+Used by copy_closure and nix_profile; nothing is copied when the path is already valid there."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Optional
+
+from ansible_collections.nixfleet.nixos.plugins.module_utils.errors import NixError
+from ansible_collections.nixfleet.nixos.plugins.module_utils.nix_command import FRESH_NARINFO
+from ansible_collections.nixfleet.nixos.plugins.module_utils.shell import join
+from ansible_collections.nixfleet.nixos.plugins.plugin_utils.nix_cli import NixCli
+from ansible_collections.nixfleet.nixos.plugins.plugin_utils.remote_shell import RemoteShell
+from ansible_collections.nixfleet.nixos.plugins.plugin_utils.ssh_target import SshTarget
+
+MODES = ("push", "substitute", "cache")
+SCHEMES = ("ssh-ng", "ssh")
+UNREACHABLE = "cannot open connection to remote store"
+UNTRUSTED = "is not signed by any of the keys"
+
+
+@dataclass(frozen=True)
+class Transfer:
+    mode: str = "push"
+    cache_url: Optional[str] = None
+    scheme: str = "ssh-ng"
+    check_sigs: bool = False
+
+    def validate(self) -> None:
+        if self.mode == "cache" and not self.cache_url:
+            raise NixError("mode=cache needs cache_url (the binary cache the target pulls from)")
+
+
+def is_valid(shell: RemoteShell, path: str) -> bool:
+    return shell.run(join(["nix-store", "--check-validity", path])).rc == 0
+
+
+def ensure(shell: RemoteShell, path: str, transfer: Transfer, nix: NixCli, target: Optional[SshTarget]) -> bool:
+    """Make ``path`` valid on the target; True when it had to be copied (``target`` is needed to push)."""
+    transfer.validate()
+    if is_valid(shell, path):
+        return False
+    if transfer.mode == "cache":
+        fetch(shell, path, transfer.cache_url or "")
+    else:
+        if target is None:
+            raise NixError("pushing a closure needs an ssh connection to the host", host=shell.label)
+        substitute = transfer.mode == "substitute"
+        try:
+            nix.copy([path], target.store_url(transfer.scheme), env=target.nix_env(), host=target.label,
+                     substitute_on_destination=substitute, no_check_sigs=not transfer.check_sigs,
+                     fresh_narinfo=substitute,
+                     extra_substituters=[transfer.cache_url] if substitute and transfer.cache_url else [])
+        except NixError as exc:
+            if UNREACHABLE in exc.stderr:
+                exc.unreachable = True  # type: ignore[attr-defined]
+            raise
+    if not is_valid(shell, path):
+        raise NixError("%s is still not valid on the target after the copy" % path, host=shell.label)
+    return True
+
+
+def fetch(shell: RemoteShell, path: str, cache_url: str) -> None:
+    """The target substitutes ``path`` from ``cache_url``, checking signatures as its nix.conf says."""
+    fetched = shell.run(join(["nix-store", "--realise", path, "--option", "substituters", cache_url]
+                             + list(FRESH_NARINFO)))
+    if fetched.rc == 0:
+        return
+    if UNTRUSTED in fetched.stderr:
+        raise NixError("%s refused %s from %s: it is not signed by any key in the host's trusted-public-keys. "
+                       "Add the cache's public key there (nixfleet.nixos.nix_conf, role substituters; on NixOS "
+                       "nix.settings.trusted-public-keys), or sign the paths with a key the host trusts; "
+                       "nothing was switched" % (shell.label, path, cache_url), rc=fetched.rc,
+                       stderr=fetched.stderr, host=shell.label)
+    raise NixError("fetching %s from %s failed" % (path, cache_url), rc=fetched.rc, stderr=fetched.stderr,
+                   host=shell.label)
