@@ -49,6 +49,15 @@ if [[ ! -x "$VENV/bin/python" || "$(cat "$STAMP" 2>/dev/null)" != "$want" ]]; th
   echo "$want" > "$STAMP"
 fi
 
+# ansible-test bootstraps pip into its venvs with a script from ci-files.testing.ansible.com, which
+# this machine cannot reach: give it an equivalent from its cache path (pip from Python's ensurepip).
+BOOTSTRAP="$HOME/.ansible/test/cache/get_pip_24_2.py"
+if [[ ! -f "$BOOTSTRAP" ]]; then
+  mkdir -p "$(dirname "$BOOTSTRAP")"
+  printf '%s\n' "# Offline stand-in for ansible-test's pip bootstrap (written by scripts/setup.sh)." \
+    "import ensurepip" "ensurepip.bootstrap(upgrade=True, default_pip=True)" > "$BOOTSTRAP"
+fi
+
 link="$ROOT/.collections/ansible_collections/nixfleet/nixos"
 if [[ ! -L "$link" ]]; then
   mkdir -p "$(dirname "$link")"

@@ -44,6 +44,6 @@ class ActionModule(NixosAction):
         result = report.to_result()
         result["changed"] = False
         result["built"] = not self._task.check_mode
-        result["msg"] = "%d of %d systems %s" % (len(report.paths), len(hosts),
-                                                  "evaluated (check mode)" if self._task.check_mode else "built")
+        done = "evaluated (check mode)" if self._task.check_mode else "built"
+        result["msg"] = "%d of %d systems %s" % (len(report.paths), len(hosts), done)
         return result

@@ -5,10 +5,10 @@
 
 from __future__ import annotations
 
-import ssl
 import time
 import urllib.error
-import urllib.request
+
+from ansible.module_utils.urls import open_url
 
 from ansible_collections.nixfleet.nixos.plugins.module_utils import health
 from ansible_collections.nixfleet.nixos.plugins.module_utils.errors import NixError
@@ -85,13 +85,9 @@ class ActionModule(NixosAction):
 
     @staticmethod
     def _http_from_controller(check):
-        context = None
-        if not check.validate_certs:
-            context = ssl.create_default_context()
-            context.check_hostname = False
-            context.verify_mode = ssl.CERT_NONE
         try:
-            with urllib.request.urlopen(check.url, timeout=check.timeout, context=context) as response:
+            response = open_url(check.url, timeout=check.timeout, validate_certs=check.validate_certs)
+            with response:
                 return response.status, response.read(1 << 20).decode("utf-8", "replace")
         except urllib.error.HTTPError as exc:
             return exc.code, exc.read(1 << 20).decode("utf-8", "replace")

@@ -57,11 +57,9 @@ options:
     default: 60
 """
 
-    # Attributes every nixfleet.nixos action plugin shares (check_mode and diff_mode differ).
+    # Attributes every nixfleet.nixos action plugin shares (check_mode and diff_mode differ). Modules
+    # list ansible.builtin.action_common_attributes(.flow) before this: fragments cannot extend others.
     ATTRIBUTES = r"""
-extends_documentation_fragment:
-  - ansible.builtin.action_common_attributes
-  - ansible.builtin.action_common_attributes.flow
 attributes:
   action:
     support: full
@@ -71,6 +69,7 @@ attributes:
   bypass_host_loop:
     support: none
   platform:
+    support: full
     platforms: posix
     details: NixOS hosts, and other Linux hosts with Nix for non-system profiles.
 """

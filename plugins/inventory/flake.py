@@ -81,6 +81,7 @@ EXAMPLES = r"""
 plugin: nixfleet.nixos.flake
 flake: ../infra
 
+---
 # Only the web servers, a pinned nixpkgs, cached
 plugin: nixfleet.nixos.flake
 flake: github:example/infra
@@ -90,6 +91,7 @@ cache: true
 cache_plugin: ansible.builtin.jsonfile
 cache_connection: ~/.cache/nixfleet-inventory
 
+---
 # Hosts with no deployment metadata: address them by name in a domain
 plugin: nixfleet.nixos.flake
 flake: ../infra

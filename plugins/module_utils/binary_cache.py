@@ -101,8 +101,8 @@ def prepare_command(server: CacheServer) -> str:
     tmp = " ".join(q("%s/tmp/%s" % (server.state_dir, d)) for d in ("body", "proxy", "fastcgi", "uwsgi", "scgi"))
     owner = q("%s:%s" % (server.user, server.group))
     return ("set -e; mkdir -p {path} {state} {tmp} $(dirname {conf}); chown {owner} {path}; chmod 0755 {path}; "
-            "chown -R {owner} {state}/tmp").format(path=q(server.path), state=q(server.state_dir), tmp=tmp,
-                                                  conf=q(server.config), owner=owner)
+            "chown -R {owner} {state}/tmp").format(
+                path=q(server.path), state=q(server.state_dir), tmp=tmp, conf=q(server.config), owner=owner)
 
 
 def test_config_command(server: CacheServer, config_path: str) -> str:

@@ -47,7 +47,7 @@ def resolve_flake_ref(value: str, base_dir: str) -> str:
         return value
     explicit_path = value.startswith("path:")
     raw = value[len("path:"):] if explicit_path else value
-    raw, _, query = raw.partition("?")
+    raw, _sep, query = raw.partition("?")
     directory = os.path.normpath(os.path.join(base_dir, os.path.expanduser(raw)))
     suffix = "?" + query if query else ""
     top = None if explicit_path else git_toplevel(directory)
@@ -85,10 +85,10 @@ def locked_ref(ref: str, source: Mapping[str, object]) -> str:
     (a dirty tree, a plain directory, a tarball) it points at the fetched copy in the store,
     which cannot change.
     """
-    scheme, _, query = split_ref(ref)
+    scheme, _rest, query = split_ref(ref)
     rev = source.get("rev")
     if rev and scheme in REV_IN_QUERY_SCHEMES:
-        base, _, query_string = ref.partition("?")
+        base, _sep, query_string = ref.partition("?")
         params = [(k, v) for k, v in parse_qsl(query_string) if k not in ("rev", "ref")]
         params.append(("rev", str(rev)))
         return "%s?%s" % (base, urlencode(params, safe="/"))

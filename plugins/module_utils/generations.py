@@ -130,7 +130,7 @@ def parse_probe(profile: str, output: str) -> ProfileState:
     values: Dict[str, str] = {}
     generations: List[Generation] = []
     for line in output.splitlines():
-        key, _, rest = line.partition("\t")
+        key, _sep, rest = line.partition("\t")
         if key == "generation":
             fields = rest.split("\t")
             if len(fields) < 2:

@@ -53,8 +53,8 @@ def parse_check(spec: Dict[str, Any], index: int) -> Check:
     """A check from its (already type-validated) task argument."""
     kind = spec.get("type")
     name = spec.get("name") or "%s check %d" % (kind, index + 1)
-    common: Dict[str, Any] = dict(name=name, type=kind, retries=int(spec.get("retries", 5)), delay=float(spec.get("delay", 2)),
-                  timeout=float(spec.get("timeout", 5)))
+    common: Dict[str, Any] = dict(name=name, type=kind, retries=int(spec.get("retries", 5)),
+                                  delay=float(spec.get("delay", 2)), timeout=float(spec.get("timeout", 5)))
     if kind == "cmd":
         if not spec.get("argv"):
             raise ValueError("%s: a cmd check needs argv" % name)
@@ -111,7 +111,7 @@ SYSTEMD_COMMAND = ("if [ ! -d /run/systemd/system ]; then echo no-systemd; exit 
 
 def judge_systemd(output: str) -> Tuple[Optional[str], bool]:
     """(why it is unhealthy or None, whether to retry). No systemd on the host counts as healthy."""
-    state, _, failed = output.partition("--")
+    state, _sep, failed = output.partition("--")
     state = state.strip()
     if state == "no-systemd":
         return None, False

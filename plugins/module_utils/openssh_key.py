@@ -55,7 +55,7 @@ def public_key_blob(blob: bytes) -> bytes:
     if kind.decode("ascii", "replace") != ED25519:
         raise SshKeyError("the key is of type %r; ssh-to-age needs an ssh-ed25519 key"
                           % kind.decode("ascii", "replace"))
-    point, _ = _string(blob, offset)
+    point = _string(blob, offset)[0]
     if len(point) != 32:
         raise SshKeyError("an ssh-ed25519 public key holds 32 bytes, this one %d" % len(point))
     return point
@@ -83,7 +83,7 @@ def parse_private_key(text: str) -> Ed25519PrivateKey:
     offset = len(MAGIC)
     cipher, offset = _string(data, offset)
     kdf, offset = _string(data, offset)
-    _, offset = _string(data, offset)  # kdf options
+    offset = _string(data, offset)[1]  # kdf options
     if cipher != b"none" or kdf != b"none":
         raise SshKeyError("the private key is passphrase-protected (cipher %s); use an unencrypted host key"
                           % cipher.decode("ascii", "replace"))
@@ -91,7 +91,7 @@ def parse_private_key(text: str) -> Ed25519PrivateKey:
     if count != 1:
         raise SshKeyError("the key file holds %d keys, expected 1" % count)
     public_blob, offset = _string(data, offset + 4)
-    section, _ = _string(data, offset)
+    section = _string(data, offset)[0]
     if len(section) < 8 or section[0:4] != section[4:8]:
         raise SshKeyError("the private key's check bytes do not match (corrupt, or encrypted)")
     kind, pos = _string(section, 8)
@@ -100,7 +100,7 @@ def parse_private_key(text: str) -> Ed25519PrivateKey:
                           % kind.decode("ascii", "replace"))
     public, pos = _string(section, pos)
     secret, pos = _string(section, pos)
-    comment, _ = _string(section, pos)
+    comment = _string(section, pos)[0]
     if len(public) != 32 or len(secret) != 64 or secret[32:] != public or public != public_key_blob(public_blob):
         raise SshKeyError("the Ed25519 private key is inconsistent with its public key")
     return Ed25519PrivateKey(seed=secret[:32], public=public, comment=comment.decode("utf-8", "replace"))

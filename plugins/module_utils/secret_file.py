@@ -60,7 +60,7 @@ def probe_command(path: str) -> str:
 
 
 def parse_probe(output: str) -> SecretFileState:
-    first, _, rest = output.partition("\n")
+    first, _sep, rest = output.partition("\n")
     match = _STATUS.match(first.strip())
     if not match:
         raise ValueError("unexpected answer from the file probe: %r" % first[:100])

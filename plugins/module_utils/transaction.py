@@ -95,12 +95,12 @@ def _restore_function(tx: Transaction) -> str:
             lines.append('    rm -f %s "$(dirname %s)/$now"' % (p, p))
         lines.append("  fi")
         if tx.prev_profile_path:
-            lines.append("  %s >>\"$W/restore\" 2>&1 9>&-" % join([tx.prev_profile_path + "/bin/switch-to-configuration",
-                                                                 "boot"]))
+            lines.append("  %s >>\"$W/restore\" 2>&1 9>&-"
+                         % join([tx.prev_profile_path + "/bin/switch-to-configuration", "boot"]))
     if tx.action in SETS_RUNNING:
         if tx.prev_running:
-            lines.append("  %s >>\"$W/restore\" 2>&1 9>&-" % join([tx.prev_running + "/bin/switch-to-configuration",
-                                                                 "test"]))
+            lines.append("  %s >>\"$W/restore\" 2>&1 9>&-"
+                         % join([tx.prev_running + "/bin/switch-to-configuration", "test"]))
         else:
             lines.append("  rm -f %s" % quote(tx.running_link))
     lines.append("  true")
@@ -148,8 +148,8 @@ def script(tx: Transaction) -> str:
             ": > %s" % quote(tx.canary),
             "echo $arc > \"$W/rc\"",
             "i=0; while [ -e %s ] && [ $i -lt %d ]; do sleep 0.2; i=$((i + 1)); done" % (quote(tx.canary), ticks),
-            "if [ -e %s ]; then restore; rm -f %s; finish %s; fi" % (quote(tx.canary), quote(tx.canary),
-                                                                   STATUS_ROLLED_BACK),
+            "if [ -e %s ]; then restore; rm -f %s; finish %s; fi"
+            % (quote(tx.canary), quote(tx.canary), STATUS_ROLLED_BACK),
             "finish %s" % STATUS_CONFIRMED,
         ]
     else:

@@ -18,6 +18,8 @@ description:
     on the controller; the key itself is never returned.
   - Changes nothing. Needs no Python on the target.
 extends_documentation_fragment:
+  - ansible.builtin.action_common_attributes
+  - ansible.builtin.action_common_attributes.flow
   - nixfleet.nixos.nix.attributes
   - nixfleet.nixos.nix.read_only
 options:
@@ -34,7 +36,7 @@ options:
 seealso:
   - module: nixfleet.nixos.sops_config_check
 author:
-  - nixfleet maintainers
+  - nixfleet maintainers (@nixfleet)
 """
 
 EXAMPLES = r"""

@@ -22,6 +22,8 @@ description:
   - Idempotent (C(changed=false) when everything is in place). Needs nginx (with the DAV module, as
     Debian's) on the host, and no Python.
 extends_documentation_fragment:
+  - ansible.builtin.action_common_attributes
+  - ansible.builtin.action_common_attributes.flow
   - nixfleet.nixos.nix.attributes
 attributes:
   check_mode:
@@ -75,7 +77,7 @@ seealso:
   - module: nixfleet.nixos.cache_push
   - module: nixfleet.nixos.cache_key
 author:
-  - nixfleet maintainers
+  - nixfleet maintainers (@nixfleet)
 """
 
 EXAMPLES = r"""

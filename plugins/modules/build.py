@@ -22,6 +22,8 @@ description:
   - In check mode nothing is built; every system is evaluated (C(drvPath), C(outPath)) in one C(nix eval).
 extends_documentation_fragment:
   - nixfleet.nixos.nix
+  - ansible.builtin.action_common_attributes
+  - ansible.builtin.action_common_attributes.flow
   - nixfleet.nixos.nix.attributes
 options:
   hosts:
@@ -38,7 +40,7 @@ attributes:
   diff_mode:
     support: none
 author:
-  - nixfleet maintainers
+  - nixfleet maintainers (@nixfleet)
 """
 
 EXAMPLES = r"""

@@ -20,6 +20,8 @@ description:
     a key file readable by others is an error.
   - Runs on the controller only; use C(run_once).
 extends_documentation_fragment:
+  - ansible.builtin.action_common_attributes
+  - ansible.builtin.action_common_attributes.flow
   - nixfleet.nixos.nix.attributes
 attributes:
   check_mode:
@@ -42,7 +44,7 @@ options:
     type: bool
     default: false
 author:
-  - nixfleet maintainers
+  - nixfleet maintainers (@nixfleet)
 """
 
 EXAMPLES = r"""

@@ -22,6 +22,8 @@ description:
   - Runs on the controller; use C(run_once).
 extends_documentation_fragment:
   - nixfleet.nixos.nix
+  - ansible.builtin.action_common_attributes
+  - ansible.builtin.action_common_attributes.flow
   - nixfleet.nixos.nix.attributes
 attributes:
   check_mode:
@@ -45,7 +47,7 @@ seealso:
   - module: nixfleet.nixos.binary_cache
   - module: nixfleet.nixos.copy_closure
 author:
-  - nixfleet maintainers
+  - nixfleet maintainers (@nixfleet)
 """
 
 EXAMPLES = r"""

@@ -22,6 +22,8 @@ description:
   - The target needs no Python.
 extends_documentation_fragment:
   - nixfleet.nixos.nix
+  - ansible.builtin.action_common_attributes
+  - ansible.builtin.action_common_attributes.flow
   - nixfleet.nixos.nix.attributes
 options:
   path:
@@ -62,7 +64,7 @@ attributes:
   diff_mode:
     support: none
 author:
-  - nixfleet maintainers
+  - nixfleet maintainers (@nixfleet)
 """
 
 EXAMPLES = r"""

@@ -17,6 +17,8 @@ description:
   - Sets C(ansible_facts.nixos).
 extends_documentation_fragment:
   - nixfleet.nixos.nix.profile
+  - ansible.builtin.action_common_attributes
+  - ansible.builtin.action_common_attributes.flow
   - nixfleet.nixos.nix.attributes
   - ansible.builtin.action_common_attributes.facts
 attributes:
@@ -27,7 +29,7 @@ attributes:
   facts:
     support: full
 author:
-  - nixfleet maintainers
+  - nixfleet maintainers (@nixfleet)
 """
 
 EXAMPLES = r"""

@@ -22,6 +22,8 @@ description:
     play and in CI (C(ansible localhost -m nixfleet.nixos.flake_policy -a ...)).
 extends_documentation_fragment:
   - nixfleet.nixos.nix
+  - ansible.builtin.action_common_attributes
+  - ansible.builtin.action_common_attributes.flow
   - nixfleet.nixos.nix.attributes
   - nixfleet.nixos.nix.read_only
 options:
@@ -57,7 +59,7 @@ options:
     type: bool
     default: true
 author:
-  - nixfleet maintainers
+  - nixfleet maintainers (@nixfleet)
 """
 
 EXAMPLES = r"""

@@ -23,6 +23,8 @@ description:
   - The deploy role runs it after switching; a failure rolls the host back.
   - Needs no Python on the target.
 extends_documentation_fragment:
+  - ansible.builtin.action_common_attributes
+  - ansible.builtin.action_common_attributes.flow
   - nixfleet.nixos.nix.attributes
 options:
   checks:
@@ -95,7 +97,7 @@ attributes:
   diff_mode:
     support: none
 author:
-  - nixfleet maintainers
+  - nixfleet maintainers (@nixfleet)
 """
 
 EXAMPLES = r"""

@@ -26,6 +26,8 @@ description:
     C(nix.settings) in the flake, when it lacks anything requested.
   - Needs no Python on the target.
 extends_documentation_fragment:
+  - ansible.builtin.action_common_attributes
+  - ansible.builtin.action_common_attributes.flow
   - nixfleet.nixos.nix.attributes
 attributes:
   check_mode:
@@ -88,7 +90,7 @@ options:
 seealso:
   - module: nixfleet.nixos.copy_closure
 author:
-  - nixfleet maintainers
+  - nixfleet maintainers (@nixfleet)
 """
 
 EXAMPLES = r"""

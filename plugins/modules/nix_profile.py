@@ -24,6 +24,8 @@ description:
   - Works on hosts with Nix beside any distribution, and needs no Python there.
 extends_documentation_fragment:
   - nixfleet.nixos.nix
+  - ansible.builtin.action_common_attributes
+  - ansible.builtin.action_common_attributes.flow
   - nixfleet.nixos.nix.attributes
 attributes:
   check_mode:
@@ -81,7 +83,7 @@ options:
 seealso:
   - module: nixfleet.nixos.profile_build
 author:
-  - nixfleet maintainers
+  - nixfleet maintainers (@nixfleet)
 """
 
 EXAMPLES = r"""

@@ -17,6 +17,8 @@ description:
     paths; one C(nix build) builds them all (none in check mode). Use C(run_once).
 extends_documentation_fragment:
   - nixfleet.nixos.nix
+  - ansible.builtin.action_common_attributes
+  - ansible.builtin.action_common_attributes.flow
   - nixfleet.nixos.nix.attributes
 attributes:
   check_mode:
@@ -32,7 +34,7 @@ options:
 seealso:
   - module: nixfleet.nixos.nix_profile
 author:
-  - nixfleet maintainers
+  - nixfleet maintainers (@nixfleet)
 """
 
 EXAMPLES = r"""

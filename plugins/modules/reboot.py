@@ -20,6 +20,8 @@ description:
   - Needs no Python on the target.
 extends_documentation_fragment:
   - nixfleet.nixos.nix.profile
+  - ansible.builtin.action_common_attributes
+  - ansible.builtin.action_common_attributes.flow
   - nixfleet.nixos.nix.attributes
 options:
   policy:
@@ -41,7 +43,7 @@ attributes:
   diff_mode:
     support: none
 author:
-  - nixfleet maintainers
+  - nixfleet maintainers (@nixfleet)
 """
 
 EXAMPLES = r"""

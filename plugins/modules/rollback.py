@@ -17,6 +17,8 @@ description:
 extends_documentation_fragment:
   - nixfleet.nixos.nix.profile
   - nixfleet.nixos.nix.safety
+  - ansible.builtin.action_common_attributes
+  - ansible.builtin.action_common_attributes.flow
   - nixfleet.nixos.nix.attributes
 options:
   generation:
@@ -33,7 +35,7 @@ attributes:
   diff_mode:
     support: full
 author:
-  - nixfleet maintainers
+  - nixfleet maintainers (@nixfleet)
 """
 
 EXAMPLES = r"""

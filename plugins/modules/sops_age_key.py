@@ -22,6 +22,8 @@ description:
     recipients (C(age1…)) of the file before and after.
   - Needs no Python on the target (POSIX shell, C(stat), C(mktemp)).
 extends_documentation_fragment:
+  - ansible.builtin.action_common_attributes
+  - ansible.builtin.action_common_attributes.flow
   - nixfleet.nixos.nix.attributes
 attributes:
   check_mode:
@@ -69,7 +71,7 @@ seealso:
   - module: nixfleet.nixos.age_recipient
   - module: nixfleet.nixos.sops_decrypt_check
 author:
-  - nixfleet maintainers
+  - nixfleet maintainers (@nixfleet)
 """
 
 EXAMPLES = r"""

@@ -18,6 +18,8 @@ description:
     comma-separated string, and every C(key_groups[].age)) do not include any of the host's O(recipients).
   - Fails on drift, or only warns with O(fail_on_drift=false). Changes nothing.
 extends_documentation_fragment:
+  - ansible.builtin.action_common_attributes
+  - ansible.builtin.action_common_attributes.flow
   - nixfleet.nixos.nix.attributes
   - nixfleet.nixos.nix.read_only
 options:
@@ -42,7 +44,7 @@ options:
 seealso:
   - module: nixfleet.nixos.age_recipient
 author:
-  - nixfleet maintainers
+  - nixfleet maintainers (@nixfleet)
 """
 
 EXAMPLES = r"""

@@ -21,6 +21,8 @@ description:
   - "Fails (or, with O(fail_on_error=false), warns) naming the host and each file it cannot decrypt.
     Changes nothing. Needs no Python on the target."
 extends_documentation_fragment:
+  - ansible.builtin.action_common_attributes
+  - ansible.builtin.action_common_attributes.flow
   - nixfleet.nixos.nix.attributes
   - nixfleet.nixos.nix.read_only
 options:
@@ -53,7 +55,7 @@ seealso:
   - module: nixfleet.nixos.sops_age_key
   - module: nixfleet.nixos.sops_config_check
 author:
-  - nixfleet maintainers
+  - nixfleet maintainers (@nixfleet)
 """
 
 EXAMPLES = r"""

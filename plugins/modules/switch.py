@@ -33,6 +33,8 @@ extends_documentation_fragment:
   - nixfleet.nixos.nix
   - nixfleet.nixos.nix.profile
   - nixfleet.nixos.nix.safety
+  - ansible.builtin.action_common_attributes
+  - ansible.builtin.action_common_attributes.flow
   - nixfleet.nixos.nix.attributes
 options:
   path:
@@ -53,7 +55,7 @@ attributes:
   diff_mode:
     support: full
 author:
-  - nixfleet maintainers
+  - nixfleet maintainers (@nixfleet)
 """
 
 EXAMPLES = r"""

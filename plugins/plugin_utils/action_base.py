@@ -86,7 +86,7 @@ class NixosAction(ActionBase):
     def run(self, tmp=None, task_vars=None):
         task_vars = task_vars or {}
         result = super().run(tmp, task_vars)
-        _, args = self.validate_argument_spec(argument_spec=self.ARGSPEC)
+        args = self.validate_argument_spec(argument_spec=self.ARGSPEC)[1]
         try:
             result.update(self.execute(args, task_vars))
         except NixError as exc:

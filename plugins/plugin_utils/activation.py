@@ -158,7 +158,7 @@ class Activator:
         result = shell.run(tr.status_command(tx))
         if result.rc != 0:
             return None, None
-        status, _, holder = result.stdout.partition("\n")
+        status, _sep, holder = result.stdout.partition("\n")
         return status.strip(), holder.strip()
 
     def _confirm(self, tx: tr.Transaction, before: ProfileState) -> str:
@@ -174,7 +174,7 @@ class Activator:
         status = None
         deadline = time.monotonic() + (5 if reached else tx.confirm_timeout + RECOVERY_GRACE)
         while time.monotonic() < deadline:
-            status, _ = self._status(tx, self.fresh)
+            status = self._status(tx, self.fresh)[0]
             if status in (tr.STATUS_CONFIRMED, tr.STATUS_ROLLED_BACK):
                 break
             time.sleep(self.safety.poll_interval)

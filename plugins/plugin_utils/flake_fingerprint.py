@@ -38,7 +38,7 @@ def _git_fingerprint(top: str, directory: str) -> str:
 
 def _has_head(top: str) -> bool:
     return subprocess.run(["git", "-C", top, "rev-parse", "--verify", "-q", "HEAD"], stdout=subprocess.DEVNULL,
-                          stderr=subprocess.DEVNULL).returncode == 0
+                          stderr=subprocess.DEVNULL, check=False).returncode == 0
 
 
 def _tree_fingerprint(directory: str) -> str:

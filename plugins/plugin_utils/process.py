@@ -39,7 +39,7 @@ def run(argv: Sequence[str], env: Optional[Mapping[str, str]] = None, stdin: Opt
     try:
         proc = subprocess.run(list(argv), input=stdin, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                               env=full_env, timeout=timeout, universal_newlines=True,
-                              stdin=None if stdin is not None else subprocess.DEVNULL)
+                              stdin=None if stdin is not None else subprocess.DEVNULL, check=False)
     except FileNotFoundError:
         hint = INSTALL_HINT if os.path.basename(argv[0]).startswith("nix") else "install it"
         raise NixError("%s: command not found; %s" % (argv[0], hint), command=argv)

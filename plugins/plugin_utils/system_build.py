@@ -129,8 +129,8 @@ class SystemBuilder:
         for target in unbuilt:
             drv = evaluated[target.host]["drvPath"]
             self.report.paths.pop(target.host, None)
-            self.report.failed[target.host] = "%s failed to build: %s" % (target.installable,
-                                                                         build_error_for(stderr, drv))
+            self.report.failed[target.host] = "%s failed to build: %s" % (
+                target.installable, build_error_for(stderr, drv))
         return self.report
 
 
@@ -145,4 +145,3 @@ def build_error_for(stderr: str, drv_path: str) -> str:
             blocks[-1].append(line)
     mine = ["\n".join(b) for b in blocks if any(drv_path in line for line in b)]
     return "\n".join(mine) if mine else text
-

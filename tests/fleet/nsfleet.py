@@ -65,7 +65,7 @@ class Host:
 
 
 def _run(argv: List[str]) -> None:
-    proc = subprocess.run(argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    proc = subprocess.run(argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, check=False)
     if proc.returncode != 0:
         raise FleetError("%s failed (exit %d): %s" % (argv[0], proc.returncode, proc.stdout.strip()))
 
@@ -224,7 +224,7 @@ def up(state: Path, count: int, no_python: Iterable[str] = (), first_address: st
         for host, proc, log in procs:
             _wait_ready(host, proc, log, deadline)
     except BaseException:
-        _stop_hosts([h for h, _, _ in procs])
+        _stop_hosts([started[0] for started in procs])
         raise
     _save(state, hosts)
     return hosts

@@ -49,7 +49,7 @@ def inventory_list(inventory: Path, path_prefix: Path = None, extra_env=None):
         env["PATH"] = "%s:%s" % (path_prefix, env["PATH"])
     env.update(extra_env or {})
     proc = subprocess.run([os.path.join(BIN, "ansible-inventory"), "-i", str(inventory), "--list"],
-                          stdout=subprocess.PIPE, stderr=subprocess.PIPE, universal_newlines=True, env=env)
+                          stdout=subprocess.PIPE, stderr=subprocess.PIPE, universal_newlines=True, env=env, check=False)
     data = json.loads(proc.stdout) if proc.returncode == 0 else None
     return proc.returncode, data, proc.stderr
 

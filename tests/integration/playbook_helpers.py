@@ -74,12 +74,12 @@ def run_playbook(inventory: Path, playbook: str, *args: str, extra_vars: Dict = 
                ANSIBLE_CALLBACK_PLUGINS=str(Path(__file__).parent / "callback_plugins"), ANSIBLE_HOST_KEY_CHECKING="True",
                ANSIBLE_FORCE_COLOR="0", ANSIBLE_NOCOLOR="1")
     proc = subprocess.run(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, universal_newlines=True, env=env,
-                          timeout=timeout, cwd=str(inventory.parent))
+                          timeout=timeout, cwd=str(inventory.parent), check=False)
     try:
         data = json.loads(proc.stdout[proc.stdout.index("{"):])
     except ValueError:
-        raise AssertionError("ansible-playbook printed no JSON (rc %d): %s\n%s" % (proc.returncode, proc.stdout,
-                                                                                 proc.stderr))
+        raise AssertionError("ansible-playbook printed no JSON (rc %d): %s\n%s"
+                             % (proc.returncode, proc.stdout, proc.stderr))
     return PlaybookRun(proc.returncode, data, proc.stderr)
 
 
@@ -99,7 +99,7 @@ def run_playbook_text(inventory: Path, playbook: str, *args: str, extra_vars: Di
         argv += ["-e", json.dumps(extra_vars)]
     env = dict(os.environ, ANSIBLE_STDOUT_CALLBACK="default", ANSIBLE_NOCOLOR="1", ANSIBLE_HOST_KEY_CHECKING="True")
     proc = subprocess.run(argv + list(args), stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                          universal_newlines=True, env=env, cwd=str(inventory.parent), timeout=timeout)
+                          universal_newlines=True, env=env, cwd=str(inventory.parent), timeout=timeout, check=False)
     return proc.returncode, proc.stdout
 
 

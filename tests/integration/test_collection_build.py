@@ -13,7 +13,7 @@ def test_build_and_install(tmp_path):
     out = tmp_path / "dist"
     build = subprocess.run([os.path.join(BIN, "ansible-galaxy"), "collection", "build", str(ROOT),
                             "--output-path", str(out)], stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                           universal_newlines=True)
+                           universal_newlines=True, check=False)
     assert build.returncode == 0, build.stdout
     tarball = out / "nixfleet-nixos-0.1.0.tar.gz"
     assert tarball.exists()
@@ -28,7 +28,7 @@ def test_build_and_install(tmp_path):
     dest = tmp_path / "collections"
     install = subprocess.run([os.path.join(BIN, "ansible-galaxy"), "collection", "install", str(tarball),
                               "-p", str(dest), "--force"], stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                             universal_newlines=True)
+                             universal_newlines=True, check=False)
     assert install.returncode == 0, install.stdout
     installed = dest / "ansible_collections" / "nixfleet" / "nixos"
     assert (installed / "MANIFEST.json").exists()

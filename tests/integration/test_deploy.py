@@ -253,13 +253,13 @@ def test_copy_modes_substitute_and_cache(fleet, flake, inventory, tmp_path):
     subprocess.run(["nix", "store", "sign", "-r", "-k", str(key), path], check=True)
     subprocess.run(["nix", "copy", "--to", cache, path], check=True)
     inside(fleet["node03"], "echo 'trusted-public-keys = %s' >> /etc/nix/nix.conf" % pub.read_text().strip())
-    pulled = run_task(inventory, "node03", "nixfleet.nixos.copy_closure", {"path": path, "mode": "cache",
-                                                                          "cache_url": cache})
+    pulled = run_task(inventory, "node03", "nixfleet.nixos.copy_closure",
+                      {"path": path, "mode": "cache", "cache_url": cache})
     assert pulled.rc == 0, pulled.stderr
     assert pulled.results("task under test")["node03"]["copied"] is True
     assert inside(fleet["node03"], "nix-store --check-validity %s && echo valid" % path).strip() == "valid"
-    untrusted = run_task(inventory, "node04", "nixfleet.nixos.copy_closure", {"path": path, "mode": "cache",
-                                                                             "cache_url": cache})
+    untrusted = run_task(inventory, "node04", "nixfleet.nixos.copy_closure",
+                         {"path": path, "mode": "cache", "cache_url": cache})
     assert untrusted.rc != 0
     assert "node04 refused %s from %s: it is not signed by any key in the host's trusted-public-keys" % (path, cache) \
         in untrusted.results("task under test")["node04"]["msg"]

@@ -15,7 +15,7 @@ FILTERS = sorted(p[:-4] for p in os.listdir(ROOT / "plugins" / "filter") if p.en
 
 def ansible_doc(kind, name):
     proc = subprocess.run([os.path.join(BIN, "ansible-doc"), "-t", kind, "--json", "nixfleet.nixos." + name],
-                          stdout=subprocess.PIPE, stderr=subprocess.PIPE, universal_newlines=True)
+                          stdout=subprocess.PIPE, stderr=subprocess.PIPE, universal_newlines=True, check=False)
     assert proc.returncode == 0, proc.stderr
     assert "WARNING" not in proc.stderr, proc.stderr
     return json.loads(proc.stdout)["nixfleet.nixos." + name]

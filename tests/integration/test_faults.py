@@ -164,7 +164,7 @@ def test_7_two_deploys_at_once(fleet, flake, inventory):
     version = bump(flake, "node02")
     runs = []
     threads = [threading.Thread(target=lambda: runs.append(
-        run_playbook(inventory, "deploy.yml", limit="node02", extra_vars=FAST))) for _ in range(2)]
+        run_playbook(inventory, "deploy.yml", limit="node02", extra_vars=FAST))) for _attempt in range(2)]
     for th in threads:
         th.start()
     for th in threads:

@@ -119,7 +119,7 @@ def test_cache_key_follows_git_commits_and_dirty_trees(tmp_path):
     _git(repo, "add", "-A")
     _git(repo, "commit", "-qm", "one")
     rev = subprocess.run(["git", "-C", str(repo), "rev-parse", "HEAD"], stdout=subprocess.PIPE,
-                         universal_newlines=True).stdout.strip()
+                         universal_newlines=True, check=False).stdout.strip()
     inv = _cached_inventory(tmp_path, "repo/infra")
     log = nix_counter(tmp_path / "bin")
     a = hostvars(inventory_list(inv, tmp_path / "bin")[1])["a"]
@@ -194,7 +194,7 @@ def test_compose_groups_keyed_groups_and_strict(tmp_path):
     assert group_hosts(data, "via_colmena") == ["b"] and group_hosts(data, "via_networking") == ["a"]
     strict = write_inventory(tmp_path / "s.flake.yml", flake=str(flake.path), strict=True,
                              compose={"x": "no_such_variable.attr"})
-    rc, _, err = inventory_list(strict)
+    rc, _out, err = inventory_list(strict)
     assert rc != 0 and "no_such_variable" in err
 
 
@@ -214,33 +214,33 @@ def test_input_flags_read_through_installables(tmp_path):
 
 def test_bad_flakes_give_nix_errors(tmp_path):
     missing = write_inventory(tmp_path / "m.flake.yml", flake=str(tmp_path / "nowhere"))
-    rc, _, err = inventory_list(missing)
+    rc, _out, err = inventory_list(missing)
     flat = " ".join(err.split())
     assert rc != 0
     assert "cannot read the hosts of path:%s" % (tmp_path / "nowhere") in flat
     assert "No such file or directory" in flat
     flake = FixtureFlake.from_specs(tmp_path / "f", {"a": {"shape": "plain"}})
     (flake.path / "flake.nix").write_text("{ outputs = { self }: { nixosConfigurations = ; }; }")
-    rc, _, err = inventory_list(write_inventory(tmp_path / "s.flake.yml", flake=str(flake.path)))
+    rc, _out, err = inventory_list(write_inventory(tmp_path / "s.flake.yml", flake=str(flake.path)))
     assert rc != 0 and "syntax error" in err
 
 
 def test_missing_nix_says_how_to_install(tmp_path):
     flake = FixtureFlake.from_specs(tmp_path / "f", {"a": {"shape": "plain"}})
     inv = write_inventory(tmp_path / "n.flake.yml", flake=str(flake.path), nix_binary="/nonexistent/bin/nix")
-    rc, _, err = inventory_list(inv)
+    rc, _out, err = inventory_list(inv)
     assert rc != 0 and "apt-get install nix-bin" in " ".join(err.split())
 
 
 def test_file_names_the_plugin_accepts(tmp_path):
     flake = FixtureFlake.from_specs(tmp_path / "f", {"a": {"shape": "plain"}})
     assert inventory_list(write_inventory(tmp_path / "prod.flake.yaml", flake=str(flake.path)))[0] == 0
-    rc, _, err = inventory_list(write_inventory(tmp_path / "prod.yml", flake=str(flake.path)))
+    rc, _out, err = inventory_list(write_inventory(tmp_path / "prod.yml", flake=str(flake.path)))
     assert rc != 0  # not a *flake.yml file: no plugin accepts it
 
 
 def test_ansible_doc_renders():
     out = subprocess.run([os.path.join(BIN, "ansible-doc"), "-t", "inventory", "nixfleet.nixos.flake"],
-                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, universal_newlines=True)
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, universal_newlines=True, check=False)
     assert out.returncode == 0, out.stderr
     assert "host_filter" in out.stdout and "nix_args" in out.stdout and "keyed_groups" in out.stdout

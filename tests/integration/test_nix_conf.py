@@ -53,11 +53,11 @@ def test_edit_keeps_other_lines_and_nix_reads_it(fleet, inventory):
         result = run.results("task under test")[name]
         assert result["changed"] and not result["nixos"]
         after = conf(fleet, name)
-        kept = [line for line in before.splitlines()]
+        kept = before.splitlines()
         assert after.splitlines()[:len(kept)] == kept  # every original line, in place
-        assert after.splitlines()[len(kept):] == ["", "# Managed by nixfleet.nixos.nix_conf",
-                                                   "extra-substituters = %s" % CACHE,
-                                                   "trusted-public-keys = %s" % KEY, "trusted-users = root @wheel"]
+        assert after.splitlines()[len(kept):] == [
+            "", "# Managed by nixfleet.nixos.nix_conf", "extra-substituters = %s" % CACHE,
+            "trusted-public-keys = %s" % KEY, "trusted-users = root @wheel"]
         seen = nix_sees(fleet, name)
         assert CACHE in seen["substituters"] and seen["trusted-public-keys"] == [KEY]
         assert seen["trusted-users"] == ["root", "@wheel"] and seen["sandbox"] is False

@@ -15,7 +15,7 @@ OTHER = "# another\nAGE-SECRET-KEY-1JKQ55AT5SKFLVHV8S4H7FUR9MZEFGFMR87J5VA7STZ7V
 
 def sh(command, stdin=None):
     return subprocess.run(["/bin/sh", "-c", command], input=stdin, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                          universal_newlines=True)
+                          universal_newlines=True, check=False)
 
 
 def test_probe_absent_file_other(tmp_path):

@@ -18,8 +18,9 @@ def test_build_one_invocation_for_all_installables():
 
 def test_copy_flags():
     argv = cmd.copy_argv(cmd.NixSettings(), ["/nix/store/p"], to="ssh-ng://root@h", substitute_on_destination=True)
-    assert argv == ["nix", "copy"] + FEATURES + ["--to", "ssh-ng://root@h", "--substitute-on-destination", "--option",
-                                          "builders-use-substitutes", "true", "/nix/store/p"]
+    assert argv == ["nix", "copy"] + FEATURES + [
+        "--to", "ssh-ng://root@h", "--substitute-on-destination", "--option", "builders-use-substitutes", "true",
+        "/nix/store/p"]
     assert "--no-check-sigs" in cmd.copy_argv(cmd.NixSettings(), ["/p"], to="x", no_check_sigs=True)
 
 

@@ -14,13 +14,13 @@ def test_key_file_is_root_only_and_holds_the_hosts_key(host):
     key = host.file("/var/lib/sops-nix/key.txt")
     assert key.is_file and key.user == "root" and key.group == "root" and key.mode == 0o600
     assert host.file("/var/lib/sops-nix").mode == 0o700
-    _, expected = controller_key(name)
+    expected = controller_key(name)[1]
     assert key.content_string.strip() == expected.strip()
 
 
 def test_recipient_is_what_age_keygen_says(host):
     name = host.backend.get_hostname()
-    path, _ = controller_key(name)
+    path = controller_key(name)[0]
     recipient = subprocess.run(["age-keygen", "-y", path], stdout=subprocess.PIPE, universal_newlines=True,
                                check=True).stdout.strip()
     assert ("public key: %s" % recipient) in host.file("/var/lib/sops-nix/key.txt").content_string
