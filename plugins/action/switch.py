@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from ansible_collections.nixfleet.nixos.plugins.module_utils.activation_command import ACTIONS
 from ansible_collections.nixfleet.nixos.plugins.module_utils.errors import NixError
+from ansible_collections.nixfleet.nixos.plugins.module_utils import closure_size
 from ansible_collections.nixfleet.nixos.plugins.module_utils.store_path import StorePath
 from ansible_collections.nixfleet.nixos.plugins.plugin_utils.action_base import (
     NIX_ARGSPEC, PROFILE_ARGSPEC, SAFETY_ARGSPEC, NixosAction)
@@ -33,6 +34,8 @@ class ActionModule(NixosAction):
         shell = activator.shell
         outcome = activator.switch(path, args["action"], check_mode=self._task.check_mode)
         result = outcome.to_result()
+        if not self._task.check_mode:
+            self._add_report_fields(activator, outcome, result)
         if self._task.diff and outcome.changed:
             on_target = not self._task.check_mode or activator.present(path)
             result["diff"] = {
@@ -44,3 +47,13 @@ class ActionModule(NixosAction):
                                          on_target),
             }
         return result
+
+    @staticmethod
+    def _add_report_fields(activator, outcome, result):
+        """For the deploy report: closure sizes of the new and previous systems, and whether the host
+        now needs a reboot (its running kernel is not the booted one)."""
+        paths = [p for p in (outcome.path, outcome.previous_path) if p]
+        sizes = closure_size.parse(activator.shell.run(closure_size.command(paths)).stdout) if paths else {}
+        result["closure_size"] = sizes.get(outcome.path)
+        result["previous_closure_size"] = sizes.get(outcome.previous_path) if outcome.previous_path else None
+        result["needs_reboot"] = activator.state().needs_reboot

@@ -2,6 +2,7 @@
 
 The tests run in order and build on each other's end state, like successive deploys would.
 """
+import json
 import subprocess
 import uuid
 
@@ -70,6 +71,25 @@ def test_second_run_changes_and_copies_nothing(fleet, inventory):
     for name in ALL:
         assert run.stats(name)["changed"] == 0, name
     assert all(r["copied"] is False for r in run.results("Copy the system's closure").values())
+
+
+def test_deploy_report_files(fleet, flake, inventory, tmp_path):
+    run = run_playbook(inventory, "deploy.yml", extra_vars={"nixos_deploy_report_dir": str(tmp_path / "report")})
+    assert run.rc == 0, run.stderr
+    rows = {row["host"]: row for row in json.loads((tmp_path / "report" / "deploy-report.json").read_text())}
+    assert sorted(rows) == ALL
+    for name in ALL:
+        path = toplevel(flake, name)
+        # The controller's own count of the closure's bytes, to compare with what the host summed.
+        info = json.loads(subprocess.run(["nix", "path-info", "--json", "-S", path], stdout=subprocess.PIPE,
+                                         check=True).stdout)[0]
+        assert rows[name]["result"] == "unchanged" and rows[name]["new_generation"] == 1
+        assert rows[name]["path"] == path and rows[name]["closure_bytes"] == info["closureSize"]
+        assert rows[name]["needs_reboot"] is False and rows[name]["seconds"] > 0
+    markdown = (tmp_path / "report" / "deploy-report.md").read_text()
+    assert markdown.startswith("# Deploy report") and "| node04 | unchanged | 1 |" in markdown
+    table = run.results("Show the deploy summary")["localhost"]["msg"]
+    assert table[0].split() == ["HOST", "RESULT", "GENERATION", "SYSTEM", "CLOSURE", "REBOOT", "HEALTH", "TIME"]
 
 
 def test_check_diff_shows_one_host_then_real_run_moves_only_it(fleet, flake, inventory):

@@ -1,0 +1,44 @@
+# -*- coding: utf-8 -*-
+# Copyright: nixfleet.nixos contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Action plugin of nixfleet.nixos.deploy_report (documented in plugins/modules/deploy_report.py)."""
+
+from __future__ import annotations
+
+import json
+import os
+
+from ansible_collections.nixfleet.nixos.plugins.module_utils import deploy_report as dr
+from ansible_collections.nixfleet.nixos.plugins.module_utils.errors import NixError
+from ansible_collections.nixfleet.nixos.plugins.plugin_utils.action_base import NixosAction
+
+
+class ActionModule(NixosAction):
+    """Runs once, on the controller; reads the deploy role's results from hostvars."""
+
+    ARGSPEC = {
+        "hosts": {"type": "list", "elements": "str", "required": True},
+        "output_dir": {"type": "path"},
+    }
+
+    def execute(self, args, task_vars):
+        hostvars = task_vars.get("hostvars", {})
+        # Hosts the deploy never touched (outside --limit) have none of its variables: left out.
+        touched = [h for h in args["hosts"] if any(k in hostvars.get(h, {}) for k in dr.DEPLOY_VARIABLES)]
+        rows = [dr.host_report(host, dict(hostvars.get(host, {}))) for host in touched]
+        text = dr.table(rows)
+        result = {"changed": False, "report": dr.as_json(rows), "table": text.splitlines(), "msg": "\n" + text,
+                  "files": []}
+        if args["output_dir"] and not self._task.check_mode:
+            try:
+                os.makedirs(args["output_dir"], exist_ok=True)
+                for name, content in (("deploy-report.json", json.dumps(dr.as_json(rows), indent=2) + "\n"),
+                                      ("deploy-report.md", dr.markdown(rows)),
+                                      ("deploy-report.txt", text)):
+                    path = os.path.join(args["output_dir"], name)
+                    with open(path, "w", encoding="utf-8") as handle:
+                        handle.write(content)
+                    result["files"].append(path)
+            except OSError as exc:
+                raise NixError("writing the deploy report to %s failed: %s" % (args["output_dir"], exc.strerror))
+        return result

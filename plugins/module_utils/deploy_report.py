@@ -1,0 +1,115 @@
+# -*- coding: utf-8 -*-
+# Copyright: nixfleet.nixos contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The deploy report: per host, old → new generation, store path, closure size change, reboot,
+health and duration, from the deploy role's registered results; as a text table, Markdown and JSON."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from typing import Any, Dict, List, Optional
+
+DEPLOY_VARIABLES = ("nixos_deploy_path", "nixos_deploy_failure", "nixos_deploy_switch")
+COLUMNS = ("host", "result", "generation", "system", "closure", "reboot", "health", "time")
+
+
+@dataclass
+class HostReport:
+    host: str
+    result: str
+    old_generation: Optional[int] = None
+    new_generation: Optional[int] = None
+    path: Optional[str] = None
+    closure_bytes: Optional[int] = None
+    closure_change_bytes: Optional[int] = None
+    needs_reboot: Optional[bool] = None
+    health: str = "-"
+    seconds: Optional[float] = None
+    message: str = ""
+
+    def cells(self) -> Dict[str, str]:
+        gen = "-"
+        if self.new_generation is not None:
+            gen = "%s -> %s" % (self.old_generation if self.old_generation is not None else "none", self.new_generation) \
+                if self.old_generation != self.new_generation else str(self.new_generation)
+        closure = "-"
+        if self.closure_bytes is not None:
+            closure = human(self.closure_bytes)
+            if self.closure_change_bytes:
+                closure += " (%s%s)" % ("+" if self.closure_change_bytes > 0 else "-", human(abs(self.closure_change_bytes)))
+        return {"host": self.host, "result": self.result + (": " + self.message if self.message else ""),
+                "generation": gen, "system": short_path(self.path), "closure": closure,
+                "reboot": "-" if self.needs_reboot is None else ("NEEDED" if self.needs_reboot else "no"),
+                "health": self.health, "time": "-" if self.seconds is None else "%.1fs" % self.seconds}
+
+
+def human(size: int) -> str:
+    value = float(size)
+    for unit in ("B", "KiB", "MiB", "GiB"):
+        if value < 1024 or unit == "GiB":
+            return ("%d %s" % (value, unit)) if unit == "B" else ("%.1f %s" % (value, unit))
+        value /= 1024
+    return "%d B" % size  # pragma: no cover
+
+
+def short_path(path: Optional[str]) -> str:
+    """``/nix/store/abcd…-nixos-system-web-01-24.05`` → ``abcdefgh…-nixos-system-web-01-24.05``."""
+    if not path:
+        return "-"
+    base = path.rsplit("/", 1)[-1]
+    return base[:8] + "…" + base[32:] if len(base) > 33 else base
+
+
+def host_report(host: str, data: Dict[str, Any]) -> HostReport:
+    """One host's row from its variables (``nixos_deploy_*`` results of the deploy role)."""
+    switch = data.get("nixos_deploy_switch") or {}
+    health = data.get("nixos_deploy_health") or {}
+    failure = data.get("nixos_deploy_failure") or ""
+    if not switch or switch.get("skipped"):
+        result = "failed" if failure else "not deployed"
+        return HostReport(host, result, message=failure or "unreachable, or failed before switching",
+                          seconds=_seconds(data))
+    report = HostReport(host, "ok", old_generation=switch.get("previous_generation"),
+                        new_generation=switch.get("generation"), path=switch.get("path"),
+                        closure_bytes=switch.get("closure_size"), needs_reboot=switch.get("needs_reboot"),
+                        seconds=_seconds(data))
+    if switch.get("closure_size") is not None and switch.get("previous_closure_size") is not None:
+        report.closure_change_bytes = switch["closure_size"] - switch["previous_closure_size"]
+    if health and not health.get("skipped"):
+        report.health = "FAILED" if health.get("failed") else "ok (%d checks)" % len(health.get("checks", []))
+    if failure or switch.get("failed"):
+        report.result = "rolled back" if (switch.get("rolled_back") or "rolled back" in failure) else "failed"
+        report.message = failure or switch.get("msg", "")
+    elif switch.get("failed_units"):
+        report.result = "SOME UNITS FAILED"
+    elif not switch.get("changed"):
+        report.result = "unchanged"
+    else:
+        report.result = "switched" if switch.get("action") in ("switch", "test", None) else switch["action"]
+    return report
+
+
+def _seconds(data: Dict[str, Any]) -> Optional[float]:
+    start, end = data.get("nixos_deploy_started"), data.get("nixos_deploy_finished")
+    try:
+        return float(end) - float(start)
+    except (TypeError, ValueError):
+        return None
+
+
+def table(rows: List[HostReport]) -> str:
+    cells = [r.cells() for r in rows]
+    widths = {c: max([len(c)] + [len(row[c]) for row in cells]) for c in COLUMNS}
+    lines = ["  ".join(c.upper().ljust(widths[c]) for c in COLUMNS).rstrip()]
+    lines += ["  ".join(row[c].ljust(widths[c]) for c in COLUMNS).rstrip() for row in cells]
+    return "\n".join(lines) + "\n"
+
+
+def markdown(rows: List[HostReport]) -> str:
+    lines = ["| %s |" % " | ".join(COLUMNS), "|%s|" % "|".join(" --- " for _ in COLUMNS)]
+    lines += ["| %s |" % " | ".join(r.cells()[c].replace("|", "\\|") for c in COLUMNS) for r in rows]
+    return "# Deploy report\n\n" + "\n".join(lines) + "\n"
+
+
+def as_json(rows: List[HostReport]) -> List[Dict[str, Any]]:
+    return [asdict(r) for r in rows]

@@ -1,0 +1,43 @@
+"""The deploy report's rows and renderings, from results shaped like the deploy role's."""
+from ansible_collections.nixfleet.nixos.plugins.module_utils import deploy_report as dr
+
+NEW = "/nix/store/2mb7x5vvd0zcxi5ypcbrrvqj2wgf2fqf-nixos-system-web-01-24.05"
+
+
+def switched(**extra):
+    return dict({"changed": True, "action": "switch", "path": NEW, "generation": 8, "previous_generation": 7,
+                 "closure_size": 3 * 1024 * 1024, "previous_closure_size": 2 * 1024 * 1024, "needs_reboot": True},
+                **extra)
+
+
+def test_rows():
+    ok = dr.host_report("web-01", {"nixos_deploy_switch": switched(), "nixos_deploy_started": "10.0",
+                                   "nixos_deploy_finished": "12.5",
+                                   "nixos_deploy_health": {"failed": False, "checks": [{}, {}]}})
+    assert ok.cells() == {"host": "web-01", "result": "switched", "generation": "7 -> 8",
+                          "system": "2mb7x5vv…-nixos-system-web-01-24.05", "closure": "3.0 MiB (+1.0 MiB)",
+                          "reboot": "NEEDED", "health": "ok (2 checks)", "time": "2.5s"}
+    rolled = dr.host_report("web-02", {"nixos_deploy_switch": switched(),
+                                       "nixos_deploy_failure": "health checks failed …; rolled back to generation 7"})
+    assert rolled.result == "rolled back" and rolled.message.startswith("health checks failed")
+    unreached = dr.host_report("web-03", {"nixos_deploy_path": NEW})
+    assert (unreached.result, unreached.message) == ("not deployed", "unreachable, or failed before switching")
+    broken = dr.host_report("web-04", {"nixos_deploy_failure": "error: attribute 'x' missing"})
+    assert (broken.result, broken.message) == ("failed", "error: attribute 'x' missing")
+    same = dr.host_report("web-05", {"nixos_deploy_switch": switched(changed=False, previous_generation=8,
+                                                                     previous_closure_size=3 * 1024 * 1024)})
+    assert same.cells()["generation"] == "8" and same.cells()["closure"] == "3.0 MiB" and same.result == "unchanged"
+    units = dr.host_report("web-06", {"nixos_deploy_switch": switched(failed_units=True)})
+    assert units.result == "SOME UNITS FAILED"
+
+
+def test_renderings():
+    rows = [dr.host_report("a", {"nixos_deploy_switch": switched()}),
+            dr.host_report("b|c", {"nixos_deploy_failure": "x"})]
+    text = dr.table(rows).splitlines()
+    assert text[0].split() == ["HOST", "RESULT", "GENERATION", "SYSTEM", "CLOSURE", "REBOOT", "HEALTH", "TIME"]
+    column = text[0].index("GENERATION")  # columns line up
+    assert text[1][column:].startswith("7 -> 8") and text[2][column:].startswith("-")
+    assert "| b\\|c | failed: x |" in dr.markdown(rows)
+    assert dr.as_json(rows)[0]["closure_change_bytes"] == 1024 * 1024
+    assert dr.human(512) == "512 B" and dr.human(1536) == "1.5 KiB"
