@@ -1,0 +1,103 @@
+"""AWX/Tower: an execution environment definition ansible-builder accepts, and playbooks/deploy.yml
+run through ansible-runner as AWX runs it (private data dir, project, inventory source = the
+.flake.yml file, ssh key as a credential, --check --diff then a real run), judged by job events."""
+import json
+import os
+import shutil
+import subprocess
+import sys
+
+import ansible_runner
+import pytest
+import yaml
+from fleetctl import NIX_CONFIG, ROOT, FixtureFlake, inside, running_fleet
+
+pytestmark = pytest.mark.integration
+
+BIN = os.path.dirname(sys.executable)
+HOSTS = ["node01", "node02"]
+
+
+def test_execution_environment_builds_a_context(tmp_path):
+    example = tmp_path / "awx"
+    shutil.copytree(str(ROOT / "examples" / "awx"), str(example))
+    built = subprocess.run([os.path.join(BIN, "ansible-galaxy"), "collection", "build", str(ROOT),
+                            "--output-path", str(example)], stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                           universal_newlines=True, check=False)
+    assert built.returncode == 0, built.stdout
+    proc = subprocess.run([os.path.join(BIN, "ansible-builder"), "create", "-f", "execution-environment.yml",
+                           "-c", str(tmp_path / "context"), "--output-filename", "Containerfile"],
+                          cwd=str(example), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, universal_newlines=True,
+                          check=False)
+    assert proc.returncode == 0 and "Complete!" in proc.stdout and "USER directive" not in proc.stdout, proc.stdout
+    containerfile = (tmp_path / "context" / "Containerfile").read_text()
+    assert "install-from-bindep" in containerfile and "nix --version" in containerfile
+    assert (tmp_path / "context" / "_build" / "collections" / "nixfleet-nixos-0.1.0.tar.gz").exists()
+    assert yaml.safe_load((tmp_path / "context" / "_build" / "requirements.yml").read_text())["collections"][0][
+        "name"] == "collections/nixfleet-nixos-0.1.0.tar.gz"  # what ansible-galaxy installs from /build
+    meta = yaml.safe_load((ROOT / "meta" / "execution-environment.yml").read_text())
+    assert all((ROOT / path).exists() for path in meta["dependencies"].values())
+
+
+@pytest.fixture(scope="module")
+def fleet(tmp_path_factory):
+    with running_fleet(tmp_path_factory.mktemp("awx-fleet") / "state", 2, ["node02"], "127.0.65.11") as f:
+        yield f
+
+
+@pytest.fixture(scope="module")
+def job(fleet, tmp_path_factory):
+    """An AWX-style private data dir: project (playbook + inventory source), ssh key credential, env."""
+    base = tmp_path_factory.mktemp("awx-job")
+    flake = FixtureFlake.create(base / "flake", fleet, {"node01": "colmena", "node02": "deploy-rs"})
+    data = base / "private"
+    project = data / "project"
+    shutil.copytree(str(ROOT / "tests" / "fixtures" / "awx-project"), str(project))
+    (project / "inventories" / "group_vars").mkdir(parents=True)
+    (project / "inventories" / "fleet.flake.yml").write_text("plugin: nixfleet.nixos.flake\nflake: %s\n" % flake.path)
+    (project / "inventories" / "group_vars" / "all.yml").write_text(yaml.safe_dump({
+        "ansible_ssh_common_args": "-o UserKnownHostsFile=%s -o StrictHostKeyChecking=yes" % fleet.hosts[0].known_hosts,
+        "nixos_deploy_confirm_timeout": 10}))
+    (data / "env").mkdir()
+    (data / "env" / "ssh_key").write_text(open(fleet.hosts[0].private_key).read())  # AWX's machine credential
+    return {"data": data, "project": project, "flake": flake, "key": open(fleet.hosts[0].private_key).read()}
+
+
+def run_job(job, cmdline="--diff"):
+    """One job; cmdline always given (ansible-runner keeps the last one in env/cmdline otherwise)."""
+    env = {"ANSIBLE_COLLECTIONS_PATH": os.environ["ANSIBLE_COLLECTIONS_PATH"], "NIX_CONFIG": NIX_CONFIG,
+           "PATH": os.environ["PATH"], "ANSIBLE_HOST_KEY_CHECKING": "True"}
+    result = ansible_runner.run(private_data_dir=str(job["data"]), playbook="deploy.yml",
+                                inventory=str(job["project"] / "inventories" / "fleet.flake.yml"),
+                                cmdline=cmdline, envvars=env, quiet=True)
+    return result, list(result.events)
+
+
+def task_results(events, task, kind="runner_on_ok"):
+    return {e["event_data"]["host"]: e["event_data"]["res"] for e in events
+            if e["event"] == kind and e["event_data"].get("task") == task}
+
+
+def test_deploy_through_ansible_runner(fleet, job):
+    first, events = run_job(job)
+    assert first.status == "successful", [e.get("stdout") for e in events][-30:]
+    assert sorted(task_results(events, "Switch to the system")) == HOSTS
+    job["flake"].set_host("node01", version="2")
+    check, events = run_job(job, "--check --diff")
+    assert check.status == "successful"
+    switch = task_results(events, "Switch to the system")
+    assert switch["node01"]["changed"] is True and switch["node02"]["changed"] is False
+    prepared = switch["node01"]["diff"]["prepared"]
+    assert "nixos-system-node01" in prepared and "1 → 2" in prepared  # the closure diff, in the job event
+    assert inside(fleet["node01"], "cat /run/current-system/nixos-version").strip() == "1"
+    real, events = run_job(job)
+    assert real.status == "successful"
+    switch = task_results(events, "Switch to the system")
+    assert switch["node01"]["changed"] is True and switch["node01"]["generation"] == 2, switch
+    assert switch["node02"]["changed"] is False
+    stats = [e for e in events if e["event"] == "playbook_on_stats"][0]["event_data"]
+    report = {row["host"]: row for row in stats["artifact_data"]["nixos_deploy_report"]}
+    assert report["node01"]["result"] == "switched" and report["node02"]["result"] == "unchanged"
+    everything = json.dumps(events)
+    secret = "".join(job["key"].strip().splitlines()[1:-1])
+    assert secret[:40] not in everything and secret[-40:] not in everything  # the ssh key never in an event
