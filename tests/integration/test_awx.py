@@ -3,6 +3,7 @@ run through ansible-runner as AWX runs it (private data dir, project, inventory 
 .flake.yml file, ssh key as a credential, --check --diff then a real run), judged by job events."""
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -37,6 +38,21 @@ def test_execution_environment_builds_a_context(tmp_path):
         "name"] == "collections/nixfleet-nixos-0.1.0.tar.gz"  # what ansible-galaxy installs from /build
     meta = yaml.safe_load((ROOT / "meta" / "execution-environment.yml").read_text())
     assert all((ROOT / path).exists() for path in meta["dependencies"].values())
+
+
+def test_credential_types_feed_role_variables():
+    """Each custom credential type injects only its own inputs, into variables the roles declare."""
+    declared = set()
+    for spec in ROOT.glob("roles/*/meta/argument_specs.yml"):
+        for entry in yaml.safe_load(spec.read_text())["argument_specs"].values():
+            declared |= set(entry.get("options", {}))
+    for kind in yaml.safe_load((ROOT / "examples" / "awx" / "credential-types.yml").read_text()):
+        fields = {f["id"] for f in kind["inputs"]["fields"]}
+        assert all(f["secret"] for f in kind["inputs"]["fields"]), kind["name"]
+        for name, value in kind["injectors"]["extra_vars"].items():
+            assert name in declared, (kind["name"], name)
+            used = set(re.findall(r"\{\{ (\w+) \}\}", value)) | set(re.findall(r"tower\.filename\.(\w+)", value))
+            assert used <= fields | {t.split(".", 1)[1] for t in kind["injectors"].get("file", {})}, (kind["name"], name)
 
 
 @pytest.fixture(scope="module")
