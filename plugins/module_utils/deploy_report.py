@@ -91,6 +91,8 @@ def host_report(host: str, data: Dict[str, Any]) -> HostReport:
 
 def _seconds(data: Dict[str, Any]) -> Optional[float]:
     start, end = data.get("nixos_deploy_started"), data.get("nixos_deploy_finished")
+    if start is None or end is None:
+        return None
     try:
         return float(end) - float(start)
     except (TypeError, ValueError):
@@ -106,7 +108,7 @@ def table(rows: List[HostReport]) -> str:
 
 
 def markdown(rows: List[HostReport]) -> str:
-    lines = ["| %s |" % " | ".join(COLUMNS), "|%s|" % "|".join(" --- " for _ in COLUMNS)]
+    lines = ["| %s |" % " | ".join(COLUMNS), "|%s|" % "|".join([" --- "] * len(COLUMNS))]
     lines += ["| %s |" % " | ".join(r.cells()[c].replace("|", "\\|") for c in COLUMNS) for r in rows]
     return "# Deploy report\n\n" + "\n".join(lines) + "\n"
 
