@@ -6,9 +6,9 @@
 from __future__ import annotations
 
 from ansible_collections.nixfleet.nixos.plugins.module_utils import binary_cache as bc
-from ansible_collections.nixfleet.nixos.plugins.module_utils import secret_file as sf
 from ansible_collections.nixfleet.nixos.plugins.module_utils.errors import NixError
-from ansible_collections.nixfleet.nixos.plugins.module_utils.shell import join, quote
+from ansible_collections.nixfleet.nixos.plugins.module_utils.shell import join
+from ansible_collections.nixfleet.nixos.plugins.plugin_utils import target_files
 from ansible_collections.nixfleet.nixos.plugins.plugin_utils.action_base import NixosAction
 
 DEFAULTS = bc.CacheServer()
@@ -38,48 +38,41 @@ class ActionModule(NixosAction):
         except ValueError as exc:
             raise NixError("invalid binary cache settings: %s; nothing was changed" % exc)
         shell = self.shell(task_vars)
-        if shell.run("command -v %s >/dev/null" % quote(server.nginx)).rc != 0:
+        status = bc.parse_status(shell.check(bc.status_command(server), "looking at the cache's nginx").stdout)
+        if not status.nginx_installed:
             raise NixError("%s is not installed on the host (Debian: apt-get install nginx)" % server.nginx,
                            host=shell.label)
-        how = bc.parse_status(shell.check(bc.status_command(server), "looking at the cache's nginx").stdout)
         files = {"%s/nix-cache-info" % server.path: server.cache_info(), server.config: server.nginx_config()}
-        if how[0] == "systemd":
+        if status.how == "systemd":
             files["/etc/systemd/system/%s.service" % bc.UNIT] = bc.systemd_unit(server)
-        current = {path: self._read(shell, path) for path in files}
+        current = {path: target_files.probe(shell, path).content for path in files}
         stale = [path for path, text in files.items() if current[path] != text]
-        missing_dirs = shell.run(join(["test", "-d", "%s/tmp/body" % server.state_dir]) + " && "
-                                 + join(["test", "-d", server.path])).rc != 0
-        start = how[0] == "stopped" or (how[0] == "systemd" and missing_dirs)
-        changes = (["create %s and %s" % (server.path, server.state_dir)] if missing_dirs else []) + \
+        start = status.needs_start
+        changes = ([] if status.dirs_ready else ["create %s and %s" % (server.path, server.state_dir)]) + \
             ["write %s" % path for path in stale] + (["start nginx"] if start else []) + \
             (["reload nginx"] if stale and not start else [])
         result = {"changed": bool(changes), "changes": changes, "url": server.url, "path": server.path}
         if self._task.diff and server.config in stale:
             result["diff"] = {"before_header": server.config, "after_header": server.config,
-                              "before": current[server.config] or "", "after": files[server.config]}
+                              "before": current[server.config], "after": files[server.config]}
         if self._task.check_mode or not changes:
             return result
         shell.check(bc.prepare_command(server), "creating the cache directories")
         for path in stale:
             self._install(shell, server, path, files[path])
         if start or stale:
-            shell.check(bc.start_command(server, "systemd" if how[0] == "systemd" else "direct", reload=not start),
+            shell.check(bc.start_command(server, "systemd" if status.how == "systemd" else "direct", reload=not start),
                         "starting the cache's nginx" if start else "reloading the cache's nginx")
         return result
 
     @staticmethod
-    def _read(shell, path):
-        state = sf.parse_probe(shell.check(sf.probe_command(path), "reading %s" % path).stdout)
-        return state.content if state.kind == "file" else None
-
-    @staticmethod
     def _install(shell, server, path, text):
         if path != server.config:
-            shell.check(sf.write_command(path, "root", "root", 0o644, 0o755), "writing %s" % path, stdin=text)
+            target_files.install(shell, path, text)
             return
         # A new nginx configuration is tested before it replaces the old one.
         candidate = path + ".nixfleet-new"
-        shell.check(sf.write_command(candidate, "root", "root", 0o644, 0o755), "writing %s" % candidate, stdin=text)
+        target_files.install(shell, candidate, text)
         tested = shell.run(bc.test_config_command(server, candidate))
         if tested.rc != 0:
             shell.run(join(["rm", "-f", candidate]))

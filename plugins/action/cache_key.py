@@ -11,15 +11,8 @@ import tempfile
 from ansible_collections.nixfleet.nixos.plugins.module_utils import cache_key as ck
 from ansible_collections.nixfleet.nixos.plugins.module_utils.errors import NixError
 from ansible_collections.nixfleet.nixos.plugins.plugin_utils.action_base import NixosAction
+from ansible_collections.nixfleet.nixos.plugins.plugin_utils.controller_files import read_text
 from ansible_collections.nixfleet.nixos.plugins.plugin_utils.process import check, run
-
-
-def _read(path: str) -> str:
-    try:
-        with open(path, encoding="utf-8") as handle:
-            return handle.read()
-    except (OSError, UnicodeDecodeError) as exc:
-        raise NixError("%s cannot be read: %s" % (path, exc.__class__.__name__))
 
 
 def _install(path: str, text: str) -> None:
@@ -54,7 +47,7 @@ class ActionModule(NixosAction):
             if args["name"]:
                 ck.check_name(args["name"])
             if os.path.exists(path):
-                current = _read(path)
+                current = read_text(path, "secret_key_file")
                 public = ck.public_of_secret(current, path)
                 if wanted and current.strip() != args["secret_key"].strip():
                     if not args["force"]:
@@ -92,6 +85,6 @@ class ActionModule(NixosAction):
                   "nix-store --generate-binary-cache-key")
             os.chmod(secret, 0o600)
             os.replace(secret, path)
-            generated = _read(public).strip()
+            generated = read_text(public, "the generated public key").strip()
         return {"changed": True, "secret_key_file": path, "public_key": generated, "key_name": name,
                 "msg": "signing key %s generated" % name}

@@ -10,14 +10,12 @@ from ansible_collections.nixfleet.nixos.plugins.module_utils import nix_conf as 
 from ansible_collections.nixfleet.nixos.plugins.module_utils.errors import NixError
 from ansible_collections.nixfleet.nixos.plugins.module_utils.store_path import StorePath
 from ansible_collections.nixfleet.nixos.plugins.plugin_utils.action_base import NIX_ARGSPEC, NixosAction
+from ansible_collections.nixfleet.nixos.plugins.plugin_utils.controller_files import read_text
 
 
 def _key_name(path: str) -> str:
     try:
-        with open(path, encoding="utf-8") as handle:
-            return ck.key_name(ck.public_of_secret(handle.read(), path))
-    except OSError as exc:
-        raise NixError("secret_key_file %s cannot be read: %s" % (path, exc.strerror or exc))
+        return ck.key_name(ck.public_of_secret(read_text(path, "secret_key_file"), path))
     except ck.CacheKeyError as exc:
         raise NixError(str(exc))
 

@@ -21,11 +21,6 @@ class ActionModule(NixosAction):
         except ValueError as exc:
             raise NixError(str(exc))
         transfer = self.transfer(args)
-        transfer.validate()
-        shell = self.shell(task_vars)
-        present = closure_copy.is_valid(shell, path)
-        result = {"path": path, "mode": transfer.mode, "copied": False, "changed": not present}
-        if present or self._task.check_mode:
-            return result
-        result["copied"] = closure_copy.ensure(shell, path, transfer, self.nix_cli(args), self.ssh_target(task_vars))
-        return result
+        needed = closure_copy.ensure(self.shell(task_vars), path, transfer, self.nix_cli(args),
+                                     lambda: self.ssh_target(task_vars), check_mode=self._task.check_mode)
+        return {"path": path, "mode": transfer.mode, "changed": needed, "copied": needed and not self._task.check_mode}

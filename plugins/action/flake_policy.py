@@ -9,22 +9,25 @@ import os
 
 from ansible_collections.nixfleet.nixos.plugins.module_utils import flake_policy as fp
 from ansible_collections.nixfleet.nixos.plugins.module_utils.errors import NixError
+from ansible_collections.nixfleet.nixos.plugins.module_utils.flake_ref import local_source_dir, resolve_flake_ref
 from ansible_collections.nixfleet.nixos.plugins.plugin_utils.action_base import NIX_ARGSPEC, NixosAction
 
 
-def flake_ref(flake: str, base: str) -> str:
-    """A local directory (``DIR`` relative to ``base``, or ``path:DIR``) must hold flake.nix and flake.lock;
-    any other flake ref (``github:``, ``git+file:``, ...) goes to Nix as it is."""
-    scheme = flake.split(":", 1)[0] if ":" in flake.split("/", 1)[0] else None
-    if scheme not in (None, "path"):
-        return flake
-    directory = os.path.normpath(os.path.join(base, flake[len("path:"):] if scheme else flake))
-    if not os.path.isfile(os.path.join(directory, "flake.nix")):
-        raise NixError("%s is not a flake (no flake.nix)" % directory)
-    if not os.path.isfile(os.path.join(directory, "flake.lock")):
-        raise NixError("%s has no flake.lock: run 'nix flake lock' there and commit the lock file; the policy "
-                       "checks what is locked" % directory)
-    return "path:%s" % directory
+def checked_ref(flake: str, base: str) -> str:
+    """The flake ref (resolved like the inventory's ``flake:``); a local flake must hold flake.nix and
+    flake.lock, since the policy checks what is locked."""
+    try:
+        ref = resolve_flake_ref(flake, base)
+    except ValueError as exc:
+        raise NixError(str(exc))
+    directory = local_source_dir(ref)
+    if directory is not None:
+        if not os.path.isfile(os.path.join(directory, "flake.nix")):
+            raise NixError("%s is not a flake (no flake.nix)" % directory)
+        if not os.path.isfile(os.path.join(directory, "flake.lock")):
+            raise NixError("%s has no flake.lock: run 'nix flake lock' there and commit the lock file; the policy "
+                           "checks what is locked" % directory)
+    return ref
 
 
 class ActionModule(NixosAction):
@@ -43,7 +46,7 @@ class ActionModule(NixosAction):
 
     def execute(self, args, task_vars):
         base = self._loader.get_basedir() if self._loader else os.getcwd()
-        ref = flake_ref(args["flake"], base)
+        ref = checked_ref(args["flake"], base)
         metadata = self.nix_cli(args).flake_metadata(ref)
         policy = fp.Policy(allowed_nixpkgs=tuple(args["allowed_nixpkgs"]), nixpkgs_input=args["nixpkgs_input"],
                            require_follows=args["require_follows"], forbid_path_inputs=args["forbid_path_inputs"],

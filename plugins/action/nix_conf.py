@@ -10,56 +10,21 @@ import time
 
 from ansible_collections.nixfleet.nixos.plugins.module_utils import nix_conf as nc
 from ansible_collections.nixfleet.nixos.plugins.module_utils import nix_daemon as nd
-from ansible_collections.nixfleet.nixos.plugins.module_utils import secret_file as sf
+from ansible_collections.nixfleet.nixos.plugins.module_utils import target_file as tf
 from ansible_collections.nixfleet.nixos.plugins.module_utils.errors import NixError
 from ansible_collections.nixfleet.nixos.plugins.module_utils.shell import join
+from ansible_collections.nixfleet.nixos.plugins.plugin_utils import target_files
 from ansible_collections.nixfleet.nixos.plugins.plugin_utils.action_base import NixosAction
 
-NAMED = {  # option → nix.conf name
-    "substituters": "substituters",
-    "extra_substituters": "extra-substituters",
-    "trusted_substituters": "trusted-substituters",
-    "trusted_public_keys": "trusted-public-keys",
-    "extra_trusted_public_keys": "extra-trusted-public-keys",
-    "trusted_users": "trusted-users",
-    "netrc_file": "netrc-file",
-}
 NIXOS_HINT = ("%s is a link into the Nix store (NixOS): it is generated from the system configuration and "
               "must not be edited. Set nix.settings in the flake instead (for example nix.settings.substituters, "
               "nix.settings.trusted-public-keys) and deploy it")
 
 
-def desired_settings(args):
-    """``{nix.conf name: words}`` from the named options and ``settings``; validated."""
-    desired = {}
-    for option, name in NAMED.items():
-        value = args[option]
-        if value is not None:
-            desired[name] = tuple(value) if isinstance(value, list) else (value,)
-    for name, value in (args["settings"] or {}).items():
-        if name in desired:
-            raise NixError("%s is given twice (as an option and in settings)" % name)
-        if isinstance(value, bool):
-            words = ("true" if value else "false",)
-        elif isinstance(value, list):
-            words = tuple(str(v) for v in value)
-        else:
-            words = tuple(str(value).split())
-        desired[name] = words
-    try:
-        for name, words in desired.items():
-            nc.validate(name, words)
-        for name in args["remove"]:
-            nc.validate(name, ())
-    except nc.NixConfError as exc:
-        raise NixError("%s; nothing was changed" % exc)
-    return desired
-
-
 class ActionModule(NixosAction):
 
     ARGSPEC = dict(
-        {option: {"type": "str" if option == "netrc_file" else "list", "elements": "str"} for option in NAMED},
+        {option: {"type": "list", "elements": "str"} for option in nc.NAMED_LISTS},
         netrc_file={"type": "str"},
         settings={"type": "dict", "default": {}},
         remove={"type": "list", "elements": "str", "default": []},
@@ -70,36 +35,39 @@ class ActionModule(NixosAction):
     )
 
     def execute(self, args, task_vars):
-        desired = desired_settings(args)
+        try:
+            desired = nc.desired_settings({o: args[o] for o in nc.NAMED_LISTS}, args["netrc_file"], args["settings"],
+                                          args["remove"])
+        except nc.NixConfError as exc:
+            raise NixError("%s; nothing was changed" % exc)
         if args["netrc_content"] is not None and not args["netrc_file"]:
             raise NixError("netrc_content needs netrc_file (where the netrc goes)")
         shell = self.shell(task_vars)
         path = args["path"]
-        link = nd.parse_conf_link(shell.check(nd.conf_link_command(path), "looking at %s" % path).stdout)
-        if link is not None and link.startswith("/nix/store/"):
+        state = target_files.probe(shell, path)
+        if state.kind == "link" and (state.target or "").startswith("/nix/store/"):
             return self._verify_nixos(shell, path, desired)
-        result = {"changed": False, "path": path, "nixos": False, "changes": [], "daemon_restarted": False}
-        netrc_changed = self._netrc(shell, args, result)
-        state = sf.parse_probe(shell.check(sf.probe_command(path), "reading %s" % path).stdout)
-        if state.kind == "other":
+        if state.kind in ("link", "other"):
             raise NixError("%s is not a regular file (a link outside the store, or a directory); nothing was changed"
                            % path, host=shell.label)
         try:
             change = nc.edit(state.content, desired, args["remove"], "%s on %s" % (path, shell.label))
         except nc.NixConfError as exc:
             raise NixError("%s; nothing was changed" % exc, host=shell.label)
-        result["changes"] += change.changes
-        result["changed"] = change.changed or netrc_changed
+        result = {"changed": change.changed, "path": path, "nixos": False, "changes": list(change.changes),
+                  "daemon_restarted": False}
+        if self._netrc(shell, args):
+            result["changed"] = True
+            result["changes"].append("netrc-file %s: credentials written (not shown)" % args["netrc_file"])
         if self._task.diff and change.changed:
             result["diff"] = {"before_header": path, "after_header": path, "before": state.content, "after": change.text}
         if self._task.check_mode or not result["changed"]:
             return result
         if change.changed:
             if args["backup"] and state.exists:
-                result["backup_file"] = shell.check(nd.backup_command(path, time.strftime("%Y-%m-%d@%H:%M:%S")),
+                result["backup_file"] = shell.check(tf.backup_command(path, time.strftime("%Y-%m-%d@%H:%M:%S")),
                                                     "backing up %s" % path).stdout.strip()
-            mode = state.mode if state.exists and state.mode is not None else 0o644
-            shell.check(sf.write_command(path, "root", "root", mode, 0o755), "writing %s" % path, stdin=change.text)
+            target_files.install(shell, path, change.text, state.mode if state.mode is not None else 0o644)
         if args["restart_daemon"]:
             daemon = nd.parse_status(shell.check(nd.STATUS_COMMAND, "looking for nix-daemon").stdout)
             if daemon.running:
@@ -108,29 +76,18 @@ class ActionModule(NixosAction):
                 result["daemon_pid"] = nd.parse_status(after).pid
         return result
 
-    def _netrc(self, shell, args, result) -> bool:
-        """Check (or, with netrc_content, write) the netrc file; True when it (would) change."""
+    def _netrc(self, shell, args) -> bool:
+        """Check the netrc file is readable, or (with netrc_content) write it; True when it (would) change."""
         path = args["netrc_file"]
         if not path:
             return False
         if args["netrc_content"] is None:
-            readable = shell.run(join(["test", "-r", path]) + " && " + join(["test", "-f", path])).rc == 0
-            if not readable:
+            if shell.run(join(["test", "-r", path]) + " && " + join(["test", "-f", path])).rc != 0:
                 raise NixError("netrc-file %s is missing or unreadable on the host; nothing was changed" % path,
                                host=shell.label)
             return False
-        content = args["netrc_content"].rstrip("\n") + "\n"
-        state = sf.parse_probe(shell.check(sf.probe_command(path), "reading %s" % path, sensitive=True).stdout)
-        if state.kind == "other":
-            raise NixError("%s is not a regular file; nothing was changed" % path, host=shell.label)
-        same = state.exists and (state.content, state.uid, state.gid, state.mode) == (content, 0, 0, 0o600)
-        if same:
-            return False
-        result["changes"].append("netrc-file %s: credentials %s (not shown)" % (path, "updated" if state.exists else "written"))
-        if not self._task.check_mode:
-            shell.check(sf.write_command(path, "root", "root", 0o600, 0o755), "writing %s" % path, stdin=content,
-                        sensitive=True)
-        return True
+        return target_files.ensure(shell, path, args["netrc_content"].rstrip("\n") + "\n", 0o600,
+                                   check_mode=self._task.check_mode, sensitive=True)
 
     def _verify_nixos(self, shell, path, desired):
         running = shell.check(nd.SHOW_CONFIG_COMMAND, "reading the running Nix configuration").stdout

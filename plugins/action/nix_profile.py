@@ -6,12 +6,12 @@
 from __future__ import annotations
 
 from ansible_collections.nixfleet.nixos.plugins.module_utils import profile_env as pe
-from ansible_collections.nixfleet.nixos.plugins.module_utils import secret_file as sf
 from ansible_collections.nixfleet.nixos.plugins.module_utils.errors import NixError
-from ansible_collections.nixfleet.nixos.plugins.module_utils.generations import parse_probe, probe_command
+from ansible_collections.nixfleet.nixos.plugins.module_utils.generations import (
+    parse_generation_link, parse_probe, probe_command)
 from ansible_collections.nixfleet.nixos.plugins.module_utils.shell import join
 from ansible_collections.nixfleet.nixos.plugins.module_utils.store_path import StorePath
-from ansible_collections.nixfleet.nixos.plugins.plugin_utils import closure_copy
+from ansible_collections.nixfleet.nixos.plugins.plugin_utils import closure_copy, target_files
 from ansible_collections.nixfleet.nixos.plugins.plugin_utils.action_base import NIX_ARGSPEC, TRANSFER_ARGSPEC, NixosAction
 
 PROFILES = "/nix/var/nix/profiles"
@@ -38,12 +38,16 @@ class ActionModule(NixosAction):
         profile = args["profile"] or "%s/%s" % (PROFILES, args["name"])
         name = args["name"] or profile.rstrip("/").rsplit("/", 1)[-1]
         shell = self.shell(task_vars)
-        state = parse_probe(profile, shell.check(probe_command(profile), "reading %s" % profile).stdout)
-        before = pe.packages_of(shell.check(pe.references_command(profile), "listing %s" % profile).stdout.split())
+        probed = shell.check(probe_command(profile) + "; " + pe.references_command(profile),
+                             "reading %s" % profile).stdout
+        state = parse_probe(profile, probed)
+        before = pe.packages_of(pe.parse_references(probed))
+        goal = None
         if args["state"] == "present":
             target, after = self._present(args, shell, task_vars, state)
         else:
-            target, after = self._rollback(args, shell, state)
+            goal, after = self._rollback(args, shell, state)
+            target = goal.path
         changed = state.profile_path != target
         result = {"changed": changed, "profile": profile, "path": target,
                   "previous_generation": state.current_number, "generation": state.current_number,
@@ -53,13 +57,14 @@ class ActionModule(NixosAction):
                               "before": pe.describe(before), "after": pe.describe(after)}
         if self._task.check_mode:
             return result
-        if changed:
-            if args["state"] == "present":
-                shell.check(join(["nix-env", "-p", profile, "--set", target]), "setting %s" % profile)
-            else:
-                shell.check(self._switch_command(profile, state, target), "rolling %s back" % profile)
-            now = parse_probe(profile, shell.check(probe_command(profile), "reading %s" % profile).stdout)
-            result["generation"] = now.current_number
+        if changed and goal is None:
+            link = shell.check(join(["nix-env", "-p", profile, "--set", target]) + " && " + join(["readlink", profile]),
+                               "setting %s" % profile).stdout.strip().splitlines()[-1]
+            result["generation"] = parse_generation_link(profile, link)
+        elif changed:
+            shell.check(join(["nix-env", "-p", profile, "--switch-generation", str(goal.number)]),
+                        "rolling %s back" % profile)
+            result["generation"] = goal.number
         links, warnings = self._links(args, shell, profile, name)
         result["links"] = links
         if warnings:
@@ -78,7 +83,7 @@ class ActionModule(NixosAction):
         if packages is None:
             packages = self.nix_cli(args).references(path)
         if state.profile_path != path and not self._task.check_mode:
-            closure_copy.ensure(shell, path, self.transfer(args), self.nix_cli(args), self.ssh_target(task_vars))
+            closure_copy.ensure(shell, path, self.transfer(args), self.nix_cli(args), lambda: self.ssh_target(task_vars))
         return path, pe.packages_of(packages)
 
     @staticmethod
@@ -88,13 +93,8 @@ class ActionModule(NixosAction):
             raise NixError("%s has no generation %s to roll back to (generations: %s)" % (
                 state.profile, args["generation"] if args["generation"] is not None else "before the current one",
                 ", ".join(str(g.number) for g in state.generations) or "none"), host=shell.label)
-        refs = shell.check(pe.references_command(goal.path), "listing %s" % goal.path).stdout.split()
-        return goal.path, pe.packages_of(refs)
-
-    @staticmethod
-    def _switch_command(profile, state, target):
-        number = [g.number for g in state.generations if g.path == target][-1]
-        return join(["nix-env", "-p", profile, "--switch-generation", str(number)])
+        refs = pe.parse_references(shell.check(pe.references_command(goal.path), "listing %s" % goal.path).stdout)
+        return goal, pe.packages_of(refs)
 
     @staticmethod
     def _links(args, shell, profile, name):
@@ -109,9 +109,6 @@ class ActionModule(NixosAction):
                     shell.label, profile, ", ".join(s[len("skipped "):] for s in skipped)))
         if args["profile_d"]:
             script = "/etc/profile.d/nix-profile-%s.sh" % name
-            text = pe.profile_d_script(profile)
-            current = sf.parse_probe(shell.check(sf.probe_command(script), "reading %s" % script).stdout)
-            if current.content != text or current.kind != "file":
-                shell.check(sf.write_command(script, "root", "root", 0o644, 0o755), "writing %s" % script, stdin=text)
+            if target_files.ensure(shell, script, pe.profile_d_script(profile)):
                 done.append("wrote %s" % script)
         return done, warnings

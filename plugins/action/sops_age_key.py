@@ -8,10 +8,12 @@ from __future__ import annotations
 from ansible.errors import AnsibleError
 
 from ansible_collections.nixfleet.nixos.plugins.module_utils import key_placement as kp
-from ansible_collections.nixfleet.nixos.plugins.module_utils import secret_file as sf
+from ansible_collections.nixfleet.nixos.plugins.module_utils import target_file as tf
 from ansible_collections.nixfleet.nixos.plugins.module_utils.age_keys import AgeKeyError, recipients_of
 from ansible_collections.nixfleet.nixos.plugins.module_utils.errors import NixError
+from ansible_collections.nixfleet.nixos.plugins.plugin_utils import target_files
 from ansible_collections.nixfleet.nixos.plugins.plugin_utils.action_base import NixosAction
+from ansible_collections.nixfleet.nixos.plugins.plugin_utils.controller_files import read_text
 from ansible_collections.nixfleet.nixos.plugins.plugin_utils.host_age_keys import DEFAULT_PATHS, KEY_FILE
 
 
@@ -32,7 +34,7 @@ class ActionModule(NixosAction):
         if (args["content"] is None) == (args["src"] is None):
             raise NixError("give exactly one of content (the key, e.g. from a vault) or src (a file on the controller)")
         try:
-            mode, dir_mode = sf.parse_mode(args["mode"]), sf.parse_mode(args["dir_mode"])
+            mode, dir_mode = tf.parse_mode(args["mode"]), tf.parse_mode(args["dir_mode"])
         except ValueError as exc:
             raise NixError(str(exc))
         content = kp.normalise(self._key_text(args))
@@ -43,10 +45,12 @@ class ActionModule(NixosAction):
             raise NixError("invalid age key, nothing was changed: %s" % exc)
 
         shell = self.shell(task_vars)
-        uid, gid = self._ids(shell, args["owner"], args["group"])
+        owner, group = args["owner"], args["group"]
+        uid, gid, current = tf.parse_owner_probe(shell.check(tf.owner_probe_command(owner, group, args["path"]),
+                                                             "reading %s" % args["path"], sensitive=True).stdout)
+        if uid is None or gid is None:
+            raise NixError("owner %r or group %r does not exist on the host" % (owner, group), host=shell.label)
         desired = kp.Desired(args["path"], content, uid, gid, mode)
-        current = sf.parse_probe(shell.check(sf.probe_command(desired.path), "reading %s" % desired.path,
-                                             sensitive=True).stdout)
         try:
             plan = kp.plan(current, desired, args["force"])
         except kp.KeyPlacementRefused as exc:
@@ -56,20 +60,15 @@ class ActionModule(NixosAction):
                   "msg": "; ".join(plan.reasons) or "%s is in place" % desired.path}
         if self._task.diff:
             result["diff"] = {"before_header": desired.path, "after_header": desired.path,
-                              "before": kp.describe(current, desired.path),
-                              "after": kp.describe(None, desired.path, content, uid, gid, mode)}
+                              "before": kp.describe(desired.path, current),
+                              "after": kp.describe(desired.path, desired.state())}
         if self._task.check_mode or not plan.changed:
             return result
         if plan.action == kp.WRITE:
-            shell.check(sf.write_command(desired.path, args["owner"], args["group"], mode, dir_mode),
-                        "writing %s" % desired.path, stdin=content, sensitive=True)
+            target_files.install(shell, desired.path, content, mode, owner, group, dir_mode, sensitive=True)
         else:
-            shell.check(sf.fix_permissions_command(desired.path, args["owner"], args["group"], mode),
+            shell.check(tf.fix_permissions_command(desired.path, owner, group, mode),
                         "fixing the owner and mode of %s" % desired.path)
-        after = sf.parse_probe(shell.check(sf.probe_command(desired.path), "reading %s" % desired.path,
-                                           sensitive=True).stdout)
-        if (after.content, after.uid, after.gid, after.mode) != (content, uid, gid, mode):
-            raise NixError("%s is not as written after writing it" % desired.path, host=shell.label)
         return result
 
     def _key_text(self, args) -> str:
@@ -79,17 +78,4 @@ class ActionModule(NixosAction):
             source = self._find_needle("files", args["src"])
         except AnsibleError:
             raise NixError("src %s: no such file on the controller" % args["src"])
-        try:
-            with open(source, encoding="utf-8") as handle:
-                return handle.read()
-        except (OSError, UnicodeDecodeError) as exc:
-            raise NixError("src %s cannot be read: %s" % (args["src"], exc.__class__.__name__))
-
-    @staticmethod
-    def _ids(shell, owner: str, group: str):
-        if owner.isdigit() and group.isdigit():
-            return int(owner), int(group)
-        words = shell.check(sf.id_command(owner, group), "looking up %s:%s" % (owner, group)).stdout.split()
-        if len(words) != 2 or not all(w.isdigit() for w in words):
-            raise NixError("owner %r or group %r does not exist on the host" % (owner, group), host=shell.label)
-        return (int(owner) if owner.isdigit() else int(words[0])), (int(group) if group.isdigit() else int(words[1]))
+        return read_text(source, "src")

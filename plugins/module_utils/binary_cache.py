@@ -109,20 +109,36 @@ def test_config_command(server: CacheServer, config_path: str) -> str:
     return "%s -t -q -c %s" % (quote(server.nginx), quote(config_path))
 
 
-RUNNING_MARK = "nixfleet-cache-nginx"
+STATUS_MARK = "nixfleet-cache-status"
+
+
+@dataclass(frozen=True)
+class ServerStatus:
+    nginx_installed: bool
+    dirs_ready: bool
+    how: str  # systemd (a unit runs it), running (nginx by itself) or stopped
+
+    @property
+    def needs_start(self) -> bool:
+        return self.how == "stopped" or (self.how == "systemd" and not self.dirs_ready)
 
 
 def status_command(server: CacheServer) -> str:
-    """Prints ``<mark> systemd|running PID|stopped``: how the cache's nginx runs now."""
-    return ("if [ -d /run/systemd/system ] && command -v systemctl >/dev/null 2>&1; then echo '{m} systemd'; "
+    """One line: is nginx installed, are the cache's directories there, and how does its nginx run now."""
+    return ("printf '{m} %s %s %s\\n' \"$(command -v {nginx} >/dev/null && echo yes || echo no)\" "
+            "\"$([ -d {body} ] && [ -d {path} ] && echo yes || echo no)\" "
+            "\"$(if [ -d /run/systemd/system ] && command -v systemctl >/dev/null 2>&1; then echo systemd; "
             "elif [ -f {pid} ] && p=$(cat {pid}) && [ \"$(cat /proc/$p/comm 2>/dev/null)\" = nginx ]; "
-            "then echo \"{m} running $p\"; else echo '{m} stopped'; fi").format(m=RUNNING_MARK, pid=quote(server.pid_file))
+            "then echo running; else echo stopped; fi)\"").format(
+                m=STATUS_MARK, nginx=quote(server.nginx), body=quote("%s/tmp/body" % server.state_dir),
+                path=quote(server.path), pid=quote(server.pid_file))
 
 
-def parse_status(output: str) -> List[str]:
+def parse_status(output: str) -> ServerStatus:
     for line in output.splitlines():
-        if line.startswith(RUNNING_MARK + " "):
-            return line.split()[1:]
+        words = line.split()
+        if len(words) == 4 and words[0] == STATUS_MARK:
+            return ServerStatus(words[1] == "yes", words[2] == "yes", words[3])
     raise ValueError("unexpected answer from the cache status probe: %r" % output[:100])
 
 

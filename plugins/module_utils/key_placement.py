@@ -17,10 +17,10 @@ The rules (decided by comparing the file on the host with what was asked):
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import List, Optional
+from typing import List
 
 from ansible_collections.nixfleet.nixos.plugins.module_utils.age_keys import AgeKeyError, recipients_of
-from ansible_collections.nixfleet.nixos.plugins.module_utils.secret_file import SecretFileState
+from ansible_collections.nixfleet.nixos.plugins.module_utils.target_file import FileState
 
 NOTHING = "none"
 WRITE = "write"
@@ -38,6 +38,10 @@ class Desired:
     uid: int
     gid: int
     mode: int
+
+    def state(self) -> FileState:
+        """The file as it will be."""
+        return FileState("file", self.uid, self.gid, self.mode, self.content)
 
 
 @dataclass
@@ -62,8 +66,8 @@ def _recipients_or_unknown(content: str) -> List[str]:
         return ["<not a valid age identity file>"]
 
 
-def plan(current: SecretFileState, desired: Desired, force: bool) -> Plan:
-    if current.kind == "other":
+def plan(current: FileState, desired: Desired, force: bool) -> Plan:
+    if current.kind in ("link", "other"):
         raise KeyPlacementRefused("%s exists but is not a regular file (a symlink or directory); remove it first"
                                   % desired.path)
     if not current.exists:
@@ -89,13 +93,11 @@ def plan(current: SecretFileState, desired: Desired, force: bool) -> Plan:
     return Plan(FIX_PERMISSIONS if reasons else NOTHING, reasons)
 
 
-def describe(state: Optional[SecretFileState], path: str, content: Optional[str] = None,
-             uid: Optional[int] = None, gid: Optional[int] = None, mode: Optional[int] = None) -> str:
+def describe(path: str, state: FileState) -> str:
     """A diff-able description of a key file: owner, mode and recipients, never the key itself."""
-    if state is not None:
-        if not state.exists:
-            return ""
-        content, uid, gid, mode = state.content, state.uid, state.gid, state.mode
-    lines = ["path: %s" % path, "owner: %s:%s" % (uid, gid), "mode: %04o" % (mode or 0), "recipients:"]
-    lines += ["  - %s" % r for r in _recipients_or_unknown(content or "")]
+    if not state.exists:
+        return ""
+    lines = ["path: %s" % path, "owner: %s:%s" % (state.uid, state.gid), "mode: %04o" % (state.mode or 0),
+             "recipients:"]
+    lines += ["  - %s" % r for r in _recipients_or_unknown(state.content)]
     return "\n".join(lines) + "\n"

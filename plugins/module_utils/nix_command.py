@@ -78,6 +78,11 @@ def nix_argv(settings: NixSettings, subcommand: Sequence[str], positional: Seque
     return argv
 
 
+def references_argv(path: str) -> List[str]:
+    """``nix-store -q --references PATH`` (the one nix-store query the controller makes)."""
+    return ["nix-store", "-q", "--references", path]
+
+
 def version_argv(settings: NixSettings) -> List[str]:
     return [settings.nix, "--version"]
 

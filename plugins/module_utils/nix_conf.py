@@ -17,7 +17,7 @@ import base64
 import binascii
 import re
 from dataclasses import dataclass, field
-from typing import Dict, List, Optional, Sequence, Tuple
+from typing import Any, Dict, List, Optional, Sequence, Tuple
 from urllib.parse import urlsplit
 
 NAME = re.compile(r"^[a-z][a-z0-9-]*$")
@@ -168,6 +168,44 @@ def validate(name: str, words: Sequence[str]) -> None:
             raise NixConfError("%s: %r is not a user or @group" % (name, word))
         elif base in PATH_SETTINGS and not word.startswith("/"):
             raise NixConfError("%s: %r is not an absolute path" % (name, word))
+
+
+# Options of the nix_conf module and the nix.conf settings they set.
+NAMED_LISTS = {
+    "substituters": "substituters",
+    "extra_substituters": "extra-substituters",
+    "trusted_substituters": "trusted-substituters",
+    "trusted_public_keys": "trusted-public-keys",
+    "extra_trusted_public_keys": "extra-trusted-public-keys",
+    "trusted_users": "trusted-users",
+}
+
+
+def words_of(value: Any) -> Tuple[str, ...]:
+    """A setting's value as nix.conf words: a list, a boolean (``true``/``false``) or a string."""
+    if isinstance(value, bool):
+        return ("true" if value else "false",)
+    if isinstance(value, list):
+        return tuple(str(v) for v in value)
+    return tuple(str(value).split())
+
+
+def desired_settings(named: Dict[str, Any], netrc_file: Optional[str], extra: Dict[str, Any],
+                     remove: Sequence[str]) -> Dict[str, Tuple[str, ...]]:
+    """``{name: words}`` from the module's named options, ``netrc_file`` and ``settings``; validated
+    (and the names in ``remove``), so a bad value fails before anything is read or written."""
+    desired = {NAMED_LISTS[option]: tuple(value) for option, value in named.items() if value is not None}
+    if netrc_file:
+        desired["netrc-file"] = (netrc_file,)
+    for name, value in extra.items():
+        if name in desired:
+            raise NixConfError("%s is given twice (as an option and in settings)" % name)
+        desired[name] = words_of(value)
+    for name, words in desired.items():
+        validate(name, words)
+    for name in remove:
+        validate(name, ())
+    return desired
 
 
 def missing_from(running: Dict[str, Tuple[str, ...]], desired: Dict[str, Tuple[str, ...]]) -> List[str]:

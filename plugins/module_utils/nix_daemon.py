@@ -1,7 +1,7 @@
 # -*- coding: utf-8 -*-
 # Copyright: nixfleet.nixos contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Finding and restarting a target's ``nix-daemon``, and reading its ``nix.conf``, in POSIX shell.
+"""Finding and restarting a target's ``nix-daemon``, and reading its running configuration, in POSIX shell.
 
 On systemd hosts the daemon is ``nix-daemon.service`` (maybe socket-activated); elsewhere it is
 the ``nix-daemon`` process whose parent is not a ``nix-daemon`` (the others serve one client
@@ -14,21 +14,25 @@ import re
 from dataclasses import dataclass
 from typing import Optional
 
-from ansible_collections.nixfleet.nixos.plugins.module_utils.shell import quote
 
 MARK = "nixfleet-nix-daemon"
-CONF_LINK_MARK = "nixfleet-nix-conf-link"
 
-STATUS_COMMAND = (
-    "if [ -d /run/systemd/system ] && command -v systemctl >/dev/null 2>&1; then "
-    "if systemctl is-active --quiet nix-daemon.service || systemctl is-active --quiet nix-daemon.socket; "
-    "then echo '{m} systemd'; else echo '{m} none'; fi; "
-    "else found=; for d in /proc/[0-9]*; do "
-    "[ \"$(cat \"$d/comm\" 2>/dev/null)\" = nix-daemon ] || continue; "
-    "pp=$(sed -n 's/^PPid:[[:space:]]*//p' \"$d/status\" 2>/dev/null); "
-    "[ \"$(cat \"/proc/$pp/comm\" 2>/dev/null)\" = nix-daemon ] && continue; "
-    "echo \"{m} process ${{d#/proc/}}\"; found=1; done; [ -n \"$found\" ] || echo '{m} none'; fi"
-).format(m=MARK)
+
+def _status_command(none: str) -> str:
+    """Prints ``<mark> systemd`` or one ``<mark> process PID`` per daemon; runs ``none`` when there is none."""
+    return (
+        "if [ -d /run/systemd/system ] && command -v systemctl >/dev/null 2>&1; then "
+        "if systemctl is-active --quiet nix-daemon.service || systemctl is-active --quiet nix-daemon.socket; "
+        "then echo '{m} systemd'; else {none}; fi; "
+        "else found=; for d in /proc/[0-9]*; do "
+        "[ \"$(cat \"$d/comm\" 2>/dev/null)\" = nix-daemon ] || continue; "
+        "pp=$(sed -n 's/^PPid:[[:space:]]*//p' \"$d/status\" 2>/dev/null); "
+        "[ \"$(cat \"/proc/$pp/comm\" 2>/dev/null)\" = nix-daemon ] && continue; "
+        "echo \"{m} process ${{d#/proc/}}\"; found=1; done; [ -n \"$found\" ] || {none}; fi"
+    ).format(m=MARK, none=none)
+
+
+STATUS_COMMAND = _status_command("echo '%s none'" % MARK)
 
 _STATUS = re.compile(r"^%s (?P<kind>systemd|none|process)(?: (?P<pid>\d+))?$" % MARK)
 
@@ -59,7 +63,7 @@ def restart_command(status: DaemonStatus, timeout: int = 10) -> str:
         return "systemctl restart nix-daemon.service && " + STATUS_COMMAND
     if status.kind != "process" or status.pid is None:
         raise ValueError("no running nix-daemon to restart")
-    found = STATUS_COMMAND.replace("echo '%s none'" % MARK, "false")  # succeeds once a daemon runs
+    found = _status_command("false")  # succeeds once a daemon runs
     stop = ("set -e; daemon=$(command -v nix-daemon); kill {pid}; n=0; "
             "while kill -0 {pid} 2>/dev/null; do n=$((n+1)); "
             "[ $n -le {ticks} ] || {{ echo 'the old nix-daemon (pid {pid}) did not stop' >&2; exit 1; }}; "
@@ -71,26 +75,6 @@ def restart_command(status: DaemonStatus, timeout: int = 10) -> str:
     return stop + start
 
 
-def conf_link_command(path: str) -> str:
-    """Prints ``<mark> TARGET`` when ``path`` is a symlink (NixOS: a link into the store), else nothing."""
-    p = quote(path)
-    return "if [ -L {p} ]; then echo \"{m} $(readlink -f {p})\"; fi".format(p=p, m=CONF_LINK_MARK)
-
-
-def parse_conf_link(output: str) -> Optional[str]:
-    for line in output.splitlines():
-        if line.startswith(CONF_LINK_MARK + " "):
-            return line[len(CONF_LINK_MARK) + 1:].strip()
-    return None
-
-
 # The running configuration as Nix sees it (Nix 2.20+ renamed show-config to config show).
 SHOW_CONFIG_COMMAND = ("nix --extra-experimental-features nix-command config show --json 2>/dev/null || "
                        "nix --extra-experimental-features nix-command show-config --json")
-
-
-def backup_command(path: str, suffix: str) -> str:
-    """Copy ``path`` to ``path.SUFFIX~`` keeping mode and owner; prints the backup's path."""
-    p = quote(path)
-    b = quote("%s.%s~" % (path, suffix))
-    return "cp -p {p} {b} && echo {b}".format(p=p, b=b)

@@ -113,8 +113,14 @@ def describe(packages: Sequence[Package]) -> str:
 
 
 def references_command(path: str) -> str:
-    """The references of ``path`` (a profile: of what it points at) on the target; nothing if absent."""
-    return "p=$(readlink -f %s 2>/dev/null) && [ -e \"$p\" ] && nix-store -q --references \"$p\" || true" % quote(path)
+    """``reference<TAB>PATH`` for each reference of ``path`` (a profile: of what it points at) on the
+    target; nothing if absent. Tagged, so it can follow generations.probe_command in one call."""
+    return ("p=$(readlink -f %s 2>/dev/null) && [ -e \"$p\" ] && nix-store -q --references \"$p\" | "
+            "sed 's/^/reference\t/' || true" % quote(path))
+
+
+def parse_references(output: str) -> List[str]:
+    return [line.split("\t", 1)[1] for line in output.splitlines() if line.startswith("reference\t")]
 
 
 def link_bin_command(profile: str, bin_dir: str) -> str:

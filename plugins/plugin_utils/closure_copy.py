@@ -8,7 +8,7 @@ Used by copy_closure and nix_profile; nothing is copied when the path is already
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Optional
+from typing import Callable, Optional
 
 from ansible_collections.nixfleet.nixos.plugins.module_utils.errors import NixError
 from ansible_collections.nixfleet.nixos.plugins.module_utils.nix_command import FRESH_NARINFO
@@ -39,19 +39,22 @@ def is_valid(shell: RemoteShell, path: str) -> bool:
     return shell.run(join(["nix-store", "--check-validity", path])).rc == 0
 
 
-def ensure(shell: RemoteShell, path: str, transfer: Transfer, nix: NixCli, target: Optional[SshTarget]) -> bool:
-    """Make ``path`` valid on the target; True when it had to be copied (``target`` is needed to push)."""
+def ensure(shell: RemoteShell, path: str, transfer: Transfer, nix: NixCli, target: Callable[[], SshTarget],
+           check_mode: bool = False) -> bool:
+    """Make ``path`` valid on the target; True when it had to be (or, in check mode, would be) copied.
+    ``target`` gives the host's ssh destination, asked for only when pushing."""
     transfer.validate()
     if is_valid(shell, path):
         return False
+    if check_mode:
+        return True
     if transfer.mode == "cache":
         fetch(shell, path, transfer.cache_url or "")
     else:
-        if target is None:
-            raise NixError("pushing a closure needs an ssh connection to the host", host=shell.label)
         substitute = transfer.mode == "substitute"
+        destination = target()
         try:
-            nix.copy([path], target.store_url(transfer.scheme), env=target.nix_env(), host=target.label,
+            nix.copy([path], destination.store_url(transfer.scheme), env=destination.nix_env(), host=destination.label,
                      substitute_on_destination=substitute, no_check_sigs=not transfer.check_sigs,
                      fresh_narinfo=substitute,
                      extra_substituters=[transfer.cache_url] if substitute and transfer.cache_url else [])

@@ -1,7 +1,7 @@
 # -*- coding: utf-8 -*-
 # Copyright: nixfleet.nixos contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Reading the repository's files on the controller (``.sops.yaml``, sops-encrypted files)."""
+"""Reading files on the controller (``.sops.yaml``, sops files, keys), with errors that name them."""
 
 from __future__ import annotations
 
@@ -12,12 +12,21 @@ import yaml
 from ansible_collections.nixfleet.nixos.plugins.module_utils.errors import NixError
 
 
-def load_yaml(path: str, what: str) -> Any:
-    """A YAML (or JSON) file on the controller; a clear ``NixError`` if it is missing or malformed."""
+def read_text(path: str, what: str) -> str:
+    """A text file on the controller; a ``NixError`` naming it (never quoting it: it may be a key)."""
     try:
         with open(path, encoding="utf-8") as handle:
-            return yaml.safe_load(handle)
+            return handle.read()
     except OSError as exc:
-        raise NixError("%s %s cannot be read: %s" % (what, path, exc.strerror or exc))
+        raise NixError("%s %s cannot be read: %s" % (what, path, exc.strerror or exc.__class__.__name__))
+    except UnicodeDecodeError:
+        raise NixError("%s %s cannot be read: it is not UTF-8 text" % (what, path))
+
+
+def load_yaml(path: str, what: str) -> Any:
+    """A YAML (or JSON) file on the controller; a clear ``NixError`` if it is missing or malformed."""
+    text = read_text(path, what)
+    try:
+        return yaml.safe_load(text)
     except yaml.YAMLError as exc:
         raise NixError("%s %s is not valid YAML: %s" % (what, path, exc))

@@ -15,8 +15,8 @@ from typing import List, Optional
 
 from ansible_collections.nixfleet.nixos.plugins.module_utils import age_keys
 from ansible_collections.nixfleet.nixos.plugins.module_utils.errors import NixError
-from ansible_collections.nixfleet.nixos.plugins.module_utils.secret_file import parse_probe, probe_command
 from ansible_collections.nixfleet.nixos.plugins.plugin_utils.remote_shell import RemoteShell
+from ansible_collections.nixfleet.nixos.plugins.plugin_utils.target_files import read_text
 
 KEY_FILE = "key_file"
 SSH_HOST_KEY = "ssh_host_key"
@@ -28,23 +28,13 @@ def default_path(source: str, path: Optional[str]) -> str:
     return path or DEFAULT_PATHS[source]
 
 
-def read_file(shell: RemoteShell, path: str) -> str:
-    """The content of a regular file on the host; a clear error if it is missing or not a file."""
-    state = parse_probe(shell.check(probe_command(path), "reading %s" % path, sensitive=True).stdout)
-    if state.kind == "absent":
-        raise NixError("%s does not exist" % path, host=shell.label)
-    if state.kind != "file":
-        raise NixError("%s is not a regular file" % path, host=shell.label)
-    return state.content
-
-
 def recipients(shell: RemoteShell, source: str, path: Optional[str] = None) -> List[str]:
     """The host's age recipients (``age1…``)."""
     path = default_path(source, path)
     try:
         if source == SSH_HOST_KEY:
-            return [age_keys.ssh_to_age_recipient(read_file(shell, path + ".pub"))]
-        return age_keys.recipients_of(read_file(shell, path), path)
+            return [age_keys.ssh_to_age_recipient(read_text(shell, path + ".pub"))]
+        return age_keys.recipients_of(read_text(shell, path, sensitive=True), path)
     except age_keys.AgeKeyError as exc:
         raise NixError(str(exc), host=shell.label)
 
@@ -54,7 +44,7 @@ def identities(shell: RemoteShell, source: str, path: Optional[str] = None) -> L
     path = default_path(source, path)
     try:
         if source == SSH_HOST_KEY:
-            return [age_keys.ssh_to_age_identity(read_file(shell, path))]
-        return age_keys.parse_identity_file(read_file(shell, path), path)
+            return [age_keys.ssh_to_age_identity(read_text(shell, path, sensitive=True))]
+        return age_keys.parse_identity_file(read_text(shell, path, sensitive=True), path)
     except age_keys.AgeKeyError as exc:
         raise NixError(str(exc), host=shell.label)

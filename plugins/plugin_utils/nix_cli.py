@@ -57,7 +57,7 @@ class NixCli:
 
     def references(self, path: str) -> List[str]:
         """The references of a path in the controller's store."""
-        return self._call(["nix-store", "-q", "--references", path], "nix-store -q --references").stdout.split()
+        return self._call(cmd.references_argv(path), "nix-store -q --references").stdout.split()
 
     def copy(self, paths: Sequence[str], to: str, env: Optional[Mapping[str, str]] = None,
              host: Optional[str] = None, substitute_on_destination: bool = False,

@@ -8,6 +8,7 @@ from ansible_collections.nixfleet.nixos.plugins.module_utils import binary_cache
 from ansible_collections.nixfleet.nixos.plugins.module_utils import cache_key as ck
 from ansible_collections.nixfleet.nixos.plugins.module_utils import nix_daemon as nd
 from ansible_collections.nixfleet.nixos.plugins.module_utils import nix_conf as nc
+from ansible_collections.nixfleet.nixos.plugins.module_utils import target_file as tf
 
 
 def test_public_key_matches_nix_store(tmp_path):
@@ -52,6 +53,15 @@ def test_invalid_cache_settings(change, message):
         bc.CacheServer(**change).validate()
 
 
+def test_status_probe(tmp_path):
+    server = bc.CacheServer(path=str(tmp_path / "cache"), state_dir=str(tmp_path / "state"))
+    assert bc.parse_status(sh(bc.status_command(server)).stdout) == bc.ServerStatus(True, False, "stopped")
+    assert subprocess.run(["/bin/sh", "-c", bc.prepare_command(server)], check=False).returncode == 0
+    assert bc.parse_status(sh(bc.status_command(server)).stdout) == bc.ServerStatus(True, True, "stopped")
+    missing = bc.CacheServer(nginx="no-such-nginx-x")
+    assert bc.parse_status(sh(bc.status_command(missing)).stdout).nginx_installed is False
+
+
 def test_systemd_paths_are_well_formed():
     server = bc.CacheServer(address="10.0.0.7")
     unit = bc.systemd_unit(server)
@@ -80,7 +90,7 @@ def test_daemon_probe_on_this_machine():
 def test_conf_link_and_backup(tmp_path):
     (tmp_path / "real").write_text("x = 1\n")
     (tmp_path / "link").symlink_to(tmp_path / "real")
-    assert nd.parse_conf_link(sh(nd.conf_link_command(str(tmp_path / "link"))).stdout) == str(tmp_path / "real")
-    assert nd.parse_conf_link(sh(nd.conf_link_command(str(tmp_path / "real"))).stdout) is None
-    backup = sh(nd.backup_command(str(tmp_path / "real"), "2026")).stdout.strip()
+    assert tf.parse_probe(sh(tf.probe_command(str(tmp_path / "link"))).stdout).target == str(tmp_path / "real")
+    assert tf.parse_probe(sh(tf.probe_command(str(tmp_path / "real"))).stdout).kind == "file"
+    backup = sh(tf.backup_command(str(tmp_path / "real"), "2026")).stdout.strip()
     assert backup == str(tmp_path / "real.2026~") and (tmp_path / "real.2026~").read_text() == "x = 1\n"

@@ -6,7 +6,7 @@ import subprocess
 import pytest
 
 from ansible_collections.nixfleet.nixos.plugins.module_utils import key_placement as kp
-from ansible_collections.nixfleet.nixos.plugins.module_utils import secret_file as sf
+from ansible_collections.nixfleet.nixos.plugins.module_utils import target_file as tf
 
 # Test-only identities printed by age-keygen.
 KEY = "AGE-SECRET-KEY-1VR9P9SQNYUVN497N3W4XNENFLRA0N5MRXN4MF0AC5V0J9EHXCTXQQZQT73\n"
@@ -20,20 +20,20 @@ def sh(command, stdin=None):
 
 def test_probe_absent_file_other(tmp_path):
     path = tmp_path / "key.txt"
-    assert sf.parse_probe(sh(sf.probe_command(str(path))).stdout).kind == "absent"
+    assert tf.parse_probe(sh(tf.probe_command(str(path))).stdout).kind == "absent"
     path.write_text(KEY)
     os.chmod(path, 0o640)
-    state = sf.parse_probe(sh(sf.probe_command(str(path))).stdout)
+    state = tf.parse_probe(sh(tf.probe_command(str(path))).stdout)
     assert (state.kind, state.uid, state.gid, state.mode, state.content) == ("file", 0, 0, 0o640, KEY)
     link = tmp_path / "link"
     link.symlink_to(path)
-    assert sf.parse_probe(sh(sf.probe_command(str(link))).stdout).kind == "other"
-    assert sf.parse_probe(sh(sf.probe_command(str(tmp_path))).stdout).kind == "other"
+    assert tf.parse_probe(sh(tf.probe_command(str(link))).stdout) == tf.FileState("link", target=str(path))
+    assert tf.parse_probe(sh(tf.probe_command(str(tmp_path))).stdout).kind == "other"
 
 
 def test_write_is_atomic_and_private(tmp_path):
     path = tmp_path / "sops-nix" / "key.txt"
-    proc = sh(sf.write_command(str(path), "nobody", "nogroup", 0o600, 0o700), stdin=KEY)
+    proc = sh(tf.write_command(str(path), "nobody", "nogroup", 0o600, 0o700), stdin=KEY)
     assert proc.returncode == 0, proc.stderr
     st = os.stat(path)
     assert path.read_text() == KEY
@@ -46,17 +46,27 @@ def test_write_is_atomic_and_private(tmp_path):
 def test_failed_write_leaves_old_file_and_no_temp(tmp_path):
     path = tmp_path / "key.txt"
     path.write_text(OTHER)
-    proc = sh(sf.write_command(str(path), "no-such-user-x", "root", 0o600, 0o700), stdin=KEY)
+    proc = sh(tf.write_command(str(path), "no-such-user-x", "root", 0o600, 0o700), stdin=KEY)
     assert proc.returncode != 0
     assert path.read_text() == OTHER
     assert os.listdir(tmp_path) == ["key.txt"]
 
 
+def test_owner_probe_resolves_ids_in_the_same_call(tmp_path):
+    path = tmp_path / "key.txt"
+    path.write_text(KEY)
+    uid, gid, state = tf.parse_owner_probe(sh(tf.owner_probe_command("nobody", "nogroup", str(path))).stdout)
+    assert (uid, gid) == (int(sh("id -u nobody").stdout), int(sh("getent group nogroup | cut -d: -f3").stdout))
+    assert state.content == KEY
+    uid, gid, state = tf.parse_owner_probe(sh(tf.owner_probe_command("no-such-user-x", "root", str(path))).stdout)
+    assert (uid, gid) == (None, 0) and state.kind == "file"
+
+
 def test_modes():
-    assert sf.parse_mode("0600") == 0o600 and sf.parse_mode("644") == 0o644
+    assert tf.parse_mode("0600") == 0o600 and tf.parse_mode("644") == 0o644
     for bad in ("rw-------", "0x600", "06000", ""):
         with pytest.raises(ValueError):
-            sf.parse_mode(bad)
+            tf.parse_mode(bad)
 
 
 def desired(content=KEY, mode=0o600):
@@ -64,30 +74,32 @@ def desired(content=KEY, mode=0o600):
 
 
 def test_plan_rules():
-    absent = sf.SecretFileState("absent")
-    same = sf.SecretFileState("file", 0, 0, 0o600, KEY)
+    absent = tf.FileState("absent")
+    same = tf.FileState("file", 0, 0, 0o600, KEY)
     assert kp.plan(absent, desired(), False).action == kp.WRITE
     assert kp.plan(same, desired(), False).action == kp.NOTHING
-    stricter = sf.SecretFileState("file", 0, 0, 0o400, KEY)
+    stricter = tf.FileState("file", 0, 0, 0o400, KEY)
     assert kp.plan(stricter, desired(), False).action == kp.FIX_PERMISSIONS
-    different = sf.SecretFileState("file", 0, 0, 0o600, OTHER)
+    different = tf.FileState("file", 0, 0, 0o600, OTHER)
     with pytest.raises(kp.KeyPlacementRefused, match="different age identity.*force") as info:
         kp.plan(different, desired(), False)
     assert "AGE-SECRET" not in str(info.value)
     assert kp.plan(different, desired(), True).action == kp.WRITE
-    readable = sf.SecretFileState("file", 0, 0, 0o644, KEY)
+    readable = tf.FileState("file", 0, 0, 0o644, KEY)
     with pytest.raises(kp.KeyPlacementRefused, match="mode 0644.*rotate it"):
         kp.plan(readable, desired(), False)
     assert kp.plan(readable, desired(), True).action == kp.FIX_PERMISSIONS
-    foreign = sf.SecretFileState("file", 1000, 0, 0o600, KEY)
+    foreign = tf.FileState("file", 1000, 0, 0o600, KEY)
     with pytest.raises(kp.KeyPlacementRefused, match="owned by 1000:0"):
         kp.plan(foreign, desired(), False)
     with pytest.raises(kp.KeyPlacementRefused, match="not a regular file"):
-        kp.plan(sf.SecretFileState("other"), desired(), True)
+        kp.plan(tf.FileState("other"), desired(), True)
+    with pytest.raises(kp.KeyPlacementRefused, match="not a regular file"):
+        kp.plan(tf.FileState("link", target="/nix/store/x-key"), desired(), True)
 
 
 def test_description_shows_recipients_never_keys():
-    text = kp.describe(sf.SecretFileState("file", 0, 0, 0o600, OTHER), "/k")
+    text = kp.describe("/k", tf.FileState("file", 0, 0, 0o600, OTHER))
     assert "AGE-SECRET-KEY" not in text.upper()
     assert "recipients:\n  - age1" in text
-    assert kp.describe(sf.SecretFileState("absent"), "/k") == ""
+    assert kp.describe("/k", tf.FileState("absent")) == ""
