@@ -78,10 +78,10 @@ def _b64_raw(text: bytes, what: str) -> bytes:
 
 
 def dearmor(text: str) -> bytes:
-    """The binary age file inside ``-----BEGIN AGE ENCRYPTED FILE-----`` armor (or binary as is)."""
+    """The binary age file inside ``-----BEGIN AGE ENCRYPTED FILE-----`` armor (as sops stores it)."""
     stripped = text.strip()
     if not stripped.startswith(ARMOR_BEGIN):
-        return text.encode("latin-1") if isinstance(text, str) else text
+        raise AgeFileError("not an armored age file (no '%s' line)" % ARMOR_BEGIN)
     if not stripped.endswith(ARMOR_END):
         raise AgeFileError("the armored age file has no '%s' line" % ARMOR_END)
     body = "".join(stripped[len(ARMOR_BEGIN):-len(ARMOR_END)].split())
@@ -93,7 +93,6 @@ def dearmor(text: str) -> bytes:
 
 def parse(data: bytes) -> AgeFile:
     """Split a binary age file into stanzas, MAC and payload."""
-    lines_end = 0
     if not data.startswith(VERSION_LINE + b"\n"):
         raise AgeFileError("not an age v1 file (no 'age-encryption.org/v1' line)")
     pos = len(VERSION_LINE) + 1

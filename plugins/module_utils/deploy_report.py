@@ -44,12 +44,15 @@ class HostReport:
 
 
 def human(size: int) -> str:
-    value = float(size)
-    for unit in ("B", "KiB", "MiB", "GiB"):
-        if value < 1024 or unit == "GiB":
-            return ("%d %s" % (value, unit)) if unit == "B" else ("%.1f %s" % (value, unit))
+    """``512 B``, ``1.5 KiB``, ``3.0 MiB``, ``2.1 GiB``."""
+    if size < 1024:
+        return "%d B" % size
+    value = size / 1024.0
+    for unit in ("KiB", "MiB"):
+        if value < 1024:
+            return "%.1f %s" % (value, unit)
         value /= 1024
-    return "%d B" % size  # pragma: no cover
+    return "%.1f GiB" % value
 
 
 def short_path(path: Optional[str]) -> str:

@@ -20,9 +20,6 @@ from typing import Any, Dict, List, Optional
 
 from ansible_collections.nixfleet.nixos.plugins.module_utils.age_keys import AgeKeyError, parse_recipient
 
-AGE_RECIPIENT = re.compile(r"^age1[02-9ac-hj-np-z]+$")
-
-
 class SopsError(ValueError):
     """A malformed ``.sops.yaml`` or sops-encrypted file."""
 
@@ -72,8 +69,6 @@ def _age_list(value: Any, where: str) -> List[str]:
         raise SopsError("%s: 'age' must be a string or a list, not %s" % (where, type(value).__name__))
     items = [i for i in items if i]
     for item in items:
-        if not AGE_RECIPIENT.match(item):
-            raise SopsError("%s: %r is not an age recipient (age1…)" % (where, item[:70]))
         try:
             parse_recipient(item, where)
         except AgeKeyError as exc:

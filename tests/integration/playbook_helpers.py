@@ -59,8 +59,9 @@ class PlaybookRun:
                 if task in entry["task"]["name"]]
 
 
-def run_playbook(inventory: Path, playbook: str, *args: str, extra_vars: Dict = None, limit: str = None,
-                 timeout: float = 600) -> PlaybookRun:
+def _ansible_playbook(inventory: Path, playbook: str, args, extra_vars: Dict = None, limit: str = None,
+                      callback: str = "test_json", stderr=subprocess.PIPE, timeout: float = 600):
+    """Run ansible-playbook on ``inventory`` (a playbook name means one of playbooks/), host-key checking on."""
     argv = [os.path.join(BIN, "ansible-playbook"), "-i", str(inventory)]
     if playbook.endswith(".yml") and not os.path.isabs(playbook):
         playbook = str(ROOT / "playbooks" / playbook)
@@ -69,12 +70,16 @@ def run_playbook(inventory: Path, playbook: str, *args: str, extra_vars: Dict = 
         argv += ["-e", json.dumps(extra_vars)]
     if limit:
         argv += ["-l", limit]
-    argv += list(args)
-    env = dict(os.environ, ANSIBLE_STDOUT_CALLBACK="test_json",
+    env = dict(os.environ, ANSIBLE_STDOUT_CALLBACK=callback,
                ANSIBLE_CALLBACK_PLUGINS=str(Path(__file__).parent / "callback_plugins"), ANSIBLE_HOST_KEY_CHECKING="True",
                ANSIBLE_FORCE_COLOR="0", ANSIBLE_NOCOLOR="1")
-    proc = subprocess.run(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, universal_newlines=True, env=env,
+    return subprocess.run(argv + list(args), stdout=subprocess.PIPE, stderr=stderr, universal_newlines=True, env=env,
                           timeout=timeout, cwd=str(inventory.parent), check=False)
+
+
+def run_playbook(inventory: Path, playbook: str, *args: str, extra_vars: Dict = None, limit: str = None,
+                 timeout: float = 600) -> PlaybookRun:
+    proc = _ansible_playbook(inventory, playbook, args, extra_vars, limit, timeout=timeout)
     try:
         data = json.loads(proc.stdout[proc.stdout.index("{"):])
     except ValueError:
@@ -94,12 +99,8 @@ def run_task(inventory: Path, hosts: str, module: str, args: Dict = None, *cli_a
 
 def run_playbook_text(inventory: Path, playbook: str, *args: str, extra_vars: Dict = None, timeout: float = 600):
     """ansible-playbook with the default callback, as a person reads it: (rc, stdout + stderr)."""
-    argv = [os.path.join(BIN, "ansible-playbook"), "-i", str(inventory), str(ROOT / "playbooks" / playbook)]
-    if extra_vars:
-        argv += ["-e", json.dumps(extra_vars)]
-    env = dict(os.environ, ANSIBLE_STDOUT_CALLBACK="default", ANSIBLE_NOCOLOR="1", ANSIBLE_HOST_KEY_CHECKING="True")
-    proc = subprocess.run(argv + list(args), stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                          universal_newlines=True, env=env, cwd=str(inventory.parent), timeout=timeout, check=False)
+    proc = _ansible_playbook(inventory, playbook, args, extra_vars, callback="default", stderr=subprocess.STDOUT,
+                             timeout=timeout)
     return proc.returncode, proc.stdout
 
 

@@ -51,7 +51,7 @@ def test_malformed_config_is_a_clear_error():
         sm.parse_config({"keys": []})
     with pytest.raises(sm.SopsError, match=r"creation_rules\[0\]: path_regex"):
         sm.parse_config({"creation_rules": [{"path_regex": "(", "age": WEB}]})
-    with pytest.raises(sm.SopsError, match="not an age recipient"):
+    with pytest.raises(sm.SopsError, match="'age1typo!' is not a valid age recipient"):
         sm.parse_config({"creation_rules": [{"age": "age1typo!"}]})
     typo = WEB[:-1] + ("q" if WEB[-1] != "q" else "p")
     with pytest.raises(sm.SopsError, match="checksum"):
