@@ -178,6 +178,20 @@ def test_bad_input_changes_nothing(fleet, repo, inventory, tmp_path):
     assert key_state(fleet, "node01") == before
 
 
+def test_missing_sops_files_are_named(repo, inventory, tmp_path):
+    missing = tmp_path / "nowhere" / ".sops.yaml"
+    run = run_task(inventory, "node01", "nixfleet.nixos.sops_config_check",
+                   {"config": str(missing), "files": ["secrets/node01.yaml"], "recipients": [repo.recipients["node01"]]})
+    assert run.rc != 0
+    assert run.results("task under test")["node01"]["msg"] == \
+        ".sops.yaml %s cannot be read: No such file or directory" % missing
+    run = run_task(inventory, "node04", "nixfleet.nixos.sops_decrypt_check",
+                   {"files": ["secrets/gone.yaml"], "base_dir": str(repo.root)})
+    assert run.rc != 0
+    assert run.results("task under test")["node04"]["msg"] == \
+        "sops file %s/secrets/gone.yaml cannot be read: No such file or directory" % repo.root
+
+
 def test_wrong_permissions_are_an_error_unless_forced(fleet, repo, inventory):
     inside(fleet["node04"], "chmod 0644 %s" % KEY_FILE)
     before = key_state(fleet, "node04")
