@@ -20,6 +20,7 @@ from typing import Any, Dict, List, Optional
 
 from ansible_collections.nixfleet.nixos.plugins.module_utils.age_keys import AgeKeyError, parse_recipient
 
+
 class SopsError(ValueError):
     """A malformed ``.sops.yaml`` or sops-encrypted file."""
 
