@@ -21,11 +21,25 @@ class ActionModule(NixosAction):
         "output_dir": {"type": "path"},
     }
 
+    def _previous_sizes(self, hosts_data):
+        """Closure sizes of the systems the hosts ran before, from the controller's store (one
+        ``nix path-info``; a system this controller never had stays unknown)."""
+        paths = sorted({(d.get("nixos_deploy_switch") or {}).get("previous_path") for d in hosts_data} - {None, ""})
+        if not paths:
+            return {}
+        try:
+            infos = self.nix_cli({"nix_binary": "nix", "nix_args": []}).path_info(paths, closure_size=True)
+        except NixError:
+            return {}
+        return {p: (i or {}).get("closureSize") for p, i in infos.items()}
+
     def execute(self, args, task_vars):
         hostvars = task_vars.get("hostvars", {})
         # Hosts the deploy never touched (outside --limit) have none of its variables: left out.
         touched = [h for h in args["hosts"] if any(k in hostvars.get(h, {}) for k in dr.DEPLOY_VARIABLES)]
-        rows = [dr.host_report(host, dict(hostvars.get(host, {}))) for host in touched]
+        data = {host: dict(hostvars.get(host, {})) for host in touched}
+        sizes = self._previous_sizes(data.values())
+        rows = [dr.host_report(host, data[host], sizes) for host in touched]
         text = dr.table(rows)
         result = {"changed": False, "report": dr.as_json(rows), "table": text.splitlines(), "msg": "\n" + text,
                   "files": []}

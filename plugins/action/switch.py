@@ -7,7 +7,6 @@ from __future__ import annotations
 
 from ansible_collections.nixfleet.nixos.plugins.module_utils.activation_command import ACTIONS
 from ansible_collections.nixfleet.nixos.plugins.module_utils.errors import NixError
-from ansible_collections.nixfleet.nixos.plugins.module_utils import closure_size
 from ansible_collections.nixfleet.nixos.plugins.module_utils.store_path import StorePath
 from ansible_collections.nixfleet.nixos.plugins.plugin_utils.action_base import (
     NIX_ARGSPEC, PROFILE_ARGSPEC, SAFETY_ARGSPEC, NixosAction)
@@ -50,10 +49,7 @@ class ActionModule(NixosAction):
 
     @staticmethod
     def _add_report_fields(activator, outcome, result):
-        """For the deploy report: closure sizes of the new and previous systems, and whether the host
-        now needs a reboot (its running kernel is not the booted one)."""
-        paths = [p for p in (outcome.path, outcome.previous_path) if p]
-        sizes = closure_size.parse(activator.shell.run(closure_size.command(paths)).stdout) if paths else {}
-        result["closure_size"] = sizes.get(outcome.path)
-        result["previous_closure_size"] = sizes.get(outcome.previous_path) if outcome.previous_path else None
-        result["needs_reboot"] = activator.state().needs_reboot
+        """For the deploy report: whether the host now needs a reboot (its running kernel is not the
+        booted one), from the switch's own last probe. Closure sizes come from the controller's store
+        (the build and the report measure them), not from nix-store processes on every target."""
+        result["needs_reboot"] = activator.last_state.needs_reboot if activator.last_state else False

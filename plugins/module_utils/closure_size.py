@@ -13,8 +13,12 @@ from ansible_collections.nixfleet.nixos.plugins.module_utils.shell import quote
 def command(paths: Sequence[str]) -> str:
     """Prints ``PATH BYTES`` per path (``PATH -`` when it is not in the store)."""
     return "; ".join(
-        "if [ -e {p} ]; then printf '%s %s\\n' {p} \"$(nix-store -q --size $(nix-store -qR {p}) | "
-        "awk '{{s += $1}} END {{print s + 0}}')\"; else echo {p} -; fi".format(p=quote(p)) for p in paths)
+        "if [ -e {p} ]; then printf '%s %s\\n' {p} \"$({size})\"; else echo {p} -; fi".format(
+            p=quote(p), size=_size_of(quote(p))) for p in paths)
+
+
+def _size_of(path: str) -> str:
+    return "nix-store -q --size $(nix-store -qR %s) | awk '{s += $1} END {print s + 0}'" % path
 
 
 def parse(output: str) -> Dict[str, Optional[int]]:

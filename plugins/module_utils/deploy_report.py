@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 from typing import Any, Dict, List, Optional
 
-DEPLOY_VARIABLES = ("nixos_deploy_path", "nixos_deploy_failure", "nixos_deploy_switch")
+DEPLOY_VARIABLES = ("nixos_deploy_build", "nixos_deploy_failure", "nixos_deploy_switch")
 COLUMNS = ("host", "result", "generation", "system", "closure", "reboot", "health", "time")
 
 
@@ -63,21 +63,28 @@ def short_path(path: Optional[str]) -> str:
     return base[:8] + "…" + base[32:] if len(base) > 33 else base
 
 
-def host_report(host: str, data: Dict[str, Any]) -> HostReport:
-    """One host's row from its variables (``nixos_deploy_*`` results of the deploy role)."""
+def host_report(host: str, data: Dict[str, Any], sizes: Optional[Dict[str, Optional[int]]] = None) -> HostReport:
+    """One host's row from its variables (``nixos_deploy_*`` results of the deploy role); ``sizes``
+    has closure sizes by store path from the controller's store (the previous systems)."""
     switch = data.get("nixos_deploy_switch") or {}
     health = data.get("nixos_deploy_health") or {}
-    failure = data.get("nixos_deploy_failure") or ""
+    failure = data.get("nixos_deploy_failure") or \
+        ((data.get("nixos_deploy_build") or {}).get("failed_hosts") or {}).get(host) or ""
     if not switch or switch.get("skipped"):
         result = "failed" if failure else "not deployed"
         return HostReport(host, result, message=failure or "unreachable, or failed before switching",
                           seconds=_seconds(data))
+    # Sizes from the controller's store: the build measured every new system, the report the old ones.
+    built_size = ((data.get("nixos_deploy_build") or {}).get("closure_sizes") or {}).get(host)
+    previous_size = switch.get("previous_closure_size")
+    if previous_size is None and switch.get("previous_path"):
+        previous_size = (sizes or {}).get(switch["previous_path"])
     report = HostReport(host, "ok", old_generation=switch.get("previous_generation"),
                         new_generation=switch.get("generation"), path=switch.get("path"),
-                        closure_bytes=switch.get("closure_size"), needs_reboot=switch.get("needs_reboot"),
-                        seconds=_seconds(data))
-    if switch.get("closure_size") is not None and switch.get("previous_closure_size") is not None:
-        report.closure_change_bytes = switch["closure_size"] - switch["previous_closure_size"]
+                        closure_bytes=switch.get("closure_size") or built_size,
+                        needs_reboot=switch.get("needs_reboot"), seconds=_seconds(data))
+    if report.closure_bytes is not None and previous_size is not None:
+        report.closure_change_bytes = report.closure_bytes - previous_size
     if health and not health.get("skipped"):
         report.health = "FAILED" if health.get("failed") else "ok (%d checks)" % len(health.get("checks", []))
     if failure or switch.get("failed"):
@@ -93,7 +100,12 @@ def host_report(host: str, data: Dict[str, Any]) -> HostReport:
 
 
 def _seconds(data: Dict[str, Any]) -> Optional[float]:
-    start, end = data.get("nixos_deploy_started"), data.get("nixos_deploy_finished")
+    """From the first to the last of the host's deploy tasks (each result says when it ran)."""
+    results = [data.get(name) or {} for name in ("nixos_deploy_copy", "nixos_deploy_switch", "nixos_deploy_health")]
+    starts = [r["started"] for r in results if r.get("started") is not None]
+    ends = [r["finished"] for r in results if r.get("finished") is not None]
+    start = data.get("nixos_deploy_started") or (min(starts) if starts else None)
+    end = data.get("nixos_deploy_finished") or (max(ends) if ends else None)
     if start is None or end is None:
         return None
     try:

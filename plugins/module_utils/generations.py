@@ -107,8 +107,10 @@ class ProfileState:
         }
 
 
-def probe_command(profile: str = SYSTEM_PROFILE) -> str:
-    """A POSIX shell command printing the state of ``profile`` as ``key<TAB>value`` lines."""
+def probe_command(profile: str = SYSTEM_PROFILE, nix_version: bool = True) -> str:
+    """A POSIX shell command printing the state of ``profile`` as ``key<TAB>value`` lines
+    (without ``nix_version``, no ``nix-env`` process is started: every command is a shell builtin or
+    coreutils)."""
     p = quote(profile)
     return "; ".join([
         "printf 'profile\\t%%s\\n' \"$(readlink %s 2>/dev/null)\"" % p,
@@ -120,9 +122,7 @@ def probe_command(profile: str = SYSTEM_PROFILE) -> str:
         "printf 'running_kernel\\t%%s\\n' \"$(readlink %s/kernel 2>/dev/null)\"" % RUNNING_SYSTEM,
         "printf 'booted_kernel\\t%%s\\n' \"$(readlink %s/kernel 2>/dev/null)\"" % BOOTED_SYSTEM,
         "printf 'systemd\\t%s\\n' \"$([ -d /run/systemd/system ] && echo yes || echo no)\"",
-        "printf 'nix_version\\t%s\\n' \"$(nix-env --version 2>/dev/null)\"",
-        "true",
-    ])
+    ] + (["printf 'nix_version\\t%s\\n' \"$(nix-env --version 2>/dev/null)\""] if nix_version else []) + ["true"])
 
 
 def parse_probe(profile: str, output: str) -> ProfileState:

@@ -33,6 +33,7 @@ OPTIONS: Dict[str, Callable[[Any], List[str]]] = {
     "no_link": _flag("--no-link"),
     "keep_going": _flag("--keep-going"),
     "recursive": _flag("--recursive"),
+    "closure_size": _flag("--closure-size"),
     "no_check_sigs": _flag("--no-check-sigs"),
     # Nix sends the daemon protocol's "substitute" flag from builders-use-substitutes (seen with
     # 2.8 over ssh-ng): without it --substitute-on-destination silently substitutes nothing.
@@ -116,9 +117,9 @@ def copy_argv(settings: NixSettings, paths: Sequence[str], to: Optional[str] = N
 
 
 def path_info_argv(settings: NixSettings, paths: Sequence[str], store: Optional[str] = None,
-                   recursive: bool = False, fresh_narinfo: bool = False) -> List[str]:
+                   recursive: bool = False, fresh_narinfo: bool = False, closure_size: bool = False) -> List[str]:
     return nix_argv(settings, ["path-info"], paths, json=True, store=store, recursive=recursive,
-                    fresh_narinfo=fresh_narinfo)
+                    fresh_narinfo=fresh_narinfo, closure_size=closure_size)
 
 
 def flake_metadata_argv(settings: NixSettings, ref: str) -> List[str]:

@@ -180,10 +180,29 @@ def status_command(tx: Transaction) -> str:
     return "cat %s/status 2>/dev/null; echo; cat %s/holder 2>/dev/null; true" % (w, w)
 
 
-def confirm_command(tx: Transaction) -> str:
-    """Run over a fresh ssh connection: delete the canary (exit 3 when it is already gone)."""
-    c = quote(tx.canary)
-    return "if [ -e %s ]; then rm -f %s; else exit 3; fi" % (c, c)
+def confirm_command(tx: Transaction, wait: float = 5.0, then: str = "true") -> str:
+    """Run over a fresh ssh connection: delete the canary (exit 3 when it is already gone), wait up to
+    ``wait`` seconds for the watchdog's verdict, print it as ``status<TAB>…``, remove the work
+    directory once it says confirmed, and run ``then`` (e.g. a probe of the new state) — one
+    connection for what used to take three."""
+    c, w = quote(tx.canary), quote(tx.work_dir)
+    return ("if [ -e %(c)s ]; then rm -f %(c)s; crc=0; else crc=3; fi; i=0; "
+            "while :; do s=$(cat %(w)s/status 2>/dev/null); "
+            "case \"$s\" in %(ok)s|%(back)s) break;; esac; "
+            "[ $i -ge %(ticks)d ] && break; sleep 0.1; i=$((i + 1)); done; "
+            "printf 'status\\t%%s\\n' \"$s\"; if [ \"$s\" = %(ok)s ]; then rm -rf %(w)s; fi; "
+            "{ %(then)s; }; exit $crc"
+            % {"c": c, "w": w, "ok": STATUS_CONFIRMED, "back": STATUS_ROLLED_BACK, "ticks": int(wait * 10),
+               "then": then})
+
+
+def parse_confirm_status(output: str) -> Optional[str]:
+    """The watchdog's verdict that ``confirm_command`` printed (None while it had none)."""
+    for line in output.splitlines():
+        key, _sep, value = line.partition("\t")
+        if key == "status":
+            return value.strip() or None
+    return None
 
 
 def cleanup_command(tx: Transaction) -> str:

@@ -84,4 +84,9 @@ nix_calls:
   returned: always
   type: list
   elements: str
+closure_sizes:
+  description: Closure size in bytes of each built system, by host (one C(nix path-info) on the controller).
+  returned: when not in check mode
+  type: dict
+  sample: {"web-01": 1288490188}
 """

@@ -111,14 +111,14 @@ confirmation:
   description: C(confirmed), C(not requested) (no magic rollback, or C(boot)), or, in a failure, C(lost contact, target rolled itself back).
   returned: always
   type: str
-closure_size:
-  description: Bytes in the new system's closure on the host (for the deploy report).
-  returned: when not in check mode
-  type: int
-previous_closure_size:
-  description: Bytes in the previous system's closure, when there was one.
-  returned: when not in check mode
-  type: int
+started:
+  description: When the task started on this host (seconds since the epoch); every nixfleet.nixos action returns it.
+  returned: always
+  type: float
+finished:
+  description: When the task finished on this host (seconds since the epoch).
+  returned: always
+  type: float
 needs_reboot:
   description: Whether, afterwards, the host runs a kernel other than the one it booted.
   returned: when not in check mode

@@ -18,7 +18,7 @@ import socket
 import time
 import uuid
 from dataclasses import dataclass, field
-from typing import List, Optional
+from typing import List, Optional, Tuple
 
 from ansible_collections.nixfleet.nixos.plugins.module_utils import activation_command as ac
 from ansible_collections.nixfleet.nixos.plugins.module_utils import transaction as tr
@@ -93,14 +93,30 @@ class Activator:
         self.fresh = fresh or shell  # a new connection per command, for confirmation
         self.profile = profile
         self.safety = safety or Safety()
+        self.last_state: Optional[ProfileState] = None  # as the latest probe saw it
 
     def state(self) -> ProfileState:
-        out = self.shell.check(probe_command(self.profile), "reading the generations of %s" % self.profile).stdout
-        return parse_probe(self.profile, out)
+        return self._probe(nix_version=True)[0]
+
+    def _probe(self, path: Optional[str] = None, shell: Optional[RemoteShell] = None,
+               before: str = "", nix_version: bool = False) -> Tuple[ProfileState, str]:
+        """One round trip: the profile's state, plus (with ``path``) whether that system is in the store.
+        Only shell builtins and coreutils run (no ``nix-*`` process: each costs the target tens of
+        milliseconds of CPU). Returns the state and the raw output."""
+        parts = [before] if before else []
+        parts.append(probe_command(self.profile, nix_version=nix_version))
+        if path:
+            parts.append("(%s); printf 'present\\t%%s\\n' $?" % ac.is_toplevel_command(path))
+        out = (shell or self.shell).check("; ".join(parts), "reading the generations of %s" % self.profile).stdout
+        state = parse_probe(self.profile, out)
+        self.last_state = state
+        return state, out
 
     def present(self, path: str) -> bool:
         """Is ``path`` on the target? Fails if it is there but is not a NixOS toplevel."""
-        rc = self.shell.run(ac.is_toplevel_command(path)).rc
+        return self._present(path, self.shell.run(ac.is_toplevel_command(path)).rc)
+
+    def _present(self, path: str, rc: int) -> bool:
         if rc == 2:
             raise NixError("%s is not a NixOS system toplevel (no nixos-version or bin/switch-to-configuration)"
                            % path, host=self.shell.label)
@@ -146,12 +162,14 @@ class Activator:
                                    rc=result.rc, stderr=result.stderr, stdout=result.stdout, host=self.shell.label)
         if watchdog:
             outcome.confirmation = self._confirm(tx, before)
-        self.fresh.run(tr.cleanup_command(tx))
+            after = self.last_state
+        else:
+            after = self._probe(before=tr.cleanup_command(tx))[0]
         if result.rc == ac.EXIT_FAILED_UNITS:
             outcome.failed_units = True
             outcome.warnings.append("%s: switched to %s, but some units failed (exit code 4): %s" % (
                 self.shell.label, outcome.path, result.stderr.strip()))
-        outcome.generation = self.state().current_number
+        outcome.generation = after.current_number if after else None
         return outcome
 
     def _status(self, tx: tr.Transaction, shell: RemoteShell):
@@ -162,26 +180,33 @@ class Activator:
         return status.strip(), holder.strip()
 
     def _confirm(self, tx: tr.Transaction, before: ProfileState) -> str:
-        """Delete the watchdog's canary over a fresh connection, or report that the target rolled back."""
+        """Delete the watchdog's canary over a fresh connection, or report that the target rolled back.
+
+        One fresh connection normally does it all: delete the canary, wait for the watchdog's
+        verdict, clean up and read the new state (``tr.confirm_command``)."""
         deadline = time.monotonic() + tx.confirm_timeout
-        reached = False
-        while time.monotonic() < deadline:
-            rc = self.fresh.run(tr.confirm_command(tx)).rc
-            if rc in (0, 3):
-                reached = rc == 0
-                break
-            time.sleep(self.safety.poll_interval)
+        reached = cleaned = False
         status = None
-        deadline = time.monotonic() + (5 if reached else tx.confirm_timeout + RECOVERY_GRACE)
         while time.monotonic() < deadline:
-            status = self._status(tx, self.fresh)[0]
-            if status in (tr.STATUS_CONFIRMED, tr.STATUS_ROLLED_BACK):
+            result = self.fresh.run(tr.confirm_command(tx, then=probe_command(self.profile)))
+            if result.rc in (0, 3):
+                reached = result.rc == 0
+                status = tr.parse_confirm_status(result.stdout)
+                if status == tr.STATUS_CONFIRMED:
+                    self.last_state, cleaned = parse_probe(self.profile, result.stdout), True
                 break
             time.sleep(self.safety.poll_interval)
+        deadline = time.monotonic() + (5 if reached else tx.confirm_timeout + RECOVERY_GRACE)
+        while status not in (tr.STATUS_CONFIRMED, tr.STATUS_ROLLED_BACK) and time.monotonic() < deadline:
+            time.sleep(self.safety.poll_interval)
+            status = self._status(tx, self.fresh)[0]
         if status == tr.STATUS_CONFIRMED:
+            if not cleaned:
+                self._probe(before=tr.cleanup_command(tx), shell=self.fresh)
             return CONFIRMED
         back = "generation %s (%s)" % (before.current_number, before.running_system or "nothing running")
         if status == tr.STATUS_ROLLED_BACK:
+            self.fresh.run(tr.cleanup_command(tx))
             raise ActivationFailed("%s: no fresh ssh connection to the host within %ds of activating %s, so the "
                                    "target rolled itself back to %s" % (ROLLED_BACK_ITSELF, tx.confirm_timeout,
                                                                         tx.path, back), host=self.shell.label)
@@ -191,13 +216,13 @@ class Activator:
     def switch(self, path: str, action: str = "switch", check_mode: bool = False) -> Outcome:
         if action not in ac.ACTIONS:
             raise self._fail("unknown action %r (one of %s)" % (action, ", ".join(ac.ACTIONS)))
-        before = self.state()
+        before, out = self._probe(path=path)
         previous = before.current
         outcome = Outcome(changed=needs_change(before, path, action), action=action, path=path,
                           previous_path=before.running_system,
                           previous_generation=previous.number if previous else None,
                           generation=previous.number if previous else None)
-        present = self.present(path)
+        present = self._present(path, _present_rc(out))
         if not present and (not check_mode or action == "dry-activate"):
             raise self._fail("%s is not in the target's store; copy it first (nixfleet.nixos.copy_closure)" % path)
         if action == "dry-activate":
@@ -226,3 +251,11 @@ class Activator:
         if check_mode or not outcome.changed:
             return outcome
         return self._transact(before, outcome, to_generation=target.number)
+
+
+def _present_rc(probe_output: str) -> int:
+    for line in probe_output.splitlines():
+        key, _sep, value = line.partition("\t")
+        if key == "present" and value.strip().isdigit():
+            return int(value.strip())
+    raise NixError("the target's state probe did not say whether the system is in its store")

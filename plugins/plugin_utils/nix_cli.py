@@ -77,12 +77,14 @@ class NixCli:
 
     def path_info(self, paths: Sequence[str], store: Optional[str] = None, recursive: bool = False,
                   env: Optional[Mapping[str, str]] = None, host: Optional[str] = None,
-                  fresh_narinfo: bool = False) -> Dict[str, Optional[Dict[str, Any]]]:
-        """``{path: info or None}`` for ``paths`` in ``store`` (default: the local store).
+                  fresh_narinfo: bool = False, closure_size: bool = False) -> Dict[str, Optional[Dict[str, Any]]]:
+        """``{path: info or None}`` for ``paths`` in ``store`` (default: the local store); with
+        ``closure_size``, each info has ``closureSize``.
 
         Missing paths make Nix exit non-zero on some versions; the JSON still says which.
         """
-        argv = cmd.path_info_argv(self.settings, paths, store=store, recursive=recursive, fresh_narinfo=fresh_narinfo)
+        argv = cmd.path_info_argv(self.settings, paths, store=store, recursive=recursive, fresh_narinfo=fresh_narinfo,
+                                  closure_size=closure_size)
         merged = dict(self.env)
         merged.update(env or {})
         result = self._run(argv, env=merged)

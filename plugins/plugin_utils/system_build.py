@@ -40,10 +40,11 @@ class BuildReport:
     drv_paths: Dict[str, str] = field(default_factory=dict)
     failed: Dict[str, str] = field(default_factory=dict)
     nix_calls: List[str] = field(default_factory=list)
+    closure_sizes: Dict[str, int] = field(default_factory=dict)
 
     def to_result(self) -> dict:
         return {"paths": self.paths, "drv_paths": self.drv_paths, "failed_hosts": self.failed,
-                "nix_calls": self.nix_calls}
+                "nix_calls": self.nix_calls, "closure_sizes": self.closure_sizes}
 
 
 def _eval_expression(targets: List[SystemTarget]) -> str:
@@ -106,7 +107,18 @@ class SystemBuilder:
         for target, result in zip(targets, results):
             self.report.paths[target.host] = result["outputs"]["out"]
             self.report.drv_paths[target.host] = result.get("drvPath", "")
+        self._measure()
         return self.report
+
+    def _measure(self) -> None:
+        """Every built system's closure size, for the deploy report: one ``nix path-info`` on the
+        controller instead of ``nix-store`` queries on every target."""
+        self.report.nix_calls.append("path-info")
+        infos = self.cli.path_info(sorted(set(self.report.paths.values())), closure_size=True)
+        for host, path in self.report.paths.items():
+            size = (infos.get(path) or {}).get("closureSize")
+            if isinstance(size, int):
+                self.report.closure_sizes[host] = size
 
     def _diagnose(self, targets: List[SystemTarget], first: NixError) -> BuildReport:
         evaluated = {h: i for h, i in self.evaluate(targets).items() if i}

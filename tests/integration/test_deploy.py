@@ -53,10 +53,16 @@ def test_first_deploy_puts_every_host_on_its_system(fleet, flake, inventory):
     build = run.results("Build every host's system with one nix build")
     assert len(build) == 1  # run once
     result = list(build.values())[0]
-    assert result["nix_calls"] == ["build"] and result["failed_hosts"] == {}
+    # one build, then one path-info for every system's closure size (not nix-store on each target)
+    assert result["nix_calls"] == ["build", "path-info"] and result["failed_hosts"] == {}
     for host in fleet.hosts:
         path = toplevel(flake, host.name)
         assert result["paths"][host.name] == path
+        closure = subprocess.run(["nix-store", "-qR", path], stdout=subprocess.PIPE, universal_newlines=True,
+                                 check=True).stdout.split()
+        sizes = subprocess.run(["nix-store", "-q", "--size"] + closure, stdout=subprocess.PIPE,
+                               universal_newlines=True, check=True).stdout.split()
+        assert result["closure_sizes"][host.name] == sum(int(s) for s in sizes)
         assert host_state(host) == {"profile": "system-1-link", "running": path, "links": ["system-1-link"]}
         assert http_get(host) == "%s 1\n" % host.name
         assert run.stats(host.name)["changed"] >= 2 and run.stats(host.name)["failures"] == 0
@@ -145,7 +151,8 @@ def test_exit_code_4_is_reported(fleet, flake, inventory):
     result = run.results("Switch to the system")["node04"]
     assert result["failed_units"] is True and result["exit_code"] == 4
     assert any("some units failed (exit code 4)" in w for w in result.get("warnings", []))
-    assert "SOME UNITS FAILED" in run.results("Report")["node04"]["msg"]
+    rows = {r["host"]: r for r in run.results("Summarize the deploy per host")["localhost"]["report"]}
+    assert rows["node04"]["result"] == "SOME UNITS FAILED"
     assert host_state(fleet["node04"])["running"] == toplevel(flake, "node04")
     flake.set_host("node04", fail="none")
 
@@ -319,3 +326,19 @@ def test_verify_reports_drift_and_health_and_changes_nothing(fleet, flake, inven
     assert {h.name: host_state(h) for h in fleet.hosts} == before
     strict = run_playbook(inventory, "verify.yml", extra_vars={"nixos_verify_fail_on_drift": True})
     assert strict.rc == 2 and strict.stats("node03")["failures"] == 1 and strict.stats("node01")["failures"] == 0
+
+
+def test_report_shows_the_closure_change(fleet, flake, inventory, tmp_path):
+    """Last in this module: it leaves node01 a generation ahead."""
+    run_playbook(inventory, "deploy.yml")  # converge first
+    # A new generation: the change in closure size, both sizes counted by the controller's own Nix.
+    before, version = toplevel(flake, "node01"), flake.data["hosts"]["node01"]["version"]
+    flake.set_host("node01", version="report-%s" % uuid.uuid4().hex[:6], payload_kib=3)
+    bumped = run_playbook(inventory, "deploy.yml", extra_vars={"nixos_deploy_report_dir": str(tmp_path / "report2")})
+    assert bumped.rc == 0, bumped.stderr
+    row = {r["host"]: r for r in json.loads((tmp_path / "report2" / "deploy-report.json").read_text())}["node01"]
+    size = {p: json.loads(subprocess.run(["nix", "path-info", "--json", "-S", p], stdout=subprocess.PIPE,
+                                          check=True).stdout)[0]["closureSize"] for p in (before, toplevel(flake, "node01"))}
+    assert row["result"] == "switched" and row["new_generation"] == row["old_generation"] + 1
+    assert row["closure_change_bytes"] == size[toplevel(flake, "node01")] - size[before] > 3 * 1024
+    flake.set_host("node01", payload_kib=0, version=version)

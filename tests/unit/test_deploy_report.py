@@ -11,9 +11,11 @@ def switched(**extra):
 
 
 def test_rows():
-    ok = dr.host_report("web-01", {"nixos_deploy_switch": switched(), "nixos_deploy_started": "10.0",
-                                   "nixos_deploy_finished": "12.5",
-                                   "nixos_deploy_health": {"failed": False, "checks": [{}, {}]}})
+    # The time runs from the first task's start (copy) to the last one's end (health).
+    ok = dr.host_report("web-01", {"nixos_deploy_copy": {"started": 10.0, "finished": 11.0},
+                                   "nixos_deploy_switch": switched(started=11.0, finished=12.0),
+                                   "nixos_deploy_health": {"failed": False, "checks": [{}, {}], "started": 12.0,
+                                                           "finished": 12.5}})
     assert ok.cells() == {"host": "web-01", "result": "switched", "generation": "7 -> 8",
                           "system": "2mb7x5vv…-nixos-system-web-01-24.05", "closure": "3.0 MiB (+1.0 MiB)",
                           "reboot": "NEEDED", "health": "ok (2 checks)", "time": "2.5s"}
@@ -24,6 +26,11 @@ def test_rows():
     assert (unreached.result, unreached.message) == ("not deployed", "unreachable, or failed before switching")
     broken = dr.host_report("web-04", {"nixos_deploy_failure": "error: attribute 'x' missing"})
     assert (broken.result, broken.message) == ("failed", "error: attribute 'x' missing")
+    unbuilt = dr.host_report("web-07", {"nixos_deploy_build": {"failed_hosts": {"web-07": "error: builder failed"}}})
+    assert (unbuilt.result, unbuilt.message) == ("failed", "error: builder failed")
+    failed_late = dr.host_report("web-08", {"nixos_deploy_switch": switched(started=5.0, finished=6.0),
+                                            "nixos_deploy_failure": "x", "nixos_deploy_finished": "9.0"})
+    assert failed_late.seconds == 4.0
     same = dr.host_report("web-05", {"nixos_deploy_switch": switched(changed=False, previous_generation=8,
                                                                      previous_closure_size=3 * 1024 * 1024)})
     assert same.cells()["generation"] == "8" and same.cells()["closure"] == "3.0 MiB" and same.result == "unchanged"
