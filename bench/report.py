@@ -1,0 +1,179 @@
+"""The benchmark's outputs in bench/results/: results.md (tables, target ratios, machine),
+deploy-times.png (time vs fleet size per method) and machine.md (what it ran on)."""
+from __future__ import annotations
+
+import os
+import platform
+import statistics
+import subprocess
+import time
+from pathlib import Path
+from typing import Dict, List, Optional, Sequence, Tuple
+
+SCENARIOS = (("cold", "cold deploy"), ("noop", "no-op redeploy"), ("shared-changed", "shared package changed"))
+INVENTORY = (("bare-nix-eval", "bare `nix eval` of the same metadata"),
+             ("uncached", "`ansible-inventory --list`, cache off"),
+             ("cached", "`ansible-inventory --list`, cache hit"),
+             ("static-one-host", "`ansible-inventory -i localhost, --list` (Ansible's own start-up)"))
+
+
+def _runs(records: List[Dict], **match) -> List[Dict]:
+    return [r for r in records if all(r.get(k) == v for k, v in match.items())]
+
+
+def _median(records: List[Dict], key: str = "seconds", **match) -> Optional[float]:
+    values = [r[key] for r in _runs(records, **match) if r.get(key) is not None]
+    return statistics.median(values) if values else None
+
+
+def _cell(records: List[Dict], **match) -> str:
+    values = [r["seconds"] for r in _runs(records, **match)]
+    if not values:
+        return "-"
+    return "%.2f (%.2f–%.2f)" % (statistics.median(values), min(values), max(values))
+
+
+def _mib(value: Optional[float]) -> str:
+    return "-" if value is None else "%.1f MiB" % (value / 1048576.0)
+
+
+def _ratio(a: Optional[float], b: Optional[float]) -> Optional[float]:
+    return a / b if a is not None and b else None
+
+
+def targets(records: List[Dict], sizes: Sequence[int]) -> List[Tuple[str, str, str, bool]]:
+    """(target, measured, limit, met) per target and size, from the medians of this run."""
+    rows = []
+    for size in sizes:
+        noop = _median(records, size=size, method="nixfleet", scenario="noop")
+        parallel = _median(records, size=size, method="parallel", scenario="noop")
+        floor = _median(records, size=size, method="floor", scenario="noop")
+        for name, value, limit in (("no-op ÷ parallel shell (b)", _ratio(noop, parallel), 1.0),
+                                   ("no-op ÷ floor", _ratio(noop, floor), 2.0)):
+            if value is not None and size >= 20:
+                rows.append(("%s, %d hosts" % (name, size), "%.2f" % value, "≤ %.1f" % limit, value <= limit))
+    size = max(sizes)
+    cold = _median(records, size=size, method="nixfleet", scenario="cold")
+    for name, other, limit in (("cold ÷ parallel shell (b)", "parallel", 1.2), ("cold ÷ sequential (a)", "sequential", 0.5)):
+        value = _ratio(cold, _median(records, size=size, method=other, scenario="cold"))
+        if value is not None:
+            rows.append(("%s, %d hosts" % (name, size), "%.2f" % value, "≤ %.1f" % limit, value <= limit))
+    return rows
+
+
+def markdown(records: List[Dict], methods: Sequence[str], labels: Dict[str, str], total_seconds: float) -> str:
+    sizes = sorted({r["size"] for r in records})
+    out = ["# Fleet benchmark results", "",
+           "Seconds, median (min–max) of %d runs per cell; every deploy was verified (each host runs "
+           "the flake's system) before its time counted. Made by `bash bench/run` in %.0f minutes; "
+           "machine below and in machine.md." % (max(r["rep"] for r in records) + 1, total_seconds / 60), ""]
+    for scenario, title in SCENARIOS:
+        out += ["## %s" % title.capitalize(), "", "| method | " + " | ".join("%d hosts" % s for s in sizes) + " |",
+                "|---|" + "---|" * len(sizes)]
+        for method in list(methods) + (["floor"] if scenario == "noop" else []):
+            label = labels.get(method, "floor: one metadata eval + parallel `ssh readlink /run/current-system`")
+            out.append("| %s | %s |" % (label, " | ".join(_cell(records, size=s, method=method, scenario=scenario)
+                                                          for s in sizes)))
+        out.append("")
+    out += ["## Bytes to the targets, shared package changed", "",
+            "What crossed loopback during the run (both directions, ssh included) next to the NAR bytes the "
+            "hosts lacked (the least any tool must send).", "",
+            "| method | " + " | ".join("%d hosts" % s for s in sizes) + " |", "|---|" + "---|" * len(sizes)]
+    for method in methods:
+        out.append("| %s | %s |" % (labels[method], " | ".join(
+            "%s (needed %s)" % (_mib(_median(records, "loopback_bytes", size=s, method=method, scenario="shared-changed")),
+                                _mib(_median(records, "needed_bytes", size=s, method=method, scenario="shared-changed")))
+            for s in sizes)))
+    out += ["", "## Nix processes on the controller per run (median)", "",
+            "| method | scenario | " + " | ".join("%d hosts" % s for s in sizes) + " |",
+            "|---|---|" + "---|" * len(sizes)]
+    for method in methods:
+        for scenario, title in SCENARIOS:
+            out.append("| %s | %s | %s |" % (labels[method], title, " | ".join(
+                "%d" % (_median(records, "nix_processes", size=s, method=method, scenario=scenario) or 0) for s in sizes)))
+    out += ["", "## Inventory", "", "| what | " + " | ".join("%d hosts" % s for s in sizes) + " | nix processes |",
+            "|---|" + "---|" * (len(sizes) + 1)]
+    for key, title in INVENTORY:
+        procs = sorted({r["nix_processes"] for r in _runs(records, method="inventory", scenario=key)})
+        out.append("| %s | %s | %s |" % (title, " | ".join(_cell(records, size=s, method="inventory", scenario=key)
+                                                         for s in sizes), ", ".join(str(p) for p in procs)))
+    memory = _runs(records, scenario="memory-cold")
+    if memory:
+        out += ["", "## Controller memory, cold deploy of %d hosts" % memory[0]["size"], "",
+                "Peak of the summed PSS (and RSS) of the whole process tree, sampled every 0.1 s.", "",
+                "| method | peak PSS | peak RSS sum | processes seen |", "|---|---|---|---|"]
+        for r in memory:
+            out.append("| %s | %d MiB | %d MiB | %d |" % (labels.get(r["method"], r["method"]), r["peak_pss_kib"] // 1024,
+                                                        r["peak_rss_kib"] // 1024, r["processes_seen"]))
+    out += ["", "## Targets (ratios of medians from this run)", "", "| target | measured | limit | met |",
+            "|---|---|---|---|"]
+    out += ["| %s | %s | %s | %s |" % (name, value, limit, "yes" if met else "**no**")
+            for name, value, limit, met in targets(records, sizes)]
+    out += ["", "## Machine", "", machine_description()]
+    return "\n".join(out) + "\n"
+
+
+def plot(records: List[Dict], methods: Sequence[str], labels: Dict[str, str], path: Path) -> None:
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    sizes = sorted({r["size"] for r in records if r["method"] in methods})
+    fig, axes = plt.subplots(1, len(SCENARIOS), figsize=(15, 4.8), sharey=True)
+    for ax, (scenario, title) in zip(axes, SCENARIOS):
+        for method in list(methods) + (["floor"] if scenario == "noop" else []):
+            points = [(s, _median(records, size=s, method=method, scenario=scenario)) for s in sizes]
+            points = [(s, v) for s, v in points if v is not None]
+            if not points:
+                continue
+            lows = [min(r["seconds"] for r in _runs(records, size=s, method=method, scenario=scenario)) for s, _ in points]
+            highs = [max(r["seconds"] for r in _runs(records, size=s, method=method, scenario=scenario)) for s, _ in points]
+            xs, ys = [p[0] for p in points], [p[1] for p in points]
+            ax.errorbar(xs, ys, yerr=[[y - lo for y, lo in zip(ys, lows)], [hi - y for y, hi in zip(ys, highs)]],
+                        marker="o", capsize=3, linestyle="--" if method == "floor" else "-",
+                        label=labels.get(method, "floor (eval + parallel ssh readlink)"))
+        ax.set_title(title)
+        ax.legend(fontsize=7, loc="upper left")
+        ax.set_xlabel("hosts")
+        ax.set_xticks(sizes)
+        ax.grid(True, alpha=0.3)
+    axes[0].set_ylabel("seconds (median, min–max)")
+    fig.suptitle("nixfleet deploy.yml vs nixos-rebuild --target-host (sequential, parallel) on the local fleet")
+    fig.tight_layout()
+    fig.savefig(str(path), dpi=110)
+    plt.close(fig)
+
+
+def _first_line(argv: List[str]) -> str:
+    try:
+        out = subprocess.run(argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, universal_newlines=True,
+                             timeout=30, check=False).stdout
+    except OSError:
+        return "not found"
+    return out.strip().splitlines()[0] if out.strip() else "?"
+
+
+def machine_description() -> str:
+    cpu = "?"
+    for line in Path("/proc/cpuinfo").read_text().splitlines():
+        if line.startswith("model name"):
+            cpu = line.split(":", 1)[1].strip()
+            break
+    memory = [line.split()[1] for line in Path("/proc/meminfo").read_text().splitlines() if line.startswith("MemTotal")]
+    os_name = "?"
+    if Path("/etc/os-release").exists():
+        for line in Path("/etc/os-release").read_text().splitlines():
+            if line.startswith("PRETTY_NAME="):
+                os_name = line.split("=", 1)[1].strip('"')
+    rows = [("date", time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())), ("CPU", "%s, %d cores" % (cpu, os.cpu_count() or 0)),
+            ("memory", "%.1f GiB" % (int(memory[0]) / 1048576.0) if memory else "?"), ("OS", os_name),
+            ("kernel", platform.release()), ("Python", platform.python_version()),
+            ("Nix", _first_line(["nix", "--version"])), ("Ansible", _first_line(["ansible", "--version"])),
+            ("OpenSSH", _first_line(["ssh", "-V"]))]
+    return "\n".join("- %s: %s" % row for row in rows)
+
+
+def write(records: List[Dict], out: Path, methods: Sequence[str], labels: Dict[str, str], total_seconds: float) -> None:
+    (out / "results.md").write_text(markdown(records, methods, labels, total_seconds))
+    (out / "machine.md").write_text("# Machine\n\n" + machine_description() + "\n")
+    plot(records, methods, labels, out / "deploy-times.png")

@@ -1,0 +1,163 @@
+"""A benchmark scene: a running local fleet, a fixture flake for it, inventories and the environment
+every measured command runs in (the same for nixfleet and for the baselines)."""
+from __future__ import annotations
+
+import contextlib
+import ipaddress
+import json
+import os
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Dict, Iterator, List
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / ".collections"))
+sys.path.insert(0, str(ROOT / "tests" / "integration"))
+sys.path.insert(0, str(ROOT / "tests" / "fleet"))
+import nsfleet  # noqa: E402
+from fleetctl import NIX_CONFIG, Fleet, FixtureFlake, running_fleet  # noqa: E402
+
+from ansible_collections.nixfleet.nixos.plugins.module_utils import flake_inventory  # noqa: E402
+
+BENCH = ROOT / "bench"
+FIRST_ADDRESS = "127.0.70.11"  # up to 50 hosts: 127.0.70.11 - 127.0.70.60, nothing else uses them
+# Closure sizes: every host's own part and the package all hosts share (what "one shared package
+# changed" changes). Small, so the numbers show what the tools cost, not the disk.
+HOST_PAYLOAD_KIB = 256
+SHARED_PAYLOAD_KIB = 1024
+# The same Nix settings for every method: offline, and builds as parallel as the machine allows
+# (max-jobs = auto, as on NixOS).
+BENCH_NIX_CONFIG = NIX_CONFIG + "\nmax-jobs = auto"
+
+
+@dataclass
+class Scene:
+    work: Path
+    fleet: Fleet
+    flake: FixtureFlake
+    env: Dict[str, str]
+    nix_log: Path
+
+    @property
+    def inventory(self) -> Path:
+        return self.work / "fleet.flake.yml"
+
+    @property
+    def uncached_inventory(self) -> Path:
+        return self.work / "uncached.flake.yml"
+
+    @property
+    def hosts_file(self) -> Path:
+        return self.work / "hosts.txt"
+
+    def metadata_expression(self) -> str:
+        """The expression the inventory plugin evaluates (all hosts' metadata, one nix eval)."""
+        return flake_inventory.getflake_expression(self.flake.ref, ())
+
+    def change_shared_package(self, version: str) -> None:
+        self.flake.data["base_version"] = version
+        self.flake.write()
+
+    def toplevels(self) -> Dict[str, str]:
+        """Each host's system as the flake says now (evaluated, not built)."""
+        out = subprocess.run(["nix", "eval", "--json", "%s#toplevels" % self.flake.ref], env=self.env,
+                             stdout=subprocess.PIPE, universal_newlines=True, check=True).stdout
+        return json.loads(out)
+
+    def running(self) -> Dict[str, str]:
+        """What each host runs (``/run/current-system``), read inside its namespaces, all at once."""
+        procs = {h.name: subprocess.Popen(nsfleet.exec_argv(h, ["readlink", "/run/current-system"]),
+                                          stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+                                          universal_newlines=True)
+                 for h in self.fleet.hosts}
+        return {name: proc.communicate()[0].strip() for name, proc in procs.items()}
+
+    def verify(self) -> Dict[str, str]:
+        """Every host runs the flake's system; raises naming the hosts that do not."""
+        want, have = self.toplevels(), self.running()
+        wrong = sorted(name for name in want if have.get(name) != want[name])
+        if wrong:
+            raise AssertionError("hosts not on the flake's system after the deploy: %s (e.g. %s runs %r, "
+                                 "want %s)" % (", ".join(wrong), wrong[0], have.get(wrong[0]), want[wrong[0]]))
+        return want
+
+
+def bytes_needed(env: Dict[str, str], before: Dict[str, str], after: Dict[str, str]) -> int:
+    """NAR bytes every host lacks to go from ``before`` to ``after`` (the least any tool must send)."""
+    roots = sorted(set(before.values()) | set(after.values()))
+    out = subprocess.run(["nix", "path-info", "--json", "-r"] + roots, env=env, stdout=subprocess.PIPE,
+                         universal_newlines=True, check=True).stdout
+    infos = {i["path"]: i for i in json.loads(out)}
+
+    def closure(root: str) -> set:
+        seen, todo = set(), [root]
+        while todo:
+            path = todo.pop()
+            if path not in seen:
+                seen.add(path)
+                todo.extend(infos[path].get("references", []))
+        return seen
+
+    return sum(infos[p]["narSize"] for name in after
+               for p in closure(after[name]) - closure(before[name]))
+
+
+def _write_inventories(work: Path, fleet: Fleet, flake: FixtureFlake) -> None:
+    first = fleet.hosts[0]
+    (work / "group_vars").mkdir(parents=True, exist_ok=True)
+    (work / "group_vars" / "all.yml").write_text(json.dumps({
+        "ansible_ssh_private_key_file": first.private_key,
+        "ansible_ssh_common_args": "-o UserKnownHostsFile=%s -o StrictHostKeyChecking=yes" % first.known_hosts,
+    }))
+    (work / "fleet.flake.yml").write_text(
+        "plugin: nixfleet.nixos.flake\nflake: path:%s\ncache: true\ncache_plugin: ansible.builtin.jsonfile\n"
+        "cache_connection: %s\n" % (flake.path, work / "inventory-cache"))
+    (work / "uncached.flake.yml").write_text("plugin: nixfleet.nixos.flake\nflake: path:%s\n" % flake.path)
+    (work / "hosts.txt").write_text("".join("%s %s %d\n" % (h.name, h.address, h.port) for h in fleet.hosts))
+
+
+def bench_env(work: Path, nix_log: Path, fleet: Fleet) -> Dict[str, str]:
+    first = fleet.hosts[0]
+    env = dict(os.environ)
+    env.update(
+        PATH="%s:%s" % (work.parent / "shims", env["PATH"]),
+        NIX_CONFIG=BENCH_NIX_CONFIG,
+        ANSIBLE_CONFIG=str(BENCH / "ansible.cfg"),
+        ANSIBLE_SSH_CONTROL_PATH_DIR=str(work / "cp"),
+        ANSIBLE_HOST_KEY_CHECKING="True",
+        ANSIBLE_NOCOLOR="1",
+        BENCH_SSH_KEY=first.private_key,
+        BENCH_KNOWN_HOSTS=first.known_hosts,
+    )
+    return env
+
+
+@contextlib.contextmanager
+def scene(work: Path, size: int, salt: str, with_fleet: bool = True) -> Iterator[Scene]:
+    """A fresh fleet of ``size`` hosts and a flake whose systems (and shared package) nobody has
+    built yet: ``salt`` goes into every version, so each scene starts cold on the controller too."""
+    work.mkdir(parents=True, exist_ok=True)
+    names = nsfleet.host_names(size)
+    with running_fleet(work / "fleet", size, [], FIRST_ADDRESS) if with_fleet else _no_fleet(work, names) as fleet:
+        hosts = {h.name: {"address": h.address, "port": h.port, "user": h.user, "shape": "colmena",
+                          "version": salt, "payload_kib": HOST_PAYLOAD_KIB} for h in fleet.hosts}
+        flake = FixtureFlake.from_specs(work / "flake", hosts, fleet.hosts[0].http_port)
+        flake.data.update(base_version=salt, base_payload_kib=SHARED_PAYLOAD_KIB)
+        flake.write()
+        _write_inventories(work, fleet, flake)
+        nix_log = work.parent / "nix-processes.log"
+        yield Scene(work, fleet, flake, bench_env(work, nix_log, fleet), nix_log)
+
+
+@contextlib.contextmanager
+def _no_fleet(work: Path, names: List[str]) -> Iterator[Fleet]:
+    """Host entries for a flake and inventory when nothing needs to run (inventory measurements)."""
+    base = ipaddress.IPv4Address(FIRST_ADDRESS)
+    client = work / "client"
+    hosts = [nsfleet.Host(name=name, address=str(base + i), port=2222, user="root",
+                          private_key=str(client / "id_ed25519"), known_hosts=str(client / "known_hosts"),
+                          http_port=8080, no_python=False, root="")
+             for i, name in enumerate(names)]
+    yield Fleet(work, hosts)
