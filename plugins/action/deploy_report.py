@@ -24,7 +24,9 @@ class ActionModule(NixosAction):
     def _previous_sizes(self, hosts_data):
         """Closure sizes of the systems the hosts ran before, from the controller's store (one
         ``nix path-info``; a system this controller never had stays unknown)."""
-        paths = sorted({(d.get("nixos_deploy_switch") or {}).get("previous_path") for d in hosts_data} - {None, ""})
+        switches = [d.get("nixos_deploy_switch") or {} for d in hosts_data]
+        # An unchanged host's previous system is its new one, whose size the build measured.
+        paths = sorted({s.get("previous_path") for s in switches if s.get("previous_path") != s.get("path")} - {None, ""})
         if not paths:
             return {}
         try:

@@ -10,11 +10,30 @@ settings into command lines.
 
 from __future__ import annotations
 
+import functools
 import shlex
+import subprocess
 from dataclasses import dataclass
 from typing import Dict, List, Optional, Sequence, Tuple
 
 from ansible_collections.nixfleet.nixos.plugins.module_utils.shell import join
+
+
+# A fresh connection (magic rollback's confirmation) prefers the classic X25519 key exchange: it
+# only proves that the new system accepts ssh and carries no secret, and OpenSSH 9's default
+# post-quantum exchange (sntrup761) costs client and server about a tenth of a CPU second each,
+# per host. "^" keeps every default algorithm as a fallback (OpenSSH 8.7+; checked first).
+FRESH_KEX = ("-o", "KexAlgorithms=^curve25519-sha256")
+
+
+@functools.lru_cache(maxsize=None)
+def client_accepts(*options: str) -> bool:
+    """Does the local ssh client accept these options (``ssh -G`` parses them, connects nowhere)?"""
+    try:
+        return subprocess.run(["ssh", "-G"] + list(options) + ["localhost"], stdout=subprocess.DEVNULL,
+                              stderr=subprocess.DEVNULL, timeout=10, check=False).returncode == 0
+    except (OSError, subprocess.SubprocessError):
+        return False
 
 
 @dataclass(frozen=True)
@@ -59,6 +78,8 @@ class SshTarget:
             # ssh keeps the first value it reads for an option: these must come before any
             # ControlMaster/ControlPath of the Ansible configuration.
             argv += ["-o", "ControlMaster=no", "-o", "ControlPath=none"]
+            if not any("kexalgorithms" in o.lower() for o in self.extra_args) and client_accepts(*FRESH_KEX):
+                argv += list(FRESH_KEX)
         argv += self.options() + [self.destination]
         if command is not None:
             argv += ["--", command]
