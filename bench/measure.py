@@ -66,7 +66,7 @@ def _which(program: str, exclude: Path) -> str:
 def loopback_bytes() -> int:
     """Bytes received on the loopback interface so far (every byte sent to a fleet host crosses it)."""
     for line in Path("/proc/net/dev").read_text().splitlines():
-        name, _, counters = line.partition(":")
+        name, _sep, counters = line.partition(":")
         if name.strip() == "lo":
             return int(counters.split()[0])
     raise CommandFailed("no loopback interface in /proc/net/dev")
@@ -99,7 +99,7 @@ def _memory_kib(pid: int) -> Dict[str, int]:
     values = {}
     try:
         for line in Path("/proc/%d/smaps_rollup" % pid).read_text().splitlines():
-            key, _, rest = line.partition(":")
+            key, _sep, rest = line.partition(":")
             if key in ("Rss", "Pss"):
                 values[key] = int(rest.split()[0])
     except (OSError, ValueError, IndexError):

@@ -95,16 +95,17 @@ def markdown(records: List[Dict], methods: Sequence[str], labels: Dict[str, str]
             "|---|" + "---|" * (len(sizes) + 1)]
     for key, title in INVENTORY:
         procs = sorted({r["nix_processes"] for r in _runs(records, method="inventory", scenario=key)})
-        out.append("| %s | %s | %s |" % (title, " | ".join(_cell(records, size=s, method="inventory", scenario=key)
-                                                         for s in sizes), ", ".join(str(p) for p in procs)))
+        cells = " | ".join(_cell(records, size=s, method="inventory", scenario=key) for s in sizes)
+        out.append("| %s | %s | %s |" % (title, cells, ", ".join(str(p) for p in procs)))
     memory = _runs(records, scenario="memory-cold")
     if memory:
         out += ["", "## Controller memory, cold deploy of %d hosts" % memory[0]["size"], "",
                 "Peak of the summed PSS (and RSS) of the whole process tree, sampled every 0.1 s.", "",
                 "| method | peak PSS | peak RSS sum | processes seen |", "|---|---|---|---|"]
         for r in memory:
-            out.append("| %s | %d MiB | %d MiB | %d |" % (labels.get(r["method"], r["method"]), r["peak_pss_kib"] // 1024,
-                                                        r["peak_rss_kib"] // 1024, r["processes_seen"]))
+            label = labels.get(r["method"], r["method"])
+            row = (label, r["peak_pss_kib"] // 1024, r["peak_rss_kib"] // 1024, r["processes_seen"])
+            out.append("| %s | %d MiB | %d MiB | %d |" % row)
     out += ["", "## Targets (ratios of medians from this run)", "", "| target | measured | limit | met |",
             "|---|---|---|---|"]
     out += ["| %s | %s | %s | %s |" % (name, value, limit, "yes" if met else "**no**")
@@ -126,8 +127,8 @@ def plot(records: List[Dict], methods: Sequence[str], labels: Dict[str, str], pa
             points = [(s, v) for s, v in points if v is not None]
             if not points:
                 continue
-            lows = [min(r["seconds"] for r in _runs(records, size=s, method=method, scenario=scenario)) for s, _ in points]
-            highs = [max(r["seconds"] for r in _runs(records, size=s, method=method, scenario=scenario)) for s, _ in points]
+            lows = [min(r["seconds"] for r in _runs(records, size=s, method=method, scenario=scenario)) for s, _value in points]
+            highs = [max(r["seconds"] for r in _runs(records, size=s, method=method, scenario=scenario)) for s, _value in points]
             xs, ys = [p[0] for p in points], [p[1] for p in points]
             ax.errorbar(xs, ys, yerr=[[y - lo for y, lo in zip(ys, lows)], [hi - y for y, hi in zip(ys, highs)]],
                         marker="o", capsize=3, linestyle="--" if method == "floor" else "-",

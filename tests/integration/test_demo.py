@@ -15,7 +15,7 @@ def test_demo_command():
     out = proc.stdout
     for name in ("node01", "node02", "node03"):
         assert "HTTP says: %s 1" % name in out
-        assert "%s: switch /nix/store/" % name in out
+        assert "%s  switched  none -> 1" % name in out  # the summary table of the first deploy
     recaps = [line for line in out.splitlines() if line.startswith("node0") and "ok=" in line]
     assert len(recaps) == 6
     assert all("changed=0" in line and "failed=0" in line for line in recaps[3:])

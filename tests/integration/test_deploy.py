@@ -337,8 +337,12 @@ def test_report_shows_the_closure_change(fleet, flake, inventory, tmp_path):
     bumped = run_playbook(inventory, "deploy.yml", extra_vars={"nixos_deploy_report_dir": str(tmp_path / "report2")})
     assert bumped.rc == 0, bumped.stderr
     row = {r["host"]: r for r in json.loads((tmp_path / "report2" / "deploy-report.json").read_text())}["node01"]
-    size = {p: json.loads(subprocess.run(["nix", "path-info", "--json", "-S", p], stdout=subprocess.PIPE,
-                                          check=True).stdout)[0]["closureSize"] for p in (before, toplevel(flake, "node01"))}
+
+    def closure_size(path):
+        out = subprocess.run(["nix", "path-info", "--json", "-S", path], stdout=subprocess.PIPE, check=True).stdout
+        return json.loads(out)[0]["closureSize"]
+
+    size = {p: closure_size(p) for p in (before, toplevel(flake, "node01"))}
     assert row["result"] == "switched" and row["new_generation"] == row["old_generation"] + 1
     assert row["closure_change_bytes"] == size[toplevel(flake, "node01")] - size[before] > 3 * 1024
     flake.set_host("node01", payload_kib=0, version=version)

@@ -1,3 +1,5 @@
+import subprocess
+
 import pytest
 
 from ansible_collections.nixfleet.nixos.plugins.plugin_utils.ssh_target import SshTarget, remote_argv
@@ -42,3 +44,16 @@ def test_whitespace_cannot_go_through_nix_sshopts():
 def test_remote_argv_quotes():
     argv = remote_argv(SshTarget(host="h"), ["echo", "a b", "$HOME"])
     assert argv[-1] == "echo 'a b' '$HOME'"
+
+
+def test_fresh_connection_prefers_the_cheap_key_exchange_and_keeps_the_defaults():
+    argv = SshTarget(host="h", port=2222).ssh_argv(fresh=True)
+    # The real ssh client reads the options: X25519 first, the default algorithms still after it.
+    config = subprocess.run(["ssh", "-G"] + argv[1:], stdout=subprocess.PIPE, universal_newlines=True,
+                            check=True).stdout
+    kex = [line.split()[1] for line in config.splitlines() if line.startswith("kexalgorithms ")][0].split(",")
+    assert kex[0] == "curve25519-sha256" and "sntrup761x25519-sha512@openssh.com" in kex
+    # A user's own choice wins, and a connection that may reuse a master is left alone.
+    mine = SshTarget(host="h", extra_args=("-o", "KexAlgorithms=sntrup761x25519-sha512@openssh.com"))
+    assert "KexAlgorithms=^curve25519-sha256" not in mine.ssh_argv(fresh=True)
+    assert "KexAlgorithms=^curve25519-sha256" not in SshTarget(host="h").ssh_argv()
