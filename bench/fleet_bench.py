@@ -139,7 +139,6 @@ def main() -> int:
         return 1
     report.write(rec.records, args.out, methods=[m.key for m in METHODS], labels={m.key: m.label for m in METHODS},
                  total_seconds=time.time() - started)
-    (args.out / "seconds.txt").write_text("%.0f\n" % (time.time() - started))
     print("results in %s" % args.out)
     return 0
 

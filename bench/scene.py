@@ -18,6 +18,7 @@ sys.path.insert(0, str(ROOT / "tests" / "integration"))
 sys.path.insert(0, str(ROOT / "tests" / "fleet"))
 import nsfleet  # noqa: E402
 from fleetctl import NIX_CONFIG, Fleet, FixtureFlake, running_fleet  # noqa: E402
+from playbook_helpers import write_fleet_inventory  # noqa: E402
 
 from ansible_collections.nixfleet.nixos.plugins.module_utils import flake_inventory  # noqa: E402
 
@@ -105,16 +106,13 @@ def bytes_needed(env: Dict[str, str], before: Dict[str, str], after: Dict[str, s
 
 
 def _write_inventories(work: Path, fleet: Fleet, flake: FixtureFlake) -> None:
-    first = fleet.hosts[0]
-    (work / "group_vars").mkdir(parents=True, exist_ok=True)
-    (work / "group_vars" / "all.yml").write_text(json.dumps({
-        "ansible_ssh_private_key_file": first.private_key,
-        "ansible_ssh_common_args": "-o UserKnownHostsFile=%s -o StrictHostKeyChecking=yes" % first.known_hosts,
-    }))
-    (work / "fleet.flake.yml").write_text(
-        "plugin: nixfleet.nixos.flake\nflake: path:%s\ncache: true\ncache_plugin: ansible.builtin.jsonfile\n"
-        "cache_connection: %s\n" % (flake.path, work / "inventory-cache"))
-    (work / "uncached.flake.yml").write_text("plugin: nixfleet.nixos.flake\nflake: path:%s\n" % flake.path)
+    """The tests' inventory (ssh settings as group_vars), its flake as a path: ref (the scene lives
+    inside the repository's git tree), once with the inventory cache and once without."""
+    write_fleet_inventory(work, fleet, flake)
+    source = "plugin: nixfleet.nixos.flake\nflake: %s\n" % flake.ref
+    (work / "fleet.flake.yml").write_text(source + "cache: true\ncache_plugin: ansible.builtin.jsonfile\n"
+                                          "cache_connection: %s\n" % (work / "inventory-cache"))
+    (work / "uncached.flake.yml").write_text(source)
     (work / "hosts.txt").write_text("".join("%s %s %d\n" % (h.name, h.address, h.port) for h in fleet.hosts))
 
 

@@ -11,6 +11,7 @@ import os
 from ansible_collections.nixfleet.nixos.plugins.module_utils import deploy_report as dr
 from ansible_collections.nixfleet.nixos.plugins.module_utils.errors import NixError
 from ansible_collections.nixfleet.nixos.plugins.plugin_utils.action_base import NixosAction
+from ansible_collections.nixfleet.nixos.plugins.plugin_utils.nix_cli import NixCli
 
 
 class ActionModule(NixosAction):
@@ -30,7 +31,7 @@ class ActionModule(NixosAction):
         if not paths:
             return {}
         try:
-            infos = self.nix_cli({"nix_binary": "nix", "nix_args": []}).path_info(paths, closure_size=True)
+            infos = NixCli().path_info(paths, closure_size=True)
         except NixError:
             return {}
         return {p: (i or {}).get("closureSize") for p, i in infos.items()}

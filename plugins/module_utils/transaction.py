@@ -25,10 +25,11 @@ It reports through files in its work directory: ``out``/``err`` (activation outp
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Optional
+from typing import Optional, Tuple
 
 from ansible_collections.nixfleet.nixos.plugins.module_utils.activation_command import (
     SETS_PROFILE, SETS_RUNNING, set_profile_command, switch_generation_command)
+from ansible_collections.nixfleet.nixos.plugins.module_utils.generations import probe_field
 from ansible_collections.nixfleet.nixos.plugins.module_utils.shell import join, quote
 
 LOCK_FILE = "/nix/var/nix/nixfleet-deploy.lock"
@@ -119,28 +120,30 @@ def script(tx: Transaction) -> str:
                   if tx.action in SETS_RUNNING else "true")
     profile_done = ('[ "$(readlink -f %s 2>/dev/null)" = %s ]' % (p, quote(tx.path))
                     if tx.action in SETS_PROFILE else "true")
-    finish = 'echo "$1" > "$W/status"; exit 0'
+    # The verdict is written before the exit code, so whoever sees the exit code sees the verdict;
+    # only the watchdog writes the exit code first and its verdict later.
+    finish = 'echo "$1" > "$W/status"; if [ -n "${2:-}" ]; then echo "$2" > "$W/rc"; fi; exit 0'
     parts = [
         "W=%s" % quote(tx.work_dir),
         "mkdir -p \"$W\"",
         "finish() { %s; }" % finish,
         _restore_function(tx),
         "exec 9>>%s" % quote(tx.lock_file),
-        "if ! flock -w %d 9; then cat %s.owner > \"$W/holder\" 2>/dev/null; echo %d > \"$W/rc\"; finish locked; fi"
+        "if ! flock -w %d 9; then cat %s.owner > \"$W/holder\" 2>/dev/null; finish locked %d; fi"
         % (tx.lock_wait, quote(tx.lock_file), RC_LOCKED),
         "echo %s > %s.owner" % (quote(tx.owner), quote(tx.lock_file)),
-        "if %s && %s; then echo %d > \"$W/rc\"; finish noop; fi" % (running_ok, profile_done, RC_NOOP),
+        "if %s && %s; then finish noop %d; fi" % (running_ok, profile_done, RC_NOOP),
         "if [ \"$(readlink %s 2>/dev/null || true)\" != %s ]; then readlink %s > \"$W/holder\" 2>&1; "
-        "echo %d > \"$W/rc\"; finish stale; fi" % (p, quote(tx.expected_link()), p, RC_STALE),
+        "finish stale %d; fi" % (p, quote(tx.expected_link()), p, RC_STALE),
     ]
     if tx.action in SETS_PROFILE:
-        parts.append("if ! %s >\"$W/err\" 2>&1; then echo %d > \"$W/rc\"; finish profile; fi" % (change, RC_PROFILE))
+        parts.append("if ! %s >\"$W/err\" 2>&1; then finish profile %d; fi" % (change, RC_PROFILE))
     stc = join([tx.path + "/bin/switch-to-configuration", tx.action])
     parts += [
         # 9>&-: services the activation starts must not inherit (and so hold) the lock.
         "%s >\"$W/out\" 2>>\"$W/err\" </dev/null 9>&-; arc=$?" % stc,
         "if [ $arc -ne 0 ] && [ $arc -ne 4 ] || ! %s; then restore; [ $arc -eq 0 ] && arc=1; "
-        "echo $arc > \"$W/rc\"; finish %s; fi" % (running_ok, STATUS_FAILED),
+        "finish %s $arc; fi" % (running_ok, STATUS_FAILED),
     ]
     if tx.confirm_timeout > 0:
         ticks = tx.confirm_timeout * 5
@@ -153,12 +156,13 @@ def script(tx: Transaction) -> str:
             "finish %s" % STATUS_CONFIRMED,
         ]
     else:
-        parts += ["echo $arc > \"$W/rc\"", "finish %s" % STATUS_DONE]
+        parts += ["finish %s $arc" % STATUS_DONE]
     return "\n".join(parts) + "\n"
 
 
 def launch_command(tx: Transaction, systemd: bool, unit: str) -> str:
-    """Start the script detached, wait for its ``rc`` file, print its output, exit with ``rc``.
+    """Start the script detached, wait for its ``rc`` file, print its output and then its state
+    (``status_command``, split off by ``split_launch_output``), exit with ``rc``.
 
     Only the waiting happens in the ssh session; if that session dies, the script goes on.
     """
@@ -170,19 +174,35 @@ def launch_command(tx: Transaction, systemd: bool, unit: str) -> str:
         start = "{ setsid sh -c %s </dev/null >/dev/null 2>&1 & }" % body
     w = quote(tx.work_dir)
     return ("mkdir -p %(w)s && %(start)s && while [ ! -s %(w)s/rc ]; do sleep 0.1; done; "
-            "cat %(w)s/out 2>/dev/null; cat %(w)s/err >&2 2>/dev/null; exit $(cat %(w)s/rc)"
-            % {"w": w, "start": start})
+            "cat %(w)s/out 2>/dev/null; cat %(w)s/err >&2 2>/dev/null; %(state)s; exit $(cat %(w)s/rc)"
+            % {"w": w, "start": start, "state": status_command(tx)})
+
+
+STATE_KEYS = ("nixfleet-status", "nixfleet-holder")
 
 
 def status_command(tx: Transaction) -> str:
-    """Print ``status`` (empty while the script still runs) and ``holder``."""
+    """Print ``nixfleet-status<TAB>…`` (empty while the script still runs) and ``nixfleet-holder<TAB>…``."""
     w = quote(tx.work_dir)
-    return "cat %s/status 2>/dev/null; echo; cat %s/holder 2>/dev/null; true" % (w, w)
+    return ("printf '%s\\t%%s\\n%s\\t%%s\\n' \"$(cat %s/status 2>/dev/null)\" \"$(cat %s/holder 2>/dev/null | head -n 1)\""
+            % (STATE_KEYS[0], STATE_KEYS[1], w, w))
+
+
+def parse_status(output: str) -> Tuple[Optional[str], Optional[str]]:
+    """(status, holder) from what ``status_command`` printed."""
+    return probe_field(output, STATE_KEYS[0]), probe_field(output, STATE_KEYS[1])
+
+
+def split_launch_output(stdout: str) -> Tuple[str, Optional[str], Optional[str]]:
+    """The activation's own output, and the status and holder ``launch_command`` printed after it."""
+    own = [line for line in stdout.splitlines(True) if line.partition("\t")[0] not in STATE_KEYS]
+    status, holder = parse_status(stdout)
+    return "".join(own), status, holder
 
 
 def confirm_command(tx: Transaction, wait: float = 5.0, then: str = "true") -> str:
     """Run over a fresh ssh connection: delete the canary (exit 3 when it is already gone), wait up to
-    ``wait`` seconds for the watchdog's verdict, print it as ``status<TAB>…``, remove the work
+    ``wait`` seconds for the watchdog's verdict, print it (``parse_status`` reads it), remove the work
     directory once it says confirmed, and run ``then`` (e.g. a probe of the new state) — one
     connection for what used to take three."""
     c, w = quote(tx.canary), quote(tx.work_dir)
@@ -190,19 +210,10 @@ def confirm_command(tx: Transaction, wait: float = 5.0, then: str = "true") -> s
             "while :; do s=$(cat %(w)s/status 2>/dev/null); "
             "case \"$s\" in %(ok)s|%(back)s) break;; esac; "
             "[ $i -ge %(ticks)d ] && break; sleep 0.1; i=$((i + 1)); done; "
-            "printf 'status\\t%%s\\n' \"$s\"; if [ \"$s\" = %(ok)s ]; then rm -rf %(w)s; fi; "
+            "printf '%(key)s\\t%%s\\n' \"$s\"; if [ \"$s\" = %(ok)s ]; then rm -rf %(w)s; fi; "
             "{ %(then)s; }; exit $crc"
             % {"c": c, "w": w, "ok": STATUS_CONFIRMED, "back": STATUS_ROLLED_BACK, "ticks": int(wait * 10),
-               "then": then})
-
-
-def parse_confirm_status(output: str) -> Optional[str]:
-    """The watchdog's verdict that ``confirm_command`` printed (None while it had none)."""
-    for line in output.splitlines():
-        key, _sep, value = line.partition("\t")
-        if key == "status":
-            return value.strip() or None
-    return None
+               "then": then, "key": STATE_KEYS[0]})
 
 
 def cleanup_command(tx: Transaction) -> str:

@@ -24,7 +24,7 @@ from ansible_collections.nixfleet.nixos.plugins.module_utils import activation_c
 from ansible_collections.nixfleet.nixos.plugins.module_utils import transaction as tr
 from ansible_collections.nixfleet.nixos.plugins.module_utils.errors import NixError
 from ansible_collections.nixfleet.nixos.plugins.module_utils.generations import (
-    SYSTEM_PROFILE, ProfileState, parse_probe, probe_command)
+    SYSTEM_PROFILE, ProfileState, parse_probe, probe_command, probe_field)
 from ansible_collections.nixfleet.nixos.plugins.plugin_utils.remote_shell import RemoteShell
 
 RECOVERY_GRACE = 60  # seconds to wait, after confirm_timeout, for a host that lost contact to come back
@@ -138,8 +138,8 @@ class Activator:
             confirm_timeout=self.safety.confirm_timeout if watchdog else 0, lock_wait=self.safety.lock_timeout)
         unit = "nixfleet-%s" % tx.work_dir.rsplit("/", 1)[-1]
         result = self.shell.run(tr.launch_command(tx, before.has_systemd, unit))
-        outcome.exit_code, outcome.stdout, outcome.stderr = result.rc, result.stdout, result.stderr
-        status, holder = self._status(tx, self.shell)
+        stdout, status, holder = tr.split_launch_output(result.stdout)
+        outcome.exit_code, outcome.stdout, outcome.stderr = result.rc, stdout, result.stderr
         if result.rc == tr.RC_LOCKED:
             raise self._fail("another deploy holds the lock %s (waited %ds): %s"
                              % (tr.LOCK_FILE, tx.lock_wait, holder or "unknown holder"))
@@ -159,7 +159,7 @@ class Activator:
                 else "the state before (no generation)"
             raise ActivationFailed("activation (%s) of %s failed; rolled back to %s (%s)"
                                    % (outcome.action, outcome.path, back, before.running_system or "nothing running"),
-                                   rc=result.rc, stderr=result.stderr, stdout=result.stdout, host=self.shell.label)
+                                   rc=result.rc, stderr=result.stderr, stdout=stdout, host=self.shell.label)
         if watchdog:
             outcome.confirmation = self._confirm(tx, before)
             after = self.last_state
@@ -172,12 +172,9 @@ class Activator:
         outcome.generation = after.current_number if after else None
         return outcome
 
-    def _status(self, tx: tr.Transaction, shell: RemoteShell):
+    def _status(self, tx: tr.Transaction, shell: RemoteShell) -> Optional[str]:
         result = shell.run(tr.status_command(tx))
-        if result.rc != 0:
-            return None, None
-        status, _sep, holder = result.stdout.partition("\n")
-        return status.strip(), holder.strip()
+        return tr.parse_status(result.stdout)[0] if result.rc == 0 else None
 
     def _confirm(self, tx: tr.Transaction, before: ProfileState) -> str:
         """Delete the watchdog's canary over a fresh connection, or report that the target rolled back.
@@ -191,7 +188,7 @@ class Activator:
             result = self.fresh.run(tr.confirm_command(tx, then=probe_command(self.profile)))
             if result.rc in (0, 3):
                 reached = result.rc == 0
-                status = tr.parse_confirm_status(result.stdout)
+                status = tr.parse_status(result.stdout)[0]
                 if status == tr.STATUS_CONFIRMED:
                     self.last_state, cleaned = parse_probe(self.profile, result.stdout), True
                 break
@@ -199,7 +196,7 @@ class Activator:
         deadline = time.monotonic() + (5 if reached else tx.confirm_timeout + RECOVERY_GRACE)
         while status not in (tr.STATUS_CONFIRMED, tr.STATUS_ROLLED_BACK) and time.monotonic() < deadline:
             time.sleep(self.safety.poll_interval)
-            status = self._status(tx, self.fresh)[0]
+            status = self._status(tx, self.fresh)
         if status == tr.STATUS_CONFIRMED:
             if not cleaned:
                 self._probe(before=tr.cleanup_command(tx), shell=self.fresh)
@@ -254,8 +251,7 @@ class Activator:
 
 
 def _present_rc(probe_output: str) -> int:
-    for line in probe_output.splitlines():
-        key, _sep, value = line.partition("\t")
-        if key == "present" and value.strip().isdigit():
-            return int(value.strip())
-    raise NixError("the target's state probe did not say whether the system is in its store")
+    value = probe_field(probe_output, "present")
+    if value is None or not value.isdigit():
+        raise NixError("the target's state probe did not say whether the system is in its store")
+    return int(value)

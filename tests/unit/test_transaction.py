@@ -65,3 +65,24 @@ def test_launchers():
     assert tr.launch_command(tx(), systemd=True, unit="nixfleet-x").startswith(
         "mkdir -p /run/nixfleet/abc && systemd-run -E LOCALE_ARCHIVE -E NIXOS_INSTALL_BOOTLOADER --collect")
     assert "setsid sh -c" in tr.launch_command(tx(), systemd=False, unit="u")
+
+
+def test_launch_prints_the_verdict_after_the_activation_output(tmp_path):
+    """The state lines go after the activation's output and are split off again; the verdict is on
+    disk before the exit code, so the launcher never reads an exit code without it."""
+    t = tx(work_dir=str(tmp_path / "w"))
+    (tmp_path / "w").mkdir()
+    (tmp_path / "w" / "out").write_text("activated node01\n")
+    (tmp_path / "w" / "status").write_text("failed-restored\n")
+    (tmp_path / "w" / "holder").write_text("root@ctl pid 1\n")
+    (tmp_path / "w" / "rc").write_text("1\n")
+    wait_and_report = tr.launch_command(t, systemd=False, unit="u").split("&& while", 1)[1]
+    proc = subprocess.run(["sh", "-c", "while" + wait_and_report], stdout=subprocess.PIPE, universal_newlines=True,
+                          check=False)
+    assert proc.returncode == 1
+    assert tr.split_launch_output(proc.stdout) == ("activated node01\n", "failed-restored", "root@ctl pid 1")
+    assert tr.split_launch_output("no state here\n") == ("no state here\n", None, None)
+    script = tr.script(t)
+    for verdict in ("locked", "noop", "stale", "profile", tr.STATUS_FAILED, tr.STATUS_DONE):
+        assert 'finish %s' % verdict in script
+    assert 'echo "$1" > "$W/status"; if [ -n "${2:-}" ]; then echo "$2" > "$W/rc"' in script
