@@ -18,7 +18,7 @@ import socket
 import time
 import uuid
 from dataclasses import dataclass, field
-from typing import List, Optional, Tuple
+from typing import Dict, List, Optional, Tuple
 
 from ansible_collections.nixfleet.nixos.plugins.module_utils import activation_command as ac
 from ansible_collections.nixfleet.nixos.plugins.module_utils import transaction as tr
@@ -94,6 +94,7 @@ class Activator:
         self.profile = profile
         self.safety = safety or Safety()
         self.last_state: Optional[ProfileState] = None  # as the latest probe saw it
+        self._presence: Dict[str, bool] = {}  # toplevels the probes found in the store (or not)
 
     def state(self) -> ProfileState:
         return self._probe(nix_version=True)[0]
@@ -113,7 +114,10 @@ class Activator:
         return state, out
 
     def present(self, path: str) -> bool:
-        """Is ``path`` on the target? Fails if it is there but is not a NixOS toplevel."""
+        """Is ``path`` on the target? Fails if it is there but is not a NixOS toplevel. (A path the
+        switch's probe already looked at is not asked about again.)"""
+        if path in self._presence:
+            return self._presence[path]
         return self._present(path, self.shell.run(ac.is_toplevel_command(path)).rc)
 
     def _present(self, path: str, rc: int) -> bool:
@@ -122,6 +126,7 @@ class Activator:
                            % path, host=self.shell.label)
         if rc not in (0, 3):
             raise NixError("checking %s failed" % path, rc=rc, host=self.shell.label)
+        self._presence[path] = rc == 0
         return rc == 0
 
     def _fail(self, message: str, **kwargs) -> NixError:
