@@ -6,8 +6,10 @@ import contextlib
 import ipaddress
 import json
 import os
+import shutil
 import subprocess
 import sys
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Dict, Iterator, List
@@ -116,14 +118,14 @@ def _write_inventories(work: Path, fleet: Fleet, flake: FixtureFlake) -> None:
     (work / "hosts.txt").write_text("".join("%s %s %d\n" % (h.name, h.address, h.port) for h in fleet.hosts))
 
 
-def bench_env(work: Path, nix_log: Path, fleet: Fleet) -> Dict[str, str]:
+def bench_env(work: Path, control_dir: str, fleet: Fleet) -> Dict[str, str]:
     first = fleet.hosts[0]
     env = dict(os.environ)
     env.update(
         PATH="%s:%s" % (work.parent / "shims", env["PATH"]),
         NIX_CONFIG=BENCH_NIX_CONFIG,
         ANSIBLE_CONFIG=str(BENCH / "ansible.cfg"),
-        ANSIBLE_SSH_CONTROL_PATH_DIR=str(work / "cp"),
+        ANSIBLE_SSH_CONTROL_PATH_DIR=control_dir,
         ANSIBLE_HOST_KEY_CHECKING="True",
         ANSIBLE_NOCOLOR="1",
         BENCH_SSH_KEY=first.private_key,
@@ -146,7 +148,13 @@ def scene(work: Path, size: int, salt: str, with_fleet: bool = True) -> Iterator
         flake.write()
         _write_inventories(work, fleet, flake)
         nix_log = work.parent / "nix-processes.log"
-        yield Scene(work, fleet, flake, bench_env(work, nix_log, fleet), nix_log)
+        # Ansible's ssh master sockets: a short directory of their own (a unix socket path has at
+        # most 107 bytes, and the work directory may be deep).
+        control_dir = tempfile.mkdtemp(prefix="nfb-cp-")
+        try:
+            yield Scene(work, fleet, flake, bench_env(work, control_dir, fleet), nix_log)
+        finally:
+            shutil.rmtree(control_dir, ignore_errors=True)
 
 
 @contextlib.contextmanager
