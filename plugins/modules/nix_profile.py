@@ -80,6 +80,10 @@ options:
     description: Require signatures when pushing (the host must trust the signer).
     type: bool
     default: false
+  copy_lock_timeout:
+    description: Seconds to wait for another push to the same host (see M(nixfleet.nixos.copy_closure)).
+    type: int
+    default: 600
 seealso:
   - module: nixfleet.nixos.profile_build
 author:

@@ -46,6 +46,7 @@ TRANSFER_ARGSPEC = {
     "cache_url": {"type": "str"},
     "scheme": {"type": "str", "default": "ssh-ng", "choices": list(closure_copy.SCHEMES)},
     "check_sigs": {"type": "bool", "default": False},
+    "copy_lock_timeout": {"type": "int", "default": 600},
 }
 SSH_TRANSPORTS = ("ssh", "ansible.builtin.ssh", "ansible.legacy.ssh")
 
@@ -136,7 +137,7 @@ class NixosAction(ActionBase):
     @staticmethod
     def transfer(args: Dict[str, Any]) -> closure_copy.Transfer:
         return closure_copy.Transfer(mode=args["mode"], cache_url=args["cache_url"], scheme=args["scheme"],
-                                     check_sigs=args["check_sigs"])
+                                     check_sigs=args["check_sigs"], lock_timeout=args["copy_lock_timeout"])
 
     def nix_cli(self, args: Dict[str, Any]) -> NixCli:
         return NixCli(NixSettings(nix=args["nix_binary"], extra_args=tuple(args["nix_args"])))

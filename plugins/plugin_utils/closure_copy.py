@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Callable, Optional
 
+from ansible_collections.nixfleet.nixos.plugins.module_utils import copy_lock
 from ansible_collections.nixfleet.nixos.plugins.module_utils.errors import NixError
 from ansible_collections.nixfleet.nixos.plugins.module_utils.nix_command import FRESH_NARINFO
 from ansible_collections.nixfleet.nixos.plugins.module_utils.shell import join, quote
@@ -29,8 +30,11 @@ class Transfer:
     cache_url: Optional[str] = None
     scheme: str = "ssh-ng"
     check_sigs: bool = False
+    lock_timeout: int = copy_lock.DEFAULT_WAIT  # seconds to wait for another copy to the same host
 
     def validate(self) -> None:
+        if self.lock_timeout < 0:
+            raise NixError("copy_lock_timeout must be >= 0 seconds, not %d" % self.lock_timeout)
         if self.mode == "cache" and not self.cache_url:
             raise NixError("mode=cache needs cache_url (the binary cache the target pulls from)")
 
@@ -56,12 +60,18 @@ def ensure(shell: RemoteShell, path: str, transfer: Transfer, nix: NixCli, targe
     else:
         substitute = transfer.mode == "substitute"
         destination = target()
+        # Behind the target's copy lock: two copies of one path at once break Nix's protocol.
+        url = copy_lock.store_url(destination.store_url(transfer.scheme), transfer.scheme, transfer.lock_timeout)
         try:
-            nix.copy([path], destination.store_url(transfer.scheme), env=destination.nix_env(), host=destination.label,
+            nix.copy([path], url, env=destination.nix_env(), host=destination.label,
                      substitute_on_destination=substitute, no_check_sigs=not transfer.check_sigs,
                      fresh_narinfo=substitute,
                      extra_substituters=[transfer.cache_url] if substitute and transfer.cache_url else [])
         except NixError as exc:
+            locked = copy_lock.locked_message(exc.stderr)
+            if locked:
+                raise NixError("%s; nothing was copied or switched" % locked, command=exc.command,
+                               host=destination.label)
             if UNREACHABLE in exc.stderr:
                 exc.unreachable = True  # type: ignore[attr-defined]
             raise

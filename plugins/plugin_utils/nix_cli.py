@@ -66,7 +66,8 @@ class NixCli:
         argv = cmd.copy_argv(self.settings, paths, to=to, substitute_on_destination=substitute_on_destination,
                              no_check_sigs=no_check_sigs, fresh_narinfo=fresh_narinfo,
                              extra_substituters=extra_substituters)
-        return self._call(argv, "nix copy to %s" % to, host, env)
+        # Messages name the store without its query (a remote program, a key file, ...).
+        return self._call(argv, "nix copy to %s" % to.split("?", 1)[0], host, env)
 
     def flake_metadata(self, ref: str) -> Dict[str, Any]:
         return json.loads(self._call(cmd.flake_metadata_argv(self.settings, ref), "nix flake metadata %s" % ref).stdout)

@@ -1,0 +1,65 @@
+# -*- coding: utf-8 -*-
+# Copyright: nixfleet.nixos contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Pushes to one host, one at a time: the remote end of ``nix copy --to ssh-ng://`` behind a lock.
+
+Nix loses the daemon protocol's framing when two copies add the same path to one store at once
+(NixOS/nix#6253, #7720; seen with Debian's 2.8): the copy that waited for the path's lock finds it
+valid, leaves the NAR unread, and fails with ``not an absolute path: 'nix-archive-1'``. Two deploys
+of one host (two operators, a retried AWX job) do exactly that. So the remote program that Nix
+starts on the target (``nix-daemon --stdio``, or ``nix-store --serve --write`` for ``ssh://``) is
+wrapped: it first takes ``flock`` on a file under /nix/var/nix, waiting at most ``wait`` seconds.
+A copy that waited then finds the paths valid and sends nothing.
+
+The wrapper is ``sh -c 'SCRIPT' PROGRAM`` (Nix appends the program's arguments), so it works
+whatever the remote user's login shell is; it contains no run of whitespace that matters, since
+newer Nix splits ``remote-program`` into words and ssh joins them again with single spaces. A user
+who may not create the lock file (no root) or a target without ``flock`` copies without it.
+"""
+
+from __future__ import annotations
+
+from urllib.parse import quote as url_quote
+
+from ansible_collections.nixfleet.nixos.plugins.module_utils.shell import quote
+
+LOCK_FILE = "/nix/var/nix/nixfleet-copy.lock"
+DEFAULT_WAIT = 600
+RC_LOCKED = 75
+# Printed on the target's stderr (which Nix passes on) when the lock was not free in time.
+LOCKED_MARK = "nixfleet: another copy to this host"
+PROGRAMS = {"ssh-ng": "nix-daemon", "ssh": "nix-store"}
+
+
+def wrapper_script(wait: int = DEFAULT_WAIT, lock_file: str = LOCK_FILE) -> str:
+    """The POSIX shell script that takes the lock (and writes who holds it next to it), then
+    ``exec``s ``"$0" "$@"`` (the Nix program); after ``wait`` seconds it fails naming the holder."""
+    if wait < 0:
+        raise ValueError("the copy lock's wait must be >= 0 seconds, not %d" % wait)
+    return ("L=%(lock)s; mkdir -p \"${L%%/*}\" 2>/dev/null; "
+            "if command -v flock >/dev/null && ( : >>\"$L\" ) 2>/dev/null; then "
+            "exec 9>>\"$L\"; if ! flock -w %(wait)d 9; then "
+            "echo \"%(mark)s held $L for %(wait)d s: $(cat \"$L.owner\" 2>/dev/null)\" >&2; exit %(rc)d; fi; "
+            "echo \"a copy from ${SSH_CLIENT%%%% *} since $(date -u +%%Y-%%m-%%dT%%H:%%M:%%SZ)\" >\"$L.owner\"; "
+            "fi; exec \"$0\" \"$@\""
+            % {"lock": quote(lock_file), "wait": wait, "mark": LOCKED_MARK, "rc": RC_LOCKED})
+
+
+def remote_program(scheme: str, wait: int = DEFAULT_WAIT, lock_file: str = LOCK_FILE) -> str:
+    """The value of the store URL's ``remote-program`` for ``scheme`` (``ssh-ng`` or ``ssh``)."""
+    if scheme not in PROGRAMS:
+        raise ValueError("unsupported ssh store scheme %r" % scheme)
+    return "sh -c %s %s" % (quote(wrapper_script(wait, lock_file)), PROGRAMS[scheme])
+
+
+def locked_message(stderr: str) -> str:
+    """What the wrapper said when the lock was not free in time ("" when it did not say so)."""
+    for line in (stderr or "").splitlines():
+        if LOCKED_MARK in line:
+            return line[line.index(LOCKED_MARK) + len("nixfleet: "):].strip()
+    return ""
+
+
+def store_url(base: str, scheme: str, wait: int = DEFAULT_WAIT, lock_file: str = LOCK_FILE) -> str:
+    """``base`` (``ssh-ng://user@host``) with the locking ``remote-program`` as its query."""
+    return "%s?remote-program=%s" % (base, url_quote(remote_program(scheme, wait, lock_file), safe=""))
