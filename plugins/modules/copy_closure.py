@@ -59,11 +59,12 @@ options:
     default: false
   copy_lock_timeout:
     description:
-      - Seconds to wait for another push to the same host. Pushes to one host take turns: Nix on
-        the target runs behind C(flock) on C(/nix/var/nix/nixfleet-copy.lock) (a wrapper around
-        its C(remote-program)), because two copies of one path at once break Nix's protocol
-        (C(not an absolute path: 'nix-archive-1')). The push that waited then copies only what is
-        still missing; after this many seconds it fails naming the holder and copies nothing.
+      - Seconds to wait for another push to the same host.
+      - Pushes to one host take turns. Nix on the target runs behind C(flock) on
+        C(/nix/var/nix/nixfleet-copy.lock) (a wrapper around its C(remote-program)), because two
+        copies of one path at once break Nix's protocol (Nix fails with C(not an absolute path)
+        C('nix-archive-1')). The push that waited then copies only what is still missing; after
+        this many seconds it fails naming the holder and copies nothing.
       - The lock is skipped when the ssh user may not create the lock file or the target has no C(flock).
     type: int
     default: 600
