@@ -12,12 +12,14 @@ through the Nix CLI on the controller with the connection's own ssh settings.
 
 from __future__ import annotations
 
+import os
 import time
 from abc import abstractmethod
 from dataclasses import replace
 from typing import Any, Dict, Optional
 
 from ansible.plugins.action import ActionBase
+from ansible.utils.path import unfrackpath
 
 from ansible_collections.nixfleet.nixos.plugins.module_utils.errors import NixError
 from ansible_collections.nixfleet.nixos.plugins.module_utils.nix_command import NixSettings
@@ -142,6 +144,16 @@ class NixosAction(ActionBase):
     def nix_cli(self, args: Dict[str, Any]) -> NixCli:
         return NixCli(NixSettings(nix=args["nix_binary"], extra_args=tuple(args["nix_args"])))
 
+    def _control_path(self) -> Optional[str]:
+        """The socket of the ssh master connection Ansible keeps to this host (ControlPersist), once
+        the connection has run a command: Nix's ssh then reuses it instead of a new handshake."""
+        conn = self._connection
+        path, directory = getattr(conn, "control_path", None), getattr(conn, "control_path_dir", None)
+        if not path or not directory:
+            return None
+        socket = path % {"directory": unfrackpath(directory)}
+        return socket if os.path.exists(socket) and not any(c.isspace() for c in socket) else None
+
     def ssh_target(self, task_vars: Dict[str, Any]) -> SshTarget:
         """The host's ssh destination exactly as the Ansible connection uses it."""
         conn = self._connection
@@ -159,6 +171,9 @@ class NixosAction(ActionBase):
                 extra.append(value)
         if option("host_key_checking") is False:
             extra.append("-o StrictHostKeyChecking=no")
+        master = self._control_path()
+        if master:
+            extra.append("-o ControlPath=%s" % master)
         return SshTarget.from_args_string(
             host=option("host") or self._play_context.remote_addr,
             args=" ".join(extra),
