@@ -16,7 +16,8 @@ description:
   - Pushes with the real Nix CLI on the controller (C(nix copy --to ssh-ng://...)), using exactly the
     host's Ansible ssh settings (C(ansible_host), C(ansible_user), C(ansible_port),
     C(ansible_ssh_private_key_file), C(ansible_ssh_common_args), C(ansible_ssh_extra_args),
-    C(ansible_ssh_args), host key checking) passed through C(NIX_SSHOPTS).
+    C(ansible_ssh_args), host key checking) passed through C(NIX_SSHOPTS), over the master
+    connection Ansible keeps to the host when it has one open (no second ssh handshake).
   - Or lets the target substitute what it can from its own substituters (O(mode=substitute)), or
     pull everything from a binary cache (O(mode=cache)).
   - The target needs no Python.
