@@ -76,13 +76,10 @@ def host_report(host: str, data: Dict[str, Any], sizes: Optional[Dict[str, Optio
                           seconds=_seconds(data))
     # Sizes from the controller's store: the build measured every new system, the report the old ones.
     built_size = ((data.get("nixos_deploy_build") or {}).get("closure_sizes") or {}).get(host)
-    previous_size = switch.get("previous_closure_size")
-    if previous_size is None and switch.get("previous_path"):
-        previous_size = (sizes or {}).get(switch["previous_path"])
+    previous_size = (sizes or {}).get(switch.get("previous_path") or "")
     report = HostReport(host, "ok", old_generation=switch.get("previous_generation"),
                         new_generation=switch.get("generation"), path=switch.get("path"),
-                        closure_bytes=switch.get("closure_size") or built_size,
-                        needs_reboot=switch.get("needs_reboot"), seconds=_seconds(data))
+                        closure_bytes=built_size, needs_reboot=switch.get("needs_reboot"), seconds=_seconds(data))
     if report.closure_bytes is not None and previous_size is not None:
         report.closure_change_bytes = report.closure_bytes - previous_size
     if health and not health.get("skipped"):
@@ -100,11 +97,12 @@ def host_report(host: str, data: Dict[str, Any], sizes: Optional[Dict[str, Optio
 
 
 def _seconds(data: Dict[str, Any]) -> Optional[float]:
-    """From the first to the last of the host's deploy tasks (each result says when it ran)."""
+    """From the first to the last of the host's deploy tasks (each result says when it ran; a
+    rescued failure notes when it gave up in ``nixos_deploy_finished``)."""
     results = [data.get(name) or {} for name in ("nixos_deploy_copy", "nixos_deploy_switch", "nixos_deploy_health")]
     starts = [r["started"] for r in results if r.get("started") is not None]
     ends = [r["finished"] for r in results if r.get("finished") is not None]
-    start = data.get("nixos_deploy_started") or (min(starts) if starts else None)
+    start = min(starts) if starts else None
     end = data.get("nixos_deploy_finished") or (max(ends) if ends else None)
     if start is None or end is None:
         return None

@@ -2,20 +2,28 @@
 from ansible_collections.nixfleet.nixos.plugins.module_utils import deploy_report as dr
 
 NEW = "/nix/store/2mb7x5vvd0zcxi5ypcbrrvqj2wgf2fqf-nixos-system-web-01-24.05"
+OLD = "/nix/store/9zq0dz3hy6m5h0vsaxk1aw0v4rf2vhhz-nixos-system-web-01-23.11"
+# Closure sizes as the controller measured them: the build's for the new systems, the report's own
+# lookup (action plugin) for the previous ones.
+SIZES = {OLD: 2 * 1024 * 1024}
 
 
 def switched(**extra):
-    return dict({"changed": True, "action": "switch", "path": NEW, "generation": 8, "previous_generation": 7,
-                 "closure_size": 3 * 1024 * 1024, "previous_closure_size": 2 * 1024 * 1024, "needs_reboot": True},
-                **extra)
+    return dict({"changed": True, "action": "switch", "path": NEW, "previous_path": OLD, "generation": 8,
+                 "previous_generation": 7, "needs_reboot": True}, **extra)
+
+
+def built(host):
+    return {"closure_sizes": {host: 3 * 1024 * 1024}}
 
 
 def test_rows():
     # The time runs from the first task's start (copy) to the last one's end (health).
-    ok = dr.host_report("web-01", {"nixos_deploy_copy": {"started": 10.0, "finished": 11.0},
+    ok = dr.host_report("web-01", {"nixos_deploy_build": built("web-01"),
+                                   "nixos_deploy_copy": {"started": 10.0, "finished": 11.0},
                                    "nixos_deploy_switch": switched(started=11.0, finished=12.0),
                                    "nixos_deploy_health": {"failed": False, "checks": [{}, {}], "started": 12.0,
-                                                           "finished": 12.5}})
+                                                           "finished": 12.5}}, SIZES)
     assert ok.cells() == {"host": "web-01", "result": "switched", "generation": "7 -> 8",
                           "system": "2mb7x5vv…-nixos-system-web-01-24.05", "closure": "3.0 MiB (+1.0 MiB)",
                           "reboot": "NEEDED", "health": "ok (2 checks)", "time": "2.5s"}
@@ -31,15 +39,16 @@ def test_rows():
     failed_late = dr.host_report("web-08", {"nixos_deploy_switch": switched(started=5.0, finished=6.0),
                                             "nixos_deploy_failure": "x", "nixos_deploy_finished": "9.0"})
     assert failed_late.seconds == 4.0
-    same = dr.host_report("web-05", {"nixos_deploy_switch": switched(changed=False, previous_generation=8,
-                                                                     previous_closure_size=3 * 1024 * 1024)})
+    same = dr.host_report("web-05", {"nixos_deploy_build": built("web-05"),
+                                     "nixos_deploy_switch": switched(changed=False, previous_generation=8,
+                                                                     previous_path=NEW)}, SIZES)
     assert same.cells()["generation"] == "8" and same.cells()["closure"] == "3.0 MiB" and same.result == "unchanged"
     units = dr.host_report("web-06", {"nixos_deploy_switch": switched(failed_units=True)})
     assert units.result == "SOME UNITS FAILED"
 
 
 def test_renderings():
-    rows = [dr.host_report("a", {"nixos_deploy_switch": switched()}),
+    rows = [dr.host_report("a", {"nixos_deploy_build": built("a"), "nixos_deploy_switch": switched()}, SIZES),
             dr.host_report("b|c", {"nixos_deploy_failure": "x"})]
     text = dr.table(rows).splitlines()
     assert text[0].split() == ["HOST", "RESULT", "GENERATION", "SYSTEM", "CLOSURE", "REBOOT", "HEALTH", "TIME"]
