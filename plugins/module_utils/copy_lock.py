@@ -26,8 +26,9 @@ from ansible_collections.nixfleet.nixos.plugins.module_utils.shell import quote
 LOCK_FILE = "/nix/var/nix/nixfleet-copy.lock"
 DEFAULT_WAIT = 600
 RC_LOCKED = 75
-# Printed on the target's stderr (which Nix passes on) when the lock was not free in time.
-LOCKED_MARK = "nixfleet: another copy to this host"
+# Printed on the target's stderr (which Nix passes on), after "nixfleet: ", when the lock was not
+# free in time.
+LOCKED_MARK = "another copy to this host held"
 PROGRAMS = {"ssh-ng": "nix-daemon", "ssh": "nix-store"}
 
 
@@ -36,10 +37,10 @@ def wrapper_script(wait: int = DEFAULT_WAIT, lock_file: str = LOCK_FILE) -> str:
     ``exec``s ``"$0" "$@"`` (the Nix program); after ``wait`` seconds it fails naming the holder."""
     if wait < 0:
         raise ValueError("the copy lock's wait must be >= 0 seconds, not %d" % wait)
-    return ("L=%(lock)s; mkdir -p \"${L%%/*}\" 2>/dev/null; "
+    return ("L=%(lock)s; [ -d \"${L%%/*}\" ] || mkdir -p \"${L%%/*}\" 2>/dev/null; "
             "if command -v flock >/dev/null && ( : >>\"$L\" ) 2>/dev/null; then "
             "exec 9>>\"$L\"; if ! flock -w %(wait)d 9; then "
-            "echo \"%(mark)s held $L for %(wait)d s: $(cat \"$L.owner\" 2>/dev/null)\" >&2; exit %(rc)d; fi; "
+            "echo \"nixfleet: %(mark)s $L for %(wait)d s: $(cat \"$L.owner\" 2>/dev/null)\" >&2; exit %(rc)d; fi; "
             "echo \"a copy from ${SSH_CLIENT%%%% *} since $(date -u +%%Y-%%m-%%dT%%H:%%M:%%SZ)\" >\"$L.owner\"; "
             "fi; exec \"$0\" \"$@\""
             % {"lock": quote(lock_file), "wait": wait, "mark": LOCKED_MARK, "rc": RC_LOCKED})
@@ -56,7 +57,7 @@ def locked_message(stderr: str) -> str:
     """What the wrapper said when the lock was not free in time ("" when it did not say so)."""
     for line in (stderr or "").splitlines():
         if LOCKED_MARK in line:
-            return line[line.index(LOCKED_MARK) + len("nixfleet: "):].strip()
+            return line[line.index(LOCKED_MARK):].strip()
     return ""
 
 

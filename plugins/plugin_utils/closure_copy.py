@@ -19,7 +19,7 @@ from ansible_collections.nixfleet.nixos.plugins.plugin_utils.remote_shell import
 from ansible_collections.nixfleet.nixos.plugins.plugin_utils.ssh_target import SshTarget
 
 MODES = ("push", "substitute", "cache")
-SCHEMES = ("ssh-ng", "ssh")
+SCHEMES = tuple(copy_lock.PROGRAMS)  # the Nix store protocols over ssh: ssh-ng, ssh
 UNREACHABLE = "cannot open connection to remote store"
 UNTRUSTED = "is not signed by any of the keys"
 
