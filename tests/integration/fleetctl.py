@@ -45,6 +45,22 @@ def inside(host: nsfleet.Host, command: str) -> str:
                           universal_newlines=True, check=True).stdout
 
 
+@contextlib.contextmanager
+def holding_lock(host: nsfleet.Host, lock_file: str, owner: str):
+    """Someone else holds ``flock`` on ``lock_file`` on the host (and says so in ``LOCK.owner``)
+    for the duration of a ``with`` block; released (the holder killed) afterwards."""
+    pid_file = "/run/lock-holder-%s.pid" % os.path.basename(lock_file)
+    inside(host, "mkdir -p %(dir)s; setsid sh -c 'exec 9>>%(lock)s; flock 9; echo %(owner)s > %(lock)s.owner; "
+                 "echo $$ > %(pid)s; exec sleep 300' </dev/null >/dev/null 2>&1 &"
+                 % {"dir": os.path.dirname(lock_file), "lock": lock_file, "owner": owner, "pid": pid_file})
+    inside(host, "for i in $(seq 100); do [ -s %s ] && exit 0; sleep 0.1; done; exit 1" % pid_file)
+    try:
+        yield
+    finally:
+        # The holder exec'd sleep, so its pid is the process that holds the lock.
+        inside(host, "kill $(cat %s); rm -f %s" % (pid_file, pid_file))
+
+
 def http_get(host: nsfleet.Host, path: str = "/", timeout: float = 5) -> str:
     with urllib.request.urlopen("http://%s:%d%s" % (host.address, host.http_port, path), timeout=timeout) as r:
         return r.read().decode()

@@ -11,7 +11,7 @@ import uuid
 import pytest
 import yaml
 
-from fleetctl import FixtureFlake, inside, nix_env, running_fleet
+from fleetctl import FixtureFlake, holding_lock, inside, nix_env, running_fleet
 from playbook_helpers import run_playbook, write_fleet_inventory
 
 pytestmark = pytest.mark.integration
@@ -99,10 +99,7 @@ def test_two_pushes_of_one_closure_at_once_both_succeed(fleet, inventory, tmp_pa
 def test_a_push_that_waits_too_long_names_the_holder_and_copies_nothing(fleet, inventory, tmp_path):
     host = fleet["node01"]
     out, closure = build_many_leaves(tmp_path)
-    inside(host, "mkdir -p /nix/var/nix; setsid sh -c 'exec 9>>%s; flock 9; echo a copy from 127.0.0.99 since then > %s.owner; "
-                 "echo $$ > /run/copy-holder.pid; exec sleep 60' </dev/null >/dev/null 2>&1 &" % (LOCK, LOCK))
-    try:
-        inside(host, "for i in $(seq 50); do [ -s /run/copy-holder.pid ] && break; sleep 0.1; done")
+    with holding_lock(host, LOCK, "a copy from 127.0.0.99 since then"):
         blocked = copy(inventory, out, wait=1)
         assert blocked.rc == 2
         result = blocked.results("Copy")["node01"]
@@ -110,8 +107,6 @@ def test_a_push_that_waits_too_long_names_the_holder_and_copies_nothing(fleet, i
         assert result["msg"] == ("node01: another copy to this host held %s for 1 s: a copy from 127.0.0.99 "
                                  "since then; nothing was copied or switched" % LOCK)
         assert valid_on(host, closure) == []
-    finally:
-        inside(host, "kill $(cat /run/copy-holder.pid); rm -f /run/copy-holder.pid")
     done = copy(inventory, out, wait=1)
     assert done.rc == 0, done.results("Copy")
     assert valid_on(host, closure) == sorted(closure)

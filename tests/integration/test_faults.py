@@ -10,7 +10,7 @@ import uuid
 
 import pytest
 
-from fleetctl import FixtureFlake, http_get, inside, running_fleet, ssh, target
+from fleetctl import FixtureFlake, holding_lock, http_get, inside, running_fleet, ssh, target
 from playbook_helpers import run_playbook, write_fleet_inventory
 
 pytestmark = pytest.mark.integration
@@ -177,11 +177,7 @@ def test_7_two_deploys_at_once(fleet, flake, inventory):
     assert version_of(host) == version
     assert int(inside(host, "ls /nix/var/nix/profiles | grep -c '^system-.*-link$'").strip()) == int(links_before) + 1
     # A lock held by someone else: wait, then fail naming the holder.
-    inside(host, "setsid sh -c 'exec 9>>/nix/var/nix/nixfleet-deploy.lock; flock 9; "
-                 "echo someone-else-deploying > /nix/var/nix/nixfleet-deploy.lock.owner; echo $$ > /run/holder.pid; "
-                 "sleep 60' </dev/null >/dev/null 2>&1 &")
-    time.sleep(0.5)
-    try:
+    with holding_lock(host, "/nix/var/nix/nixfleet-deploy.lock", "someone-else-deploying"):
         bump(flake, "node02")
         blocked = run_playbook(inventory, "deploy.yml", limit="node02",
                                extra_vars=dict(FAST, nixos_deploy_lock_timeout=2))
@@ -189,8 +185,6 @@ def test_7_two_deploys_at_once(fleet, flake, inventory):
         msg = blocked.results("Switch to the system")["node02"]["msg"]
         assert "another deploy holds the lock /nix/var/nix/nixfleet-deploy.lock (waited 2s): someone-else-deploying" in msg
         assert version_of(host) == version
-    finally:
-        inside(host, "kill $(cat /run/holder.pid)")
     assert run_playbook(inventory, "deploy.yml", limit="node02", extra_vars=FAST).rc == 0
 
 
