@@ -9,8 +9,8 @@ the X25519 stanza the identity opens, checks the header MAC with the file key an
 the payload (STREAM, ChaCha20-Poly1305). Callers get a verdict, never the file key or plaintext
 in a message.
 
-HKDF and HMAC come from the standard library; ChaCha20-Poly1305 from ``cryptography``, which
-ansible-core already requires on the controller.
+X25519, HKDF and ChaCha20-Poly1305 come from ``cryptography``, which ansible-core already
+requires on the controller; the header MAC (HMAC-SHA-256) from the standard library.
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from typing import List, Optional, Sequence
 
 from ansible_collections.nixfleet.nixos.plugins.module_utils.age_keys import Identity
-from ansible_collections.nixfleet.nixos.plugins.module_utils.curve25519 import x25519
+from ansible_collections.nixfleet.nixos.plugins.module_utils.curve25519 import CurveError, x25519_shared
 
 VERSION_LINE = b"age-encryption.org/v1"
 ARMOR_BEGIN = "-----BEGIN AGE ENCRYPTED FILE-----"
@@ -57,14 +57,10 @@ class AgeFile:
 
 
 def hkdf_sha256(ikm: bytes, salt: bytes, info: bytes, length: int = 32) -> bytes:
-    """RFC 5869 HKDF with SHA-256."""
-    prk = hmac.new(salt or b"\0" * 32, ikm, hashlib.sha256).digest()
-    out, block, counter = b"", b"", 1
-    while len(out) < length:
-        block = hmac.new(prk, block + info + bytes([counter]), hashlib.sha256).digest()
-        out += block
-        counter += 1
-    return out[:length]
+    """RFC 5869 HKDF with SHA-256 (``cryptography``'s); an empty salt means no salt, as in age."""
+    from cryptography.hazmat.primitives import hashes
+    from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+    return HKDF(algorithm=hashes.SHA256(), length=length, salt=salt or None, info=info).derive(ikm)
 
 
 def _b64_raw(text: bytes, what: str) -> bytes:
@@ -144,8 +140,11 @@ def _x25519_file_key(stanza: Stanza, identity: Identity) -> Optional[bytes]:
     share = _b64_raw(stanza.args[0].encode(), "an X25519 share")
     if len(share) != 32:
         raise AgeFileError("an X25519 stanza's share is not 32 bytes")
-    shared = x25519(identity.scalar, share)
-    if shared == b"\0" * 32:
+    try:
+        shared = x25519_shared(identity.scalar, share)
+    except CurveError as exc:
+        raise AgeFileError("an X25519 stanza's share is not a public key: %s" % exc)
+    if shared is None:
         return None
     wrap_key = hkdf_sha256(shared, share + identity.public, X25519_INFO)
     return _open(wrap_key, b"\0" * 12, stanza.body)

@@ -1,11 +1,11 @@
 # -*- coding: utf-8 -*-
 # Copyright: nixfleet.nixos contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
-"""age identities and recipients, and ssh-to-age, without any external tool.
+"""age identities and recipients, and ssh-to-age, without any external program.
 
 * An identity is ``AGE-SECRET-KEY-1…``: Bech32 (hrp ``age-secret-key-``, upper-cased) of a
-  32-byte X25519 scalar; its recipient is ``age1…``: Bech32 (hrp ``age``) of the scalar times the
-  base point. An identity file (``age-keygen`` output, sops-nix's ``key.txt``) holds one identity
+  32-byte X25519 scalar; its recipient is ``age1…``: Bech32 (hrp ``age``) of its X25519 public
+  key (computed by ``cryptography``). An identity file (``age-keygen`` output, sops-nix's ``key.txt``) holds one identity
   per line, with ``#`` comments and blank lines allowed.
 * ssh-to-age: the recipient of an ssh-ed25519 public key is the Montgomery u coordinate of its
   point; the identity of the private key is the first 32 bytes of SHA-512 of its seed.
@@ -21,7 +21,7 @@ from typing import List
 
 from ansible_collections.nixfleet.nixos.plugins.module_utils import bech32
 from ansible_collections.nixfleet.nixos.plugins.module_utils.curve25519 import (
-    CurveError, ed25519_to_x25519_public, x25519_base)
+    CurveError, ed25519_to_x25519_public, x25519_public)
 from ansible_collections.nixfleet.nixos.plugins.module_utils.openssh_key import (
     SshKeyError, parse_private_key, parse_public_key)
 
@@ -44,11 +44,11 @@ class Identity:
 
     @property
     def recipient(self) -> str:
-        return encode_recipient(x25519_base(self.scalar))
+        return encode_recipient(self.public)
 
     @property
     def public(self) -> bytes:
-        return x25519_base(self.scalar)
+        return x25519_public(self.scalar)
 
     def encode(self) -> str:
         return bech32.encode(IDENTITY_HRP, self.scalar).upper()

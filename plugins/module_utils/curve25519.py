@@ -1,73 +1,67 @@
 # -*- coding: utf-8 -*-
 # Copyright: nixfleet.nixos contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
-"""The few Curve25519 operations ssh-to-age and age need, in pure Python.
+"""The Curve25519 operations ssh-to-age and age need.
 
-* ``x25519(scalar, u)``: RFC 7748 scalar multiplication (``x25519_base`` for public keys);
+* ``x25519_public(scalar)`` and ``x25519_shared(scalar, peer)``: X25519 (RFC 7748) from the
+  ``cryptography`` package (OpenSSL's constant-time implementation), which ansible-core already
+  requires on the controller. No scalar multiplication is written here.
 * ``ed25519_to_x25519_public(pk)``: the Montgomery u coordinate of an Ed25519 public point,
-  ``u = (1 + y) / (1 - y)`` (RFC 7748 §4.1 birational map), after checking the point is on the curve.
-
-These run on the controller over public data or a key the user owns; they are not meant to be
-constant-time and must not run where an attacker can time them.
+  ``u = (1 + y) / (1 - y)`` (RFC 7748 §4.1 birational map), after checking the point is on the
+  curve. ``cryptography`` has no such conversion; it is field arithmetic on a *public* key only.
 """
 
 from __future__ import annotations
 
+from typing import Any, Optional
+
 P = 2 ** 255 - 19
-A24 = 121665
 D = (-121665 * pow(121666, P - 2, P)) % P
-BASE_U = 9
 
 
 class CurveError(ValueError):
     """Bytes that are not a valid Curve25519/Ed25519 key."""
 
 
-def _decode_scalar(k: bytes) -> int:
-    if len(k) != 32:
-        raise CurveError("an X25519 scalar is 32 bytes, not %d" % len(k))
-    b = bytearray(k)
-    b[0] &= 248
-    b[31] &= 127
-    b[31] |= 64
-    return int.from_bytes(bytes(b), "little")
+def _x25519() -> Any:
+    try:
+        from cryptography.hazmat.primitives.asymmetric import x25519
+    except ImportError:  # pragma: no cover - ansible-core depends on cryptography
+        raise CurveError("X25519 needs the Python 'cryptography' package on the controller")
+    return x25519
 
 
-def _decode_u(u: bytes) -> int:
-    if len(u) != 32:
-        raise CurveError("an X25519 public key is 32 bytes, not %d" % len(u))
-    return int.from_bytes(u, "little") & ((1 << 255) - 1)
+def _raw_public(key: Any) -> bytes:
+    from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
+    return key.public_bytes(Encoding.Raw, PublicFormat.Raw)
 
 
-def x25519(scalar: bytes, u: bytes) -> bytes:
-    """RFC 7748 X25519: ``scalar`` · ``u`` (32 bytes each, little-endian)."""
-    k = _decode_scalar(scalar)
-    x1 = _decode_u(u)
-    x2, z2, x3, z3 = 1, 0, x1, 1
-    swap = 0
-    for t in reversed(range(255)):
-        bit = (k >> t) & 1
-        swap ^= bit
-        if swap:
-            x2, x3, z2, z3 = x3, x2, z3, z2
-        swap = bit
-        a, b = (x2 + z2) % P, (x2 - z2) % P
-        aa, bb = a * a % P, b * b % P
-        e = (aa - bb) % P
-        c, d = (x3 + z3) % P, (x3 - z3) % P
-        da, cb = d * a % P, c * b % P
-        x3 = (da + cb) ** 2 % P
-        z3 = x1 * (da - cb) ** 2 % P
-        x2 = aa * bb % P
-        z2 = e * (aa + A24 * e) % P
-    if swap:
-        x2, z2 = x3, z3
-    return (x2 * pow(z2, P - 2, P) % P).to_bytes(32, "little")
+def _private_key(scalar: bytes) -> Any:
+    if len(scalar) != 32:
+        raise CurveError("an X25519 scalar is 32 bytes, not %d" % len(scalar))
+    return _x25519().X25519PrivateKey.from_private_bytes(scalar)
 
 
-def x25519_base(scalar: bytes) -> bytes:
-    """The X25519 public key of ``scalar``."""
-    return x25519(scalar, BASE_U.to_bytes(32, "little"))
+def x25519_public(scalar: bytes) -> bytes:
+    """The 32-byte X25519 public key of a 32-byte private ``scalar`` (RFC 7748 ``X25519(k, 9)``)."""
+    return _raw_public(_private_key(scalar).public_key())
+
+
+def x25519_shared(scalar: bytes, peer: bytes) -> Optional[bytes]:
+    """The X25519 shared secret of ``scalar`` and the ``peer`` public key (RFC 7748 ``X25519(k, u)``).
+
+    ``None`` when the result is all zeros (``peer`` is a low-order point), which age requires the
+    recipient to reject.
+    """
+    if len(peer) != 32:
+        raise CurveError("an X25519 public key is 32 bytes, not %d" % len(peer))
+    private = _private_key(scalar)
+    public = _x25519().X25519PublicKey.from_public_bytes(peer)
+    try:
+        shared = private.exchange(public)
+    except ValueError:  # cryptography refuses an all-zero shared secret
+        return None
+    return None if shared == b"\0" * 32 else shared
 
 
 def ed25519_to_x25519_public(public: bytes) -> bytes:
