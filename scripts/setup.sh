@@ -1,21 +1,11 @@
 #!/usr/bin/env bash
-# Install everything the tests and the demo need on a Debian 12 machine, as root. Idempotent:
-# Debian packages (Nix 2.8 from nix-bin, OpenSSH, busybox, tini), a pinned Python venv in .venv,
-# and the collection linked at .collections/ansible_collections/nixfleet/nixos.
+# Install everything the tests and the demo need on a Debian 12 or 13 machine, as root. Idempotent:
+# Debian packages (scripts/debian-packages.txt: Nix from nix-bin, OpenSSH, busybox, tini), a pinned
+# Python venv in .venv, and the collection linked at .collections/ansible_collections/nixfleet/nixos.
 set -euo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 
-APT_PACKAGES=(
-  nix-bin            # the Nix CLI (2.8 on Debian 12) for the controller and every fleet host
-  openssh-server     # each fleet host is an sshd
-  openssh-client
-  busybox-static     # httpd for the fixture generations' HTTP service
-  tini               # PID 1 of each fleet host's PID namespace (reaps, dies with the host)
-  util-linux         # unshare, nsenter
-  iproute2 procps git age ca-certificates curl
-  nginx              # the binary cache the binary_cache role serves (fleet hosts run it, on loopback)
-  python3 python3-venv
-)
+mapfile -t APT_PACKAGES < <(sed -e 's/#.*//' -e '/^[[:space:]]*$/d' -e 's/[[:space:]]//g' "$ROOT/scripts/debian-packages.txt")
 
 missing=()
 for pkg in "${APT_PACKAGES[@]}"; do
@@ -38,8 +28,14 @@ fi
 # Mount points the fleet hosts bind their private directories onto.
 mkdir -p /nix /etc/nix /etc/nixfleet /etc/ssh /var/lib /var/cache
 
-VENV="$ROOT/.venv"
+# shellcheck source=env.sh
+source "$ROOT/scripts/env.sh"
+VENV=$NIXFLEET_VENV
 REQ="$ROOT/tests/requirements.txt"
+if [[ -n ${NIXFLEET_ANSIBLE_CORE:-} ]]; then  # the pinned tools, another ansible-core
+  REQ=$(mktemp)
+  sed "s/^ansible-core==.*/ansible-core==$NIXFLEET_ANSIBLE_CORE/" "$ROOT/tests/requirements.txt" > "$REQ"
+fi
 STAMP="$VENV/.requirements.sha256"
 want=$(sha256sum "$REQ" | cut -d' ' -f1)
 if [[ ! -x "$VENV/bin/python" || "$(cat "$STAMP" 2>/dev/null)" != "$want" ]]; then
@@ -48,6 +44,7 @@ if [[ ! -x "$VENV/bin/python" || "$(cat "$STAMP" 2>/dev/null)" != "$want" ]]; th
   "$VENV/bin/pip" install -q --disable-pip-version-check -r "$REQ"
   echo "$want" > "$STAMP"
 fi
+if [[ -n ${NIXFLEET_ANSIBLE_CORE:-} ]]; then rm -f "$REQ"; fi
 
 # ansible-test bootstraps pip into its venvs with a script from ci-files.testing.ansible.com, which
 # this machine cannot reach: give it an equivalent from its cache path (pip from Python's ensurepip).

@@ -30,7 +30,10 @@ description:
     C(nixos_eval_error) and in the group C(nixos_eval_failed), and a warning names it; the other
     hosts are unaffected. A flake that does not exist or does not evaluate at all is an error
     that carries Nix's own message."
-  - Values from the flake are marked unsafe (never templated).
+  - "Values from the flake are never templated: on ansible-core 2.19 and newer they are plain
+    (inventory strings are not trusted as templates); on older versions strings that could hold a
+    template (a C({) or C(})) are marked unsafe. Either way C(ansible-inventory --list --export), what
+    AWX imports, prints plain JSON values for everything else."
   - The file name must end in C(flake.yml) or C(flake.yaml), for example C(prod.flake.yml).
 extends_documentation_fragment:
   - constructed
@@ -111,7 +114,6 @@ from ansible.errors import AnsibleParserError
 from ansible.inventory.group import to_safe_group_name
 from ansible.plugins.inventory import BaseInventoryPlugin, Cacheable, Constructable
 from ansible.utils.display import Display
-from ansible.utils.unsafe_proxy import wrap_var
 
 from ansible_collections.nixfleet.nixos.plugins.module_utils.errors import NixError
 from ansible_collections.nixfleet.nixos.plugins.module_utils.flake_ref import resolve_flake_ref
@@ -119,6 +121,7 @@ from ansible_collections.nixfleet.nixos.plugins.module_utils.nix_command import 
 from ansible_collections.nixfleet.nixos.plugins.plugin_utils.flake_eval import FlakeInventory, read_flake
 from ansible_collections.nixfleet.nixos.plugins.plugin_utils.flake_fingerprint import fingerprint
 from ansible_collections.nixfleet.nixos.plugins.plugin_utils.nix_cli import NixCli
+from ansible_collections.nixfleet.nixos.plugins.plugin_utils.untrusted_values import make_untrusted
 
 display = Display()
 
@@ -194,7 +197,7 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
                 flake_vars["nixos_eval_error"] = host.error
                 self.inventory.add_child(self._group("nixos_eval_failed"), name)
             for var, value in flake_vars.items():
-                self.inventory.set_variable(name, var, wrap_var(value))
+                self.inventory.set_variable(name, var, make_untrusted(value))
             for tag in host.tags:
                 self.inventory.add_child(self._group("tag_%s" % tag), name)
             if host.system:

@@ -100,8 +100,9 @@ def _seconds(data: Dict[str, Any]) -> Optional[float]:
     """From the first to the last of the host's deploy tasks (each result says when it ran; a
     rescued failure notes when it gave up in ``nixos_deploy_finished``)."""
     results = [data.get(name) or {} for name in ("nixos_deploy_copy", "nixos_deploy_switch", "nixos_deploy_health")]
-    starts = [r["started"] for r in results if r.get("started") is not None]
-    ends = [r["finished"] for r in results if r.get("finished") is not None]
+    timings = [r.get("nixfleet_timing") or {} for r in results]
+    starts = [t["started"] for t in timings if t.get("started") is not None]
+    ends = [t["finished"] for t in timings if t.get("finished") is not None]
     start = min(starts) if starts else None
     end = data.get("nixos_deploy_finished") or (max(ends) if ends else None)
     if start is None or end is None:

@@ -30,6 +30,8 @@ FRESH_NARINFO: Tuple[str, ...] = ("--option", "narinfo-cache-positive-ttl", "0",
 
 OPTIONS: Dict[str, Callable[[Any], List[str]]] = {
     "json": _flag("--json"),
+    # Nix 2.33+ deprecates --json without a format for path-info (NixVersion.path_info_json_format).
+    "json_format": _value("--json-format"),
     "no_link": _flag("--no-link"),
     "keep_going": _flag("--keep-going"),
     "recursive": _flag("--recursive"),
@@ -117,9 +119,10 @@ def copy_argv(settings: NixSettings, paths: Sequence[str], to: Optional[str] = N
 
 
 def path_info_argv(settings: NixSettings, paths: Sequence[str], store: Optional[str] = None,
-                   recursive: bool = False, fresh_narinfo: bool = False, closure_size: bool = False) -> List[str]:
-    return nix_argv(settings, ["path-info"], paths, json=True, store=store, recursive=recursive,
-                    fresh_narinfo=fresh_narinfo, closure_size=closure_size)
+                   recursive: bool = False, fresh_narinfo: bool = False, closure_size: bool = False,
+                   json_format: Optional[int] = None) -> List[str]:
+    return nix_argv(settings, ["path-info"], paths, json=True, json_format=json_format, store=store,
+                    recursive=recursive, fresh_narinfo=fresh_narinfo, closure_size=closure_size)
 
 
 def flake_metadata_argv(settings: NixSettings, ref: str) -> List[str]:
@@ -148,10 +151,15 @@ def parse_path_info(output: str) -> Dict[str, Optional[Dict[str, Any]]]:
     """``nix path-info --json`` → ``{path: info or None when not valid}``.
 
     Nix < 2.19 and Lix print a list of objects with a ``path`` key (``"valid": false`` for
-    missing paths); Nix 2.19+ prints an object keyed by path with ``null`` for missing ones.
+    missing paths); Nix 2.19+ (and ``--json-format 1``) an object keyed by path with ``null`` for
+    missing ones; ``--json-format 2`` ``{"version", "storeDir", "info": {basename: info}}``.
     """
     data = json.loads(output or "[]")
     result: Dict[str, Optional[Dict[str, Any]]] = {}
+    if isinstance(data, dict) and isinstance(data.get("info"), dict) and "storeDir" in data:
+        for base, info in data["info"].items():
+            result["%s/%s" % (data["storeDir"].rstrip("/"), base)] = info if info else None
+        return result
     if isinstance(data, dict):
         for path, info in data.items():
             result[path] = info if info else None

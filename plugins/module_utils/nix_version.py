@@ -3,15 +3,18 @@
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """Which Nix is this, and what can it do?
 
-Debian 12 ships Nix 2.8; users run 2.18+ and Lix. Everything the collection needs from a newer
-Nix has a fallback that 2.8 understands, chosen here from the version.
+Debian 12 ships Nix 2.8, Debian 13 2.26, Debian unstable 2.34; users run 2.18+ and Lix. What
+changed between them and matters on the controller is decided in this one place, from the version.
+Changes that need no decision: ``nix show-config`` → ``nix config show`` (2.20) is met on targets,
+whose version is not known, by trying the new name first; ``nix copy`` to ssh-ng needs
+``--substitute-on-destination`` from 2.20 and ``builders-use-substitutes`` before, and gets both.
 """
 
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import Tuple
+from typing import Optional, Tuple
 
 _VERSION_RE = re.compile(r"^nix(?:-\w+)? \((?P<impl>[^)]*)\) (?P<version>\d+(?:\.\d+)*)")
 
@@ -55,6 +58,12 @@ class NixVersion:
     def path_info_json_is_object(self) -> bool:
         """``nix path-info --json`` prints an object keyed by path from Nix 2.19 on (not Lix)."""
         return not self.is_lix and self.at_least(2, 19)
+
+    @property
+    def path_info_json_format(self) -> Optional[int]:
+        """The ``--json-format`` to pass to ``nix path-info --json``: 1 from Nix 2.33 (which
+        deprecates ``--json`` without it), None before and on Lix (they reject the flag)."""
+        return 1 if not self.is_lix and self.at_least(2, 33) else None
 
     def __str__(self) -> str:
         return "%s %s" % (self.implementation, ".".join(str(v) for v in self.version))

@@ -111,14 +111,21 @@ confirmation:
   description: C(confirmed), C(not requested) (no magic rollback, or C(boot)), or, in a failure, C(lost contact, target rolled itself back).
   returned: always
   type: str
-started:
-  description: When the task started on this host (seconds since the epoch); every nixfleet.nixos action returns it.
+nixfleet_timing:
+  description:
+    - When the task ran on this host; every nixfleet.nixos action returns it (the deploy report's
+      times come from it). Not C(started)/C(finished), which are result keys ansible-core owns.
   returned: always
-  type: float
-finished:
-  description: When the task finished on this host (seconds since the epoch).
-  returned: always
-  type: float
+  type: dict
+  contains:
+    started:
+      description: When the task started (seconds since the epoch).
+      type: float
+      returned: always
+    finished:
+      description: When the task finished (seconds since the epoch).
+      type: float
+      returned: always
 needs_reboot:
   description: Whether, afterwards, the host runs a kernel other than the one it booted.
   returned: when not in check mode

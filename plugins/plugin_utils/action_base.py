@@ -91,8 +91,9 @@ class NixosAction(ActionBase):
         task_vars = task_vars or {}
         result = super().run(tmp, task_vars)
         # When the task ran on this host (epoch seconds): the deploy report's per-host time comes
-        # from these, so the role needs no extra tasks to note the time.
-        result["started"] = time.time()
+        # from these, so the role needs no extra tasks to note the time. Under a key of ours:
+        # ansible-core owns result keys such as ``started`` and ``finished`` (2.20+ warns).
+        started = time.time()
         args = self.validate_argument_spec(argument_spec=self.ARGSPEC)[1]
         try:
             result.update(self.execute(args, task_vars))
@@ -102,7 +103,7 @@ class NixosAction(ActionBase):
                 result["rolled_back"] = True
             if getattr(exc, "unreachable", False):
                 result["unreachable"] = True
-        result["finished"] = time.time()
+        result["nixfleet_timing"] = {"started": started, "finished": time.time()}
         return result
 
     @staticmethod

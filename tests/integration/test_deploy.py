@@ -98,6 +98,16 @@ def test_deploy_report_files(fleet, flake, inventory, tmp_path):
     assert table[0].split() == ["HOST", "RESULT", "GENERATION", "SYSTEM", "CLOSURE", "REBOOT", "HEALTH", "TIME"]
 
 
+def test_a_limited_deploy_still_reports(inventory):
+    """With --limit, localhost is not in the Summary play: the last batch reports, once, on the kept hosts."""
+    run = run_playbook(inventory, "deploy.yml", limit="node01,node02", extra_vars={"nixos_deploy_serial": 1})
+    assert run.rc == 0, run.stderr
+    shown = run.all_results("Show the deploy summary")
+    assert len(shown) == 1 and len(shown[0]) == 1, shown
+    table = list(shown[0].values())[0]["msg"]
+    assert [line.split()[0] for line in table[1:]] == ["node01", "node02"], table
+
+
 def test_check_diff_shows_one_host_then_real_run_moves_only_it(fleet, flake, inventory):
     before = {h.name: host_state(h) for h in fleet.hosts}
     flake.set_host("node02", version="2")

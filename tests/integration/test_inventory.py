@@ -40,8 +40,9 @@ def test_three_metadata_shapes_of_the_fleet_flake(fleet, fixture_flake, tmp_path
     assert group_hosts(data, "tag_web") == ["node01", "node04"]
     assert group_hosts(data, "tag_canary") == ["node01"]
     assert group_hosts(data, "system_x86_64_linux") == ["node01", "node02", "node03", "node04"]
-    # Values from the flake are unsafe (never templated).
-    assert raw_hostvars(data)["node01"]["ansible_host"] == {"__ansible_unsafe": "127.0.10.11"}
+    # Values print as plain JSON (what AWX imports); test_inventory_templates proves templates never run.
+    assert raw_hostvars(data)["node01"]["ansible_host"] == "127.0.10.11"
+    assert raw_hostvars(data)["node01"]["nixos_tags"] == ["web", "canary"]
 
 
 def test_locked_ref_builds_what_the_inventory_saw(fleet, fixture_flake, tmp_path):

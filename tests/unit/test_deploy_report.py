@@ -8,7 +8,9 @@ OLD = "/nix/store/9zq0dz3hy6m5h0vsaxk1aw0v4rf2vhhz-nixos-system-web-01-23.11"
 SIZES = {OLD: 2 * 1024 * 1024}
 
 
-def switched(**extra):
+def switched(started=None, finished=None, **extra):
+    if started is not None:
+        extra["nixfleet_timing"] = {"started": started, "finished": finished}
     return dict({"changed": True, "action": "switch", "path": NEW, "previous_path": OLD, "generation": 8,
                  "previous_generation": 7, "needs_reboot": True}, **extra)
 
@@ -20,10 +22,10 @@ def built(host):
 def test_rows():
     # The time runs from the first task's start (copy) to the last one's end (health).
     ok = dr.host_report("web-01", {"nixos_deploy_build": built("web-01"),
-                                   "nixos_deploy_copy": {"started": 10.0, "finished": 11.0},
+                                   "nixos_deploy_copy": {"nixfleet_timing": {"started": 10.0, "finished": 11.0}},
                                    "nixos_deploy_switch": switched(started=11.0, finished=12.0),
-                                   "nixos_deploy_health": {"failed": False, "checks": [{}, {}], "started": 12.0,
-                                                           "finished": 12.5}}, SIZES)
+                                   "nixos_deploy_health": {"failed": False, "checks": [{}, {}], "nixfleet_timing": {
+                                                               "started": 12.0, "finished": 12.5}}}, SIZES)
     assert ok.cells() == {"host": "web-01", "result": "switched", "generation": "7 -> 8",
                           "system": "2mb7x5vv…-nixos-system-web-01-24.05", "closure": "3.0 MiB (+1.0 MiB)",
                           "reboot": "NEEDED", "health": "ok (2 checks)", "time": "2.5s"}
