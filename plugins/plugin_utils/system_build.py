@@ -13,7 +13,7 @@ another host's evaluation aborted the first one, and the build errors of the res
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Dict, List, Optional
+from typing import Dict, List, Optional, Sequence
 
 from ansible_collections.nixfleet.nixos.plugins.module_utils.errors import NixError, nix_error_text
 from ansible_collections.nixfleet.nixos.plugins.module_utils.flake_inventory import nix_string
@@ -142,12 +142,20 @@ class SystemBuilder:
             drv = evaluated[target.host]["drvPath"]
             self.report.paths.pop(target.host, None)
             self.report.failed[target.host] = "%s failed to build: %s" % (
-                target.installable, build_error_for(stderr, drv))
+                target.installable, build_error_for(stderr, drv, [i["drvPath"] for i in evaluated.values()]))
         return self.report
 
 
-def build_error_for(stderr: str, drv_path: str) -> str:
-    """The ``error:`` blocks of a ``nix build`` that concern ``drv_path`` (else all of them)."""
+DEPENDENCY_FAILED = ("dependency failed", "dependencies failed", "dependencies couldn't be built")
+
+
+def build_error_for(stderr: str, drv_path: str, target_drvs: Sequence[str] = ()) -> str:
+    """The ``error:`` blocks of a ``nix build`` that concern ``drv_path`` (else all of them).
+
+    When that block only says a dependency failed (Nix 2.34: "Cannot build '…'. Reason: 1
+    dependency failed."), the blocks that name no target's derivation, where the cause is (a
+    failed dependency, ``--max-jobs 0``), come with it.
+    """
     text = nix_error_text(stderr)
     blocks: List[List[str]] = []
     for line in text.splitlines():
@@ -155,5 +163,8 @@ def build_error_for(stderr: str, drv_path: str) -> str:
             blocks.append([line])
         else:
             blocks[-1].append(line)
-    mine = ["\n".join(b) for b in blocks if any(drv_path in line for line in b)]
+    texts = ["\n".join(b) for b in blocks]
+    mine = [b for b in texts if drv_path in b]
+    if mine and any(word in b for b in mine for word in DEPENDENCY_FAILED):
+        mine += [b for b in texts if b not in mine and not any(d in b for d in target_drvs)]
     return "\n".join(mine) if mine else text

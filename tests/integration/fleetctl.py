@@ -16,6 +16,8 @@ ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / "tests" / "fleet"))
 import nsfleet  # noqa: E402
 
+from ansible_collections.nixfleet.nixos.plugins.module_utils.nix_command import parse_path_info  # noqa: E402
+from ansible_collections.nixfleet.nixos.plugins.plugin_utils.nix_cli import NixCli  # noqa: E402
 from ansible_collections.nixfleet.nixos.plugins.plugin_utils.ssh_target import SshTarget  # noqa: E402
 
 FIXTURE_FLAKE = ROOT / "tests" / "fixtures" / "flake"
@@ -131,3 +133,16 @@ def nix_env() -> Dict[str, str]:
     env = dict(os.environ)
     env["NIX_CONFIG"] = NIX_CONFIG
     return env
+
+
+def path_info(path: str, closure_size: bool = False) -> Dict:
+    """``nix path-info --json`` of one path in the controller's store, on any Nix (the collection's reader)."""
+    info = NixCli().path_info([path], closure_size=closure_size)[path]
+    assert info is not None, "%s is not valid in the controller's store" % path
+    return info
+
+
+def host_path_info(host: nsfleet.Host, path: str) -> Optional[Dict]:
+    """The same, in a fleet host's store (its own Nix; ``None`` when the path is not valid there)."""
+    return parse_path_info(inside(host, "nix --extra-experimental-features nix-command path-info --json %s "
+                                        "2>/dev/null || true" % path)).get(path)

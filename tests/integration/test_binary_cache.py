@@ -8,7 +8,7 @@ import urllib.request
 
 import pytest
 import yaml
-from fleetctl import FixtureFlake, inside, running_fleet
+from fleetctl import FixtureFlake, host_path_info, inside, running_fleet
 from playbook_helpers import run_playbook, run_task, write_fleet_inventory
 
 pytestmark = pytest.mark.integration
@@ -143,8 +143,7 @@ def test_deploy_through_the_cache(fleet, flake, inventory, keys):
         host = fleet[name]
         assert run.results("Copy the system's closure")[name]["mode"] == "cache"
         assert inside(host, "readlink /run/current-system").strip() == paths[name]
-        info = json.loads(inside(host, "nix --extra-experimental-features nix-command path-info --json %s"
-                                 % paths[name]))[0]
+        info = host_path_info(host, paths[name])
         assert any(sig.startswith("cache01-1:") for sig in info["signatures"])
         # The target's own record of what it fetched from where (Nix's narinfo cache).
         urls, hashes = fetched_from(host)

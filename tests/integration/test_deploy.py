@@ -8,7 +8,7 @@ import uuid
 
 import pytest
 
-from fleetctl import FixtureFlake, http_get, inside, running_fleet
+from fleetctl import FixtureFlake, http_get, inside, path_info, running_fleet
 from playbook_helpers import run_playbook, run_task, write_fleet_inventory
 
 pytestmark = pytest.mark.integration
@@ -87,8 +87,7 @@ def test_deploy_report_files(fleet, flake, inventory, tmp_path):
     for name in ALL:
         path = toplevel(flake, name)
         # The controller's own count of the closure's bytes, to compare with what the host summed.
-        info = json.loads(subprocess.run(["nix", "path-info", "--json", "-S", path], stdout=subprocess.PIPE,
-                                         check=True).stdout)[0]
+        info = path_info(path, closure_size=True)
         assert rows[name]["result"] == "unchanged" and rows[name]["new_generation"] == 1
         assert rows[name]["path"] == path and rows[name]["closure_bytes"] == info["closureSize"]
         assert rows[name]["needs_reboot"] is False and rows[name]["seconds"] > 0
@@ -225,7 +224,8 @@ def test_facts_generations_running_booted_and_reboot(fleet, flake, inventory):
     assert node02["running_system"] == toplevel(flake, "node02")
     assert all(isinstance(g["date"], int) for g in node02["generations"])
     assert node02["booted_system"] is None and node02["needs_reboot"] is False
-    assert node02["systemd"] is False and node02["nix_version"] == "2.8.0"
+    own = inside(fleet["node02"], "nix-env --version").split()[-1]  # the host's own Nix, whichever Debian's
+    assert node02["systemd"] is False and node02["nix_version"] == own and own[0].isdigit()
     assert facts["node04"]["running_system"] == toplevel(flake, "node04")  # no Python there
     # A host booted into an older kernel needs a reboot.
     host = fleet["node02"]
@@ -348,11 +348,7 @@ def test_report_shows_the_closure_change(fleet, flake, inventory, tmp_path):
     assert bumped.rc == 0, bumped.stderr
     row = {r["host"]: r for r in json.loads((tmp_path / "report2" / "deploy-report.json").read_text())}["node01"]
 
-    def closure_size(path):
-        out = subprocess.run(["nix", "path-info", "--json", "-S", path], stdout=subprocess.PIPE, check=True).stdout
-        return json.loads(out)[0]["closureSize"]
-
-    size = {p: closure_size(p) for p in (before, toplevel(flake, "node01"))}
+    size = {p: path_info(p, closure_size=True)["closureSize"] for p in (before, toplevel(flake, "node01"))}
     assert row["result"] == "switched" and row["new_generation"] == row["old_generation"] + 1
     assert row["closure_change_bytes"] == size[toplevel(flake, "node01")] - size[before] > 3 * 1024
     flake.set_host("node01", payload_kib=0, version=version)

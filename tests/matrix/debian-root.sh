@@ -27,6 +27,8 @@ mkdir -p "$ROOTS"
 rm -rf "$DIR" "$DIR.stamp" "$DIR.new"
 echo "debian-root: debootstrap --variant=minbase $SUITE (once; cached in $DIR)" >&2
 debootstrap --variant=minbase "$SUITE" "$DIR.new" "$MIRROR" >&2
+# The machine's mirror may serve a snapshot whose Release files have expired (seen with sid).
+echo 'Acquire::Check-Valid-Until "false";' > "$DIR.new/etc/apt/apt.conf.d/99nixfleet-mirror-snapshot"
 mkdir -p "$DIR.new/usr/local/share/ca-certificates"
 cp /usr/local/share/ca-certificates/*.crt "$DIR.new/usr/local/share/ca-certificates/" 2>/dev/null || true
 # ca-certificates makes the bundle pip and curl are pointed at; debootstrap cannot resolve every

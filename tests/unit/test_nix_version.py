@@ -1,5 +1,8 @@
+from pathlib import Path
+
 import pytest
 
+from ansible_collections.nixfleet.nixos.plugins.module_utils.nix_command import NixSettings, parse_path_info, path_info_argv
 from ansible_collections.nixfleet.nixos.plugins.module_utils.nix_version import NixVersion
 
 
@@ -37,3 +40,68 @@ def test_old_nix_has_no_flakes():
 def test_unparseable(bad):
     with pytest.raises(ValueError):
         NixVersion.parse(bad)
+
+
+# Real output of each Nix the matrix runs (Debian 12, 13 and unstable), recorded with
+# `nix store add-file` of a file and a missing path: tests/unit/nix_outputs/<version>/.
+OUTPUTS = Path(__file__).parent / "nix_outputs"
+RECORDED = sorted(p.name for p in OUTPUTS.iterdir() if p.is_dir())
+
+
+def test_every_debian_nix_is_recorded():
+    assert {"2.8.0", "2.26.3"} <= set(RECORDED) and any(v.startswith("2.34.") for v in RECORDED), RECORDED
+
+
+@pytest.mark.parametrize("version", RECORDED)
+def test_recorded_nix_versions_and_path_info(version):
+    recorded = OUTPUTS / version
+    v = NixVersion.parse((recorded / "version.txt").read_text())
+    assert ".".join(map(str, v.version)) == version and not v.is_lix
+    present = (recorded / "path.txt").read_text().strip()
+    missing = "/nix/store/00000000000000000000000000000000-missing"
+    # What we pass: --json-format where this Nix knows it (older ones reject the flag).
+    rejects = "unrecognised flag '--json-format'" in (recorded / "json-format.stderr").read_text()
+    assert (v.path_info_json_format is None) == rejects
+    for name in ("path-info.json", "path-info-f1.json", "path-info-f2.json"):
+        if (recorded / name).exists():
+            info = parse_path_info((recorded / name).read_text())
+            assert info[missing] is None, name
+            assert info[present]["narHash"] == "sha256-HDfQGvQL4ugGkd48w99EN3ppmvuxfGjwgJZLL9Bx/BM=", name
+    assert (recorded / ("path-info-f1.json" if v.path_info_json_format == 1 else "path-info.json")).exists()
+    # --json alone is deprecated exactly where we pass a format.
+    plain_stderr = recorded / "path-info.stderr"
+    if plain_stderr.exists():
+        deprecated = "'--json' without '--json-format' is deprecated" in plain_stderr.read_text()
+        assert deprecated == (v.path_info_json_format is not None)
+        assert "deprecated" not in (recorded / "json-format.stderr").read_text()
+
+
+def test_json_format_from_2_33_and_never_on_lix():
+    assert NixVersion.parse("nix (Nix) 2.32.4").path_info_json_format is None
+    assert NixVersion.parse("nix (Nix) 2.33.0").path_info_json_format == 1
+    assert NixVersion.parse("nix (Lix, like Nix) 2.94.0").path_info_json_format is None
+
+
+def test_path_info_argv_passes_the_format():
+    argv = path_info_argv(NixSettings(), ["/nix/store/x"], json_format=1)
+    assert argv[argv.index("--json") + 1:argv.index("--json") + 3] == ["--json-format", "1"]
+    assert "--json-format" not in path_info_argv(NixSettings(), ["/nix/store/x"])
+
+
+def test_derivation_diffs_read_the_same_on_every_nix():
+    from ansible_collections.nixfleet.nixos.plugins.plugin_utils.closure_diff import versions_without_drv
+    # nix store diff-closures of two .drv files, as Nix 2.34 prints it (2.8 prints no ".drv").
+    assert versions_without_drv("nixos-system-node02: 1.drv → 2.drv\nbase: ∅ → 1.drv, 2.drv\n") == \
+        "nixos-system-node02: 1 → 2\nbase: ∅ → 1, 2\n"
+
+
+def test_build_errors_name_the_cause_on_every_nix():
+    from ansible_collections.nixfleet.nixos.plugins.plugin_utils.system_build import build_error_for
+    web, db, etc = ("/nix/store/%s-nixos-system-%s.drv" % (c * 32, n) for c, n in (("a", "web"), ("b", "db"), ("c", "etc")))
+    # Nix 2.34's shape: the toplevel only says a dependency failed; the cause is in another block.
+    stderr = ("error: builder for '%s' failed with exit code 1;\n       last 1 log lines:\n       > boom\n"
+              "error: Cannot build '%s'.\n       Reason: 1 dependency failed.\n"
+              "error: Cannot build '%s'.\n       Reason: builder failed.\n" % (etc, web, db))
+    msg = build_error_for(stderr, web, [web, db])
+    assert "boom" in msg and "1 dependency failed" in msg and db not in msg
+    assert build_error_for(stderr, db, [web, db]) == "error: Cannot build '%s'.\n       Reason: builder failed." % db
