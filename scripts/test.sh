@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
-# The test command: set everything up, run the unit and integration tests, then the legs of the
-# version matrix named in NIXFLEET_MATRIX (tests/matrix/run: ansible-oldest, debian12, debian13,
-# unstable; "all" for every leg of this machine; default: the legs proven green so far).
-#   bash scripts/test.sh                  the suite, then the default legs (what CI runs)
+# The test command: set everything up, run the unit and integration tests; with NIXFLEET_MATRIX set,
+# then the legs of the version matrix it names (tests/matrix/run: ansible-oldest, debian12, debian13,
+# unstable; "all": every leg for this machine). CI does not run the matrix yet (not every leg is green).
+#   bash scripts/test.sh                  the suite on this machine's pinned versions (what CI runs)
+#   NIXFLEET_MATRIX=all bash scripts/test.sh    the suite, then the whole version matrix
 #   bash scripts/test.sh -k inventory -x  this machine's pinned versions only; arguments go to pytest
 #   bash scripts/test.sh --no-matrix      the whole suite on this machine's pinned versions only
 set -euo pipefail
