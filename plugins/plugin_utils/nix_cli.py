@@ -85,7 +85,7 @@ class NixCli:
         Missing paths make Nix exit non-zero on some versions; the JSON still says which.
         """
         argv = cmd.path_info_argv(self.settings, paths, store=store, recursive=recursive, fresh_narinfo=fresh_narinfo,
-                                  closure_size=closure_size, json_format=self.version().path_info_json_format)
+                                  closure_size=closure_size)
         merged = dict(self.env)
         merged.update(env or {})
         result = self._run(argv, env=merged)
