@@ -121,7 +121,7 @@ from ansible_collections.nixfleet.nixos.plugins.module_utils.nix_command import 
 from ansible_collections.nixfleet.nixos.plugins.plugin_utils.flake_eval import FlakeInventory, read_flake
 from ansible_collections.nixfleet.nixos.plugins.plugin_utils.flake_fingerprint import fingerprint
 from ansible_collections.nixfleet.nixos.plugins.plugin_utils.nix_cli import NixCli
-from ansible_collections.nixfleet.nixos.plugins.plugin_utils.untrusted_values import make_untrusted
+from ansible_collections.nixfleet.nixos.plugins.plugin_utils.untrusted_values import inventory_value
 
 display = Display()
 
@@ -197,7 +197,7 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
                 flake_vars["nixos_eval_error"] = host.error
                 self.inventory.add_child(self._group("nixos_eval_failed"), name)
             for var, value in flake_vars.items():
-                self.inventory.set_variable(name, var, make_untrusted(value))
+                self.inventory.set_variable(name, var, inventory_value(value))
             for tag in host.tags:
                 self.inventory.add_child(self._group("tag_%s" % tag), name)
             if host.system:

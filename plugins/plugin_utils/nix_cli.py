@@ -11,6 +11,7 @@ from typing import Any, Dict, List, Mapping, Optional, Sequence
 from ansible_collections.nixfleet.nixos.plugins.module_utils import nix_command as cmd
 from ansible_collections.nixfleet.nixos.plugins.module_utils.errors import NixError
 from ansible_collections.nixfleet.nixos.plugins.module_utils.nix_version import NixVersion
+from ansible_collections.nixfleet.nixos.plugins.plugin_utils import nix_version_cache
 from ansible_collections.nixfleet.nixos.plugins.plugin_utils.process import CommandResult, check, run
 
 
@@ -33,7 +34,10 @@ class NixCli:
     def version(self) -> NixVersion:
         """The Nix in use (cached); fails clearly when it cannot use flakes."""
         if self._version is None:
-            out = self._call(cmd.version_argv(self.settings), "nix --version").stdout
+            out = nix_version_cache.lookup(self.settings.nix)
+            if out is None:
+                out = self._call(cmd.version_argv(self.settings), "nix --version").stdout
+                nix_version_cache.remember(self.settings.nix, out)
             self._version = NixVersion.parse(out)
             if not self._version.supports_flakes:
                 raise NixError("%s is too old: flakes need Nix 2.4 or newer" % self._version)
@@ -85,7 +89,7 @@ class NixCli:
         Missing paths make Nix exit non-zero on some versions; the JSON still says which.
         """
         argv = cmd.path_info_argv(self.settings, paths, store=store, recursive=recursive, fresh_narinfo=fresh_narinfo,
-                                  closure_size=closure_size)
+                                  closure_size=closure_size, json_format=self.version().path_info_json_format)
         merged = dict(self.env)
         merged.update(env or {})
         result = self._run(argv, env=merged)

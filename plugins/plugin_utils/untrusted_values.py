@@ -15,20 +15,16 @@ string is plain. What "plain" means depends on ansible-core:
   prints every untrusted string as ``__ansible_unsafe``: other strings are tagged trusted
   (``trust_as_template``), harmless for a string with no template syntax, so they print plain;
   strings that could be templates stay untrusted.
+
+So only a string that could be a template prints as ``{"__ansible_unsafe": …}``: ``--export`` must
+keep the marking for the value to stay safe when it is read back, and no real host address, user,
+port, tag or flake ref holds a brace.
 """
 
 from __future__ import annotations
 
 import re
 from typing import Any
-
-from ansible.utils.unsafe_proxy import wrap_var
-
-try:  # ansible-core 2.19+
-    from ansible.template import trust_as_template
-except ImportError:  # older: strings are trusted unless wrapped
-    def trust_as_template(value: str) -> str:
-        return value
 
 TEMPLATE_CHARS = re.compile(r"[{}]")
 
@@ -37,12 +33,22 @@ def could_be_template(value: str) -> bool:
     return bool(TEMPLATE_CHARS.search(value))
 
 
-def make_untrusted(value: Any) -> Any:
-    """``value`` (JSON-shaped data from Nix) ready for ``inventory.set_variable``."""
-    if isinstance(value, dict):
-        return {make_untrusted(k): make_untrusted(v) for k, v in value.items()}
+try:  # ansible-core 2.19+: an inventory string is untrusted unless tagged otherwise
+    from ansible.template import trust_as_template
+
+    def _string(value: str) -> str:
+        return value if could_be_template(value) else trust_as_template(value)
+except ImportError:  # older: every string is a template unless marked unsafe
+    from ansible.utils.unsafe_proxy import wrap_var
+
+    def _string(value: str) -> str:
+        return wrap_var(value) if could_be_template(value) else value
+
+
+def inventory_value(value: Any) -> Any:
+    """``value`` (a string, number or list from Nix) ready for ``inventory.set_variable``."""
     if isinstance(value, (list, tuple)):
-        return [make_untrusted(v) for v in value]
+        return [inventory_value(v) for v in value]
     if isinstance(value, str):
-        return wrap_var(value) if could_be_template(value) else trust_as_template(value)
+        return _string(value)
     return value

@@ -41,14 +41,16 @@ def write_inventory(path: Path, **options) -> Path:
     return path
 
 
-def inventory_list(inventory: Path, path_prefix: Path = None, extra_env=None):
-    """(returncode, inventory JSON with unsafe values unwrapped or None, stderr)."""
+def inventory_list(inventory: Path, path_prefix: Path = None, extra_env=None, export: bool = False):
+    """(returncode, the inventory JSON as printed or None, stderr) of ``ansible-inventory --list``
+    (``--export`` too with ``export``: what an AWX inventory update stores)."""
     env = dict(os.environ)
     env["ANSIBLE_INVENTORY_UNPARSED_FAILED"] = "true"
     if path_prefix:
         env["PATH"] = "%s:%s" % (path_prefix, env["PATH"])
     env.update(extra_env or {})
-    proc = subprocess.run([os.path.join(BIN, "ansible-inventory"), "-i", str(inventory), "--list"],
+    proc = subprocess.run([os.path.join(BIN, "ansible-inventory"), "-i", str(inventory), "--list"]
+                          + (["--export"] if export else []),
                           stdout=subprocess.PIPE, stderr=subprocess.PIPE, universal_newlines=True, env=env, check=False)
     data = json.loads(proc.stdout) if proc.returncode == 0 else None
     return proc.returncode, data, proc.stderr

@@ -1,14 +1,12 @@
 """No task of ours makes ansible-core warn: a first deploy, a no-op, check mode with diffs, verify
 and rollback print no ``[WARNING]`` or ``[DEPRECATION WARNING]`` (on every ansible-core the matrix
 runs: 2.20+ warns about result keys it owns, such as ``finished``, and older ones about others)."""
-import os
 import re
-import subprocess
 
 import pytest
 
-from fleetctl import ROOT, FixtureFlake, running_fleet
-from playbook_helpers import BIN, write_fleet_inventory
+from fleetctl import FixtureFlake, running_fleet
+from playbook_helpers import run_playbook_text, write_fleet_inventory
 
 pytestmark = pytest.mark.integration
 
@@ -28,16 +26,6 @@ def inventory(fleet, tmp_path_factory):
     return write_fleet_inventory(tmp_path_factory.mktemp("warn-inventory"), fleet, flake)
 
 
-def playbook(inventory, name, *args):
-    """ansible-playbook with its default output, as a user sees it (stdout and stderr together)."""
-    env = dict(os.environ, ANSIBLE_FORCE_COLOR="0", ANSIBLE_NOCOLOR="1", ANSIBLE_HOST_KEY_CHECKING="True")
-    env.pop("ANSIBLE_STDOUT_CALLBACK", None)
-    proc = subprocess.run([os.path.join(BIN, "ansible-playbook"), "-i", str(inventory), str(ROOT / "playbooks" / name)]
-                          + list(args), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, universal_newlines=True,
-                          env=env, cwd=str(inventory.parent), check=False, timeout=600)
-    return proc.returncode, proc.stdout
-
-
 @pytest.mark.parametrize("name, args", [
     ("deploy.yml", ()),                      # first deploy: build, copy, switch, report
     ("deploy.yml", ()),                      # no-op
@@ -47,7 +35,7 @@ def playbook(inventory, name, *args):
     ("rollback.yml", ("-e", "nixos_rollback_generation=1")),
 ])
 def test_no_warning_from_ansible_core(inventory, name, args):
-    rc, out = playbook(inventory, name, *args)
+    rc, out = run_playbook_text(inventory, name, *args)
     assert rc == 0, out[-3000:]
     warnings = [line for line in out.splitlines() if WARNING.search(line)]
     assert warnings == [], "\n".join(warnings)

@@ -12,6 +12,7 @@ import ansible_runner
 import pytest
 import yaml
 from fleetctl import NIX_CONFIG, ROOT, FixtureFlake, inside, running_fleet
+from inventory_helpers import inventory_list
 
 pytestmark = pytest.mark.integration
 
@@ -79,12 +80,13 @@ def job(fleet, tmp_path_factory):
     return {"data": data, "project": project, "flake": flake, "key": open(fleet.hosts[0].private_key).read()}
 
 
-def run_job(job, cmdline="--diff"):
-    """One job; cmdline always given (ansible-runner keeps the last one in env/cmdline otherwise)."""
+def run_job(job, cmdline="--diff", inventory=None):
+    """One job (its inventory: the project's .flake.yml source unless given); cmdline always given
+    (ansible-runner keeps the last one in env/cmdline otherwise)."""
     env = {"ANSIBLE_COLLECTIONS_PATH": os.environ["ANSIBLE_COLLECTIONS_PATH"], "NIX_CONFIG": NIX_CONFIG,
            "PATH": os.environ["PATH"], "ANSIBLE_HOST_KEY_CHECKING": "True"}
     result = ansible_runner.run(private_data_dir=str(job["data"]), playbook="deploy.yml",
-                                inventory=str(job["project"] / "inventories" / "fleet.flake.yml"),
+                                inventory=str(inventory or job["project"] / "inventories" / "fleet.flake.yml"),
                                 cmdline=cmdline, envvars=env, quiet=True)
     return result, list(result.events)
 
@@ -124,29 +126,23 @@ def test_inventory_import_round_trip(fleet, job, tmp_path):
     (plain JSON values: AWX keeps a dict where a value was {"__ansible_unsafe": …}), and each job
     gets the stored inventory back as an inventory script; the machine credential is the job's ssh key."""
     job["flake"].set_host("node02", version="3")  # a change made before the inventory update
-    source = job["project"] / "inventories" / "fleet.flake.yml"
-    update = subprocess.run([os.path.join(BIN, "ansible-inventory"), "-i", str(source), "--list", "--export"],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, universal_newlines=True,
-                            cwd=str(source.parent), check=False)
-    assert update.returncode == 0, update.stderr
-    assert "__ansible_unsafe" not in update.stdout
-    stored = json.loads(update.stdout)
+    rc, stored, err = inventory_list(job["project"] / "inventories" / "fleet.flake.yml", export=True)
+    assert rc == 0, err
+    assert "__ansible_unsafe" not in json.dumps(stored)
     node02 = stored["_meta"]["hostvars"]["node02"]
     assert node02["ansible_host"] == fleet["node02"].address and node02["ansible_port"] == fleet["node02"].port
     assert isinstance(node02["nixos_flake"], str) and node02["nixos_flake"].startswith("path:/nix/store/")
-    (tmp_path / "stored.json").write_text(update.stdout)
+    (tmp_path / "stored.json").write_text(json.dumps(stored))
     script = tmp_path / "awx_inventory.sh"
     script.write_text("#!/bin/sh\n# the stored inventory, as an AWX job receives it\nexec cat %s\n" % (tmp_path / "stored.json"))
     script.chmod(0o755)
-    env = {"ANSIBLE_COLLECTIONS_PATH": os.environ["ANSIBLE_COLLECTIONS_PATH"], "NIX_CONFIG": NIX_CONFIG,
-           "PATH": os.environ["PATH"], "ANSIBLE_HOST_KEY_CHECKING": "True"}
-    runs = []
-    for _ in range(2):
-        result = ansible_runner.run(private_data_dir=str(job["data"]), playbook="deploy.yml", inventory=str(script),
-                                    cmdline="--diff", envvars=env, quiet=True)
-        events = list(result.events)
+
+    def deploy():
+        result, events = run_job(job, inventory=script)
         assert result.status == "successful", [e.get("stdout") for e in events][-30:]
-        runs.append(task_results(events, "Switch to the system"))
+        return task_results(events, "Switch to the system")
+
+    runs = [deploy(), deploy()]
     assert runs[0]["node02"]["changed"] is True and runs[0]["node01"]["changed"] is False
     assert runs[1]["node02"]["changed"] is False and runs[1]["node01"]["changed"] is False
     assert inside(fleet["node02"], "cat /run/current-system/nixos-version").strip() == "3"

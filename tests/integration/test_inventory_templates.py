@@ -13,7 +13,7 @@ import subprocess
 import pytest
 
 from fleetctl import ROOT, FixtureFlake, running_fleet
-from inventory_helpers import BIN, group_hosts, hostvars, raw_hostvars, unwrap, write_inventory
+from inventory_helpers import BIN, group_hosts, hostvars, inventory_list, raw_hostvars, write_inventory
 from playbook_helpers import run_playbook, write_fleet_inventory
 
 pytestmark = pytest.mark.integration
@@ -68,12 +68,10 @@ def inventory(fleet, flake, tmp_path_factory):
     return inv
 
 
-def ansible_inventory(inventory, *args):
-    proc = subprocess.run([os.path.join(BIN, "ansible-inventory"), "-i", str(inventory), "--list"] + list(args),
-                          stdout=subprocess.PIPE, stderr=subprocess.PIPE, universal_newlines=True, check=False,
-                          env=dict(os.environ, ANSIBLE_INVENTORY_UNPARSED_FAILED="true"))
-    assert proc.returncode == 0, proc.stderr
-    return json.loads(proc.stdout), proc.stderr
+def listed(inventory, export=False):
+    rc, data, err = inventory_list(inventory, export=export)
+    assert rc == 0, err
+    return data
 
 
 def no_marker(markers):
@@ -82,21 +80,21 @@ def no_marker(markers):
 
 def test_list_and_export_carry_templates_verbatim(fleet, markers, inventory):
     host = fleet.hosts[0].name
-    for args in ((), ("--export",)):
-        data, _err = ansible_inventory(inventory, *args)
+    for export in (False, True):
+        data = listed(inventory, export)
         assert no_marker(markers)
-        hv = hostvars(data) if not args else unwrap(data["_meta"]["hostvars"])
+        hv = hostvars(data)
         assert hv[host]["nixos_tags"] == [TEMPLATE % markers["tag"], "web"]
         assert hv["evil-user"]["ansible_user"] == TEMPLATE % markers["user"]
         assert hv["evil-fqdn"]["ansible_host"] == "evil-fqdn." + TEMPLATE % markers["fqdn"]
-        if not args:  # compose and groups saw the verbatim strings, and rendered nothing of them
+        if not export:  # compose and groups saw the verbatim strings, and rendered nothing of them
             assert hv["evil-user"]["copied_user"] == TEMPLATE % markers["user"]
             assert hv["evil-fqdn"]["copied_host"] == "evil-fqdn." + TEMPLATE % markers["fqdn"]
             assert hv[host]["first_tag"] == TEMPLATE % markers["tag"]
             assert group_hosts(data, "webs") == [host] and group_hosts(data, "k_web") == [host]
         # Plain values print plain: only a string that could be a template may be marked unsafe
         # (ansible-core before 2.19 needs it), never an address, a port or a flake ref.
-        raw = raw_hostvars(data) if not args else data["_meta"]["hostvars"]
+        raw = raw_hostvars(data)
         assert raw[host]["ansible_host"] == fleet.hosts[0].address
         assert isinstance(raw[host]["nixos_flake"], str) and isinstance(raw[host]["ansible_port"], int)
         # (compose's own results are ansible-core's: 2.19+ prints every one of them as unsafe)
@@ -105,7 +103,7 @@ def test_list_and_export_carry_templates_verbatim(fleet, markers, inventory):
 
 
 def test_the_demo_inventory_exports_plain_json():
-    data, _err = ansible_inventory(ROOT / "inventories" / "demo.flake.yml", "--export")
+    data = listed(ROOT / "inventories" / "demo.flake.yml", export=True)
     assert "__ansible_unsafe" not in json.dumps(data)
     assert data["_meta"]["hostvars"]["node01"]["ansible_host"] == "127.0.0.11"
 

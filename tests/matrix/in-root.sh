@@ -19,8 +19,9 @@ while (($#)); do
   esac
 done
 (($#)) || { echo "in-root: no command" >&2; exit 2; }
-# What the project's scripts read from the environment (pip's trust store, CI mode).
-for var in CI PIP_CERT PIP_DEFAULT_TIMEOUT PIP_DISABLE_PIP_VERSION_CHECK NIXFLEET_ANSIBLE_CORE; do
+# What the project's scripts read from the environment; pip trusts the root's CA bundle (which
+# debian-root.sh made with the machine's CA certificates).
+for var in CI PIP_DEFAULT_TIMEOUT PIP_DISABLE_PIP_VERSION_CHECK NIXFLEET_ANSIBLE_CORE; do
   if [[ -n ${!var:-} ]]; then args+=("--setenv=$var=${!var}"); fi
 done
 args+=("--setenv=PIP_CERT=/etc/ssl/certs/ca-certificates.crt")

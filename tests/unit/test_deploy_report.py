@@ -24,8 +24,9 @@ def test_rows():
     ok = dr.host_report("web-01", {"nixos_deploy_build": built("web-01"),
                                    "nixos_deploy_copy": {"nixfleet_timing": {"started": 10.0, "finished": 11.0}},
                                    "nixos_deploy_switch": switched(started=11.0, finished=12.0),
-                                   "nixos_deploy_health": {"failed": False, "checks": [{}, {}], "nixfleet_timing": {
-                                                               "started": 12.0, "finished": 12.5}}}, SIZES)
+                                   "nixos_deploy_health": {"failed": False, "checks": [{}, {}],
+                                                           "nixfleet_timing": {"started": 12.0, "finished": 12.5}}},
+                        SIZES)
     assert ok.cells() == {"host": "web-01", "result": "switched", "generation": "7 -> 8",
                           "system": "2mb7x5vv…-nixos-system-web-01-24.05", "closure": "3.0 MiB (+1.0 MiB)",
                           "reboot": "NEEDED", "health": "ok (2 checks)", "time": "2.5s"}

@@ -25,3 +25,38 @@ def test_missing_nix_says_how_to_install():
 def test_timeout_is_a_nix_error():
     with pytest.raises(NixError, match="timed out"):
         run(["sleep", "5"], timeout=0.2)
+
+
+def fake_nix(directory, version):
+    """A ``nix`` that says it is ``version``, logs each call and prints an empty path-info map."""
+    nix = directory / "nix"
+    nix.write_text("#!/bin/sh\necho \"$*\" >> %s/calls\n"
+                   "if [ \"$1\" = --version ]; then echo 'nix (Nix) %s'; else echo '{}'; fi\n" % (directory, version))
+    nix.chmod(0o755)
+    return str(nix)
+
+
+def calls(directory):
+    return (directory / "calls").read_text().splitlines()
+
+
+def test_the_nix_version_is_asked_once_per_installed_nix(tmp_path, monkeypatch):
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    nix = fake_nix(tmp_path, "2.34.8")
+    for play in ("first", "second", "third"):  # three controller processes with the same Nix
+        assert NixCli(NixSettings(nix=nix)).path_info(["/nix/store/%s" % play]) == {}
+    assert [c for c in calls(tmp_path) if c == "--version"] == ["--version"]
+    # Nix 2.33+ gets --json-format 1 (no deprecation warning); every call got it.
+    assert all("--json --json-format 1" in c for c in calls(tmp_path) if c != "--version")
+    fake_nix(tmp_path, "2.26.3")  # an upgrade (or downgrade) of Nix: asked again, no flag
+    NixCli(NixSettings(nix=nix)).path_info(["/nix/store/x"])
+    assert calls(tmp_path)[-2:] == ["--version", calls(tmp_path)[-1]] and "--json-format" not in calls(tmp_path)[-1]
+
+
+def test_an_unwritable_cache_only_costs_a_call(tmp_path, monkeypatch):
+    (tmp_path / "file").write_text("")
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "file"))  # not a directory
+    nix = fake_nix(tmp_path, "2.8.0")
+    assert NixCli(NixSettings(nix=nix)).version().version == (2, 8, 0)
+    assert NixCli(NixSettings(nix=nix)).version().version == (2, 8, 0)
+    assert calls(tmp_path) == ["--version", "--version"]

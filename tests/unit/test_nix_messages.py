@@ -1,0 +1,20 @@
+"""What the controller makes of Nix's messages, the same on Nix 2.8 and 2.34 (whose shapes differ)."""
+from ansible_collections.nixfleet.nixos.plugins.plugin_utils.closure_diff import versions_without_drv
+from ansible_collections.nixfleet.nixos.plugins.plugin_utils.system_build import build_error_for
+
+
+def test_derivation_diffs_read_the_same_on_every_nix():
+    # nix store diff-closures of two .drv files, as Nix 2.34 prints it (2.8 prints no ".drv").
+    assert versions_without_drv("nixos-system-node02: 1.drv → 2.drv\nbase: ∅ → 1.drv, 2.drv\n") == \
+        "nixos-system-node02: 1 → 2\nbase: ∅ → 1, 2\n"
+
+
+def test_build_errors_name_the_cause_on_every_nix():
+    web, db, etc = ("/nix/store/%s-nixos-system-%s.drv" % (c * 32, n) for c, n in (("a", "web"), ("b", "db"), ("c", "etc")))
+    # Nix 2.34's shape: the toplevel only says a dependency failed; the cause is in another block.
+    stderr = ("error: builder for '%s' failed with exit code 1;\n       last 1 log lines:\n       > boom\n"
+              "error: Cannot build '%s'.\n       Reason: 1 dependency failed.\n"
+              "error: Cannot build '%s'.\n       Reason: builder failed.\n" % (etc, web, db))
+    msg = build_error_for(stderr, web, [web, db])
+    assert "boom" in msg and "1 dependency failed" in msg and db not in msg
+    assert build_error_for(stderr, db, [web, db]) == "error: Cannot build '%s'.\n       Reason: builder failed." % db
