@@ -5,6 +5,7 @@ import json
 import sqlite3
 import subprocess
 import urllib.request
+from pathlib import Path
 
 import pytest
 import yaml
@@ -114,8 +115,12 @@ def store_hash(path):
 
 
 def fetched_from(host):
-    """The target's own record (Nix's narinfo disk cache): which caches it asked, which paths they had."""
-    db = sqlite3.connect("%s/root/.cache/nix/binary-cache-v6.sqlite" % host.root)
+    """The target's own record (Nix's narinfo disk cache): which caches it asked, which paths they had.
+    Its file name carries a schema version (v6 on Nix 2.8, newer on newer Nix; the tables are the same)."""
+    files = sorted(Path(host.root, "root", ".cache", "nix").glob("binary-cache-v*.sqlite"),
+                   key=lambda f: int(f.stem.rsplit("-v", 1)[1]))
+    assert files, "%s has no narinfo disk cache" % host.name
+    db = sqlite3.connect("file:%s?mode=ro" % files[-1], uri=True)
     try:
         urls = [row[0] for row in db.execute("select url from BinaryCaches")]
         hashes = [row[0] for row in db.execute("select hashPart from NARs where present = 1")]

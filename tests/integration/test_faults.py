@@ -63,8 +63,9 @@ def bump(flake, name, **params):
 
 def test_1_unreachable_host_does_not_stop_the_others(fleet, flake, inventory):
     down = fleet["node04"]
-    # The listener and every open session (Ansible's ControlMaster too): the host is gone.
-    inside(down, "kill $(pidof sshd)")
+    # The listener and every open session (Ansible's ControlMaster too): the host is gone. From
+    # OpenSSH 9.8 on (Debian 13) sessions run as sshd-session (and 10.0's sshd-auth), not sshd.
+    inside(down, "kill $(pidof sshd sshd-session sshd-auth)")
     try:
         versions = {n: bump(flake, n) for n in ("node01", "node02", "node04")}
         run = run_playbook(inventory, "deploy.yml", extra_vars=FAST)
