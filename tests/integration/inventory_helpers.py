@@ -56,6 +56,12 @@ def inventory_list(inventory: Path, path_prefix: Path = None, extra_env=None, ex
     return proc.returncode, data, proc.stderr
 
 
+def in_message(expected: str, message: str) -> bool:
+    """``expected`` is in a message Ansible printed, however it wrapped it: before 2.19 warnings are
+    wrapped at 79 columns, also inside a path (at its hyphens), so whitespace is compared away."""
+    return "".join(expected.split()) in "".join(message.split())
+
+
 def raw_hostvars(data):
     return data["_meta"]["hostvars"]
 
