@@ -146,3 +146,12 @@ def test_inventory_import_round_trip(fleet, job, tmp_path):
     assert runs[0]["node02"]["changed"] is True and runs[0]["node01"]["changed"] is False
     assert runs[1]["node02"]["changed"] is False and runs[1]["node01"]["changed"] is False
     assert inside(fleet["node02"], "cat /run/current-system/nixos-version").strip() == "3"
+
+
+def test_a_job_with_a_limit_keeps_the_report(job):
+    """AWX passes a job's limit as --limit: the report still reaches the job's artifacts (from the
+    copy-and-switch play, since the limit leaves localhost out of the Summary play)."""
+    result, events = run_job(job, "--limit node01")
+    assert result.status == "successful", [e.get("stdout") for e in events][-30:]
+    stats = [e for e in events if e["event"] == "playbook_on_stats"][0]["event_data"]
+    assert [row["host"] for row in stats["artifact_data"]["nixos_deploy_report"]] == ["node01"]
