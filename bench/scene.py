@@ -23,6 +23,7 @@ from fleetctl import NIX_CONFIG, Fleet, FixtureFlake, running_fleet  # noqa: E40
 from playbook_helpers import write_fleet_inventory  # noqa: E402
 
 from ansible_collections.nixfleet.nixos.plugins.module_utils import flake_inventory  # noqa: E402
+from ansible_collections.nixfleet.nixos.plugins.plugin_utils.nix_cli import NixCli  # noqa: E402
 
 BENCH = ROOT / "bench"
 FIRST_ADDRESS = "127.0.70.11"  # up to 50 hosts: 127.0.70.11 - 127.0.70.60, nothing else uses them
@@ -90,9 +91,7 @@ class Scene:
 def bytes_needed(env: Dict[str, str], before: Dict[str, str], after: Dict[str, str]) -> int:
     """NAR bytes every host lacks to go from ``before`` to ``after`` (the least any tool must send)."""
     roots = sorted(set(before.values()) | set(after.values()))
-    out = subprocess.run(["nix", "path-info", "--json", "-r"] + roots, env=env, stdout=subprocess.PIPE,
-                         universal_newlines=True, check=True).stdout
-    infos = {i["path"]: i for i in json.loads(out)}
+    infos = NixCli(env=env).path_info(roots, recursive=True)  # the collection's reader: any Nix's JSON
 
     def closure(root: str) -> set:
         seen, todo = set(), [root]

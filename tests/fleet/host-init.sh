@@ -19,9 +19,12 @@ fi
 
 if [ "$NO_PYTHON" = 1 ]; then
   # An overlay whose top layer holds whiteouts: the python* entries vanish from the directory.
+  # The whiteouts live on a tmpfs of this namespace: overlayfs refuses them on an overlay (as a
+  # machine running under systemd-nspawn --volatile=overlay has), and they go with the host.
   for dir in $PYTHON_BIN_DIRS; do
     whiteouts="$HOST_ROOT/../no-python$(echo "$dir" | tr / _)"
     mkdir -p "$whiteouts"
+    mount -t tmpfs -o size=64k,mode=0755 nopython-whiteouts "$whiteouts"
     for entry in "$dir"/python*; do
       mknod "$whiteouts/${entry##*/}" c 0 0
     done

@@ -282,11 +282,12 @@ def _stop_hosts(hosts: List[Host], timeout: float = 10.0) -> None:
 
 
 def mounts_under(path: Path) -> List[str]:
-    """Mount points (as this process sees them) at or below ``path``."""
+    """Mount points (as this process sees them) below ``path``; ``path`` itself may be one (a clone
+    bound into a container, a tmpfs), which no fleet makes."""
     prefix = str(path.resolve())
     with open("/proc/self/mountinfo") as info:
         points = [line.split()[4] for line in info]
-    return [p for p in points if p == prefix or p.startswith(prefix + "/")]
+    return [p for p in points if p.startswith(prefix + "/")]
 
 
 def down(state: Path) -> None:
