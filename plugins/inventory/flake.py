@@ -30,10 +30,10 @@ description:
     C(nixos_eval_error) and in the group C(nixos_eval_failed), and a warning names it; the other
     hosts are unaffected. A flake that does not exist or does not evaluate at all is an error
     that carries Nix's own message."
-  - "Values from the flake are never templated: on ansible-core 2.19 and newer they are plain
-    (inventory strings are not trusted as templates); on older versions strings that could hold a
-    template (a C({) or C(})) are marked unsafe. Either way C(ansible-inventory --list --export), what
-    AWX imports, prints plain JSON values for everything else."
+  - "Values from the flake are never templated: a string that could hold a template (a C({) or
+    C(})) stays untrusted (ansible-core 2.19 and newer) or is marked unsafe (older), and only such a
+    string prints as C({\"__ansible_unsafe\": ...}) in C(ansible-inventory --list --export), what AWX
+    imports; every other value prints as plain JSON."
   - The file name must end in C(flake.yml) or C(flake.yaml), for example C(prod.flake.yml).
 extends_documentation_fragment:
   - constructed
