@@ -26,7 +26,7 @@ if ((${#missing[@]})); then
 fi
 
 # Mount points the fleet hosts bind their private directories onto.
-mkdir -p /nix /etc/nix /etc/nixfleet /etc/ssh /var/lib /var/cache
+mkdir -p /nix /etc/nix /etc/nixfleet /etc/profile.d /etc/ssh /etc/sudoers.d /var/lib /var/cache /root /home
 
 # shellcheck source=env.sh
 source "$ROOT/scripts/env.sh"

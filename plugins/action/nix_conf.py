@@ -90,7 +90,7 @@ class ActionModule(NixosAction):
                                    check_mode=self._task.check_mode, sensitive=True)
 
     def _verify_nixos(self, shell, path, desired):
-        running = shell.check(nd.SHOW_CONFIG_COMMAND, "reading the running Nix configuration").stdout
+        running = shell.check(nd.SHOW_CONFIG_COMMAND, "reading the running Nix configuration", privileged=False).stdout
         try:
             problems = nc.missing_from(nc.parse_show_config(json.loads(running)), desired)
         except ValueError:

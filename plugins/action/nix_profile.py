@@ -39,7 +39,7 @@ class ActionModule(NixosAction):
         name = args["name"] or profile.rstrip("/").rsplit("/", 1)[-1]
         shell = self.shell(task_vars)
         probed = shell.check(probe_command(profile) + "; " + pe.references_command(profile),
-                             "reading %s" % profile).stdout
+                             "reading %s" % profile, privileged=False).stdout
         state = parse_probe(profile, probed)
         before = pe.packages_of(pe.parse_references(probed))
         goal = None
@@ -93,7 +93,8 @@ class ActionModule(NixosAction):
             raise NixError("%s has no generation %s to roll back to (generations: %s)" % (
                 state.profile, args["generation"] if args["generation"] is not None else "before the current one",
                 ", ".join(str(g.number) for g in state.generations) or "none"), host=shell.label)
-        refs = pe.parse_references(shell.check(pe.references_command(goal.path), "listing %s" % goal.path).stdout)
+        refs = pe.parse_references(shell.check(pe.references_command(goal.path), "listing %s" % goal.path,
+                                                         privileged=False).stdout)
         return goal, pe.packages_of(refs)
 
     @staticmethod

@@ -25,23 +25,25 @@ class ActionModule(NixosAction):
     def execute(self, args, task_vars):
         shell = self.shell(task_vars)
         fresh = self.fresh_shell(task_vars) or shell
-        state = parse_probe(args["profile"], shell.check(probe_command(args["profile"]), "reading generations").stdout)
+        state = parse_probe(args["profile"], shell.check(probe_command(args["profile"]), "reading generations",
+                                                         privileged=False).stdout)
         reboot, reason = rb.reboot_decision(args["policy"], state, args["expected"])
         result = {"changed": reboot, "rebooted": False, "reason": reason}
         if not reboot or self._task.check_mode:
             return result
-        boot_id = shell.check(rb.BOOT_ID_COMMAND, "reading the boot id").stdout
+        boot_id = shell.check(rb.BOOT_ID_COMMAND, "reading the boot id", privileged=False).stdout
         shell.check(rb.REBOOT_COMMAND, "asking for a reboot")
         deadline = time.monotonic() + args["timeout"]
         while time.monotonic() < deadline:
             time.sleep(5)
-            answer = fresh.run(rb.BOOT_ID_COMMAND)
+            answer = fresh.run(rb.BOOT_ID_COMMAND, privileged=False)
             if answer.rc == 0 and rb.came_back(boot_id, answer.stdout):
                 break
         else:
             raise NixError("did not come back with a new boot id within %ds of the reboot" % args["timeout"],
                            host=shell.label)
-        after = parse_probe(args["profile"], fresh.check(probe_command(args["profile"]), "reading generations").stdout)
+        after = parse_probe(args["profile"], fresh.check(probe_command(args["profile"]), "reading generations",
+                                                          privileged=False).stdout)
         problem = rb.booted_problem(after, args["expected"])
         if problem:
             raise NixError(problem, host=shell.label)

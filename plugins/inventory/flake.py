@@ -18,7 +18,13 @@ description:
     C(deploy.nodes.<name>.{hostname,sshUser,sshOpts}), then C(config.networking.fqdn) or
     C(hostName). A host with none of these still appears under its attribute name; use O(compose)
     to set C(ansible_host)."
-  - "Sets C(ansible_host), C(ansible_user), C(ansible_port) where the flake says so, and
+  - "Sets C(ansible_host), C(ansible_user), C(ansible_port) where the flake says so;
+    C(ansible_become=true) and C(ansible_become_user) when activation must run as another user than
+    ssh logs in as: a deploy-rs node whose C(sshUser) differs from its C(system) profile's C(user)
+    (default C(root); C(user) inherits deploy → node → profile, and without C(sshUser) ssh logs in
+    as C(user)), or a colmena C(deployment.targetUser) other than C(root) (colmena then uses sudo).
+    The become method stays Ansible's (C(sudo) unless you set C(ansible_become_method)); a sudo
+    password comes from C(--ask-become-pass) or C(ansible_become_password). And it sets
     C(nixos_flake) (the flake ref, locked where Nix can lock it, so the play builds exactly what
     the inventory saw), C(nixos_flake_source) (the ref as resolved from O(flake)), C(nixos_attr)
     (for example C(nixosConfigurations.\"web-01\")), C(nixos_toplevel_attr) (what to build),
@@ -191,6 +197,9 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
                 flake_vars["ansible_user"] = host.user
             if host.port:
                 flake_vars["ansible_port"] = host.port
+            if host.become_user:
+                flake_vars["ansible_become"] = True
+                flake_vars["ansible_become_user"] = host.become_user
             if host.ssh_opts:
                 flake_vars["ansible_ssh_extra_args"] = " ".join(shlex.quote(o) for o in host.ssh_opts)
             if host.error:

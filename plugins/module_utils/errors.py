@@ -35,8 +35,13 @@ class NixError(Exception):
         parts.append(self.message)
         if self.rc is not None:
             parts.append(" (exit code %d)" % self.rc)
-        detail = nix_error_text(self.stderr) if has_error_line(self.stderr) or not has_error_line(self.stdout) \
-            else nix_error_text(self.stdout)
+        # stdout when it has Nix's error, or when stderr is empty: over a terminal (Ansible's become
+        # allocates one) a command's stderr arrives in its stdout.
+        said = nix_error_text(self.stderr)
+        if has_error_line(self.stderr) or (said and not has_error_line(self.stdout)):
+            detail = said
+        else:
+            detail = nix_error_text(self.stdout)
         if detail and detail not in self.message:
             parts.append(": %s" % detail)
         return "".join(parts)

@@ -6,7 +6,8 @@
 The expression reads only cheap metadata (never ``system.build.toplevel``): from each
 ``nixosConfigurations.<name>`` ``networking.hostName``/``fqdn``, ``nixpkgs.hostPlatform.system``
 and colmena's ``deployment.*`` when that option exists; from deploy-rs ``deploy.nodes.<name>``
-``hostname``/``sshUser``/``sshOpts`` (node settings inherit from ``deploy``). Every read is
+``hostname``/``sshUser``/``sshOpts``/``user`` (deploy-rs' inheritance: ``deploy`` → node → the
+``system`` profile). Every read is
 guarded (``or``, ``?``, ``tryEval``) so a missing option is not an error and a configuration
 that throws is reported for that host only.
 """
@@ -44,10 +45,11 @@ let
       };
     };
   deploy = outputs.deploy or { };
-  node = n: strict {
+  node = n: let profile = (n.profiles or { }).system or { }; in strict {
     hostname = n.hostname or null;
-    sshUser = n.sshUser or deploy.sshUser or null;
-    sshOpts = n.sshOpts or deploy.sshOpts or [ ];
+    sshUser = profile.sshUser or n.sshUser or deploy.sshUser or null;
+    sshOpts = profile.sshOpts or n.sshOpts or deploy.sshOpts or [ ];
+    user = profile.user or n.user or deploy.user or null;
     profiles = builtins.attrNames (n.profiles or { });
   };
 in
@@ -97,6 +99,7 @@ class FlakeHost:
     port: Optional[int] = None
     tags: List[str] = field(default_factory=list)
     ssh_opts: List[str] = field(default_factory=list)
+    become_user: Optional[str] = None  # activation runs as this user through become (sudo)
     source: str = "none"
     error: Optional[str] = None
 
@@ -140,6 +143,8 @@ def _from_configuration(name: str, info: Dict[str, Any]) -> FlakeHost:
         port = deployment.get("targetPort")
         host.port = int(port) if port is not None else None
         host.tags = [str(t) for t in deployment.get("tags") or []]
+        if host.user and host.user != "root":
+            host.become_user = "root"  # colmena activates through sudo when targetUser is not root
     if not host.host and (info.get("fqdn") or info.get("hostName")):
         host.host = info.get("fqdn") or info.get("hostName")
         if host.source == "none":
@@ -164,7 +169,12 @@ def _apply_node(host: Optional[FlakeHost], name: str, node: Optional[Dict[str, A
         # deploy-rs beats networking.*, colmena beats deploy-rs.
         if node.get("hostname"):
             host.host = node["hostname"]
-        host.user = node.get("sshUser") or host.user
+        # deploy-rs: the profile's user (default root) activates it, through sudo when sshUser differs;
+        # without sshUser, ssh logs in as that user.
+        profile_user = node.get("user")
+        host.user = node.get("sshUser") or profile_user or host.user
+        wanted = profile_user or "root"
+        host.become_user = wanted if host.user and host.user != wanted else None
         host.port = port if port is not None else host.port
         host.source = "deploy-rs"
     return host

@@ -64,8 +64,10 @@ def restart_command(status: DaemonStatus, timeout: int = 10) -> str:
     if status.kind != "process" or status.pid is None:
         raise ValueError("no running nix-daemon to restart")
     found = _status_command("false")  # succeeds once a daemon runs
+    # A daemon that exited but whose parent has not reaped it yet (a zombie) has stopped.
     stop = ("set -e; daemon=$(command -v nix-daemon); kill {pid}; n=0; "
-            "while kill -0 {pid} 2>/dev/null; do n=$((n+1)); "
+            "while kill -0 {pid} 2>/dev/null && [ \"$(cut -d' ' -f3 /proc/{pid}/stat 2>/dev/null)\" != Z ]; do "
+            "n=$((n+1)); "
             "[ $n -le {ticks} ] || {{ echo 'the old nix-daemon (pid {pid}) did not stop' >&2; exit 1; }}; "
             "sleep 0.1; done; ").format(pid=status.pid, ticks=timeout * 10)
     start = ("setsid \"$daemon\" </dev/null >/dev/null 2>&1 & n=0; "

@@ -200,20 +200,27 @@ def split_launch_output(stdout: str) -> Tuple[str, Optional[str], Optional[str]]
     return "".join(own), status, holder
 
 
+CONFIRM_DELETED = 0  # the canary was there and is gone
+CONFIRM_REFUSED = 4  # the canary is there and could not be deleted (rm's error follows on stderr)
+CONFIRM_ABSENT = 3  # no canary (the watchdog already decided, or an earlier attempt deleted it)
+
+
 def confirm_command(tx: Transaction, wait: float = 5.0, then: str = "true") -> str:
-    """Run over a fresh ssh connection: delete the canary (exit 3 when it is already gone), wait up to
-    ``wait`` seconds for the watchdog's verdict, print it (``parse_status`` reads it), remove the work
+    """Run over a fresh ssh connection: delete the canary (exit ``CONFIRM_*``), wait up to ``wait``
+    seconds for the watchdog's verdict, print it (``parse_status`` reads it), remove the work
     directory once it says confirmed, and run ``then`` (e.g. a probe of the new state) — one
-    connection for what used to take three."""
+    connection for what used to take three. The exit code is the deletion's, whatever ``then`` does."""
     c, w = quote(tx.canary), quote(tx.work_dir)
-    return ("if [ -e %(c)s ]; then rm -f %(c)s; crc=0; else crc=3; fi; i=0; "
-            "while :; do s=$(cat %(w)s/status 2>/dev/null); "
+    return ("if [ -e %(c)s ]; then if rm -f %(c)s; then crc=%(deleted)d; else crc=%(refused)d; fi; "
+            "else crc=%(absent)d; fi; i=0; "
+            "while [ $crc -ne %(refused)d ]; do s=$(cat %(w)s/status 2>/dev/null); "
             "case \"$s\" in %(ok)s|%(back)s) break;; esac; "
             "[ $i -ge %(ticks)d ] && break; sleep 0.1; i=$((i + 1)); done; "
-            "printf '%(key)s\\t%%s\\n' \"$s\"; if [ \"$s\" = %(ok)s ]; then rm -rf %(w)s; fi; "
+            "printf '%(key)s\\t%%s\\n' \"${s:-}\"; if [ \"${s:-}\" = %(ok)s ]; then rm -rf %(w)s; fi; "
             "{ %(then)s; }; exit $crc"
             % {"c": c, "w": w, "ok": STATUS_CONFIRMED, "back": STATUS_ROLLED_BACK, "ticks": int(wait * 10),
-               "then": then, "key": STATE_KEYS[0]})
+               "then": then, "key": STATE_KEYS[0], "deleted": CONFIRM_DELETED, "refused": CONFIRM_REFUSED,
+               "absent": CONFIRM_ABSENT})
 
 
 def cleanup_command(tx: Transaction) -> str:

@@ -56,6 +56,10 @@ options:
       - Whether the target must check signatures of pushed paths. By default unsigned paths are
         pushed with C(--no-check-sigs), which the target only accepts from a trusted user (C(root)
         or a member of C(trusted-users)).
+      - A host whose Nix does not trust the ssh user (a non-root C(deploy) user not in
+        C(trusted-users)) takes only paths signed by a key in its C(trusted-public-keys), whatever
+        this says; unsigned, the task fails saying so (sign the closure on the controller, or trust
+        the user) and nothing is switched.
     type: bool
     default: false
   copy_lock_timeout:

@@ -15,7 +15,6 @@ from __future__ import annotations
 import os
 import time
 from abc import abstractmethod
-from dataclasses import replace
 from typing import Any, Dict, Optional
 
 from ansible.plugins.action import ActionBase
@@ -25,9 +24,10 @@ from ansible_collections.nixfleet.nixos.plugins.module_utils.errors import NixEr
 from ansible_collections.nixfleet.nixos.plugins.module_utils.nix_command import NixSettings
 from ansible_collections.nixfleet.nixos.plugins.plugin_utils import closure_copy
 from ansible_collections.nixfleet.nixos.plugins.plugin_utils.nix_cli import NixCli
-from ansible_collections.nixfleet.nixos.plugins.plugin_utils.process import CommandResult
 from ansible_collections.nixfleet.nixos.plugins.plugin_utils.activation import Activator, Safety
-from ansible_collections.nixfleet.nixos.plugins.plugin_utils.remote_shell import RemoteShell, SshShell
+from ansible_collections.nixfleet.nixos.plugins.plugin_utils.connection_shell import (
+    ConnectionShell, has_fresh_connections)
+from ansible_collections.nixfleet.nixos.plugins.plugin_utils.remote_shell import RemoteShell
 from ansible_collections.nixfleet.nixos.plugins.plugin_utils.ssh_target import SshTarget
 
 NIX_ARGSPEC = {
@@ -50,36 +50,6 @@ TRANSFER_ARGSPEC = {
     "check_sigs": {"type": "bool", "default": False},
     "copy_lock_timeout": {"type": "int", "default": 600},
 }
-SSH_TRANSPORTS = ("ssh", "ansible.builtin.ssh", "ansible.legacy.ssh")
-
-
-class ConnectionShell(RemoteShell):
-    """Shell commands over the task's Ansible connection (become applies when configured)."""
-
-    def __init__(self, action: ActionBase, label: str) -> None:
-        self._action = action
-        self.label = label
-
-    def run(self, command: str, stdin: Optional[str] = None, sensitive: bool = False) -> CommandResult:
-        # sudoable only with become: the ssh connection then allocates a tty, which merges stderr
-        # into stdout; without become the two stay apart.
-        become = bool(self._action._play_context.become)
-        # The connection logs a command's output at -vvv unless its play context says no_log (it
-        # then logs "censored"); it may hold its own copy of the context.
-        contexts = {id(c): c for c in (self._action._play_context,
-                                       getattr(self._action._connection, "_play_context", None)) if c is not None}
-        saved = {key: context.no_log for key, context in contexts.items()}
-        if sensitive:
-            for context in contexts.values():
-                context.no_log = True
-        try:
-            res = self._action._low_level_execute_command(command, sudoable=become, in_data=stdin)
-        finally:
-            for key, context in contexts.items():
-                context.no_log = saved[key]
-        return CommandResult([command], res.get("rc", 1), res.get("stdout", ""), res.get("stderr", ""))
-
-
 class NixosAction(ActionBase):
     """Subclasses set ``ARGSPEC`` and implement ``execute(args, task_vars) -> dict``."""
 
@@ -121,16 +91,18 @@ class NixosAction(ActionBase):
         """Do the task's work; return the result fields (raise ``NixError`` to fail)."""
 
     def shell(self, task_vars: Dict[str, Any]) -> ConnectionShell:
-        return ConnectionShell(self, task_vars.get("inventory_hostname") or self._play_context.remote_addr)
+        return ConnectionShell(self, self._label(task_vars))
+
+    def _label(self, task_vars: Dict[str, Any]) -> str:
+        return task_vars.get("inventory_hostname") or self._play_context.remote_addr
 
     def fresh_shell(self, task_vars: Dict[str, Any]) -> Optional[RemoteShell]:
-        """A shell that opens a new ssh connection per command (never a reused ControlMaster),
-        for confirming that a new generation still accepts connections; None without ssh."""
-        if self._connection.transport not in SSH_TRANSPORTS:
+        """A shell that opens a new ssh connection per command (never a reused ControlMaster), with
+        the connection's own become, for confirming that a new generation still accepts
+        connections; None when the connection is not ssh."""
+        if not has_fresh_connections(self):
             return None
-        target = self.ssh_target(task_vars)
-        target = replace(target, extra_args=target.extra_args + ("-o", "ConnectTimeout=5"))
-        return SshShell(target, fresh=True, timeout=60)
+        return ConnectionShell(self, self._label(task_vars), fresh=True)
 
     def activator(self, args: Dict[str, Any], task_vars: Dict[str, Any]) -> Activator:
         safety = Safety(magic_rollback=args["magic_rollback"], confirm_timeout=args["confirm_timeout"],

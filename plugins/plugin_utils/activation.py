@@ -22,7 +22,7 @@ from typing import Dict, List, Optional, Tuple
 
 from ansible_collections.nixfleet.nixos.plugins.module_utils import activation_command as ac
 from ansible_collections.nixfleet.nixos.plugins.module_utils import transaction as tr
-from ansible_collections.nixfleet.nixos.plugins.module_utils.errors import NixError
+from ansible_collections.nixfleet.nixos.plugins.module_utils.errors import NixError, nix_error_text
 from ansible_collections.nixfleet.nixos.plugins.module_utils.generations import (
     SYSTEM_PROFILE, ProfileState, parse_probe, probe_command, probe_field)
 from ansible_collections.nixfleet.nixos.plugins.plugin_utils.remote_shell import RemoteShell
@@ -108,7 +108,9 @@ class Activator:
         parts.append(probe_command(self.profile, nix_version=nix_version))
         if path:
             parts.append("(%s); printf 'present\\t%%s\\n' $?" % ac.is_toplevel_command(path))
-        out = (shell or self.shell).check("; ".join(parts), "reading the generations of %s" % self.profile).stdout
+        # Reading needs no root; cleaning up the work directory first (``before``) does.
+        out = (shell or self.shell).check("; ".join(parts), "reading the generations of %s" % self.profile,
+                                          privileged=bool(before)).stdout
         state = parse_probe(self.profile, out)
         self.last_state = state
         return state, out
@@ -118,7 +120,7 @@ class Activator:
         switch's probe already looked at is not asked about again.)"""
         if path in self._presence:
             return self._presence[path]
-        return self._present(path, self.shell.run(ac.is_toplevel_command(path)).rc)
+        return self._present(path, self.shell.run(ac.is_toplevel_command(path), privileged=False).rc)
 
     def _present(self, path: str, rc: int) -> bool:
         if rc == 2:
@@ -182,38 +184,53 @@ class Activator:
         return tr.parse_status(result.stdout)[0] if result.rc == 0 else None
 
     def _confirm(self, tx: tr.Transaction, before: ProfileState) -> str:
-        """Delete the watchdog's canary over a fresh connection, or report that the target rolled back.
+        """Delete the watchdog's canary over a fresh connection, or report what happened instead.
 
         One fresh connection normally does it all: delete the canary, wait for the watchdog's
-        verdict, clean up and read the new state (``tr.confirm_command``)."""
-        deadline = time.monotonic() + tx.confirm_timeout
+        verdict, clean up and read the new state (``tr.confirm_command``). Attempts are repeated
+        until the confirm window closes, except when the canary could not be deleted; then the
+        watchdog's verdict is awaited and reported with what went wrong."""
+        started = time.monotonic()
+        deadline = started + tx.confirm_timeout
+        failure = None  # what the last failed attempt said
         reached = cleaned = False
         status = None
         while time.monotonic() < deadline:
             result = self.fresh.run(tr.confirm_command(tx, then=probe_command(self.profile)))
-            if result.rc in (0, 3):
-                reached = result.rc == 0
+            if result.rc in (tr.CONFIRM_DELETED, tr.CONFIRM_ABSENT):
+                reached = True
                 status = tr.parse_status(result.stdout)[0]
                 if status == tr.STATUS_CONFIRMED:
                     self.last_state, cleaned = parse_probe(self.profile, result.stdout), True
                 break
+            failure = _attempt_failure(tx, result)
+            if result.rc == tr.CONFIRM_REFUSED:
+                break
             time.sleep(self.safety.poll_interval)
-        deadline = time.monotonic() + (5 if reached else tx.confirm_timeout + RECOVERY_GRACE)
-        while status not in (tr.STATUS_CONFIRMED, tr.STATUS_ROLLED_BACK) and time.monotonic() < deadline:
+        # The watchdog decides when the window closes; a host that lost contact gets a grace period.
+        verdict_by = time.monotonic() + 5 if reached else started + tx.confirm_timeout + RECOVERY_GRACE
+        while status not in (tr.STATUS_CONFIRMED, tr.STATUS_ROLLED_BACK) and time.monotonic() < verdict_by:
             time.sleep(self.safety.poll_interval)
             status = self._status(tx, self.fresh)
         if status == tr.STATUS_CONFIRMED:
             if not cleaned:
                 self._probe(before=tr.cleanup_command(tx), shell=self.fresh)
             return CONFIRMED
-        back = "generation %s (%s)" % (before.current_number, before.running_system or "nothing running")
+        back = _restored(before)
         if status == tr.STATUS_ROLLED_BACK:
             self.fresh.run(tr.cleanup_command(tx))
+            if failure and not failure.startswith(NO_CONNECTION):
+                raise ActivationFailed("the new generation %s could not be confirmed: %s; so the target's watchdog "
+                                       "rolled back to %s when its %ds confirm window closed"
+                                       % (tx.path, failure, back, tx.confirm_timeout), host=self.shell.label)
             raise ActivationFailed("%s: no fresh ssh connection to the host within %ds of activating %s, so the "
-                                   "target rolled itself back to %s" % (ROLLED_BACK_ITSELF, tx.confirm_timeout,
-                                                                        tx.path, back), host=self.shell.label)
-        raise self._fail("lost contact with the host after activating %s and it did not come back within %ds; "
-                         "its watchdog restores %s by itself" % (tx.path, tx.confirm_timeout + RECOVERY_GRACE, back))
+                                   "target rolled itself back to %s%s"
+                                   % (ROLLED_BACK_ITSELF, tx.confirm_timeout, tx.path, back,
+                                      " (last attempt: %s)" % failure if failure else ""), host=self.shell.label)
+        raise self._fail("lost contact with the host after activating %s (%s); waited %ds for its watchdog's "
+                         "verdict: unconfirmed, it restores %s by itself %ds after the activation"
+                         % (tx.path, failure or "no answer", int(time.monotonic() - started), back,
+                            tx.confirm_timeout))
 
     def switch(self, path: str, action: str = "switch", check_mode: bool = False) -> Outcome:
         if action not in ac.ACTIONS:
@@ -245,7 +262,7 @@ class Activator:
         target = before.generation(to) if to is not None else before.previous()
         if target is None:
             have = ", ".join(str(g.number) for g in before.generations) or "none"
-            wanted = "generation %d" % to if to is not None else "a generation older than the current one"
+            wanted = "generation %d" % to if to is not None else "generation older than the current one"
             raise self._fail("%s has no %s (generations: %s)" % (self.profile, wanted, have))
         outcome = Outcome(changed=needs_change(before, target.path, action), action=action, path=target.path,
                           previous_path=before.running_system, previous_generation=before.current_number,
@@ -253,6 +270,26 @@ class Activator:
         if check_mode or not outcome.changed:
             return outcome
         return self._transact(before, outcome, to_generation=target.number)
+
+
+NO_CONNECTION = "no connection"
+
+
+def _attempt_failure(tx: tr.Transaction, result) -> str:
+    """What one failed confirmation attempt says: the command's part that failed and its error."""
+    said = nix_error_text(result.stderr or result.stdout) or "no error message"
+    if result.rc == 255:
+        return "%s: %s" % (NO_CONNECTION, said)
+    if result.rc == tr.CONFIRM_REFUSED:
+        return "'rm -f %s' over a fresh ssh connection failed: %s" % (tx.canary, said)
+    return "the confirmation over a fresh ssh connection failed (exit code %d): %s" % (result.rc, said)
+
+
+def _restored(before: ProfileState) -> str:
+    """What a rollback restores, in words."""
+    if before.current_number is None:
+        return "the state before (no generation, %s)" % (before.running_system or "nothing running")
+    return "generation %d (%s)" % (before.current_number, before.running_system or "nothing running")
 
 
 def _present_rc(probe_output: str) -> int:

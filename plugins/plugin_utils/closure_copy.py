@@ -24,6 +24,9 @@ UNREACHABLE = "cannot open connection to remote store"
 # Nix 2.8: "... is not signed by any of the keys"; 2.34: "ignoring substitute ..., as it's not signed by
 # any of the keys in 'trusted-public-keys'".
 UNTRUSTED = "not signed by any of the keys"
+# A push as a user the host's Nix does not trust, of paths no key it trusts signed. Nix 2.8: "cannot add
+# path '…' because it lacks a valid signature"; 2.20+: "… because it lacks a signature by a trusted key".
+UNSIGNED = "because it lacks a"
 
 
 @dataclass(frozen=True)
@@ -45,7 +48,7 @@ def is_valid(shell: RemoteShell, path: str) -> bool:
     """Is ``path`` valid in the target's store? The running system is (activation needs a valid
     path), which spares an unchanged host a ``nix-store`` process."""
     return shell.run("[ \"$(readlink /run/current-system 2>/dev/null)\" = %s ] || %s"
-                     % (quote(path), join(["nix-store", "--check-validity", path]))).rc == 0
+                     % (quote(path), join(["nix-store", "--check-validity", path])), privileged=False).rc == 0
 
 
 def ensure(shell: RemoteShell, path: str, transfer: Transfer, nix: NixCli, target: Callable[[], SshTarget],
@@ -74,6 +77,8 @@ def ensure(shell: RemoteShell, path: str, transfer: Transfer, nix: NixCli, targe
             if locked:
                 raise NixError("%s; nothing was copied or switched" % locked, command=exc.command,
                                host=destination.label)
+            if UNSIGNED in exc.stderr:
+                raise unsigned_push_error(exc, destination, path)
             if UNREACHABLE in exc.stderr:
                 exc.unreachable = True  # type: ignore[attr-defined]
             raise
@@ -82,6 +87,18 @@ def ensure(shell: RemoteShell, path: str, transfer: Transfer, nix: NixCli, targe
     if transfer.mode == "cache" and not is_valid(shell, path):
         raise NixError("%s is still not valid on the target after the copy" % path, host=shell.label)
     return True
+
+
+def unsigned_push_error(exc: NixError, destination: SshTarget, path: str) -> NixError:
+    """The host's Nix refused the pushed paths: its ssh user is not trusted and they are not signed."""
+    user = destination.user or "the ssh user"
+    return NixError(
+        "the host's Nix does not trust %s (it is not in trusted-users), so it takes only paths signed by a key in "
+        "its trusted-public-keys, and the closure of %s is not. Either sign the closure on the controller with a key "
+        "the host trusts (nix store sign --key-file KEY --recursive PATH, or secret-key-files in the controller's "
+        "nix.conf; check_sigs: true then also checks the signatures on the way), or add %s to the host's "
+        "trusted-users (nixfleet.nixos.nix_conf trusted_users; on NixOS nix.settings.trusted-users); nothing was "
+        "switched" % (user, path, user), command=exc.command, rc=exc.rc, stderr=exc.stderr, host=destination.label)
 
 
 def fetch(shell: RemoteShell, path: str, cache_url: str) -> None:

@@ -34,7 +34,7 @@ def closure_diff(shell: RemoteShell, cli: NixCli, before: Optional[str], after: 
     if not before:
         return "no system is running yet"
     if after_on_target:
-        result = shell.run(diff_closures_command(before, after))
+        result = shell.run(diff_closures_command(before, after), privileged=False)
         if result.rc == 0:
             return result.stdout or "(the closures have the same packages)\n"
     if not after_drv:

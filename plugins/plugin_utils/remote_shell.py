@@ -18,15 +18,20 @@ class RemoteShell(ABC):
     label = "target"
 
     @abstractmethod
-    def run(self, command: str, stdin: Optional[str] = None, sensitive: bool = False) -> CommandResult:
+    def run(self, command: str, stdin: Optional[str] = None, sensitive: bool = False,
+            privileged: bool = True) -> CommandResult:
         """Run ``command`` with ``/bin/sh`` semantics on the target; never raise on exit codes.
 
         ``sensitive``: the command's input or output holds secrets; a carrier that logs what it
         runs (Ansible's connection at ``-vvv``) must not log this one's data.
+        ``privileged``: the command must run as the privileged user (root), so through the
+        privilege escalation the host's connection is configured with (Ansible's ``become``);
+        read-only probes pass False and run as the login user.
         """
 
-    def check(self, command: str, what: str, stdin: Optional[str] = None, sensitive: bool = False) -> CommandResult:
-        result = self.run(command, stdin, sensitive)
+    def check(self, command: str, what: str, stdin: Optional[str] = None, sensitive: bool = False,
+              privileged: bool = True) -> CommandResult:
+        result = self.run(command, stdin, sensitive, privileged)
         if sensitive and not result.ok:
             # The failure message carries stderr only: stdout may be the secret itself.
             result = CommandResult(result.argv, result.rc, "", result.stderr)
@@ -34,7 +39,8 @@ class RemoteShell(ABC):
 
 
 class SshShell(RemoteShell):
-    """A fresh ``ssh`` process per command (no connection reuse unless the options ask for it)."""
+    """A fresh ``ssh`` process per command (no connection reuse unless the options ask for it), as
+    the target's login user: it has no privilege escalation (``privileged`` changes nothing)."""
 
     def __init__(self, target: SshTarget, fresh: bool = False, timeout: Optional[float] = None) -> None:
         self.target = target
@@ -42,5 +48,6 @@ class SshShell(RemoteShell):
         self.timeout = timeout
         self.label = target.label
 
-    def run(self, command: str, stdin: Optional[str] = None, sensitive: bool = False) -> CommandResult:
+    def run(self, command: str, stdin: Optional[str] = None, sensitive: bool = False,
+            privileged: bool = True) -> CommandResult:
         return run(self.target.ssh_argv(command, fresh=self.fresh), stdin=stdin, timeout=self.timeout)

@@ -24,6 +24,9 @@ from ansible_collections.nixfleet.nixos.plugins.module_utils.shell import join
 # post-quantum exchange (sntrup761) costs client and server about a tenth of a CPU second each,
 # per host. "^" keeps every default algorithm as a fallback (OpenSSH 8.7+; checked first).
 FRESH_KEX = ("-o", "KexAlgorithms=^curve25519-sha256")
+# A fresh connection never uses (or becomes) a ControlMaster: ssh keeps the first value it reads for
+# an option, so these must come before any ControlMaster/ControlPath of the Ansible configuration.
+NO_MASTER = ("-o", "ControlMaster=no", "-o", "ControlPath=none")
 
 
 @functools.lru_cache(maxsize=None)
@@ -73,13 +76,7 @@ class SshTarget:
 
     def ssh_argv(self, command: Optional[str] = None, fresh: bool = False) -> List[str]:
         """``ssh`` to this target; ``fresh`` forbids reusing a ControlMaster connection."""
-        argv = ["ssh"]
-        if fresh:
-            # ssh keeps the first value it reads for an option: these must come before any
-            # ControlMaster/ControlPath of the Ansible configuration.
-            argv += ["-o", "ControlMaster=no", "-o", "ControlPath=none"]
-            if not any("kexalgorithms" in o.lower() for o in self.extra_args) and client_accepts(*FRESH_KEX):
-                argv += list(FRESH_KEX)
+        argv = ["ssh"] + (fresh_options(self.extra_args) if fresh else [])
         argv += self.options() + [self.destination]
         if command is not None:
             argv += ["--", command]
@@ -105,6 +102,15 @@ class SshTarget:
 
     def describe(self) -> str:
         return join(self.ssh_argv())
+
+
+def fresh_options(configured: Sequence[str]) -> List[str]:
+    """The ssh options, to put first, of a fresh connection (see ``NO_MASTER`` and ``FRESH_KEX``);
+    ``configured``: the options the user's configuration adds after them."""
+    options = list(NO_MASTER)
+    if not any("kexalgorithms" in o.lower() for o in configured) and client_accepts(*FRESH_KEX):
+        options += list(FRESH_KEX)
+    return options
 
 
 def remote_argv(target: SshTarget, argv: Sequence[str]) -> List[str]:

@@ -4,13 +4,18 @@
 # optionally removes every Python interpreter from its view, then starts its sshd listener.
 # Environment: HOST_NAME, HOST_ROOT (the host's private directories), PRIVATE_DIRS (what to
 # bind-mount from there), NO_PYTHON (0/1), PYTHON_BIN_DIRS (PATH directories holding python*
-# entries) and PYTHON_LIB_DIRS (Python's libraries), hidden when NO_PYTHON=1.
+# entries) and PYTHON_LIB_DIRS (Python's libraries), hidden when NO_PYTHON=1; ACCOUNT_FILES (the
+# host's own /etc/passwd, shadow, ... when it has a deploy user) and NIX_DAEMON (1: a nix-daemon,
+# run by root, owns the store).
 set -eu
 
 hostname "$HOST_NAME"
 for dir in $PRIVATE_DIRS; do
   [ -d "/$dir" ] || mkdir -p "/$dir"  # an empty mount point (scripts/setup.sh makes them)
   mount --bind "$HOST_ROOT/$dir" "/$dir"
+done
+for file in ${ACCOUNT_FILES:-}; do
+  mount --bind "$HOST_ROOT/$file" "/$file"
 done
 if [ -n "${NIX_TMPFS_SIZE:-}" ]; then
   # A small /nix, for tests of a full store.
@@ -32,6 +37,17 @@ if [ "$NO_PYTHON" = 1 ]; then
   done
   for dir in $PYTHON_LIB_DIRS; do
     mount -t tmpfs -o ro,size=4k,mode=0755 nopython "$dir"
+  done
+fi
+
+if [ "${NIX_DAEMON:-0}" = 1 ]; then
+  # The daemon reads the host's nix.conf only (not the caller's NIX_CONFIG).
+  mkdir -p /nix/var/log
+  # Started from a subshell that exits, so tini (PID 1) adopts and reaps it, as init would.
+  (env -u NIX_CONFIG setsid nix-daemon </dev/null >>/nix/var/log/nix-daemon.log 2>&1 &)
+  i=0
+  until [ -S /nix/var/nix/daemon-socket/socket ]; do
+    i=$((i + 1)); [ $i -le 100 ] || { echo "nix-daemon did not start" >&2; exit 1; }; sleep 0.1
   done
 fi
 

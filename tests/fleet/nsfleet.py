@@ -2,8 +2,11 @@
 
 Each host is an ``sshd`` on its own loopback address, inside its own PID, mount and UTS
 namespaces (``unshare``), with private ``/nix``, ``/run``, ``/etc/nix``, ``/etc/nixfleet``, ``/etc/profile.d``,
-``/etc/ssh``, ``/var/lib``, ``/var/cache`` and ``/root`` bind-mounted from the fleet's state
-directory. PID 1 of each host is ``tini``, so
+``/etc/ssh``, ``/var/lib``, ``/var/cache``, ``/root`` and ``/home`` bind-mounted from the fleet's state
+directory. A host may have a deploy user (``DeployUser``): a non-root ``deploy`` account that ssh
+logs in as, with sudo, while a ``nix-daemon`` run by root owns the store (multi-user Nix, as on
+NixOS); its ``/etc/passwd``, ``group``, ``shadow``, ``hosts`` and ``sudoers.d`` are then its own.
+PID 1 of each host is ``tini``, so
 killing it tears down every process the host ever started (sshd, sessions, services) and its
 mount namespace, and with it every mount. Nothing is mounted in the caller's namespace.
 """
@@ -14,6 +17,7 @@ import glob
 import ipaddress
 import json
 import os
+import secrets
 import shutil
 import signal
 import socket
@@ -25,7 +29,13 @@ from typing import Dict, Iterable, List, Optional
 HERE = Path(__file__).resolve().parent
 HOST_INIT = HERE / "host-init.sh"
 STATE_FILE = "fleet.json"
-PRIVATE_DIRS = ("nix", "run", "etc/nix", "etc/nixfleet", "etc/profile.d", "etc/ssh", "var/lib", "var/cache", "root")
+PRIVATE_DIRS = ("nix", "run", "etc/nix", "etc/nixfleet", "etc/profile.d", "etc/ssh", "var/lib", "var/cache", "root",
+                "home")
+# The accounts of a host with a deploy user (files bind-mounted over the machine's; sudoers.d a directory).
+ACCOUNT_FILES = ("etc/passwd", "etc/group", "etc/shadow", "etc/hosts", "etc/sudoers.d")
+DEPLOY_USER = "deploy"
+DEPLOY_UID = 2001
+SUDO_MODES = ("nopasswd", "password")
 PATH_DIRS = ("/usr/local/sbin", "/usr/local/bin", "/usr/sbin", "/usr/bin", "/sbin", "/bin")
 PYTHON_LIB_GLOBS = ("/usr/lib/python[0-9]*", "/usr/local/lib/python[0-9]*")
 HOST_NIX_CONF = """\
@@ -39,6 +49,23 @@ experimental-features = nix-command flakes
 
 class FleetError(RuntimeError):
     """A fleet host could not be started or stopped."""
+
+
+@dataclasses.dataclass(frozen=True)
+class DeployUser:
+    """A host's non-root ssh user ``deploy``: ``sudo`` "nopasswd" (NOPASSWD: ALL) or "password"
+    (sudo asks for the user's password); ``trusted``: listed in nix.conf's ``trusted-users``."""
+
+    sudo: str = "nopasswd"
+    trusted: bool = True
+
+    @classmethod
+    def parse(cls, spec: str) -> "DeployUser":
+        """``nopasswd``, ``password``, optionally ``,untrusted`` (the CLI's form)."""
+        words = spec.split(",")
+        if words[0] not in SUDO_MODES or any(w != "untrusted" for w in words[1:]):
+            raise FleetError("deploy user %r: want nopasswd or password, optionally ',untrusted'" % spec)
+        return cls(sudo=words[0], trusted="untrusted" not in words[1:])
 
 
 @dataclasses.dataclass
@@ -55,12 +82,17 @@ class Host:
     no_python: bool
     root: str
     nix_tmpfs: str = ""
+    sudo: str = ""  # a deploy user's sudo mode (see DeployUser); "" = ssh logs in as root
+    trusted: bool = True  # Nix trusts the ssh user (root always is)
+    password: str = ""  # the deploy user's password (a test secret; sudo asks for it in "password" mode)
+    root_password: str = ""  # root's password, for su
     unshare_pid: int = 0
     init_pid: int = 0
     pid_namespace: str = ""
 
     def public(self) -> dict:
-        keys = ("name", "address", "port", "user", "private_key", "known_hosts", "http_port", "no_python")
+        keys = ("name", "address", "port", "user", "private_key", "known_hosts", "http_port", "no_python", "sudo",
+                "trusted", "password", "root_password")
         return {key: getattr(self, key) for key in keys}
 
 
@@ -107,12 +139,62 @@ def _sshd_config(host: Host) -> str:
     ])
 
 
+def _password_hash(password: str) -> str:
+    proc = subprocess.run(["openssl", "passwd", "-6", "-stdin"], input=password, stdout=subprocess.PIPE,
+                          stderr=subprocess.PIPE, universal_newlines=True, check=False)
+    if proc.returncode != 0:
+        raise FleetError("openssl passwd failed: %s" % proc.stderr.strip())
+    return proc.stdout.strip()
+
+
+def _group_id(name: str) -> int:
+    for line in Path("/etc/group").read_text().splitlines():
+        fields = line.split(":")
+        if fields[0] == name:
+            return int(fields[2])
+    return 0
+
+
+def _prepare_accounts(host: Host, root: Path) -> None:
+    """The deploy user's account, sudo rule and home; root gets a password (for su)."""
+    etc = root / "etc"
+    user, uid = DEPLOY_USER, DEPLOY_UID
+    (etc / "passwd").write_text(Path("/etc/passwd").read_text()
+                                + "%s:x:%d:%d:nixfleet deploy user:/home/%s:/bin/sh\n" % (user, uid, uid, user))
+    (etc / "group").write_text(Path("/etc/group").read_text() + "%s:x:%d:\n" % (user, uid))
+    shadow = [line for line in Path("/etc/shadow").read_text().splitlines() if not line.startswith("root:")]
+    shadow.insert(0, "root:%s:19000:0:99999:7:::" % _password_hash(host.root_password))
+    shadow.append("%s:%s:19000:0:99999:7:::" % (user, _password_hash(host.password)))
+    (etc / "shadow").write_text("\n".join(shadow) + "\n")
+    os.chown(str(etc / "shadow"), 0, _group_id("shadow"))
+    os.chmod(str(etc / "shadow"), 0o640)
+    # sudo resolves the host's name; the machine's /etc/hosts does not know it.
+    (etc / "hosts").write_text("127.0.0.1 localhost\n%s %s\n" % (host.address, host.name))
+    sudoers = etc / "sudoers.d"
+    sudoers.mkdir(mode=0o755, exist_ok=True)
+    rule = "NOPASSWD: ALL" if host.sudo == "nopasswd" else "ALL"
+    (sudoers / user).write_text("%s ALL=(ALL:ALL) %s\n" % (user, rule))
+    os.chmod(str(sudoers / user), 0o440)
+    home = root / "home" / user
+    home.mkdir(parents=True, exist_ok=True)
+    os.chown(str(home), uid, uid)
+
+
+def _nix_conf(host: Host) -> str:
+    if not host.sudo:
+        return HOST_NIX_CONF
+    users = "root %s" % DEPLOY_USER if host.trusted else "root"
+    return HOST_NIX_CONF + "trusted-users = %s\n" % users
+
+
 def _prepare_host(host: Host, client_pub: str) -> str:
     """Create the host's private directories and keys; return its known_hosts line."""
     root = Path(host.root)
     for directory in PRIVATE_DIRS:
         (root / directory).mkdir(parents=True, exist_ok=True)
-    (root / "etc/nix/nix.conf").write_text(HOST_NIX_CONF)
+    (root / "etc/nix/nix.conf").write_text(_nix_conf(host))
+    if host.sudo:
+        _prepare_accounts(host, root)
     ssh = root / "etc/ssh"
     for shipped in ("ssh_config", "moduli"):
         if os.path.exists("/etc/ssh/" + shipped):
@@ -120,7 +202,8 @@ def _prepare_host(host: Host, client_pub: str) -> str:
     _keygen(ssh / "ssh_host_ed25519_key", "root@" + host.name)
     (ssh / "sshd_config").write_text(_sshd_config(host))
     (ssh / "authorized_keys.d").mkdir(exist_ok=True)
-    (ssh / "authorized_keys.d" / host.user).write_text(client_pub)
+    for user in {"root", host.user}:
+        (ssh / "authorized_keys.d" / user).write_text(client_pub)
     pub = (ssh / "ssh_host_ed25519_key.pub").read_text().split()
     return "[%s]:%d %s %s\n" % (host.address, host.port, pub[0], pub[1])
 
@@ -133,6 +216,8 @@ def _start_host(host: Host, log: Path) -> subprocess.Popen:
         NO_PYTHON="1" if host.no_python else "0",
         NIX_TMPFS_SIZE=host.nix_tmpfs,
         PRIVATE_DIRS=" ".join(PRIVATE_DIRS),
+        ACCOUNT_FILES=" ".join(ACCOUNT_FILES) if host.sudo else "",
+        NIX_DAEMON="1" if host.sudo else "0",
         PYTHON_BIN_DIRS=" ".join(python_bin_dirs()),
         PYTHON_LIB_DIRS=" ".join(python_lib_dirs()),
     )
@@ -188,17 +273,20 @@ def host_names(count: int) -> List[str]:
 
 def up(state: Path, count: int, no_python: Iterable[str] = (), first_address: str = "127.0.0.11",
        port: int = 2222, http_port: int = 8080, names: Optional[List[str]] = None,
-       timeout: float = 30.0, nix_tmpfs: Optional[Dict[str, str]] = None) -> List[Host]:
-    """Start a fleet in ``state`` (which must not hold a running fleet) and return its hosts."""
+       timeout: float = 30.0, nix_tmpfs: Optional[Dict[str, str]] = None,
+       deploy_users: Optional[Dict[str, DeployUser]] = None) -> List[Host]:
+    """Start a fleet in ``state`` (which must not hold a running fleet) and return its hosts.
+    Hosts named in ``deploy_users`` get a nix-daemon and a sudo ``deploy`` user, which ssh logs in as."""
     state = state.resolve()
     if (state / STATE_FILE).exists():
         raise FleetError("%s already holds a fleet; run 'fleet down --state %s' first" % (state, state))
     names = names or host_names(count)
     no_python = set(no_python)
     nix_tmpfs = dict(nix_tmpfs or {})
-    unknown = (no_python | set(nix_tmpfs)) - set(names)
+    deploy_users = dict(deploy_users or {})
+    unknown = (no_python | set(nix_tmpfs) | set(deploy_users)) - set(names)
     if unknown:
-        raise FleetError("--no-python/--nix-tmpfs name unknown hosts: %s" % ", ".join(sorted(unknown)))
+        raise FleetError("--no-python/--nix-tmpfs/--deploy-user name unknown hosts: %s" % ", ".join(sorted(unknown)))
     base = ipaddress.IPv4Address(first_address)
     if not base.is_loopback or not (base + len(names) - 1).is_loopback:
         raise FleetError("fleet addresses must stay inside 127.0.0.0/8")
@@ -207,12 +295,10 @@ def up(state: Path, count: int, no_python: Iterable[str] = (), first_address: st
     _keygen(private_key, "nixfleet-test-client")
     client_pub = (state / "client" / "id_ed25519.pub").read_text()
     known_hosts = state / "client" / "known_hosts"
-    hosts = [
-        Host(name=name, address=str(base + i), port=port, user="root", private_key=str(private_key),
-             known_hosts=str(known_hosts), http_port=http_port, no_python=name in no_python,
-             root=str(state / "hosts" / name / "root"), nix_tmpfs=nix_tmpfs.get(name, ""))
-        for i, name in enumerate(names)
-    ]
+    hosts = [_host(name, str(base + i), port, http_port, state, deploy_users.get(name),
+                   no_python=name in no_python, nix_tmpfs=nix_tmpfs.get(name, ""), private_key=str(private_key),
+                   known_hosts=str(known_hosts))
+             for i, name in enumerate(names)]
     known_hosts.write_text("".join(_prepare_host(h, client_pub) for h in hosts))
     procs = []
     try:
@@ -228,6 +314,16 @@ def up(state: Path, count: int, no_python: Iterable[str] = (), first_address: st
         raise
     _save(state, hosts)
     return hosts
+
+
+def _host(name: str, address: str, port: int, http_port: int, state: Path, deploy: Optional[DeployUser],
+          **settings) -> Host:
+    host = Host(name=name, address=address, port=port, user="root", http_port=http_port,
+                root=str(state / "hosts" / name / "root"), **settings)
+    if deploy:
+        host.user, host.sudo, host.trusted = DEPLOY_USER, deploy.sudo, deploy.trusted
+        host.password, host.root_password = secrets.token_urlsafe(12), secrets.token_urlsafe(12)
+    return host
 
 
 def _save(state: Path, hosts: List[Host]) -> None:

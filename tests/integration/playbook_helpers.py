@@ -1,8 +1,12 @@
 """Running the collection's playbooks against a fleet the way users do (ansible-playbook)."""
 import json
 import os
+import pty
+import select
+import signal
 import subprocess
 import sys
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Dict, List
@@ -59,9 +63,10 @@ class PlaybookRun:
                 if task in entry["task"]["name"]]
 
 
-def _ansible_playbook(inventory: Path, playbook: str, args, extra_vars: Dict = None, limit: str = None,
-                      callback: str = "test_json", stderr=subprocess.PIPE, timeout: float = 600):
-    """Run ansible-playbook on ``inventory`` (a playbook name means one of playbooks/), host-key checking on."""
+def playbook_command(inventory: Path, playbook: str, args, extra_vars: Dict = None, limit: str = None,
+                     callback: str = "test_json"):
+    """(argv, env) of ansible-playbook on ``inventory`` (a playbook name means one of playbooks/),
+    host-key checking on."""
     argv = [os.path.join(BIN, "ansible-playbook"), "-i", str(inventory)]
     if playbook.endswith(".yml") and not os.path.isabs(playbook):
         playbook = str(ROOT / "playbooks" / playbook)
@@ -73,7 +78,13 @@ def _ansible_playbook(inventory: Path, playbook: str, args, extra_vars: Dict = N
     env = dict(os.environ, ANSIBLE_STDOUT_CALLBACK=callback,
                ANSIBLE_CALLBACK_PLUGINS=str(Path(__file__).parent / "callback_plugins"), ANSIBLE_HOST_KEY_CHECKING="True",
                ANSIBLE_FORCE_COLOR="0", ANSIBLE_NOCOLOR="1")
-    return subprocess.run(argv + list(args), stdout=subprocess.PIPE, stderr=stderr, universal_newlines=True, env=env,
+    return argv + list(args), env
+
+
+def _ansible_playbook(inventory: Path, playbook: str, args, extra_vars: Dict = None, limit: str = None,
+                      callback: str = "test_json", stderr=subprocess.PIPE, timeout: float = 600):
+    argv, env = playbook_command(inventory, playbook, args, extra_vars, limit, callback)
+    return subprocess.run(argv, stdout=subprocess.PIPE, stderr=stderr, universal_newlines=True, env=env,
                           timeout=timeout, cwd=str(inventory.parent), check=False)
 
 
@@ -102,6 +113,42 @@ def run_playbook_text(inventory: Path, playbook: str, *args: str, extra_vars: Di
     proc = _ansible_playbook(inventory, playbook, args, extra_vars, callback="default", stderr=subprocess.STDOUT,
                              timeout=timeout)
     return proc.returncode, proc.stdout
+
+
+def run_playbook_on_a_terminal(inventory: Path, playbook: str, *args: str, answers: Dict[str, str] = None,
+                               timeout: float = 600):
+    """ansible-playbook (default callback) on a pseudo-terminal, as a person runs it: each prompt in
+    ``answers`` (e.g. ``"BECOME password:"``) is answered once. Returns (rc, everything the terminal showed)."""
+    argv, env = playbook_command(inventory, playbook, args, callback="default")
+    pending = dict(answers or {})
+    pid, fd = pty.fork()
+    if pid == 0:  # the child: ansible-playbook with the terminal as its controlling tty
+        try:
+            os.chdir(str(inventory.parent))
+            os.execve(argv[0], argv, env)
+        finally:
+            os._exit(127)
+    shown, deadline = b"", time.monotonic() + timeout
+    try:
+        while time.monotonic() < deadline:
+            ready, _w, _x = select.select([fd], [], [], 1.0)
+            if not ready:
+                continue
+            try:
+                chunk = os.read(fd, 65536)
+            except OSError:  # EIO: the child closed the terminal
+                break
+            if not chunk:
+                break
+            shown += chunk
+            for prompt in [p for p in pending if p.encode() in shown]:
+                os.write(fd, (pending.pop(prompt) + "\n").encode())
+        else:
+            os.kill(pid, signal.SIGKILL)
+    finally:
+        os.close(fd)
+        status = os.waitpid(pid, 0)[1]
+    return os.waitstatus_to_exitcode(status), shown.decode("utf-8", "replace")
 
 
 def leaked_lines(text: str, words: List[str]) -> List[str]:

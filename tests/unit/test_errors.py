@@ -41,3 +41,14 @@ def test_error_line_on_stdout_is_used_when_stderr_has_none():
 
 def test_ssh_noise_is_dropped():
     assert nix_error_text("something broke\nConnection to web closed.\n") == "something broke"
+
+
+def test_over_a_terminal_the_message_comes_from_stdout():
+    # Ansible's become allocates a tty: a shell command's stderr arrives in its stdout, and stderr
+    # holds only ssh's own words.
+    err = NixError("restarting nix-daemon failed", rc=1, stdout="the old nix-daemon (pid 20) did not stop\r\n",
+                   stderr="Shared connection to 127.0.90.11 closed.\r\n")
+    assert str(err) == "restarting nix-daemon failed (exit code 1): the old nix-daemon (pid 20) did not stop"
+    # A real stderr still wins over stdout's progress lines.
+    assert str(NixError("x failed", stdout="copying 3 paths\n", stderr="permission denied\n")) == \
+        "x failed: permission denied"

@@ -1,3 +1,5 @@
+import pytest
+
 from ansible_collections.nixfleet.nixos.plugins.module_utils.flake_inventory import (
     attr_path, getflake_expression, hosts_from_metadata, nix_string, split_ssh_opts)
 
@@ -37,6 +39,28 @@ def test_precedence_colmena_then_deploy_rs_then_networking():
     solo = hosts["solo"]
     assert solo.attr == 'deploy.nodes."solo"' and solo.toplevel_attr == ""  # no system profile
     assert [h.name for h in hosts_from_metadata(data)] == ["bad", "both", "dr", "plain", "solo"]
+
+
+@pytest.mark.parametrize("node, user, become_user", [
+    ({"sshUser": "deploy", "user": "root"}, "deploy", "root"),  # deploy-rs' own docs: ssh as deploy, sudo to root
+    ({"sshUser": "deploy", "user": None}, "deploy", "root"),  # the profile's user defaults to root
+    ({"sshUser": "root", "user": None}, "root", None),
+    ({"sshUser": "deploy", "user": "deploy"}, "deploy", None),  # a profile of the ssh user's own
+    ({"sshUser": "ops", "user": "app"}, "ops", "app"),
+    ({"sshUser": None, "user": "app"}, "app", None),  # without sshUser, ssh logs in as the profile's user
+    ({"sshUser": None, "user": None}, None, None),  # deploy-rs: the local user's name; Ansible's default
+])
+def test_deploy_rs_becomes_the_profile_user_when_ssh_user_differs(node, user, become_user):
+    data = {"configurations": {}, "nodes": {"n": dict(node, hostname="10.0.0.9", sshOpts=[], profiles=["system"])}}
+    host = hosts_from_metadata(data)[0]
+    assert (host.user, host.become_user) == (user, become_user)
+
+
+@pytest.mark.parametrize("target_user, become_user", [("deploy", "root"), ("root", None), (None, None)])
+def test_colmena_becomes_root_when_target_user_is_not_root(target_user, become_user):
+    deployment = {"targetHost": "10.0.0.8", "targetPort": None, "targetUser": target_user, "tags": []}
+    data = {"configurations": {"c": {"error": False, "hostName": "c", "deployment": deployment}}, "nodes": {}}
+    assert hosts_from_metadata(data)[0].become_user == become_user
 
 
 def test_nix_string_escapes_interpolation_and_quotes():
