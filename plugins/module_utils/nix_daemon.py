@@ -70,11 +70,19 @@ def restart_command(status: DaemonStatus, timeout: int = 10) -> str:
             "n=$((n+1)); "
             "[ $n -le {ticks} ] || {{ echo 'the old nix-daemon (pid {pid}) did not stop' >&2; exit 1; }}; "
             "sleep 0.1; done; ").format(pid=status.pid, ticks=timeout * 10)
+    # Up once its socket answers: a client (a copy as a non-root user) connecting before then is refused.
     start = ("setsid \"$daemon\" </dev/null >/dev/null 2>&1 & n=0; "
              "until %s; do n=$((n+1)); "
-             "[ $n -le %d ] || { echo 'the new nix-daemon did not start' >&2; exit 1; }; sleep 0.1; done"
-             ) % (found, timeout * 10)
+             "[ $n -le %d ] || { echo 'the new nix-daemon did not start' >&2; exit 1; }; sleep 0.1; done; "
+             "until %s; do n=$((n+1)); "
+             "[ $n -le %d ] || { echo 'the new nix-daemon does not answer on its socket' >&2; exit 1; }; sleep 0.1; done"
+             ) % (found, timeout * 10, PING_COMMAND, timeout * 20)
     return stop + start
+
+
+# Succeeds when the daemon answers on its socket (Nix 2.19+ also calls it "store info").
+PING_COMMAND = ("{ nix --extra-experimental-features nix-command store ping --store daemon || "
+                "nix --extra-experimental-features nix-command store info --store daemon; } >/dev/null 2>&1")
 
 
 # The running configuration as Nix sees it (Nix 2.20+ renamed show-config to config show).

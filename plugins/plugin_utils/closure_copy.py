@@ -27,6 +27,9 @@ UNTRUSTED = "not signed by any of the keys"
 # A push as a user the host's Nix does not trust, of paths no key it trusts signed. Nix 2.8: "cannot add
 # path '…' because it lacks a valid signature"; 2.20+: "… because it lacks a signature by a trusted key".
 UNSIGNED = "because it lacks a"
+# A push as a non-root user goes through the host's nix-daemon; when none answers, ssh-ng:// says only
+# "Nix daemon disconnected unexpectedly" (2.26+), ssh:// "cannot connect to socket at '…daemon-socket…'".
+NO_DAEMON = ("Nix daemon disconnected unexpectedly", "cannot connect to socket at")
 
 
 @dataclass(frozen=True)
@@ -79,6 +82,8 @@ def ensure(shell: RemoteShell, path: str, transfer: Transfer, nix: NixCli, targe
                                host=destination.label)
             if UNSIGNED in exc.stderr:
                 raise unsigned_push_error(exc, destination, path)
+            if any(words in exc.stderr for words in NO_DAEMON):
+                raise no_daemon_error(exc, destination)
             if UNREACHABLE in exc.stderr:
                 exc.unreachable = True  # type: ignore[attr-defined]
             raise
@@ -99,6 +104,15 @@ def unsigned_push_error(exc: NixError, destination: SshTarget, path: str) -> Nix
         "nix.conf; check_sigs: true then also checks the signatures on the way), or add %s to the host's "
         "trusted-users (nixfleet.nixos.nix_conf trusted_users; on NixOS nix.settings.trusted-users); nothing was "
         "switched" % (user, path, user), command=exc.command, rc=exc.rc, stderr=exc.stderr, host=destination.label)
+
+
+def no_daemon_error(exc: NixError, destination: SshTarget) -> NixError:
+    """ssh worked, but the Nix that the copy started on the host could not reach the host's nix-daemon."""
+    user = destination.user or "the ssh user"
+    return NixError(
+        "the copy logged in as %s, but Nix there could not talk to the host's nix-daemon, which a user other than "
+        "root copies through: is nix-daemon running on the host (systemctl status nix-daemon)? nothing was "
+        "switched" % user, command=exc.command, rc=exc.rc, stderr=exc.stderr, host=destination.label)
 
 
 def fetch(shell: RemoteShell, path: str, cache_url: str) -> None:

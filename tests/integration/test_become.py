@@ -298,3 +298,23 @@ def test_an_untrusted_user_pushes_signed_closures_only(fleet, flake, inventory, 
     assert "nixfleet-become-test:" in inside(host, "nix-store -q --hash %s >/dev/null; "
                                                    "nix --extra-experimental-features nix-command path-info --sigs %s"
                                              % (path, path))
+
+
+def test_a_host_whose_nix_daemon_is_down_is_a_clear_error(fleet, flake, inventory):
+    host = fleet["node01"]
+    before, old = state(host), version_of(host)
+    inside(host, "kill $(pidof nix-daemon); while pidof nix-daemon >/dev/null; do sleep 0.1; done")
+    try:
+        bump(flake, "node01")
+        run = run_playbook(inventory, "deploy.yml", limit="node01", extra_vars=FAST)
+        assert run.rc == 2
+        msg = run.results("Copy the system's closure")["node01"]["msg"]
+        assert msg.startswith("node01: the copy logged in as deploy, but Nix there could not talk to the host's "
+                              "nix-daemon"), msg
+        assert "is nix-daemon running on the host" in msg and "nothing was switched" in msg
+        assert state(host) == before and version_of(host) == old
+    finally:
+        inside(host, "(env -u NIX_CONFIG setsid nix-daemon </dev/null >>/nix/var/log/nix-daemon.log 2>&1 &); "
+                     "until nix-store --store daemon -q --hash %s >/dev/null 2>&1; do sleep 0.1; done" % before[1])
+    again = run_playbook(inventory, "deploy.yml", limit="node01", extra_vars=FAST)
+    assert again.rc == 0, failures(again)

@@ -86,3 +86,40 @@ def test_launch_prints_the_verdict_after_the_activation_output(tmp_path):
     for verdict in ("locked", "noop", "stale", "profile", tr.STATUS_FAILED, tr.STATUS_DONE):
         assert 'finish %s' % verdict in script
     assert 'echo "$1" > "$W/status"; if [ -n "${2:-}" ]; then echo "$2" > "$W/rc"' in script
+
+
+def run_confirm(tmp_path, status):
+    t = tx(work_dir=str(tmp_path / "w"), confirm_timeout=5)
+    (tmp_path / "w").mkdir(exist_ok=True)
+    if status is not None:
+        (tmp_path / "w" / "status").write_text(status + "\n")
+    return t, subprocess.run(["sh", "-c", tr.confirm_command(t, wait=0.3, then="echo then-ran")],
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, universal_newlines=True, check=False)
+
+
+def test_confirm_deletes_the_canary_and_cleans_up_once_confirmed(tmp_path):
+    t, _ = run_confirm(tmp_path, None)
+    (tmp_path / "w" / "canary").write_text("")
+    (tmp_path / "w" / "status").write_text(tr.STATUS_CONFIRMED + "\n")
+    proc = subprocess.run(["sh", "-c", tr.confirm_command(t, wait=0.3, then="echo then-ran")],
+                          stdout=subprocess.PIPE, universal_newlines=True, check=False)
+    assert proc.returncode == tr.CONFIRM_DELETED
+    assert tr.parse_status(proc.stdout)[0] == tr.STATUS_CONFIRMED and "then-ran" in proc.stdout
+    assert not (tmp_path / "w").exists()
+
+
+def test_confirm_without_a_canary_exits_absent_and_keeps_an_undecided_work_dir(tmp_path):
+    _t, proc = run_confirm(tmp_path, None)
+    assert proc.returncode == tr.CONFIRM_ABSENT and tr.parse_status(proc.stdout)[0] is None
+    assert (tmp_path / "w").exists()
+
+
+def test_a_canary_that_cannot_be_deleted_exits_refused_with_rms_error(tmp_path):
+    # (The tests run as root, who may delete anything: a canary rm -f refuses is a non-empty directory.)
+    t, _ = run_confirm(tmp_path, None)
+    (tmp_path / "w" / "canary").mkdir()
+    (tmp_path / "w" / "canary" / "x").write_text("")
+    proc = subprocess.run(["sh", "-c", tr.confirm_command(t, wait=5, then="echo then-ran")], stdout=subprocess.PIPE,
+                          stderr=subprocess.PIPE, universal_newlines=True, timeout=3, check=False)
+    assert proc.returncode == tr.CONFIRM_REFUSED  # at once: no waiting for a verdict that cannot come
+    assert "cannot remove" in proc.stderr and (tmp_path / "w" / "canary").exists()
