@@ -57,7 +57,19 @@ class ConnectionShell(RemoteShell):
                 if not self.fresh:
                     raise
                 return CommandResult([command], 255, "", str(exc))
-        return CommandResult([command], res.get("rc", 1), res.get("stdout", ""), res.get("stderr", ""))
+        stdout = res.get("stdout", "")
+        if sudoable:
+            stdout = self._from_terminal(stdout)
+        return CommandResult([command], res.get("rc", 1), stdout, res.get("stderr", ""))
+
+    def _from_terminal(self, stdout: str) -> str:
+        """Output as the command wrote it, when it came through the terminal become allocates: the
+        terminal turns each newline into CRLF, and after a password prompt echoes the newline that
+        ended the password before the command's first line."""
+        stdout = stdout.replace("\r\n", "\n")
+        become = getattr(self._action._connection, "become", None)
+        prompted = become is not None and bool(become.get_option("become_pass"))
+        return stdout[1:] if prompted and stdout.startswith("\n") else stdout
 
     @contextlib.contextmanager
     def _no_log(self, sensitive: bool) -> Iterator[None]:

@@ -151,6 +151,13 @@ def run_playbook_on_a_terminal(inventory: Path, playbook: str, *args: str, answe
     return os.waitstatus_to_exitcode(status), shown.decode("utf-8", "replace")
 
 
+def failures(run: PlaybookRun) -> List:
+    """(task, host, msg) of every failed or unreachable task result of a run, for assertion messages."""
+    return [(entry["task"]["name"], host, result.get("msg"))
+            for play in run.data.get("plays", []) for entry in play["tasks"]
+            for host, result in entry["hosts"].items() if result.get("failed") or result.get("unreachable")]
+
+
 def leaked_lines(text: str, words: List[str]) -> List[str]:
     """The output lines that contain any of ``words`` (test-only secrets), to say where a leak is."""
     return [line[:160] for line in text.splitlines() if any(w.lower() in line.lower() for w in words)]

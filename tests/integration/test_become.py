@@ -17,8 +17,8 @@ import yaml
 
 from fleetctl import FixtureFlake, holding_lock, http_get, inside, running_fleet
 from inventory_helpers import hostvars, inventory_list
-from playbook_helpers import (leaked_lines, run_playbook, run_playbook_on_a_terminal, run_playbook_text, run_task,
-                              write_fleet_inventory)
+from playbook_helpers import (failures, leaked_lines, run_playbook, run_playbook_on_a_terminal, run_playbook_text,
+                              run_task, write_fleet_inventory)
 
 pytestmark = pytest.mark.integration
 
@@ -75,12 +75,6 @@ def bump(flake, name, **params):
 
 def after_the_confirm_window():
     time.sleep(CONFIRM + 2)
-
-
-def failures(run):
-    return [(entry["task"]["name"], host, result.get("msg"))
-            for play in run.data.get("plays", []) for entry in play["tasks"]
-            for host, result in entry["hosts"].items() if result.get("failed") or result.get("unreachable")]
 
 
 def test_the_inventory_logs_in_as_deploy_and_becomes_root_where_the_flake_says(inventory):

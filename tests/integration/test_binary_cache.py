@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 import yaml
 from fleetctl import FixtureFlake, host_path_info, inside, running_fleet
-from playbook_helpers import run_playbook, run_task, write_fleet_inventory
+from playbook_helpers import failures, run_playbook, run_task, write_fleet_inventory
 
 pytestmark = pytest.mark.integration
 
@@ -97,12 +97,6 @@ def test_serve_a_signed_cache(fleet, inventory, keys):
 def deploy_vars(fleet, keys, secret="cache01.sec"):
     return {"nixos_deploy_copy_mode": "cache", "nixos_deploy_cache_url": cache_url(fleet),
             "nixos_deploy_cache_secret_key_file": str(keys / secret), "nixos_deploy_confirm_timeout": 10}
-
-
-def failures(run):
-    """Every failed task's message, per host, for assertion messages."""
-    return [(entry["task"]["name"], host, result.get("msg")) for play in run.data.get("plays", [])
-            for entry in play["tasks"] for host, result in entry["hosts"].items() if result.get("failed")]
 
 
 def cache_logs(fleet):

@@ -11,7 +11,7 @@ import uuid
 import pytest
 
 from fleetctl import FixtureFlake, holding_lock, http_get, inside, running_fleet, ssh, target
-from playbook_helpers import run_playbook, write_fleet_inventory
+from playbook_helpers import failures, run_playbook, write_fleet_inventory
 
 pytestmark = pytest.mark.integration
 
@@ -41,13 +41,6 @@ def inventory(fleet, flake, tmp_path_factory):
 def state(host):
     return (inside(host, "readlink /nix/var/nix/profiles/system").strip(),
             inside(host, "readlink /run/current-system").strip())
-
-
-def failures(run):
-    """Every failed task result of a run, for assertion messages."""
-    return [(entry["task"]["name"], host, result.get("msg"))
-            for play in run.data.get("plays", []) for entry in play["tasks"]
-            for host, result in entry["hosts"].items() if result.get("failed") or result.get("unreachable")]
 
 
 def version_of(host):
