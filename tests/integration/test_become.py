@@ -245,6 +245,11 @@ def test_a_sudo_password_from_variables_never_shows(fleet, flake, inventory):
     assert leaked_lines(out, [host.password]) == []
     after_the_confirm_window()
     assert version_of(host) == version
+    # Every task result as the JSON callback (and so AWX's job events) carries it, with --diff.
+    bump(flake, "node03")
+    run = run_playbook(inventory, "deploy.yml", "--diff", limit="node03", extra_vars=with_password(fleet))
+    assert run.rc == 0, failures(run)
+    assert host.password not in json.dumps(run.data)
 
 
 def test_become_method_su_with_roots_password(fleet, flake, inventory):

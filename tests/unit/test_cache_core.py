@@ -94,3 +94,40 @@ def test_conf_link_and_backup(tmp_path):
     assert tf.parse_probe(sh(tf.probe_command(str(tmp_path / "real"))).stdout).kind == "file"
     backup = sh(tf.backup_command(str(tmp_path / "real"), "2026")).stdout.strip()
     assert backup == str(tmp_path / "real.2026~") and (tmp_path / "real.2026~").read_text() == "x = 1\n"
+
+
+STAND_IN_DAEMON = """#!/bin/sh
+# A stand-in nix-daemon: like the real one it binds its socket a moment after it starts.
+trap 'exit 0' TERM
+rm -f "$NIXFLEET_TEST_DIR/socket"
+sleep 0.5
+: > "$NIXFLEET_TEST_DIR/socket"
+while :; do sleep 0.1; done
+"""
+STAND_IN_NIX = '#!/bin/sh\n[ -e "$NIXFLEET_TEST_DIR/socket" ]  # "nix store ping": the daemon answers once bound\n'
+PLACEHOLDER_PID = 987654321
+
+
+def test_a_restart_waits_for_the_new_daemons_socket_and_an_unreaped_old_one_counts_as_stopped(tmp_path):
+    """The restart command for real, in a PID namespace of its own, against stand-ins: the old daemon's
+    parent never reaps it (it becomes a zombie when killed), the new one binds its socket late."""
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    for name, text in (("nix-daemon", STAND_IN_DAEMON), ("nix", STAND_IN_NIX)):
+        (bin_dir / name).write_text(text)
+        (bin_dir / name).chmod(0o755)
+    restart = nd.restart_command(nd.DaemonStatus("process", PLACEHOLDER_PID), timeout=5)
+    script = ("export PATH=%(bin)s:$PATH NIXFLEET_TEST_DIR=%(dir)s; "
+              "sh -c 'nix-daemon & echo $! > %(dir)s/old.pid; exec sleep 60' & "
+              "until [ -e %(dir)s/socket ]; do sleep 0.1; done; old=$(cat %(dir)s/old.pid); "
+              "sh -c \"$(sed \"s/%(pid)d/$old/g\" %(dir)s/restart.sh)\" || exit 1; "
+              "[ -e %(dir)s/socket ] && echo socket-answers; "
+              "[ \"$(cut -d' ' -f3 /proc/$old/stat)\" = Z ] && echo old-is-a-zombie"
+              % {"bin": bin_dir, "dir": tmp_path, "pid": PLACEHOLDER_PID})
+    (tmp_path / "restart.sh").write_text(restart)
+    proc = subprocess.run(["unshare", "--pid", "--fork", "--mount-proc", "/bin/sh", "-c", script],
+                          stdout=subprocess.PIPE, stderr=subprocess.PIPE, universal_newlines=True, timeout=30,
+                          check=False)
+    assert proc.returncode == 0, proc.stderr
+    assert nd.parse_status(proc.stdout).kind == "process"  # it prints the new daemon
+    assert "socket-answers" in proc.stdout and "old-is-a-zombie" in proc.stdout, proc.stdout
