@@ -1,0 +1,228 @@
+"""Every example in README.md and docs/ runs as written, in the order the documents give it.
+
+The fleet's hosts carry the examples' names: web-01, web-02 and cache01 (web-02 and cache01 have no
+Python); the flake is the fixture flake with those hosts. Each step runs one example (see
+tests/helpers/doc_examples.py for how they are read and the few names ``FILL_IN`` maps) and checks
+what the text says happens. An example that cannot run here is in ``SKIPPED``, with the reason; an
+example with neither a step nor a reason fails the first test.
+"""
+import re
+
+import pytest
+import yaml
+
+from doc_examples import Example, Project, read_examples
+from fleetctl import FixtureFlake, http_get, inside, running_fleet
+from policy_flakes import make_flakes
+from sops_files import age_keygen, write_sops_file
+
+pytestmark = pytest.mark.integration
+
+EXAMPLES = read_examples()
+NAMES = ["web-01", "web-02", "cache01"]
+WEB = ["web-01", "web-02"]
+# First line of an example → why it does not run here. Keep this short.
+SKIPPED = {
+    "$ ansible-galaxy collection install nixfleet.nixos":
+        "Galaxy is on the internet; test_collection_build.py runs the second command (build the tarball, install "
+        "it) in a temporary directory, where it writes nothing into the checkout",
+    "# tests/fleet/fleet up --hosts 3":
+        "the test fleet's own commands, which test_fleet.py runs; this test runs on such a fleet",
+}
+# deploy-vars.yml's checks that need systemd on the host; the fleet's hosts have none.
+NEEDS_SYSTEMD = ("app is active", None)
+
+
+@pytest.fixture(scope="module")
+def fleet(tmp_path_factory):
+    with running_fleet(tmp_path_factory.mktemp("readme") / "state", 3, ["web-02", "cache01"], "127.0.23.11",
+                       names=NAMES) as f:
+        yield f
+
+
+@pytest.fixture(scope="module")
+def project(fleet, tmp_path_factory):
+    root = tmp_path_factory.mktemp("readme-project")
+    hosts = {n: {"address": fleet[n].address, "port": fleet[n].port, "user": "root", "shape": "colmena"} for n in WEB}
+    flake = FixtureFlake.from_specs(root / "infra", hosts, fleet.hosts[0].http_port)
+    flake.data["packages"] = {"hello": "1.0", "greet": "2.1"}
+    flake.write()
+    p = Project(root, fleet.hosts, flake.path, EXAMPLES)
+    p.fleet, p.flake = fleet, flake
+    return p
+
+
+def running(project, name):
+    return inside(project.fleet[name], "readlink /run/current-system || true").strip()
+
+
+def versions(project):
+    return {n: http_get(project.fleet[n]).split()[1] for n in WEB}
+
+
+def bump(project):
+    """The user changes the flake: each host gets a new generation."""
+    for name in WEB:
+        project.flake.set_host(name, version=str(int(project.flake.data["hosts"][name]["version"]) + 1))
+    return {n: project.flake.data["hosts"][n]["version"] for n in WEB}
+
+
+def quick_start(project, example):
+    project.write("inventories/prod.flake.yml", example.shown_output("cat inventories/prod.flake.yml"))
+    cat, graph, check = [project.run_example(example, only=i)[0] for i in range(3)]
+    assert cat == example.shown_output("cat inventories/prod.flake.yml")
+    assert "web-01" in graph and "web-02" in graph and "@nixos" in graph
+    assert all("changed=2" in line for line in check.split("PLAY RECAP")[1].splitlines() if line.startswith("web-"))
+    assert [running(project, n) for n in WEB] == ["", ""]  # --check switched nothing
+    project.run_example(example, only=3)
+    assert versions(project) == {"web-01": "1", "web-02": "1"}
+
+
+def full_inventory(project, example):
+    project.write("inventories/prod.flake.yml")
+    graph = project.run("ansible-inventory -i inventories/prod.flake.yml --graph")
+    assert graph.returncode == 0, graph.stdout
+    assert "web-01" in graph.stdout and "web-02" in graph.stdout  # host_filter: ['web-*']
+
+
+def deploying(project, example):
+    wanted = bump(project)
+    before_web01 = running(project, "web-01")
+    deploy, check, boot, rollback = project.run_example(example)
+    assert "HOST    RESULT    GENERATION  SYSTEM" in deploy  # the summary the README shows
+    assert "web-01  switched  1 -> 2" in deploy and "web-02  switched  1 -> 2" in deploy
+    assert "changed=0" in check.split("PLAY RECAP")[1]
+    assert running(project, "web-01") == before_web01  # rolled back to generation 1
+    assert versions(project) == {"web-01": "1", "web-02": wanted["web-02"]}
+
+
+def safe_deploys(project, example):
+    shown = yaml.safe_load(project.shown_file("deploy-vars.yml"))
+    shown["nixos_deploy_health_checks"] = [c for c in shown["nixos_deploy_health_checks"]
+                                           if c.get("name") not in NEEDS_SYSTEMD]
+    project.write("deploy-vars.yml", yaml.safe_dump(shown))
+    wanted = bump(project)
+    output, = project.run_example(example)
+    checks = len(shown["nixos_deploy_health_checks"])
+    for name in WEB:  # the summary: switched, and the health checks passed
+        assert re.search(r"%s  switched .* ok \(%d checks\)" % (name, checks), output), output[-3000:]
+    assert versions(project) == wanted
+
+
+def binary_cache(project, example):
+    project.write("cache.yml")
+    wanted = bump(project)
+    served, deployed = project.run_example(example)
+    assert "cache01" in served and "failed=0" in served
+    key = project.root / "home" / ".config" / "nixfleet" / "cache01-1.sec"
+    assert key.exists() and oct(key.stat().st_mode)[-3:] == "600"
+    assert "cache01-1:" in inside(project.fleet["web-02"], "cat /etc/nix/nix.conf")
+    assert versions(project) == wanted and "failed=0" in deployed
+    log = inside(project.fleet["cache01"], "cat /var/lib/nixfleet-binary-cache/access.log")
+    for name in WEB:  # pushed once, pulled by the host
+        narinfo = "/%s.narinfo" % running(project, name).split("/")[3].split("-")[0]
+        assert '"PUT %s ' % narinfo in log and '"GET %s ' % narinfo in log, name
+
+
+def sops_age(project, example):
+    root = project.root
+    admin = age_keygen(root / "admin.txt")
+    (root / "keys").mkdir()
+    recipients = {n: age_keygen(root / "keys" / ("%s.txt" % n)) for n in WEB}
+    rules = [{"path_regex": r"secrets/%s\.yaml$" % n, "key_groups": [{"age": [admin, recipients[n]]}]} for n in WEB]
+    rules.append({"path_regex": r"secrets/common\.yaml$", "key_groups": [{"age": [admin] + list(recipients.values())}]})
+    (root / ".sops.yaml").write_text(yaml.safe_dump({"creation_rules": rules}))
+    for name in WEB:
+        write_sops_file(root / "secrets" / ("%s.yaml" % name), [admin, recipients[name]])
+    write_sops_file(root / "secrets" / "common.yaml", [admin] + list(recipients.values()))
+    # The user's vault holds the keys (vault_age_keys); vault.yml is encrypted as the example says.
+    (root / "inventories" / "group_vars" / "nixos.yml").write_text(yaml.safe_dump({"vault_age_keys": {
+        n: (root / "keys" / ("%s.txt" % n)).read_text() for n in WEB}}))
+    (root / "vault-password").write_text("readme-example-vault\n")
+    project.write("vault.yml")
+    encrypt = project.run("ansible-vault encrypt vault.yml")
+    assert encrypt.returncode == 0 and "$ANSIBLE_VAULT" in (root / "vault.yml").read_text(), encrypt.stdout
+    output, = project.run_example(example)
+    for name in WEB:
+        placed = inside(project.fleet[name], "stat -c '%a' /var/lib/sops-nix/key.txt; cat /var/lib/sops-nix/key.txt")
+        assert placed.split("\n", 1) == ["600", (root / "keys" / ("%s.txt" % name)).read_text()]
+        assert "AGE-SECRET-KEY-" not in output
+
+
+def package_profiles(project, example):
+    project.write("ops-tools.yml")
+    project.run_example(example, only=0)
+    for name in WEB:
+        assert inside(project.fleet[name], "/root/bin/hello; /root/bin/greet").split() == [
+            "hello", "1.0", "greet", "2.1"]
+    project.flake.data["packages"]["greet"] = "2.2"
+    project.flake.write()
+    check, = project.run_example(example, only=1)
+    assert "greet 2.1" in check and "greet 2.2" in check  # the comment's "greet 2.1 -> 2.2"
+    assert inside(project.fleet["web-01"], "/root/bin/greet").strip() == "greet 2.1"  # --check changed nothing
+    project.run_example(example, only=0)  # the user applies it
+    assert inside(project.fleet["web-01"], "/root/bin/greet").strip() == "greet 2.2"
+    project.run_example(example, only=2)
+    for name in WEB:
+        assert inside(project.fleet[name], "/root/bin/greet").strip() == "greet 2.1"
+
+
+def flake_policy(project, example):
+    flakes = make_flakes(project.root / "policy")
+    project.values["approved"] = str(flakes["approved"])
+    output, = project.run_example(example, cwd=flakes["good"])  # in CI: the flake's own checkout
+    assert "follows the inputs policy" in output
+
+
+def ansible_cfg(project, example):
+    (project.root / "ansible.cfg").write_text(example.text)
+    proc = project.run("ansible-playbook -i inventories/prod.flake.yml playbooks/deploy.yml")
+    assert proc.returncode == 0, proc.stdout[-4000:]
+    recap = proc.stdout.split("PLAY RECAP")[1]
+    assert all("changed=0" in line for line in recap.splitlines() if line.startswith("web-"))
+
+
+# First line of the example → its step, in the order the documents give them.
+STEPS = {
+    "$ cat inventories/prod.flake.yml": quick_start,
+    "# inventories/prod.flake.yml": full_inventory,
+    "$ ansible-playbook -i inventories/prod.flake.yml playbooks/deploy.yml          # or": deploying,
+    "$ ansible-playbook -i inventories/prod.flake.yml playbooks/deploy.yml -e @deploy-vars.yml": safe_deploys,
+    "$ ansible-playbook -i hosts.yml playbooks/profile.yml -e @ops-tools.yml": package_profiles,
+    "$ ansible localhost -c local -m nixfleet.nixos.flake_policy": flake_policy,
+    "$ ansible-playbook -i inventories/ cache.yml": binary_cache,
+    "$ ansible-playbook -i inventories/prod.flake.yml playbooks/sops_age.yml -e @vault.yml": sops_age,
+    "# ansible.cfg": ansible_cfg,
+}
+# Examples that are files, written by the step that runs the command using them.
+FILES = {"inventories/prod.flake.yml", "deploy-vars.yml", "cache.yml", "vault.yml", "ops-tools.yml"}
+
+
+def find(start: str) -> Example:
+    found = [e for e in EXAMPLES if e.first_line.startswith(start)]
+    assert len(found) == 1, "%d examples start with %r" % (len(found), start)
+    return found[0]
+
+
+def test_every_example_has_a_step_or_a_reason():
+    known = list(STEPS) + list(SKIPPED)
+    unknown = [e.where + " " + e.first_line for e in EXAMPLES
+               if e.file_name not in FILES and not any(e.first_line.startswith(k) for k in known)]
+    assert unknown == []
+    assert {e.file_name for e in EXAMPLES if e.file_name} == FILES
+    order = [EXAMPLES.index(find(k)) for k in STEPS]
+    assert order == sorted(order), "STEPS must follow the documents' order"
+
+
+@pytest.mark.parametrize("start", list(STEPS))
+def test_example(project, start):
+    STEPS[start](project, find(start))
+
+
+def test_gather_facts_is_off_in_every_example_play():
+    """Plays that target hosts must not gather facts: hosts may have no Python (the roles need none)."""
+    for e in EXAMPLES:
+        if e.language == "yaml" and e.text.lstrip().startswith(("#", "-")):
+            plays = yaml.safe_load(e.text)
+            if isinstance(plays, list) and plays and isinstance(plays[0], dict) and "hosts" in plays[0]:
+                assert all(p.get("gather_facts") is False for p in plays), e.where
