@@ -43,7 +43,7 @@ class ActionModule(NixosAction):
         data = {host: dict(hostvars.get(host, {})) for host in touched}
         sizes = self._previous_sizes(data.values())
         rows = [dr.host_report(host, data[host], sizes) for host in touched]
-        text = dr.table(rows)
+        text = dr.text(rows)
         result = {"changed": False, "report": dr.as_json(rows), "table": text.splitlines(), "msg": "\n" + text,
                   "files": []}
         if args["output_dir"] and not self._task.check_mode:

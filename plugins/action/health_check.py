@@ -25,6 +25,7 @@ CHECK_SPEC = {
     "scheme": {"type": "str", "default": "http", "choices": ["http", "https"]},
     "status": {"type": "list", "elements": "int"},
     "body": {"type": "str"},
+    "json_query": {"type": "str"},
     "validate_certs": {"type": "bool", "default": True},
     "from": {"type": "str", "default": "controller", "choices": ["controller", "target"]},
     "retries": {"type": "int", "default": 5},

@@ -35,8 +35,13 @@ class ActionModule(NixosAction):
     def execute(self, args, task_vars):
         if not (args["name"] or args["profile"]):
             raise NixError("give name (the profile becomes %s/NAME) or profile (its path)" % PROFILES)
-        profile = args["profile"] or "%s/%s" % (PROFILES, args["name"])
-        name = args["name"] or profile.rstrip("/").rsplit("/", 1)[-1]
+        try:
+            if args["name"]:
+                pe.check_profile_name(args["name"])
+            profile = pe.check_profile_path(args["profile"] or "%s/%s" % (PROFILES, args["name"]))
+            name = pe.check_profile_name(args["name"] or profile.rsplit("/", 1)[-1])
+        except pe.ProfileError as exc:
+            raise NixError(str(exc))
         shell = self.shell(task_vars)
         probed = shell.check(probe_command(profile) + "; " + pe.references_command(profile),
                              "reading %s" % profile, privileged=False).stdout

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from ansible_collections.nixfleet.nixos.plugins.module_utils.activation_command import ACTIONS
 from ansible_collections.nixfleet.nixos.plugins.module_utils.errors import NixError
+from ansible_collections.nixfleet.nixos.plugins.module_utils.package_diff import parse_diff_closures, without_colours
 from ansible_collections.nixfleet.nixos.plugins.module_utils.store_path import StorePath
 from ansible_collections.nixfleet.nixos.plugins.plugin_utils.action_base import (
     NIX_ARGSPEC, PROFILE_ARGSPEC, SAFETY_ARGSPEC, NixosAction)
@@ -22,6 +23,7 @@ class ActionModule(NixosAction):
         path={"type": "str", "required": True},
         action={"type": "str", "default": "switch", "choices": list(ACTIONS)},
         drv_path={"type": "str"},
+        package_changes={"type": "bool", "default": True},
     )
 
     def execute(self, args, task_vars):
@@ -35,16 +37,21 @@ class ActionModule(NixosAction):
         result = outcome.to_result()
         if not self._task.check_mode:
             self._add_report_fields(activator, outcome, result)
-        if self._task.diff and outcome.changed:
+        # Package by package: for the report (after a real switch) and for --diff (also in check mode).
+        wanted = self._task.diff or (args["package_changes"] and not self._task.check_mode)
+        if wanted and outcome.changed:
             on_target = not self._task.check_mode or activator.present(path)
-            result["diff"] = {
-                "before_header": "running system",
-                "after_header": "new system (%s)" % args["action"],
-                "before": "%s\n" % (outcome.previous_path or "(none)"),
-                "after": "%s\n" % path,
-                "prepared": closure_diff(shell, self.nix_cli(args), outcome.previous_path, path, args["drv_path"],
-                                         on_target),
-            }
+            text = without_colours(closure_diff(shell, self.nix_cli(args), outcome.previous_path, path,
+                                                args["drv_path"], on_target))
+            result["package_changes"] = [c.to_dict() for c in parse_diff_closures(text)]
+            if self._task.diff:
+                result["diff"] = {
+                    "before_header": "running system",
+                    "after_header": "new system (%s)" % args["action"],
+                    "before": "%s\n" % (outcome.previous_path or "(none)"),
+                    "after": "%s\n" % path,
+                    "prepared": text,
+                }
         return result
 
     @staticmethod

@@ -2,12 +2,15 @@
 # Copyright: nixfleet.nixos contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """The deploy report: per host, old → new generation, store path, closure size change, reboot,
-health and duration, from the deploy role's registered results; as a text table, Markdown and JSON."""
+health and duration, and what changed package by package, from the deploy role's registered
+results; as a text table (with a "what changed" line per changed host), Markdown and JSON."""
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from typing import Any, Dict, List, Optional
+
+from ansible_collections.nixfleet.nixos.plugins.module_utils.package_diff import PackageChange
 
 DEPLOY_VARIABLES = ("nixos_deploy_build", "nixos_deploy_failure", "nixos_deploy_switch")
 COLUMNS = ("host", "result", "generation", "system", "closure", "reboot", "health", "time")
@@ -26,6 +29,7 @@ class HostReport:
     health: str = "-"
     seconds: Optional[float] = None
     message: str = ""
+    changes: List[str] = field(default_factory=list)  # "openssl 3.0.13 → 3.0.14 (+1.2 KiB)", …
 
     def cells(self) -> Dict[str, str]:
         gen = "-"
@@ -80,6 +84,7 @@ def host_report(host: str, data: Dict[str, Any], sizes: Optional[Dict[str, Optio
     report = HostReport(host, "ok", old_generation=switch.get("previous_generation"),
                         new_generation=switch.get("generation"), path=switch.get("path"),
                         closure_bytes=built_size, needs_reboot=switch.get("needs_reboot"), seconds=_seconds(data))
+    report.changes = [_change(c).describe() for c in switch.get("package_changes") or []]
     if report.closure_bytes is not None and previous_size is not None:
         report.closure_change_bytes = report.closure_bytes - previous_size
     if health and not health.get("skipped"):
@@ -94,6 +99,21 @@ def host_report(host: str, data: Dict[str, Any], sizes: Optional[Dict[str, Optio
     else:
         report.result = "switched" if switch.get("action") in ("switch", "test", None) else switch["action"]
     return report
+
+
+def _change(data: Dict[str, Any]) -> PackageChange:
+    return PackageChange(data.get("name", "?"), tuple(data.get("before") or ()), tuple(data.get("after") or ()),
+                         data.get("size_delta"))
+
+
+def what_changed(rows: List[HostReport], most: int = 6) -> List[str]:
+    """``HOST: change; change; and N more`` for each host whose packages changed."""
+    return ["%s: %s" % (r.host, summary_of(r.changes, most)) for r in rows if r.changes]
+
+
+def summary_of(described: List[str], most: int) -> str:
+    shown = described[:most] + (["and %d more" % (len(described) - most)] if len(described) > most else [])
+    return "; ".join(shown)
 
 
 def _seconds(data: Dict[str, Any]) -> Optional[float]:
@@ -121,10 +141,18 @@ def table(rows: List[HostReport]) -> str:
     return "\n".join(lines) + "\n"
 
 
+def text(rows: List[HostReport]) -> str:
+    """The table, then what changed on each host."""
+    changed = what_changed(rows)
+    return table(rows) + ("\nWhat changed:\n" + "".join("  %s\n" % line for line in changed) if changed else "")
+
+
 def markdown(rows: List[HostReport]) -> str:
     lines = ["| %s |" % " | ".join(COLUMNS), "|%s|" % "|".join([" --- "] * len(COLUMNS))]
     lines += ["| %s |" % " | ".join(r.cells()[c].replace("|", "\\|") for c in COLUMNS) for r in rows]
-    return "# Deploy report\n\n" + "\n".join(lines) + "\n"
+    changes = ["- **%s**: %s" % (r.host, "; ".join(r.changes)) for r in rows if r.changes]
+    return "# Deploy report\n\n" + "\n".join(lines) + "\n" + (
+        "\n## What changed\n\n" + "\n".join(changes) + "\n" if changes else "")
 
 
 def as_json(rows: List[HostReport]) -> List[Dict[str, Any]]:

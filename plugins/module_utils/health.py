@@ -1,7 +1,8 @@
 # -*- coding: utf-8 -*-
 # Copyright: nixfleet.nixos contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Health checks, morph-style: ``cmd``, ``http`` and ``systemd``, each retried.
+"""Health checks, morph-style: ``cmd``, ``http`` (status, body regex, a JMESPath query of a JSON body)
+and ``systemd``, each retried.
 
 What to run on the target is built here as POSIX shell; how to judge each answer is decided
 here too, so the action plugin only loops.
@@ -9,11 +10,17 @@ here too, so the action plugin only loops.
 
 from __future__ import annotations
 
+import json
 import re
 from dataclasses import dataclass
 from typing import Any, Dict, List, Optional, Tuple
 
 from ansible_collections.nixfleet.nixos.plugins.module_utils.shell import join
+
+try:
+    import jmespath
+except ImportError:  # pragma: no cover - only checks that use json_query need it
+    jmespath = None
 
 CHECK_TYPES = ("cmd", "http", "systemd")
 STATUS_MARK = "\nnixfleet-http-status:"
@@ -29,6 +36,7 @@ class Check:
     url: Optional[str] = None
     status: Tuple[int, ...] = ()
     body: Optional[str] = None
+    json_query: Optional[str] = None  # a JMESPath expression the JSON body must make true
     validate_certs: bool = True
     source: str = "controller"
     retries: int = 5
@@ -63,8 +71,10 @@ def parse_check(spec: Dict[str, Any], index: int) -> Check:
         status = spec.get("status") or []
         if spec.get("body"):
             re.compile(spec["body"])
+        if spec.get("json_query"):
+            compile_query(name, spec["json_query"])
         return Check(url=http_url(spec), status=tuple(int(s) for s in (status if isinstance(status, list) else [status])),
-                     body=spec.get("body"), validate_certs=spec.get("validate_certs", True) is not False,
+                     body=spec.get("body"), json_query=spec.get("json_query") or None, validate_certs=spec.get("validate_certs", True) is not False,
                      source=spec.get("from") or "controller", **common)
     if kind == "systemd":
         return Check(**common)
@@ -101,6 +111,35 @@ def judge_http(check: Check, status: Optional[int], body: str) -> Optional[str]:
         return "%s answered %d, expected %s" % (check.url, status, wanted)
     if check.body and not re.search(check.body, body):
         return "%s answered %d but the body does not match %r" % (check.url, status, check.body)
+    if check.json_query:
+        return judge_json(check, body)
+    return None
+
+
+def compile_query(name: str, expression: str):
+    """The JMESPath expression, parsed (a syntax error names the check and says where)."""
+    if jmespath is None:
+        raise ValueError("%s: json_query needs the Python package jmespath on the controller "
+                         "(pip install jmespath)" % name)
+    try:
+        return jmespath.compile(expression)
+    except jmespath.exceptions.ParseError as exc:
+        raise ValueError("%s: json_query %r is not a JMESPath expression: %s" % (name, expression, exc))
+
+
+def judge_json(check: Check, body: str) -> Optional[str]:
+    """None when the JSON body makes ``json_query`` true (JMESPath's truth: not false, null or empty)."""
+    try:
+        document = json.loads(body)
+    except ValueError as exc:
+        return "%s did not answer JSON (%s): %r" % (check.url, exc, body[:200])
+    try:
+        found = compile_query(check.name, check.json_query or "").search(document)
+    except jmespath.exceptions.JMESPathError as exc:
+        return "%s: json_query %r failed on the body: %s" % (check.url, check.json_query, exc)
+    if found in (False, None, "", [], {}):
+        return "%s: json_query %r is %s for the body %s" % (
+            check.url, check.json_query, json.dumps(found), json.dumps(document, sort_keys=True)[:300])
     return None
 
 

@@ -12,11 +12,12 @@ version starts at the first ``-`` followed by a digit).
 
 from __future__ import annotations
 
-import json
+import posixpath
 import re
 from dataclasses import dataclass
 from typing import Dict, List, Sequence, Tuple
 
+from ansible_collections.nixfleet.nixos.plugins.module_utils.flake_inventory import nix_string
 from ansible_collections.nixfleet.nixos.plugins.module_utils.shell import quote
 
 ENV_NAME = "nixfleet-profile"
@@ -54,8 +55,8 @@ def env_expression(sets: Dict[str, Sequence[str]], system: str = "x86_64-linux")
         "let",
         "  pkg = ref: path: builtins.foldl' (set: name: set.${name}) (builtins.getFlake ref) path;",
         "  env = pkgs: derivation {",
-        "    name = %s; system = \"builtin\"; builder = \"builtin:buildenv\";" % json.dumps(ENV_NAME),
-        "    manifest = builtins.toFile %s \"[ ]\";" % json.dumps(MANIFEST),
+        "    name = %s; system = \"builtin\"; builder = \"builtin:buildenv\";" % nix_string(ENV_NAME),
+        "    manifest = builtins.toFile %s \"[ ]\";" % nix_string(MANIFEST),
         "    derivations = builtins.concatMap (d: [ \"true\" 5 1 d.outPath ]) pkgs;",
         "    preferLocalBuild = true; allowSubstitutes = false;",
         "  };",
@@ -66,8 +67,8 @@ def env_expression(sets: Dict[str, Sequence[str]], system: str = "x86_64-linux")
         pkgs = []
         for installable in installables:
             ref, path = parse_installable(installable)
-            pkgs.append("(pkg %s [ %s ])" % (json.dumps(ref), " ".join(json.dumps(p) for p in path)))
-        lines.append("  %s = set [ %s ];" % (json.dumps(name), " ".join(pkgs)))
+            pkgs.append("(pkg %s [ %s ])" % (nix_string(ref), " ".join(nix_string(p) for p in path)))
+        lines.append("  %s = set [ %s ];" % (nix_string(name), " ".join(pkgs)))
     lines.append("}")
     return "\n".join(lines) + "\n"
 
@@ -139,7 +140,31 @@ def link_bin_command(profile: str, bin_dir: str) -> str:
     ).format(p=quote(profile), d=quote(bin_dir))
 
 
+PROFILE_NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9._+-]*")
+
+
+def check_profile_name(name: str) -> str:
+    """A profile name becomes a file name (``profiles/NAME``, ``profile.d/nix-profile-NAME.sh``): letters,
+    digits and ``._+-``, not starting with a dot or dash, so it can reach no other directory."""
+    if not PROFILE_NAME.fullmatch(name or "") or len(name) > 200:
+        raise ProfileError("profile name %r: use letters, digits and . _ + - (not first: . or -), at most 200"
+                           % name)
+    return name
+
+
+def check_profile_path(path: str) -> str:
+    """An absolute, normalised path (no ``..``, ``.`` or ``//``) without control characters."""
+    if (not path.startswith("/") or path != posixpath.normpath(path) or path.startswith("//")
+            or any(ord(c) < 32 or ord(c) == 127 for c in path)):
+        raise ProfileError("profile %r: give an absolute, normalised path (no '..', '.', '//' or control "
+                           "characters)" % path)
+    return path
+
+
 def profile_d_script(profile: str) -> str:
-    return ("# Written by nixfleet.nixos.nix_profile: the packages of the Nix profile %s\n"
-            "case \":$PATH:\" in *\":%s/bin:\"*) ;; *) PATH=\"%s/bin:$PATH\"; export PATH;; esac\n"
-            % (profile, profile, profile))
+    """``/etc/profile.d`` snippet putting ``PROFILE/bin`` on PATH; the path is one shell word (never expanded)."""
+    return ("# Written by nixfleet.nixos.nix_profile: the packages of a Nix profile on PATH\n"
+            "nixfleet_profile_bin=%s\n"
+            "case \":$PATH:\" in *\":$nixfleet_profile_bin:\"*) ;; "
+            "*) PATH=\"$nixfleet_profile_bin:$PATH\"; export PATH;; esac\n"
+            "unset nixfleet_profile_bin\n" % quote(check_profile_path(profile) + "/bin"))

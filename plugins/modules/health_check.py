@@ -69,6 +69,16 @@ options:
       body:
         description: A regular expression the response body must match.
         type: str
+      json_query:
+        description:
+          - A JMESPath expression (as in Ansible's C(json_query) filter) over the response body, read
+            as JSON; the check passes when its value is true in JMESPath's sense (not C(false),
+            C(null), an empty string, list or object), for example
+            C(status == 'ok' && length(errors) == `0`).
+          - A body that is not JSON, or a value that is not true, fails the attempt with a message
+            showing the expression and the value it found. Needs the Python package C(jmespath) on
+            the controller (also when the request comes C(from) the target).
+        type: str
       validate_certs:
         description: Verify TLS certificates.
         type: bool
@@ -108,6 +118,10 @@ EXAMPLES = r"""
         type: http
         url: "http://{{ ansible_host }}:8080/"
         body: "{{ inventory_hostname }}"
+      - name: the app reports itself healthy (JSON)
+        type: http
+        url: "http://{{ ansible_host }}:8080/health.json"
+        json_query: "status == 'ok' && length(errors) == `0`"
       - name: database
         type: cmd
         argv: [pg_isready, -q]

@@ -49,6 +49,14 @@ options:
   drv_path:
     description: The derivation of O(path) (RV(nixfleet.nixos.build#module:drv_paths)), for the check-mode diff.
     type: str
+  package_changes:
+    description:
+      - After a switch that changed the host, compare the old and the new closure package by package
+        (one C(nix store diff-closures) on the target) and return RV(package_changes), which the deploy
+        report shows. With C(--diff) this is done whatever this says, in check mode too (between the
+        derivations, on the controller).
+    type: bool
+    default: true
 attributes:
   check_mode:
     support: full
@@ -103,6 +111,19 @@ failed_units:
   description: C(switch-to-configuration) exited 4, which NixOS uses for "switched, but some units failed". A warning says so too.
   returned: always
   type: bool
+package_changes:
+  description:
+    - What changed between the running and the new system, per package name, parsed from
+      C(nix store diff-closures) (in check mode, between the derivations, without sizes).
+    - C(kind) is C(added), C(removed), C(changed) (the versions) or C(size) (only the size);
+      C(before) and C(after) list versions (an empty string for a package without one);
+      C(size_delta) is in bytes, when Nix reports it (a change of 8 KiB or more).
+  returned: when the host changed (real run), or with C(--diff)
+  type: list
+  elements: dict
+  sample:
+    - {name: openssl, kind: changed, before: ["3.0.13"], after: ["3.0.14"], size_delta: 1229}
+    - {name: jq, kind: added, before: [], after: ["1.7.1"], size_delta: 412672}
 rolled_back:
   description: The activation failed, or could not be confirmed, and the host was put back on its previous generation.
   returned: on failure after activation

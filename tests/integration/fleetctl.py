@@ -8,9 +8,10 @@ import shutil
 import subprocess
 import sys
 import urllib.request
+import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Dict, List, Optional
+from typing import Dict, List, Optional, Tuple
 
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / "tests" / "fleet"))
@@ -61,6 +62,17 @@ def holding_lock(host: nsfleet.Host, lock_file: str, owner: str):
     finally:
         # The holder exec'd sleep, so its pid is the process that holds the lock.
         inside(host, "kill $(cat %s); rm -f %s" % (pid_file, pid_file))
+
+
+def system_state(host: nsfleet.Host) -> Tuple[str, str]:
+    """(what the system profile links to, what /run/current-system links to) on a fleet host."""
+    return (inside(host, "readlink /nix/var/nix/profiles/system").strip(),
+            inside(host, "readlink /run/current-system").strip())
+
+
+def served_version(host: nsfleet.Host) -> str:
+    """The version the host's running generation serves over HTTP (the fixture's web service)."""
+    return http_get(host).split()[1]
 
 
 def http_get(host: nsfleet.Host, path: str = "/", timeout: float = 5) -> str:
@@ -124,6 +136,12 @@ class FixtureFlake:
     def set_host(self, name: str, **params) -> None:
         self.data["hosts"][name].update(params)
         self.write()
+
+    def bump(self, name: str, **params) -> str:
+        """A new, never-built version for ``name`` (and ``params``); returns the version."""
+        version = uuid.uuid4().hex[:8]
+        self.set_host(name, version=version, **params)
+        return version
 
     def toplevel(self, name: str) -> str:
         return '%s#nixosConfigurations."%s".config.system.build.toplevel' % (self.ref, name)

@@ -10,12 +10,11 @@ rolled back by then.
 import json
 import subprocess
 import time
-import uuid
 
 import pytest
 import yaml
 
-from fleetctl import FixtureFlake, holding_lock, http_get, inside, running_fleet
+from fleetctl import FixtureFlake, holding_lock, inside, running_fleet, served_version, system_state
 from inventory_helpers import hostvars, inventory_list
 from playbook_helpers import (failures, leaked_lines, run_playbook, run_playbook_on_a_terminal, run_playbook_text,
                               run_task, write_fleet_inventory)
@@ -58,19 +57,6 @@ def with_password(fleet, **extra):
     return dict(FAST, ansible_become_password=fleet["node03"].password, **extra)
 
 
-def state(host):
-    return (inside(host, "readlink /nix/var/nix/profiles/system").strip(),
-            inside(host, "readlink /run/current-system").strip())
-
-
-def version_of(host):
-    return http_get(host).split()[1]
-
-
-def bump(flake, name, **params):
-    version = uuid.uuid4().hex[:8]
-    flake.set_host(name, version=version, **params)
-    return version
 
 
 def after_the_confirm_window():
@@ -90,7 +76,7 @@ def test_the_inventory_logs_in_as_deploy_and_becomes_root_where_the_flake_says(i
 
 
 def test_deploy_as_deploy_sticks_after_the_confirm_window(fleet, flake, inventory):
-    versions = {n: bump(flake, n) for n in ("node01", "node02", "node03")}
+    versions = {n: flake.bump(n) for n in ("node01", "node02", "node03")}
     run = run_playbook(inventory, "deploy.yml", limit=SWITCHED, extra_vars=with_password(fleet))
     assert run.rc == 0, failures(run)
     switched = run.results("Switch to the system")
@@ -98,9 +84,9 @@ def test_deploy_as_deploy_sticks_after_the_confirm_window(fleet, flake, inventor
     after_the_confirm_window()
     for name, version in versions.items():
         host = fleet[name]
-        profile, running = state(host)
+        profile, running = system_state(host)
         assert running == switched[name]["path"] and profile.startswith("system-"), name
-        assert version_of(host) == version
+        assert served_version(host) == version
         # The profile is root's (sudo set it), and the watchdog's work directory is gone.
         assert inside(host, "stat -c %U /nix/var/nix/profiles/" + profile).strip() == "root"
         assert inside(host, "ls /run/nixfleet 2>/dev/null | wc -l").strip() == "0"
@@ -111,87 +97,87 @@ def test_second_run_and_check_mode_change_nothing(fleet, flake, inventory):
     assert again.rc == 0, failures(again)
     for name in ("node01", "node02", "node03"):
         assert again.stats(name)["changed"] == 0, name
-    before = state(fleet["node01"])
-    bump(flake, "node01")
+    before = system_state(fleet["node01"])
+    flake.bump("node01")
     check = run_playbook(inventory, "deploy.yml", "--check", "--diff", limit="node01", extra_vars=FAST)
     assert check.rc == 0, failures(check)
     result = check.results("Switch to the system")["node01"]
     assert result["changed"] is True and result["diff"]["before"].strip() == before[1]
-    assert state(fleet["node01"]) == before
+    assert system_state(fleet["node01"]) == before
 
 
 def test_failed_activation_rolls_back(fleet, flake, inventory):
     host = fleet["node01"]
-    before, old = state(host), version_of(host)
-    bump(flake, "node01", fail="fail")
+    before, old = system_state(host), served_version(host)
+    flake.bump("node01", fail="fail")
     run = run_playbook(inventory, "deploy.yml", limit="node01", extra_vars=FAST)
     assert run.rc == 2
     result = run.results("Switch to the system")["node01"]
     assert result["rolled_back"] is True and "rolled back to generation" in result["msg"]
     after_the_confirm_window()
-    assert state(host) == before and version_of(host) == old
+    assert system_state(host) == before and served_version(host) == old
     flake.set_host("node01", fail="none")
 
 
 def test_a_generation_that_kills_sshd_rolls_itself_back(fleet, flake, inventory):
     host = fleet["node02"]  # deploy-rs, no Python
-    before, old = state(host), version_of(host)
-    bump(flake, "node02", fail="kill-sshd")
+    before, old = system_state(host), served_version(host)
+    flake.bump("node02", fail="kill-sshd")
     run = run_playbook(inventory, "deploy.yml", limit="node02", extra_vars=FAST)
     assert run.rc == 2
     result = run.results("Switch to the system")["node02"]
     assert result["rolled_back"] is True
     assert "no fresh ssh connection to the host within %ds" % CONFIRM in result["msg"], result["msg"]
-    assert state(host) == before and version_of(host) == old
+    assert system_state(host) == before and served_version(host) == old
     flake.set_host("node02", fail="none")
 
 
 def test_failed_health_check_rolls_back_then_a_good_one_keeps_it(fleet, flake, inventory):
     host = fleet["node02"]
-    before, old = state(host), version_of(host)
-    version = bump(flake, "node02")
+    before, old = system_state(host), served_version(host)
+    version = flake.bump("node02")
     bad = [{"name": "web says 999", "type": "http", "url": "http://{{ ansible_host }}:8080/",
             "body": "{{ inventory_hostname }} 999", "retries": 1, "delay": 0.2}]
     run = run_playbook(inventory, "deploy.yml", limit="node02", extra_vars=dict(FAST, nixos_deploy_health_checks=bad))
     assert run.rc == 2
     assert "health checks failed" in run.results("Fail the host")["node02"]["msg"]
     after_the_confirm_window()
-    assert state(host) == before and version_of(host) == old
+    assert system_state(host) == before and served_version(host) == old
     good = [dict(bad[0], body="{{ inventory_hostname }} " + version)]
     ok = run_playbook(inventory, "deploy.yml", limit="node02", extra_vars=dict(FAST, nixos_deploy_health_checks=good))
     assert ok.rc == 0, failures(ok)
     after_the_confirm_window()
-    assert version_of(host) == version
+    assert served_version(host) == version
 
 
 def test_rollback_playbook(fleet, flake, inventory):
     host = fleet["node01"]
-    bump(flake, "node01")  # a second generation at least
+    flake.bump("node01")  # a second generation at least
     assert run_playbook(inventory, "deploy.yml", limit="node01", extra_vars=FAST).rc == 0
-    before = state(host)
+    before = system_state(host)
     run = run_playbook(inventory, "rollback.yml", limit="node01", extra_vars=FAST)
     assert run.rc == 0, failures(run)
     result = run.results("Roll back the system profile")["node01"]
     assert result["changed"] is True
     after_the_confirm_window()
-    assert state(host)[1] == result["path"] != before[1]
+    assert system_state(host)[1] == result["path"] != before[1]
     forward = run_playbook(inventory, "deploy.yml", limit="node01", extra_vars=FAST)
     assert forward.rc == 0, failures(forward)
     after_the_confirm_window()
-    assert state(host)[1] == before[1]
+    assert system_state(host)[1] == before[1]
 
 
 def test_the_deploy_lock_names_its_holder(fleet, flake, inventory):
     host = fleet["node01"]
-    before = state(host)
+    before = system_state(host)
     with holding_lock(host, "/nix/var/nix/nixfleet-deploy.lock", "someone-else-deploying"):
-        bump(flake, "node01")
+        flake.bump("node01")
         blocked = run_playbook(inventory, "deploy.yml", limit="node01",
                                extra_vars=dict(FAST, nixos_deploy_lock_timeout=2))
         assert blocked.rc == 2
         msg = blocked.results("Switch to the system")["node01"]["msg"]
         assert "another deploy holds the lock /nix/var/nix/nixfleet-deploy.lock (waited 2s): someone-else-deploying" in msg
-        assert state(host) == before
+        assert system_state(host) == before
     assert run_playbook(inventory, "deploy.yml", limit="node01", extra_vars=FAST).rc == 0
 
 
@@ -214,39 +200,39 @@ def test_facts_as_deploy(fleet, inventory, tmp_path):
 
 def test_a_wrong_sudo_password_changes_nothing(fleet, flake, inventory):
     host = fleet["node03"]
-    before, old = state(host), version_of(host)
-    bump(flake, "node03")
+    before, old = system_state(host), served_version(host)
+    flake.bump("node03")
     wrong = run_playbook(inventory, "deploy.yml", limit="node03",
                          extra_vars=dict(FAST, ansible_become_password="wrong-password"))
     assert wrong.rc == 2
     assert any("password" in str(msg).lower() for _task, _host, msg in failures(wrong)), failures(wrong)
     after_the_confirm_window()
-    assert state(host) == before and version_of(host) == old
+    assert system_state(host) == before and served_version(host) == old
 
 
 def test_a_sudo_password_asked_on_the_terminal_never_shows(fleet, flake, inventory):
     host = fleet["node03"]
-    version = bump(flake, "node03")
+    version = flake.bump("node03")
     rc, shown = run_playbook_on_a_terminal(inventory, "deploy.yml", "--ask-become-pass", "-vvv", "--diff",
                                            "-l", "node03", "-e", json.dumps(FAST),
                                            answers={"BECOME password:": host.password})
     assert rc == 0, shown[-4000:]
     assert leaked_lines(shown, [host.password]) == []
     after_the_confirm_window()
-    assert version_of(host) == version
+    assert served_version(host) == version
 
 
 def test_a_sudo_password_from_variables_never_shows(fleet, flake, inventory):
     host = fleet["node03"]
-    version = bump(flake, "node03")
+    version = flake.bump("node03")
     rc, out = run_playbook_text(inventory, "deploy.yml", "-vvv", "--diff", "-l", "node03",
                                 extra_vars=with_password(fleet))
     assert rc == 0, out[-4000:]
     assert leaked_lines(out, [host.password]) == []
     after_the_confirm_window()
-    assert version_of(host) == version
+    assert served_version(host) == version
     # Every task result as the JSON callback (and so AWX's job events) carries it, with --diff.
-    bump(flake, "node03")
+    flake.bump("node03")
     run = run_playbook(inventory, "deploy.yml", "--diff", limit="node03", extra_vars=with_password(fleet))
     assert run.rc == 0, failures(run)
     assert host.password not in json.dumps(run.data)
@@ -254,24 +240,24 @@ def test_a_sudo_password_from_variables_never_shows(fleet, flake, inventory):
 
 def test_become_method_su_with_roots_password(fleet, flake, inventory):
     host = fleet["node01"]
-    before, old = state(host), version_of(host)
-    bump(flake, "node01")
+    before, old = system_state(host), served_version(host)
+    flake.bump("node01")
     wrong = run_playbook(inventory, "deploy.yml", limit="node01",
                          extra_vars=dict(FAST, ansible_become_method="su", ansible_become_password="wrong-password"))
     assert wrong.rc == 2
     assert any("password" in str(msg).lower() for _task, _host, msg in failures(wrong)), failures(wrong)
-    assert state(host) == before and version_of(host) == old
+    assert system_state(host) == before and served_version(host) == old
     rc, out = run_playbook_text(inventory, "deploy.yml", "-vvv", "-l", "node01", extra_vars=dict(
         FAST, ansible_become_method="su", ansible_become_password=host.root_password))
     assert rc == 0, out[-4000:]
     assert leaked_lines(out, [host.root_password]) == []
     after_the_confirm_window()
-    assert version_of(host) != old and state(host)[1] != before[1]
+    assert served_version(host) != old and system_state(host)[1] != before[1]
 
 
 def test_an_untrusted_user_pushes_signed_closures_only(fleet, flake, inventory, tmp_path):
     host = fleet["node04"]  # Nix does not trust its deploy user
-    bump(flake, "node04")
+    flake.bump("node04")
     unsigned = run_playbook(inventory, "deploy.yml", limit="node04", extra_vars=FAST)
     assert unsigned.rc == 2
     msg = unsigned.results("Copy the system's closure")["node04"]["msg"]
@@ -293,7 +279,7 @@ def test_an_untrusted_user_pushes_signed_closures_only(fleet, flake, inventory, 
     signed = run_playbook(inventory, "deploy.yml", limit="node04", extra_vars=dict(FAST, nixos_deploy_check_sigs=True))
     assert signed.rc == 0, failures(signed)
     after_the_confirm_window()
-    assert state(host)[1] == path
+    assert system_state(host)[1] == path
     assert "nixfleet-become-test:" in inside(host, "nix-store -q --hash %s >/dev/null; "
                                                    "nix --extra-experimental-features nix-command path-info --sigs %s"
                                              % (path, path))
@@ -301,17 +287,17 @@ def test_an_untrusted_user_pushes_signed_closures_only(fleet, flake, inventory, 
 
 def test_a_host_whose_nix_daemon_is_down_is_a_clear_error(fleet, flake, inventory):
     host = fleet["node01"]
-    before, old = state(host), version_of(host)
+    before, old = system_state(host), served_version(host)
     inside(host, "kill $(pidof nix-daemon); while pidof nix-daemon >/dev/null; do sleep 0.1; done")
     try:
-        bump(flake, "node01")
+        flake.bump("node01")
         run = run_playbook(inventory, "deploy.yml", limit="node01", extra_vars=FAST)
         assert run.rc == 2
         msg = run.results("Copy the system's closure")["node01"]["msg"]
         assert msg.startswith("node01: the copy logged in as deploy, but Nix there could not talk to the host's "
                               "nix-daemon"), msg
         assert "is nix-daemon running on the host" in msg and "nothing was switched" in msg
-        assert state(host) == before and version_of(host) == old
+        assert system_state(host) == before and served_version(host) == old
     finally:
         inside(host, "(env -u NIX_CONFIG setsid nix-daemon </dev/null >>/nix/var/log/nix-daemon.log 2>&1 &); "
                      "until nix-store --store daemon -q --hash %s >/dev/null 2>&1; do sleep 0.1; done" % before[1])

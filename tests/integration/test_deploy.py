@@ -338,6 +338,34 @@ def test_verify_reports_drift_and_health_and_changes_nothing(fleet, flake, inven
     assert strict.rc == 2 and strict.stats("node03")["failures"] == 1 and strict.stats("node01")["failures"] == 0
 
 
+def test_a_shared_package_change_is_shown_package_by_package(fleet, flake, inventory, tmp_path):
+    assert run_playbook(inventory, "deploy.yml").rc == 0  # converge first
+    base = {"name": "nixfleet-base", "kind": "changed", "before": ["1"], "after": ["2"]}
+    flake.data["base_version"] = "2"  # the package every host shares
+    flake.write()
+    try:
+        check = run_playbook(inventory, "deploy.yml", "--check", "--diff")
+        assert check.rc == 0, check.stderr
+        for name in ALL:  # from the derivations, before anything is built
+            result = check.results("Switch to the system")[name]
+            assert {k: v for k, v in result["package_changes"][0].items() if k != "size_delta"} == base, result
+            assert "nixfleet-base: 1 → 2" in result["diff"]["prepared"]
+        run = run_playbook(inventory, "deploy.yml", extra_vars={"nixos_deploy_report_dir": str(tmp_path)})
+        assert run.rc == 0, run.stderr
+        rows = {r["host"]: r for r in json.loads((tmp_path / "deploy-report.json").read_text())}
+        for name in ALL:
+            changes = run.results("Switch to the system")[name]["package_changes"]
+            assert [{k: v for k, v in c.items() if k != "size_delta"} for c in changes] == [base], changes
+            assert rows[name]["changes"] == ["nixfleet-base 1 → 2"]
+        text = (tmp_path / "deploy-report.txt").read_text()
+        assert "What changed:\n" in text and "  node01: nixfleet-base 1 → 2\n" in text
+        assert "What changed:" in " ".join(run.results("Show the deploy summary")["localhost"]["msg"])
+    finally:
+        flake.data["base_version"] = "1"
+        flake.write()
+    assert run_playbook(inventory, "deploy.yml").rc == 0
+
+
 def test_report_shows_the_closure_change(fleet, flake, inventory, tmp_path):
     """Last in this module: it leaves node01 a generation ahead."""
     run_playbook(inventory, "deploy.yml")  # converge first

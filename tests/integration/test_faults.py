@@ -6,11 +6,10 @@ import os
 import subprocess
 import threading
 import time
-import uuid
 
 import pytest
 
-from fleetctl import FixtureFlake, holding_lock, http_get, inside, running_fleet, ssh, target
+from fleetctl import FixtureFlake, holding_lock, inside, running_fleet, served_version, ssh, system_state, target
 from playbook_helpers import failures, run_playbook, write_fleet_inventory
 
 pytestmark = pytest.mark.integration
@@ -38,20 +37,6 @@ def inventory(fleet, flake, tmp_path_factory):
     return inv
 
 
-def state(host):
-    return (inside(host, "readlink /nix/var/nix/profiles/system").strip(),
-            inside(host, "readlink /run/current-system").strip())
-
-
-def version_of(host):
-    return http_get(host).split()[1]
-
-
-def bump(flake, name, **params):
-    """A new, never-built version for ``name``."""
-    version = uuid.uuid4().hex[:8]
-    flake.set_host(name, version=version, **params)
-    return version
 
 
 def test_1_unreachable_host_does_not_stop_the_others(fleet, flake, inventory):
@@ -60,32 +45,32 @@ def test_1_unreachable_host_does_not_stop_the_others(fleet, flake, inventory):
     # OpenSSH 9.8 on (Debian 13) sessions run as sshd-session (and 10.0's sshd-auth), not sshd.
     inside(down, "kill $(pidof sshd sshd-session sshd-auth)")
     try:
-        versions = {n: bump(flake, n) for n in ("node01", "node02", "node04")}
+        versions = {n: flake.bump(n) for n in ("node01", "node02", "node04")}
         run = run_playbook(inventory, "deploy.yml", extra_vars=FAST)
         assert run.rc == 4, [(t, r.get("node04")) for t in ("Read the host", "Copy") for r in run.all_results(t)]
         assert run.stats("node04")["unreachable"] >= 1
-        assert version_of(fleet["node01"]) == versions["node01"] and version_of(fleet["node02"]) == versions["node02"]
+        assert served_version(fleet["node01"]) == versions["node01"] and served_version(fleet["node02"]) == versions["node02"]
         assert run.stats("node01")["failures"] == 0 and run.stats("node02")["failures"] == 0
     finally:
         inside(down, "/usr/sbin/sshd -f /etc/ssh/sshd_config")
     assert run_playbook(inventory, "deploy.yml", extra_vars=FAST).rc == 0
-    assert version_of(down) == versions["node04"]
+    assert served_version(down) == versions["node04"]
 
 
 def test_2_failed_activation_leaves_the_previous_generation(fleet, flake, inventory):
     host = fleet["node01"]
-    before, old = state(host), version_of(host)
-    bump(flake, "node01", fail="fail")
+    before, old = system_state(host), served_version(host)
+    flake.bump("node01", fail="fail")
     run = run_playbook(inventory, "deploy.yml", limit="node01", extra_vars=FAST)
     assert run.rc == 2
     result = run.results("Switch to the system")["node01"]
     assert result["rolled_back"] is True and "rolled back to generation" in result["msg"]
-    assert state(host) == before and version_of(host) == old
+    assert system_state(host) == before and served_version(host) == old
     flake.set_host("node01", fail="none")
 
 
 def test_3_exit_code_4_is_reported(fleet, flake, inventory):
-    bump(flake, "node02", fail="exit4")
+    flake.bump("node02", fail="exit4")
     # With a --limit the copy-and-switch play's last batch reports (its result is under node02)
     run = run_playbook(inventory, "deploy.yml", limit="node02:localhost", extra_vars=FAST)
     assert run.rc == 0
@@ -100,8 +85,8 @@ def test_3_exit_code_4_is_reported(fleet, flake, inventory):
 
 def test_4_generation_that_kills_sshd_rolls_itself_back(fleet, flake, inventory):
     host = fleet["node02"]
-    before, old = state(host), version_of(host)
-    bump(flake, "node02", fail="kill-sshd")
+    before, old = system_state(host), served_version(host)
+    flake.bump("node02", fail="kill-sshd")
     started = time.monotonic()
     run = run_playbook(inventory, "deploy.yml", limit="node02", extra_vars=FAST)
     assert run.rc == 2
@@ -110,15 +95,15 @@ def test_4_generation_that_kills_sshd_rolls_itself_back(fleet, flake, inventory)
     assert "no fresh ssh connection to the host within 5s" in result["msg"]
     assert result["rolled_back"] is True
     assert time.monotonic() - started >= 5  # the watchdog waited for confirmation
-    assert state(host) == before and version_of(host) == old
+    assert system_state(host) == before and served_version(host) == old
     assert ssh(host, "hostname").stdout.strip() == "node02"  # sshd is back
     flake.set_host("node02", fail="none")
 
 
 def test_5_failed_health_check_rolls_back(fleet, flake, inventory):
     host = fleet["node03"]  # no Python
-    before, old = state(host), version_of(host)
-    bump(flake, "node03")
+    before, old = system_state(host), served_version(host)
+    flake.bump("node03")
     checks = [{"name": "web says 999", "type": "http", "url": "http://{{ ansible_host }}:8080/",
                "body": "{{ inventory_hostname }} 999", "retries": 2, "delay": 0.2},
               {"name": "true", "type": "cmd", "argv": ["true"]}, {"type": "systemd"}]
@@ -129,17 +114,40 @@ def test_5_failed_health_check_rolls_back(fleet, flake, inventory):
     assert [c["ok"] for c in health["checks"]] == [False, True, True]
     assert health["checks"][0]["attempts"] == 3
     assert "health checks failed" in run.results("Fail the host")["node03"]["msg"]
-    assert state(host) == before and version_of(host) == old
+    assert system_state(host) == before and served_version(host) == old
     # The same checks, right this time, pass and keep the new generation.
     good = [dict(checks[0], name="web says its version", body="{{ inventory_hostname }} " + flake.data["hosts"]["node03"]["version"])]
     ok = run_playbook(inventory, "deploy.yml", limit="node03", extra_vars=dict(FAST, nixos_deploy_health_checks=good))
     assert ok.rc == 0, ok.results("Check the host's health")
-    assert version_of(host) == flake.data["hosts"]["node03"]["version"]
+    assert served_version(host) == flake.data["hosts"]["node03"]["version"]
+
+
+def test_5_json_health_checks_with_jmespath(fleet, flake, inventory):
+    host = fleet["node03"]  # no Python; the request comes from the controller, then from the target
+    before, old = system_state(host), served_version(host)
+    version = flake.bump("node03")
+    errors = [{"name": "no errors", "type": "http", "url": "http://{{ ansible_host }}:8080/health.json",
+               "json_query": "length(errors) > `0`", "retries": 1, "delay": 0.2}]
+    run = run_playbook(inventory, "deploy.yml", limit="node03",
+                       extra_vars=dict(FAST, nixos_deploy_health_checks=errors))
+    assert run.rc == 2
+    msg = run.results("Check the host's health")["node03"]["msg"]
+    assert "json_query 'length(errors) > `0`' is false for the body" in msg, msg
+    assert '"version": "%s"' % version in msg  # the body it judged: the new generation's
+    assert system_state(host) == before and served_version(host) == old
+    good = [{"name": "reports ok and its version", "type": "http", "from": source,
+             "url": "http://{{ ansible_host }}:8080/health.json",
+             "json_query": "status == 'ok' && version == '%s' && length(errors) == `0`" % version}
+            for source in ("controller", "target")]
+    ok = run_playbook(inventory, "deploy.yml", limit="node03", extra_vars=dict(FAST, nixos_deploy_health_checks=good))
+    assert ok.rc == 0, ok.results("Check the host's health")
+    assert [c["ok"] for c in ok.results("Check the host's health")["node03"]["checks"]] == [True, True]
+    assert served_version(host) == version
 
 
 def test_6_interrupted_copy_then_next_run_completes(fleet, flake, inventory):
     host = fleet["node01"]
-    version = bump(flake, "node01", payload_kib=65536)
+    version = flake.bump("node01", payload_kib=65536)
     path = subprocess.run(["nix", "build", "--no-link", "--json", flake.toplevel("node01")], stdout=subprocess.PIPE,
                           universal_newlines=True, check=True).stdout.split('"out":"')[1].split('"')[0]
     t = target(host)
@@ -150,7 +158,7 @@ def test_6_interrupted_copy_then_next_run_completes(fleet, flake, inventory):
     copy.wait()
     run = run_playbook(inventory, "deploy.yml", limit="node01", extra_vars=FAST)
     assert run.rc == 0, run.results("Copy the system's closure")
-    assert version_of(host) == version
+    assert served_version(host) == version
     verify = ssh(host, "nix-store --verify --check-contents 2>&1; echo rc=$?")
     assert verify.stdout.strip().endswith("rc=0") and "corrupt" not in verify.stdout and "error" not in verify.stdout
     flake.set_host("node01", payload_kib=0)
@@ -159,7 +167,7 @@ def test_6_interrupted_copy_then_next_run_completes(fleet, flake, inventory):
 def test_7_two_deploys_at_once(fleet, flake, inventory):
     host = fleet["node02"]
     links_before = inside(host, "ls /nix/var/nix/profiles | grep -c '^system-.*-link$'").strip()
-    version = bump(flake, "node02")
+    version = flake.bump("node02")
     runs = []
     threads = [threading.Thread(target=lambda: runs.append(
         run_playbook(inventory, "deploy.yml", limit="node02", extra_vars=FAST))) for _attempt in range(2)]
@@ -170,17 +178,17 @@ def test_7_two_deploys_at_once(fleet, flake, inventory):
     assert all(r.rc == 0 for r in runs), [failures(r) for r in runs]
     switches = [r.results("Switch to the system")["node02"] for r in runs]
     assert sorted(s["changed"] for s in switches) == [False, True]  # one switched, the other had nothing to do
-    assert version_of(host) == version
+    assert served_version(host) == version
     assert int(inside(host, "ls /nix/var/nix/profiles | grep -c '^system-.*-link$'").strip()) == int(links_before) + 1
     # A lock held by someone else: wait, then fail naming the holder.
     with holding_lock(host, "/nix/var/nix/nixfleet-deploy.lock", "someone-else-deploying"):
-        bump(flake, "node02")
+        flake.bump("node02")
         blocked = run_playbook(inventory, "deploy.yml", limit="node02",
                                extra_vars=dict(FAST, nixos_deploy_lock_timeout=2))
         assert blocked.rc == 2
         msg = blocked.results("Switch to the system")["node02"]["msg"]
         assert "another deploy holds the lock /nix/var/nix/nixfleet-deploy.lock (waited 2s): someone-else-deploying" in msg
-        assert version_of(host) == version
+        assert served_version(host) == version
     assert run_playbook(inventory, "deploy.yml", limit="node02", extra_vars=FAST).rc == 0
 
 
@@ -190,21 +198,21 @@ def test_8_full_store_is_a_clear_error_and_changes_nothing(tmp_path):
         inv = write_fleet_inventory(tmp_path / "inventory", small, flake)
         assert run_playbook(inv, "deploy.yml", extra_vars=FAST).rc == 0
         host = small["node01"]
-        before = state(host)
-        bump(flake, "node01", payload_kib=40960)
+        before = system_state(host)
+        flake.bump("node01", payload_kib=40960)
         run = run_playbook(inv, "deploy.yml", extra_vars=FAST)
         assert run.rc == 2
         msg = run.results("Copy the system's closure")["node01"]["msg"]
         assert msg.startswith("node01: nix copy to ssh-ng://root@127.0.13.11 failed")
         assert "No space left on device" in msg
-        assert state(host) == before and version_of(host) == "1"
+        assert system_state(host) == before and served_version(host) == "1"
 
 
 def test_9_failed_canary_stops_later_batches(fleet, flake, inventory):
-    before = {n: state(fleet[n]) for n in ("node02", "node03", "node04")}
-    bump(flake, "node01", fail="fail")
+    before = {n: system_state(fleet[n]) for n in ("node02", "node03", "node04")}
+    flake.bump("node01", fail="fail")
     for name in ("node02", "node03", "node04"):
-        bump(flake, name)
+        flake.bump(name)
     run = run_playbook(inventory, "deploy.yml", extra_vars=dict(
         FAST, nixos_deploy_serial=[1, "100%"], nixos_deploy_max_fail_percentage=0))
     assert run.rc == 2
@@ -213,6 +221,6 @@ def test_9_failed_canary_stops_later_batches(fleet, flake, inventory):
     for results in run.all_results("Switch to the system"):
         switched |= set(results)
     assert switched == {"node01"}  # the later batch never started
-    assert {n: state(fleet[n]) for n in before} == before
+    assert {n: system_state(fleet[n]) for n in before} == before
     flake.set_host("node01", fail="none")
     assert run_playbook(inventory, "deploy.yml", extra_vars=FAST).rc == 0

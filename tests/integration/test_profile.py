@@ -122,3 +122,15 @@ def test_per_host_package_sets_still_one_build(fleet, flake, inventory):
     finally:
         (inventory.parent / "host_vars" / "node03.yml").unlink()
         (inventory.parent / "group_vars" / "all.yml").unlink()
+
+
+@pytest.mark.parametrize("hostile", ["x$(touch /root/INJECTED)", "../../../etc/cron.d/evil", "-rf"])
+def test_a_hostile_profile_name_is_refused_and_changes_nothing(fleet, flake, inventory, hostile):
+    before = {n: on(fleet, n, "ls /etc/profile.d /nix/var/nix/profiles | md5sum") for n in HOSTS}
+    run = run_playbook(inventory, "profile.yml", extra_vars=profile_vars(flake, profile_name=hostile))
+    assert run.rc == 2
+    for name in HOSTS:
+        msg = run.results("Point the profile")[name]["msg"]
+        assert msg.startswith("profile name %r: use letters, digits and . _ + -" % hostile), msg
+        assert on(fleet, name, "test -e /root/INJECTED && echo ran || echo nothing ran") == "nothing ran"
+        assert on(fleet, name, "ls /etc/profile.d /nix/var/nix/profiles | md5sum") == before[name]

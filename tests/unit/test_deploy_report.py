@@ -60,3 +60,20 @@ def test_renderings():
     assert "| b\\|c | failed: x |" in dr.markdown(rows)
     assert dr.as_json(rows)[0]["closure_change_bytes"] == 1024 * 1024
     assert dr.human(512) == "512 B" and dr.human(1536) == "1.5 KiB"
+
+
+def test_what_changed_per_host():
+    changes = [{"name": "openssl", "before": ["3.0.13"], "after": ["3.0.14"], "size_delta": 1229, "kind": "changed"},
+               {"name": "jq", "before": [], "after": ["1.7.1"], "size_delta": None, "kind": "added"}]
+    many = [{"name": "p%d" % i, "before": ["1"], "after": ["2"], "size_delta": None} for i in range(8)]
+    rows = [dr.host_report("web-01", {"nixos_deploy_switch": switched(package_changes=changes)}),
+            dr.host_report("web-02", {"nixos_deploy_switch": switched(changed=False)}),
+            dr.host_report("web-03", {"nixos_deploy_switch": switched(package_changes=many)})]
+    assert rows[0].changes == ["openssl 3.0.13 → 3.0.14 (+1.2 KiB)", "+ jq 1.7.1"]
+    assert dr.what_changed(rows) == ["web-01: openssl 3.0.13 → 3.0.14 (+1.2 KiB); + jq 1.7.1",
+                                     "web-03: p0 1 → 2; p1 1 → 2; p2 1 → 2; p3 1 → 2; p4 1 → 2; p5 1 → 2; and 2 more"]
+    text = dr.text(rows)
+    assert text.startswith(dr.table(rows)) and "\nWhat changed:\n  web-01: openssl" in text
+    assert "## What changed\n\n- **web-01**: openssl 3.0.13 → 3.0.14 (+1.2 KiB); + jq 1.7.1" in dr.markdown(rows)
+    assert dr.as_json(rows)[0]["changes"] == rows[0].changes
+    assert dr.text(rows[1:2]) == dr.table(rows[1:2])  # nothing changed: the table alone

@@ -56,6 +56,24 @@ def test_parse_checks_and_urls():
         health.parse_check({"type": "http"}, 0)
 
 
+def test_json_query_checks():
+    c = health.parse_check({"type": "http", "name": "app", "url": "http://h/health.json",
+                            "json_query": "status == 'ok' && length(errors) == `0`"}, 0)
+    assert health.judge_http(c, 200, '{"status": "ok", "errors": []}') is None
+    assert health.judge_http(c, 200, '{"status": "ok", "errors": ["disk full"]}') == (
+        "http://h/health.json: json_query \"status == 'ok' && length(errors) == `0`\" is false for the body "
+        '{"errors": ["disk full"], "status": "ok"}')
+    assert health.judge_http(c, 200, "<html>oops</html>").startswith("http://h/health.json did not answer JSON (")
+    # JMESPath's truth: a missing field is null, an empty list is false, a non-empty value is true.
+    version = health.parse_check({"type": "http", "url": "http://h/", "json_query": "version"}, 0)
+    assert "is null for the body" in health.judge_http(version, 200, "{}")
+    assert health.judge_http(version, 200, '{"version": "1.2"}') is None
+    assert "is [] for the body" in health.judge_http(
+        health.parse_check({"type": "http", "url": "http://h/", "json_query": "errors"}, 0), 200, '{"errors": []}')
+    with pytest.raises(ValueError, match="app: json_query 'status ==' is not a JMESPath expression"):
+        health.parse_check({"type": "http", "name": "app", "url": "http://h/", "json_query": "status =="}, 0)
+
+
 def test_judge_http():
     c = health.parse_check({"type": "http", "url": "http://h/", "body": "node01 [0-9]+"}, 0)
     assert health.judge_http(c, 200, "node01 2\n") is None
