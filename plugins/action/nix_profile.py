@@ -98,8 +98,8 @@ class ActionModule(NixosAction):
             raise NixError("%s has no generation %s to roll back to (generations: %s)" % (
                 state.profile, args["generation"] if args["generation"] is not None else "before the current one",
                 ", ".join(str(g.number) for g in state.generations) or "none"), host=shell.label)
-        refs = pe.parse_references(shell.check(pe.references_command(goal.path), "listing %s" % goal.path,
-                                                         privileged=False).stdout)
+        listed = shell.check(pe.references_command(goal.path), "listing %s" % goal.path, privileged=False)
+        refs = pe.parse_references(listed.stdout)
         return goal, pe.packages_of(refs)
 
     @staticmethod

@@ -42,8 +42,8 @@ class ActionModule(NixosAction):
         else:
             raise NixError("did not come back with a new boot id within %ds of the reboot" % args["timeout"],
                            host=shell.label)
-        after = parse_probe(args["profile"], fresh.check(probe_command(args["profile"]), "reading generations",
-                                                          privileged=False).stdout)
+        probed = fresh.check(probe_command(args["profile"]), "reading generations", privileged=False)
+        after = parse_probe(args["profile"], probed.stdout)
         problem = rb.booted_problem(after, args["expected"])
         if problem:
             raise NixError(problem, host=shell.label)

@@ -50,6 +50,8 @@ TRANSFER_ARGSPEC = {
     "check_sigs": {"type": "bool", "default": False},
     "copy_lock_timeout": {"type": "int", "default": 600},
 }
+
+
 class NixosAction(ActionBase):
     """Subclasses set ``ARGSPEC`` and implement ``execute(args, task_vars) -> dict``."""
 

@@ -10,12 +10,13 @@
 set -eu
 
 hostname "$HOST_NAME"
+for file in ${ACCOUNT_FILES:-}; do
+  mount --bind "$HOST_ROOT/$file" "/$file"
+done
+# In PRIVATE_DIRS' order: root comes last (HOST_ROOT may be under /root).
 for dir in $PRIVATE_DIRS; do
   [ -d "/$dir" ] || mkdir -p "/$dir"  # an empty mount point (scripts/setup.sh makes them)
   mount --bind "$HOST_ROOT/$dir" "/$dir"
-done
-for file in ${ACCOUNT_FILES:-}; do
-  mount --bind "$HOST_ROOT/$file" "/$file"
 done
 if [ -n "${NIX_TMPFS_SIZE:-}" ]; then
   # A small /nix, for tests of a full store.

@@ -29,8 +29,9 @@ from typing import Dict, Iterable, List, Optional
 HERE = Path(__file__).resolve().parent
 HOST_INIT = HERE / "host-init.sh"
 STATE_FILE = "fleet.json"
-PRIVATE_DIRS = ("nix", "run", "etc/nix", "etc/nixfleet", "etc/profile.d", "etc/ssh", "var/lib", "var/cache", "root",
-                "home")
+# "root" last: a state directory under /root (Molecule's) is hidden once the host's own /root is mounted.
+PRIVATE_DIRS = ("nix", "run", "etc/nix", "etc/nixfleet", "etc/profile.d", "etc/ssh", "var/lib", "var/cache", "home",
+                "root")
 # The accounts of a host with a deploy user (files bind-mounted over the machine's; sudoers.d a directory).
 ACCOUNT_FILES = ("etc/passwd", "etc/group", "etc/shadow", "etc/hosts", "etc/sudoers.d")
 DEPLOY_USER = "deploy"
@@ -202,7 +203,7 @@ def _prepare_host(host: Host, client_pub: str) -> str:
     _keygen(ssh / "ssh_host_ed25519_key", "root@" + host.name)
     (ssh / "sshd_config").write_text(_sshd_config(host))
     (ssh / "authorized_keys.d").mkdir(exist_ok=True)
-    for user in {"root", host.user}:
+    for user in sorted({"root", host.user}):
         (ssh / "authorized_keys.d" / user).write_text(client_pub)
     pub = (ssh / "ssh_host_ed25519_key.pub").read_text().split()
     return "[%s]:%d %s %s\n" % (host.address, host.port, pub[0], pub[1])

@@ -57,8 +57,6 @@ def with_password(fleet, **extra):
     return dict(FAST, ansible_become_password=fleet["node03"].password, **extra)
 
 
-
-
 def after_the_confirm_window():
     time.sleep(CONFIRM + 2)
 

@@ -37,8 +37,6 @@ def inventory(fleet, flake, tmp_path_factory):
     return inv
 
 
-
-
 def test_1_unreachable_host_does_not_stop_the_others(fleet, flake, inventory):
     down = fleet["node04"]
     # The listener and every open session (Ansible's ControlMaster too): the host is gone. From

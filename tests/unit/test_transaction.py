@@ -98,7 +98,7 @@ def run_confirm(tmp_path, status):
 
 
 def test_confirm_deletes_the_canary_and_cleans_up_once_confirmed(tmp_path):
-    t, _ = run_confirm(tmp_path, None)
+    t, _proc = run_confirm(tmp_path, None)
     (tmp_path / "w" / "canary").write_text("")
     (tmp_path / "w" / "status").write_text(tr.STATUS_CONFIRMED + "\n")
     proc = subprocess.run(["sh", "-c", tr.confirm_command(t, wait=0.3, then="echo then-ran")],
@@ -116,7 +116,7 @@ def test_confirm_without_a_canary_exits_absent_and_keeps_an_undecided_work_dir(t
 
 def test_a_canary_that_cannot_be_deleted_exits_refused_with_rms_error(tmp_path):
     # (The tests run as root, who may delete anything: a canary rm -f refuses is a non-empty directory.)
-    t, _ = run_confirm(tmp_path, None)
+    t, _proc = run_confirm(tmp_path, None)
     (tmp_path / "w" / "canary").mkdir()
     (tmp_path / "w" / "canary" / "x").write_text("")
     proc = subprocess.run(["sh", "-c", tr.confirm_command(t, wait=5, then="echo then-ran")], stdout=subprocess.PIPE,
