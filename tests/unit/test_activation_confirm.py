@@ -117,3 +117,32 @@ def test_a_confirmed_generation_needs_one_connection():
 
 def test_no_generation_before_is_said_in_words():
     assert activation._restored(ProfileState(profile=PROFILE)) == "the state before (no generation, nothing running)"
+
+
+class RecordingShell(RemoteShell):
+    """Answers the state probe (with ``present`` as the toplevel check's exit code) and the
+    transaction's launch (as a host where another deploy holds the lock); records each command's
+    privilege."""
+
+    label = "web"
+
+    def __init__(self, present=0):
+        self.present, self.ran = present, []
+
+    def run(self, command, stdin=None, sensitive=False, privileged=True):
+        self.ran.append((command.split()[0], privileged))
+        if "systemd-run" in command or "setsid sh -c" in command:  # the transaction's launch
+            return CommandResult([command], tr.RC_LOCKED, "nixfleet-holder\tsomeone\n", "")
+        return CommandResult([command], 0, "profile\tsystem-1-link\ngeneration\tsystem-1-link\t%s\t1\n"
+                             "running\t%s\nsystemd\tno\npresent\t%d\n" % (OLD, OLD, self.present), "")
+
+
+def test_reading_needs_no_root_and_changing_asks_for_it():
+    shell = RecordingShell()
+    activator = Activator(shell, PROFILE, shell, Safety(confirm_timeout=1))
+    assert activator.state().running_system == OLD
+    assert activator.present(NEW) is True
+    assert [privileged for _word, privileged in shell.ran] == [False, False]  # the probes: as the login user
+    with pytest.raises(NixError, match="another deploy holds the lock"):
+        activator.switch(NEW)
+    assert [privileged for _word, privileged in shell.ran[2:]] == [False, True]  # probe, then the transaction
