@@ -14,6 +14,7 @@ from pathlib import Path
 
 sys.path.insert(0, os.path.dirname(os.path.realpath(__file__)))
 import nsfleet  # noqa: E402
+from fleet_accounts import AccountError  # noqa: E402
 
 
 def main(argv=None):
@@ -63,7 +64,7 @@ def main(argv=None):
             if host is None:
                 raise nsfleet.FleetError("no host %s in %s" % (args.name, args.state))
             os.execvp("nsenter", nsfleet.exec_argv(host, command or ["/bin/sh"]))
-    except nsfleet.FleetError as exc:
+    except (nsfleet.FleetError, AccountError) as exc:
         print("fleet: %s" % exc, file=sys.stderr)
         return 1
     return 0

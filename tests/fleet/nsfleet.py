@@ -22,9 +22,14 @@ import shutil
 import signal
 import socket
 import subprocess
+import sys
 import time
 from pathlib import Path
 from typing import Dict, Iterable, List, Optional
+
+sys.path.insert(0, os.path.dirname(os.path.realpath(__file__)))
+from fleet_accounts import (  # noqa: E402  (DeployUser is part of up()'s interface: callers use nsfleet.DeployUser)
+    ACCOUNT_FILES, DEPLOY_USER, DeployUser, prepare_accounts, trusted_users_line)
 
 HERE = Path(__file__).resolve().parent
 HOST_INIT = HERE / "host-init.sh"
@@ -33,10 +38,6 @@ STATE_FILE = "fleet.json"
 PRIVATE_DIRS = ("nix", "run", "etc/nix", "etc/nixfleet", "etc/profile.d", "etc/ssh", "var/lib", "var/cache", "home",
                 "root")
 # The accounts of a host with a deploy user (files bind-mounted over the machine's; sudoers.d a directory).
-ACCOUNT_FILES = ("etc/passwd", "etc/group", "etc/shadow", "etc/hosts", "etc/sudoers.d")
-DEPLOY_USER = "deploy"
-DEPLOY_UID = 2001
-SUDO_MODES = ("nopasswd", "password")
 PATH_DIRS = ("/usr/local/sbin", "/usr/local/bin", "/usr/sbin", "/usr/bin", "/sbin", "/bin")
 PYTHON_LIB_GLOBS = ("/usr/lib/python[0-9]*", "/usr/local/lib/python[0-9]*")
 HOST_NIX_CONF = """\
@@ -51,22 +52,6 @@ experimental-features = nix-command flakes
 class FleetError(RuntimeError):
     """A fleet host could not be started or stopped."""
 
-
-@dataclasses.dataclass(frozen=True)
-class DeployUser:
-    """A host's non-root ssh user ``deploy``: ``sudo`` "nopasswd" (NOPASSWD: ALL) or "password"
-    (sudo asks for the user's password); ``trusted``: listed in nix.conf's ``trusted-users``."""
-
-    sudo: str = "nopasswd"
-    trusted: bool = True
-
-    @classmethod
-    def parse(cls, spec: str) -> "DeployUser":
-        """``nopasswd``, ``password``, optionally ``,untrusted`` (the CLI's form)."""
-        words = spec.split(",")
-        if words[0] not in SUDO_MODES or any(w != "untrusted" for w in words[1:]):
-            raise FleetError("deploy user %r: want nopasswd or password, optionally ',untrusted'" % spec)
-        return cls(sudo=words[0], trusted="untrusted" not in words[1:])
 
 
 @dataclasses.dataclass
@@ -140,52 +125,10 @@ def _sshd_config(host: Host) -> str:
     ])
 
 
-def _password_hash(password: str) -> str:
-    proc = subprocess.run(["openssl", "passwd", "-6", "-stdin"], input=password, stdout=subprocess.PIPE,
-                          stderr=subprocess.PIPE, universal_newlines=True, check=False)
-    if proc.returncode != 0:
-        raise FleetError("openssl passwd failed: %s" % proc.stderr.strip())
-    return proc.stdout.strip()
-
-
-def _group_id(name: str) -> int:
-    for line in Path("/etc/group").read_text().splitlines():
-        fields = line.split(":")
-        if fields[0] == name:
-            return int(fields[2])
-    return 0
-
-
-def _prepare_accounts(host: Host, root: Path) -> None:
-    """The deploy user's account, sudo rule and home; root gets a password (for su)."""
-    etc = root / "etc"
-    user, uid = DEPLOY_USER, DEPLOY_UID
-    (etc / "passwd").write_text(Path("/etc/passwd").read_text()
-                                + "%s:x:%d:%d:nixfleet deploy user:/home/%s:/bin/sh\n" % (user, uid, uid, user))
-    (etc / "group").write_text(Path("/etc/group").read_text() + "%s:x:%d:\n" % (user, uid))
-    shadow = [line for line in Path("/etc/shadow").read_text().splitlines() if not line.startswith("root:")]
-    shadow.insert(0, "root:%s:19000:0:99999:7:::" % _password_hash(host.root_password))
-    shadow.append("%s:%s:19000:0:99999:7:::" % (user, _password_hash(host.password)))
-    (etc / "shadow").write_text("\n".join(shadow) + "\n")
-    os.chown(str(etc / "shadow"), 0, _group_id("shadow"))
-    os.chmod(str(etc / "shadow"), 0o640)
-    # sudo resolves the host's name; the machine's /etc/hosts does not know it.
-    (etc / "hosts").write_text("127.0.0.1 localhost\n%s %s\n" % (host.address, host.name))
-    sudoers = etc / "sudoers.d"
-    sudoers.mkdir(mode=0o755, exist_ok=True)
-    rule = "NOPASSWD: ALL" if host.sudo == "nopasswd" else "ALL"
-    (sudoers / user).write_text("%s ALL=(ALL:ALL) %s\n" % (user, rule))
-    os.chmod(str(sudoers / user), 0o440)
-    home = root / "home" / user
-    home.mkdir(parents=True, exist_ok=True)
-    os.chown(str(home), uid, uid)
-
-
 def _nix_conf(host: Host) -> str:
     if not host.sudo:
         return HOST_NIX_CONF
-    users = "root %s" % DEPLOY_USER if host.trusted else "root"
-    return HOST_NIX_CONF + "trusted-users = %s\n" % users
+    return HOST_NIX_CONF + trusted_users_line(host.trusted)
 
 
 def _prepare_host(host: Host, client_pub: str) -> str:
@@ -195,7 +138,7 @@ def _prepare_host(host: Host, client_pub: str) -> str:
         (root / directory).mkdir(parents=True, exist_ok=True)
     (root / "etc/nix/nix.conf").write_text(_nix_conf(host))
     if host.sudo:
-        _prepare_accounts(host, root)
+        prepare_accounts(root, host.name, host.address, host.sudo, host.password, host.root_password)
     ssh = root / "etc/ssh"
     for shipped in ("ssh_config", "moduli"):
         if os.path.exists("/etc/ssh/" + shipped):

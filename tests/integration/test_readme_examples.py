@@ -12,7 +12,7 @@ import pytest
 import yaml
 
 from doc_examples import Example, Project, read_examples
-from fleetctl import FixtureFlake, http_get, inside, running_fleet
+from fleetctl import FixtureFlake, inside, running_fleet, served_version
 from policy_flakes import make_flakes
 from sops_files import age_keygen, write_sops_file
 
@@ -57,7 +57,7 @@ def running(project, name):
 
 
 def versions(project):
-    return {n: http_get(project.fleet[n]).split()[1] for n in WEB}
+    return {n: served_version(project.fleet[n]) for n in WEB}
 
 
 def bump(project):

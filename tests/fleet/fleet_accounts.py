@@ -1,0 +1,79 @@
+"""A fleet host's non-root deploy user (see nsfleet.py): its account, password, sudo rule and home,
+in files the host bind-mounts over the machine's, and whether Nix trusts it."""
+from __future__ import annotations
+
+import dataclasses
+import os
+import subprocess
+from pathlib import Path
+
+ACCOUNT_FILES = ("etc/passwd", "etc/group", "etc/shadow", "etc/hosts", "etc/sudoers.d")
+DEPLOY_USER = "deploy"
+DEPLOY_UID = 2001
+SUDO_MODES = ("nopasswd", "password")
+
+
+class AccountError(RuntimeError):
+    """A deploy user that cannot be made as asked."""
+
+
+@dataclasses.dataclass(frozen=True)
+class DeployUser:
+    """A host's non-root ssh user ``deploy``: ``sudo`` "nopasswd" (NOPASSWD: ALL) or "password"
+    (sudo asks for the user's password); ``trusted``: listed in nix.conf's ``trusted-users``."""
+
+    sudo: str = "nopasswd"
+    trusted: bool = True
+
+    @classmethod
+    def parse(cls, spec: str) -> "DeployUser":
+        """``nopasswd``, ``password``, optionally ``,untrusted`` (the CLI's form)."""
+        words = spec.split(",")
+        if words[0] not in SUDO_MODES or any(w != "untrusted" for w in words[1:]):
+            raise AccountError("deploy user %r: want nopasswd or password, optionally ',untrusted'" % spec)
+        return cls(sudo=words[0], trusted="untrusted" not in words[1:])
+
+
+def trusted_users_line(trusted: bool) -> str:
+    return "trusted-users = %s\n" % ("root %s" % DEPLOY_USER if trusted else "root")
+
+
+def _password_hash(password: str) -> str:
+    proc = subprocess.run(["openssl", "passwd", "-6", "-stdin"], input=password, stdout=subprocess.PIPE,
+                          stderr=subprocess.PIPE, universal_newlines=True, check=False)
+    if proc.returncode != 0:
+        raise AccountError("openssl passwd failed: %s" % proc.stderr.strip())
+    return proc.stdout.strip()
+
+
+def _group_id(name: str) -> int:
+    for line in Path("/etc/group").read_text().splitlines():
+        fields = line.split(":")
+        if fields[0] == name:
+            return int(fields[2])
+    return 0
+
+
+def prepare_accounts(root: Path, name: str, address: str, sudo: str, password: str, root_password: str) -> None:
+    """Under the host's ``root``: the deploy user's account, sudo rule and home; root gets a password (for su)."""
+    etc = root / "etc"
+    user, uid = DEPLOY_USER, DEPLOY_UID
+    (etc / "passwd").write_text(Path("/etc/passwd").read_text()
+                                + "%s:x:%d:%d:nixfleet deploy user:/home/%s:/bin/sh\n" % (user, uid, uid, user))
+    (etc / "group").write_text(Path("/etc/group").read_text() + "%s:x:%d:\n" % (user, uid))
+    shadow = [line for line in Path("/etc/shadow").read_text().splitlines() if not line.startswith("root:")]
+    shadow.insert(0, "root:%s:19000:0:99999:7:::" % _password_hash(root_password))
+    shadow.append("%s:%s:19000:0:99999:7:::" % (user, _password_hash(password)))
+    (etc / "shadow").write_text("\n".join(shadow) + "\n")
+    os.chown(str(etc / "shadow"), 0, _group_id("shadow"))
+    os.chmod(str(etc / "shadow"), 0o640)
+    # sudo resolves the host's name; the machine's /etc/hosts does not know it.
+    (etc / "hosts").write_text("127.0.0.1 localhost\n%s %s\n" % (address, name))
+    sudoers = etc / "sudoers.d"
+    sudoers.mkdir(mode=0o755, exist_ok=True)
+    rule = "NOPASSWD: ALL" if sudo == "nopasswd" else "ALL"
+    (sudoers / user).write_text("%s ALL=(ALL:ALL) %s\n" % (user, rule))
+    os.chmod(str(sudoers / user), 0o440)
+    home = root / "home" / user
+    home.mkdir(parents=True, exist_ok=True)
+    os.chown(str(home), uid, uid)
