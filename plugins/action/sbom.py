@@ -43,11 +43,8 @@ class ActionModule(NixosAction):
         except ValueError as exc:
             raise NixError(str(exc), host=host)
         cli = self.nix_cli(args)
-        # --recursive fails on a path the store lacks: ask first (that answer says which).
-        source = "controller" if cli.path_info([path]).get(path) is not None else "host"
-        if source == "controller":
-            infos = cli.path_info([path], recursive=True)
-        else:  # not in the controller's store: read the host's
+        infos, source = self._local_closure(cli, path), "controller"
+        if infos is None:  # the controller lacks the system: read the host's store
             target = self.ssh_target(task_vars)
             infos = cli.path_info([path], store=target.store_url(), recursive=True, env=target.nix_env(),
                                   host=target.label)
@@ -63,6 +60,16 @@ class ActionModule(NixosAction):
             self._write(args["dest"], bom)
         return {"changed": changed, "dest": args["dest"], "path": path, "components": len(sb.component_paths(bom)),
                 "read_from": source}
+
+    @staticmethod
+    def _local_closure(cli, path):
+        """The closure's path-info from the controller's store in one nix call (a deploy just built the
+        system), or None when the store lacks it (``--recursive`` fails on such a path, or says null)."""
+        try:
+            infos = cli.path_info([path], recursive=True)
+        except NixError:
+            return None
+        return infos if infos.get(path) is not None else None
 
     @staticmethod
     def _existing(dest):
