@@ -39,6 +39,14 @@ def generation_link(profile: str, number: int) -> str:
     return "%s-%d-link" % (profile, number)
 
 
+def profile_target(profile: str, number: Optional[int]) -> str:
+    """What ``readlink PROFILE`` prints when generation ``number`` is current (``system-3-link``, as
+    nix-env writes it: relative), or '' for a profile without one."""
+    if number is None:
+        return ""
+    return posixpath.basename(generation_link(profile.rstrip("/"), number))
+
+
 def parse_generation_link(profile: str, link: str) -> Optional[int]:
     """The generation number of ``link`` (absolute or relative) if it belongs to ``profile``."""
     base = posixpath.basename(profile.rstrip("/"))

@@ -29,7 +29,7 @@ from typing import Optional, Tuple
 
 from ansible_collections.nixfleet.nixos.plugins.module_utils.activation_command import (
     SETS_PROFILE, SETS_RUNNING, set_profile_command, switch_generation_command)
-from ansible_collections.nixfleet.nixos.plugins.module_utils.generations import probe_field
+from ansible_collections.nixfleet.nixos.plugins.module_utils.generations import probe_field, profile_target
 from ansible_collections.nixfleet.nixos.plugins.module_utils.shell import join, quote
 
 LOCK_FILE = "/nix/var/nix/nixfleet-deploy.lock"
@@ -75,9 +75,7 @@ class Transaction:
 
     def expected_link(self) -> str:
         """What ``readlink PROFILE`` must print for the profile to be as the controller saw it."""
-        if self.prev_generation is None:
-            return ""
-        return "%s-%d-link" % (self.profile.rstrip("/").rsplit("/", 1)[-1], self.prev_generation)
+        return profile_target(self.profile, self.prev_generation)
 
 
 def _restore_function(tx: Transaction) -> str:

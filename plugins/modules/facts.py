@@ -98,4 +98,8 @@ ansible_facts:
           description: The host's Nix version.
           type: str
           returned: always
+        nix_store_free_bytes:
+          description: Bytes free on the file system of C(/nix/store) (C(df -P)); null when it cannot be read.
+          type: int
+          returned: always
 """

@@ -53,7 +53,6 @@ class FleetError(RuntimeError):
     """A fleet host could not be started or stopped."""
 
 
-
 @dataclasses.dataclass
 class Host:
     """One fleet host as callers see it (the JSON ``up`` prints), plus what ``down`` needs."""

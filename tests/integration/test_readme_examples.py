@@ -96,6 +96,32 @@ def deploying(project, example):
     assert versions(project) == {"web-01": "1", "web-02": wanted["web-02"]}
 
 
+def profile_links(project, name):
+    """{generation number: store path} of the host's system profile."""
+    out = inside(project.fleet[name], "for l in /nix/var/nix/profiles/system-*-link; do echo ${l##*/} $(readlink $l); done")
+    return {int(link.split("-")[1]): path for link, path in (line.split() for line in out.splitlines())}
+
+
+def garbage_collection(project, example):
+    before = {n: profile_links(project, n) for n in WEB}
+    gone = {}
+    for name in WEB:  # keep_last=1 keeps the newest; the current (running) one stays too
+        current = inside(project.fleet[name], "readlink /nix/var/nix/profiles/system").strip()
+        kept = {max(before[name]), int(current.split("-")[1])}
+        gone[name] = {n: p for n, p in before[name].items() if n not in kept}
+    assert gone["web-02"], "the earlier steps left web-02 an old generation"
+    check, real = project.run_example(example)
+    assert {n: profile_links(project, n) for n in WEB} != before
+    for name in WEB:
+        assert sorted(profile_links(project, name)) == sorted(set(before[name]) - set(gone[name]))
+        for path in set(gone[name].values()) - set(profile_links(project, name).values()):
+            assert inside(project.fleet[name], "nix-store --check-validity %s 2>/dev/null || echo gone" % path).strip() == "gone"
+        assert "%s: %d generation(s) would be deleted" % (name, len(gone[name])) in check
+        assert "%s: %d generation(s) deleted %s" % (name, len(gone[name]), sorted(gone[name])) in real
+    again, = project.run_example(example, only=1)
+    assert all("changed=0" in line for line in again.split("PLAY RECAP")[1].splitlines() if line.startswith("web-"))
+
+
 def safe_deploys(project, example):
     shown = yaml.safe_load(project.shown_file("deploy-vars.yml"))
     shown["nixos_deploy_health_checks"] = [c for c in shown["nixos_deploy_health_checks"]
@@ -187,6 +213,7 @@ STEPS = {
     "$ cat inventories/prod.flake.yml": quick_start,
     "# inventories/prod.flake.yml": full_inventory,
     "$ ansible-playbook -i inventories/prod.flake.yml playbooks/deploy.yml          # or": deploying,
+    "$ ansible-playbook -i inventories/prod.flake.yml playbooks/gc.yml": garbage_collection,
     "$ ansible-playbook -i inventories/prod.flake.yml playbooks/deploy.yml -e @deploy-vars.yml": safe_deploys,
     "$ ansible-playbook -i hosts.yml playbooks/profile.yml -e @ops-tools.yml": package_profiles,
     "$ ansible localhost -c local -m nixfleet.nixos.flake_policy": flake_policy,

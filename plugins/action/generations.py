@@ -1,0 +1,119 @@
+# -*- coding: utf-8 -*-
+# Copyright: nixfleet.nixos contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Action plugin of nixfleet.nixos.generations (documented in plugins/modules/generations.py)."""
+
+from __future__ import annotations
+
+from typing import Any, Dict, Optional
+
+from ansible_collections.nixfleet.nixos.plugins.module_utils import garbage_collection as gc
+from ansible_collections.nixfleet.nixos.plugins.module_utils.errors import NixError
+from ansible_collections.nixfleet.nixos.plugins.module_utils.generations import (
+    SYSTEM_PROFILE, ProfileState, parse_probe, probe_command, probe_field, profile_target)
+from ansible_collections.nixfleet.nixos.plugins.module_utils.retention import Pruning, RetentionPolicy, plan_pruning
+from ansible_collections.nixfleet.nixos.plugins.module_utils.store_path import StorePath
+from ansible_collections.nixfleet.nixos.plugins.plugin_utils.action_base import PROFILE_ARGSPEC, NixosAction
+from ansible_collections.nixfleet.nixos.plugins.plugin_utils.activation import owner_label
+
+FAILED_STEPS = {
+    gc.RC_DELETE: "deleting the generations failed",
+    gc.RC_BOOT: "refreshing the boot entries (switch-to-configuration boot) failed",
+    gc.RC_GC: "the garbage collection (nix-store --gc) failed",
+}
+
+
+class ActionModule(NixosAction):
+
+    ARGSPEC = dict(
+        PROFILE_ARGSPEC,
+        keep_last={"type": "int"},
+        keep_days={"type": "int"},
+        protect={"type": "list", "elements": "str", "default": []},
+        boot_entries={"type": "bool", "default": True},
+        collect_garbage={"type": "bool", "default": False},
+        max_freed={"type": "str"},
+        min_free={"type": "str"},
+        lock_timeout={"type": "int", "default": 60},
+    )
+
+    def execute(self, args, task_vars):
+        try:
+            policy = RetentionPolicy(keep_last=args["keep_last"], keep_days=args["keep_days"])
+            protect = tuple(_protected(path) for path in args["protect"])
+            max_freed = gc.parse_size(args["max_freed"]) if args["max_freed"] else None
+            min_free = gc.parse_size(args["min_free"]) if args["min_free"] else None
+        except ValueError as exc:
+            raise NixError(str(exc))
+        shell = self.shell(task_vars)
+        probe = shell.check("; ".join([probe_command(args["profile"], nix_version=False),
+                                       "printf 'now\\t%s\\n' \"$(date +%s)\"", gc.store_space_command()]),
+                            "reading the generations of %s" % args["profile"], privileged=False).stdout
+        state = parse_probe(args["profile"], probe)
+        free_before = gc.parse_store_space(probe)
+        now = int(probe_field(probe, "now") or 0)
+        pruning = plan_pruning(state, policy, now, protect)
+        collect = args["collect_garbage"] and (min_free is None or free_before is None or free_before < min_free)
+        result: Dict[str, Any] = dict(pruning.to_result(), profile=args["profile"], nix_store_free_bytes=free_before,
+                                      collected=False, bytes_freed=0, paths_freed=0)
+        if args["collect_garbage"] and not collect:
+            result["msg"] = "%d bytes free on /nix, at least min_free (%d): no garbage collection" % (free_before, min_free)
+        if self._task.diff:
+            result["diff"] = _diff(state, pruning)
+        if self._task.check_mode:
+            dead = int(probe_field(shell.check(gc.dead_paths_command(), "listing the store's garbage").stdout,
+                                   "dead_paths") or 0) if collect else 0
+            result.update(changed=bool(pruning.delete) or dead > 0, dead_paths=dead, collected=collect)
+            return result
+        if not pruning.delete and not collect:
+            result["changed"] = False
+            return result
+        run = gc.PruneRun(
+            profile=args["profile"], delete=tuple(g.number for g in pruning.delete),
+            expected_link=profile_target(state.profile, state.current_number), expected_running=state.running_system or "",
+            owner=owner_label(shell.label, "a pruning of %s" % args["profile"]), lock_wait=args["lock_timeout"],
+            boot_entries=args["boot_entries"] and args["profile"].rstrip("/") == SYSTEM_PROFILE,
+            collect=collect, max_freed=max_freed,
+            roots=gc.protected_roots(state.running_system, state.booted_system, protect))
+        out = shell.run(gc.prune_command(run))
+        _raise_for(out, shell.label, args["profile"])
+        freed = gc.parse_freed(out.stdout)
+        result.update(collected=collect, nix_store_free_bytes=gc.parse_store_space(out.stdout),
+                      nix_store_free_bytes_before=free_before)
+        if freed:
+            result.update(bytes_freed=freed.bytes, paths_freed=freed.paths)
+        result["changed"] = bool(pruning.delete) or bool(freed and freed.paths)
+        return result
+
+
+def _protected(path: str) -> str:
+    try:
+        return StorePath(path).path
+    except ValueError as exc:
+        raise ValueError("protect: %s" % exc)
+
+
+def _raise_for(out, host: str, profile: str) -> None:
+    if out.rc == 0:
+        return
+    holder = probe_field(out.stdout, "holder")
+    if out.rc == gc.RC_LOCKED:
+        raise NixError("%s is locked by another deploy (%s)" % (profile, holder or "unknown holder"), host=host)
+    if out.rc == gc.RC_STALE:
+        raise NixError("%s or the running system changed since it was read (now %s); nothing was deleted, "
+                       "run again" % (profile, holder or "no generation"), host=host)
+    raise NixError(FAILED_STEPS.get(out.rc, "pruning %s failed" % profile), rc=out.rc, stderr=out.stderr,
+                   host=host)
+
+
+def _describe(state: ProfileState, numbers: Optional[set] = None) -> str:
+    lines = []
+    for g in state.generations:
+        if numbers is None or g.number in numbers:
+            lines.append("generation %d%s: %s\n" % (g.number, " (current)" if g.current else "", g.path))
+    return "".join(lines)
+
+
+def _diff(state: ProfileState, pruning: Pruning) -> dict:
+    return {"before": _describe(state), "after": _describe(state, set(pruning.keep)),
+            "before_header": "%s generations" % state.profile, "after_header": "%s generations" % state.profile}
