@@ -37,6 +37,8 @@ class ActionModule(NixosAction):
         result = outcome.to_result()
         if not self._task.check_mode:
             self._add_report_fields(activator, outcome, result)
+            if outcome.changed:
+                result["deployed_by"] = activator.deployer.describe()
         # Package by package: for the report (after a real switch) and for --diff (also in check mode).
         wanted = self._task.diff or (args["package_changes"] and not self._task.check_mode)
         if wanted and outcome.changed:

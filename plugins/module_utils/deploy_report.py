@@ -30,6 +30,7 @@ class HostReport:
     seconds: Optional[float] = None
     message: str = ""
     changes: List[str] = field(default_factory=list)  # "openssl 3.0.13 → 3.0.14 (+1.2 KiB)", …
+    deployed_by: str = ""  # who, as the host's audit log has it: "alice@ctl, AWX job 42 by bob"
 
     def cells(self) -> Dict[str, str]:
         gen = "-"
@@ -85,6 +86,7 @@ def host_report(host: str, data: Dict[str, Any], sizes: Optional[Dict[str, Optio
                         new_generation=switch.get("generation"), path=switch.get("path"),
                         closure_bytes=built_size, needs_reboot=switch.get("needs_reboot"), seconds=_seconds(data))
     report.changes = [_change(c).describe() for c in switch.get("package_changes") or []]
+    report.deployed_by = switch.get("deployed_by") or ""
     if report.closure_bytes is not None and previous_size is not None:
         report.closure_change_bytes = report.closure_bytes - previous_size
     if health and not health.get("skipped"):
@@ -141,17 +143,25 @@ def table(rows: List[HostReport]) -> str:
     return "\n".join(lines) + "\n"
 
 
+def deployers(rows: List[HostReport]) -> List[str]:
+    """Who changed the hosts (once each; one deploy has one, a report of several runs more)."""
+    return sorted({r.deployed_by for r in rows if r.deployed_by})
+
+
 def text(rows: List[HostReport]) -> str:
-    """The table, then what changed on each host."""
+    """The table, who deployed, then what changed on each host."""
     changed = what_changed(rows)
-    return table(rows) + ("\nWhat changed:\n" + "".join("  %s\n" % line for line in changed) if changed else "")
+    by = deployers(rows)
+    return table(rows) + ("Deployed by %s (in each host's audit log)\n" % "; ".join(by) if by else "") + (
+        "\nWhat changed:\n" + "".join("  %s\n" % line for line in changed) if changed else "")
 
 
 def markdown(rows: List[HostReport]) -> str:
     lines = ["| %s |" % " | ".join(COLUMNS), "|%s|" % "|".join([" --- "] * len(COLUMNS))]
     lines += ["| %s |" % " | ".join(r.cells()[c].replace("|", "\\|") for c in COLUMNS) for r in rows]
     changes = ["- **%s**: %s" % (r.host, "; ".join(r.changes)) for r in rows if r.changes]
-    return "# Deploy report\n\n" + "\n".join(lines) + "\n" + (
+    by = deployers(rows)
+    return "# Deploy report\n\n" + "\n".join(lines) + "\n" + ("\nDeployed by %s.\n" % "; ".join(by) if by else "") + (
         "\n## What changed\n\n" + "\n".join(changes) + "\n" if changes else "")
 
 

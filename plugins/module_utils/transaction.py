@@ -16,7 +16,8 @@ unit, so a dropped ssh connection cannot kill it, and it:
 5. with a watchdog (``confirm_timeout`` > 0), creates a canary file and waits for the controller
    to delete it over a *fresh* ssh connection; if it is still there after the timeout, the new
    generation broke remote access (or the controller died), so it restores the previous one;
-6. releases the lock only then.
+6. releases the lock only then, after appending the outcome to the host's audit log
+   (``audit_log``) when it changed something.
 
 It reports through files in its work directory: ``out``/``err`` (activation output), ``rc``
 (activation exit code, or one of the ``RC_*`` codes below) and ``status``.
@@ -27,6 +28,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Optional, Tuple
 
+from ansible_collections.nixfleet.nixos.plugins.module_utils import audit_log
 from ansible_collections.nixfleet.nixos.plugins.module_utils.activation_command import (
     SETS_PROFILE, SETS_RUNNING, set_profile_command, switch_generation_command)
 from ansible_collections.nixfleet.nixos.plugins.module_utils.generations import probe_field, profile_target
@@ -64,6 +66,7 @@ class Transaction:
     lock_wait: int = 60
     lock_file: str = LOCK_FILE
     running_link: str = RUNNING_LINK
+    audit_head: str = ""  # audit_log.record_head: the outcome is appended to the host's audit log
 
     @property
     def canary(self) -> str:
@@ -121,9 +124,13 @@ def script(tx: Transaction) -> str:
     # The verdict is written before the exit code, so whoever sees the exit code sees the verdict;
     # only the watchdog writes the exit code first and its verdict later.
     finish = 'echo "$1" > "$W/status"; if [ -n "${2:-}" ]; then echo "$2" > "$W/rc"; fi; exit 0'
-    parts = [
-        "W=%s" % quote(tx.work_dir),
-        "mkdir -p \"$W\"",
+    parts = ["W=%s" % quote(tx.work_dir), "mkdir -p \"$W\""]
+    if tx.audit_head:
+        # Outcomes that changed the host are on record, with the activation's exit code.
+        parts.append(audit_log.append_function(tx.audit_head, tx.profile))
+        recorded = "|".join((STATUS_DONE, STATUS_CONFIRMED, STATUS_FAILED, STATUS_ROLLED_BACK))
+        finish = 'case "$1" in %s) audit "$1" "${2:-${arc:-}}";; esac; %s' % (recorded, finish)
+    parts += [
         "finish() { %s; }" % finish,
         _restore_function(tx),
         "exec 9>>%s" % quote(tx.lock_file),

@@ -15,6 +15,11 @@ description:
     profile, the running (C(/run/current-system)) and booted (C(/run/booted-system)) systems,
     and whether a reboot is needed (their kernels differ).
   - Sets C(ansible_facts.nixos).
+options:
+  records:
+    description: How many of the audit log's last records to read.
+    type: int
+    default: 10
 extends_documentation_fragment:
   - nixfleet.nixos.nix.profile
   - ansible.builtin.action_common_attributes
@@ -101,5 +106,22 @@ ansible_facts:
         nix_store_free_bytes:
           description: Bytes free on the file system of C(/nix/store) (C(df -P)); null when it cannot be read.
           type: int
+          returned: always
+        deployments:
+          description:
+            - The last O(records) records of the host's audit log (C(/nix/var/nixfleet/audit.log)), oldest
+              first, each written by the host when a deploy or rollback ended. Keys C(host), C(kind) (deploy
+              or rollback), C(action), C(path), C(previous) (the system running before), C(status) (done,
+              confirmed, failed-restored, rolled-back), C(rc), C(generation), C(time) (epoch seconds), C(by)
+              (user@controller), C(awx_job), C(awx_user), C(flake).
+          type: list
+          elements: dict
+          returned: always
+        running_system_deployed_by:
+          description:
+            - The record that explains the running system (the last change of the running system ended
+              with it, or a later boot change made it the next boot's system); null when none does, e.g.
+              when someone ran switch-to-configuration by hand.
+          type: dict
           returned: always
 """

@@ -65,6 +65,13 @@ previous_path:
   description: The system that was running before (C(/run/current-system)).
   returned: always
   type: str
+deployed_by:
+  description:
+    - Who made the change (C(user@controller), and the AWX job and user under AWX), as the host's audit
+      log (C(/nix/var/nixfleet/audit.log)) records it with the outcome; see M(nixfleet.nixos.facts).
+  returned: when the host changed
+  type: str
+  sample: "alice@ctl, AWX job 42 by bob"
 previous_generation:
   description: The profile generation that was current before.
   returned: always

@@ -20,11 +20,12 @@ from typing import Any, Dict, Optional
 from ansible.plugins.action import ActionBase
 from ansible.utils.path import unfrackpath
 
+from ansible_collections.nixfleet.nixos.plugins.module_utils.audit_log import Deployer
 from ansible_collections.nixfleet.nixos.plugins.module_utils.errors import NixError
 from ansible_collections.nixfleet.nixos.plugins.module_utils.nix_command import NixSettings
 from ansible_collections.nixfleet.nixos.plugins.plugin_utils import closure_copy
 from ansible_collections.nixfleet.nixos.plugins.plugin_utils.nix_cli import NixCli
-from ansible_collections.nixfleet.nixos.plugins.plugin_utils.activation import Activator, Safety
+from ansible_collections.nixfleet.nixos.plugins.plugin_utils.activation import Activator, Safety, controller_identity
 from ansible_collections.nixfleet.nixos.plugins.plugin_utils.connection_shell import (
     ConnectionShell, has_fresh_connections)
 from ansible_collections.nixfleet.nixos.plugins.plugin_utils.remote_shell import RemoteShell
@@ -109,7 +110,18 @@ class NixosAction(ActionBase):
     def activator(self, args: Dict[str, Any], task_vars: Dict[str, Any]) -> Activator:
         safety = Safety(magic_rollback=args["magic_rollback"], confirm_timeout=args["confirm_timeout"],
                         lock_timeout=args["lock_timeout"])
-        return Activator(self.shell(task_vars), args["profile"], self.fresh_shell(task_vars), safety)
+        return Activator(self.shell(task_vars), args["profile"], self.fresh_shell(task_vars), safety,
+                         deployer=self.deployer(task_vars))
+
+    @staticmethod
+    def deployer(task_vars: Dict[str, Any]) -> Deployer:
+        """Who deploys, for the host's audit log: this controller's user, and the AWX job and user
+        when AWX runs the play (the ``awx_*`` / ``tower_*`` extra variables it sets)."""
+        def first(*names):
+            values = [task_vars.get(n) for n in names if task_vars.get(n) not in (None, "")]
+            return str(values[0]) if values else None
+        return Deployer(by=controller_identity(), awx_job=first("awx_job_id", "tower_job_id"),
+                        awx_user=first("awx_user_name", "tower_user_name"), flake=first("nixos_flake"))
 
     @staticmethod
     def transfer(args: Dict[str, Any]) -> closure_copy.Transfer:

@@ -20,7 +20,7 @@ import uuid
 from dataclasses import dataclass, field
 from typing import Dict, List, Optional, Tuple
 
-from ansible_collections.nixfleet.nixos.plugins.module_utils import activation_command as ac
+from ansible_collections.nixfleet.nixos.plugins.module_utils import activation_command as ac, audit_log
 from ansible_collections.nixfleet.nixos.plugins.module_utils import transaction as tr
 from ansible_collections.nixfleet.nixos.plugins.module_utils.errors import NixError, nix_error_text
 from ansible_collections.nixfleet.nixos.plugins.module_utils.generations import (
@@ -79,17 +79,22 @@ def needs_change(state: ProfileState, path: str, action: str) -> bool:
     return not (running_ok and profile_ok)
 
 
+def controller_identity() -> str:
+    """``user@controller``: who runs this deploy, as the lock and the audit log name them."""
+    return "%s@%s" % (os.environ.get("USER", "ansible"), socket.gethostname())
+
+
 def owner_label(host: str, what: str) -> str:
     """Who holds the deploy lock, as the next deployer will read it."""
-    return "%s@%s pid %d, deploying %s to %s since %s" % (
-        os.environ.get("USER", "ansible"), socket.gethostname(), os.getpid(), what, host,
-        time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()))
+    return "%s pid %d, deploying %s to %s since %s" % (
+        controller_identity(), os.getpid(), what, host, time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()))
 
 
 class Activator:
     def __init__(self, shell: RemoteShell, profile: str = SYSTEM_PROFILE, fresh: Optional[RemoteShell] = None,
-                 safety: Optional[Safety] = None) -> None:
+                 safety: Optional[Safety] = None, deployer: Optional[audit_log.Deployer] = None) -> None:
         self.shell = shell
+        self.deployer = deployer  # with one, every change is appended to the host's audit log
         self.fresh = fresh or shell  # a new connection per command, for confirmation
         self.profile = profile
         self.safety = safety or Safety()
@@ -142,7 +147,10 @@ class Activator:
             owner=owner_label(self.shell.label, outcome.path),
             prev_generation=before.current_number, prev_profile_path=before.profile_path,
             prev_running=before.running_system, to_generation=to_generation,
-            confirm_timeout=self.safety.confirm_timeout if watchdog else 0, lock_wait=self.safety.lock_timeout)
+            confirm_timeout=self.safety.confirm_timeout if watchdog else 0, lock_wait=self.safety.lock_timeout,
+            audit_head=audit_log.record_head(self.deployer, self.shell.label, "deploy" if to_generation is None
+                                             else "rollback", outcome.action, outcome.path, before.running_system)
+            if self.deployer else "")
         unit = "nixfleet-%s" % tx.work_dir.rsplit("/", 1)[-1]
         result = self.shell.run(tr.launch_command(tx, before.has_systemd, unit))
         stdout, status, holder = tr.split_launch_output(result.stdout)

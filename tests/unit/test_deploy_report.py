@@ -77,3 +77,14 @@ def test_what_changed_per_host():
     assert "## What changed\n\n- **web-01**: openssl 3.0.13 → 3.0.14 (+1.2 KiB); + jq 1.7.1" in dr.markdown(rows)
     assert dr.as_json(rows)[0]["changes"] == rows[0].changes
     assert dr.text(rows[1:2]) == dr.table(rows[1:2])  # nothing changed: the table alone
+
+
+def test_who_deployed_is_said_once_under_the_table():
+    rows = [dr.host_report(h, {"nixos_deploy_build": built(h), "nixos_deploy_switch": switched(deployed_by=by)})
+            for h, by in (("web-01", "alice@ctl, AWX job 42 by bob"), ("web-02", "alice@ctl, AWX job 42 by bob"))]
+    rows.append(dr.host_report("web-03", {"nixos_deploy_switch": dict(switched(), changed=False)}))
+    text = dr.text(rows)
+    assert text.count("Deployed by alice@ctl, AWX job 42 by bob (in each host's audit log)\n") == 1
+    assert "Deployed by alice@ctl, AWX job 42 by bob." in dr.markdown(rows)
+    assert [r["deployed_by"] for r in dr.as_json(rows)] == ["alice@ctl, AWX job 42 by bob"] * 2 + [""]
+    assert "Deployed by" not in dr.text([rows[2]])

@@ -1,0 +1,156 @@
+# -*- coding: utf-8 -*-
+# Copyright: nixfleet.nixos contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The audit trail on each host: who put which system there, when, and how it ended.
+
+Every generation change (switch, boot, test, rollback) appends one JSON line to ``AUDIT_LOG`` on the
+host, written by the transaction script itself when it knows the outcome (``done``, ``confirmed``,
+``failed-restored``, ``rolled-back``), so a deploy whose controller died is on record too. The
+controller renders the fields it knows (``record_head``: ASCII JSON, no newline, so no value from a
+flake or an inventory can break the line or the shell word it travels in); the script adds the
+status, exit code, generation and time, and appends the line with one ``write`` under the deploy
+lock (``O_APPEND``, far below ``PIPE_BUF``: never interleaved). ``read_command`` and
+``parse_records`` read the last records back; ``explaining_record`` says which record explains the
+system a host runs, if any.
+"""
+
+from __future__ import annotations
+
+import json
+import posixpath
+from urllib.parse import urlsplit, urlunsplit
+from dataclasses import dataclass
+from typing import Any, Dict, List, Optional, Tuple
+
+from ansible_collections.nixfleet.nixos.plugins.module_utils.shell import quote
+
+AUDIT_LOG = "/nix/var/nixfleet/audit.log"
+RECORDED = ("done", "confirmed", "failed-restored", "rolled-back")  # outcomes that changed something
+KEPT = ("done", "confirmed")  # the new system stayed
+UNDONE = ("failed-restored", "rolled-back")  # the host went back to what it ran before
+SETS_RUNNING = ("switch", "test")
+MAX_FIELD = 512
+PREFIX = "audit"
+
+
+@dataclass(frozen=True)
+class Deployer:
+    """Who deploys: the controller's user and host, and the AWX job and user when AWX runs it."""
+
+    by: str  # user@controller
+    awx_job: Optional[str] = None
+    awx_user: Optional[str] = None
+    flake: Optional[str] = None
+
+    def describe(self) -> str:
+        awx = ", AWX job %s" % self.awx_job if self.awx_job else ""
+        awx += " by %s" % self.awx_user if self.awx_user else ""
+        return self.by + awx
+
+
+def _short(value: Optional[Any]) -> Optional[str]:
+    return None if value is None else str(value)[:MAX_FIELD]
+
+
+def without_credentials(ref: Optional[str]) -> Optional[str]:
+    """``ref`` without a URL's user and password (the log is readable by every user of the host):
+    ``git+https://user:token@host/x`` → ``git+https://host/x``."""
+    if not ref:
+        return ref
+    try:
+        parts = urlsplit(ref)
+    except ValueError:
+        return None
+    if "@" not in parts.netloc:
+        return ref
+    return urlunsplit(parts._replace(netloc=parts.netloc.rsplit("@", 1)[1]))
+
+
+def record_head(deployer: Deployer, host: str, kind: str, action: str, path: str, previous: Optional[str]) -> str:
+    """The controller's part of a record (``kind``: deploy or rollback; ``action``: what
+    switch-to-configuration did), a JSON object without its closing brace."""
+    fields = {"host": _short(host), "kind": kind, "action": action, "path": path, "previous": previous,
+              "by": _short(deployer.by), "awx_job": _short(deployer.awx_job), "awx_user": _short(deployer.awx_user),
+              "flake": _short(without_credentials(deployer.flake))}
+    text = json.dumps(fields, ensure_ascii=True, sort_keys=True)
+    return text[:-1]
+
+
+def append_function(head: str, profile: str, log: str = AUDIT_LOG) -> str:
+    """Shell function ``audit STATUS [RC]``: append the record (a failure to write never fails the
+    deploy). The generation is the profile's current one, read when the outcome is known."""
+    directory = posixpath.dirname(log)
+    return ("audit() { g=$(readlink %(profile)s 2>/dev/null); g=${g%%-link}; g=${g##*-}; "
+            "case \"$g\" in ''|*[!0-9]*) g=null;; esac; r=${2:-null}; case \"$r\" in *[!0-9]*) r=null;; esac; "
+            "mkdir -p %(dir)s 2>/dev/null; "
+            "printf '%%s,\"status\":\"%%s\",\"rc\":%%s,\"generation\":%%s,\"time\":%%s}\\n' %(head)s \"$1\" \"$r\" \"$g\" "
+            "\"$(date +%%s)\" >> %(log)s 2>/dev/null || true; }"
+            % {"profile": quote(profile), "dir": quote(directory), "head": quote(head), "log": quote(log)})
+
+
+def read_command(count: int = 10, log: str = AUDIT_LOG) -> str:
+    """Print the last ``count`` records, each as ``audit<TAB>line`` (shell builtins, tail)."""
+    return ("tail -n %d %s 2>/dev/null | while IFS= read -r l; do printf '%s\\t%%s\\n' \"$l\"; done"
+            % (int(count), quote(log), PREFIX))
+
+
+@dataclass(frozen=True)
+class AuditRecord:
+    host: Optional[str]
+    kind: str
+    action: str
+    path: Optional[str]
+    previous: Optional[str]
+    status: str
+    rc: Optional[int]
+    generation: Optional[int]
+    time: Optional[int]
+    by: Optional[str]
+    awx_job: Optional[str] = None
+    awx_user: Optional[str] = None
+    flake: Optional[str] = None
+
+    def to_dict(self) -> Dict[str, Any]:
+        return dict(self.__dict__)
+
+    @property
+    def running_after(self) -> Optional[str]:
+        """The system the host ran once this change ended (for changes of the running system)."""
+        return self.path if self.status in KEPT else self.previous
+
+
+def parse_records(output: str) -> Tuple[List[AuditRecord], int]:
+    """The records among ``audit<TAB>…`` lines, oldest first, and how many lines were not records."""
+    records, malformed = [], 0
+    for line in output.splitlines():
+        key, sep, value = line.partition("\t")
+        if not sep or key != PREFIX:
+            continue
+        try:
+            data = json.loads(value)
+            records.append(AuditRecord(
+                host=data.get("host"), kind=str(data.get("kind", "deploy")), action=str(data["action"]), path=data.get("path"), previous=data.get("previous"),
+                status=str(data["status"]), rc=data.get("rc"), generation=data.get("generation"), time=data.get("time"),
+                by=data.get("by"), awx_job=data.get("awx_job"), awx_user=data.get("awx_user"), flake=data.get("flake")))
+        except (ValueError, KeyError, TypeError, AttributeError):
+            malformed += 1
+    return records, malformed
+
+
+def explaining_record(records: List[AuditRecord], running: Optional[str]) -> Optional[AuditRecord]:
+    """The record that put ``running`` there: the last change of the running system ended with it,
+    or a later ``boot`` change made it the next boot's system (then a reboot ran it). None: nothing
+    on record explains what the host runs."""
+    if not running:
+        return None
+    last_running = None
+    for index, record in enumerate(records):
+        if record.action in SETS_RUNNING:
+            last_running = index
+    if last_running is not None and records[last_running].running_after == running:
+        return records[last_running]
+    start = last_running + 1 if last_running is not None else 0
+    for record in reversed(records[start:]):
+        if record.action == "boot" and record.status in KEPT and record.path == running:
+            return record
+    return None

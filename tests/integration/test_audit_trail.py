@@ -1,0 +1,123 @@
+"""The audit trail on the fleet: every deploy and rollback appends a record to the host's
+/nix/var/nixfleet/audit.log (written by the host's transaction script, with the outcome); facts read
+them back; the deploy report says who deployed; verify.yml flags a running system no record
+explains. node02 has no Python."""
+import json
+import os
+import socket
+import time
+
+import pytest
+
+from fleetctl import FixtureFlake, inside, running_fleet
+from playbook_helpers import failures, run_playbook, run_playbook_text, run_task, write_fleet_inventory
+
+pytestmark = pytest.mark.integration
+
+LOG = "/nix/var/nixfleet/audit.log"
+ME = "%s@%s" % (os.environ.get("USER", "ansible"), socket.gethostname())
+HOSTILE = "o'neil \"$(touch /tmp/pwned)\" `touch /tmp/pwned`; é"
+
+
+@pytest.fixture(scope="module")
+def fleet(tmp_path_factory):
+    with running_fleet(tmp_path_factory.mktemp("audit") / "state", 2, ["node02"], "127.0.26.11") as f:
+        yield f
+
+
+@pytest.fixture(scope="module")
+def flake(fleet, tmp_path_factory):
+    return FixtureFlake.create(tmp_path_factory.mktemp("audit-flake") / "flake", fleet, {})
+
+
+@pytest.fixture(scope="module")
+def inventory(fleet, flake, tmp_path_factory):
+    return write_fleet_inventory(tmp_path_factory.mktemp("audit-inventory"), fleet, flake)
+
+
+def records(host):
+    """Every line of the host's audit log, each parsed as JSON (each must be)."""
+    return [json.loads(line) for line in inside(host, "cat %s 2>/dev/null || true" % LOG).splitlines()]
+
+
+def facts(inventory):
+    run = run_task(inventory, "all", "nixfleet.nixos.facts")
+    assert run.rc == 0, failures(run)
+    return {h: r["ansible_facts"]["nixos"] for h, r in run.results("task under test").items()}
+
+
+def deploy(inventory, **extra):
+    return run_playbook(inventory, "deploy.yml", extra_vars=dict({"nixos_deploy_confirm_timeout": 5}, **extra))
+
+
+def test_a_deploy_is_on_record_with_who_when_and_how_it_ended(fleet, inventory):
+    started = int(time.time())
+    run = deploy(inventory, awx_job_id=42, awx_user_name=HOSTILE)
+    assert run.rc == 0, failures(run)
+    seen = facts(inventory)
+    shown = run_task(inventory, "all", "ansible.builtin.debug", {"var": "nixos_flake"}).results("task under test")
+    locked = {h: r["nixos_flake"] for h, r in shown.items()}  # the inventory's locked flake ref
+    assert all("narHash=" in ref for ref in locked.values())
+    for host in fleet.hosts:
+        running = inside(host, "readlink /run/current-system").strip()
+        generation = int(inside(host, "readlink /nix/var/nix/profiles/system").strip().split("-")[1])
+        last = records(host)[-1]
+        assert {k: last[k] for k in ("host", "kind", "action", "path", "previous", "status", "rc", "generation",
+                                     "by", "awx_job", "awx_user")} == {
+            "host": host.name, "kind": "deploy", "action": "switch", "path": running, "previous": None,
+            "status": "confirmed", "rc": 0, "generation": generation, "by": ME, "awx_job": "42", "awx_user": HOSTILE}
+        assert last["flake"] == locked[host.name] and started <= last["time"] <= time.time() + 1
+        assert seen[host.name]["deployments"][-1] == last
+        assert seen[host.name]["running_system_deployed_by"] == last
+        assert inside(host, "[ -e /tmp/pwned ] && echo yes || echo no").strip() == "no"
+    summary = "\n".join(run.results("Show the deploy summary")["localhost"]["msg"])
+    assert "Deployed by %s, AWX job 42 by %s (in each host's audit log)" % (ME, HOSTILE) in summary
+    assert run.results("Switch to the system")["node02"]["deployed_by"] == "%s, AWX job 42 by %s" % (ME, HOSTILE)
+
+
+def test_an_unchanged_host_adds_no_record(fleet, inventory):
+    before = {h.name: len(records(h)) for h in fleet.hosts}
+    run = deploy(inventory)
+    assert run.rc == 0, failures(run)
+    assert {h.name: len(records(h)) for h in fleet.hosts} == before
+
+
+def test_a_failed_activation_and_a_rollback_are_on_record(fleet, flake, inventory):
+    host = fleet["node02"]
+    first = inside(host, "readlink /run/current-system").strip()
+    flake.bump("node02", fail="fail")
+    failed = deploy(inventory)
+    assert failed.rc != 0
+    last = records(host)[-1]
+    assert (last["status"], last["previous"], last["kind"]) == ("failed-restored", first, "deploy")
+    assert last["rc"] not in (0, None) and last["path"] != first
+    # The host went back to what it ran: the failed deploy's record says so, and explains it.
+    assert facts(inventory)["node02"]["running_system_deployed_by"] == last
+    flake.bump("node02", fail="none")
+    assert deploy(inventory).rc == 0
+    second = inside(host, "readlink /run/current-system").strip()
+    back = run_playbook(inventory, "rollback.yml", extra_vars={"nixos_rollback_hosts": "node02"})
+    assert back.rc == 0, failures(back)
+    last = records(host)[-1]
+    assert (last["kind"], last["action"], last["path"], last["previous"], last["status"]) == (
+        "rollback", "switch", first, second, "confirmed")
+    assert back.results("Roll back the system profile")["node02"]["deployed_by"] == ME
+
+
+def test_verify_flags_a_running_system_no_deploy_put_there(fleet, inventory):
+    assert deploy(inventory).rc == 0
+    rc, out = run_playbook_text(inventory, "verify.yml")
+    assert rc == 0 and out.count("put there by %s" % ME) == 2, out
+    host = fleet["node01"]
+    deployed = inside(host, "readlink /run/current-system").strip()
+    by_hand = inside(host, "f=$(mktemp -d)/by-hand; echo x > $f; nix-store --add $f").strip()
+    inside(host, "ln -sfn %s /run/current-system" % by_hand)  # someone ran another system by hand
+    try:
+        rc, out = run_playbook_text(inventory, "verify.yml")
+        assert rc == 0 and "node01: DRIFT" in out and "UNEXPLAINED: no deploy in the audit log" in out, out
+        assert out.count("UNEXPLAINED") == 1
+        rc, out = run_playbook_text(inventory, "verify.yml", extra_vars={"nixos_verify_fail_on_unexplained": True})
+        assert rc != 0 and "node01 runs %s, which no deploy in its audit log" % by_hand in out, out
+        assert "node02 runs" not in out
+    finally:
+        inside(host, "ln -sfn %s /run/current-system" % deployed)

@@ -1,0 +1,117 @@
+"""The hosts' audit trail (module_utils.audit_log): records written by the real shell function with
+hostile values, read back, and which record explains a running system; the transaction script
+records exactly the outcomes that changed a host."""
+import json
+import subprocess
+
+import pytest
+
+from ansible_collections.nixfleet.nixos.plugins.module_utils import audit_log as al
+from ansible_collections.nixfleet.nixos.plugins.module_utils import transaction as tr
+
+A = "/nix/store/%s-nixos-system-h-1" % ("a" * 32)
+B = "/nix/store/%s-nixos-system-h-2" % ("b" * 32)
+C = "/nix/store/%s-nixos-system-h-3" % ("c" * 32)
+HOSTILE = "a'b\"c$(touch pwned)`touch pwned2`\n{{ 7 * 7 }}\\ %s é"
+
+
+def append(tmp_path, head, status, rc=""):
+    profile = tmp_path / "system"
+    if not profile.is_symlink():
+        (tmp_path / "system-7-link").symlink_to(A)
+        profile.symlink_to("system-7-link")
+    log = tmp_path / "log" / "audit.log"
+    script = "%s; audit %s %s" % (al.append_function(head, str(profile), str(log)), status, rc)
+    subprocess.run(["sh", "-c", script], cwd=str(tmp_path), check=True)
+    return log
+
+
+def test_a_record_holds_hostile_values_as_data(tmp_path):
+    who = al.Deployer(by=HOSTILE, awx_job="42", awx_user=HOSTILE, flake="git+https://me:s3cret@example.org/infra?rev=1")
+    log = append(tmp_path, al.record_head(who, "web-01", "deploy", "switch", B, A), "confirmed", "0")
+    lines = log.read_text().splitlines()
+    assert len(lines) == 1 and not (tmp_path / "pwned").exists() and not (tmp_path / "pwned2").exists()
+    record = json.loads(lines[0])
+    assert record == {"host": "web-01", "kind": "deploy", "action": "switch", "path": B, "previous": A,
+                      "by": HOSTILE, "awx_job": "42", "awx_user": HOSTILE, "flake": "git+https://example.org/infra?rev=1",
+                      "status": "confirmed", "rc": 0, "generation": 7, "time": record["time"]}
+    assert isinstance(record["time"], int) and record["time"] > 1_700_000_000
+
+
+def test_records_are_appended_and_read_back_oldest_first(tmp_path):
+    who = al.Deployer(by="alice@ctl")
+    append(tmp_path, al.record_head(who, "h", "deploy", "switch", B, A), "done", "0")
+    log = append(tmp_path, al.record_head(who, "h", "rollback", "switch", A, B), "failed-restored", "1")
+    (log.parent / "junk").write_text("")
+    with open(str(log), "a") as handle:
+        handle.write("not json\n")
+    out = subprocess.run(["sh", "-c", al.read_command(10, str(log))], stdout=subprocess.PIPE,
+                         universal_newlines=True, check=True).stdout
+    records, malformed = al.parse_records(out)
+    assert [(r.kind, r.status, r.rc, r.path) for r in records] == [("deploy", "done", 0, B),
+                                                                   ("rollback", "failed-restored", 1, A)]
+    assert malformed == 1
+    assert al.parse_records(subprocess.run(["sh", "-c", al.read_command(1, str(log))], stdout=subprocess.PIPE,
+                                           universal_newlines=True, check=True).stdout) == ([], 1)
+
+
+def test_an_exit_code_that_is_not_a_number_and_a_profile_without_generation_are_null(tmp_path):
+    log = tmp_path / "audit.log"
+    script = "%s; audit done 'x;y'" % al.append_function(al.record_head(al.Deployer("u@c"), "h", "deploy", "test", A, None),
+                                                          str(tmp_path / "none"), str(log))
+    subprocess.run(["sh", "-c", script], check=True)
+    record = json.loads(log.read_text())
+    assert (record["rc"], record["generation"], record["previous"]) == (None, None, None)
+
+
+def rec(kind, action, path, previous, status):
+    return al.AuditRecord(host="h", kind=kind, action=action, path=path, previous=previous, status=status, rc=0,
+                          generation=1, time=1, by="u@c")
+
+
+def test_the_record_that_explains_the_running_system():
+    deployed = rec("deploy", "switch", B, A, "confirmed")
+    assert al.explaining_record([deployed], B) is deployed
+    assert al.explaining_record([deployed], C) is None  # switched by hand after the deploy
+    failed = rec("deploy", "switch", C, B, "failed-restored")
+    assert al.explaining_record([deployed, failed], B) is failed  # it went back to B
+    watchdog = rec("deploy", "test", C, B, "rolled-back")
+    assert al.explaining_record([deployed, watchdog], C) is None
+    boot = rec("deploy", "boot", C, B, "done")
+    assert al.explaining_record([deployed, boot], C) is boot  # rebooted into it
+    assert al.explaining_record([deployed, boot], B) is deployed  # not rebooted yet
+    assert al.explaining_record([boot], C) is boot
+    assert al.explaining_record([], B) is None and al.explaining_record([deployed], None) is None
+
+
+def test_credentials_never_reach_the_log():
+    assert al.without_credentials("git+https://user:tok@github.com/o/r?ref=main") == "git+https://github.com/o/r?ref=main"
+    assert al.without_credentials("path:/srv/infra?narHash=x") == "path:/srv/infra?narHash=x"
+    assert al.without_credentials("github:o/r") == "github:o/r"
+
+
+def test_a_long_value_is_cut_so_a_record_stays_one_write():
+    head = al.record_head(al.Deployer(by="x" * 10000, flake="y" * 10000), "h" * 10000, "deploy", "switch", A, B)
+    assert len(head) < 4096 - 200
+
+
+@pytest.mark.parametrize("status, recorded", [
+    (tr.STATUS_DONE, True), (tr.STATUS_CONFIRMED, True), (tr.STATUS_FAILED, True), (tr.STATUS_ROLLED_BACK, True),
+    ("noop", False), ("locked", False), ("stale", False), ("profile", False)])
+def test_the_transaction_records_the_outcomes_that_changed_the_host(tmp_path, status, recorded):
+    t = tr.Transaction(path=B, action="switch", profile=str(tmp_path / "system"), work_dir=str(tmp_path / "w"),
+                       owner="o", audit_head=al.record_head(al.Deployer("u@c"), "h", "deploy", "switch", B, A))
+    script = tr.script(t)
+    preamble = script[:script.index("exec 9>>")]  # W=…, audit(), finish()
+    log = tmp_path / "audit.log"
+    preamble = preamble.replace(al.AUDIT_LOG, str(log))
+    subprocess.run(["sh", "-c", preamble + "arc=0; finish %s" % status], check=True)
+    assert log.exists() == recorded
+    assert (tmp_path / "w" / "status").read_text() == status + "\n"
+    if recorded:
+        assert json.loads(log.read_text())["status"] == status
+
+
+def test_the_record_vocabulary_is_the_transactions():
+    assert set(al.RECORDED) == {tr.STATUS_DONE, tr.STATUS_CONFIRMED, tr.STATUS_FAILED, tr.STATUS_ROLLED_BACK}
+    assert set(al.KEPT) | set(al.UNDONE) == set(al.RECORDED)
