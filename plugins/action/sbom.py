@@ -9,19 +9,13 @@ import json
 import os
 import tempfile
 import time
-from urllib.parse import parse_qs, urlsplit
 
-from ansible_collections.nixfleet.nixos.plugins.module_utils import sbom as sb
+from ansible_collections.nixfleet.nixos.plugins.module_utils import derivation_sources as ds, sbom as sb
 from ansible_collections.nixfleet.nixos.plugins.module_utils.errors import NixError
+from ansible_collections.nixfleet.nixos.plugins.module_utils.flake_ref import ref_rev
 from ansible_collections.nixfleet.nixos.plugins.module_utils.store_path import StorePath
 from ansible_collections.nixfleet.nixos.plugins.plugin_utils.action_base import NIX_ARGSPEC, NixosAction
 from ansible_collections.nixfleet.nixos.plugins.plugin_utils.activation import Activator
-
-
-def flake_rev(ref):
-    """The ``rev`` a locked flake ref names (``git+file:///infra?rev=abc…``), if any."""
-    values = parse_qs(urlsplit(ref or "").query).get("rev")
-    return values[0] if values else None
 
 
 class ActionModule(NixosAction):
@@ -31,6 +25,7 @@ class ActionModule(NixosAction):
         path={"type": "str"},
         dest={"type": "path", "required": True},
         flake={"type": "str"},
+        sources={"type": "bool", "default": True},
     )
 
     def execute(self, args, task_vars):
@@ -50,8 +45,9 @@ class ActionModule(NixosAction):
                                   host=target.label)
             source = "host"
         flake = args["flake"] or task_vars.get("nixos_flake")
+        sources = self._sources(cli, path, infos) if args["sources"] and source == "controller" else {}
         try:
-            bom = sb.sbom(path, infos, host, flake=flake, rev=flake_rev(flake),
+            bom = sb.sbom(path, infos, host, flake=flake, rev=ref_rev(flake), sources=sources,
                           timestamp=time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()))
         except sb.SbomError as exc:
             raise NixError(str(exc), host=host)
@@ -59,7 +55,19 @@ class ActionModule(NixosAction):
         if changed and not self._task.check_mode:
             self._write(args["dest"], bom)
         return {"changed": changed, "dest": args["dest"], "path": path, "components": len(sb.component_paths(bom)),
-                "read_from": source}
+                "read_from": source, "with_sources": len(sources)}
+
+    @staticmethod
+    def _sources(cli, path, infos):
+        """Where each package's derivation fetched its sources, when the controller has the system's
+        derivation (it built it): one ``nix derivation show --recursive``. Else none."""
+        deriver = (infos.get(path) or {}).get("deriver")
+        if not deriver:
+            return {}
+        try:  # (not a path-info first: for a .drv, nix path-info answers about its outputs)
+            return ds.sources_by_path(infos, cli.derivations([deriver]))
+        except (NixError, ValueError):
+            return {}
 
     @staticmethod
     def _local_closure(cli, path):

@@ -22,6 +22,7 @@ from urllib.parse import urlsplit, urlunsplit
 from dataclasses import dataclass
 from typing import Any, Dict, List, Optional, Tuple
 
+from ansible_collections.nixfleet.nixos.plugins.module_utils.flake_ref import ref_rev
 from ansible_collections.nixfleet.nixos.plugins.module_utils.shell import quote
 
 AUDIT_LOG = "/nix/var/nixfleet/audit.log"
@@ -71,7 +72,7 @@ def record_head(deployer: Deployer, host: str, kind: str, action: str, path: str
     switch-to-configuration did), a JSON object without its closing brace."""
     fields = {"host": _short(host), "kind": kind, "action": action, "path": path, "previous": previous,
               "by": _short(deployer.by), "awx_job": _short(deployer.awx_job), "awx_user": _short(deployer.awx_user),
-              "flake": _short(without_credentials(deployer.flake))}
+              "flake": _short(without_credentials(deployer.flake)), "rev": _short(ref_rev(deployer.flake))}
     text = json.dumps(fields, ensure_ascii=True, sort_keys=True)
     return text[:-1]
 
@@ -109,6 +110,7 @@ class AuditRecord:
     awx_job: Optional[str] = None
     awx_user: Optional[str] = None
     flake: Optional[str] = None
+    rev: Optional[str] = None
 
     def to_dict(self) -> Dict[str, Any]:
         return dict(self.__dict__)
@@ -131,7 +133,8 @@ def parse_records(output: str) -> Tuple[List[AuditRecord], int]:
             records.append(AuditRecord(
                 host=data.get("host"), kind=str(data.get("kind", "deploy")), action=str(data["action"]), path=data.get("path"), previous=data.get("previous"),
                 status=str(data["status"]), rc=data.get("rc"), generation=data.get("generation"), time=data.get("time"),
-                by=data.get("by"), awx_job=data.get("awx_job"), awx_user=data.get("awx_user"), flake=data.get("flake")))
+                by=data.get("by"), awx_job=data.get("awx_job"), awx_user=data.get("awx_user"), flake=data.get("flake"),
+                rev=data.get("rev")))
         except (ValueError, KeyError, TypeError, AttributeError):
             malformed += 1
     return records, malformed

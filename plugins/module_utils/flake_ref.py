@@ -8,7 +8,7 @@ from __future__ import annotations
 import os
 import re
 from typing import Mapping, Optional, Tuple
-from urllib.parse import parse_qsl, urlencode, urlsplit
+from urllib.parse import parse_qs, parse_qsl, urlencode, urlsplit
 
 _SCHEME_RE = re.compile(r"^[a-zA-Z][a-zA-Z0-9+.-]*:")
 GIT_SCHEMES = ("git+file", "git+https", "git+http", "git+ssh", "git")
@@ -128,3 +128,9 @@ def glob_to_regex(pattern: str) -> str:
             out.append(char)
         i += 1
     return "".join(out)
+
+
+def ref_rev(ref: Optional[str]) -> Optional[str]:
+    """The ``rev`` a locked flake ref names in its query (``git+file:///infra?rev=abc…``), if any."""
+    values = parse_qs(urlsplit(ref or "").query).get("rev")
+    return values[0] if values else None

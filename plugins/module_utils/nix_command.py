@@ -139,6 +139,11 @@ def diff_closures_argv(settings: NixSettings, before: str, after: str) -> List[s
     return nix_argv(settings, ["store", "diff-closures"], [before, after])
 
 
+def derivation_show_argv(settings: NixSettings, drvs: Sequence[str], subcommand: Sequence[str]) -> List[str]:
+    """Every derivation of the build graphs of ``drvs`` (``subcommand``: ``NixVersion.derivation_show_subcommand``)."""
+    return nix_argv(settings, subcommand, drvs, recursive=True)
+
+
 def parse_build_json(output: str) -> List[Dict[str, Any]]:
     """``nix build --json``: one ``{"drvPath", "outputs": {"out": path}}`` per installable."""
     data = json.loads(output or "[]")

@@ -65,5 +65,10 @@ class NixVersion:
         deprecates ``--json`` without it), None before and on Lix (they reject the flag)."""
         return 1 if not self.is_lix and self.at_least(2, 33) else None
 
+    @property
+    def derivation_show_subcommand(self) -> Tuple[str, ...]:
+        """``nix derivation show`` from Nix 2.15 (and every Lix); ``nix show-derivation`` before."""
+        return ("derivation", "show") if self.is_lix or self.at_least(2, 15) else ("show-derivation",)
+
     def __str__(self) -> str:
         return "%s %s" % (self.implementation, ".".join(str(v) for v in self.version))

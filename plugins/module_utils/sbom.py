@@ -5,8 +5,9 @@
 
 One component per store path: name and version split as Nix names packages (``parseDrvName``: the
 version starts at the first ``-`` followed by a digit), ``purl`` ``pkg:nix/NAME@VERSION``, the NAR
-hash as SHA-256, the store path, NAR size and deriver as properties; the dependency graph from the
-store's references; the system itself as the BOM's subject, with the flake ref and revision it
+hash as SHA-256, the store path, NAR size and deriver as properties, and where its derivation fetched
+its sources (``externalReferences`` of type ``source-distribution``, with the fetched hash); the
+dependency graph from the store's references; the system itself as the BOM's subject, with the flake ref and revision it
 was built from.
 """
 
@@ -15,7 +16,7 @@ from __future__ import annotations
 import base64
 import binascii
 import uuid
-from typing import Any, Dict, List, Optional
+from typing import Any, Dict, List, Optional, Sequence
 from urllib.parse import quote
 
 from ansible_collections.nixfleet.nixos.plugins.module_utils.profile_env import package_of
@@ -65,7 +66,7 @@ def purl(name: str, version: str) -> str:
     return "pkg:nix/%s%s" % (quote(name, safe=""), "@" + quote(version, safe="") if version else "")
 
 
-def component(path: str, info: Dict[str, Any], kind: str = "library") -> Dict[str, Any]:
+def component(path: str, info: Dict[str, Any], kind: str = "library", sources: Sequence[Any] = ()) -> Dict[str, Any]:
     package = package_of(path)
     entry: Dict[str, Any] = {"type": kind, "bom-ref": path, "name": package.name}
     if package.version:
@@ -79,23 +80,34 @@ def component(path: str, info: Dict[str, Any], kind: str = "library") -> Dict[st
     if info.get("deriver"):
         properties.append({"name": "nix:deriver", "value": info["deriver"]})
     entry["properties"] = properties
+    references = []
+    for source in sources:  # derivation_sources.Source: where the derivation fetched its sources
+        for url in source.urls:
+            reference: Dict[str, Any] = {"type": "source-distribution", "url": url}
+            if source.sha256:
+                reference["hashes"] = [{"alg": "SHA-256", "content": source.sha256}]
+            references.append(reference)
+    if references:
+        entry["externalReferences"] = references
     return entry
 
 
 def sbom(system: str, infos: Dict[str, Optional[Dict[str, Any]]], host: str, flake: Optional[str] = None,
          rev: Optional[str] = None, tool_version: str = "0.1.0", timestamp: Optional[str] = None,
-         serial: Optional[str] = None) -> Dict[str, Any]:
-    """The BOM of ``system``'s closure (``infos``: path-info of every path in it)."""
+         serial: Optional[str] = None, sources: Optional[Dict[str, Sequence[Any]]] = None) -> Dict[str, Any]:
+    """The BOM of ``system``'s closure (``infos``: path-info of every path in it; ``sources``: by
+    store path, what its derivation fetched, see ``derivation_sources``)."""
+    sources = sources or {}
     missing = sorted(p for p, i in infos.items() if i is None)
     if system not in infos or missing:
         raise SbomError("the closure of %s is not complete in the store read: %s"
                         % (system, ", ".join(missing[:5]) or system))
-    subject = component(system, infos[system] or {}, kind="operating-system")
+    subject = component(system, infos[system] or {}, kind="operating-system", sources=sources.get(system, ()))
     subject["properties"].append({"name": "nixfleet:host", "value": host})
     for name, value in (("nixfleet:flake", flake), ("nixfleet:flake_rev", rev)):
         if value:
             subject["properties"].append({"name": name, "value": value})
-    others = [component(p, infos[p] or {}) for p in sorted(infos) if p != system]
+    others = [component(p, infos[p] or {}, sources=sources.get(p, ())) for p in sorted(infos) if p != system]
     dependencies = [{"ref": p, "dependsOn": sorted(r for r in (infos[p] or {}).get("references") or [] if r != p)}
                     for p in sorted(infos)]
     metadata: Dict[str, Any] = {

@@ -37,6 +37,16 @@ options:
   flake:
     description: The flake ref the system was built from (metadata); default C(nixos_flake) from the inventory.
     type: str
+  sources:
+    description:
+      - When the controller has the system's derivation (it built the system), add where each package's
+        derivation fetched its sources, read with one C(nix derivation show --recursive) (C(nix
+        show-derivation) before Nix 2.15) - the URLs of its fixed-output inputs (nixpkgs' C(fetchurl)
+        C(urls), C(fetchgit)'s C(url)) as C(externalReferences) of type C(source-distribution), with the
+        fetched SHA-256. Licences are not in derivations (nixpkgs keeps C(meta) out of them), so none
+        are listed.
+    type: bool
+    default: true
 attributes:
   check_mode:
     support: full
@@ -69,6 +79,10 @@ read_from:
   description: Whose store the closure was read from, C(controller) or C(host).
   returned: always
   type: str
+with_sources:
+  description: How many components have source URLs from their derivations.
+  returned: always
+  type: int
 nixfleet_timing:
   description: When the task ran (see nixfleet.nixos.switch).
   returned: always

@@ -9,6 +9,7 @@ import json
 from typing import Any, Dict, List, Mapping, Optional, Sequence
 
 from ansible_collections.nixfleet.nixos.plugins.module_utils import nix_command as cmd
+from ansible_collections.nixfleet.nixos.plugins.module_utils.derivation_sources import Derivation, parse_derivations
 from ansible_collections.nixfleet.nixos.plugins.module_utils.errors import NixError
 from ansible_collections.nixfleet.nixos.plugins.module_utils.nix_version import NixVersion
 from ansible_collections.nixfleet.nixos.plugins.plugin_utils import nix_version_cache
@@ -102,6 +103,11 @@ class NixCli:
         """Which of ``paths`` are not valid in ``store``."""
         info = self.path_info(paths, store=store, env=env, host=host, fresh_narinfo=fresh_narinfo)
         return [p for p in paths if info.get(p) is None]
+
+    def derivations(self, drvs: Sequence[str]) -> Dict[str, Derivation]:
+        """Every derivation of the build graphs of ``drvs`` in the local store."""
+        argv = cmd.derivation_show_argv(self.settings, drvs, self.version().derivation_show_subcommand)
+        return parse_derivations(self._call(argv, "nix derivation show").stdout)
 
     def diff_closures(self, before: str, after: str) -> str:
         return self._call(cmd.diff_closures_argv(self.settings, before, after), "nix store diff-closures").stdout

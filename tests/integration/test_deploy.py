@@ -330,7 +330,9 @@ def test_verify_reports_drift_and_health_and_changes_nothing(fleet, flake, inven
     assert report["node03"].startswith("node03: DRIFT: running %s, the flake wants %s"
                                        % (before["node03"]["running"], toplevel(flake, "node03")))
     for name in ("node01", "node02", "node04"):
-        assert report[name] == "%s: in sync, running %s" % (name, before[name]["running"])
+        # ... and which deploy in the host's audit log put it there (the converging one or earlier).
+        assert report[name].startswith("%s: in sync, running %s; put there by " % (name, before[name]["running"]))
+        assert " (deploy, confirmed) at 20" in report[name] or " (rollback, confirmed) at 20" in report[name]
     assert all(r["checks"][0]["ok"] for r in run.results("Check health").values())
     assert all(run.stats(n)["changed"] == 0 for n in ALL)
     assert {h.name: host_state(h) for h in fleet.hosts} == before

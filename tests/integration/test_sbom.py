@@ -1,6 +1,7 @@
 """SBOMs of deployed hosts (playbooks/sbom.yml, the deploy role's nixos_deploy_sbom_dir), validated
 against the CycloneDX 1.6 schema by cyclonedx-python-lib, and checked against the store's own
 closure and references."""
+import hashlib
 import json
 
 import pytest
@@ -53,6 +54,12 @@ def test_an_sbom_per_host_validates_and_matches_the_closure(fleet, inventory, tm
         base = [c for c in bom["components"] if c["name"] == "nixfleet-base"]
         assert [(c["version"], c["purl"]) for c in base] == [("1", "pkg:nix/nixfleet-base@1")]
         assert run.results("Write the SBOM")[host.name]["components"] == len(expected)
+        # From the derivations on the controller: the fixture kernel's fixed-output source.
+        (kernel,) = [c for c in bom["components"] if c["name"] == "linux"]
+        assert kernel["externalReferences"] == [{
+            "type": "source-distribution", "url": "https://cdn.kernel.org/pub/linux/kernel/v6.x/linux-6.6.1.tar.xz",
+            "hashes": [{"alg": "SHA-256", "content": hashlib.sha256(b"fixture kernel source 6.6.1\n").hexdigest()}]}]
+        assert run.results("Write the SBOM")[host.name]["with_sources"] == 1
 
 
 def test_a_second_run_and_check_mode_write_nothing(fleet, inventory, tmp_path):

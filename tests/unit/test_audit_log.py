@@ -33,7 +33,7 @@ def test_a_record_holds_hostile_values_as_data(tmp_path):
     assert len(lines) == 1 and not (tmp_path / "pwned").exists() and not (tmp_path / "pwned2").exists()
     record = json.loads(lines[0])
     assert record == {"host": "web-01", "kind": "deploy", "action": "switch", "path": B, "previous": A,
-                      "by": HOSTILE, "awx_job": "42", "awx_user": HOSTILE, "flake": "git+https://example.org/infra?rev=1",
+                      "by": HOSTILE, "awx_job": "42", "awx_user": HOSTILE, "flake": "git+https://example.org/infra?rev=1", "rev": "1",
                       "status": "confirmed", "rc": 0, "generation": 7, "time": record["time"]}
     assert isinstance(record["time"], int) and record["time"] > 1_700_000_000
 
@@ -57,8 +57,8 @@ def test_records_are_appended_and_read_back_oldest_first(tmp_path):
 
 def test_an_exit_code_that_is_not_a_number_and_a_profile_without_generation_are_null(tmp_path):
     log = tmp_path / "audit.log"
-    script = "%s; audit done 'x;y'" % al.append_function(al.record_head(al.Deployer("u@c"), "h", "deploy", "test", A, None),
-                                                          str(tmp_path / "none"), str(log))
+    head = al.record_head(al.Deployer("u@c"), "h", "deploy", "test", A, None)
+    script = "%s; audit done 'x;y'" % al.append_function(head, str(tmp_path / "none"), str(log))
     subprocess.run(["sh", "-c", script], check=True)
     record = json.loads(log.read_text())
     assert (record["rc"], record["generation"], record["previous"]) == (None, None, None)
