@@ -138,7 +138,7 @@ collected:
   returned: always
   type: bool
 bytes_freed:
-  description: The bytes C(nix-store --gc) says it freed (to its printed precision).
+  description: The bytes C(nix-store --gc) says it freed, to the precision it prints (0.01 MiB on Nix 2.8 to 2.26, one decimal of KiB, MiB or GiB on 2.34).
   returned: always
   type: int
 paths_freed:

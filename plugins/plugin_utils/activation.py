@@ -13,6 +13,7 @@ the target needs no Python.
 
 from __future__ import annotations
 
+import getpass
 import os
 import socket
 import time
@@ -81,7 +82,11 @@ def needs_change(state: ProfileState, path: str, action: str) -> bool:
 
 def controller_identity() -> str:
     """``user@controller``: who runs this deploy, as the lock and the audit log name them."""
-    return "%s@%s" % (os.environ.get("USER", "ansible"), socket.gethostname())
+    try:
+        user = getpass.getuser()
+    except (KeyError, OSError):  # no login name in the environment and no passwd entry
+        user = "uid-%d" % os.getuid()
+    return "%s@%s" % (user, socket.gethostname())
 
 
 def owner_label(host: str, what: str) -> str:

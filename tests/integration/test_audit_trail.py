@@ -2,8 +2,8 @@
 /nix/var/nixfleet/audit.log (written by the host's transaction script, with the outcome); facts read
 them back; the deploy report says who deployed; verify.yml flags a running system no record
 explains. node02 has no Python."""
+import getpass
 import json
-import os
 import socket
 import time
 
@@ -15,7 +15,7 @@ from playbook_helpers import failures, run_playbook, run_playbook_text, run_task
 pytestmark = pytest.mark.integration
 
 LOG = "/nix/var/nixfleet/audit.log"
-ME = "%s@%s" % (os.environ.get("USER", "ansible"), socket.gethostname())
+ME = "%s@%s" % (getpass.getuser(), socket.gethostname())
 HOSTILE = "o'neil \"$(touch /tmp/pwned)\" `touch /tmp/pwned`; é"
 
 
