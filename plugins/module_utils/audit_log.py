@@ -67,10 +67,12 @@ def without_credentials(ref: Optional[str]) -> Optional[str]:
     return urlunsplit(parts._replace(netloc=parts.netloc.rsplit("@", 1)[1]))
 
 
-def record_head(deployer: Deployer, host: str, kind: str, action: str, path: str, previous: Optional[str]) -> str:
+def record_head(deployer: Deployer, host: str, kind: str, action: str, path: str, previous: Optional[str],
+                previous_generation: Optional[int] = None) -> str:
     """The controller's part of a record (``kind``: deploy or rollback; ``action``: what
     switch-to-configuration did), a JSON object without its closing brace."""
     fields = {"host": _short(host), "kind": kind, "action": action, "path": path, "previous": previous,
+              "previous_generation": previous_generation,
               "by": _short(deployer.by), "awx_job": _short(deployer.awx_job), "awx_user": _short(deployer.awx_user),
               "flake": _short(without_credentials(deployer.flake)), "rev": _short(ref_rev(deployer.flake))}
     text = json.dumps(fields, ensure_ascii=True, sort_keys=True)
@@ -105,6 +107,7 @@ class AuditRecord:
     status: str
     rc: Optional[int]
     generation: Optional[int]
+    previous_generation: Optional[int]
     time: Optional[int]
     by: Optional[str]
     awx_job: Optional[str] = None
@@ -132,7 +135,8 @@ def parse_records(output: str) -> Tuple[List[AuditRecord], int]:
             data = json.loads(value)
             records.append(AuditRecord(
                 host=data.get("host"), kind=str(data.get("kind", "deploy")), action=str(data["action"]), path=data.get("path"), previous=data.get("previous"),
-                status=str(data["status"]), rc=data.get("rc"), generation=data.get("generation"), time=data.get("time"),
+                status=str(data["status"]), rc=data.get("rc"), generation=data.get("generation"),
+                previous_generation=data.get("previous_generation"), time=data.get("time"),
                 by=data.get("by"), awx_job=data.get("awx_job"), awx_user=data.get("awx_user"), flake=data.get("flake"),
                 rev=data.get("rev")))
         except (ValueError, KeyError, TypeError, AttributeError):

@@ -111,7 +111,7 @@ ansible_facts:
           description:
             - The last O(records) records of the host's audit log (C(/nix/var/nixfleet/audit.log)), oldest
               first, each written by the host when a deploy or rollback ended. Keys C(host), C(kind) (deploy
-              or rollback), C(action), C(path), C(previous) (the system running before), C(status) (done,
+              or rollback), C(action), C(path), C(previous) (the system running before), C(previous_generation), C(status) (done,
               confirmed, failed-restored, rolled-back), C(rc), C(generation), C(time) (epoch seconds), C(by)
               (user@controller), C(awx_job), C(awx_user), C(flake) (the locked flake ref) and C(rev) (its git revision, when it names one).
           type: list

@@ -154,7 +154,8 @@ class Activator:
             prev_running=before.running_system, to_generation=to_generation,
             confirm_timeout=self.safety.confirm_timeout if watchdog else 0, lock_wait=self.safety.lock_timeout,
             audit_head=audit_log.record_head(self.deployer, self.shell.label, "deploy" if to_generation is None
-                                             else "rollback", outcome.action, outcome.path, before.running_system)
+                                             else "rollback", outcome.action, outcome.path, before.running_system,
+                                             before.current_number)
             if self.deployer else "")
         unit = "nixfleet-%s" % tx.work_dir.rsplit("/", 1)[-1]
         result = self.shell.run(tr.launch_command(tx, before.has_systemd, unit))

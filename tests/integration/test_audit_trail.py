@@ -62,10 +62,11 @@ def test_a_deploy_is_on_record_with_who_when_and_how_it_ended(fleet, inventory):
         running = inside(host, "readlink /run/current-system").strip()
         generation = int(inside(host, "readlink /nix/var/nix/profiles/system").strip().split("-")[1])
         last = records(host)[-1]
-        assert {k: last[k] for k in ("host", "kind", "action", "path", "previous", "status", "rc", "generation",
-                                     "by", "awx_job", "awx_user")} == {
+        assert {k: last[k] for k in ("host", "kind", "action", "path", "previous", "previous_generation", "status",
+                                     "rc", "generation", "by", "awx_job", "awx_user")} == {
             "host": host.name, "kind": "deploy", "action": "switch", "path": running, "previous": None,
-            "status": "confirmed", "rc": 0, "generation": generation, "by": ME, "awx_job": "42", "awx_user": HOSTILE}
+            "previous_generation": None, "status": "confirmed", "rc": 0, "generation": generation, "by": ME,
+            "awx_job": "42", "awx_user": HOSTILE}
         assert last["flake"] == locked[host.name] and started <= last["time"] <= time.time() + 1
         assert seen[host.name]["deployments"][-1] == last
         assert seen[host.name]["running_system_deployed_by"] == last
@@ -101,6 +102,7 @@ def test_a_failed_activation_and_a_rollback_are_on_record(fleet, flake, inventor
     last = records(host)[-1]
     assert (last["kind"], last["action"], last["path"], last["previous"], last["status"]) == (
         "rollback", "switch", first, second, "confirmed")
+    assert last["generation"] < last["previous_generation"]  # back to an older generation
     assert back.results("Roll back the system profile")["node02"]["deployed_by"] == ME
 
 

@@ -28,13 +28,13 @@ def append(tmp_path, head, status, rc=""):
 
 def test_a_record_holds_hostile_values_as_data(tmp_path):
     who = al.Deployer(by=HOSTILE, awx_job="42", awx_user=HOSTILE, flake="git+https://me:s3cret@example.org/infra?rev=1")
-    log = append(tmp_path, al.record_head(who, "web-01", "deploy", "switch", B, A), "confirmed", "0")
+    log = append(tmp_path, al.record_head(who, "web-01", "deploy", "switch", B, A, 6), "confirmed", "0")
     lines = log.read_text().splitlines()
     assert len(lines) == 1 and not (tmp_path / "pwned").exists() and not (tmp_path / "pwned2").exists()
     record = json.loads(lines[0])
     assert record == {"host": "web-01", "kind": "deploy", "action": "switch", "path": B, "previous": A,
                       "by": HOSTILE, "awx_job": "42", "awx_user": HOSTILE, "flake": "git+https://example.org/infra?rev=1", "rev": "1",
-                      "status": "confirmed", "rc": 0, "generation": 7, "time": record["time"]}
+                      "previous_generation": 6, "status": "confirmed", "rc": 0, "generation": 7, "time": record["time"]}
     assert isinstance(record["time"], int) and record["time"] > 1_700_000_000
 
 
@@ -66,7 +66,7 @@ def test_an_exit_code_that_is_not_a_number_and_a_profile_without_generation_are_
 
 def rec(kind, action, path, previous, status):
     return al.AuditRecord(host="h", kind=kind, action=action, path=path, previous=previous, status=status, rc=0,
-                          generation=1, time=1, by="u@c")
+                          generation=2, previous_generation=1, time=1, by="u@c")
 
 
 def test_the_record_that_explains_the_running_system():
