@@ -176,7 +176,10 @@ def launch_command(tx: Transaction, systemd: bool, unit: str) -> str:
         start = join(["systemd-run", "-E", "LOCALE_ARCHIVE", "-E", "NIXOS_INSTALL_BOOTLOADER", "--collect",
                       "--no-ask-password", "--quiet", "--unit=%s" % unit, "sh", "-c"]) + " " + body
     else:
-        start = "{ setsid sh -c %s </dev/null >/dev/null 2>&1 & }" % body
+        # Without sudo's SUDO_COMMAND (this whole command, with the previous system's store path):
+        # services the activation starts would inherit it, and Nix keeps every store path named in a
+        # process's environment alive (a runtime root), so the old system could never be collected.
+        start = "{ env -u SUDO_COMMAND setsid sh -c %s </dev/null >/dev/null 2>&1 & }" % body
     w = quote(tx.work_dir)
     return ("mkdir -p %(w)s && %(start)s && while [ ! -s %(w)s/rc ]; do sleep 0.1; done; "
             "cat %(w)s/out 2>/dev/null; cat %(w)s/err >&2 2>/dev/null; %(state)s; exit $(cat %(w)s/rc)"

@@ -1,5 +1,5 @@
 """The other playbooks and roles as a non-root ssh user with sudo (see test_become.py for deploy.yml):
-a binary cache served and trusted, a deploy through it, verify.yml, profile.yml and sops_age.yml.
+a binary cache served and trusted, a deploy through it, verify.yml, gc.yml, profile.yml and sops_age.yml.
 
 cache01 (a static inventory host) and node02 (deploy-rs, no Python) have NOPASSWD sudo; node01's
 sudo asks for a password (colmena ``targetUser = "deploy"``). Every host's store belongs to a
@@ -97,6 +97,27 @@ def test_verify_as_deploy(fleet, inventory):
         assert run.results("Compare with what each host runs")[name]["ansible_facts"]["nixos_verify_drift"][
             "in_sync"] is True
         assert run.stats(name)["changed"] == 0
+        # The audit log the root transaction wrote, read back as deploy.
+        assert "; put there by " in run.results("Report")[name]["msg"]
+
+
+def test_gc_as_deploy_through_sudo(fleet, flake, inventory):
+    old = {n: inside(fleet[n], "readlink /run/current-system").strip() for n in TARGETS}
+    for name in TARGETS:
+        flake.bump(name)
+    deployed = run_playbook(inventory, "deploy.yml", extra_vars=common(fleet))
+    assert deployed.rc == 0, failures(deployed)
+    run = run_playbook(inventory, "gc.yml", extra_vars=common(fleet, nixos_gc_keep_last=1))
+    assert run.rc == 0, failures(run)
+    for name in TARGETS:
+        host = fleet[name]
+        running = inside(host, "readlink /run/current-system").strip()
+        assert running != old[name] and run.stats(name)["changed"] == 1
+        assert inside(host, "for l in /nix/var/nix/profiles/system-*-link; do readlink $l; done").split() == [running]
+        # Collected by the store's nix-daemon: no service the activations started (through sudo) keeps
+        # the old system in its environment (sudo's SUDO_COMMAND names it), where Nix would see a root.
+        assert host_path_info(host, old[name]) is None, inside(host, "nix-store -q --roots %s" % old[name])
+        assert run.results("Prune")[name]["paths_freed"] > 0
 
 
 def test_a_package_profile_as_deploy(fleet, flake, inventory):
