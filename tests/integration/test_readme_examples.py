@@ -6,10 +6,13 @@ tests/helpers/doc_examples.py for how they are read and the few names ``FILL_IN`
 what the text says happens. An example that cannot run here is in ``SKIPPED``, with the reason; an
 example with neither a step nor a reason fails the first test.
 """
+import json
 import re
 
 import pytest
 import yaml
+from cyclonedx.schema import SchemaVersion
+from cyclonedx.validation.json import JsonStrictValidator
 
 from doc_examples import Example, Project, read_examples
 from fleetctl import FixtureFlake, inside, running_fleet, served_version
@@ -122,6 +125,19 @@ def garbage_collection(project, example):
     assert all("changed=0" in line for line in again.split("PLAY RECAP")[1].splitlines() if line.startswith("web-"))
 
 
+def sbom(project, example):
+    project.run_example(example)
+    for name in WEB:
+        text = (project.root / "sbom" / ("%s.cdx.json" % name)).read_text()
+        assert JsonStrictValidator(SchemaVersion.V1_6).validate_str(text) is None
+        bom = json.loads(text)
+        assert bom["metadata"]["component"]["bom-ref"] == running(project, name)
+        (kernel,) = [c for c in bom["components"] if c["name"] == "linux"]  # as the README shows it
+        assert kernel["externalReferences"][0]["url"].startswith("https://cdn.kernel.org/")
+    again, = project.run_example(example)
+    assert all("changed=0" in line for line in again.split("PLAY RECAP")[1].splitlines() if line.startswith("web-"))
+
+
 def safe_deploys(project, example):
     shown = yaml.safe_load(project.shown_file("deploy-vars.yml"))
     shown["nixos_deploy_health_checks"] = [c for c in shown["nixos_deploy_health_checks"]
@@ -214,6 +230,7 @@ STEPS = {
     "# inventories/prod.flake.yml": full_inventory,
     "$ ansible-playbook -i inventories/prod.flake.yml playbooks/deploy.yml          # or": deploying,
     "$ ansible-playbook -i inventories/prod.flake.yml playbooks/gc.yml": garbage_collection,
+    "$ ansible-playbook -i inventories/prod.flake.yml playbooks/sbom.yml": sbom,
     "$ ansible-playbook -i inventories/prod.flake.yml playbooks/deploy.yml -e @deploy-vars.yml": safe_deploys,
     "$ ansible-playbook -i hosts.yml playbooks/profile.yml -e @ops-tools.yml": package_profiles,
     "$ ansible localhost -c local -m nixfleet.nixos.flake_policy": flake_policy,
