@@ -6,11 +6,8 @@
 from __future__ import annotations
 
 from ansible_collections.nixfleet.nixos.plugins.plugin_utils.action_base import NIX_ARGSPEC, NixosAction
+from ansible_collections.nixfleet.nixos.plugins.module_utils import flake_inventory as fi
 from ansible_collections.nixfleet.nixos.plugins.plugin_utils.system_build import SystemBuilder, SystemTarget
-
-
-def _default_attr(host: str) -> str:
-    return 'nixosConfigurations."%s".config.system.build.toplevel' % host
 
 
 class ActionModule(NixosAction):
@@ -36,7 +33,11 @@ class ActionModule(NixosAction):
             if hv.get("nixos_eval_error"):
                 failed[host] = "%s does not evaluate: %s" % (hv.get("nixos_attr"), hv["nixos_eval_error"])
                 continue
-            attr = hv.get("nixos_toplevel_attr") or _default_attr(host)
+            try:
+                attr = hv.get("nixos_toplevel_attr") or "%s.%s" % (fi.attr_path("nixosConfigurations", host), fi.TOPLEVEL)
+            except ValueError as exc:
+                failed[host] = str(exc)
+                continue
             targets.append(SystemTarget(host=host, flake=str(flake), attr=str(attr)))
         builder = SystemBuilder(self.nix_cli(args))
         report = builder.check(targets) if self._task.check_mode else builder.build(targets)

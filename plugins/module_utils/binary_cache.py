@@ -12,6 +12,7 @@ host: paths arrive signed by the controller, and a cache host cannot forge signa
 from __future__ import annotations
 
 import ipaddress
+import re
 from dataclasses import dataclass, field
 from typing import List
 
@@ -19,6 +20,14 @@ from ansible_collections.nixfleet.nixos.plugins.module_utils.shell import quote
 
 STORE_DIR = "/nix/store"
 UNIT = "nixfleet-binary-cache"
+
+
+ACCOUNT = re.compile(r"^[A-Za-z_][A-Za-z0-9_.-]{0,31}$")
+
+
+def _plain(text: str) -> bool:
+    """No whitespace, quotes, nginx or systemd syntax (``;{}``, ``%`` specifiers, ``$`` variables)."""
+    return bool(text) and not any(c.isspace() or c in ";{}'\"%$\\" for c in text)
 
 
 @dataclass(frozen=True)
@@ -41,8 +50,15 @@ class CacheServer:
         if not 0 < self.port < 65536:
             raise ValueError("port %d is out of range" % self.port)
         for path in (self.path, self.state_dir, self.config):
-            if not path.startswith("/") or any(c.isspace() or c in ";{}'\"" for c in path):
+            if not path.startswith("/") or not _plain(path):
                 raise ValueError("%r must be an absolute path without spaces or nginx syntax" % path)
+        for what, name in (("user", self.user), ("group", self.group)):
+            if not ACCOUNT.match(name):  # written into nginx.conf's `user` line
+                raise ValueError("%s %r is not a user or group name (letters, digits, _ . -)" % (what, name))
+        if not _plain(self.nginx) or self.nginx.startswith("-") or not (self.nginx.startswith("/") or "/" not in self.nginx):
+            # written into the systemd unit's ExecStart= and run as a command
+            raise ValueError("nginx %r must be a command name or an absolute path, without spaces, quotes, "
+                             "%% or nginx syntax" % self.nginx)
 
     @property
     def url(self) -> str:

@@ -81,9 +81,20 @@ def getflake_expression(ref: str, host_filter: Sequence[str] = ()) -> str:
     )
 
 
+UNADDRESSABLE = ('"', "\\", "${")
+
+
 def attr_path(prefix: str, name: str) -> str:
-    """``nixosConfigurations."web-01"``: the host name is always quoted, as Nix prints it."""
-    return '%s."%s"' % (prefix, name.replace("\\", "\\\\").replace('"', '\\"'))
+    """``nixosConfigurations."web-01"``: the host name is always quoted, as Nix prints it.
+
+    The same text is an attribute path in a Nix expression and in an installable (``flake#…``) on
+    the command line, whose quoted segments know no escapes; so a name with a double quote, a
+    backslash, ``${`` or a control character cannot be written for both and is refused (ValueError)."""
+    bad = [t for t in UNADDRESSABLE if t in name] + (["a control character"] if any(ord(c) < 32 for c in name) else [])
+    if bad or not name:
+        raise ValueError("the name %r cannot be used as a flake attribute on the nix command line (%s)"
+                         % (name, ", ".join(bad) or "it is empty"))
+    return '%s."%s"' % (prefix, name)
 
 
 @dataclass
@@ -128,7 +139,21 @@ def split_ssh_opts(opts: Sequence[str]):
     return (int(port) if port is not None else None), rest
 
 
+def _unaddressable(name: str) -> Optional[FlakeHost]:
+    """A host whose name cannot be a flake attribute: listed with the error, never evaluated or built."""
+    try:
+        attr_path("nixosConfigurations", name)
+    except ValueError as exc:
+        host = FlakeHost(name=name, attr="", toplevel_attr="")
+        host.error = str(exc)
+        return host
+    return None
+
+
 def _from_configuration(name: str, info: Dict[str, Any]) -> FlakeHost:
+    refused = _unaddressable(name)
+    if refused:
+        return refused
     attr = attr_path("nixosConfigurations", name)
     host = FlakeHost(name=name, attr=attr, toplevel_attr="%s.%s" % (attr, TOPLEVEL))
     if info.get("error"):
@@ -154,6 +179,9 @@ def _from_configuration(name: str, info: Dict[str, Any]) -> FlakeHost:
 
 def _apply_node(host: Optional[FlakeHost], name: str, node: Optional[Dict[str, Any]]) -> FlakeHost:
     if host is None:
+        refused = _unaddressable(name)
+        if refused:
+            return refused
         attr = attr_path("deploy.nodes", name)
         host = FlakeHost(name=name, attr=attr, toplevel_attr="%s.profiles.system.path" % attr)
         if node is None:

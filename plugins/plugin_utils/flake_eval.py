@@ -93,7 +93,12 @@ def _eval_one_by_one(cli: NixCli, ref: str, host_filter: Sequence[str], first: N
         for name in names[kind]:
             if host_filter and not any(fnmatch.fnmatchcase(name, p) for p in host_filter):
                 continue
-            attr = fi.attr_path(output, name)
+            try:
+                attr = fi.attr_path(output, name)
+            except ValueError as exc:  # listed with its error by the inventory, never evaluated
+                data[kind][name] = None if kind == "nodes" else {"error": True}
+                data["errors"][name] = str(exc)
+                continue
             single = "{ %s = f.%s; }" % (fi.nix_string(name), attr)
             outputs = "{ nixosConfigurations = %s; }" % single if kind == "configurations" \
                 else "{ deploy = (f.deploy or { }) // { nodes = %s; }; }" % single

@@ -47,8 +47,17 @@ def test_nginx_accepts_the_configuration(tmp_path):
     ({"port": 0}, "out of range"),
     ({"path": "relative/cache"}, "absolute path"),
     ({"path": "/srv/cache; evil"}, "without spaces or nginx syntax"),
+    ({"user": "www-data; daemon on"}, "is not a user or group name"),
+    ({"group": "x\nload_module /tmp/evil.so"}, "is not a user or group name"),
+    ({"user": "$(id)"}, "is not a user or group name"),
+    ({"nginx": "/usr/sbin/nginx -g 'daemon off;'"}, "must be a command name or an absolute path"),
+    ({"nginx": "nginx\nExecStartPre=/bin/rm -rf /"}, "must be a command name or an absolute path"),
+    ({"nginx": "../bin/nginx"}, "must be a command name or an absolute path"),
+    ({"nginx": "%h/nginx"}, "must be a command name or an absolute path"),
 ])
 def test_invalid_cache_settings(change, message):
+    """Each is refused before anything is written: nginx.conf's ``user`` line and the unit's
+    ``ExecStart=`` take these values as they are."""
     with pytest.raises(ValueError, match=message):
         bc.CacheServer(**change).validate()
 
@@ -131,3 +140,8 @@ def test_a_restart_waits_for_the_new_daemons_socket_and_an_unreaped_old_one_coun
     assert proc.returncode == 0, proc.stderr
     assert nd.parse_status(proc.stdout).kind == "process"  # it prints the new daemon
     assert "socket-answers" in proc.stdout and "old-is-a-zombie" in proc.stdout, proc.stdout
+
+
+def test_valid_names_and_commands_pass():
+    bc.CacheServer(user="nginx", group="www-data", nginx="/nix/store/%s-nginx-1.26/bin/nginx" % ("a" * 32)).validate()
+    bc.CacheServer(user="_www", group="nogroup", nginx="nginx").validate()

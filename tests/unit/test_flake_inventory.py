@@ -65,7 +65,20 @@ def test_colmena_becomes_root_when_target_user_is_not_root(target_user, become_u
 
 def test_nix_string_escapes_interpolation_and_quotes():
     assert nix_string('a"b\\c${x}\n') == '"a\\"b\\\\c\\${x}\\n"'
-    assert attr_path("nixosConfigurations", 'we"ird') == 'nixosConfigurations."we\\"ird"'
+
+
+@pytest.mark.parametrize("name", ['we"ird', "back\\slash", "x${builtins.abort 1}", "new\nline", ""])
+def test_a_name_that_cannot_be_a_command_line_attribute_is_refused(name):
+    with pytest.raises(ValueError, match="cannot be used as a flake attribute"):
+        attr_path("nixosConfigurations", name)
+    data = {"configurations": {name: {"error": False, "hostName": "h"}}, "nodes": {name: {"hostname": "10.0.0.9"}}}
+    (host,) = hosts_from_metadata(data)
+    assert "cannot be used as a flake attribute" in host.error and host.toplevel_attr == ""
+
+
+def test_ordinary_names_are_quoted_as_nix_prints_them():
+    assert attr_path("nixosConfigurations", "web-01.example.org") == 'nixosConfigurations."web-01.example.org"'
+    assert attr_path("deploy.nodes", "it's $HOME") == 'deploy.nodes."it\'s $HOME"'
 
 
 def test_getflake_expression_never_touches_toplevel():
