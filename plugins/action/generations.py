@@ -38,13 +38,10 @@ class ActionModule(NixosAction):
     )
 
     def execute(self, args, task_vars):
-        try:
-            policy = RetentionPolicy(keep_last=args["keep_last"], keep_days=args["keep_days"])
-            protect = tuple(_protected(path) for path in args["protect"])
-            max_freed = gc.parse_size(args["max_freed"]) if args["max_freed"] else None
-            min_free = gc.parse_size(args["min_free"]) if args["min_free"] else None
-        except ValueError as exc:
-            raise NixError(str(exc))
+        policy = RetentionPolicy(keep_last=args["keep_last"], keep_days=args["keep_days"])
+        protect = tuple(_protected(path) for path in args["protect"])
+        max_freed = gc.parse_size(args["max_freed"]) if args["max_freed"] else None
+        min_free = gc.parse_size(args["min_free"]) if args["min_free"] else None
         shell = self.shell(task_vars)
         probe = shell.check("; ".join([probe_command(args["profile"], nix_version=False),
                                        "printf 'now\\t%s\\n' \"$(date +%s)\"", gc.store_space_command()]),

@@ -80,10 +80,7 @@ class ActionModule(NixosAction):
     def _present(self, args, shell, task_vars, state):
         if not args["path"]:
             raise NixError("state=present needs path (the profile's store path, from nixfleet.nixos.profile_build)")
-        try:
-            path = StorePath(args["path"]).path
-        except ValueError as exc:
-            raise NixError(str(exc))
+        path = StorePath(args["path"]).path
         packages = args["packages"]
         if packages is None:
             packages = self.nix_cli(args).references(path)

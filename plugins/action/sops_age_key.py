@@ -33,10 +33,7 @@ class ActionModule(NixosAction):
     def execute(self, args, task_vars):
         if (args["content"] is None) == (args["src"] is None):
             raise NixError("give exactly one of content (the key, e.g. from a vault) or src (a file on the controller)")
-        try:
-            mode, dir_mode = tf.parse_mode(args["mode"]), tf.parse_mode(args["dir_mode"])
-        except ValueError as exc:
-            raise NixError(str(exc))
+        mode, dir_mode = tf.parse_mode(args["mode"]), tf.parse_mode(args["dir_mode"])
         content = kp.normalise(self._key_text(args))
         where = "src %s" % args["src"] if args["src"] else "content"
         try:

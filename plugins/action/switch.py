@@ -6,7 +6,6 @@
 from __future__ import annotations
 
 from ansible_collections.nixfleet.nixos.plugins.module_utils.activation_command import ACTIONS
-from ansible_collections.nixfleet.nixos.plugins.module_utils.errors import NixError
 from ansible_collections.nixfleet.nixos.plugins.module_utils.package_diff import parse_diff_closures, without_colours
 from ansible_collections.nixfleet.nixos.plugins.module_utils.store_path import StorePath
 from ansible_collections.nixfleet.nixos.plugins.plugin_utils.action_base import (
@@ -27,10 +26,7 @@ class ActionModule(NixosAction):
     )
 
     def execute(self, args, task_vars):
-        try:
-            path = StorePath(args["path"]).path
-        except ValueError as exc:
-            raise NixError(str(exc))
+        path = StorePath(args["path"]).path
         activator = self.activator(args, task_vars)
         shell = activator.shell
         outcome = activator.switch(path, args["action"], check_mode=self._task.check_mode)

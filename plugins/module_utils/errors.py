@@ -19,7 +19,8 @@ class NixError(Exception):
     """
 
     def __init__(self, message: str, command: Optional[Sequence[str]] = None, rc: Optional[int] = None,
-                 stderr: str = "", stdout: str = "", host: Optional[str] = None) -> None:
+                 stderr: str = "", stdout: str = "", host: Optional[str] = None, rolled_back: bool = False,
+                 unreachable: bool = False) -> None:
         super().__init__(message)
         self.message = message
         self.command = list(command) if command is not None else None
@@ -27,6 +28,8 @@ class NixError(Exception):
         self.stderr = stderr
         self.stdout = stdout
         self.host = host
+        self.rolled_back = rolled_back  # the host was put back on its previous generation
+        self.unreachable = unreachable  # the host could not be reached (Ansible marks it unreachable)
 
     def __str__(self) -> str:
         parts = []
@@ -48,13 +51,17 @@ class NixError(Exception):
 
     def to_result(self) -> dict:
         """The fields an Ansible task result reports for this failure."""
-        return {
+        result = {
             "msg": str(self),
             "cmd": self.command,
             "rc": self.rc,
             "stderr": self.stderr,
             "stdout": self.stdout,
         }
+        for flag in ("rolled_back", "unreachable"):
+            if getattr(self, flag):
+                result[flag] = True
+        return result
 
 
 def has_error_line(text: str) -> bool:

@@ -5,7 +5,8 @@
 
 Like community.hashi_vault's base class: the shared argument spec is generated here, each
 plugin adds its own; arguments are validated before anything runs; a ``NixError`` becomes a
-failed result with the command, exit code and stderr. Target commands go through the task's
+failed result with the command, exit code and stderr, and a ``ValueError`` (input the typed core
+refused) one with its message and the host. Target commands go through the task's
 Ansible connection (``_low_level_execute_command``), so targets need no Python; closures go
 through the Nix CLI on the controller with the connection's own ssh settings.
 """
@@ -72,10 +73,8 @@ class NixosAction(ActionBase):
             result.update(self.execute(args, task_vars))
         except NixError as exc:
             result.update(failed=True, **exc.to_result())
-            if getattr(exc, "rolled_back", False):
-                result["rolled_back"] = True
-            if getattr(exc, "unreachable", False):
-                result["unreachable"] = True
+        except ValueError as exc:  # input (or output) the typed core refused: a name, a size, a key
+            result.update(failed=True, **NixError(str(exc), host=self._label(task_vars)).to_result())
         result["nixfleet_timing"] = {"started": started, "finished": time.time()}
         return result
 

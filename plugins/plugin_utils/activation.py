@@ -37,7 +37,8 @@ ROLLED_BACK_ITSELF = "lost contact, target rolled itself back"
 class ActivationFailed(NixError):
     """Activation failed; the host was put back on its previous generation."""
 
-    rolled_back = True
+    def __init__(self, message: str, **kwargs) -> None:
+        super().__init__(message, rolled_back=True, **kwargs)
 
 
 @dataclass

@@ -85,7 +85,7 @@ def ensure(shell: RemoteShell, path: str, transfer: Transfer, nix: NixCli, targe
             if any(words in exc.stderr for words in NO_DAEMON):
                 raise no_daemon_error(exc, destination)
             if UNREACHABLE in exc.stderr:
-                exc.unreachable = True  # type: ignore[attr-defined]
+                exc.unreachable = True
             raise
     # A pushed closure is valid once nix copy succeeds (the switch's own probe looks again); a pull
     # is checked here, since a cache may hand out less than asked for.

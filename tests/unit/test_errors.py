@@ -52,3 +52,11 @@ def test_over_a_terminal_the_message_comes_from_stdout():
     # A real stderr still wins over stdout's progress lines.
     assert str(NixError("x failed", stdout="copying 3 paths\n", stderr="permission denied\n")) == \
         "x failed: permission denied"
+
+
+def test_rolled_back_and_unreachable_are_result_fields_only_when_true():
+    from ansible_collections.nixfleet.nixos.plugins.plugin_utils.activation import ActivationFailed
+    assert "rolled_back" not in NixError("x").to_result() and "unreachable" not in NixError("x").to_result()
+    assert NixError("x", unreachable=True).to_result()["unreachable"] is True
+    failed = ActivationFailed("activation failed", rc=1, host="web-01")
+    assert failed.rolled_back and failed.to_result()["rolled_back"] is True and failed.host == "web-01"
