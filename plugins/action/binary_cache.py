@@ -8,7 +8,7 @@ from __future__ import annotations
 from ansible_collections.nixfleet.nixos.plugins.module_utils import binary_cache as bc
 from ansible_collections.nixfleet.nixos.plugins.module_utils.errors import NixError
 from ansible_collections.nixfleet.nixos.plugins.module_utils.shell import join
-from ansible_collections.nixfleet.nixos.plugins.plugin_utils import target_files
+from ansible_collections.nixfleet.nixos.plugins.plugin_utils import remote_files
 from ansible_collections.nixfleet.nixos.plugins.plugin_utils.action_base import NixosAction
 
 DEFAULTS = bc.CacheServer()
@@ -45,7 +45,7 @@ class ActionModule(NixosAction):
         files = {"%s/nix-cache-info" % server.path: server.cache_info(), server.config: server.nginx_config()}
         if status.how == "systemd":
             files["/etc/systemd/system/%s.service" % bc.UNIT] = bc.systemd_unit(server)
-        current = {path: target_files.probe(shell, path).content for path in files}
+        current = {path: remote_files.probe(shell, path).content for path in files}
         stale = [path for path, text in files.items() if current[path] != text]
         start = status.needs_start
         changes = ([] if status.dirs_ready else ["create %s and %s" % (server.path, server.state_dir)]) + \
@@ -68,11 +68,11 @@ class ActionModule(NixosAction):
     @staticmethod
     def _install(shell, server, path, text):
         if path != server.config:
-            target_files.install(shell, path, text)
+            remote_files.install(shell, path, text)
             return
         # A new nginx configuration is tested before it replaces the old one.
         candidate = path + ".nixfleet-new"
-        target_files.install(shell, candidate, text)
+        remote_files.install(shell, candidate, text)
         tested = shell.run(bc.test_config_command(server, candidate))
         if tested.rc != 0:
             shell.run(join(["rm", "-f", candidate]))

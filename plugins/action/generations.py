@@ -10,8 +10,9 @@ from typing import Any, Dict, Optional
 from ansible_collections.nixfleet.nixos.plugins.module_utils import garbage_collection as gc
 from ansible_collections.nixfleet.nixos.plugins.module_utils.errors import NixError
 from ansible_collections.nixfleet.nixos.plugins.module_utils.generations import (
-    SYSTEM_PROFILE, ProfileState, parse_probe, probe_command, probe_field, profile_target)
+    SYSTEM_PROFILE, ProfileState, parse_probe, probe_command, profile_target)
 from ansible_collections.nixfleet.nixos.plugins.module_utils.retention import Pruning, RetentionPolicy, plan_pruning
+from ansible_collections.nixfleet.nixos.plugins.module_utils.shell import probe_field
 from ansible_collections.nixfleet.nixos.plugins.module_utils.store_path import StorePath
 from ansible_collections.nixfleet.nixos.plugins.plugin_utils.action_base import PROFILE_ARGSPEC, NixosAction
 from ansible_collections.nixfleet.nixos.plugins.plugin_utils.activation import owner_label

@@ -13,7 +13,7 @@ from ansible_collections.nixfleet.nixos.plugins.module_utils import nix_daemon a
 from ansible_collections.nixfleet.nixos.plugins.module_utils import target_file as tf
 from ansible_collections.nixfleet.nixos.plugins.module_utils.errors import NixError
 from ansible_collections.nixfleet.nixos.plugins.module_utils.shell import join
-from ansible_collections.nixfleet.nixos.plugins.plugin_utils import target_files
+from ansible_collections.nixfleet.nixos.plugins.plugin_utils import remote_files
 from ansible_collections.nixfleet.nixos.plugins.plugin_utils.action_base import NixosAction
 
 NIXOS_HINT = ("%s is a link into the Nix store (NixOS): it is generated from the system configuration and "
@@ -44,7 +44,7 @@ class ActionModule(NixosAction):
             raise NixError("netrc_content needs netrc_file (where the netrc goes)")
         shell = self.shell(task_vars)
         path = args["path"]
-        state = target_files.probe(shell, path)
+        state = remote_files.probe(shell, path)
         if state.kind == "link" and (state.target or "").startswith("/nix/store/"):
             return self._verify_nixos(shell, path, desired)
         if state.kind in ("link", "other"):
@@ -67,7 +67,7 @@ class ActionModule(NixosAction):
             if args["backup"] and state.exists:
                 result["backup_file"] = shell.check(tf.backup_command(path, time.strftime("%Y-%m-%d@%H:%M:%S")),
                                                     "backing up %s" % path).stdout.strip()
-            target_files.install(shell, path, change.text, state.mode if state.mode is not None else 0o644)
+            remote_files.install(shell, path, change.text, state.mode if state.mode is not None else 0o644)
         if args["restart_daemon"]:
             daemon = nd.parse_status(shell.check(nd.STATUS_COMMAND, "looking for nix-daemon").stdout)
             if daemon.running:
@@ -86,7 +86,7 @@ class ActionModule(NixosAction):
                 raise NixError("netrc-file %s is missing or unreadable on the host; nothing was changed" % path,
                                host=shell.label)
             return False
-        return target_files.ensure(shell, path, args["netrc_content"].rstrip("\n") + "\n", 0o600,
+        return remote_files.ensure(shell, path, args["netrc_content"].rstrip("\n") + "\n", 0o600,
                                    check_mode=self._task.check_mode, sensitive=True)
 
     def _verify_nixos(self, shell, path, desired):

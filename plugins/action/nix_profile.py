@@ -7,11 +7,13 @@ from __future__ import annotations
 
 from ansible_collections.nixfleet.nixos.plugins.module_utils import profile_env as pe
 from ansible_collections.nixfleet.nixos.plugins.module_utils.errors import NixError
+from ansible_collections.nixfleet.nixos.plugins.module_utils.generation_commands import (
+    set_profile_command, switch_generation_command)
 from ansible_collections.nixfleet.nixos.plugins.module_utils.generations import (
     parse_generation_link, parse_probe, probe_command)
 from ansible_collections.nixfleet.nixos.plugins.module_utils.shell import join
 from ansible_collections.nixfleet.nixos.plugins.module_utils.store_path import StorePath
-from ansible_collections.nixfleet.nixos.plugins.plugin_utils import closure_copy, target_files
+from ansible_collections.nixfleet.nixos.plugins.plugin_utils import closure_copy, remote_files
 from ansible_collections.nixfleet.nixos.plugins.plugin_utils.action_base import NIX_ARGSPEC, TRANSFER_ARGSPEC, NixosAction
 
 PROFILES = "/nix/var/nix/profiles"
@@ -63,11 +65,11 @@ class ActionModule(NixosAction):
         if self._task.check_mode:
             return result
         if changed and goal is None:
-            link = shell.check(join(["nix-env", "-p", profile, "--set", target]) + " && " + join(["readlink", profile]),
+            link = shell.check(set_profile_command(profile, target) + " && " + join(["readlink", profile]),
                                "setting %s" % profile).stdout.strip().splitlines()[-1]
             result["generation"] = parse_generation_link(profile, link)
         elif changed:
-            shell.check(join(["nix-env", "-p", profile, "--switch-generation", str(goal.number)]),
+            shell.check(switch_generation_command(profile, goal.number),
                         "rolling %s back" % profile)
             result["generation"] = goal.number
         links, warnings = self._links(args, shell, profile, name)
@@ -112,6 +114,6 @@ class ActionModule(NixosAction):
                     shell.label, profile, ", ".join(s[len("skipped "):] for s in skipped)))
         if args["profile_d"]:
             script = "/etc/profile.d/nix-profile-%s.sh" % name
-            if target_files.ensure(shell, script, pe.profile_d_script(profile)):
+            if remote_files.ensure(shell, script, pe.profile_d_script(profile)):
                 done.append("wrote %s" % script)
         return done, warnings

@@ -11,7 +11,7 @@ from ansible_collections.nixfleet.nixos.plugins.module_utils import key_placemen
 from ansible_collections.nixfleet.nixos.plugins.module_utils import target_file as tf
 from ansible_collections.nixfleet.nixos.plugins.module_utils.age_keys import AgeKeyError, recipients_of
 from ansible_collections.nixfleet.nixos.plugins.module_utils.errors import NixError
-from ansible_collections.nixfleet.nixos.plugins.plugin_utils import target_files
+from ansible_collections.nixfleet.nixos.plugins.plugin_utils import remote_files
 from ansible_collections.nixfleet.nixos.plugins.plugin_utils.action_base import NixosAction
 from ansible_collections.nixfleet.nixos.plugins.plugin_utils.controller_files import read_text
 from ansible_collections.nixfleet.nixos.plugins.plugin_utils.host_age_keys import DEFAULT_PATHS, KEY_FILE
@@ -62,7 +62,7 @@ class ActionModule(NixosAction):
         if self._task.check_mode or not plan.changed:
             return result
         if plan.action == kp.WRITE:
-            target_files.install(shell, desired.path, content, mode, owner, group, dir_mode, sensitive=True)
+            remote_files.install(shell, desired.path, content, mode, owner, group, dir_mode, sensitive=True)
         else:
             shell.check(tf.fix_permissions_command(desired.path, owner, group, mode),
                         "fixing the owner and mode of %s" % desired.path)

@@ -18,8 +18,8 @@ from dataclasses import dataclass
 from typing import Optional, Tuple
 
 from ansible_collections.nixfleet.nixos.plugins.module_utils.generations import (
-    RUNNING_SYSTEM, generation_link, probe_field)
-from ansible_collections.nixfleet.nixos.plugins.module_utils.shell import join, quote
+    RUNNING_SYSTEM, generation_link)
+from ansible_collections.nixfleet.nixos.plugins.module_utils.shell import join, probe_field, quote
 from ansible_collections.nixfleet.nixos.plugins.module_utils.transaction import LOCK_FILE, RC_LOCKED, RC_STALE
 
 GC_ROOTS = "/nix/var/nix/gcroots"

@@ -133,16 +133,6 @@ def probe_command(profile: str = SYSTEM_PROFILE, nix_version: bool = True) -> st
     ] + (["printf 'nix_version\\t%s\\n' \"$(nix-env --version 2>/dev/null)\""] if nix_version else []) + ["true"])
 
 
-def probe_field(output: str, key: str) -> Optional[str]:
-    """The value of the first ``key<TAB>value`` line in ``output`` (None when there is none or it is
-    empty): the format of the probe and of the other state lines the target prints."""
-    for line in output.splitlines():
-        name, sep, value = line.partition("\t")
-        if sep and name == key:
-            return value.strip() or None
-    return None
-
-
 def parse_probe(profile: str, output: str) -> ProfileState:
     """Parse what ``probe_command(profile)`` printed."""
     values: Dict[str, str] = {}

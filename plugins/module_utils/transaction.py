@@ -29,10 +29,10 @@ from dataclasses import dataclass
 from typing import Optional, Tuple
 
 from ansible_collections.nixfleet.nixos.plugins.module_utils import audit_log
-from ansible_collections.nixfleet.nixos.plugins.module_utils.activation_command import (
+from ansible_collections.nixfleet.nixos.plugins.module_utils.generation_commands import (
     SETS_PROFILE, SETS_RUNNING, set_profile_command, switch_generation_command)
-from ansible_collections.nixfleet.nixos.plugins.module_utils.generations import probe_field, profile_target
-from ansible_collections.nixfleet.nixos.plugins.module_utils.shell import join, quote
+from ansible_collections.nixfleet.nixos.plugins.module_utils.generations import profile_target
+from ansible_collections.nixfleet.nixos.plugins.module_utils.shell import join, probe_field, quote
 
 LOCK_FILE = "/nix/var/nix/nixfleet-deploy.lock"
 WORK_ROOT = "/run/nixfleet"

@@ -23,7 +23,7 @@ from ansible.utils.path import unfrackpath
 
 from ansible_collections.nixfleet.nixos.plugins.module_utils.audit_log import Deployer
 from ansible_collections.nixfleet.nixos.plugins.module_utils.errors import NixError
-from ansible_collections.nixfleet.nixos.plugins.module_utils.nix_command import NixSettings
+from ansible_collections.nixfleet.nixos.plugins.module_utils.nix_argv import NixSettings
 from ansible_collections.nixfleet.nixos.plugins.plugin_utils import closure_copy
 from ansible_collections.nixfleet.nixos.plugins.plugin_utils.nix_cli import NixCli
 from ansible_collections.nixfleet.nixos.plugins.plugin_utils.activation import Activator, Safety, controller_identity

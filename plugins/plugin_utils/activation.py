@@ -21,11 +21,12 @@ import uuid
 from dataclasses import dataclass, field
 from typing import Dict, List, Optional, Tuple
 
-from ansible_collections.nixfleet.nixos.plugins.module_utils import activation_command as ac, audit_log
+from ansible_collections.nixfleet.nixos.plugins.module_utils import audit_log, generation_commands as ac
 from ansible_collections.nixfleet.nixos.plugins.module_utils import transaction as tr
 from ansible_collections.nixfleet.nixos.plugins.module_utils.errors import NixError, nix_error_text
 from ansible_collections.nixfleet.nixos.plugins.module_utils.generations import (
-    SYSTEM_PROFILE, ProfileState, parse_probe, probe_command, probe_field)
+    SYSTEM_PROFILE, ProfileState, parse_probe, probe_command)
+from ansible_collections.nixfleet.nixos.plugins.module_utils.shell import probe_field
 from ansible_collections.nixfleet.nixos.plugins.plugin_utils.remote_shell import RemoteShell
 
 RECOVERY_GRACE = 60  # seconds to wait, after confirm_timeout, for a host that lost contact to come back

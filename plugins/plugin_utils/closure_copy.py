@@ -12,7 +12,7 @@ from typing import Callable, Optional
 
 from ansible_collections.nixfleet.nixos.plugins.module_utils import copy_lock
 from ansible_collections.nixfleet.nixos.plugins.module_utils.errors import NixError
-from ansible_collections.nixfleet.nixos.plugins.module_utils.nix_command import FRESH_NARINFO
+from ansible_collections.nixfleet.nixos.plugins.module_utils.nix_argv import FRESH_NARINFO
 from ansible_collections.nixfleet.nixos.plugins.module_utils.shell import join, quote
 from ansible_collections.nixfleet.nixos.plugins.plugin_utils.nix_cli import NixCli
 from ansible_collections.nixfleet.nixos.plugins.plugin_utils.remote_shell import RemoteShell

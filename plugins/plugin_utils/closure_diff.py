@@ -8,7 +8,7 @@ from __future__ import annotations
 import re
 from typing import Optional
 
-from ansible_collections.nixfleet.nixos.plugins.module_utils.activation_command import diff_closures_command
+from ansible_collections.nixfleet.nixos.plugins.module_utils.generation_commands import diff_closures_command
 from ansible_collections.nixfleet.nixos.plugins.module_utils.errors import NixError
 from ansible_collections.nixfleet.nixos.plugins.plugin_utils.nix_cli import NixCli
 from ansible_collections.nixfleet.nixos.plugins.plugin_utils.remote_shell import RemoteShell

@@ -22,9 +22,6 @@ from ansible_collections.nixfleet.nixos.plugins.module_utils.errors import NixEr
 from ansible_collections.nixfleet.nixos.plugins.module_utils.flake_ref import locked_ref
 from ansible_collections.nixfleet.nixos.plugins.plugin_utils.nix_cli import NixCli
 
-INPUT_FLAGS = ("--override-input", "--update-input", "--recreate-lock-file", "--inputs-from",
-               "--reference-lock-file", "--override-flake")
-
 
 @dataclass
 class FlakeInventory:
@@ -43,16 +40,12 @@ class FlakeInventory:
                    list(data.get("warnings") or []))
 
 
-def _uses_input_flags(cli: NixCli) -> bool:
-    return any(arg in INPUT_FLAGS for arg in cli.settings.extra_args)
-
-
 def _getflake(ref: str) -> str:
     return "(builtins.getFlake %s)" % fi.nix_string(ref)
 
 
 def _eval_metadata(cli: NixCli, ref: str, host_filter: Sequence[str]) -> Dict[str, Any]:
-    if not _uses_input_flags(cli):
+    if not cli.settings.changes_inputs:
         return cli.eval_expr_json(fi.getflake_expression(ref, host_filter), "nix eval of %s" % ref)
     function = fi.metadata_function(host_filter)
     configurations = cli.eval_json("%s#nixosConfigurations" % ref,
@@ -116,7 +109,7 @@ def read_flake(cli: NixCli, ref: str, host_filter: Sequence[str] = ()) -> FlakeI
     try:
         data = _eval_metadata(cli, ref, host_filter)
     except NixError as exc:
-        if _uses_input_flags(cli):
+        if cli.settings.changes_inputs:
             raise
         data = _eval_one_by_one(cli, ref, host_filter, exc)
     hosts = fi.hosts_from_metadata(data)

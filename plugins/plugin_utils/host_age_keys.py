@@ -16,7 +16,7 @@ from typing import List, Optional
 from ansible_collections.nixfleet.nixos.plugins.module_utils import age_keys
 from ansible_collections.nixfleet.nixos.plugins.module_utils.errors import NixError
 from ansible_collections.nixfleet.nixos.plugins.plugin_utils.remote_shell import RemoteShell
-from ansible_collections.nixfleet.nixos.plugins.plugin_utils.target_files import read_text
+from ansible_collections.nixfleet.nixos.plugins.plugin_utils.remote_files import read_text
 
 KEY_FILE = "key_file"
 SSH_HOST_KEY = "ssh_host_key"

@@ -8,7 +8,7 @@ from __future__ import annotations
 import json
 from typing import Any, Dict, List, Mapping, Optional, Sequence
 
-from ansible_collections.nixfleet.nixos.plugins.module_utils import nix_command as cmd
+from ansible_collections.nixfleet.nixos.plugins.module_utils import nix_argv as cmd
 from ansible_collections.nixfleet.nixos.plugins.module_utils.derivation_sources import Derivation, parse_derivations
 from ansible_collections.nixfleet.nixos.plugins.module_utils.errors import NixError
 from ansible_collections.nixfleet.nixos.plugins.module_utils.nix_version import NixVersion

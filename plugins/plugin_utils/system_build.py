@@ -17,7 +17,6 @@ from typing import Dict, List, Optional, Sequence
 
 from ansible_collections.nixfleet.nixos.plugins.module_utils.errors import NixError, nix_error_text
 from ansible_collections.nixfleet.nixos.plugins.module_utils.flake_inventory import nix_string
-from ansible_collections.nixfleet.nixos.plugins.plugin_utils.flake_eval import INPUT_FLAGS
 from ansible_collections.nixfleet.nixos.plugins.plugin_utils.nix_cli import NixCli
 
 
@@ -62,9 +61,6 @@ class SystemBuilder:
         self.cli = cli
         self.report = BuildReport()
 
-    def _uses_getflake(self) -> bool:
-        return not any(arg in INPUT_FLAGS for arg in self.cli.settings.extra_args)
-
     def _eval_one(self, target: SystemTarget) -> Dict[str, str]:
         self.report.nix_calls.append("eval %s" % target.host)
         return self.cli.eval_json(target.installable, apply="s: { drvPath = s.drvPath; path = s.outPath; }")
@@ -72,7 +68,7 @@ class SystemBuilder:
     def evaluate(self, targets: List[SystemTarget]) -> Dict[str, Optional[Dict[str, str]]]:
         """``{host: {"drvPath", "path"} or None}``; hosts that fail get Nix's message in ``failed``."""
         results: Dict[str, Optional[Dict[str, str]]] = {}
-        if self._uses_getflake():
+        if not self.cli.settings.changes_inputs:
             try:
                 self.report.nix_calls.append("eval")
                 results = self.cli.eval_expr_json(_eval_expression(targets), "nix eval of the systems")

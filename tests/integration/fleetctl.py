@@ -17,7 +17,7 @@ ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / "tests" / "fleet"))
 import nsfleet  # noqa: E402
 
-from ansible_collections.nixfleet.nixos.plugins.module_utils.nix_command import parse_path_info  # noqa: E402
+from ansible_collections.nixfleet.nixos.plugins.module_utils.nix_argv import parse_path_info  # noqa: E402
 from ansible_collections.nixfleet.nixos.plugins.plugin_utils.nix_cli import NixCli  # noqa: E402
 from ansible_collections.nixfleet.nixos.plugins.plugin_utils.ssh_target import SshTarget  # noqa: E402
 

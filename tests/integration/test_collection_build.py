@@ -20,7 +20,7 @@ def test_build_and_install(tmp_path):
     with tarfile.open(str(tarball)) as tar:
         names = tar.getnames()
     assert "galaxy.yml" not in names and "MANIFEST.json" in names
-    assert "plugins/module_utils/nix_command.py" in names
+    assert "plugins/module_utils/nix_argv.py" in names
     assert "tests/fleet/fleet" in names
     for junk in (".venv", ".collections", ".git", ".pytest_cache"):
         assert not [n for n in names if n == junk or n.startswith(junk + "/")], junk

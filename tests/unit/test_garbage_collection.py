@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from ansible_collections.nixfleet.nixos.plugins.module_utils import garbage_collection as gc
-from ansible_collections.nixfleet.nixos.plugins.module_utils.generations import probe_field
+from ansible_collections.nixfleet.nixos.plugins.module_utils.shell import probe_field
 
 OUTPUTS = Path(__file__).parent / "nix_outputs"
 VERSIONS = ["2.8.0", "2.26.3", "2.34.8"]

@@ -2,7 +2,7 @@ from pathlib import Path
 
 import pytest
 
-from ansible_collections.nixfleet.nixos.plugins.module_utils.nix_command import NixSettings, parse_path_info, path_info_argv
+from ansible_collections.nixfleet.nixos.plugins.module_utils.nix_argv import NixSettings, parse_path_info, path_info_argv
 from ansible_collections.nixfleet.nixos.plugins.module_utils.nix_version import NixVersion
 
 

@@ -10,7 +10,7 @@ from cyclonedx.schema import SchemaVersion
 from cyclonedx.validation.json import JsonStrictValidator
 
 from ansible_collections.nixfleet.nixos.plugins.module_utils import sbom as sb
-from ansible_collections.nixfleet.nixos.plugins.module_utils.nix_command import parse_path_info
+from ansible_collections.nixfleet.nixos.plugins.module_utils.nix_argv import parse_path_info
 
 
 def nix(*argv):

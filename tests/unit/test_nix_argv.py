@@ -2,7 +2,7 @@ import json
 
 import pytest
 
-from ansible_collections.nixfleet.nixos.plugins.module_utils import nix_command as cmd
+from ansible_collections.nixfleet.nixos.plugins.module_utils import nix_argv as cmd
 
 S = cmd.NixSettings(nix="/usr/bin/nix", extra_args=("--override-input", "nixpkgs", "path:/x"))
 FEATURES = ["--extra-experimental-features", "nix-command flakes"]

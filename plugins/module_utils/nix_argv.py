@@ -60,12 +60,23 @@ OPTIONS: Dict[str, Callable[[Any], List[str]]] = {
 }
 
 
+# Arguments that change a flake's inputs: ``builtins.getFlake`` (one evaluation of many attributes)
+# cannot honour them, so evaluations then go through installables.
+INPUT_FLAGS = ("--override-input", "--update-input", "--recreate-lock-file", "--inputs-from",
+               "--reference-lock-file", "--override-flake")
+
+
 @dataclass(frozen=True)
 class NixSettings:
     """How to call nix: the binary and arguments every call gets (e.g. ``--override-input``)."""
 
     nix: str = "nix"
     extra_args: Tuple[str, ...] = ()
+
+    @property
+    def changes_inputs(self) -> bool:
+        """The extra arguments override the flake's inputs (see ``INPUT_FLAGS``)."""
+        return any(arg in INPUT_FLAGS for arg in self.extra_args)
 
 
 def nix_argv(settings: NixSettings, subcommand: Sequence[str], positional: Sequence[str] = (),
