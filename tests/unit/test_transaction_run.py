@@ -1,0 +1,177 @@
+"""The transaction script run for real: ``launch_command`` under ``sh`` (as Ansible sends it, with
+`` && sleep 0`` appended), detached with ``setsid``, the real ``flock``, and stand-ins for
+``nix-env`` (generation links in a temporary profiles directory) and for each system's
+``switch-to-configuration`` (it moves a temporary "/run/current-system"). Every outcome the
+Activator matches on: done, failed-restored, stale, locked, noop, rolled-back and confirmed."""
+import os
+import subprocess
+import time
+
+import pytest
+
+from ansible_collections.nixfleet.nixos.plugins.module_utils import transaction as tr
+
+NIX_ENV = r"""#!/bin/sh
+# nix-env -p PROFILE --set PATH | --switch-generation N | --delete-generations N...
+echo "$*" >> "$LOG"
+p=$2; base=${p##*/}; dir=${p%/*}
+case "$3" in
+  --set)
+    n=1; while [ -L "$dir/$base-$n-link" ]; do n=$((n + 1)); done
+    ln -s "$4" "$dir/$base-$n-link" && ln -sfn "$base-$n-link" "$p" ;;
+  --switch-generation)
+    [ -L "$dir/$base-$4-link" ] || { echo "error: generation $4 does not exist" >&2; exit 1; }
+    ln -sfn "$base-$4-link" "$p" ;;
+  --delete-generations)
+    shift 3; for n in "$@"; do rm -f "$dir/$base-$n-link"; done ;;
+esac
+"""
+STC = r"""#!/bin/sh
+# switch-to-configuration of @self@: exits @rc@ (after switching, for 0 and 4)
+echo "@self@ $1" >> "$LOG"
+case "$1" in
+  switch|test) [ @rc@ -eq 0 ] || [ @rc@ -eq 4 ] && ln -sfn @self@ "$RUNNING" ;;
+esac
+exit @rc@
+"""
+
+
+class Host:
+    """A temporary host: profiles, systems, a running link, a lock and a work directory."""
+
+    def __init__(self, root):
+        self.root = root
+        self.profiles = root / "profiles"
+        self.profiles.mkdir()
+        self.profile = str(self.profiles / "system")
+        self.running = str(root / "current-system")
+        self.log = root / "log"
+        (root / "bin").mkdir()
+        (root / "bin" / "nix-env").write_text(NIX_ENV)
+        (root / "bin" / "nix-env").chmod(0o755)
+        self.env = dict(os.environ, PATH="%s:%s" % (root / "bin", os.environ["PATH"]), LOG=str(self.log),
+                        RUNNING=self.running)
+        self.count = 0
+
+    def system(self, rc=0):
+        self.count += 1
+        path = self.root / "store" / ("system-%d" % self.count)
+        (path / "bin").mkdir(parents=True)
+        stc = path / "bin" / "switch-to-configuration"
+        stc.write_text(STC.replace("@self@", str(path)).replace("@rc@", str(rc)))
+        stc.chmod(0o755)
+        return str(path)
+
+    def generation(self):
+        link = os.readlink(self.profile) if os.path.islink(self.profile) else None
+        return int(link.rsplit("-", 2)[1]) if link else None
+
+    def current(self):
+        return os.readlink(self.running) if os.path.islink(self.running) else None
+
+    def tx(self, path, action="switch", confirm_timeout=0, **kw):
+        prev = self.generation()
+        prev_path = os.readlink(str(self.profiles / ("system-%d-link" % prev))) if prev else None
+        fields = dict(path=path, action=action, profile=self.profile, work_dir=str(self.root / ("w%d" % time.time_ns())),
+                      owner="test $(touch pwned) `id`", prev_generation=prev, prev_profile_path=prev_path,
+                      prev_running=self.current(), confirm_timeout=confirm_timeout, lock_wait=1,
+                      lock_file=str(self.root / "deploy.lock"), running_link=self.running)
+        fields.update(kw)
+        return tr.Transaction(**fields)
+
+    def launch(self, t, background=False):
+        argv = ["sh", "-c", tr.launch_command(t, systemd=False, unit="u") + " && sleep 0"]
+        if background:
+            return subprocess.Popen(argv, env=self.env, cwd=str(self.root), stdout=subprocess.PIPE,
+                                    stderr=subprocess.PIPE, universal_newlines=True)
+        proc = subprocess.run(argv, env=self.env, cwd=str(self.root), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                              universal_newlines=True, timeout=30, check=False)
+        return proc, tr.split_launch_output(proc.stdout)
+
+
+@pytest.fixture
+def host(tmp_path):
+    return Host(tmp_path)
+
+
+def test_a_first_switch_and_a_second_one(host):
+    one, two = host.system(), host.system()
+    proc, (_out, status, _holder) = host.launch(host.tx(one))
+    assert (proc.returncode, status, host.generation(), host.current()) == (0, tr.STATUS_DONE, 1, one)
+    proc, (_out, status, _holder) = host.launch(host.tx(two))
+    assert (proc.returncode, status, host.generation(), host.current()) == (0, tr.STATUS_DONE, 2, two)
+    assert not (host.root / "pwned").exists()  # the owner text is data
+
+
+def test_a_failed_activation_restores_everything_and_deletes_the_new_generation(host):
+    good, bad = host.system(), host.system(rc=1)
+    host.launch(host.tx(good))
+    proc, (_out, status, _holder) = host.launch(host.tx(bad))
+    assert (proc.returncode, status) == (1, tr.STATUS_FAILED)
+    assert (host.generation(), host.current()) == (1, good)
+    assert sorted(os.listdir(str(host.profiles))) == ["system", "system-1-link"]  # generation 2 deleted
+    assert "%s test" % good in host.log.read_text()  # the previous system re-activated
+
+
+def test_exit_code_4_keeps_the_new_system(host):
+    host.launch(host.tx(host.system()))
+    units_failed = host.system(rc=4)
+    proc, (_out, status, _holder) = host.launch(host.tx(units_failed))
+    assert (proc.returncode, status, host.current()) == (4, tr.STATUS_DONE, units_failed)
+
+
+def test_a_profile_that_moved_is_stale_and_nothing_changes(host):
+    one, two = host.system(), host.system()
+    host.launch(host.tx(one))
+    stale = host.tx(two, prev_generation=7)
+    proc, (_out, status, holder) = host.launch(stale)
+    assert (proc.returncode, status, holder) == (tr.RC_STALE, "stale", "system-1-link")
+    assert (host.generation(), host.current()) == (1, one)
+
+
+def test_a_held_lock_is_named_and_nothing_changes(host):
+    one = host.system()
+    (host.root / "deploy.lock.owner").write_text("alice@ctl, deploying by hand\n")
+    holder = subprocess.Popen(["flock", str(host.root / "deploy.lock"), "sleep", "30"])
+    try:
+        time.sleep(0.3)
+        proc, (_out, status, who) = host.launch(host.tx(one))
+    finally:
+        holder.kill()
+        holder.wait()
+    assert (proc.returncode, status, who) == (tr.RC_LOCKED, "locked", "alice@ctl, deploying by hand")
+    assert host.generation() is None and host.current() is None
+
+
+def test_what_is_already_there_is_a_noop(host):
+    one = host.system()
+    host.launch(host.tx(one))
+    proc, (_out, status, _holder) = host.launch(host.tx(one))
+    assert (proc.returncode, status, host.generation()) == (tr.RC_NOOP, "noop", 1)
+
+
+def test_an_unconfirmed_change_is_rolled_back_by_the_watchdog(host):
+    one, two = host.system(), host.system()
+    host.launch(host.tx(one))
+    t = host.tx(two, confirm_timeout=1)
+    proc, (_out, status, _holder) = host.launch(t)
+    assert proc.returncode == 0 and host.current() == two  # activated, now waiting for the canary
+    for _attempt in range(50):
+        if (host.root / t.work_dir / "status").exists():
+            break
+        time.sleep(0.1)
+    assert open(os.path.join(t.work_dir, "status")).read().strip() == tr.STATUS_ROLLED_BACK
+    assert (host.generation(), host.current()) == (1, one)
+
+
+def test_a_confirmed_change_stays(host):
+    one, two = host.system(), host.system()
+    host.launch(host.tx(one))
+    t = host.tx(two, confirm_timeout=10)
+    proc, (_out, _status, _holder) = host.launch(t)
+    assert proc.returncode == 0
+    confirm = subprocess.run(["sh", "-c", tr.confirm_command(t, wait=5)], stdout=subprocess.PIPE,
+                             universal_newlines=True, check=False, timeout=30)
+    assert confirm.returncode == tr.CONFIRM_DELETED
+    assert tr.parse_status(confirm.stdout)[0] == tr.STATUS_CONFIRMED
+    assert (host.generation(), host.current()) == (2, two) and not os.path.exists(t.work_dir)
