@@ -45,5 +45,5 @@ def test_the_argument_spec_is_documented_as_it_is(name):
     spec = {k: normalised(v) for k, v in action.ARGSPEC.items()}
     documented = {k: normalised(v) for k, v in documented_options(name).items()}
     assert sorted(spec) == sorted(documented)
-    assert {k: v for k, v in spec.items() if v != documented[k]} == {}, {k: documented[k] for k in spec
-                                                                        if spec[k] != documented[k]}
+    differ = {k: (v, documented[k]) for k, v in spec.items() if v != documented[k]}
+    assert differ == {}, "option: (argument spec, documentation)"

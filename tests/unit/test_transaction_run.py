@@ -71,7 +71,7 @@ class Host:
 
     def tx(self, path, action="switch", confirm_timeout=0, **kw):
         prev = self.generation()
-        prev_path = os.readlink(str(self.profiles / ("system-%d-link" % prev))) if prev else None
+        prev_path = os.readlink(str(self.profiles / ("system-%s-link" % prev))) if prev is not None else None
         fields = dict(path=path, action=action, profile=self.profile, work_dir=str(self.root / ("w%d" % time.time_ns())),
                       owner="test $(touch pwned) `id`", prev_generation=prev, prev_profile_path=prev_path,
                       prev_running=self.current(), confirm_timeout=confirm_timeout, lock_wait=1,
