@@ -121,7 +121,9 @@ class AuditRecord:
     @property
     def running_after(self) -> Optional[str]:
         """The system the host ran once this change ended (for changes of the running system)."""
-        return self.path if self.status in KEPT else self.previous
+        if self.status in KEPT:
+            return self.path
+        return self.previous if self.status in UNDONE else None
 
 
 def parse_records(output: str) -> Tuple[List[AuditRecord], int]:

@@ -139,22 +139,18 @@ def split_ssh_opts(opts: Sequence[str]):
     return (int(port) if port is not None else None), rest
 
 
-def _unaddressable(name: str) -> Optional[FlakeHost]:
+def _refused(name: str, exc: ValueError) -> FlakeHost:
     """A host whose name cannot be a flake attribute: listed with the error, never evaluated or built."""
-    try:
-        attr_path("nixosConfigurations", name)
-    except ValueError as exc:
-        host = FlakeHost(name=name, attr="", toplevel_attr="")
-        host.error = str(exc)
-        return host
-    return None
+    host = FlakeHost(name=name, attr="", toplevel_attr="")
+    host.error = str(exc)
+    return host
 
 
 def _from_configuration(name: str, info: Dict[str, Any]) -> FlakeHost:
-    refused = _unaddressable(name)
-    if refused:
-        return refused
-    attr = attr_path("nixosConfigurations", name)
+    try:
+        attr = attr_path("nixosConfigurations", name)
+    except ValueError as exc:
+        return _refused(name, exc)
     host = FlakeHost(name=name, attr=attr, toplevel_attr="%s.%s" % (attr, TOPLEVEL))
     if info.get("error"):
         host.error = "the configuration does not evaluate"
@@ -179,10 +175,10 @@ def _from_configuration(name: str, info: Dict[str, Any]) -> FlakeHost:
 
 def _apply_node(host: Optional[FlakeHost], name: str, node: Optional[Dict[str, Any]]) -> FlakeHost:
     if host is None:
-        refused = _unaddressable(name)
-        if refused:
-            return refused
-        attr = attr_path("deploy.nodes", name)
+        try:
+            attr = attr_path("deploy.nodes", name)
+        except ValueError as exc:
+            return _refused(name, exc)
         host = FlakeHost(name=name, attr=attr, toplevel_attr="%s.profiles.system.path" % attr)
         if node is None:
             host.error = "the deploy-rs node does not evaluate"

@@ -59,9 +59,6 @@ class Pruning:
     delete: Tuple[Generation, ...]
     keep: Dict[int, Tuple[KeepReason, ...]]
 
-    def kept_generations(self, state: ProfileState) -> Tuple[Generation, ...]:
-        return tuple(g for g in state.generations if g.number in self.keep)
-
     def to_result(self) -> dict:
         return {
             "deleted": [g.to_dict() for g in self.delete],
