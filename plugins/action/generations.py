@@ -44,9 +44,13 @@ class ActionModule(NixosAction):
         max_freed = gc.parse_size(args["max_freed"]) if args["max_freed"] else None
         min_free = gc.parse_size(args["min_free"]) if args["min_free"] else None
         shell = self.shell(task_vars)
-        probe = shell.check("; ".join([probe_command(args["profile"], nix_version=False),
-                                       "printf 'now\\t%s\\n' \"$(date +%s)\"", gc.store_space_command()]),
-                            "reading the generations of %s" % args["profile"], privileged=False).stdout
+        parts = [probe_command(args["profile"], nix_version=False), "printf 'now\\t%s\\n' \"$(date +%s)\"",
+                 gc.store_space_command()]
+        counts_garbage = self._task.check_mode and args["collect_garbage"]
+        if counts_garbage:  # in the same round trip; the store's garbage is listed as root
+            parts.append(gc.dead_paths_command())
+        probe = shell.check("; ".join(parts), "reading the generations of %s" % args["profile"],
+                            privileged=counts_garbage).stdout
         state = parse_probe(args["profile"], probe)
         free_before = gc.parse_store_space(probe)
         now = int(probe_field(probe, "now") or 0)
@@ -59,8 +63,7 @@ class ActionModule(NixosAction):
         if self._task.diff:
             result["diff"] = _diff(state, pruning)
         if self._task.check_mode:
-            dead = int(probe_field(shell.check(gc.dead_paths_command(), "listing the store's garbage").stdout,
-                                   "dead_paths") or 0) if collect else 0
+            dead = int(probe_field(probe, "dead_paths") or 0) if collect else 0
             result.update(changed=bool(pruning.delete) or dead > 0, dead_paths=dead, collected=collect)
             return result
         if not pruning.delete and not collect:

@@ -107,26 +107,25 @@ class PruneRun:
 
 
 def _delete_steps(run: PruneRun) -> list:
-    p = quote(run.profile)
-    # Only the planned generations that still exist (another tool may have deleted some).
+    # Command words are joined (quoted); what is written by hand is shell control and "$@" / "$#".
     steps = ["set --"] + ["[ -L %s ] && set -- \"$@\" %d" % (quote(generation_link(run.profile, n)), n)
-                          for n in run.delete]
-    steps += [
-        "if [ $# -gt 0 ]; then nix-env -p %s --delete-generations \"$@\" >&2 || exit %d; fi" % (p, RC_DELETE),
-        "printf 'deleted\\t%s\\n' \"$*\"",
-    ]
+                          for n in run.delete]  # only the planned generations that still exist
+    delete = join(["nix-env", "-p", run.profile, "--delete-generations"]) + ' "$@"'
+    steps += ["if [ $# -gt 0 ]; then %s >&2 || exit %d; fi" % (delete, RC_DELETE),
+              "printf 'deleted\\t%s\\n' \"$*\""]
     if run.boot_entries:
-        stc = quote(run.profile + "/bin/switch-to-configuration")
-        steps.append("if [ $# -gt 0 ] && [ -x %s ]; then %s boot >&2 9>&- || exit %d; fi" % (stc, stc, RC_BOOT))
+        stc = run.profile + "/bin/switch-to-configuration"
+        steps.append("if [ $# -gt 0 ] && [ -x %s ]; then %s >&2 9>&- || exit %d; fi"
+                     % (quote(stc), join([stc, "boot"]), RC_BOOT))
     return steps
 
 
 def _collect_steps(run: PruneRun) -> list:
-    gcroots = quote(GC_ROOTS)
-    forget = "rm -f %s/%s*" % (gcroots, ROOT_PREFIX)
+    forget = "rm -f %s*" % quote("%s/%s" % (GC_ROOTS, ROOT_PREFIX))  # the glob is the raw part
     steps = [forget]
     for index, path in enumerate(run.roots):
-        steps.append("[ -e %s ] && ln -sfn %s %s" % (quote(path), quote(path), quote("%s/%s%d" % (GC_ROOTS, ROOT_PREFIX, index))))
+        root = "%s/%s%d" % (GC_ROOTS, ROOT_PREFIX, index)
+        steps.append("[ -e %s ] && %s" % (quote(path), join(["ln", "-sfn", path, root])))
     argv = ["nix-store", "--gc"] + (["--max-freed", str(run.max_freed)] if run.max_freed is not None else [])
     steps += [
         "gc=$(%s 2>&1); grc=$?; %s" % (join(argv), forget),
