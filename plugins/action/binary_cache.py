@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from ansible_collections.nixfleet.nixos.plugins.module_utils import binary_cache as bc
 from ansible_collections.nixfleet.nixos.plugins.module_utils.errors import NixError
-from ansible_collections.nixfleet.nixos.plugins.module_utils.shell import join
+from ansible_collections.nixfleet.nixos.plugins.module_utils.shell import argv
 from ansible_collections.nixfleet.nixos.plugins.plugin_utils import remote_files
 from ansible_collections.nixfleet.nixos.plugins.plugin_utils.action_base import NixosAction
 
@@ -75,7 +75,7 @@ class ActionModule(NixosAction):
         remote_files.install(shell, candidate, text)
         tested = shell.run(bc.test_config_command(server, candidate))
         if tested.rc != 0:
-            shell.run(join(["rm", "-f", candidate]))
+            shell.run(argv("rm", "-f", candidate))
             raise NixError("nginx rejects the cache's configuration; nothing was changed", host=shell.label,
                            rc=tested.rc, stderr=tested.stderr)
-        shell.check(join(["mv", "-f", candidate, path]), "installing %s" % path)
+        shell.check(argv("mv", "-f", candidate, path), "installing %s" % path)

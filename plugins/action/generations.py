@@ -12,7 +12,7 @@ from ansible_collections.nixfleet.nixos.plugins.module_utils.errors import NixEr
 from ansible_collections.nixfleet.nixos.plugins.module_utils.generations import (
     SYSTEM_PROFILE, ProfileState, parse_probe, probe_command, profile_target)
 from ansible_collections.nixfleet.nixos.plugins.module_utils.retention import Pruning, RetentionPolicy, plan_pruning
-from ansible_collections.nixfleet.nixos.plugins.module_utils.shell import probe_field
+from ansible_collections.nixfleet.nixos.plugins.module_utils.shell import probe_field, raw, sequence
 from ansible_collections.nixfleet.nixos.plugins.module_utils.store_path import StorePath
 from ansible_collections.nixfleet.nixos.plugins.plugin_utils.action_base import PROFILE_ARGSPEC, NixosAction
 from ansible_collections.nixfleet.nixos.plugins.plugin_utils.activation import owner_label
@@ -44,12 +44,12 @@ class ActionModule(NixosAction):
         max_freed = gc.parse_size(args["max_freed"]) if args["max_freed"] else None
         min_free = gc.parse_size(args["min_free"]) if args["min_free"] else None
         shell = self.shell(task_vars)
-        parts = [probe_command(args["profile"], nix_version=False), "printf 'now\\t%s\\n' \"$(date +%s)\"",
+        parts = [probe_command(args["profile"], nix_version=False), raw("printf 'now\\t%s\\n' \"$(date +%s)\""),
                  gc.store_space_command()]
         counts_garbage = self._task.check_mode and args["collect_garbage"]
         if counts_garbage:  # in the same round trip; the store's garbage is listed as root
             parts.append(gc.dead_paths_command())
-        probe = shell.check("; ".join(parts), "reading the generations of %s" % args["profile"],
+        probe = shell.check(sequence(parts), "reading the generations of %s" % args["profile"],
                             privileged=counts_garbage).stdout
         state = parse_probe(args["profile"], probe)
         free_before = gc.parse_store_space(probe)

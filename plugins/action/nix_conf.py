@@ -12,7 +12,7 @@ from ansible_collections.nixfleet.nixos.plugins.module_utils import nix_conf as 
 from ansible_collections.nixfleet.nixos.plugins.module_utils import nix_daemon as nd
 from ansible_collections.nixfleet.nixos.plugins.module_utils import target_file as tf
 from ansible_collections.nixfleet.nixos.plugins.module_utils.errors import NixError
-from ansible_collections.nixfleet.nixos.plugins.module_utils.shell import join
+from ansible_collections.nixfleet.nixos.plugins.module_utils.shell import argv
 from ansible_collections.nixfleet.nixos.plugins.plugin_utils import remote_files
 from ansible_collections.nixfleet.nixos.plugins.plugin_utils.action_base import NixosAction
 
@@ -82,7 +82,7 @@ class ActionModule(NixosAction):
         if not path:
             return False
         if args["netrc_content"] is None:
-            if shell.run(join(["test", "-r", path]) + " && " + join(["test", "-f", path])).rc != 0:
+            if shell.run(argv("test", "-r", path).and_then(argv("test", "-f", path))).rc != 0:
                 raise NixError("netrc-file %s is missing or unreadable on the host; nothing was changed" % path,
                                host=shell.label)
             return False

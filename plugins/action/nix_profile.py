@@ -11,7 +11,7 @@ from ansible_collections.nixfleet.nixos.plugins.module_utils.generation_commands
     set_profile_command, switch_generation_command)
 from ansible_collections.nixfleet.nixos.plugins.module_utils.generations import (
     parse_generation_link, parse_probe, probe_command)
-from ansible_collections.nixfleet.nixos.plugins.module_utils.shell import join
+from ansible_collections.nixfleet.nixos.plugins.module_utils.shell import argv
 from ansible_collections.nixfleet.nixos.plugins.module_utils.store_path import StorePath
 from ansible_collections.nixfleet.nixos.plugins.plugin_utils import closure_copy, remote_files
 from ansible_collections.nixfleet.nixos.plugins.plugin_utils.action_base import NIX_ARGSPEC, TRANSFER_ARGSPEC, NixosAction
@@ -45,7 +45,7 @@ class ActionModule(NixosAction):
         except pe.ProfileError as exc:
             raise NixError(str(exc))
         shell = self.shell(task_vars)
-        probed = shell.check(probe_command(profile) + "; " + pe.references_command(profile),
+        probed = shell.check(probe_command(profile).then(pe.references_command(profile)),
                              "reading %s" % profile, privileged=False).stdout
         state = parse_probe(profile, probed)
         before = pe.packages_of(pe.parse_references(probed))
@@ -65,7 +65,7 @@ class ActionModule(NixosAction):
         if self._task.check_mode:
             return result
         if changed and goal is None:
-            link = shell.check(set_profile_command(profile, target) + " && " + join(["readlink", profile]),
+            link = shell.check(set_profile_command(profile, target).and_then(argv("readlink", profile)),
                                "setting %s" % profile).stdout.strip().splitlines()[-1]
             result["generation"] = parse_generation_link(profile, link)
         elif changed:

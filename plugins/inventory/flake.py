@@ -114,7 +114,6 @@ keyed_groups:
 import hashlib
 import json
 import os
-import shlex
 
 from ansible.errors import AnsibleParserError
 from ansible.inventory.group import to_safe_group_name
@@ -124,6 +123,7 @@ from ansible.utils.display import Display
 from ansible_collections.nixfleet.nixos.plugins.module_utils.errors import NixError
 from ansible_collections.nixfleet.nixos.plugins.module_utils.flake_ref import resolve_flake_ref
 from ansible_collections.nixfleet.nixos.plugins.module_utils.nix_argv import NixSettings
+from ansible_collections.nixfleet.nixos.plugins.module_utils.shell import argv
 from ansible_collections.nixfleet.nixos.plugins.plugin_utils.flake_eval import FlakeInventory, read_flake
 from ansible_collections.nixfleet.nixos.plugins.plugin_utils.flake_fingerprint import fingerprint
 from ansible_collections.nixfleet.nixos.plugins.plugin_utils.nix_cli import NixCli
@@ -201,7 +201,7 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
                 flake_vars["ansible_become"] = True
                 flake_vars["ansible_become_user"] = host.become_user
             if host.ssh_opts:
-                flake_vars["ansible_ssh_extra_args"] = " ".join(shlex.quote(o) for o in host.ssh_opts)
+                flake_vars["ansible_ssh_extra_args"] = argv(*host.ssh_opts).text  # Ansible splits it like a shell
             if host.error:
                 flake_vars["nixos_eval_error"] = host.error
                 self.inventory.add_child(self._group("nixos_eval_failed"), name)

@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from typing import Any, Dict, List, Optional, Tuple
 
 from ansible_collections.nixfleet.nixos.plugins.module_utils.flake_ref import ref_rev
-from ansible_collections.nixfleet.nixos.plugins.module_utils.shell import quote
+from ansible_collections.nixfleet.nixos.plugins.module_utils.shell import Command, raw
 
 AUDIT_LOG = "/nix/var/nixfleet/audit.log"
 RECORDED = ("done", "confirmed", "failed-restored", "rolled-back")  # outcomes that changed something
@@ -79,22 +79,21 @@ def record_head(deployer: Deployer, host: str, kind: str, action: str, path: str
     return text[:-1]
 
 
-def append_function(head: str, profile: str, log: str = AUDIT_LOG) -> str:
+def append_function(head: str, profile: str, log: str = AUDIT_LOG) -> Command:
     """Shell function ``audit STATUS [RC]``: append the record (a failure to write never fails the
     deploy). The generation is the profile's current one, read when the outcome is known."""
-    directory = posixpath.dirname(log)
-    return ("audit() { g=$(readlink %(profile)s 2>/dev/null); g=${g%%-link}; g=${g##*-}; "
-            "case \"$g\" in ''|*[!0-9]*) g=null;; esac; r=${2:-null}; case \"$r\" in *[!0-9]*) r=null;; esac; "
-            "mkdir -p %(dir)s 2>/dev/null; "
-            "printf '%%s,\"status\":\"%%s\",\"rc\":%%s,\"generation\":%%s,\"time\":%%s}\\n' %(head)s \"$1\" \"$r\" \"$g\" "
-            "\"$(date +%%s)\" >> %(log)s 2>/dev/null || true; }"
-            % {"profile": quote(profile), "dir": quote(directory), "head": quote(head), "log": quote(log)})
+    return raw("audit() { g=$(readlink @{profile} 2>/dev/null); g=${g%-link}; g=${g##*-}; "
+               "case \"$g\" in ''|*[!0-9]*) g=null;; esac; r=${2:-null}; case \"$r\" in *[!0-9]*) r=null;; esac; "
+               "mkdir -p @{dir} 2>/dev/null; "
+               "printf '%s,\"status\":\"%s\",\"rc\":%s,\"generation\":%s,\"time\":%s}\\n' @{head} \"$1\" \"$r\" \"$g\" "
+               "\"$(date +%s)\" >> @{log} 2>/dev/null || true; }",
+               profile=profile, dir=posixpath.dirname(log), head=head, log=log)
 
 
-def read_command(count: int = 10, log: str = AUDIT_LOG) -> str:
+def read_command(count: int = 10, log: str = AUDIT_LOG) -> Command:
     """Print the last ``count`` records, each as ``audit<TAB>line`` (shell builtins, tail)."""
-    return ("tail -n %d %s 2>/dev/null | while IFS= read -r l; do printf '%s\\t%%s\\n' \"$l\"; done"
-            % (int(count), quote(log), PREFIX))
+    return raw("tail -n @{count} @{log} 2>/dev/null | while IFS= read -r l; do printf '@{prefix}\\t%s\\n' \"$l\"; done",
+               count=int(count), log=log, prefix=raw(PREFIX))
 
 
 @dataclass(frozen=True)

@@ -16,7 +16,7 @@ import re
 from dataclasses import dataclass, field
 from typing import List
 
-from ansible_collections.nixfleet.nixos.plugins.module_utils.shell import quote
+from ansible_collections.nixfleet.nixos.plugins.module_utils.shell import Command, argv, raw
 
 STORE_DIR = "/nix/store"
 UNIT = "nixfleet-binary-cache"
@@ -111,18 +111,17 @@ class CacheServer:
              "port": self.port, "allow": allow}
 
 
-def prepare_command(server: CacheServer) -> str:
+def prepare_command(server: CacheServer) -> Command:
     """Create the cache and state directories (the cache owned by nginx's user, which writes uploads)."""
-    q = quote
-    tmp = " ".join(q("%s/tmp/%s" % (server.state_dir, d)) for d in ("body", "proxy", "fastcgi", "uwsgi", "scgi"))
-    owner = q("%s:%s" % (server.user, server.group))
-    return ("set -e; mkdir -p {path} {state} {tmp} $(dirname {conf}); chown {owner} {path}; chmod 0755 {path}; "
-            "chown -R {owner} {state}/tmp").format(
-                path=q(server.path), state=q(server.state_dir), tmp=tmp, conf=q(server.config), owner=owner)
+    tmp = ["%s/tmp/%s" % (server.state_dir, d) for d in ("body", "proxy", "fastcgi", "uwsgi", "scgi")]
+    return raw("set -e; mkdir -p @{path} @{state} @{tmp} $(dirname @{conf}); chown @{owner} @{path}; "
+               "chmod 0755 @{path}; chown -R @{owner} @{state_tmp}", path=server.path, state=server.state_dir,
+               tmp=tmp, conf=server.config, owner="%s:%s" % (server.user, server.group),
+               state_tmp=server.state_dir + "/tmp")
 
 
-def test_config_command(server: CacheServer, config_path: str) -> str:
-    return "%s -t -q -c %s" % (quote(server.nginx), quote(config_path))
+def test_config_command(server: CacheServer, config_path: str) -> Command:
+    return argv(server.nginx, "-t", "-q", "-c", config_path)
 
 
 STATUS_MARK = "nixfleet-cache-status"
@@ -139,15 +138,14 @@ class ServerStatus:
         return self.how == "stopped" or (self.how == "systemd" and not self.dirs_ready)
 
 
-def status_command(server: CacheServer) -> str:
+def status_command(server: CacheServer) -> Command:
     """One line: is nginx installed, are the cache's directories there, and how does its nginx run now."""
-    return ("printf '{m} %s %s %s\\n' \"$(command -v {nginx} >/dev/null && echo yes || echo no)\" "
-            "\"$([ -d {body} ] && [ -d {path} ] && echo yes || echo no)\" "
-            "\"$(if [ -d /run/systemd/system ] && command -v systemctl >/dev/null 2>&1; then echo systemd; "
-            "elif [ -f {pid} ] && p=$(cat {pid}) && [ \"$(cat /proc/$p/comm 2>/dev/null)\" = nginx ]; "
-            "then echo running; else echo stopped; fi)\"").format(
-                m=STATUS_MARK, nginx=quote(server.nginx), body=quote("%s/tmp/body" % server.state_dir),
-                path=quote(server.path), pid=quote(server.pid_file))
+    return raw("printf '@{m} %s %s %s\\n' \"$(command -v @{nginx} >/dev/null && echo yes || echo no)\" "
+               "\"$([ -d @{body} ] && [ -d @{path} ] && echo yes || echo no)\" "
+               "\"$(if [ -d /run/systemd/system ] && command -v systemctl >/dev/null 2>&1; then echo systemd; "
+               "elif [ -f @{pid} ] && p=$(cat @{pid}) && [ \"$(cat /proc/$p/comm 2>/dev/null)\" = nginx ]; "
+               "then echo running; else echo stopped; fi)\"", m=raw(STATUS_MARK), nginx=server.nginx,
+               body="%s/tmp/body" % server.state_dir, path=server.path, pid=server.pid_file)
 
 
 def parse_status(output: str) -> ServerStatus:
@@ -165,11 +163,12 @@ def systemd_unit(server: CacheServer) -> str:
                                                           server.nginx, server.config)
 
 
-def start_command(server: CacheServer, how: str, reload: bool) -> str:
+def start_command(server: CacheServer, how: str, reload: bool) -> Command:
     """Start (or reload) the cache's nginx: a systemd unit where systemd runs, else nginx by itself."""
     if how == "systemd":
         verb = "reload-or-restart" if reload else "restart"
-        return "systemctl daemon-reload && systemctl enable --now %s && systemctl %s %s" % (UNIT, verb, UNIT)
+        return argv("systemctl", "daemon-reload").and_then(argv("systemctl", "enable", "--now", UNIT)).and_then(
+            argv("systemctl", verb, UNIT))
     if reload:
-        return "%s -c %s -s reload" % (quote(server.nginx), quote(server.config))
-    return "%s -c %s" % (quote(server.nginx), quote(server.config))
+        return argv(server.nginx, "-c", server.config, "-s", "reload")
+    return argv(server.nginx, "-c", server.config)

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 from urllib.parse import quote as url_quote
 
-from ansible_collections.nixfleet.nixos.plugins.module_utils.shell import quote
+from ansible_collections.nixfleet.nixos.plugins.module_utils.shell import Command, argv, raw
 
 LOCK_FILE = "/nix/var/nix/nixfleet-copy.lock"
 DEFAULT_WAIT = 600
@@ -32,25 +32,24 @@ LOCKED_MARK = "another copy to this host held"
 PROGRAMS = {"ssh-ng": "nix-daemon", "ssh": "nix-store"}
 
 
-def wrapper_script(wait: int = DEFAULT_WAIT, lock_file: str = LOCK_FILE) -> str:
+def wrapper_script(wait: int = DEFAULT_WAIT, lock_file: str = LOCK_FILE) -> Command:
     """The POSIX shell script that takes the lock (and writes who holds it next to it), then
     ``exec``s ``"$0" "$@"`` (the Nix program); after ``wait`` seconds it fails naming the holder."""
     if wait < 0:
         raise ValueError("the copy lock's wait must be >= 0 seconds, not %d" % wait)
-    return ("L=%(lock)s; [ -d \"${L%%/*}\" ] || mkdir -p \"${L%%/*}\" 2>/dev/null; "
-            "if command -v flock >/dev/null && ( : >>\"$L\" ) 2>/dev/null; then "
-            "exec 9>>\"$L\"; if ! flock -w %(wait)d 9; then "
-            "echo \"nixfleet: %(mark)s $L for %(wait)d s: $(cat \"$L.owner\" 2>/dev/null)\" >&2; exit %(rc)d; fi; "
-            "echo \"a copy from ${SSH_CLIENT%%%% *} since $(date -u +%%Y-%%m-%%dT%%H:%%M:%%SZ)\" >\"$L.owner\"; "
-            "fi; exec \"$0\" \"$@\""
-            % {"lock": quote(lock_file), "wait": wait, "mark": LOCKED_MARK, "rc": RC_LOCKED})
+    return raw('L=@{lock}; [ -d "${L%/*}" ] || mkdir -p "${L%/*}" 2>/dev/null; '
+               'if command -v flock >/dev/null && ( : >>"$L" ) 2>/dev/null; then '
+               'exec 9>>"$L"; if ! flock -w @{wait} 9; then '
+               'echo "nixfleet: @{mark} $L for @{wait} s: $(cat "$L.owner" 2>/dev/null)" >&2; exit @{rc}; fi; '
+               'echo "a copy from ${SSH_CLIENT%% *} since $(date -u +%Y-%m-%dT%H:%M:%SZ)" >"$L.owner"; '
+               'fi; exec "$0" "$@"', lock=lock_file, wait=wait, mark=raw(LOCKED_MARK), rc=RC_LOCKED)
 
 
 def remote_program(scheme: str, wait: int = DEFAULT_WAIT, lock_file: str = LOCK_FILE) -> str:
     """The value of the store URL's ``remote-program`` for ``scheme`` (``ssh-ng`` or ``ssh``)."""
     if scheme not in PROGRAMS:
         raise ValueError("unsupported ssh store scheme %r" % scheme)
-    return "sh -c %s %s" % (quote(wrapper_script(wait, lock_file)), PROGRAMS[scheme])
+    return argv("sh", "-c", wrapper_script(wait, lock_file), PROGRAMS[scheme]).text
 
 
 def locked_message(stderr: str) -> str:

@@ -15,11 +15,11 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import Optional, Tuple
+from typing import List, Optional, Tuple
 
 from ansible_collections.nixfleet.nixos.plugins.module_utils.generations import (
     RUNNING_SYSTEM, generation_link)
-from ansible_collections.nixfleet.nixos.plugins.module_utils.shell import join, probe_field, quote
+from ansible_collections.nixfleet.nixos.plugins.module_utils.shell import Command, argv, lines, probe_field, raw
 from ansible_collections.nixfleet.nixos.plugins.module_utils.transaction import LOCK_FILE, RC_LOCKED, RC_STALE
 
 GC_ROOTS = "/nix/var/nix/gcroots"
@@ -77,16 +77,16 @@ def parse_store_space(output: str) -> Optional[int]:
     return int(value) * 1024 if value and value.isdigit() else None
 
 
-def store_space_command() -> str:
+def store_space_command() -> Command:
     """Print ``store_free<TAB>KiB available`` for the file system of the store (POSIX ``df -P``)."""
-    return ("printf 'store_free\\t%%s\\n' \"$(df -Pk %s 2>/dev/null | tail -n 1 | tr -s ' ' | cut -d ' ' -f 4)\""
-            % quote(STORE_DIR))
+    return raw("printf 'store_free\\t%s\\n' \"$(df -Pk @{store} 2>/dev/null | tail -n 1 | tr -s ' ' | cut -d ' ' -f 4)\"",
+               store=STORE_DIR)
 
 
-def dead_paths_command() -> str:
+def dead_paths_command() -> Command:
     """Print ``dead_paths<TAB>N``: how many store paths a collection would delete now."""
-    return ("printf 'dead_paths\\t%%s\\n' \"$(nix-store --gc --print-dead 2>/dev/null | grep -c '^%s/')\""
-            % STORE_DIR)
+    return raw("printf 'dead_paths\\t%s\\n' \"$(nix-store --gc --print-dead 2>/dev/null | grep -c @{pattern})\"",
+               pattern="^%s/" % STORE_DIR)
 
 
 @dataclass(frozen=True)
@@ -106,46 +106,47 @@ class PruneRun:
     lock_file: str = LOCK_FILE
 
 
-def _delete_steps(run: PruneRun) -> list:
-    # Command words are joined (quoted); what is written by hand is shell control and "$@" / "$#".
-    steps = ["set --"] + ["[ -L %s ] && set -- \"$@\" %d" % (quote(generation_link(run.profile, n)), n)
-                          for n in run.delete]  # only the planned generations that still exist
-    delete = join(["nix-env", "-p", run.profile, "--delete-generations"]) + ' "$@"'
-    steps += ["if [ $# -gt 0 ]; then %s >&2 || exit %d; fi" % (delete, RC_DELETE),
-              "printf 'deleted\\t%s\\n' \"$*\""]
+def _delete_steps(run: PruneRun) -> List[Command]:
+    # Only the planned generations that still exist are deleted ("$@").
+    steps = [raw("set --")] + [raw('[ -L @{link} ] && set -- "$@" @{n}', link=generation_link(run.profile, n), n=n)
+                               for n in run.delete]
+    steps += [raw('if [ $# -gt 0 ]; then @{delete} "$@" >&2 || exit @{rc}; fi',
+                  delete=argv("nix-env", "-p", run.profile, "--delete-generations"), rc=RC_DELETE),
+              raw("printf 'deleted\\t%s\\n' \"$*\"")]
     if run.boot_entries:
         stc = run.profile + "/bin/switch-to-configuration"
-        steps.append("if [ $# -gt 0 ] && [ -x %s ]; then %s >&2 9>&- || exit %d; fi"
-                     % (quote(stc), join([stc, "boot"]), RC_BOOT))
+        steps.append(raw("if [ $# -gt 0 ] && [ -x @{stc} ]; then @{boot} >&2 9>&- || exit @{rc}; fi",
+                         stc=stc, boot=argv(stc, "boot"), rc=RC_BOOT))
     return steps
 
 
-def _collect_steps(run: PruneRun) -> list:
-    forget = "rm -f %s*" % quote("%s/%s" % (GC_ROOTS, ROOT_PREFIX))  # the glob is the raw part
+def _collect_steps(run: PruneRun) -> List[Command]:
+    forget = raw("rm -f @{prefix}*", prefix="%s/%s" % (GC_ROOTS, ROOT_PREFIX))  # the glob is the raw part
     steps = [forget]
     for index, path in enumerate(run.roots):
         root = "%s/%s%d" % (GC_ROOTS, ROOT_PREFIX, index)
-        steps.append("[ -e %s ] && %s" % (quote(path), join(["ln", "-sfn", path, root])))
-    argv = ["nix-store", "--gc"] + (["--max-freed", str(run.max_freed)] if run.max_freed is not None else [])
+        steps.append(raw("[ -e @{path} ] && @{link}", path=path, link=argv("ln", "-sfn", path, root)))
+    limit = ["--max-freed", str(run.max_freed)] if run.max_freed is not None else []
     steps += [
-        "gc=$(%s 2>&1); grc=$?; %s" % (join(argv), forget),
-        "if [ $grc -ne 0 ]; then printf '%%s\\n' \"$gc\" >&2; exit %d; fi" % RC_GC,
-        "printf '%s\\n' \"$gc\" | grep 'freed' | tail -n 1",
+        raw("gc=$(@{gc} 2>&1); grc=$?; @{forget}", gc=argv("nix-store", "--gc", *limit), forget=forget),
+        raw("if [ $grc -ne 0 ]; then printf '%s\\n' \"$gc\" >&2; exit @{rc}; fi", rc=RC_GC),
+        raw("printf '%s\\n' \"$gc\" | grep 'freed' | tail -n 1"),
     ]
     return steps
 
 
-def prune_command(run: PruneRun) -> str:
+def prune_command(run: PruneRun) -> Command:
     """The script; prints ``deleted<TAB>numbers``, Nix's freed line and ``store_free``."""
-    p, lock = quote(run.profile), quote(run.lock_file)
+    owner = run.lock_file + ".owner"
     steps = [
-        "exec 9>>%s" % lock,
-        "if ! flock -w %d 9; then printf 'holder\\t%%s\\n' \"$(head -n 1 %s.owner 2>/dev/null)\"; exit %d; fi"
-        % (run.lock_wait, lock, RC_LOCKED),
-        "echo %s > %s.owner" % (quote(run.owner), lock),
-        "now=$(readlink %s 2>/dev/null || true); running=$(readlink %s 2>/dev/null || true)" % (p, RUNNING_SYSTEM),
-        "if [ \"$now\" != %s ] || [ \"$running\" != %s ]; then printf 'holder\\t%%s\\n' \"$now\"; exit %d; fi"
-        % (quote(run.expected_link), quote(run.expected_running), RC_STALE),
+        raw("exec 9>>@{lock}", lock=run.lock_file),
+        raw("if ! flock -w @{wait} 9; then printf 'holder\\t%s\\n' \"$(head -n 1 @{owner} 2>/dev/null)\"; exit @{rc}; fi",
+            wait=run.lock_wait, owner=owner, rc=RC_LOCKED),
+        raw("echo @{who} > @{owner}", who=run.owner, owner=owner),
+        raw("now=$(readlink @{p} 2>/dev/null || true); running=$(readlink @{running} 2>/dev/null || true)",
+            p=run.profile, running=RUNNING_SYSTEM),
+        raw('if [ "$now" != @{link} ] || [ "$running" != @{expected_running} ]; then printf \'holder\\t%s\\n\' "$now"; '
+            "exit @{rc}; fi", link=run.expected_link, expected_running=run.expected_running, rc=RC_STALE),
     ]
     steps += _delete_steps(run)
     if run.collect:
@@ -153,7 +154,7 @@ def prune_command(run: PruneRun) -> str:
     steps.append(store_space_command())
     # One brace group: the shell parses all of it before running any of it, and nothing follows the
     # closing brace (Ansible appends `` && sleep 0`` to a command).
-    return "{\n%s\n}" % "\n".join(steps)
+    return raw("{\n@{steps}\n}", steps=lines(steps))
 
 
 def protected_roots(running: Optional[str], booted: Optional[str], protect: Tuple[str, ...]) -> Tuple[str, ...]:

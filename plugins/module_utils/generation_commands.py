@@ -5,7 +5,7 @@
 
 from __future__ import annotations
 
-from ansible_collections.nixfleet.nixos.plugins.module_utils.shell import join, quote
+from ansible_collections.nixfleet.nixos.plugins.module_utils.shell import Command, argv, raw
 
 ACTIONS = ("switch", "boot", "test", "dry-activate")
 SETS_PROFILE = ("switch", "boot")
@@ -13,25 +13,29 @@ SETS_RUNNING = ("switch", "test")
 EXIT_FAILED_UNITS = 4
 
 
-def is_toplevel_command(path: str) -> str:
+def is_toplevel_command(path: str) -> Command:
     """Exit 0 when ``path`` exists, 3 when not, 2 when it is not a NixOS system toplevel."""
-    p = quote(path)
-    return ("if [ ! -e %s ]; then exit 3; fi; [ -f %s/nixos-version ] && [ -x %s/bin/switch-to-configuration ] "
-            "|| exit 2" % (p, p, p))
+    return raw("if [ ! -e @{p} ]; then exit 3; fi; [ -f @{version} ] && [ -x @{stc} ] || exit 2",
+               p=path, version=path + "/nixos-version", stc=path + "/bin/switch-to-configuration")
 
 
-def set_profile_command(profile: str, path: str) -> str:
-    return join(["nix-env", "-p", profile, "--set", path])
+def set_profile_command(profile: str, path: str) -> Command:
+    return argv("nix-env", "-p", profile, "--set", path)
 
 
-def switch_generation_command(profile: str, number: int) -> str:
-    return join(["nix-env", "-p", profile, "--switch-generation", str(number)])
+def switch_generation_command(profile: str, number: int) -> Command:
+    return argv("nix-env", "-p", profile, "--switch-generation", number)
 
 
-def dry_activate_command(path: str) -> str:
+def activate_command(path: str, action: str) -> Command:
+    """``PATH/bin/switch-to-configuration ACTION``."""
+    return argv("%s/bin/switch-to-configuration" % path, action)
+
+
+def dry_activate_command(path: str) -> Command:
     """``dry-activate`` changes nothing, so it runs directly, without lock or watchdog."""
-    return join(["%s/bin/switch-to-configuration" % path, "dry-activate"])
+    return activate_command(path, "dry-activate")
 
 
-def diff_closures_command(before: str, after: str) -> str:
-    return join(["nix", "--extra-experimental-features", "nix-command", "store", "diff-closures", before, after])
+def diff_closures_command(before: str, after: str) -> Command:
+    return argv("nix", "--extra-experimental-features", "nix-command", "store", "diff-closures", before, after)

@@ -14,7 +14,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Dict, List, Optional, Tuple
 
-from ansible_collections.nixfleet.nixos.plugins.module_utils.shell import quote
+from ansible_collections.nixfleet.nixos.plugins.module_utils.shell import Command, raw
 
 SYSTEM_PROFILE = "/nix/var/nix/profiles/system"
 RUNNING_SYSTEM = "/run/current-system"
@@ -115,22 +115,23 @@ class ProfileState:
         }
 
 
-def probe_command(profile: str = SYSTEM_PROFILE, nix_version: bool = True) -> str:
+def probe_command(profile: str = SYSTEM_PROFILE, nix_version: bool = True) -> Command:
     """A POSIX shell command printing the state of ``profile`` as ``key<TAB>value`` lines
     (without ``nix_version``, no ``nix-env`` process is started: every command is a shell builtin or
     coreutils)."""
-    p = quote(profile)
-    return "; ".join([
-        "printf 'profile\\t%%s\\n' \"$(readlink %s 2>/dev/null)\"" % p,
-        "for l in %s-*-link; do [ -L \"$l\" ] || continue; "
-        "printf 'generation\\t%%s\\t%%s\\t%%s\\n' \"${l##*/}\" \"$(readlink \"$l\")\" "
-        "\"$(stat -c %%Y \"$l\" 2>/dev/null)\"; done" % p,
-        "printf 'running\\t%%s\\n' \"$(readlink %s 2>/dev/null)\"" % RUNNING_SYSTEM,
-        "printf 'booted\\t%%s\\n' \"$(readlink %s 2>/dev/null)\"" % BOOTED_SYSTEM,
-        "printf 'running_kernel\\t%%s\\n' \"$(readlink %s/kernel 2>/dev/null)\"" % RUNNING_SYSTEM,
-        "printf 'booted_kernel\\t%%s\\n' \"$(readlink %s/kernel 2>/dev/null)\"" % BOOTED_SYSTEM,
-        "printf 'systemd\\t%s\\n' \"$([ -d /run/systemd/system ] && echo yes || echo no)\"",
-    ] + (["printf 'nix_version\\t%s\\n' \"$(nix-env --version 2>/dev/null)\""] if nix_version else []) + ["true"])
+    version = "; printf 'nix_version\\t%s\\n' \"$(nix-env --version 2>/dev/null)\"" if nix_version else ""
+    return raw(
+        "printf 'profile\\t%s\\n' \"$(readlink @{p} 2>/dev/null)\"; "
+        "for l in @{p}-*-link; do [ -L \"$l\" ] || continue; "
+        "printf 'generation\\t%s\\t%s\\t%s\\n' \"${l##*/}\" \"$(readlink \"$l\")\" "
+        "\"$(stat -c %Y \"$l\" 2>/dev/null)\"; done; "
+        "printf 'running\\t%s\\n' \"$(readlink @{running} 2>/dev/null)\"; "
+        "printf 'booted\\t%s\\n' \"$(readlink @{booted} 2>/dev/null)\"; "
+        "printf 'running_kernel\\t%s\\n' \"$(readlink @{running_kernel} 2>/dev/null)\"; "
+        "printf 'booted_kernel\\t%s\\n' \"$(readlink @{booted_kernel} 2>/dev/null)\"; "
+        "printf 'systemd\\t%s\\n' \"$([ -d /run/systemd/system ] && echo yes || echo no)\"" + version + "; true",
+        p=profile, running=RUNNING_SYSTEM, booted=BOOTED_SYSTEM, running_kernel=RUNNING_SYSTEM + "/kernel",
+        booted_kernel=BOOTED_SYSTEM + "/kernel")
 
 
 def parse_probe(profile: str, output: str) -> ProfileState:

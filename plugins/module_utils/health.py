@@ -15,7 +15,7 @@ import re
 from dataclasses import dataclass
 from typing import Any, Dict, List, Optional, Tuple
 
-from ansible_collections.nixfleet.nixos.plugins.module_utils.shell import join
+from ansible_collections.nixfleet.nixos.plugins.module_utils.shell import Command, argv, raw
 
 try:
     import jmespath
@@ -81,17 +81,17 @@ def parse_check(spec: Dict[str, Any], index: int) -> Check:
     raise ValueError("%s: unknown check type %r (one of %s)" % (name, kind, ", ".join(CHECK_TYPES)))
 
 
-def cmd_command(check: Check) -> str:
-    return "timeout %d %s" % (max(1, int(check.timeout)), join(check.argv))
+def cmd_command(check: Check) -> Command:
+    return argv("timeout", max(1, int(check.timeout)), *check.argv)
 
 
-def http_target_command(check: Check) -> str:
+def http_target_command(check: Check) -> Command:
     """curl on the target; prints the body, then a marker line with the status code."""
-    argv = ["curl", "-sS", "-m", str(max(1, int(check.timeout))), "-o", "-", "-w", STATUS_MARK + "%{http_code}\\n"]
+    words = ["curl", "-sS", "-m", str(max(1, int(check.timeout))), "-o", "-", "-w", STATUS_MARK + "%{http_code}\\n"]
     if not check.validate_certs:
-        argv.append("-k")
-    return "command -v curl >/dev/null || { echo 'curl is not installed on the target' >&2; exit 127; }; " + \
-        join(argv + [check.url or ""])
+        words.append("-k")
+    return raw("command -v curl >/dev/null || { echo 'curl is not installed on the target' >&2; exit 127; }; "
+               "@{curl}", curl=argv(*words, check.url or ""))
 
 
 def split_http_output(output: str) -> Tuple[Optional[int], str]:
@@ -143,9 +143,9 @@ def judge_json(check: Check, body: str) -> Optional[str]:
     return None
 
 
-SYSTEMD_COMMAND = ("if [ ! -d /run/systemd/system ]; then echo no-systemd; exit 0; fi; "
-                   "systemctl is-system-running 2>/dev/null; echo '--'; systemctl --failed --no-legend --plain "
-                   "2>/dev/null | awk '{print $1}'; true")
+SYSTEMD_COMMAND = raw("if [ ! -d /run/systemd/system ]; then echo no-systemd; exit 0; fi; "
+                      "systemctl is-system-running 2>/dev/null; echo '--'; systemctl --failed --no-legend --plain "
+                      "2>/dev/null | awk '{print $1}'; true")
 
 
 def judge_systemd(output: str) -> Tuple[Optional[str], bool]:

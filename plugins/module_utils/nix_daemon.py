@@ -14,25 +14,26 @@ import re
 from dataclasses import dataclass
 from typing import Optional
 
+from ansible_collections.nixfleet.nixos.plugins.module_utils.shell import Command, argv, raw
+
 
 MARK = "nixfleet-nix-daemon"
 
 
-def _status_command(none: str) -> str:
+def _status_command(none: Command) -> Command:
     """Prints ``<mark> systemd`` or one ``<mark> process PID`` per daemon; runs ``none`` when there is none."""
-    return (
+    return raw(
         "if [ -d /run/systemd/system ] && command -v systemctl >/dev/null 2>&1; then "
         "if systemctl is-active --quiet nix-daemon.service || systemctl is-active --quiet nix-daemon.socket; "
-        "then echo '{m} systemd'; else {none}; fi; "
+        "then echo '@{m} systemd'; else @{none}; fi; "
         "else found=; for d in /proc/[0-9]*; do "
         "[ \"$(cat \"$d/comm\" 2>/dev/null)\" = nix-daemon ] || continue; "
         "pp=$(sed -n 's/^PPid:[[:space:]]*//p' \"$d/status\" 2>/dev/null); "
         "[ \"$(cat \"/proc/$pp/comm\" 2>/dev/null)\" = nix-daemon ] && continue; "
-        "echo \"{m} process ${{d#/proc/}}\"; found=1; done; [ -n \"$found\" ] || {none}; fi"
-    ).format(m=MARK, none=none)
+        "echo \"@{m} process ${d#/proc/}\"; found=1; done; [ -n \"$found\" ] || @{none}; fi", m=raw(MARK), none=none)
 
 
-STATUS_COMMAND = _status_command("echo '%s none'" % MARK)
+STATUS_COMMAND = _status_command(raw("echo '@{m} none'", m=raw(MARK)))
 
 _STATUS = re.compile(r"^%s (?P<kind>systemd|none|process)(?: (?P<pid>\d+))?$" % MARK)
 
@@ -57,34 +58,34 @@ def parse_status(output: str) -> DaemonStatus:
     raise ValueError("unexpected answer from the nix-daemon probe: %r" % output[:100])
 
 
-def restart_command(status: DaemonStatus, timeout: int = 10) -> str:
+def restart_command(status: DaemonStatus, timeout: int = 10) -> Command:
     """Restart the daemon ``status`` found; prints the new status."""
     if status.kind == "systemd":
-        return "systemctl restart nix-daemon.service && " + STATUS_COMMAND
+        return argv("systemctl", "restart", "nix-daemon.service").and_then(STATUS_COMMAND)
     if status.kind != "process" or status.pid is None:
         raise ValueError("no running nix-daemon to restart")
-    found = _status_command("false")  # succeeds once a daemon runs
+    found = _status_command(raw("false"))  # succeeds once a daemon runs
     # A daemon that exited but whose parent has not reaped it yet (a zombie) has stopped.
-    stop = ("set -e; daemon=$(command -v nix-daemon); kill {pid}; n=0; "
-            "while kill -0 {pid} 2>/dev/null && [ \"$(cut -d' ' -f3 /proc/{pid}/stat 2>/dev/null)\" != Z ]; do "
-            "n=$((n+1)); "
-            "[ $n -le {ticks} ] || {{ echo 'the old nix-daemon (pid {pid}) did not stop' >&2; exit 1; }}; "
-            "sleep 0.1; done; ").format(pid=status.pid, ticks=timeout * 10)
+    stop = raw("set -e; daemon=$(command -v nix-daemon); kill @{pid}; n=0; "
+               "while kill -0 @{pid} 2>/dev/null && [ \"$(cut -d' ' -f3 @{stat} 2>/dev/null)\" != Z ]; do "
+               "n=$((n+1)); "
+               "[ $n -le @{ticks} ] || { echo 'the old nix-daemon (pid @{pid}) did not stop' >&2; exit 1; }; "
+               "sleep 0.1; done; ", pid=status.pid, stat="/proc/%d/stat" % status.pid, ticks=timeout * 10)
     # Up once its socket answers: a client (a copy as a non-root user) connecting before then is refused.
-    start = ("setsid \"$daemon\" </dev/null >/dev/null 2>&1 & n=0; "
-             "until %s; do n=$((n+1)); "
-             "[ $n -le %d ] || { echo 'the new nix-daemon did not start' >&2; exit 1; }; sleep 0.1; done; "
-             "until %s; do n=$((n+1)); "
-             "[ $n -le %d ] || { echo 'the new nix-daemon does not answer on its socket' >&2; exit 1; }; sleep 0.1; done"
-             ) % (found, timeout * 10, PING_COMMAND, timeout * 20)
-    return stop + start
+    start = raw('setsid "$daemon" </dev/null >/dev/null 2>&1 & n=0; '
+                "until @{found}; do n=$((n+1)); "
+                "[ $n -le @{ticks} ] || { echo 'the new nix-daemon did not start' >&2; exit 1; }; sleep 0.1; done; "
+                "until @{ping}; do n=$((n+1)); "
+                "[ $n -le @{ping_ticks} ] || { echo 'the new nix-daemon does not answer on its socket' >&2; exit 1; }; "
+                "sleep 0.1; done", found=found, ticks=timeout * 10, ping=PING_COMMAND, ping_ticks=timeout * 20)
+    return raw("@{stop}@{start}", stop=stop, start=start)
 
 
 # Succeeds when the daemon answers on its socket (Nix 2.19+ also calls it "store info").
-PING_COMMAND = ("{ nix --extra-experimental-features nix-command store ping --store daemon || "
-                "nix --extra-experimental-features nix-command store info --store daemon; } >/dev/null 2>&1")
+PING_COMMAND = raw("{ nix --extra-experimental-features nix-command store ping --store daemon || "
+                   "nix --extra-experimental-features nix-command store info --store daemon; } >/dev/null 2>&1")
 
 
 # The running configuration as Nix sees it (Nix 2.20+ renamed show-config to config show).
-SHOW_CONFIG_COMMAND = ("nix --extra-experimental-features nix-command config show --json 2>/dev/null || "
-                       "nix --extra-experimental-features nix-command show-config --json")
+SHOW_CONFIG_COMMAND = raw("nix --extra-experimental-features nix-command config show --json 2>/dev/null || "
+                          "nix --extra-experimental-features nix-command show-config --json")

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from typing import Dict, List, Sequence, Tuple
 
 from ansible_collections.nixfleet.nixos.plugins.module_utils.flake_inventory import nix_string
-from ansible_collections.nixfleet.nixos.plugins.module_utils.shell import quote
+from ansible_collections.nixfleet.nixos.plugins.module_utils.shell import Command, lines, raw
 
 ENV_NAME = "nixfleet-profile"
 MANIFEST = "manifest.nix"
@@ -113,31 +113,30 @@ def describe(packages: Sequence[Package]) -> str:
     return "".join("%s %s\n" % (p.name, p.version) for p in packages)
 
 
-def references_command(path: str) -> str:
+def references_command(path: str) -> Command:
     """``reference<TAB>PATH`` for each reference of ``path`` (a profile: of what it points at) on the
     target; nothing if absent. Tagged, so it can follow generations.probe_command in one call."""
-    return ("p=$(readlink -f %s 2>/dev/null) && [ -e \"$p\" ] && nix-store -q --references \"$p\" | "
-            "sed 's/^/reference\t/' || true" % quote(path))
+    return raw('p=$(readlink -f @{path} 2>/dev/null) && [ -e "$p" ] && nix-store -q --references "$p" | '
+               "sed 's/^/reference\t/' || true", path=path)
 
 
 def parse_references(output: str) -> List[str]:
     return [line.split("\t", 1)[1] for line in output.splitlines() if line.startswith("reference\t")]
 
 
-def link_bin_command(profile: str, bin_dir: str) -> str:
+def link_bin_command(profile: str, bin_dir: str) -> Command:
     """Link every ``PROFILE/bin/*`` into ``bin_dir`` (pointing at the profile, so later generations
     apply) and remove links into ``PROFILE/bin`` that no longer resolve; never replaces a file
     that is not such a link. Prints ``linked``, ``removed`` and ``skipped`` lines."""
-    return (
-        "set -e; p={p}; d={d}; mkdir -p \"$d\"; "
-        "for f in \"$p\"/bin/*; do [ -e \"$f\" ] || continue; n=${{f##*/}}; t=\"$d/$n\"; "
-        "if [ -L \"$t\" ] && [ \"$(readlink \"$t\")\" = \"$p/bin/$n\" ]; then continue; fi; "
-        "if [ -e \"$t\" ] || [ -L \"$t\" ]; then case \"$(readlink \"$t\" 2>/dev/null)\" in \"$p\"/bin/*) ;; "
-        "*) echo \"skipped $t\"; continue;; esac; fi; "
-        "ln -sfn \"$p/bin/$n\" \"$t\"; echo \"linked $t\"; done; "
-        "for t in \"$d\"/*; do [ -L \"$t\" ] || continue; case \"$(readlink \"$t\")\" in \"$p\"/bin/*) "
-        "[ -e \"$t\" ] || {{ rm -f \"$t\"; echo \"removed $t\"; }};; esac; done"
-    ).format(p=quote(profile), d=quote(bin_dir))
+    return raw(
+        'set -e; p=@{p}; d=@{d}; mkdir -p "$d"; '
+        'for f in "$p"/bin/*; do [ -e "$f" ] || continue; n=${f##*/}; t="$d/$n"; '
+        'if [ -L "$t" ] && [ "$(readlink "$t")" = "$p/bin/$n" ]; then continue; fi; '
+        'if [ -e "$t" ] || [ -L "$t" ]; then case "$(readlink "$t" 2>/dev/null)" in "$p"/bin/*) ;; '
+        '*) echo "skipped $t"; continue;; esac; fi; '
+        'ln -sfn "$p/bin/$n" "$t"; echo "linked $t"; done; '
+        'for t in "$d"/*; do [ -L "$t" ] || continue; case "$(readlink "$t")" in "$p"/bin/*) '
+        '[ -e "$t" ] || { rm -f "$t"; echo "removed $t"; };; esac; done', p=profile, d=bin_dir)
 
 
 PROFILE_NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9._+-]*")
@@ -163,8 +162,10 @@ def check_profile_path(path: str) -> str:
 
 def profile_d_script(profile: str) -> str:
     """``/etc/profile.d`` snippet putting ``PROFILE/bin`` on PATH; the path is one shell word (never expanded)."""
-    return ("# Written by nixfleet.nixos.nix_profile: the packages of a Nix profile on PATH\n"
-            "nixfleet_profile_bin=%s\n"
-            "case \":$PATH:\" in *\":$nixfleet_profile_bin:\"*) ;; "
-            "*) PATH=\"$nixfleet_profile_bin:$PATH\"; export PATH;; esac\n"
-            "unset nixfleet_profile_bin\n" % quote(check_profile_path(profile) + "/bin"))
+    return lines([
+        raw("# Written by nixfleet.nixos.nix_profile: the packages of a Nix profile on PATH"),
+        raw("nixfleet_profile_bin=@{bin}", bin=check_profile_path(profile) + "/bin"),
+        raw('case ":$PATH:" in *":$nixfleet_profile_bin:"*) ;; *) PATH="$nixfleet_profile_bin:$PATH"; export PATH;; esac'),
+        raw("unset nixfleet_profile_bin"),
+        raw(""),
+    ]).text

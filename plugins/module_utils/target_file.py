@@ -18,7 +18,7 @@ import re
 from dataclasses import dataclass
 from typing import Optional, Tuple
 
-from ansible_collections.nixfleet.nixos.plugins.module_utils.shell import quote
+from ansible_collections.nixfleet.nixos.plugins.module_utils.shell import Command, argv, raw
 
 MARK = "nixfleet-target-file"
 _STATUS = re.compile(r"^%s (?:(?P<kind>absent|file|other)(?: (?P<uid>\d+) (?P<gid>\d+) (?P<mode>[0-7]+))?"
@@ -51,12 +51,11 @@ def parse_mode(text: str) -> int:
     return int(str(text), 8)
 
 
-def probe_command(path: str) -> str:
-    p = quote(path)
-    return ("if [ -L {p} ]; then printf '{m} link %s\\n' \"$(readlink -f {p})\"; "
-            "elif [ -e {p} ] && [ ! -f {p} ]; then echo '{m} other'; "
-            "elif [ -f {p} ]; then printf '{m} file %s\\n' \"$(stat -c '%u %g %a' {p})\" && cat {p}; "
-            "else echo '{m} absent'; fi").format(p=p, m=MARK)
+def probe_command(path: str) -> Command:
+    return raw("if [ -L @{p} ]; then printf '@{m} link %s\\n' \"$(readlink -f @{p})\"; "
+               "elif [ -e @{p} ] && [ ! -f @{p} ]; then echo '@{m} other'; "
+               "elif [ -f @{p} ]; then printf '@{m} file %s\\n' \"$(stat -c '%u %g %a' @{p})\" && cat @{p}; "
+               "else echo '@{m} absent'; fi", p=path, m=raw(MARK))
 
 
 def parse_probe(output: str) -> FileState:
@@ -71,10 +70,10 @@ def parse_probe(output: str) -> FileState:
     return FileState("file", int(match.group("uid")), int(match.group("gid")), int(match.group("mode"), 8), rest)
 
 
-def owner_probe_command(owner: str, group: str, path: str) -> str:
+def owner_probe_command(owner: str, group: str, path: str) -> Command:
     """The numeric uid and gid of ``owner`` and ``group`` (empty when unknown), then the probe of ``path``."""
-    return "printf '{m} ids %s %s\\n' \"$(id -u {o} 2>/dev/null)\" \"$(getent group {g} | cut -d: -f3)\"; {probe}".format(
-        m=MARK, o=quote(owner), g=quote(group), probe=probe_command(path))
+    return raw("printf '@{m} ids %s %s\\n' \"$(id -u @{o} 2>/dev/null)\" \"$(getent group @{g} | cut -d: -f3)\"; "
+               "@{probe}", m=raw(MARK), o=owner, g=group, probe=probe_command(path))
 
 
 def parse_owner_probe(output: str) -> Tuple[Optional[int], Optional[int], FileState]:
@@ -86,24 +85,21 @@ def parse_owner_probe(output: str) -> Tuple[Optional[int], Optional[int], FileSt
     return (int(uid) if uid else None), (int(gid) if gid else None), parse_probe(rest)
 
 
-def write_command(path: str, owner: str, group: str, mode: int, dir_mode: int) -> str:
+def write_command(path: str, owner: str, group: str, mode: int, dir_mode: int) -> Command:
     """Install standard input at ``path`` atomically with ``owner:group`` and ``mode``; create the
     parent directory with ``dir_mode`` if it is missing."""
-    p = quote(path)
-    return ("set -e; umask 077; d=$(dirname {p}); "
-            "if [ ! -d \"$d\" ]; then mkdir -p \"$d\"; chmod {dm:04o} \"$d\"; fi; "
-            "t=$(mktemp \"$d/.nixfleet-new.XXXXXX\"); trap 'rm -f \"$t\"' EXIT; "
-            "cat > \"$t\"; chown {o}:{g} \"$t\"; chmod {m:04o} \"$t\"; mv -f \"$t\" {p}; trap - EXIT"
-            ).format(p=p, o=quote(owner), g=quote(group), m=mode, dm=dir_mode)
+    return raw("set -e; umask 077; d=$(dirname @{p}); "
+               'if [ ! -d "$d" ]; then mkdir -p "$d"; chmod @{dm} "$d"; fi; '
+               't=$(mktemp "$d/.nixfleet-new.XXXXXX"); trap \'rm -f "$t"\' EXIT; '
+               'cat > "$t"; chown @{og} "$t"; chmod @{m} "$t"; mv -f "$t" @{p}; trap - EXIT',
+               p=path, og="%s:%s" % (owner, group), m="%04o" % mode, dm="%04o" % dir_mode)
 
 
-def fix_permissions_command(path: str, owner: str, group: str, mode: int) -> str:
-    p = quote(path)
-    return "chown {o}:{g} {p} && chmod {m:04o} {p}".format(p=p, o=quote(owner), g=quote(group), m=mode)
+def fix_permissions_command(path: str, owner: str, group: str, mode: int) -> Command:
+    return argv("chown", "%s:%s" % (owner, group), path).and_then(argv("chmod", "%04o" % mode, path))
 
 
-def backup_command(path: str, suffix: str) -> str:
+def backup_command(path: str, suffix: str) -> Command:
     """Copy ``path`` to ``path.SUFFIX~`` keeping mode and owner; prints the backup's path."""
-    p = quote(path)
-    b = quote("%s.%s~" % (path, suffix))
-    return "cp -p {p} {b} && echo {b}".format(p=p, b=b)
+    backup = "%s.%s~" % (path, suffix)
+    return argv("cp", "-p", path, backup).and_then(argv("echo", backup))

@@ -26,13 +26,15 @@ It reports through files in its work directory: ``out``/``err`` (activation outp
 from __future__ import annotations
 
 from dataclasses import dataclass
+from enum import Enum
 from typing import Optional, Tuple
 
 from ansible_collections.nixfleet.nixos.plugins.module_utils import audit_log
 from ansible_collections.nixfleet.nixos.plugins.module_utils.generation_commands import (
-    SETS_PROFILE, SETS_RUNNING, set_profile_command, switch_generation_command)
+    EXIT_FAILED_UNITS, SETS_PROFILE, SETS_RUNNING, activate_command, set_profile_command, switch_generation_command)
 from ansible_collections.nixfleet.nixos.plugins.module_utils.generations import profile_target
-from ansible_collections.nixfleet.nixos.plugins.module_utils.shell import join, probe_field, quote
+from ansible_collections.nixfleet.nixos.plugins.module_utils.remote_operation import Answer, Operation
+from ansible_collections.nixfleet.nixos.plugins.module_utils.shell import Command, argv, lines, probe_field, raw
 
 LOCK_FILE = "/nix/var/nix/nixfleet-deploy.lock"
 WORK_ROOT = "/run/nixfleet"
@@ -43,10 +45,33 @@ RC_STALE = 76  # the profile changed while we waited for the lock
 RC_PROFILE = 77  # nix-env failed
 RC_NOOP = 78  # another deploy already did exactly this
 
-STATUS_CONFIRMED = "confirmed"
-STATUS_DONE = "done"
-STATUS_FAILED = "failed-restored"
-STATUS_ROLLED_BACK = "rolled-back"
+
+class TxStatus(Enum):
+    """The script's verdict, as it writes it to ``status`` (PENDING: none yet, the watchdog waits)."""
+
+    PENDING = ""
+    LOCKED = "locked"  # exit RC_LOCKED
+    STALE = "stale"  # exit RC_STALE
+    PROFILE_FAILED = "profile"  # exit RC_PROFILE
+    NOOP = "noop"  # exit RC_NOOP
+    FAILED_RESTORED = "failed-restored"  # activation failed; the previous generation is back
+    DONE = "done"  # activated (exit code 0, or 4: some units failed), no watchdog
+    CONFIRMED = "confirmed"  # activated and confirmed over a fresh connection
+    ROLLED_BACK = "rolled-back"  # activated, unconfirmed: the watchdog restored the previous one
+
+    @classmethod
+    def read(cls, text: Optional[str]) -> Optional["TxStatus"]:
+        """The status a state line names (PENDING for an empty one, None for an unknown one)."""
+        try:
+            return cls(text or "")
+        except ValueError:
+            return None
+
+
+STATUS_CONFIRMED = TxStatus.CONFIRMED.value
+STATUS_DONE = TxStatus.DONE.value
+STATUS_FAILED = TxStatus.FAILED_RESTORED.value
+STATUS_ROLLED_BACK = TxStatus.ROLLED_BACK.value
 
 
 @dataclass(frozen=True)
@@ -81,119 +106,117 @@ class Transaction:
         return profile_target(self.profile, self.prev_generation)
 
 
-def _restore_function(tx: Transaction) -> str:
+def _restore_function(tx: Transaction) -> Command:
     """Shell function ``restore``: back to what the controller saw before."""
-    p = quote(tx.profile)
-    lines = ["restore() {"]
+    body = []
     if tx.action in SETS_PROFILE:
-        lines.append('  now=$(readlink %s 2>/dev/null || true)' % p)
-        lines.append('  if [ "$now" != %s ]; then' % quote(tx.expected_link()))
+        body.append(raw('  now=$(readlink @{p} 2>/dev/null || true)', p=tx.profile))
+        body.append(raw('  if [ "$now" != @{link} ]; then', link=tx.expected_link()))
         if tx.prev_generation is not None:
-            lines.append("    %s >>\"$W/restore\" 2>&1" % switch_generation_command(tx.profile, tx.prev_generation))
+            body.append(raw('    @{switch} >>"$W/restore" 2>&1',
+                            switch=switch_generation_command(tx.profile, tx.prev_generation)))
             if tx.creates_generation:
-                lines.append('    gen=${now%%-link}; gen=${gen##*-}')
-                lines.append('    [ -n "$gen" ] && nix-env -p %s --delete-generations "$gen" >>"$W/restore" 2>&1' % p)
+                body.append(raw('    gen=${now%-link}; gen=${gen##*-}'))
+                body.append(raw('    [ -n "$gen" ] && nix-env -p @{p} --delete-generations "$gen" >>"$W/restore" 2>&1',
+                                p=tx.profile))
         else:
-            lines.append('    rm -f %s "$(dirname %s)/$now"' % (p, p))
-        lines.append("  fi")
+            body.append(raw('    rm -f @{p} "$(dirname @{p})/$now"', p=tx.profile))
+        body.append(raw("  fi"))
         if tx.prev_profile_path:
-            lines.append("  %s >>\"$W/restore\" 2>&1 9>&-"
-                         % join([tx.prev_profile_path + "/bin/switch-to-configuration", "boot"]))
+            body.append(raw('  @{boot} >>"$W/restore" 2>&1 9>&-', boot=activate_command(tx.prev_profile_path, "boot")))
     if tx.action in SETS_RUNNING:
         if tx.prev_running:
-            lines.append("  %s >>\"$W/restore\" 2>&1 9>&-"
-                         % join([tx.prev_running + "/bin/switch-to-configuration", "test"]))
+            body.append(raw('  @{test} >>"$W/restore" 2>&1 9>&-', test=activate_command(tx.prev_running, "test")))
         else:
-            lines.append("  rm -f %s" % quote(tx.running_link))
-    lines.append("  true")
-    lines.append("}")
-    return "\n".join(lines)
+            body.append(raw("  rm -f @{link}", link=tx.running_link))
+    return lines([raw("restore() {")] + body + [raw("  true"), raw("}")])
 
 
-def script(tx: Transaction) -> str:
+def script(tx: Transaction) -> Command:
     """The script (run with ``sh -c``)."""
-    p = quote(tx.profile)
     if tx.to_generation is not None:
         change = switch_generation_command(tx.profile, tx.to_generation)
     else:
         change = set_profile_command(tx.profile, tx.path)
-    running_ok = ('[ "$(readlink %s 2>/dev/null)" = %s ]' % (quote(tx.running_link), quote(tx.path))
-                  if tx.action in SETS_RUNNING else "true")
-    profile_done = ('[ "$(readlink -f %s 2>/dev/null)" = %s ]' % (p, quote(tx.path))
-                    if tx.action in SETS_PROFILE else "true")
+    running_ok = (raw('[ "$(readlink @{link} 2>/dev/null)" = @{path} ]', link=tx.running_link, path=tx.path)
+                  if tx.action in SETS_RUNNING else raw("true"))
+    profile_done = (raw('[ "$(readlink -f @{p} 2>/dev/null)" = @{path} ]', p=tx.profile, path=tx.path)
+                    if tx.action in SETS_PROFILE else raw("true"))
     # The verdict is written before the exit code, so whoever sees the exit code sees the verdict;
     # only the watchdog writes the exit code first and its verdict later.
-    finish = 'echo "$1" > "$W/status"; if [ -n "${2:-}" ]; then echo "$2" > "$W/rc"; fi; exit 0'
-    parts = ["W=%s" % quote(tx.work_dir), "mkdir -p \"$W\""]
+    finish = raw('echo "$1" > "$W/status"; if [ -n "${2:-}" ]; then echo "$2" > "$W/rc"; fi; exit 0')
+    parts = [raw('W=@{w}', w=tx.work_dir), raw('mkdir -p "$W"')]
     if tx.audit_head:
         # Outcomes that changed the host are on record, with the activation's exit code.
         parts.append(audit_log.append_function(tx.audit_head, tx.profile))
         recorded = "|".join((STATUS_DONE, STATUS_CONFIRMED, STATUS_FAILED, STATUS_ROLLED_BACK))
-        finish = 'case "$1" in %s) audit "$1" "${2:-${arc:-}}";; esac; %s' % (recorded, finish)
+        finish = raw('case "$1" in @{recorded}) audit "$1" "${2:-${arc:-}}";; esac; @{finish}',
+                     recorded=raw(recorded), finish=finish)
+    owner_file = tx.lock_file + ".owner"
     parts += [
-        "finish() { %s; }" % finish,
+        raw("finish() { @{finish}; }", finish=finish),
         _restore_function(tx),
-        "exec 9>>%s" % quote(tx.lock_file),
-        "if ! flock -w %d 9; then cat %s.owner > \"$W/holder\" 2>/dev/null; finish locked %d; fi"
-        % (tx.lock_wait, quote(tx.lock_file), RC_LOCKED),
-        "echo %s > %s.owner" % (quote(tx.owner), quote(tx.lock_file)),
-        "if %s && %s; then finish noop %d; fi" % (running_ok, profile_done, RC_NOOP),
-        "if [ \"$(readlink %s 2>/dev/null || true)\" != %s ]; then readlink %s > \"$W/holder\" 2>&1; "
-        "finish stale %d; fi" % (p, quote(tx.expected_link()), p, RC_STALE),
+        raw("exec 9>>@{lock}", lock=tx.lock_file),
+        raw('if ! flock -w @{wait} 9; then cat @{owner} > "$W/holder" 2>/dev/null; finish locked @{rc}; fi',
+            wait=tx.lock_wait, owner=owner_file, rc=RC_LOCKED),
+        raw("echo @{who} > @{owner}", who=tx.owner, owner=owner_file),
+        raw("if @{running_ok} && @{profile_done}; then finish noop @{rc}; fi",
+            running_ok=running_ok, profile_done=profile_done, rc=RC_NOOP),
+        raw('if [ "$(readlink @{p} 2>/dev/null || true)" != @{link} ]; then readlink @{p} > "$W/holder" 2>&1; '
+            'finish stale @{rc}; fi', p=tx.profile, link=tx.expected_link(), rc=RC_STALE),
     ]
     if tx.action in SETS_PROFILE:
-        parts.append("if ! %s >\"$W/err\" 2>&1; then finish profile %d; fi" % (change, RC_PROFILE))
-    stc = join([tx.path + "/bin/switch-to-configuration", tx.action])
+        parts.append(raw('if ! @{change} >"$W/err" 2>&1; then finish profile @{rc}; fi', change=change, rc=RC_PROFILE))
     parts += [
         # 9>&-: services the activation starts must not inherit (and so hold) the lock.
-        "%s >\"$W/out\" 2>>\"$W/err\" </dev/null 9>&-; arc=$?" % stc,
-        "if [ $arc -ne 0 ] && [ $arc -ne 4 ] || ! %s; then restore; [ $arc -eq 0 ] && arc=1; "
-        "finish %s $arc; fi" % (running_ok, STATUS_FAILED),
+        raw('@{stc} >"$W/out" 2>>"$W/err" </dev/null 9>&-; arc=$?', stc=activate_command(tx.path, tx.action)),
+        raw("if [ $arc -ne 0 ] && [ $arc -ne 4 ] || ! @{running_ok}; then restore; [ $arc -eq 0 ] && arc=1; "
+            "finish @{failed} $arc; fi", running_ok=running_ok, failed=STATUS_FAILED),
     ]
     if tx.confirm_timeout > 0:
-        ticks = tx.confirm_timeout * 5
         parts += [
-            ": > %s" % quote(tx.canary),
-            "echo $arc > \"$W/rc\"",
-            "i=0; while [ -e %s ] && [ $i -lt %d ]; do sleep 0.2; i=$((i + 1)); done" % (quote(tx.canary), ticks),
-            "if [ -e %s ]; then restore; rm -f %s; finish %s; fi"
-            % (quote(tx.canary), quote(tx.canary), STATUS_ROLLED_BACK),
-            "finish %s" % STATUS_CONFIRMED,
+            raw(": > @{canary}", canary=tx.canary),
+            raw('echo $arc > "$W/rc"'),
+            raw("i=0; while [ -e @{canary} ] && [ $i -lt @{ticks} ]; do sleep 0.2; i=$((i + 1)); done",
+                canary=tx.canary, ticks=tx.confirm_timeout * 5),
+            raw("if [ -e @{canary} ]; then restore; rm -f @{canary}; finish @{back}; fi",
+                canary=tx.canary, back=STATUS_ROLLED_BACK),
+            raw("finish @{confirmed}", confirmed=STATUS_CONFIRMED),
         ]
     else:
-        parts += ["finish %s $arc" % STATUS_DONE]
-    return "\n".join(parts) + "\n"
+        parts += [raw("finish @{done} $arc", done=STATUS_DONE)]
+    return lines(parts + [raw("")])
 
 
-def launch_command(tx: Transaction, systemd: bool, unit: str) -> str:
+def launch_command(tx: Transaction, systemd: bool, unit: str) -> Command:
     """Start the script detached, wait for its ``rc`` file, print its output and then its state
     (``status_command``, split off by ``split_launch_output``), exit with ``rc``.
 
     Only the waiting happens in the ssh session; if that session dies, the script goes on.
     """
-    body = quote(script(tx))
     if systemd:
-        start = join(["systemd-run", "-E", "LOCALE_ARCHIVE", "-E", "NIXOS_INSTALL_BOOTLOADER", "--collect",
-                      "--no-ask-password", "--quiet", "--unit=%s" % unit, "sh", "-c"]) + " " + body
+        start = argv("systemd-run", "-E", "LOCALE_ARCHIVE", "-E", "NIXOS_INSTALL_BOOTLOADER", "--collect",
+                     "--no-ask-password", "--quiet", "--unit=%s" % unit, "sh", "-c", script(tx))
     else:
         # Without sudo's SUDO_COMMAND (this whole command, with the previous system's store path):
         # services the activation starts would inherit it, and Nix keeps every store path named in a
         # process's environment alive (a runtime root), so the old system could never be collected.
-        start = "{ env -u SUDO_COMMAND setsid sh -c %s </dev/null >/dev/null 2>&1 & }" % body
-    w = quote(tx.work_dir)
-    return ("mkdir -p %(w)s && %(start)s && while [ ! -s %(w)s/rc ]; do sleep 0.1; done; "
-            "cat %(w)s/out 2>/dev/null; cat %(w)s/err >&2 2>/dev/null; %(state)s; exit $(cat %(w)s/rc)"
-            % {"w": w, "start": start, "state": status_command(tx)})
+        start = raw("{ @{detached} </dev/null >/dev/null 2>&1 & }",
+                    detached=argv("env", "-u", "SUDO_COMMAND", "setsid", "sh", "-c", script(tx)))
+    return raw("mkdir -p @{w} && @{start} && while [ ! -s @{rc} ]; do sleep 0.1; done; "
+               "cat @{out} 2>/dev/null; cat @{err} >&2 2>/dev/null; @{state}; exit $(cat @{rc})",
+               w=tx.work_dir, start=start, rc=tx.work_dir + "/rc", out=tx.work_dir + "/out",
+               err=tx.work_dir + "/err", state=status_command(tx))
 
 
 STATE_KEYS = ("nixfleet-status", "nixfleet-holder")
 
 
-def status_command(tx: Transaction) -> str:
+def status_command(tx: Transaction) -> Command:
     """Print ``nixfleet-status<TAB>…`` (empty while the script still runs) and ``nixfleet-holder<TAB>…``."""
-    w = quote(tx.work_dir)
-    return ("printf '%s\\t%%s\\n%s\\t%%s\\n' \"$(cat %s/status 2>/dev/null)\" \"$(cat %s/holder 2>/dev/null | head -n 1)\""
-            % (STATE_KEYS[0], STATE_KEYS[1], w, w))
+    return raw("printf '@{status}\\t%s\\n@{holder}\\t%s\\n' \"$(cat @{status_file} 2>/dev/null)\" "
+               "\"$(cat @{holder_file} 2>/dev/null | head -n 1)\"", status=raw(STATE_KEYS[0]), holder=raw(STATE_KEYS[1]),
+               status_file=tx.work_dir + "/status", holder_file=tx.work_dir + "/holder")
 
 
 def parse_status(output: str) -> Tuple[Optional[str], Optional[str]]:
@@ -213,23 +236,101 @@ CONFIRM_REFUSED = 4  # the canary is there and could not be deleted (rm's error 
 CONFIRM_ABSENT = 3  # no canary (the watchdog already decided, or an earlier attempt deleted it)
 
 
-def confirm_command(tx: Transaction, wait: float = 5.0, then: str = "true") -> str:
+def confirm_command(tx: Transaction, wait: float = 5.0, then: Optional[Command] = None) -> Command:
     """Run over a fresh ssh connection: delete the canary (exit ``CONFIRM_*``), wait up to ``wait``
     seconds for the watchdog's verdict, print it (``parse_status`` reads it), remove the work
     directory once it says confirmed, and run ``then`` (e.g. a probe of the new state) — one
     connection for what used to take three. The exit code is the deletion's, whatever ``then`` does."""
-    c, w = quote(tx.canary), quote(tx.work_dir)
-    return ("if [ -e %(c)s ]; then if rm -f %(c)s; then crc=%(deleted)d; else crc=%(refused)d; fi; "
-            "else crc=%(absent)d; fi; i=0; "
-            "while [ $crc -ne %(refused)d ]; do s=$(cat %(w)s/status 2>/dev/null); "
-            "case \"$s\" in %(ok)s|%(back)s) break;; esac; "
-            "[ $i -ge %(ticks)d ] && break; sleep 0.1; i=$((i + 1)); done; "
-            "printf '%(key)s\\t%%s\\n' \"${s:-}\"; if [ \"${s:-}\" = %(ok)s ]; then rm -rf %(w)s; fi; "
-            "{ %(then)s; }; exit $crc"
-            % {"c": c, "w": w, "ok": STATUS_CONFIRMED, "back": STATUS_ROLLED_BACK, "ticks": int(wait * 10),
-               "then": then, "key": STATE_KEYS[0], "deleted": CONFIRM_DELETED, "refused": CONFIRM_REFUSED,
-               "absent": CONFIRM_ABSENT})
+    return raw("if [ -e @{c} ]; then if rm -f @{c}; then crc=@{deleted}; else crc=@{refused}; fi; "
+               "else crc=@{absent}; fi; i=0; "
+               "while [ $crc -ne @{refused} ]; do s=$(cat @{status} 2>/dev/null); "
+               "case \"$s\" in @{ok}|@{back}) break;; esac; "
+               "[ $i -ge @{ticks} ] && break; sleep 0.1; i=$((i + 1)); done; "
+               "printf '@{key}\\t%s\\n' \"${s:-}\"; if [ \"${s:-}\" = @{ok} ]; then rm -rf @{w}; fi; "
+               "{ @{then}; }; exit $crc",
+               c=tx.canary, w=tx.work_dir, status=tx.work_dir + "/status", ok=STATUS_CONFIRMED,
+               back=STATUS_ROLLED_BACK, ticks=int(wait * 10), then=then or raw("true"), key=raw(STATE_KEYS[0]),
+               deleted=CONFIRM_DELETED, refused=CONFIRM_REFUSED, absent=CONFIRM_ABSENT)
 
 
-def cleanup_command(tx: Transaction) -> str:
-    return join(["rm", "-rf", tx.work_dir])
+def cleanup_command(tx: Transaction) -> Command:
+    return argv("rm", "-rf", tx.work_dir)
+
+
+# The operations the controller performs on a transaction, each with the parser of its answer.
+
+@dataclass(frozen=True)
+class Launch:
+    """What the launch said: the verdict so far, the activation's exit code and output, and who
+    holds the lock (LOCKED) or what the profile became (STALE)."""
+
+    status: TxStatus
+    rc: int
+    stdout: str
+    stderr: str
+    holder: Optional[str]
+
+    @property
+    def units_failed(self) -> bool:
+        return self.rc == EXIT_FAILED_UNITS
+
+
+_BY_EXIT_CODE = {RC_LOCKED: TxStatus.LOCKED, RC_STALE: TxStatus.STALE, RC_PROFILE: TxStatus.PROFILE_FAILED,
+                 RC_NOOP: TxStatus.NOOP}
+
+
+def parse_launch(answer: Answer) -> Launch:
+    """The exit-code protocol first (``RC_*``), then the verdict line; an answer without either
+    (the ssh session died, or the watchdog waits for its canary) is PENDING."""
+    stdout, status, holder = split_launch_output(answer.stdout)
+    verdict = _BY_EXIT_CODE.get(answer.rc) or TxStatus.read(status) or TxStatus.PENDING
+    return Launch(verdict, answer.rc, stdout, answer.stderr, holder)
+
+
+def launch(tx: Transaction, systemd: bool, unit: str) -> Operation[Launch]:
+    return Operation("launch", launch_command(tx, systemd, unit), parse_launch)
+
+
+def status(tx: Transaction) -> Operation[Optional[TxStatus]]:
+    """Poll the verdict (None when the poll itself failed)."""
+    return Operation("status", status_command(tx),
+                     lambda a: (TxStatus.read(parse_status(a.stdout)[0]) or TxStatus.PENDING) if a.rc == 0 else None)
+
+
+class Deletion(Enum):
+    """What the confirmation did to the watchdog's canary."""
+
+    DELETED = "deleted"  # exit CONFIRM_DELETED
+    ABSENT = "absent"  # exit CONFIRM_ABSENT: the watchdog decided already, or an earlier attempt deleted it
+    REFUSED = "refused"  # exit CONFIRM_REFUSED: rm failed (its error is in the answer)
+    NO_CONNECTION = "no connection"  # exit 255: ssh could not connect
+    FAILED = "failed"  # any other exit code (e.g. a privilege escalation that failed)
+
+
+_DELETIONS = {CONFIRM_DELETED: Deletion.DELETED, CONFIRM_ABSENT: Deletion.ABSENT, CONFIRM_REFUSED: Deletion.REFUSED,
+              255: Deletion.NO_CONNECTION}
+
+
+@dataclass(frozen=True)
+class Confirmation:
+    deletion: Deletion
+    status: TxStatus  # the watchdog's verdict, as the confirmation saw it
+    answer: Answer  # the whole answer (its stdout also holds the ``then`` probe's output)
+
+    @property
+    def reached(self) -> bool:
+        return self.deletion in (Deletion.DELETED, Deletion.ABSENT)
+
+
+def parse_confirmation(answer: Answer) -> Confirmation:
+    deletion = _DELETIONS.get(answer.rc, Deletion.FAILED)
+    verdict = TxStatus.read(parse_status(answer.stdout)[0]) if deletion in (Deletion.DELETED, Deletion.ABSENT) else None
+    return Confirmation(deletion, verdict or TxStatus.PENDING, answer)
+
+
+def confirm(tx: Transaction, then: Optional[Command] = None) -> Operation[Confirmation]:
+    return Operation("confirm", confirm_command(tx, then=then), parse_confirmation)
+
+
+def cleanup(tx: Transaction) -> Operation[bool]:
+    return Operation("cleanup", cleanup_command(tx), lambda a: a.rc == 0)

@@ -26,7 +26,9 @@ from ansible_collections.nixfleet.nixos.plugins.module_utils import transaction 
 from ansible_collections.nixfleet.nixos.plugins.module_utils.errors import NixError, nix_error_text
 from ansible_collections.nixfleet.nixos.plugins.module_utils.generations import (
     SYSTEM_PROFILE, ProfileState, parse_probe, probe_command)
-from ansible_collections.nixfleet.nixos.plugins.module_utils.shell import probe_field
+from ansible_collections.nixfleet.nixos.plugins.module_utils.remote_operation import Operation
+from ansible_collections.nixfleet.nixos.plugins.module_utils.shell import Command, probe_field, raw, sequence
+from ansible_collections.nixfleet.nixos.plugins.plugin_utils.process import CommandResult, check
 from ansible_collections.nixfleet.nixos.plugins.plugin_utils.remote_shell import RemoteShell
 
 RECOVERY_GRACE = 60  # seconds to wait, after confirm_timeout, for a host that lost contact to come back
@@ -112,17 +114,18 @@ class Activator:
         return self._probe(nix_version=True)[0]
 
     def _probe(self, path: Optional[str] = None, shell: Optional[RemoteShell] = None,
-               before: str = "", nix_version: bool = False) -> Tuple[ProfileState, str]:
+               before: Optional[Command] = None, nix_version: bool = False) -> Tuple[ProfileState, str]:
         """One round trip: the profile's state, plus (with ``path``) whether that system is in the store.
         Only shell builtins and coreutils run (no ``nix-*`` process: each costs the target tens of
         milliseconds of CPU). Returns the state and the raw output."""
         parts = [before] if before else []
         parts.append(probe_command(self.profile, nix_version=nix_version))
         if path:
-            parts.append("(%s); printf 'present\\t%%s\\n' $?" % ac.is_toplevel_command(path))
+            parts.append(raw("(@{test}); printf 'present\\t%s\\n' $?", test=ac.is_toplevel_command(path)))
         # Reading needs no root; cleaning up the work directory first (``before``) does.
-        out = (shell or self.shell).check("; ".join(parts), "reading the generations of %s" % self.profile,
-                                          privileged=bool(before)).stdout
+        shell = shell or self.shell
+        answer = shell.perform(Operation("probe", sequence(parts), _as_answered, privileged=bool(before)))
+        out = check(answer, "reading the generations of %s" % self.profile, shell.label).stdout
         state = parse_probe(self.profile, out)
         self.last_state = state
         return state, out
@@ -132,7 +135,8 @@ class Activator:
         switch's probe already looked at is not asked about again.)"""
         if path in self._presence:
             return self._presence[path]
-        return self._present(path, self.shell.run(ac.is_toplevel_command(path), privileged=False).rc)
+        toplevel = Operation("present", ac.is_toplevel_command(path), _exit_code, privileged=False)
+        return self._present(path, self.shell.perform(toplevel))
 
     def _present(self, path: str, rc: int) -> bool:
         if rc == 2:
@@ -160,44 +164,57 @@ class Activator:
                                              before.current_number)
             if self.deployer else "")
         unit = "nixfleet-%s" % tx.work_dir.rsplit("/", 1)[-1]
-        result = self.shell.run(tr.launch_command(tx, before.has_systemd, unit))
-        stdout, status, holder = tr.split_launch_output(result.stdout)
-        outcome.exit_code, outcome.stdout, outcome.stderr = result.rc, stdout, result.stderr
-        if result.rc == tr.RC_LOCKED:
+        launched = self.shell.perform(tr.launch(tx, before.has_systemd, unit))
+        outcome.exit_code, outcome.stdout, outcome.stderr = launched.rc, launched.stdout, launched.stderr
+        if launched.status is tr.TxStatus.LOCKED:
             raise self._fail("another deploy holds the lock %s (waited %ds): %s"
-                             % (tr.LOCK_FILE, tx.lock_wait, holder or "unknown holder"))
-        if result.rc == tr.RC_STALE:
+                             % (tr.LOCK_FILE, tx.lock_wait, launched.holder or "unknown holder"))
+        if launched.status is tr.TxStatus.STALE:
             raise self._fail("the profile changed while this deploy waited for the lock (it is now %s, it was "
-                             "generation %s); nothing was done, run again" % (holder or "empty", tx.prev_generation))
-        if result.rc == tr.RC_PROFILE:
-            raise self._fail("setting %s failed" % self.profile, rc=result.rc, stderr=result.stderr)
-        if result.rc == tr.RC_NOOP:
+                             "generation %s); nothing was done, run again"
+                             % (launched.holder or "empty", tx.prev_generation))
+        if launched.status is tr.TxStatus.PROFILE_FAILED:
+            raise self._fail("setting %s failed" % self.profile, rc=launched.rc, stderr=launched.stderr)
+        if launched.status is tr.TxStatus.NOOP:
             outcome.changed = False
             outcome.warnings.append("%s: another deploy already did this while this one waited for the lock"
                                     % self.shell.label)
-            self.shell.run(tr.cleanup_command(tx))
+            self.shell.perform(tr.cleanup(tx))
             return outcome
-        if status == tr.STATUS_FAILED:
+        if launched.status is tr.TxStatus.FAILED_RESTORED:
+            self._check_restored(tx, before, launched)
             back = ("generation %d" % before.current_number) if before.current_number is not None \
                 else "the state before (no generation)"
             raise ActivationFailed("activation (%s) of %s failed; rolled back to %s (%s)"
                                    % (outcome.action, outcome.path, back, before.running_system or "nothing running"),
-                                   rc=result.rc, stderr=result.stderr, stdout=stdout, host=self.shell.label)
-        if watchdog:
+                                   rc=launched.rc, stderr=launched.stderr, stdout=launched.stdout,
+                                   host=self.shell.label)
+        if watchdog:  # PENDING: the watchdog waits for its canary to go (or the session died first)
             outcome.confirmation = self._confirm(tx, before)
             after = self.last_state
-        else:
+        else:  # DONE (or PENDING: the session died; the probe says where the host is)
             after = self._probe(before=tr.cleanup_command(tx))[0]
-        if result.rc == ac.EXIT_FAILED_UNITS:
+        if launched.units_failed:
             outcome.failed_units = True
             outcome.warnings.append("%s: switched to %s, but some units failed (exit code 4): %s" % (
-                self.shell.label, outcome.path, result.stderr.strip()))
+                self.shell.label, outcome.path, launched.stderr.strip()))
         outcome.generation = after.current_number if after else None
         return outcome
 
-    def _status(self, tx: tr.Transaction, shell: RemoteShell) -> Optional[str]:
-        result = shell.run(tr.status_command(tx))
-        return tr.parse_status(result.stdout)[0] if result.rc == 0 else None
+    def _check_restored(self, tx: tr.Transaction, before: ProfileState, launched: tr.Launch) -> None:
+        """After a failed activation the script restored the previous state: is the host really back
+        (profile and running system as before)? If not, say where it is instead; the restore's own
+        output stays in the work directory (as after every failure: the host's /run is a tmpfs)."""
+        after = self._probe()[0]
+        profile_back = tx.action not in ac.SETS_PROFILE or after.profile_path == before.profile_path
+        running_back = tx.action not in ac.SETS_RUNNING or after.running_system == before.running_system
+        if profile_back and running_back:
+            return
+        raise self._fail("activation (%s) of %s failed, and restoring the previous state failed too: the profile "
+                         "is %s (was %s), the running system %s (was %s); the restore's output is in %s/restore on "
+                         "the host" % (tx.action, tx.path, after.profile_path or "empty", before.profile_path or "empty",
+                                       after.running_system or "none", before.running_system or "none", tx.work_dir),
+                         rc=launched.rc, stderr=launched.stderr, stdout=launched.stdout)
 
     def _confirm(self, tx: tr.Transaction, before: ProfileState) -> str:
         """Delete the watchdog's canary over a fresh connection, or report what happened instead.
@@ -210,31 +227,30 @@ class Activator:
         deadline = started + tx.confirm_timeout
         failure = None  # what the last failed attempt said
         reached = cleaned = False
-        status = None
+        status: Optional[tr.TxStatus] = None
         while time.monotonic() < deadline:
-            result = self.fresh.run(tr.confirm_command(tx, then=probe_command(self.profile)))
-            if result.rc in (tr.CONFIRM_DELETED, tr.CONFIRM_ABSENT):
-                reached = True
-                status = tr.parse_status(result.stdout)[0]
-                if status == tr.STATUS_CONFIRMED:
-                    self.last_state, cleaned = parse_probe(self.profile, result.stdout), True
+            attempt = self.fresh.perform(tr.confirm(tx, then=probe_command(self.profile)))
+            if attempt.reached:
+                reached, status = True, attempt.status
+                if status is tr.TxStatus.CONFIRMED:
+                    self.last_state, cleaned = parse_probe(self.profile, attempt.answer.stdout), True
                 break
-            failure = _attempt_failure(tx, result)
-            if result.rc == tr.CONFIRM_REFUSED:
+            failure = _attempt_failure(tx, attempt)
+            if attempt.deletion is tr.Deletion.REFUSED:
                 break
             time.sleep(self.safety.poll_interval)
         # The watchdog decides when the window closes; a host that lost contact gets a grace period.
         verdict_by = time.monotonic() + 5 if reached else started + tx.confirm_timeout + RECOVERY_GRACE
-        while status not in (tr.STATUS_CONFIRMED, tr.STATUS_ROLLED_BACK) and time.monotonic() < verdict_by:
+        while status not in (tr.TxStatus.CONFIRMED, tr.TxStatus.ROLLED_BACK) and time.monotonic() < verdict_by:
             time.sleep(self.safety.poll_interval)
-            status = self._status(tx, self.fresh)
-        if status == tr.STATUS_CONFIRMED:
+            status = self.fresh.perform(tr.status(tx))
+        if status is tr.TxStatus.CONFIRMED:
             if not cleaned:
                 self._probe(before=tr.cleanup_command(tx), shell=self.fresh)
             return CONFIRMED
         back = _restored(before)
-        if status == tr.STATUS_ROLLED_BACK:
-            self.fresh.run(tr.cleanup_command(tx))
+        if status is tr.TxStatus.ROLLED_BACK:
+            self.fresh.perform(tr.cleanup(tx))
             if failure and not failure.startswith(NO_CONNECTION):
                 raise ActivationFailed("the new generation %s could not be confirmed: %s; so the target's watchdog "
                                        "rolled back to %s when its %ds confirm window closed"
@@ -261,7 +277,7 @@ class Activator:
         if not present and (not check_mode or action == "dry-activate"):
             raise self._fail("%s is not in the target's store; copy it first (nixfleet.nixos.copy_closure)" % path)
         if action == "dry-activate":
-            result = self.shell.run(ac.dry_activate_command(path))
+            result = self.shell.perform(Operation("dry-activate", ac.dry_activate_command(path), _as_answered))
             outcome.exit_code, outcome.stdout, outcome.stderr = result.rc, result.stdout, result.stderr
             if result.rc != 0:
                 raise self._fail("dry-activate of %s failed" % path, rc=result.rc, stderr=result.stderr)
@@ -291,14 +307,24 @@ class Activator:
 NO_CONNECTION = "no connection"
 
 
-def _attempt_failure(tx: tr.Transaction, result) -> str:
+def _exit_code(answer: CommandResult) -> int:
+    return answer.rc
+
+
+def _as_answered(answer: CommandResult) -> CommandResult:
+    """The parser of operations whose callers read the answer themselves."""
+    return answer
+
+
+def _attempt_failure(tx: tr.Transaction, attempt: tr.Confirmation) -> str:
     """What one failed confirmation attempt says: the command's part that failed and its error."""
-    said = nix_error_text(result.stderr or result.stdout) or "no error message"
-    if result.rc == 255:
+    answer = attempt.answer
+    said = nix_error_text(answer.stderr or answer.stdout) or "no error message"
+    if attempt.deletion is tr.Deletion.NO_CONNECTION:
         return "%s: %s" % (NO_CONNECTION, said)
-    if result.rc == tr.CONFIRM_REFUSED:
+    if attempt.deletion is tr.Deletion.REFUSED:
         return "'rm -f %s' over a fresh ssh connection failed: %s" % (tx.canary, said)
-    return "the confirmation over a fresh ssh connection failed (exit code %d): %s" % (result.rc, said)
+    return "the confirmation over a fresh ssh connection failed (exit code %d): %s" % (answer.rc, said)
 
 
 def _restored(before: ProfileState) -> str:

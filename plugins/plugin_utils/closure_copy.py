@@ -13,7 +13,7 @@ from typing import Callable, Optional
 from ansible_collections.nixfleet.nixos.plugins.module_utils import copy_lock
 from ansible_collections.nixfleet.nixos.plugins.module_utils.errors import NixError
 from ansible_collections.nixfleet.nixos.plugins.module_utils.nix_argv import FRESH_NARINFO
-from ansible_collections.nixfleet.nixos.plugins.module_utils.shell import join, quote
+from ansible_collections.nixfleet.nixos.plugins.module_utils.shell import argv, raw
 from ansible_collections.nixfleet.nixos.plugins.plugin_utils.nix_cli import NixCli
 from ansible_collections.nixfleet.nixos.plugins.plugin_utils.remote_shell import RemoteShell
 from ansible_collections.nixfleet.nixos.plugins.plugin_utils.ssh_target import SshTarget
@@ -50,8 +50,8 @@ class Transfer:
 def is_valid(shell: RemoteShell, path: str) -> bool:
     """Is ``path`` valid in the target's store? The running system is (activation needs a valid
     path), which spares an unchanged host a ``nix-store`` process."""
-    return shell.run("[ \"$(readlink /run/current-system 2>/dev/null)\" = %s ] || %s"
-                     % (quote(path), join(["nix-store", "--check-validity", path])), privileged=False).rc == 0
+    running = raw('[ "$(readlink /run/current-system 2>/dev/null)" = @{path} ]', path=path)
+    return shell.run(running.or_else(argv("nix-store", "--check-validity", path)), privileged=False).rc == 0
 
 
 def ensure(shell: RemoteShell, path: str, transfer: Transfer, nix: NixCli, target: Callable[[], SshTarget],
@@ -117,8 +117,7 @@ def no_daemon_error(exc: NixError, destination: SshTarget) -> NixError:
 
 def fetch(shell: RemoteShell, path: str, cache_url: str) -> None:
     """The target substitutes ``path`` from ``cache_url``, checking signatures as its nix.conf says."""
-    fetched = shell.run(join(["nix-store", "--realise", path, "--option", "substituters", cache_url]
-                             + list(FRESH_NARINFO)))
+    fetched = shell.run(argv("nix-store", "--realise", path, "--option", "substituters", cache_url, *FRESH_NARINFO))
     if fetched.rc == 0:
         return
     if UNTRUSTED in fetched.stderr:

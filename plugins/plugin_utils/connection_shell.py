@@ -19,7 +19,7 @@ from typing import Any, Dict, Iterator, Optional
 from ansible.errors import AnsibleConnectionFailure
 from ansible.plugins.action import ActionBase
 
-from ansible_collections.nixfleet.nixos.plugins.module_utils.shell import join
+from ansible_collections.nixfleet.nixos.plugins.module_utils.shell import Command, argv
 from ansible_collections.nixfleet.nixos.plugins.plugin_utils.process import CommandResult
 from ansible_collections.nixfleet.nixos.plugins.plugin_utils.remote_shell import RemoteShell
 from ansible_collections.nixfleet.nixos.plugins.plugin_utils.ssh_target import fresh_options
@@ -45,22 +45,22 @@ class ConnectionShell(RemoteShell):
         self.label = label
         self.fresh = fresh
 
-    def run(self, command: str, stdin: Optional[str] = None, sensitive: bool = False,
-            privileged: bool = True) -> CommandResult:
+    def _execute(self, command: Command, stdin: Optional[str], sensitive: bool, privileged: bool) -> CommandResult:
+        text = command.text
         # sudoable only with become: the ssh connection then allocates a tty, which merges stderr
         # into stdout; without become the two stay apart.
         sudoable = privileged and bool(self._action._play_context.become)
         with self._no_log(sensitive), self._fresh_connection():
             try:
-                res = self._action._low_level_execute_command(command, sudoable=sudoable, in_data=stdin)
+                res = self._action._low_level_execute_command(text, sudoable=sudoable, in_data=stdin)
             except AnsibleConnectionFailure as exc:
                 if not self.fresh:
                     raise
-                return CommandResult([command], 255, "", str(exc))
+                return CommandResult([text], 255, "", str(exc))
         stdout = res.get("stdout", "")
         if sudoable:
             stdout = self._from_terminal(stdout)
-        return CommandResult([command], res.get("rc", 1), stdout, res.get("stderr", ""))
+        return CommandResult([text], res.get("rc", 1), stdout, res.get("stderr", ""))
 
     def _from_terminal(self, stdout: str) -> str:
         """Output as the command wrote it, when it came through the terminal become allocates: the
@@ -97,7 +97,7 @@ class ConnectionShell(RemoteShell):
         conn = self._action._connection
         saved: Dict[str, Any] = {name: conn.get_option(name) for name in ("ssh_args", "timeout")}
         configured = " ".join(str(conn.get_option(name) or "") for name in SSH_ARG_OPTIONS)
-        first = join(fresh_options(configured.split()) + list(FRESH_KEEPALIVE))
+        first = argv(*fresh_options(configured.split()), *FRESH_KEEPALIVE).text  # Ansible splits it like a shell
         conn.set_option("ssh_args", ("%s %s" % (first, saved["ssh_args"] or "")).strip())
         conn.set_option("timeout", min(int(saved["timeout"] or FRESH_CONNECT_TIMEOUT), FRESH_CONNECT_TIMEOUT))
         try:

@@ -6,19 +6,32 @@
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from typing import Optional
+from typing import Optional, TypeVar
+
+from ansible_collections.nixfleet.nixos.plugins.module_utils.remote_operation import Operation
+from ansible_collections.nixfleet.nixos.plugins.module_utils.shell import Command
 
 from ansible_collections.nixfleet.nixos.plugins.plugin_utils.process import CommandResult, check, run
 from ansible_collections.nixfleet.nixos.plugins.plugin_utils.ssh_target import SshTarget
 
+T = TypeVar("T")
+
+
+def checked(command: Command) -> Command:
+    """``command``, if it is a ``shell.Command`` (no hand-made string reaches a target)."""
+    if not isinstance(command, Command):
+        raise TypeError("a remote command is a shell.Command (argv() or raw()), not %s %r"
+                        % (type(command).__name__, command))
+    return command
+
 
 class RemoteShell(ABC):
-    """Runs POSIX shell command lines on one target. Subclasses implement ``run``."""
+    """Runs POSIX shell commands (``shell.Command``, nothing else) on one target. Subclasses
+    implement ``_execute``, the carrier."""
 
     label = "target"
 
-    @abstractmethod
-    def run(self, command: str, stdin: Optional[str] = None, sensitive: bool = False,
+    def run(self, command: Command, stdin: Optional[str] = None, sensitive: bool = False,
             privileged: bool = True) -> CommandResult:
         """Run ``command`` with ``/bin/sh`` semantics on the target; never raise on exit codes.
 
@@ -28,8 +41,18 @@ class RemoteShell(ABC):
         privilege escalation the host's connection is configured with (Ansible's ``become``);
         read-only probes pass False and run as the login user.
         """
+        return self._execute(checked(command), stdin, sensitive, privileged)
 
-    def check(self, command: str, what: str, stdin: Optional[str] = None, sensitive: bool = False,
+    def perform(self, operation: Operation[T]) -> T:
+        """Run one remote operation and return what its parser makes of the answer."""
+        return operation.parse(self.run(operation.command, operation.stdin, operation.sensitive,
+                                        operation.privileged))
+
+    @abstractmethod
+    def _execute(self, command: Command, stdin: Optional[str], sensitive: bool, privileged: bool) -> CommandResult:
+        """Carry ``command`` (already checked) to the target."""
+
+    def check(self, command: Command, what: str, stdin: Optional[str] = None, sensitive: bool = False,
               privileged: bool = True) -> CommandResult:
         result = self.run(command, stdin, sensitive, privileged)
         if sensitive and not result.ok:
@@ -48,6 +71,5 @@ class SshShell(RemoteShell):
         self.timeout = timeout
         self.label = target.label
 
-    def run(self, command: str, stdin: Optional[str] = None, sensitive: bool = False,
-            privileged: bool = True) -> CommandResult:
+    def _execute(self, command: Command, stdin: Optional[str], sensitive: bool, privileged: bool) -> CommandResult:
         return run(self.target.ssh_argv(command, fresh=self.fresh), stdin=stdin, timeout=self.timeout)

@@ -16,7 +16,7 @@ import subprocess
 from dataclasses import dataclass
 from typing import Dict, List, Optional, Sequence, Tuple
 
-from ansible_collections.nixfleet.nixos.plugins.module_utils.shell import join
+from ansible_collections.nixfleet.nixos.plugins.module_utils.shell import Command, argv
 
 
 # A fresh connection (magic rollback's confirmation) prefers the classic X25519 key exchange: it
@@ -74,13 +74,16 @@ class SshTarget:
             opts += ["-o", "UserKnownHostsFile=%s" % self.known_hosts]
         return opts + list(self.extra_args)
 
-    def ssh_argv(self, command: Optional[str] = None, fresh: bool = False) -> List[str]:
-        """``ssh`` to this target; ``fresh`` forbids reusing a ControlMaster connection."""
-        argv = ["ssh"] + (fresh_options(self.extra_args) if fresh else [])
-        argv += self.options() + [self.destination]
+    def ssh_argv(self, command: Optional[Command] = None, fresh: bool = False) -> List[str]:
+        """``ssh`` to this target (running ``command`` in its login shell); ``fresh`` forbids reusing
+        a ControlMaster connection."""
+        words = ["ssh"] + (fresh_options(self.extra_args) if fresh else [])
+        words += self.options() + [self.destination]
         if command is not None:
-            argv += ["--", command]
-        return argv
+            if not isinstance(command, Command):
+                raise TypeError("a remote command is a shell.Command, not %r" % (command,))
+            words += ["--", command.text]
+        return words
 
     def nix_sshopts(self) -> str:
         """``NIX_SSHOPTS``: Nix splits it on whitespace, so no option may contain any."""
@@ -101,7 +104,7 @@ class SshTarget:
         return "%s://%s" % (scheme, self.destination)
 
     def describe(self) -> str:
-        return join(self.ssh_argv())
+        return argv(*self.ssh_argv()).text
 
 
 def fresh_options(configured: Sequence[str]) -> List[str]:
@@ -113,6 +116,6 @@ def fresh_options(configured: Sequence[str]) -> List[str]:
     return options
 
 
-def remote_argv(target: SshTarget, argv: Sequence[str]) -> List[str]:
-    """ssh argv running ``argv`` (quoted for the remote shell) on ``target``."""
-    return target.ssh_argv(join(argv))
+def remote_argv(target: SshTarget, words: Sequence[str]) -> List[str]:
+    """ssh argv running the command ``words`` (each quoted for the remote shell) on ``target``."""
+    return target.ssh_argv(argv(*words))

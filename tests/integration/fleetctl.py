@@ -18,6 +18,7 @@ sys.path.insert(0, str(ROOT / "tests" / "fleet"))
 import nsfleet  # noqa: E402
 
 from ansible_collections.nixfleet.nixos.plugins.module_utils.nix_argv import parse_path_info  # noqa: E402
+from ansible_collections.nixfleet.nixos.plugins.module_utils.shell import Command, raw  # noqa: E402
 from ansible_collections.nixfleet.nixos.plugins.plugin_utils.nix_cli import NixCli  # noqa: E402
 from ansible_collections.nixfleet.nixos.plugins.plugin_utils.ssh_target import SshTarget  # noqa: E402
 
@@ -34,8 +35,10 @@ def target(host: nsfleet.Host) -> SshTarget:
                      name=host.name)
 
 
-def ssh(host: nsfleet.Host, command: str, check: bool = True, timeout: float = 60) -> subprocess.CompletedProcess:
-    proc = subprocess.run(target(host).ssh_argv(command), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+def ssh(host: nsfleet.Host, command, check: bool = True, timeout: float = 60) -> subprocess.CompletedProcess:
+    """Run ``command`` (a test's own shell text, or a ``shell.Command``) on ``host``."""
+    remote = command if isinstance(command, Command) else raw(command)
+    proc = subprocess.run(target(host).ssh_argv(remote), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                           universal_newlines=True, timeout=timeout, stdin=subprocess.DEVNULL, check=False)
     if check and proc.returncode != 0:
         raise AssertionError("ssh %s %r failed (%d): %s" % (host.name, command, proc.returncode, proc.stderr))

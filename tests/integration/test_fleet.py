@@ -11,7 +11,7 @@ import pytest
 from fleetctl import FLEET_CLI, NIX_CONFIG, http_get, inside, nsfleet, ssh, target
 
 from ansible_collections.nixfleet.nixos.plugins.module_utils.generations import SYSTEM_PROFILE, parse_probe, probe_command
-from ansible_collections.nixfleet.nixos.plugins.module_utils.shell import join
+from ansible_collections.nixfleet.nixos.plugins.module_utils.shell import argv, raw
 from ansible_collections.nixfleet.nixos.plugins.module_utils.errors import NixError
 from ansible_collections.nixfleet.nixos.plugins.plugin_utils.nix_cli import NixCli
 from ansible_collections.nixfleet.nixos.plugins.plugin_utils.remote_shell import SshShell
@@ -39,8 +39,8 @@ def test_deploy_every_host_by_hand(fleet, fixture_flake):
         cli.copy([path], t.store_url(), env=t.nix_env(), no_check_sigs=True)
         assert cli.missing_paths([path], t.store_url(), env=t.nix_env()) == []
         shell = SshShell(t)
-        shell.check(join(["nix-env", "-p", SYSTEM_PROFILE, "--set", path]), "setting the profile")
-        shell.check(join([path + "/bin/switch-to-configuration", "switch"]), "activation")
+        shell.check(argv("nix-env", "-p", SYSTEM_PROFILE, "--set", path), "setting the profile")
+        shell.check(argv(path + "/bin/switch-to-configuration", "switch"), "activation")
     for host in fleet.hosts:
         path = paths[host.name]
         state = parse_probe(SYSTEM_PROFILE, ssh(host, probe_command()).stdout)
@@ -167,10 +167,10 @@ def test_core_reports_nix_version_and_remote_failures(fleet):
     assert version.implementation == "Nix" and version.at_least(2, 8) and version.supports_flakes
     shell = SshShell(target(fleet["node01"]))
     with pytest.raises(NixError) as info:
-        shell.check("echo 'error: no such generation' >&2; exit 7", "switching")
+        shell.check(raw("echo 'error: no such generation' >&2; exit 7"), "switching")
     assert info.value.rc == 7 and info.value.host == "node01"
     assert str(info.value) == "node01: switching failed (exit code 7): error: no such generation"
     unreachable = SshShell(SshTarget(host="127.0.10.99", port=2222, name="gone", extra_args=("-o", "ConnectTimeout=3")))
     with pytest.raises(NixError) as info:
-        unreachable.check("true", "probing")
+        unreachable.check(argv("true"), "probing")
     assert info.value.rc == 255 and "Connection refused" in info.value.stderr

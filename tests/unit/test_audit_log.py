@@ -21,7 +21,7 @@ def append(tmp_path, head, status, rc=""):
         (tmp_path / "system-7-link").symlink_to(A)
         profile.symlink_to("system-7-link")
     log = tmp_path / "log" / "audit.log"
-    script = "%s; audit %s %s" % (al.append_function(head, str(profile), str(log)), status, rc)
+    script = "%s; audit %s %s" % (al.append_function(head, str(profile), str(log)).text, status, rc)
     subprocess.run(["sh", "-c", script], cwd=str(tmp_path), check=True)
     return log
 
@@ -45,20 +45,20 @@ def test_records_are_appended_and_read_back_oldest_first(tmp_path):
     (log.parent / "junk").write_text("")
     with open(str(log), "a") as handle:
         handle.write("not json\n")
-    out = subprocess.run(["sh", "-c", al.read_command(10, str(log))], stdout=subprocess.PIPE,
+    out = subprocess.run(["sh", "-c", al.read_command(10, str(log)).text], stdout=subprocess.PIPE,
                          universal_newlines=True, check=True).stdout
     records, malformed = al.parse_records(out)
     assert [(r.kind, r.status, r.rc, r.path) for r in records] == [("deploy", "done", 0, B),
                                                                    ("rollback", "failed-restored", 1, A)]
     assert malformed == 1
-    assert al.parse_records(subprocess.run(["sh", "-c", al.read_command(1, str(log))], stdout=subprocess.PIPE,
+    assert al.parse_records(subprocess.run(["sh", "-c", al.read_command(1, str(log)).text], stdout=subprocess.PIPE,
                                            universal_newlines=True, check=True).stdout) == ([], 1)
 
 
 def test_an_exit_code_that_is_not_a_number_and_a_profile_without_generation_are_null(tmp_path):
     log = tmp_path / "audit.log"
     head = al.record_head(al.Deployer("u@c"), "h", "deploy", "test", A, None)
-    script = "%s; audit done 'x;y'" % al.append_function(head, str(tmp_path / "none"), str(log))
+    script = "%s; audit done 'x;y'" % al.append_function(head, str(tmp_path / "none"), str(log)).text
     subprocess.run(["sh", "-c", script], check=True)
     record = json.loads(log.read_text())
     assert (record["rc"], record["generation"], record["previous"]) == (None, None, None)
@@ -101,7 +101,7 @@ def test_a_long_value_is_cut_so_a_record_stays_one_write():
 def test_the_transaction_records_the_outcomes_that_changed_the_host(tmp_path, status, recorded):
     t = tr.Transaction(path=B, action="switch", profile=str(tmp_path / "system"), work_dir=str(tmp_path / "w"),
                        owner="o", audit_head=al.record_head(al.Deployer("u@c"), "h", "deploy", "switch", B, A))
-    script = tr.script(t)
+    script = tr.script(t).text
     preamble = script[:script.index("exec 9>>")]  # W=…, audit(), finish()
     log = tmp_path / "audit.log"
     preamble = preamble.replace(al.AUDIT_LOG, str(log))

@@ -31,10 +31,10 @@ def test_nginx_accepts_the_configuration(tmp_path):
                             config=str(tmp_path / "nginx.conf"), address="127.0.0.1", port=18081,
                             user="nobody", group="nogroup", upload_allow=["127.0.0.0/8", "::1/128"])
     server.validate()
-    proc = subprocess.run(["/bin/sh", "-c", bc.prepare_command(server)], check=False)
+    proc = subprocess.run(["/bin/sh", "-c", bc.prepare_command(server).text], check=False)
     assert proc.returncode == 0
     (tmp_path / "nginx.conf").write_text(server.nginx_config())
-    test = subprocess.run(["/bin/sh", "-c", bc.test_config_command(server, str(tmp_path / "nginx.conf"))],
+    test = subprocess.run(["/bin/sh", "-c", bc.test_config_command(server, str(tmp_path / "nginx.conf")).text],
                           stdout=subprocess.PIPE, stderr=subprocess.STDOUT, universal_newlines=True, check=False)
     assert test.returncode == 0, test.stdout
     assert "allow ::1/128;" in server.nginx_config() and server.url == "http://127.0.0.1:18081"
@@ -64,11 +64,11 @@ def test_invalid_cache_settings(change, message):
 
 def test_status_probe(tmp_path):
     server = bc.CacheServer(path=str(tmp_path / "cache"), state_dir=str(tmp_path / "state"))
-    assert bc.parse_status(sh(bc.status_command(server)).stdout) == bc.ServerStatus(True, False, "stopped")
-    assert subprocess.run(["/bin/sh", "-c", bc.prepare_command(server)], check=False).returncode == 0
-    assert bc.parse_status(sh(bc.status_command(server)).stdout) == bc.ServerStatus(True, True, "stopped")
+    assert bc.parse_status(sh(bc.status_command(server).text).stdout) == bc.ServerStatus(True, False, "stopped")
+    assert subprocess.run(["/bin/sh", "-c", bc.prepare_command(server).text], check=False).returncode == 0
+    assert bc.parse_status(sh(bc.status_command(server).text).stdout) == bc.ServerStatus(True, True, "stopped")
     missing = bc.CacheServer(nginx="no-such-nginx-x")
-    assert bc.parse_status(sh(bc.status_command(missing)).stdout).nginx_installed is False
+    assert bc.parse_status(sh(bc.status_command(missing).text).stdout).nginx_installed is False
 
 
 def test_systemd_paths_are_well_formed():
@@ -76,7 +76,7 @@ def test_systemd_paths_are_well_formed():
     unit = bc.systemd_unit(server)
     assert "PIDFile=/var/lib/nixfleet-binary-cache/nginx.pid" in unit
     assert "ExecStart=nginx -c /etc/nixfleet/binary-cache-nginx.conf" in unit
-    assert bc.start_command(server, "systemd", reload=True) == (
+    assert bc.start_command(server, "systemd", reload=True).text == (
         "systemctl daemon-reload && systemctl enable --now nixfleet-binary-cache && "
         "systemctl reload-or-restart nixfleet-binary-cache")
 
@@ -87,21 +87,21 @@ def sh(command):
 
 
 def test_daemon_probe_on_this_machine():
-    status = nd.parse_status(sh(nd.STATUS_COMMAND).stdout)
+    status = nd.parse_status(sh(nd.STATUS_COMMAND.text).stdout)
     assert status.kind in ("none", "process")  # this machine runs no systemd
-    for command in (nd.restart_command(nd.DaemonStatus("process", 999999)),
-                    nd.restart_command(nd.DaemonStatus("systemd"))):
+    for command in (nd.restart_command(nd.DaemonStatus("process", 999999)).text,
+                    nd.restart_command(nd.DaemonStatus("systemd")).text):
         assert subprocess.run(["/bin/sh", "-n", "-c", command], check=False).returncode == 0
     with pytest.raises(ValueError):
-        nd.restart_command(nd.DaemonStatus("none"))
+        nd.restart_command(nd.DaemonStatus("none")).text
 
 
 def test_conf_link_and_backup(tmp_path):
     (tmp_path / "real").write_text("x = 1\n")
     (tmp_path / "link").symlink_to(tmp_path / "real")
-    assert tf.parse_probe(sh(tf.probe_command(str(tmp_path / "link"))).stdout).target == str(tmp_path / "real")
-    assert tf.parse_probe(sh(tf.probe_command(str(tmp_path / "real"))).stdout).kind == "file"
-    backup = sh(tf.backup_command(str(tmp_path / "real"), "2026")).stdout.strip()
+    assert tf.parse_probe(sh(tf.probe_command(str(tmp_path / "link")).text).stdout).target == str(tmp_path / "real")
+    assert tf.parse_probe(sh(tf.probe_command(str(tmp_path / "real")).text).stdout).kind == "file"
+    backup = sh(tf.backup_command(str(tmp_path / "real"), "2026").text).stdout.strip()
     assert backup == str(tmp_path / "real.2026~") and (tmp_path / "real.2026~").read_text() == "x = 1\n"
 
 
@@ -125,7 +125,7 @@ def test_a_restart_waits_for_the_new_daemons_socket_and_an_unreaped_old_one_coun
     for name, text in (("nix-daemon", STAND_IN_DAEMON), ("nix", STAND_IN_NIX)):
         (bin_dir / name).write_text(text)
         (bin_dir / name).chmod(0o755)
-    restart = nd.restart_command(nd.DaemonStatus("process", PLACEHOLDER_PID), timeout=5)
+    restart = nd.restart_command(nd.DaemonStatus("process", PLACEHOLDER_PID), timeout=5).text
     script = ("export PATH=%(bin)s:$PATH NIXFLEET_TEST_DIR=%(dir)s; "
               "sh -c 'nix-daemon & echo $! > %(dir)s/old.pid; exec sleep 60' & "
               "until [ -e %(dir)s/socket ]; do sleep 0.1; done; old=$(cat %(dir)s/old.pid); "

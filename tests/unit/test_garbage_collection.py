@@ -42,7 +42,7 @@ def test_bad_sizes_are_refused(text):
 
 
 def test_store_space_is_read_from_df():
-    out = subprocess.run(["sh", "-c", gc.store_space_command().replace(gc.STORE_DIR, "/")],
+    out = subprocess.run(["sh", "-c", gc.store_space_command().text.replace(gc.STORE_DIR, "/")],
                          stdout=subprocess.PIPE, universal_newlines=True, check=True).stdout
     st = os.statvfs("/")
     assert abs(gc.parse_store_space(out) - st.f_bavail * st.f_frsize) < 256 << 20
@@ -73,7 +73,7 @@ def _run(tmp_path, **fields):
                                   lock_file=str(tmp_path / "deploy.lock")), **fields))
     env = dict(os.environ, PATH="%s:%s" % (tmp_path / "bin", os.environ["PATH"]))
     # As Ansible runs it: `sh -c` with `&& sleep 0` appended.
-    return subprocess.run(["sh", "-c", gc.prune_command(run) + " && sleep 0"], env=env, stdout=subprocess.PIPE,
+    return subprocess.run(["sh", "-c", gc.prune_command(run).text + " && sleep 0"], env=env, stdout=subprocess.PIPE,
                           stderr=subprocess.PIPE, universal_newlines=True, check=False)
 
 

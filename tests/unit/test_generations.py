@@ -67,7 +67,7 @@ def test_probe_command_runs_in_plain_sh(tmp_path):
         os.symlink(target, str(tmp_path / ("system-%d-link" % n)))
     os.symlink("system-2-link", str(profile))
     os.symlink("/nowhere", str(tmp_path / "system-profiles-1-link"))
-    out = subprocess.run(["/bin/sh", "-c", probe_command(str(profile))], stdout=subprocess.PIPE,
+    out = subprocess.run(["/bin/sh", "-c", probe_command(str(profile)).text], stdout=subprocess.PIPE,
                          universal_newlines=True, check=True).stdout
     st = parse_probe(str(profile), out)
     assert [(g.number, g.path) for g in st.generations] == [(1, A), (2, B)]

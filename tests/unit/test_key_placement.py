@@ -20,20 +20,20 @@ def sh(command, stdin=None):
 
 def test_probe_absent_file_other(tmp_path):
     path = tmp_path / "key.txt"
-    assert tf.parse_probe(sh(tf.probe_command(str(path))).stdout).kind == "absent"
+    assert tf.parse_probe(sh(tf.probe_command(str(path)).text).stdout).kind == "absent"
     path.write_text(KEY)
     os.chmod(path, 0o640)
-    state = tf.parse_probe(sh(tf.probe_command(str(path))).stdout)
+    state = tf.parse_probe(sh(tf.probe_command(str(path)).text).stdout)
     assert (state.kind, state.uid, state.gid, state.mode, state.content) == ("file", 0, 0, 0o640, KEY)
     link = tmp_path / "link"
     link.symlink_to(path)
-    assert tf.parse_probe(sh(tf.probe_command(str(link))).stdout) == tf.FileState("link", target=str(path))
-    assert tf.parse_probe(sh(tf.probe_command(str(tmp_path))).stdout).kind == "other"
+    assert tf.parse_probe(sh(tf.probe_command(str(link)).text).stdout) == tf.FileState("link", target=str(path))
+    assert tf.parse_probe(sh(tf.probe_command(str(tmp_path)).text).stdout).kind == "other"
 
 
 def test_write_is_atomic_and_private(tmp_path):
     path = tmp_path / "sops-nix" / "key.txt"
-    proc = sh(tf.write_command(str(path), "nobody", "nogroup", 0o600, 0o700), stdin=KEY)
+    proc = sh(tf.write_command(str(path), "nobody", "nogroup", 0o600, 0o700).text, stdin=KEY)
     assert proc.returncode == 0, proc.stderr
     st = os.stat(path)
     assert path.read_text() == KEY
@@ -46,7 +46,7 @@ def test_write_is_atomic_and_private(tmp_path):
 def test_failed_write_leaves_old_file_and_no_temp(tmp_path):
     path = tmp_path / "key.txt"
     path.write_text(OTHER)
-    proc = sh(tf.write_command(str(path), "no-such-user-x", "root", 0o600, 0o700), stdin=KEY)
+    proc = sh(tf.write_command(str(path), "no-such-user-x", "root", 0o600, 0o700).text, stdin=KEY)
     assert proc.returncode != 0
     assert path.read_text() == OTHER
     assert os.listdir(tmp_path) == ["key.txt"]
@@ -55,10 +55,10 @@ def test_failed_write_leaves_old_file_and_no_temp(tmp_path):
 def test_owner_probe_resolves_ids_in_the_same_call(tmp_path):
     path = tmp_path / "key.txt"
     path.write_text(KEY)
-    uid, gid, state = tf.parse_owner_probe(sh(tf.owner_probe_command("nobody", "nogroup", str(path))).stdout)
+    uid, gid, state = tf.parse_owner_probe(sh(tf.owner_probe_command("nobody", "nogroup", str(path)).text).stdout)
     assert (uid, gid) == (int(sh("id -u nobody").stdout), int(sh("getent group nogroup | cut -d: -f3").stdout))
     assert state.content == KEY
-    uid, gid, state = tf.parse_owner_probe(sh(tf.owner_probe_command("no-such-user-x", "root", str(path))).stdout)
+    uid, gid, state = tf.parse_owner_probe(sh(tf.owner_probe_command("no-such-user-x", "root", str(path)).text).stdout)
     assert (uid, gid) == (None, 0) and state.kind == "file"
 
 

@@ -2,6 +2,7 @@ import subprocess
 
 import pytest
 
+from ansible_collections.nixfleet.nixos.plugins.module_utils.shell import raw
 from ansible_collections.nixfleet.nixos.plugins.plugin_utils.ssh_target import SshTarget, remote_argv
 
 T = SshTarget(host="127.0.0.11", user="root", port=2222, private_key="/k/id", known_hosts="/k/known_hosts",
@@ -14,7 +15,7 @@ def test_same_options_for_ssh_and_nix():
     assert T.options() == opts
     assert T.nix_sshopts() == " ".join(opts)
     assert T.nix_env() == {"NIX_SSHOPTS": " ".join(opts)}
-    assert T.ssh_argv("true") == ["ssh"] + opts + ["root@127.0.0.11", "--", "true"]
+    assert T.ssh_argv(raw("true")) == ["ssh"] + opts + ["root@127.0.0.11", "--", "true"]
 
 
 def test_store_url_and_destination():
@@ -28,7 +29,7 @@ def test_store_url_and_destination():
 
 def test_fresh_connection_disables_control_master():
     argv = SshTarget(host="h", extra_args=("-o", "ControlMaster=auto", "-o", "ControlPath=/tmp/cp")).ssh_argv(
-        "true", fresh=True)
+        raw("true"), fresh=True)
     # ssh keeps the first value of an option: the fresh ones come first.
     assert argv[:5] == ["ssh", "-o", "ControlMaster=no", "-o", "ControlPath=none"]
     assert argv.index("ControlMaster=auto") > argv.index("ControlMaster=no")

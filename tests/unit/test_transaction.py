@@ -3,6 +3,7 @@ import subprocess
 import pytest
 
 from ansible_collections.nixfleet.nixos.plugins.module_utils import transaction as tr
+from ansible_collections.nixfleet.nixos.plugins.module_utils.shell import raw
 
 P = "/nix/store/fdbsdqh96xcdfvxizjzr90dqy2v5d87k-nixos-system-web-2"
 PREV = "/nix/store/vsp9a6ydyqvbnv7majfxkyl0vjdjwlxq-nixos-system-web-1"
@@ -28,7 +29,7 @@ VARIANTS = [
 
 @pytest.mark.parametrize("t", VARIANTS)
 def test_script_and_launcher_are_valid_sh(t):
-    for text in (tr.script(t), tr.launch_command(t, systemd=False, unit="u"), tr.launch_command(t, True, "u")):
+    for text in (tr.script(t).text, tr.launch_command(t, systemd=False, unit="u").text, tr.launch_command(t, True, "u").text):
         check = subprocess.run(["sh", "-n", "-c", text], stderr=subprocess.PIPE, universal_newlines=True, check=False)
         assert check.returncode == 0, check.stderr
 
@@ -40,31 +41,31 @@ def test_expected_link():
 
 
 def test_watchdog_only_when_asked():
-    assert tx(confirm_timeout=30).canary in tr.script(tx(confirm_timeout=30))
-    assert "canary" not in tr.script(tx())
-    assert "i -lt 150" in tr.script(tx(confirm_timeout=30))  # 30 s in 0.2 s ticks
+    assert tx(confirm_timeout=30).canary in tr.script(tx(confirm_timeout=30)).text
+    assert "canary" not in tr.script(tx()).text
+    assert "i -lt 150" in tr.script(tx(confirm_timeout=30)).text  # 30 s in 0.2 s ticks
 
 
 def test_what_each_action_touches():
-    boot = tr.script(tx(action="boot"))
+    boot = tr.script(tx(action="boot")).text
     assert "/run/current-system" not in boot and "nix-env -p /nix/var/nix/profiles/system --set" in boot
-    test = tr.script(tx(action="test"))
+    test = tr.script(tx(action="test")).text
     assert "--set" not in test and "/run/current-system" in test
-    back = tr.script(tx(to_generation=2))
+    back = tr.script(tx(to_generation=2)).text
     assert "--switch-generation 2" in back and "--delete-generations" not in back
-    assert "--delete-generations" in tr.script(tx())
+    assert "--delete-generations" in tr.script(tx()).text
 
 
 def test_activation_never_inherits_the_lock():
-    script = tr.script(tx())
+    script = tr.script(tx()).text
     assert "exec 9>>/nix/var/nix/nixfleet-deploy.lock" in script
     assert all("9>&-" in line for line in script.splitlines() if "switch-to-configuration" in line)
 
 
 def test_launchers():
-    assert tr.launch_command(tx(), systemd=True, unit="nixfleet-x").startswith(
+    assert tr.launch_command(tx(), systemd=True, unit="nixfleet-x").text.startswith(
         "mkdir -p /run/nixfleet/abc && systemd-run -E LOCALE_ARCHIVE -E NIXOS_INSTALL_BOOTLOADER --collect")
-    assert "setsid sh -c" in tr.launch_command(tx(), systemd=False, unit="u")
+    assert "setsid sh -c" in tr.launch_command(tx(), systemd=False, unit="u").text
 
 
 def test_launch_prints_the_verdict_after_the_activation_output(tmp_path):
@@ -76,13 +77,13 @@ def test_launch_prints_the_verdict_after_the_activation_output(tmp_path):
     (tmp_path / "w" / "status").write_text("failed-restored\n")
     (tmp_path / "w" / "holder").write_text("root@ctl pid 1\n")
     (tmp_path / "w" / "rc").write_text("1\n")
-    wait_and_report = tr.launch_command(t, systemd=False, unit="u").split("&& while", 1)[1]
+    wait_and_report = tr.launch_command(t, systemd=False, unit="u").text.split("&& while", 1)[1]
     proc = subprocess.run(["sh", "-c", "while" + wait_and_report], stdout=subprocess.PIPE, universal_newlines=True,
                           check=False)
     assert proc.returncode == 1
     assert tr.split_launch_output(proc.stdout) == ("activated node01\n", "failed-restored", "root@ctl pid 1")
     assert tr.split_launch_output("no state here\n") == ("no state here\n", None, None)
-    script = tr.script(t)
+    script = tr.script(t).text
     for verdict in ("locked", "noop", "stale", "profile", tr.STATUS_FAILED, tr.STATUS_DONE):
         assert 'finish %s' % verdict in script
     assert 'echo "$1" > "$W/status"; if [ -n "${2:-}" ]; then echo "$2" > "$W/rc"' in script
@@ -93,7 +94,7 @@ def run_confirm(tmp_path, status):
     (tmp_path / "w").mkdir(exist_ok=True)
     if status is not None:
         (tmp_path / "w" / "status").write_text(status + "\n")
-    return t, subprocess.run(["sh", "-c", tr.confirm_command(t, wait=0.3, then="echo then-ran")],
+    return t, subprocess.run(["sh", "-c", tr.confirm_command(t, wait=0.3, then=raw("echo then-ran")).text],
                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, universal_newlines=True, check=False)
 
 
@@ -101,7 +102,7 @@ def test_confirm_deletes_the_canary_and_cleans_up_once_confirmed(tmp_path):
     t, _proc = run_confirm(tmp_path, None)
     (tmp_path / "w" / "canary").write_text("")
     (tmp_path / "w" / "status").write_text(tr.STATUS_CONFIRMED + "\n")
-    proc = subprocess.run(["sh", "-c", tr.confirm_command(t, wait=0.3, then="echo then-ran")],
+    proc = subprocess.run(["sh", "-c", tr.confirm_command(t, wait=0.3, then=raw("echo then-ran")).text],
                           stdout=subprocess.PIPE, universal_newlines=True, check=False)
     assert proc.returncode == tr.CONFIRM_DELETED
     assert tr.parse_status(proc.stdout)[0] == tr.STATUS_CONFIRMED and "then-ran" in proc.stdout
@@ -119,7 +120,7 @@ def test_a_canary_that_cannot_be_deleted_exits_refused_with_rms_error(tmp_path):
     t, _proc = run_confirm(tmp_path, None)
     (tmp_path / "w" / "canary").mkdir()
     (tmp_path / "w" / "canary" / "x").write_text("")
-    proc = subprocess.run(["sh", "-c", tr.confirm_command(t, wait=5, then="echo then-ran")], stdout=subprocess.PIPE,
+    proc = subprocess.run(["sh", "-c", tr.confirm_command(t, wait=5, then=raw("echo then-ran")).text], stdout=subprocess.PIPE,
                           stderr=subprocess.PIPE, universal_newlines=True, timeout=3, check=False)
     assert proc.returncode == tr.CONFIRM_REFUSED  # at once: no waiting for a verdict that cannot come
     assert "cannot remove" in proc.stderr and (tmp_path / "w" / "canary").exists()

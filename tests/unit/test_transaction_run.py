@@ -80,7 +80,7 @@ class Host:
         return tr.Transaction(**fields)
 
     def launch(self, t, background=False):
-        argv = ["sh", "-c", tr.launch_command(t, systemd=False, unit="u") + " && sleep 0"]
+        argv = ["sh", "-c", tr.launch_command(t, systemd=False, unit="u").text + " && sleep 0"]
         if background:
             return subprocess.Popen(argv, env=self.env, cwd=str(self.root), stdout=subprocess.PIPE,
                                     stderr=subprocess.PIPE, universal_newlines=True)
@@ -170,7 +170,7 @@ def test_a_confirmed_change_stays(host):
     t = host.tx(two, confirm_timeout=10)
     proc, (_out, _status, _holder) = host.launch(t)
     assert proc.returncode == 0
-    confirm = subprocess.run(["sh", "-c", tr.confirm_command(t, wait=5)], stdout=subprocess.PIPE,
+    confirm = subprocess.run(["sh", "-c", tr.confirm_command(t, wait=5).text], stdout=subprocess.PIPE,
                              universal_newlines=True, check=False, timeout=30)
     assert confirm.returncode == tr.CONFIRM_DELETED
     assert tr.parse_status(confirm.stdout)[0] == tr.STATUS_CONFIRMED

@@ -1,0 +1,169 @@
+"""Every branch of ``Activator.switch`` / ``rollback`` after the launch, against a target that
+answers each operation by name (tests/helpers/fake_shell.py); the launch's and the confirmation's real
+parsers read the canned answers, written as the real script prints them (test_transaction_run.py
+runs that script for real)."""
+import pytest
+
+from ansible_collections.nixfleet.nixos.plugins.module_utils import transaction as tr
+from ansible_collections.nixfleet.nixos.plugins.module_utils.errors import NixError
+from ansible_collections.nixfleet.nixos.plugins.plugin_utils import activation
+from ansible_collections.nixfleet.nixos.plugins.plugin_utils.activation import ActivationFailed, Activator, Safety
+
+from fake_shell import OperationShell, said
+
+OLD = "/nix/store/vsp9a6ydyqvbnv7majfxkyl0vjdjwlxq-nixos-system-web-1"
+NEW = "/nix/store/fdbsdqh96xcdfvxizjzr90dqy2v5d87k-nixos-system-web-2"
+PROFILE = "/nix/var/nix/profiles/system"
+
+
+def probe(current=1, running=OLD, generations=((1, OLD),), present=0):
+    """What the state probe prints (with the toplevel check's exit code as ``present``)."""
+    lines = ["profile\tsystem-%d-link" % current if current else "profile\t"]
+    lines += ["generation\tsystem-%d-link\t%s\t100" % (n, p) for n, p in generations]
+    lines += ["running\t%s" % (running or ""), "systemd\tno", "present\t%d" % present]
+    return said(0, "\n".join(lines) + "\n")
+
+
+AFTER = probe(2, NEW, ((1, OLD), (2, NEW)))
+
+
+def launched(rc, status="", holder="", output="activating the configuration...\n", stderr=""):
+    return said(rc, "%snixfleet-status\t%s\nnixfleet-holder\t%s\n" % (output, status, holder), stderr)
+
+
+def activator(answers, magic_rollback=False):
+    shell = OperationShell(answers)
+    safety = Safety(magic_rollback=magic_rollback, confirm_timeout=1, lock_timeout=3, poll_interval=0.01)
+    return shell, Activator(shell, PROFILE, shell, safety)
+
+
+def test_done_without_a_watchdog_cleans_up_in_the_probe_that_reads_the_new_generation():
+    shell, a = activator({"probe": [probe(), AFTER], "launch": launched(0, tr.STATUS_DONE)})
+    outcome = a.switch(NEW)
+    assert (outcome.changed, outcome.generation, outcome.exit_code, outcome.failed_units) == (True, 2, 0, False)
+    assert outcome.stdout == "activating the configuration...\n"  # the verdict lines are not the activation's
+    assert shell.performed == [("probe", False), ("launch", True), ("probe", True)]  # cleanup first: as root
+
+
+def test_exit_code_4_keeps_the_new_system_with_a_warning():
+    shell, a = activator({"probe": [probe(), AFTER],
+                          "launch": launched(4, tr.STATUS_DONE, stderr="warning: the following units failed: x\n")})
+    outcome = a.switch(NEW)
+    assert outcome.failed_units is True and outcome.generation == 2
+    assert outcome.warnings == ["web: switched to %s, but some units failed (exit code 4): warning: the following "
+                                "units failed: x" % NEW]
+
+
+def test_locked_names_the_holder():
+    shell, a = activator({"probe": probe(), "launch": launched(tr.RC_LOCKED, "locked", "alice@ctl pid 7")})
+    with pytest.raises(NixError) as caught:
+        a.switch(NEW)
+    assert str(caught.value) == ("web: another deploy holds the lock %s (waited 3s): alice@ctl pid 7" % tr.LOCK_FILE)
+    assert caught.value.rolled_back is False
+
+
+def test_stale_says_what_the_profile_became():
+    shell, a = activator({"probe": probe(), "launch": launched(tr.RC_STALE, "stale", "system-5-link")})
+    with pytest.raises(NixError, match=r"the profile changed while this deploy waited for the lock \(it is now "
+                                       r"system-5-link, it was generation 1\); nothing was done"):
+        a.switch(NEW)
+
+
+def test_a_failing_nix_env_is_named_with_its_error():
+    shell, a = activator({"probe": probe(), "launch": launched(tr.RC_PROFILE, "profile", stderr="error: disk full\n")})
+    with pytest.raises(NixError) as caught:
+        a.switch(NEW)
+    assert caught.value.rc == tr.RC_PROFILE and "setting %s failed" % PROFILE in str(caught.value)
+    assert "disk full" in str(caught.value)
+
+
+def test_noop_when_another_deploy_did_it():
+    shell, a = activator({"probe": probe(), "launch": launched(tr.RC_NOOP, "noop"), "cleanup": said()})
+    outcome = a.switch(NEW)
+    assert outcome.changed is False
+    assert outcome.warnings == ["web: another deploy already did this while this one waited for the lock"]
+    assert shell.names() == ["probe", "launch", "cleanup"]
+
+
+def test_a_failed_activation_that_was_restored():
+    shell, a = activator({"probe": [probe(), probe()], "launch": launched(1, tr.STATUS_FAILED, stderr="boom\n")})
+    with pytest.raises(ActivationFailed) as caught:
+        a.switch(NEW)
+    assert str(caught.value).startswith("web: activation (switch) of %s failed; rolled back to generation 1 (%s)"
+                                        % (NEW, OLD))
+    assert caught.value.rolled_back is True and caught.value.rc == 1
+    assert shell.names() == ["probe", "launch", "probe"]  # the host was looked at: it is back
+
+
+def test_a_restore_that_failed_says_where_the_host_is():
+    shell, a = activator({"probe": [probe(), AFTER], "launch": launched(1, tr.STATUS_FAILED, stderr="boom\n")})
+    with pytest.raises(NixError) as caught:
+        a.switch(NEW)
+    assert not isinstance(caught.value, ActivationFailed) and caught.value.rolled_back is False
+    msg = str(caught.value)
+    assert msg.startswith("web: activation (switch) of %s failed, and restoring the previous state failed too: the "
+                          "profile is %s (was %s), the running system %s (was %s); the restore's output is in "
+                          "/run/nixfleet/" % (NEW, NEW, OLD, NEW, OLD)), msg
+    assert "/restore on the host" in msg
+
+
+def test_watchdog_confirmed_in_one_fresh_connection():
+    confirmed = said(tr.CONFIRM_DELETED, "nixfleet-status\tconfirmed\n" + AFTER.stdout)
+    shell, a = activator({"probe": probe(), "launch": launched(0), "confirm": confirmed}, magic_rollback=True)
+    outcome = a.switch(NEW)
+    assert outcome.confirmation == activation.CONFIRMED and outcome.generation == 2
+    assert shell.names() == ["probe", "launch", "confirm"]
+
+
+def test_watchdog_unconfirmed_because_the_host_stays_unreachable(monkeypatch):
+    monkeypatch.setattr(activation, "RECOVERY_GRACE", 0.2)
+    shell, a = activator({"probe": probe(), "launch": launched(0), "confirm": said(255, "", "Connection refused"),
+                          "status": said(255, "", "Connection refused")}, magic_rollback=True)
+    with pytest.raises(NixError) as caught:
+        a.switch(NEW)
+    assert "lost contact with the host after activating %s (no connection: Connection refused)" % NEW \
+        in str(caught.value)
+    assert "it restores generation 1 (%s) by itself 1s after the activation" % OLD in str(caught.value)
+
+
+def test_watchdog_rolled_back_when_the_confirm_window_closed():
+    shell, a = activator({"probe": probe(), "launch": launched(0), "confirm": said(255, "", "timed out"),
+                          "status": said(0, "nixfleet-status\trolled-back\n"), "cleanup": said()},
+                         magic_rollback=True)
+    with pytest.raises(ActivationFailed, match=activation.ROLLED_BACK_ITSELF):
+        a.switch(NEW)
+    assert shell.names()[-1] == "cleanup"
+
+
+def test_a_session_that_died_during_the_launch_is_settled_by_the_probe():
+    # No verdict and ssh's 255: the script goes on on the host; the probe reads where it got to.
+    shell, a = activator({"probe": [probe(), AFTER], "launch": said(255, "", "Connection reset by peer")})
+    assert a.switch(NEW).generation == 2
+
+
+def test_check_mode_and_unchanged_hosts_launch_nothing():
+    shell, a = activator({"probe": probe(2, NEW, ((1, OLD), (2, NEW)))})
+    assert a.switch(NEW).changed is False
+    assert a.switch(OLD, check_mode=True).changed is True
+    assert shell.names() == ["probe", "probe"]
+
+
+def test_a_rollback_switches_to_the_older_generation():
+    shell, a = activator({"probe": [probe(2, NEW, ((1, OLD), (2, NEW))), probe(1, OLD, ((1, OLD), (2, NEW)))],
+                          "launch": launched(0, tr.STATUS_DONE)})
+    outcome = a.rollback()
+    assert (outcome.path, outcome.generation, outcome.changed) == (OLD, 1, True)
+
+
+def test_dry_activate_runs_directly_and_fails_clearly():
+    shell, a = activator({"probe": probe(), "dry-activate": said(1, "", "would fail\n")})
+    with pytest.raises(NixError, match="dry-activate of %s failed" % NEW):
+        a.switch(NEW, action="dry-activate")
+    assert shell.names() == ["probe", "dry-activate"]
+
+
+def test_a_path_that_is_not_a_toplevel_is_refused_before_anything_runs():
+    shell, a = activator({"probe": probe(present=2)})
+    with pytest.raises(NixError, match="is not a NixOS system toplevel"):
+        a.switch(NEW)
+    assert shell.names() == ["probe"]
