@@ -1,7 +1,11 @@
 """Make the collection importable as ``ansible_collections.nixfleet.nixos`` for every test."""
 import os
+import shutil
 import sys
+import tempfile
 from pathlib import Path
+
+from hypothesis.configuration import set_hypothesis_home_dir
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -22,3 +26,10 @@ COLLECTIONS = collections_root()
 sys.path.insert(0, str(COLLECTIONS))
 sys.path.insert(0, str(ROOT / "tests" / "helpers"))  # shared test helpers (sops_files)
 os.environ["ANSIBLE_COLLECTIONS_PATH"] = str(COLLECTIONS)
+# Hypothesis keeps caches in a directory of its own (./.hypothesis by default): a temporary one.
+HYPOTHESIS_HOME = tempfile.mkdtemp(prefix="nixfleet-hypothesis-")
+set_hypothesis_home_dir(HYPOTHESIS_HOME)
+
+
+def pytest_sessionfinish(session, exitstatus):
+    shutil.rmtree(HYPOTHESIS_HOME, ignore_errors=True)
