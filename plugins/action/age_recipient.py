@@ -11,6 +11,7 @@ from ansible_collections.nixfleet.nixos.plugins.plugin_utils.action_base import 
 
 class ActionModule(NixosAction):
 
+    PATH_OPTIONS = ("path",)
     ARGSPEC = {
         "source": {"type": "str", "default": host_age_keys.SSH_HOST_KEY, "choices": list(host_age_keys.SOURCES)},
         "path": {"type": "str"},

@@ -8,7 +8,7 @@ from __future__ import annotations
 from ansible_collections.nixfleet.nixos.plugins.module_utils import cache_key as ck
 from ansible_collections.nixfleet.nixos.plugins.module_utils import nix_conf as nc
 from ansible_collections.nixfleet.nixos.plugins.module_utils.errors import NixError
-from ansible_collections.nixfleet.nixos.plugins.module_utils.store_path import StorePath
+from ansible_collections.nixfleet.nixos.plugins.module_utils.store_path import store_path_option
 from ansible_collections.nixfleet.nixos.plugins.plugin_utils.action_base import NIX_ARGSPEC, NixosAction
 from ansible_collections.nixfleet.nixos.plugins.plugin_utils.controller_files import read_text
 
@@ -32,7 +32,7 @@ class ActionModule(NixosAction):
 
     def execute(self, args, task_vars):
         try:
-            paths = sorted({StorePath(p).path for p in args["paths"]})
+            paths = sorted({store_path_option(p, "paths") for p in args["paths"]})
             nc.validate_store_url(args["to"], "to")
         except (ValueError, nc.NixConfError) as exc:
             raise NixError("%s; nothing was pushed" % exc)

@@ -5,7 +5,7 @@
 
 from __future__ import annotations
 
-from ansible_collections.nixfleet.nixos.plugins.module_utils.store_path import StorePath
+from ansible_collections.nixfleet.nixos.plugins.module_utils.store_path import store_path_option
 from ansible_collections.nixfleet.nixos.plugins.plugin_utils import closure_copy
 from ansible_collections.nixfleet.nixos.plugins.plugin_utils.action_base import NIX_ARGSPEC, TRANSFER_ARGSPEC, NixosAction
 
@@ -15,7 +15,7 @@ class ActionModule(NixosAction):
     ARGSPEC = dict(NIX_ARGSPEC, path={"type": "str", "required": True}, **TRANSFER_ARGSPEC)
 
     def execute(self, args, task_vars):
-        path = StorePath(args["path"]).path
+        path = store_path_option(args["path"], "path")
         transfer = self.transfer(args)
         needed = closure_copy.ensure(self.shell(task_vars), path, transfer, self.nix_cli(args),
                                      lambda: self.ssh_target(task_vars), check_mode=self._task.check_mode)

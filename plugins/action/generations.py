@@ -13,15 +13,9 @@ from ansible_collections.nixfleet.nixos.plugins.module_utils.generations import 
     SYSTEM_PROFILE, ProfileState, parse_probe, probe_command, profile_target)
 from ansible_collections.nixfleet.nixos.plugins.module_utils.retention import Pruning, RetentionPolicy, plan_pruning
 from ansible_collections.nixfleet.nixos.plugins.module_utils.shell import probe_field, raw, sequence
-from ansible_collections.nixfleet.nixos.plugins.module_utils.store_path import StorePath
+from ansible_collections.nixfleet.nixos.plugins.module_utils.store_path import store_path_option
 from ansible_collections.nixfleet.nixos.plugins.plugin_utils.action_base import PROFILE_ARGSPEC, NixosAction
 from ansible_collections.nixfleet.nixos.plugins.plugin_utils.activation import owner_label
-
-FAILED_STEPS = {
-    gc.RC_DELETE: "deleting the generations failed",
-    gc.RC_BOOT: "refreshing the boot entries (switch-to-configuration boot) failed",
-    gc.RC_GC: "the garbage collection (nix-store --gc) failed",
-}
 
 
 class ActionModule(NixosAction):
@@ -41,8 +35,8 @@ class ActionModule(NixosAction):
     def execute(self, args, task_vars):
         policy = RetentionPolicy(keep_last=args["keep_last"], keep_days=args["keep_days"])
         protect = tuple(_protected(path) for path in args["protect"])
-        max_freed = gc.parse_size(args["max_freed"]) if args["max_freed"] else None
-        min_free = gc.parse_size(args["min_free"]) if args["min_free"] else None
+        max_freed = _size(args, "max_freed")
+        min_free = _size(args, "min_free")
         shell = self.shell(task_vars)
         parts = [probe_command(args["profile"], nix_version=False), raw("printf 'now\\t%s\\n' \"$(date +%s)\""),
                  gc.store_space_command()]
@@ -76,35 +70,37 @@ class ActionModule(NixosAction):
             boot_entries=args["boot_entries"] and args["profile"].rstrip("/") == SYSTEM_PROFILE,
             collect=collect, max_freed=max_freed,
             roots=gc.protected_roots(state.running_system, state.booted_system, protect))
-        out = shell.run(gc.prune_command(run))
-        _raise_for(out, shell.label, args["profile"])
-        freed = gc.parse_freed(out.stdout)
-        result.update(collected=collect, nix_store_free_bytes=gc.parse_store_space(out.stdout),
-                      nix_store_free_bytes_before=free_before)
+        pruned = shell.perform(gc.prune(run))
+        _raise_for(pruned, shell.label, args["profile"])
+        freed = pruned.freed
+        result.update(collected=collect, nix_store_free_bytes=pruned.free_bytes, nix_store_free_bytes_before=free_before)
         if freed:
             result.update(bytes_freed=freed.bytes, paths_freed=freed.paths)
         result["changed"] = bool(pruning.delete) or bool(freed and freed.paths)
         return result
 
 
-def _protected(path: str) -> str:
+def _size(args: Dict[str, Any], option: str) -> Optional[int]:
     try:
-        return StorePath(path).path
+        return gc.parse_size(args[option]) if args[option] else None
     except ValueError as exc:
-        raise ValueError("protect: %s" % exc)
+        raise ValueError("%s: %s" % (option, exc))
 
 
-def _raise_for(out, host: str, profile: str) -> None:
-    if out.rc == 0:
+def _protected(path: str) -> str:
+    return store_path_option(path, "protect")
+
+
+def _raise_for(pruned: gc.Pruned, host: str, profile: str) -> None:
+    if pruned.status is gc.PruneStatus.DONE:
         return
-    holder = probe_field(out.stdout, "holder")
-    if out.rc == gc.RC_LOCKED:
-        raise NixError("%s is locked by another deploy (%s)" % (profile, holder or "unknown holder"), host=host)
-    if out.rc == gc.RC_STALE:
+    if pruned.status is gc.PruneStatus.LOCKED:
+        raise NixError("%s is locked by another deploy (%s)" % (profile, pruned.holder or "unknown holder"), host=host)
+    if pruned.status is gc.PruneStatus.STALE:
         raise NixError("%s or the running system changed since it was read (now %s); nothing was deleted, "
-                       "run again" % (profile, holder or "no generation"), host=host)
-    raise NixError(FAILED_STEPS.get(out.rc, "pruning %s failed" % profile), rc=out.rc, stderr=out.stderr,
-                   host=host)
+                       "run again" % (profile, pruned.holder or "no generation"), host=host)
+    what = "pruning %s failed" % profile if pruned.status is gc.PruneStatus.FAILED else pruned.status.value
+    raise NixError(what, rc=pruned.rc, stderr=pruned.stderr, host=host)
 
 
 def _describe(state: ProfileState, numbers: Optional[set] = None) -> str:

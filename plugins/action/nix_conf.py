@@ -23,6 +23,7 @@ NIXOS_HINT = ("%s is a link into the Nix store (NixOS): it is generated from the
 
 class ActionModule(NixosAction):
 
+    PATH_OPTIONS = ("path",)
     ARGSPEC = dict(
         {option: {"type": "list", "elements": "str"} for option in nc.NAMED_LISTS},
         netrc_file={"type": "str"},

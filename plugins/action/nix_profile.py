@@ -12,7 +12,7 @@ from ansible_collections.nixfleet.nixos.plugins.module_utils.generation_commands
 from ansible_collections.nixfleet.nixos.plugins.module_utils.generations import (
     parse_generation_link, parse_probe, probe_command)
 from ansible_collections.nixfleet.nixos.plugins.module_utils.shell import argv
-from ansible_collections.nixfleet.nixos.plugins.module_utils.store_path import StorePath
+from ansible_collections.nixfleet.nixos.plugins.module_utils.store_path import store_path_option
 from ansible_collections.nixfleet.nixos.plugins.plugin_utils import closure_copy, remote_files
 from ansible_collections.nixfleet.nixos.plugins.plugin_utils.action_base import NIX_ARGSPEC, TRANSFER_ARGSPEC, NixosAction
 
@@ -21,6 +21,7 @@ PROFILES = "/nix/var/nix/profiles"
 
 class ActionModule(NixosAction):
 
+    PATH_OPTIONS = ("bin_dir",)
     ARGSPEC = dict(
         NIX_ARGSPEC,
         name={"type": "str"},
@@ -82,7 +83,7 @@ class ActionModule(NixosAction):
     def _present(self, args, shell, task_vars, state):
         if not args["path"]:
             raise NixError("state=present needs path (the profile's store path, from nixfleet.nixos.profile_build)")
-        path = StorePath(args["path"]).path
+        path = store_path_option(args["path"], "path")
         packages = args["packages"]
         if packages is None:
             packages = self.nix_cli(args).references(path)

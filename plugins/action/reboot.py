@@ -10,6 +10,7 @@ import time
 from ansible_collections.nixfleet.nixos.plugins.module_utils import reboot as rb
 from ansible_collections.nixfleet.nixos.plugins.module_utils.errors import NixError
 from ansible_collections.nixfleet.nixos.plugins.module_utils.generations import parse_probe, probe_command
+from ansible_collections.nixfleet.nixos.plugins.module_utils.store_path import store_path_option
 from ansible_collections.nixfleet.nixos.plugins.plugin_utils.action_base import PROFILE_ARGSPEC, NixosAction
 
 
@@ -23,6 +24,8 @@ class ActionModule(NixosAction):
     )
 
     def execute(self, args, task_vars):
+        if args["expected"]:
+            store_path_option(args["expected"], "expected")
         shell = self.shell(task_vars)
         fresh = self.fresh_shell(task_vars) or shell
         state = parse_probe(args["profile"], shell.check(probe_command(args["profile"]), "reading generations",

@@ -13,7 +13,7 @@ import time
 from ansible_collections.nixfleet.nixos.plugins.module_utils import derivation_sources as ds, sbom as sb
 from ansible_collections.nixfleet.nixos.plugins.module_utils.errors import NixError
 from ansible_collections.nixfleet.nixos.plugins.module_utils.flake_ref import ref_rev
-from ansible_collections.nixfleet.nixos.plugins.module_utils.store_path import StorePath
+from ansible_collections.nixfleet.nixos.plugins.module_utils.store_path import store_path_option
 from ansible_collections.nixfleet.nixos.plugins.plugin_utils.action_base import NIX_ARGSPEC, NixosAction
 from ansible_collections.nixfleet.nixos.plugins.plugin_utils.activation import Activator
 
@@ -34,7 +34,7 @@ class ActionModule(NixosAction):
         if not path:
             raise NixError("no system runs on the host (no /run/current-system); give path", host=host)
         try:
-            path = StorePath(path).path
+            path = store_path_option(path, "path")
         except ValueError as exc:
             raise NixError(str(exc), host=host)
         cli = self.nix_cli(args)

@@ -19,6 +19,7 @@ from ansible_collections.nixfleet.nixos.plugins.plugin_utils.host_age_keys impor
 
 class ActionModule(NixosAction):
 
+    PATH_OPTIONS = ("path",)
     ARGSPEC = {
         "content": {"type": "str", "no_log": True},
         "src": {"type": "path"},
@@ -45,8 +46,10 @@ class ActionModule(NixosAction):
         owner, group = args["owner"], args["group"]
         uid, gid, current = tf.parse_owner_probe(shell.check(tf.owner_probe_command(owner, group, args["path"]),
                                                              "reading %s" % args["path"], sensitive=True).stdout)
-        if uid is None or gid is None:
-            raise NixError("owner %r or group %r does not exist on the host" % (owner, group), host=shell.label)
+        for option, name, number in (("owner", owner, uid), ("group", group, gid)):
+            if number is None:
+                raise NixError("%s %r does not exist on the host; nothing was changed" % (option, name),
+                               host=shell.label)
         desired = kp.Desired(args["path"], content, uid, gid, mode)
         try:
             plan = kp.plan(current, desired, args["force"])

@@ -18,6 +18,7 @@ from ansible_collections.nixfleet.nixos.plugins.plugin_utils.controller_files im
 
 class ActionModule(NixosAction):
 
+    PATH_OPTIONS = ("path",)
     ARGSPEC = {
         "files": {"type": "list", "elements": "path", "required": True},
         "base_dir": {"type": "path"},

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from ansible_collections.nixfleet.nixos.plugins.module_utils.generation_commands import ACTIONS
 from ansible_collections.nixfleet.nixos.plugins.module_utils.package_diff import parse_diff_closures, without_colours
-from ansible_collections.nixfleet.nixos.plugins.module_utils.store_path import StorePath
+from ansible_collections.nixfleet.nixos.plugins.module_utils.store_path import store_path_option
 from ansible_collections.nixfleet.nixos.plugins.plugin_utils.action_base import (
     NIX_ARGSPEC, PROFILE_ARGSPEC, SAFETY_ARGSPEC, NixosAction)
 from ansible_collections.nixfleet.nixos.plugins.plugin_utils.closure_diff import closure_diff
@@ -26,7 +26,7 @@ class ActionModule(NixosAction):
     )
 
     def execute(self, args, task_vars):
-        path = StorePath(args["path"]).path
+        path = store_path_option(args["path"], "path")
         activator = self.activator(args, task_vars)
         shell = activator.shell
         outcome = activator.switch(path, args["action"], check_mode=self._task.check_mode)

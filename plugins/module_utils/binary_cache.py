@@ -44,14 +44,21 @@ class CacheServer:
     nginx: str = "nginx"
 
     def validate(self) -> None:
+        # Each error names the module option that holds the value.
         for cidr in self.upload_allow:
-            ipaddress.ip_network(cidr, strict=False)  # ValueError names it
-        ipaddress.ip_address(self.address)
+            try:
+                ipaddress.ip_network(cidr, strict=False)
+            except ValueError as exc:
+                raise ValueError("upload_allow: %s" % exc)
+        try:
+            ipaddress.ip_address(self.address)
+        except ValueError as exc:
+            raise ValueError("listen_address: %s" % exc)
         if not 0 < self.port < 65536:
             raise ValueError("port %d is out of range" % self.port)
-        for path in (self.path, self.state_dir, self.config):
+        for option, path in (("path", self.path), ("state_dir", self.state_dir), ("config", self.config)):
             if not path.startswith("/") or not _plain(path):
-                raise ValueError("%r must be an absolute path without spaces or nginx syntax" % path)
+                raise ValueError("%s %r must be an absolute path without spaces or nginx syntax" % (option, path))
         for what, name in (("user", self.user), ("group", self.group)):
             if not ACCOUNT.match(name):  # written into nginx.conf's `user` line
                 raise ValueError("%s %r is not a user or group name (letters, digits, _ . -)" % (what, name))

@@ -15,10 +15,12 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from enum import Enum
 from typing import List, Optional, Tuple
 
 from ansible_collections.nixfleet.nixos.plugins.module_utils.generations import (
     RUNNING_SYSTEM, generation_link)
+from ansible_collections.nixfleet.nixos.plugins.module_utils.remote_operation import Answer, Operation
 from ansible_collections.nixfleet.nixos.plugins.module_utils.shell import Command, argv, lines, probe_field, raw
 from ansible_collections.nixfleet.nixos.plugins.module_utils.transaction import LOCK_FILE, RC_LOCKED, RC_STALE
 
@@ -164,3 +166,39 @@ def protected_roots(running: Optional[str], booted: Optional[str], protect: Tupl
         if path and path not in roots:
             roots.append(path)
     return tuple(roots)
+
+
+class PruneStatus(Enum):
+    """How the prune script ended (its exit-code protocol)."""
+
+    DONE = "done"  # exit 0
+    LOCKED = "locked"  # exit RC_LOCKED: another deploy held the lock for lock_wait seconds
+    STALE = "stale"  # exit RC_STALE: the profile or the running system changed since they were read
+    DELETE_FAILED = "deleting the generations failed"  # exit RC_DELETE
+    BOOT_FAILED = "refreshing the boot entries (switch-to-configuration boot) failed"  # exit RC_BOOT
+    GC_FAILED = "the garbage collection (nix-store --gc) failed"  # exit RC_GC
+    FAILED = "failed"  # any other exit code
+
+
+_PRUNE_EXITS = {0: PruneStatus.DONE, RC_LOCKED: PruneStatus.LOCKED, RC_STALE: PruneStatus.STALE,
+                RC_DELETE: PruneStatus.DELETE_FAILED, RC_BOOT: PruneStatus.BOOT_FAILED, RC_GC: PruneStatus.GC_FAILED}
+
+
+@dataclass(frozen=True)
+class Pruned:
+    status: PruneStatus
+    rc: int
+    stderr: str
+    holder: Optional[str]  # LOCKED: who holds the lock; STALE: what the profile is now
+    freed: Optional[Freed]
+    free_bytes: Optional[int]  # on the store's file system afterwards
+
+
+def parse_prune(answer: Answer) -> Pruned:
+    return Pruned(_PRUNE_EXITS.get(answer.rc, PruneStatus.FAILED), answer.rc, answer.stderr,
+                  probe_field(answer.stdout, "holder"), parse_freed(answer.stdout), parse_store_space(answer.stdout))
+
+
+def prune(run: PruneRun) -> Operation[Pruned]:
+    """The prune script as one operation (as root: it takes the deploy lock and deletes)."""
+    return Operation("prune", prune_command(run), parse_prune)

@@ -155,7 +155,7 @@ def validate_public_key(key: str, name: str = "trusted-public-keys") -> None:
 def validate(name: str, words: Sequence[str]) -> None:
     """Refuse what Nix would reject or misread; ``name`` may carry an ``extra-`` prefix."""
     if not NAME.match(name):
-        raise NixConfError("%r is not a nix.conf setting name" % name)
+        raise NixConfError("setting %r is not a nix.conf setting name" % name)
     base = base_name(name)
     for word in words:
         if not word or any(c.isspace() for c in word) or "#" in word:

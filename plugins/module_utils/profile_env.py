@@ -12,13 +12,13 @@ version starts at the first ``-`` followed by a digit).
 
 from __future__ import annotations
 
-import posixpath
 import re
 from dataclasses import dataclass
 from typing import Dict, List, Sequence, Tuple
 
 from ansible_collections.nixfleet.nixos.plugins.module_utils.flake_inventory import nix_string
 from ansible_collections.nixfleet.nixos.plugins.module_utils.shell import Command, lines, raw
+from ansible_collections.nixfleet.nixos.plugins.module_utils.target_file import check_target_path
 
 ENV_NAME = "nixfleet-profile"
 MANIFEST = "manifest.nix"
@@ -153,11 +153,10 @@ def check_profile_name(name: str) -> str:
 
 def check_profile_path(path: str) -> str:
     """An absolute, normalised path (no ``..``, ``.`` or ``//``) without control characters."""
-    if (not path.startswith("/") or path != posixpath.normpath(path) or path.startswith("//")
-            or any(ord(c) < 32 or ord(c) == 127 for c in path)):
-        raise ProfileError("profile %r: give an absolute, normalised path (no '..', '.', '//' or control "
-                           "characters)" % path)
-    return path
+    try:
+        return check_target_path(path, "profile")
+    except ValueError as exc:
+        raise ProfileError(str(exc))
 
 
 def profile_d_script(profile: str) -> str:

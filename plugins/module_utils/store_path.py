@@ -53,3 +53,11 @@ def is_store_path(value: str) -> bool:
     except ValueError:
         return False
     return True
+
+
+def store_path_option(value: str, option: str) -> str:
+    """``value`` of the task option ``option``, if it is a top-level store path (else an error naming it)."""
+    try:
+        return StorePath(value).path
+    except ValueError as exc:
+        raise ValueError("%s: %s" % (option, exc))

@@ -14,6 +14,7 @@ file is removed if anything fails. Content travels only on standard input, never
 
 from __future__ import annotations
 
+import posixpath
 import re
 from dataclasses import dataclass
 from typing import Optional, Tuple
@@ -42,6 +43,16 @@ class FileState:
     @property
     def exists(self) -> bool:
         return self.kind != "absent"
+
+
+def check_target_path(path: str, option: str) -> str:
+    """``path``, the value of ``option``, if it is absolute and normalised (no ``..``, ``.`` or ``//``)
+    without control characters: remote commands take it as it is, and it cannot leave its directory."""
+    if (not path.startswith("/") or path != posixpath.normpath(path) or path.startswith("//")
+            or any(ord(c) < 32 or ord(c) == 127 for c in path)):
+        raise ValueError("%s %r: give an absolute, normalised path (no '..', '.', '//' or control characters)"
+                         % (option, path))
+    return path
 
 
 def parse_mode(text: str) -> int:
@@ -78,7 +89,7 @@ def owner_probe_command(owner: str, group: str, path: str) -> Command:
 
 def parse_owner_probe(output: str) -> Tuple[Optional[int], Optional[int], FileState]:
     first, _sep, rest = output.partition("\n")
-    match = _IDS.match(first.strip())
+    match = _IDS.match(first.rstrip("\r\n"))  # an unknown group ends the line with its separator
     if not match:
         raise ValueError("unexpected answer from the owner probe: %r" % first[:100])
     uid, gid = match.group("uid"), match.group("gid")

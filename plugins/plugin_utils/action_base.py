@@ -16,7 +16,7 @@ from __future__ import annotations
 import os
 import time
 from abc import abstractmethod
-from typing import Any, Dict, Optional
+from typing import Any, Dict, Optional, Tuple
 
 from ansible.plugins.action import ActionBase
 from ansible.utils.path import unfrackpath
@@ -24,6 +24,7 @@ from ansible.utils.path import unfrackpath
 from ansible_collections.nixfleet.nixos.plugins.module_utils.audit_log import Deployer
 from ansible_collections.nixfleet.nixos.plugins.module_utils.errors import NixError
 from ansible_collections.nixfleet.nixos.plugins.module_utils.nix_argv import NixSettings
+from ansible_collections.nixfleet.nixos.plugins.module_utils.target_file import check_target_path
 from ansible_collections.nixfleet.nixos.plugins.plugin_utils import closure_copy
 from ansible_collections.nixfleet.nixos.plugins.plugin_utils.nix_cli import NixCli
 from ansible_collections.nixfleet.nixos.plugins.plugin_utils.activation import Activator, Safety, controller_identity
@@ -54,11 +55,25 @@ TRANSFER_ARGSPEC = {
 }
 
 
+def refuse_nul(value: Any, option: str = "") -> None:
+    """A NUL byte fits in no command line, file name or nix.conf: refuse it, naming the option."""
+    if isinstance(value, str) and "\0" in value:
+        raise ValueError("%s: a NUL byte cannot be carried to the host (%r)" % (option or "argument", value[:80]))
+    if isinstance(value, dict):
+        for key, item in value.items():
+            refuse_nul(key, option)
+            refuse_nul(item, "%s.%s" % (option, key) if option else str(key))
+    elif isinstance(value, (list, tuple)):
+        for index, item in enumerate(value):
+            refuse_nul(item, "%s[%d]" % (option, index))
+
+
 class NixosAction(ActionBase):
     """Subclasses set ``ARGSPEC`` and implement ``execute(args, task_vars) -> dict``."""
 
     ARGSPEC: Dict[str, Any] = {}
     TRANSFERS_FILES = False
+    PATH_OPTIONS: Tuple[str, ...] = ()  # options holding paths on the target (checked before anything runs)
     _VALID_ARGS: frozenset = frozenset()
 
     def run(self, tmp=None, task_vars=None):
@@ -70,6 +85,10 @@ class NixosAction(ActionBase):
         started = time.time()
         args = self.validate_argument_spec(argument_spec=self.ARGSPEC)[1]
         try:
+            refuse_nul(args)
+            for option in ("profile",) + self.PATH_OPTIONS:  # paths on the target, taken as they are
+                if args.get(option) is not None:
+                    check_target_path(args[option], option)
             result.update(self.execute(args, task_vars))
         except NixError as exc:
             result.update(failed=True, **exc.to_result())

@@ -13,6 +13,7 @@ from typing import Callable, Optional
 from ansible_collections.nixfleet.nixos.plugins.module_utils import copy_lock
 from ansible_collections.nixfleet.nixos.plugins.module_utils.errors import NixError
 from ansible_collections.nixfleet.nixos.plugins.module_utils.nix_argv import FRESH_NARINFO
+from ansible_collections.nixfleet.nixos.plugins.module_utils.nix_conf import validate_store_url
 from ansible_collections.nixfleet.nixos.plugins.module_utils.shell import argv, raw
 from ansible_collections.nixfleet.nixos.plugins.plugin_utils.nix_cli import NixCli
 from ansible_collections.nixfleet.nixos.plugins.plugin_utils.remote_shell import RemoteShell
@@ -45,6 +46,8 @@ class Transfer:
             raise NixError("copy_lock_timeout must be >= 0 seconds, not %d" % self.lock_timeout)
         if self.mode == "cache" and not self.cache_url:
             raise NixError("mode=cache needs cache_url (the binary cache the target pulls from)")
+        if self.cache_url is not None:
+            validate_store_url(self.cache_url, "cache_url")  # one URL: Nix splits substituters on whitespace
 
 
 def is_valid(shell: RemoteShell, path: str) -> bool:

@@ -10,6 +10,7 @@ import pytest
 
 from ansible_collections.nixfleet.nixos.plugins.module_utils import garbage_collection as gc
 from ansible_collections.nixfleet.nixos.plugins.module_utils.shell import probe_field
+from ansible_collections.nixfleet.nixos.plugins.plugin_utils.process import CommandResult
 
 OUTPUTS = Path(__file__).parent / "nix_outputs"
 VERSIONS = ["2.8.0", "2.26.3", "2.34.8"]
@@ -77,6 +78,10 @@ def _run(tmp_path, **fields):
                           stderr=subprocess.PIPE, universal_newlines=True, check=False)
 
 
+def answer(proc):
+    return CommandResult(proc.args, proc.returncode, proc.stdout, proc.stderr)
+
+
 def _running():
     return os.readlink("/run/current-system") if os.path.islink("/run/current-system") else ""
 
@@ -88,6 +93,8 @@ def test_the_script_deletes_the_planned_generations_that_still_exist(host):
     assert (host / "nix-env.log").read_text() == "-p %s --delete-generations 2\n" % (host / "profiles" / "tools")
     assert sorted(os.listdir(str(host / "profiles"))) == ["tools", "tools-3-link", "tools-4-link"]
     assert "deleted\t2\n" in proc.stdout and "store_free\t" in proc.stdout
+    pruned = gc.parse_prune(answer(proc))
+    assert pruned.status is gc.PruneStatus.DONE and pruned.free_bytes > 0
     assert (host / "deploy.lock.owner").read_text() == "test\n"
 
 
@@ -95,6 +102,8 @@ def test_a_changed_profile_deletes_nothing(host):
     proc = _run(host, expected_link="tools-3-link")
     assert proc.returncode == gc.RC_STALE and probe_field(proc.stdout, "holder") == "tools-4-link"
     assert not (host / "nix-env.log").exists() and len(os.listdir(str(host / "profiles"))) == 5
+    pruned = gc.parse_prune(answer(proc))  # the operation's parser reads the real script's answer
+    assert (pruned.status, pruned.holder, pruned.freed) == (gc.PruneStatus.STALE, "tools-4-link", None)
 
 
 def test_a_held_lock_deletes_nothing_and_names_its_holder(host):
@@ -111,6 +120,7 @@ def test_a_held_lock_deletes_nothing_and_names_its_holder(host):
         holder.wait()
     assert proc.returncode == gc.RC_LOCKED and probe_field(proc.stdout, "holder") == "bob, deploying"
     assert not (host / "nix-env.log").exists()
+    assert gc.parse_prune(answer(proc)).status is gc.PruneStatus.LOCKED
 
 
 def test_a_failing_deletion_says_which_step(host):
