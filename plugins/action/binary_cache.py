@@ -38,7 +38,7 @@ class ActionModule(NixosAction):
         except ValueError as exc:
             raise NixError("invalid binary cache settings: %s; nothing was changed" % exc)
         shell = self.shell(task_vars)
-        status = bc.parse_status(shell.check(bc.status_command(server), "looking at the cache's nginx").stdout)
+        status = shell.perform(bc.server_status(server))
         if not status.nginx_installed:
             raise NixError("%s is not installed on the host (Debian: apt-get install nginx)" % server.nginx,
                            host=shell.label)

@@ -74,7 +74,7 @@ class ActionModule(NixosAction):
             tail = (result.stderr or result.stdout).strip().splitlines()[-1:] or [""]
             return "%s exited %d %s" % (" ".join(check.argv), result.rc, tail[0]), True
         if check.type == "systemd":
-            return health.judge_systemd(shell.check(health.SYSTEMD_COMMAND, "asking systemd", privileged=False).stdout)
+            return shell.perform(health.systemd_state())
         if check.source == "target":
             result = shell.run(health.http_target_command(check), privileged=False)
             if result.rc == 127:

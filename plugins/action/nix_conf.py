@@ -70,11 +70,10 @@ class ActionModule(NixosAction):
                                                     "backing up %s" % path).stdout.strip()
             remote_files.install(shell, path, change.text, state.mode if state.mode is not None else 0o644)
         if args["restart_daemon"]:
-            daemon = nd.parse_status(shell.check(nd.STATUS_COMMAND, "looking for nix-daemon").stdout)
+            daemon = shell.perform(nd.daemon_status())
             if daemon.running:
-                after = shell.check(nd.restart_command(daemon), "restarting nix-daemon").stdout
                 result["daemon_restarted"] = True
-                result["daemon_pid"] = nd.parse_status(after).pid
+                result["daemon_pid"] = shell.perform(nd.restart(daemon)).pid
         return result
 
     def _netrc(self, shell, args) -> bool:

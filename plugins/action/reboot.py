@@ -9,7 +9,7 @@ import time
 
 from ansible_collections.nixfleet.nixos.plugins.module_utils import reboot as rb
 from ansible_collections.nixfleet.nixos.plugins.module_utils.errors import NixError
-from ansible_collections.nixfleet.nixos.plugins.module_utils.generations import parse_probe, probe_command
+from ansible_collections.nixfleet.nixos.plugins.module_utils.generations import probe
 from ansible_collections.nixfleet.nixos.plugins.module_utils.store_path import store_path_option
 from ansible_collections.nixfleet.nixos.plugins.plugin_utils.action_base import PROFILE_ARGSPEC, NixosAction
 
@@ -28,8 +28,7 @@ class ActionModule(NixosAction):
             store_path_option(args["expected"], "expected")
         shell = self.shell(task_vars)
         fresh = self.fresh_shell(task_vars) or shell
-        state = parse_probe(args["profile"], shell.check(probe_command(args["profile"]), "reading generations",
-                                                         privileged=False).stdout)
+        state = shell.perform(probe(args["profile"]))
         reboot, reason = rb.reboot_decision(args["policy"], state, args["expected"])
         result = {"changed": reboot, "rebooted": False, "reason": reason}
         if not reboot or self._task.check_mode:
@@ -45,8 +44,7 @@ class ActionModule(NixosAction):
         else:
             raise NixError("did not come back with a new boot id within %ds of the reboot" % args["timeout"],
                            host=shell.label)
-        probed = fresh.check(probe_command(args["profile"]), "reading generations", privileged=False)
-        after = parse_probe(args["profile"], probed.stdout)
+        after = fresh.perform(probe(args["profile"]))
         problem = rb.booted_problem(after, args["expected"])
         if problem:
             raise NixError(problem, host=shell.label)

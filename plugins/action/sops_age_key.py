@@ -44,8 +44,7 @@ class ActionModule(NixosAction):
 
         shell = self.shell(task_vars)
         owner, group = args["owner"], args["group"]
-        uid, gid, current = tf.parse_owner_probe(shell.check(tf.owner_probe_command(owner, group, args["path"]),
-                                                             "reading %s" % args["path"], sensitive=True).stdout)
+        uid, gid, current = shell.perform(tf.owner_probe(owner, group, args["path"]))
         for option, name, number in (("owner", owner, uid), ("group", group, gid)):
             if number is None:
                 raise NixError("%s %r does not exist on the host; nothing was changed" % (option, name),

@@ -16,6 +16,7 @@ import re
 from dataclasses import dataclass, field
 from typing import List
 
+from ansible_collections.nixfleet.nixos.plugins.module_utils.remote_operation import Operation
 from ansible_collections.nixfleet.nixos.plugins.module_utils.shell import Command, argv, raw
 
 STORE_DIR = "/nix/store"
@@ -161,6 +162,11 @@ def parse_status(output: str) -> ServerStatus:
         if len(words) == 4 and words[0] == STATUS_MARK:
             return ServerStatus(words[1] == "yes", words[2] == "yes", words[3])
     raise ValueError("unexpected answer from the cache status probe: %r" % output[:100])
+
+
+def server_status(server: CacheServer) -> Operation[ServerStatus]:
+    return Operation("cache status", status_command(server), lambda a: parse_status(a.stdout),
+                     what="looking at the cache's nginx")
 
 
 def systemd_unit(server: CacheServer) -> str:

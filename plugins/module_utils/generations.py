@@ -14,6 +14,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Dict, List, Optional, Tuple
 
+from ansible_collections.nixfleet.nixos.plugins.module_utils.remote_operation import Operation
 from ansible_collections.nixfleet.nixos.plugins.module_utils.shell import Command, raw
 
 SYSTEM_PROFILE = "/nix/var/nix/profiles/system"
@@ -132,6 +133,12 @@ def probe_command(profile: str = SYSTEM_PROFILE, nix_version: bool = True) -> Co
         "printf 'systemd\\t%s\\n' \"$([ -d /run/systemd/system ] && echo yes || echo no)\"" + version + "; true",
         p=profile, running=RUNNING_SYSTEM, booted=BOOTED_SYSTEM, running_kernel=RUNNING_SYSTEM + "/kernel",
         booted_kernel=BOOTED_SYSTEM + "/kernel")
+
+
+def probe(profile: str = SYSTEM_PROFILE, nix_version: bool = True) -> Operation[ProfileState]:
+    """The state of ``profile``, read as the login user (it needs no root)."""
+    return Operation("generations probe", probe_command(profile, nix_version), lambda a: parse_probe(profile, a.stdout),
+                     privileged=False, what="reading the generations of %s" % profile)
 
 
 def parse_probe(profile: str, output: str) -> ProfileState:

@@ -15,6 +15,7 @@ import re
 from dataclasses import dataclass
 from typing import Any, Dict, List, Optional, Tuple
 
+from ansible_collections.nixfleet.nixos.plugins.module_utils.remote_operation import Operation
 from ansible_collections.nixfleet.nixos.plugins.module_utils.shell import Command, argv, raw
 
 try:
@@ -146,6 +147,12 @@ def judge_json(check: Check, body: str) -> Optional[str]:
 SYSTEMD_COMMAND = raw("if [ ! -d /run/systemd/system ]; then echo no-systemd; exit 0; fi; "
                       "systemctl is-system-running 2>/dev/null; echo '--'; systemctl --failed --no-legend --plain "
                       "2>/dev/null | awk '{print $1}'; true")
+
+
+def systemd_state() -> Operation[Tuple[Optional[str], bool]]:
+    """Why systemd says the host is unhealthy (or None), and whether to ask again."""
+    return Operation("systemd state", SYSTEMD_COMMAND, lambda a: judge_systemd(a.stdout), privileged=False,
+                     what="asking systemd")
 
 
 def judge_systemd(output: str) -> Tuple[Optional[str], bool]:

@@ -14,6 +14,7 @@ import re
 from dataclasses import dataclass
 from typing import Optional
 
+from ansible_collections.nixfleet.nixos.plugins.module_utils.remote_operation import Operation
 from ansible_collections.nixfleet.nixos.plugins.module_utils.shell import Command, argv, raw
 
 
@@ -56,6 +57,16 @@ def parse_status(output: str) -> DaemonStatus:
             pid = match.group("pid")
             return DaemonStatus(match.group("kind"), int(pid) if pid else None)
     raise ValueError("unexpected answer from the nix-daemon probe: %r" % output[:100])
+
+
+def daemon_status() -> Operation[DaemonStatus]:
+    return Operation("nix-daemon status", STATUS_COMMAND, lambda a: parse_status(a.stdout), what="looking for nix-daemon")
+
+
+def restart(running: DaemonStatus, timeout: int = 10) -> Operation[DaemonStatus]:
+    """Restart the daemon ``running`` describes; answers the new daemon's status."""
+    return Operation("nix-daemon restart", restart_command(running, timeout), lambda a: parse_status(a.stdout),
+                     what="restarting nix-daemon")
 
 
 def restart_command(status: DaemonStatus, timeout: int = 10) -> Command:

@@ -43,3 +43,4 @@ class Operation(Generic[T]):
     privileged: bool = True  # through the connection's become (root); read-only probes pass False
     sensitive: bool = False  # input or output holds secrets (never logged)
     stdin: Optional[str] = None
+    what: Optional[str] = None  # set: any exit code but 0 fails, as "WHAT failed" (else parse reads every answer)

@@ -19,6 +19,7 @@ import re
 from dataclasses import dataclass
 from typing import Optional, Tuple
 
+from ansible_collections.nixfleet.nixos.plugins.module_utils.remote_operation import Operation
 from ansible_collections.nixfleet.nixos.plugins.module_utils.shell import Command, argv, raw
 
 MARK = "nixfleet-target-file"
@@ -85,6 +86,17 @@ def owner_probe_command(owner: str, group: str, path: str) -> Command:
     """The numeric uid and gid of ``owner`` and ``group`` (empty when unknown), then the probe of ``path``."""
     return raw("printf '@{m} ids %s %s\\n' \"$(id -u @{o} 2>/dev/null)\" \"$(getent group @{g} | cut -d: -f3)\"; "
                "@{probe}", m=raw(MARK), o=owner, g=group, probe=probe_command(path))
+
+
+def probe(path: str, sensitive: bool = False) -> Operation[FileState]:
+    """What is at ``path`` (read as root: the file may be a secret only root reads)."""
+    return Operation("file probe", probe_command(path), lambda a: parse_probe(a.stdout), sensitive=sensitive,
+                     what="reading %s" % path)
+
+
+def owner_probe(owner: str, group: str, path: str) -> Operation[Tuple[Optional[int], Optional[int], FileState]]:
+    return Operation("owner probe", owner_probe_command(owner, group, path), lambda a: parse_owner_probe(a.stdout),
+                     sensitive=True, what="reading %s" % path)
 
 
 def parse_owner_probe(output: str) -> Tuple[Optional[int], Optional[int], FileState]:

@@ -12,7 +12,7 @@ from ansible_collections.nixfleet.nixos.plugins.plugin_utils.remote_shell import
 
 
 def probe(shell: RemoteShell, path: str, sensitive: bool = False) -> tf.FileState:
-    return tf.parse_probe(shell.check(tf.probe_command(path), "reading %s" % path, sensitive=sensitive).stdout)
+    return shell.perform(tf.probe(path, sensitive))
 
 
 def read_text(shell: RemoteShell, path: str, sensitive: bool = False) -> str:

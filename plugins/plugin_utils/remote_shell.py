@@ -44,9 +44,14 @@ class RemoteShell(ABC):
         return self._execute(checked(command), stdin, sensitive, privileged)
 
     def perform(self, operation: Operation[T]) -> T:
-        """Run one remote operation and return what its parser makes of the answer."""
-        return operation.parse(self.run(operation.command, operation.stdin, operation.sensitive,
-                                        operation.privileged))
+        """Run one remote operation and return what its parser makes of the answer (an operation
+        with ``what`` fails on any exit code but 0, with ``NixError``)."""
+        if operation.what is not None:
+            answer = self.check(operation.command, operation.what, operation.stdin, operation.sensitive,
+                                operation.privileged)
+        else:
+            answer = self.run(operation.command, operation.stdin, operation.sensitive, operation.privileged)
+        return operation.parse(answer)
 
     @abstractmethod
     def _execute(self, command: Command, stdin: Optional[str], sensitive: bool, privileged: bool) -> CommandResult:
