@@ -1,4 +1,5 @@
 """Make the collection importable as ``ansible_collections.nixfleet.nixos`` for every test."""
+import atexit
 import os
 import shutil
 import sys
@@ -29,6 +30,7 @@ os.environ["ANSIBLE_COLLECTIONS_PATH"] = str(COLLECTIONS)
 # Hypothesis keeps caches in a directory of its own (./.hypothesis by default): a temporary one.
 HYPOTHESIS_HOME = tempfile.mkdtemp(prefix="nixfleet-hypothesis-")
 set_hypothesis_home_dir(HYPOTHESIS_HOME)
+atexit.register(shutil.rmtree, HYPOTHESIS_HOME, True)  # also when no pytest session ends (a plain import)
 
 
 def pytest_sessionfinish(session, exitstatus):
