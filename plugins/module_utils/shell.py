@@ -20,6 +20,9 @@ from typing import Iterable, Optional, Sequence, Union, cast
 Word = Union[str, int, "Command"]
 _HOLE = re.compile(r"@\{([a-z_][a-z0-9_]*)\}")
 _REDIRECTIONS = (">", ">>", "<", "2>", "2>>", "&>")
+# The only shell syntax this module writes itself: the control operators that compose commands.
+_SEQUENCE, _AND, _OR, _PIPE, _NEWLINE = "; ", " && ", " || ", " | ", "\n"
+_GROUP_OPEN, _GROUP_CLOSE = "{ ", "; }"
 _BUILT_HERE = object()
 
 
@@ -47,29 +50,29 @@ class Command:
 
     def then(self, other: "Command") -> "Command":
         """``self; other``."""
-        return _made("%s; %s" % (self.text, _command(other).text))
+        return _joined(_SEQUENCE, (self, other))
 
     def and_then(self, other: "Command") -> "Command":
         """``self && other``."""
-        return _made("%s && %s" % (self.text, _command(other).text))
+        return _joined(_AND, (self, other))
 
     def or_else(self, other: "Command") -> "Command":
         """``self || other``."""
-        return _made("%s || %s" % (self.text, _command(other).text))
+        return _joined(_OR, (self, other))
 
     def pipe(self, other: "Command") -> "Command":
         """``self | other``."""
-        return _made("%s | %s" % (self.text, _command(other).text))
+        return _joined(_PIPE, (self, other))
 
     def group(self) -> "Command":
         """``{ self; }``: one command of the whole (a syntax error anywhere runs none of it)."""
-        return _made("{ %s; }" % self.text)
+        return _made(_GROUP_OPEN + self.text + _GROUP_CLOSE)
 
     def redirect(self, operator: str, path: str) -> "Command":
         """``self OPERATOR path`` (``>``, ``>>``, ``<``, ``2>``, ``2>>``, ``&>``; the path one quoted word)."""
         if operator not in _REDIRECTIONS:
             raise ValueError("unknown redirection %r (one of %s)" % (operator, " ".join(_REDIRECTIONS)))
-        return _made("%s %s%s" % (self.text, operator, _quote(path)))
+        return _made(self.text + " " + operator + _quote(path))
 
 
 def _made(text: str) -> Command:
@@ -127,12 +130,17 @@ def raw(template: str, **holes: Union[Word, Sequence[Word]]) -> Command:
 
 def lines(commands: Iterable[Command]) -> Command:
     """A script: the commands one per line."""
-    return _made("\n".join(_command(c).text for c in commands))
+    return _joined(_NEWLINE, commands)
 
 
 def sequence(commands: Iterable[Command]) -> Command:
     """``a; b; c``."""
-    return _made("; ".join(_command(c).text for c in commands))
+    return _joined(_SEQUENCE, commands)
+
+
+def _joined(operator: str, commands: Iterable[Command]) -> Command:
+    """Commands joined by one of the control operators below (every composition goes through here)."""
+    return _made(operator.join(_command(c).text for c in commands))
 
 
 def probe_field(output: str, key: str) -> Optional[str]:

@@ -28,7 +28,7 @@ from ansible_collections.nixfleet.nixos.plugins.module_utils.generations import 
     SYSTEM_PROFILE, ProfileState, parse_probe, probe_command)
 from ansible_collections.nixfleet.nixos.plugins.module_utils.remote_operation import Operation
 from ansible_collections.nixfleet.nixos.plugins.module_utils.shell import Command, probe_field, raw, sequence
-from ansible_collections.nixfleet.nixos.plugins.plugin_utils.process import CommandResult, check
+from ansible_collections.nixfleet.nixos.plugins.plugin_utils.process import CommandResult
 from ansible_collections.nixfleet.nixos.plugins.plugin_utils.remote_shell import RemoteShell
 
 RECOVERY_GRACE = 60  # seconds to wait, after confirm_timeout, for a host that lost contact to come back
@@ -123,9 +123,8 @@ class Activator:
         if path:
             parts.append(raw("(@{test}); printf 'present\\t%s\\n' $?", test=ac.is_toplevel_command(path)))
         # Reading needs no root; cleaning up the work directory first (``before``) does.
-        shell = shell or self.shell
-        answer = shell.perform(Operation("probe", sequence(parts), _as_answered, privileged=bool(before)))
-        out = check(answer, "reading the generations of %s" % self.profile, shell.label).stdout
+        out = (shell or self.shell).perform(Operation("probe", sequence(parts), _stdout, privileged=bool(before),
+                                                      what="reading the generations of %s" % self.profile))
         state = parse_probe(self.profile, out)
         self.last_state = state
         return state, out
@@ -305,6 +304,10 @@ class Activator:
 
 
 NO_CONNECTION = "no connection"
+
+
+def _stdout(answer: CommandResult) -> str:
+    return answer.stdout
 
 
 def _exit_code(answer: CommandResult) -> int:

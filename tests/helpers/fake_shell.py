@@ -3,7 +3,7 @@ output, and the operation's real parser reads that answer (the commands' own she
 in test_transaction.py and test_transaction_run.py)."""
 from typing import Callable, Dict, List, Tuple, Union
 
-from ansible_collections.nixfleet.nixos.plugins.plugin_utils.process import CommandResult
+from ansible_collections.nixfleet.nixos.plugins.plugin_utils.process import CommandResult, check
 from ansible_collections.nixfleet.nixos.plugins.plugin_utils.remote_shell import RemoteShell
 
 Answer = Union[CommandResult, Callable[[object], CommandResult], List[CommandResult]]
@@ -32,6 +32,8 @@ class OperationShell(RemoteShell):
             answer = answer.pop(0) if len(answer) > 1 else answer[0]
         elif callable(answer):
             answer = answer(operation)
+        if operation.what is not None:  # as RemoteShell.perform: a non-zero exit fails
+            check(answer, operation.what, self.label)
         return operation.parse(answer)
 
     def names(self) -> List[str]:

@@ -167,3 +167,11 @@ def test_a_path_that_is_not_a_toplevel_is_refused_before_anything_runs():
     with pytest.raises(NixError, match="is not a NixOS system toplevel"):
         a.switch(NEW)
     assert shell.names() == ["probe"]
+
+
+def test_a_probe_that_fails_is_named_and_nothing_is_launched():
+    shell, a = activator({"probe": said(1, "", "sudo: a password is required\n")})
+    with pytest.raises(NixError, match="web: reading the generations of %s failed \\(exit code 1\\): sudo: a password "
+                                       "is required" % PROFILE):
+        a.switch(NEW)
+    assert shell.names() == ["probe"]
