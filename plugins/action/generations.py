@@ -34,7 +34,7 @@ class ActionModule(NixosAction):
 
     def execute(self, args, task_vars):
         policy = RetentionPolicy(keep_last=args["keep_last"], keep_days=args["keep_days"])
-        protect = tuple(_protected(path) for path in args["protect"])
+        protect = tuple(store_path_option(path, "protect") for path in args["protect"])
         max_freed = _size(args, "max_freed")
         min_free = _size(args, "min_free")
         shell = self.shell(task_vars)
@@ -85,10 +85,6 @@ def _size(args: Dict[str, Any], option: str) -> Optional[int]:
         return gc.parse_size(args[option]) if args[option] else None
     except ValueError as exc:
         raise ValueError("%s: %s" % (option, exc))
-
-
-def _protected(path: str) -> str:
-    return store_path_option(path, "protect")
 
 
 def _raise_for(pruned: gc.Pruned, host: str, profile: str) -> None:
