@@ -17,7 +17,7 @@ import pytest
 
 from ansible_collections.nixfleet.nixos.plugins.module_utils import bech32
 
-from fleetctl import inside, running_fleet
+from fleetctl import ROOT, inside, running_fleet
 from playbook_helpers import run_playbook
 
 pytestmark = pytest.mark.integration
@@ -100,6 +100,13 @@ CASES = [
     ("build nix_args", "build", {"flake": "/nonexistent", "hosts": ["node01"], "nix_args": [P]}, "nix_args"),
     ("sbom path", "sbom", {"path": P, "dest": "/tmp/nixfleet-hostile-sbom.json"}, "path"),
 ]
+
+
+def test_the_readme_states_the_suites_size():
+    readme = (ROOT / "README.md").read_text()
+    assert "— %d of them:" % len(CASES) in readme and "%d payloads each (%d values)" % (
+        len(PAYLOADS), len(CASES) * len(PAYLOADS)) in readme
+    assert "| hostile input | %d options × %d payloads" % (len(CASES), len(PAYLOADS)) in readme
 
 
 def unsafe(value: str) -> str:
