@@ -46,26 +46,41 @@ def _password_hash(password: str) -> str:
     return proc.stdout.strip()
 
 
-def _group_id(name: str) -> int:
-    for line in Path("/etc/group").read_text().splitlines():
+def _with_member(groups: str, group: str, user: str) -> str:
+    """/etc/group text with ``user`` in ``group`` where it exists (Debian's nix-daemon socket is for nix-users)."""
+    out = []
+    for line in groups.splitlines():
+        fields = line.split(":")
+        if fields[0] == group and len(fields) == 4:
+            fields[3] = ",".join([m for m in fields[3].split(",") if m] + [user])
+        out.append(":".join(fields))
+    return "\n".join(out) + "\n"
+
+
+def _group_id(name: str, system: Path) -> int:
+    for line in (system / "etc/group").read_text().splitlines():
         fields = line.split(":")
         if fields[0] == name:
             return int(fields[2])
     return 0
 
 
-def prepare_accounts(root: Path, name: str, address: str, sudo: str, password: str, root_password: str) -> None:
-    """Under the host's ``root``: the deploy user's account, sudo rule and home; root gets a password (for su)."""
+def prepare_accounts(root: Path, name: str, address: str, sudo: str, password: str, root_password: str,
+                     system: Path = Path("/")) -> None:
+    """Under the host's ``root``: the deploy user's account, sudo rule and home; root gets a password (for su).
+    The other accounts are those of ``system`` (the machine's, or a systemd host's base root)."""
     etc = root / "etc"
+    etc.mkdir(parents=True, exist_ok=True)
     user, uid = DEPLOY_USER, DEPLOY_UID
-    (etc / "passwd").write_text(Path("/etc/passwd").read_text()
+    (etc / "passwd").write_text((system / "etc/passwd").read_text()
                                 + "%s:x:%d:%d:nixfleet deploy user:/home/%s:/bin/sh\n" % (user, uid, uid, user))
-    (etc / "group").write_text(Path("/etc/group").read_text() + "%s:x:%d:\n" % (user, uid))
-    shadow = [line for line in Path("/etc/shadow").read_text().splitlines() if not line.startswith("root:")]
+    (etc / "group").write_text(_with_member((system / "etc/group").read_text(), "nix-users", user)
+                               + "%s:x:%d:\n" % (user, uid))
+    shadow = [line for line in (system / "etc/shadow").read_text().splitlines() if not line.startswith("root:")]
     shadow.insert(0, "root:%s:19000:0:99999:7:::" % _password_hash(root_password))
     shadow.append("%s:%s:19000:0:99999:7:::" % (user, _password_hash(password)))
     (etc / "shadow").write_text("\n".join(shadow) + "\n")
-    os.chown(str(etc / "shadow"), 0, _group_id("shadow"))
+    os.chown(str(etc / "shadow"), 0, _group_id("shadow", system))
     os.chmod(str(etc / "shadow"), 0o640)
     # sudo resolves the host's name; the machine's /etc/hosts does not know it.
     (etc / "hosts").write_text("127.0.0.1 localhost\n%s %s\n" % (address, name))

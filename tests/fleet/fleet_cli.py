@@ -1,6 +1,6 @@
 """Start, stop and inspect the local test fleet (see nsfleet.py and the README).
 
-  fleet up --hosts N [--no-python NAME...] [--deploy-user NAME=nopasswd|password[,untrusted]] --state DIR
+  fleet up --hosts N [--systemd] [--no-python NAME...] [--deploy-user NAME=nopasswd|password[,untrusted]] --state DIR
                                                          start N hosts, print their JSON
   fleet down --state DIR                                 stop every process, remove mounts and state
   fleet status --state DIR                               print the JSON of a running fleet
@@ -31,6 +31,8 @@ def main(argv=None):
     p_up.add_argument("--deploy-user", action="append", default=[], metavar="NAME=SUDO[,untrusted]",
                       help="host NAME gets a nix-daemon and a non-root ssh user 'deploy' with sudo "
                            "(SUDO: nopasswd or password); untrusted: not in Nix's trusted-users")
+    p_up.add_argument("--systemd", action="store_true",
+                      help="boot systemd hosts (systemd-nspawn; sshd and nix-daemon as units, real reboots)")
     p_up.add_argument("--first-address", default="127.0.0.11", help="address of the first host")
     p_up.add_argument("--port", type=int, default=2222, help="sshd port of every host")
     p_up.add_argument("--http-port", type=int, default=8080, help="port of the hosts' HTTP service")
@@ -53,7 +55,8 @@ def main(argv=None):
             users = {name: nsfleet.DeployUser.parse(spec)
                      for name, spec in (s.split("=", 1) for s in args.deploy_user)}
             hosts = nsfleet.up(args.state, args.hosts, args.no_python, args.first_address,
-                               args.port, args.http_port, names, nix_tmpfs=tmpfs, deploy_users=users)
+                               args.port, args.http_port, names, nix_tmpfs=tmpfs, deploy_users=users,
+                               systemd=args.systemd)
             print(json.dumps({"hosts": [h.public() for h in hosts]}, indent=2))
         elif args.command == "down":
             nsfleet.down(args.state)

@@ -9,6 +9,9 @@ NixOS); its ``/etc/passwd``, ``group``, ``shadow``, ``hosts`` and ``sudoers.d`` 
 PID 1 of each host is ``tini``, so
 killing it tears down every process the host ever started (sshd, sessions, services) and its
 mount namespace, and with it every mount. Nothing is mounted in the caller's namespace.
+
+A fleet can instead be made of systemd hosts (``systemd=True``, see systemd_fleet.py): systemd as
+PID 1 in systemd-nspawn, sshd and nix-daemon as units, real reboots.
 """
 from __future__ import annotations
 
@@ -30,6 +33,7 @@ from typing import Dict, Iterable, List, Optional
 sys.path.insert(0, os.path.dirname(os.path.realpath(__file__)))
 from fleet_accounts import (  # noqa: E402  (DeployUser is part of up()'s interface: callers use nsfleet.DeployUser)
     ACCOUNT_FILES, DEPLOY_USER, DeployUser, prepare_accounts, trusted_users_line)
+import systemd_fleet  # noqa: E402
 
 HERE = Path(__file__).resolve().parent
 HOST_INIT = HERE / "host-init.sh"
@@ -71,13 +75,14 @@ class Host:
     trusted: bool = True  # Nix trusts the ssh user (root always is)
     password: str = ""  # the deploy user's password (a test secret; sudo asks for it in "password" mode)
     root_password: str = ""  # root's password, for su
+    systemd: bool = False  # a systemd host (systemd_fleet.py): unshare_pid is its supervisor
     unshare_pid: int = 0
     init_pid: int = 0
     pid_namespace: str = ""
 
     def public(self) -> dict:
         keys = ("name", "address", "port", "user", "private_key", "known_hosts", "http_port", "no_python", "sudo",
-                "trusted", "password", "root_password")
+                "trusted", "password", "root_password", "systemd")
         return {key: getattr(self, key) for key in keys}
 
 
@@ -125,21 +130,25 @@ def _sshd_config(host: Host) -> str:
 
 
 def _nix_conf(host: Host) -> str:
-    if not host.sudo:
+    if not host.sudo and not host.systemd:
         return HOST_NIX_CONF
     return HOST_NIX_CONF + trusted_users_line(host.trusted)
 
 
-def _prepare_host(host: Host, client_pub: str) -> str:
-    """Create the host's private directories and keys; return its known_hosts line."""
+def _prepare_host(host: Host, client_pub: str, system: Optional[Path]) -> str:
+    """Create the host's private directories and keys; return its known_hosts line. ``system``:
+    the base root of a systemd host (None: a namespace host, on the machine's own files)."""
     root = Path(host.root)
     for directory in PRIVATE_DIRS:
         (root / directory).mkdir(parents=True, exist_ok=True)
     (root / "etc/nix/nix.conf").write_text(_nix_conf(host))
     if host.sudo:
-        prepare_accounts(root, host.name, host.address, host.sudo, host.password, host.root_password)
+        prepare_accounts(root, host.name, host.address, host.sudo, host.password, host.root_password,
+                         system=system or Path("/"))
     ssh = root / "etc/ssh"
-    for shipped in ("ssh_config", "moduli"):
+    if system:
+        systemd_fleet.prepare_layer(root, host.name)
+    for shipped in ("ssh_config", "moduli") if not system else ():
         if os.path.exists("/etc/ssh/" + shipped):
             shutil.copy("/etc/ssh/" + shipped, ssh / shipped)
     _keygen(ssh / "ssh_host_ed25519_key", "root@" + host.name)
@@ -195,6 +204,11 @@ def _listening(address: str, port: int) -> bool:
 
 
 def _wait_ready(host: Host, proc: subprocess.Popen, log: Path, deadline: float) -> None:
+    if host.systemd:
+        try:
+            systemd_fleet.wait_booted(host.name, proc, log, deadline)
+        except systemd_fleet.SystemdHostError as exc:
+            raise FleetError(str(exc))
     while time.monotonic() < deadline:
         if proc.poll() is not None:
             raise FleetError("host %s exited during start-up: %s" % (host.name, log.read_text().strip()))
@@ -217,9 +231,10 @@ def host_names(count: int) -> List[str]:
 def up(state: Path, count: int, no_python: Iterable[str] = (), first_address: str = "127.0.0.11",
        port: int = 2222, http_port: int = 8080, names: Optional[List[str]] = None,
        timeout: float = 30.0, nix_tmpfs: Optional[Dict[str, str]] = None,
-       deploy_users: Optional[Dict[str, DeployUser]] = None) -> List[Host]:
+       deploy_users: Optional[Dict[str, DeployUser]] = None, systemd: bool = False) -> List[Host]:
     """Start a fleet in ``state`` (which must not hold a running fleet) and return its hosts.
-    Hosts named in ``deploy_users`` get a nix-daemon and a sudo ``deploy`` user, which ssh logs in as."""
+    Hosts named in ``deploy_users`` get a nix-daemon and a sudo ``deploy`` user, which ssh logs in as.
+    ``systemd``: every host boots systemd (systemd_fleet.py; no --no-python or --nix-tmpfs there)."""
     state = state.resolve()
     if (state / STATE_FILE).exists():
         raise FleetError("%s already holds a fleet; run 'fleet down --state %s' first" % (state, state))
@@ -230,6 +245,9 @@ def up(state: Path, count: int, no_python: Iterable[str] = (), first_address: st
     unknown = (no_python | set(nix_tmpfs) | set(deploy_users)) - set(names)
     if unknown:
         raise FleetError("--no-python/--nix-tmpfs/--deploy-user name unknown hosts: %s" % ", ".join(sorted(unknown)))
+    if systemd and (no_python or nix_tmpfs):
+        raise FleetError("systemd hosts have Python and a disk /nix: --no-python/--nix-tmpfs are for namespace hosts")
+    system = _systemd_base() if systemd else None
     base = ipaddress.IPv4Address(first_address)
     if not base.is_loopback or not (base + len(names) - 1).is_loopback:
         raise FleetError("fleet addresses must stay inside 127.0.0.0/8")
@@ -240,14 +258,18 @@ def up(state: Path, count: int, no_python: Iterable[str] = (), first_address: st
     known_hosts = state / "client" / "known_hosts"
     hosts = [_host(name, str(base + i), port, http_port, state, deploy_users.get(name),
                    no_python=name in no_python, nix_tmpfs=nix_tmpfs.get(name, ""), private_key=str(private_key),
-                   known_hosts=str(known_hosts))
+                   known_hosts=str(known_hosts), systemd=systemd)
              for i, name in enumerate(names)]
-    known_hosts.write_text("".join(_prepare_host(h, client_pub) for h in hosts))
+    known_hosts.write_text("".join(_prepare_host(h, client_pub, system) for h in hosts))
     procs = []
     try:
         for host in hosts:
             log = state / "hosts" / host.name / "init.log"
-            procs.append((host, _start_host(host, log), log))
+            log.parent.mkdir(parents=True, exist_ok=True)
+            if system:
+                procs.append((host, systemd_fleet.start(host.name, log.parent, system, log), log))
+            else:
+                procs.append((host, _start_host(host, log), log))
             host.unshare_pid = procs[-1][1].pid
         deadline = time.monotonic() + timeout
         for host, proc, log in procs:
@@ -261,12 +283,20 @@ def up(state: Path, count: int, no_python: Iterable[str] = (), first_address: st
 
 def _host(name: str, address: str, port: int, http_port: int, state: Path, deploy: Optional[DeployUser],
           **settings) -> Host:
-    host = Host(name=name, address=address, port=port, user="root", http_port=http_port,
-                root=str(state / "hosts" / name / "root"), **settings)
+    host_dir = state / "hosts" / name
+    root = systemd_fleet.upper_of(host_dir) if settings.get("systemd") else host_dir / "root"
+    host = Host(name=name, address=address, port=port, user="root", http_port=http_port, root=str(root), **settings)
     if deploy:
         host.user, host.sudo, host.trusted = DEPLOY_USER, deploy.sudo, deploy.trusted
         host.password, host.root_password = secrets.token_urlsafe(12), secrets.token_urlsafe(12)
     return host
+
+
+def _systemd_base() -> Path:
+    try:
+        return systemd_fleet.base_root()
+    except systemd_fleet.SystemdHostError as exc:
+        raise FleetError(str(exc))
 
 
 def _save(state: Path, hosts: List[Host]) -> None:
@@ -301,6 +331,11 @@ def _kill(pid: int, sig: int) -> None:
 
 
 def _stop_hosts(hosts: List[Host], timeout: float = 10.0) -> None:
+    for host in [h for h in hosts if h.systemd and h.unshare_pid]:
+        survivors = systemd_fleet.stop(host.unshare_pid)
+        if survivors:
+            raise FleetError("host %s: processes survived: %s" % (host.name, survivors))
+    hosts = [h for h in hosts if not h.systemd]
     for host in hosts:
         # SIGKILL to PID 1 of the host's namespace kills every process in it.
         if host.init_pid:
@@ -341,4 +376,6 @@ def down(state: Path) -> None:
 
 def exec_argv(host: Host, command: List[str]) -> List[str]:
     """An argv that runs ``command`` inside ``host``'s namespaces, without ssh (for inspection)."""
+    if host.systemd:
+        return systemd_fleet.exec_argv(host.unshare_pid, command)
     return ["nsenter", "-t", str(host.init_pid), "-m", "-u", "-p", "--"] + command
