@@ -8,15 +8,18 @@ unit, so a dropped ssh connection cannot kill it, and it:
 
 1. takes the host's deploy lock (``flock`` on a file under /nix/var/nix), waiting at most
    ``lock_wait`` seconds, and says who holds it when it gives up;
-2. checks that the profile is still what the controller saw (another deploy may have run while
+2. refuses to start while NixOS's own lock (``/run/nixos/switch-to-configuration.lock``) is held,
+   naming its holder: ``switch-to-configuration`` would fail on it half-way (deploy-rs#390: a
+   crashed activation whose service inherited it keeps it held);
+3. checks that the profile is still what the controller saw (another deploy may have run while
    this one waited) — or already what it wants, then it does nothing;
-3. sets the profile (``nix-env --set`` or ``--switch-generation``), runs
+4. sets the profile (``nix-env --set`` or ``--switch-generation``), runs
    ``switch-to-configuration``, and checks that ``/run/current-system`` moved;
-4. on failure, restores the previous generation itself (profile, boot entry, running system);
-5. with a watchdog (``confirm_timeout`` > 0), creates a canary file and waits for the controller
+5. on failure, restores the previous generation itself (profile, boot entry, running system);
+6. with a watchdog (``confirm_timeout`` > 0), creates a canary file and waits for the controller
    to delete it over a *fresh* ssh connection; if it is still there after the timeout, the new
    generation broke remote access (or the controller died), so it restores the previous one;
-6. releases the lock only then, after appending the outcome to the host's audit log
+7. releases the lock only then, after appending the outcome to the host's audit log
    (``audit_log``) when it changed something.
 
 It reports through files in its work directory: ``out``/``err`` (activation output), ``rc``
@@ -39,11 +42,13 @@ from ansible_collections.nixfleet.nixos.plugins.module_utils.shell import Comman
 LOCK_FILE = "/nix/var/nix/nixfleet-deploy.lock"
 WORK_ROOT = "/run/nixfleet"
 RUNNING_LINK = "/run/current-system"
+NIXOS_LOCK = "/run/nixos/switch-to-configuration.lock"
 
 RC_LOCKED = 75  # the lock was held by someone else for lock_wait seconds
 RC_STALE = 76  # the profile changed while we waited for the lock
 RC_PROFILE = 77  # nix-env failed
 RC_NOOP = 78  # another deploy already did exactly this
+RC_NIXOS_LOCKED = 79  # NixOS's switch-to-configuration lock is held
 
 
 class TxStatus(Enum):
@@ -54,6 +59,7 @@ class TxStatus(Enum):
     STALE = "stale"  # exit RC_STALE
     PROFILE_FAILED = "profile"  # exit RC_PROFILE
     NOOP = "noop"  # exit RC_NOOP
+    NIXOS_LOCKED = "nixos-locked"  # exit RC_NIXOS_LOCKED
     FAILED_RESTORED = "failed-restored"  # activation failed; the previous generation is back
     DONE = "done"  # activated (exit code 0, or 4: some units failed), no watchdog
     CONFIRMED = "confirmed"  # activated and confirmed over a fresh connection
@@ -132,6 +138,18 @@ def _restore_function(tx: Transaction) -> Command:
     return lines([raw("restore() {")] + body + [raw("  true"), raw("}")])
 
 
+def _nixos_lock_check() -> Command:
+    """Finish NIXOS_LOCKED, the holder (from /proc/locks, by the lock file's inode) in ``holder``,
+    when someone holds NixOS's lock: nothing has been changed yet."""
+    holder = raw(
+        "ino=$(stat -c %i @{lock}); pid=$(awk -v ino=\"$ino\" '$2 == \"FLOCK\" { n = split($6, f, \":\"); "
+        "if (f[n] == ino) { print $5; exit } }' /proc/locks); "
+        "echo \"process ${pid:-unknown}: $(tr '\\0' ' ' < /proc/${pid:-0}/cmdline 2>/dev/null)\" > \"$W/holder\"",
+        lock=NIXOS_LOCK)
+    return raw("if [ -e @{lock} ] && ! flock -n @{lock} true 2>/dev/null; then @{holder}; finish @{status} @{rc}; fi",
+               lock=NIXOS_LOCK, holder=holder, status=TxStatus.NIXOS_LOCKED.value, rc=RC_NIXOS_LOCKED)
+
+
 def script(tx: Transaction) -> Command:
     """The script (run with ``sh -c``)."""
     if tx.to_generation is not None:
@@ -155,6 +173,7 @@ def script(tx: Transaction) -> Command:
     owner_file = tx.lock_file + ".owner"
     parts += [
         raw("finish() { @{finish}; }", finish=finish),
+        _nixos_lock_check(),
         _restore_function(tx),
         raw("exec 9>>@{lock}", lock=tx.lock_file),
         raw('if ! flock -w @{wait} 9; then cat @{owner} > "$W/holder" 2>/dev/null; finish locked @{rc}; fi',
@@ -276,7 +295,7 @@ class Launch:
 
 
 _BY_EXIT_CODE = {RC_LOCKED: TxStatus.LOCKED, RC_STALE: TxStatus.STALE, RC_PROFILE: TxStatus.PROFILE_FAILED,
-                 RC_NOOP: TxStatus.NOOP}
+                 RC_NOOP: TxStatus.NOOP, RC_NIXOS_LOCKED: TxStatus.NIXOS_LOCKED}
 
 
 def parse_launch(answer: Answer) -> Launch:

@@ -168,6 +168,10 @@ class Activator:
         if launched.status is tr.TxStatus.LOCKED:
             raise self._fail("another deploy holds the lock %s (waited %ds): %s"
                              % (tr.LOCK_FILE, tx.lock_wait, launched.holder or "unknown holder"))
+        if launched.status is tr.TxStatus.NIXOS_LOCKED:
+            raise self._fail("NixOS's lock %s is held by %s: an activation still runs, or one crashed and a process "
+                             "it started kept the lock (deploy-rs#390); nothing was changed. Stop that process (or "
+                             "reboot the host) and deploy again" % (tr.NIXOS_LOCK, launched.holder or "an unknown process"))
         if launched.status is tr.TxStatus.STALE:
             raise self._fail("the profile changed while this deploy waited for the lock (it is now %s, it was "
                              "generation %s); nothing was done, run again"
