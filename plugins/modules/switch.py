@@ -57,6 +57,17 @@ options:
         derivations, on the controller).
     type: bool
     default: true
+  on_inhibited:
+    description:
+      - What to do when NixOS's switch inhibitors (C(system.switch.inhibitors), NixOS 26.05) of O(path)
+        differ from the running system's, so C(switch-to-configuration switch) or C(test) would refuse
+        ("Pre-switch check 'switchInhibitors' failed"). Checked before anything changes.
+      - C(fail) fails the task saying why, with the host unchanged. C(boot) (for O(action=switch)) makes
+        O(path) the boot entry instead and returns RV(inhibited) and RV(needs_reboot); the deploy role
+        then reboots the host into it. Never a rollback.
+    type: str
+    default: fail
+    choices: [fail, boot]
 attributes:
   check_mode:
     support: full
@@ -102,6 +113,10 @@ deployed_by:
   returned: when the host changed
   type: str
   sample: "alice@ctl, AWX job 42 by bob"
+inhibited:
+  description: The live switch was inhibited and O(path) was made the boot entry (O(on_inhibited=boot)).
+  returned: when it was
+  type: bool
 previous_generation:
   description: The profile generation that was current before.
   returned: always
@@ -155,7 +170,9 @@ nixfleet_timing:
       type: float
       returned: always
 needs_reboot:
-  description: Whether, afterwards, the host runs a kernel other than the one it booted.
+  description:
+    - Whether, afterwards, the host runs a kernel other than the one it booted, or its switch was
+      inhibited and it must reboot to run O(path).
   returned: when not in check mode
   type: bool
 stdout:
