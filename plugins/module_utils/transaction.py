@@ -8,7 +8,7 @@ unit, so a dropped ssh connection cannot kill it, and it:
 
 1. takes the host's deploy lock (``flock`` on a file under /nix/var/nix), waiting at most
    ``lock_wait`` seconds, and says who holds it when it gives up;
-2. refuses to start while NixOS's own lock (``/run/nixos/switch-to-configuration.lock``) is held,
+2. then refuses to go on while NixOS's own lock (``/run/nixos/switch-to-configuration.lock``) is held,
    naming its holder: ``switch-to-configuration`` would fail on it half-way (deploy-rs#390: a
    crashed activation whose service inherited it keeps it held);
 3. checks that the profile is still what the controller saw (another deploy may have run while
@@ -173,12 +173,12 @@ def script(tx: Transaction) -> Command:
     owner_file = tx.lock_file + ".owner"
     parts += [
         raw("finish() { @{finish}; }", finish=finish),
-        _nixos_lock_check(),
         _restore_function(tx),
         raw("exec 9>>@{lock}", lock=tx.lock_file),
         raw('if ! flock -w @{wait} 9; then cat @{owner} > "$W/holder" 2>/dev/null; finish locked @{rc}; fi',
             wait=tx.lock_wait, owner=owner_file, rc=RC_LOCKED),
         raw("echo @{who} > @{owner}", who=tx.owner, owner=owner_file),
+        _nixos_lock_check(),  # after our own lock: another deploy of ours has finished by now
         raw("if @{running_ok} && @{profile_done}; then finish noop @{rc}; fi",
             running_ok=running_ok, profile_done=profile_done, rc=RC_NOOP),
         raw('if [ "$(readlink @{p} 2>/dev/null || true)" != @{link} ]; then readlink @{p} > "$W/holder" 2>&1; '

@@ -6,15 +6,18 @@ sys02: sudo asks for a password (colmena ``targetUser = "deploy"``); sys03: NOPA
 not trust ``deploy``. The fleet boots once for the module.
 """
 import json
+import os
 import re
+import signal
 import subprocess
 import time
 from pathlib import Path
 
 import pytest
 
-from fleetctl import FixtureFlake, inside, running_fleet, ssh
-from playbook_helpers import failures, leaked_lines, run_playbook, run_playbook_text, run_task, write_fleet_inventory
+from fleetctl import FixtureFlake, inside, running_fleet, served_version, ssh
+from playbook_helpers import (
+    failures, leaked_lines, playbook_command, run_playbook, run_playbook_text, run_task, write_fleet_inventory)
 
 import nsfleet
 
@@ -303,3 +306,77 @@ def test_the_fixture_honours_nixos_install_bootloader(fleet):
     assert inside(host, "cat /nix/var/nixfleet/boot/bootloader-installs").split() == [path]
     inside(host, "%s/bin/switch-to-configuration boot" % path)  # without it, no reinstall
     assert inside(host, "cat /nix/var/nixfleet/boot/bootloader-installs").split() == [path]
+
+
+def start_deploy(inventory, fleet, limit, **extra):
+    """deploy.yml in the background, in a session of its own (so the test can SIGKILL all of it)."""
+    argv, env = playbook_command(inventory, "deploy.yml", [], extra_vars=variables(fleet, **extra), limit=limit)
+    return subprocess.Popen(argv, env=env, cwd=str(inventory.parent), stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL, start_new_session=True)
+
+
+def wait_for(host, command, timeout=60):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if inside(host, "if %s; then echo yes; fi" % command).strip() == "yes":
+            return
+        time.sleep(0.2)
+    raise AssertionError("%s: never true on %s" % (command, host.name))
+
+
+def settle(host, timeout=60):
+    """Until no transaction of the collection runs on the host (its transient units are gone)."""
+    wait_for(host, "[ -z \"$(systemctl list-units --plain --no-legend 'nixfleet-*' | grep -v nixfleet-http)\" ]",
+             timeout)
+
+
+def test_ssh_cut_in_the_middle_of_an_activation_the_transient_unit_finishes_it(fleet, flake, inventory):
+    host = fleet["sys01"]
+    old = running(host)
+    flake.bump("sys01", fail="slow")
+    deploy_run = start_deploy(inventory, fleet, "sys01", nixos_deploy_magic_rollback=False)
+    try:
+        # The profile moved and the activation runs (in its transient unit): cut every ssh session.
+        wait_for(host, "[ \"$(readlink -f /nix/var/nix/profiles/system)\" != %s ] && "
+                       "systemctl list-units --plain --no-legend 'nixfleet-*' | grep -v -q nixfleet-http" % old)
+        assert running(host) == old  # half-way, for now
+        inside(host, "pkill -KILL -u deploy")
+        deploy_run.wait(timeout=120)
+    finally:
+        if deploy_run.poll() is None:
+            os.killpg(deploy_run.pid, signal.SIGKILL)
+        flake.set_host("sys01", fail="none")
+    settle(host)
+    new = profile(host)
+    assert new != old and running(host) == new and served_version(host) == flake.data["hosts"]["sys01"]["version"]
+
+
+def test_controller_killed_before_confirmation_the_host_restores_itself(fleet, flake, inventory):
+    host = fleet["sys02"]
+    old = (running(host), profile(host))
+    flake.bump("sys02")
+    deploy_run = start_deploy(inventory, fleet, "sys02", nixos_deploy_confirm_timeout=8)
+    try:
+        # Activated, the watchdog waits for its canary to be deleted: the controller dies now.
+        wait_for(host, "ls /run/nixfleet/*/canary >/dev/null 2>&1")
+        assert running(host) != old[0]
+        os.killpg(deploy_run.pid, signal.SIGKILL)
+        deploy_run.wait(timeout=30)
+    finally:
+        if deploy_run.poll() is None:
+            os.killpg(deploy_run.pid, signal.SIGKILL)
+    settle(host, timeout=40)
+    assert (running(host), profile(host)) == old
+
+
+def test_an_activation_that_cuts_every_ssh_session_is_confirmed_over_a_fresh_one(fleet, flake, inventory):
+    host = fleet["sys02"]
+    old = running(host)
+    version = flake.bump("sys02", fail="drop-sessions")
+    try:
+        run = deploy(inventory, fleet, limit="sys02")
+    finally:
+        flake.set_host("sys02", fail="none")
+    assert run.rc == 0, failures(run)
+    time.sleep(CONFIRM + 2)  # a false rollback would have happened by now
+    assert running(host) != old and profile(host) == running(host) and served_version(host) == version
