@@ -214,8 +214,12 @@ def launch_command(tx: Transaction, systemd: bool, unit: str) -> Command:
     Only the waiting happens in the ssh session; if that session dies, the script goes on.
     """
     if systemd:
-        start = argv("systemd-run", "-E", "LOCALE_ARCHIVE", "-E", "NIXOS_INSTALL_BOOTLOADER", "--collect",
-                     "--no-ask-password", "--quiet", "--unit=%s" % unit, "sh", "-c", script(tx))
+        # From a file: systemd expands ${...} in a unit's command line (the script's own shell
+        # expansions would be emptied), and only systemd 254+ can be told not to.
+        script_file = tx.work_dir + "/script"
+        start = argv("printf", "%s\n", script(tx)).redirect(">", script_file).and_then(
+            argv("systemd-run", "-E", "LOCALE_ARCHIVE", "-E", "NIXOS_INSTALL_BOOTLOADER", "--collect",
+                 "--no-ask-password", "--quiet", "--unit=%s" % unit, "sh", script_file))
     else:
         # Without sudo's SUDO_COMMAND (this whole command, with the previous system's store path):
         # services the activation starts would inherit it, and Nix keeps every store path named in a

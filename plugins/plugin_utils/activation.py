@@ -31,6 +31,7 @@ from ansible_collections.nixfleet.nixos.plugins.module_utils.shell import Comman
 from ansible_collections.nixfleet.nixos.plugins.plugin_utils.process import CommandResult
 from ansible_collections.nixfleet.nixos.plugins.plugin_utils.remote_shell import RemoteShell
 
+ACTIVATION_WAIT = 600  # seconds to wait for the verdict of a script whose launch session dropped
 RECOVERY_GRACE = 60  # seconds to wait, after confirm_timeout, for a host that lost contact to come back
 CONFIRMED = "confirmed"
 NOT_REQUESTED = "not requested"
@@ -163,7 +164,11 @@ class Activator:
                                              before.current_number)
             if self.deployer else "")
         unit = "nixfleet-%s" % tx.work_dir.rsplit("/", 1)[-1]
-        launched = self.shell.perform(tr.launch(tx, before.has_systemd, unit))
+        # The session may drop (an activation that restarts sshd or the network): the script goes on.
+        with self.shell.disconnect_tolerated():
+            launched = self.shell.perform(tr.launch(tx, before.has_systemd, unit))
+        if launched.status is tr.TxStatus.PENDING and not watchdog:
+            launched = self._await_verdict(tx, launched)
         outcome.exit_code, outcome.stdout, outcome.stderr = launched.rc, launched.stdout, launched.stderr
         if launched.status is tr.TxStatus.LOCKED:
             raise self._fail("another deploy holds the lock %s (waited %ds): %s"
@@ -203,6 +208,18 @@ class Activator:
                 self.shell.label, outcome.path, launched.stderr.strip()))
         outcome.generation = after.current_number if after else None
         return outcome
+
+    def _await_verdict(self, tx: tr.Transaction, launched: tr.Launch) -> tr.Launch:
+        """The launch's session died before the script's verdict (no watchdog to confirm): poll it over
+        fresh connections until the script has one, so the host is never judged half-way."""
+        deadline = time.monotonic() + ACTIVATION_WAIT
+        while time.monotonic() < deadline:
+            status = self.fresh.perform(tr.status(tx))
+            if status not in (None, tr.TxStatus.PENDING):
+                return tr.Launch(status, launched.rc, launched.stdout, launched.stderr, launched.holder)
+            time.sleep(self.safety.poll_interval)
+        raise self._fail("the ssh session of the activation of %s dropped, and its script gave no verdict within "
+                         "%ds; its output is in %s on the host" % (tx.path, ACTIVATION_WAIT, tx.work_dir))
 
     def _check_restored(self, tx: tr.Transaction, before: ProfileState, launched: tr.Launch) -> None:
         """After a failed activation the script restored the previous state: is the host really back

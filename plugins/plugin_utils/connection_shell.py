@@ -44,6 +44,7 @@ class ConnectionShell(RemoteShell):
         self._action = action
         self.label = label
         self.fresh = fresh
+        self._tolerant = False
 
     def _execute(self, command: Command, stdin: Optional[str], sensitive: bool, privileged: bool) -> CommandResult:
         text = command.text
@@ -54,7 +55,7 @@ class ConnectionShell(RemoteShell):
             try:
                 res = self._action._low_level_execute_command(text, sudoable=sudoable, in_data=stdin)
             except AnsibleConnectionFailure as exc:
-                if not self.fresh:
+                if not (self.fresh or self._tolerant):
                     raise
                 return CommandResult([text], 255, "", str(exc))
         stdout = res.get("stdout", "")
@@ -86,6 +87,14 @@ class ConnectionShell(RemoteShell):
         finally:
             for key, context in contexts.items():
                 context.no_log = saved[key]
+
+    @contextlib.contextmanager
+    def disconnect_tolerated(self) -> Iterator[None]:
+        self._tolerant, saved = True, self._tolerant
+        try:
+            yield
+        finally:
+            self._tolerant = saved
 
     @contextlib.contextmanager
     def _fresh_connection(self) -> Iterator[None]:

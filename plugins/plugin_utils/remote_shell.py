@@ -5,8 +5,9 @@
 
 from __future__ import annotations
 
+import contextlib
 from abc import ABC, abstractmethod
-from typing import Optional, TypeVar
+from typing import Iterator, Optional, TypeVar
 
 from ansible_collections.nixfleet.nixos.plugins.module_utils.remote_operation import Operation
 from ansible_collections.nixfleet.nixos.plugins.module_utils.shell import Command
@@ -52,6 +53,13 @@ class RemoteShell(ABC):
         else:
             answer = self.run(operation.command, operation.stdin, operation.sensitive, operation.privileged)
         return operation.parse(answer)
+
+    @contextlib.contextmanager
+    def disconnect_tolerated(self) -> Iterator[None]:
+        """While in it, a connection that drops during a command is that command's exit code 255
+        (the command may go on on the target), not an unreachable host. Carriers that cannot lose
+        their connection need do nothing."""
+        yield
 
     @abstractmethod
     def _execute(self, command: Command, stdin: Optional[str], sensitive: bool, privileged: bool) -> CommandResult:

@@ -158,8 +158,10 @@ def _inside(supervisor: int, command: List[str]) -> str:
                           universal_newlines=True, check=False).stdout
 
 
-def wait_booted(name: str, supervisor: subprocess.Popen, log: Path, deadline: float) -> None:
-    """Until systemd inside says the boot finished (``running``; ``degraded`` is a failed unit: an error)."""
+def wait_booted(name: str, supervisor: subprocess.Popen, log: Path, deadline: float, retries: int = 1) -> None:
+    """Until systemd inside says the boot finished (``running``). A boot that ends ``degraded`` (a
+    failed unit) is logged with the units' status and the host rebooted, up to ``retries`` times;
+    then it is an error."""
     state = ""
     while time.monotonic() < deadline:
         if supervisor.poll() is not None:
@@ -170,9 +172,16 @@ def wait_booted(name: str, supervisor: subprocess.Popen, log: Path, deadline: fl
         if state == "degraded":
             failed = _inside(supervisor.pid, ["systemctl", "--failed", "--plain", "--no-legend"])
             units = [line.split()[0] for line in failed.splitlines() if line.strip()]
-            journal = _inside(supervisor.pid, ["journalctl", "-b", "--no-pager", "-n", "40"]
-                              + ["--unit=%s" % unit for unit in units])
-            raise SystemdHostError("host %s booted with failed units: %s\n%s" % (name, failed.strip(), journal))
+            status = _inside(supervisor.pid, ["systemctl", "status", "--no-pager", "-n", "20"] + units)
+            with open(log, "a") as out:
+                out.write("nixfleet: %s booted with failed units:\n%s\n" % (name, status))
+            if retries <= 0:
+                raise SystemdHostError("host %s booted with failed units: %s\n%s" % (name, failed.strip(), status))
+            retries -= 1
+            before = init_pid(supervisor.pid)
+            _inside(supervisor.pid, ["systemctl", "reboot"])
+            while init_pid(supervisor.pid) in (0, before) and time.monotonic() < deadline:
+                time.sleep(0.1)
         time.sleep(0.2)
     raise SystemdHostError("host %s did not finish booting in time (systemd says %r): %s"
                            % (name, state, log.read_text()[-3000:]))

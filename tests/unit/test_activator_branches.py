@@ -135,10 +135,24 @@ def test_watchdog_rolled_back_when_the_confirm_window_closed():
     assert shell.names()[-1] == "cleanup"
 
 
-def test_a_session_that_died_during_the_launch_is_settled_by_the_probe():
-    # No verdict and ssh's 255: the script goes on on the host; the probe reads where it got to.
-    shell, a = activator({"probe": [probe(), AFTER], "launch": said(255, "", "Connection reset by peer")})
+def state_line(status):
+    return said(0, "nixfleet-status\t%s\nnixfleet-holder\t\n" % status)
+
+
+def test_a_session_that_died_during_the_launch_waits_for_the_verdict_then_probes():
+    # No verdict and ssh's 255: the script goes on on the host; its verdict is polled (over fresh
+    # connections) until it has one, then the probe reads the new generation.
+    shell, a = activator({"probe": [probe(), AFTER], "launch": said(255, "", "Connection reset by peer"),
+                          "status": [state_line(""), said(255, "", "Connection refused"), state_line(tr.STATUS_DONE)]})
     assert a.switch(NEW).generation == 2
+    assert shell.names() == ["probe", "launch", "status", "status", "status", "probe"]
+
+
+def test_a_session_that_died_before_a_failed_activation_reports_the_restore():
+    shell, a = activator({"probe": [probe(), probe()], "launch": said(255, "", "Connection reset by peer"),
+                          "status": [state_line(""), state_line(tr.STATUS_FAILED)]})
+    with pytest.raises(ActivationFailed, match="rolled back to generation 1"):
+        a.switch(NEW)
 
 
 def test_check_mode_and_unchanged_hosts_launch_nothing():

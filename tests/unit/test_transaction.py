@@ -64,8 +64,13 @@ def test_activation_never_inherits_the_lock():
 
 
 def test_launchers():
-    assert tr.launch_command(tx(), systemd=True, unit="nixfleet-x").text.startswith(
-        "mkdir -p /run/nixfleet/abc && systemd-run -E LOCALE_ARCHIVE -E NIXOS_INSTALL_BOOTLOADER --collect")
+    on_systemd = tr.launch_command(tx(), systemd=True, unit="nixfleet-x").text
+    assert on_systemd.startswith("mkdir -p /run/nixfleet/abc && printf")
+    # systemd would expand ${...} in the unit's command line: the script goes there as a file.
+    run = on_systemd[on_systemd.index("systemd-run"):on_systemd.index(" && while")]
+    assert run == ("systemd-run -E LOCALE_ARCHIVE -E NIXOS_INSTALL_BOOTLOADER --collect --no-ask-password --quiet "
+                   "--unit=nixfleet-x sh /run/nixfleet/abc/script")
+    assert ">/run/nixfleet/abc/script && systemd-run" in on_systemd
     assert "setsid sh -c" in tr.launch_command(tx(), systemd=False, unit="u").text
 
 
