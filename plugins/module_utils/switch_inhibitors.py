@@ -49,10 +49,16 @@ def _one_line(text: str) -> str:
     return ", ".join(line.strip() for line in text.splitlines() if line.strip()) or "(none)"
 
 
+def _split(text: str, separator: str):
+    """(before, after) the first ``separator``; (text, "") without one."""
+    parts = text.split(separator, 1)
+    return parts[0], parts[1] if len(parts) > 1 else ""
+
+
 def parse_inhibitors(answer: Answer) -> Inhibitors:
-    head, _, new = answer.stdout.partition(_SEPARATOR + "\n")
-    state, _, running = head.partition("\n")
-    present, _, new_text = new.partition("\n")
+    head, new = _split(answer.stdout, _SEPARATOR + "\n")
+    state, running = _split(head, "\n")
+    present, new_text = _split(new, "\n")
     return Inhibitors(has_running=state == "running", running=running,
                       new=new_text if present == "present" else None)
 

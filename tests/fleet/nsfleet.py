@@ -34,6 +34,8 @@ sys.path.insert(0, os.path.dirname(os.path.realpath(__file__)))
 from fleet_accounts import (  # noqa: E402  (DeployUser is part of up()'s interface: callers use nsfleet.DeployUser)
     ACCOUNT_FILES, DEPLOY_USER, DeployUser, prepare_accounts, trusted_users_line)
 import systemd_fleet  # noqa: E402
+from fleet_processes import children as _children, kill as _kill, pid_namespace as _pid_namespace  # noqa: E402
+from fleet_processes import processes_in  # noqa: E402,F401  (callers use nsfleet.processes_in)
 
 HERE = Path(__file__).resolve().parent
 HOST_INIT = HERE / "host-init.sh"
@@ -183,18 +185,6 @@ def _start_host(host: Host, log: Path) -> subprocess.Popen:
                                 start_new_session=True)
 
 
-def _children(pid: int) -> List[int]:
-    try:
-        text = Path("/proc/%d/task/%d/children" % (pid, pid)).read_text()
-    except OSError:
-        return []
-    return [int(p) for p in text.split()]
-
-
-def _pid_namespace(pid: int) -> str:
-    return os.readlink("/proc/%d/ns/pid" % pid)
-
-
 def _listening(address: str, port: int) -> bool:
     try:
         with socket.create_connection((address, port), timeout=0.5):
@@ -308,26 +298,6 @@ def load(state: Path) -> List[Host]:
     if not path.exists():
         raise FleetError("no fleet in %s (%s is missing)" % (state, path))
     return [Host(**entry) for entry in json.loads(path.read_text())]
-
-
-def processes_in(namespace: str) -> List[int]:
-    """PIDs (in our namespace) of every process whose PID namespace is ``namespace``."""
-    pids = []
-    for entry in os.listdir("/proc"):
-        if entry.isdigit():
-            try:
-                if os.readlink("/proc/%s/ns/pid" % entry) == namespace:
-                    pids.append(int(entry))
-            except OSError:
-                continue
-    return pids
-
-
-def _kill(pid: int, sig: int) -> None:
-    try:
-        os.kill(pid, sig)
-    except ProcessLookupError:
-        pass
 
 
 def _stop_hosts(hosts: List[Host], timeout: float = 10.0) -> None:

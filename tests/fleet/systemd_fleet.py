@@ -24,6 +24,8 @@ import time
 from pathlib import Path
 from typing import Dict, List, Optional
 
+from fleet_processes import children, kill, pid_namespace, processes_in
+
 HERE = Path(__file__).resolve().parent
 BASE_SCRIPT = HERE / "systemd-base.sh"
 HOST_SCRIPT = HERE / "systemd-host.sh"
@@ -99,18 +101,10 @@ def start(name: str, host_dir: Path, base: Path, log: Path) -> subprocess.Popen:
                                 start_new_session=True)
 
 
-def _children(pid: int) -> List[int]:
-    try:
-        text = Path("/proc/%d/task/%d/children" % (pid, pid)).read_text()
-    except OSError:
-        return []
-    return [int(p) for p in text.split()]
-
-
 def descendants(pid: int) -> List[int]:
     found, todo = [], [pid]
     while todo:
-        for child in _children(todo.pop()):
+        for child in children(todo.pop()):
             found.append(child)
             todo.append(child)
     return found
@@ -187,34 +181,20 @@ def wait_booted(name: str, supervisor: subprocess.Popen, log: Path, deadline: fl
                            % (name, state, log.read_text()[-3000:]))
 
 
-def _kill(pid: int, sig: int) -> None:
-    try:
-        os.kill(pid, sig)
-    except ProcessLookupError:
-        pass
-
-
-def _pid_namespace(pid: int) -> str:
-    try:
-        return os.readlink("/proc/%d/ns/pid" % pid)
-    except OSError:
-        return ""
-
-
 def stop(supervisor: int, timeout: float = 15.0) -> Dict[str, List[int]]:
     """SIGKILL the supervisor, nspawn and every boot's PID 1; wait until none of their processes is left.
     Returns the processes that survived (empty when the host is gone)."""
     pids = descendants(supervisor)
-    namespaces = {_pid_namespace(pid) for pid in pids if _ns_pid(pid) == 1} - {""}
+    namespaces = {pid_namespace(pid) for pid in pids if _ns_pid(pid) == 1} - {""}
     for pid in [supervisor] + pids:
-        _kill(pid, signal.SIGKILL)
+        kill(pid, signal.SIGKILL)
     try:
         os.waitpid(supervisor, 0)
     except ChildProcessError:
         pass
     deadline = time.monotonic() + timeout
     while True:
-        left = {ns: _in_namespace(ns) for ns in namespaces}
+        left = {ns: processes_in(ns) for ns in namespaces}
         left = {ns: procs for ns, procs in left.items() if procs}
         alive = [pid for pid in pids if os.path.exists("/proc/%d" % pid) and _ns_pid(pid) is not None]
         if not left and not alive:
@@ -223,11 +203,3 @@ def stop(supervisor: int, timeout: float = 15.0) -> Dict[str, List[int]]:
             left["outside"] = alive
             return left
         time.sleep(0.05)
-
-
-def _in_namespace(namespace: str) -> List[int]:
-    pids = []
-    for entry in os.listdir("/proc"):
-        if entry.isdigit() and _pid_namespace(int(entry)) == namespace:
-            pids.append(int(entry))
-    return pids
