@@ -8,7 +8,6 @@ from __future__ import annotations
 import os
 
 from ansible_collections.nixfleet.nixos.plugins.module_utils import switch_inhibitors
-from ansible_collections.nixfleet.nixos.plugins.module_utils.errors import NixError
 from ansible_collections.nixfleet.nixos.plugins.module_utils.generation_commands import ACTIONS
 from ansible_collections.nixfleet.nixos.plugins.module_utils.package_diff import parse_diff_closures, without_colours
 from ansible_collections.nixfleet.nixos.plugins.module_utils.store_path import store_path_option
@@ -34,14 +33,9 @@ class ActionModule(NixosAction):
         path = store_path_option(args["path"], "path")
         activator = self.activator(args, task_vars)
         shell = activator.shell
-        action, inhibited = self._inhibited(shell, path, args["action"], args["on_inhibited"])
-        outcome = activator.switch(path, action, check_mode=self._task.check_mode)
+        outcome = activator.switch(path, args["action"], check_mode=self._task.check_mode,
+                                   on_inhibited=args["on_inhibited"], inhibitors_elsewhere=_local_inhibitors(path))
         result = outcome.to_result()
-        if inhibited:
-            result.update(inhibited=True, needs_reboot=True)
-            result.setdefault("warnings", []).append(
-                "%s: %s; made it the boot entry instead (on_inhibited=boot): it runs after a reboot"
-                % (shell.label, inhibited))
         if not self._task.check_mode:
             self._add_report_fields(activator, outcome, result)
             if outcome.changed:
@@ -64,30 +58,19 @@ class ActionModule(NixosAction):
         return result
 
     @staticmethod
-    def _inhibited(shell, path, action, on_inhibited):
-        """(the action to run, why the live switch is inhibited or ""); fails when it is and the
-        user did not opt in to boot + reboot. Nothing has changed on the host yet."""
-        if action not in ("switch", "test"):
-            return action, ""
-        found = shell.perform(switch_inhibitors.probe(path))
-        local = None
-        if found.new is None:  # not on the host yet (check mode): the controller built it
-            local_file = os.path.join(path, switch_inhibitors.INHIBITORS_FILE)
-            local = open(local_file).read() if os.path.exists(local_file) else ("" if os.path.exists(path) else None)
-        if not found.blocks(local):
-            return action, ""
-        why = ("the switch inhibitors of %s differ from the running system's (%s): NixOS refuses to %s it live"
-               % (path, found.describe(local), action))
-        if on_inhibited == "boot" and action == "switch":
-            return "boot", why
-        raise NixError("%s; nothing was changed. Deploy it with on_inhibited=boot (deploy role: "
-                       "nixos_deploy_on_inhibited: boot) to make it the boot entry and reboot into it" % why,
-                       host=shell.label)
-
-    @staticmethod
     def _add_report_fields(activator, outcome, result):
         """For the deploy report: whether the host now needs a reboot (its running kernel is not the
         booted one), from the switch's own last probe. Closure sizes come from the controller's store
         (the build and the report measure them), not from nix-store processes on every target."""
-        if not result.get("inhibited"):
-            result["needs_reboot"] = activator.last_state.needs_reboot if activator.last_state else False
+        # An inhibited switch made the system the boot entry only: it runs after a reboot.
+        result["needs_reboot"] = outcome.inhibited or (activator.last_state.needs_reboot if activator.last_state
+                                                       else False)
+
+
+def _local_inhibitors(path):
+    """The system's switch inhibitors as the controller's store has it (None when it is not there)."""
+    local_file = os.path.join(path, switch_inhibitors.INHIBITORS_FILE)
+    if os.path.exists(local_file):
+        with open(local_file) as inhibitors:
+            return inhibitors.read()
+    return "" if os.path.exists(path) else None

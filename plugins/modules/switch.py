@@ -114,8 +114,8 @@ deployed_by:
   type: str
   sample: "alice@ctl, AWX job 42 by bob"
 inhibited:
-  description: The live switch was inhibited and O(path) was made the boot entry (O(on_inhibited=boot)).
-  returned: when it was
+  description: The live switch was inhibited and O(path) was made the boot entry instead (O(on_inhibited=boot)).
+  returned: always
   type: bool
 previous_generation:
   description: The profile generation that was current before.

@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from typing import Dict, List, Optional, Tuple
 
 from ansible_collections.nixfleet.nixos.plugins.module_utils import audit_log, generation_commands as ac
+from ansible_collections.nixfleet.nixos.plugins.module_utils import switch_inhibitors as si
 from ansible_collections.nixfleet.nixos.plugins.module_utils import transaction as tr
 from ansible_collections.nixfleet.nixos.plugins.module_utils.errors import NixError, nix_error_text
 from ansible_collections.nixfleet.nixos.plugins.module_utils.generations import (
@@ -67,6 +68,7 @@ class Outcome:
     generation: Optional[int] = None
     exit_code: Optional[int] = None
     failed_units: bool = False
+    inhibited: bool = False  # the live switch was inhibited: the system was made the boot entry instead
     confirmation: str = NOT_REQUESTED
     stdout: str = ""
     stderr: str = ""
@@ -115,14 +117,18 @@ class Activator:
         return self._probe(nix_version=True)[0]
 
     def _probe(self, path: Optional[str] = None, shell: Optional[RemoteShell] = None,
-               before: Optional[Command] = None, nix_version: bool = False) -> Tuple[ProfileState, str]:
-        """One round trip: the profile's state, plus (with ``path``) whether that system is in the store.
+               before: Optional[Command] = None, nix_version: bool = False,
+               inhibitors: bool = False) -> Tuple[ProfileState, str]:
+        """One round trip: the profile's state, plus (with ``path``) whether that system is in the store
+        (and with ``inhibitors``, its and the running system's switch inhibitors).
         Only shell builtins and coreutils run (no ``nix-*`` process: each costs the target tens of
         milliseconds of CPU). Returns the state and the raw output."""
         parts = [before] if before else []
         parts.append(probe_command(self.profile, nix_version=nix_version))
         if path:
             parts.append(raw("(@{test}); printf 'present\\t%s\\n' $?", test=ac.is_toplevel_command(path)))
+            if inhibitors:
+                parts.append(si.lines_command(path))
         # Reading needs no root; cleaning up the work directory first (``before``) does.
         out = (shell or self.shell).perform(Operation("probe", sequence(parts), _stdout, privileged=bool(before),
                                                       what="reading the generations of %s" % self.profile))
@@ -284,16 +290,26 @@ class Activator:
                          % (tx.path, failure or "no answer", int(time.monotonic() - started), back,
                             tx.confirm_timeout))
 
-    def switch(self, path: str, action: str = "switch", check_mode: bool = False) -> Outcome:
+    def switch(self, path: str, action: str = "switch", check_mode: bool = False, on_inhibited: str = "fail",
+               inhibitors_elsewhere: Optional[str] = None) -> Outcome:
+        """``on_inhibited``: what to do when NixOS's switch inhibitors refuse a live switch (``fail``, or
+        ``boot``: make it the boot entry); ``inhibitors_elsewhere``: the new system's list, from the
+        controller's store, for when it is not on the host yet (check mode)."""
         if action not in ac.ACTIONS:
             raise self._fail("unknown action %r (one of %s)" % (action, ", ".join(ac.ACTIONS)))
-        before, out = self._probe(path=path)
+        before, out = self._probe(path=path, inhibitors=action in si.LIVE_ACTIONS)
+        present = self._present(path, _present_rc(out))
+        inhibited = ""
+        if action in si.LIVE_ACTIONS and before.running_system:
+            action, inhibited = self._inhibited(si.read(out, present, inhibitors_elsewhere), path, action, on_inhibited)
         previous = before.current
         outcome = Outcome(changed=needs_change(before, path, action), action=action, path=path,
                           previous_path=before.running_system,
                           previous_generation=previous.number if previous else None,
-                          generation=previous.number if previous else None)
-        present = self._present(path, _present_rc(out))
+                          generation=previous.number if previous else None, inhibited=bool(inhibited))
+        if inhibited:
+            outcome.warnings.append("%s: %s; made it the boot entry instead (on_inhibited=boot): it runs after a "
+                                    "reboot" % (self.shell.label, inhibited))
         if not present and (not check_mode or action == "dry-activate"):
             raise self._fail("%s is not in the target's store; copy it first (nixfleet.nixos.copy_closure)" % path)
         if action == "dry-activate":
@@ -305,6 +321,18 @@ class Activator:
         if check_mode or not outcome.changed:
             return outcome
         return self._transact(before, outcome)
+
+    def _inhibited(self, found: si.Inhibitors, path: str, action: str, on_inhibited: str) -> Tuple[str, str]:
+        """(the action to run, why the live one is inhibited, or ""); fails when it is and the user did
+        not opt in to boot + reboot. Nothing has changed on the host yet."""
+        if not found.block:
+            return action, ""
+        why = ("the switch inhibitors of %s differ from the running system's (%s): NixOS refuses to %s it live"
+               % (path, found.describe(), action))
+        if on_inhibited == "boot" and action == "switch":
+            return "boot", why
+        raise self._fail("%s; nothing was changed. Deploy it with on_inhibited=boot (deploy role: "
+                         "nixos_deploy_on_inhibited: boot) to make it the boot entry and reboot into it" % why)
 
     def rollback(self, to: Optional[int] = None, action: str = "switch", check_mode: bool = False) -> Outcome:
         """Go back to generation ``to`` (default: the one before the current one)."""

@@ -189,3 +189,36 @@ def test_a_probe_that_fails_is_named_and_nothing_is_launched():
                                        "is required" % PROFILE):
         a.switch(NEW)
     assert shell.names() == ["probe"]
+
+
+def inhibited_probe(*args, **kwargs):
+    """The probe of a host whose running system's switch inhibitors differ from the new system's."""
+    said_probe = probe(*args, **kwargs)
+    return said(0, said_probe.stdout + "inhibitors_running\t/nix/store/a-systemd-257 \n"
+                                       "inhibitors_new\t/nix/store/b-systemd-258 \n")
+
+
+def test_inhibitors_that_differ_fail_the_switch_before_anything_runs():
+    shell, a = activator({"probe": inhibited_probe()})
+    with pytest.raises(NixError, match=r"switch inhibitors .* \(/nix/store/a-systemd-257 -> /nix/store/b-systemd-258\).*"
+                                       r"nothing was changed"):
+        a.switch(NEW)
+    assert shell.names() == ["probe"]
+
+
+def test_inhibitors_that_differ_with_on_inhibited_boot_make_it_the_boot_entry():
+    def launch(operation):
+        assert "switch-to-configuration boot" in operation.command.text
+        assert "switch-to-configuration switch" not in operation.command.text
+        return launched(0, tr.STATUS_DONE)
+
+    shell, a = activator({"probe": [inhibited_probe(), probe(2, OLD, ((1, OLD), (2, NEW)))], "launch": launch})
+    outcome = a.switch(NEW, on_inhibited="boot")
+    assert (outcome.action, outcome.inhibited, outcome.changed, outcome.generation) == ("boot", True, True, 2)
+    assert "made it the boot entry instead" in " ".join(outcome.warnings)
+
+
+def test_test_cannot_be_turned_into_boot():
+    shell, a = activator({"probe": inhibited_probe()})
+    with pytest.raises(NixError, match="refuses to test it live"):
+        a.switch(NEW, "test", on_inhibited="boot")
