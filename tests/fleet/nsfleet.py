@@ -141,7 +141,7 @@ def _prepare_host(host: Host, client_pub: str, system: Optional[Path]) -> str:
     """Create the host's private directories and keys; return its known_hosts line. ``system``:
     the base root of a systemd host (None: a namespace host, on the machine's own files)."""
     root = Path(host.root)
-    for directory in PRIVATE_DIRS:
+    for directory in PRIVATE_DIRS if not system else ("etc/nix", "etc/ssh"):
         (root / directory).mkdir(parents=True, exist_ok=True)
     (root / "etc/nix/nix.conf").write_text(_nix_conf(host))
     if host.sudo:
@@ -149,10 +149,11 @@ def _prepare_host(host: Host, client_pub: str, system: Optional[Path]) -> str:
                          system=system or Path("/"))
     ssh = root / "etc/ssh"
     if system:
-        systemd_fleet.prepare_layer(root, host.name)
-    for shipped in ("ssh_config", "moduli") if not system else ():
-        if os.path.exists("/etc/ssh/" + shipped):
-            shutil.copy("/etc/ssh/" + shipped, ssh / shipped)
+        systemd_fleet.prepare_layer(root, host.name)  # its ssh_config and moduli are the base root's
+    else:
+        for shipped in ("ssh_config", "moduli"):
+            if os.path.exists("/etc/ssh/" + shipped):
+                shutil.copy("/etc/ssh/" + shipped, ssh / shipped)
     _keygen(ssh / "ssh_host_ed25519_key", "root@" + host.name)
     (ssh / "sshd_config").write_text(_sshd_config(host))
     (ssh / "authorized_keys.d").mkdir(exist_ok=True)
@@ -202,12 +203,13 @@ def _wait_ready(host: Host, proc: subprocess.Popen, log: Path, deadline: float) 
     while time.monotonic() < deadline:
         if proc.poll() is not None:
             raise FleetError("host %s exited during start-up: %s" % (host.name, log.read_text().strip()))
-        if not host.init_pid:
+        # (A systemd host's PID 1 changes with every boot: systemd_fleet finds it when asked.)
+        if not host.systemd and not host.init_pid:
             children = _children(proc.pid)
             if children:
                 host.init_pid = children[0]
                 host.pid_namespace = _pid_namespace(host.init_pid)
-        if host.init_pid and _listening(host.address, host.port):
+        if (host.systemd or host.init_pid) and _listening(host.address, host.port):
             return
         time.sleep(0.05)
     raise FleetError("host %s: sshd did not listen on %s:%d in time: %s"
