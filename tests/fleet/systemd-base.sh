@@ -1,35 +1,31 @@
 #!/usr/bin/env bash
 # Usage: tests/fleet/systemd-base.sh
 # Prints the path of the shared, read-only base root of the fleet's systemd hosts (see systemd_fleet.py):
-# Debian trixie (systemd 257, Nix 2.26 with its nix-daemon units) made once with debootstrap and
-# cached in $NIXFLEET_ROOTS (default /var/cache/nixfleet-roots); rebuilt when this script (and so
-# its package list) changes. Nothing in it is per host: no host keys, no machine id, no sshd
+# Debian trixie (systemd 257, Nix 2.26 with its nix-daemon units) made once from the matrix's
+# minimal trixie root and cached in $NIXFLEET_ROOTS (default /var/cache/nixfleet-roots); rebuilt
+# when this script (its package list) or debian-root.sh changes. Nothing in it is per host: no host keys, no machine id, no sshd
 # listener (each host's writable layer brings its own), nginx installed but not enabled.
+# NIXFLEET_SYSTEMD_SUITE=sid: the same from Debian unstable (the newest systemd, Nix 2.34).
 set -euo pipefail
-SUITE=trixie
+SUITE=${NIXFLEET_SYSTEMD_SUITE:-trixie}
 PACKAGES="systemd systemd-sysv dbus openssh-server sudo nix-bin nix-setup-systemd busybox procps iproute2 python3 nginx"
 ROOTS=${NIXFLEET_ROOTS:-/var/cache/nixfleet-roots}
-MIRROR=${NIXFLEET_DEBIAN_MIRROR:-http://deb.debian.org/debian}
+MATRIX="$(dirname "${BASH_SOURCE[0]}")/../matrix"
 DIR="$ROOTS/systemd-$SUITE"
-want="$(sha256sum "${BASH_SOURCE[0]}" | cut -d' ' -f1)"
+# Made from the matrix's minimal root of the suite (debian-root.sh: debootstrap, cached), so both
+# scripts' versions are in the stamp.
+want="$(cat "${BASH_SOURCE[0]}" "$MATRIX/debian-root.sh" | sha256sum | cut -d' ' -f1)"
 if [[ -f "$DIR.stamp" && "$(cat "$DIR.stamp")" == "$want" && -x "$DIR/lib/systemd/systemd" ]]; then
   echo "$DIR"
   exit 0
 fi
 
-command -v debootstrap >/dev/null && command -v systemd-nspawn >/dev/null || {
-  echo "systemd-base: installing debootstrap and systemd-container" >&2
-  apt-get update -qq >&2
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends debootstrap systemd-container >&2
-}
-mkdir -p "$ROOTS"
+minimal=$(bash "$MATRIX/debian-root.sh" "$SUITE")
 rm -rf "$DIR" "$DIR.stamp" "$DIR.new"
-echo "systemd-base: debootstrap $SUITE, then $PACKAGES (once; cached in $DIR)" >&2
-debootstrap --variant=minbase "$SUITE" "$DIR.new" "$MIRROR" >&2
+echo "systemd-base: $minimal with $PACKAGES (once; cached in $DIR)" >&2
+cp -a "$minimal" "$DIR.new"
 root=$DIR.new
-# debootstrap resolves no virtual packages (nix-bin needs one): apt-get installs the rest.
-echo 'Acquire::Check-Valid-Until "false";' > "$root/etc/apt/apt.conf.d/99nixfleet-mirror-snapshot"
-bash "$(dirname "${BASH_SOURCE[0]}")/../matrix/in-root.sh" "$root" --writable -- /bin/sh -c \
+bash "$MATRIX/in-root.sh" "$root" --writable -- /bin/sh -c \
   "apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $PACKAGES >/dev/null &&
    apt-get clean" >&2
 # Per-host things go to each host's layer; services that would listen on every address, or run

@@ -93,7 +93,10 @@ def prepare_layer(upper: Path, name: str) -> None:
 
 def start(name: str, host_dir: Path, base: Path, log: Path) -> subprocess.Popen:
     """Boot the host (in the background); its supervisor is the returned process, leader of its session."""
-    env = dict(os.environ, HOST_NAME=name, BASE=str(base), LAYER=str(layer_of(host_dir)))
+    # The unified cgroup hierarchy (v2) inside, as NixOS has, also where the machine runs a hybrid one:
+    # systemd 256+ refuses to boot on cgroup v1.
+    env = dict(os.environ, HOST_NAME=name, BASE=str(base), LAYER=str(layer_of(host_dir)),
+               SYSTEMD_NSPAWN_UNIFIED_HIERARCHY="1")
     env.pop("NIX_CONFIG", None)
     argv = ["unshare", "--mount", "--propagation", "private", "/bin/sh", str(HOST_SCRIPT)]
     with open(log, "ab") as out:
