@@ -11,6 +11,15 @@ starts on the target (``nix-daemon --stdio``, or ``nix-store --serve --write`` f
 wrapped: it first takes ``flock`` on a file under /nix/var/nix, waiting at most ``wait`` seconds.
 A copy that waited then finds the paths valid and sends nothing.
 
+Before that it ends this user's *stale* copies: a ``nix-daemon --stdio`` (or ``nix-store --serve``)
+whose ssh session is gone (no ``sshd`` among its ancestors). A copy cut off half-way (Ctrl-C, a
+dead controller) leaves one behind on hosts with a nix-daemon: the proxy ``nix-daemon --stdio``
+that a non-root user gets waits for the daemon's answer while the daemon's worker waits for the
+rest of the NAR, holding the path's lock, forever (seen with Nix 2.26); the next copy of that path
+would hang on the lock. Only processes of the connecting user are touched (``kill -9``: Nix reads
+on without checking for signals), and the daemon's worker then sees the end of its connection,
+drops the half-added path and releases its lock.
+
 The wrapper is ``sh -c 'SCRIPT' PROGRAM`` (Nix appends the program's arguments), so it works
 whatever the remote user's login shell is; it contains no run of whitespace that matters, since
 newer Nix splits ``remote-program`` into words and ssh joins them again with single spaces. A user
@@ -32,17 +41,32 @@ LOCKED_MARK = "another copy to this host held"
 PROGRAMS = {"ssh-ng": "nix-daemon", "ssh": "nix-store"}
 
 
+def stale_copies_reaper() -> Command:
+    """Shell (one line, run by the wrapper where ``$0`` is the Nix program) that ``kill -9``s the
+    connecting user's ``$0 --stdio`` / ``$0 --serve`` processes whose ssh session is gone: none of
+    their ancestors is an ``sshd`` (``sshd``, ``sshd-session``). Linux ``/proc``; silent elsewhere."""
+    return raw('nf_ppid() { s=$(cat "/proc/$1/stat" 2>/dev/null) || return 1; s=${s##*) }; set -- $s; echo "$2"; }; '
+               'for d in /proc/[0-9]*; do p=${d#/proc/}; [ "$p" != $$ ] && [ -O "$d" ] || continue; '
+               'c=$(tr "\\000" " " < "$d/cmdline" 2>/dev/null) || continue; '
+               'case "$c" in "$0 "*"--stdio "*|"$0 "*"--serve "*) ;; *) continue;; esac; '
+               'a=$p; live=; while a=$(nf_ppid "$a") && [ "${a:-0}" -gt 1 ]; do '
+               'case "$(cat "/proc/$a/comm" 2>/dev/null)" in sshd*) live=1; break;; esac; done; '
+               '[ -n "$live" ] || kill -9 "$p" 2>/dev/null; done')
+
+
 def wrapper_script(wait: int = DEFAULT_WAIT, lock_file: str = LOCK_FILE) -> Command:
-    """The POSIX shell script that takes the lock (and writes who holds it next to it), then
-    ``exec``s ``"$0" "$@"`` (the Nix program); after ``wait`` seconds it fails naming the holder."""
+    """The POSIX shell script that ends this user's stale copies (``stale_copies_reaper``), takes
+    the lock (and writes who holds it next to it), then ``exec``s ``"$0" "$@"`` (the Nix program);
+    after ``wait`` seconds it fails naming the holder."""
     if wait < 0:
         raise ValueError("the copy lock's wait must be >= 0 seconds, not %d" % wait)
-    return raw('L=@{lock}; [ -d "${L%/*}" ] || mkdir -p "${L%/*}" 2>/dev/null; '
+    return raw('@{reaper}; L=@{lock}; [ -d "${L%/*}" ] || mkdir -p "${L%/*}" 2>/dev/null; '
                'if command -v flock >/dev/null && ( : >>"$L" ) 2>/dev/null; then '
                'exec 9>>"$L"; if ! flock -w @{wait} 9; then '
                'echo "nixfleet: @{mark} $L for @{wait} s: $(cat "$L.owner" 2>/dev/null)" >&2; exit @{rc}; fi; '
                'echo "a copy from ${SSH_CLIENT%% *} since $(date -u +%Y-%m-%dT%H:%M:%SZ)" >"$L.owner"; '
-               'fi; exec "$0" "$@"', lock=lock_file, wait=wait, mark=raw(LOCKED_MARK), rc=RC_LOCKED)
+               'fi; exec "$0" "$@"', reaper=stale_copies_reaper(), lock=lock_file, wait=wait, mark=raw(LOCKED_MARK),
+               rc=RC_LOCKED)
 
 
 def remote_program(scheme: str, wait: int = DEFAULT_WAIT, lock_file: str = LOCK_FILE) -> str:

@@ -226,7 +226,7 @@ def up(state: Path, count: int, no_python: Iterable[str] = (), first_address: st
        deploy_users: Optional[Dict[str, DeployUser]] = None, systemd: bool = False) -> List[Host]:
     """Start a fleet in ``state`` (which must not hold a running fleet) and return its hosts.
     Hosts named in ``deploy_users`` get a nix-daemon and a sudo ``deploy`` user, which ssh logs in as.
-    ``systemd``: every host boots systemd (systemd_fleet.py; no --no-python or --nix-tmpfs there)."""
+    ``systemd``: every host boots systemd (systemd_fleet.py; they all have Python: no --no-python there)."""
     state = state.resolve()
     if (state / STATE_FILE).exists():
         raise FleetError("%s already holds a fleet; run 'fleet down --state %s' first" % (state, state))
@@ -237,8 +237,8 @@ def up(state: Path, count: int, no_python: Iterable[str] = (), first_address: st
     unknown = (no_python | set(nix_tmpfs) | set(deploy_users)) - set(names)
     if unknown:
         raise FleetError("--no-python/--nix-tmpfs/--deploy-user name unknown hosts: %s" % ", ".join(sorted(unknown)))
-    if systemd and (no_python or nix_tmpfs):
-        raise FleetError("systemd hosts have Python and a disk /nix: --no-python/--nix-tmpfs are for namespace hosts")
+    if systemd and no_python:
+        raise FleetError("systemd hosts have Python: --no-python is for namespace hosts")
     system = _systemd_base() if systemd else None
     base = ipaddress.IPv4Address(first_address)
     if not base.is_loopback or not (base + len(names) - 1).is_loopback:
@@ -259,7 +259,7 @@ def up(state: Path, count: int, no_python: Iterable[str] = (), first_address: st
             log = state / "hosts" / host.name / "init.log"
             log.parent.mkdir(parents=True, exist_ok=True)
             if system:
-                procs.append((host, systemd_fleet.start(host.name, log.parent, system, log), log))
+                procs.append((host, systemd_fleet.start(host.name, log.parent, system, log, host.nix_tmpfs), log))
             else:
                 procs.append((host, _start_host(host, log), log))
             host.unshare_pid = procs[-1][1].pid

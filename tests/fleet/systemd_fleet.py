@@ -91,12 +91,13 @@ def prepare_layer(upper: Path, name: str) -> None:
     (upper / "nix/var/nixfleet").mkdir(parents=True, exist_ok=True)
 
 
-def start(name: str, host_dir: Path, base: Path, log: Path) -> subprocess.Popen:
-    """Boot the host (in the background); its supervisor is the returned process, leader of its session."""
+def start(name: str, host_dir: Path, base: Path, log: Path, nix_tmpfs: str = "") -> subprocess.Popen:
+    """Boot the host (in the background); its supervisor is the returned process, leader of its session.
+    ``nix_tmpfs``: a size (``24M``) makes the host's /nix a tmpfs that small."""
     # The unified cgroup hierarchy (v2) inside, as NixOS has, also where the machine runs a hybrid one:
     # systemd 256+ refuses to boot on cgroup v1.
     env = dict(os.environ, HOST_NAME=name, BASE=str(base), LAYER=str(layer_of(host_dir)),
-               SYSTEMD_NSPAWN_UNIFIED_HIERARCHY="1")
+               SYSTEMD_NSPAWN_UNIFIED_HIERARCHY="1", NIX_TMPFS_SIZE=nix_tmpfs)
     env.pop("NIX_CONFIG", None)
     argv = ["unshare", "--mount", "--propagation", "private", "/bin/sh", str(HOST_SCRIPT)]
     with open(log, "ab") as out:

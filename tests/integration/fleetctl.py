@@ -11,7 +11,7 @@ import urllib.request
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Dict, List, Optional, Tuple
+from typing import Dict, List, Optional, Sequence, Tuple
 
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / "tests" / "fleet"))
@@ -49,6 +49,22 @@ def inside(host: nsfleet.Host, command: str) -> str:
     """Run ``command`` inside the host's namespaces without ssh (works when its sshd is down)."""
     return subprocess.run(nsfleet.exec_argv(host, ["/bin/sh", "-c", command]), stdout=subprocess.PIPE,
                           universal_newlines=True, check=True).stdout
+
+
+def stop_sshd(host: nsfleet.Host) -> None:
+    """The host gone for ssh: its listener and every open session (Ansible's ControlMaster too)."""
+    # From OpenSSH 9.8 on (Debian 13) sessions run as sshd-session (and 10.0's sshd-auth), not sshd.
+    if host.systemd:
+        inside(host, "systemctl stop ssh.service; kill $(pidof sshd-session sshd-auth sshd) 2>/dev/null || true")
+    else:
+        inside(host, "kill $(pidof sshd sshd-session sshd-auth)")
+
+
+def start_sshd(host: nsfleet.Host) -> None:
+    if host.systemd:
+        inside(host, "systemctl start ssh.service")
+    else:
+        inside(host, "/usr/sbin/sshd -f /etc/ssh/sshd_config")
 
 
 @contextlib.contextmanager
@@ -93,8 +109,10 @@ class Fleet:
 
 
 @contextlib.contextmanager
-def running_fleet(state: Path, count: int, no_python: List[str], first_address: str, **options):
+def running_fleet(state: Path, count: int, no_python: Sequence[str] = (), first_address: str = "", **options):
     """A fleet for the duration of a ``with`` block; stopped (and checked clean) afterwards."""
+    if not first_address:
+        raise ValueError("running_fleet: give the fleet's first_address (each test module has its own)")
     hosts = nsfleet.up(state, count, no_python=no_python, first_address=first_address, **options)
     try:
         yield Fleet(state, hosts)

@@ -33,8 +33,10 @@ def write_fleet_inventory(directory: Path, fleet: Fleet, flake: FixtureFlake) ->
     }))
     for host in fleet.hosts:
         if flake.data["hosts"].get(host.name, {}).get("shape") == "plain":
-            (directory / "host_vars" / ("%s.yml" % host.name)).write_text(yaml.safe_dump(
-                {"ansible_host": host.address, "ansible_port": host.port, "ansible_user": host.user}))
+            where = {"ansible_host": host.address, "ansible_port": host.port, "ansible_user": host.user}
+            if host.sudo:  # a deploy user: root through sudo
+                where["ansible_become"] = True
+            (directory / "host_vars" / ("%s.yml" % host.name)).write_text(yaml.safe_dump(where))
     inventory = directory / "fleet.flake.yml"
     inventory.write_text("plugin: nixfleet.nixos.flake\nflake: %s\n" % flake.path)
     return inventory

@@ -1,15 +1,21 @@
 """The fault suite: what goes wrong in real deploys, and what the user sees. Nothing may be lost.
 
-Each test starts from the fleet's current state and leaves every host on a good generation.
+Each test starts from the fleet's current state and leaves every host on a good generation. Here the
+hosts are namespace hosts logged into as root; test_systemd_faults.py runs the same tests on systemd
+hosts as a sudo deploy user (the ``kind`` fixture says which).
 """
 import os
+import signal
 import subprocess
 import threading
 import time
+from dataclasses import dataclass, field
+from typing import Dict
 
 import pytest
 
-from fleetctl import FixtureFlake, holding_lock, inside, running_fleet, served_version, ssh, system_state, target
+from fleetctl import (
+    FixtureFlake, holding_lock, inside, running_fleet, served_version, ssh, start_sshd, stop_sshd, system_state, target)
 from playbook_helpers import failures, run_playbook, write_fleet_inventory
 
 pytestmark = pytest.mark.integration
@@ -18,9 +24,29 @@ SHAPES = {"node01": "colmena", "node02": "deploy-rs", "node03": "colmena", "node
 FAST = {"nixos_deploy_confirm_timeout": 5}
 
 
+@dataclass
+class FaultFleet:
+    """Where and how the fault suite's hosts run: the fleet's first address, the full-store test's
+    address, and nsfleet.up options (``no_python``, ``systemd``, ``deploy_users``) for a host list."""
+
+    first_address: str
+    small_address: str
+    options: Dict = field(default_factory=dict)
+
+    def up_options(self, names):
+        return {key: (value(names) if callable(value) else value) for key, value in self.options.items()}
+
+
 @pytest.fixture(scope="module")
-def fleet(tmp_path_factory):
-    with running_fleet(tmp_path_factory.mktemp("faults") / "state", 4, ["node03"], "127.0.12.11") as f:
+def kind():
+    return FaultFleet("127.0.12.11", "127.0.13.11", {"no_python": lambda names: [n for n in names if n == "node03"]})
+
+
+@pytest.fixture(scope="module")
+def fleet(kind, tmp_path_factory):
+    names = ["node01", "node02", "node03", "node04"]
+    with running_fleet(tmp_path_factory.mktemp("faults") / "state", 4, first_address=kind.first_address, names=names,
+                       **kind.up_options(names)) as f:
         yield f
 
 
@@ -39,9 +65,7 @@ def inventory(fleet, flake, tmp_path_factory):
 
 def test_1_unreachable_host_does_not_stop_the_others(fleet, flake, inventory):
     down = fleet["node04"]
-    # The listener and every open session (Ansible's ControlMaster too): the host is gone. From
-    # OpenSSH 9.8 on (Debian 13) sessions run as sshd-session (and 10.0's sshd-auth), not sshd.
-    inside(down, "kill $(pidof sshd sshd-session sshd-auth)")
+    stop_sshd(down)
     try:
         versions = {n: flake.bump(n) for n in ("node01", "node02", "node04")}
         run = run_playbook(inventory, "deploy.yml", extra_vars=FAST)
@@ -50,7 +74,7 @@ def test_1_unreachable_host_does_not_stop_the_others(fleet, flake, inventory):
         assert served_version(fleet["node01"]) == versions["node01"] and served_version(fleet["node02"]) == versions["node02"]
         assert run.stats("node01")["failures"] == 0 and run.stats("node02")["failures"] == 0
     finally:
-        inside(down, "/usr/sbin/sshd -f /etc/ssh/sshd_config")
+        start_sshd(down)
     assert run_playbook(inventory, "deploy.yml", extra_vars=FAST).rc == 0
     assert served_version(down) == versions["node04"]
 
@@ -138,7 +162,7 @@ def test_5_json_health_checks_with_jmespath(fleet, flake, inventory):
              "json_query": "status == 'ok' && version == '%s' && length(errors) == `0`" % version}
             for source in ("controller", "target")]
     ok = run_playbook(inventory, "deploy.yml", limit="node03", extra_vars=dict(FAST, nixos_deploy_health_checks=good))
-    assert ok.rc == 0, ok.results("Check the host's health")
+    assert ok.rc == 0, failures(ok)
     assert [c["ok"] for c in ok.results("Check the host's health")["node03"]["checks"]] == [True, True]
     assert served_version(host) == version
 
@@ -149,10 +173,12 @@ def test_6_interrupted_copy_then_next_run_completes(fleet, flake, inventory):
     path = subprocess.run(["nix", "build", "--no-link", "--json", flake.toplevel("node01")], stdout=subprocess.PIPE,
                           universal_newlines=True, check=True).stdout.split('"out":"')[1].split('"')[0]
     t = target(host)
+    # Interrupted as Ctrl-C or a dying controller does it: nix and its ssh client at once (an ssh
+    # client left behind would keep the host's half-done copy, and its path locks, alive).
     copy = subprocess.Popen(["nix", "copy", "--no-check-sigs", "--to", t.store_url(), path],
-                            env=dict(os.environ, **t.nix_env()), stderr=subprocess.DEVNULL)
+                            env=dict(os.environ, **t.nix_env()), stderr=subprocess.DEVNULL, start_new_session=True)
     time.sleep(0.5)
-    copy.kill()
+    os.killpg(copy.pid, signal.SIGKILL)
     copy.wait()
     run = run_playbook(inventory, "deploy.yml", limit="node01", extra_vars=FAST)
     assert run.rc == 0, run.results("Copy the system's closure")
@@ -190,8 +216,9 @@ def test_7_two_deploys_at_once(fleet, flake, inventory):
     assert run_playbook(inventory, "deploy.yml", limit="node02", extra_vars=FAST).rc == 0
 
 
-def test_8_full_store_is_a_clear_error_and_changes_nothing(tmp_path):
-    with running_fleet(tmp_path / "state", 1, [], "127.0.13.11", nix_tmpfs={"node01": "24M"}) as small:
+def test_8_full_store_is_a_clear_error_and_changes_nothing(kind, tmp_path):
+    with running_fleet(tmp_path / "state", 1, first_address=kind.small_address, names=["node01"],
+                       nix_tmpfs={"node01": "24M"}, **kind.up_options(["node01"])) as small:
         flake = FixtureFlake.create(tmp_path / "flake", small, {"node01": "colmena"})
         inv = write_fleet_inventory(tmp_path / "inventory", small, flake)
         assert run_playbook(inv, "deploy.yml", extra_vars=FAST).rc == 0
@@ -201,7 +228,7 @@ def test_8_full_store_is_a_clear_error_and_changes_nothing(tmp_path):
         run = run_playbook(inv, "deploy.yml", extra_vars=FAST)
         assert run.rc == 2
         msg = run.results("Copy the system's closure")["node01"]["msg"]
-        assert msg.startswith("node01: nix copy to ssh-ng://root@127.0.13.11 failed")
+        assert msg.startswith("node01: nix copy to ssh-ng://%s@%s failed" % (host.user, kind.small_address)), msg
         assert "No space left on device" in msg
         assert system_state(host) == before and served_version(host) == "1"
 

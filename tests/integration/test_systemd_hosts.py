@@ -357,8 +357,8 @@ def stop_ssh_masters(control_dir):
 
 
 @pytest.mark.parametrize("magic_rollback", [True, False], ids=["confirmed", "no-watchdog"])
-def test_ssh_cut_mid_activation_the_transient_unit_finishes_and_the_deploy_lands(fleet, flake, inventory, tmp_path,
-                                                                                   magic_rollback):
+def test_ssh_cut_mid_activation_the_transient_unit_finishes_and_the_deploy_lands(
+        fleet, flake, inventory, tmp_path, magic_rollback):
     host = fleet["sys01"]
     old = running(host)
     version = flake.bump("sys01", fail="slow")

@@ -5,6 +5,8 @@ the fleet (tests/integration/test_copy_lock.py)."""
 import fcntl
 import os
 import subprocess
+import sys
+import time
 from urllib.parse import unquote, urlsplit
 
 import pytest
@@ -70,6 +72,84 @@ def test_a_user_who_may_not_create_the_lock_copies_without_it(target, tmp_path):
                       dict(env, LOCK=str(tmp_path / "other.lock")))
     assert (done.returncode, done.stderr) == (0, "")
     assert done.stdout.splitlines() == ["nix-daemon --stdio"]
+
+
+def sleeper(bin_dir, name):
+    """An executable called ``name`` (its /proc comm is ``name``) that sleeps: ``NAME -c CODE ARGS``."""
+    link = bin_dir / name
+    link.symlink_to(sys.executable)
+    return str(link)
+
+
+def wait_gone(proc, seconds=10):
+    try:
+        proc.wait(timeout=seconds)
+        return True
+    except subprocess.TimeoutExpired:
+        return False
+
+
+def test_stale_copies_of_the_user_are_ended_and_live_ones_kept(target, tmp_path):
+    """A ``nix-daemon --stdio`` whose ssh session is gone (its parent died: no sshd above it) is
+    killed before the lock is taken; one under an ``sshd-session`` (a live copy) and other programs
+    are left alone."""
+    lock, env = target
+    fakes = tmp_path / "fakes"
+    fakes.mkdir()
+    sleeper(fakes, "nix-daemon")
+    sshd = sleeper(fakes, "sshd-session")
+    daemon = "nix-daemon"  # by name, as sshd's shell starts it: argv[0] is the bare name
+    on_path = dict(os.environ, PATH="%s:%s" % (fakes, os.environ["PATH"]))
+    nap = "import time; time.sleep(120)"
+    # Stale: started by a shell that is gone, as a cut ssh session leaves its proxy.
+    orphan_pid = tmp_path / "orphan.pid"
+    subprocess.run(["sh", "-c", '"$0" -c "$1" --stdio </dev/null >/dev/null 2>&1 & echo $! > "$2"', daemon, nap,
+                    str(orphan_pid)], check=True, env=on_path)
+    orphan = int(orphan_pid.read_text())
+    # Live: under an sshd-session; and a sleeper that is no copy at all.
+    live = subprocess.Popen([sshd, "-c", "import subprocess, sys; subprocess.run(sys.argv[1:])",
+                             daemon, "-c", nap, "--stdio"], env=on_path)
+    other = subprocess.Popen([daemon, "-c", nap, "--daemon"], env=on_path)
+    try:
+        deadline = time.monotonic() + 10
+        while not [c for c in os.listdir("/proc") if c.isdigit() and _parent(int(c)) == live.pid] and \
+                time.monotonic() < deadline:
+            time.sleep(0.05)
+        done = run_remote(copy_lock.remote_program("ssh-ng", wait=5, lock_file=str(lock)), "--stdio", env)
+        assert (done.returncode, done.stderr) == (0, "")
+        assert done.stdout.splitlines() == ["nix-daemon --stdio", "the lock is held"]
+        deadline = time.monotonic() + 10
+        while os.path.exists("/proc/%d" % orphan) and _state(orphan) != "Z" and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert not os.path.exists("/proc/%d" % orphan) or _state(orphan) == "Z"
+        assert live.poll() is None and other.poll() is None
+        assert [c for c in os.listdir("/proc") if c.isdigit() and _parent(int(c)) == live.pid]
+    finally:
+        started = [orphan] + [int(c) for c in os.listdir("/proc") if c.isdigit() and _parent(int(c)) == live.pid]
+        for proc in (live, other):
+            proc.kill()
+            proc.wait()
+        for pid in started:
+            try:
+                os.kill(pid, 9)
+            except OSError:
+                pass
+
+
+def _stat_fields(pid):
+    try:
+        with open("/proc/%d/stat" % pid) as f:
+            return f.read().rsplit(") ", 1)[1].split()
+    except (OSError, IndexError):
+        return ["", "0"]
+
+
+def _parent(pid):
+    return int(_stat_fields(pid)[1])
+
+
+def _state(pid):
+    return _stat_fields(pid)[0]
 
 
 def test_the_store_url_carries_the_program_through_nix_s_parsing():
