@@ -120,13 +120,30 @@ def test_deploy_as_deploy_with_a_sudo_password_runs_the_switch_in_a_transient_un
     assert again.rc == 0 and all(again.stats(n)["changed"] == 0 for n in ("sys01", "sys02")), failures(again)
 
 
-def test_untrusted_deploy_user_gets_a_clear_error_and_the_host_is_unchanged(fleet, inventory):
+def test_untrusted_deploy_user_gets_a_clear_error_then_signed_paths_land(fleet, flake, inventory, tmp_path):
     host = fleet["sys03"]
     run = deploy(inventory, fleet, limit="sys03")
     assert run.rc != 0
-    message = json.dumps(failures(run))
-    assert "sys03" in message and "trusted" in message and ("check_sigs" in message or "sign" in message), message
+    msg = run.results("Copy the system's closure")["sys03"]["msg"]
+    assert "the host's Nix does not trust deploy (it is not in trusted-users)" in msg, msg
+    assert "nix store sign" in msg and "check_sigs" in msg and "nothing was switched" in msg, msg
     assert running(host) == "" and profile(host) == ""
+    # The host's nix-daemon trusts the controller's key (nix_conf through sudo restarts the unit) ...
+    secret, public = tmp_path / "ctl.sec", tmp_path / "ctl.pub"
+    subprocess.run(["nix-store", "--generate-binary-cache-key", "nixfleet-systemd-test", str(secret), str(public)],
+                   check=True)
+    trust = run_task(inventory, "sys03", "nixfleet.nixos.nix_conf",
+                     {"extra_trusted_public_keys": [public.read_text().strip()]}, become=True)
+    assert trust.rc == 0 and trust.results("task under test")["sys03"]["daemon_restarted"] is True, failures(trust)
+    # ... and the closure is signed with it: the untrusted user's push lands, signatures and all.
+    path = subprocess.run(["nix", "build", "--no-link", "--json", flake.toplevel("sys03")], stdout=subprocess.PIPE,
+                          universal_newlines=True, check=True).stdout.split('"out":"')[1].split('"')[0]
+    subprocess.run(["nix", "store", "sign", "--key-file", str(secret), "--recursive", path], check=True)
+    signed = deploy(inventory, fleet, limit="sys03", nixos_deploy_check_sigs=True)
+    assert signed.rc == 0, failures(signed)
+    time.sleep(CONFIRM + 2)
+    assert running(host) == profile(host) == path
+    assert "nixfleet-systemd-test:" in ssh(host, "nix path-info --sigs %s" % path).stdout
 
 
 def test_a_really_failed_unit_fails_the_systemd_health_check_and_rolls_back(fleet, flake, inventory):
