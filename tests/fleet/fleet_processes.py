@@ -14,6 +14,16 @@ def children(pid: int) -> List[int]:
     return [int(p) for p in text.split()]
 
 
+def descendants(pid: int) -> List[int]:
+    """Every process under ``pid`` (children first, then theirs)."""
+    found, todo = [], [pid]
+    while todo:
+        for child in children(todo.pop()):
+            found.append(child)
+            todo.append(child)
+    return found
+
+
 def pid_namespace(pid: int) -> str:
     """The PID namespace of ``pid`` ("" when it is gone)."""
     try:

@@ -24,7 +24,7 @@ import time
 from pathlib import Path
 from typing import Dict, List, Optional
 
-from fleet_processes import children, kill, pid_namespace, processes_in
+from fleet_processes import descendants, kill, pid_namespace, processes_in
 
 HERE = Path(__file__).resolve().parent
 BASE_SCRIPT = HERE / "systemd-base.sh"
@@ -103,15 +103,6 @@ def start(name: str, host_dir: Path, base: Path, log: Path, nix_tmpfs: str = "")
     with open(log, "ab") as out:
         return subprocess.Popen(argv, env=env, stdin=subprocess.DEVNULL, stdout=out, stderr=out,
                                 start_new_session=True)
-
-
-def descendants(pid: int) -> List[int]:
-    found, todo = [], [pid]
-    while todo:
-        for child in children(todo.pop()):
-            found.append(child)
-            todo.append(child)
-    return found
 
 
 def _ns_pid(pid: int) -> Optional[int]:

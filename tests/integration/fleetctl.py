@@ -51,12 +51,19 @@ def inside(host: nsfleet.Host, command: str) -> str:
                           universal_newlines=True, check=True).stdout
 
 
+def cut_ssh_sessions(host: nsfleet.Host) -> None:
+    """Every open ssh session to a systemd host (each a child of the sshd listener), SIGKILLed by pid."""
+    inside(host, 'L=$(systemctl show -p MainPID --value ssh.service); '
+                 'for p in $(cat /proc/$L/task/$L/children); do kill -KILL "$p"; done')
+
+
 def stop_sshd(host: nsfleet.Host) -> None:
     """The host gone for ssh: its listener and every open session (Ansible's ControlMaster too)."""
-    # From OpenSSH 9.8 on (Debian 13) sessions run as sshd-session (and 10.0's sshd-auth), not sshd.
     if host.systemd:
-        inside(host, "systemctl stop ssh.service; kill $(pidof sshd-session sshd-auth sshd) 2>/dev/null || true")
+        cut_ssh_sessions(host)
+        inside(host, "systemctl stop ssh.service")
     else:
+        # From OpenSSH 9.8 on (Debian 13) sessions run as sshd-session (and 10.0's sshd-auth), not sshd.
         inside(host, "kill $(pidof sshd sshd-session sshd-auth)")
 
 

@@ -9,11 +9,12 @@ import signal
 import subprocess
 import threading
 import time
-from dataclasses import dataclass, field
-from typing import Dict
+from dataclasses import dataclass
+from typing import Dict, List
 
 import pytest
 
+import nsfleet
 from fleetctl import (
     FixtureFlake, holding_lock, inside, running_fleet, served_version, ssh, start_sshd, stop_sshd, system_state, target)
 from playbook_helpers import failures, run_playbook, write_fleet_inventory
@@ -27,19 +28,22 @@ FAST = {"nixos_deploy_confirm_timeout": 5}
 @dataclass
 class FaultFleet:
     """Where and how the fault suite's hosts run: the fleet's first address, the full-store test's
-    address, and nsfleet.up options (``no_python``, ``systemd``, ``deploy_users``) for a host list."""
+    address, and whether they are systemd hosts reached as a sudo ``deploy`` user."""
 
     first_address: str
     small_address: str
-    options: Dict = field(default_factory=dict)
+    systemd: bool = False
 
-    def up_options(self, names):
-        return {key: (value(names) if callable(value) else value) for key, value in self.options.items()}
+    def up_options(self, names: List[str]) -> Dict:
+        """nsfleet.up's options for hosts ``names``: node03 without Python, or systemd and deploy users."""
+        if self.systemd:
+            return {"systemd": True, "deploy_users": {name: nsfleet.DeployUser("nopasswd") for name in names}}
+        return {"no_python": [name for name in names if name == "node03"]}
 
 
 @pytest.fixture(scope="module")
 def kind():
-    return FaultFleet("127.0.12.11", "127.0.13.11", {"no_python": lambda names: [n for n in names if n == "node03"]})
+    return FaultFleet("127.0.12.11", "127.0.13.11")
 
 
 @pytest.fixture(scope="module")

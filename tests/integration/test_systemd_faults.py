@@ -4,7 +4,6 @@ switch in a transient unit. The same tests, the same assertions; only the fleet 
 """
 import pytest
 
-import nsfleet
 from test_faults import (  # pytest collects the imported tests here, with this module's fixtures
     FaultFleet, fleet, flake, inventory, test_1_unreachable_host_does_not_stop_the_others,
     test_2_failed_activation_leaves_the_previous_generation, test_3_exit_code_4_is_reported,
@@ -31,10 +30,6 @@ __all__ = [
 ]
 
 
-def deploy_users(names):
-    return {name: nsfleet.DeployUser("nopasswd") for name in names}
-
-
 @pytest.fixture(scope="module")
 def kind():
-    return FaultFleet("127.0.42.11", "127.0.42.21", {"systemd": True, "deploy_users": deploy_users})
+    return FaultFleet("127.0.42.11", "127.0.42.21", systemd=True)
