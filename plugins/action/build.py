@@ -17,6 +17,7 @@ class ActionModule(NixosAction):
         NIX_ARGSPEC,
         hosts={"type": "list", "elements": "str"},
         flake={"type": "str"},
+        on_target={"type": "list", "elements": "str"},
     )
 
     def execute(self, args, task_vars):
@@ -33,18 +34,29 @@ class ActionModule(NixosAction):
             if hv.get("nixos_eval_error"):
                 failed[host] = "%s does not evaluate: %s" % (hv.get("nixos_attr"), hv["nixos_eval_error"])
                 continue
+            if hv.get("nixos_settings_error"):
+                failed[host] = "%s: %s" % (host, hv["nixos_settings_error"])
+                continue
             try:
                 attr = hv.get("nixos_toplevel_attr") or "%s.%s" % (fi.attr_path("nixosConfigurations", host), fi.TOPLEVEL)
             except ValueError as exc:
                 failed[host] = str(exc)
                 continue
             targets.append(SystemTarget(host=host, flake=str(flake), attr=str(attr)))
+        on_target = set(args["on_target"] if args["on_target"] is not None
+                        else [h for h in hosts if hostvars.get(h, {}).get("nixos_deploy_build_on") == "target"])
         builder = SystemBuilder(self.nix_cli(args))
-        report = builder.check(targets) if self._task.check_mode else builder.build(targets)
+        # Systems built on their targets are only evaluated here (their derivations are pushed).
+        remote = [t for t in targets if t.host in on_target]
+        if remote:
+            builder.check(remote)
+        here = [t for t in targets if t.host not in on_target]
+        report = builder.check(here) if self._task.check_mode else builder.build(here)
         report.failed.update(failed)
         result = report.to_result()
         result["changed"] = False
         result["built"] = not self._task.check_mode
+        result["on_target"] = sorted(h for h in on_target if h in report.paths)
         done = "evaluated (check mode)" if self._task.check_mode else "built"
         result["msg"] = "%d of %d systems %s" % (len(report.paths), len(hosts), done)
         return result

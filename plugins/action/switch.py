@@ -27,6 +27,8 @@ class ActionModule(NixosAction):
         drv_path={"type": "str"},
         package_changes={"type": "bool", "default": True},
         on_inhibited={"type": "str", "default": "fail", "choices": list(switch_inhibitors.CHOICES)},
+        specialisation={"type": "str"},
+        install_bootloader={"type": "bool", "default": False},
     )
 
     def execute(self, args, task_vars):
@@ -34,7 +36,9 @@ class ActionModule(NixosAction):
         activator = self.activator(args, task_vars)
         shell = activator.shell
         outcome = activator.switch(path, args["action"], check_mode=self._task.check_mode,
-                                   on_inhibited=args["on_inhibited"], inhibitors_elsewhere=_local_inhibitors(path))
+                                   on_inhibited=args["on_inhibited"], inhibitors_elsewhere=_local_inhibitors(path),
+                                   specialisation=args["specialisation"] or None,
+                                   install_bootloader=args["install_bootloader"])
         result = outcome.to_result()
         if not self._task.check_mode:
             self._add_report_fields(activator, outcome, result)

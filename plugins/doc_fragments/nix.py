@@ -55,6 +55,26 @@ options:
         host; the one that waits too long fails with a message naming the holder.
     type: int
     default: 60
+  auto_rollback:
+    description:
+      - When activation fails (a non-zero exit other than 4, or C(/run/current-system) did not move),
+        restore the previous generation (profile, boot entry, running system). With C(false)
+        (deploy-rs C(autoRollback = false)) the host is left as the failed activation left it and
+        the task fails saying so.
+    type: bool
+    default: true
+  activation_timeout:
+    description:
+      - Seconds C(switch-to-configuration) may run; then it is killed (coreutils C(timeout)) and the
+        activation counts as failed (deploy-rs C(activationTimeout)). C(0) means no limit.
+    type: int
+    default: 0
+  temp_path:
+    description:
+      - The directory on the target that holds each transaction's work files (its script, output,
+        status and the watchdog's canary), deploy-rs C(tempPath). An absolute path without C(..).
+    type: str
+    default: /run/nixfleet
 """
 
     # Attributes every nixfleet.nixos action plugin shares (check_mode and diff_mode differ). Modules

@@ -30,6 +30,11 @@ description:
     (for example C(nixosConfigurations.\"web-01\")), C(nixos_toplevel_attr) (what to build),
     C(nixos_system), C(nixos_tags), C(nixos_ssh_opts) and C(nixos_metadata_source)
     (C(colmena), C(deploy-rs), C(networking) or C(none))."
+  - "Every other deploy-rs and colmena setting becomes a host var the deploy role honours
+    (deploy-rs C(magicRollback) → C(nixos_deploy_magic_rollback), C(confirmTimeout) →
+    C(nixos_deploy_confirm_timeout), C(fastConnection) → C(nixos_deploy_copy_mode) …; the README's
+    migration guide has the table), or a warning names the host and the setting. A setting of the
+    wrong type puts its message in C(nixos_settings_error), and the deploy fails that host."
   - "Groups: C(nixos) (every host), C(tag_<tag>) per tag, C(system_<system>), names sanitised
     into valid Ansible group names."
   - "A host whose configuration does not evaluate is listed without metadata, with its error in
@@ -202,6 +207,9 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
                 flake_vars["ansible_become_user"] = host.become_user
             if host.ssh_opts:
                 flake_vars["ansible_ssh_extra_args"] = argv(*host.ssh_opts).text  # Ansible splits it like a shell
+            flake_vars.update(host.settings_vars)
+            if host.settings_error:
+                flake_vars["nixos_settings_error"] = host.settings_error
             if host.error:
                 flake_vars["nixos_eval_error"] = host.error
                 self.inventory.add_child(self._group("nixos_eval_failed"), name)

@@ -18,12 +18,13 @@ import json
 from dataclasses import dataclass, field
 from typing import Any, Dict, List, Optional, Sequence
 
+from ansible_collections.nixfleet.nixos.plugins.module_utils import tool_settings
 from ansible_collections.nixfleet.nixos.plugins.module_utils.flake_ref import glob_to_regex
 
 TOPLEVEL = "config.system.build.toplevel"
 
 _METADATA_FUNCTION = r"""
-patterns: outputs:
+patterns: deployRsSettings: colmenaSettings: outputs:
 let
   wanted = name: patterns == [ ] || builtins.any (re: builtins.match re name != null) patterns;
   select = set: builtins.listToAttrs (map (name: { inherit name; value = set.${name}; })
@@ -37,20 +38,30 @@ let
       hostName = strict (cfg.networking.hostName or null);
       fqdn = strict (cfg.networking.fqdn or null);
       system = strict (cfg.nixpkgs.hostPlatform.system or cfg.nixpkgs.system or null);
-      deployment = if !(cfg ? deployment) then null else strict {
-        targetHost = cfg.deployment.targetHost or null;
-        targetPort = cfg.deployment.targetPort or null;
-        targetUser = cfg.deployment.targetUser or null;
-        tags = cfg.deployment.tags or [ ];
-      };
+      deployment = if !(cfg ? deployment) then null else strict (
+        let d = cfg.deployment; in {
+          targetHost = d.targetHost or null;
+          targetPort = d.targetPort or null;
+          targetUser = d.targetUser or null;
+          tags = d.tags or [ ];
+          # The keys' metadata only: their text is read by the deploy (no_log), never by the inventory;
+          # a keyFile stays a string (toString: a path is not copied into the store).
+          keys = builtins.attrNames (d.keys or { });
+        } // builtins.intersectAttrs (builtins.listToAttrs (map (name: { inherit name; value = null; }) colmenaSettings)) d);
     };
   deploy = outputs.deploy or { };
-  node = n: let profile = (n.profiles or { }).system or { }; in strict {
+  # deploy-rs' inheritance: a setting of the profile, else of the node, else of `deploy`.
+  inherited = layers: builtins.listToAttrs (builtins.concatMap (name:
+    let found = builtins.filter (layer: layer ? ${name}) layers; in
+    if found == [ ] then [ ] else [ { inherit name; value = (builtins.head found).${name}; } ]) deployRsSettings);
+  node = n: let profiles = n.profiles or { }; profile = profiles.system or { }; in strict {
     hostname = n.hostname or null;
     sshUser = profile.sshUser or n.sshUser or deploy.sshUser or null;
     sshOpts = profile.sshOpts or n.sshOpts or deploy.sshOpts or [ ];
     user = profile.user or n.user or deploy.user or null;
-    profiles = builtins.attrNames (n.profiles or { });
+    profiles = builtins.attrNames profiles;
+    profilesOrder = n.profilesOrder or deploy.profilesOrder or null;
+    settings = inherited [ profile n deploy ];
   };
 in
 {
@@ -69,7 +80,9 @@ def nix_string(value: str) -> str:
 def metadata_function(host_filter: Sequence[str] = ()) -> str:
     """A Nix function ``outputs: { configurations; nodes; }`` reading every wanted host."""
     patterns = " ".join(nix_string(glob_to_regex(p)) for p in host_filter)
-    return "(%s) [ %s ]" % (_METADATA_FUNCTION.strip(), patterns)
+    return "(%s) [ %s ] [ %s ] [ %s ]" % (_METADATA_FUNCTION.strip(), patterns,
+                                          " ".join(nix_string(n) for n in sorted(tool_settings.DEPLOY_RS)),
+                                          " ".join(nix_string(n) for n in sorted(tool_settings.COLMENA) if n != "keys"))
 
 
 def getflake_expression(ref: str, host_filter: Sequence[str] = ()) -> str:
@@ -113,6 +126,9 @@ class FlakeHost:
     become_user: Optional[str] = None  # activation runs as this user through become (sudo)
     source: str = "none"
     error: Optional[str] = None
+    settings_vars: Dict[str, Any] = field(default_factory=dict)  # deploy-rs / colmena settings (tool_settings)
+    settings_warnings: List[str] = field(default_factory=list)
+    settings_error: Optional[str] = None  # a setting whose value means nothing: the deploy fails the host
 
 
 def split_ssh_opts(opts: Sequence[str]):
@@ -166,6 +182,7 @@ def _from_configuration(name: str, info: Dict[str, Any]) -> FlakeHost:
         host.tags = [str(t) for t in deployment.get("tags") or []]
         if host.user and host.user != "root":
             host.become_user = "root"  # colmena activates through sudo when targetUser is not root
+        _apply_settings(host, tool_settings.colmena_vars(name, deployment))
     if not host.host and (info.get("fqdn") or info.get("hostName")):
         host.host = info.get("fqdn") or info.get("hostName")
         if host.source == "none":
@@ -188,7 +205,7 @@ def _apply_node(host: Optional[FlakeHost], name: str, node: Optional[Dict[str, A
     if node is None:
         return host
     port, rest = split_ssh_opts(node.get("sshOpts") or [])
-    host.ssh_opts = rest
+    host.ssh_opts = host.ssh_opts + rest  # after colmena's sshOptions, when the host has both
     if host.source != "colmena":
         # deploy-rs beats networking.*, colmena beats deploy-rs.
         if node.get("hostname"):
@@ -201,7 +218,19 @@ def _apply_node(host: Optional[FlakeHost], name: str, node: Optional[Dict[str, A
         host.become_user = wanted if host.user and host.user != wanted else None
         host.port = port if port is not None else host.port
         host.source = "deploy-rs"
+        _apply_settings(host, tool_settings.deploy_rs_vars(name, node.get("settings") or {}))
     return host
+
+
+def _apply_settings(host: FlakeHost, mapped: tool_settings.Mapped) -> None:
+    host.settings_vars.update(mapped.host_vars)
+    host.settings_warnings.extend(mapped.warnings)
+    if mapped.ssh_opts:
+        port, rest = split_ssh_opts(mapped.ssh_opts)
+        host.ssh_opts = host.ssh_opts + rest
+        host.port = port if port is not None else host.port
+    if mapped.errors:
+        host.settings_error = "; ".join(mapped.errors)
 
 
 def hosts_from_metadata(data: Dict[str, Any]) -> List[FlakeHost]:

@@ -39,3 +39,23 @@ def dry_activate_command(path: str) -> Command:
 
 def diff_closures_command(before: str, after: str) -> Command:
     return argv("nix", "--extra-experimental-features", "nix-command", "store", "diff-closures", before, after)
+
+
+SPECIALISATION_DIR = "specialisation"
+
+
+def check_specialisation_name(name: str) -> None:
+    """A specialisation is a directory entry of the toplevel: one path segment, like NixOS's attribute
+    names (no ``/``, no ``..``, nothing a shell or a path would read twice). ValueError otherwise."""
+    if not name or name in (".", "..") or not all(c.isalnum() or c in "-_." for c in name):
+        raise ValueError("%r is not a specialisation name (letters, digits, '-', '_' and '.', one path segment)"
+                         % (name,))
+
+
+def specialisation_command(path: str, name: str) -> Command:
+    """Print ``specialisation<TAB>TOPLEVEL`` (what ``PATH/specialisation/NAME`` resolves to, when it is
+    a toplevel) and ``specialisations<TAB>NAMES`` (every one the system has)."""
+    return raw("s=$(readlink -f @{spec} 2>/dev/null); [ -x \"$s/bin/switch-to-configuration\" ] || s=; "
+               "printf 'specialisation\\t%s\\nspecialisations\\t%s\\n' \"$s\" "
+               "\"$(ls @{dir} 2>/dev/null | tr '\\n' ' ')\"",
+               spec="%s/%s/%s" % (path, SPECIALISATION_DIR, name), dir="%s/%s" % (path, SPECIALISATION_DIR))

@@ -30,9 +30,11 @@ class Generation:
     path: str
     date: Optional[int] = None
     current: bool = False
+    specialisations: Tuple[str, ...] = ()  # the names under PATH/specialisation/
 
     def to_dict(self) -> dict:
-        return {"number": self.number, "path": self.path, "date": self.date, "current": self.current}
+        return {"number": self.number, "path": self.path, "date": self.date, "current": self.current,
+                "specialisations": list(self.specialisations)}
 
 
 def generation_link(profile: str, number: int) -> str:
@@ -124,8 +126,9 @@ def probe_command(profile: str = SYSTEM_PROFILE, nix_version: bool = True) -> Co
     return raw(
         "printf 'profile\\t%s\\n' \"$(readlink @{p} 2>/dev/null)\"; "
         "for l in @{p}-*-link; do [ -L \"$l\" ] || continue; "
-        "printf 'generation\\t%s\\t%s\\t%s\\n' \"${l##*/}\" \"$(readlink \"$l\")\" "
-        "\"$(stat -c %Y \"$l\" 2>/dev/null)\"; done; "
+        "sp=; for s in \"$l\"/specialisation/*; do [ -e \"$s\" ] && sp=\"$sp${s##*/} \"; done; "
+        "printf 'generation\\t%s\\t%s\\t%s\\t%s\\n' \"${l##*/}\" \"$(readlink \"$l\")\" "
+        "\"$(stat -c %Y \"$l\" 2>/dev/null)\" \"$sp\"; done; "
         "printf 'running\\t%s\\n' \"$(readlink @{running} 2>/dev/null)\"; "
         "printf 'booted\\t%s\\n' \"$(readlink @{booted} 2>/dev/null)\"; "
         "printf 'running_kernel\\t%s\\n' \"$(readlink @{running_kernel} 2>/dev/null)\"; "
@@ -155,12 +158,14 @@ def parse_probe(profile: str, output: str) -> ProfileState:
             if number is None:
                 continue
             date = fields[2] if len(fields) > 2 else ""
-            generations.append(Generation(number, fields[1], int(date) if date.isdigit() else None))
+            specialisations = tuple(sorted(fields[3].split())) if len(fields) > 3 else ()
+            generations.append(Generation(number, fields[1], int(date) if date.isdigit() else None,
+                                          specialisations=specialisations))
         elif key:
             values[key] = rest.strip()
     current = parse_generation_link(profile, values.get("profile", "")) if values.get("profile") else None
     generations.sort(key=lambda g: g.number)
-    generations = [Generation(g.number, g.path, g.date, g.number == current) for g in generations]
+    generations = [Generation(g.number, g.path, g.date, g.number == current, g.specialisations) for g in generations]
     return ProfileState(
         profile=profile,
         generations=tuple(generations),

@@ -37,6 +37,7 @@ OPTIONS: Dict[str, Callable[[Any], List[str]]] = {
     "recursive": _flag("--recursive"),
     "closure_size": _flag("--closure-size"),
     "no_check_sigs": _flag("--no-check-sigs"),
+    "derivation": _flag("--derivation"),  # a .drv itself (and its closure), not its outputs
     # Nix sends the daemon protocol's "substitute" flag from builders-use-substitutes (seen with
     # 2.8 over ssh-ng): without it --substitute-on-destination silently substitutes nothing.
     "substitute_on_destination": lambda value: ["--substitute-on-destination", "--option", "builders-use-substitutes",
@@ -123,10 +124,10 @@ def build_file_argv(settings: NixSettings, file: str, attrs: Sequence[str]) -> L
 def copy_argv(settings: NixSettings, paths: Sequence[str], to: Optional[str] = None,
               from_store: Optional[str] = None, substitute_on_destination: bool = False,
               no_check_sigs: bool = False, fresh_narinfo: bool = False,
-              extra_substituters: Sequence[str] = ()) -> List[str]:
+              extra_substituters: Sequence[str] = (), derivation: bool = False) -> List[str]:
     return nix_argv(settings, ["copy"], paths, to=to, from_store=from_store,
                     substitute_on_destination=substitute_on_destination, no_check_sigs=no_check_sigs,
-                    fresh_narinfo=fresh_narinfo, extra_substituters=list(extra_substituters))
+                    fresh_narinfo=fresh_narinfo, extra_substituters=list(extra_substituters), derivation=derivation)
 
 
 def path_info_argv(settings: NixSettings, paths: Sequence[str], store: Optional[str] = None,

@@ -61,6 +61,7 @@ class TxStatus(Enum):
     NOOP = "noop"  # exit RC_NOOP
     NIXOS_LOCKED = "nixos-locked"  # exit RC_NIXOS_LOCKED
     FAILED_RESTORED = "failed-restored"  # activation failed; the previous generation is back
+    FAILED_KEPT = "failed-kept"  # activation failed and auto_rollback is off: left as it is
     DONE = "done"  # activated (exit code 0, or 4: some units failed), no watchdog
     CONFIRMED = "confirmed"  # activated and confirmed over a fresh connection
     ROLLED_BACK = "rolled-back"  # activated, unconfirmed: the watchdog restored the previous one
@@ -98,6 +99,15 @@ class Transaction:
     lock_file: str = LOCK_FILE
     running_link: str = RUNNING_LINK
     audit_head: str = ""  # audit_log.record_head: the outcome is appended to the host's audit log
+    activate_path: str = ""  # what switch-to-configuration runs from (a specialisation), default ``path``
+    activation_timeout: int = 0  # seconds switch-to-configuration may take (0: no limit), then it is killed
+    auto_rollback: bool = True  # restore the previous generation when activation fails
+    install_bootloader: bool = False  # NIXOS_INSTALL_BOOTLOADER=1 for the activation
+
+    @property
+    def running_path(self) -> str:
+        """What /run/current-system must point at once activated."""
+        return self.activate_path or self.path
 
     @property
     def canary(self) -> str:
@@ -150,13 +160,26 @@ def _nixos_lock_check() -> Command:
                lock=NIXOS_LOCK, holder=holder, status=TxStatus.NIXOS_LOCKED.value, rc=RC_NIXOS_LOCKED)
 
 
+RC_TIMED_OUT = 124  # coreutils timeout: the activation ran past activation_timeout and was killed
+
+
+def _activation(tx: Transaction) -> Command:
+    """``switch-to-configuration ACTION`` of the system (or its specialisation), within the time limit."""
+    stc = activate_command(tx.running_path, tx.action)
+    if tx.install_bootloader:
+        stc = raw("@{env} @{stc}", env=argv("env", "NIXOS_INSTALL_BOOTLOADER=1"), stc=stc)
+    if tx.activation_timeout > 0:
+        stc = raw("@{timeout} @{stc}", timeout=argv("timeout", "-k", "10", tx.activation_timeout), stc=stc)
+    return stc
+
+
 def script(tx: Transaction) -> Command:
     """The script (run with ``sh -c``)."""
     if tx.to_generation is not None:
         change = switch_generation_command(tx.profile, tx.to_generation)
     else:
         change = set_profile_command(tx.profile, tx.path)
-    running_ok = (raw('[ "$(readlink @{link} 2>/dev/null)" = @{path} ]', link=tx.running_link, path=tx.path)
+    running_ok = (raw('[ "$(readlink @{link} 2>/dev/null)" = @{path} ]', link=tx.running_link, path=tx.running_path)
                   if tx.action in SETS_RUNNING else raw("true"))
     profile_done = (raw('[ "$(readlink -f @{p} 2>/dev/null)" = @{path} ]', p=tx.profile, path=tx.path)
                     if tx.action in SETS_PROFILE else raw("true"))
@@ -188,9 +211,11 @@ def script(tx: Transaction) -> Command:
         parts.append(raw('if ! @{change} >"$W/err" 2>&1; then finish profile @{rc}; fi', change=change, rc=RC_PROFILE))
     parts += [
         # 9>&-: services the activation starts must not inherit (and so hold) the lock.
-        raw('@{stc} >"$W/out" 2>>"$W/err" </dev/null 9>&-; arc=$?', stc=activate_command(tx.path, tx.action)),
-        raw("if [ $arc -ne 0 ] && [ $arc -ne 4 ] || ! @{running_ok}; then restore; [ $arc -eq 0 ] && arc=1; "
-            "finish @{failed} $arc; fi", running_ok=running_ok, failed=STATUS_FAILED),
+        raw('@{stc} >"$W/out" 2>>"$W/err" </dev/null 9>&-; arc=$?', stc=_activation(tx)),
+        raw("if [ $arc -ne 0 ] && [ $arc -ne 4 ] || ! @{running_ok}; then @{restore}[ $arc -eq 0 ] && arc=1; "
+            "finish @{failed} $arc; fi", running_ok=running_ok,
+            restore=raw("restore; ") if tx.auto_rollback else raw(""),
+            failed=STATUS_FAILED if tx.auto_rollback else TxStatus.FAILED_KEPT.value),
     ]
     if tx.confirm_timeout > 0:
         parts += [

@@ -33,6 +33,15 @@ options:
   flake:
     description: Build from this flake ref instead of each host's C(nixos_flake).
     type: str
+  on_target:
+    description:
+      - Hosts whose systems are built on the hosts themselves (deploy-rs C(remoteBuild), colmena
+        C(buildOnTarget)) - only evaluated here, for their derivations (RV(drv_paths)), which
+        M(nixfleet.nixos.copy_closure) with O(nixfleet.nixos.copy_closure#module:build_on_target) pushes and
+        realises there.
+      - Default, the hosts whose host var C(nixos_deploy_build_on) is C(target).
+    type: list
+    elements: str
 attributes:
   check_mode:
     support: full
@@ -70,6 +79,11 @@ drv_paths:
   description: The derivation of each host's system.
   returned: always
   type: dict
+on_target:
+  description: The hosts whose systems were only evaluated, to be built on the hosts themselves.
+  returned: always
+  type: list
+  elements: str
 failed_hosts:
   description: Hosts that failed to evaluate or build, with Nix's message.
   returned: always

@@ -31,6 +31,18 @@ options:
     description: The store path to copy (for example a system toplevel).
     type: str
     required: true
+  build_on_target:
+    description:
+      - Build O(path) on the target instead of copying it (deploy-rs C(remoteBuild), colmena
+        C(buildOnTarget), the deploy role's C(nixos_deploy_build_on=target)) - the closure of its
+        derivation O(drv_path) (derivations and sources) is pushed with C(nix copy --derivation), then
+        the target runs C(nix-store --realise) with its own builders and substituters. Nothing happens
+        when O(path) is already valid there. Not with O(mode=cache).
+    type: bool
+    default: false
+  drv_path:
+    description: The derivation of O(path) (what M(nixfleet.nixos.build) returns in C(drv_paths)), for O(build_on_target).
+    type: str
   mode:
     description:
       - C(push) copies from the controller.
@@ -106,6 +118,10 @@ path:
   type: str
 copied:
   description: Whether anything was copied.
+  returned: always
+  type: bool
+built_on_target:
+  description: Whether the target built O(path) (O(build_on_target)).
   returned: always
   type: bool
 mode:

@@ -68,6 +68,19 @@ options:
     type: str
     default: fail
     choices: [fail, boot]
+  specialisation:
+    description:
+      - Activate C(PATH/specialisation/NAME) instead of O(path) itself, like C(nixos-rebuild --specialisation),
+        for O(action=switch) or O(action=test). The profile (so the boot entry) still becomes O(path),
+        the base system; C(/run/current-system) becomes the specialisation's own toplevel.
+      - A system without that specialisation fails before anything changes, naming the ones it has.
+    type: str
+  install_bootloader:
+    description:
+      - Reinstall the boot loader (C(NIXOS_INSTALL_BOOTLOADER=1) in the activation's environment, as
+        C(nixos-rebuild --install-bootloader)); for O(action=switch) and O(action=boot).
+    type: bool
+    default: false
 attributes:
   check_mode:
     support: full
@@ -115,6 +128,18 @@ deployed_by:
   sample: "alice@ctl, AWX job 42 by bob"
 inhibited:
   description: The live switch was inhibited and O(path) was made the boot entry instead (O(on_inhibited=boot)).
+  returned: always
+  type: bool
+specialisation:
+  description: The specialisation that was activated (O(specialisation)), or null.
+  returned: always
+  type: str
+activated_path:
+  description: The specialisation's own toplevel, which now runs (null without a specialisation).
+  returned: always
+  type: str
+install_bootloader:
+  description: Whether the activation ran with C(NIXOS_INSTALL_BOOTLOADER=1).
   returned: always
   type: bool
 previous_generation:

@@ -44,6 +44,9 @@ SAFETY_ARGSPEC = {
     "magic_rollback": {"type": "bool", "default": True},
     "confirm_timeout": {"type": "int", "default": 30},
     "lock_timeout": {"type": "int", "default": 60},
+    "auto_rollback": {"type": "bool", "default": True},
+    "activation_timeout": {"type": "int", "default": 0},
+    "temp_path": {"type": "str", "default": "/run/nixfleet"},
 }
 # How a closure reaches the target (copy_closure, nix_profile; see plugin_utils.closure_copy).
 TRANSFER_ARGSPEC = {
@@ -86,7 +89,7 @@ class NixosAction(ActionBase):
         args = self.validate_argument_spec(argument_spec=self.ARGSPEC)[1]
         try:
             refuse_nul(args)
-            for option in ("profile",) + self.PATH_OPTIONS:  # paths on the target, taken as they are
+            for option in ("profile", "temp_path") + self.PATH_OPTIONS:  # paths on the target, taken as they are
                 if args.get(option) is not None:
                     check_target_path(args[option], option)
             result.update(self.execute(args, task_vars))
@@ -127,7 +130,8 @@ class NixosAction(ActionBase):
 
     def activator(self, args: Dict[str, Any], task_vars: Dict[str, Any]) -> Activator:
         safety = Safety(magic_rollback=args["magic_rollback"], confirm_timeout=args["confirm_timeout"],
-                        lock_timeout=args["lock_timeout"])
+                        lock_timeout=args["lock_timeout"], auto_rollback=args["auto_rollback"],
+                        activation_timeout=args["activation_timeout"], work_root=args["temp_path"])
         return Activator(self.shell(task_vars), args["profile"], self.fresh_shell(task_vars), safety,
                          deployer=self.deployer(task_vars))
 
@@ -187,3 +191,4 @@ class NixosAction(ActionBase):
             private_key=option("private_key_file") or None,
             name=task_vars.get("inventory_hostname"),
         )
+

@@ -24,26 +24,18 @@ from typing import Dict, List, Optional, Tuple
 from ansible_collections.nixfleet.nixos.plugins.module_utils import audit_log, generation_commands as ac
 from ansible_collections.nixfleet.nixos.plugins.module_utils import switch_inhibitors as si
 from ansible_collections.nixfleet.nixos.plugins.module_utils import transaction as tr
-from ansible_collections.nixfleet.nixos.plugins.module_utils.errors import NixError, nix_error_text
+from ansible_collections.nixfleet.nixos.plugins.module_utils.errors import NixError
 from ansible_collections.nixfleet.nixos.plugins.module_utils.generations import (
     SYSTEM_PROFILE, ProfileState, parse_probe, probe_command)
 from ansible_collections.nixfleet.nixos.plugins.module_utils.remote_operation import Operation
 from ansible_collections.nixfleet.nixos.plugins.module_utils.shell import Command, probe_field, raw, sequence
 from ansible_collections.nixfleet.nixos.plugins.plugin_utils.process import CommandResult
+from ansible_collections.nixfleet.nixos.plugins.plugin_utils import watchdog_confirmation as wc
 from ansible_collections.nixfleet.nixos.plugins.plugin_utils.remote_shell import RemoteShell
+from ansible_collections.nixfleet.nixos.plugins.plugin_utils.watchdog_confirmation import ActivationFailed
 
 ACTIVATION_WAIT = 600  # seconds to wait for the verdict of a script whose launch session dropped
-RECOVERY_GRACE = 60  # seconds to wait, after confirm_timeout, for a host that lost contact to come back
-CONFIRMED = "confirmed"
 NOT_REQUESTED = "not requested"
-ROLLED_BACK_ITSELF = "lost contact, target rolled itself back"
-
-
-class ActivationFailed(NixError):
-    """Activation failed; the host was put back on its previous generation."""
-
-    def __init__(self, message: str, **kwargs) -> None:
-        super().__init__(message, rolled_back=True, **kwargs)
 
 
 @dataclass
@@ -54,6 +46,9 @@ class Safety:
     confirm_timeout: int = 30
     lock_timeout: int = 60
     poll_interval: float = 1.0
+    auto_rollback: bool = True  # restore the previous generation when activation fails (deploy-rs autoRollback)
+    activation_timeout: int = 0  # kill an activation that runs longer (0: no limit; deploy-rs activationTimeout)
+    work_root: str = tr.WORK_ROOT  # where the transaction's files live (deploy-rs tempPath)
 
 
 @dataclass
@@ -70,6 +65,9 @@ class Outcome:
     failed_units: bool = False
     inhibited: bool = False  # the live switch was inhibited: the system was made the boot entry instead
     confirmation: str = NOT_REQUESTED
+    specialisation: Optional[str] = None
+    activated_path: Optional[str] = None  # the specialisation's own toplevel, which then runs
+    install_bootloader: bool = False
     stdout: str = ""
     stderr: str = ""
     warnings: List[str] = field(default_factory=list)
@@ -78,11 +76,12 @@ class Outcome:
         return dict(self.__dict__)
 
 
-def needs_change(state: ProfileState, path: str, action: str) -> bool:
-    """Would ``action`` of ``path`` change anything? (dry-activate never does.)"""
+def needs_change(state: ProfileState, path: str, action: str, running: Optional[str] = None) -> bool:
+    """Would ``action`` of ``path`` change anything? (dry-activate never does.) ``running``: what
+    must run instead of ``path`` itself (a specialisation of it)."""
     if action == "dry-activate":
         return False
-    running_ok = action not in ac.SETS_RUNNING or state.running_system == path
+    running_ok = action not in ac.SETS_RUNNING or state.running_system == (running or path)
     profile_ok = action not in ac.SETS_PROFILE or state.profile_path == path
     return not (running_ok and profile_ok)
 
@@ -118,7 +117,7 @@ class Activator:
 
     def _probe(self, path: Optional[str] = None, shell: Optional[RemoteShell] = None,
                before: Optional[Command] = None, nix_version: bool = False,
-               inhibitors: bool = False) -> Tuple[ProfileState, str]:
+               inhibitors: bool = False, specialisation: Optional[str] = None) -> Tuple[ProfileState, str]:
         """One round trip: the profile's state, plus (with ``path``) whether that system is in the store
         (and with ``inhibitors``, its and the running system's switch inhibitors).
         Only shell builtins and coreutils run (no ``nix-*`` process: each costs the target tens of
@@ -129,6 +128,8 @@ class Activator:
             parts.append(raw("(@{test}); printf 'present\\t%s\\n' $?", test=ac.is_toplevel_command(path)))
             if inhibitors:
                 parts.append(si.lines_command(path))
+            if specialisation:
+                parts.append(ac.specialisation_command(path, specialisation))
         # Reading needs no root; cleaning up the work directory first (``before``) does.
         out = (shell or self.shell).perform(Operation("probe", sequence(parts), _stdout, privileged=bool(before),
                                                       what="reading the generations of %s" % self.profile))
@@ -160,7 +161,9 @@ class Activator:
         watchdog = self.safety.magic_rollback and outcome.action in ac.SETS_RUNNING
         tx = tr.Transaction(
             path=outcome.path, action=outcome.action, profile=self.profile,
-            work_dir="%s/%s" % (tr.WORK_ROOT, uuid.uuid4().hex[:16]),
+            work_dir="%s/%s" % (self.safety.work_root, uuid.uuid4().hex[:16]),
+            activate_path=outcome.activated_path or "", activation_timeout=self.safety.activation_timeout,
+            auto_rollback=self.safety.auto_rollback, install_bootloader=outcome.install_bootloader,
             owner=owner_label(self.shell.label, outcome.path),
             prev_generation=before.current_number, prev_profile_path=before.profile_path,
             prev_running=before.running_system, to_generation=to_generation,
@@ -195,12 +198,17 @@ class Activator:
                                     % self.shell.label)
             self.shell.perform(tr.cleanup(tx))
             return outcome
+        if launched.status is tr.TxStatus.FAILED_KEPT:
+            raise self._fail("activation (%s) of %s failed%s; left as it is (auto rollback is off)"
+                             % (outcome.action, outcome.path, _timed_out(launched.rc, tx.activation_timeout)),
+                             rc=launched.rc, stderr=launched.stderr, stdout=launched.stdout)
         if launched.status is tr.TxStatus.FAILED_RESTORED:
             self._check_restored(tx, before, launched)
             back = ("generation %d" % before.current_number) if before.current_number is not None \
                 else "the state before (no generation)"
-            raise ActivationFailed("activation (%s) of %s failed; rolled back to %s (%s)"
-                                   % (outcome.action, outcome.path, back, before.running_system or "nothing running"),
+            raise ActivationFailed("activation (%s) of %s failed%s; rolled back to %s (%s)"
+                                   % (outcome.action, outcome.path, _timed_out(launched.rc, tx.activation_timeout),
+                                      back, before.running_system or "nothing running"),
                                    rc=launched.rc, stderr=launched.stderr, stdout=launched.stdout,
                                    host=self.shell.label)
         if watchdog:  # PENDING: the watchdog waits for its canary to go (or the session died first)
@@ -243,70 +251,42 @@ class Activator:
                          rc=launched.rc, stderr=launched.stderr, stdout=launched.stdout)
 
     def _confirm(self, tx: tr.Transaction, before: ProfileState) -> str:
-        """Delete the watchdog's canary over a fresh connection, or report what happened instead.
-
-        One fresh connection normally does it all: delete the canary, wait for the watchdog's
-        verdict, clean up and read the new state (``tr.confirm_command``). Attempts are repeated
-        until the confirm window closes, except when the canary could not be deleted; then the
-        watchdog's verdict is awaited and reported with what went wrong."""
-        started = time.monotonic()
-        deadline = started + tx.confirm_timeout
-        failure = None  # what the last failed attempt said
-        reached = cleaned = False
-        status: Optional[tr.TxStatus] = None
-        while time.monotonic() < deadline:
-            attempt = self.fresh.perform(tr.confirm(tx, then=probe_command(self.profile)))
-            if attempt.reached:
-                reached, status = True, attempt.status
-                if status is tr.TxStatus.CONFIRMED:
-                    self.last_state, cleaned = parse_probe(self.profile, attempt.answer.stdout), True
-                break
-            failure = _attempt_failure(tx, attempt)
-            if attempt.deletion is tr.Deletion.REFUSED:
-                break
-            time.sleep(self.safety.poll_interval)
-        # The watchdog decides when the window closes; a host that lost contact gets a grace period.
-        verdict_by = time.monotonic() + 5 if reached else started + tx.confirm_timeout + RECOVERY_GRACE
-        while status not in (tr.TxStatus.CONFIRMED, tr.TxStatus.ROLLED_BACK) and time.monotonic() < verdict_by:
-            time.sleep(self.safety.poll_interval)
-            status = self.fresh.perform(tr.status(tx))
-        if status is tr.TxStatus.CONFIRMED:
-            if not cleaned:
-                self._probe(before=tr.cleanup_command(tx), shell=self.fresh)
-            return CONFIRMED
-        back = _restored(before)
-        if status is tr.TxStatus.ROLLED_BACK:
-            self.fresh.perform(tr.cleanup(tx))
-            if failure and not failure.startswith(NO_CONNECTION):
-                raise ActivationFailed("the new generation %s could not be confirmed: %s; so the target's watchdog "
-                                       "rolled back to %s when its %ds confirm window closed"
-                                       % (tx.path, failure, back, tx.confirm_timeout), host=self.shell.label)
-            raise ActivationFailed("%s: no fresh ssh connection to the host within %ds of activating %s, so the "
-                                   "target rolled itself back to %s%s"
-                                   % (ROLLED_BACK_ITSELF, tx.confirm_timeout, tx.path, back,
-                                      " (last attempt: %s)" % failure if failure else ""), host=self.shell.label)
-        raise self._fail("lost contact with the host after activating %s (%s); waited %ds for its watchdog's "
-                         "verdict: unconfirmed, it restores %s by itself %ds after the activation"
-                         % (tx.path, failure or "no answer", int(time.monotonic() - started), back,
-                            tx.confirm_timeout))
+        """Magic rollback's confirmation (``watchdog_confirmation.confirm``); the new state it read
+        becomes ``last_state``."""
+        verdict, state = wc.confirm(self.fresh, self.profile, tx, before, self.safety.poll_interval, self.shell.label)
+        self.last_state = state
+        return verdict
 
     def switch(self, path: str, action: str = "switch", check_mode: bool = False, on_inhibited: str = "fail",
-               inhibitors_elsewhere: Optional[str] = None) -> Outcome:
+               inhibitors_elsewhere: Optional[str] = None, specialisation: Optional[str] = None,
+               install_bootloader: bool = False) -> Outcome:
         """``on_inhibited``: what to do when NixOS's switch inhibitors refuse a live switch (``fail``, or
         ``boot``: make it the boot entry); ``inhibitors_elsewhere``: the new system's list, from the
-        controller's store, for when it is not on the host yet (check mode)."""
+        controller's store, for when it is not on the host yet (check mode). ``specialisation``: run
+        ``PATH/specialisation/NAME`` (switch and test; the profile, so the boot entry, stays ``path``)."""
         if action not in ac.ACTIONS:
             raise self._fail("unknown action %r (one of %s)" % (action, ", ".join(ac.ACTIONS)))
-        before, out = self._probe(path=path, inhibitors=action in si.LIVE_ACTIONS)
+        if specialisation is not None:
+            try:
+                ac.check_specialisation_name(specialisation)
+            except ValueError as exc:
+                raise self._fail(str(exc))
+            if action not in ac.SETS_RUNNING:
+                raise self._fail("a specialisation is activated by switch or test, not %s (the boot entry is always "
+                                 "the base system)" % action)
+        before, out = self._probe(path=path, inhibitors=action in si.LIVE_ACTIONS, specialisation=specialisation)
         present = self._present(path, _present_rc(out))
+        running = self._specialisation(path, specialisation, out, present) if specialisation else None
         inhibited = ""
         if action in si.LIVE_ACTIONS and before.running_system:
             action, inhibited = self._inhibited(si.read(out, present, inhibitors_elsewhere), path, action, on_inhibited)
         previous = before.current
-        outcome = Outcome(changed=needs_change(before, path, action), action=action, path=path,
+        outcome = Outcome(changed=needs_change(before, path, action, running), action=action, path=path,
                           previous_path=before.running_system,
                           previous_generation=previous.number if previous else None,
-                          generation=previous.number if previous else None, inhibited=bool(inhibited))
+                          generation=previous.number if previous else None, inhibited=bool(inhibited),
+                          specialisation=specialisation, activated_path=running,
+                          install_bootloader=install_bootloader and action in ac.SETS_PROFILE)
         if inhibited:
             outcome.warnings.append("%s: %s; made it the boot entry instead (on_inhibited=boot): it runs after a "
                                     "reboot" % (self.shell.label, inhibited))
@@ -321,6 +301,18 @@ class Activator:
         if check_mode or not outcome.changed:
             return outcome
         return self._transact(before, outcome)
+
+    def _specialisation(self, path: str, name: str, out: str, present: bool) -> Optional[str]:
+        """The toplevel ``PATH/specialisation/NAME`` resolves to (None when ``path`` is not on the host
+        yet: check mode); a clear error when the system has no such specialisation."""
+        if not present:
+            return None
+        found = probe_field(out, "specialisation")
+        if not found:
+            have = probe_field(out, "specialisations") or ""
+            raise self._fail("%s has no specialisation %r (it has: %s); nothing was changed"
+                             % (path, name, ", ".join(have.split()) or "none"))
+        return found
 
     def _inhibited(self, found: si.Inhibitors, path: str, action: str, on_inhibited: str) -> Tuple[str, str]:
         """(the action to run, why the live one is inhibited, or ""); fails when it is and the user did
@@ -352,9 +344,6 @@ class Activator:
         return self._transact(before, outcome, to_generation=target.number)
 
 
-NO_CONNECTION = "no connection"
-
-
 def _stdout(answer: CommandResult) -> str:
     return answer.stdout
 
@@ -368,22 +357,9 @@ def _as_answered(answer: CommandResult) -> CommandResult:
     return answer
 
 
-def _attempt_failure(tx: tr.Transaction, attempt: tr.Confirmation) -> str:
-    """What one failed confirmation attempt says: the command's part that failed and its error."""
-    answer = attempt.answer
-    said = nix_error_text(answer.stderr or answer.stdout) or "no error message"
-    if attempt.deletion is tr.Deletion.NO_CONNECTION:
-        return "%s: %s" % (NO_CONNECTION, said)
-    if attempt.deletion is tr.Deletion.REFUSED:
-        return "'rm -f %s' over a fresh ssh connection failed: %s" % (tx.canary, said)
-    return "the confirmation over a fresh ssh connection failed (exit code %d): %s" % (answer.rc, said)
-
-
-def _restored(before: ProfileState) -> str:
-    """What a rollback restores, in words."""
-    if before.current_number is None:
-        return "the state before (no generation, %s)" % (before.running_system or "nothing running")
-    return "generation %d (%s)" % (before.current_number, before.running_system or "nothing running")
+def _timed_out(rc: int, limit: int) -> str:
+    """", killed after its activation timeout of N s" when that is why it failed."""
+    return ", killed after its activation timeout of %ds" % limit if limit and rc == tr.RC_TIMED_OUT else ""
 
 
 def _present_rc(probe_output: str) -> int:

@@ -58,10 +58,15 @@ def is_valid(shell: RemoteShell, path: str) -> bool:
 
 
 def ensure(shell: RemoteShell, path: str, transfer: Transfer, nix: NixCli, target: Callable[[], SshTarget],
-           check_mode: bool = False) -> bool:
+           check_mode: bool = False, build_from: Optional[str] = None) -> bool:
     """Make ``path`` valid on the target; True when it had to be (or, in check mode, would be) copied.
-    ``target`` gives the host's ssh destination, asked for only when pushing."""
+    ``target`` gives the host's ssh destination, asked for only when pushing. ``build_from``: the
+    derivation of ``path``, to build on the target instead (its closure of derivations and sources is
+    pushed, then the target realises it: deploy-rs remoteBuild, colmena buildOnTarget)."""
     transfer.validate()
+    if build_from is not None and transfer.mode == "cache":
+        raise NixError("a system built on the target is not pulled from a cache: use copy mode push or substitute "
+                       "with build on target", host=shell.label)
     if is_valid(shell, path):
         return False
     if check_mode:
@@ -69,32 +74,50 @@ def ensure(shell: RemoteShell, path: str, transfer: Transfer, nix: NixCli, targe
     if transfer.mode == "cache":
         fetch(shell, path, transfer.cache_url or "")
     else:
-        substitute = transfer.mode == "substitute"
-        destination = target()
-        # Behind the target's copy lock: two copies of one path at once break Nix's protocol.
-        url = copy_lock.store_url(destination.store_url(transfer.scheme), transfer.scheme, transfer.lock_timeout)
-        try:
-            nix.copy([path], url, env=destination.nix_env(), host=destination.label,
-                     substitute_on_destination=substitute, no_check_sigs=not transfer.check_sigs,
-                     fresh_narinfo=substitute,
-                     extra_substituters=[transfer.cache_url] if substitute and transfer.cache_url else [])
-        except NixError as exc:
-            locked = copy_lock.locked_message(exc.stderr)
-            if locked:
-                raise NixError("%s; nothing was copied or switched" % locked, command=exc.command,
-                               host=destination.label)
-            if UNSIGNED in exc.stderr:
-                raise unsigned_push_error(exc, destination, path)
-            if any(words in exc.stderr for words in NO_DAEMON):
-                raise no_daemon_error(exc, destination)
-            if UNREACHABLE in exc.stderr:
-                exc.unreachable = True
-            raise
+        _push(nix, target(), build_from or path, transfer, derivation=build_from is not None)
+        if build_from is not None:
+            realise(shell, build_from, path)
     # A pushed closure is valid once nix copy succeeds (the switch's own probe looks again); a pull
     # is checked here, since a cache may hand out less than asked for.
     if transfer.mode == "cache" and not is_valid(shell, path):
         raise NixError("%s is still not valid on the target after the copy" % path, host=shell.label)
     return True
+
+
+def _push(nix: NixCli, destination: SshTarget, path: str, transfer: Transfer, derivation: bool = False) -> None:
+    """``nix copy`` of ``path``'s closure to the target, behind the target's copy lock (two copies of one
+    path at once break Nix's protocol), substituting there first in substitute mode."""
+    substitute = transfer.mode == "substitute"
+    url = copy_lock.store_url(destination.store_url(transfer.scheme), transfer.scheme, transfer.lock_timeout)
+    try:
+        nix.copy([path], url, env=destination.nix_env(), host=destination.label,
+                 substitute_on_destination=substitute, no_check_sigs=not transfer.check_sigs,
+                 fresh_narinfo=substitute, derivation=derivation,
+                 extra_substituters=[transfer.cache_url] if substitute and transfer.cache_url else [])
+    except NixError as exc:
+        locked = copy_lock.locked_message(exc.stderr)
+        if locked:
+            raise NixError("%s; nothing was copied or switched" % locked, command=exc.command,
+                           host=destination.label)
+        if UNSIGNED in exc.stderr:
+            raise unsigned_push_error(exc, destination, path)
+        if any(words in exc.stderr for words in NO_DAEMON):
+            raise no_daemon_error(exc, destination)
+        if UNREACHABLE in exc.stderr:
+            exc.unreachable = True
+        raise
+
+
+def realise(shell: RemoteShell, drv: str, path: str) -> None:
+    """Build ``drv`` on the target (``nix-store --realise``, with the target's own builders and
+    substituters); it must give ``path``, the system the controller evaluated."""
+    built = shell.run(argv("nix-store", "--realise", drv))
+    if built.rc != 0:
+        raise NixError("building %s on the target failed; nothing was switched" % drv, rc=built.rc,
+                       stderr=built.stderr, host=shell.label)
+    if path not in built.stdout.split():
+        raise NixError("building %s on the target gave %s, not %s" % (drv, built.stdout.strip() or "nothing", path),
+                       host=shell.label)
 
 
 def unsigned_push_error(exc: NixError, destination: SshTarget, path: str) -> NixError:

@@ -120,5 +120,8 @@ def read_flake(cli: NixCli, ref: str, host_filter: Sequence[str] = ()) -> FlakeI
             host.error = errors.get(host.name) or _error_of(cli, ref, host)
             warnings.append("nixfleet.nixos.flake: host %s is listed without metadata because %s does not "
                             "evaluate: %s" % (host.name, host.attr, host.error))
+        warnings.extend("nixfleet.nixos.flake: %s" % w for w in host.settings_warnings)
+        if host.settings_error:
+            warnings.append("nixfleet.nixos.flake: %s (the deploy fails this host)" % host.settings_error)
     source = data.get("source") or {}
     return FlakeInventory(ref, locked_ref(ref, source) if source else ref, hosts, warnings)

@@ -67,10 +67,10 @@ class NixCli:
     def copy(self, paths: Sequence[str], to: str, env: Optional[Mapping[str, str]] = None,
              host: Optional[str] = None, substitute_on_destination: bool = False,
              no_check_sigs: bool = False, fresh_narinfo: bool = False,
-             extra_substituters: Sequence[str] = ()) -> CommandResult:
+             extra_substituters: Sequence[str] = (), derivation: bool = False) -> CommandResult:
         argv = cmd.copy_argv(self.settings, paths, to=to, substitute_on_destination=substitute_on_destination,
                              no_check_sigs=no_check_sigs, fresh_narinfo=fresh_narinfo,
-                             extra_substituters=extra_substituters)
+                             extra_substituters=extra_substituters, derivation=derivation)
         # Messages name the store without its query (a remote program, a key file, ...).
         return self._call(argv, "nix copy to %s" % to.split("?", 1)[0], host, env)
 

@@ -9,7 +9,7 @@ import pytest
 from ansible_collections.nixfleet.nixos.plugins.module_utils import transaction as tr
 from ansible_collections.nixfleet.nixos.plugins.module_utils.errors import NixError
 from ansible_collections.nixfleet.nixos.plugins.module_utils.generations import Generation, ProfileState
-from ansible_collections.nixfleet.nixos.plugins.plugin_utils import activation
+from ansible_collections.nixfleet.nixos.plugins.plugin_utils import watchdog_confirmation
 from ansible_collections.nixfleet.nixos.plugins.plugin_utils.activation import (
     ActivationFailed, Activator, Safety)
 
@@ -40,7 +40,7 @@ def result(rc, stdout="", stderr=""):
 
 @pytest.fixture(autouse=True)
 def short_grace(monkeypatch):
-    monkeypatch.setattr(activation, "RECOVERY_GRACE", 1)
+    monkeypatch.setattr(watchdog_confirmation, "RECOVERY_GRACE", 1)
 
 
 def confirm(shell):
@@ -84,7 +84,7 @@ def test_a_host_that_comes_back_rolled_back_names_the_last_attempts_error():
     assert str(caught.value) == (
         "web: %s: no fresh ssh connection to the host within 1s of activating %s, so the target rolled itself back "
         "to generation 1 (%s) (last attempt: no connection: Connection timed out during banner exchange)"
-        % (activation.ROLLED_BACK_ITSELF, NEW, OLD))
+        % (watchdog_confirmation.ROLLED_BACK_ITSELF, NEW, OLD))
 
 
 def test_a_failing_privilege_escalation_is_named():
@@ -98,12 +98,12 @@ def test_a_failing_privilege_escalation_is_named():
 def test_a_confirmed_generation_needs_one_connection():
     probe = "nixfleet-status\t%s\n" % tr.STATUS_CONFIRMED
     shell = fake_target(result(tr.CONFIRM_DELETED, probe), [None])
-    assert confirm(shell) == activation.CONFIRMED
+    assert confirm(shell) == watchdog_confirmation.CONFIRMED
     assert shell.names() == ["confirm"]
 
 
 def test_no_generation_before_is_said_in_words():
-    assert activation._restored(ProfileState(profile=PROFILE)) == "the state before (no generation, nothing running)"
+    assert watchdog_confirmation.restored(ProfileState(profile=PROFILE)) == "the state before (no generation, nothing running)"
 
 
 PROBE = ("profile\tsystem-1-link\ngeneration\tsystem-1-link\t%s\t1\nrunning\t%s\nsystemd\tno\npresent\t0\n"

@@ -6,7 +6,7 @@ import pytest
 
 from ansible_collections.nixfleet.nixos.plugins.module_utils import transaction as tr
 from ansible_collections.nixfleet.nixos.plugins.module_utils.errors import NixError
-from ansible_collections.nixfleet.nixos.plugins.plugin_utils import activation
+from ansible_collections.nixfleet.nixos.plugins.plugin_utils import watchdog_confirmation
 from ansible_collections.nixfleet.nixos.plugins.plugin_utils.activation import ActivationFailed, Activator, Safety
 
 from fake_shell import OperationShell, said
@@ -111,12 +111,12 @@ def test_watchdog_confirmed_in_one_fresh_connection():
     confirmed = said(tr.CONFIRM_DELETED, "nixfleet-status\tconfirmed\n" + AFTER.stdout)
     shell, a = activator({"probe": probe(), "launch": launched(0), "confirm": confirmed}, magic_rollback=True)
     outcome = a.switch(NEW)
-    assert outcome.confirmation == activation.CONFIRMED and outcome.generation == 2
+    assert outcome.confirmation == watchdog_confirmation.CONFIRMED and outcome.generation == 2
     assert shell.names() == ["probe", "launch", "confirm"]
 
 
 def test_watchdog_unconfirmed_because_the_host_stays_unreachable(monkeypatch):
-    monkeypatch.setattr(activation, "RECOVERY_GRACE", 0.2)
+    monkeypatch.setattr(watchdog_confirmation, "RECOVERY_GRACE", 0.2)
     shell, a = activator({"probe": probe(), "launch": launched(0), "confirm": said(255, "", "Connection refused"),
                           "status": said(255, "", "Connection refused")}, magic_rollback=True)
     with pytest.raises(NixError) as caught:
@@ -130,7 +130,7 @@ def test_watchdog_rolled_back_when_the_confirm_window_closed():
     shell, a = activator({"probe": probe(), "launch": launched(0), "confirm": said(255, "", "timed out"),
                           "status": said(0, "nixfleet-status\trolled-back\n"), "cleanup": said()},
                          magic_rollback=True)
-    with pytest.raises(ActivationFailed, match=activation.ROLLED_BACK_ITSELF):
+    with pytest.raises(ActivationFailed, match=watchdog_confirmation.ROLLED_BACK_ITSELF):
         a.switch(NEW)
     assert shell.names()[-1] == "cleanup"
 
@@ -222,3 +222,50 @@ def test_test_cannot_be_turned_into_boot():
     shell, a = activator({"probe": inhibited_probe()})
     with pytest.raises(NixError, match="refuses to test it live"):
         a.switch(NEW, "test", on_inhibited="boot")
+
+
+SPECIAL = "/nix/store/0hxb6g0g9n6is6vmy325k8kpl8k5h3bd-nixos-system-web-2-gpu"
+
+
+def with_specialisation(answer, found, names):
+    return said(answer.rc, answer.stdout + "specialisation\t%s\nspecialisations\t%s\n" % (found, names))
+
+
+def test_a_missing_specialisation_fails_before_anything_changes_naming_the_ones_there():
+    shell, a = activator({"probe": with_specialisation(probe(), "", "gpu safe ")})
+    with pytest.raises(NixError) as caught:
+        a.switch(NEW, specialisation="desktop")
+    assert "%s has no specialisation 'desktop' (it has: gpu, safe); nothing was changed" % NEW in str(caught.value)
+    assert shell.names() == ["probe"]
+
+
+@pytest.mark.parametrize("name, action, wrong", [
+    ("../../etc", "switch", "is not a specialisation name"),
+    ("gpu;reboot", "switch", "is not a specialisation name"),
+    ("gpu", "boot", "a specialisation is activated by switch or test, not boot"),
+])
+def test_a_specialisation_that_cannot_be_refused_before_the_probe(name, action, wrong):
+    shell, a = activator({})
+    with pytest.raises(NixError, match=wrong):
+        a.switch(NEW, action, specialisation=name)
+    assert shell.names() == []
+
+
+def test_a_running_specialisation_is_idempotent_and_its_base_stays_the_profile():
+    running = probe(2, SPECIAL, ((1, OLD), (2, NEW)))
+    shell, a = activator({"probe": with_specialisation(running, SPECIAL, "gpu ")})
+    outcome = a.switch(NEW, specialisation="gpu")
+    assert (outcome.changed, outcome.activated_path) == (False, SPECIAL)
+    # the base system running instead is a change
+    shell, a = activator({"probe": with_specialisation(AFTER, SPECIAL, "gpu "), "launch": launched(0, tr.STATUS_DONE)})
+    assert a.switch(NEW, specialisation="gpu", check_mode=True).changed is True
+
+
+def test_without_auto_rollback_a_failed_activation_says_it_was_left_as_it_is():
+    shell, a = activator({"probe": probe(), "launch": launched(tr.RC_TIMED_OUT, tr.TxStatus.FAILED_KEPT.value)})
+    a.safety.auto_rollback, a.safety.activation_timeout = False, 5
+    with pytest.raises(NixError) as caught:
+        a.switch(NEW)
+    assert ("activation (switch) of %s failed, killed after its activation timeout of 5s; left as it is (auto "
+            "rollback is off)" % NEW) in str(caught.value)
+    assert caught.value.rolled_back is False

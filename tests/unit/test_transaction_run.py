@@ -27,8 +27,9 @@ case "$3" in
 esac
 """
 STC = r"""#!/bin/sh
-# switch-to-configuration of @self@: exits @rc@ (after switching, for 0 and 4)
-echo "@self@ $1" >> "$LOG"
+# switch-to-configuration of @self@: takes @sleep@ s, exits @rc@ (after switching, for 0 and 4)
+echo "@self@ $1 bootloader=${NIXOS_INSTALL_BOOTLOADER:-}" >> "$LOG"
+sleep @sleep@
 case "$1" in
   switch|test) [ @rc@ -eq 0 ] || [ @rc@ -eq 4 ] && ln -sfn @self@ "$RUNNING" ;;
 esac
@@ -53,12 +54,12 @@ class Host:
                         RUNNING=self.running)
         self.count = 0
 
-    def system(self, rc=0):
+    def system(self, rc=0, sleep=0):
         self.count += 1
         path = self.root / "store" / ("system-%d" % self.count)
         (path / "bin").mkdir(parents=True)
         stc = path / "bin" / "switch-to-configuration"
-        stc.write_text(STC.replace("@self@", str(path)).replace("@rc@", str(rc)))
+        stc.write_text(STC.replace("@self@", str(path)).replace("@rc@", str(rc)).replace("@sleep@", str(sleep)))
         stc.chmod(0o755)
         return str(path)
 
@@ -175,3 +176,40 @@ def test_a_confirmed_change_stays(host):
     assert confirm.returncode == tr.CONFIRM_DELETED
     assert tr.parse_status(confirm.stdout)[0] == tr.STATUS_CONFIRMED
     assert (host.generation(), host.current()) == (2, two) and not os.path.exists(t.work_dir)
+
+
+def test_without_auto_rollback_a_failed_activation_is_left_as_it_is(host):
+    good, bad = host.system(), host.system(rc=1)
+    host.launch(host.tx(good))
+    proc, (_out, status, _holder) = host.launch(host.tx(bad, auto_rollback=False))
+    assert (proc.returncode, status) == (1, tr.TxStatus.FAILED_KEPT.value)
+    assert host.generation() == 2 and "%s test" % good not in host.log.read_text()  # nothing restored
+
+
+def test_an_activation_past_its_timeout_is_killed_and_rolled_back(host):
+    good, slow = host.system(), host.system(sleep=30)
+    host.launch(host.tx(good))
+    started = time.monotonic()
+    proc, (_out, status, _holder) = host.launch(host.tx(slow, activation_timeout=1))
+    assert (proc.returncode, status) == (tr.RC_TIMED_OUT, tr.STATUS_FAILED)
+    assert time.monotonic() - started < 20  # killed, not waited for (the stand-in sleeps 30 s)
+    assert (host.generation(), host.current()) == (1, good)
+
+
+def test_install_bootloader_reaches_the_new_activation_only(host):
+    one, two = host.system(), host.system()
+    host.launch(host.tx(one))
+    proc, (_out, status, _holder) = host.launch(host.tx(two, install_bootloader=True))
+    assert (proc.returncode, status) == (0, tr.STATUS_DONE)
+    log = host.log.read_text().splitlines()
+    assert log[-1] == "%s switch bootloader=1" % two and "%s switch bootloader=" % one in log
+
+
+def test_a_specialisation_runs_while_the_profile_gets_the_base_system(host):
+    base, special = host.system(), host.system()
+    proc, (_out, status, _holder) = host.launch(host.tx(base, activate_path=special))
+    assert (proc.returncode, status) == (0, tr.STATUS_DONE)
+    assert os.readlink(str(host.profiles / "system-1-link")) == base and host.current() == special
+    # run again, nothing to do: the running system is the specialisation, the profile the base
+    proc, (_out, status, _holder) = host.launch(host.tx(base, activate_path=special))
+    assert status == tr.TxStatus.NOOP.value
