@@ -8,11 +8,13 @@ from __future__ import annotations
 import os
 
 from ansible_collections.nixfleet.nixos.plugins.module_utils import switch_inhibitors
+from ansible_collections.nixfleet.nixos.plugins.module_utils.deployment_keys import UploadAt
 from ansible_collections.nixfleet.nixos.plugins.module_utils.generation_commands import ACTIONS
 from ansible_collections.nixfleet.nixos.plugins.module_utils.package_diff import parse_diff_closures, without_colours
 from ansible_collections.nixfleet.nixos.plugins.module_utils.store_path import store_path_option
 from ansible_collections.nixfleet.nixos.plugins.plugin_utils.action_base import (
     NIX_ARGSPEC, PROFILE_ARGSPEC, SAFETY_ARGSPEC, NixosAction)
+from ansible_collections.nixfleet.nixos.plugins.plugin_utils import key_upload
 from ansible_collections.nixfleet.nixos.plugins.plugin_utils.closure_diff import closure_diff
 
 
@@ -29,17 +31,24 @@ class ActionModule(NixosAction):
         on_inhibited={"type": "str", "default": "fail", "choices": list(switch_inhibitors.CHOICES)},
         specialisation={"type": "str"},
         install_bootloader={"type": "bool", "default": False},
+        keys={"type": "dict", "no_log": True},
     )
 
     def execute(self, args, task_vars):
         path = store_path_option(args["path"], "path")
         activator = self.activator(args, task_vars)
         shell = activator.shell
+        # Every key's content is made before anything changes (a missing keyFile fails here).
+        keys = key_upload.prepare(shell.label, args["keys"]) if args["keys"] else []
+        before = key_upload.upload(shell, keys, UploadAt.PRE_ACTIVATION, self._task.check_mode)
         outcome = activator.switch(path, args["action"], check_mode=self._task.check_mode,
                                    on_inhibited=args["on_inhibited"], inhibitors_elsewhere=_local_inhibitors(path),
                                    specialisation=args["specialisation"] or None,
                                    install_bootloader=args["install_bootloader"])
+        after = key_upload.upload(shell, keys, UploadAt.POST_ACTIVATION, self._task.check_mode)
         result = outcome.to_result()
+        result["keys_changed"] = before.changed + after.changed
+        result["changed"] = outcome.changed or bool(result["keys_changed"])
         if not self._task.check_mode:
             self._add_report_fields(activator, outcome, result)
             if outcome.changed:
@@ -59,6 +68,9 @@ class ActionModule(NixosAction):
                     "after": "%s\n" % path,
                     "prepared": text,
                 }
+        if self._task.diff and keys:
+            # Ansible shows a list of diffs one after another: the system's, then each key's (never its content).
+            result["diff"] = ([result["diff"]] if "diff" in result else []) + before.diffs + after.diffs
         return result
 
     @staticmethod

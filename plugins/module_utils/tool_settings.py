@@ -24,6 +24,7 @@ from ansible_collections.nixfleet.nixos.plugins.module_utils.shell import argv
 ANSIBLE_SUDO_FLAGS = ("-H", "-S", "-n")
 COLMENA_ESCALATION = ["sudo", "-H", "--"]
 DEPLOY_RS_SUDO = "sudo -u"
+KEYS_VAR = "nixos_colmena_keys"  # the names of a host's colmena deployment.keys
 
 
 class SettingError(ValueError):
@@ -162,6 +163,6 @@ def colmena_vars(host: str, deployment: Dict[str, Any]) -> Mapped:
             "host %s: colmena replaceUnknownProfiles = false is not honoured: the deploy replaces whatever system "
             "runs (nixfleet.nixos.facts and verify.yml say who put it there)" % host)
     if deployment.get("keys"):
-        mapped.warnings.append("host %s: colmena deployment.keys (%s) are not uploaded by this version"
-                               % (host, ", ".join(sorted(deployment["keys"]))))
+        # Names only: the deploy reads the keys themselves (nixfleet.nixos.flake_keys, no_log).
+        mapped.host_vars[KEYS_VAR] = sorted(deployment["keys"])
     return mapped

@@ -63,7 +63,9 @@ ansible_facts:
           type: str
           returned: always
         generations:
-          description: Each generation's C(number), C(path), C(date) (epoch seconds), C(current) and C(specialisations) (the names under C(PATH/specialisation/)).
+          description:
+            - Each generation's C(number), C(path), C(date) (epoch seconds), C(current) and
+              C(specialisations) (the names under C(PATH/specialisation/)).
           type: list
           elements: dict
           returned: always

@@ -81,6 +81,23 @@ options:
         C(nixos-rebuild --install-bootloader)); for O(action=switch) and O(action=boot).
     type: bool
     default: false
+  keys:
+    description:
+      - "Secret files to upload with the switch, in colmena's C(deployment.keys) shape: a dict of key
+        names to C(text) or C(keyFile) or C(keyCommand), and C(name), C(destDir), C(user), C(group),
+        C(permissions), C(uploadAt), with colmena's defaults (C(destDir=/run/keys), C(root:root), C(0600),
+        C(uploadAt=pre-activation)). M(nixfleet.nixos.flake_keys) reads them from a flake; the deploy
+        role adds C(nixos_deploy_keys)."
+      - Every key's content is made on the controller first (C(text); C(keyFile), a file on the
+        controller; C(keyCommand), a program and its arguments run there without a shell, its
+        standard output), so a bad key, a missing C(keyFile) or a failing C(keyCommand) fails the host
+        before anything is uploaded or switched.
+      - C(pre-activation) keys are written before the switch, C(post-activation) keys after it (their
+        user and group may come with the new system). Each is written atomically (a temporary file
+        in the same directory, chowned and chmodded, then renamed) and only when its content, owner
+        or mode differs. Check mode writes nothing; C(--diff) shows path, owner, mode and whether the
+        content changes, never the content; the values are C(no_log).
+    type: dict
 attributes:
   check_mode:
     support: full
@@ -130,6 +147,11 @@ inhibited:
   description: The live switch was inhibited and O(path) was made the boot entry instead (O(on_inhibited=boot)).
   returned: always
   type: bool
+keys_changed:
+  description: The key files that were (in check mode, would be) written (O(keys)).
+  returned: always
+  type: list
+  elements: str
 specialisation:
   description: The specialisation that was activated (O(specialisation)), or null.
   returned: always

@@ -191,4 +191,3 @@ class NixosAction(ActionBase):
             private_key=option("private_key_file") or None,
             name=task_vars.get("inventory_hostname"),
         )
-
