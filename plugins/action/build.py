@@ -5,6 +5,8 @@
 
 from __future__ import annotations
 
+from ansible_collections.nixfleet.nixos.plugins.module_utils.errors import NixError
+from ansible_collections.nixfleet.nixos.plugins.plugin_utils import manifest_check
 from ansible_collections.nixfleet.nixos.plugins.plugin_utils.action_base import NIX_ARGSPEC, NixosAction
 from ansible_collections.nixfleet.nixos.plugins.module_utils import flake_inventory as fi
 from ansible_collections.nixfleet.nixos.plugins.plugin_utils.system_build import SystemBuilder, SystemTarget
@@ -18,11 +20,16 @@ class ActionModule(NixosAction):
         hosts={"type": "list", "elements": "str"},
         flake={"type": "str"},
         on_target={"type": "list", "elements": "str"},
+        manifest={"type": "path"},
+        manifest_cache={"type": "str"},
+        trusted_public_keys={"type": "list", "elements": "str", "default": []},
     )
 
     def execute(self, args, task_vars):
         hostvars = task_vars.get("hostvars", {})
         hosts = args["hosts"] if args["hosts"] is not None else list(task_vars.get("ansible_play_batch", []))
+        if args["manifest"]:
+            return self._from_manifest(args, hosts, hostvars)
         targets, failed = [], {}
         for host in hosts:
             hv = hostvars.get(host, {})
@@ -59,4 +66,23 @@ class ActionModule(NixosAction):
         result["on_target"] = sorted(h for h in on_target if h in report.paths)
         done = "evaluated (check mode)" if self._task.check_mode else "built"
         result["msg"] = "%d of %d systems %s" % (len(report.paths), len(hosts), done)
+        return result
+
+    def _from_manifest(self, args, hosts, hostvars):
+        """A pre-built deploy: every system from the manifest, checked against its cache; nothing evaluated or built."""
+        manifest = manifest_check.load(args["manifest"])
+        cache = args["manifest_cache"] or manifest.cache
+        if not cache:
+            raise NixError("manifest %s names no cache and none was given (manifest_cache / nixos_deploy_cache_url); "
+                           "nothing was deployed" % args["manifest"])
+        report = manifest_check.systems(self.nix_cli(args), manifest, args["manifest"], hosts, cache,
+                                        args["trusted_public_keys"])
+        for host in hosts:
+            if hostvars.get(host, {}).get("nixos_settings_error"):
+                report.paths.pop(host, None)
+                report.failed[host] = "%s: %s" % (host, hostvars[host]["nixos_settings_error"])
+        result = report.to_result()
+        result.update(changed=False, built=False, on_target=[], manifest=args["manifest"], cache=cache,
+                      flake=manifest.flake, rev=manifest.rev,
+                      msg="%d of %d systems from manifest %s" % (len(report.paths), len(hosts), args["manifest"]))
         return result

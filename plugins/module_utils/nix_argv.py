@@ -58,6 +58,10 @@ OPTIONS: Dict[str, Callable[[Any], List[str]]] = {
     # Over ssh-ng the controller's overridden settings reach the target's daemon: with
     # --substitute-on-destination this names a cache the target substitutes from.
     "extra_substituters": lambda urls: ["--option", "extra-substituters", " ".join(urls)] if urls else [],
+    "no_contents": _flag("--no-contents"),  # nix store verify: signatures only, no NAR hashing
+    "sigs_needed": _value("--sigs-needed"),
+    # nix store verify trusts exactly these keys (not the controller's nix.conf)
+    "trusted_public_keys": lambda keys: ["--option", "trusted-public-keys", " ".join(keys)] if keys else [],
 }
 
 
@@ -135,6 +139,19 @@ def path_info_argv(settings: NixSettings, paths: Sequence[str], store: Optional[
                    json_format: Optional[int] = None) -> List[str]:
     return nix_argv(settings, ["path-info"], paths, json=True, json_format=json_format, store=store,
                     recursive=recursive, fresh_narinfo=fresh_narinfo, closure_size=closure_size)
+
+
+def verify_signatures_argv(settings: NixSettings, paths: Sequence[str], store: str,
+                           trusted_public_keys: Sequence[str]) -> List[str]:
+    """``nix store verify`` of the closures of ``paths`` in ``store``: every path signed by one of
+    ``trusted_public_keys`` (contents not hashed); exit code 0 only when all are."""
+    return nix_argv(settings, ["store", "verify"], paths, store=store, recursive=True, no_contents=True,
+                    sigs_needed=1, trusted_public_keys=list(trusted_public_keys), fresh_narinfo=True)
+
+
+def store_ls_argv(settings: NixSettings, path: str, store: str) -> List[str]:
+    """``nix store ls --store STORE PATH`` (fails when ``path`` does not exist there)."""
+    return nix_argv(settings, ["store", "ls"], [path], store=store)
 
 
 def flake_metadata_argv(settings: NixSettings, ref: str) -> List[str]:

@@ -42,6 +42,23 @@ options:
       - Default, the hosts whose host var C(nixos_deploy_build_on) is C(target).
     type: list
     elements: str
+  manifest:
+    description:
+      - A pre-built deploy - take each host's system from this manifest (written by
+        M(nixfleet.nixos.deploy_manifest), C(playbooks/build.yml)) instead of evaluating and building
+        anything. Checked on the controller first - a manifest that names a host the play does not
+        have is refused whole; a host whose system is missing from the cache, is not a NixOS toplevel,
+        or whose closure is not signed by one of O(trusted_public_keys) (C(nix store verify)) is failed
+        with the reason; hosts the manifest does not name are failed.
+    type: path
+  manifest_cache:
+    description: The binary cache the manifest's systems are in (default the manifest's C(cache)).
+    type: str
+  trusted_public_keys:
+    description: With O(manifest), the keys (C(name:base64)) the systems' closures must be signed with.
+    type: list
+    elements: str
+    default: []
 attributes:
   check_mode:
     support: full

@@ -74,6 +74,12 @@ options:
         the user) and nothing is switched.
     type: bool
     default: false
+  from_store:
+    description:
+      - Push from this store instead of the controller's own (C(nix copy --from FROM_STORE --to TARGET)),
+        for example the binary cache a pre-built deploy's manifest names; the paths stream through the
+        controller without entering its store.
+    type: str
   copy_lock_timeout:
     description:
       - Seconds to wait for another push to the same host.

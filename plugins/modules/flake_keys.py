@@ -25,25 +25,12 @@ extends_documentation_fragment:
   - ansible.builtin.action_common_attributes
   - ansible.builtin.action_common_attributes.flow
   - nixfleet.nixos.nix.attributes
+  - nixfleet.nixos.nix.read_only
 options:
   hosts:
     description: The inventory names of the hosts. Default the play's current batch (C(ansible_play_batch)).
     type: list
     elements: str
-attributes:
-  check_mode:
-    support: full
-    details: Reads only.
-  diff_mode:
-    support: none
-  action:
-    support: full
-  async:
-    support: none
-  bypass_host_loop:
-    support: none
-  platform:
-    platforms: posix
 author:
   - nixfleet maintainers (@nixfleet)
 seealso:

@@ -55,6 +55,7 @@ TRANSFER_ARGSPEC = {
     "scheme": {"type": "str", "default": "ssh-ng", "choices": list(closure_copy.SCHEMES)},
     "check_sigs": {"type": "bool", "default": False},
     "copy_lock_timeout": {"type": "int", "default": 600},
+    "from_store": {"type": "str"},
 }
 
 
@@ -148,7 +149,8 @@ class NixosAction(ActionBase):
     @staticmethod
     def transfer(args: Dict[str, Any]) -> closure_copy.Transfer:
         return closure_copy.Transfer(mode=args["mode"], cache_url=args["cache_url"], scheme=args["scheme"],
-                                     check_sigs=args["check_sigs"], lock_timeout=args["copy_lock_timeout"])
+                                     check_sigs=args["check_sigs"], lock_timeout=args["copy_lock_timeout"],
+                                     from_store=args["from_store"])
 
     def nix_cli(self, args: Dict[str, Any]) -> NixCli:
         return NixCli(NixSettings(nix=args["nix_binary"], extra_args=tuple(args["nix_args"])))

@@ -40,14 +40,16 @@ class Transfer:
     scheme: str = "ssh-ng"
     check_sigs: bool = False
     lock_timeout: int = copy_lock.DEFAULT_WAIT  # seconds to wait for another copy to the same host
+    from_store: Optional[str] = None  # push from this store (a cache: a manifest deploy), not the controller's
 
     def validate(self) -> None:
         if self.lock_timeout < 0:
             raise NixError("copy_lock_timeout must be >= 0 seconds, not %d" % self.lock_timeout)
         if self.mode == "cache" and not self.cache_url:
             raise NixError("mode=cache needs cache_url (the binary cache the target pulls from)")
-        if self.cache_url is not None:
-            validate_store_url(self.cache_url, "cache_url")  # one URL: Nix splits substituters on whitespace
+        for option in ("cache_url", "from_store"):
+            if getattr(self, option) is not None:
+                validate_store_url(getattr(self, option), option)  # one URL: Nix splits substituters on whitespace
 
 
 def is_valid(shell: RemoteShell, path: str) -> bool:
@@ -92,7 +94,7 @@ def _push(nix: NixCli, destination: SshTarget, path: str, transfer: Transfer, de
     try:
         nix.copy([path], url, env=destination.nix_env(), host=destination.label,
                  substitute_on_destination=substitute, no_check_sigs=not transfer.check_sigs,
-                 fresh_narinfo=substitute, derivation=derivation,
+                 fresh_narinfo=substitute, derivation=derivation, from_store=transfer.from_store,
                  extra_substituters=[transfer.cache_url] if substitute and transfer.cache_url else [])
     except NixError as exc:
         locked = copy_lock.locked_message(exc.stderr)

@@ -67,8 +67,10 @@ class NixCli:
     def copy(self, paths: Sequence[str], to: str, env: Optional[Mapping[str, str]] = None,
              host: Optional[str] = None, substitute_on_destination: bool = False,
              no_check_sigs: bool = False, fresh_narinfo: bool = False,
-             extra_substituters: Sequence[str] = (), derivation: bool = False) -> CommandResult:
-        argv = cmd.copy_argv(self.settings, paths, to=to, substitute_on_destination=substitute_on_destination,
+             extra_substituters: Sequence[str] = (), derivation: bool = False,
+             from_store: Optional[str] = None) -> CommandResult:
+        argv = cmd.copy_argv(self.settings, paths, to=to, from_store=from_store,
+                             substitute_on_destination=substitute_on_destination,
                              no_check_sigs=no_check_sigs, fresh_narinfo=fresh_narinfo,
                              extra_substituters=extra_substituters, derivation=derivation)
         # Messages name the store without its query (a remote program, a key file, ...).
@@ -103,6 +105,14 @@ class NixCli:
         """Which of ``paths`` are not valid in ``store``."""
         info = self.path_info(paths, store=store, env=env, host=host, fresh_narinfo=fresh_narinfo)
         return [p for p in paths if info.get(p) is None]
+
+    def verify_signatures(self, paths: Sequence[str], store: str, trusted_public_keys: Sequence[str]) -> CommandResult:
+        """Are the closures of ``paths`` in ``store`` signed by a trusted key? (exit code 0: yes)"""
+        return self._run(cmd.verify_signatures_argv(self.settings, paths, store, trusted_public_keys), env=self.env)
+
+    def store_has(self, path: str, store: str) -> bool:
+        """Does ``path`` (a file inside a store path) exist in ``store``?"""
+        return self._run(cmd.store_ls_argv(self.settings, path, store), env=self.env).ok
 
     def derivations(self, drvs: Sequence[str]) -> Dict[str, Derivation]:
         """Every derivation of the build graphs of ``drvs`` in the local store."""

@@ -165,16 +165,16 @@ def test_activation_timeout_kills_a_slow_activation_and_rolls_back(fleet, flake,
 
 def test_temp_path_holds_the_switch_work_files(fleet, flake, inventory):
     host = fleet["mig01"]
-    assert inside(host, "test -e /var/tmp/deploy-rs-temp && echo yes || echo no").strip() == "no"
-    flake.bump("mig01", deploy_rs={"tempPath": "/var/tmp/deploy-rs-temp"})
+    assert inside(host, "test -e /run/deploy-rs-temp && echo yes || echo no").strip() == "no"
+    flake.bump("mig01", deploy_rs={"tempPath": "/run/deploy-rs-temp"})
     try:
         run = run_playbook(inventory, "deploy.yml", limit="mig01")
     finally:
         flake.set_host("mig01", deploy_rs={})
     assert run.rc == 0, failures(run)
     # the transaction made its directory there (and removed its own work files when done)
-    assert inside(host, "test -d /var/tmp/deploy-rs-temp && echo yes || echo no").strip() == "yes"
-    assert inside(host, "ls -A /var/tmp/deploy-rs-temp").strip() == ""
+    assert inside(host, "test -d /run/deploy-rs-temp && echo yes || echo no").strip() == "yes"
+    assert inside(host, "ls -A /run/deploy-rs-temp").strip() == ""
 
 
 def test_fast_connection_false_substitutes_on_the_destination(fleet, flake, inventory):

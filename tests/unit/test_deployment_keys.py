@@ -87,5 +87,5 @@ def test_the_flake_expression_reads_keys_without_copying_key_files(tmp_path):
                                            "b": ("path:%s" % tmp_path, 'nixosConfigurations."b"')})
     out = NixCli().eval_expr_json(expression)  # the collection's own nix command line (features on)
     assert out == {"a": {"t": {"text": "x", "uploadAt": "post-activation", "keyFile": None},
-                                     "f": {"keyFile": str(key_file)}}, "b": {}}
+                         "f": {"keyFile": str(key_file)}}, "b": {}}
     assert dk.parse_keys("a", out["a"])[0].value == str(key_file)
