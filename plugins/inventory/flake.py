@@ -11,8 +11,9 @@ version_added: 0.1.0
 description:
   - Reads the hosts of a Nix flake with B(one) C(nix eval) for the whole inventory, reading only
     cheap metadata (never C(system.build.toplevel)).
-  - "Hosts come from C(nixosConfigurations.<name>) and from deploy-rs C(deploy.nodes.<name>)
-    (a deploy-rs node without a configuration is a host too)."
+  - "Hosts come from C(nixosConfigurations.<name>), from colmena's C(colmenaHive.nodes.<name>)
+    (C(colmena.lib.makeHive); C(nixosConfigurations) wins for a name in both) and from deploy-rs
+    C(deploy.nodes.<name>) (a deploy-rs node without a configuration is a host too)."
   - "Where a host lives, in order of preference: colmena-style
     C(config.deployment.{targetHost,targetPort,targetUser,tags}) when that option exists, deploy-rs
     C(deploy.nodes.<name>.{hostname,sshUser,sshOpts}), then C(config.networking.fqdn) or

@@ -66,6 +66,8 @@ let
 in
 {
   configurations = builtins.mapAttrs (_: configuration) (select (outputs.nixosConfigurations or { }));
+  # colmena's flake output (colmena.lib.makeHive): each node is an evaluated NixOS configuration
+  hive = builtins.mapAttrs (_: configuration) (select ((outputs.colmenaHive or { }).nodes or { }));
   nodes = builtins.mapAttrs (_: node) (select (deploy.nodes or { }));
 }
 """
@@ -162,9 +164,13 @@ def _refused(name: str, exc: ValueError) -> FlakeHost:
     return host
 
 
-def _from_configuration(name: str, info: Dict[str, Any]) -> FlakeHost:
+CONFIGURATIONS = "nixosConfigurations"
+HIVE_NODES = "colmenaHive.nodes"  # colmena.lib.makeHive's evaluated nodes
+
+
+def _from_configuration(name: str, info: Dict[str, Any], output: str = CONFIGURATIONS) -> FlakeHost:
     try:
-        attr = attr_path("nixosConfigurations", name)
+        attr = attr_path(output, name)
     except ValueError as exc:
         return _refused(name, exc)
     host = FlakeHost(name=name, attr=attr, toplevel_attr="%s.%s" % (attr, TOPLEVEL))
@@ -238,6 +244,9 @@ def hosts_from_metadata(data: Dict[str, Any]) -> List[FlakeHost]:
     hosts: Dict[str, FlakeHost] = {}
     for name, info in sorted((data.get("configurations") or {}).items()):
         hosts[name] = _from_configuration(name, info or {"error": True})
+    for name, info in sorted((data.get("hive") or {}).items()):
+        if name not in hosts:  # nixosConfigurations.<name> wins, as one flake may offer both
+            hosts[name] = _from_configuration(name, info or {"error": True}, HIVE_NODES)
     for name, node in sorted((data.get("nodes") or {}).items()):
         hosts[name] = _apply_node(hosts.get(name), name, node)
     return [hosts[name] for name in sorted(hosts)]

@@ -6,7 +6,7 @@
 Normally exactly one: ``nix eval --impure --expr`` over ``builtins.getFlake REF``, which also
 returns the fetched source (to lock the ref). Flags that change the flake's inputs
 (``--override-input`` …) only apply to installables, so with those the outputs are read through
-``REF#nixosConfigurations`` and ``REF#deploy`` (two processes, ref not locked). Extra processes
+``REF#nixosConfigurations``, ``REF#deploy`` and ``REF#colmenaHive`` (three processes, ref not locked). Extra processes
 run only when something is broken: one per host whose configuration throws (to show Nix's own
 message), or, when an error escapes ``tryEval`` and fails the whole evaluation, one per host.
 """
@@ -50,19 +50,21 @@ def _eval_metadata(cli: NixCli, ref: str, host_filter: Sequence[str]) -> Dict[st
     function = fi.metadata_function(host_filter)
     configurations = cli.eval_json("%s#nixosConfigurations" % ref,
                                    apply="c: (%s { nixosConfigurations = c; }).configurations" % function)
-    try:
-        nodes = cli.eval_json("%s#deploy" % ref, apply="d: (%s { deploy = d; }).nodes" % function)
-    except NixError as exc:
-        if "does not provide attribute" not in exc.stderr:
-            raise
-        nodes = {}
-    return {"configurations": configurations, "nodes": nodes, "source": {}}
+    optional = {}
+    for output, kind in (("deploy", "nodes"), ("colmenaHive", "hive")):
+        try:
+            optional[kind] = cli.eval_json("%s#%s" % (ref, output), apply="o: (%s { %s = o; }).%s" % (function, output, kind))
+        except NixError as exc:
+            if "does not provide attribute" not in exc.stderr:
+                raise
+            optional[kind] = {}
+    return {"configurations": configurations, "nodes": optional["nodes"], "hive": optional["hive"], "source": {}}
 
 
 def _error_of(cli: NixCli, ref: str, host: fi.FlakeHost) -> str:
     """Nix's own message for why ``host``'s metadata does not evaluate."""
     value = "%s.%s" % (_getflake(ref), host.attr)
-    forced = "builtins.seq %s.config true" % value if host.attr.startswith("nixosConfigurations.") \
+    forced = "builtins.seq %s.config true" % value if not host.attr.startswith("deploy.nodes.") \
         else "builtins.deepSeq [ (%s.hostname or null) (%s.sshUser or null) (%s.sshOpts or null) ] true" \
         % (value, value, value)
     try:
@@ -75,14 +77,15 @@ def _error_of(cli: NixCli, ref: str, host: fi.FlakeHost) -> str:
 def _eval_one_by_one(cli: NixCli, ref: str, host_filter: Sequence[str], first: NixError) -> Dict[str, Any]:
     """The combined evaluation failed: find out whether the flake or some hosts are broken."""
     names_expr = ("let f = %s; in { configurations = builtins.attrNames (f.nixosConfigurations or {}); "
+                  "hive = builtins.attrNames ((f.colmenaHive or {}).nodes or {}); "
                   "nodes = builtins.attrNames ((f.deploy or {}).nodes or {}); }" % _getflake(ref))
     try:
         names = cli.eval_expr_json(names_expr, "nix eval of %s" % ref)
     except NixError:
         raise first
     function = fi.metadata_function(host_filter)
-    data: Dict[str, Any] = {"configurations": {}, "nodes": {}, "source": {}, "errors": {}}
-    for kind, output in (("configurations", "nixosConfigurations"), ("nodes", "deploy.nodes")):
+    data: Dict[str, Any] = {"configurations": {}, "hive": {}, "nodes": {}, "source": {}, "errors": {}}
+    for kind, output in (("configurations", fi.CONFIGURATIONS), ("hive", fi.HIVE_NODES), ("nodes", "deploy.nodes")):
         for name in names[kind]:
             if host_filter and not any(fnmatch.fnmatchcase(name, p) for p in host_filter):
                 continue
@@ -93,8 +96,9 @@ def _eval_one_by_one(cli: NixCli, ref: str, host_filter: Sequence[str], first: N
                 data["errors"][name] = str(exc)
                 continue
             single = "{ %s = f.%s; }" % (fi.nix_string(name), attr)
-            outputs = "{ nixosConfigurations = %s; }" % single if kind == "configurations" \
-                else "{ deploy = (f.deploy or { }) // { nodes = %s; }; }" % single
+            outputs = {"configurations": "{ nixosConfigurations = %s; }",
+                       "hive": "{ colmenaHive = { nodes = %s; }; }",
+                       "nodes": "{ deploy = (f.deploy or { }) // { nodes = %s; }; }"}[kind] % single
             expr = "let f = %s; in (%s %s).%s" % (_getflake(ref), function, outputs, kind)
             try:
                 data[kind].update(cli.eval_expr_json(expr, "nix eval of %s#%s" % (ref, attr)))

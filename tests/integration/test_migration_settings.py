@@ -2,7 +2,8 @@
 colmena and nixos-rebuild): each setting the inventory maps is proven by a deploy on the fleet that
 would go otherwise if the setting were ignored; settings with no meaning here are warned about.
 
-Hosts: mig01 (deploy-rs node), mig02 (colmena), mig03 (plain, with specialisations).
+Hosts: mig01 (deploy-rs node), mig02 (colmena), mig03 (plain, with specialisations), mig04 (a colmena hive
+node: colmenaHive.nodes, as colmena.lib.makeHive makes it, no nixosConfigurations).
 """
 import json
 import subprocess
@@ -14,14 +15,14 @@ from playbook_helpers import BIN, failures, run_playbook, run_task, write_fleet_
 
 pytestmark = pytest.mark.integration
 
-SHAPES = {"mig01": "deploy-rs", "mig02": "colmena", "mig03": "plain"}
+SHAPES = {"mig01": "deploy-rs", "mig02": "colmena", "mig03": "plain", "mig04": "colmena-hive"}
 NAMES = list(SHAPES)
 
 
 @pytest.fixture(scope="module")
 def fleet(tmp_path_factory):
     state = tmp_path_factory.mktemp("migration-fleet") / "state"
-    with running_fleet(state, 3, [], "127.0.30.11", names=NAMES) as f:
+    with running_fleet(state, 4, [], "127.0.30.11", names=NAMES) as f:
         yield f
 
 
@@ -45,7 +46,9 @@ def inventory_list(inventory):
 
 
 def toplevel(flake, name):
-    return subprocess.run(["nix", "eval", "--raw", flake.toplevel(name) + ".outPath"], stdout=subprocess.PIPE,
+    output = "colmenaHive.nodes" if SHAPES.get(name) == "colmena-hive" else "nixosConfigurations"
+    installable = '%s#%s."%s".config.system.build.toplevel.outPath' % (flake.ref, output, name)
+    return subprocess.run(["nix", "eval", "--raw", installable], stdout=subprocess.PIPE,
                           universal_newlines=True, check=True).stdout
 
 
@@ -59,6 +62,18 @@ def test_first_deploy_of_every_host(fleet, flake, inventory):
     assert run.rc == 0, failures(run)
     for host in fleet.hosts:
         assert system_state(host) == ("system-1-link", toplevel(flake, host.name))
+
+
+def test_a_colmena_hive_node_is_a_host_where_its_deployment_says(fleet, flake, inventory):
+    hostvars = inventory_list(inventory)[0]
+    mig04 = hostvars["mig04"]
+    assert (mig04["nixos_attr"], mig04["nixos_metadata_source"]) == ('colmenaHive.nodes."mig04"', "colmena")
+    assert (mig04["ansible_host"], mig04["ansible_port"]) == (fleet["mig04"].address, fleet["mig04"].port)
+    flake.bump("mig04", colmena={"tags": ["hive"]})
+    run = run_playbook(inventory, "deploy.yml", limit="tag_hive")
+    flake.set_host("mig04", colmena={})
+    assert run.rc == 0, failures(run)
+    assert system_state(fleet["mig04"]) == ("system-2-link", toplevel(flake, "mig04"))
 
 
 def test_deploy_rs_settings_are_inherited_deploy_then_node_then_profile(flake, inventory):

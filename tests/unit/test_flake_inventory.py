@@ -85,3 +85,16 @@ def test_getflake_expression_never_touches_toplevel():
     expr = getflake_expression("path:/x", ["web-*"])
     assert "toplevel" not in expr and "builtins.getFlake \"path:/x\"" in expr
     assert '"web-.*"' in expr
+
+
+def test_colmena_hive_nodes_are_configurations_under_their_own_attribute():
+    deployment = {"targetHost": "hive-a", "targetPort": 2222, "targetUser": "root", "tags": ["db"]}
+    data = {"configurations": {"both": {"error": False, "hostName": "both"}},
+            "hive": {"hive-a": {"error": False, "deployment": deployment, "system": "x86_64-linux"},
+                     "both": {"error": False, "deployment": deployment}},
+            "nodes": {}}
+    both, hive_a = hosts_from_metadata(data)
+    assert (hive_a.attr, hive_a.toplevel_attr) == ('colmenaHive.nodes."hive-a"',
+                                                   'colmenaHive.nodes."hive-a".config.system.build.toplevel')
+    assert (hive_a.host, hive_a.port, hive_a.tags, hive_a.source) == ("hive-a", 2222, ["db"], "colmena")
+    assert both.attr == 'nixosConfigurations."both"'  # a flake offering both: nixosConfigurations wins
