@@ -78,7 +78,7 @@ def parse(text: str, where: str = "the manifest") -> Manifest:
         if not isinstance(entry, dict):
             raise ManifestError("%s: the entry must be an object with a path" % label)
         try:
-            path = store_path_option(entry.get("path"), "path")
+            path = store_path_option(str(entry.get("path") or ""), "path")
             drv = entry.get("drv_path")
             drv = store_path_option(drv, "drv_path") if drv is not None else None
         except (TypeError, ValueError) as exc:
