@@ -30,7 +30,7 @@ class ActionModule(NixosAction):
         hosts = args["hosts"] if args["hosts"] is not None else list(task_vars.get("ansible_play_batch", []))
         if args["manifest"]:
             return self._from_manifest(args, hosts, hostvars)
-        targets, failed = [], {}
+        targets, extra, failed = [], [], {}
         for host in hosts:
             hv = hostvars.get(host, {})
             flake = args["flake"] or hv.get("nixos_flake")
@@ -50,6 +50,9 @@ class ActionModule(NixosAction):
                 failed[host] = str(exc)
                 continue
             targets.append(SystemTarget(host=host, flake=str(flake), attr=str(attr)))
+            # deploy-rs profiles besides system: built here, with the systems (one nix build)
+            extra += [SystemTarget(host=PROFILE_KEY % (host, p["name"]), flake=str(flake), attr=str(p["attr"]))
+                      for p in hv.get("nixos_deploy_rs_profiles") or []]
         on_target = set(args["on_target"] if args["on_target"] is not None
                         else [h for h in hosts if hostvars.get(h, {}).get("nixos_deploy_build_on") == "target"])
         builder = SystemBuilder(self.nix_cli(args))
@@ -57,10 +60,12 @@ class ActionModule(NixosAction):
         remote = [t for t in targets if t.host in on_target]
         if remote:
             builder.check(remote)
-        here = [t for t in targets if t.host not in on_target]
+        here = [t for t in targets if t.host not in on_target] + extra
         report = builder.check(here) if self._task.check_mode else builder.build(here)
         report.failed.update(failed)
+        profile_paths = _split_profiles(report)
         result = report.to_result()
+        result["profile_paths"] = profile_paths
         result["changed"] = False
         result["built"] = not self._task.check_mode
         result["on_target"] = sorted(h for h in on_target if h in report.paths)
@@ -82,7 +87,27 @@ class ActionModule(NixosAction):
                 report.paths.pop(host, None)
                 report.failed[host] = "%s: %s" % (host, hostvars[host]["nixos_settings_error"])
         result = report.to_result()
-        result.update(changed=False, built=False, on_target=[], manifest=args["manifest"], cache=cache,
+        result.update(changed=False, built=False, on_target=[], profile_paths={}, manifest=args["manifest"], cache=cache,
                       flake=manifest.flake, rev=manifest.rev,
                       msg="%d of %d systems from manifest %s" % (len(report.paths), len(hosts), args["manifest"]))
         return result
+
+
+PROFILE_KEY = "%s\n%s"  # a deploy-rs profile's place in the build report: host and profile (no host has a newline)
+
+
+def _split_profiles(report):
+    """Take the deploy-rs profiles out of the report: ``{host: {profile: path}}``; a profile that does
+    not evaluate or build fails its host (nothing of it is deployed)."""
+    profiles = {}
+    for key in [k for k in report.paths if "\n" in k]:
+        host, name = key.split("\n", 1)
+        profiles.setdefault(host, {})[name] = report.paths.pop(key)
+        report.drv_paths.pop(key, None)
+        report.closure_sizes.pop(key, None)
+    for key in [k for k in report.failed if "\n" in k]:
+        host, name = key.split("\n", 1)
+        report.failed[host] = "deploy-rs profile %s: %s" % (name, report.failed.pop(key))
+        report.paths.pop(host, None)
+        profiles.pop(host, None)
+    return profiles

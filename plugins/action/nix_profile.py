@@ -13,7 +13,7 @@ from ansible_collections.nixfleet.nixos.plugins.module_utils.generations import 
     parse_generation_link, parse_probe, probe_command)
 from ansible_collections.nixfleet.nixos.plugins.module_utils.shell import argv
 from ansible_collections.nixfleet.nixos.plugins.module_utils.store_path import store_path_option
-from ansible_collections.nixfleet.nixos.plugins.plugin_utils import closure_copy, remote_files
+from ansible_collections.nixfleet.nixos.plugins.plugin_utils import closure_copy, profile_activation, remote_files
 from ansible_collections.nixfleet.nixos.plugins.plugin_utils.action_base import NIX_ARGSPEC, TRANSFER_ARGSPEC, NixosAction
 
 PROFILES = "/nix/var/nix/profiles"
@@ -32,6 +32,8 @@ class ActionModule(NixosAction):
         generation={"type": "int"},
         bin_dir={"type": "str"},
         profile_d={"type": "bool", "default": False},
+        activate={"type": "bool", "default": False},
+        auto_rollback={"type": "bool", "default": True},
         **TRANSFER_ARGSPEC
     )
 
@@ -73,6 +75,9 @@ class ActionModule(NixosAction):
             shell.check(switch_generation_command(profile, goal.number),
                         "rolling %s back" % profile)
             result["generation"] = goal.number
+        if changed and args["activate"]:
+            result["activated"] = profile_activation.activate(shell, profile, state.current_number,
+                                                              args["auto_rollback"])
         links, warnings = self._links(args, shell, profile, name)
         result["links"] = links
         if warnings:

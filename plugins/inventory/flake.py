@@ -34,7 +34,10 @@ description:
   - "Every other deploy-rs and colmena setting becomes a host var the deploy role honours
     (deploy-rs C(magicRollback) → C(nixos_deploy_magic_rollback), C(confirmTimeout) →
     C(nixos_deploy_confirm_timeout), C(fastConnection) → C(nixos_deploy_copy_mode) …; the README's
-    migration guide has the table), or a warning names the host and the setting. A setting of the
+    migration guide has the table), or a warning names the host and the setting. A deploy-rs
+    node's profiles besides C(system) are listed in C(nixos_deploy_rs_profiles) (deploy order:
+    C(profilesOrder), then by name; each with C(name), C(attr), C(user), C(profile_path)); the
+    deploy role builds them with the systems and deploys them after the switch. A setting of the
     wrong type puts its message in C(nixos_settings_error), and the deploy fails that host."
   - "Groups: C(nixos) (every host), C(tag_<tag>) per tag, C(system_<system>), names sanitised
     into valid Ansible group names."
@@ -209,6 +212,8 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
             if host.ssh_opts:
                 flake_vars["ansible_ssh_extra_args"] = argv(*host.ssh_opts).text  # Ansible splits it like a shell
             flake_vars.update(host.settings_vars)
+            if host.deploy_rs_profiles:
+                flake_vars["nixos_deploy_rs_profiles"] = host.deploy_rs_profiles
             if host.settings_error:
                 flake_vars["nixos_settings_error"] = host.settings_error
             if host.error:

@@ -61,6 +61,10 @@ let
     user = profile.user or n.user or deploy.user or null;
     profiles = builtins.attrNames profiles;
     profilesOrder = n.profilesOrder or deploy.profilesOrder or null;
+    # profiles besides system: who activates each, and where it lives (deploy-rs' defaults are applied here)
+    custom = builtins.mapAttrs (_: p: { user = p.user or n.user or deploy.user or null;
+                                        profilePath = p.profilePath or null; })
+      (builtins.removeAttrs profiles [ "system" ]);
     settings = inherited [ profile n deploy ];
   };
 in
@@ -131,6 +135,8 @@ class FlakeHost:
     settings_vars: Dict[str, Any] = field(default_factory=dict)  # deploy-rs / colmena settings (tool_settings)
     settings_warnings: List[str] = field(default_factory=list)
     settings_error: Optional[str] = None  # a setting whose value means nothing: the deploy fails the host
+    # deploy-rs profiles besides system, in deploy order: {name, attr, user, profile_path}
+    deploy_rs_profiles: List[Dict[str, str]] = field(default_factory=list)
 
 
 def split_ssh_opts(opts: Sequence[str]):
@@ -225,7 +231,35 @@ def _apply_node(host: Optional[FlakeHost], name: str, node: Optional[Dict[str, A
         host.port = port if port is not None else host.port
         host.source = "deploy-rs"
         _apply_settings(host, tool_settings.deploy_rs_vars(name, node.get("settings") or {}))
+    try:
+        host.deploy_rs_profiles = custom_profiles(name, node)
+    except ValueError as exc:
+        host.settings_error = "; ".join(filter(None, [host.settings_error, str(exc)]))
     return host
+
+
+PER_USER_PROFILES = "/nix/var/nix/profiles/per-user"
+
+
+def custom_profiles(name: str, node: Dict[str, Any]) -> List[Dict[str, str]]:
+    """A deploy-rs node's profiles besides ``system``, in the order it deploys them: ``profilesOrder``
+    first, then the others by name. Each: ``name``, ``attr`` (its ``path`` in the flake), ``user``
+    (default root) and ``profile_path`` (``profilePath``, else deploy-rs'
+    ``/nix/var/nix/profiles/per-user/USER/NAME``). ValueError for a name or path that cannot be used."""
+    custom = node.get("custom") or {}
+    order = [p for p in (node.get("profilesOrder") or []) if p in custom]
+    order += sorted(p for p in custom if p not in order)
+    found = []
+    for profile in order:
+        info = custom[profile] or {}
+        user = info.get("user") or "root"
+        path = info.get("profilePath") or "%s/%s/%s" % (PER_USER_PROFILES, user, profile)
+        if not isinstance(path, str) or not path.startswith("/") or ".." in path.split("/") or "/" in profile:
+            raise ValueError("deploy-rs profile %r of host %s: profile path %r cannot be used" % (profile, name, path))
+        found.append({"name": profile, "attr": "%s.profiles.%s.path" % (attr_path("deploy.nodes", name),
+                                                                        nix_string(profile)),
+                      "user": user, "profile_path": path})
+    return found
 
 
 def _apply_settings(host: FlakeHost, mapped: tool_settings.Mapped) -> None:

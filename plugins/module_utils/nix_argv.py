@@ -67,8 +67,10 @@ OPTIONS: Dict[str, Callable[[Any], List[str]]] = {
 
 # Arguments that change a flake's inputs: ``builtins.getFlake`` (one evaluation of many attributes)
 # cannot honour them, so evaluations then go through installables.
-INPUT_FLAGS = ("--override-input", "--update-input", "--recreate-lock-file", "--inputs-from",
-               "--reference-lock-file", "--override-flake")
+# (with how many arguments each takes after it)
+INPUT_FLAG_ARITY = {"--override-input": 2, "--update-input": 1, "--recreate-lock-file": 0, "--inputs-from": 1,
+                    "--reference-lock-file": 1, "--override-flake": 2}
+INPUT_FLAGS = tuple(INPUT_FLAG_ARITY)
 
 
 @dataclass(frozen=True)
@@ -118,6 +120,28 @@ def eval_expr_argv(settings: NixSettings, expr: str, impure: bool = True) -> Lis
 def build_argv(settings: NixSettings, installables: Sequence[str], keep_going: bool = True) -> List[str]:
     """Build every installable in one invocation; ``--json`` lists each one's outputs."""
     return nix_argv(settings, ["build"], installables, json=True, no_link=True, keep_going=keep_going)
+
+
+def build_derivations_argv(settings: NixSettings, outputs: Sequence[str]) -> List[str]:
+    """Build store derivations' outputs (``NixVersion.derivation_output``) in one invocation
+    (``--keep-going``): nothing is evaluated again, and each result names its ``drvPath``. Flake input
+    flags are left out (they mean nothing to store paths)."""
+    plain = NixSettings(settings.nix, without_input_flags(settings.extra_args))
+    return nix_argv(plain, ["build"], outputs, json=True, no_link=True, keep_going=True)
+
+
+def without_input_flags(args: Sequence[str]) -> Tuple[str, ...]:
+    """``args`` without the flags that change a flake's inputs (and their arguments)."""
+    kept: List[str] = []
+    skip = 0
+    for arg in args:
+        if skip:
+            skip -= 1
+        elif arg in INPUT_FLAG_ARITY:
+            skip = INPUT_FLAG_ARITY[arg]
+        else:
+            kept.append(arg)
+    return tuple(kept)
 
 
 def build_file_argv(settings: NixSettings, file: str, attrs: Sequence[str]) -> List[str]:

@@ -65,6 +65,11 @@ class NixVersion:
         deprecates ``--json`` without it), None before and on Lix (they reject the flag)."""
         return 1 if not self.is_lix and self.at_least(2, 33) else None
 
+    def derivation_output(self, drv: str) -> str:
+        """The installable for a store derivation's ``out``: ``DRV^out`` from Nix 2.13 (and every
+        Lix); before, the bare ``DRV`` (which Nix < 2.15 reads as its outputs)."""
+        return "%s^out" % drv if self.is_lix or self.at_least(2, 13) else drv
+
     @property
     def derivation_show_subcommand(self) -> Tuple[str, ...]:
         """``nix derivation show`` from Nix 2.15 (and every Lix); ``nix show-derivation`` before."""

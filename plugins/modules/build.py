@@ -87,6 +87,13 @@ EXAMPLES = r"""
 """
 
 RETURN = r"""
+profile_paths:
+  description:
+    - The deploy-rs profiles besides C(system) of each host (host var C(nixos_deploy_rs_profiles), from the
+      inventory), built in the same C(nix build) - C({host: {profile: store path}}). A profile that does
+      not evaluate or build fails its host.
+  returned: always
+  type: dict
 paths:
   description: The system store path of each host that built (or, in check mode, evaluated).
   returned: always

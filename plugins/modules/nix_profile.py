@@ -63,6 +63,21 @@ options:
     description: Write C(/etc/profile.d/nix-profile-NAME.sh), which puts the profile's C(bin/) on C(PATH).
     type: bool
     default: false
+  activate:
+    description:
+      - After setting the profile, run its C(deploy-rs-activate) (what deploy-rs'
+        C(activate.custom) writes) with C(PROFILE) in the environment, as the task's user (use
+        C(become_user) for the profile's user), as deploy-rs does for profiles other than C(system).
+        A profile without that script is only set. When it fails, see O(auto_rollback).
+    type: bool
+    default: false
+  auto_rollback:
+    description:
+      - With O(activate), when the activation fails, set the profile back to the generation it had and
+        activate that again (deploy-rs C(autoRollback)); the task fails saying so. With C(false) the
+        profile is left on the new generation, and the task fails.
+    type: bool
+    default: true
   mode:
     description: How the closure reaches the host (see M(nixfleet.nixos.copy_closure)).
     type: str
@@ -111,6 +126,10 @@ EXAMPLES = r"""
 """
 
 RETURN = r"""
+activated:
+  description: Whether an activation script ran (O(activate); only when the profile changed).
+  returned: when O(activate) and the profile changed
+  type: bool
 profile:
   description: The profile.
   returned: success

@@ -52,9 +52,17 @@ class NixCli:
         return json.loads(self._call(cmd.eval_expr_argv(self.settings, expr), what).stdout)
 
     def build(self, installables: Sequence[str]) -> List[Dict[str, Any]]:
-        """Build all ``installables`` in one ``nix build``; one result per installable, in order."""
+        """Build all ``installables`` in one ``nix build``; one result per installable, **not** in their
+        order (Nix sorts them): match results by ``drvPath`` (see ``build_derivations``)."""
         argv = cmd.build_argv(self.settings, installables)
         return cmd.parse_build_json(self._call(argv, "nix build").stdout)
+
+    def build_derivations(self, drvs: Sequence[str]) -> Dict[str, str]:
+        """Build the ``out`` of every store derivation in one ``nix build --keep-going``:
+        ``{drvPath: out path}``."""
+        version = self.version()
+        argv = cmd.build_derivations_argv(self.settings, [version.derivation_output(d) for d in drvs])
+        return {r["drvPath"]: r["outputs"]["out"] for r in cmd.parse_build_json(self._call(argv, "nix build").stdout)}
 
     def build_file(self, file: str, attrs: Sequence[str]) -> List[Dict[str, Any]]:
         """Build ``attrs`` of the Nix file ``file`` in one ``nix build``; one result per attribute."""

@@ -3,11 +3,13 @@
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """Build (or, in check mode, only evaluate) the systems of many hosts at once.
 
-The happy path is one ``nix build --keep-going`` for every host. Only when it fails does the
-code find out, host by host, who is to blame: one ``nix eval`` of every host's
-``drvPath``/``outPath`` (``tryEval`` guarded), Nix's own message for each host that does not
-evaluate, a second ``nix build`` for the hosts that do evaluate but were not built because
-another host's evaluation aborted the first one, and the build errors of the rest.
+The happy path is one ``nix eval`` of every host's ``drvPath``/``outPath`` (``tryEval`` guarded)
+and one ``nix build --keep-going`` of those store derivations: nothing is evaluated twice, a host
+that does not evaluate cannot stop the others' build, and each built path is its host's by its
+derivation (``nix build`` sorts its results; it does not keep the installables' order). A host that
+does not evaluate gets Nix's own message (one ``nix eval`` of it alone); when the build fails, one
+``nix path-info`` says which systems were not built, and each gets the error blocks that name its
+derivation.
 """
 
 from __future__ import annotations
@@ -93,17 +95,33 @@ class SystemBuilder:
         return self.report
 
     def build(self, targets: List[SystemTarget]) -> BuildReport:
+        """Evaluate every system (one ``nix eval``), then build every derivation that evaluated (one
+        ``nix build --keep-going`` of the store derivations, nothing evaluated twice); each result is
+        the host's by its ``drvPath`` (``nix build`` does not keep the order it was given)."""
         if not targets:
             return self.report
+        evaluated = {h: i for h, i in self.evaluate(targets).items() if i}
+        wanted = [t for t in targets if t.host in evaluated]
+        if not wanted:
+            return self.report
+        drvs = sorted({evaluated[t.host]["drvPath"] for t in wanted})
+        self.report.nix_calls.append("build")
+        stderr = ""
         try:
-            self.report.nix_calls.append("build")
-            results = self.cli.build([t.installable for t in targets])
+            self.cli.build_derivations(drvs)
         except NixError as exc:
-            return self._diagnose(targets, exc)
-        for target, result in zip(targets, results):
-            self.report.paths[target.host] = result["outputs"]["out"]
-            self.report.drv_paths[target.host] = result.get("drvPath", "")
-        self._measure()
+            stderr = exc.stderr
+        valid = self.cli.path_info([evaluated[t.host]["path"] for t in wanted]) if stderr else {}
+        for target in wanted:
+            info = evaluated[target.host]
+            self.report.drv_paths[target.host] = info["drvPath"]
+            if stderr and valid.get(info["path"]) is None:
+                self.report.failed[target.host] = "%s failed to build: %s" % (
+                    target.installable, build_error_for(stderr, info["drvPath"], drvs))
+            else:
+                self.report.paths[target.host] = info["path"]
+        if self.report.paths:
+            self._measure()
         return self.report
 
     def _measure(self) -> None:
@@ -115,31 +133,6 @@ class SystemBuilder:
             size = (infos.get(path) or {}).get("closureSize")
             if isinstance(size, int):
                 self.report.closure_sizes[host] = size
-
-    def _diagnose(self, targets: List[SystemTarget], first: NixError) -> BuildReport:
-        evaluated = {h: i for h, i in self.evaluate(targets).items() if i}
-        valid = self.cli.path_info([i["path"] for i in evaluated.values()]) if evaluated else {}
-        unbuilt = [t for t in targets if t.host in evaluated and valid.get(evaluated[t.host]["path"]) is None]
-        stderr = first.stderr
-        if unbuilt and self.report.failed:
-            # An evaluation error aborts `nix build` before it builds anything: build the rest again.
-            try:
-                self.report.nix_calls.append("build")
-                self.cli.build([t.installable for t in unbuilt])
-                unbuilt = []
-            except NixError as exc:
-                stderr = exc.stderr
-                valid = self.cli.path_info([evaluated[t.host]["path"] for t in unbuilt])
-                unbuilt = [t for t in unbuilt if valid.get(evaluated[t.host]["path"]) is None]
-        for host, info in evaluated.items():
-            self.report.drv_paths[host] = info["drvPath"]
-            self.report.paths[host] = info["path"]
-        for target in unbuilt:
-            drv = evaluated[target.host]["drvPath"]
-            self.report.paths.pop(target.host, None)
-            self.report.failed[target.host] = "%s failed to build: %s" % (
-                target.installable, build_error_for(stderr, drv, [i["drvPath"] for i in evaluated.values()]))
-        return self.report
 
 
 DEPENDENCY_FAILED = ("dependency failed", "dependencies failed", "dependencies couldn't be built")

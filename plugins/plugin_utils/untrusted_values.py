@@ -46,9 +46,11 @@ except ImportError:  # older: every string is a template unless marked unsafe
 
 
 def inventory_value(value: Any) -> Any:
-    """``value`` (a string, number or list from Nix) ready for ``inventory.set_variable``."""
+    """``value`` (a string, number, list or attribute set from Nix) ready for ``inventory.set_variable``."""
     if isinstance(value, (list, tuple)):
         return [inventory_value(v) for v in value]
+    if isinstance(value, dict):
+        return {str(k): inventory_value(v) for k, v in value.items()}
     if isinstance(value, str):
         return _string(value)
     return value

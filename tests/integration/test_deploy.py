@@ -53,8 +53,9 @@ def test_first_deploy_puts_every_host_on_its_system(fleet, flake, inventory):
     build = run.results("Build every host's system with one nix build")
     assert len(build) == 1  # run once
     result = list(build.values())[0]
-    # one build, then one path-info for every system's closure size (not nix-store on each target)
-    assert result["nix_calls"] == ["build", "path-info"] and result["failed_hosts"] == {}
+    # one eval, one build of the derivations, then one path-info for every system's closure size
+    # (not nix-store on each target)
+    assert result["nix_calls"] == ["eval", "build", "path-info"] and result["failed_hosts"] == {}
     for host in fleet.hosts:
         path = toplevel(flake, host.name)
         assert result["paths"][host.name] == path

@@ -23,7 +23,8 @@ pytestmark = pytest.mark.integration
 def build_all(flake, names):
     """One nix build for every host's toplevel; returns {name: store path}."""
     results = NixCli(env={"NIX_CONFIG": NIX_CONFIG}).build([flake.toplevel(n) for n in names])
-    return {name: r["outputs"]["out"] for name, r in zip(names, results)}
+    outs = [r["outputs"]["out"] for r in results]  # (nix build sorts its results: matched by name)
+    return {name: [o for o in outs if o.split("-", 1)[1].startswith("nixos-system-%s-" % name)][0] for name in names}
 
 
 def test_deploy_every_host_by_hand(fleet, fixture_flake):

@@ -286,3 +286,41 @@ def test_install_bootloader_reaches_the_activation(fleet, flake, inventory):
     assert run.results("Switch to the system")["mig03"]["install_bootloader"] is True
     assert inside(host, "cat %s" % log).split() == [new]
     assert path_info(new)  # built on the controller, as usual
+
+
+def test_deploy_rs_profiles_besides_system_are_deployed_in_profiles_order(fleet, flake, inventory):
+    host = fleet["mig01"]
+    flake.set_host("mig01", deploy_rs_profiles={"hello": {"version": "1"}, "tools": {"version": "1"}},
+                   profiles_order=["system", "tools", "hello"])
+    hostvars = inventory_list(inventory)[0]
+    assert [(p["name"], p["user"], p["profile_path"]) for p in hostvars["mig01"]["nixos_deploy_rs_profiles"]] == [
+        ("tools", "root", "/nix/var/nix/profiles/per-user/root/tools"),
+        ("hello", "root", "/nix/var/nix/profiles/per-user/root/hello")]
+    run = run_playbook(inventory, "deploy.yml", limit="mig01")
+    assert run.rc == 0, failures(run)
+    deployed = run.results("Deploy the node's other deploy-rs profiles")["mig01"]["results"]
+    assert [r["item"]["name"] for r in deployed] == ["tools", "hello"] and all(r["activated"] for r in deployed)
+    for name in ("tools", "hello"):
+        profile = "/nix/var/nix/profiles/per-user/root/%s" % name
+        assert inside(host, "readlink %s" % profile).strip() == "%s-1-link" % name
+        assert inside(host, "%s/bin/%s" % (profile, name)).strip() == "%s 1" % name
+        # activated by its own deploy-rs-activate, as its user, with PROFILE set
+        assert inside(host, "cat /run/deploy-rs-%s" % name).strip() == "root 1 %s" % profile
+    again = run_playbook(inventory, "deploy.yml", limit="mig01")
+    assert again.rc == 0 and again.stats("mig01")["changed"] == 0
+
+
+def test_a_failing_profile_activation_is_rolled_back_and_fails_the_host(fleet, flake, inventory):
+    host = fleet["mig01"]
+    flake.set_host("mig01", deploy_rs_profiles={"hello": {"version": "2", "fail": True}, "tools": {"version": "1"}},
+                   profiles_order=["system", "tools", "hello"])
+    try:
+        run = run_playbook(inventory, "deploy.yml", limit="mig01")
+    finally:
+        flake.set_host("mig01", deploy_rs_profiles={}, profiles_order=None)
+    assert run.rc != 0
+    message = [f for f in failures(run) if f[1] == "mig01"][-1][2]  # what the host failed with, in the end
+    assert "activation of /nix/var/nix/profiles/per-user/root/hello failed (exit code 1)" in message, message
+    assert "rolled back to generation 1 and activated it again" in message, message
+    assert inside(host, "readlink /nix/var/nix/profiles/per-user/root/hello").strip() == "hello-1-link"
+    assert inside(host, "cat /run/deploy-rs-hello").strip() == "root 1 /nix/var/nix/profiles/per-user/root/hello"

@@ -86,3 +86,13 @@ def test_path_info_argv_passes_the_format():
     argv = path_info_argv(NixSettings(), ["/nix/store/x"], json_format=1)
     assert argv[argv.index("--json") + 1:argv.index("--json") + 3] == ["--json-format", "1"]
     assert "--json-format" not in path_info_argv(NixSettings(), ["/nix/store/x"])
+
+
+@pytest.mark.parametrize("output, installable", [
+    ("nix (Nix) 2.8.0", "/nix/store/x.drv"),  # before 2.15 a bare .drv is its outputs; ^ came in 2.13
+    ("nix (Nix) 2.13.3", "/nix/store/x.drv^out"),
+    ("nix (Nix) 2.34.8", "/nix/store/x.drv^out"),
+    ("nix (Lix, like Nix) 2.91.1", "/nix/store/x.drv^out"),
+])
+def test_a_derivations_output_as_an_installable(output, installable):
+    assert NixVersion.parse(output).derivation_output("/nix/store/x.drv") == installable

@@ -1,6 +1,7 @@
-"""``SystemBuilder``: one ``nix build`` when it works, and when it fails, who is to blame — against a
-fake Nix that answers each call as the real CLI does (its messages from Nix's own output; the real
-CLI runs in the fleet tests)."""
+"""``SystemBuilder``: one ``nix eval`` and one ``nix build`` of the derivations when it works, and when
+it fails, who is to blame — against a fake Nix that answers each call as the real CLI does (its
+messages from Nix's own output, its results in an order of its own, as ``nix build`` sorts them; the
+real CLI runs in the fleet tests)."""
 import re
 from typing import Dict, List, Optional
 
@@ -20,8 +21,7 @@ def out(host):
 
 
 class FakeNix:
-    """``broken``: hosts that do not evaluate (Nix's message); ``failing``: hosts whose build fails.
-    A build with a host that does not evaluate aborts before building anything, as ``nix build`` does."""
+    """``broken``: hosts that do not evaluate (Nix's message); ``failing``: hosts whose build fails."""
 
     def __init__(self, broken: Dict[str, str] = None, failing: List[str] = ()) -> None:
         self.settings = NixSettings()
@@ -33,19 +33,21 @@ class FakeNix:
     def host_of(installable: str) -> str:
         return re.search(r'nixosConfigurations\."([^"]+)"', installable).group(1)
 
-    def build(self, installables):
+    def build_derivations(self, drvs):
         self.calls.append("build")
-        hosts = [self.host_of(i) for i in installables]
-        for host in hosts:
-            if host in self.broken:
-                raise NixError("nix build failed", rc=1, stderr="error: %s\n" % self.broken[host])
+        hosts = [self.host_of_drv(d) for d in drvs]
         self.built += [h for h in hosts if h not in self.failing]
         failed = [h for h in hosts if h in self.failing]
         if failed:
             raise NixError("nix build failed", rc=1, stderr="".join(
                 "error: builder for '%s' failed with exit code 2;\n       last 1 log lines:\n       > cc: bad code\n"
                 % drv(h) for h in failed))
-        return [{"drvPath": drv(h), "outputs": {"out": out(h)}} for h in hosts]
+        # not in the order asked: nix build sorts its results
+        return {drv(h): out(h) for h in sorted(hosts, reverse=True)}
+
+    @staticmethod
+    def host_of_drv(path):
+        return re.search(r"nixos-system-(.+)\.drv$", path).group(1)
 
     def eval_expr_json(self, expr, what="nix eval"):
         self.calls.append("eval")
@@ -74,23 +76,25 @@ def targets(*hosts):
             for h in hosts]
 
 
-def test_the_happy_path_is_one_build_and_one_path_info():
+def test_the_happy_path_is_one_eval_one_build_and_one_path_info():
     nix = FakeNix()
-    report = SystemBuilder(nix).build(targets("web", "db"))
-    assert report.paths == {"web": out("web"), "db": out("db")} and report.failed == {}
-    assert report.closure_sizes == {"web": 1000, "db": 1000}
-    assert nix.calls == ["build", "path-info"]
+    report = SystemBuilder(nix).build(targets("web", "db", "api"))
+    # each host gets its own system, whatever order nix build answers in
+    assert report.paths == {"web": out("web"), "db": out("db"), "api": out("api")} and report.failed == {}
+    assert report.drv_paths == {"web": drv("web"), "db": drv("db"), "api": drv("api")}
+    assert report.closure_sizes == {"web": 1000, "db": 1000, "api": 1000}
+    assert nix.calls == ["eval", "build", "path-info"]
 
 
-def test_a_host_that_does_not_evaluate_is_named_and_the_others_are_built_again():
+def test_a_host_that_does_not_evaluate_is_named_and_the_others_are_built():
     nix = FakeNix(broken={"db": "undefined variable 'pgsql' at /srv/fleet/db.nix:3:5"})
     report = SystemBuilder(nix).build(targets("web", "db"))
     assert report.failed == {"db": "%s#%s does not evaluate: error: undefined variable 'pgsql' at /srv/fleet/db.nix:3:5"
                              % (FLAKE, targets("db")[0].attr)}
     assert report.paths == {"web": out("web")} and nix.built == ["web"]
-    # One build, one eval of all, one eval of the culprit alone (for its own message), the rest rebuilt.
-    assert nix.calls == ["build", "eval", "eval db", "path-info", "build"]
-    assert report.nix_calls == ["build", "eval", "eval db", "build"]
+    # One eval of all, one eval of the culprit alone (for its own message), one build of the rest.
+    assert nix.calls == ["eval", "eval db", "build", "path-info"]
+    assert report.nix_calls == ["eval", "eval db", "build", "path-info"]
 
 
 def test_a_host_whose_build_fails_gets_its_own_error_block_and_the_rest_keep_their_paths():
@@ -101,7 +105,7 @@ def test_a_host_whose_build_fails_gets_its_own_error_block_and_the_rest_keep_the
                                           % (FLAKE, targets("db")[0].attr, drv("db")))
     assert "cc: bad code" in report.failed["db"]
     assert report.paths == {"web": out("web")} and report.drv_paths == {"web": drv("web"), "db": drv("db")}
-    assert nix.calls == ["build", "eval", "path-info"]  # everything evaluated: no second build
+    assert nix.calls == ["eval", "build", "path-info", "path-info"]  # which were built; closure sizes
 
 
 def test_an_evaluation_error_and_a_build_failure_at_once():
@@ -111,7 +115,7 @@ def test_an_evaluation_error_and_a_build_failure_at_once():
     assert "does not evaluate: error: attribute 'port' missing" in report.failed["api"]
     assert "failed to build: error: builder for '%s'" % drv("db") in report.failed["db"]
     assert report.paths == {"web": out("web")}
-    assert nix.calls == ["build", "eval", "eval api", "path-info", "build", "path-info"]
+    assert nix.calls == ["eval", "eval api", "build", "path-info", "path-info"]
 
 
 def test_check_mode_evaluates_and_builds_nothing():
