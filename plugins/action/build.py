@@ -55,6 +55,10 @@ class ActionModule(NixosAction):
                       for p in hv.get("nixos_deploy_rs_profiles") or []]
         on_target = set(args["on_target"] if args["on_target"] is not None
                         else [h for h in hosts if hostvars.get(h, {}).get("nixos_deploy_build_on") == "target"])
+        on_builder = _build_hosts(hosts, hostvars, failed)
+        on_target |= {h for group in on_builder.values() for h in group}  # only evaluated here too
+        targets = [t for t in targets if t.host not in failed]
+        extra = [t for t in extra if t.host.split("\n", 1)[0] not in failed]
         builder = SystemBuilder(self.nix_cli(args))
         # Systems built on their targets are only evaluated here (their derivations are pushed).
         remote = [t for t in targets if t.host in on_target]
@@ -68,7 +72,10 @@ class ActionModule(NixosAction):
         result["profile_paths"] = profile_paths
         result["changed"] = False
         result["built"] = not self._task.check_mode
-        result["on_target"] = sorted(h for h in on_target if h in report.paths)
+        on_builder = {b: [h for h in group if h in report.paths] for b, group in on_builder.items()}
+        result["on_builder"] = {b: group for b, group in on_builder.items() if group}
+        result["on_target"] = sorted(h for h in on_target if h in report.paths
+                                     and not any(h in group for group in on_builder.values()))
         done = "evaluated (check mode)" if self._task.check_mode else "built"
         result["msg"] = "%d of %d systems %s" % (len(report.paths), len(hosts), done)
         return result
@@ -87,7 +94,7 @@ class ActionModule(NixosAction):
                 report.paths.pop(host, None)
                 report.failed[host] = "%s: %s" % (host, hostvars[host]["nixos_settings_error"])
         result = report.to_result()
-        result.update(changed=False, built=False, on_target=[], profile_paths={}, manifest=args["manifest"], cache=cache,
+        result.update(changed=False, built=False, on_target=[], on_builder={}, profile_paths={}, manifest=args["manifest"], cache=cache,
                       flake=manifest.flake, rev=manifest.rev,
                       msg="%d of %d systems from manifest %s" % (len(report.paths), len(hosts), args["manifest"]))
         return result
@@ -111,3 +118,19 @@ def _split_profiles(report):
         report.paths.pop(host, None)
         profiles.pop(host, None)
     return profiles
+
+
+def _build_hosts(hosts, hostvars, failed):
+    """``{build host: [hosts]}`` for the hosts whose ``nixos_deploy_build_on`` is ``builder`` (their
+    ``nixos_deploy_build_host`` builds them); one without a build host is failed."""
+    groups = {}
+    for host in hosts:
+        hv = hostvars.get(host, {})
+        if hv.get("nixos_deploy_build_on") != "builder" or host in failed:
+            continue
+        builder = hv.get("nixos_deploy_build_host")
+        if not builder:
+            failed[host] = "%s: nixos_deploy_build_on is builder, but nixos_deploy_build_host names no build host" % host
+            continue
+        groups.setdefault(str(builder), []).append(host)
+    return groups

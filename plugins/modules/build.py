@@ -87,6 +87,12 @@ EXAMPLES = r"""
 """
 
 RETURN = r"""
+on_builder:
+  description:
+    - "C({build host: [hosts]}): hosts whose C(nixos_deploy_build_on) is C(builder), only evaluated here, for
+      M(nixfleet.nixos.remote_build) on their C(nixos_deploy_build_host)."
+  returned: always
+  type: dict
 profile_paths:
   description:
     - The deploy-rs profiles besides C(system) of each host (host var C(nixos_deploy_rs_profiles), from the

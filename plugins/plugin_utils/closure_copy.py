@@ -8,7 +8,7 @@ Used by copy_closure and nix_profile; nothing is copied when the path is already
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Callable, Optional
+from typing import Callable, Optional, Sequence
 
 from ansible_collections.nixfleet.nixos.plugins.module_utils import copy_lock
 from ansible_collections.nixfleet.nixos.plugins.module_utils.errors import NixError
@@ -76,7 +76,7 @@ def ensure(shell: RemoteShell, path: str, transfer: Transfer, nix: NixCli, targe
     if transfer.mode == "cache":
         fetch(shell, path, transfer.cache_url or "")
     else:
-        _push(nix, target(), build_from or path, transfer, derivation=build_from is not None)
+        push(nix, target(), [build_from or path], transfer, derivation=build_from is not None)
         if build_from is not None:
             realise(shell, build_from, path)
     # A pushed closure is valid once nix copy succeeds (the switch's own probe looks again); a pull
@@ -86,13 +86,18 @@ def ensure(shell: RemoteShell, path: str, transfer: Transfer, nix: NixCli, targe
     return True
 
 
-def _push(nix: NixCli, destination: SshTarget, path: str, transfer: Transfer, derivation: bool = False) -> None:
-    """``nix copy`` of ``path``'s closure to the target, behind the target's copy lock (two copies of one
-    path at once break Nix's protocol), substituting there first in substitute mode."""
+def push(nix: NixCli, destination: SshTarget, paths: Sequence[str], transfer: Transfer,
+         derivation: bool = False) -> None:
+    """``nix copy`` of the closures of ``paths`` to the target, behind the target's copy lock (two copies
+    of one path at once break Nix's protocol), substituting there first in substitute mode. From another
+    ssh store (``transfer.from_store``, a build host) no ssh master connection is reused: NIX_SSHOPTS
+    serves both connections, and a master is one host's."""
     substitute = transfer.mode == "substitute"
+    if transfer.from_store and transfer.from_store.startswith(("ssh://", "ssh-ng://")):
+        destination = destination.without_master()
     url = copy_lock.store_url(destination.store_url(transfer.scheme), transfer.scheme, transfer.lock_timeout)
     try:
-        nix.copy([path], url, env=destination.nix_env(), host=destination.label,
+        nix.copy(list(paths), url, env=destination.nix_env(), host=destination.label,
                  substitute_on_destination=substitute, no_check_sigs=not transfer.check_sigs,
                  fresh_narinfo=substitute, derivation=derivation, from_store=transfer.from_store,
                  extra_substituters=[transfer.cache_url] if substitute and transfer.cache_url else [])
@@ -102,7 +107,7 @@ def _push(nix: NixCli, destination: SshTarget, path: str, transfer: Transfer, de
             raise NixError("%s; nothing was copied or switched" % locked, command=exc.command,
                            host=destination.label)
         if UNSIGNED in exc.stderr:
-            raise unsigned_push_error(exc, destination, path)
+            raise unsigned_push_error(exc, destination, " ".join(paths))
         if any(words in exc.stderr for words in NO_DAEMON):
             raise no_daemon_error(exc, destination)
         if UNREACHABLE in exc.stderr:

@@ -13,7 +13,8 @@ from __future__ import annotations
 import functools
 import shlex
 import subprocess
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from urllib.parse import quote as url_quote
 from typing import Dict, List, Optional, Sequence, Tuple
 
 from ansible_collections.nixfleet.nixos.plugins.module_utils.shell import Command, argv
@@ -102,6 +103,18 @@ class SshTarget:
         if scheme not in ("ssh", "ssh-ng"):
             raise ValueError("unsupported ssh store scheme %r" % scheme)
         return "%s://%s" % (scheme, self.destination)
+
+    def without_master(self) -> "SshTarget":
+        """The same target, never using (or becoming) a ControlMaster: for ssh options that another
+        host's connection shares, as NIX_SSHOPTS does in a copy between two ssh stores. (ssh keeps
+        the first value it reads, so ``NO_MASTER`` goes before the configured options.)"""
+        return replace(self, extra_args=NO_MASTER + tuple(self.extra_args))
+
+    def store_url_with_key(self, scheme: str = "ssh-ng") -> str:
+        """``store_url`` that carries this target's own key (``?ssh-key=``), for a copy whose NIX_SSHOPTS
+        are another host's."""
+        url = self.store_url(scheme)
+        return "%s?ssh-key=%s" % (url, url_quote(self.private_key, safe="/")) if self.private_key else url
 
     def describe(self) -> str:
         return argv(*self.ssh_argv()).text

@@ -200,7 +200,8 @@ def test_compose_groups_keyed_groups_and_strict(tmp_path):
 
 def test_input_flags_read_through_installables(tmp_path):
     flake = FixtureFlake.from_specs(tmp_path / "f", {"a": {"shape": "colmena", "address": "127.0.0.9"},
-                                                     "n": {"shape": "deploy-rs-only", "address": "127.0.0.8"}})
+                                                     "n": {"shape": "deploy-rs-only", "address": "127.0.0.8"},
+                                                     "h": {"shape": "colmena-hive", "address": "127.0.0.7"}})
     log = nix_counter(tmp_path / "bin")
     inv = write_inventory(tmp_path / "o.flake.yml", flake=str(flake.path),
                           nix_args=["--recreate-lock-file", "--no-write-lock-file"])
@@ -208,7 +209,9 @@ def test_input_flags_read_through_installables(tmp_path):
     assert rc == 0, err
     hv = hostvars(data)
     assert hv["a"]["ansible_host"] == "127.0.0.9" and hv["n"]["ansible_host"] == "127.0.0.8"
-    assert len(calls(log)) == 2
+    assert hv["h"]["ansible_host"] == "127.0.0.7" and hv["h"]["nixos_attr"] == 'colmenaHive.nodes."h"'
+    # #nixosConfigurations, #deploy and #colmenaHive
+    assert len(calls(log)) == 3
     assert all("--recreate-lock-file" in c for c in calls(log))
 
 

@@ -1,0 +1,97 @@
+"""nixos-rebuild --build-host: hosts with nixos_deploy_build_on=builder are built on their build host
+(an inventory host with its own connection settings), once for all of them, and each target copies its
+system from the build host, never through the controller's store. bld01 builds; hb01 and hb02 deploy."""
+import subprocess
+
+import pytest
+import yaml
+
+from fleetctl import FixtureFlake, inside, running_fleet, system_state
+from playbook_helpers import failures, run_playbook, write_fleet_inventory
+
+pytestmark = pytest.mark.integration
+
+TARGETS = ["hb01", "hb02"]
+
+
+@pytest.fixture(scope="module")
+def fleet(tmp_path_factory):
+    state = tmp_path_factory.mktemp("build-host-fleet") / "state"
+    with running_fleet(state, 3, ["hb02"], "127.0.34.11", names=["bld01"] + TARGETS) as f:
+        yield f
+
+
+@pytest.fixture(scope="module")
+def flake(fleet, tmp_path_factory):
+    hosts = {h.name: {"address": h.address, "port": h.port, "user": h.user, "shape": "colmena"}
+             for h in fleet.hosts if h.name in TARGETS}
+    return FixtureFlake.from_specs(tmp_path_factory.mktemp("build-host-flake") / "flake", hosts)
+
+
+@pytest.fixture(scope="module")
+def inventory(fleet, flake, tmp_path_factory):
+    """The flake inventory for the targets and a static one for the build host, in one directory; the
+    targets' group_vars name the build host."""
+    directory = tmp_path_factory.mktemp("build-host-inventory")
+    write_fleet_inventory(directory, fleet, flake)
+    builder = fleet["bld01"]
+    (directory / "builders.yml").write_text(yaml.safe_dump({"builders": {"hosts": {"bld01": {
+        "ansible_host": builder.address, "ansible_port": builder.port, "ansible_user": builder.user}}}}))
+    (directory / "group_vars" / "nixos.yml").write_text(yaml.safe_dump({
+        "nixos_deploy_build_on": "builder", "nixos_deploy_build_host": "bld01"}))
+    return directory
+
+
+def toplevel(flake, name):
+    return subprocess.run(["nix", "eval", "--raw", flake.toplevel(name) + ".outPath"], stdout=subprocess.PIPE,
+                          universal_newlines=True, check=True).stdout
+
+
+def valid_on_controller(path):
+    return subprocess.run(["nix-store", "--check-validity", path], stderr=subprocess.DEVNULL,
+                          check=False).returncode == 0
+
+
+def valid_on(host, path):
+    return inside(host, "nix-store --check-validity %s >/dev/null 2>&1 && echo yes || echo no" % path).strip() == "yes"
+
+
+def test_the_build_host_builds_every_system_once_and_targets_copy_from_it(fleet, flake, inventory):
+    paths = {n: toplevel(flake, n) for n in TARGETS}
+    run = run_playbook(inventory, "deploy.yml", limit="nixos")
+    assert run.rc == 0, failures(run)
+    build = list(run.results("Build every host's system with one nix build").values())[0]
+    assert build["on_builder"] == {"bld01": TARGETS} and "build" not in build["nix_calls"]
+    remote = list(run.results("Build on the build hosts").values())[0]["results"]
+    assert len(remote) == 1  # one round for the build host, for both hosts
+    assert remote[0]["builder"] == "bld01" and remote[0]["built"] == paths and remote[0]["steps"] == ["copy", "realise"]
+    for name in TARGETS:
+        assert valid_on(fleet["bld01"], paths[name])  # built there
+        assert not valid_on_controller(paths[name])  # never in the controller's store
+        assert run.results("Copy the system's closure")[name]["copied"] is True
+        assert system_state(fleet[name]) == ("system-1-link", paths[name])
+
+
+def test_a_second_run_builds_and_copies_nothing(fleet, inventory):
+    run = run_playbook(inventory, "deploy.yml", limit="nixos")
+    assert run.rc == 0, failures(run)
+    remote = list(run.results("Build on the build hosts").values())[0]["results"][0]
+    assert remote["changed"] is False and remote["steps"] == []
+    assert all(run.stats(n)["changed"] == 0 for n in TARGETS)
+
+
+def test_a_system_that_fails_to_build_there_fails_only_its_host(fleet, flake, inventory):
+    before = system_state(fleet["hb02"])
+    flake.set_host("hb01", version="2")
+    flake.set_host("hb02", version="2", fail="build")
+    try:
+        run = run_playbook(inventory, "deploy.yml", limit="nixos")
+    finally:
+        flake.set_host("hb02", fail="none")
+    assert run.rc != 0
+    said = {host: msg for _task, host, msg in failures(run)}
+    assert "on the build host bld01 failed" in said["hb02"], said
+    assert "building the system of hb02 failed (fixture failure mode 'build')" in said["hb02"], said
+    assert "hb01" not in said
+    assert system_state(fleet["hb01"])[1] == toplevel(flake, "hb01")
+    assert system_state(fleet["hb02"]) == before
