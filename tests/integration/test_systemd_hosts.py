@@ -328,6 +328,37 @@ def test_the_fixture_honours_nixos_install_bootloader(fleet):
     assert inside(host, "cat /nix/var/nixfleet/boot/bootloader-installs").split() == [path]
 
 
+def test_install_bootloader_reaches_the_activation_in_its_transient_unit(fleet, flake, inventory):
+    host = fleet["sys02"]
+    flake.bump("sys02")
+    run = deploy(inventory, fleet, limit="sys02", nixos_deploy_install_bootloader=True)
+    assert run.rc == 0, failures(run)
+    new = profile(host)
+    assert inside(host, "tail -n 1 /nix/var/nixfleet/boot/bootloader-installs").strip() == new
+
+
+WRAPPER = "/run/logging-sudo"
+
+
+def test_deploy_rs_sudo_and_colmena_privilege_escalation_command_are_the_become_command(fleet, flake, inventory):
+    """deploy-rs ``sudo = "/run/logging-sudo -u"`` (sys01) and colmena ``privilegeEscalationCommand =
+    [ "/run/logging-sudo" "-H" "--" ]`` (sys02): Ansible becomes root through that program."""
+    script = '#!/bin/sh\necho "$*" >> %s.log\nexec /usr/bin/sudo "$@"\n' % WRAPPER
+    for name in ("sys01", "sys02"):
+        inside(fleet[name], "cat > %s <<'EOF'\n%sEOF\nchmod 0755 %s; rm -f %s.log" % (WRAPPER, script, WRAPPER, WRAPPER))
+    flake.bump("sys01", deploy_rs={"sudo": "%s -u" % WRAPPER})
+    flake.bump("sys02", colmena={"privilegeEscalationCommand": [WRAPPER, "-H", "--"]})
+    try:
+        run = deploy(inventory, fleet)
+    finally:
+        flake.set_host("sys01", deploy_rs={})
+        flake.set_host("sys02", colmena={})
+    assert run.rc == 0, failures(run)
+    for name in ("sys01", "sys02"):
+        log = inside(fleet[name], "cat %s.log 2>/dev/null || true" % WRAPPER)
+        assert "-u root" in log, (name, log)  # every privileged command went through it
+
+
 def test_an_activation_that_cuts_every_ssh_session_is_confirmed_over_a_fresh_one(fleet, flake, inventory):
     host = fleet["sys02"]
     old = running(host)
