@@ -29,7 +29,7 @@ class ActionModule(NixosAction):
         hostvars = task_vars.get("hostvars", {})
         hosts = args["hosts"] if args["hosts"] is not None else list(task_vars.get("ansible_play_batch", []))
         if args["manifest"]:
-            return self._from_manifest(args, hosts, hostvars)
+            return self._from_manifest(args, hosts, hostvars, task_vars.get("groups", {}).get("all", hosts))
         targets, extra, failed = [], [], {}
         for host in hosts:
             hv = hostvars.get(host, {})
@@ -80,14 +80,14 @@ class ActionModule(NixosAction):
         result["msg"] = "%d of %d systems %s" % (len(report.paths), len(hosts), done)
         return result
 
-    def _from_manifest(self, args, hosts, hostvars):
+    def _from_manifest(self, args, hosts, hostvars, inventory_hosts):
         """A pre-built deploy: every system from the manifest, checked against its cache; nothing evaluated or built."""
         manifest = manifest_check.load(args["manifest"])
         cache = args["manifest_cache"] or manifest.cache
         if not cache:
             raise NixError("manifest %s names no cache and none was given (manifest_cache / nixos_deploy_cache_url); "
                            "nothing was deployed" % args["manifest"])
-        report = manifest_check.systems(self.nix_cli(args), manifest, args["manifest"], hosts, cache,
+        report = manifest_check.systems(self.nix_cli(args), manifest, args["manifest"], hosts, inventory_hosts, cache,
                                         args["trusted_public_keys"])
         for host in hosts:
             if hostvars.get(host, {}).get("nixos_settings_error"):

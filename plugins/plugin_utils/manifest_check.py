@@ -34,14 +34,15 @@ def load(path: str) -> dm.Manifest:
         raise NixError("%s; nothing was deployed" % exc)
 
 
-def systems(nix: NixCli, manifest: dm.Manifest, manifest_file: str, hosts: Sequence[str], cache: str,
-            trusted_public_keys: Sequence[str]) -> BuildReport:
-    """Every host's system from ``manifest``, checked against ``cache``; a ``NixError`` (nothing
-    deployed anywhere) when the manifest itself cannot be used."""
-    unknown = sorted(set(manifest.hosts) - set(hosts))
+def systems(nix: NixCli, manifest: dm.Manifest, manifest_file: str, hosts: Sequence[str],
+            inventory_hosts: Sequence[str], cache: str, trusted_public_keys: Sequence[str]) -> BuildReport:
+    """The systems of ``hosts`` (the play's) from ``manifest``, checked against ``cache``; a
+    ``NixError`` (nothing deployed anywhere) when the manifest itself cannot be used, as when it names
+    a host the inventory (``inventory_hosts``) does not have."""
+    unknown = sorted(set(manifest.hosts) - set(inventory_hosts))
     if unknown:
-        raise NixError("manifest %s names hosts that are not in this play's inventory: %s; nothing was deployed "
-                       "(build the manifest from the same inventory, or limit both)" % (manifest_file, ", ".join(unknown)))
+        raise NixError("manifest %s names hosts that are not in the inventory: %s; nothing was deployed "
+                       "(build the manifest from the same inventory)" % (manifest_file, ", ".join(unknown)))
     if not trusted_public_keys:
         raise NixError("a manifest deploy needs the public keys its systems must be signed with "
                        "(nixos_deploy_manifest_trusted_keys / trusted_public_keys); nothing was deployed")

@@ -52,6 +52,25 @@ def toplevel(flake, name):
                           universal_newlines=True, check=True).stdout
 
 
+RESET = {"fail": "none", "deploy_rs": {}, "profile_settings": {}, "colmena": {}}
+
+
+def deploy_new_generation(flake, inventory, host, **settings):
+    """Deploy ``host`` once with a new generation made with ``settings`` (hosts.json keys), which are
+    taken back afterwards (the version stays): (the run, the new system's store path)."""
+    flake.bump(host, **settings)
+    new = toplevel(flake, host)
+    try:
+        return run_playbook(inventory, "deploy.yml", limit=host), new
+    finally:
+        flake.set_host(host, **{key: RESET[key] for key in settings})
+
+
+def failure_of(run, host):
+    """What ``host`` failed with, in the end."""
+    return [f for f in failures(run) if f[1] == host][-1][2]
+
+
 def valid_on_controller(path):
     return subprocess.run(["nix-store", "--check-validity", path], stderr=subprocess.DEVNULL,
                           check=False).returncode == 0
@@ -135,45 +154,31 @@ def test_confirm_timeout_is_the_watchdog_window(fleet, flake, inventory):
     """A generation that stops sshd cannot be confirmed: the host rolls itself back when *its* window
     (confirmTimeout = 4, not the default 30) closes, and the message says so."""
     before = system_state(fleet["mig01"])
-    flake.bump("mig01", fail="kill-sshd", deploy_rs={"confirmTimeout": 4})
-    try:
-        run = run_playbook(inventory, "deploy.yml", limit="mig01")
-    finally:
-        flake.set_host("mig01", fail="none", deploy_rs={})
+    run = deploy_new_generation(flake, inventory, "mig01", fail="kill-sshd", deploy_rs={"confirmTimeout": 4})[0]
     assert run.rc != 0
-    message = [f for f in failures(run) if f[1] == "mig01"][0][2]
+    message = failure_of(run, "mig01")
     assert "within 4s of activating" in message, message
     assert system_state(fleet["mig01"])[1] == before[1]
 
 
 def test_auto_rollback_false_leaves_a_failed_activation_as_it_is(fleet, flake, inventory):
     before = system_state(fleet["mig01"])
-    version = flake.bump("mig01", fail="fail", profile_settings={"autoRollback": False})
-    new = toplevel(flake, "mig01")
-    try:
-        run = run_playbook(inventory, "deploy.yml", limit="mig01")
-    finally:
-        flake.set_host("mig01", fail="none", profile_settings={})
+    run, new = deploy_new_generation(flake, inventory, "mig01", fail="fail", profile_settings={"autoRollback": False})
     assert run.rc != 0
-    message = [f for f in failures(run) if f[1] == "mig01"][0][2]
+    message = failure_of(run, "mig01")
     assert "left as it is (auto rollback is off)" in message, message
     # the fixture's 'fail' moves /run/current-system before failing: it stays there, and so does the profile
     assert system_state(fleet["mig01"])[1] == new and system_state(fleet["mig01"]) != before
     assert inside(fleet["mig01"], "readlink -f /nix/var/nix/profiles/system").strip() == new
-    assert version  # (the generation that failed)
 
 
 def test_activation_timeout_kills_a_slow_activation_and_rolls_back(fleet, flake, inventory):
     run = run_playbook(inventory, "deploy.yml", limit="mig01")  # back on a good generation first
     assert run.rc == 0, failures(run)
     before = system_state(fleet["mig01"])
-    flake.bump("mig01", fail="slow", deploy_rs={"activationTimeout": 2})
-    try:
-        run = run_playbook(inventory, "deploy.yml", limit="mig01")
-    finally:
-        flake.set_host("mig01", fail="none", deploy_rs={})
+    run = deploy_new_generation(flake, inventory, "mig01", fail="slow", deploy_rs={"activationTimeout": 2})[0]
     assert run.rc != 0
-    message = [f for f in failures(run) if f[1] == "mig01"][0][2]
+    message = failure_of(run, "mig01")
     assert "killed after its activation timeout of 2s" in message and "rolled back" in message, message
     assert system_state(fleet["mig01"]) == before
 
@@ -181,11 +186,7 @@ def test_activation_timeout_kills_a_slow_activation_and_rolls_back(fleet, flake,
 def test_temp_path_holds_the_switch_work_files(fleet, flake, inventory):
     host = fleet["mig01"]
     assert inside(host, "test -e /run/deploy-rs-temp && echo yes || echo no").strip() == "no"
-    flake.bump("mig01", deploy_rs={"tempPath": "/run/deploy-rs-temp"})
-    try:
-        run = run_playbook(inventory, "deploy.yml", limit="mig01")
-    finally:
-        flake.set_host("mig01", deploy_rs={})
+    run = deploy_new_generation(flake, inventory, "mig01", deploy_rs={"tempPath": "/run/deploy-rs-temp"})[0]
     assert run.rc == 0, failures(run)
     # the transaction made its directory there (and removed its own work files when done)
     assert inside(host, "test -d /run/deploy-rs-temp && echo yes || echo no").strip() == "yes"
@@ -193,11 +194,7 @@ def test_temp_path_holds_the_switch_work_files(fleet, flake, inventory):
 
 
 def test_fast_connection_false_substitutes_on_the_destination(fleet, flake, inventory):
-    flake.bump("mig01", deploy_rs={"fastConnection": False})
-    try:
-        run = run_playbook(inventory, "deploy.yml", limit="mig01")
-    finally:
-        flake.set_host("mig01", deploy_rs={})
+    run = deploy_new_generation(flake, inventory, "mig01", deploy_rs={"fastConnection": False})[0]
     assert run.rc == 0, failures(run)
     copy = run.results("Copy the system's closure")["mig01"]
     assert copy["mode"] == "substitute" and copy["copied"] is True
@@ -206,12 +203,7 @@ def test_fast_connection_false_substitutes_on_the_destination(fleet, flake, inve
 @pytest.mark.parametrize("host, setting", [("mig01", {"deploy_rs": {"remoteBuild": True}}),
                                            ("mig02", {"colmena": {"buildOnTarget": True}})])
 def test_build_on_target_builds_on_the_host_not_the_controller(fleet, flake, inventory, host, setting):
-    flake.bump(host, **setting)
-    new = toplevel(flake, host)
-    try:
-        run = run_playbook(inventory, "deploy.yml", limit=host)
-    finally:
-        flake.set_host(host, deploy_rs={}, colmena={})
+    run, new = deploy_new_generation(flake, inventory, host, **setting)
     assert run.rc == 0, failures(run)
     build = list(run.results("Build every host's system with one nix build").values())[0]
     assert build["on_target"] == [host] and build["paths"][host] == new
@@ -267,7 +259,7 @@ def test_a_missing_specialisation_is_an_error_before_anything_changes(fleet, fla
     before = system_state(host)
     run = run_playbook(inventory, "deploy.yml", limit="mig03", extra_vars={"nixos_deploy_specialisation": "nope"})
     assert run.rc != 0
-    message = [f for f in failures(run) if f[1] == "mig03"][0][2]
+    message = failure_of(run, "mig03")
     assert "has no specialisation 'nope' (it has: maintenance); nothing was changed" in message, message
     assert system_state(host) == before
 
@@ -319,7 +311,7 @@ def test_a_failing_profile_activation_is_rolled_back_and_fails_the_host(fleet, f
     finally:
         flake.set_host("mig01", deploy_rs_profiles={}, profiles_order=None)
     assert run.rc != 0
-    message = [f for f in failures(run) if f[1] == "mig01"][-1][2]  # what the host failed with, in the end
+    message = failure_of(run, "mig01")
     assert "activation of /nix/var/nix/profiles/per-user/root/hello failed (exit code 1)" in message, message
     assert "rolled back to generation 1 and activated it again" in message, message
     assert inside(host, "readlink /nix/var/nix/profiles/per-user/root/hello").strip() == "hello-1-link"

@@ -337,15 +337,16 @@ def test_install_bootloader_reaches_the_activation_in_its_transient_unit(fleet, 
     assert inside(host, "tail -n 1 /nix/var/nixfleet/boot/bootloader-installs").strip() == new
 
 
-WRAPPER = "/run/logging-sudo"
+WRAPPER = "/run/wrapped/sudo"  # (only sudo is mapped: a sudo by another path, as NixOS's /run/wrappers/bin/sudo)
 
 
 def test_deploy_rs_sudo_and_colmena_privilege_escalation_command_are_the_become_command(fleet, flake, inventory):
-    """deploy-rs ``sudo = "/run/logging-sudo -u"`` (sys01) and colmena ``privilegeEscalationCommand =
-    [ "/run/logging-sudo" "-H" "--" ]`` (sys02): Ansible becomes root through that program."""
+    """deploy-rs ``sudo = "/run/wrapped/sudo -u"`` (sys01) and colmena ``privilegeEscalationCommand =
+    [ "/run/wrapped/sudo" "-H" "--" ]`` (sys02), a sudo that logs its calls: Ansible becomes root through it."""
     script = '#!/bin/sh\necho "$*" >> %s.log\nexec /usr/bin/sudo "$@"\n' % WRAPPER
     for name in ("sys01", "sys02"):
-        inside(fleet[name], "cat > %s <<'EOF'\n%sEOF\nchmod 0755 %s; rm -f %s.log" % (WRAPPER, script, WRAPPER, WRAPPER))
+        inside(fleet[name], "mkdir -p /run/wrapped; cat > %s <<'EOF'\n%sEOF\nchmod 0755 %s; rm -f %s.log"
+                            % (WRAPPER, script, WRAPPER, WRAPPER))
     flake.bump("sys01", deploy_rs={"sudo": "%s -u" % WRAPPER})
     flake.bump("sys02", colmena={"privilegeEscalationCommand": [WRAPPER, "-H", "--"]})
     try:
