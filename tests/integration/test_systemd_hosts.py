@@ -345,8 +345,9 @@ def test_deploy_rs_sudo_and_colmena_privilege_escalation_command_are_the_become_
     [ "/run/wrapped/sudo" "-H" "--" ]`` (sys02), a sudo that logs its calls: Ansible becomes root through it."""
     script = '#!/bin/sh\necho "$*" >> %s.log\nexec /usr/bin/sudo "$@"\n' % WRAPPER
     for name in ("sys01", "sys02"):
-        inside(fleet[name], "mkdir -p /run/wrapped; cat > %s <<'EOF'\n%sEOF\nchmod 0755 %s; rm -f %s.log"
-                            % (WRAPPER, script, WRAPPER, WRAPPER))
+        # (the log is written by the deploy user, before sudo)
+        inside(fleet[name], "mkdir -p /run/wrapped; cat > %s <<'EOF'\n%sEOF\nchmod 0755 %s; : > %s.log; chmod 0666 %s.log"
+                            % (WRAPPER, script, WRAPPER, WRAPPER, WRAPPER))
     flake.bump("sys01", deploy_rs={"sudo": "%s -u" % WRAPPER})
     flake.bump("sys02", colmena={"privilegeEscalationCommand": [WRAPPER, "-H", "--"]})
     try:
