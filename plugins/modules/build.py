@@ -95,9 +95,9 @@ on_builder:
   type: dict
 profile_paths:
   description:
-    - The deploy-rs profiles besides C(system) of each host (host var C(nixos_deploy_rs_profiles), from the
+    - "The deploy-rs profiles besides C(system) of each host (host var C(nixos_deploy_rs_profiles), from the
       inventory), built in the same C(nix build) - C({host: {profile: store path}}). A profile that does
-      not evaluate or build fails its host.
+      not evaluate or build fails its host."
   returned: always
   type: dict
 paths:

@@ -129,9 +129,9 @@ def test_the_deploy_rs_flake_deploys_as_its_settings_say(fleet, stand_ins, tmp_p
     settings = yaml.safe_load(hostvars)
     assert (settings["ansible_host"], settings["ansible_port"], settings["ansible_user"]) == (
         fleet["web-01"].address, 2222, "root")
-    assert (settings["nixos_deploy_confirm_timeout"], settings["nixos_deploy_copy_mode"],
-            settings["nixos_deploy_magic_rollback"], settings["nixos_deploy_auto_rollback"]) == (60, "substitute", True,
-                                                                                                   True)
+    mapped = (settings["nixos_deploy_confirm_timeout"], settings["nixos_deploy_copy_mode"],
+              settings["nixos_deploy_magic_rollback"], settings["nixos_deploy_auto_rollback"])
+    assert mapped == (60, "substitute", True, True)
 
 
 def test_the_colmena_hive_deploys_as_its_deployment_says(fleet, stand_ins, tmp_path):
