@@ -18,7 +18,7 @@ import posixpath
 import re
 from dataclasses import dataclass
 from enum import Enum
-from typing import Any, Dict, List, Optional, Sequence, Tuple
+from typing import Any, Dict, List, Optional, Tuple
 
 from ansible_collections.nixfleet.nixos.plugins.module_utils.flake_inventory import nix_string
 from ansible_collections.nixfleet.nixos.plugins.module_utils.target_file import FileState, check_target_path, parse_mode
@@ -128,10 +128,6 @@ def parse_keys(host: str, keys: Any) -> List[KeySpec]:
             raise KeySpecError("keys %r and %r of host %s both write %s" % (paths[key.path], key.attr, host, key.path))
         paths[key.path] = key.attr
     return parsed
-
-
-def for_stage(keys: Sequence[KeySpec], stage: UploadAt) -> List[KeySpec]:
-    return [k for k in keys if k.upload_at is stage]
 
 
 def flake_keys_expression(hosts: Dict[str, Tuple[str, str]]) -> str:

@@ -48,12 +48,6 @@ def test_two_keys_for_one_path_are_an_error():
         dk.parse_keys("db", {"a": {"text": "1", "name": "x"}, "b": {"text": "2", "name": "x"}})
 
 
-def test_stages_split_the_keys():
-    keys = dk.parse_keys("db", {"a": {"text": "1"}, "b": {"text": "2", "uploadAt": "post-activation"}})
-    assert [k.attr for k in dk.for_stage(keys, dk.UploadAt.PRE_ACTIVATION)] == ["a"]
-    assert [k.attr for k in dk.for_stage(keys, dk.UploadAt.POST_ACTIVATION)] == ["b"]
-
-
 def test_plan_writes_only_what_differs():
     key, = dk.parse_keys("db", {"t": {"text": "s", "permissions": "0640"}})
     same = FileState("file", 0, 0, 0o640, "s")

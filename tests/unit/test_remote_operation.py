@@ -7,21 +7,8 @@ from ansible_collections.nixfleet.nixos.plugins.module_utils import nix_daemon a
 from ansible_collections.nixfleet.nixos.plugins.module_utils.errors import NixError
 from ansible_collections.nixfleet.nixos.plugins.module_utils.remote_operation import Operation
 from ansible_collections.nixfleet.nixos.plugins.module_utils.shell import argv
-from ansible_collections.nixfleet.nixos.plugins.plugin_utils.process import run
-from ansible_collections.nixfleet.nixos.plugins.plugin_utils.remote_shell import RemoteShell
 
-
-class LocalShell(RemoteShell):
-    """Runs commands with the real sh on this machine."""
-
-    label = "here"
-
-    def __init__(self):
-        self.carried = []
-
-    def _execute(self, command, stdin, sensitive, privileged):
-        self.carried.append((command, privileged))
-        return run(["sh", "-c", command.text], stdin=stdin)
+from local_shell import LocalShell
 
 
 def test_the_parser_reads_the_answer_and_the_carrier_gets_the_command():
