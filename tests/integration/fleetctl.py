@@ -154,6 +154,13 @@ class FixtureFlake:
         flake.write()
         return flake
 
+    @classmethod
+    def colmena_hosts(cls, directory: Path, fleet: Fleet, names: Sequence[str]) -> "FixtureFlake":
+        """A flake whose hosts are the fleet's ``names``, each saying where it lives the colmena way."""
+        hosts = {h.name: {"address": h.address, "port": h.port, "user": h.user, "shape": "colmena"}
+                 for h in fleet.hosts if h.name in names}
+        return cls.from_specs(directory, hosts, fleet.hosts[0].http_port)
+
     @property
     def ref(self) -> str:
         return "path:%s" % self.path

@@ -42,6 +42,16 @@ def write_fleet_inventory(directory: Path, fleet: Fleet, flake: FixtureFlake) ->
     return inventory
 
 
+def write_static_group(directory: Path, fleet: Fleet, group: str, names: List[str]) -> Path:
+    """``GROUP.yml`` beside the flake inventory: fleet hosts the flake does not describe (a cache, a
+    build host), in a static group, with where they live."""
+    path = directory / ("%s.yml" % group)
+    path.write_text(yaml.safe_dump({group: {"hosts": {
+        n: {"ansible_host": fleet[n].address, "ansible_port": fleet[n].port, "ansible_user": fleet[n].user}
+        for n in names}}}))
+    return path
+
+
 @dataclass
 class PlaybookRun:
     rc: int

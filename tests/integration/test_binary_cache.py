@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 import yaml
 from fleetctl import FixtureFlake, host_path_info, inside, running_fleet
-from playbook_helpers import failures, run_playbook, run_task, write_fleet_inventory
+from playbook_helpers import failures, run_playbook, run_task, write_fleet_inventory, write_static_group
 
 pytestmark = pytest.mark.integration
 
@@ -26,9 +26,7 @@ def fleet(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def flake(fleet, tmp_path_factory):
-    hosts = {h.name: {"address": h.address, "port": h.port, "user": h.user, "shape": "colmena"}
-             for h in fleet.hosts if h.name in TARGETS}
-    return FixtureFlake.from_specs(tmp_path_factory.mktemp("cache-flake") / "flake", hosts)
+    return FixtureFlake.colmena_hosts(tmp_path_factory.mktemp("cache-flake") / "flake", fleet, TARGETS)
 
 
 @pytest.fixture(scope="module")
@@ -36,9 +34,7 @@ def inventory(fleet, flake, tmp_path_factory):
     """The flake inventory for the targets, plus a static one for the cache host, in one directory."""
     directory = tmp_path_factory.mktemp("cache-inventory")
     write_fleet_inventory(directory, fleet, flake)
-    cache = fleet["cache01"]
-    (directory / "cache.yml").write_text(yaml.safe_dump({"caches": {"hosts": {"cache01": {
-        "ansible_host": cache.address, "ansible_port": cache.port, "ansible_user": cache.user}}}}))
+    write_static_group(directory, fleet, "caches", ["cache01"])
     return directory
 
 

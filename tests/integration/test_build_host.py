@@ -7,7 +7,7 @@ import pytest
 import yaml
 
 from fleetctl import FixtureFlake, inside, running_fleet, system_state
-from playbook_helpers import failures, run_playbook, write_fleet_inventory
+from playbook_helpers import failures, run_playbook, write_fleet_inventory, write_static_group
 
 pytestmark = pytest.mark.integration
 
@@ -23,9 +23,7 @@ def fleet(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def flake(fleet, tmp_path_factory):
-    hosts = {h.name: {"address": h.address, "port": h.port, "user": h.user, "shape": "colmena"}
-             for h in fleet.hosts if h.name in TARGETS}
-    return FixtureFlake.from_specs(tmp_path_factory.mktemp("build-host-flake") / "flake", hosts)
+    return FixtureFlake.colmena_hosts(tmp_path_factory.mktemp("build-host-flake") / "flake", fleet, TARGETS)
 
 
 @pytest.fixture(scope="module")
@@ -34,9 +32,7 @@ def inventory(fleet, flake, tmp_path_factory):
     targets' group_vars name the build host."""
     directory = tmp_path_factory.mktemp("build-host-inventory")
     write_fleet_inventory(directory, fleet, flake)
-    builder = fleet["bld01"]
-    (directory / "builders.yml").write_text(yaml.safe_dump({"builders": {"hosts": {"bld01": {
-        "ansible_host": builder.address, "ansible_port": builder.port, "ansible_user": builder.user}}}}))
+    write_static_group(directory, fleet, "builders", ["bld01"])
     (directory / "group_vars" / "nixos.yml").write_text(yaml.safe_dump({
         "nixos_deploy_build_on": "builder", "nixos_deploy_build_host": "bld01"}))
     return directory

@@ -11,7 +11,7 @@ import yaml
 
 from ansible_collections.nixfleet.nixos.plugins.module_utils.nix_argv import FRESH_NARINFO
 from fleetctl import FixtureFlake, inside, running_fleet, system_state
-from playbook_helpers import failures, run_playbook, write_fleet_inventory
+from playbook_helpers import failures, run_playbook, write_fleet_inventory, write_static_group
 
 pytestmark = pytest.mark.integration
 
@@ -27,9 +27,7 @@ def fleet(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def flake(fleet, tmp_path_factory):
-    hosts = {h.name: {"address": h.address, "port": h.port, "user": h.user, "shape": "colmena"}
-             for h in fleet.hosts if h.name in TARGETS}
-    return FixtureFlake.from_specs(tmp_path_factory.mktemp("manifest-flake") / "flake", hosts)
+    return FixtureFlake.colmena_hosts(tmp_path_factory.mktemp("manifest-flake") / "flake", fleet, TARGETS)
 
 
 @pytest.fixture(scope="module")
@@ -41,9 +39,7 @@ def work(tmp_path_factory):
 def inventory(fleet, flake, tmp_path_factory):
     directory = tmp_path_factory.mktemp("manifest-inventory")
     inventory = write_fleet_inventory(directory, fleet, flake)
-    cache = fleet["cache01"]
-    (directory / "cache.yml").write_text(yaml.safe_dump({"caches": {"hosts": {"cache01": {
-        "ansible_host": cache.address, "ansible_port": cache.port, "ansible_user": cache.user}}}}))
+    write_static_group(directory, fleet, "caches", ["cache01"])
     return inventory
 
 
