@@ -3,13 +3,14 @@
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """Build (or, in check mode, only evaluate) the systems of many hosts at once.
 
-The happy path is one ``nix eval`` of every host's ``drvPath``/``outPath`` (``tryEval`` guarded)
-and one ``nix build --keep-going`` of those store derivations: nothing is evaluated twice, a host
-that does not evaluate cannot stop the others' build, and each built path is its host's by its
-derivation (``nix build`` sorts its results; it does not keep the installables' order). A host that
-does not evaluate gets Nix's own message (one ``nix eval`` of it alone); when the build fails, one
-``nix path-info`` says which systems were not built, and each gets the error blocks that name its
-derivation.
+The happy path is one ``nix eval`` of every host's ``drvPath``/``outPath`` (``tryEval`` guarded),
+one ``nix path-info`` (which systems exist, their closure sizes) and, for the systems not built yet,
+one ``nix build --keep-going`` of their store derivations and one ``nix path-info``: nothing is
+evaluated twice, a host that does not evaluate cannot stop the others' build, and each built path is
+its host's by its derivation (``nix build`` sorts its results; it does not keep the installables' order). A host that
+does not evaluate gets Nix's own message (one ``nix eval`` of it alone); when the build fails, the
+second ``nix path-info`` says which systems were not built, and each gets the error blocks that name
+its derivation.
 """
 
 from __future__ import annotations
@@ -95,44 +96,47 @@ class SystemBuilder:
         return self.report
 
     def build(self, targets: List[SystemTarget]) -> BuildReport:
-        """Evaluate every system (one ``nix eval``), then build every derivation that evaluated (one
-        ``nix build --keep-going`` of the store derivations, nothing evaluated twice); each result is
-        the host's by its ``drvPath`` (``nix build`` does not keep the order it was given)."""
+        """Evaluate every system (one ``nix eval``), ask the controller's store which are there and how
+        big their closures are (one ``nix path-info``), and build the others (one ``nix build
+        --keep-going`` of their store derivations, nothing evaluated twice, then one ``nix path-info``
+        of them); each result is its host's by its derivation (``nix build`` sorts its results). A
+        redeploy with nothing new runs ``nix`` twice."""
         if not targets:
             return self.report
         evaluated = {h: i for h, i in self.evaluate(targets).items() if i}
         wanted = [t for t in targets if t.host in evaluated]
         if not wanted:
             return self.report
-        drvs = sorted({evaluated[t.host]["drvPath"] for t in wanted})
-        self.report.nix_calls.append("build")
+        infos = self._path_info(sorted({evaluated[t.host]["path"] for t in wanted}))
+        missing = [t for t in wanted if infos.get(evaluated[t.host]["path"]) is None]
         stderr = ""
-        try:
-            self.cli.build_derivations(drvs)
-        except NixError as exc:
-            stderr = exc.stderr
-        valid = self.cli.path_info([evaluated[t.host]["path"] for t in wanted]) if stderr else {}
+        if missing:
+            drvs = sorted({evaluated[t.host]["drvPath"] for t in missing})
+            self.report.nix_calls.append("build")
+            try:
+                self.cli.build_derivations(drvs)
+            except NixError as exc:
+                stderr = exc.stderr
+            infos.update(self._path_info(sorted({evaluated[t.host]["path"] for t in missing})))
+        all_drvs = sorted({evaluated[t.host]["drvPath"] for t in wanted})
         for target in wanted:
             info = evaluated[target.host]
             self.report.drv_paths[target.host] = info["drvPath"]
-            if stderr and valid.get(info["path"]) is None:
+            found = infos.get(info["path"])
+            if found is None:
                 self.report.failed[target.host] = "%s failed to build: %s" % (
-                    target.installable, build_error_for(stderr, info["drvPath"], drvs))
-            else:
-                self.report.paths[target.host] = info["path"]
-        if self.report.paths:
-            self._measure()
+                    target.installable, build_error_for(stderr, info["drvPath"], all_drvs) or "nix build gave nothing")
+                continue
+            self.report.paths[target.host] = info["path"]
+            if isinstance(found.get("closureSize"), int):
+                self.report.closure_sizes[target.host] = found["closureSize"]
         return self.report
 
-    def _measure(self) -> None:
-        """Every built system's closure size, for the deploy report: one ``nix path-info`` on the
-        controller instead of ``nix-store`` queries on every target."""
+    def _path_info(self, paths: List[str]) -> Dict[str, Optional[Dict]]:
+        """Which systems are in the controller's store, with their closure sizes (for the deploy report:
+        the controller's store answers, not ``nix-store`` on every target)."""
         self.report.nix_calls.append("path-info")
-        infos = self.cli.path_info(sorted(set(self.report.paths.values())), closure_size=True)
-        for host, path in self.report.paths.items():
-            size = (infos.get(path) or {}).get("closureSize")
-            if isinstance(size, int):
-                self.report.closure_sizes[host] = size
+        return self.cli.path_info(paths, closure_size=True)
 
 
 DEPENDENCY_FAILED = ("dependency failed", "dependencies failed", "dependencies couldn't be built")

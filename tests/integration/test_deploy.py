@@ -53,9 +53,9 @@ def test_first_deploy_puts_every_host_on_its_system(fleet, flake, inventory):
     build = run.results("Build every host's system with one nix build")
     assert len(build) == 1  # run once
     result = list(build.values())[0]
-    # one eval, one build of the derivations, then one path-info for every system's closure size
-    # (not nix-store on each target)
-    assert result["nix_calls"] == ["eval", "build", "path-info"] and result["failed_hosts"] == {}
+    # one eval, one path-info (nothing built yet), one build of the derivations, one path-info for what
+    # it made (closure sizes from the controller's store, not nix-store on each target)
+    assert result["nix_calls"] == ["eval", "path-info", "build", "path-info"] and result["failed_hosts"] == {}
     for host in fleet.hosts:
         path = toplevel(flake, host.name)
         assert result["paths"][host.name] == path

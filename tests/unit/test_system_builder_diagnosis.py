@@ -28,6 +28,7 @@ class FakeNix:
         self.broken, self.failing = broken or {}, list(failing)
         self.built: List[str] = []
         self.calls: List[str] = []
+        self.build_asked: List[List[str]] = []
 
     @staticmethod
     def host_of(installable: str) -> str:
@@ -35,6 +36,7 @@ class FakeNix:
 
     def build_derivations(self, drvs):
         self.calls.append("build")
+        self.build_asked.append(list(drvs))
         hosts = [self.host_of_drv(d) for d in drvs]
         self.built += [h for h in hosts if h not in self.failing]
         failed = [h for h in hosts if h in self.failing]
@@ -83,7 +85,19 @@ def test_the_happy_path_is_one_eval_one_build_and_one_path_info():
     assert report.paths == {"web": out("web"), "db": out("db"), "api": out("api")} and report.failed == {}
     assert report.drv_paths == {"web": drv("web"), "db": drv("db"), "api": drv("api")}
     assert report.closure_sizes == {"web": 1000, "db": 1000, "api": 1000}
-    assert nix.calls == ["eval", "build", "path-info"]
+    assert nix.calls == ["eval", "path-info", "build", "path-info"]
+
+
+def test_systems_already_built_are_not_built_again():
+    nix = FakeNix()
+    nix.built = ["web"]
+    report = SystemBuilder(nix).build(targets("web", "db"))
+    assert report.paths == {"web": out("web"), "db": out("db")}
+    assert nix.calls == ["eval", "path-info", "build", "path-info"] and nix.build_asked == [[drv("db")]]
+    again = FakeNix()
+    again.built = ["web", "db"]
+    SystemBuilder(again).build(targets("web", "db"))
+    assert again.calls == ["eval", "path-info"]  # a redeploy with nothing new: nix twice
 
 
 def test_a_host_that_does_not_evaluate_is_named_and_the_others_are_built():
@@ -93,8 +107,8 @@ def test_a_host_that_does_not_evaluate_is_named_and_the_others_are_built():
                              % (FLAKE, targets("db")[0].attr)}
     assert report.paths == {"web": out("web")} and nix.built == ["web"]
     # One eval of all, one eval of the culprit alone (for its own message), one build of the rest.
-    assert nix.calls == ["eval", "eval db", "build", "path-info"]
-    assert report.nix_calls == ["eval", "eval db", "build", "path-info"]
+    assert nix.calls == ["eval", "eval db", "path-info", "build", "path-info"]
+    assert report.nix_calls == ["eval", "eval db", "path-info", "build", "path-info"]
 
 
 def test_a_host_whose_build_fails_gets_its_own_error_block_and_the_rest_keep_their_paths():
@@ -105,7 +119,7 @@ def test_a_host_whose_build_fails_gets_its_own_error_block_and_the_rest_keep_the
                                           % (FLAKE, targets("db")[0].attr, drv("db")))
     assert "cc: bad code" in report.failed["db"]
     assert report.paths == {"web": out("web")} and report.drv_paths == {"web": drv("web"), "db": drv("db")}
-    assert nix.calls == ["eval", "build", "path-info", "path-info"]  # which were built; closure sizes
+    assert nix.calls == ["eval", "path-info", "build", "path-info"]  # what exists; what the build made
 
 
 def test_an_evaluation_error_and_a_build_failure_at_once():
@@ -115,7 +129,7 @@ def test_an_evaluation_error_and_a_build_failure_at_once():
     assert "does not evaluate: error: attribute 'port' missing" in report.failed["api"]
     assert "failed to build: error: builder for '%s'" % drv("db") in report.failed["db"]
     assert report.paths == {"web": out("web")}
-    assert nix.calls == ["eval", "eval api", "build", "path-info", "path-info"]
+    assert nix.calls == ["eval", "eval api", "path-info", "build", "path-info"]
 
 
 def test_check_mode_evaluates_and_builds_nothing():
