@@ -40,7 +40,8 @@ class ActionModule(NixosAction):
         hostvars = task_vars.get("hostvars", {})
         # Hosts the deploy never touched (outside --limit) have none of its variables: left out.
         touched = [h for h in args["hosts"] if any(k in hostvars.get(h, {}) for k in dr.DEPLOY_VARIABLES)]
-        data = {host: dict(hostvars.get(host, {})) for host in touched}
+        data = {host: {name: hostvars[host][name] for name in dr.REPORT_VARIABLES if name in hostvars[host]}
+                for host in touched}
         sizes = self._previous_sizes(data.values())
         rows = [dr.host_report(host, data[host], sizes) for host in touched]
         text = dr.text(rows)

@@ -13,6 +13,10 @@ from typing import Any, Dict, List, Optional
 from ansible_collections.nixfleet.nixos.plugins.module_utils.package_diff import PackageChange
 
 DEPLOY_VARIABLES = ("nixos_deploy_build", "nixos_deploy_failure", "nixos_deploy_switch")
+# Every host variable a report row reads. Only these are read from hostvars: reading all of a host's
+# variables would template every registered result (ansible-core 2.21 warns about a deprecated value
+# in an empty loop's result, and a report has no business with the rest).
+REPORT_VARIABLES = DEPLOY_VARIABLES + ("nixos_deploy_copy", "nixos_deploy_health", "nixos_deploy_finished")
 COLUMNS = ("host", "result", "generation", "system", "closure", "reboot", "health", "time")
 
 
