@@ -20,13 +20,13 @@ from dataclasses import dataclass
 from enum import Enum
 from typing import Any, Dict, List, Optional, Tuple
 
+from ansible_collections.nixfleet.nixos.plugins.module_utils.account_name import is_account_name
 from ansible_collections.nixfleet.nixos.plugins.module_utils.flake_inventory import nix_string
 from ansible_collections.nixfleet.nixos.plugins.module_utils.target_file import FileState, check_target_path, parse_mode
 
 DEFAULT_DEST_DIR = "/run/keys"
 SOURCES = ("text", "keyFile", "keyCommand")
 FIELDS = SOURCES + ("name", "destDir", "user", "group", "permissions", "uploadAt")
-_ACCOUNT = re.compile(r"^(?:[A-Za-z_][A-Za-z0-9_.-]{0,31}\$?|[0-9]{1,10})$")
 _KEY_NAME = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.@+-]{0,254}$")
 
 
@@ -101,7 +101,7 @@ def parse_key(host: str, attr: str, spec: Any) -> KeySpec:
     owner = {}
     for option in ("user", "group"):
         account = _field(spec, option, "root")
-        if not isinstance(account, str) or not _ACCOUNT.match(account):
+        if not is_account_name(account, numeric_ok=True):
             raise KeySpecError("%s: %s %r is not a user or group name" % (where, option, account))
         owner[option] = account
     try:
