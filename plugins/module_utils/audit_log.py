@@ -68,13 +68,16 @@ def without_credentials(ref: Optional[str]) -> Optional[str]:
 
 
 def record_head(deployer: Deployer, host: str, kind: str, action: str, path: str, previous: Optional[str],
-                previous_generation: Optional[int] = None) -> str:
+                previous_generation: Optional[int] = None, profile: Optional[str] = None) -> str:
     """The controller's part of a record (``kind``: deploy or rollback; ``action``: what
-    switch-to-configuration did), a JSON object without its closing brace."""
+    switch-to-configuration did), a JSON object without its closing brace. ``profile``: a deploy-rs
+    profile besides system, whose records never explain the running system."""
     fields = {"host": _short(host), "kind": kind, "action": action, "path": path, "previous": previous,
               "previous_generation": previous_generation,
               "by": _short(deployer.by), "awx_job": _short(deployer.awx_job), "awx_user": _short(deployer.awx_user),
               "flake": _short(without_credentials(deployer.flake)), "rev": _short(ref_rev(deployer.flake))}
+    if profile:
+        fields["profile"] = _short(profile)
     text = json.dumps(fields, ensure_ascii=True, sort_keys=True)
     return text[:-1]
 
@@ -113,9 +116,14 @@ class AuditRecord:
     awx_user: Optional[str] = None
     flake: Optional[str] = None
     rev: Optional[str] = None
+    profile: Optional[str] = None  # a deploy-rs profile besides system (None: the system)
 
     def to_dict(self) -> Dict[str, Any]:
-        return dict(self.__dict__)
+        """The record as the host wrote it (a system record has no ``profile`` key)."""
+        fields = dict(self.__dict__)
+        if fields["profile"] is None:
+            del fields["profile"]
+        return fields
 
     @property
     def running_after(self) -> Optional[str]:
@@ -139,7 +147,7 @@ def parse_records(output: str) -> Tuple[List[AuditRecord], int]:
                 status=str(data["status"]), rc=data.get("rc"), generation=data.get("generation"),
                 previous_generation=data.get("previous_generation"), time=data.get("time"),
                 by=data.get("by"), awx_job=data.get("awx_job"), awx_user=data.get("awx_user"), flake=data.get("flake"),
-                rev=data.get("rev")))
+                rev=data.get("rev"), profile=data.get("profile")))
         except (ValueError, KeyError, TypeError, AttributeError):
             malformed += 1
     return records, malformed
@@ -151,6 +159,7 @@ def explaining_record(records: List[AuditRecord], running: Optional[str]) -> Opt
     on record explains what the host runs."""
     if not running:
         return None
+    records = [r for r in records if r.profile is None]  # a deploy-rs profile's changes run no system
     last_running = None
     for index, record in enumerate(records):
         if record.action in SETS_RUNNING:

@@ -18,6 +18,7 @@ import json
 from dataclasses import dataclass, field
 from typing import Any, Dict, List, Optional, Sequence
 
+from ansible_collections.nixfleet.nixos.plugins.module_utils.account_name import is_account_name
 from ansible_collections.nixfleet.nixos.plugins.module_utils import tool_settings
 from ansible_collections.nixfleet.nixos.plugins.module_utils.flake_ref import glob_to_regex
 
@@ -253,6 +254,8 @@ def custom_profiles(name: str, node: Dict[str, Any]) -> List[Dict[str, str]]:
     for profile in order:
         info = custom[profile] or {}
         user = info.get("user") or "root"
+        if not is_account_name(user):
+            raise ValueError("deploy-rs profile %r of host %s: user %r is not a user name" % (profile, name, user))
         path = info.get("profilePath") or "%s/%s/%s" % (PER_USER_PROFILES, user, profile)
         if not isinstance(path, str) or not path.startswith("/") or ".." in path.split("/") or "/" in profile:
             raise ValueError("deploy-rs profile %r of host %s: profile path %r cannot be used" % (profile, name, path))

@@ -22,21 +22,26 @@ unit, so a dropped ssh connection cannot kill it, and it:
 7. releases the lock only then, after appending the outcome to the host's audit log
    (``audit_log``) when it changed something.
 
+A deploy-rs profile besides ``system`` (``Activates.DEPLOY_RS``) gets the same script, but step 2
+is left out, step 4 runs the profile's ``deploy-rs-activate`` (as the profile's user) instead and no
+running system is checked, and step 5 activates the restored generation again, as deploy-rs does.
+
 It reports through files in its work directory: ``out``/``err`` (activation output), ``rc``
 (activation exit code, or one of the ``RC_*`` codes below) and ``status``.
 """
 
 from __future__ import annotations
 
+import posixpath
 from dataclasses import dataclass
 from enum import Enum
 from typing import Optional, Tuple
 
 from ansible_collections.nixfleet.nixos.plugins.module_utils import audit_log
 from ansible_collections.nixfleet.nixos.plugins.module_utils.generation_commands import (
-    EXIT_FAILED_UNITS, SETS_PROFILE, SETS_RUNNING, activate_command, set_profile_command, switch_generation_command)
+    SETS_PROFILE, SETS_RUNNING, activate_command, as_user_command, deploy_rs_activate_command,
+    set_profile_command, switch_generation_command)
 from ansible_collections.nixfleet.nixos.plugins.module_utils.generations import profile_target
-from ansible_collections.nixfleet.nixos.plugins.module_utils.remote_operation import Answer, Operation
 from ansible_collections.nixfleet.nixos.plugins.module_utils.shell import Command, argv, lines, probe_field, raw
 
 LOCK_FILE = "/nix/var/nix/nixfleet-deploy.lock"
@@ -75,6 +80,13 @@ class TxStatus(Enum):
             return None
 
 
+class Activates(Enum):
+    """What activates the profile's new generation."""
+
+    NIXOS = "nixos"  # the system's switch-to-configuration ACTION; /run/current-system must follow
+    DEPLOY_RS = "deploy-rs"  # deploy-rs' profiles besides system: the profile's deploy-rs-activate, if any
+
+
 STATUS_CONFIRMED = TxStatus.CONFIRMED.value
 STATUS_DONE = TxStatus.DONE.value
 STATUS_FAILED = TxStatus.FAILED_RESTORED.value
@@ -103,6 +115,8 @@ class Transaction:
     activation_timeout: int = 0  # seconds switch-to-configuration may take (0: no limit), then it is killed
     auto_rollback: bool = True  # restore the previous generation when activation fails
     install_bootloader: bool = False  # NIXOS_INSTALL_BOOTLOADER=1 for the activation
+    activates: Activates = Activates.NIXOS
+    run_as: str = ""  # DEPLOY_RS: the profile's user, who sets and activates it (root runs the script)
 
     @property
     def running_path(self) -> str:
@@ -112,6 +126,11 @@ class Transaction:
     @property
     def canary(self) -> str:
         return "%s/canary" % self.work_dir
+
+    @property
+    def sets_running(self) -> bool:
+        """Does the activation move /run/current-system (a NixOS system's switch or test)?"""
+        return self.activates is Activates.NIXOS and self.action in SETS_RUNNING
 
     @property
     def creates_generation(self) -> bool:
@@ -130,7 +149,7 @@ def _restore_function(tx: Transaction) -> Command:
         body.append(raw('  if [ "$now" != @{link} ]; then', link=tx.expected_link()))
         if tx.prev_generation is not None:
             body.append(raw('    @{switch} >>"$W/restore" 2>&1',
-                            switch=switch_generation_command(tx.profile, tx.prev_generation)))
+                            switch=as_user_command(tx.run_as, switch_generation_command(tx.profile, tx.prev_generation))))
             if tx.creates_generation:
                 body.append(raw('    gen=${now%-link}; gen=${gen##*-}'))
                 body.append(raw('    [ -n "$gen" ] && nix-env -p @{p} --delete-generations "$gen" >>"$W/restore" 2>&1',
@@ -138,9 +157,12 @@ def _restore_function(tx: Transaction) -> Command:
         else:
             body.append(raw('    rm -f @{p} "$(dirname @{p})/$now"', p=tx.profile))
         body.append(raw("  fi"))
-        if tx.prev_profile_path:
+        if tx.activates is Activates.DEPLOY_RS:
+            if tx.prev_generation is not None:  # deploy-rs activates the restored generation again
+                body.append(raw('  @{activate} >>"$W/restore" 2>&1 9>&-', activate=_activation(tx)))
+        elif tx.prev_profile_path:
             body.append(raw('  @{boot} >>"$W/restore" 2>&1 9>&-', boot=activate_command(tx.prev_profile_path, "boot")))
-    if tx.action in SETS_RUNNING:
+    if tx.sets_running:
         if tx.prev_running:
             body.append(raw('  @{test} >>"$W/restore" 2>&1 9>&-', test=activate_command(tx.prev_running, "test")))
         else:
@@ -164,8 +186,12 @@ RC_TIMED_OUT = 124  # coreutils timeout: the activation ran past activation_time
 
 
 def _activation(tx: Transaction) -> Command:
-    """``switch-to-configuration ACTION`` of the system (or its specialisation), within the time limit."""
-    stc = activate_command(tx.running_path, tx.action)
+    """``switch-to-configuration ACTION`` of the system (or its specialisation), or the profile's
+    ``deploy-rs-activate`` as its user, within the time limit."""
+    if tx.activates is Activates.DEPLOY_RS:
+        stc = as_user_command(tx.run_as, deploy_rs_activate_command(tx.profile))
+    else:
+        stc = activate_command(tx.running_path, tx.action)
     if tx.install_bootloader:
         stc = raw("@{env} @{stc}", env=argv("env", "NIXOS_INSTALL_BOOTLOADER=1"), stc=stc)
     if tx.activation_timeout > 0:
@@ -179,8 +205,9 @@ def script(tx: Transaction) -> Command:
         change = switch_generation_command(tx.profile, tx.to_generation)
     else:
         change = set_profile_command(tx.profile, tx.path)
+    change = as_user_command(tx.run_as, change)
     running_ok = (raw('[ "$(readlink @{link} 2>/dev/null)" = @{path} ]', link=tx.running_link, path=tx.running_path)
-                  if tx.action in SETS_RUNNING else raw("true"))
+                  if tx.sets_running else raw("true"))
     profile_done = (raw('[ "$(readlink -f @{p} 2>/dev/null)" = @{path} ]', p=tx.profile, path=tx.path)
                     if tx.action in SETS_PROFILE else raw("true"))
     # The verdict is written before the exit code, so whoever sees the exit code sees the verdict;
@@ -201,13 +228,17 @@ def script(tx: Transaction) -> Command:
         raw('if ! flock -w @{wait} 9; then cat @{owner} > "$W/holder" 2>/dev/null; finish locked @{rc}; fi',
             wait=tx.lock_wait, owner=owner_file, rc=RC_LOCKED),
         raw("echo @{who} > @{owner}", who=tx.owner, owner=owner_file),
-        _nixos_lock_check(),  # after our own lock: another deploy of ours has finished by now
+        # after our own lock: another deploy of ours has finished by now
+        _nixos_lock_check() if tx.activates is Activates.NIXOS else raw(":"),
         raw("if @{running_ok} && @{profile_done}; then finish noop @{rc}; fi",
             running_ok=running_ok, profile_done=profile_done, rc=RC_NOOP),
         raw('if [ "$(readlink @{p} 2>/dev/null || true)" != @{link} ]; then readlink @{p} > "$W/holder" 2>&1; '
             'finish stale @{rc}; fi', p=tx.profile, link=tx.expected_link(), rc=RC_STALE),
     ]
     if tx.action in SETS_PROFILE:
+        if tx.run_as:  # a user's profile directory is the user's (as Nix makes per-user/USER)
+            change = raw("{ { [ -d @{d} ] || install -d -o @{u} @{d}; } && @{change}; }", d=posixpath.dirname(tx.profile),
+                         u=tx.run_as, change=change)
         parts.append(raw('if ! @{change} >"$W/err" 2>&1; then finish profile @{rc}; fi', change=change, rc=RC_PROFILE))
     parts += [
         # 9>&-: services the activation starts must not inherit (and so hold) the lock.
@@ -303,82 +334,3 @@ def confirm_command(tx: Transaction, wait: float = 5.0, then: Optional[Command] 
 
 def cleanup_command(tx: Transaction) -> Command:
     return argv("rm", "-rf", tx.work_dir)
-
-
-# The operations the controller performs on a transaction, each with the parser of its answer.
-
-@dataclass(frozen=True)
-class Launch:
-    """What the launch said: the verdict so far, the activation's exit code and output, and who
-    holds the lock (LOCKED) or what the profile became (STALE)."""
-
-    status: TxStatus
-    rc: int
-    stdout: str
-    stderr: str
-    holder: Optional[str]
-
-    @property
-    def units_failed(self) -> bool:
-        return self.rc == EXIT_FAILED_UNITS
-
-
-_BY_EXIT_CODE = {RC_LOCKED: TxStatus.LOCKED, RC_STALE: TxStatus.STALE, RC_PROFILE: TxStatus.PROFILE_FAILED,
-                 RC_NOOP: TxStatus.NOOP, RC_NIXOS_LOCKED: TxStatus.NIXOS_LOCKED}
-
-
-def parse_launch(answer: Answer) -> Launch:
-    """The exit-code protocol first (``RC_*``), then the verdict line; an answer without either
-    (the ssh session died, or the watchdog waits for its canary) is PENDING."""
-    stdout, status, holder = split_launch_output(answer.stdout)
-    verdict = _BY_EXIT_CODE.get(answer.rc) or TxStatus.read(status) or TxStatus.PENDING
-    return Launch(verdict, answer.rc, stdout, answer.stderr, holder)
-
-
-def launch(tx: Transaction, systemd: bool, unit: str) -> Operation[Launch]:
-    return Operation("launch", launch_command(tx, systemd, unit), parse_launch)
-
-
-def status(tx: Transaction) -> Operation[Optional[TxStatus]]:
-    """Poll the verdict (None when the poll itself failed)."""
-    return Operation("status", status_command(tx),
-                     lambda a: (TxStatus.read(parse_status(a.stdout)[0]) or TxStatus.PENDING) if a.rc == 0 else None)
-
-
-class Deletion(Enum):
-    """What the confirmation did to the watchdog's canary."""
-
-    DELETED = "deleted"  # exit CONFIRM_DELETED
-    ABSENT = "absent"  # exit CONFIRM_ABSENT: the watchdog decided already, or an earlier attempt deleted it
-    REFUSED = "refused"  # exit CONFIRM_REFUSED: rm failed (its error is in the answer)
-    NO_CONNECTION = "no connection"  # exit 255: ssh could not connect
-    FAILED = "failed"  # any other exit code (e.g. a privilege escalation that failed)
-
-
-_DELETIONS = {CONFIRM_DELETED: Deletion.DELETED, CONFIRM_ABSENT: Deletion.ABSENT, CONFIRM_REFUSED: Deletion.REFUSED,
-              255: Deletion.NO_CONNECTION}
-
-
-@dataclass(frozen=True)
-class Confirmation:
-    deletion: Deletion
-    status: TxStatus  # the watchdog's verdict, as the confirmation saw it
-    answer: Answer  # the whole answer (its stdout also holds the ``then`` probe's output)
-
-    @property
-    def reached(self) -> bool:
-        return self.deletion in (Deletion.DELETED, Deletion.ABSENT)
-
-
-def parse_confirmation(answer: Answer) -> Confirmation:
-    deletion = _DELETIONS.get(answer.rc, Deletion.FAILED)
-    verdict = TxStatus.read(parse_status(answer.stdout)[0]) if deletion in (Deletion.DELETED, Deletion.ABSENT) else None
-    return Confirmation(deletion, verdict or TxStatus.PENDING, answer)
-
-
-def confirm(tx: Transaction, then: Optional[Command] = None) -> Operation[Confirmation]:
-    return Operation("confirm", confirm_command(tx, then=then), parse_confirmation)
-
-
-def cleanup(tx: Transaction) -> Operation[bool]:
-    return Operation("cleanup", cleanup_command(tx), lambda a: a.rc == 0)

@@ -24,6 +24,7 @@ from typing import Dict, List, Optional, Tuple
 from ansible_collections.nixfleet.nixos.plugins.module_utils import audit_log, generation_commands as ac
 from ansible_collections.nixfleet.nixos.plugins.module_utils import switch_inhibitors as si
 from ansible_collections.nixfleet.nixos.plugins.module_utils import transaction as tr
+from ansible_collections.nixfleet.nixos.plugins.module_utils import transaction_operations as txo
 from ansible_collections.nixfleet.nixos.plugins.module_utils.errors import NixError
 from ansible_collections.nixfleet.nixos.plugins.module_utils.generations import (
     SYSTEM_PROFILE, ProfileState, parse_probe, probe_command)
@@ -157,8 +158,10 @@ class Activator:
     def _fail(self, message: str, **kwargs) -> NixError:
         return NixError(message, host=self.shell.label, **kwargs)
 
-    def _transact(self, before: ProfileState, outcome: Outcome, to_generation: Optional[int] = None) -> Outcome:
+    def _transact(self, before: ProfileState, outcome: Outcome, to_generation: Optional[int] = None,
+                  activates: tr.Activates = tr.Activates.NIXOS, run_as: str = "") -> Outcome:
         watchdog = self.safety.magic_rollback and outcome.action in ac.SETS_RUNNING
+        previous = before.running_system if activates is tr.Activates.NIXOS else before.profile_path
         tx = tr.Transaction(
             path=outcome.path, action=outcome.action, profile=self.profile,
             work_dir="%s/%s" % (self.safety.work_root, uuid.uuid4().hex[:16]),
@@ -168,14 +171,16 @@ class Activator:
             prev_generation=before.current_number, prev_profile_path=before.profile_path,
             prev_running=before.running_system, to_generation=to_generation,
             confirm_timeout=self.safety.confirm_timeout if watchdog else 0, lock_wait=self.safety.lock_timeout,
+            activates=activates, run_as=run_as,
             audit_head=audit_log.record_head(self.deployer, self.shell.label, "deploy" if to_generation is None
-                                             else "rollback", outcome.action, outcome.path, before.running_system,
-                                             before.current_number)
+                                             else "rollback", outcome.action, outcome.path, previous,
+                                             before.current_number,
+                                             profile=self.profile if activates is tr.Activates.DEPLOY_RS else None)
             if self.deployer else "")
         unit = "nixfleet-%s" % tx.work_dir.rsplit("/", 1)[-1]
         # The session may drop (an activation that restarts sshd or the network): the script goes on.
         with self.shell.disconnect_tolerated():
-            launched = self.shell.perform(tr.launch(tx, before.has_systemd, unit))
+            launched = self.shell.perform(txo.launch(tx, before.has_systemd, unit))
         if launched.status is tr.TxStatus.PENDING and not watchdog:
             launched = self._await_verdict(tx, launched)
         outcome.exit_code, outcome.stdout, outcome.stderr = launched.rc, launched.stdout, launched.stderr
@@ -196,19 +201,17 @@ class Activator:
             outcome.changed = False
             outcome.warnings.append("%s: another deploy already did this while this one waited for the lock"
                                     % self.shell.label)
-            self.shell.perform(tr.cleanup(tx))
+            self.shell.perform(txo.cleanup(tx))
             return outcome
         if launched.status is tr.TxStatus.FAILED_KEPT:
-            raise self._fail("activation (%s) of %s failed%s; left as it is (auto rollback is off)"
-                             % (outcome.action, outcome.path, _timed_out(launched.rc, tx.activation_timeout)),
+            raise self._fail("%s failed%s; left as it is (auto rollback is off)"
+                             % (_activation_of(tx), _timed_out(launched.rc, tx.activation_timeout)),
                              rc=launched.rc, stderr=launched.stderr, stdout=launched.stdout)
         if launched.status is tr.TxStatus.FAILED_RESTORED:
             self._check_restored(tx, before, launched)
-            back = ("generation %d" % before.current_number) if before.current_number is not None \
-                else "the state before (no generation)"
-            raise ActivationFailed("activation (%s) of %s failed%s; rolled back to %s (%s)"
-                                   % (outcome.action, outcome.path, _timed_out(launched.rc, tx.activation_timeout),
-                                      back, before.running_system or "nothing running"),
+            raise ActivationFailed("%s failed%s; rolled back to %s"
+                                   % (_activation_of(tx), _timed_out(launched.rc, tx.activation_timeout),
+                                      wc.restored(before, tx)),
                                    rc=launched.rc, stderr=launched.stderr, stdout=launched.stdout,
                                    host=self.shell.label)
         if watchdog:  # PENDING: the watchdog waits for its canary to go (or the session died first)
@@ -223,19 +226,19 @@ class Activator:
         outcome.generation = after.current_number if after else None
         return outcome
 
-    def _await_verdict(self, tx: tr.Transaction, launched: tr.Launch) -> tr.Launch:
+    def _await_verdict(self, tx: tr.Transaction, launched: txo.Launch) -> txo.Launch:
         """The launch's session died before the script's verdict (no watchdog to confirm): poll it over
         fresh connections until the script has one, so the host is never judged half-way."""
         deadline = time.monotonic() + ACTIVATION_WAIT
         while time.monotonic() < deadline:
-            status = self.fresh.perform(tr.status(tx))
+            status = self.fresh.perform(txo.status(tx))
             if status not in (None, tr.TxStatus.PENDING):
-                return tr.Launch(status, launched.rc, launched.stdout, launched.stderr, launched.holder)
+                return txo.Launch(status, launched.rc, launched.stdout, launched.stderr, launched.holder)
             time.sleep(self.safety.poll_interval)
         raise self._fail("the ssh session of the activation of %s dropped, and its script gave no verdict within "
                          "%ds; its output is in %s on the host" % (tx.path, ACTIVATION_WAIT, tx.work_dir))
 
-    def _check_restored(self, tx: tr.Transaction, before: ProfileState, launched: tr.Launch) -> None:
+    def _check_restored(self, tx: tr.Transaction, before: ProfileState, launched: txo.Launch) -> None:
         """After a failed activation the script restored the previous state: is the host really back
         (profile and running system as before)? If not, say where it is instead; the restore's own
         output stays in the work directory (as after every failure: the host's /run is a tmpfs)."""
@@ -326,6 +329,21 @@ class Activator:
         raise self._fail("%s; nothing was changed. Deploy it with on_inhibited=boot (deploy role: "
                          "nixos_deploy_on_inhibited: boot) to make it the boot entry and reboot into it" % why)
 
+    def activate_profile(self, path: str, run_as: str = "", to_generation: Optional[int] = None,
+                         check_mode: bool = False) -> Outcome:
+        """deploy-rs' profiles besides ``system``: set the profile to ``path`` (or switch it back to
+        generation ``to_generation``, which holds ``path``) and run its ``deploy-rs-activate`` as
+        ``run_as`` (the profile's user) in one transaction: the deploy lock, magic rollback's
+        watchdog, auto rollback and the audit log, as for a system."""
+        before = self._probe()[0]
+        outcome = Outcome(changed=before.profile_path != path, action="switch", path=path,
+                          previous_path=before.profile_path, previous_generation=before.current_number,
+                          generation=before.current_number)
+        if check_mode or not outcome.changed:
+            return outcome
+        return self._transact(before, outcome, to_generation=to_generation, activates=tr.Activates.DEPLOY_RS,
+                              run_as=run_as)
+
     def rollback(self, to: Optional[int] = None, action: str = "switch", check_mode: bool = False) -> Outcome:
         """Go back to generation ``to`` (default: the one before the current one)."""
         if action not in ac.SETS_PROFILE + ac.SETS_RUNNING:
@@ -355,6 +373,13 @@ def _exit_code(answer: CommandResult) -> int:
 def _as_answered(answer: CommandResult) -> CommandResult:
     """The parser of operations whose callers read the answer themselves."""
     return answer
+
+
+def _activation_of(tx: tr.Transaction) -> str:
+    """The activation a failure is about, in words."""
+    if tx.activates is tr.Activates.DEPLOY_RS:
+        return "activation (%s) of %s in %s" % (ac.DEPLOY_RS_ACTIVATE, tx.path, tx.profile)
+    return "activation (%s) of %s" % (tx.action, tx.path)
 
 
 def _timed_out(rc: int, limit: int) -> str:

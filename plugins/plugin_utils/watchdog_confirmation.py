@@ -13,6 +13,7 @@ import time
 from typing import Optional, Tuple
 
 from ansible_collections.nixfleet.nixos.plugins.module_utils import transaction as tr
+from ansible_collections.nixfleet.nixos.plugins.module_utils import transaction_operations as txo
 from ansible_collections.nixfleet.nixos.plugins.module_utils.errors import NixError, nix_error_text
 from ansible_collections.nixfleet.nixos.plugins.module_utils.generations import ProfileState, parse_probe, probe_command
 from ansible_collections.nixfleet.nixos.plugins.module_utils.remote_operation import Operation
@@ -48,30 +49,30 @@ def confirm(fresh: RemoteShell, profile: str, tx: tr.Transaction, before: Profil
     state: Optional[ProfileState] = None
     status: Optional[tr.TxStatus] = None
     while time.monotonic() < deadline:
-        attempt = fresh.perform(tr.confirm(tx, then=probe_command(profile)))
+        attempt = fresh.perform(txo.confirm(tx, then=probe_command(profile)))
         if attempt.reached:
             reached, status = True, attempt.status
             if status is tr.TxStatus.CONFIRMED:
                 state = parse_probe(profile, attempt.answer.stdout)
             break
         failure = _attempt_failure(tx, attempt)
-        if attempt.deletion is tr.Deletion.REFUSED:
+        if attempt.deletion is txo.Deletion.REFUSED:
             break
         time.sleep(poll_interval)
     # The watchdog decides when the window closes; a host that lost contact gets a grace period.
     verdict_by = time.monotonic() + 5 if reached else started + tx.confirm_timeout + RECOVERY_GRACE
     while status not in (tr.TxStatus.CONFIRMED, tr.TxStatus.ROLLED_BACK) and time.monotonic() < verdict_by:
         time.sleep(poll_interval)
-        status = fresh.perform(tr.status(tx))
+        status = fresh.perform(txo.status(tx))
     if status is tr.TxStatus.CONFIRMED:
         if state is None:  # confirmed, but not by the attempt that read the state: clean up and read it
             out = fresh.perform(Operation("probe", sequence([tr.cleanup_command(tx), probe_command(profile)]),
                                           lambda a: a.stdout, what="reading the generations of %s" % profile))
             state = parse_probe(profile, out)
         return CONFIRMED, state
-    back = restored(before)
+    back = restored(before, tx)
     if status is tr.TxStatus.ROLLED_BACK:
-        fresh.perform(tr.cleanup(tx))
+        fresh.perform(txo.cleanup(tx))
         if failure and not failure.startswith(NO_CONNECTION):
             raise ActivationFailed("the new generation %s could not be confirmed: %s; so the target's watchdog "
                                    "rolled back to %s when its %ds confirm window closed"
@@ -86,19 +87,22 @@ def confirm(fresh: RemoteShell, profile: str, tx: tr.Transaction, before: Profil
                    host=label)
 
 
-def _attempt_failure(tx: tr.Transaction, attempt: tr.Confirmation) -> str:
+def _attempt_failure(tx: tr.Transaction, attempt: txo.Confirmation) -> str:
     """What one failed confirmation attempt says: the command's part that failed and its error."""
     answer = attempt.answer
     said = nix_error_text(answer.stderr or answer.stdout) or "no error message"
-    if attempt.deletion is tr.Deletion.NO_CONNECTION:
+    if attempt.deletion is txo.Deletion.NO_CONNECTION:
         return "%s: %s" % (NO_CONNECTION, said)
-    if attempt.deletion is tr.Deletion.REFUSED:
+    if attempt.deletion is txo.Deletion.REFUSED:
         return "'rm -f %s' over a fresh ssh connection failed: %s" % (tx.canary, said)
     return "the confirmation over a fresh ssh connection failed (exit code %d): %s" % (answer.rc, said)
 
 
-def restored(before: ProfileState) -> str:
+def restored(before: ProfileState, tx: tr.Transaction) -> str:
     """What a rollback restores, in words."""
+    if tx.activates is tr.Activates.DEPLOY_RS:
+        return ("generation %d of %s" % (before.current_number, tx.profile) if before.current_number is not None
+                else "no generation of %s" % tx.profile)
     if before.current_number is None:
         return "the state before (no generation, %s)" % (before.running_system or "nothing running")
     return "generation %d (%s)" % (before.current_number, before.running_system or "nothing running")

@@ -4,6 +4,7 @@ confirmation fails, and that it tells the truth about the watchdog.
 The fake answers each operation by its name (the confirmation, a status poll, a cleanup) and the
 real parsers read its answers; the commands' own shell is tested for real in test_transaction.py.
 """
+import dataclasses
 import pytest
 
 from ansible_collections.nixfleet.nixos.plugins.module_utils import transaction as tr
@@ -103,7 +104,16 @@ def test_a_confirmed_generation_needs_one_connection():
 
 
 def test_no_generation_before_is_said_in_words():
-    assert watchdog_confirmation.restored(ProfileState(profile=PROFILE)) == "the state before (no generation, nothing running)"
+    assert watchdog_confirmation.restored(ProfileState(profile=PROFILE), TX) == \
+        "the state before (no generation, nothing running)"
+
+
+def test_a_deploy_rs_profile_is_restored_to_its_own_generation_not_the_running_system():
+    profile = "/nix/var/nix/profiles/per-user/alice/app"
+    tx = dataclasses.replace(TX, profile=profile, activates=tr.Activates.DEPLOY_RS)
+    before = ProfileState(profile=profile, current_number=3, running_system=OLD)
+    assert watchdog_confirmation.restored(before, tx) == "generation 3 of %s" % profile
+    assert watchdog_confirmation.restored(ProfileState(profile=profile), tx) == "no generation of %s" % profile
 
 
 PROBE = ("profile\tsystem-1-link\ngeneration\tsystem-1-link\t%s\t1\nrunning\t%s\nsystemd\tno\npresent\t0\n"

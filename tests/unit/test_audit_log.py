@@ -84,6 +84,28 @@ def test_the_record_that_explains_the_running_system():
     assert al.explaining_record([], B) is None and al.explaining_record([deployed], None) is None
 
 
+def test_a_deploy_rs_profiles_records_never_explain_the_running_system(tmp_path):
+    deployed = rec("deploy", "switch", B, A, "confirmed")
+    tools = al.AuditRecord(host="h", kind="deploy", action="switch", path=C, previous=None, status="confirmed", rc=0,
+                           generation=1, previous_generation=None, time=2, by="u@c",
+                           profile="/nix/var/nix/profiles/per-user/root/tools")
+    assert al.explaining_record([deployed, tools], B) is deployed  # the profile came after, the system stays B
+    assert al.explaining_record([deployed, tools], C) is None
+    # written and read back with its profile; a system's record has none
+    log = tmp_path / "audit.log"
+    head = al.record_head(al.Deployer("u@c"), "h", "deploy", "switch", C, None, profile=tools.profile)
+    subprocess.run(["sh", "-c", "%s; audit confirmed 0" % al.append_function(head, str(tmp_path / "p"), str(log)).text],
+                   check=True)
+    head = al.record_head(al.Deployer("u@c"), "h", "deploy", "switch", B, A)
+    subprocess.run(["sh", "-c", "%s; audit confirmed 0" % al.append_function(head, str(tmp_path / "p"), str(log)).text],
+                   check=True)
+    records, malformed = al.parse_records("".join("%s\t%s\n" % (al.PREFIX, line) for line in log.read_text().splitlines()))
+    assert malformed == 0 and [r.profile for r in records] == [tools.profile, None]
+    # the facts show each record as the host wrote it
+    written = [json.loads(line) for line in log.read_text().splitlines()]
+    assert [r.to_dict() for r in records] == written and "profile" not in written[1]
+
+
 def test_credentials_never_reach_the_log():
     assert al.without_credentials("git+https://user:tok@github.com/o/r?ref=main") == "git+https://github.com/o/r?ref=main"
     assert al.without_credentials("path:/srv/infra?narHash=x") == "path:/srv/infra?narHash=x"
