@@ -6,6 +6,7 @@
 from __future__ import annotations
 
 from ansible_collections.nixfleet.nixos.plugins.module_utils import profile_env as pe
+from ansible_collections.nixfleet.nixos.plugins.module_utils.account_name import is_account_name
 from ansible_collections.nixfleet.nixos.plugins.module_utils.errors import NixError
 from ansible_collections.nixfleet.nixos.plugins.module_utils.generation_commands import (
     set_profile_command, switch_generation_command)
@@ -13,8 +14,10 @@ from ansible_collections.nixfleet.nixos.plugins.module_utils.generations import 
     parse_generation_link, parse_probe, probe_command)
 from ansible_collections.nixfleet.nixos.plugins.module_utils.shell import argv
 from ansible_collections.nixfleet.nixos.plugins.module_utils.store_path import store_path_option
-from ansible_collections.nixfleet.nixos.plugins.plugin_utils import closure_copy, profile_activation, remote_files
-from ansible_collections.nixfleet.nixos.plugins.plugin_utils.action_base import NIX_ARGSPEC, TRANSFER_ARGSPEC, NixosAction
+from ansible_collections.nixfleet.nixos.plugins.module_utils.generation_commands import NOTHING_TO_ACTIVATE
+from ansible_collections.nixfleet.nixos.plugins.plugin_utils import closure_copy, remote_files
+from ansible_collections.nixfleet.nixos.plugins.plugin_utils.action_base import (
+    NIX_ARGSPEC, SAFETY_ARGSPEC, TRANSFER_ARGSPEC, NixosAction)
 
 PROFILES = "/nix/var/nix/profiles"
 
@@ -33,7 +36,8 @@ class ActionModule(NixosAction):
         bin_dir={"type": "str"},
         profile_d={"type": "bool", "default": False},
         activate={"type": "bool", "default": False},
-        auto_rollback={"type": "bool", "default": True},
+        user={"type": "str", "default": "root"},
+        **SAFETY_ARGSPEC,
         **TRANSFER_ARGSPEC
     )
 
@@ -47,6 +51,8 @@ class ActionModule(NixosAction):
             name = pe.check_profile_name(args["name"] or profile.rsplit("/", 1)[-1])
         except pe.ProfileError as exc:
             raise NixError(str(exc))
+        if args["activate"] and not is_account_name(args["user"]):
+            raise NixError("user %r is not a user name" % (args["user"],))
         shell = self.shell(task_vars)
         probed = shell.check(probe_command(profile).then(pe.references_command(profile)),
                              "reading %s" % profile, privileged=False).stdout
@@ -67,7 +73,15 @@ class ActionModule(NixosAction):
                               "before": pe.describe(before), "after": pe.describe(after)}
         if self._task.check_mode:
             return result
-        if changed and goal is None:
+        if changed and args["activate"]:
+            # deploy-rs' way: set and activate in one locked transaction, with magic and auto rollback
+            outcome = self.activator(dict(args, profile=profile), task_vars).activate_profile(
+                target, args["user"], to_generation=goal.number if goal else None)
+            result.update(generation=outcome.generation, activated=NOTHING_TO_ACTIVATE not in outcome.stdout,
+                          confirmation=outcome.confirmation)
+            if outcome.warnings:
+                result["warnings"] = list(outcome.warnings)
+        elif changed and goal is None:
             link = shell.check(set_profile_command(profile, target).and_then(argv("readlink", profile)),
                                "setting %s" % profile).stdout.strip().splitlines()[-1]
             result["generation"] = parse_generation_link(profile, link)
@@ -75,13 +89,10 @@ class ActionModule(NixosAction):
             shell.check(switch_generation_command(profile, goal.number),
                         "rolling %s back" % profile)
             result["generation"] = goal.number
-        if changed and args["activate"]:
-            result["activated"] = profile_activation.activate(shell, profile, state.current_number,
-                                                              args["auto_rollback"])
         links, warnings = self._links(args, shell, profile, name)
         result["links"] = links
         if warnings:
-            result["warnings"] = warnings
+            result["warnings"] = result.get("warnings", []) + warnings
         result["changed"] = changed or bool(links)
         return result
 

@@ -24,6 +24,7 @@ description:
   - Works on hosts with Nix beside any distribution, and needs no Python there.
 extends_documentation_fragment:
   - nixfleet.nixos.nix
+  - nixfleet.nixos.nix.safety
   - ansible.builtin.action_common_attributes
   - ansible.builtin.action_common_attributes.flow
   - nixfleet.nixos.nix.attributes
@@ -65,19 +66,22 @@ options:
     default: false
   activate:
     description:
-      - After setting the profile, run its C(deploy-rs-activate) (what deploy-rs'
-        C(activate.custom) writes) with C(PROFILE) in the environment, as the task's user (use
-        C(become_user) for the profile's user), as deploy-rs does for profiles other than C(system).
-        A profile without that script is only set. When it fails, see O(auto_rollback).
+      - Set the profile and run its C(deploy-rs-activate) (what deploy-rs' C(activate.custom) writes)
+        with C(PROFILE) in the environment, as deploy-rs does for profiles other than C(system) - in
+        the same transaction as a system's switch (M(nixfleet.nixos.switch)), that is under the host's deploy
+        lock, with magic rollback's watchdog (O(magic_rollback), O(confirm_timeout)), auto rollback
+        (O(auto_rollback), a failed activation sets the profile back and activates that generation
+        again), O(activation_timeout) and an entry in the host's audit log. A profile without that
+        script is only set. Also with O(state=rollback).
+      - The other options of the transaction (O(magic_rollback) and so on) apply only with O(activate).
     type: bool
     default: false
-  auto_rollback:
+  user:
     description:
-      - With O(activate), when the activation fails, set the profile back to the generation it had and
-        activate that again (deploy-rs C(autoRollback)); the task fails saying so. With C(false) the
-        profile is left on the new generation, and the task fails.
-    type: bool
-    default: true
+      - With O(activate), the profile's user (deploy-rs' C(user)). Root runs the transaction and
+        C(runuser -u USER) sets and activates the profile as that user. A user name, nothing else.
+    type: str
+    default: root
   mode:
     description: How the closure reaches the host (see M(nixfleet.nixos.copy_closure)).
     type: str
@@ -130,6 +134,10 @@ activated:
   description: Whether an activation script ran (O(activate); only when the profile changed).
   returned: when O(activate) and the profile changed
   type: bool
+confirmation:
+  description: C(confirmed) (magic rollback's watchdog was confirmed over a fresh connection) or C(not requested).
+  returned: when O(activate) and the profile changed
+  type: str
 profile:
   description: The profile.
   returned: success
