@@ -10,6 +10,8 @@ import subprocess
 
 import pytest
 
+from ansible_collections.nixfleet.nixos.plugins.module_utils import audit_log
+
 from fleetctl import FixtureFlake, http_get, inside, path_info, running_fleet, system_state
 from playbook_helpers import BIN, failures, run_playbook, run_task, write_fleet_inventory
 
@@ -64,6 +66,12 @@ def deploy_new_generation(flake, inventory, host, **settings):
         return run_playbook(inventory, "deploy.yml", limit=host), new
     finally:
         flake.set_host(host, **{key: RESET[key] for key in settings})
+
+
+def audit_records(host):
+    records, malformed = audit_log.parse_records(inside(host, audit_log.read_command(50).text))
+    assert malformed == 0
+    return records
 
 
 def failure_of(run, host):
@@ -292,12 +300,21 @@ def test_deploy_rs_profiles_besides_system_are_deployed_in_profiles_order(fleet,
     assert run.rc == 0, failures(run)
     deployed = run.results("Deploy the node's other deploy-rs profiles")["mig01"]["results"]
     assert [r["item"]["name"] for r in deployed] == ["tools", "hello"] and all(r["activated"] for r in deployed)
+    # in the system's transaction: magic rollback's watchdog, confirmed over a fresh connection
+    assert [r["confirmation"] for r in deployed] == ["confirmed", "confirmed"]
     for name in ("tools", "hello"):
         profile = "/nix/var/nix/profiles/per-user/root/%s" % name
         assert inside(host, "readlink %s" % profile).strip() == "%s-1-link" % name
         assert inside(host, "%s/bin/%s" % (profile, name)).strip() == "%s 1" % name
         # activated by its own deploy-rs-activate, as its user, with PROFILE set
         assert inside(host, "cat /run/deploy-rs-%s" % name).strip() == "root 1 %s" % profile
+    # each on record in the host's audit log, naming its profile; the system's record still explains what runs
+    records = audit_records(host)
+    assert [(r.profile, r.status) for r in records[-2:]] == [
+        ("/nix/var/nix/profiles/per-user/root/tools", "confirmed"), ("/nix/var/nix/profiles/per-user/root/hello", "confirmed")]
+    running = inside(host, "readlink /run/current-system").strip()
+    explained = audit_log.explaining_record(records, running)
+    assert explained is not None and explained.profile is None and explained.path == running
     again = run_playbook(inventory, "deploy.yml", limit="mig01")
     assert again.rc == 0 and again.stats("mig01")["changed"] == 0
 
@@ -312,7 +329,9 @@ def test_a_failing_profile_activation_is_rolled_back_and_fails_the_host(fleet, f
         flake.set_host("mig01", deploy_rs_profiles={}, profiles_order=None)
     assert run.rc != 0
     message = failure_of(run, "mig01")
-    assert "activation of /nix/var/nix/profiles/per-user/root/hello failed (exit code 1)" in message, message
-    assert "rolled back to generation 1 and activated it again" in message, message
+    assert "activation (deploy-rs-activate) of /nix/store/" in message, message
+    assert "-deploy-rs-hello-mig01-2 in /nix/var/nix/profiles/per-user/root/hello failed" in message, message
+    assert "rolled back to generation 1 of /nix/var/nix/profiles/per-user/root/hello" in message, message
+    # the failed activation ran (it wrote version 2), then the restored generation 1 was activated again
     assert inside(host, "readlink /nix/var/nix/profiles/per-user/root/hello").strip() == "hello-1-link"
     assert inside(host, "cat /run/deploy-rs-hello").strip() == "root 1 /nix/var/nix/profiles/per-user/root/hello"

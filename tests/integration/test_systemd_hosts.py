@@ -372,3 +372,27 @@ def test_an_activation_that_cuts_every_ssh_session_is_confirmed_over_a_fresh_one
     assert run.rc == 0, failures(run)
     time.sleep(CONFIRM + 2)  # a false rollback would have happened by now
     assert running(host) != old and profile(host) == running(host) and served_version(host) == version
+
+
+def test_a_deploy_rs_profile_of_the_deploy_user_is_set_and_activated_as_that_user(fleet, flake, inventory):
+    """deploy-rs ``profiles.tools.user = "deploy"`` on sys01 (ssh as deploy, sudo to root): root runs the
+    profile's transaction in a transient unit, and the profile is set and activated as deploy, in
+    deploy-rs' per-user directory (made for deploy when missing); a second deploy changes nothing."""
+    host = fleet["sys01"]
+    flake.set_host("sys01", deploy_rs_profiles={"tools": {"version": "1", "user": "deploy"}})
+    try:
+        run = deploy(inventory, fleet, limit="sys01")
+        again = deploy(inventory, fleet, limit="sys01")
+    finally:
+        flake.set_host("sys01", deploy_rs_profiles={})
+    assert run.rc == 0, failures(run)
+    result = run.results("Deploy the node's other deploy-rs profiles")["sys01"]["results"][0]
+    assert (result["changed"], result["activated"], result["confirmation"]) == (True, True, "confirmed")
+    path = "/nix/var/nix/profiles/per-user/deploy/tools"
+    assert inside(host, "stat -c %U " + path + " $(dirname " + path + ")").split() == ["deploy", "deploy"]
+    assert inside(host, "readlink %s" % path).strip() == "tools-1-link"
+    assert inside(host, "%s/bin/tools" % path).strip() == "tools 1"
+    # the fixture's deploy-rs-activate: who ran it, which version, for which PROFILE (/run: root's only)
+    assert inside(host, "cat /nix/var/nix/profiles/per-user/deploy/deploy-rs-tools").strip() == "deploy 1 %s" % path
+    assert inside(host, "test -e /run/deploy-rs-tools && echo there || echo absent").strip() == "absent"
+    assert again.rc == 0 and again.stats("sys01")["changed"] == 0, failures(again)
