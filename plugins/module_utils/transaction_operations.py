@@ -18,6 +18,7 @@ from ansible_collections.nixfleet.nixos.plugins.module_utils.transaction import 
     Transaction, TxStatus, cleanup_command, confirm_command, launch_command, parse_status, split_launch_output,
     status_command)
 
+
 @dataclass(frozen=True)
 class Launch:
     """What the launch said: the verdict so far, the activation's exit code and output, and who

@@ -115,7 +115,9 @@ ansible_facts:
               first, each written by the host when a deploy or rollback ended. Keys C(host), C(kind) (deploy
               or rollback), C(action), C(path), C(previous) (the system running before), C(previous_generation), C(status) (done,
               confirmed, failed-restored, rolled-back), C(rc), C(generation), C(time) (epoch seconds), C(by)
-              (user@controller), C(awx_job), C(awx_user), C(flake) (the locked flake ref), C(rev) (its git revision, when it names one) and, for a deploy-rs profile besides system, C(profile) (its path; such records never explain the running system).
+              (user@controller), C(awx_job), C(awx_user), C(flake) (the locked flake ref), C(rev) (its git
+              revision, when it names one) and, for a deploy-rs profile besides system, C(profile) (its path;
+              such records never explain the running system).
           type: list
           elements: dict
           returned: always
