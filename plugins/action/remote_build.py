@@ -10,7 +10,7 @@ from dataclasses import replace
 from ansible_collections.nixfleet.nixos.plugins.module_utils.errors import NixError
 from ansible_collections.nixfleet.nixos.plugins.module_utils.store_path import store_path_option
 from ansible_collections.nixfleet.nixos.plugins.plugin_utils import closure_copy, remote_build
-from ansible_collections.nixfleet.nixos.plugins.plugin_utils.action_base import NIX_ARGSPEC, NixosAction
+from ansible_collections.nixfleet.nixos.plugins.plugin_utils.action_base import NIX_ARGSPEC, SSH_STORE_ARGSPEC, NixosAction
 from ansible_collections.nixfleet.nixos.plugins.plugin_utils.connection_shell import ConnectionShell
 
 
@@ -22,9 +22,7 @@ class ActionModule(NixosAction):
         hosts={"type": "list", "elements": "str", "required": True},
         paths={"type": "dict", "required": True},
         drv_paths={"type": "dict", "required": True},
-        scheme={"type": "str", "default": "ssh-ng", "choices": list(closure_copy.SCHEMES)},
-        check_sigs={"type": "bool", "default": False},
-        copy_lock_timeout={"type": "int", "default": 600},
+        **SSH_STORE_ARGSPEC,
     )
 
     def execute(self, args, task_vars):

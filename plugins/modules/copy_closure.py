@@ -23,6 +23,8 @@ description:
   - The target needs no Python.
 extends_documentation_fragment:
   - nixfleet.nixos.nix
+  - nixfleet.nixos.nix.ssh_store
+  - nixfleet.nixos.nix.transfer
   - ansible.builtin.action_common_attributes
   - ansible.builtin.action_common_attributes.flow
   - nixfleet.nixos.nix.attributes
@@ -43,58 +45,6 @@ options:
   drv_path:
     description: The derivation of O(path) (what M(nixfleet.nixos.build) returns in C(drv_paths)), for O(build_on_target).
     type: str
-  mode:
-    description:
-      - C(push) copies from the controller.
-      - C(substitute) copies from the controller, but the target first fetches what it can from
-        its own substituters and, when given, O(cache_url) (C(--substitute-on-destination)).
-      - C(cache) makes the target fetch everything from O(cache_url), checking signatures against
-        its C(trusted-public-keys).
-    type: str
-    default: push
-    choices: [push, substitute, cache]
-  cache_url:
-    description:
-      - The binary cache for O(mode=cache), for example C(https://cache.example.com); with
-        O(mode=substitute), a cache the target substitutes from before anything is pushed to it.
-    type: str
-  scheme:
-    description: The Nix store protocol over ssh (C(ssh-ng) is the modern one, C(ssh) the legacy one).
-    type: str
-    default: ssh-ng
-    choices: [ssh-ng, ssh]
-  check_sigs:
-    description:
-      - Whether the target must check signatures of pushed paths. By default unsigned paths are
-        pushed with C(--no-check-sigs), which the target only accepts from a trusted user (C(root)
-        or a member of C(trusted-users)).
-      - A host whose Nix does not trust the ssh user (a non-root C(deploy) user not in
-        C(trusted-users)) takes only paths signed by a key in its C(trusted-public-keys), whatever
-        this says; unsigned, the task fails saying so (sign the closure on the controller, or trust
-        the user) and nothing is switched.
-    type: bool
-    default: false
-  from_store:
-    description:
-      - Push from this store instead of the controller's own (C(nix copy --from FROM_STORE --to TARGET)),
-        for example the binary cache a pre-built deploy's manifest names; the paths stream through the
-        controller without entering its store.
-    type: str
-  copy_lock_timeout:
-    description:
-      - Seconds to wait for another push to the same host.
-      - Pushes to one host take turns. Nix on the target runs behind C(flock) on
-        C(/nix/var/nix/nixfleet-copy.lock) (a wrapper around its C(remote-program)), because two
-        copies of one path at once break Nix's protocol (Nix fails with C(not an absolute path)
-        C('nix-archive-1')). The push that waited then copies only what is still missing; after
-        this many seconds it fails naming the holder and copies nothing.
-      - The lock is skipped when the ssh user may not create the lock file or the target has no C(flock).
-      - Before that, the wrapper ends the ssh user's stale copies (a C(nix-daemon --stdio) or
-        C(nix-store --serve) whose ssh session is gone). On a host with a nix-daemon, a copy cut off
-        half-way leaves one that holds the half-sent path's lock forever, and the next copy of that
-        path would hang on it.
-    type: int
-    default: 600
 attributes:
   check_mode:
     support: full

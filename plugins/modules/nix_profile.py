@@ -24,6 +24,8 @@ description:
   - Works on hosts with Nix beside any distribution, and needs no Python there.
 extends_documentation_fragment:
   - nixfleet.nixos.nix
+  - nixfleet.nixos.nix.ssh_store
+  - nixfleet.nixos.nix.transfer
   - nixfleet.nixos.nix.safety
   - ansible.builtin.action_common_attributes
   - ansible.builtin.action_common_attributes.flow
@@ -82,33 +84,6 @@ options:
         C(runuser -u USER) sets and activates the profile as that user. A user name, nothing else.
     type: str
     default: root
-  mode:
-    description: How the closure reaches the host (see M(nixfleet.nixos.copy_closure)).
-    type: str
-    default: push
-    choices: [push, substitute, cache]
-  cache_url:
-    description: The binary cache for O(mode=cache) (or to substitute from, with O(mode=substitute)).
-    type: str
-  scheme:
-    description: The Nix store protocol over ssh.
-    type: str
-    default: ssh-ng
-    choices: [ssh-ng, ssh]
-  check_sigs:
-    description: Require signatures when pushing (the host must trust the signer).
-    type: bool
-    default: false
-  from_store:
-    description:
-      - Push from this store instead of the controller's own (C(nix copy --from FROM_STORE --to TARGET)),
-        for example the binary cache a pre-built deploy's manifest names; the paths stream through the
-        controller without entering its store.
-    type: str
-  copy_lock_timeout:
-    description: Seconds to wait for another push to the same host (see M(nixfleet.nixos.copy_closure)).
-    type: int
-    default: 600
 seealso:
   - module: nixfleet.nixos.profile_build
 author:

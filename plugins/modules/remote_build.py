@@ -28,6 +28,7 @@ description:
     C(nixos_deploy_build_host), once per build host.
 extends_documentation_fragment:
   - nixfleet.nixos.nix
+  - nixfleet.nixos.nix.ssh_store
   - ansible.builtin.action_common_attributes
   - ansible.builtin.action_common_attributes.flow
   - nixfleet.nixos.nix.attributes
@@ -51,19 +52,6 @@ options:
     description: Each host's system derivation (M(nixfleet.nixos.build)'s RV(nixfleet.nixos.build#module:drv_paths)).
     type: dict
     required: true
-  scheme:
-    description: The Nix store protocol over ssh.
-    type: str
-    default: ssh-ng
-    choices: [ssh-ng, ssh]
-  check_sigs:
-    description: Require signatures on the pushed derivations (the build host must trust the signer).
-    type: bool
-    default: false
-  copy_lock_timeout:
-    description: Seconds to wait for another push to the build host (see M(nixfleet.nixos.copy_closure)).
-    type: int
-    default: 600
 author:
   - nixfleet maintainers (@nixfleet)
 seealso:

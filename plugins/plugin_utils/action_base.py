@@ -48,15 +48,19 @@ SAFETY_ARGSPEC = {
     "activation_timeout": {"type": "int", "default": 0},
     "temp_path": {"type": "str", "default": "/run/nixfleet"},
 }
-# How a closure reaches the target (copy_closure, nix_profile; see plugin_utils.closure_copy).
-TRANSFER_ARGSPEC = {
-    "mode": {"type": "str", "default": "push", "choices": list(closure_copy.MODES)},
-    "cache_url": {"type": "str"},
+# How the controller pushes to a host's store over ssh (copy_closure, nix_profile, remote_build).
+SSH_STORE_ARGSPEC = {
     "scheme": {"type": "str", "default": "ssh-ng", "choices": list(closure_copy.SCHEMES)},
     "check_sigs": {"type": "bool", "default": False},
     "copy_lock_timeout": {"type": "int", "default": 600},
-    "from_store": {"type": "str"},
 }
+# How a closure reaches the target (copy_closure, nix_profile; see plugin_utils.closure_copy).
+TRANSFER_ARGSPEC = dict(
+    SSH_STORE_ARGSPEC,
+    mode={"type": "str", "default": "push", "choices": list(closure_copy.MODES)},
+    cache_url={"type": "str"},
+    from_store={"type": "str"},
+)
 
 
 def refuse_nul(value: Any, option: str = "") -> None:
