@@ -15,7 +15,7 @@ from ansible_collections.nixfleet.nixos.plugins.module_utils.retention import Pr
 from ansible_collections.nixfleet.nixos.plugins.module_utils.shell import probe_field, raw, sequence
 from ansible_collections.nixfleet.nixos.plugins.module_utils.store_path import store_path_option
 from ansible_collections.nixfleet.nixos.plugins.plugin_utils.action_base import PROFILE_ARGSPEC, NixosAction
-from ansible_collections.nixfleet.nixos.plugins.plugin_utils.activation import owner_label
+from ansible_collections.nixfleet.nixos.plugins.plugin_utils.deployer_identity import owner_label
 
 
 class ActionModule(NixosAction):

@@ -27,7 +27,8 @@ from ansible_collections.nixfleet.nixos.plugins.module_utils.nix_argv import Nix
 from ansible_collections.nixfleet.nixos.plugins.module_utils.target_file import check_target_path
 from ansible_collections.nixfleet.nixos.plugins.plugin_utils import closure_copy
 from ansible_collections.nixfleet.nixos.plugins.plugin_utils.nix_cli import NixCli
-from ansible_collections.nixfleet.nixos.plugins.plugin_utils.activation import Activator, Safety, controller_identity
+from ansible_collections.nixfleet.nixos.plugins.plugin_utils.activation import Activator, Safety
+from ansible_collections.nixfleet.nixos.plugins.plugin_utils.deployer_identity import controller_identity
 from ansible_collections.nixfleet.nixos.plugins.plugin_utils.connection_shell import (
     ConnectionShell, has_fresh_connections)
 from ansible_collections.nixfleet.nixos.plugins.plugin_utils.remote_shell import RemoteShell

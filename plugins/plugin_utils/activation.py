@@ -13,13 +13,10 @@ the target needs no Python.
 
 from __future__ import annotations
 
-import getpass
-import os
-import socket
 import time
 import uuid
 from dataclasses import dataclass, field
-from typing import Dict, List, Optional, Tuple
+from typing import Callable, Dict, List, Optional, Tuple
 
 from ansible_collections.nixfleet.nixos.plugins.module_utils import audit_log, generation_commands as ac
 from ansible_collections.nixfleet.nixos.plugins.module_utils import switch_inhibitors as si
@@ -30,6 +27,7 @@ from ansible_collections.nixfleet.nixos.plugins.module_utils.generations import 
     SYSTEM_PROFILE, ProfileState, parse_probe, probe_command)
 from ansible_collections.nixfleet.nixos.plugins.module_utils.remote_operation import Operation
 from ansible_collections.nixfleet.nixos.plugins.module_utils.shell import Command, probe_field, raw, sequence
+from ansible_collections.nixfleet.nixos.plugins.plugin_utils.deployer_identity import owner_label
 from ansible_collections.nixfleet.nixos.plugins.plugin_utils.process import CommandResult
 from ansible_collections.nixfleet.nixos.plugins.plugin_utils import watchdog_confirmation as wc
 from ansible_collections.nixfleet.nixos.plugins.plugin_utils.remote_shell import RemoteShell
@@ -87,21 +85,6 @@ def needs_change(state: ProfileState, path: str, action: str, running: Optional[
     return not (running_ok and profile_ok)
 
 
-def controller_identity() -> str:
-    """``user@controller``: who runs this deploy, as the lock and the audit log name them."""
-    try:
-        user = getpass.getuser()
-    except (KeyError, OSError):  # no login name in the environment and no passwd entry
-        user = "uid-%d" % os.getuid()
-    return "%s@%s" % (user, socket.gethostname())
-
-
-def owner_label(host: str, what: str) -> str:
-    """Who holds the deploy lock, as the next deployer will read it."""
-    return "%s pid %d, deploying %s to %s since %s" % (
-        controller_identity(), os.getpid(), what, host, time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()))
-
-
 class Activator:
     def __init__(self, shell: RemoteShell, profile: str = SYSTEM_PROFILE, fresh: Optional[RemoteShell] = None,
                  safety: Optional[Safety] = None, deployer: Optional[audit_log.Deployer] = None) -> None:
@@ -118,15 +101,18 @@ class Activator:
 
     def _probe(self, path: Optional[str] = None, shell: Optional[RemoteShell] = None,
                before: Optional[Command] = None, nix_version: bool = False,
-               inhibitors: bool = False, specialisation: Optional[str] = None) -> Tuple[ProfileState, str]:
+               inhibitors: bool = False, specialisation: Optional[str] = None,
+               valid: bool = False) -> Tuple[ProfileState, str]:
         """One round trip: the profile's state, plus (with ``path``) whether that system is in the store
-        (and with ``inhibitors``, its and the running system's switch inhibitors).
+        (with ``valid``, as a valid path, not only files on disk; with ``inhibitors``, its and the running
+        system's switch inhibitors).
         Only shell builtins and coreutils run (no ``nix-*`` process: each costs the target tens of
         milliseconds of CPU). Returns the state and the raw output."""
         parts = [before] if before else []
         parts.append(probe_command(self.profile, nix_version=nix_version))
         if path:
-            parts.append(raw("(@{test}); printf 'present\\t%s\\n' $?", test=ac.is_toplevel_command(path)))
+            test = ac.is_valid_toplevel_command(path) if valid else ac.is_toplevel_command(path)
+            parts.append(raw("(@{test}); printf 'present\\t%s\\n' $?", test=test))
             if inhibitors:
                 parts.append(si.lines_command(path))
             if specialisation:
@@ -262,11 +248,15 @@ class Activator:
 
     def switch(self, path: str, action: str = "switch", check_mode: bool = False, on_inhibited: str = "fail",
                inhibitors_elsewhere: Optional[str] = None, specialisation: Optional[str] = None,
-               install_bootloader: bool = False) -> Outcome:
+               install_bootloader: bool = False, fetch: Optional[Callable[[], object]] = None,
+               ready: Optional[Callable[[], object]] = None) -> Outcome:
         """``on_inhibited``: what to do when NixOS's switch inhibitors refuse a live switch (``fail``, or
         ``boot``: make it the boot entry); ``inhibitors_elsewhere``: the new system's list, from the
         controller's store, for when it is not on the host yet (check mode). ``specialisation``: run
-        ``PATH/specialisation/NAME`` (switch and test; the profile, so the boot entry, stays ``path``)."""
+        ``PATH/specialisation/NAME`` (switch and test; the profile, so the boot entry, stays ``path``).
+        ``fetch``: puts ``path`` on the host when the probe finds it missing (not in check mode), so one
+        probe serves the copy and the switch. ``ready``: called once the system is there, before any
+        activation (the pre-activation keys)."""
         if action not in ac.ACTIONS:
             raise self._fail("unknown action %r (one of %s)" % (action, ", ".join(ac.ACTIONS)))
         if specialisation is not None:
@@ -277,8 +267,13 @@ class Activator:
             if action not in ac.SETS_RUNNING:
                 raise self._fail("a specialisation is activated by switch or test, not %s (the boot entry is always "
                                  "the base system)" % action)
-        before, out = self._probe(path=path, inhibitors=action in si.LIVE_ACTIONS, specialisation=specialisation)
+        before, out = self._probe(path=path, inhibitors=action in si.LIVE_ACTIONS, specialisation=specialisation,
+                                  valid=fetch is not None)
         present = self._present(path, _present_rc(out))
+        if fetch is not None and not present and not check_mode:
+            fetch()  # then probe again: the new system's inhibitors and specialisations are readable now
+            return self.switch(path, action, check_mode, on_inhibited, inhibitors_elsewhere, specialisation,
+                               install_bootloader, ready=ready)
         running = self._specialisation(path, specialisation, out, present) if specialisation else None
         inhibited = ""
         if action in si.LIVE_ACTIONS and before.running_system:
@@ -295,6 +290,8 @@ class Activator:
                                     "reboot" % (self.shell.label, inhibited))
         if not present and (not check_mode or action == "dry-activate"):
             raise self._fail("%s is not in the target's store; copy it first (nixfleet.nixos.copy_closure)" % path)
+        if ready is not None:
+            ready()
         if action == "dry-activate":
             result = self.shell.perform(Operation("dry-activate", ac.dry_activate_command(path), _as_answered))
             outcome.exit_code, outcome.stdout, outcome.stderr = result.rc, result.stdout, result.stderr
