@@ -5,7 +5,6 @@
 
 from __future__ import annotations
 
-from ansible_collections.nixfleet.nixos.plugins.module_utils.errors import NixError
 from ansible_collections.nixfleet.nixos.plugins.module_utils.store_path import store_path_option
 from ansible_collections.nixfleet.nixos.plugins.plugin_utils import closure_copy
 from ansible_collections.nixfleet.nixos.plugins.plugin_utils.action_base import NIX_ARGSPEC, TRANSFER_ARGSPEC, NixosAction
@@ -19,11 +18,7 @@ class ActionModule(NixosAction):
     def execute(self, args, task_vars):
         path = store_path_option(args["path"], "path")
         transfer = self.transfer(args)
-        build_from = None
-        if args["build_on_target"]:
-            if not args["drv_path"]:
-                raise NixError("build_on_target needs drv_path (the derivation of path)")
-            build_from = store_path_option(args["drv_path"], "drv_path")
+        build_from = closure_copy.build_source(args["build_on_target"], args["drv_path"])
         needed = closure_copy.ensure(self.shell(task_vars), path, transfer, self.nix_cli(args),
                                      lambda: self.ssh_target(task_vars), check_mode=self._task.check_mode,
                                      build_from=build_from)

@@ -13,8 +13,8 @@ from ansible_collections.nixfleet.nixos.plugins.module_utils.generation_commands
 from ansible_collections.nixfleet.nixos.plugins.module_utils.package_diff import parse_diff_closures, without_colours
 from ansible_collections.nixfleet.nixos.plugins.module_utils.store_path import store_path_option
 from ansible_collections.nixfleet.nixos.plugins.plugin_utils.action_base import (
-    NIX_ARGSPEC, PROFILE_ARGSPEC, SAFETY_ARGSPEC, NixosAction)
-from ansible_collections.nixfleet.nixos.plugins.plugin_utils import key_upload
+    NIX_ARGSPEC, PROFILE_ARGSPEC, SAFETY_ARGSPEC, TRANSFER_ARGSPEC, NixosAction)
+from ansible_collections.nixfleet.nixos.plugins.plugin_utils import closure_copy, key_upload
 from ansible_collections.nixfleet.nixos.plugins.plugin_utils.closure_diff import closure_diff
 
 
@@ -24,6 +24,9 @@ class ActionModule(NixosAction):
         NIX_ARGSPEC,
         **PROFILE_ARGSPEC,
         **SAFETY_ARGSPEC,
+        **TRANSFER_ARGSPEC,
+        copy={"type": "bool", "default": False},
+        build_on_target={"type": "bool", "default": False},
         path={"type": "str", "required": True},
         action={"type": "str", "default": "switch", "choices": list(ACTIONS)},
         drv_path={"type": "str"},
@@ -40,15 +43,24 @@ class ActionModule(NixosAction):
         shell = activator.shell
         # Every key's content is made before anything changes (a missing keyFile fails here).
         keys = key_upload.prepare(shell.label, args["keys"]) if args["keys"] else []
-        before = key_upload.upload(shell, keys, UploadAt.PRE_ACTIVATION, self._task.check_mode)
+        fetch, copied, uploads = self._fetch(args, task_vars, path, shell), [], []
+        # the pre-activation keys go up once the system is on the host, before it is activated
         outcome = activator.switch(path, args["action"], check_mode=self._task.check_mode,
                                    on_inhibited=args["on_inhibited"], inhibitors_elsewhere=_local_inhibitors(path),
                                    specialisation=args["specialisation"] or None,
-                                   install_bootloader=args["install_bootloader"])
+                                   install_bootloader=args["install_bootloader"],
+                                   fetch=(lambda: copied.append(fetch())) if fetch else None,
+                                   ready=lambda: uploads.append(key_upload.upload(
+                                       shell, keys, UploadAt.PRE_ACTIVATION, self._task.check_mode)))
+        before = uploads[0]
         after = key_upload.upload(shell, keys, UploadAt.POST_ACTIVATION, self._task.check_mode)
         result = outcome.to_result()
         result["keys_changed"] = before.changed + after.changed
-        result["changed"] = outcome.changed or bool(result["keys_changed"])
+        result["copied"] = bool(copied)
+        if args["copy"]:
+            result["mode"] = args["mode"]
+            result["built_on_target"] = bool(copied) and args["build_on_target"]
+        result["changed"] = outcome.changed or bool(result["keys_changed"]) or result["copied"]
         if not self._task.check_mode:
             self._add_report_fields(activator, outcome, result)
             if outcome.changed:
@@ -72,6 +84,17 @@ class ActionModule(NixosAction):
             # Ansible shows a list of diffs one after another: the system's, then each key's (never its content).
             result["diff"] = ([result["diff"]] if "diff" in result else []) + before.diffs + after.diffs
         return result
+
+    def _fetch(self, args, task_vars, path, shell):
+        """With ``copy``: what puts the system on the host when the switch's probe finds it missing
+        (as copy_closure would), its transfer settings checked before anything happens."""
+        if not args["copy"]:
+            return None
+        transfer = self.transfer(args)
+        build_from = closure_copy.build_source(args["build_on_target"], args["drv_path"])
+        closure_copy.check(transfer, build_from, shell.label)
+        return lambda: closure_copy.deliver(shell, path, transfer, self.nix_cli(args), lambda: self.ssh_target(task_vars),
+                                            build_from)
 
     @staticmethod
     def _add_report_fields(activator, outcome, result):

@@ -20,6 +20,15 @@ def is_toplevel_command(path: str) -> Command:
                p=path, version=path + "/nixos-version", stc=path + "/bin/switch-to-configuration")
 
 
+def is_valid_toplevel_command(path: str) -> Command:
+    """:func:`is_toplevel_command`, where files on disk that the store does not hold as valid (a copy
+    cut off half-way) count as missing (exit 3). The running system is valid without a ``nix-store``
+    process."""
+    valid = raw('[ "$(readlink /run/current-system 2>/dev/null)" = @{p} ] || nix-store --check-validity @{p} '
+                '>/dev/null 2>&1 || exit 3', p=path)
+    return valid.then(is_toplevel_command(path))
+
+
 def set_profile_command(profile: str, path: str) -> Command:
     return argv("nix-env", "-p", profile, "--set", path)
 

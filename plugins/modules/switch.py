@@ -33,21 +33,37 @@ extends_documentation_fragment:
   - nixfleet.nixos.nix
   - nixfleet.nixos.nix.profile
   - nixfleet.nixos.nix.safety
+  - nixfleet.nixos.nix.transfer
+  - nixfleet.nixos.nix.ssh_store
   - ansible.builtin.action_common_attributes
   - ansible.builtin.action_common_attributes.flow
   - nixfleet.nixos.nix.attributes
 options:
   path:
-    description: The system toplevel store path, already in the host's store (see M(nixfleet.nixos.copy_closure)).
+    description: The system toplevel store path, in the host's store (see M(nixfleet.nixos.copy_closure)) or put there with O(copy).
     type: str
     required: true
+  copy:
+    description:
+      - Put O(path) on the host first when it lacks it, as M(nixfleet.nixos.copy_closure) would, with
+        the transfer options (O(mode), O(cache_url), O(from_store), O(scheme), O(check_sigs),
+        O(copy_lock_timeout), O(build_on_target)); the switch's own probe says whether it is there
+        (a path the store does not hold as valid counts as missing), so an unchanged host costs one
+        round trip and one task. The deploy role copies this way.
+      - A failed copy fails the task before anything else changes (keys included).
+    type: bool
+    default: false
+  build_on_target:
+    description: With O(copy), build O(path) on the host from O(drv_path) instead of copying it (see M(nixfleet.nixos.copy_closure)).
+    type: bool
+    default: false
   action:
     description: What C(switch-to-configuration) does. C(dry-activate) only reports and never changes anything.
     type: str
     default: switch
     choices: [switch, boot, test, dry-activate]
   drv_path:
-    description: The derivation of O(path) (RV(nixfleet.nixos.build#module:drv_paths)), for the check-mode diff.
+    description: The derivation of O(path) (RV(nixfleet.nixos.build#module:drv_paths)), for the check-mode diff and O(build_on_target).
     type: str
   package_changes:
     description:
@@ -121,8 +137,20 @@ EXAMPLES = r"""
 
 RETURN = r"""
 changed:
-  description: Whether the profile or the running system changed (or would, in check mode).
+  description: Whether the profile or the running system changed (or would, in check mode), a key was written, or O(copy) copied.
   returned: always
+  type: bool
+copied:
+  description: Whether O(copy) put O(path) on the host in this run.
+  returned: always
+  type: bool
+mode:
+  description: How O(copy) gets the closure there (O(mode)).
+  returned: with O(copy)
+  type: str
+built_on_target:
+  description: Whether O(copy) built O(path) on the host (O(build_on_target)) in this run.
+  returned: with O(copy)
   type: bool
 action:
   description: The activation action.

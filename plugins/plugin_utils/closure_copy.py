@@ -3,7 +3,7 @@
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """Getting a closure onto a target: pushed from the controller (``nix copy`` over the host's own ssh
 settings, optionally substituting on the target first) or pulled by the target from a binary cache.
-Used by copy_closure and nix_profile; nothing is copied when the path is already valid there."""
+Used by copy_closure, switch (its O(copy)) and nix_profile; nothing is copied when the path is already valid there."""
 
 from __future__ import annotations
 
@@ -15,6 +15,7 @@ from ansible_collections.nixfleet.nixos.plugins.module_utils.errors import NixEr
 from ansible_collections.nixfleet.nixos.plugins.module_utils.nix_argv import FRESH_NARINFO
 from ansible_collections.nixfleet.nixos.plugins.module_utils.nix_conf import validate_store_url
 from ansible_collections.nixfleet.nixos.plugins.module_utils.shell import argv, raw
+from ansible_collections.nixfleet.nixos.plugins.module_utils.store_path import store_path_option
 from ansible_collections.nixfleet.nixos.plugins.plugin_utils.nix_cli import NixCli
 from ansible_collections.nixfleet.nixos.plugins.plugin_utils.remote_shell import RemoteShell
 from ansible_collections.nixfleet.nixos.plugins.plugin_utils.ssh_target import SshTarget
@@ -65,14 +66,34 @@ def ensure(shell: RemoteShell, path: str, transfer: Transfer, nix: NixCli, targe
     ``target`` gives the host's ssh destination, asked for only when pushing. ``build_from``: the
     derivation of ``path``, to build on the target instead (its closure of derivations and sources is
     pushed, then the target realises it: deploy-rs remoteBuild, colmena buildOnTarget)."""
+    check(transfer, build_from, shell.label)
+    if is_valid(shell, path):
+        return False
+    if not check_mode:
+        deliver(shell, path, transfer, nix, target, build_from)
+    return True
+
+
+def build_source(build_on_target: bool, drv_path: Optional[str]) -> Optional[str]:
+    """The derivation to realise on the target with ``build_on_target`` (None: copy the path itself)."""
+    if not build_on_target:
+        return None
+    if not drv_path:
+        raise NixError("build_on_target needs drv_path (the derivation of path)")
+    return store_path_option(drv_path, "drv_path")
+
+
+def check(transfer: Transfer, build_from: Optional[str], host: str) -> None:
+    """Refuse a transfer that cannot work before anything is asked of the host."""
     transfer.validate()
     if build_from is not None and transfer.mode == "cache":
         raise NixError("a system built on the target is not pulled from a cache: use copy mode push or substitute "
-                       "with build on target", host=shell.label)
-    if is_valid(shell, path):
-        return False
-    if check_mode:
-        return True
+                       "with build on target", host=host)
+
+
+def deliver(shell: RemoteShell, path: str, transfer: Transfer, nix: NixCli, target: Callable[[], SshTarget],
+            build_from: Optional[str] = None) -> None:
+    """Put ``path``, which the target lacks, on it (see :func:`ensure`, which checks first)."""
     if transfer.mode == "cache":
         fetch(shell, path, transfer.cache_url or "")
     else:
@@ -83,7 +104,6 @@ def ensure(shell: RemoteShell, path: str, transfer: Transfer, nix: NixCli, targe
     # is checked here, since a cache may hand out less than asked for.
     if transfer.mode == "cache" and not is_valid(shell, path):
         raise NixError("%s is still not valid on the target after the copy" % path, host=shell.label)
-    return True
 
 
 def push(nix: NixCli, destination: SshTarget, paths: Sequence[str], transfer: Transfer,

@@ -1,0 +1,102 @@
+"""The copy folded into the switch (``Activator.switch(fetch=..., ready=...)``, the switch's ``copy``):
+the one probe decides whether to copy, the system is probed again once it is there, the pre-activation
+step runs only once it is there, and a failed copy changes nothing. The probe's validity test is run
+for real against the real Nix store."""
+import subprocess
+
+import pytest
+
+from ansible_collections.nixfleet.nixos.plugins.module_utils import generation_commands as ac
+from ansible_collections.nixfleet.nixos.plugins.module_utils import transaction as tr
+from ansible_collections.nixfleet.nixos.plugins.module_utils.errors import NixError
+
+from test_activator_branches import AFTER, NEW, OLD, activator, launched, probe
+
+MISSING = probe(present=3)
+
+
+def recorder(shell, steps, name):
+    """A step that notes itself and which operations ran before it."""
+    return lambda: steps.append((name, list(shell.names())))
+
+
+def test_a_missing_system_is_fetched_probed_again_then_readied_and_switched():
+    shell, a = activator({"probe": [MISSING, probe(), AFTER], "launch": launched(0, tr.STATUS_DONE)})
+    steps = []
+    outcome = a.switch(NEW, fetch=recorder(shell, steps, "fetch"), ready=recorder(shell, steps, "ready"))
+    assert outcome.changed is True and outcome.generation == 2
+    assert steps == [("fetch", ["probe"]), ("ready", ["probe", "probe"])]  # readied after the second probe
+    assert shell.names() == ["probe", "probe", "launch", "probe"]
+
+
+def test_the_first_probe_asks_for_a_valid_path_only_when_it_may_fetch():
+    for fetch, expected in ((None, ac.is_toplevel_command(NEW)), (lambda: None, ac.is_valid_toplevel_command(NEW))):
+        commands = []
+        shell, a = activator({"probe": lambda op: commands.append(op.command) or probe(2, NEW, ((1, OLD), (2, NEW)))})
+        a.switch(NEW, fetch=fetch)
+        assert expected.text in commands[0].text
+    assert "nix-store --check-validity" not in ac.is_toplevel_command(NEW).text
+
+
+def test_a_system_already_there_is_not_fetched_and_an_unchanged_host_costs_one_probe():
+    shell, a = activator({"probe": probe(2, NEW, ((1, OLD), (2, NEW)))})
+    steps = []
+    outcome = a.switch(NEW, fetch=recorder(shell, steps, "fetch"), ready=recorder(shell, steps, "ready"))
+    assert outcome.changed is False
+    assert steps == [("ready", ["probe"])]  # the keys are still brought up to date
+    assert shell.names() == ["probe"]
+
+
+def test_check_mode_fetches_nothing_and_reports_the_change():
+    shell, a = activator({"probe": MISSING})
+    steps = []
+    outcome = a.switch(NEW, check_mode=True, fetch=recorder(shell, steps, "fetch"), ready=recorder(shell, steps, "ready"))
+    assert outcome.changed is True
+    assert [name for name, _ in steps] == ["ready"] and shell.names() == ["probe"]
+
+
+def test_a_failed_fetch_readies_and_launches_nothing():
+    shell, a = activator({"probe": MISSING})
+    steps = []
+
+    def fetch():
+        raise NixError("nix copy to ssh-ng://root@web failed", host="web")
+
+    with pytest.raises(NixError, match="nix copy to ssh-ng://root@web failed"):
+        a.switch(NEW, fetch=fetch, ready=recorder(shell, steps, "ready"))
+    assert steps == [] and shell.names() == ["probe"]
+
+
+def test_a_system_still_missing_after_the_fetch_is_not_switched():
+    shell, a = activator({"probe": [MISSING, MISSING]})
+    steps = []
+    with pytest.raises(NixError, match="is not in the target's store"):
+        a.switch(NEW, fetch=recorder(shell, steps, "fetch"), ready=recorder(shell, steps, "ready"))
+    assert [name for name, _ in steps] == ["fetch"] and shell.names() == ["probe", "probe"]
+
+
+def toplevel_files(directory):
+    (directory / "bin").mkdir(parents=True)
+    (directory / "nixos-version").write_text("26.05\n")
+    stc = directory / "bin" / "switch-to-configuration"
+    stc.write_text("#!/bin/sh\n")
+    stc.chmod(0o755)
+    return directory
+
+
+def exit_code(command):
+    return subprocess.run(["sh", "-c", command.text]).returncode
+
+
+def test_the_validity_test_wants_a_valid_store_path_not_only_files(tmp_path):
+    valid = subprocess.run(["nix-store", "--add", str(toplevel_files(tmp_path / "nixos-system-h-1"))],
+                           stdout=subprocess.PIPE, text=True, check=True).stdout.strip()
+    files_only = toplevel_files(tmp_path / "cut-off")  # files on disk, no valid store path
+    (tmp_path / "empty").mkdir()
+    not_toplevel = subprocess.run(["nix-store", "--add", str(tmp_path / "empty")], stdout=subprocess.PIPE, text=True,
+                                  check=True).stdout.strip()
+    assert exit_code(ac.is_valid_toplevel_command(valid)) == 0
+    assert exit_code(ac.is_valid_toplevel_command(str(files_only))) == 3
+    assert exit_code(ac.is_toplevel_command(str(files_only))) == 0  # the plain test looks at files only
+    assert exit_code(ac.is_valid_toplevel_command(not_toplevel)) == 2
+    assert exit_code(ac.is_valid_toplevel_command(valid + "-gone")) == 3
