@@ -16,7 +16,7 @@ DEPLOY_VARIABLES = ("nixos_deploy_build", "nixos_deploy_failure", "nixos_deploy_
 # Every host variable a report row reads. Only these are read from hostvars: reading all of a host's
 # variables would template every registered result (ansible-core 2.21 warns about a deprecated value
 # in an empty loop's result, and a report has no business with the rest).
-REPORT_VARIABLES = DEPLOY_VARIABLES + ("nixos_deploy_copy", "nixos_deploy_health", "nixos_deploy_finished")
+REPORT_VARIABLES = DEPLOY_VARIABLES + ("nixos_deploy_health", "nixos_deploy_finished")
 COLUMNS = ("host", "result", "generation", "system", "closure", "reboot", "health", "time")
 
 
@@ -125,7 +125,7 @@ def summary_of(described: List[str], most: int) -> str:
 def _seconds(data: Dict[str, Any]) -> Optional[float]:
     """From the first to the last of the host's deploy tasks (each result says when it ran; a
     rescued failure notes when it gave up in ``nixos_deploy_finished``)."""
-    results = [data.get(name) or {} for name in ("nixos_deploy_copy", "nixos_deploy_switch", "nixos_deploy_health")]
+    results = [data.get(name) or {} for name in ("nixos_deploy_switch", "nixos_deploy_health")]
     timings = [r.get("nixfleet_timing") or {} for r in results]
     starts = [t["started"] for t in timings if t.get("started") is not None]
     ends = [t["finished"] for t in timings if t.get("finished") is not None]

@@ -73,7 +73,7 @@ def test_a_deploy_is_on_record_with_who_when_and_how_it_ended(fleet, inventory):
         assert inside(host, "[ -e /tmp/pwned ] && echo yes || echo no").strip() == "no"
     summary = "\n".join(run.results("Show the deploy summary")["localhost"]["msg"])
     assert "Deployed by %s, AWX job 42 by %s (in each host's audit log)" % (ME, HOSTILE) in summary
-    assert run.results("Switch to the system")["node02"]["deployed_by"] == "%s, AWX job 42 by %s" % (ME, HOSTILE)
+    assert run.results("Copy and switch to the system")["node02"]["deployed_by"] == "%s, AWX job 42 by %s" % (ME, HOSTILE)
 
 
 def test_an_unchanged_host_adds_no_record(fleet, inventory):

@@ -99,18 +99,18 @@ def task_results(events, task, kind="runner_on_ok"):
 def test_deploy_through_ansible_runner(fleet, job):
     first, events = run_job(job)
     assert first.status == "successful", [e.get("stdout") for e in events][-30:]
-    assert sorted(task_results(events, "Switch to the system")) == HOSTS
+    assert sorted(task_results(events, "Copy and switch to the system")) == HOSTS
     job["flake"].set_host("node01", version="2")
     check, events = run_job(job, "--check --diff")
     assert check.status == "successful"
-    switch = task_results(events, "Switch to the system")
+    switch = task_results(events, "Copy and switch to the system")
     assert switch["node01"]["changed"] is True and switch["node02"]["changed"] is False
     prepared = switch["node01"]["diff"]["prepared"]
     assert "nixos-system-node01" in prepared and "1 → 2" in prepared  # the closure diff, in the job event
     assert inside(fleet["node01"], "cat /run/current-system/nixos-version").strip() == "1"
     real, events = run_job(job)
     assert real.status == "successful"
-    switch = task_results(events, "Switch to the system")
+    switch = task_results(events, "Copy and switch to the system")
     assert switch["node01"]["changed"] is True and switch["node01"]["generation"] == 2, switch
     assert switch["node02"]["changed"] is False
     stats = [e for e in events if e["event"] == "playbook_on_stats"][0]["event_data"]
@@ -140,7 +140,7 @@ def test_inventory_import_round_trip(fleet, job, tmp_path):
     def deploy():
         result, events = run_job(job, inventory=script)
         assert result.status == "successful", [e.get("stdout") for e in events][-30:]
-        return task_results(events, "Switch to the system")
+        return task_results(events, "Copy and switch to the system")
 
     runs = [deploy(), deploy()]
     assert runs[0]["node02"]["changed"] is True and runs[0]["node01"]["changed"] is False

@@ -77,7 +77,7 @@ def test_deploy_as_deploy_sticks_after_the_confirm_window(fleet, flake, inventor
     versions = {n: flake.bump(n) for n in ("node01", "node02", "node03")}
     run = run_playbook(inventory, "deploy.yml", limit=SWITCHED, extra_vars=with_password(fleet))
     assert run.rc == 0, failures(run)
-    switched = run.results("Switch to the system")
+    switched = run.results("Copy and switch to the system")
     assert all(switched[n]["changed"] and switched[n]["confirmation"] == "confirmed" for n in versions), switched
     after_the_confirm_window()
     for name, version in versions.items():
@@ -99,7 +99,7 @@ def test_second_run_and_check_mode_change_nothing(fleet, flake, inventory):
     flake.bump("node01")
     check = run_playbook(inventory, "deploy.yml", "--check", "--diff", limit="node01", extra_vars=FAST)
     assert check.rc == 0, failures(check)
-    result = check.results("Switch to the system")["node01"]
+    result = check.results("Copy and switch to the system")["node01"]
     assert result["changed"] is True and result["diff"]["before"].strip() == before[1]
     assert system_state(fleet["node01"]) == before
 
@@ -110,7 +110,7 @@ def test_failed_activation_rolls_back(fleet, flake, inventory):
     flake.bump("node01", fail="fail")
     run = run_playbook(inventory, "deploy.yml", limit="node01", extra_vars=FAST)
     assert run.rc == 2
-    result = run.results("Switch to the system")["node01"]
+    result = run.results("Copy and switch to the system")["node01"]
     assert result["rolled_back"] is True and "rolled back to generation" in result["msg"]
     after_the_confirm_window()
     assert system_state(host) == before and served_version(host) == old
@@ -123,7 +123,7 @@ def test_a_generation_that_kills_sshd_rolls_itself_back(fleet, flake, inventory)
     flake.bump("node02", fail="kill-sshd")
     run = run_playbook(inventory, "deploy.yml", limit="node02", extra_vars=FAST)
     assert run.rc == 2
-    result = run.results("Switch to the system")["node02"]
+    result = run.results("Copy and switch to the system")["node02"]
     assert result["rolled_back"] is True
     assert "no fresh ssh connection to the host within %ds" % CONFIRM in result["msg"], result["msg"]
     assert system_state(host) == before and served_version(host) == old
@@ -173,7 +173,7 @@ def test_the_deploy_lock_names_its_holder(fleet, flake, inventory):
         blocked = run_playbook(inventory, "deploy.yml", limit="node01",
                                extra_vars=dict(FAST, nixos_deploy_lock_timeout=2))
         assert blocked.rc == 2
-        msg = blocked.results("Switch to the system")["node01"]["msg"]
+        msg = blocked.results("Copy and switch to the system")["node01"]["msg"]
         assert "another deploy holds the lock /nix/var/nix/nixfleet-deploy.lock (waited 2s): someone-else-deploying" in msg
         assert system_state(host) == before
     assert run_playbook(inventory, "deploy.yml", limit="node01", extra_vars=FAST).rc == 0
@@ -258,7 +258,7 @@ def test_an_untrusted_user_pushes_signed_closures_only(fleet, flake, inventory, 
     flake.bump("node04")
     unsigned = run_playbook(inventory, "deploy.yml", limit="node04", extra_vars=FAST)
     assert unsigned.rc == 2
-    msg = unsigned.results("Copy the system's closure")["node04"]["msg"]
+    msg = unsigned.results("Copy and switch to the system")["node04"]["msg"]
     assert "the host's Nix does not trust deploy (it is not in trusted-users)" in msg, msg
     assert "nix store sign" in msg and "trusted-users" in msg and "nothing was switched" in msg
     assert inside(host, "readlink /run/current-system || echo none").strip() == "none"
@@ -291,7 +291,7 @@ def test_a_host_whose_nix_daemon_is_down_is_a_clear_error(fleet, flake, inventor
         flake.bump("node01")
         run = run_playbook(inventory, "deploy.yml", limit="node01", extra_vars=FAST)
         assert run.rc == 2
-        msg = run.results("Copy the system's closure")["node01"]["msg"]
+        msg = run.results("Copy and switch to the system")["node01"]["msg"]
         assert msg.startswith("node01: the copy logged in as deploy, but Nix there could not talk to the host's "
                               "nix-daemon"), msg
         assert "is nix-daemon running on the host" in msg and "nothing was switched" in msg

@@ -136,7 +136,7 @@ def test_deploy_through_the_cache(fleet, flake, inventory, keys):
     assert sorted(push["pushed"]) == sorted(paths.values()) and push["signed_by"] == "cache01-1"
     for name in TARGETS:
         host = fleet[name]
-        assert run.results("Copy the system's closure")[name]["mode"] == "cache"
+        assert run.results("Copy and switch to the system")[name]["mode"] == "cache"
         assert inside(host, "readlink /run/current-system").strip() == paths[name]
         info = host_path_info(host, paths[name])
         assert any(sig.startswith("cache01-1:") for sig in info["signatures"])
@@ -156,7 +156,7 @@ def test_redeploy_pushes_and_switches_nothing(fleet, inventory, keys):
     assert run.rc == 0
     push = list(run.results("Push every built system to the binary cache once").values())[0]
     assert push["changed"] is False and push["pushed"] == []
-    assert all(not run.results("Switch to the system")[n]["changed"] for n in TARGETS)
+    assert all(not run.results("Copy and switch to the system")[n]["changed"] for n in TARGETS)
 
 
 def test_untrusted_signature_is_refused(fleet, flake, inventory, keys):
@@ -167,7 +167,7 @@ def test_untrusted_signature_is_refused(fleet, flake, inventory, keys):
     flake.set_host("node01", version="2")
     run = run_playbook(inventory, "deploy.yml", extra_vars=deploy_vars(fleet, keys, "rogue.sec"), limit="node01")
     assert run.rc != 0
-    copy = run.results("Copy the system's closure")["node01"]
+    copy = run.results("Copy and switch to the system")["node01"]
     assert copy["failed"]
     assert "it is not signed by any key in the host's trusted-public-keys" in copy["msg"]
     assert inside(fleet["node01"], "readlink /run/current-system").strip() == before
@@ -183,7 +183,7 @@ def test_substitute_mode_pushes_once_and_hosts_substitute(fleet, flake, inventor
     path = list(run.results("Build every host's system").values())[0]["paths"]["node02"]
     push = list(run.results("Push every built system to the binary cache once").values())[0]
     assert push["pushed"] == [path]
-    assert run.results("Copy the system's closure")["node02"]["mode"] == "substitute"
+    assert run.results("Copy and switch to the system")["node02"]["mode"] == "substitute"
     assert inside(fleet["node02"], "readlink /run/current-system").strip() == path
     assert store_hash(path) in fetched_from(fleet["node02"])[1]
 

@@ -64,7 +64,7 @@ def test_the_build_host_builds_every_system_once_and_targets_copy_from_it(fleet,
     for name in TARGETS:
         assert valid_on(fleet["bld01"], paths[name])  # built there
         assert not valid_on_controller(paths[name])  # never in the controller's store
-        assert run.results("Copy the system's closure")[name]["copied"] is True
+        assert run.results("Copy and switch to the system")[name]["copied"] is True
         assert system_state(fleet[name]) == ("system-1-link", paths[name])
 
 

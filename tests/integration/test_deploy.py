@@ -76,7 +76,7 @@ def test_first_deploy_puts_every_host_on_its_system(fleet, flake, inventory):
         assert http_get(host) == "%s 1\n" % host.name
         assert run.stats(host.name)["changed"] >= 2 and run.stats(host.name)["failures"] == 0
         # magic rollback: confirmed over a fresh ssh connection
-        assert run.results("Switch to the system")[host.name]["confirmation"] == "confirmed"
+        assert run.results("Copy and switch to the system")[host.name]["confirmation"] == "confirmed"
     assert inside(fleet["node04"], "command -v python3 || echo none").strip() == "none"
 
 
@@ -85,7 +85,7 @@ def test_second_run_changes_and_copies_nothing(fleet, inventory):
     assert run.rc == 0, run.stderr
     for name in ALL:
         assert run.stats(name)["changed"] == 0, name
-    assert all(r["copied"] is False for r in run.results("Copy the system's closure").values())
+    assert all(r["copied"] is False for r in run.results("Copy and switch to the system").values())
 
 
 def test_deploy_report_files(fleet, flake, inventory, tmp_path):
@@ -122,7 +122,7 @@ def test_check_diff_shows_one_host_then_real_run_moves_only_it(fleet, flake, inv
     new = toplevel(flake, "node02")
     check = run_playbook(inventory, "deploy.yml", "--check", "--diff")
     assert check.rc == 0, check.stderr
-    switch = check.results("Switch to the system")
+    switch = check.results("Copy and switch to the system")
     assert switch["node02"]["changed"] is True
     diff = switch["node02"]["diff"]
     assert diff["after"].strip() == new and diff["before"].strip() == before["node02"]["running"]
@@ -134,11 +134,11 @@ def test_check_diff_shows_one_host_then_real_run_moves_only_it(fleet, flake, inv
     assert build["nix_calls"] == ["eval"] and build["built"] is False and build["paths"]["node02"] == new
     assert inside(fleet["node02"], "test -e %s && echo present || echo absent" % new).strip() == "absent"
     real = run_playbook(inventory, "deploy.yml", "--diff")
-    assert real.rc == 0, real.results("Switch to the system")
+    assert real.rc == 0, real.results("Copy and switch to the system")
     assert [n for n in ALL if real.stats(n)["changed"]] == ["node02"]
     assert host_state(fleet["node02"]) == {"profile": "system-2-link", "running": new,
                                            "links": ["system-1-link", "system-2-link"]}
-    assert "nixos-system-node02: 1 → 2" in real.results("Switch to the system")["node02"]["diff"]["prepared"]
+    assert "nixos-system-node02: 1 → 2" in real.results("Copy and switch to the system")["node02"]["diff"]["prepared"]
     assert http_get(fleet["node02"]) == "node02 2\n"
     for name in ("node01", "node03", "node04"):
         assert host_state(fleet[name]) == before[name]
@@ -150,7 +150,7 @@ def test_failing_activation_rolls_back_that_host_only(fleet, flake, inventory):
     flake.set_host("node01", version="2")
     run = run_playbook(inventory, "deploy.yml")
     assert run.rc != 0
-    bad = run.results("Switch to the system")["node03"]
+    bad = run.results("Copy and switch to the system")["node03"]
     assert bad["failed"] and bad["rolled_back"] is True
     assert "activation (switch)" in bad["msg"] and "rolled back to generation 1" in bad["msg"]
     assert "fixture failure mode 'fail'" in bad["msg"]
@@ -166,7 +166,7 @@ def test_exit_code_4_is_reported(fleet, flake, inventory):
     flake.set_host("node04", version="2", fail="exit4")
     run = run_playbook(inventory, "deploy.yml")
     assert run.rc == 0, run.stderr
-    result = run.results("Switch to the system")["node04"]
+    result = run.results("Copy and switch to the system")["node04"]
     assert result["failed_units"] is True and result["exit_code"] == 4
     assert any("some units failed (exit code 4)" in w for w in result.get("warnings", []))
     rows = {r["host"]: r for r in run.results("Summarize the deploy per host")["localhost"]["report"]}
@@ -265,7 +265,7 @@ def test_test_boot_and_dry_activate(fleet, flake, inventory):
     flake.set_host("node01", version="5")
     dry = run_playbook(inventory, "deploy.yml", limit="node01", extra_vars={"nixos_deploy_action": "dry-activate"})
     assert dry.rc == 0, dry.stderr
-    result = dry.results("Switch to the system")["node01"]
+    result = dry.results("Copy and switch to the system")["node01"]
     assert result["changed"] is False and "would activate %s" % toplevel(flake, "node01") in result["stdout"]
     assert host_state(host) == state
 
@@ -287,7 +287,7 @@ def test_copy_modes_substitute_and_cache(fleet, flake, inventory, tmp_path):
     flake.set_host("node03", version="2")
     sub = run_playbook(inventory, "deploy.yml", limit="node03", extra_vars={"nixos_deploy_copy_mode": "substitute"})
     assert sub.rc == 0, sub.stderr
-    assert sub.results("Copy the system's closure")["node03"]["copied"] is True
+    assert sub.results("Copy and switch to the system")["node03"]["copied"] is True
     assert http_get(fleet["node03"]) == "node03 2\n"
     # A signed file:// binary cache that node03 trusts and node04 does not.
     flake.set_host("node03", version="3")
@@ -358,14 +358,14 @@ def test_a_shared_package_change_is_shown_package_by_package(fleet, flake, inven
         check = run_playbook(inventory, "deploy.yml", "--check", "--diff")
         assert check.rc == 0, check.stderr
         for name in ALL:  # from the derivations, before anything is built
-            result = check.results("Switch to the system")[name]
+            result = check.results("Copy and switch to the system")[name]
             assert {k: v for k, v in result["package_changes"][0].items() if k != "size_delta"} == base, result
             assert "nixfleet-base: 1 → 2" in result["diff"]["prepared"]
         run = run_playbook(inventory, "deploy.yml", extra_vars={"nixos_deploy_report_dir": str(tmp_path)})
         assert run.rc == 0, run.stderr
         rows = {r["host"]: r for r in json.loads((tmp_path / "deploy-report.json").read_text())}
         for name in ALL:
-            changes = run.results("Switch to the system")[name]["package_changes"]
+            changes = run.results("Copy and switch to the system")[name]["package_changes"]
             assert [{k: v for k, v in c.items() if k != "size_delta"} for c in changes] == [base], changes
             assert rows[name]["changes"] == ["nixfleet-base 1 → 2"]
         text = (tmp_path / "deploy-report.txt").read_text()

@@ -87,7 +87,7 @@ def test_keys_are_uploaded_with_owner_and_mode(fleet, flake, inventory):
     assert not os.path.exists(MARKER)  # the lookup never ran on the controller
     # the role's variable, for a flake without colmena
     assert key_state(key02, "/var/lib/keys/role") == ("root:root", "600", SECRETS[3])
-    switch = run.results("Switch to the system")
+    switch = run.results("Copy and switch to the system")
     assert sorted(switch["key01"]["keys_changed"]) == ["/run/keys/app/app", "/run/keys/made.env", "/run/keys/template",
                                                        "/run/keys/token"]
     # no temporary file is left beside the keys
@@ -100,13 +100,13 @@ def test_identical_keys_change_nothing(fleet, inventory):
     assert run.rc == 0, failures(run)
     for name in ("key01", "key02"):
         assert run.stats(name)["changed"] == 0, name
-        assert run.results("Switch to the system")[name]["keys_changed"] == []
+        assert run.results("Copy and switch to the system")[name]["keys_changed"] == []
 
 
 def test_a_changed_mode_is_put_back(fleet, inventory):
     inside(fleet["key01"], "chmod 0644 /run/keys/token")
     run = run_playbook(inventory, "deploy.yml", limit="key01")
-    assert run.rc == 0 and run.results("Switch to the system")["key01"]["keys_changed"] == ["/run/keys/token"]
+    assert run.rc == 0 and run.results("Copy and switch to the system")["key01"]["keys_changed"] == ["/run/keys/token"]
     assert key_state(fleet["key01"], "/run/keys/token") == ("root:root", "600", SECRETS[0])
 
 
@@ -117,7 +117,7 @@ def test_check_mode_and_diff_show_the_change_never_the_secret(fleet, flake, key_
     flake.set_host("key01", colmena={"keys": keys})
     check = run_playbook(inventory, "deploy.yml", "--check", "--diff", limit="key01")
     assert check.rc == 0, failures(check)
-    switch = check.results("Switch to the system")["key01"]
+    switch = check.results("Copy and switch to the system")["key01"]
     assert switch["changed"] is True and switch["keys_changed"] == ["/run/keys/token"]
     token = [d for d in switch["diff"] if d.get("after_header") == "/run/keys/token"][0]
     assert token["before"] == "path: /run/keys/token\nowner: 0:0\nmode: 0600\ncontent: as on the host (22 bytes, not shown)\n"

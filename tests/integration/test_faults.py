@@ -63,7 +63,7 @@ def flake(fleet, tmp_path_factory):
 def inventory(fleet, flake, tmp_path_factory):
     inv = write_fleet_inventory(tmp_path_factory.mktemp("faults-inventory"), fleet, flake)
     first = run_playbook(inv, "deploy.yml", extra_vars=FAST)
-    assert first.rc == 0, first.results("Switch to the system")
+    assert first.rc == 0, first.results("Copy and switch to the system")
     return inv
 
 
@@ -89,7 +89,7 @@ def test_2_failed_activation_leaves_the_previous_generation(fleet, flake, invent
     flake.bump("node01", fail="fail")
     run = run_playbook(inventory, "deploy.yml", limit="node01", extra_vars=FAST)
     assert run.rc == 2
-    result = run.results("Switch to the system")["node01"]
+    result = run.results("Copy and switch to the system")["node01"]
     assert result["rolled_back"] is True and "rolled back to generation" in result["msg"]
     assert system_state(host) == before and served_version(host) == old
     flake.set_host("node01", fail="none")
@@ -100,7 +100,7 @@ def test_3_exit_code_4_is_reported(fleet, flake, inventory):
     # With a --limit the copy-and-switch play's last batch reports (its result is under node02)
     run = run_playbook(inventory, "deploy.yml", limit="node02:localhost", extra_vars=FAST)
     assert run.rc == 0
-    result = run.results("Switch to the system")["node02"]
+    result = run.results("Copy and switch to the system")["node02"]
     assert result["failed_units"] is True and result["exit_code"] == 4
     summarized = list(run.results("Summarize the deploy per host").values())
     assert len(summarized) == 1
@@ -116,7 +116,7 @@ def test_4_generation_that_kills_sshd_rolls_itself_back(fleet, flake, inventory)
     started = time.monotonic()
     run = run_playbook(inventory, "deploy.yml", limit="node02", extra_vars=FAST)
     assert run.rc == 2
-    result = run.results("Switch to the system")["node02"]
+    result = run.results("Copy and switch to the system")["node02"]
     assert "lost contact, target rolled itself back" in result["msg"]
     assert "no fresh ssh connection to the host within 5s" in result["msg"]
     assert result["rolled_back"] is True
@@ -185,7 +185,7 @@ def test_6_interrupted_copy_then_next_run_completes(fleet, flake, inventory):
     os.killpg(copy.pid, signal.SIGKILL)
     copy.wait()
     run = run_playbook(inventory, "deploy.yml", limit="node01", extra_vars=FAST)
-    assert run.rc == 0, run.results("Copy the system's closure")
+    assert run.rc == 0, run.results("Copy and switch to the system")
     assert served_version(host) == version
     verify = ssh(host, "nix-store --verify --check-contents 2>&1; echo rc=$?")
     assert verify.stdout.strip().endswith("rc=0") and "corrupt" not in verify.stdout and "error" not in verify.stdout
@@ -204,7 +204,7 @@ def test_7_two_deploys_at_once(fleet, flake, inventory):
     for th in threads:
         th.join()
     assert all(r.rc == 0 for r in runs), [failures(r) for r in runs]
-    switches = [r.results("Switch to the system")["node02"] for r in runs]
+    switches = [r.results("Copy and switch to the system")["node02"] for r in runs]
     assert sorted(s["changed"] for s in switches) == [False, True]  # one switched, the other had nothing to do
     assert served_version(host) == version
     assert int(inside(host, "ls /nix/var/nix/profiles | grep -c '^system-.*-link$'").strip()) == int(links_before) + 1
@@ -214,7 +214,7 @@ def test_7_two_deploys_at_once(fleet, flake, inventory):
         blocked = run_playbook(inventory, "deploy.yml", limit="node02",
                                extra_vars=dict(FAST, nixos_deploy_lock_timeout=2))
         assert blocked.rc == 2
-        msg = blocked.results("Switch to the system")["node02"]["msg"]
+        msg = blocked.results("Copy and switch to the system")["node02"]["msg"]
         assert "another deploy holds the lock /nix/var/nix/nixfleet-deploy.lock (waited 2s): someone-else-deploying" in msg
         assert served_version(host) == version
     assert run_playbook(inventory, "deploy.yml", limit="node02", extra_vars=FAST).rc == 0
@@ -231,7 +231,7 @@ def test_8_full_store_is_a_clear_error_and_changes_nothing(kind, tmp_path):
         flake.bump("node01", payload_kib=40960)
         run = run_playbook(inv, "deploy.yml", extra_vars=FAST)
         assert run.rc == 2
-        msg = run.results("Copy the system's closure")["node01"]["msg"]
+        msg = run.results("Copy and switch to the system")["node01"]["msg"]
         assert msg.startswith("node01: nix copy to ssh-ng://%s@%s failed" % (host.user, kind.small_address)), msg
         assert "No space left on device" in msg
         assert system_state(host) == before and served_version(host) == "1"
@@ -245,9 +245,9 @@ def test_9_failed_canary_stops_later_batches(fleet, flake, inventory):
     run = run_playbook(inventory, "deploy.yml", extra_vars=dict(
         FAST, nixos_deploy_serial=[1, "100%"], nixos_deploy_max_fail_percentage=0))
     assert run.rc == 2
-    assert run.results("Switch to the system")["node01"]["rolled_back"] is True
+    assert run.results("Copy and switch to the system")["node01"]["rolled_back"] is True
     switched = set()
-    for results in run.all_results("Switch to the system"):
+    for results in run.all_results("Copy and switch to the system"):
         switched |= set(results)
     assert switched == {"node01"}  # the later batch never started
     assert {n: system_state(fleet[n]) for n in before} == before

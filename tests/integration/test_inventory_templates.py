@@ -123,5 +123,5 @@ def test_deploy_of_a_host_whose_tag_is_a_template(fleet, markers, inventory):
     host = fleet.hosts[0].name
     run = run_playbook(inventory, "deploy.yml", limit=host)
     assert run.rc == 0, run.stderr
-    assert run.results("Switch to the system")[host]["changed"] is True
+    assert run.results("Copy and switch to the system")[host]["changed"] is True
     assert no_marker(markers)

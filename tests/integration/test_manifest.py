@@ -120,7 +120,7 @@ def test_deploy_from_the_manifest_evaluates_and_builds_nothing(fleet, flake, inv
     try:
         check = deploy(inventory, work / "manifest.json", public_key, "--check", "--diff", nixos_deploy_copy_mode="cache")
         assert check.rc == 0, failures(check)
-        assert all(check.results("Switch to the system")[n]["changed"] for n in TARGETS)
+        assert all(check.results("Copy and switch to the system")[n]["changed"] for n in TARGETS)
         assert [running(fleet[n]) for n in TARGETS] == ["", ""]  # check mode changed nothing
         run = deploy(inventory, work / "manifest.json", public_key, nixos_deploy_copy_mode="cache", limit="man01")
         assert run.rc == 0, failures(run)
@@ -131,8 +131,8 @@ def test_deploy_from_the_manifest_evaluates_and_builds_nothing(fleet, flake, inv
     built = list(run.results("Build every host's system").values())[0]
     assert built["built"] is False and "build" not in built["nix_calls"] and "eval" not in built["nix_calls"]
     assert built["paths"] == {"man01": paths["man01"]}
-    assert run.results("Copy the system's closure")["man01"]["mode"] == "cache"
-    pushed = run2.results("Copy the system's closure")["man02"]
+    assert run.results("Copy and switch to the system")["man01"]["mode"] == "cache"
+    pushed = run2.results("Copy and switch to the system")["man02"]
     assert pushed["mode"] == "push" and pushed["copied"] is True  # from the cache, through the controller
     for name in TARGETS:
         assert system_state(fleet[name]) == ("system-1-link", paths[name])

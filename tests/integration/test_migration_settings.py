@@ -152,10 +152,10 @@ def test_magic_rollback_false_deploys_without_the_watchdog(fleet, flake, invento
     flake.bump("mig01", deploy_rs={"magicRollback": False})
     run = run_playbook(inventory, "deploy.yml", limit="mig01")
     assert run.rc == 0, failures(run)
-    assert run.results("Switch to the system")["mig01"]["confirmation"] == "not requested"
+    assert run.results("Copy and switch to the system")["mig01"]["confirmation"] == "not requested"
     flake.bump("mig01", deploy_rs={})
     run = run_playbook(inventory, "deploy.yml", limit="mig01")
-    assert run.results("Switch to the system")["mig01"]["confirmation"] == "confirmed"
+    assert run.results("Copy and switch to the system")["mig01"]["confirmation"] == "confirmed"
 
 
 def test_confirm_timeout_is_the_watchdog_window(fleet, flake, inventory):
@@ -204,7 +204,7 @@ def test_temp_path_holds_the_switch_work_files(fleet, flake, inventory):
 def test_fast_connection_false_substitutes_on_the_destination(fleet, flake, inventory):
     run = deploy_new_generation(flake, inventory, "mig01", deploy_rs={"fastConnection": False})[0]
     assert run.rc == 0, failures(run)
-    copy = run.results("Copy the system's closure")["mig01"]
+    copy = run.results("Copy and switch to the system")["mig01"]
     assert copy["mode"] == "substitute" and copy["copied"] is True
 
 
@@ -215,7 +215,7 @@ def test_build_on_target_builds_on_the_host_not_the_controller(fleet, flake, inv
     assert run.rc == 0, failures(run)
     build = list(run.results("Build every host's system with one nix build").values())[0]
     assert build["on_target"] == [host] and build["paths"][host] == new
-    copy = run.results("Copy the system's closure")[host]
+    copy = run.results("Copy and switch to the system")[host]
     assert copy["built_on_target"] is True
     # the controller only evaluated it: the system was built by the host
     assert not valid_on_controller(new)
@@ -234,7 +234,7 @@ def test_colmena_ssh_options_reach_every_ssh_to_the_host(fleet, flake, inventory
         flake.set_host("mig02", colmena={})
     assert hostvars["mig02"]["ansible_port"] == fleet["mig02"].port
     assert run.rc == 0, failures(run)
-    assert run.results("Copy the system's closure")["mig02"]["copied"] is True
+    assert run.results("Copy and switch to the system")["mig02"]["copied"] is True
     assert system_state(fleet["mig02"])[1] == new
 
 
@@ -245,7 +245,7 @@ def test_specialisation_runs_while_the_boot_entry_stays_the_base(fleet, flake, i
     assert run.rc == 0, failures(run)
     special = inside(host, "readlink -f %s/specialisation/maintenance" % base).strip()
     assert special and special != base
-    switch = run.results("Switch to the system")["mig03"]
+    switch = run.results("Copy and switch to the system")["mig03"]
     assert switch["specialisation"] == "maintenance" and switch["activated_path"] == special
     assert system_state(host) == ("system-1-link", special)  # running: the specialisation
     assert inside(host, "readlink -f /nix/var/nix/profiles/system").strip() == base  # boot entry: the base
@@ -283,7 +283,7 @@ def test_install_bootloader_reaches_the_activation(fleet, flake, inventory):
     new = toplevel(flake, "mig03")
     run = run_playbook(inventory, "deploy.yml", limit="mig03", extra_vars={"nixos_deploy_install_bootloader": True})
     assert run.rc == 0, failures(run)
-    assert run.results("Switch to the system")["mig03"]["install_bootloader"] is True
+    assert run.results("Copy and switch to the system")["mig03"]["install_bootloader"] is True
     assert inside(host, "cat %s" % log).split() == [new]
     assert path_info(new)  # built on the controller, as usual
 

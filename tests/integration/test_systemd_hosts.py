@@ -122,7 +122,7 @@ def test_untrusted_deploy_user_gets_a_clear_error_then_signed_paths_land(fleet, 
     host = fleet["sys03"]
     run = deploy(inventory, fleet, limit="sys03")
     assert run.rc != 0
-    msg = run.results("Copy the system's closure")["sys03"]["msg"]
+    msg = run.results("Copy and switch to the system")["sys03"]["msg"]
     assert "the host's Nix does not trust deploy (it is not in trusted-users)" in msg, msg
     assert "nix store sign" in msg and "check_sigs" in msg and "nothing was switched" in msg, msg
     assert running(host) == "" and profile(host) == ""
@@ -307,7 +307,7 @@ def test_switch_inhibitors_refuse_the_live_switch_and_boot_plus_reboot_is_the_op
     before_boot = boot_id(host)
     run = deploy(inventory, fleet, limit="sys01", nixos_deploy_on_inhibited="boot")
     assert run.rc == 0, failures(run)
-    switched = run.results("Switch to the system")["sys01"]
+    switched = run.results("Copy and switch to the system")["sys01"]
     assert switched["inhibited"] is True and switched["action"] == "boot"
     assert run.results("Reboot")["sys01"]["rebooted"] is True
     new = profile(host)
