@@ -1,4 +1,4 @@
-"""Measuring one command: wall time, Nix processes started, loopback bytes, peak controller memory."""
+"""Measuring one command: wall time, controller CPU, Nix processes started, loopback bytes, peak controller memory."""
 from __future__ import annotations
 
 import os
@@ -21,6 +21,9 @@ class Sample:
     seconds: float
     nix_processes: int
     loopback_bytes: int
+    # Controller CPU (user + system) of the command and the descendants it reaped: the ssh
+    # master connections that outlive the run (ControlPersist) are not in it.
+    cpu_seconds: float = 0.0
     peak_pss_kib: int = 0
     peak_rss_kib: int = 0
     processes_seen: int = 0
@@ -152,9 +155,14 @@ def measure(argv: Sequence[str], env: Mapping[str, str], nix_log: Path, log: Pat
         sampler = MemorySampler(proc.pid) if memory else None
         if sampler:
             sampler.start()
+        killer = threading.Timer(timeout, proc.kill)
+        killer.start()
         try:
-            rc = proc.wait(timeout=timeout)
+            # wait4: the command's CPU time, with that of every descendant it waited for
+            _pid, status, usage = os.wait4(proc.pid, 0)
+            proc.returncode = rc = os.waitstatus_to_exitcode(status)
         finally:
+            killer.cancel()
             if sampler:
                 sampler.stop()
         seconds = time.monotonic() - start
@@ -162,7 +170,7 @@ def measure(argv: Sequence[str], env: Mapping[str, str], nix_log: Path, log: Pat
     if rc != 0:
         raise CommandFailed("%s failed (exit %d); its output is in %s" % (" ".join(argv[:3]), rc, log))
     nix = len([line for line in nix_log.read_text().splitlines() if line.strip()])
-    sample = Sample(round(seconds, 3), nix, crossed)
+    sample = Sample(round(seconds, 3), nix, crossed, cpu_seconds=round(usage.ru_utime + usage.ru_stime, 3))
     if sampler:
         sample.peak_pss_kib, sample.peak_rss_kib, sample.processes_seen = \
             sampler.peak_pss, sampler.peak_rss, len(sampler.seen)

@@ -26,7 +26,7 @@ from ansible_collections.nixfleet.nixos.plugins.module_utils import flake_invent
 from ansible_collections.nixfleet.nixos.plugins.plugin_utils.nix_cli import NixCli  # noqa: E402
 
 BENCH = ROOT / "bench"
-FIRST_ADDRESS = "127.0.70.11"  # up to 50 hosts: 127.0.70.11 - 127.0.70.60, nothing else uses them
+FIRST_ADDRESS = "127.0.70.11"  # up to 200 hosts: 127.0.70.11 - 127.0.70.210, nothing else uses them
 # Closure sizes: every host's own part and the package all hosts share (what "one shared package
 # changed" changes). Small, so the numbers show what the tools cost, not the disk.
 HOST_PAYLOAD_KIB = 256
