@@ -5,11 +5,13 @@
 
 from __future__ import annotations
 
+import resource
+
 from ansible_collections.nixfleet.nixos.plugins.module_utils.errors import NixError
 from ansible_collections.nixfleet.nixos.plugins.plugin_utils import manifest_check
 from ansible_collections.nixfleet.nixos.plugins.plugin_utils.action_base import NIX_ARGSPEC, NixosAction
 from ansible_collections.nixfleet.nixos.plugins.module_utils import flake_inventory as fi
-from ansible_collections.nixfleet.nixos.plugins.plugin_utils.system_build import SystemBuilder, SystemTarget
+from ansible_collections.nixfleet.nixos.plugins.plugin_utils.system_build import SystemBuilder, SystemTarget, usable_cores
 
 
 class ActionModule(NixosAction):
@@ -23,6 +25,7 @@ class ActionModule(NixosAction):
         manifest={"type": "path"},
         manifest_cache={"type": "str"},
         trusted_public_keys={"type": "list", "elements": "str", "default": []},
+        eval_workers={"type": "int", "default": 0},
     )
 
     def execute(self, args, task_vars):
@@ -59,7 +62,9 @@ class ActionModule(NixosAction):
         on_target |= {h for group in on_builder.values() for h in group}  # only evaluated here too
         targets = [t for t in targets if t.host not in failed]
         extra = [t for t in extra if t.host.split("\n", 1)[0] not in failed]
-        builder = SystemBuilder(self.nix_cli(args))
+        if args["eval_workers"] < 0:
+            raise NixError("eval_workers must be 0 (one per core) or more, not %d" % args["eval_workers"])
+        builder = SystemBuilder(self.nix_cli(args), eval_workers=args["eval_workers"] or usable_cores())
         # Systems built on their targets are only evaluated here (their derivations are pushed).
         remote = [t for t in targets if t.host in on_target]
         if remote:
@@ -70,6 +75,8 @@ class ActionModule(NixosAction):
         profile_paths = _split_profiles(report)
         result = report.to_result()
         result["profile_paths"] = profile_paths
+        # Linux counts kilobytes; this worker's children are the nix processes it started.
+        result["nix_peak_rss_mib"] = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss // 1024
         result["changed"] = False
         result["built"] = not self._task.check_mode
         on_builder = {b: [h for h in group if h in report.paths] for b, group in on_builder.items()}

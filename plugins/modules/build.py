@@ -59,6 +59,14 @@ options:
     type: list
     elements: str
     default: []
+  eval_workers:
+    description:
+      - How many C(nix eval) processes evaluate the hosts' systems at the same time, each its share of
+        the hosts (at least 4 hosts each, so a small fleet is one process). C(0) means one per core of
+        the controller. Each process holds its hosts' evaluations in memory (RV(nix_peak_rss_mib)):
+        lower it when a real NixOS configuration's evaluation does not fit that many times.
+    type: int
+    default: 0
 attributes:
   check_mode:
     support: full
@@ -87,6 +95,10 @@ EXAMPLES = r"""
 """
 
 RETURN = r"""
+nix_peak_rss_mib:
+  description: The resident memory of the largest C(nix) process the task started (an evaluation, usually), in MiB.
+  returned: unless a manifest is deployed
+  type: int
 on_builder:
   description:
     - "C({build host: [hosts]}): hosts whose C(nixos_deploy_build_on) is C(builder), only evaluated here, for

@@ -3,7 +3,8 @@
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """Build (or, in check mode, only evaluate) the systems of many hosts at once.
 
-The happy path is one ``nix eval`` of every host's ``drvPath``/``outPath`` (``tryEval`` guarded),
+The happy path is one ``nix eval`` of every host's ``drvPath``/``outPath`` (``tryEval`` guarded; with
+many hosts and ``eval_workers``, one per core, each for its share of the hosts, at the same time),
 one ``nix path-info`` (which systems exist, their closure sizes) and, for the systems not built yet,
 one ``nix build --keep-going`` of their store derivations and one ``nix path-info``: nothing is
 evaluated twice, a host that does not evaluate cannot stop the others' build, and each built path is
@@ -15,6 +16,8 @@ its derivation.
 
 from __future__ import annotations
 
+import os
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Dict, List, Optional, Sequence
 
@@ -59,9 +62,33 @@ def _eval_expression(targets: List[SystemTarget]) -> str:
             % (bindings, entries))
 
 
+# Fewer hosts than this per evaluating process, and its start-up (fetching and parsing the flake)
+# outweighs what evaluating in parallel gains.
+HOSTS_PER_EVALUATOR = 4
+
+
+def usable_cores() -> int:
+    try:
+        return len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):
+        return os.cpu_count() or 1
+
+
+def evaluation_chunks(targets: List[SystemTarget], workers: int) -> List[List[SystemTarget]]:
+    """``targets`` in order, split for at most ``workers`` ``nix eval`` processes at once, each with at
+    least :data:`HOSTS_PER_EVALUATOR` hosts (one chunk when there are too few)."""
+    count = max(1, min(workers, len(targets) // HOSTS_PER_EVALUATOR))
+    size = -(-len(targets) // count)
+    return [targets[i:i + size] for i in range(0, len(targets), size)]
+
+
 class SystemBuilder:
-    def __init__(self, cli: NixCli) -> None:
+    """``eval_workers``: how many ``nix eval`` processes may evaluate hosts at once (each holds the
+    evaluation of its share of the hosts in memory; the chunks are contiguous)."""
+
+    def __init__(self, cli: NixCli, eval_workers: int = 1) -> None:
         self.cli = cli
+        self.eval_workers = max(1, eval_workers)
         self.report = BuildReport()
 
     def _eval_one(self, target: SystemTarget) -> Dict[str, str]:
@@ -71,12 +98,12 @@ class SystemBuilder:
     def evaluate(self, targets: List[SystemTarget]) -> Dict[str, Optional[Dict[str, str]]]:
         """``{host: {"drvPath", "path"} or None}``; hosts that fail get Nix's message in ``failed``."""
         results: Dict[str, Optional[Dict[str, str]]] = {}
-        if not self.cli.settings.changes_inputs:
-            try:
-                self.report.nix_calls.append("eval")
-                results = self.cli.eval_expr_json(_eval_expression(targets), "nix eval of the systems")
-            except NixError:
-                results = {t.host: None for t in targets}
+        if not self.cli.settings.changes_inputs and targets:
+            chunks = evaluation_chunks(targets, self.eval_workers)
+            with ThreadPoolExecutor(max_workers=len(chunks)) as pool:
+                for answer in pool.map(self._eval_chunk, chunks):
+                    self.report.nix_calls.append("eval")
+                    results.update(answer)
         for target in targets:
             if results.get(target.host) is None:
                 try:
@@ -86,6 +113,13 @@ class SystemBuilder:
                     self.report.failed[target.host] = "%s does not evaluate: %s" % (
                         target.installable, nix_error_text(exc.stderr) or exc)
         return results
+
+    def _eval_chunk(self, chunk: List[SystemTarget]) -> Dict[str, Optional[Dict[str, str]]]:
+        """One ``nix eval`` of the chunk's systems; all None when it fails (each is then asked alone)."""
+        try:
+            return self.cli.eval_expr_json(_eval_expression(chunk), "nix eval of the systems")
+        except NixError:
+            return {t.host: None for t in chunk}
 
     def check(self, targets: List[SystemTarget]) -> BuildReport:
         """Check mode: evaluate every system, build nothing."""

@@ -1,0 +1,57 @@
+"""The build task evaluating many hosts in parallel ``nix eval`` processes (``eval_workers``), through
+ansible-playbook, the flake inventory and the real Nix: every host gets the system Nix gives it alone,
+and it is built. (The build needs no host: nothing here connects to one.)"""
+import subprocess
+
+import pytest
+
+from fleetctl import FixtureFlake, path_info
+from playbook_helpers import run_task
+
+pytestmark = pytest.mark.integration
+
+HOSTS = ["ev%02d" % i for i in range(9)]
+
+
+@pytest.fixture(scope="module")
+def flake(tmp_path_factory):
+    specs = {name: {"shape": "plain", "eval_rounds": 1} for name in HOSTS}
+    return FixtureFlake.from_specs(tmp_path_factory.mktemp("parallel-eval") / "flake", specs)
+
+
+@pytest.fixture(scope="module")
+def inventory(flake, tmp_path_factory):
+    path = tmp_path_factory.mktemp("parallel-eval-inventory") / "fleet.flake.yml"
+    path.write_text("plugin: nixfleet.nixos.flake\nflake: %s\n" % flake.path)
+    return path
+
+
+def build(inventory, **args):
+    run = run_task(inventory, "all", "nixfleet.nixos.build", args, run_once=True)
+    return run, list(run.results("task under test").values())[0]
+
+
+def test_two_eval_processes_share_the_hosts_and_every_host_gets_its_own_system(flake, inventory):
+    run, result = build(inventory, eval_workers=2)
+    assert run.rc == 0, result
+    assert result["nix_calls"][:2] == ["eval", "eval"] and "eval" not in result["nix_calls"][2:]
+    assert sorted(result["paths"]) == HOSTS and result["failed_hosts"] == {}
+    for host in HOSTS:
+        alone = subprocess.run(["nix", "eval", "--raw", flake.toplevel(host) + ".drvPath"], stdout=subprocess.PIPE,
+                               universal_newlines=True, check=True).stdout
+        assert result["drv_paths"][host] == alone
+        assert path_info(result["paths"][host])["path"] == result["paths"][host]  # built, in the controller's store
+    # the largest nix process it started is reported: an evaluation holds at least its flake in memory
+    assert result["nix_peak_rss_mib"] > 0
+
+
+def test_one_worker_is_one_eval_and_gives_the_same_systems(inventory):
+    _run, parallel = build(inventory, eval_workers=2)
+    run, serial = build(inventory, eval_workers=1)
+    assert run.rc == 0 and serial["nix_calls"] == ["eval", "path-info"]  # all built already: nothing else
+    assert serial["paths"] == parallel["paths"] and serial["drv_paths"] == parallel["drv_paths"]
+
+
+def test_a_negative_number_of_workers_is_refused_before_anything_is_evaluated(inventory):
+    run, result = build(inventory, eval_workers=-1)
+    assert run.rc != 0 and "eval_workers must be 0 (one per core) or more, not -1" in result["msg"]
