@@ -1,6 +1,7 @@
 """The fleet benchmark: nixfleet's deploy.yml side by side with nixos-rebuild-style baselines.
 
-    python bench/fleet_bench.py [--sizes 5,20,50] [--repeat 3] [--out bench/results]
+    python bench/fleet_bench.py [--sizes 5,20,50] [--repeat 3] [--scale-sizes 100,200] [--eval-sizes 50]
+                                [--out bench/results]
 
 (``bash bench/run`` sets the machine up first.) For each fleet size and repetition, each method
 gets a fresh fleet and a flake nobody has built yet, and is measured on: a cold deploy, a no-op
@@ -13,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import shutil
 import sys
 import time
@@ -23,6 +25,10 @@ from typing import Dict, List, Optional
 from scene import BENCH, ROOT, Scene, bytes_needed, scene
 from measure import CommandFailed, install_nix_shims, measure
 import report
+
+# The fixture's synthetic evaluation work per host for the evaluation-heavy build phase: about 1.5 s
+# of CPU and 450 MB per evaluating process (tests/fixtures/flake/lib/eval-work.nix).
+EVAL_ROUNDS = 30
 
 
 @dataclass(frozen=True)
@@ -97,6 +103,26 @@ def run_inventory(work: Path, size: int, rep: int, rec: Recorder) -> None:
         timed("static-one-host", ["ansible-inventory", "-i", "localhost,", "--list"])
 
 
+def run_evaluation(work: Path, size: int, rep: int, rec: Recorder) -> None:
+    """The build phase alone (bench/build_phase.yml) for hosts that cost about 1.5 s of evaluation each
+    (EVAL_ROUNDS of the fixture's synthetic workload): one ``nix eval`` process, then one per core;
+    and what one host's evaluation costs alone (CPU of ``nix eval`` of its derivation, 3 hosts)."""
+    for workers in (1, 0):
+        salt = "ev%d-%d-%d" % (rep, workers, int(time.time()))
+        with scene(work / ("eval-%d-%d-%d" % (size, rep, workers)), size, salt, with_fleet=False,
+                   eval_rounds=EVAL_ROUNDS) as sc:
+            if workers == 0:
+                for host in sorted(sc.flake.data["hosts"])[:3]:
+                    rec.add(size, rep, "evaluation", "one-host-alone", measure(
+                        ["nix", "eval", "--raw", sc.flake.toplevel(host) + ".drvPath"], sc.env, sc.nix_log,
+                        sc.work / ("alone-%s.log" % host)))
+            sample = measure(["ansible-playbook", "-i", str(sc.inventory), str(BENCH / "build_phase.yml"),
+                              "-e", "nixos_deploy_eval_workers=%d" % workers], sc.env, sc.nix_log,
+                             sc.work / "build.log", cwd=sc.work, memory=True)
+            rec.add(size, rep, "evaluation", "build-phase-%s" % ("one-process" if workers == 1 else "per-core"), sample,
+                    cores=len(os.sched_getaffinity(0)))
+
+
 def run_memory(work: Path, size: int, rec: Recorder) -> None:
     """One more cold deploy per method, sampled for memory (kept apart: sampling costs CPU)."""
     for method in METHODS:
@@ -114,6 +140,10 @@ def main() -> int:
     parser.add_argument("--out", type=Path, default=BENCH / "results")
     parser.add_argument("--work", type=Path, default=ROOT / ".state" / "bench")
     parser.add_argument("--no-memory", action="store_true", help="skip the memory pass")
+    parser.add_argument("--scale-sizes", default="",
+                        help="larger fleets, measured once each after the others (bench/run: 100,200)")
+    parser.add_argument("--eval-sizes", default="",
+                        help="fleet sizes for the evaluation-heavy build phase (bench/run: 50)")
     args = parser.parse_args()
     sizes = [int(s) for s in args.sizes.split(",")]
     methods = [m for m in METHODS if m.key in args.methods.split(",")]
@@ -131,6 +161,13 @@ def main() -> int:
                 # A different order each time, so slow drift of the machine hits every method alike.
                 for method in methods[rep % len(methods):] + methods[:rep % len(methods)]:
                     run_deploys(args.work, size, rep, method, rec)
+        for size in [int(s) for s in args.scale_sizes.split(",") if s]:
+            print("== %d hosts, once" % size, flush=True)
+            for method in methods:
+                run_deploys(args.work, size, 0, method, rec)
+        for size in [int(s) for s in args.eval_sizes.split(",") if s]:
+            print("== evaluation-heavy build phase, %d hosts" % size, flush=True)
+            run_evaluation(args.work, size, 0, rec)
         if not args.no_memory:
             print("== memory, %d hosts" % max(sizes), flush=True)
             run_memory(args.work, max(sizes), rec)

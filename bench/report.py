@@ -68,10 +68,44 @@ def targets(records: List[Dict], sizes: Sequence[int]) -> List[Tuple[str, str, s
             add("controller CPU ÷ parallel shell (b)'s, %s" % scenario, size,
                 _ratio(med("nixfleet", scenario, size, "cpu_seconds"), med("parallel", scenario, size, "cpu_seconds")),
                 1.3)
+        ideal = evaluation_floor(records, size)
+        add("evaluation-heavy build phase ÷ (per-host evaluation CPU × hosts ÷ cores)", size,
+            _ratio(med("evaluation", "build-phase-per-core", size), ideal), 1.3)
         add("bytes sent ÷ NAR bytes needed, shared package changed", size,
             _ratio(med("nixfleet", "shared-changed", size, "loopback_bytes"),
                    med("nixfleet", "shared-changed", size, "needed_bytes")), 1.03)
     return rows
+
+
+def evaluation_floor(records: List[Dict], size: int) -> Optional[float]:
+    """The least a build phase of ``size`` evaluation-heavy hosts can take: one host's evaluation CPU
+    (median, measured alone) times the hosts, over the cores."""
+    alone = _median(records, "cpu_seconds", size=size, method="evaluation", scenario="one-host-alone")
+    phase = _runs(records, size=size, method="evaluation", scenario="build-phase-per-core")
+    if not alone or not phase:
+        return None
+    return alone * size / phase[0].get("cores", 1)
+
+
+def evaluation(records: List[Dict], sizes: Sequence[int]) -> List[str]:
+    """Markdown: the evaluation-heavy build phase, one nix eval process against one per core."""
+    out = ["## Evaluation-heavy build phase (bench/build_phase.yml)", "",
+           "Hosts whose systems cost about 1.5 s of evaluation each (the fixture's synthetic workload, "
+           "tests/fixtures/flake/lib/eval-work.nix), built from nothing; the floor is one host's evaluation "
+           "CPU alone times the hosts, over the cores.", "",
+           "| hosts | one process | one per core | floor | controller CPU (one / per core) | peak PSS (one / per core) |",
+           "|---|---|---|---|---|---|"]
+    for size in sizes:
+        one = _runs(records, size=size, method="evaluation", scenario="build-phase-one-process")
+        per_core = _runs(records, size=size, method="evaluation", scenario="build-phase-per-core")
+        if not one or not per_core:
+            continue
+        floor = evaluation_floor(records, size)
+        out.append("| %d | %.2f s | %.2f s | %s | %.1f / %.1f s | %d / %d MiB |" % (
+            size, one[0]["seconds"], per_core[0]["seconds"], "-" if floor is None else "%.2f s" % floor,
+            one[0].get("cpu_seconds", 0), per_core[0].get("cpu_seconds", 0),
+            one[0].get("peak_pss_kib", 0) // 1024, per_core[0].get("peak_pss_kib", 0) // 1024))
+    return out + [""]
 
 
 def per_host(records: List[Dict], methods: Sequence[str], sizes: Sequence[int], labels: Dict[str, str]) -> List[str]:
@@ -140,7 +174,7 @@ def markdown(records: List[Dict], methods: Sequence[str], labels: Dict[str, str]
         procs = sorted({r["nix_processes"] for r in _runs(records, method="inventory", scenario=key)})
         cells = " | ".join(_cell(records, size=s, method="inventory", scenario=key) for s in sizes)
         out.append("| %s | %s | %s |" % (title, cells, ", ".join(str(p) for p in procs)))
-    out += [""] + per_host(records, methods, sizes, labels)
+    out += [""] + per_host(records, methods, sizes, labels) + evaluation(records, sizes)
     memory = _runs(records, scenario="memory-cold")
     if memory:
         out += ["", "## Controller memory, cold deploy of %d hosts" % memory[0]["size"], "",

@@ -134,14 +134,16 @@ def bench_env(work: Path, control_dir: str, fleet: Fleet) -> Dict[str, str]:
 
 
 @contextlib.contextmanager
-def scene(work: Path, size: int, salt: str, with_fleet: bool = True) -> Iterator[Scene]:
+def scene(work: Path, size: int, salt: str, with_fleet: bool = True, eval_rounds: int = 0) -> Iterator[Scene]:
     """A fresh fleet of ``size`` hosts and a flake whose systems (and shared package) nobody has
-    built yet: ``salt`` goes into every version, so each scene starts cold on the controller too."""
+    built yet: ``salt`` goes into every version, so each scene starts cold on the controller too.
+    ``eval_rounds``: synthetic evaluation work per host (tests/fixtures/flake/lib/eval-work.nix)."""
     work.mkdir(parents=True, exist_ok=True)
     names = nsfleet.host_names(size)
     with running_fleet(work / "fleet", size, [], FIRST_ADDRESS) if with_fleet else _no_fleet(work, names) as fleet:
         hosts = {h.name: {"address": h.address, "port": h.port, "user": h.user, "shape": "colmena",
-                          "version": salt, "payload_kib": HOST_PAYLOAD_KIB} for h in fleet.hosts}
+                          "version": salt, "payload_kib": HOST_PAYLOAD_KIB, "eval_rounds": eval_rounds}
+                 for h in fleet.hosts}
         flake = FixtureFlake.from_specs(work / "flake", hosts, fleet.hosts[0].http_port)
         flake.data.update(base_version=salt, base_payload_kib=SHARED_PAYLOAD_KIB)
         flake.write()

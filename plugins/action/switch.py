@@ -57,6 +57,7 @@ class ActionModule(NixosAction):
         result = outcome.to_result()
         result["keys_changed"] = before.changed + after.changed
         result["copied"] = bool(copied)
+        result["switched"] = outcome.changed
         if args["copy"]:
             result["mode"] = args["mode"]
             result["built_on_target"] = bool(copied) and args["build_on_target"]

@@ -63,7 +63,7 @@ options:
     description:
       - How many C(nix eval) processes evaluate the hosts' systems at the same time, each its share of
         the hosts (at least 4 hosts each, so a small fleet is one process). C(0) means one per core of
-        the controller. Each process holds its hosts' evaluations in memory (RV(nix_peak_rss_mib)):
+        the controller. Each process holds its hosts' evaluations in memory (RV(nix_peak_rss_mib)), so
         lower it when a real NixOS configuration's evaluation does not fit that many times.
     type: int
     default: 0

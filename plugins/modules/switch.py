@@ -144,6 +144,10 @@ copied:
   description: Whether O(copy) put O(path) on the host in this run.
   returned: always
   type: bool
+switched:
+  description: Whether the profile or the running system changed (or would, in check mode) - RV(changed) without the copy and the keys.
+  returned: always
+  type: bool
 mode:
   description: How O(copy) gets the closure there (O(mode)).
   returned: with O(copy)

@@ -22,7 +22,7 @@ NIX_VERSION = subprocess.run(["nix", "--version"], stdout=subprocess.PIPE, unive
 def test_a_small_benchmark_runs_and_verifies_every_deploy(tmp_path):
     out = tmp_path / "results"
     proc = subprocess.run([sys.executable, "fleet_bench.py", "--sizes", "2", "--repeat", "1", "--no-memory",
-                           "--out", str(out), "--work", str(tmp_path / "work")], cwd=str(BENCH),
+                           "--eval-sizes", "8", "--out", str(out), "--work", str(tmp_path / "work")], cwd=str(BENCH),
                           stdout=subprocess.PIPE, stderr=subprocess.STDOUT, universal_newlines=True, timeout=900,
                           check=False)
     assert proc.returncode == 0, proc.stdout[-4000:]
@@ -40,6 +40,13 @@ def test_a_small_benchmark_runs_and_verifies_every_deploy(tmp_path):
     for method in METHODS:
         changed = by[(method, "shared-changed")]
         assert changed["needed_bytes"] > 2 * 1024 * 1024 and changed["loopback_bytes"] >= changed["needed_bytes"]
+    # The evaluation-heavy build phase: one eval process, then one per core (two evals of four hosts
+    # on two cores), every record with its controller CPU.
+    phase = {r["scenario"]: r for r in records if r["method"] == "evaluation"}
+    assert {"build-phase-one-process", "build-phase-per-core", "one-host-alone"} <= set(phase)
+    cores = phase["build-phase-per-core"]["cores"]
+    assert phase["build-phase-per-core"]["nix_processes"] == phase["build-phase-one-process"]["nix_processes"] + min(cores, 2) - 1
+    assert all(r["cpu_seconds"] > 0 for r in records if r["method"] != "inventory" or r["scenario"] != "static-one-host")
     text = (out / "results.md").read_text()
     assert "## Targets" in text and "## Machine" in text and "Nix: nix (Nix) %s" % NIX_VERSION in text
     assert (out / "deploy-times.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"

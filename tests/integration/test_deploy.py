@@ -74,9 +74,12 @@ def test_first_deploy_puts_every_host_on_its_system(fleet, flake, inventory):
         assert result["closure_sizes"][host.name] == sum(int(s) for s in sizes)
         assert host_state(host) == {"profile": "system-1-link", "running": path, "links": ["system-1-link"]}
         assert http_get(host) == "%s 1\n" % host.name
-        assert run.stats(host.name)["changed"] >= 2 and run.stats(host.name)["failures"] == 0
+        assert run.stats(host.name)["changed"] >= 1 and run.stats(host.name)["failures"] == 0
+        switched = run.results("Copy and switch to the system")[host.name]
+        # one task copied the closure (the host had no system) and switched to it
+        assert switched["copied"] is True and switched["switched"] is True and switched["mode"] == "push"
         # magic rollback: confirmed over a fresh ssh connection
-        assert run.results("Copy and switch to the system")[host.name]["confirmation"] == "confirmed"
+        assert switched["confirmation"] == "confirmed"
     assert inside(fleet["node04"], "command -v python3 || echo none").strip() == "none"
 
 
@@ -266,8 +269,12 @@ def test_test_boot_and_dry_activate(fleet, flake, inventory):
     dry = run_playbook(inventory, "deploy.yml", limit="node01", extra_vars={"nixos_deploy_action": "dry-activate"})
     assert dry.rc == 0, dry.stderr
     result = dry.results("Copy and switch to the system")["node01"]
-    assert result["changed"] is False and "would activate %s" % toplevel(flake, "node01") in result["stdout"]
+    # dry-activate needs the new system on the host: it is copied (changed), never switched to
+    assert result["switched"] is False and result["copied"] is True and result["changed"] is True
+    assert "would activate %s" % toplevel(flake, "node01") in result["stdout"]
     assert host_state(host) == state
+    again = run_playbook(inventory, "deploy.yml", limit="node01", extra_vars={"nixos_deploy_action": "dry-activate"})
+    assert again.rc == 0 and again.results("Copy and switch to the system")["node01"]["changed"] is False
 
 
 def test_refuses_what_is_not_a_toplevel(fleet, flake, inventory):

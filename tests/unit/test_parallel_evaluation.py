@@ -14,7 +14,7 @@ from ansible_collections.nixfleet.nixos.plugins.plugin_utils.nix_cli import NixC
 from ansible_collections.nixfleet.nixos.plugins.plugin_utils.system_build import (
     HOSTS_PER_EVALUATOR, SystemBuilder, SystemTarget, evaluation_chunks)
 
-from test_system_builder_diagnosis import FakeNix, targets
+from fake_nix import FakeNix, targets
 
 FIXTURE = Path(__file__).resolve().parents[1] / "fixtures" / "flake"
 ATTR = 'nixosConfigurations."%s".config.system.build.toplevel'
@@ -84,7 +84,8 @@ def test_the_real_nix_gives_every_host_the_system_it_gives_that_host_alone(flake
     assert parallel.nix_calls == ["eval", "eval"] and serial.nix_calls == ["eval"]
     assert parallel.drv_paths == serial.drv_paths and parallel.paths == serial.paths and len(parallel.paths) == 8
     for host in ("e00", "e07"):
-        alone = subprocess.run(["nix", "eval", "--raw", "%s#%s.drvPath" % (flake, ATTR % host)], stdout=subprocess.PIPE,
+        alone = subprocess.run(["nix", "--extra-experimental-features", "nix-command flakes", "eval", "--raw",
+                                "%s#%s.drvPath" % (flake, ATTR % host)], stdout=subprocess.PIPE,
                                universal_newlines=True, check=True).stdout
         assert parallel.drv_paths[host] == alone
     # the synthetic evaluation work is in each system (a host without it has another derivation)
