@@ -49,11 +49,11 @@ def targets(records: List[Dict], sizes: Sequence[int]) -> List[Tuple[str, str, s
     def med(method: str, scenario: str, size: int, key: str = "seconds") -> Optional[float]:
         return _median(records, key, size=size, method=method, scenario=scenario)
 
-    def add(name: str, size: int, value: Optional[float], limit: float, at_least: bool = False) -> None:
+    def add(name: str, size: int, value: Optional[float], limit: float, at_least: bool = False, digits: int = 2) -> None:
         if value is not None:
             met = value >= limit if at_least else value <= limit
-            rows.append(("%s, %d hosts" % (name, size), "%.2f" % value, "%s %.2f" % ("≥" if at_least else "≤", limit),
-                         met))
+            rows.append(("%s, %d hosts" % (name, size), "%.*f" % (digits, value),
+                         "%s %.*f" % ("≥" if at_least else "≤", digits, limit), met))
 
     for size in (s for s in sizes if s >= 20):
         add("no-op ÷ parallel shell (b)", size, _ratio(med("nixfleet", "noop", size), med("parallel", "noop", size)), 1.0)
@@ -73,7 +73,7 @@ def targets(records: List[Dict], sizes: Sequence[int]) -> List[Tuple[str, str, s
             _ratio(med("evaluation", "build-phase-per-core", size), ideal), 1.3)
         add("bytes sent ÷ NAR bytes needed, shared package changed", size,
             _ratio(med("nixfleet", "shared-changed", size, "loopback_bytes"),
-                   med("nixfleet", "shared-changed", size, "needed_bytes")), 1.03)
+                   med("nixfleet", "shared-changed", size, "needed_bytes")), 1.03, digits=3)
     return rows
 
 
