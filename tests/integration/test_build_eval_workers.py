@@ -40,7 +40,7 @@ def test_two_eval_processes_share_the_hosts_and_every_host_gets_its_own_system(f
         alone = subprocess.run(["nix", "eval", "--raw", flake.toplevel(host) + ".drvPath"], stdout=subprocess.PIPE,
                                universal_newlines=True, check=True).stdout
         assert result["drv_paths"][host] == alone
-        assert path_info(result["paths"][host])["path"] == result["paths"][host]  # built, in the controller's store
+        assert path_info(result["paths"][host])["narSize"] > 0  # built: valid in the controller's store
     # the largest nix process it started is reported: an evaluation holds at least its flake in memory
     assert result["nix_peak_rss_mib"] > 0
 
