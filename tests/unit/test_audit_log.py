@@ -8,11 +8,18 @@ import pytest
 
 from ansible_collections.nixfleet.nixos.plugins.module_utils import audit_log as al
 from ansible_collections.nixfleet.nixos.plugins.module_utils import transaction as tr
+from ansible_collections.nixfleet.nixos.plugins.module_utils.shell import argv
 
 A = "/nix/store/%s-nixos-system-h-1" % ("a" * 32)
 B = "/nix/store/%s-nixos-system-h-2" % ("b" * 32)
 C = "/nix/store/%s-nixos-system-h-3" % ("c" * 32)
 HOSTILE = "a'b\"c$(touch pwned)`touch pwned2`\n{{ 7 * 7 }}\\ %s é"
+
+
+def run_audit(head, profile, log, *audit_args, cwd=None):
+    """The host's audit function, then one call of it (``audit STATUS [RC]``), under ``sh``."""
+    script = al.append_function(head, str(profile), str(log)).then(argv("audit", *audit_args))
+    subprocess.run(["sh", "-c", script.text], cwd=cwd, check=True)
 
 
 def append(tmp_path, head, status, rc=""):
@@ -21,8 +28,7 @@ def append(tmp_path, head, status, rc=""):
         (tmp_path / "system-7-link").symlink_to(A)
         profile.symlink_to("system-7-link")
     log = tmp_path / "log" / "audit.log"
-    script = "%s; audit %s %s" % (al.append_function(head, str(profile), str(log)).text, status, rc)
-    subprocess.run(["sh", "-c", script], cwd=str(tmp_path), check=True)
+    run_audit(head, profile, log, status, *([rc] if rc != "" else []), cwd=str(tmp_path))
     return log
 
 
@@ -58,8 +64,7 @@ def test_records_are_appended_and_read_back_oldest_first(tmp_path):
 def test_an_exit_code_that_is_not_a_number_and_a_profile_without_generation_are_null(tmp_path):
     log = tmp_path / "audit.log"
     head = al.record_head(al.Deployer("u@c"), "h", "deploy", "test", A, None)
-    script = "%s; audit done 'x;y'" % al.append_function(head, str(tmp_path / "none"), str(log)).text
-    subprocess.run(["sh", "-c", script], check=True)
+    run_audit(head, tmp_path / "none", log, "done", "x;y")
     record = json.loads(log.read_text())
     assert (record["rc"], record["generation"], record["previous"]) == (None, None, None)
 
@@ -94,11 +99,9 @@ def test_a_deploy_rs_profiles_records_never_explain_the_running_system(tmp_path)
     # written and read back with its profile; a system's record has none
     log = tmp_path / "audit.log"
     head = al.record_head(al.Deployer("u@c"), "h", "deploy", "switch", C, None, profile=tools.profile)
-    subprocess.run(["sh", "-c", "%s; audit confirmed 0" % al.append_function(head, str(tmp_path / "p"), str(log)).text],
-                   check=True)
+    run_audit(head, tmp_path / "p", log, "confirmed", 0)
     head = al.record_head(al.Deployer("u@c"), "h", "deploy", "switch", B, A)
-    subprocess.run(["sh", "-c", "%s; audit confirmed 0" % al.append_function(head, str(tmp_path / "p"), str(log)).text],
-                   check=True)
+    run_audit(head, tmp_path / "p", log, "confirmed", 0)
     records, malformed = al.parse_records("".join("%s\t%s\n" % (al.PREFIX, line) for line in log.read_text().splitlines()))
     assert malformed == 0 and [r.profile for r in records] == [tools.profile, None]
     # the facts show each record as the host wrote it
