@@ -26,6 +26,7 @@ class ActionModule(NixosAction):
         manifest_cache={"type": "str"},
         trusted_public_keys={"type": "list", "elements": "str", "default": []},
         eval_workers={"type": "int", "default": 0},
+        eval_cache={"type": "bool", "default": True},
     )
 
     def execute(self, args, task_vars):
@@ -64,7 +65,8 @@ class ActionModule(NixosAction):
         extra = [t for t in extra if t.host.split("\n", 1)[0] not in failed]
         if args["eval_workers"] < 0:
             raise NixError("eval_workers must be 0 (one per core) or more, not %d" % args["eval_workers"])
-        builder = SystemBuilder(self.nix_cli(args), eval_workers=args["eval_workers"] or usable_cores())
+        builder = SystemBuilder(self.nix_cli(args), eval_workers=args["eval_workers"] or usable_cores(),
+                                eval_cache=args["eval_cache"])
         # Systems built on their targets are only evaluated here (their derivations are pushed).
         remote = [t for t in targets if t.host in on_target]
         if remote:

@@ -67,6 +67,21 @@ options:
         lower it when a real NixOS configuration's evaluation does not fit that many times.
     type: int
     default: 0
+  eval_cache:
+    description:
+      - Remember what each host's system evaluated to (C(drvPath), C(outPath)), so that a redeploy of
+        an unchanged flake evaluates nothing - it only asks the store whether the systems are there
+        (RV(evaluations_cached)). Keyed like the inventory cache - a locked ref (C(?rev=),
+        C(?narHash=), a C(path:/nix/store/...) copy, as the nixfleet.nixos.flake inventory's
+        C(nixos_flake) is) is its own key; an unlocked local flake is keyed by a fingerprint of its
+        content (a new commit, a dirty tree, an edited file or C(flake.lock) is a new key); plus the
+        C(nix) executable, C(NIX_CONFIG) and O(nix_args).
+      - Never used for an unlocked remote ref, or when O(nix_args) has C(--impure), C(--override-input)
+        or another flag that changes what the evaluation reads. A remembered host whose system has to
+        be built is evaluated again (its derivation may have been garbage-collected).
+      - Kept in C($NIXFLEET_CACHE_DIR/evaluations) (default C(~/.cache/nixfleet), or C($XDG_CACHE_HOME/nixfleet)).
+    type: bool
+    default: true
 attributes:
   check_mode:
     support: full
@@ -137,6 +152,11 @@ built:
   type: bool
 nix_calls:
   description: The nix invocations made (C(build), C(eval), ...), to see that one build served every host.
+  returned: always
+  type: list
+  elements: str
+evaluations_cached:
+  description: The hosts whose systems were taken from the evaluation cache (O(eval_cache)), not evaluated.
   returned: always
   type: list
   elements: str

@@ -23,6 +23,7 @@ from typing import Dict, List, Optional, Sequence
 
 from ansible_collections.nixfleet.nixos.plugins.module_utils.errors import NixError, nix_error_text
 from ansible_collections.nixfleet.nixos.plugins.module_utils.flake_inventory import nix_string
+from ansible_collections.nixfleet.nixos.plugins.plugin_utils import evaluation_cache
 from ansible_collections.nixfleet.nixos.plugins.plugin_utils.nix_cli import NixCli
 
 
@@ -46,10 +47,12 @@ class BuildReport:
     failed: Dict[str, str] = field(default_factory=dict)
     nix_calls: List[str] = field(default_factory=list)
     closure_sizes: Dict[str, int] = field(default_factory=dict)
+    cached: List[str] = field(default_factory=list)
 
     def to_result(self) -> dict:
         return {"paths": self.paths, "drv_paths": self.drv_paths, "failed_hosts": self.failed,
-                "nix_calls": self.nix_calls, "closure_sizes": self.closure_sizes}
+                "nix_calls": self.nix_calls, "closure_sizes": self.closure_sizes,
+                "evaluations_cached": sorted(self.cached)}
 
 
 def _eval_expression(targets: List[SystemTarget]) -> str:
@@ -84,19 +87,44 @@ def evaluation_chunks(targets: List[SystemTarget], workers: int) -> List[List[Sy
 
 class SystemBuilder:
     """``eval_workers``: how many ``nix eval`` processes may evaluate hosts at once (each holds the
-    evaluation of its share of the hosts in memory; the chunks are contiguous)."""
+    evaluation of its share of the hosts in memory; the chunks are contiguous). ``eval_cache``: take
+    the evaluations of an unchanged flake from :mod:`evaluation_cache` and remember new ones."""
 
-    def __init__(self, cli: NixCli, eval_workers: int = 1) -> None:
+    def __init__(self, cli: NixCli, eval_workers: int = 1, eval_cache: bool = False) -> None:
         self.cli = cli
         self.eval_workers = max(1, eval_workers)
+        self.eval_cache = eval_cache
         self.report = BuildReport()
 
     def _eval_one(self, target: SystemTarget) -> Dict[str, str]:
         self.report.nix_calls.append("eval %s" % target.host)
         return self.cli.eval_json(target.installable, apply="s: { drvPath = s.drvPath; path = s.outPath; }")
 
-    def evaluate(self, targets: List[SystemTarget]) -> Dict[str, Optional[Dict[str, str]]]:
-        """``{host: {"drvPath", "path"} or None}``; hosts that fail get Nix's message in ``failed``."""
+    def evaluate(self, targets: List[SystemTarget], cached: bool = True) -> Dict[str, Optional[Dict[str, str]]]:
+        """``{host: {"drvPath", "path"} or None}``; hosts that fail get Nix's message in ``failed``.
+        With the cache on (and ``cached``), hosts of an unchanged flake are answered from it."""
+        keys = self._cache_keys(targets) if self.eval_cache else {}
+        remembered = self._remembered(targets, keys) if cached else {}
+        self.report.cached = sorted(remembered)
+        results = self._evaluate([t for t in targets if t.host not in remembered])
+        for flake, key in keys.items():
+            fresh = {t.attr: results[t.host] for t in targets if t.flake == flake and results.get(t.host)}
+            if key and fresh:
+                evaluation_cache.store(key, fresh)
+        results.update(remembered)
+        return results
+
+    def _cache_keys(self, targets: List[SystemTarget]) -> Dict[str, Optional[str]]:
+        return {flake: evaluation_cache.entry_key(flake, self.cli.settings, self.cli.env)
+                for flake in sorted({t.flake for t in targets})}
+
+    @staticmethod
+    def _remembered(targets: List[SystemTarget], keys: Dict[str, Optional[str]]) -> Dict[str, Dict[str, str]]:
+        entries = {flake: evaluation_cache.load(key) for flake, key in keys.items() if key}
+        return {t.host: entries[t.flake][t.attr] for t in targets
+                if t.attr in entries.get(t.flake, {})}
+
+    def _evaluate(self, targets: List[SystemTarget]) -> Dict[str, Optional[Dict[str, str]]]:
         results: Dict[str, Optional[Dict[str, str]]] = {}
         if not self.cli.settings.changes_inputs and targets:
             chunks = evaluation_chunks(targets, self.eval_workers)
@@ -143,6 +171,14 @@ class SystemBuilder:
             return self.report
         infos = self._path_info(sorted({evaluated[t.host]["path"] for t in wanted}))
         missing = [t for t in wanted if infos.get(evaluated[t.host]["path"]) is None]
+        # A remembered evaluation whose system must be built: its derivation may be gone; evaluate it.
+        stale = [t for t in missing if t.host in self.report.cached]
+        if stale:
+            remembered = self.report.cached
+            evaluated.update(self.evaluate(stale, cached=False))
+            self.report.cached = [h for h in remembered if h not in {t.host for t in stale}]
+            missing = [t for t in missing if evaluated.get(t.host)]
+            wanted = [t for t in wanted if evaluated.get(t.host)]
         stderr = ""
         if missing:
             drvs = sorted({evaluated[t.host]["drvPath"] for t in missing})

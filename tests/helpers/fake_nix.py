@@ -23,6 +23,7 @@ class FakeNix:
 
     def __init__(self, broken: Dict[str, str] = None, failing: List[str] = ()) -> None:
         self.settings = NixSettings()
+        self.env: Dict[str, str] = {}
         self.broken, self.failing = broken or {}, list(failing)
         self.built: List[str] = []
         self.calls: List[str] = []

@@ -14,6 +14,21 @@ SHAPES = {"node01": "colmena", "node02": "deploy-rs", "node03": "plain", "node04
 TAGS = {"node01": ["web", "canary"], "node04": ["web"]}
 
 
+@pytest.fixture(scope="session", autouse=True)
+def session_evaluation_cache(tmp_path_factory):
+    """Session and module fixtures do not read the machine's own cache (~/.cache/nixfleet) either."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("NIXFLEET_CACHE_DIR", str(tmp_path_factory.mktemp("nixfleet-session-cache")))
+        yield
+
+
+@pytest.fixture(autouse=True)
+def own_evaluation_cache(tmp_path_factory, monkeypatch):
+    """Each test starts with an empty evaluation cache (the build's eval_cache), so what it evaluates
+    does not depend on which tests ran before it; runs within one test share it."""
+    monkeypatch.setenv("NIXFLEET_CACHE_DIR", str(tmp_path_factory.mktemp("nixfleet-cache")))
+
+
 @pytest.fixture(scope="session")
 def fleet(tmp_path_factory):
     """node01..node04 on 127.0.10.11-14; node04 has no Python."""

@@ -1,0 +1,134 @@
+# -*- coding: utf-8 -*-
+# Copyright: nixfleet.nixos contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Remembered evaluations: a host's ``drvPath``/``outPath`` for a flake that has not changed.
+
+Evaluating a real NixOS configuration costs seconds of CPU and hundreds of MB; a redeploy of an
+unchanged flake would pay it again only to learn the systems are the ones already deployed. So the
+build remembers what each ``<flake>#<attr>`` evaluated to, keyed like the inventory cache:
+
+- the flake's identity: a *locked* ref is its own identity (``?rev=``, ``?narHash=``, a
+  ``path:/nix/store/…`` copy, a ``github:owner/repo/<commit>``: what they name cannot change, and
+  their ``flake.lock`` comes with them); an unlocked local ref (``path:``, ``git+file:``) is the
+  content fingerprint of its directory (:mod:`flake_fingerprint`: a new commit, a dirty tree, an
+  edited file or ``flake.lock`` is a new key); an unlocked remote ref has none and is never cached;
+- the Nix executable (its path, size and modification time), ``NIX_CONFIG`` and every extra
+  ``nix`` argument;
+- never when the arguments make the evaluation depend on more than the flake (``--impure``,
+  ``--override-input`` and the other input flags).
+
+An entry only says what the evaluation *was*; the caller still asks the store whether the system
+exists, and re-evaluates a host whose system must be built (its derivation may have been collected).
+Entries live in ``$NIXFLEET_CACHE_DIR/evaluations`` (default ``$XDG_CACHE_HOME/nixfleet``, else
+``~/.cache/nixfleet``), one JSON file per flake identity, the newest :data:`KEEP_FILES` kept. A
+cache that cannot be read or written is only a cache: the caller evaluates.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import re
+import tempfile
+from typing import Dict, Mapping, Optional
+
+from ansible_collections.nixfleet.nixos.plugins.module_utils.flake_ref import split_ref
+from ansible_collections.nixfleet.nixos.plugins.module_utils.nix_argv import NixSettings
+from ansible_collections.nixfleet.nixos.plugins.plugin_utils.flake_fingerprint import fingerprint
+from ansible_collections.nixfleet.nixos.plugins.plugin_utils.nix_version_cache import executable_key
+
+KEEP_FILES = 64
+# Arguments after which an evaluation may read more than the flake (the environment, other inputs).
+UNCACHEABLE_ARGS = ("--impure", "--override-input", "--update-input", "--recreate-lock-file", "--inputs-from",
+                    "--reference-lock-file", "--override-flake", "--no-eval-cache")
+_COMMIT = re.compile(r"^[0-9a-f]{40}$")
+_FORGES = ("github", "gitlab", "sourcehut")
+
+
+def cache_dir() -> str:
+    base = os.environ.get("NIXFLEET_CACHE_DIR")
+    if not base:
+        xdg = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+        base = os.path.join(xdg, "nixfleet")
+    return os.path.join(base, "evaluations")
+
+
+def is_locked(ref: str) -> bool:
+    """``ref`` names content that cannot change (so it identifies its evaluation by itself)."""
+    scheme, location, query = split_ref(ref)
+    if query.get("rev") or query.get("narHash"):
+        return True
+    if scheme == "path":
+        return location.startswith("/nix/store/") and "/../" not in location
+    if scheme in _FORGES:
+        parts = location.strip("/").split("/")
+        return len(parts) >= 3 and bool(_COMMIT.match(parts[2]))
+    return False
+
+
+def flake_identity(ref: str) -> Optional[str]:
+    """What the evaluation of ``ref`` depends on, or None when it cannot be known without Nix."""
+    if is_locked(ref):
+        return "locked:" + ref
+    content = fingerprint(ref)
+    return "%s %s" % (ref, content) if content else None
+
+
+def entry_key(ref: str, settings: NixSettings, env: Optional[Mapping[str, str]] = None) -> Optional[str]:
+    """The cache file's key for evaluations of ``ref`` with ``settings`` (``env``: what the nix
+    processes get on top of this process's environment); None: not cacheable."""
+    if any(arg in UNCACHEABLE_ARGS for arg in settings.extra_args):
+        return None
+    identity = flake_identity(ref)
+    nix = executable_key(settings.nix)
+    if identity is None or nix is None:
+        return None
+    environment = dict(os.environ)
+    environment.update(env or {})
+    material = json.dumps([identity, nix, environment.get("NIX_CONFIG", ""), list(settings.extra_args)])
+    return hashlib.sha256(material.encode()).hexdigest()
+
+
+def _is_entry(value: object) -> bool:
+    return (isinstance(value, dict) and isinstance(value.get("drvPath"), str) and isinstance(value.get("path"), str)
+            and value["drvPath"].endswith(".drv"))
+
+
+def load(key: str) -> Dict[str, Dict[str, str]]:
+    """``{attr: {"drvPath", "path"}}`` remembered under ``key`` (empty when none or unreadable)."""
+    try:
+        with open(os.path.join(cache_dir(), key + ".json")) as handle:
+            data = json.load(handle)
+    except (OSError, ValueError):
+        return {}
+    if not isinstance(data, dict):
+        return {}
+    return {attr: {"drvPath": v["drvPath"], "path": v["path"]} for attr, v in data.items() if _is_entry(v)}
+
+
+def store(key: str, evaluations: Mapping[str, Mapping[str, str]]) -> None:
+    """Remember ``evaluations`` (``{attr: {"drvPath", "path"}}``) under ``key``, beside what is there."""
+    merged = load(key)
+    merged.update({attr: {"drvPath": v["drvPath"], "path": v["path"]} for attr, v in evaluations.items()
+                   if _is_entry(v)})
+    directory = cache_dir()
+    try:
+        os.makedirs(directory, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=directory, prefix=".evaluation.")
+        with os.fdopen(fd, "w") as handle:
+            json.dump(merged, handle)
+        os.replace(tmp, os.path.join(directory, key + ".json"))
+        _prune(directory)
+    except OSError:
+        pass
+
+
+def _prune(directory: str) -> None:
+    files = [os.path.join(directory, n) for n in os.listdir(directory) if n.endswith(".json")]
+    files.sort(key=lambda p: os.stat(p).st_mtime_ns, reverse=True)
+    for old in files[KEEP_FILES:]:
+        try:
+            os.unlink(old)
+        except OSError:
+            pass
