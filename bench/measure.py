@@ -24,6 +24,7 @@ class Sample:
     # Controller CPU (user + system) of the command and the descendants it reaped: the ssh
     # master connections that outlive the run (ControlPersist) are not in it.
     cpu_seconds: float = 0.0
+    nix_evals: int = 0  # of the Nix processes, how many were `nix eval`
     peak_pss_kib: int = 0
     peak_rss_kib: int = 0
     processes_seen: int = 0
@@ -49,12 +50,13 @@ class CommandFailed(RuntimeError):
 
 
 def install_nix_shims(directory: Path, log: Path) -> None:
-    """Wrappers that log every Nix process started through PATH, then exec the real program."""
+    """Wrappers that log every Nix process started through PATH (program, first argument, pid), then
+    exec the real program."""
     directory.mkdir(parents=True, exist_ok=True)
     for program in NIX_PROGRAMS:
         real = _which(program, exclude=directory)
         shim = directory / program
-        shim.write_text('#!/bin/sh\necho "%s $$" >> %s\nexec %s "$@"\n' % (program, log, real))
+        shim.write_text('#!/bin/sh\necho "%s ${1:-} $$" >> %s\nexec %s "$@"\n' % (program, log, real))
         shim.chmod(0o755)
 
 
@@ -169,8 +171,9 @@ def measure(argv: Sequence[str], env: Mapping[str, str], nix_log: Path, log: Pat
         crossed = loopback_bytes() - before
     if rc != 0:
         raise CommandFailed("%s failed (exit %d); its output is in %s" % (" ".join(argv[:3]), rc, log))
-    nix = len([line for line in nix_log.read_text().splitlines() if line.strip()])
-    sample = Sample(round(seconds, 3), nix, crossed, cpu_seconds=round(usage.ru_utime + usage.ru_stime, 3))
+    started = [line.split() for line in nix_log.read_text().splitlines() if line.strip()]
+    sample = Sample(round(seconds, 3), len(started), crossed, cpu_seconds=round(usage.ru_utime + usage.ru_stime, 3),
+                    nix_evals=len([words for words in started if words[:2] == ["nix", "eval"]]))
     if sampler:
         sample.peak_pss_kib, sample.peak_rss_kib, sample.processes_seen = \
             sampler.peak_pss, sampler.peak_rss, len(sampler.seen)

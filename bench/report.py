@@ -74,6 +74,14 @@ def targets(records: List[Dict], sizes: Sequence[int]) -> List[Tuple[str, str, s
         add("bytes sent ÷ NAR bytes needed, shared package changed", size,
             _ratio(med("nixfleet", "shared-changed", size, "loopback_bytes"),
                    med("nixfleet", "shared-changed", size, "needed_bytes")), 1.03, digits=3)
+        add("cache path: bytes uploaded to the cache ÷ one copy of the closures, cold", size,
+            _ratio(med("nixfleet-cache", "cold", size, "uploaded_bytes"), med("nixfleet-cache", "cold", size, "needed_bytes")),
+            1.03, digits=3)
+        add("evaluation-heavy build phase, flake unchanged: nix eval processes", size,
+            med("evaluation", "build-phase-unchanged", size, "nix_evals"), 0, digits=0)
+        add("AWX slicing: derivations built, 4 slices ÷ one job", size,
+            _ratio(med("awx-slices", "cold-4-slices", size, "derivations_built"),
+                   med("awx-slices", "cold-1-slice", size, "derivations_built")), 1.0)
     return rows
 
 
@@ -105,7 +113,44 @@ def evaluation(records: List[Dict], sizes: Sequence[int]) -> List[str]:
             size, one[0]["seconds"], per_core[0]["seconds"], "-" if floor is None else "%.2f s" % floor,
             one[0].get("cpu_seconds", 0), per_core[0].get("cpu_seconds", 0),
             one[0].get("peak_pss_kib", 0) // 1024, per_core[0].get("peak_pss_kib", 0) // 1024))
+        for again in _runs(records, size=size, method="evaluation", scenario="build-phase-unchanged"):
+            out += ["", "The same build phase again, the flake unchanged (evaluation cache): %.2f s, %d Nix "
+                    "processes, %d of them `nix eval`." % (again["seconds"], again["nix_processes"], again["nix_evals"])]
     return out + [""]
+
+
+def scale_out(records: List[Dict]) -> List[str]:
+    """Markdown: the cache path next to the push path, and AWX job slicing next to one job."""
+    out: List[str] = []
+    cache = sorted(_runs(records, method="nixfleet-cache", scenario="cold"), key=lambda r: r["size"])
+    if cache:
+        out += ["## The cache path at scale (`nixos_deploy_copy_mode: cache`, cold deploy, one run)", "",
+                "The controller pushes every path once to a signed cache on another host (nginx, role "
+                "binary_cache); the hosts pull from it. Bytes leaving the controller: loopback bytes minus what "
+                "the cache served the hosts (its access log). One copy: the NAR bytes of every path in the "
+                "hosts' closures, once.", "",
+                "| hosts | wall, cache path | wall, push path (median) | bytes leaving the controller | uploaded to the cache "
+                "| one copy of the closures | served by the cache to the hosts | push path: bytes sent, shared changed |",
+                "|---|---|---|---|---|---|---|---|"]
+        for r in cache:
+            push = _median(records, size=r["size"], method="nixfleet", scenario="cold")
+            out.append("| %d | %.2f s | %s | %s | %s | %s | %s | %s |" % (
+                r["size"], r["seconds"], "-" if push is None else "%.2f s" % push, _mib(r["controller_bytes"]),
+                _mib(r["uploaded_bytes"]), _mib(r["needed_bytes"]), _mib(r["served_bytes"]),
+                _mib(_median(records, "loopback_bytes", size=r["size"], method="nixfleet", scenario="shared-changed"))))
+        out.append("")
+    sliced = sorted(_runs(records, method="awx-slices"), key=lambda r: (r["size"], -r["slices"]))
+    if sliced:
+        out += ["## AWX job slicing (cold deploy, one run each, a fresh flake each)", "",
+                "deploy.yml as concurrent ansible-runner jobs, the inventory cut as AWX cuts it "
+                "(bench/sliced_deploy.py), on one controller (shared Nix store and evaluation cache), against "
+                "one job through the same harness. Derivations built: counted by Nix's post-build-hook.", "",
+                "| hosts | jobs | wall | controller CPU | derivations built | nix processes |", "|---|---|---|---|---|---|"]
+        for r in sliced:
+            out.append("| %d | %d | %.2f s | %.1f s | %d | %d |" % (
+                r["size"], r["slices"], r["seconds"], r["cpu_seconds"], r["derivations_built"], r["nix_processes"]))
+        out.append("")
+    return out
 
 
 def per_host(records: List[Dict], methods: Sequence[str], sizes: Sequence[int], labels: Dict[str, str]) -> List[str]:
@@ -174,7 +219,7 @@ def markdown(records: List[Dict], methods: Sequence[str], labels: Dict[str, str]
         procs = sorted({r["nix_processes"] for r in _runs(records, method="inventory", scenario=key)})
         cells = " | ".join(_cell(records, size=s, method="inventory", scenario=key) for s in sizes)
         out.append("| %s | %s | %s |" % (title, cells, ", ".join(str(p) for p in procs)))
-    out += [""] + per_host(records, methods, sizes, labels) + evaluation(records, sizes)
+    out += [""] + per_host(records, methods, sizes, labels) + evaluation(records, sizes) + scale_out(records)
     memory = _runs(records, scenario="memory-cold")
     if memory:
         out += ["", "## Controller memory, cold deploy of %d hosts" % memory[0]["size"], "",

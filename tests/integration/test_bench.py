@@ -22,7 +22,7 @@ NIX_VERSION = subprocess.run(["nix", "--version"], stdout=subprocess.PIPE, unive
 def test_a_small_benchmark_runs_and_verifies_every_deploy(tmp_path):
     out = tmp_path / "results"
     proc = subprocess.run([sys.executable, "fleet_bench.py", "--sizes", "2", "--repeat", "1", "--no-memory",
-                           "--eval-sizes", "8", "--out", str(out), "--work", str(tmp_path / "work")], cwd=str(BENCH),
+                           "--eval-sizes", "8", "--cache-sizes", "2", "--slice-sizes", "4", "--out", str(out), "--work", str(tmp_path / "work")], cwd=str(BENCH),
                           stdout=subprocess.PIPE, stderr=subprocess.STDOUT, universal_newlines=True, timeout=900,
                           check=False)
     assert proc.returncode == 0, proc.stdout[-4000:]
@@ -31,10 +31,12 @@ def test_a_small_benchmark_runs_and_verifies_every_deploy(tmp_path):
     assert {(m, s) for m in METHODS for s in SCENARIOS} <= runs and ("floor", "noop") in runs
     by = {(r["method"], r["scenario"]): r for r in records}
     # Nix processes on the controller: the inventory evaluates once uncached and never from its cache;
-    # a no-op deploy is one build and one path-info (cached inventory); the baselines run two per host.
+    # a no-op deploy is one path-info (cached inventory, cached evaluations: no nix eval at all); the
+    # baselines run two per host.
     assert by[("inventory", "uncached")]["nix_processes"] == 1
     assert by[("inventory", "cached")]["nix_processes"] == 0
-    assert by[("nixfleet", "noop")]["nix_processes"] == 2
+    assert by[("nixfleet", "noop")]["nix_processes"] == 1 and by[("nixfleet", "noop")]["nix_evals"] == 0
+    assert by[("nixfleet", "cold")]["nix_evals"] >= 1
     assert by[("parallel", "noop")]["nix_processes"] == 4
     # A changed shared package crossed loopback at least once per host (its NAR bytes), for every method.
     for method in METHODS:
@@ -46,6 +48,16 @@ def test_a_small_benchmark_runs_and_verifies_every_deploy(tmp_path):
     assert {"build-phase-one-process", "build-phase-per-core", "one-host-alone"} <= set(phase)
     cores = phase["build-phase-per-core"]["cores"]
     assert phase["build-phase-per-core"]["nix_processes"] == phase["build-phase-one-process"]["nix_processes"] + min(cores, 2) - 1
+    # the same build phase again, nothing changed: the evaluation cache answers, no nix eval runs
+    assert phase["build-phase-unchanged"]["nix_evals"] == 0 and phase["build-phase-per-core"]["nix_evals"] >= 1
+    # The cache path: the closures went up to the cache once (about one copy of their NAR bytes, the
+    # random payloads do not compress) and the hosts pulled them from there (two hosts: more than once).
+    cache = by[("nixfleet-cache", "cold")]
+    assert 0.97 * cache["needed_bytes"] <= cache["uploaded_bytes"] <= 1.03 * cache["needed_bytes"]
+    assert cache["served_bytes"] > cache["uploaded_bytes"] and cache["controller_bytes"] < cache["loopback_bytes"]
+    # AWX slicing: four slice jobs built exactly what one job builds (Nix's post-build-hook counted)
+    sliced, whole = by[("awx-slices", "cold-4-slices")], by[("awx-slices", "cold-1-slice")]
+    assert sliced["derivations_built"] == whole["derivations_built"] > 0
     assert all(r["cpu_seconds"] > 0 for r in records if r["method"] != "inventory" or r["scenario"] != "static-one-host")
     text = (out / "results.md").read_text()
     assert "## Targets" in text and "## Machine" in text and "Nix: nix (Nix) %s" % NIX_VERSION in text
@@ -63,6 +75,9 @@ def test_committed_results_are_complete_and_the_readme_reports_them():
                 assert len([r for r in records if (r["size"], r["method"], r["scenario"]) == (size, method, scenario)]) == 3
         assert len([r for r in records if (r["size"], r["method"]) == (size, "floor")]) == 3
     assert {r["method"] for r in records if r["scenario"] == "memory-cold"} == METHODS
+    assert {r["size"] for r in records if r["method"] == "nixfleet-cache"} == {20, 50}
+    assert {(r["size"], r["slices"]) for r in records if r["method"] == "awx-slices"} == {(50, 4), (50, 1)}
+    assert [r["nix_evals"] for r in records if r["scenario"] == "build-phase-unchanged"] == [0]
     assert (BENCH / "results" / "deploy-times.png").exists() and (BENCH / "results" / "machine.md").exists()
     sys.path.insert(0, str(BENCH))
     import report  # noqa: E402
