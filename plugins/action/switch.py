@@ -51,7 +51,8 @@ class ActionModule(NixosAction):
                                    install_bootloader=args["install_bootloader"],
                                    fetch=(lambda: copied.append(fetch())) if fetch else None,
                                    ready=lambda: uploads.append(key_upload.upload(
-                                       shell, keys, UploadAt.PRE_ACTIVATION, self._task.check_mode)))
+                                       shell, keys, UploadAt.PRE_ACTIVATION, self._task.check_mode)),
+                                   known_here=_local_toplevel(path))
         before = uploads[0]
         after = key_upload.upload(shell, keys, UploadAt.POST_ACTIVATION, self._task.check_mode)
         result = outcome.to_result()
@@ -105,6 +106,12 @@ class ActionModule(NixosAction):
         # An inhibited switch made the system the boot entry only: it runs after a reboot.
         result["needs_reboot"] = outcome.inhibited or (activator.last_state.needs_reboot if activator.last_state
                                                        else False)
+
+
+def _local_toplevel(path):
+    """The controller's store holds ``path`` as a NixOS toplevel (what a host's copy of it holds too)."""
+    return (os.path.isfile(os.path.join(path, "nixos-version"))
+            and os.access(os.path.join(path, "bin", "switch-to-configuration"), os.X_OK))
 
 
 def _local_inhibitors(path):

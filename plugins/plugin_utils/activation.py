@@ -249,14 +249,16 @@ class Activator:
     def switch(self, path: str, action: str = "switch", check_mode: bool = False, on_inhibited: str = "fail",
                inhibitors_elsewhere: Optional[str] = None, specialisation: Optional[str] = None,
                install_bootloader: bool = False, fetch: Optional[Callable[[], object]] = None,
-               ready: Optional[Callable[[], object]] = None) -> Outcome:
+               ready: Optional[Callable[[], object]] = None, known_here: bool = False) -> Outcome:
         """``on_inhibited``: what to do when NixOS's switch inhibitors refuse a live switch (``fail``, or
         ``boot``: make it the boot entry); ``inhibitors_elsewhere``: the new system's list, from the
         controller's store, for when it is not on the host yet (check mode). ``specialisation``: run
         ``PATH/specialisation/NAME`` (switch and test; the profile, so the boot entry, stays ``path``).
         ``fetch``: puts ``path`` on the host when the probe finds it missing (not in check mode), so one
-        probe serves the copy and the switch. ``ready``: called once the system is there, before any
-        activation (the pre-activation keys)."""
+        probe serves the copy and the switch (``known_here``: the controller's store holds ``path`` as a
+        NixOS toplevel, so what the probe could not read before the copy comes from there, not from a
+        second probe). ``ready``: called once the system is there, before any activation (the
+        pre-activation keys)."""
         if action not in ac.ACTIONS:
             raise self._fail("unknown action %r (one of %s)" % (action, ", ".join(ac.ACTIONS)))
         if specialisation is not None:
@@ -269,15 +271,17 @@ class Activator:
                                  "the base system)" % action)
         before, out = self._probe(path=path, inhibitors=action in si.LIVE_ACTIONS, specialisation=specialisation,
                                   valid=fetch is not None)
-        present = self._present(path, _present_rc(out))
+        present, fetched = self._present(path, _present_rc(out)), False
         if fetch is not None and not present and not check_mode:
-            fetch()  # then probe again: the new system's inhibitors and specialisations are readable now
-            return self.switch(path, action, check_mode, on_inhibited, inhibitors_elsewhere, specialisation,
-                               install_bootloader, ready=ready)
+            fetch()  # a copy that succeeded leaves a valid path
+            if not known_here or specialisation:  # probe again: its inhibitors and specialisations are readable now
+                return self.switch(path, action, check_mode, on_inhibited, inhibitors_elsewhere, specialisation,
+                                   install_bootloader, ready=ready)
+            present = self._presence[path] = fetched = True
         running = self._specialisation(path, specialisation, out, present) if specialisation else None
         inhibited = ""
         if action in si.LIVE_ACTIONS and before.running_system:
-            action, inhibited = self._inhibited(si.read(out, present, inhibitors_elsewhere), path, action, on_inhibited)
+            action, inhibited = self._inhibited(si.read(out, present and not fetched, inhibitors_elsewhere), path, action, on_inhibited)
         previous = before.current
         outcome = Outcome(changed=needs_change(before, path, action, running), action=action, path=path,
                           previous_path=before.running_system,

@@ -108,7 +108,11 @@ class SystemBuilder:
         self.report.cached = sorted(remembered)
         results = self._evaluate([t for t in targets if t.host not in remembered])
         for flake, key in keys.items():
-            fresh = {t.attr: results[t.host] for t in targets if t.flake == flake and results.get(t.host)}
+            fresh: Dict[str, Dict[str, str]] = {}
+            for target in targets:
+                info = results.get(target.host)
+                if target.flake == flake and info:
+                    fresh[target.attr] = info
             if key and fresh:
                 evaluation_cache.store(key, fresh)
         results.update(remembered)
@@ -175,10 +179,16 @@ class SystemBuilder:
         stale = [t for t in missing if t.host in self.report.cached]
         if stale:
             remembered = self.report.cached
-            evaluated.update(self.evaluate(stale, cached=False))
-            self.report.cached = [h for h in remembered if h not in {t.host for t in stale}]
-            missing = [t for t in missing if evaluated.get(t.host)]
-            wanted = [t for t in wanted if evaluated.get(t.host)]
+            again = self.evaluate(stale, cached=False)
+            for target in stale:
+                info = again.get(target.host)
+                if info:
+                    evaluated[target.host] = info
+                else:
+                    del evaluated[target.host]
+            self.report.cached = [h for h in remembered if h not in again]
+            missing = [t for t in missing if t.host in evaluated]
+            wanted = [t for t in wanted if t.host in evaluated]
         stderr = ""
         if missing:
             drvs = sorted({evaluated[t.host]["drvPath"] for t in missing})

@@ -11,6 +11,7 @@ from ansible_collections.nixfleet.nixos.plugins.module_utils import transaction 
 from ansible_collections.nixfleet.nixos.plugins.module_utils.errors import NixError
 
 from activator_answers import AFTER, NEW, OLD, activator, launched, probe
+from fake_shell import said
 
 MISSING = probe(present=3)
 
@@ -27,6 +28,38 @@ def test_a_missing_system_is_fetched_probed_again_then_readied_and_switched():
     assert outcome.changed is True and outcome.generation == 2
     assert steps == [("fetch", ["probe"]), ("ready", ["probe", "probe"])]  # readied after the second probe
     assert shell.names() == ["probe", "probe", "launch", "probe"]
+
+
+def test_a_system_the_controller_holds_is_not_probed_again_after_the_fetch():
+    """The copy succeeded, so the path is valid there; what the first probe could not read about it
+    (its switch inhibitors) comes from the controller's copy: one probe less per changed host."""
+    shell, a = activator({"probe": [MISSING, AFTER], "launch": launched(0, tr.STATUS_DONE)})
+    steps = []
+    outcome = a.switch(NEW, fetch=recorder(shell, steps, "fetch"), ready=recorder(shell, steps, "ready"),
+                       known_here=True, inhibitors_elsewhere="")
+    assert outcome.changed is True and outcome.generation == 2
+    assert steps == [("fetch", ["probe"]), ("ready", ["probe"])]
+    assert shell.names() == ["probe", "launch", "probe"]  # the last one: the state after the switch
+
+
+def test_after_such_a_fetch_the_new_systems_inhibitors_come_from_the_controllers_copy():
+    systemd_a, systemd_b = ("/nix/store/0000000000000000000000000000000%s-systemd" % c for c in "ab")
+    # the probe ran before the copy: it saw the running system's inhibitors, and no file of the new one
+    missing = said(0, MISSING.stdout + "inhibitors_running\t%s\ninhibitors_new\t\n" % systemd_a)
+    shell, a = activator({"probe": [missing, AFTER], "launch": launched(0, tr.STATUS_DONE)})
+    same = a.switch(NEW, fetch=lambda: None, known_here=True, inhibitors_elsewhere=systemd_a + "\n")
+    assert same.changed is True and same.inhibited is False and shell.names() == ["probe", "launch", "probe"]
+    shell, a = activator({"probe": [missing]})
+    with pytest.raises(NixError, match="switch inhibitors .* differ"):
+        a.switch(NEW, fetch=lambda: None, known_here=True, inhibitors_elsewhere=systemd_b + "\n")
+    assert shell.names() == ["probe"]  # refused before anything was activated
+
+
+def test_a_specialisation_is_probed_again_after_the_fetch_even_when_the_controller_holds_it():
+    shell, a = activator({"probe": [MISSING, MISSING]})
+    with pytest.raises(NixError):
+        a.switch(NEW, fetch=lambda: None, known_here=True, inhibitors_elsewhere="", specialisation="web")
+    assert shell.names() == ["probe", "probe"]
 
 
 def test_the_first_probe_asks_for_a_valid_path_only_when_it_may_fetch():
