@@ -145,8 +145,8 @@ def run_cache_path(work: Path, size: int, rec: Recorder) -> None:
         key = sc.work / "cache.sec"
         cache_host = sc.fleet[CACHE_HOST]
         url = "http://%s:8081" % cache_host.address
-        (sc.work / "serve.yml").write_text("- hosts: caches\n  gather_facts: false\n"
-                                          "  roles: [nixfleet.nixos.binary_cache]\n")
+        serve = "- hosts: caches\n  gather_facts: false\n  roles: [nixfleet.nixos.binary_cache]\n"
+        (sc.work / "serve.yml").write_text(serve)
         (sc.work / "trust.yml").write_text(
             "- hosts: nixos\n  gather_facts: false\n  roles:\n    - role: nixfleet.nixos.substituters\n"
             "      substituters_extra_urls: ['%s']\n      substituters_trusted_public_keys: ['{{ trusted_key }}']\n" % url)

@@ -22,7 +22,8 @@ NIX_VERSION = subprocess.run(["nix", "--version"], stdout=subprocess.PIPE, unive
 def test_a_small_benchmark_runs_and_verifies_every_deploy(tmp_path):
     out = tmp_path / "results"
     proc = subprocess.run([sys.executable, "fleet_bench.py", "--sizes", "2", "--repeat", "1", "--no-memory",
-                           "--eval-sizes", "8", "--cache-sizes", "2", "--slice-sizes", "4", "--out", str(out), "--work", str(tmp_path / "work")], cwd=str(BENCH),
+                           "--eval-sizes", "8", "--cache-sizes", "2", "--slice-sizes", "4", "--out", str(out),
+                           "--work", str(tmp_path / "work")], cwd=str(BENCH),
                           stdout=subprocess.PIPE, stderr=subprocess.STDOUT, universal_newlines=True, timeout=900,
                           check=False)
     assert proc.returncode == 0, proc.stdout[-4000:]
