@@ -49,7 +49,7 @@ def confirm(fresh: RemoteShell, profile: str, tx: tr.Transaction, before: Profil
     state: Optional[ProfileState] = None
     status: Optional[tr.TxStatus] = None
     while time.monotonic() < deadline:
-        attempt = fresh.perform(txo.confirm(tx, then=probe_command(profile)))
+        attempt = fresh.perform(txo.confirm(tx, then=probe_command(profile, nix_version=False)))
         if attempt.reached:
             reached, status = True, attempt.status
             if status is tr.TxStatus.CONFIRMED:
@@ -66,7 +66,7 @@ def confirm(fresh: RemoteShell, profile: str, tx: tr.Transaction, before: Profil
         status = fresh.perform(txo.status(tx))
     if status is tr.TxStatus.CONFIRMED:
         if state is None:  # confirmed, but not by the attempt that read the state: clean up and read it
-            out = fresh.perform(Operation("probe", sequence([tr.cleanup_command(tx), probe_command(profile)]),
+            out = fresh.perform(Operation("probe", sequence([tr.cleanup_command(tx), probe_command(profile, nix_version=False)]),
                                           lambda a: a.stdout, what="reading the generations of %s" % profile))
             state = parse_probe(profile, out)
         return CONFIRMED, state
