@@ -19,8 +19,8 @@ build remembers what each ``<flake>#<attr>`` evaluated to, keyed like the invent
 
 An entry only says what the evaluation *was*; the caller still asks the store whether the system
 exists, and re-evaluates a host whose system must be built (its derivation may have been collected).
-Entries live in ``$NIXFLEET_CACHE_DIR/evaluations`` (default ``$XDG_CACHE_HOME/nixfleet``, else
-``~/.cache/nixfleet``), one JSON file per flake identity, the newest :data:`KEEP_FILES` kept. A
+Entries live in ``evaluations/`` of the collection's cache directory (``$NIXFLEET_CACHE_DIR``, else
+``$XDG_CACHE_HOME/nixfleet``, else ``~/.cache/nixfleet``), one JSON file per flake identity, the newest :data:`KEEP_FILES` kept. A
 cache that cannot be read or written is only a cache: the caller evaluates.
 """
 
@@ -34,24 +34,19 @@ import tempfile
 from typing import Dict, Mapping, Optional
 
 from ansible_collections.nixfleet.nixos.plugins.module_utils.flake_ref import split_ref
-from ansible_collections.nixfleet.nixos.plugins.module_utils.nix_argv import NixSettings
+from ansible_collections.nixfleet.nixos.plugins.module_utils.nix_argv import INPUT_FLAGS, NixSettings
 from ansible_collections.nixfleet.nixos.plugins.plugin_utils.flake_fingerprint import fingerprint
-from ansible_collections.nixfleet.nixos.plugins.plugin_utils.nix_version_cache import executable_key
+from ansible_collections.nixfleet.nixos.plugins.plugin_utils.nix_version_cache import cache_home, executable_key
 
 KEEP_FILES = 64
-# Arguments after which an evaluation may read more than the flake (the environment, other inputs).
-UNCACHEABLE_ARGS = ("--impure", "--override-input", "--update-input", "--recreate-lock-file", "--inputs-from",
-                    "--reference-lock-file", "--override-flake", "--no-eval-cache")
+# Arguments after which an evaluation may read more than the flake: the environment, other inputs.
+UNCACHEABLE_ARGS = ("--impure", "--no-eval-cache") + INPUT_FLAGS
 _COMMIT = re.compile(r"^[0-9a-f]{40}$")
 _FORGES = ("github", "gitlab", "sourcehut")
 
 
 def cache_dir() -> str:
-    base = os.environ.get("NIXFLEET_CACHE_DIR")
-    if not base:
-        xdg = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
-        base = os.path.join(xdg, "nixfleet")
-    return os.path.join(base, "evaluations")
+    return os.path.join(cache_home(), "evaluations")
 
 
 def is_locked(ref: str) -> bool:

@@ -6,7 +6,7 @@ once per controller process.
 
 Knowing the version picks flags (``nix path-info --json-format`` from Nix 2.33); running
 ``nix --version`` before every ``nix path-info`` would add a process to every play. The answer
-is kept in ``$XDG_CACHE_HOME/nixfleet/nix-version.json`` (default ``~/.cache``), keyed by the
+is kept in ``nix-version.json`` in the collection's cache directory (:func:`cache_home`), keyed by the
 executable's real path, size and modification time: an upgrade of Nix, or a different ``nix`` on
 ``PATH``, is a new key. A cache that cannot be read or written is only a cache: the caller runs
 ``nix --version``.
@@ -21,9 +21,17 @@ import tempfile
 from typing import Dict, Optional
 
 
-def cache_file() -> str:
+def cache_home() -> str:
+    """The collection's cache directory on the controller: ``$NIXFLEET_CACHE_DIR``, else
+    ``$XDG_CACHE_HOME/nixfleet``, else ``~/.cache/nixfleet`` (the evaluation cache lives there too)."""
+    if os.environ.get("NIXFLEET_CACHE_DIR"):
+        return os.environ["NIXFLEET_CACHE_DIR"]
     base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
-    return os.path.join(base, "nixfleet", "nix-version.json")
+    return os.path.join(base, "nixfleet")
+
+
+def cache_file() -> str:
+    return os.path.join(cache_home(), "nix-version.json")
 
 
 def executable_key(nix: str) -> Optional[str]:

@@ -105,7 +105,8 @@ class SystemBuilder:
         With the cache on (and ``cached``), hosts of an unchanged flake are answered from it."""
         keys = self._cache_keys(targets) if self.eval_cache else {}
         remembered = self._remembered(targets, keys) if cached else {}
-        self.report.cached = sorted(remembered)
+        if cached:
+            self.report.cached = sorted(remembered)
         results = self._evaluate([t for t in targets if t.host not in remembered])
         for flake, key in keys.items():
             fresh: Dict[str, Dict[str, str]] = {}
@@ -166,7 +167,7 @@ class SystemBuilder:
         big their closures are (one ``nix path-info``), and build the others (one ``nix build
         --keep-going`` of their store derivations, nothing evaluated twice, then one ``nix path-info``
         of them); each result is its host's by its derivation (``nix build`` sorts its results). A
-        redeploy with nothing new runs ``nix`` twice."""
+        redeploy with nothing new runs ``nix`` twice, or once when the evaluations are remembered."""
         if not targets:
             return self.report
         evaluated = {h: i for h, i in self.evaluate(targets).items() if i}
@@ -178,7 +179,6 @@ class SystemBuilder:
         # A remembered evaluation whose system must be built: its derivation may be gone; evaluate it.
         stale = [t for t in missing if t.host in self.report.cached]
         if stale:
-            remembered = self.report.cached
             again = self.evaluate(stale, cached=False)
             for target in stale:
                 info = again.get(target.host)
@@ -186,7 +186,7 @@ class SystemBuilder:
                     evaluated[target.host] = info
                 else:
                     del evaluated[target.host]
-            self.report.cached = [h for h in remembered if h not in again]
+            self.report.cached = [h for h in self.report.cached if h not in again]
             missing = [t for t in missing if t.host in evaluated]
             wanted = [t for t in wanted if t.host in evaluated]
         stderr = ""
