@@ -37,6 +37,12 @@ def sliced_inventory(stored: Dict, number: int, count: int) -> Dict:
     return data
 
 
+def task_results(events: List[Dict], task: str, kind: str = "runner_on_ok") -> Dict[str, Dict]:
+    """``{host: result}`` of a job's events of ``kind`` for the task named ``task``."""
+    return {e["event_data"]["host"]: e["event_data"]["res"] for e in events
+            if e["event"] == kind and e["event_data"].get("task") == task}
+
+
 @dataclass
 class SliceJob:
     number: int
@@ -46,8 +52,7 @@ class SliceJob:
     events: List[Dict] = field(default_factory=list)
 
     def task_results(self, task: str, kind: str = "runner_on_ok") -> Dict[str, Dict]:
-        return {e["event_data"]["host"]: e["event_data"]["res"] for e in self.events
-                if e["event"] == kind and e["event_data"].get("task") == task}
+        return task_results(self.events, task, kind)
 
     def hosts_in_events(self) -> set:
         return {e["event_data"]["host"] for e in self.events
@@ -104,7 +109,7 @@ def _run_one(job: SliceJob, private: Path, script: Path, envvars: Dict[str, str]
 
 
 def job_env(nix_config: str) -> Dict[str, str]:
-    """What an AWX job's environment carries for these runs."""
+    """What an AWX job's environment carries for these runs (test_awx's jobs too)."""
     env = {"ANSIBLE_COLLECTIONS_PATH": os.environ["ANSIBLE_COLLECTIONS_PATH"], "NIX_CONFIG": nix_config,
            "PATH": os.environ["PATH"], "ANSIBLE_HOST_KEY_CHECKING": "True"}
     if os.environ.get("NIXFLEET_CACHE_DIR"):

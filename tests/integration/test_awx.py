@@ -11,6 +11,7 @@ import sys
 import ansible_runner
 import pytest
 import yaml
+from awx_slices import job_env, task_results
 from fleetctl import NIX_CONFIG, ROOT, FixtureFlake, inside, running_fleet
 from inventory_helpers import inventory_list
 
@@ -83,17 +84,10 @@ def job(fleet, tmp_path_factory):
 def run_job(job, cmdline="--diff", inventory=None):
     """One job (its inventory: the project's .flake.yml source unless given); cmdline always given
     (ansible-runner keeps the last one in env/cmdline otherwise)."""
-    env = {"ANSIBLE_COLLECTIONS_PATH": os.environ["ANSIBLE_COLLECTIONS_PATH"], "NIX_CONFIG": NIX_CONFIG,
-           "PATH": os.environ["PATH"], "ANSIBLE_HOST_KEY_CHECKING": "True"}
     result = ansible_runner.run(private_data_dir=str(job["data"]), playbook="deploy.yml",
                                 inventory=str(inventory or job["project"] / "inventories" / "fleet.flake.yml"),
-                                cmdline=cmdline, envvars=env, quiet=True)
+                                cmdline=cmdline, envvars=job_env(NIX_CONFIG), quiet=True)
     return result, list(result.events)
-
-
-def task_results(events, task, kind="runner_on_ok"):
-    return {e["event_data"]["host"]: e["event_data"]["res"] for e in events
-            if e["event"] == kind and e["event_data"].get("task") == task}
 
 
 def test_deploy_through_ansible_runner(fleet, job):

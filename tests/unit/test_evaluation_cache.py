@@ -128,3 +128,13 @@ def test_hosts_that_do_not_evaluate_are_not_remembered():
     nix.calls.clear()
     report = SystemBuilder(nix, eval_cache=True).build(targets("web", "db"))
     assert report.cached == ["web"] and "eval db" in nix.calls and "attribute 'db' missing" in report.failed["db"]
+
+
+def test_both_caches_live_in_nixfleet_cache_dir_else_under_xdg(tmp_path, monkeypatch):
+    from ansible_collections.nixfleet.nixos.plugins.plugin_utils import nix_version_cache
+    monkeypatch.setenv("NIXFLEET_CACHE_DIR", str(tmp_path / "own"))
+    assert ec.cache_dir() == str(tmp_path / "own" / "evaluations")
+    assert nix_version_cache.cache_file() == str(tmp_path / "own" / "nix-version.json")
+    monkeypatch.delenv("NIXFLEET_CACHE_DIR")
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
+    assert ec.cache_dir() == str(tmp_path / "xdg" / "nixfleet" / "evaluations")

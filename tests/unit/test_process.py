@@ -41,6 +41,7 @@ def calls(directory):
 
 
 def test_the_nix_version_is_asked_once_per_installed_nix(tmp_path, monkeypatch):
+    monkeypatch.delenv("NIXFLEET_CACHE_DIR", raising=False)  # it would win over XDG_CACHE_HOME
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
     nix = fake_nix(tmp_path, "2.34.8")
     for play in ("first", "second", "third"):  # three controller processes with the same Nix
@@ -55,6 +56,7 @@ def test_the_nix_version_is_asked_once_per_installed_nix(tmp_path, monkeypatch):
 
 def test_an_unwritable_cache_only_costs_a_call(tmp_path, monkeypatch):
     (tmp_path / "file").write_text("")
+    monkeypatch.delenv("NIXFLEET_CACHE_DIR", raising=False)
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "file"))  # not a directory
     nix = fake_nix(tmp_path, "2.8.0")
     assert NixCli(NixSettings(nix=nix)).version().version == (2, 8, 0)
