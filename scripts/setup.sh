@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Install everything the tests and the demo need on a Debian 12 or 13 machine, as root. Idempotent:
-# Debian packages (scripts/debian-packages.txt: Nix from nix-bin, OpenSSH, busybox, tini), a pinned
-# Python venv in .venv, and the collection linked at .collections/ansible_collections/nixfleet/nixos.
+# Debian packages (scripts/debian-packages.txt: Nix from nix-bin, OpenSSH, busybox, tini), a Python
+# venv in .venv from a hash-locked requirements file, and the collection linked at .collections/ansible_collections/nixfleet/nixos.
 set -euo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 
@@ -31,23 +31,30 @@ mkdir -p /nix /etc/nix /etc/nixfleet /etc/profile.d /etc/ssh /etc/sudoers.d /var
 # shellcheck source=env.sh
 source "$ROOT/scripts/env.sh"
 VENV=$NIXFLEET_VENV
-REQ="$ROOT/tests/requirements.txt"
-if [[ -n ${NIXFLEET_ANSIBLE_CORE:-} ]]; then
-  # Another ansible-core with the pinned tools the version tests use; Molecule and ansible-lint
-  # (which require ansible-core ranges of their own) stay with the pinned version.
-  REQ=$(mktemp)
-  sed -e "s/^ansible-core==.*/ansible-core==$NIXFLEET_ANSIBLE_CORE/" -e '/^molecule==/d' -e '/^ansible-lint==/d' \
-    "$ROOT/tests/requirements.txt" > "$REQ"
+# The hash-locked requirements (tests/requirements/locks, made by scripts/lock.sh) of this
+# environment for this Python: the pinned one, or another ansible-core's (NIXFLEET_ANSIBLE_CORE).
+# pip installs exactly what the lock lists, every file checked against its hash; nothing else.
+PYTHON=/usr/bin/python3
+python_version=$("$PYTHON" -c 'import sys; print("%d.%d" % sys.version_info[:2])')
+environment=pinned
+if [[ -n ${NIXFLEET_ANSIBLE_CORE:-} ]]; then environment=ansible-core-$NIXFLEET_ANSIBLE_CORE; fi
+LOCK=tests/requirements/locks/$environment-py$python_version.txt
+if [[ ! -f "$ROOT/$LOCK" ]]; then
+  echo "setup: no lock $LOCK (environment $environment, Python $python_version): add" \
+       "tests/requirements/$environment.in and its Python to scripts/lock.sh, then run bash scripts/lock.sh" >&2
+  exit 1
 fi
 STAMP="$VENV/.requirements.sha256"
-want=$(sha256sum "$REQ" | cut -d' ' -f1)
+want=$(sha256sum "$ROOT/$LOCK" | cut -d' ' -f1)
 if [[ ! -x "$VENV/bin/python" || "$(cat "$STAMP" 2>/dev/null)" != "$want" ]]; then
-  echo "setup: creating the Python venv in $VENV"
-  /usr/bin/python3 -m venv "$VENV"
-  "$VENV/bin/pip" install -q --disable-pip-version-check -r "$REQ"
+  echo "setup: creating the Python venv in $VENV from $LOCK"
+  "$PYTHON" -m venv --clear "$VENV"
+  "$VENV/bin/pip" install -q --disable-pip-version-check --require-hashes --no-deps --only-binary=:all: \
+    -r "$ROOT/$LOCK"
+  "$VENV/bin/pip" check -q --disable-pip-version-check >/dev/null
+  echo "$LOCK" > "$VENV/nixfleet-lock"  # which lock this venv holds (tests/unit/test_dependency_locks.py)
   echo "$want" > "$STAMP"
 fi
-if [[ -n ${NIXFLEET_ANSIBLE_CORE:-} ]]; then rm -f "$REQ"; fi
 
 # ansible-test bootstraps pip into its venvs with a script from ci-files.testing.ansible.com, which
 # this machine cannot reach: give it an equivalent from its cache path (pip from Python's ensurepip).
