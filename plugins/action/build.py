@@ -11,7 +11,8 @@ from ansible_collections.nixfleet.nixos.plugins.module_utils.errors import NixEr
 from ansible_collections.nixfleet.nixos.plugins.plugin_utils import manifest_check
 from ansible_collections.nixfleet.nixos.plugins.plugin_utils.action_base import NIX_ARGSPEC, NixosAction
 from ansible_collections.nixfleet.nixos.plugins.module_utils import flake_inventory as fi
-from ansible_collections.nixfleet.nixos.plugins.plugin_utils.system_build import SystemBuilder, SystemTarget, usable_cores
+from ansible_collections.nixfleet.nixos.plugins.plugin_utils.evaluation_pool import DEFAULT_BUDGET_MIB, pool_settings
+from ansible_collections.nixfleet.nixos.plugins.plugin_utils.system_build import SystemBuilder, SystemTarget
 
 
 class ActionModule(NixosAction):
@@ -26,6 +27,7 @@ class ActionModule(NixosAction):
         manifest_cache={"type": "str"},
         trusted_public_keys={"type": "list", "elements": "str", "default": []},
         eval_workers={"type": "int", "default": 0},
+        eval_memory_budget={"type": "int", "default": DEFAULT_BUDGET_MIB},
         eval_cache={"type": "bool", "default": True},
     )
 
@@ -63,10 +65,12 @@ class ActionModule(NixosAction):
         on_target |= {h for group in on_builder.values() for h in group}  # only evaluated here too
         targets = [t for t in targets if t.host not in failed]
         extra = [t for t in extra if t.host.split("\n", 1)[0] not in failed]
-        if args["eval_workers"] < 0:
-            raise NixError("eval_workers must be 0 (one per core) or more, not %d" % args["eval_workers"])
-        builder = SystemBuilder(self.nix_cli(args), eval_workers=args["eval_workers"] or usable_cores(),
-                                eval_cache=args["eval_cache"])
+        try:
+            workers, budget = pool_settings(args["eval_workers"], args["eval_memory_budget"])
+        except ValueError as exc:
+            raise NixError(str(exc))
+        builder = SystemBuilder(self.nix_cli(args), eval_workers=workers, eval_cache=args["eval_cache"],
+                                eval_memory_budget=budget)
         # Systems built on their targets are only evaluated here (their derivations are pushed).
         remote = [t for t in targets if t.host in on_target]
         if remote:
@@ -77,6 +81,8 @@ class ActionModule(NixosAction):
         profile_paths = _split_profiles(report)
         result = report.to_result()
         result["profile_paths"] = profile_paths
+        if report.warnings:
+            result["warnings"] = report.warnings
         # Linux counts kilobytes; this worker's children are the nix processes it started.
         result["nix_peak_rss_mib"] = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss // 1024
         result["changed"] = False

@@ -61,12 +61,24 @@ options:
     default: []
   eval_workers:
     description:
-      - How many C(nix eval) processes evaluate the hosts' systems at the same time, each its share of
-        the hosts (at least 4 hosts each, so a small fleet is one process). C(0) means one per core of
-        the controller. Each process holds its hosts' evaluations in memory (RV(nix_peak_rss_mib)), so
-        lower it when a real NixOS configuration's evaluation does not fit that many times.
+      - How many C(nix eval) processes may evaluate the hosts' systems at the same time. C(0) means one
+        per core of the controller.
+      - The hosts are evaluated in chunks sized by O(eval_memory_budget) (see there); with a cheap
+        flake, at least 4 hosts a process, so a small fleet is one or two processes.
     type: int
     default: 0
+  eval_memory_budget:
+    description:
+      - How much memory, in MiB, the C(nix eval) processes evaluating the hosts may hold together.
+        A real NixOS host costs hundreds of MB to evaluate and one C(nix eval) frees nothing while it
+        runs, so the hosts are evaluated in chunks - the first alone (as many hosts as the budget
+        holds at 1 GiB a host, at most 4), and what it cost a host (its process's peak, C(wait4))
+        sizes the chunks after it so that O(eval_workers) processes at once fit (RV(evaluation)). Fewer processes run at once when one host each would not fit; a host that
+        alone needs more is evaluated alone and named in a warning.
+      - The default fits an AWX execution pod of 4 GiB; give the controller's free memory minus what
+        C(ansible-playbook) needs. README ("Evaluation memory") says how to choose it.
+    type: int
+    default: 3072
   eval_cache:
     description:
       - Remember what each host's system evaluated to (C(drvPath), C(outPath)), so that a redeploy of
@@ -160,6 +172,15 @@ evaluations_cached:
   returned: always
   type: list
   elements: str
+evaluation:
+  description:
+    - How the hosts were evaluated (O(eval_memory_budget)) - C(processes), C(chunk_sizes) (hosts per
+      process, in order), C(peak_rss_mib) (the largest process), C(peak_concurrent_rss_mib) (the sum of
+      the peaks of processes that ran at the same time), C(per_host_rss_mib) (the cost model - the most a
+      process needed per host), C(cpu_seconds), C(over_budget_mib)
+      (hosts that alone needed more than the budget, with what they needed).
+  returned: unless a manifest is deployed
+  type: dict
 closure_sizes:
   description: Closure size in bytes of each built system, by host (one C(nix path-info) on the controller).
   returned: when not in check mode

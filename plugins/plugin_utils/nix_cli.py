@@ -6,7 +6,7 @@
 from __future__ import annotations
 
 import json
-from typing import Any, Dict, List, Mapping, Optional, Sequence
+from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple
 
 from ansible_collections.nixfleet.nixos.plugins.module_utils import nix_argv as cmd
 from ansible_collections.nixfleet.nixos.plugins.module_utils.derivation_sources import Derivation, parse_derivations
@@ -49,7 +49,12 @@ class NixCli:
         return json.loads(out)
 
     def eval_expr_json(self, expr: str, what: str = "nix eval") -> Any:
-        return json.loads(self._call(cmd.eval_expr_argv(self.settings, expr), what).stdout)
+        return self.eval_expr_measured(expr, what)[0]
+
+    def eval_expr_measured(self, expr: str, what: str = "nix eval") -> Tuple[Any, CommandResult]:
+        """The expression's value, and the process that computed it (its peak memory, its CPU)."""
+        result = self._call(cmd.eval_expr_argv(self.settings, expr), what)
+        return json.loads(result.stdout), result
 
     def build(self, installables: Sequence[str]) -> List[Dict[str, Any]]:
         """Build all ``installables`` in one ``nix build``; one result per installable, **not** in their

@@ -3,8 +3,9 @@
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """Build (or, in check mode, only evaluate) the systems of many hosts at once.
 
-The happy path is one ``nix eval`` of every host's ``drvPath``/``outPath`` (``tryEval`` guarded; with
-many hosts and ``eval_workers``, one per core, each for its share of the hosts, at the same time),
+The happy path evaluates every host's ``drvPath``/``outPath`` (``tryEval`` guarded) in a pool of
+``nix eval`` processes whose chunks of hosts are sized by a memory budget (:mod:`evaluation_pool`:
+a first chunk alone, measured, then as many hosts a process as fit, one process per core), then
 one ``nix path-info`` (which systems exist, their closure sizes) and, for the systems not built yet,
 one ``nix build --keep-going`` of their store derivations and one ``nix path-info``: nothing is
 evaluated twice, a host that does not evaluate cannot stop the others' build, and each built path is
@@ -16,14 +17,14 @@ its derivation.
 
 from __future__ import annotations
 
-import os
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import Dict, List, Optional, Sequence
+from typing import Any, Dict, List, Optional, Sequence
 
 from ansible_collections.nixfleet.nixos.plugins.module_utils.errors import NixError, nix_error_text
 from ansible_collections.nixfleet.nixos.plugins.module_utils.flake_inventory import nix_string
 from ansible_collections.nixfleet.nixos.plugins.plugin_utils import evaluation_cache
+from ansible_collections.nixfleet.nixos.plugins.plugin_utils.evaluation_pool import (
+    DEFAULT_BUDGET_MIB, MIB, ChunkResult, EvaluationPool, PoolReport)
 from ansible_collections.nixfleet.nixos.plugins.plugin_utils.nix_cli import NixCli
 
 
@@ -48,11 +49,27 @@ class BuildReport:
     nix_calls: List[str] = field(default_factory=list)
     closure_sizes: Dict[str, int] = field(default_factory=dict)
     cached: List[str] = field(default_factory=list)
+    evaluation: List[PoolReport] = field(default_factory=list)  # one per pool run
+    warnings: List[str] = field(default_factory=list)
 
     def to_result(self) -> dict:
         return {"paths": self.paths, "drv_paths": self.drv_paths, "failed_hosts": self.failed,
                 "nix_calls": self.nix_calls, "closure_sizes": self.closure_sizes,
-                "evaluations_cached": sorted(self.cached)}
+                "evaluations_cached": sorted(self.cached), "evaluation": evaluation_summary(self.evaluation)}
+
+
+def evaluation_summary(runs: Sequence[PoolReport]) -> Dict[str, Any]:
+    """The build's evaluation in numbers (the result's ``evaluation``): processes, chunk sizes, memory."""
+    summary: Dict[str, Any] = PoolReport().to_result()
+    for run in runs:
+        one = run.to_result()
+        summary["processes"] += one["processes"]
+        summary["chunk_sizes"] += one["chunk_sizes"]
+        summary["over_budget_mib"].update(one["over_budget_mib"])
+        summary["cpu_seconds"] = round(summary["cpu_seconds"] + one["cpu_seconds"], 2)
+        for key in ("peak_rss_mib", "peak_concurrent_rss_mib", "per_host_rss_mib"):
+            summary[key] = max(summary[key], one[key])
+    return summary
 
 
 def _eval_expression(targets: List[SystemTarget]) -> str:
@@ -65,35 +82,18 @@ def _eval_expression(targets: List[SystemTarget]) -> str:
             % (bindings, entries))
 
 
-# Fewer hosts than this per evaluating process, and its start-up (fetching and parsing the flake)
-# outweighs what evaluating in parallel gains.
-HOSTS_PER_EVALUATOR = 4
-
-
-def usable_cores() -> int:
-    try:
-        return len(os.sched_getaffinity(0))
-    except (AttributeError, OSError):
-        return os.cpu_count() or 1
-
-
-def evaluation_chunks(targets: List[SystemTarget], workers: int) -> List[List[SystemTarget]]:
-    """``targets`` in order, split for at most ``workers`` ``nix eval`` processes at once, each with at
-    least :data:`HOSTS_PER_EVALUATOR` hosts (one chunk when there are too few)."""
-    count = max(1, min(workers, len(targets) // HOSTS_PER_EVALUATOR))
-    size = -(-len(targets) // count)
-    return [targets[i:i + size] for i in range(0, len(targets), size)]
-
-
 class SystemBuilder:
-    """``eval_workers``: how many ``nix eval`` processes may evaluate hosts at once (each holds the
-    evaluation of its share of the hosts in memory; the chunks are contiguous). ``eval_cache``: take
-    the evaluations of an unchanged flake from :mod:`evaluation_cache` and remember new ones."""
+    """``eval_workers``: how many ``nix eval`` processes may evaluate hosts at once;
+    ``eval_memory_budget``: how many bytes they may hold together (:mod:`evaluation_pool` sizes their
+    chunks of hosts by it). ``eval_cache``: take the evaluations of an unchanged flake from
+    :mod:`evaluation_cache` and remember new ones."""
 
-    def __init__(self, cli: NixCli, eval_workers: int = 1, eval_cache: bool = False) -> None:
+    def __init__(self, cli: NixCli, eval_workers: int = 1, eval_cache: bool = False,
+                 eval_memory_budget: int = DEFAULT_BUDGET_MIB * MIB) -> None:
         self.cli = cli
         self.eval_workers = max(1, eval_workers)
         self.eval_cache = eval_cache
+        self.eval_memory_budget = eval_memory_budget
         self.report = BuildReport()
 
     def _eval_one(self, target: SystemTarget) -> Dict[str, str]:
@@ -132,13 +132,18 @@ class SystemBuilder:
     def _evaluate(self, targets: List[SystemTarget]) -> Dict[str, Optional[Dict[str, str]]]:
         results: Dict[str, Optional[Dict[str, str]]] = {}
         if not self.cli.settings.changes_inputs and targets:
-            chunks = evaluation_chunks(targets, self.eval_workers)
-            with ThreadPoolExecutor(max_workers=len(chunks)) as pool:
-                for answer in pool.map(self._eval_chunk, chunks):
-                    self.report.nix_calls.append("eval")
-                    results.update(answer)
+            by_host = {t.host: t for t in targets}
+            pool = EvaluationPool(lambda hosts: self._eval_chunk([by_host[h] for h in hosts]),
+                                  self.eval_memory_budget, self.eval_workers)
+            results.update(pool.run([t.host for t in targets]))
+            self.report.nix_calls += ["eval"] * pool.report.processes
+            self.report.evaluation.append(pool.report)
+            for host, error in pool.report.failed.items():
+                self.report.failed[host] = "%s does not evaluate: %s" % (by_host[host].installable, error)
+            self.report.warnings += [over_budget_warning(host, rss, pool.budget)
+                                     for host, rss in pool.report.over_budget.items()]
         for target in targets:
-            if results.get(target.host) is None:
+            if results.get(target.host) is None and target.host not in self.report.failed:
                 try:
                     results[target.host] = self._eval_one(target)
                 except NixError as exc:
@@ -147,12 +152,10 @@ class SystemBuilder:
                         target.installable, nix_error_text(exc.stderr) or exc)
         return results
 
-    def _eval_chunk(self, chunk: List[SystemTarget]) -> Dict[str, Optional[Dict[str, str]]]:
-        """One ``nix eval`` of the chunk's systems; all None when it fails (each is then asked alone)."""
-        try:
-            return self.cli.eval_expr_json(_eval_expression(chunk), "nix eval of the systems")
-        except NixError:
-            return {t.host: None for t in chunk}
+    def _eval_chunk(self, chunk: List[SystemTarget]) -> ChunkResult:
+        """One ``nix eval`` of the chunk's systems (NixError when it fails as a whole)."""
+        value, result = self.cli.eval_expr_measured(_eval_expression(chunk), "nix eval of the systems")
+        return ChunkResult(value, result.max_rss, result.cpu)
 
     def check(self, targets: List[SystemTarget]) -> BuildReport:
         """Check mode: evaluate every system, build nothing."""
@@ -217,6 +220,12 @@ class SystemBuilder:
         the controller's store answers, not ``nix-store`` on every target)."""
         self.report.nix_calls.append("path-info")
         return self.cli.path_info(paths, closure_size=True)
+
+
+def over_budget_warning(host: str, rss: int, budget: int) -> str:
+    return ("%s alone needed %d MiB to evaluate, more than the evaluation memory budget (%d MiB): it was "
+            "evaluated alone; raise eval_memory_budget (nixos_deploy_eval_memory_budget) if the controller "
+            "has the memory" % (host, rss // MIB, budget // MIB))
 
 
 DEPENDENCY_FAILED = ("dependency failed", "dependencies failed", "dependencies couldn't be built")

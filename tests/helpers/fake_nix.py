@@ -5,6 +5,7 @@ from typing import Dict, List, Optional
 
 from ansible_collections.nixfleet.nixos.plugins.module_utils.errors import NixError
 from ansible_collections.nixfleet.nixos.plugins.module_utils.nix_argv import NixSettings
+from ansible_collections.nixfleet.nixos.plugins.plugin_utils.process import CommandResult
 from ansible_collections.nixfleet.nixos.plugins.plugin_utils.system_build import SystemTarget
 
 FLAKE = "git+file:///srv/fleet?rev=0123456789abcdef0123456789abcdef01234567"
@@ -53,6 +54,10 @@ class FakeNix:
     def eval_expr_json(self, expr, what="nix eval"):
         self.calls.append("eval")
         return {h: None if h in self.broken else {"drvPath": drv(h), "path": out(h)} for h in self.hosts(expr)}
+
+    def eval_expr_measured(self, expr, what="nix eval"):
+        """As the real CLI: the value and the process (which used no memory worth counting here)."""
+        return self.eval_expr_json(expr, what), CommandResult(["nix", "eval"], 0, "", "")
 
     @staticmethod
     def hosts(expr):

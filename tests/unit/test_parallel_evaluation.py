@@ -1,6 +1,6 @@
-"""The hosts' systems evaluated by several ``nix eval`` processes at once (``SystemBuilder(eval_workers=N)``):
-how hosts are shared out, that the processes really overlap, and, with the real Nix on a copy of the
-fixture flake, that every host gets exactly the system Nix gives it when asked alone."""
+"""The hosts' systems evaluated by several ``nix eval`` processes at once (``SystemBuilder(eval_workers=N)``;
+how chunks are sized is tests/unit/test_evaluation_pool.py): the processes really overlap, and, with
+the real Nix on a copy of the fixture flake, every host gets exactly the system Nix gives it alone."""
 import json
 import shutil
 import subprocess
@@ -11,8 +11,7 @@ import pytest
 
 from ansible_collections.nixfleet.nixos.plugins.module_utils.nix_argv import NixSettings
 from ansible_collections.nixfleet.nixos.plugins.plugin_utils.nix_cli import NixCli
-from ansible_collections.nixfleet.nixos.plugins.plugin_utils.system_build import (
-    HOSTS_PER_EVALUATOR, SystemBuilder, SystemTarget, evaluation_chunks)
+from ansible_collections.nixfleet.nixos.plugins.plugin_utils.system_build import SystemBuilder, SystemTarget
 
 from fake_nix import FakeNix, targets
 
@@ -20,26 +19,9 @@ FIXTURE = Path(__file__).resolve().parents[1] / "fixtures" / "flake"
 ATTR = 'nixosConfigurations."%s".config.system.build.toplevel'
 
 
-def names(chunks):
-    return [[t.host for t in chunk] for chunk in chunks]
-
-
-def test_hosts_are_shared_out_in_order_with_enough_hosts_per_process():
-    hosts = targets(*["h%02d" % i for i in range(10)])
-    assert names(evaluation_chunks(hosts, 2)) == [["h%02d" % i for i in range(5)], ["h%02d" % i for i in range(5, 10)]]
-    # never fewer than HOSTS_PER_EVALUATOR hosts a process: 10 hosts are two processes, even with three workers
-    assert names(evaluation_chunks(hosts, 3)) == names(evaluation_chunks(hosts, 2))
-    twelve = targets(*["h%02d" % i for i in range(12)])
-    assert names(evaluation_chunks(twelve, 3)) == [["h%02d" % i for i in range(k, k + 4)] for k in (0, 4, 8)]
-    # too few hosts for more than one process: one chunk, whatever the workers
-    few = targets(*["h%d" % i for i in range(2 * HOSTS_PER_EVALUATOR - 1)])
-    assert len(evaluation_chunks(few, 8)) == 1 and len(evaluation_chunks(hosts, 1)) == 1
-    assert sum(names(evaluation_chunks(hosts, 64)), []) == [t.host for t in hosts]
-
-
 class OverlappingNix(FakeNix):
-    """Each eval waits until ``parties`` evals run at the same time (a barrier): evaluations made one
-    after another break it."""
+    """After the first (which evaluates its hosts alone, to measure them), each eval waits until
+    ``parties`` evals run at the same time (a barrier): evaluations made one after another break it."""
 
     def __init__(self, parties):
         super().__init__()
@@ -47,7 +29,8 @@ class OverlappingNix(FakeNix):
         self.lock = threading.Lock()
 
     def eval_expr_json(self, expr, what="nix eval"):
-        self.barrier.wait()
+        if self.calls:
+            self.barrier.wait()
         with self.lock:
             return super().eval_expr_json(expr, what)
 
@@ -56,7 +39,8 @@ def test_the_processes_evaluate_at_the_same_time_and_each_host_keeps_its_system(
     hosts = targets(*["h%02d" % i for i in range(12)])
     nix = OverlappingNix(3)
     report = SystemBuilder(nix, eval_workers=3).check(hosts)
-    assert report.nix_calls == ["eval", "eval", "eval"]
+    assert report.nix_calls == ["eval", "eval", "eval", "eval"]  # h00-h02 alone, then three processes at once
+    assert report.to_result()["evaluation"]["chunk_sizes"] == [3, 3, 3, 3]
     assert report.paths == {t.host: "/nix/store/%s-nixos-system-%s" % (t.host[1] * 32, t.host) for t in hosts}
 
 
@@ -81,7 +65,10 @@ def test_the_real_nix_gives_every_host_the_system_it_gives_that_host_alone(flake
     hosts = [SystemTarget(host="e%02d" % i, flake=flake, attr=ATTR % ("e%02d" % i)) for i in range(8)]
     parallel = SystemBuilder(NixCli(NixSettings()), eval_workers=2).check(hosts)
     serial = SystemBuilder(NixCli(NixSettings()), eval_workers=1).check(hosts)
-    assert parallel.nix_calls == ["eval", "eval"] and serial.nix_calls == ["eval"]
+    # three hosts alone, then the other five in two processes at once, or in one
+    assert parallel.nix_calls == ["eval"] * 3 and serial.nix_calls == ["eval"] * 2
+    assert parallel.to_result()["evaluation"]["chunk_sizes"] == [3, 3, 2]
+    assert parallel.to_result()["evaluation"]["per_host_rss_mib"] > 0  # measured: the real nix used memory
     assert parallel.drv_paths == serial.drv_paths and parallel.paths == serial.paths and len(parallel.paths) == 8
     for host in ("e00", "e07"):
         alone = subprocess.run(["nix", "--extra-experimental-features", "nix-command flakes", "eval", "--raw",

@@ -16,6 +16,20 @@ def test_run_and_check_real_processes():
     assert str(info.value) == "web-01: the thing failed (exit code 3): error: it broke"
 
 
+def test_each_command_is_measured_by_wait4():
+    """Peak memory and CPU of the command itself (what evaluation chunks are sized by)."""
+    allocate = "import time; b = bytearray(%d); b[::4096] = b'x' * len(b[::4096]); s = sum(range(3000000))"
+    big = run(["python3", "-c", allocate % (200 * 2 ** 20)])
+    small = run(["python3", "-c", allocate % (2 ** 20)])
+    assert big.rc == small.rc == 0
+    assert big.max_rss > 200 * 2 ** 20 > small.max_rss > 0
+    assert big.cpu > 0 and small.cpu > 0
+
+
+def test_stdin_reaches_the_command():
+    assert run(["cat"], stdin="fed\n").stdout == "fed\n"
+
+
 def test_missing_nix_says_how_to_install():
     cli = NixCli(NixSettings(nix="/nonexistent/nix"))
     with pytest.raises(NixError, match="apt-get install nix-bin"):
