@@ -9,8 +9,9 @@ name: flake
 short_description: Hosts and groups straight from a Nix flake
 version_added: 0.1.0
 description:
-  - Reads the hosts of a Nix flake with B(one) C(nix eval) for the whole inventory, reading only
-    cheap metadata (never C(system.build.toplevel)).
+  - Reads the hosts of a Nix flake with one C(nix eval) for a small fleet, reading only cheap
+    metadata (never C(system.build.toplevel)); a larger fleet in chunks of hosts, by up to
+    O(eval_workers) processes at once within O(eval_memory_budget).
   - "Hosts come from C(nixosConfigurations.<name>), from colmena's C(colmenaHive.nodes.<name>)
     (C(colmena.lib.makeHive); C(nixosConfigurations) wins for a name in both) and from deploy-rs
     C(deploy.nodes.<name>) (a deploy-rs node without a configuration is a host too)."
@@ -86,6 +87,22 @@ options:
     description: The C(nix) executable to run.
     type: str
     default: nix
+  eval_workers:
+    description:
+      - How many C(nix eval) processes may read hosts at the same time. C(0) means one per core.
+    type: int
+    default: 0
+  eval_memory_budget:
+    description:
+      - How much memory, in MiB, the C(nix eval) processes reading the hosts may hold together. A real
+        NixOS configuration costs hundreds of MB to evaluate, and one C(nix eval) frees nothing, so the
+        hosts are read in chunks - the first process lists the hosts and reads the first few (as many
+        as the budget holds at 1 GiB a host, at most 4) and what they cost (its peak memory) sizes the
+        chunks after it so that O(eval_workers) processes at once fit. A host that alone needs more is
+        named in a warning.
+      - The default fits an AWX execution pod of 4 GiB.
+    type: int
+    default: 3072
 notes:
   - "Caching (O(cache=true)): the cache key includes a fingerprint of a local flake's content
     (git: HEAD plus every tracked change; other directories: every file's size and mtime), so an
@@ -133,6 +150,7 @@ from ansible_collections.nixfleet.nixos.plugins.module_utils.errors import NixEr
 from ansible_collections.nixfleet.nixos.plugins.module_utils.flake_ref import resolve_flake_ref
 from ansible_collections.nixfleet.nixos.plugins.module_utils.nix_argv import NixSettings
 from ansible_collections.nixfleet.nixos.plugins.module_utils.shell import argv
+from ansible_collections.nixfleet.nixos.plugins.plugin_utils.evaluation_pool import pool_settings
 from ansible_collections.nixfleet.nixos.plugins.plugin_utils.flake_eval import FlakeInventory, read_flake
 from ansible_collections.nixfleet.nixos.plugins.plugin_utils.flake_fingerprint import fingerprint
 from ansible_collections.nixfleet.nixos.plugins.plugin_utils.nix_cli import NixCli
@@ -153,6 +171,7 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
         self._read_config_data(path)
         try:
             ref = resolve_flake_ref(self.get_option("flake"), os.path.dirname(os.path.abspath(path)))
+            self._pool = pool_settings(self.get_option("eval_workers"), self.get_option("eval_memory_budget"))
         except ValueError as exc:
             raise AnsibleParserError("%s: %s" % (path, exc))
         cli = NixCli(NixSettings(nix=self.get_option("nix_binary"), extra_args=tuple(self.get_option("nix_args"))))
@@ -175,7 +194,8 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
             except KeyError:
                 pass
         try:
-            result = read_flake(cli, ref, host_filter)
+            workers, budget = self._pool
+            result = read_flake(cli, ref, host_filter, workers=workers, budget=budget)
         except NixError as exc:
             raise AnsibleParserError("nixfleet.nixos.flake: cannot read the hosts of %s: %s" % (ref, exc))
         if use_cache:

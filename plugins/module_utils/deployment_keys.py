@@ -21,7 +21,7 @@ from enum import Enum
 from typing import Any, Dict, List, Optional, Tuple
 
 from ansible_collections.nixfleet.nixos.plugins.module_utils.account_name import is_account_name
-from ansible_collections.nixfleet.nixos.plugins.module_utils.flake_inventory import nix_string
+from ansible_collections.nixfleet.nixos.plugins.module_utils.flake_inventory import flake_view, nix_string
 from ansible_collections.nixfleet.nixos.plugins.module_utils.target_file import FileState, check_target_path, parse_mode
 
 DEFAULT_DEST_DIR = "/run/keys"
@@ -134,7 +134,7 @@ def flake_keys_expression(hosts: Dict[str, Tuple[str, str]]) -> str:
     """A Nix expression: ``{ HOST = { ATTR = { text; keyFile; keyCommand; name; … }; }; }`` for
     ``hosts`` (``{host: (flake ref, attribute path of its configuration)}``)."""
     flakes = sorted({ref for ref, _attr in hosts.values()})
-    bindings = " ".join("f%d = builtins.getFlake %s;" % (i, nix_string(ref)) for i, ref in enumerate(flakes))
+    bindings = " ".join("f%d = %s;" % (i, flake_view(ref)) for i, ref in enumerate(flakes))
     entries = " ".join("%s = keysOf f%d.%s;" % (nix_string(host), flakes.index(ref), attr)
                        for host, (ref, attr) in sorted(hosts.items()))
     # Only the options colmena defines; a keyFile path as a string (not copied into the store).

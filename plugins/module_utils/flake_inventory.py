@@ -14,7 +14,6 @@ that throws is reported for that host only.
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from typing import Any, Dict, List, Optional, Sequence
 
@@ -25,9 +24,10 @@ from ansible_collections.nixfleet.nixos.plugins.module_utils.flake_ref import gl
 TOPLEVEL = "config.system.build.toplevel"
 
 _METADATA_FUNCTION = r"""
-patterns: deployRsSettings: colmenaSettings: outputs:
+deployRsSettings: colmenaSettings: patterns: names: outputs:
 let
-  wanted = name: patterns == [ ] || builtins.any (re: builtins.match re name != null) patterns;
+  wanted = name: (names == null || builtins.elem name names)
+    && (patterns == [ ] || builtins.any (re: builtins.match re name != null) patterns);
   select = set: builtins.listToAttrs (map (name: { inherit name; value = set.${name}; })
     (builtins.filter wanted (builtins.attrNames set)));
   strict = v: let r = builtins.tryEval (builtins.deepSeq v v); in if r.success then r.value else null;
@@ -84,21 +84,74 @@ def nix_string(value: str) -> str:
     return '"%s"' % escaped.replace("\n", "\\n").replace("\r", "\\r").replace("\t", "\\t")
 
 
-def metadata_function(host_filter: Sequence[str] = ()) -> str:
-    """A Nix function ``outputs: { configurations; nodes; }`` reading every wanted host."""
-    patterns = " ".join(nix_string(glob_to_regex(p)) for p in host_filter)
-    return "(%s) [ %s ] [ %s ] [ %s ]" % (_METADATA_FUNCTION.strip(), patterns,
-                                          " ".join(nix_string(n) for n in sorted(tool_settings.DEPLOY_RS)),
-                                          " ".join(nix_string(n) for n in sorted(tool_settings.COLMENA) if n != "keys"))
+def _nix_list(values: Sequence[str]) -> str:
+    return "[ %s ]" % " ".join(nix_string(v) for v in values)
 
 
-def getflake_expression(ref: str, host_filter: Sequence[str] = ()) -> str:
-    """One expression for ``nix eval --impure --expr``: metadata plus the fetched source."""
+def _metadata_settings() -> str:
+    """The metadata function applied to the settings it reads: next it takes patterns, names, outputs."""
+    return "(%s) %s %s" % (_METADATA_FUNCTION.strip(), _nix_list(sorted(tool_settings.DEPLOY_RS)),
+                           _nix_list([n for n in sorted(tool_settings.COLMENA) if n != "keys"]))
+
+
+def metadata_function(host_filter: Sequence[str] = (), names: Optional[Sequence[str]] = None) -> str:
+    """A Nix function ``outputs: { configurations; hive; nodes; }`` reading every wanted host: those
+    ``host_filter``'s globs match and, when given, only ``names``."""
+    return "(%s %s %s)" % (_metadata_settings(), _nix_list([glob_to_regex(p) for p in host_filter]),
+                           "null" if names is None else _nix_list(names))
+
+
+# A flake's outputs as every evaluation of ours reads them: a raw `colmena` output (colmena 0.4, no
+# `colmenaHive`) becomes `colmenaHive` through the flake's own colmena input's `lib.makeHive`, as the
+# colmena CLI would evaluate it; without such an input it is left alone (the inventory warns).
+FLAKE_VIEW = ("(flake: flake // (if flake ? colmena && !(flake ? colmenaHive) "
+              "&& ((flake.inputs or { }).colmena.lib or { }) ? makeHive "
+              "then { colmenaHive = flake.inputs.colmena.lib.makeHive flake.colmena; } else { }))")
+
+
+def flake_view(ref: str) -> str:
+    """The outputs of the flake ``ref`` as our evaluations read them (see :data:`FLAKE_VIEW`)."""
+    return "(%s (builtins.getFlake %s))" % (FLAKE_VIEW, nix_string(ref))
+
+
+RAW_COLMENA_READ, RAW_COLMENA_UNREAD = "read", "unread"
+KINDS = ("configurations", "hive", "nodes")
+
+
+def listing_expression(ref: str, host_filter: Sequence[str] = (), first: int = 0) -> str:
+    """For ``nix eval --impure --expr``: the wanted hosts of each kind (``names``: configurations,
+    hive, nodes), the fetched source (to lock the ref), whether a raw colmena output was read
+    (``colmena``: read, unread or null) and ``first``: the metadata of the first ``first`` hosts by
+    name (the inventory's first chunk, measured)."""
+    patterns = _nix_list([glob_to_regex(p) for p in host_filter])
     return (
-        "let flake = builtins.getFlake %s; in (%s flake) // { source = { "
-        "rev = flake.rev or null; narHash = flake.narHash or null; storePath = flake.outPath or null; }; }"
-        % (nix_string(ref), metadata_function(host_filter))
-    )
+        "let raw = builtins.getFlake %(ref)s; flake = %(view)s raw; "
+        "wanted = name: %(patterns)s == [ ] || builtins.any (re: builtins.match re name != null) %(patterns)s; "
+        "kind = set: builtins.filter wanted (builtins.attrNames set); "
+        "names = { configurations = kind (flake.nixosConfigurations or { }); "
+        "hive = kind ((flake.colmenaHive or { }).nodes or { }); nodes = kind ((flake.deploy or { }).nodes or { }); }; "
+        "all = builtins.attrNames (builtins.listToAttrs (map (name: { inherit name; value = null; }) "
+        "(names.configurations ++ names.hive ++ names.nodes))); "
+        "count = if builtins.length all < %(first)d then builtins.length all else %(first)d; "
+        "in { inherit names; "
+        "colmena = if raw ? colmena && !(raw ? colmenaHive) then (if flake ? colmenaHive then %(read)s else %(unread)s) "
+        "else null; "
+        "source = { rev = raw.rev or null; narHash = raw.narHash or null; storePath = raw.outPath or null; }; "
+        "first = %(meta)s [ ] (builtins.genList (builtins.elemAt all) count) flake; }"
+        % {"ref": nix_string(ref), "view": FLAKE_VIEW, "patterns": patterns, "first": first,
+           "read": nix_string(RAW_COLMENA_READ), "unread": nix_string(RAW_COLMENA_UNREAD),
+           "meta": _metadata_settings()})
+
+
+def chunk_expression(ref: str, names: Sequence[str]) -> str:
+    """For ``nix eval --impure --expr``: the metadata of the hosts ``names`` (one chunk)."""
+    return "%s %s" % (metadata_function((), names), flake_view(ref))
+
+
+def raw_colmena_warning(ref: str) -> str:
+    return ("%s has a raw `colmena` output (colmena 0.4) and no `colmena` input whose lib.makeHive could read "
+            "it, so its hosts are not in the inventory; add a colmena input and this line to the flake's "
+            "outputs: colmenaHive = colmena.lib.makeHive self.colmena;" % ref)
 
 
 UNADDRESSABLE = ('"', "\\", "${")
@@ -287,10 +340,3 @@ def hosts_from_metadata(data: Dict[str, Any]) -> List[FlakeHost]:
     for name, node in sorted((data.get("nodes") or {}).items()):
         hosts[name] = _apply_node(hosts.get(name), name, node)
     return [hosts[name] for name in sorted(hosts)]
-
-
-def parse_metadata(output: str) -> Dict[str, Any]:
-    data = json.loads(output)
-    if not isinstance(data, dict) or "configurations" not in data:
-        raise ValueError("unexpected flake metadata: %r" % (output[:200],))
-    return data

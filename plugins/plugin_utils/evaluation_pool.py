@@ -123,18 +123,31 @@ class EvaluationPool:
             return 1
         return max(1, min(self.workers, self.budget // max(1, self._per_host)))
 
+    def first_chunk_size(self) -> int:
+        """Hosts of the first process, which runs alone: what the budget holds at 1 GiB a host, at most
+        :data:`MIN_HOSTS_PER_PROCESS` (so a small fleet is one process)."""
+        return max(1, min(self.min_hosts, self.budget // UNMEASURED_HOST_RSS))
+
+    def seed(self, chunk: List[str], result: ChunkResult, started: float) -> None:
+        """Count a chunk evaluated before :meth:`run` (its process did more, e.g. list the hosts)."""
+        self.report.processes += 1
+        self.report.chunk_sizes.append(len(chunk))
+        self._learn(chunk, result, started)
+
     def chunk_size(self, remaining: int, concurrency: int) -> int:
         """Hosts for the next process: what fits the budget's share, at most an even split of
         ``remaining`` (the hosts not started when this round of processes began) over the processes; a rest of :data:`MIN_HOSTS_PER_PROCESS` or fewer hosts is
         one process where it fits (start-up is paid once a process)."""
         if self._per_host is None:
-            return max(1, min(remaining, self.min_hosts, self.budget // UNMEASURED_HOST_RSS))
+            return min(remaining, self.first_chunk_size())
         fits = self.budget // concurrency // max(1, self._per_host)
         wanted = remaining if remaining <= self.min_hosts else -(-remaining // concurrency)
         return max(1, min(fits, wanted))
 
     def _learn(self, chunk: List[str], result: ChunkResult, started: float) -> None:
         rss = result.max_rss
+        if not chunk:
+            return
         self.report.peak_rss = max(self.report.peak_rss, rss)
         self.report.cpu += result.cpu
         self._per_host = max(self._per_host or 0, rss // len(chunk))

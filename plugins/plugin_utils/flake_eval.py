@@ -1,25 +1,30 @@
 # -*- coding: utf-8 -*-
 # Copyright: nixfleet.nixos contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Read a flake's hosts with as few ``nix`` processes as possible.
+"""Read a flake's hosts: one ``nix eval`` for a small fleet, chunks sized by a memory budget for a large one.
 
-Normally exactly one: ``nix eval --impure --expr`` over ``builtins.getFlake REF``, which also
-returns the fetched source (to lock the ref). Flags that change the flake's inputs
+``nix eval --impure --expr`` over ``builtins.getFlake REF`` lists the wanted hosts, returns the
+fetched source (to lock the ref) and reads the metadata of the first few hosts, measured
+(``wait4``); the other hosts follow in chunks of :mod:`evaluation_pool` (one process per core, as
+many hosts a process as fit the memory budget): a real NixOS configuration costs hundreds of MB to
+evaluate, and one process frees nothing. A chunk that fails as a whole is read again host by host, so
+one broken host never hides the others; a host whose configuration throws inside ``tryEval`` gets
+Nix's own message from one more process of its own. Flags that change the flake's inputs
 (``--override-input`` …) only apply to installables, so with those the outputs are read through
-``REF#nixosConfigurations``, ``REF#deploy`` and ``REF#colmenaHive`` (three processes, ref not locked). Extra processes
-run only when something is broken: one per host whose configuration throws (to show Nix's own
-message), or, when an error escapes ``tryEval`` and fails the whole evaluation, one per host.
+``REF#nixosConfigurations``, ``REF#deploy`` and ``REF#colmenaHive`` (three processes, ref not locked).
 """
 
 from __future__ import annotations
 
-import fnmatch
+import time
 from dataclasses import asdict, dataclass, field
-from typing import Any, Dict, List, Sequence
+from typing import Any, Dict, List, Optional, Sequence
 
 from ansible_collections.nixfleet.nixos.plugins.module_utils import flake_inventory as fi
 from ansible_collections.nixfleet.nixos.plugins.module_utils.errors import NixError, nix_error_text
 from ansible_collections.nixfleet.nixos.plugins.module_utils.flake_ref import locked_ref
+from ansible_collections.nixfleet.nixos.plugins.plugin_utils.evaluation_pool import (
+    DEFAULT_BUDGET_MIB, MIB, ChunkResult, EvaluationPool, PoolReport)
 from ansible_collections.nixfleet.nixos.plugins.plugin_utils.nix_cli import NixCli
 
 
@@ -29,6 +34,7 @@ class FlakeInventory:
     locked_ref: str
     hosts: List[fi.FlakeHost]
     warnings: List[str] = field(default_factory=list)
+    evaluation: Optional[PoolReport] = None  # how the hosts were read (not cached)
 
     def to_dict(self) -> Dict[str, Any]:
         return {"ref": self.ref, "locked_ref": self.locked_ref, "warnings": self.warnings,
@@ -40,13 +46,8 @@ class FlakeInventory:
                    list(data.get("warnings") or []))
 
 
-def _getflake(ref: str) -> str:
-    return "(builtins.getFlake %s)" % fi.nix_string(ref)
-
-
-def _eval_metadata(cli: NixCli, ref: str, host_filter: Sequence[str]) -> Dict[str, Any]:
-    if not cli.settings.changes_inputs:
-        return cli.eval_expr_json(fi.getflake_expression(ref, host_filter), "nix eval of %s" % ref)
+def _eval_installables(cli: NixCli, ref: str, host_filter: Sequence[str]) -> Dict[str, Any]:
+    """With input-changing flags: the outputs through installables (three processes, not chunked)."""
     function = fi.metadata_function(host_filter)
     configurations = cli.eval_json("%s#nixosConfigurations" % ref,
                                    apply="c: (%s { nixosConfigurations = c; }).configurations" % function)
@@ -61,9 +62,51 @@ def _eval_metadata(cli: NixCli, ref: str, host_filter: Sequence[str]) -> Dict[st
     return {"configurations": configurations, "nodes": optional["nodes"], "hive": optional["hive"], "source": {}}
 
 
+def _by_host(answer: Dict[str, Dict[str, Any]]) -> Dict[str, Dict[str, Any]]:
+    """``{kind: {host: metadata}}`` → ``{host: {kind: metadata}}`` (the pool's values are per host)."""
+    hosts: Dict[str, Dict[str, Any]] = {}
+    for kind in fi.KINDS:
+        for name, info in (answer.get(kind) or {}).items():
+            hosts.setdefault(name, {})[kind] = info
+    return hosts
+
+
+def _eval_in_chunks(cli: NixCli, ref: str, host_filter: Sequence[str], pool: EvaluationPool) -> Dict[str, Any]:
+    """The listing with the first chunk (measured), then the other hosts through ``pool``."""
+    first = pool.first_chunk_size()
+    started = time.monotonic()
+    measured: Optional[Any] = None
+    try:
+        listing, measured = cli.eval_expr_measured(fi.listing_expression(ref, host_filter, first), "nix eval of %s" % ref)
+    except NixError as exc:  # the flake, or one of the first hosts, does not evaluate: the names alone
+        try:
+            listing = cli.eval_expr_json(fi.listing_expression(ref, host_filter, 0), "nix eval of %s" % ref)
+        except NixError:
+            raise exc
+    names = sorted({name for kind in fi.KINDS for name in listing["names"][kind]})
+    data: Dict[str, Any] = {kind: {} for kind in fi.KINDS}
+    data.update(source=listing["source"], colmena=listing["colmena"], errors={})
+    per_host = _by_host(listing["first"])
+    if measured is not None:
+        done = names[:first]
+        pool.seed(done, ChunkResult(per_host, measured.max_rss, measured.cpu), started)
+    else:
+        done = []
+    per_host.update(pool.run(names[len(done):]))
+    for name, kinds in per_host.items():
+        for kind, info in kinds.items():
+            data[kind][name] = info
+    for name, error in pool.report.failed.items():
+        for kind in fi.KINDS:
+            if name in listing["names"][kind]:
+                data[kind][name] = None if kind == "nodes" else {"error": True}
+        data["errors"][name] = error
+    return data
+
+
 def _error_of(cli: NixCli, ref: str, host: fi.FlakeHost) -> str:
     """Nix's own message for why ``host``'s metadata does not evaluate."""
-    value = "%s.%s" % (_getflake(ref), host.attr)
+    value = "%s.%s" % (fi.flake_view(ref), host.attr)
     forced = "builtins.seq %s.config true" % value if not host.attr.startswith("deploy.nodes.") \
         else "builtins.deepSeq [ (%s.hostname or null) (%s.sshUser or null) (%s.sshOpts or null) ] true" \
         % (value, value, value)
@@ -74,51 +117,25 @@ def _error_of(cli: NixCli, ref: str, host: fi.FlakeHost) -> str:
     return "it failed to evaluate in the combined evaluation"
 
 
-def _eval_one_by_one(cli: NixCli, ref: str, host_filter: Sequence[str], first: NixError) -> Dict[str, Any]:
-    """The combined evaluation failed: find out whether the flake or some hosts are broken."""
-    names_expr = ("let f = %s; in { configurations = builtins.attrNames (f.nixosConfigurations or {}); "
-                  "hive = builtins.attrNames ((f.colmenaHive or {}).nodes or {}); "
-                  "nodes = builtins.attrNames ((f.deploy or {}).nodes or {}); }" % _getflake(ref))
-    try:
-        names = cli.eval_expr_json(names_expr, "nix eval of %s" % ref)
-    except NixError:
-        raise first
-    function = fi.metadata_function(host_filter)
-    data: Dict[str, Any] = {"configurations": {}, "hive": {}, "nodes": {}, "source": {}, "errors": {}}
-    for kind, output in (("configurations", fi.CONFIGURATIONS), ("hive", fi.HIVE_NODES), ("nodes", "deploy.nodes")):
-        for name in names[kind]:
-            if host_filter and not any(fnmatch.fnmatchcase(name, p) for p in host_filter):
-                continue
-            try:
-                attr = fi.attr_path(output, name)
-            except ValueError as exc:  # listed with its error by the inventory, never evaluated
-                data[kind][name] = None if kind == "nodes" else {"error": True}
-                data["errors"][name] = str(exc)
-                continue
-            single = "{ %s = f.%s; }" % (fi.nix_string(name), attr)
-            outputs = {"configurations": "{ nixosConfigurations = %s; }",
-                       "hive": "{ colmenaHive = { nodes = %s; }; }",
-                       "nodes": "{ deploy = (f.deploy or { }) // { nodes = %s; }; }"}[kind] % single
-            expr = "let f = %s; in (%s %s).%s" % (_getflake(ref), function, outputs, kind)
-            try:
-                data[kind].update(cli.eval_expr_json(expr, "nix eval of %s#%s" % (ref, attr)))
-            except NixError as exc:
-                data[kind][name] = None if kind == "nodes" else {"error": True}
-                data["errors"][name] = nix_error_text(exc.stderr) or str(exc)
-    return data
-
-
-def read_flake(cli: NixCli, ref: str, host_filter: Sequence[str] = ()) -> FlakeInventory:
-    """Every host the flake declares (filtered by ``host_filter`` globs)."""
-    try:
-        data = _eval_metadata(cli, ref, host_filter)
-    except NixError as exc:
-        if cli.settings.changes_inputs:
-            raise
-        data = _eval_one_by_one(cli, ref, host_filter, exc)
+def read_flake(cli: NixCli, ref: str, host_filter: Sequence[str] = (), workers: int = 1,
+               budget: int = DEFAULT_BUDGET_MIB * MIB) -> FlakeInventory:
+    """Every host the flake declares (filtered by ``host_filter`` globs), read by at most ``workers``
+    processes at once within ``budget`` bytes."""
+    pool: Optional[EvaluationPool] = None
+    if cli.settings.changes_inputs:
+        data = _eval_installables(cli, ref, host_filter)
+    else:
+        pool = EvaluationPool(lambda names: _eval_chunk(cli, ref, names), budget, workers)
+        data = _eval_in_chunks(cli, ref, host_filter, pool)
     hosts = fi.hosts_from_metadata(data)
     errors = data.get("errors") or {}
     warnings = []
+    if data.get("colmena") == fi.RAW_COLMENA_UNREAD:
+        warnings.append("nixfleet.nixos.flake: %s" % fi.raw_colmena_warning(ref))
+    for name, rss in (pool.report.over_budget.items() if pool else ()):
+        warnings.append("nixfleet.nixos.flake: host %s alone needed %d MiB to evaluate, more than the evaluation "
+                        "memory budget (%d MiB); raise the inventory's eval_memory_budget if the controller has the "
+                        "memory" % (name, rss // MIB, budget // MIB))
     for host in hosts:
         if host.error:
             host.error = errors.get(host.name) or _error_of(cli, ref, host)
@@ -128,4 +145,11 @@ def read_flake(cli: NixCli, ref: str, host_filter: Sequence[str] = ()) -> FlakeI
         if host.settings_error:
             warnings.append("nixfleet.nixos.flake: %s (the deploy fails this host)" % host.settings_error)
     source = data.get("source") or {}
-    return FlakeInventory(ref, locked_ref(ref, source) if source else ref, hosts, warnings)
+    return FlakeInventory(ref, locked_ref(ref, source) if source else ref, hosts, warnings,
+                          pool.report if pool else None)
+
+
+def _eval_chunk(cli: NixCli, ref: str, names: List[str]) -> ChunkResult:
+    """One process reading the metadata of ``names`` (NixError when it fails as a whole)."""
+    answer, result = cli.eval_expr_measured(fi.chunk_expression(ref, names), "nix eval of %s" % ref)
+    return ChunkResult(_by_host(answer), result.max_rss, result.cpu)

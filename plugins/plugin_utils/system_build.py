@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from typing import Any, Dict, List, Optional, Sequence
 
 from ansible_collections.nixfleet.nixos.plugins.module_utils.errors import NixError, nix_error_text
-from ansible_collections.nixfleet.nixos.plugins.module_utils.flake_inventory import nix_string
+from ansible_collections.nixfleet.nixos.plugins.module_utils.flake_inventory import flake_view, nix_string
 from ansible_collections.nixfleet.nixos.plugins.plugin_utils import evaluation_cache
 from ansible_collections.nixfleet.nixos.plugins.plugin_utils.evaluation_pool import (
     DEFAULT_BUDGET_MIB, MIB, ChunkResult, EvaluationPool, PoolReport)
@@ -74,7 +74,7 @@ def evaluation_summary(runs: Sequence[PoolReport]) -> Dict[str, Any]:
 
 def _eval_expression(targets: List[SystemTarget]) -> str:
     flakes = sorted({t.flake for t in targets})
-    bindings = " ".join("f%d = builtins.getFlake %s;" % (i, nix_string(ref)) for i, ref in enumerate(flakes))
+    bindings = " ".join("f%d = %s;" % (i, flake_view(ref)) for i, ref in enumerate(flakes))
     entries = " ".join(
         "%s = t f%d.%s;" % (nix_string(t.host), flakes.index(t.flake), t.attr) for t in targets)
     return ("let %s t = s: let r = builtins.tryEval (builtins.deepSeq [ s.drvPath s.outPath ] "
@@ -97,8 +97,10 @@ class SystemBuilder:
         self.report = BuildReport()
 
     def _eval_one(self, target: SystemTarget) -> Dict[str, str]:
+        """One host alone, unguarded: its value, or Nix's own message (NixError)."""
         self.report.nix_calls.append("eval %s" % target.host)
-        return self.cli.eval_json(target.installable, apply="s: { drvPath = s.drvPath; path = s.outPath; }")
+        return self.cli.eval_expr_json("let s = %s.%s; in { drvPath = s.drvPath; path = s.outPath; }"
+                                       % (flake_view(target.flake), target.attr), "nix eval %s" % target.installable)
 
     def evaluate(self, targets: List[SystemTarget], cached: bool = True) -> Dict[str, Optional[Dict[str, str]]]:
         """``{host: {"drvPath", "path"} or None}``; hosts that fail get Nix's message in ``failed``.

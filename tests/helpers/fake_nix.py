@@ -52,6 +52,8 @@ class FakeNix:
         return re.search(r"nixos-system-(.+)\.drv$", path).group(1)
 
     def eval_expr_json(self, expr, what="nix eval"):
+        if expr.startswith("let s = "):  # one host alone, unguarded (Nix's own message when it fails)
+            return self.eval_json(expr)
         self.calls.append("eval")
         return {h: None if h in self.broken else {"drvPath": drv(h), "path": out(h)} for h in self.hosts(expr)}
 

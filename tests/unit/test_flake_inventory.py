@@ -1,7 +1,7 @@
 import pytest
 
 from ansible_collections.nixfleet.nixos.plugins.module_utils.flake_inventory import (
-    attr_path, getflake_expression, hosts_from_metadata, nix_string, split_ssh_opts)
+    attr_path, chunk_expression, hosts_from_metadata, listing_expression, nix_string, split_ssh_opts)
 
 
 def test_split_ssh_opts():
@@ -81,10 +81,12 @@ def test_ordinary_names_are_quoted_as_nix_prints_them():
     assert attr_path("deploy.nodes", "it's $HOME") == 'deploy.nodes."it\'s $HOME"'
 
 
-def test_getflake_expression_never_touches_toplevel():
-    expr = getflake_expression("path:/x", ["web-*"])
-    assert "toplevel" not in expr and "builtins.getFlake \"path:/x\"" in expr
-    assert '"web-.*"' in expr
+def test_the_inventory_expressions_never_touch_toplevel():
+    listing = listing_expression("path:/x", ["web-*"], first=3)
+    assert "toplevel" not in listing and "builtins.getFlake \"path:/x\"" in listing
+    assert '"web-.*"' in listing and "count = if builtins.length all < 3 then builtins.length all else 3;" in listing
+    chunk = chunk_expression("path:/x", ["web-01", 'it"s'])
+    assert "toplevel" not in chunk and '[ "web-01" "it\\"s" ]' in chunk
 
 
 def test_colmena_hive_nodes_are_configurations_under_their_own_attribute():
