@@ -6,7 +6,7 @@
 from __future__ import annotations
 
 import re
-from typing import Optional, Sequence
+from typing import List, Optional, Sequence
 
 _SSH_NOISE = re.compile(r"^(Shared connection to \S+ closed\.|Connection to \S+ closed\.)$")
 
@@ -62,6 +62,41 @@ class NixError(Exception):
             if getattr(self, flag):
                 result[flag] = True
         return result
+
+
+class NixTooOld(NixError):
+    """The flake's nixpkgs refuses the controller's Nix (nixpkgs' ``lib/minfeatures.nix``): every host
+    would fail the same way, so the evaluation stops with this one error."""
+
+
+_NEEDS_FEATURES = "requires an implementation of Nix with the following features:"
+
+
+def missing_nix_features(stderr: str) -> List[str]:
+    """The features a nixpkgs says the running Nix lacks (its ``abort`` message), or ``[]``."""
+    lines = (stderr or "").splitlines()
+    for index, line in enumerate(lines):
+        if _NEEDS_FEATURES in line:
+            features = []
+            for follow in lines[index + 1:]:
+                text = follow.strip()
+                if not text.startswith("- "):
+                    break
+                features.append(text[2:])
+            return features
+    return []
+
+
+def nix_too_old(error: NixError, running: str) -> Optional[NixTooOld]:
+    """The one error to report when ``error`` is nixpkgs refusing the Nix ``running`` (else None)."""
+    features = missing_nix_features(error.stderr)
+    if not features:
+        return None
+    wanted = re.search(r"at least (\d+\.\d+)", " ".join(features))
+    return NixTooOld("the flake's nixpkgs needs a newer Nix than the controller's (%s): it requires %s. Install "
+                     "Nix %s or newer on the controller (Debian 13 has nix-bin 2.26) or point nix_binary at one"
+                     % (running, "; ".join(features), wanted.group(1) if wanted else "a newer release"),
+                     command=error.command, rc=error.rc, stderr=error.stderr)
 
 
 def has_error_line(text: str) -> bool:

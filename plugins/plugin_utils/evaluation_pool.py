@@ -19,7 +19,8 @@ within ``budget`` bytes together:
 * a host that alone needs more than the budget is named in ``over_budget``; after it, processes run
   one at a time;
 * a chunk that fails as a whole (an error ``tryEval`` cannot catch) is evaluated again host by
-  host, so a broken host never fails the others; a host that fails alone keeps Nix's message.
+  host, so a broken host never fails the others; a host that fails alone keeps Nix's message;
+  nixpkgs refusing the controller's Nix (:class:`NixTooOld`) ends the evaluation: every host would.
 """
 
 from __future__ import annotations
@@ -31,7 +32,7 @@ from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from typing import Any, Callable, Deque, Dict, List, Optional, Sequence, Tuple
 
-from ansible_collections.nixfleet.nixos.plugins.module_utils.errors import NixError, nix_error_text
+from ansible_collections.nixfleet.nixos.plugins.module_utils.errors import NixError, NixTooOld, nix_error_text
 
 MIB = 2 ** 20
 # What the evaluation may use at once by default: fits an AWX execution pod of 4 GiB with room for
@@ -183,6 +184,8 @@ class EvaluationPool:
                     chunk, started = running.pop(future)
                     try:
                         result = future.result()
+                    except NixTooOld:
+                        raise  # every host would fail the same way
                     except NixError as exc:
                         if len(chunk) > 1:
                             alone.extend(chunk)

@@ -21,7 +21,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any, Dict, List, Optional, Sequence
 
 from ansible_collections.nixfleet.nixos.plugins.module_utils import flake_inventory as fi
-from ansible_collections.nixfleet.nixos.plugins.module_utils.errors import NixError, nix_error_text
+from ansible_collections.nixfleet.nixos.plugins.module_utils.errors import NixError, NixTooOld, nix_error_text
 from ansible_collections.nixfleet.nixos.plugins.module_utils.flake_ref import locked_ref
 from ansible_collections.nixfleet.nixos.plugins.plugin_utils.evaluation_pool import (
     DEFAULT_BUDGET_MIB, MIB, ChunkResult, EvaluationPool, PoolReport)
@@ -78,6 +78,8 @@ def _eval_in_chunks(cli: NixCli, ref: str, host_filter: Sequence[str], pool: Eva
     measured: Optional[Any] = None
     try:
         listing, measured = cli.eval_expr_measured(fi.listing_expression(ref, host_filter, first), "nix eval of %s" % ref)
+    except NixTooOld:
+        raise
     except NixError as exc:  # the flake, or one of the first hosts, does not evaluate: the names alone
         try:
             listing = cli.eval_expr_json(fi.listing_expression(ref, host_filter, 0), "nix eval of %s" % ref)

@@ -10,7 +10,7 @@ from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple
 
 from ansible_collections.nixfleet.nixos.plugins.module_utils import nix_argv as cmd
 from ansible_collections.nixfleet.nixos.plugins.module_utils.derivation_sources import Derivation, parse_derivations
-from ansible_collections.nixfleet.nixos.plugins.module_utils.errors import NixError
+from ansible_collections.nixfleet.nixos.plugins.module_utils.errors import NixError, nix_too_old
 from ansible_collections.nixfleet.nixos.plugins.module_utils.nix_version import NixVersion
 from ansible_collections.nixfleet.nixos.plugins.plugin_utils import nix_version_cache
 from ansible_collections.nixfleet.nixos.plugins.plugin_utils.process import CommandResult, check, run
@@ -30,7 +30,13 @@ class NixCli:
               env: Optional[Mapping[str, str]] = None) -> CommandResult:
         merged = dict(self.env)
         merged.update(env or {})
-        return check(self._run(argv, env=merged), what, host)
+        try:
+            return check(self._run(argv, env=merged), what, host)
+        except NixError as exc:
+            too_old = nix_too_old(exc, str(self.version())) if "--version" not in argv else None
+            if too_old:
+                raise too_old
+            raise
 
     def version(self) -> NixVersion:
         """The Nix in use (cached); fails clearly when it cannot use flakes."""

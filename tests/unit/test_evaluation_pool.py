@@ -7,7 +7,7 @@ import time
 
 import pytest
 
-from ansible_collections.nixfleet.nixos.plugins.module_utils.errors import NixError
+from ansible_collections.nixfleet.nixos.plugins.module_utils.errors import NixError, NixTooOld
 from ansible_collections.nixfleet.nixos.plugins.plugin_utils.evaluation_pool import (
     MIB, ChunkResult, EvaluationPool, overlapping_peak, pool_settings)
 
@@ -126,3 +126,14 @@ def test_settings_that_mean_nothing_are_refused():
         pool_settings(-1, 3072, "nixos_deploy_")
     with pytest.raises(ValueError, match="eval_memory_budget must be at least 64"):
         pool_settings(1, 10)
+
+
+def test_a_nix_the_flake_refuses_ends_the_evaluation_at_once():
+    def refuse(chunk):
+        refuse.chunks.append(chunk)
+        raise NixTooOld("the flake's nixpkgs needs a newer Nix than the controller's (Nix 2.8.0)")
+    refuse.chunks = []
+    pool = EvaluationPool(refuse, budget=3072 * MIB, workers=2)
+    with pytest.raises(NixTooOld, match="needs a newer Nix"):
+        pool.run(HOSTS)
+    assert refuse.chunks == [HOSTS[:3]]  # not every host again, alone
