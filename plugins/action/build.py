@@ -11,6 +11,7 @@ from ansible_collections.nixfleet.nixos.plugins.module_utils.errors import NixEr
 from ansible_collections.nixfleet.nixos.plugins.plugin_utils import manifest_check
 from ansible_collections.nixfleet.nixos.plugins.plugin_utils.action_base import NIX_ARGSPEC, NixosAction
 from ansible_collections.nixfleet.nixos.plugins.module_utils import flake_inventory as fi
+from ansible_collections.nixfleet.nixos.plugins.plugin_utils.evaluation_cache import AnsibleCacheStore
 from ansible_collections.nixfleet.nixos.plugins.plugin_utils.evaluation_pool import DEFAULT_BUDGET_MIB, pool_settings
 from ansible_collections.nixfleet.nixos.plugins.plugin_utils.system_build import SystemBuilder, SystemTarget
 
@@ -29,6 +30,10 @@ class ActionModule(NixosAction):
         eval_workers={"type": "int", "default": 0},
         eval_memory_budget={"type": "int", "default": DEFAULT_BUDGET_MIB},
         eval_cache={"type": "bool", "default": True},
+        eval_cache_plugin={"type": "str"},
+        eval_cache_connection={"type": "str"},
+        eval_cache_prefix={"type": "str", "default": "nixfleet_evaluations_"},
+        eval_cache_timeout={"type": "int", "default": 0},
     )
 
     def execute(self, args, task_vars):
@@ -69,8 +74,12 @@ class ActionModule(NixosAction):
             workers, budget = pool_settings(args["eval_workers"], args["eval_memory_budget"])
         except ValueError as exc:
             raise NixError(str(exc))
+        shared = None
+        if args["eval_cache"] and args["eval_cache_plugin"]:
+            shared = AnsibleCacheStore(args["eval_cache_plugin"], args["eval_cache_connection"],
+                                       args["eval_cache_prefix"], args["eval_cache_timeout"])
         builder = SystemBuilder(self.nix_cli(args), eval_workers=workers, eval_cache=args["eval_cache"],
-                                eval_memory_budget=budget)
+                                eval_memory_budget=budget, shared_cache=shared)
         # Systems built on their targets are only evaluated here (their derivations are pushed).
         remote = [t for t in targets if t.host in on_target]
         if remote:

@@ -91,9 +91,29 @@ options:
       - Never used for an unlocked remote ref, or when O(nix_args) has C(--impure), C(--override-input)
         or another flag that changes what the evaluation reads. A remembered host whose system has to
         be built is evaluated again (its derivation may have been garbage-collected).
-      - Kept in C($NIXFLEET_CACHE_DIR/evaluations) (default C(~/.cache/nixfleet), or C($XDG_CACHE_HOME/nixfleet)).
+      - Kept in C($NIXFLEET_CACHE_DIR/evaluations) (default C(~/.cache/nixfleet), or C($XDG_CACHE_HOME/nixfleet)),
+        or with O(eval_cache_plugin) in an Ansible cache plugin's store.
     type: bool
     default: true
+  eval_cache_plugin:
+    description:
+      - Keep the evaluation cache in this Ansible cache plugin's store instead of the controller's cache
+        directory, as the inventory's cache does - for jobs that each start in a fresh container (AWX
+        execution pods), so a second job of an unchanged flake evaluates nothing. For example
+        C(ansible.builtin.jsonfile) with O(eval_cache_connection) a directory on a volume every job mounts,
+        or C(community.general.redis) with a redis URL.
+    type: str
+  eval_cache_connection:
+    description: The cache plugin's connection (its C(_uri) - a directory for C(jsonfile), a URL for C(redis)).
+    type: str
+  eval_cache_prefix:
+    description: The prefix of the cache plugin's keys.
+    type: str
+    default: nixfleet_evaluations_
+  eval_cache_timeout:
+    description: Seconds an entry of the cache plugin lives (C(0) - forever; a key changes with the flake anyway).
+    type: int
+    default: 0
 attributes:
   check_mode:
     support: full

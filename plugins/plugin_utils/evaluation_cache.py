@@ -20,8 +20,10 @@ build remembers what each ``<flake>#<attr>`` evaluated to, keyed like the invent
 An entry only says what the evaluation *was*; the caller still asks the store whether the system
 exists, and re-evaluates a host whose system must be built (its derivation may have been collected).
 Entries live in ``evaluations/`` of the collection's cache directory (``$NIXFLEET_CACHE_DIR``, else
-``$XDG_CACHE_HOME/nixfleet``, else ``~/.cache/nixfleet``), one JSON file per flake identity, the newest :data:`KEEP_FILES` kept. A
-cache that cannot be read or written is only a cache: the caller evaluates.
+``$XDG_CACHE_HOME/nixfleet``, else ``~/.cache/nixfleet``), one JSON file per flake identity, the newest :data:`KEEP_FILES` kept;
+or, where jobs run in fresh containers (AWX), in an Ansible cache plugin's store that they share
+(:class:`AnsibleCacheStore`: ``jsonfile`` on a shared volume, ``redis``, …). A cache that cannot be
+read or written is only a cache: the caller evaluates.
 """
 
 from __future__ import annotations
@@ -31,7 +33,7 @@ import json
 import os
 import re
 import tempfile
-from typing import Dict, Mapping, Optional
+from typing import Any, Dict, Mapping, Optional
 
 from ansible_collections.nixfleet.nixos.plugins.module_utils.flake_ref import split_ref
 from ansible_collections.nixfleet.nixos.plugins.module_utils.nix_argv import INPUT_FLAGS, NixSettings
@@ -90,23 +92,59 @@ def _is_entry(value: object) -> bool:
             and value["drvPath"].endswith(".drv"))
 
 
-def load(key: str) -> Dict[str, Dict[str, str]]:
-    """``{attr: {"drvPath", "path"}}`` remembered under ``key`` (empty when none or unreadable)."""
-    try:
-        with open(os.path.join(cache_dir(), key + ".json")) as handle:
-            data = json.load(handle)
-    except (OSError, ValueError):
-        return {}
+class AnsibleCacheStore:
+    """Entries in an Ansible cache plugin's store (``plugin``: e.g. ``ansible.builtin.jsonfile`` with
+    ``connection`` a directory every job can reach, or a redis URL), as the inventory's cache does:
+    what AWX jobs, each in a fresh container, share. ``timeout`` seconds (0: entries never expire;
+    a key changes with the flake anyway)."""
+
+    def __init__(self, plugin: str, connection: Optional[str], prefix: str = "nixfleet_evaluations_",
+                 timeout: int = 0) -> None:
+        from ansible.plugins.loader import cache_loader  # only where Ansible runs this
+
+        self.name = plugin
+        self._cache = cache_loader.get(plugin, _uri=connection, _prefix=prefix, _timeout=timeout)
+        if self._cache is None:
+            raise ValueError("eval_cache_plugin %r: no such cache plugin" % plugin)
+
+    def read(self, key: str) -> Any:
+        try:
+            return self._cache.get(key) if self._cache.contains(key) else None
+        except Exception:  # a cache backend that fails is only a cache (redis away, a bad file)
+            return None
+
+    def write(self, key: str, value: Dict[str, Dict[str, str]]) -> None:
+        try:
+            self._cache.set(key, value)
+        except Exception:
+            pass
+
+
+def _entries(data: Any) -> Dict[str, Dict[str, str]]:
     if not isinstance(data, dict):
         return {}
     return {attr: {"drvPath": v["drvPath"], "path": v["path"]} for attr, v in data.items() if _is_entry(v)}
 
 
-def store(key: str, evaluations: Mapping[str, Mapping[str, str]]) -> None:
+def load(key: str, shared: Optional[AnsibleCacheStore] = None) -> Dict[str, Dict[str, str]]:
+    """``{attr: {"drvPath", "path"}}`` remembered under ``key`` (empty when none or unreadable), in
+    ``shared`` or else the local cache directory."""
+    if shared is not None:
+        return _entries(shared.read(key))
+    try:
+        with open(os.path.join(cache_dir(), key + ".json")) as handle:
+            return _entries(json.load(handle))
+    except (OSError, ValueError):
+        return {}
+
+
+def store(key: str, evaluations: Mapping[str, Mapping[str, str]], shared: Optional[AnsibleCacheStore] = None) -> None:
     """Remember ``evaluations`` (``{attr: {"drvPath", "path"}}``) under ``key``, beside what is there."""
-    merged = load(key)
-    merged.update({attr: {"drvPath": v["drvPath"], "path": v["path"]} for attr, v in evaluations.items()
-                   if _is_entry(v)})
+    merged = load(key, shared)
+    merged.update(_entries(dict(evaluations)))
+    if shared is not None:
+        shared.write(key, merged)
+        return
     directory = cache_dir()
     try:
         os.makedirs(directory, exist_ok=True)

@@ -86,13 +86,16 @@ class SystemBuilder:
     """``eval_workers``: how many ``nix eval`` processes may evaluate hosts at once;
     ``eval_memory_budget``: how many bytes they may hold together (:mod:`evaluation_pool` sizes their
     chunks of hosts by it). ``eval_cache``: take the evaluations of an unchanged flake from
-    :mod:`evaluation_cache` and remember new ones."""
+    :mod:`evaluation_cache` and remember new ones (in ``shared_cache``, an Ansible cache plugin's
+    store, when given)."""
 
     def __init__(self, cli: NixCli, eval_workers: int = 1, eval_cache: bool = False,
-                 eval_memory_budget: int = DEFAULT_BUDGET_MIB * MIB) -> None:
+                 eval_memory_budget: int = DEFAULT_BUDGET_MIB * MIB,
+                 shared_cache: Optional[evaluation_cache.AnsibleCacheStore] = None) -> None:
         self.cli = cli
         self.eval_workers = max(1, eval_workers)
         self.eval_cache = eval_cache
+        self.shared_cache = shared_cache
         self.eval_memory_budget = eval_memory_budget
         self.report = BuildReport()
 
@@ -117,7 +120,7 @@ class SystemBuilder:
                 if target.flake == flake and info:
                     fresh[target.attr] = info
             if key and fresh:
-                evaluation_cache.store(key, fresh)
+                evaluation_cache.store(key, fresh, self.shared_cache)
         results.update(remembered)
         return results
 
@@ -125,9 +128,8 @@ class SystemBuilder:
         return {flake: evaluation_cache.entry_key(flake, self.cli.settings, self.cli.env)
                 for flake in sorted({t.flake for t in targets})}
 
-    @staticmethod
-    def _remembered(targets: List[SystemTarget], keys: Dict[str, Optional[str]]) -> Dict[str, Dict[str, str]]:
-        entries = {flake: evaluation_cache.load(key) for flake, key in keys.items() if key}
+    def _remembered(self, targets: List[SystemTarget], keys: Dict[str, Optional[str]]) -> Dict[str, Dict[str, str]]:
+        entries = {flake: evaluation_cache.load(key, self.shared_cache) for flake, key in keys.items() if key}
         return {t.host: entries[t.flake][t.attr] for t in targets
                 if t.attr in entries.get(t.flake, {})}
 

@@ -149,3 +149,45 @@ def test_a_job_with_a_limit_keeps_the_report(job):
     assert result.status == "successful", [e.get("stdout") for e in events][-30:]
     stats = [e for e in events if e["event"] == "playbook_on_stats"][0]["event_data"]
     assert [row["host"] for row in stats["artifact_data"]["nixos_deploy_report"]] == ["node01"]
+
+
+def test_jobs_in_fresh_pods_share_the_evaluation_cache_through_a_cache_plugin(fleet, job, tmp_path):
+    """Every AWX job starts in a fresh pod (a new private data dir, an empty home): with the evaluation
+    cache in an Ansible cache plugin's store on a volume both jobs mount (jsonfile), the second job of
+    an unchanged flake evaluates nothing."""
+    job["flake"].set_host("node01", version="5")
+    rc, stored, err = inventory_list(job["project"] / "inventories" / "fleet.flake.yml", export=True)
+    assert rc == 0, err
+    (tmp_path / "stored.json").write_text(json.dumps(stored))
+    script = tmp_path / "awx_inventory.sh"
+    script.write_text("#!/bin/sh\nexec cat %s\n" % (tmp_path / "stored.json"))
+    script.chmod(0o755)
+    shared = tmp_path / "shared-volume"
+
+    def fresh_pod_job(name):
+        data = tmp_path / name / "private"
+        shutil.copytree(str(job["data"] / "project"), str(data / "project"))
+        (data / "env").mkdir()
+        (data / "env" / "ssh_key").write_text(job["key"])
+        group_vars = data / "project" / "inventories" / "group_vars" / "all.yml"
+        settings = yaml.safe_load(group_vars.read_text())
+        settings.update(nixos_deploy_eval_cache_plugin="ansible.builtin.jsonfile",
+                        nixos_deploy_eval_cache_connection=str(shared))
+        group_vars.write_text(yaml.safe_dump(settings))
+        (script.parent / "group_vars").mkdir(exist_ok=True)
+        (script.parent / "group_vars" / "all.yml").write_text(yaml.safe_dump(settings))
+        envvars = dict(job_env(NIX_CONFIG), NIXFLEET_CACHE_DIR=str(tmp_path / name / "home-cache"))
+        result = ansible_runner.run(private_data_dir=str(data), playbook="deploy.yml", inventory=str(script),
+                                    cmdline="--diff", envvars=envvars, quiet=True)
+        events = list(result.events)
+        assert result.status == "successful", [e.get("stdout") for e in events][-30:]
+        return list(task_results(events, "Build every host's system with one nix build").values())[0]
+
+    first = fresh_pod_job("job-1")
+    assert first["evaluations_cached"] == [] and "eval" in first["nix_calls"]
+    assert list(shared.iterdir()), "the first job left nothing in the shared cache"
+    second = fresh_pod_job("job-2")
+    assert second["evaluations_cached"] == HOSTS
+    assert [c for c in second["nix_calls"] if c.startswith("eval")] == [], second["nix_calls"]
+    assert second["paths"] == first["paths"]
+    assert not (tmp_path / "job-2" / "home-cache" / "evaluations").exists()  # not the pod's own cache
