@@ -109,9 +109,11 @@ class ActionModule(NixosAction):
 
 
 def _local_toplevel(path):
-    """The controller's store holds ``path`` as a NixOS toplevel (what a host's copy of it holds too)."""
+    """The controller's store holds ``path`` as a NixOS toplevel (what a host's copy of it holds too).
+    Not deploy-rs' activate.nixos wrapper: which toplevel it activates is probed on the host."""
     return (os.path.isfile(os.path.join(path, "nixos-version"))
-            and os.access(os.path.join(path, "bin", "switch-to-configuration"), os.X_OK))
+            and os.access(os.path.join(path, "bin", "switch-to-configuration"), os.X_OK)
+            and not os.path.exists(os.path.join(path, "deploy-rs-activate")))
 
 
 def _local_inhibitors(path):

@@ -31,6 +31,9 @@ class Generation:
     date: Optional[int] = None
     current: bool = False
     specialisations: Tuple[str, ...] = ()  # the names under PATH/specialisation/
+    # deploy-rs' activate.nixos wrapper (PATH/deploy-rs-activate beside links into a toplevel): the
+    # toplevel it activates, which /run/current-system then points at; None for a plain toplevel
+    runs: Optional[str] = None
 
     def to_dict(self) -> dict:
         return {"number": self.number, "path": self.path, "date": self.date, "current": self.current,
@@ -118,6 +121,18 @@ class ProfileState:
         }
 
 
+# Sets w to what "$l/nixos-version" links to when "$l" is deploy-rs' activate.nixos wrapper (an
+# activatable-… buildEnv: deploy-rs-activate beside a link to every entry of the toplevel); the
+# toplevel is "${w%/nixos-version}".
+_WRAPPED = 'w=; [ -e "$l/deploy-rs-activate" ] && w=$(readlink "$l/nixos-version" 2>/dev/null); '
+
+
+def wraps_command(path: str) -> Command:
+    """Print ``wraps<TAB>TOPLEVEL``: the toplevel ``path`` activates when it is deploy-rs' wrapper
+    (empty for a plain toplevel), which ``/run/current-system`` then points at."""
+    return raw("l=@{path}; " + _WRAPPED + "printf 'wraps\\t%s\\n' \"${w%/nixos-version}\"", path=path)
+
+
 def probe_command(profile: str = SYSTEM_PROFILE, nix_version: bool = True) -> Command:
     """A POSIX shell command printing the state of ``profile`` as ``key<TAB>value`` lines
     (without ``nix_version``, no ``nix-env`` process is started: every command is a shell builtin or
@@ -127,8 +142,9 @@ def probe_command(profile: str = SYSTEM_PROFILE, nix_version: bool = True) -> Co
         "printf 'profile\\t%s\\n' \"$(readlink @{p} 2>/dev/null)\"; "
         "for l in @{p}-*-link; do [ -L \"$l\" ] || continue; "
         "sp=; for s in \"$l\"/specialisation/*; do [ -e \"$s\" ] && sp=\"$sp${s##*/} \"; done; "
-        "printf 'generation\\t%s\\t%s\\t%s\\t%s\\n' \"${l##*/}\" \"$(readlink \"$l\")\" "
-        "\"$(stat -c %Y \"$l\" 2>/dev/null)\" \"$sp\"; done; "
+        + _WRAPPED +
+        "printf 'generation\\t%s\\t%s\\t%s\\t%s\\t%s\\n' \"${l##*/}\" \"$(readlink \"$l\")\" "
+        "\"$(stat -c %Y \"$l\" 2>/dev/null)\" \"$sp\" \"${w%/nixos-version}\"; done; "
         "printf 'running\\t%s\\n' \"$(readlink @{running} 2>/dev/null)\"; "
         "printf 'booted\\t%s\\n' \"$(readlink @{booted} 2>/dev/null)\"; "
         "printf 'running_kernel\\t%s\\n' \"$(readlink @{running_kernel} 2>/dev/null)\"; "
@@ -159,13 +175,15 @@ def parse_probe(profile: str, output: str) -> ProfileState:
                 continue
             date = fields[2] if len(fields) > 2 else ""
             specialisations = tuple(sorted(fields[3].split())) if len(fields) > 3 else ()
+            runs = fields[4] if len(fields) > 4 and fields[4].startswith("/") else None
             generations.append(Generation(number, fields[1], int(date) if date.isdigit() else None,
-                                          specialisations=specialisations))
+                                          specialisations=specialisations, runs=runs))
         elif key:
             values[key] = rest.strip()
     current = parse_generation_link(profile, values.get("profile", "")) if values.get("profile") else None
     generations.sort(key=lambda g: g.number)
-    generations = [Generation(g.number, g.path, g.date, g.number == current, g.specialisations) for g in generations]
+    generations = [Generation(g.number, g.path, g.date, g.number == current, g.specialisations, g.runs)
+                   for g in generations]
     return ProfileState(
         profile=profile,
         generations=tuple(generations),

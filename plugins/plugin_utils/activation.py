@@ -24,7 +24,7 @@ from ansible_collections.nixfleet.nixos.plugins.module_utils import transaction 
 from ansible_collections.nixfleet.nixos.plugins.module_utils import transaction_operations as txo
 from ansible_collections.nixfleet.nixos.plugins.module_utils.errors import NixError
 from ansible_collections.nixfleet.nixos.plugins.module_utils.generations import (
-    SYSTEM_PROFILE, ProfileState, parse_probe, probe_command)
+    SYSTEM_PROFILE, ProfileState, parse_probe, probe_command, wraps_command)
 from ansible_collections.nixfleet.nixos.plugins.module_utils.remote_operation import Operation
 from ansible_collections.nixfleet.nixos.plugins.module_utils.shell import Command, probe_field, raw, sequence
 from ansible_collections.nixfleet.nixos.plugins.plugin_utils.deployer_identity import owner_label
@@ -112,7 +112,7 @@ class Activator:
         parts.append(probe_command(self.profile, nix_version=nix_version))
         if path:
             test = ac.is_valid_toplevel_command(path) if valid else ac.is_toplevel_command(path)
-            parts.append(raw("(@{test}); printf 'present\\t%s\\n' $?", test=test))
+            parts += [raw("(@{test}); printf 'present\\t%s\\n' $?", test=test), wraps_command(path)]
             if inhibitors:
                 parts.append(si.lines_command(path))
             if specialisation:
@@ -278,7 +278,9 @@ class Activator:
                 return self.switch(path, action, check_mode, on_inhibited, inhibitors_elsewhere, specialisation,
                                    install_bootloader, ready=ready)
             present = self._presence[path] = fetched = True
-        running = self._specialisation(path, specialisation, out, present) if specialisation else None
+        # what /run/current-system will point at when not ``path``: a specialisation, or the toplevel
+        # deploy-rs' activate.nixos wrapper activates
+        running = self._specialisation(path, specialisation, out, present) if specialisation else probe_field(out, "wraps")
         inhibited = ""
         if action in si.LIVE_ACTIONS and before.running_system:
             action, inhibited = self._inhibited(si.read(out, present and not fetched, inhibitors_elsewhere), path, action, on_inhibited)
@@ -355,9 +357,9 @@ class Activator:
             have = ", ".join(str(g.number) for g in before.generations) or "none"
             wanted = "generation %d" % to if to is not None else "generation older than the current one"
             raise self._fail("%s has no %s (generations: %s)" % (self.profile, wanted, have))
-        outcome = Outcome(changed=needs_change(before, target.path, action), action=action, path=target.path,
-                          previous_path=before.running_system, previous_generation=before.current_number,
-                          generation=target.number)
+        outcome = Outcome(changed=needs_change(before, target.path, action, target.runs), action=action,
+                          path=target.path, previous_path=before.running_system, activated_path=target.runs,
+                          previous_generation=before.current_number, generation=target.number)
         if check_mode or not outcome.changed:
             return outcome
         return self._transact(before, outcome, to_generation=target.number)
