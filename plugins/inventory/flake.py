@@ -31,7 +31,9 @@ description:
     the inventory saw), C(nixos_flake_source) (the ref as resolved from O(flake)), C(nixos_attr)
     (for example C(nixosConfigurations.\"web-01\")), C(nixos_toplevel_attr) (what to build),
     C(nixos_system), C(nixos_tags), C(nixos_ssh_opts) and C(nixos_metadata_source)
-    (C(colmena), C(deploy-rs), C(networking) or C(none))."
+    (C(colmena), C(deploy-rs), C(networking) or C(none)). For a configuration with sops-nix, where
+    it expects its age identity - C(nixos_sops_age_key_file) (C(sops.age.keyFile), or null) and
+    C(nixos_sops_age_ssh_key_paths) (C(sops.age.sshKeyPaths)); the sops_age role follows them."
   - "Every other deploy-rs and colmena setting becomes a host var the deploy role honours
     (deploy-rs C(magicRollback) → C(nixos_deploy_magic_rollback), C(confirmTimeout) →
     C(nixos_deploy_confirm_timeout), C(fastConnection) → C(nixos_deploy_copy_mode) …; the README's
@@ -234,6 +236,9 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
             flake_vars.update(host.settings_vars)
             if host.deploy_rs_profiles:
                 flake_vars["nixos_deploy_rs_profiles"] = host.deploy_rs_profiles
+            if host.sops_age_ssh_key_paths is not None:  # the configuration has sops-nix
+                flake_vars["nixos_sops_age_key_file"] = host.sops_age_key_file
+                flake_vars["nixos_sops_age_ssh_key_paths"] = host.sops_age_ssh_key_paths
             if host.settings_error:
                 flake_vars["nixos_settings_error"] = host.settings_error
             if host.error:

@@ -39,6 +39,11 @@ let
       hostName = strict (cfg.networking.hostName or null);
       fqdn = strict (cfg.networking.fqdn or null);
       system = strict (cfg.nixpkgs.hostPlatform.system or cfg.nixpkgs.system or null);
+      # sops-nix: where the host expects its age identity (paths as strings, never copied)
+      sops = if !(cfg ? sops) then null else strict (let age = cfg.sops.age or { }; in {
+        keyFile = if (age.keyFile or null) == null then null else toString age.keyFile;
+        sshKeyPaths = map toString (age.sshKeyPaths or [ ]);
+      });
       deployment = if !(cfg ? deployment) then null else strict (
         let d = cfg.deployment; in {
           targetHost = d.targetHost or null;
@@ -191,6 +196,9 @@ class FlakeHost:
     settings_error: Optional[str] = None  # a setting whose value means nothing: the deploy fails the host
     # deploy-rs profiles besides system, in deploy order: {name, attr, user, profile_path}
     deploy_rs_profiles: List[Dict[str, str]] = field(default_factory=list)
+    # sops-nix's sops.age.keyFile / sshKeyPaths, when the configuration has sops-nix
+    sops_age_key_file: Optional[str] = None
+    sops_age_ssh_key_paths: Optional[List[str]] = None
 
 
 def split_ssh_opts(opts: Sequence[str]):
@@ -238,22 +246,31 @@ def _from_configuration(name: str, info: Dict[str, Any], output: str = CONFIGURA
         host.error = "the configuration does not evaluate"
         return host
     host.system = info.get("system")
-    deployment = info.get("deployment")
-    if deployment:
-        host.source = "colmena"
-        host.host = deployment.get("targetHost")
-        host.user = deployment.get("targetUser")
-        port = deployment.get("targetPort")
-        host.port = int(port) if port is not None else None
-        host.tags = [str(t) for t in deployment.get("tags") or []]
-        if host.user and host.user != "root":
-            host.become_user = "root"  # colmena activates through sudo when targetUser is not root
-        _apply_settings(host, tool_settings.colmena_vars(name, deployment))
+    sops = info.get("sops")
+    if isinstance(sops, dict):
+        host.sops_age_key_file = sops.get("keyFile")
+        host.sops_age_ssh_key_paths = [str(p) for p in sops.get("sshKeyPaths") or []]
+    _apply_deployment(host, name, info.get("deployment"))
     if not host.host and (info.get("fqdn") or info.get("hostName")):
         host.host = info.get("fqdn") or info.get("hostName")
         if host.source == "none":
             host.source = "networking"
     return host
+
+
+def _apply_deployment(host: FlakeHost, name: str, deployment: Optional[Dict[str, Any]]) -> None:
+    """colmena's ``deployment.*`` (from the configuration itself, or from the hive's node of that name)."""
+    if not deployment:
+        return
+    host.source = "colmena"
+    host.host = deployment.get("targetHost")
+    host.user = deployment.get("targetUser")
+    port = deployment.get("targetPort")
+    host.port = int(port) if port is not None else None
+    host.tags = [str(t) for t in deployment.get("tags") or []]
+    if host.user and host.user != "root":
+        host.become_user = "root"  # colmena activates through sudo when targetUser is not root
+    _apply_settings(host, tool_settings.colmena_vars(name, deployment))
 
 
 def _apply_node(host: Optional[FlakeHost], name: str, node: Optional[Dict[str, Any]]) -> FlakeHost:
@@ -335,8 +352,14 @@ def hosts_from_metadata(data: Dict[str, Any]) -> List[FlakeHost]:
     for name, info in sorted((data.get("configurations") or {}).items()):
         hosts[name] = _from_configuration(name, info or {"error": True})
     for name, info in sorted((data.get("hive") or {}).items()):
-        if name not in hosts:  # nixosConfigurations.<name> wins, as one flake may offer both
+        if name not in hosts:
             hosts[name] = _from_configuration(name, info or {"error": True}, HIVE_NODES)
+        elif hosts[name].source != "colmena" and not hosts[name].error and (info or {}).get("deployment"):
+            # nixosConfigurations.<name> is what is built; where it lives is what its hive node says
+            # (the configuration without colmena's module has no deployment options)
+            fallback = hosts[name].host
+            _apply_deployment(hosts[name], name, info["deployment"])
+            hosts[name].host = hosts[name].host or fallback
     for name, node in sorted((data.get("nodes") or {}).items()):
         hosts[name] = _apply_node(hosts.get(name), name, node)
     return [hosts[name] for name in sorted(hosts)]

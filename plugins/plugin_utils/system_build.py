@@ -111,7 +111,7 @@ class SystemBuilder:
         keys = self._cache_keys(targets) if self.eval_cache else {}
         remembered = self._remembered(targets, keys) if cached else {}
         if cached:
-            self.report.cached = sorted(remembered)
+            self.report.cached = sorted(set(self.report.cached) | set(remembered))  # a build may evaluate twice
         results = self._evaluate([t for t in targets if t.host not in remembered])
         for flake, key in keys.items():
             fresh: Dict[str, Dict[str, str]] = {}

@@ -4,6 +4,7 @@ import os
 import pytest
 
 from fleetctl import NIX_CONFIG, FixtureFlake, running_fleet
+from real_nix import real_nix, real_nix_reason
 
 # Every nix the tests (and the ansible they start) run stays offline.
 os.environ["NIX_CONFIG"] = NIX_CONFIG
@@ -40,3 +41,24 @@ def fleet(tmp_path_factory):
 @pytest.fixture(scope="session")
 def fixture_flake(fleet, tmp_path_factory):
     return FixtureFlake.create(tmp_path_factory.mktemp("flake") / "flake", fleet, SHAPES, TAGS)
+
+
+def pytest_collection_modifyitems(config, items):
+    """The tests of a real nixpkgs (``real_nixpkgs``) need a controller Nix 2.18 or newer: the Debian 13
+    and unstable legs run them (or any machine with NIXFLEET_REAL_NIX naming such a nix); the
+    ``old_nix`` tests prove the clear error of an older one (Debian 12's 2.8). Each machine runs the
+    kind that applies to its Nix; the other kind is deselected and said so in the summary."""
+    wrong = "old_nix" if real_nix() else "real_nixpkgs"
+    kept, deselected = [], []
+    for item in items:
+        (deselected if item.get_closest_marker(wrong) else kept).append(item)
+    if deselected:
+        config.hook.pytest_deselected(items=deselected)
+        items[:] = kept
+        config._nixfleet_real_nix = "%d %s tests deselected: %s" % (len(deselected), wrong, real_nix_reason())
+
+
+def pytest_terminal_summary(terminalreporter, exitstatus, config):
+    said = getattr(config, "_nixfleet_real_nix", None)
+    if said:
+        terminalreporter.write_line(said)

@@ -220,3 +220,28 @@ def test_ssh_host_keys_convert_like_ssh_to_age(fleet, inventory, tmp_path):
         check = run_task(inventory, host, "nixfleet.nixos.sops_decrypt_check",
                          {"files": [str(secrets)], "source": "ssh_host_key"})
         assert check.rc == 0 and check.results("task under test")[host]["files"][0]["decryptable"]
+
+
+def test_the_identity_goes_where_the_hosts_configuration_declares_it(fleet, fixture_flake, repo, inventory):
+    """A configuration with sops-nix says where its identity is: node01 a keyFile of its own, node02 only
+    ssh host keys. The role follows what the flake inventory read (no sops_age_* variable given)."""
+    declared = "/var/lib/declared-sops/age.key"
+    fixture_flake.set_host("node01", sops_age={"keyFile": declared})
+    fixture_flake.set_host("node02", sops_age={"sshKeyPaths": ["/etc/ssh/ssh_host_ed25519_key"]})
+    try:
+        before = on_host(fleet, "node01", "cat %s" % KEY_FILE)
+        run = run_playbook(inventory, "sops_age.yml", limit="node01,node02",
+                           extra_vars={"sops_age_key_src": "%s/keys/{{ inventory_hostname }}.txt" % repo.root})
+        assert run.rc == 0, run.stderr
+        assert on_host(fleet, "node01", "stat -c '%%a' %s; cat %s" % (declared, declared)) == \
+            "600\n" + repo.key("node01").strip()
+        assert on_host(fleet, "node01", "cat %s" % KEY_FILE) == before  # the conventional path untouched
+        recipients = run.results("Read the host's age recipient")
+        with open(fleet["node02"].root + "/etc/ssh/ssh_host_ed25519_key") as handle:
+            ssh_identity = ssh_to_age_identity(handle.read())
+        assert recipients["node02"]["source"] == "ssh_host_key"
+        assert recipients["node02"]["recipients"] == [ssh_identity.recipient]
+    finally:
+        fixture_flake.set_host("node01", sops_age=None)
+        fixture_flake.set_host("node02", sops_age=None)
+        inside(fleet["node01"], "rm -rf /var/lib/declared-sops")

@@ -100,3 +100,35 @@ def test_colmena_hive_nodes_are_configurations_under_their_own_attribute():
                                                    'colmenaHive.nodes."hive-a".config.system.build.toplevel')
     assert (hive_a.host, hive_a.port, hive_a.tags, hive_a.source) == ("hive-a", 2222, ["db"], "colmena")
     assert both.attr == 'nixosConfigurations."both"'  # a flake offering both: nixosConfigurations wins
+
+
+def test_a_configuration_without_colmenas_module_takes_where_it_lives_from_its_hive_node():
+    """A flake with both nixosConfigurations.<n> (built) and colmenaHive.nodes.<n> (colmena's module,
+    so deployment.*): the host is built from nixosConfigurations, addressed as its hive node says."""
+    deployment = {"targetHost": "10.0.0.7", "targetPort": 22, "targetUser": "deploy", "tags": ["web"],
+                  "keys": ["app-env", "tls-key"]}
+    data = {"configurations": {"web": {"error": False, "hostName": "web", "fqdn": "web.example.test"},
+                               "db": {"error": False, "hostName": "db"}},
+            "hive": {"web": {"error": False, "deployment": deployment},
+                     "db": {"error": False, "deployment": dict(deployment, targetHost=None, tags=[])}},
+            "nodes": {}}
+    db, web = hosts_from_metadata(data)
+    assert (web.attr, web.toplevel_attr) == ('nixosConfigurations."web"',
+                                             'nixosConfigurations."web".config.system.build.toplevel')
+    assert (web.host, web.user, web.become_user, web.tags, web.source) == ("10.0.0.7", "deploy", "root", ["web"],
+                                                                          "colmena")
+    assert web.settings_vars["nixos_colmena_keys"] == ["app-env", "tls-key"]
+    assert (db.host, db.source) == ("db", "colmena")  # no targetHost: still reachable by its name
+
+
+def test_sops_nix_key_locations_are_read_from_the_configuration():
+    data = {"configurations": {
+        "web": {"error": False, "sops": {"keyFile": "/var/lib/sops-nix/key.txt",
+                                         "sshKeyPaths": ["/etc/ssh/ssh_host_ed25519_key"]}},
+        "db": {"error": False, "sops": {"keyFile": None, "sshKeyPaths": ["/persist/ssh/ssh_host_ed25519_key"]}},
+        "plain": {"error": False}}, "hive": {}, "nodes": {}}
+    db, plain, web = hosts_from_metadata(data)
+    assert (web.sops_age_key_file, web.sops_age_ssh_key_paths) == ("/var/lib/sops-nix/key.txt",
+                                                                   ["/etc/ssh/ssh_host_ed25519_key"])
+    assert (db.sops_age_key_file, db.sops_age_ssh_key_paths) == (None, ["/persist/ssh/ssh_host_ed25519_key"])
+    assert (plain.sops_age_key_file, plain.sops_age_ssh_key_paths) == (None, None)  # no sops-nix
