@@ -14,6 +14,7 @@ import pytest
 
 from fleetctl import ROOT
 from inventory_helpers import group_hosts, hostvars, inventory_list, write_inventory
+from nix_meter import metered_nix, peak_together, processes
 from playbook_helpers import run_task
 from real_nix import real_nix
 
@@ -159,6 +160,28 @@ def test_specialisations_and_switch_inhibitors_are_where_the_deploy_reads_them(f
                                     ".switch.inhibitors" % full], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
                                    universal_newlines=True, check=True).stdout
     assert "postgresql" in json.loads(db_inhibitors)
+
+
+@pytest.mark.real_nixpkgs
+def test_the_inventory_of_real_hosts_stays_within_its_memory_budget(tmp_path_factory, tmp_path):
+    """Six real hosts read by two processes at once within 1200 MiB: what every nix process held, measured
+    by the kernel (a metered nix), stays within it; each host is read once."""
+    flake = flake_of(tmp_path_factory, "full", generate.scale_hosts(6))
+    shim, log = metered_nix(tmp_path / "bin", real_nix(), sys.executable)
+    inventory = write_inventory(flake.parent / "scale.flake.yml", flake=str(flake), nix_binary=str(shim),
+                                eval_memory_budget=1200, eval_workers=2)
+    rc, data, err = inventory_list(inventory)
+    assert rc == 0, err
+    assert sorted(hostvars(data)) == ["host-%03d" % i for i in range(1, 7)]
+    assert len(processes(log)) > 2  # chunked: not one process for every host
+    assert 0 < peak_together(log) <= 1200 * 2 ** 20, processes(log)
+    # a budget one host alone exceeds: each host read alone, and named
+    small = write_inventory(flake.parent / "small.flake.yml", flake=str(flake), nix_binary=real_nix(),
+                            eval_memory_budget=64, eval_workers=2, host_filter=["host-00[12]"])
+    rc, data, err = inventory_list(small)
+    assert rc == 0 and sorted(hostvars(data)) == ["host-001", "host-002"], err
+    for host in ("host-001", "host-002"):
+        assert "host %s alone needed" % host in err and "more than the evaluation memory budget (64 MiB)" in err
 
 
 @pytest.mark.old_nix
