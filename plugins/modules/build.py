@@ -73,7 +73,8 @@ options:
         A real NixOS host costs hundreds of MB to evaluate and one C(nix eval) frees nothing while it
         runs, so the hosts are evaluated in chunks - the first alone (as many hosts as the budget
         holds at 1 GiB a host, at most 4), and what it cost a host (its process's peak, C(wait4))
-        sizes the chunks after it so that O(eval_workers) processes at once fit (RV(evaluation)). Fewer processes run at once when one host each would not fit; a host that
+        sizes the chunks after it so that O(eval_workers) processes at once fit (RV(evaluation)).
+        Fewer processes run at once when one host each would not fit; a host that
         alone needs more is evaluated alone and named in a warning.
       - The default fits an AWX execution pod of 4 GiB; give the controller's free memory minus what
         C(ansible-playbook) needs. README ("Evaluation memory") says how to choose it.

@@ -173,13 +173,13 @@ class EvaluationPool:
                         chunk = [alone.popleft()]
                     else:
                         size = self.chunk_size(left, concurrency)
-                        chunk = [pending.popleft() for _ in range(min(size, len(pending)))]
+                        chunk = [pending.popleft() for _taken in range(min(size, len(pending)))]
                     running[executor.submit(self._evaluate, chunk)] = (chunk, time.monotonic())
                     self.report.processes += 1
                     self.report.chunk_sizes.append(len(chunk))
                     if self._per_host is None:
                         break  # the first chunk is measured alone
-                done, _ = wait(list(running), return_when=FIRST_COMPLETED)
+                done = wait(list(running), return_when=FIRST_COMPLETED).done
                 for future in done:
                     chunk, started = running.pop(future)
                     try:

@@ -68,7 +68,7 @@ def test_a_second_deploy_and_check_mode_change_nothing(fleet, flake, inventory):
 
 
 def test_a_new_version_switches_and_a_rollback_goes_back_to_the_first_toplevel(fleet, flake, inventory):
-    _, first = wrapper_and_toplevel(flake)
+    first = wrapper_and_toplevel(flake)[1]
     flake.bump("node01")
     wrapper, second = wrapper_and_toplevel(flake)
     run = run_playbook(inventory, "deploy.yml", extra_vars=FAST)

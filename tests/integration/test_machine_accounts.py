@@ -51,8 +51,7 @@ def test_become_tests_pass_on_a_machine_with_its_own_deploy_user(machine_etc, tm
     mounts = " && ".join("mount --bind %s /etc/%s" % (machine_etc / name, name)
                          for name in ("passwd", "group", "shadow", "sudoers", "sudoers.d"))
     inner = ("%s && id -u deploy && exec %s -m pytest -p no:cacheprovider -q --basetemp %s "
-             "tests/integration/test_become.py -k %s") % (mounts, sys.executable, tmp_path / "inner",
-                                                         "'%s'" % BECOME_TESTS)
+             "tests/integration/test_become.py -k '%s'") % (mounts, sys.executable, tmp_path / "inner", BECOME_TESTS)
     proc = subprocess.run(["unshare", "--mount", "--propagation", "private", "--", "/bin/sh", "-c", inner],
                           cwd=str(ROOT), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, universal_newlines=True,
                           timeout=1500, check=False)

@@ -8,7 +8,6 @@ deploy of such systems is proven on the fixture flake. The real_nixpkgs tests ne
 import json
 import subprocess
 import sys
-from pathlib import Path
 
 import pytest
 
@@ -130,8 +129,8 @@ def test_the_build_evaluates_each_host_as_nix_alone_and_fails_only_the_broken_on
     assert "Exactly one of users.users.broken.isSystemUser and users.users.broken.isNormalUser" in \
         result["failed_hosts"]["broken"]
     for host in ("db", "app"):
-        assert result["drv_paths"][host] == nix_eval_raw(full, 'nixosConfigurations."%s".config.system.build'
-                                                                '.toplevel.drvPath' % host)
+        alone = nix_eval_raw(full, 'nixosConfigurations."%s".config.system.build.toplevel.drvPath' % host)
+        assert result["drv_paths"][host] == alone
     # the evaluation cache: the same check again evaluates nothing
     again = list(run_task(inventory, "all", "nixfleet.nixos.build", {"nix_binary": real_nix()}, "--check",
                           run_once=True).results("task under test").values())[0]

@@ -1,12 +1,12 @@
 #!/usr/bin/env bash
-# Usage: tests/matrix/in-root.sh ROOT [--writable] [--bind HOST_DIR:PATH]... -- COMMAND...
+# Usage: tests/matrix/in-root.sh ROOT [--writable] [--bind HOST_DIR:PATH]... [--bind-ro HOST_DIR:PATH]... -- COMMAND...
 # Runs COMMAND as root inside the Debian root ROOT with real isolation (systemd-nspawn: its own
 # mount, PID, IPC and UTS namespaces, the machine's network, so 127.0.0.0/8 is the machine's loopback).
 # Not a chroot: in a chroot, `nsenter -t PID -m` (which the fleet uses) would enter the machine's
 # real root and touch its files. Without --writable every write goes to a throw-away overlay, so the
 # cached root stays as built. Every process started inside ends with the container.
 set -euo pipefail
-ROOT=${1:?usage: in-root.sh ROOT [--writable] [--bind HOST_DIR:PATH]... -- COMMAND...}
+ROOT=${1:?usage: in-root.sh ROOT [--writable] [--bind HOST_DIR:PATH]... [--bind-ro HOST_DIR:PATH]... -- COMMAND...}
 shift
 args=(--quiet --register=no --keep-unit --as-pid2 --resolv-conf=copy-host --timezone=off -D "$ROOT")
 volatile=(--volatile=overlay)
@@ -14,6 +14,7 @@ while (($#)); do
   case $1 in
     --writable) volatile=(); shift ;;
     --bind) args+=("--bind=$2"); shift 2 ;;
+    --bind-ro) args+=("--bind-ro=$2"); shift 2 ;;
     --) shift; break ;;
     *) echo "in-root: unknown option $1" >&2; exit 2 ;;
   esac

@@ -72,7 +72,7 @@ def test_lock_agrees_with_its_requirements(lock):
     assert "bash scripts/lock.sh" in text.splitlines()[1], "%s was not made by scripts/lock.sh" % lock.name
     entries = read_lock(lock)
     assert entries, lock.name
-    unhashed = sorted(name for name, (_, hashes) in entries.items() if hashes == 0)
+    unhashed = sorted(name for name, (_version, hashes) in entries.items() if hashes == 0)
     assert unhashed == [], "%s: entries without a sha256 hash: %s" % (lock.name, unhashed)
     python = match.group("python")
     for requirement in read_in(REQUIREMENTS / (match.group("env") + ".in")):
@@ -80,9 +80,9 @@ def test_lock_agrees_with_its_requirements(lock):
             continue
         name = canonicalize_name(requirement.name)
         assert name in entries, "%s lacks %s (run bash scripts/lock.sh)" % (lock.name, requirement)
-        assert requirement.specifier.contains(entries[name][0], prereleases=True), \
-            "%s has %s==%s, its .in wants %s (run bash scripts/lock.sh)" % (lock.name, name, entries[name][0],
-                                                                             requirement)
+        locked = entries[name][0]
+        assert requirement.specifier.contains(locked, prereleases=True), \
+            "%s has %s==%s, its .in wants %s (run bash scripts/lock.sh)" % (lock.name, name, locked, requirement)
 
 
 def test_every_environment_is_locked_for_each_debian_python():
@@ -106,7 +106,7 @@ def test_running_environment_is_exactly_its_lock():
     assert record.is_file(), "%s is not a venv made by scripts/setup.sh (no %s)" % (sys.prefix, record.name)
     lock = ROOT / record.read_text().strip()
     assert LOCK_NAME.match(lock.name).group("python") == "%d.%d" % sys.version_info[:2], lock.name
-    want = {name: version for name, (version, _) in read_lock(lock).items()}
+    want = {name: version for name, (version, _hashes) in read_lock(lock).items()}
     have = {name: version for name, version in installed().items() if name not in VENV_OWN or name in want}
     assert have == want, "installed but not locked: %s; locked but not installed or another version: %s" % (
         sorted(set(have.items()) - set(want.items())), sorted(set(want.items()) - set(have.items())))
