@@ -114,10 +114,6 @@ class EvaluationPool:
         self._per_host: Optional[int] = None  # the most a process needed per host so far
         self._spans: List[Span] = []
 
-    def expected_rss(self, hosts: int) -> int:
-        """What a process of ``hosts`` hosts is expected to peak at."""
-        return hosts * (UNMEASURED_HOST_RSS if self._per_host is None else self._per_host)
-
     def concurrency(self) -> int:
         """How many processes may run at once: one until a chunk was measured, then as many as fit."""
         if self._per_host is None:
@@ -137,8 +133,9 @@ class EvaluationPool:
 
     def chunk_size(self, remaining: int, concurrency: int) -> int:
         """Hosts for the next process: what fits the budget's share, at most an even split of
-        ``remaining`` (the hosts not started when this round of processes began) over the processes; a rest of :data:`MIN_HOSTS_PER_PROCESS` or fewer hosts is
-        one process where it fits (start-up is paid once a process)."""
+        ``remaining`` (the hosts not started when this round of processes began) over the processes;
+        a rest of :data:`MIN_HOSTS_PER_PROCESS` or fewer hosts is one process where it fits (start-up
+        is paid once a process)."""
         if self._per_host is None:
             return min(remaining, self.first_chunk_size())
         fits = self.budget // concurrency // max(1, self._per_host)
