@@ -19,6 +19,7 @@ from ansible_collections.nixfleet.nixos.plugins.module_utils.closure_graph impor
     ClosureGraph, Match, find, parse_dot)
 from ansible_collections.nixfleet.nixos.plugins.module_utils.generations import (
     BOOTED_SYSTEM, RUNNING_SYSTEM, ProfileState, parse_probe, probe_command)
+from ansible_collections.nixfleet.nixos.plugins.module_utils.nix_argv import graph_argv
 from ansible_collections.nixfleet.nixos.plugins.module_utils.package_spec import PackageSpec
 from ansible_collections.nixfleet.nixos.plugins.module_utils.shell import Command, raw, sequence
 from ansible_collections.nixfleet.nixos.plugins.module_utils.store_path import STORE_DIR
@@ -32,8 +33,8 @@ def scan_command(profile: str) -> Command:
     of them (paths that do not exist are left out; no system at all: no graph)."""
     graph = raw("printf 'exposure\\tgraph\\n'; set --; "
                 "for l in @{running} @{booted} @{p}-*-link; do if [ -e \"$l\" ]; then set -- \"$@\" \"$l\"; fi; done; "
-                "if [ $# -gt 0 ]; then nix-store --query --graph \"$@\"; fi",
-                running=RUNNING_SYSTEM, booted=BOOTED_SYSTEM, p=profile)
+                "if [ $# -gt 0 ]; then @{graph} \"$@\"; fi",
+                running=RUNNING_SYSTEM, booted=BOOTED_SYSTEM, p=profile, graph=graph_argv([]))
     return sequence([probe_command(profile, nix_version=False), graph])
 
 

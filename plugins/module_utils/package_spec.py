@@ -76,7 +76,8 @@ class StorePackage:
 
 
 def store_package(path: str) -> StorePackage:
-    package = package_of(path)
+    """A store path as a package; a derivation (``…-openssl-3.0.13.drv``) as the package it builds."""
+    package = package_of(path[:-len(".drv")] if path.endswith(".drv") else path)
     version, output = split_output(package.version)
     return StorePackage(path, package.name, version, output)
 
@@ -121,7 +122,12 @@ def parse_spec(text: str, what: str = "package") -> PackageSpec:
     if not match:
         raise SpecError("%s %r: give a package name, optionally with a version constraint (openssl<3.0.14)"
                         % (what, text))
-    return PackageSpec(match.group("name"), parse_constraint(match.group("rest"), what) if match.group("rest") else ())
+    try:
+        clauses = parse_constraint(match.group("rest"), what)
+    except SpecError:
+        raise SpecError("%s %r: after the name, a version constraint - each clause is an operator (%s) and a version, "
+                        "e.g. openssl<3.0.14 or openssl >=3.0,<3.0.14" % (what, text, " ".join(OPERATORS)))
+    return PackageSpec(match.group("name"), clauses)
 
 
 def spec_of(name: str, version: Optional[str] = None, what: str = "package") -> PackageSpec:
