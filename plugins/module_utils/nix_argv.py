@@ -111,6 +111,11 @@ def graph_argv(paths: Sequence[str]) -> List[str]:
     return ["nix-store", "--query", "--graph"] + list(paths)
 
 
+def hash_argv(paths: Sequence[str]) -> List[str]:
+    """``nix-store --query --hash PATHS``: each path's NAR hash (``sha256:BASE32``), on every Nix."""
+    return ["nix-store", "--query", "--hash"] + list(paths)
+
+
 def version_argv(settings: NixSettings) -> List[str]:
     return [settings.nix, "--version"]
 
