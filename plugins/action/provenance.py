@@ -67,7 +67,7 @@ class ActionModule(NixosAction):
             attribute=args["attribute"] or str(task_vars.get("nixos_toplevel_attr") or "%s.%s" % (
                 fi.attr_path("nixosConfigurations", host), fi.TOPLEVEL)),
             resources=tuple(pv.flake_resources(str(flake), cli.flake_metadata(str(flake)))),
-            nix_version=str(cli.version()), builder=args["builder"], builder_host=args["builder_host"] or (
+            nix_version=self._nix_version(cli), builder=args["builder"], builder_host=args["builder_host"] or (
                 host if args["builder"] == "target" else deployer.by.rpartition("@")[2]),
             action=args["action"], by=deployer.by, awx_job=deployer.awx_job, awx_user=deployer.awx_user,
             started=args["started"] if args["started"] is not None else now,
@@ -81,6 +81,12 @@ class ActionModule(NixosAction):
         return {"changed": True, "file": target, "keyid": keyid, "subject": statement["subject"][0],
                 "statement": statement, "files": files,
                 "msg": "%s keeps the provenance of %s, signed by key %s" % (host, path, keyid[:16])}
+
+    @staticmethod
+    def _nix_version(cli):
+        """``2.8.0`` (Nix), ``Lix 2.91.1``."""
+        version = cli.version()
+        return str(version) if version.is_lix else ".".join(str(n) for n in version.version)
 
     @staticmethod
     def _nar_hash(cli, shell, path):
