@@ -10,6 +10,8 @@ import json
 
 from ansible_collections.nixfleet.nixos.plugins.module_utils import closure_graph, package_gate as pg
 from ansible_collections.nixfleet.nixos.plugins.module_utils.errors import NixError
+from ansible_collections.nixfleet.nixos.plugins.module_utils.nix_conf import validate_store_url
+from ansible_collections.nixfleet.nixos.plugins.module_utils.store_path import store_path_option
 from ansible_collections.nixfleet.nixos.plugins.plugin_utils.action_base import NIX_ARGSPEC, NixosAction
 from ansible_collections.nixfleet.nixos.plugins.plugin_utils.controller_files import read_text
 
@@ -31,7 +33,11 @@ class ActionModule(NixosAction):
 
     def execute(self, args, task_vars):
         rules = self._policy(args["deny_packages"], args["allow_packages"])
-        paths = {str(h): str(p) for h, p in args["paths"].items()}
+        paths = {str(h): store_path_option(str(p), "paths[%s]" % h) for h, p in args["paths"].items()}
+        for host, drv in args["drv_paths"].items():
+            store_path_option(str(drv), "drv_paths[%s]" % host)
+        if args["store"]:
+            validate_store_url(args["store"], "store")
         graph, roots, failed = self._graphs(args, paths)
         today = datetime.datetime.now(datetime.timezone.utc).date()
         result = {"changed": False, "failed_hosts": failed, "refused": {}, "allowed": {}, "checked": {}, "warnings": []}

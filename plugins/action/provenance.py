@@ -52,6 +52,9 @@ class ActionModule(NixosAction):
         flake = args["flake"] or task_vars.get("nixos_flake")
         if not flake:
             raise NixError("no flake to vouch for: set nixos_flake (the flake inventory does) or give flake", host=host)
+        flake = str(flake)
+        if flake.startswith("-") or any(c.isspace() or ord(c) < 32 for c in flake) or len(flake) > 4096:
+            raise ValueError("flake %r is not a flake reference" % flake[:80])
         shell = self.shell(task_vars)
         target = pv.host_file(path)
         existing = remote_files.probe(shell, target)
@@ -62,11 +65,12 @@ class ActionModule(NixosAction):
         cli = self.nix_cli(args)
         deployer = self.deployer(task_vars)
         now = time.time()
+        resources = tuple(pv.flake_resources(flake, cli.flake_metadata(flake)))
         deployment = pv.Deployment(
-            host=host, system=path, nar_sha256=pv.hex_digest(self._nar_hash(cli, shell, path)), flake=str(flake),
+            host=host, system=path, nar_sha256=pv.hex_digest(self._nar_hash(cli, shell, path)), flake=flake,
             attribute=args["attribute"] or str(task_vars.get("nixos_toplevel_attr") or "%s.%s" % (
                 fi.attr_path("nixosConfigurations", host), fi.TOPLEVEL)),
-            resources=tuple(pv.flake_resources(str(flake), cli.flake_metadata(str(flake)))),
+            resources=resources,
             nix_version=self._nix_version(cli), builder=args["builder"], builder_host=args["builder_host"] or (
                 host if args["builder"] == "target" else deployer.by.rpartition("@")[2]),
             action=args["action"], by=deployer.by, awx_job=deployer.awx_job, awx_user=deployer.awx_user,
