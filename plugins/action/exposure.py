@@ -36,8 +36,8 @@ class ActionModule(NixosAction):
             found = ex.exposure(host, spec, ex.systems_of(state), graph)
         report = found.to_dict()
         exposed = [", ".join(s["roles"]) for s in report["systems"] if s["exposed"]]
-        report.update(changed=False, msg="%s: %s %s" % (host, spec, "in " + "; ".join(exposed) if exposed
-                                                           else "in none of its %d systems" % len(report["systems"])))
+        where = "in " + "; ".join(exposed) if exposed else "in none of its %d systems" % len(report["systems"])
+        report.update(changed=False, msg="%s: %s %s" % (host, spec, where))
         return report
 
     @staticmethod

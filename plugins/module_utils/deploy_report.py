@@ -115,9 +115,8 @@ def host_report(host: str, data: Dict[str, Any], sizes: Optional[Dict[str, Optio
 def _exception(finding: Dict[str, Any]) -> str:
     """``openssl 3.0.13 (denied by openssl <3.0.14) allowed until 2026-12-31: isolated``."""
     allowed = finding.get("allowed") or {}
-    return "%s %s (denied by %s) allowed until %s: %s" % (finding.get("name"), finding.get("version"),
-                                                         finding.get("denied_by"), allowed.get("expires"),
-                                                         allowed.get("reason"))
+    return "%s %s (denied by %s) allowed until %s: %s" % (
+        finding.get("name"), finding.get("version"), finding.get("denied_by"), allowed.get("expires"), allowed.get("reason"))
 
 
 def _change(data: Dict[str, Any]) -> PackageChange:

@@ -144,8 +144,8 @@ class Finding:
 
     def describe(self) -> str:
         package = self.match.package
-        text = "%s %s is denied by %s; pulled in by %s" % (package.name, package.version, self.rule.describe(),
-                                                            why(self.match.chain))
+        text = "%s %s is denied by %s; pulled in by %s" % (
+            package.name, package.version, self.rule.describe(), why(self.match.chain))
         if self.allowed_by:
             text += "; allowed by exception for %s" % self.allowed_by.describe()
         return text

@@ -222,8 +222,10 @@ def store_command(system: str, keep: int, directory: str = PROVENANCE_DIR) -> Co
 
 def read_command(system: Optional[str], directory: str = PROVENANCE_DIR) -> Command:
     """The system (default: the running one), its NAR hash as the host's store has it, and its envelope."""
-    pick = raw("p=@{system}", system=system) if system else raw("p=$(readlink @{running} 2>/dev/null)",
-                                                                  running=RUNNING_SYSTEM)
+    if system:
+        pick = raw("p=@{system}", system=system)
+    else:
+        pick = raw("p=$(readlink @{running} 2>/dev/null)", running=RUNNING_SYSTEM)
     show = raw("printf 'system\\t%s\\n' \"$p\"; [ -n \"$p\" ] || exit 0; "
                "printf 'nar_hash\\t%s\\n' \"$(@{hash} \"$p\" 2>/dev/null)\"; "
                "f=@{dir}/\"${p##*/}\"@{suffix}; if [ -f \"$f\" ]; then printf 'provenance\\tenvelope\\n'; cat \"$f\"; fi",

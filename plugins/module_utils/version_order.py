@@ -83,10 +83,10 @@ def compare_versions(v1: str, v2: str) -> int:
     """-1, 0 or 1, as ``builtins.compareVersions v1 v2``."""
     left, right = components(v1), components(v2)
     for index in range(max(len(left), len(right))):
-        c1 = left[index] if index < len(left) else ""
-        c2 = right[index] if index < len(right) else ""
-        if _less(c1, c2):
+        first = left[index] if index < len(left) else ""
+        second = right[index] if index < len(right) else ""
+        if _less(first, second):
             return -1
-        if _less(c2, c1):
+        if _less(second, first):
             return 1
     return 0

@@ -9,13 +9,12 @@ KEY``) or an OpenSSH line (``ssh-ed25519 AAAA…``). Errors never quote a privat
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Dict, List, Optional, Tuple
-
-from cryptography.exceptions import InvalidSignature
-from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
+from typing import TYPE_CHECKING, Any, Dict, List, Optional, Tuple
 
 from ansible_collections.nixfleet.nixos.plugins.module_utils import provenance as pv
+
+if TYPE_CHECKING:  # imported where used: a controller without cryptography still loads the collection
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
 
 @dataclass(frozen=True)
@@ -25,6 +24,7 @@ class PublicKey:
 
 
 def _raw(public: Ed25519PublicKey) -> bytes:
+    from cryptography.hazmat.primitives import serialization
     return public.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
 
 
@@ -34,6 +34,8 @@ def public_key_of(key: Ed25519PublicKey) -> PublicKey:
 
 def private_key(text: str, option: str = "key") -> Ed25519PrivateKey:
     """An Ed25519 private key from its PEM or OpenSSH text."""
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
     data = (text or "").strip().encode("utf-8") + b"\n"
     try:
         if b"OPENSSH PRIVATE KEY" in data:
@@ -49,6 +51,8 @@ def private_key(text: str, option: str = "key") -> Ed25519PrivateKey:
 
 def public_key(text: str, option: str = "keys") -> PublicKey:
     """An Ed25519 public key from PEM or an OpenSSH ``ssh-ed25519`` line."""
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
     data = (text or "").strip().encode("utf-8")
     try:
         if data.startswith(b"ssh-"):
@@ -72,6 +76,7 @@ def sign(key: Ed25519PrivateKey, document: Dict[str, Any]) -> Tuple[Dict[str, An
 def verified_by(envelope: Any, trusted: List[PublicKey]) -> Tuple[bytes, Optional[str]]:
     """The envelope's payload and the id of the first trusted key whose signature over it holds
     (None: no trusted key signed it). A ``ProvenanceError`` when it is no envelope."""
+    from cryptography.exceptions import InvalidSignature
     body, signatures = pv.opened(envelope)
     message = pv.pae(envelope["payloadType"], body)
     for keyid, signature in signatures:

@@ -66,9 +66,9 @@ def test_a_denied_version_refuses_its_host_before_anything_is_copied(fleet, setu
     assert sorted(said) == ["node01"]
     _system, closure = built(flake, "node01")
     openssl = [p for p in closure if p.endswith("-openssl-3.0.13")][0]
-    assert said["node01"].startswith("node01: refused before anything was copied: openssl 3.0.13 is denied by openssl "
-                              "<3.0.14; pulled in by nixos-system-node01-1 → fleet-apps-node01 → curl-8.5.0 → "
-                              "openssl-3.0.13")
+    assert said["node01"].startswith(
+        "node01: refused before anything was copied: openssl 3.0.13 is denied by openssl <3.0.14; pulled in by "
+        "nixos-system-node01-1 → fleet-apps-node01 → curl-8.5.0 → openssl-3.0.13")
     assert gate["refused"]["node01"][0]["path"] == openssl and gate["checked"]["node01"] == "closure"
     # not one store path of its new system (the shared base, the kernel included) reached node01
     assert [p for p in closure if host_path_info(fleet["node01"], p) is not None] == []

@@ -135,8 +135,8 @@ def test_a_host_that_cannot_be_read_is_reported_and_fails(fleet, generations, tm
 
 def test_bad_constraints_are_refused_naming_the_option(fleet, generations):
     inventory, _gens = generations
-    run = run_playbook(inventory, "exposure.yml", extra_vars={"nixos_exposure_package": "openssl",
-                                                               "nixos_exposure_version": "3.0.14"})
+    run = run_playbook(inventory, "exposure.yml",
+                       extra_vars={"nixos_exposure_package": "openssl", "nixos_exposure_version": "3.0.14"})
     assert run.rc != 0
     msg = run.results("find the package")["node01"]["msg"]
     assert "package version '3.0.14': each clause is an operator" in msg

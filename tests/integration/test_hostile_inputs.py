@@ -54,6 +54,8 @@ def valid_path():
         handle.flush()
         return subprocess.run(["nix-store", "--add", handle.name], stdout=subprocess.PIPE, universal_newlines=True,
                               check=True).stdout.strip()
+
+
 P = "{{ item }}"  # where the payload goes
 
 TAKEN = "taken: %s"  # the value passed every check and was used as data: the task failed further on, thus

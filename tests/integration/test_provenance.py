@@ -143,8 +143,8 @@ def test_verify_vouches_for_the_running_system_and_flags_what_has_none(fleet, se
             "; NO VALID PROVENANCE: no trusted key signed its statement (or the statement was changed after signing)")
         assert "; NO VALID PROVENANCE: the host keeps no signed statement for it" in run.results("Report")["node02"]["msg"]
         assert run.results("signed provenance")["node02"]["warnings"]
-        strict = run_playbook(inventory, "verify.yml", extra_vars={"nixos_verify_provenance_keys": [other],
-                                                                    "nixos_verify_fail_on_unsigned": True})
+        strict = run_playbook(inventory, "verify.yml",
+                              extra_vars={"nixos_verify_provenance_keys": [other], "nixos_verify_fail_on_unsigned": True})
         assert strict.rc != 0 and strict.stats("node01")["failures"] == 1 and strict.stats("node02")["failures"] == 1
     finally:
         inside(node01, "cat > %s <<'EOF'\n%sEOF" % (path, original))

@@ -97,8 +97,8 @@ def test_a_scan_reads_as_systems_in_their_roles(version):
     state, graph = ex.parse_scan("/nix/var/nix/profiles/system",
                                  scan_output((OUTPUTS / version / "graph.txt").read_text(), old, new))
     systems = ex.systems_of(state)
-    assert [(s.path, s.roles) for s in systems] == [(new, ["running", "generation 2 (current)"]),
-                                                   (old, ["booted", "generation 1"])]
+    assert [(s.path, s.roles) for s in systems] == [
+        (new, ["running", "generation 2 (current)"]), (old, ["booted", "generation 1"])]
     found = ex.exposure("web-01", parse_spec("openssl<3.0.14"), systems, graph).to_dict()
     assert (found["running_exposed"], found["booted_exposed"], found["exposed_generations"]) == (True, False, [2])
     assert [s["versions"] for s in found["systems"]] == [["3.0.13"], ["3.0.14"]]

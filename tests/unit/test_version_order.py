@@ -55,9 +55,9 @@ def test_every_pair_of_the_list_compares_as_nix_compares_it():
 def test_random_versions_compare_as_nix_compares_them():
     rng = random.Random(39)
     alphabet = "0123456789..--abpre" + "zß"
-    versions = ["".join(rng.choice(alphabet) for _ in range(rng.randint(0, 9))) for _ in range(1500)]
+    versions = ["".join(rng.choice(alphabet) for _char in range(rng.randint(0, 9))) for _version in range(1500)]
     versions += ["pre" + v for v in versions[:100]] + [v + "pre" for v in versions[100:200]]
-    pairs = [[rng.choice(versions), rng.choice(versions)] for _ in range(6000)]
+    pairs = [[rng.choice(versions), rng.choice(versions)] for _pair in range(6000)]
     expected = nix_compare(pairs)
     assert [compare_versions(a, b) for a, b in pairs] == expected
 
