@@ -16,7 +16,7 @@ DEPLOY_VARIABLES = ("nixos_deploy_build", "nixos_deploy_failure", "nixos_deploy_
 # Every host variable a report row reads. Only these are read from hostvars: reading all of a host's
 # variables would template every registered result (ansible-core 2.21 warns about a deprecated value
 # in an empty loop's result, and a report has no business with the rest).
-REPORT_VARIABLES = DEPLOY_VARIABLES + ("nixos_deploy_health", "nixos_deploy_finished")
+REPORT_VARIABLES = DEPLOY_VARIABLES + ("nixos_deploy_health", "nixos_deploy_finished", "nixos_deploy_gate")
 COLUMNS = ("host", "result", "generation", "system", "closure", "reboot", "health", "time")
 
 
@@ -35,6 +35,7 @@ class HostReport:
     message: str = ""
     changes: List[str] = field(default_factory=list)  # "openssl 3.0.13 → 3.0.14 (+1.2 KiB)", …
     deployed_by: str = ""  # who, as the host's audit log has it: "alice@ctl, AWX job 42 by bob"
+    exceptions: List[str] = field(default_factory=list)  # denied versions the gate let through, and why
 
     def cells(self) -> Dict[str, str]:
         gen = "-"
@@ -77,12 +78,15 @@ def host_report(host: str, data: Dict[str, Any], sizes: Optional[Dict[str, Optio
     has closure sizes by store path from the controller's store (the previous systems)."""
     switch = data.get("nixos_deploy_switch") or {}
     health = data.get("nixos_deploy_health") or {}
+    gate = data.get("nixos_deploy_gate") or {}
     failure = data.get("nixos_deploy_failure") or \
-        ((data.get("nixos_deploy_build") or {}).get("failed_hosts") or {}).get(host) or ""
+        ((data.get("nixos_deploy_build") or {}).get("failed_hosts") or {}).get(host) or \
+        (gate.get("failed_hosts") or {}).get(host) or ""
+    exceptions = [_exception(f) for f in (gate.get("allowed") or {}).get(host) or []]
     if not switch or switch.get("skipped"):
         result = "failed" if failure else "not deployed"
         return HostReport(host, result, message=failure or "unreachable, or failed before switching",
-                          seconds=_seconds(data))
+                          seconds=_seconds(data), exceptions=exceptions)
     # Sizes from the controller's store: the build measured every new system, the report the old ones.
     built_size = ((data.get("nixos_deploy_build") or {}).get("closure_sizes") or {}).get(host)
     previous_size = (sizes or {}).get(switch.get("previous_path") or "")
@@ -91,6 +95,7 @@ def host_report(host: str, data: Dict[str, Any], sizes: Optional[Dict[str, Optio
                         closure_bytes=built_size, needs_reboot=switch.get("needs_reboot"), seconds=_seconds(data))
     report.changes = [_change(c).describe() for c in switch.get("package_changes") or []]
     report.deployed_by = switch.get("deployed_by") or ""
+    report.exceptions = exceptions
     if report.closure_bytes is not None and previous_size is not None:
         report.closure_change_bytes = report.closure_bytes - previous_size
     if health and not health.get("skipped"):
@@ -105,6 +110,13 @@ def host_report(host: str, data: Dict[str, Any], sizes: Optional[Dict[str, Optio
     else:
         report.result = "switched" if switch.get("action") in ("switch", "test", None) else switch["action"]
     return report
+
+
+def _exception(finding: Dict[str, Any]) -> str:
+    """``openssl 3.0.13 (denied by openssl <3.0.14) allowed until 2026-12-31: isolated``."""
+    allowed = finding.get("allowed") or {}
+    return "%s %s (denied by %s) allowed until %s: %s" % (
+        finding.get("name"), finding.get("version"), finding.get("denied_by"), allowed.get("expires"), allowed.get("reason"))
 
 
 def _change(data: Dict[str, Any]) -> PackageChange:
@@ -152,12 +164,19 @@ def deployers(rows: List[HostReport]) -> List[str]:
     return sorted({r.deployed_by for r in rows if r.deployed_by})
 
 
+def exceptions(rows: List[HostReport]) -> List[str]:
+    """``HOST: exception; exception`` for each host the gate let a denied version through on."""
+    return ["%s: %s" % (r.host, "; ".join(r.exceptions)) for r in rows if r.exceptions]
+
+
 def text(rows: List[HostReport]) -> str:
-    """The table, who deployed, then what changed on each host."""
+    """The table, who deployed, what changed on each host, and the gate's exceptions."""
     changed = what_changed(rows)
     by = deployers(rows)
+    allowed = exceptions(rows)
     return table(rows) + ("Deployed by %s (in each host's audit log)\n" % "; ".join(by) if by else "") + (
-        "\nWhat changed:\n" + "".join("  %s\n" % line for line in changed) if changed else "")
+        "\nWhat changed:\n" + "".join("  %s\n" % line for line in changed) if changed else "") + (
+        "\nAllowed by exception (the deploy gate):\n" + "".join("  %s\n" % line for line in allowed) if allowed else "")
 
 
 def markdown(rows: List[HostReport]) -> str:
@@ -165,8 +184,10 @@ def markdown(rows: List[HostReport]) -> str:
     lines += ["| %s |" % " | ".join(r.cells()[c].replace("|", "\\|") for c in COLUMNS) for r in rows]
     changes = ["- **%s**: %s" % (r.host, "; ".join(r.changes)) for r in rows if r.changes]
     by = deployers(rows)
+    allowed = ["- **%s**: %s" % (r.host, "; ".join(r.exceptions)) for r in rows if r.exceptions]
     return "# Deploy report\n\n" + "\n".join(lines) + "\n" + ("\nDeployed by %s.\n" % "; ".join(by) if by else "") + (
-        "\n## What changed\n\n" + "\n".join(changes) + "\n" if changes else "")
+        "\n## What changed\n\n" + "\n".join(changes) + "\n" if changes else "") + (
+        "\n## Allowed by exception (the deploy gate)\n\n" + "\n".join(allowed) + "\n" if allowed else "")
 
 
 def as_json(rows: List[HostReport]) -> List[Dict[str, Any]]:

@@ -104,6 +104,18 @@ def references_argv(path: str) -> List[str]:
     return ["nix-store", "-q", "--references", path]
 
 
+def graph_argv(paths: Sequence[str]) -> List[str]:
+    """``nix-store --query --graph PATHS``: the reference graph of their closures as dot text (a
+    ``.drv`` is the derivation itself on every Nix, unlike ``nix path-info`` before 2.15); the
+    target's exposure scan runs the same (module_utils.exposure)."""
+    return ["nix-store", "--query", "--graph"] + list(paths)
+
+
+def hash_argv(paths: Sequence[str]) -> List[str]:
+    """``nix-store --query --hash PATHS``: each path's NAR hash (``sha256:BASE32``), on every Nix."""
+    return ["nix-store", "--query", "--hash"] + list(paths)
+
+
 def version_argv(settings: NixSettings) -> List[str]:
     return [settings.nix, "--version"]
 

@@ -1,11 +1,14 @@
 # -*- coding: utf-8 -*-
 # Copyright: nixfleet.nixos contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Reading files on the controller (``.sops.yaml``, sops files, keys), with errors that name them."""
+"""Reading files on the controller (``.sops.yaml``, sops files, keys) and writing reports there,
+with errors that name them."""
 
 from __future__ import annotations
 
-from typing import Any
+import os
+import tempfile
+from typing import Any, Dict, List
 
 import yaml
 
@@ -30,3 +33,25 @@ def load_yaml(path: str, what: str) -> Any:
         return yaml.safe_load(text)
     except yaml.YAMLError as exc:
         raise NixError("%s %s is not valid YAML: %s" % (what, path, exc))
+
+
+def write_files(directory: str, files: Dict[str, str], what: str = "the report") -> List[str]:
+    """Write each ``name: text`` into ``directory`` (made if missing), each atomically (a reader never
+    sees half a file); the paths written."""
+    written = []
+    try:
+        os.makedirs(directory, exist_ok=True)
+        for name, text in files.items():
+            fd, tmp = tempfile.mkstemp(prefix=".nixfleet-", dir=directory)
+            try:
+                with os.fdopen(fd, "w", encoding="utf-8") as handle:
+                    handle.write(text)
+                os.chmod(tmp, 0o644)
+                os.replace(tmp, os.path.join(directory, name))
+            except BaseException:
+                os.unlink(tmp)
+                raise
+            written.append(os.path.join(directory, name))
+    except OSError as exc:
+        raise NixError("writing %s to %s failed: %s" % (what, directory, exc.strerror or exc))
+    return written

@@ -83,6 +83,11 @@ class NixCli:
         """The references of a path in the controller's store."""
         return self._call(cmd.references_argv(path), "nix-store -q --references").stdout.split()
 
+    def graph(self, paths: Sequence[str]) -> str:
+        """The reference graph of the closures of ``paths`` in the controller's store (dot text, see
+        module_utils.closure_graph.parse_dot)."""
+        return self._call(cmd.graph_argv(paths), "nix-store --query --graph").stdout
+
     def copy(self, paths: Sequence[str], to: str, env: Optional[Mapping[str, str]] = None,
              host: Optional[str] = None, substitute_on_destination: bool = False,
              no_check_sigs: bool = False, fresh_narinfo: bool = False,

@@ -11,9 +11,13 @@ modules do with ``{{ … }}`` is what is tested).
 """
 import json
 import os
+import subprocess
+import tempfile
 import uuid
 
 import pytest
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from ansible_collections.nixfleet.nixos.plugins.module_utils import bech32
 
@@ -35,6 +39,23 @@ PAYLOADS = [
 ]
 AGE_KEY = bech32.encode("age-secret-key-", bytes(range(32))).upper()
 STORE = "/nix/store/00000000000000000000000000000000-nixos-system-x"
+SIGNING = Ed25519PrivateKey.generate()
+KEY = SIGNING.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                            serialization.NoEncryption()).decode()
+PUBLIC = SIGNING.public_key().public_bytes(serialization.Encoding.OpenSSH, serialization.PublicFormat.OpenSSH).decode()
+FIXTURE = "path:%s" % (ROOT / "tests" / "fixtures" / "flake")
+
+VALID = "@VALID@"  # a path the controller's store has (made by the fleet fixture): provenance signs it
+
+
+def valid_path():
+    with tempfile.NamedTemporaryFile("w", suffix="-hostile") as handle:
+        handle.write("a store path for the hostile-input suite\n")
+        handle.flush()
+        return subprocess.run(["nix-store", "--add", handle.name], stdout=subprocess.PIPE, universal_newlines=True,
+                              check=True).stdout.strip()
+
+
 P = "{{ item }}"  # where the payload goes
 
 TAKEN = "taken: %s"  # the value passed every check and was used as data: the task failed further on, thus
@@ -99,6 +120,32 @@ CASES = [
     ("build flake", "build", {"flake": P, "hosts": ["node01"]}, "flake"),
     ("build nix_args", "build", {"flake": "/nonexistent", "hosts": ["node01"], "nix_args": [P]}, "nix_args"),
     ("sbom path", "sbom", {"path": P, "dest": "/tmp/nixfleet-hostile-sbom.json"}, "path"),
+    ("exposure package", "exposure", {"package": P}, "package"),
+    ("exposure version", "exposure", {"package": "openssl", "version": P}, "package version"),
+    ("exposure profile", "exposure", {"package": "openssl", "profile": P}, "profile"),
+    ("exposure sbom_dir", "exposure", {"package": "openssl", "sbom_dir": P}, ("sbom_dir", TAKEN % "reading the SBOM")),
+    ("package_gate paths", "package_gate", {"paths": {"node01": P}, "deny_packages": ["openssl<3"]}, "paths[node01]"),
+    ("package_gate deny_packages", "package_gate", {"paths": {"node01": STORE}, "deny_packages": [P]}, "deny_packages"),
+    ("package_gate deny file", "package_gate", {"paths": {"node01": STORE}, "deny_packages": P}, "deny_packages"),
+    ("package_gate allow name", "package_gate", {"paths": {"node01": STORE}, "deny_packages": ["openssl<3"],
+                                                 "allow_packages": [{"name": P, "expires": "2030-01-01", "reason": "r"}]},
+     "allow_packages[0]"),
+    ("package_gate allow reason", "package_gate", {"paths": {"node01": STORE}, "deny_packages": ["openssl<3"],
+                                                   "allow_packages": [{"name": "openssl", "expires": "2030-01-01",
+                                                                       "reason": P}]}, "allow_packages[0]"),
+    ("package_gate store", "package_gate", {"paths": {"node01": STORE}, "deny_packages": ["openssl<3"], "store": P},
+     "store"),
+    ("provenance key", "provenance", {"path": VALID, "key": P}, "key"),
+    ("provenance path", "provenance", {"path": P, "key": KEY}, "path"),
+    ("provenance flake", "provenance", {"path": VALID, "key": KEY, "flake": P},
+     ("flake", TAKEN % "nix flake metadata")),
+    ("provenance action", "provenance", {"path": VALID, "key": KEY, "flake": FIXTURE, "action": P}, "action"),
+    ("provenance builder_host", "provenance", {"path": VALID, "key": KEY, "flake": FIXTURE, "builder_host": P},
+     "builder_host"),
+    ("provenance attribute", "provenance", {"path": VALID, "key": KEY, "flake": FIXTURE, "attribute": P},
+     "attribute"),
+    ("provenance_verify keys", "provenance_verify", {"keys": [P]}, "keys[0]"),
+    ("provenance_verify path", "provenance_verify", {"keys": [PUBLIC], "path": P}, "path"),
 ]
 
 
@@ -114,12 +161,13 @@ def unsafe(value: str) -> str:
     return "!unsafe %s" % json.dumps(value)
 
 
-def playbook(path):
+def playbook(path, valid):
     lines = ["- hosts: node01", "  gather_facts: false", "  vars:", "    payloads:"]
     lines += ["      - %s" % unsafe(p) for p in PAYLOADS]
     lines.append("  tasks:")
     for case, module, args, _option in CASES:
-        lines += ["    - name: %s" % json.dumps(case), "      nixfleet.nixos.%s: %s" % (module, json.dumps(args)),
+        lines += ["    - name: %s" % json.dumps(case),
+                  "      nixfleet.nixos.%s: %s" % (module, json.dumps(args).replace(VALID, valid)),
                   '      loop: "{{ payloads }}"', "      loop_control: {label: \"{{ item[:40] }}\"}",
                   "      ignore_errors: true"]
     path.write_text("\n".join(lines) + "\n")
@@ -166,7 +214,7 @@ def test_every_option_refuses_or_carries_every_payload(fleet, tmp_path):
         "ansible_ssh_common_args": "-o UserKnownHostsFile=%s -o StrictHostKeyChecking=yes" % host.known_hosts}}}}))
     before = host_state(host)
     try:
-        run = run_playbook(inventory, playbook(tmp_path / "hostile.yml"), timeout=1800)
+        run = run_playbook(inventory, playbook(tmp_path / "hostile.yml", valid_path()), timeout=1800)
     finally:
         inside(host, "rm -rf %s /etc/nixfleet/hostile.conf" % SCRATCH)
     assert run.rc == 0, run.data["stats"]

@@ -233,6 +233,37 @@ def ansible_cfg(project, example):
     assert all("changed=0" in line for line in recap.splitlines() if line.startswith("web-"))
 
 
+def supply_chain(project, example):
+    """Exposure before and after a deploy through the gate (web-01 refused, web-02 by its exception)
+    that signs what it deploys; verify.yml vouches for web-02 and flags web-01."""
+    curl = {"version": "8.5.0", "uses": ["openssl"]}
+    project.flake.set_host("web-01", libs={"openssl": "3.0.13", "curl": curl}, apps=["curl"])
+    project.flake.set_host("web-02", libs={"openssl": "3.0.13"})
+    exposure, keys, deploy, verify = example.commands()
+    before = project.run(exposure)
+    assert before.returncode == 0 and "openssl <3.0.14: on none of 2 hosts" in before.stdout, before.stdout[-3000:]
+    project.write("gate-vars.yml")
+    project.write("provenance.yml")
+    assert project.run(keys).returncode == 0 and (project.root / "provenance.key.pub").exists()
+    deployed = project.run(deploy)
+    assert deployed.returncode != 0  # web-01 is refused
+    assert ("web-01: refused before anything was copied: openssl 3.0.13 is denied by openssl <3.0.14; pulled in by "
+            "nixos-system-web-01-") in deployed.stdout
+    assert "web-02: openssl 3.0.13 (denied by openssl <3.0.14) allowed until 2030-12-31: appliance, no TLS listener" \
+        in deployed.stdout
+    assert "BEGIN OPENSSH PRIVATE KEY" not in deployed.stdout
+    after = project.run(exposure)
+    assert "openssl <3.0.14 running now on 1 of 2 hosts: web-02" in after.stdout, after.stdout[-3000:]
+    checked = project.run(verify)
+    assert checked.returncode == 0, checked.stdout[-3000:]
+    assert re.search(r"web-02: in sync, [^\n]*; provenance: signed by key [0-9a-f]{16} for ", checked.stdout)
+    assert re.search(r"web-01: DRIFT: [^\n]*; NO VALID PROVENANCE: the host keeps no signed statement", checked.stdout)
+    for name in WEB:  # the later examples' flake, as it was
+        project.flake.data["hosts"][name].pop("libs", None)
+        project.flake.data["hosts"][name].pop("apps", None)
+    project.flake.write()
+
+
 # First line of the example → its step, in the order the documents give them.
 STEPS = {
     "$ cat inventories/prod.flake.yml": quick_start,
@@ -240,6 +271,7 @@ STEPS = {
     "$ ansible-playbook -i inventories/prod.flake.yml playbooks/deploy.yml          # or": deploying,
     "$ ansible-playbook -i inventories/prod.flake.yml playbooks/gc.yml": garbage_collection,
     "$ ansible-playbook -i inventories/prod.flake.yml playbooks/sbom.yml": sbom,
+    "$ ansible-playbook -i inventories/prod.flake.yml playbooks/exposure.yml": supply_chain,
     "$ ansible-playbook -i inventories/prod.flake.yml playbooks/deploy.yml -e @deploy-vars.yml": safe_deploys,
     "$ ansible-playbook -i hosts.yml playbooks/profile.yml -e @ops-tools.yml": package_profiles,
     "$ ansible localhost -c local -m nixfleet.nixos.flake_policy": flake_policy,
@@ -248,7 +280,8 @@ STEPS = {
     "# ansible.cfg": ansible_cfg,
 }
 # Examples that are files, written by the step that runs the command using them.
-FILES = {"inventories/prod.flake.yml", "deploy-vars.yml", "cache.yml", "vault.yml", "ops-tools.yml"}
+FILES = {"inventories/prod.flake.yml", "deploy-vars.yml", "cache.yml", "vault.yml", "ops-tools.yml", "gate-vars.yml",
+         "provenance.yml"}
 # Files another test writes from the documents itself (see SKIPPED).
 SKIPPED_FILES = {"inventories/migrated.flake.yml"}
 

@@ -60,4 +60,6 @@ class CallbackModule(CallbackBase):
 
     def v2_playbook_on_stats(self, stats):
         summary = {h: stats.summarize(h) for h in sorted(stats.processed.keys())}
-        print(json.dumps({"plays": self.plays, "stats": summary}, indent=1))
+        # set_stats data (what ansible-runner and AWX keep as artifact_data): "_run" when per_host is false
+        custom = self._convert_result(getattr(stats, "custom", {}) or {})
+        print(json.dumps({"plays": self.plays, "stats": summary, "custom": custom}, indent=1))
