@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Usage: tests/matrix/in-root.sh ROOT [--writable] [--bind HOST_DIR:PATH]... [--bind-ro HOST_DIR:PATH]... -- COMMAND...
+# Usage: tests/matrix/in-root.sh ROOT [--writable] [--net-admin] [--bind HOST_DIR:PATH]... [--bind-ro HOST_DIR:PATH]... -- COMMAND...
 # Runs COMMAND as root inside the Debian root ROOT with real isolation (systemd-nspawn: its own
 # mount, PID, IPC and UTS namespaces, the machine's network, so 127.0.0.0/8 is the machine's loopback).
 # Not a chroot: in a chroot, `nsenter -t PID -m` (which the fleet uses) would enter the machine's
@@ -15,6 +15,7 @@ while (($#)); do
     --writable) volatile=(); shift ;;
     --bind) args+=("--bind=$2"); shift 2 ;;
     --bind-ro) args+=("--bind-ro=$2"); shift 2 ;;
+    --net-admin) args+=("--capability=CAP_NET_ADMIN"); shift ;;  # (a network namespace of its own inside)
     --) shift; break ;;
     *) echo "in-root: unknown option $1" >&2; exit 2 ;;
   esac
