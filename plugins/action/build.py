@@ -80,11 +80,13 @@ class ActionModule(NixosAction):
                                        args["eval_cache_prefix"], args["eval_cache_timeout"])
         builder = SystemBuilder(self.nix_cli(args), eval_workers=workers, eval_cache=args["eval_cache"],
                                 eval_memory_budget=budget, shared_cache=shared)
-        # Systems built on their targets are only evaluated here (their derivations are pushed).
+        # Systems built on their targets are only evaluated here (their derivations are pushed). Every
+        # host is evaluated in one call first: one pool, its chunks sized across all of them.
         remote = [t for t in targets if t.host in on_target]
+        here = [t for t in targets if t.host not in on_target] + extra
+        builder.evaluate(remote + here)
         if remote:
             builder.check(remote)
-        here = [t for t in targets if t.host not in on_target] + extra
         report = builder.check(here) if self._task.check_mode else builder.build(here)
         report.failed.update(failed)
         profile_paths = _split_profiles(report)

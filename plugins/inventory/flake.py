@@ -99,7 +99,7 @@ options:
       - How much memory, in MiB, the C(nix eval) processes reading the hosts may hold together. A real
         NixOS configuration costs hundreds of MB to evaluate, and one C(nix eval) frees nothing, so the
         hosts are read in chunks - the first process lists the hosts and reads the first few (as many
-        as the budget holds at 1 GiB a host, at most 4) and what they cost (its peak memory) sizes the
+        as the budget holds at 1400 MiB a host, at most 4) and what they cost (its peak memory) sizes the
         chunks after it so that O(eval_workers) processes at once fit. A host that alone needs more is
         named in a warning.
       - The default fits an AWX execution pod of 4 GiB.

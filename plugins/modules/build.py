@@ -72,7 +72,7 @@ options:
       - How much memory, in MiB, the C(nix eval) processes evaluating the hosts may hold together.
         A real NixOS host costs hundreds of MB to evaluate and one C(nix eval) frees nothing while it
         runs, so the hosts are evaluated in chunks - the first alone (as many hosts as the budget
-        holds at 1 GiB a host, at most 4), and what it cost a host (its process's peak, C(wait4))
+        holds at 1400 MiB a host, at most 4), and what it cost a host (its process's peak, C(wait4))
         sizes the chunks after it so that O(eval_workers) processes at once fit (RV(evaluation)).
         Fewer processes run at once when one host each would not fit; a host that
         alone needs more is evaluated alone and named in a warning.

@@ -8,14 +8,16 @@ nothing while the flake's outputs hold every configuration it evaluated: its mem
 host (1 / 4 / 10 real hosts: 0.8 / 2.7 / 6.6 GB). The pool keeps the processes running at once
 within ``budget`` bytes together:
 
-* the first chunk runs alone, with as many hosts as the budget holds at 1 GiB a host (a real host
-  alone: 0.8 GB), at most :data:`MIN_HOSTS_PER_PROCESS`, so a small fleet is one process;
-* what a host costs is the most any process needed per host so far (its peak, ``wait4``'s
+* hosts of different kinds (NixOS systems, small deploy-rs profiles) are chunked and costed apart;
+* a kind's first chunk runs alone, with as many hosts as the budget holds at
+  :data:`UNMEASURED_HOST_RSS` a host (a real host with a specialisation alone: 1.36 GB), at most
+  :data:`MIN_HOSTS_PER_PROCESS`, so a small fleet is one process;
+* what a host costs is the most any process of its kind needed per host so far (its peak, ``wait4``'s
   ``ru_maxrss``, over its hosts: start-up included, so it errs on the safe side for larger chunks);
-* as many processes run at once as fit (at most ``workers``), each with as many hosts as fit its
-  share of the budget, and no more than an even split of what is left over those processes (a rest
-  of :data:`MIN_HOSTS_PER_PROCESS` hosts or fewer in one process where it fits: start-up is paid once
-  a process);
+* a process starts when what the running ones and it are expected to hold fits the budget (at most
+  ``workers`` at once), each with as many hosts as fit a ``workers``-th of the budget, and no more
+  than an even split of what is left (a rest of :data:`MIN_HOSTS_PER_PROCESS` hosts or fewer in one
+  process where it fits: start-up is paid once a process);
 * a host that alone needs more than the budget is named in ``over_budget``; after it, processes run
   one at a time;
 * a chunk that fails as a whole (an error ``tryEval`` cannot catch) is evaluated again host by
@@ -30,7 +32,7 @@ import os
 import time
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
-from typing import Any, Callable, Deque, Dict, List, Optional, Sequence, Tuple
+from typing import Any, Callable, Deque, Dict, List, Sequence, Tuple
 
 from ansible_collections.nixfleet.nixos.plugins.module_utils.errors import NixError, NixTooOld, nix_error_text
 
@@ -41,8 +43,9 @@ DEFAULT_BUDGET_MIB = 3072
 # With fewer hosts than this per process, start-up (fetching and parsing the flake) outweighs what
 # evaluating in parallel gains; chunks are smaller only when memory says so.
 MIN_HOSTS_PER_PROCESS = 4
-# What a host is taken to cost before one was measured (a real NixOS host alone: about 0.8 GB).
-UNMEASURED_HOST_RSS = 1024 * MIB
+# What a host is taken to cost before one of its kind was measured: a real NixOS host with a
+# specialisation (a second system) alone peaks at about 1.36 GB, a plain one at 0.8 GB.
+UNMEASURED_HOST_RSS = 1400 * MIB
 
 
 def usable_cores() -> int:
@@ -100,29 +103,30 @@ class PoolReport:
 
 
 class EvaluationPool:
-    """Runs ``evaluate`` over chunks of hosts: at most ``workers`` at once, within ``budget`` bytes."""
+    """Runs ``evaluate`` over chunks of hosts: at most ``workers`` at once, within ``budget`` bytes.
+    ``kind``: hosts of different kinds (a NixOS system, a small deploy-rs profile) cost differently;
+    each kind's cost is learnt on its own, and a chunk holds hosts of one kind."""
 
-    def __init__(self, evaluate: Evaluate, budget: int, workers: int,
-                 min_hosts: int = MIN_HOSTS_PER_PROCESS) -> None:
+    def __init__(self, evaluate: Evaluate, budget: int, workers: int, min_hosts: int = MIN_HOSTS_PER_PROCESS,
+                 kind: Callable[[str], str] = lambda _host: "") -> None:
         if budget <= 0 or workers <= 0:
             raise ValueError("the evaluation needs a positive memory budget and at least one worker")
         self._evaluate = evaluate
         self.budget = budget
         self.workers = workers
         self.min_hosts = max(1, min_hosts)
+        self._kind = kind
         self.report = PoolReport()
-        self._per_host: Optional[int] = None  # the most a process needed per host so far
+        self._per_host: Dict[str, int] = {}  # kind -> the most a process of that kind needed per host
         self._spans: List[Span] = []
 
-    def concurrency(self) -> int:
-        """How many processes may run at once: one until a chunk was measured, then as many as fit."""
-        if self._per_host is None:
-            return 1
-        return max(1, min(self.workers, self.budget // max(1, self._per_host)))
+    def per_host(self, kind: str) -> int:
+        """What a host of ``kind`` is taken to cost (before one was measured: :data:`UNMEASURED_HOST_RSS`)."""
+        return self._per_host.get(kind, UNMEASURED_HOST_RSS)
 
     def first_chunk_size(self) -> int:
-        """Hosts of the first process, which runs alone: what the budget holds at 1 GiB a host, at most
-        :data:`MIN_HOSTS_PER_PROCESS` (so a small fleet is one process)."""
+        """Hosts of a kind's first process: what the budget holds at :data:`UNMEASURED_HOST_RSS` a
+        host, at most :data:`MIN_HOSTS_PER_PROCESS` (so a small fleet is one process)."""
         return max(1, min(self.min_hosts, self.budget // UNMEASURED_HOST_RSS))
 
     def seed(self, chunk: List[str], result: ChunkResult, started: float) -> None:
@@ -131,51 +135,59 @@ class EvaluationPool:
         self.report.chunk_sizes.append(len(chunk))
         self._learn(chunk, result, started)
 
-    def chunk_size(self, remaining: int, concurrency: int) -> int:
-        """Hosts for the next process: what fits the budget's share, at most an even split of
-        ``remaining`` (the hosts not started when this round of processes began) over the processes;
-        a rest of :data:`MIN_HOSTS_PER_PROCESS` or fewer hosts is one process where it fits (start-up
-        is paid once a process)."""
-        if self._per_host is None:
+    def chunk_size(self, kind: str, remaining: int) -> int:
+        """Hosts for the next process of ``kind``: what fits the budget's share of one of ``workers``
+        processes, at most an even split of ``remaining`` (the hosts of that kind not started when
+        this round of processes began) over them; a rest of :data:`MIN_HOSTS_PER_PROCESS` or fewer
+        hosts is one process where it fits (start-up is paid once a process)."""
+        if kind not in self._per_host:
             return min(remaining, self.first_chunk_size())
-        fits = self.budget // concurrency // max(1, self._per_host)
-        wanted = remaining if remaining <= self.min_hosts else -(-remaining // concurrency)
+        fits = self.budget // self.workers // max(1, self._per_host[kind])
+        wanted = remaining if remaining <= self.min_hosts else -(-remaining // self.workers)
         return max(1, min(fits, wanted))
 
     def _learn(self, chunk: List[str], result: ChunkResult, started: float) -> None:
         rss = result.max_rss
         if not chunk:
             return
+        kind = self._kind(chunk[0])
         self.report.peak_rss = max(self.report.peak_rss, rss)
         self.report.cpu += result.cpu
-        self._per_host = max(self._per_host or 0, rss // len(chunk))
-        self.report.per_host_rss = self._per_host
+        self._per_host[kind] = max(self._per_host.get(kind, 0), rss // len(chunk))
+        self.report.per_host_rss = max(self._per_host.values())
         if len(chunk) == 1 and rss > self.budget:
             self.report.over_budget[chunk[0]] = rss
         self._spans.append((started, time.monotonic(), rss))
         self.report.peak_concurrent_rss = overlapping_peak(self._spans)
 
     def run(self, hosts: Sequence[str]) -> Dict[str, Any]:
-        """``{host: value}`` for every host whose chunk answered; the others are in ``report.failed``."""
-        pending: Deque[str] = collections.deque(hosts)
+        """``{host: value}`` for every host whose chunk answered; the others are in ``report.failed``.
+        A process starts when what the running ones and it are expected to hold fits the budget (or
+        when none runs: a host that alone needs more is evaluated alone); a kind's first process runs
+        alone until it was measured."""
+        pending: Dict[str, Deque[str]] = {}
+        for host in hosts:
+            pending.setdefault(self._kind(host), collections.deque()).append(host)
         alone: Deque[str] = collections.deque()  # hosts of a failed chunk, evaluated one by one
         values: Dict[str, Any] = {}
         running: Dict[Future, Tuple[List[str], float]] = {}
         with ThreadPoolExecutor(max_workers=self.workers) as executor:
-            while pending or alone or running:
-                concurrency = self.concurrency()
-                left = len(pending)  # shared out evenly among the processes started now
-                while (pending or alone) and len(running) < concurrency:
-                    if alone:
-                        chunk = [alone.popleft()]
-                    else:
-                        size = self.chunk_size(left, concurrency)
-                        chunk = [pending.popleft() for _taken in range(min(size, len(pending)))]
+            while any(pending.values()) or alone or running:
+                rounds = {k: len(v) for k, v in pending.items()}  # shared out among the processes started now
+                while (any(pending.values()) or alone) and len(running) < self.workers:
+                    source = alone if alone else next(queue for queue in pending.values() if queue)
+                    kind = self._kind(source[0])
+                    size = 1 if source is alone else self.chunk_size(kind, rounds.get(kind, len(source)))
+                    measured = kind in self._per_host
+                    held = sum(len(c) * self.per_host(self._kind(c[0])) for c, _started in running.values())
+                    if running and (not measured or held + size * self.per_host(kind) > self.budget):
+                        break  # it waits for room
+                    chunk = [source.popleft() for _taken in range(min(size, len(source)))]
                     running[executor.submit(self._evaluate, chunk)] = (chunk, time.monotonic())
                     self.report.processes += 1
                     self.report.chunk_sizes.append(len(chunk))
-                    if self._per_host is None:
-                        break  # the first chunk is measured alone
+                    if not measured:
+                        break  # a kind's first process is measured alone
                 done = wait(list(running), return_when=FIRST_COMPLETED).done
                 for future in done:
                     chunk, started = running.pop(future)

@@ -98,6 +98,7 @@ class SystemBuilder:
         self.shared_cache = shared_cache
         self.eval_memory_budget = eval_memory_budget
         self.report = BuildReport()
+        self._evaluated: Dict[str, Optional[Dict[str, str]]] = {}  # this build's evaluations, by host
 
     def _eval_one(self, target: SystemTarget) -> Dict[str, str]:
         """One host alone, unguarded: its value, or Nix's own message (NixError)."""
@@ -107,7 +108,11 @@ class SystemBuilder:
 
     def evaluate(self, targets: List[SystemTarget], cached: bool = True) -> Dict[str, Optional[Dict[str, str]]]:
         """``{host: {"drvPath", "path"} or None}``; hosts that fail get Nix's message in ``failed``.
-        With the cache on (and ``cached``), hosts of an unchanged flake are answered from it."""
+        With the cache on (and ``cached``), hosts of an unchanged flake are answered from it; a host
+        this builder evaluated already is not evaluated again (evaluate every host in one call first:
+        one pool, its chunks sized across all of them)."""
+        if cached and all(t.host in self._evaluated for t in targets):
+            return {t.host: self._evaluated[t.host] for t in targets}
         keys = self._cache_keys(targets) if self.eval_cache else {}
         remembered = self._remembered(targets, keys) if cached else {}
         if cached:
@@ -122,6 +127,7 @@ class SystemBuilder:
             if key and fresh:
                 evaluation_cache.store(key, fresh, self.shared_cache)
         results.update(remembered)
+        self._evaluated.update(results)
         return results
 
     def _cache_keys(self, targets: List[SystemTarget]) -> Dict[str, Optional[str]]:
@@ -138,7 +144,7 @@ class SystemBuilder:
         if not self.cli.settings.changes_inputs and targets:
             by_host = {t.host: t for t in targets}
             pool = EvaluationPool(lambda hosts: self._eval_chunk([by_host[h] for h in hosts]),
-                                  self.eval_memory_budget, self.eval_workers)
+                                  self.eval_memory_budget, self.eval_workers, kind=lambda h: target_kind(by_host[h]))
             results.update(pool.run([t.host for t in targets]))
             self.report.nix_calls += ["eval"] * pool.report.processes
             self.report.evaluation.append(pool.report)
@@ -224,6 +230,15 @@ class SystemBuilder:
         the controller's store answers, not ``nix-store`` on every target)."""
         self.report.nix_calls.append("path-info")
         return self.cli.path_info(paths, closure_size=True)
+
+
+SYSTEM_ATTRS = (".config.system.build.toplevel", ".profiles.system.path")
+
+
+def target_kind(target: SystemTarget) -> str:
+    """``system`` (a NixOS toplevel: hundreds of MB to evaluate) or ``profile`` (another deploy-rs
+    profile, usually a package: little): the evaluation pool sizes their chunks apart."""
+    return "system" if target.attr.endswith(SYSTEM_ATTRS) else "profile"
 
 
 def over_budget_warning(host: str, rss: int, budget: int) -> str:

@@ -35,8 +35,8 @@ def build(inventory, **args):
 def test_two_eval_processes_share_the_hosts_and_every_host_gets_its_own_system(flake, inventory):
     run, result = build(inventory, eval_workers=2)
     assert run.rc == 0, result
-    # three hosts alone (measured), then the other six in two processes at once
-    assert result["evaluation"]["chunk_sizes"] == [3, 3, 3] and result["evaluation"]["processes"] == 3
+    # two hosts alone (measured), then the other seven in two processes at once
+    assert result["evaluation"]["chunk_sizes"] == [2, 4, 3] and result["evaluation"]["processes"] == 3
     assert result["nix_calls"][:3] == ["eval"] * 3 and "eval" not in result["nix_calls"][3:]
     assert 0 < result["evaluation"]["peak_concurrent_rss_mib"] <= 3072
     assert sorted(result["paths"]) == HOSTS and result["failed_hosts"] == {}
@@ -52,7 +52,7 @@ def test_two_eval_processes_share_the_hosts_and_every_host_gets_its_own_system(f
 def test_one_worker_is_one_eval_and_gives_the_same_systems(inventory):
     _run, parallel = build(inventory, eval_workers=2)
     run, serial = build(inventory, eval_workers=1, eval_cache=False)
-    # three hosts alone, then the other six in one process; all built already: nothing else
+    # two hosts alone, then the other seven in one process; all built already: nothing else
     assert run.rc == 0 and serial["nix_calls"] == ["eval", "eval", "path-info"]
     assert serial["paths"] == parallel["paths"] and serial["drv_paths"] == parallel["drv_paths"]
 

@@ -50,13 +50,13 @@ def test_the_first_chunk_alone_then_what_fits_each_share_of_the_budget():
     pool = EvaluationPool(nix, budget=3072 * MIB, workers=2)
     values = pool.run(HOSTS)
     assert values == {h: "system of %s" % h for h in HOSTS}
-    # alone, 3 hosts (3 GiB at 1 GiB a host): 160 + 3 x 640 = 2080 MiB, 693 a host; then two processes
-    # share 3 GiB, 1536 each: 2 hosts (1440 MiB really)
-    assert pool.report.chunk_sizes == [3] + [2] * 8 + [1]
-    assert nix.chunks[0] == HOSTS[:3] and nix.running == 0
-    assert nix.most_running <= 3072 * MIB and pool.report.peak_concurrent_rss <= 3072 * MIB
-    # the most a process needed per host: the last one, with one host (start-up not shared)
-    assert pool.report.per_host_rss == BASE + PER_HOST and pool.report.peak_rss == BASE + 3 * PER_HOST
+    # alone, 2 hosts (3 GiB at 1400 MiB a host): 160 + 2 x 640 = 1440 MiB, 720 a host; then two
+    # processes at once, each with what fits 1536 MiB: 2 hosts (both together 2880 MiB)
+    assert pool.report.chunk_sizes == [2] * 10
+    assert nix.chunks[0] == HOSTS[:2] and nix.running == 0
+    assert nix.most_running == 2 * (BASE + 2 * PER_HOST) <= 3072 * MIB
+    assert pool.report.peak_concurrent_rss <= 3072 * MIB
+    assert pool.report.per_host_rss == (BASE + 2 * PER_HOST) // 2 and pool.report.peak_rss == BASE + 2 * PER_HOST
     assert [h for chunk in nix.chunks for h in chunk] == HOSTS  # in order, each once
 
 
@@ -72,10 +72,10 @@ def test_chunks_grow_with_the_budget():
 def test_a_small_cheap_fleet_is_one_process_and_a_larger_one_a_few():
     pool = EvaluationPool(ModelNix(per_host=2 * MIB, base=60 * MIB), budget=3072 * MIB, workers=2)
     pool.run(HOSTS[:9])
-    assert pool.report.chunk_sizes == [3, 3, 3]  # after the first, 6 left: two processes of 3
+    assert pool.report.chunk_sizes == [2, 4, 3]  # after the first, 7 left: two processes at once
     pool = EvaluationPool(ModelNix(per_host=2 * MIB, base=60 * MIB), budget=3072 * MIB, workers=2)
-    pool.run(HOSTS[:3])
-    assert pool.report.chunk_sizes == [3]  # a small fleet: one process
+    pool.run(HOSTS[:2])
+    assert pool.report.chunk_sizes == [2]  # a small fleet: one process
 
 
 def test_fewer_processes_run_at_once_when_one_host_each_would_not_fit():
@@ -101,8 +101,8 @@ def test_a_broken_host_never_fails_its_chunks_other_hosts():
     values = pool.run(HOSTS[:9])
     assert set(values) == set(HOSTS[:9]) - {"h06"}
     assert pool.report.failed == {"h06": "error: attribute 'fileSystems' missing\n       at «string»:1:2:"}
-    # [h00-h02] alone, then [h03-h05] and [h06-h08] (fails: its three hosts again, each alone)
-    assert nix.chunks[0] == HOSTS[:3] and sorted(nix.chunks[1:3]) == [HOSTS[3:6], HOSTS[6:9]]
+    # [h00, h01] alone, then [h02-h05] and [h06-h08] (fails: its three hosts again, each alone)
+    assert nix.chunks[0] == HOSTS[:2] and sorted(nix.chunks[1:3]) == [HOSTS[2:6], HOSTS[6:9]]
     assert sorted(nix.chunks[3:]) == [[h] for h in HOSTS[6:9]]
 
 
@@ -136,4 +136,20 @@ def test_a_nix_the_flake_refuses_ends_the_evaluation_at_once():
     pool = EvaluationPool(refuse, budget=3072 * MIB, workers=2)
     with pytest.raises(NixTooOld, match="needs a newer Nix"):
         pool.run(HOSTS)
-    assert refuse.chunks == [HOSTS[:3]]  # not every host again, alone
+    assert refuse.chunks == [HOSTS[:2]]  # not every host again, alone
+
+
+def test_kinds_are_sized_on_their_own_and_processes_start_when_they_fit():
+    """NixOS systems beside deploy-rs profiles (tens of MB): the profiles are not one a process because
+    a system was expensive; and a process starts only when what runs and it fit the budget."""
+    systems = ["s%02d" % i for i in range(6)]
+    profiles = ["p%02d" % i for i in range(12)]
+    nix = ModelNix(heavy={p: 10 * MIB for p in profiles})
+    pool = EvaluationPool(nix, budget=3072 * MIB, workers=2, kind=lambda h: h[0])
+    values = pool.run(systems + profiles)
+    assert set(values) == set(systems + profiles)
+    sizes = [len(c) for c in nix.chunks]
+    kinds = ["".join(sorted({h[0] for h in c})) for c in nix.chunks]
+    assert all(len(k) == 1 for k in kinds)  # a chunk holds one kind
+    assert sizes[kinds.index("p"):] == [2, 5, 5]  # the profiles' first two alone, then two halves of the rest
+    assert nix.most_running <= 3072 * MIB
