@@ -90,13 +90,10 @@ def test_the_report_s_targets_and_costs_from_the_runs():
     # build of 6: systems 2 x 17 = 34 s / 2 = 17 s; 30 s > 22.1 s; 3100 MiB over the budget
     build = rows[("build", 6)]
     assert build.floor_s == pytest.approx(17.0) and not build.wall_met and not build.memory_met
-    # the inventory's cost per added host between 6 and 12 hosts: 1 s wall, 1.5 s CPU, 100 MiB
-    assert report.added_host(data) == {}  # sizes under 10 hosts are not used for the slope
-    for r in data["runs"]:
-        r["hosts"] *= 10
-    data["inventory_sizes"], data["build_sizes"] = [60, 120], [60]
-    assert report.added_host(data) == {"inventory": {"between": [60, 120], "wall_s": 0.1, "cpu_s": 0.15,
-                                                     "peak_mib": 10.0}}
+    # the cost per added host between the two target sizes: the inventory's 6 -> 12 hosts, 1 s of wall,
+    # 1.5 s of CPU and 100 MiB a host; the build has one size only
+    assert report.added_host(data) == {"inventory": {"between": [6, 12], "wall_s": 1.0, "cpu_s": 1.5,
+                                                     "peak_mib": 100.0}}
 
 
 @pytest.mark.parametrize("cmdline, name", [
@@ -111,3 +108,8 @@ def test_the_report_s_targets_and_costs_from_the_runs():
 ])
 def test_which_process_is_a_nix_one(cmdline, name):
     assert program(cmdline) == name
+
+
+def test_the_uncontended_estimate_takes_the_others_cpu_off_but_never_below_the_run_s_own():
+    assert report.uncontended({"wall_s": 98.0, "others_cpu_s": 138.0, "cpu_s": 58.0}, 2) == pytest.approx(29.0)
+    assert report.uncontended({"wall_s": 50.0, "others_cpu_s": 90.0, "cpu_s": 40.0}, 2) == pytest.approx(20.0)
