@@ -16,7 +16,8 @@ whose ssh session is gone (no ``sshd`` among its ancestors). A copy cut off half
 dead controller) leaves one behind on hosts with a nix-daemon: the proxy ``nix-daemon --stdio``
 that a non-root user gets waits for the daemon's answer while the daemon's worker waits for the
 rest of the NAR, holding the path's lock, forever (seen with Nix 2.26); the next copy of that path
-would hang on the lock. Only processes of the connecting user are touched (``kill -9``: Nix reads
+would hang on the lock. Only the connecting user's processes of this host (``own_processes``: not
+another host's, container's or chroot's that ``/proc`` shows too) are touched (``kill -9``: Nix reads
 on without checking for signals), and the daemon's worker then sees the end of its connection,
 drops the half-added path and releases its lock.
 
@@ -30,6 +31,7 @@ from __future__ import annotations
 
 from urllib.parse import quote as url_quote
 
+from ansible_collections.nixfleet.nixos.plugins.module_utils import own_processes
 from ansible_collections.nixfleet.nixos.plugins.module_utils.shell import Command, argv, raw
 
 LOCK_FILE = "/nix/var/nix/nixfleet-copy.lock"
@@ -43,15 +45,18 @@ PROGRAMS = {"ssh-ng": "nix-daemon", "ssh": "nix-store"}
 
 def stale_copies_reaper() -> Command:
     """Shell (one line, run by the wrapper where ``$0`` is the Nix program) that ``kill -9``s the
-    connecting user's ``$0 --stdio`` / ``$0 --serve`` processes whose ssh session is gone: none of
-    their ancestors is an ``sshd`` (``sshd``, ``sshd-session``). Linux ``/proc``; silent elsewhere."""
-    return raw('nf_ppid() { s=$(cat "/proc/$1/stat" 2>/dev/null) || return 1; s=${s##*) }; set -- $s; echo "$2"; }; '
+    connecting user's ``$0 --stdio`` / ``$0 --serve`` processes of this host's store whose ssh session
+    is gone: none of their ancestors is an ``sshd`` (``sshd``, ``sshd-session``). Linux ``/proc``;
+    silent elsewhere."""
+    return raw('@{ours}; nf_ppid() { s=$(cat "/proc/$1/stat" 2>/dev/null) || return 1; s=${s##*) }; set -- $s; echo "$2"; }; '
                'for d in /proc/[0-9]*; do p=${d#/proc/}; [ "$p" != $$ ] && [ -O "$d" ] || continue; '
                'c=$(tr "\\000" " " < "$d/cmdline" 2>/dev/null) || continue; '
                'case "$c" in "$0 "*"--stdio "*|"$0 "*"--serve "*) ;; *) continue;; esac; '
+               'nf_ours "$p" @{store} || continue; '
                'a=$p; live=; while a=$(nf_ppid "$a") && [ "${a:-0}" -gt 1 ]; do '
                'case "$(cat "/proc/$a/comm" 2>/dev/null)" in sshd*) live=1; break;; esac; done; '
-               '[ -n "$live" ] || kill -9 "$p" 2>/dev/null; done')
+               '[ -n "$live" ] || kill -9 "$p" 2>/dev/null; done', ours=own_processes.function(),
+               store=own_processes.STORE_DIR)
 
 
 def wrapper_script(wait: int = DEFAULT_WAIT, lock_file: str = LOCK_FILE) -> Command:

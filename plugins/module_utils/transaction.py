@@ -37,7 +37,7 @@ from dataclasses import dataclass
 from enum import Enum
 from typing import Optional, Tuple
 
-from ansible_collections.nixfleet.nixos.plugins.module_utils import audit_log
+from ansible_collections.nixfleet.nixos.plugins.module_utils import audit_log, own_processes
 from ansible_collections.nixfleet.nixos.plugins.module_utils.generation_commands import (
     SETS_PROFILE, SETS_RUNNING, activate_command, as_user_command, deploy_rs_activate_command,
     set_profile_command, switch_generation_command)
@@ -171,13 +171,14 @@ def _restore_function(tx: Transaction) -> Command:
 
 
 def _nixos_lock_check() -> Command:
-    """Finish NIXOS_LOCKED, the holder (from /proc/locks, by the lock file's inode) in ``holder``,
-    when someone holds NixOS's lock: nothing has been changed yet."""
+    """Finish NIXOS_LOCKED, the holder (from /proc/locks, by the lock file's inode: the first such
+    lock's process that is this host's, ``own_processes``) in ``holder``, when someone holds NixOS's
+    lock: nothing has been changed yet."""
     holder = raw(
-        "ino=$(stat -c %i @{lock}); pid=$(awk -v ino=\"$ino\" '$2 == \"FLOCK\" { n = split($6, f, \":\"); "
-        "if (f[n] == ino) { print $5; exit } }' /proc/locks); "
+        "@{ours}; ino=$(stat -c %i @{lock}); pid=; for c in $(awk -v ino=\"$ino\" '$2 == \"FLOCK\" { n = split($6, f, \":\"); "
+        "if (f[n] == ino) print $5 }' /proc/locks); do nf_ours \"$c\" @{lock} && { pid=$c; break; }; done; "
         "echo \"process ${pid:-unknown}: $(tr '\\0' ' ' < /proc/${pid:-0}/cmdline 2>/dev/null)\" > \"$W/holder\"",
-        lock=NIXOS_LOCK)
+        lock=NIXOS_LOCK, ours=own_processes.function())
     return raw("if [ -e @{lock} ] && ! flock -n @{lock} true 2>/dev/null; then @{holder}; finish @{status} @{rc}; fi",
                lock=NIXOS_LOCK, holder=holder, status=TxStatus.NIXOS_LOCKED.value, rc=RC_NIXOS_LOCKED)
 

@@ -170,3 +170,26 @@ def test_bad_arguments_are_refused():
     with pytest.raises(ValueError):
         copy_lock.wrapper_script(wait=-1)
     assert copy_lock.locked_message("error: cannot open connection to remote store") == ""
+
+
+def test_a_stale_copy_of_another_store_is_not_ours_to_end(target, tmp_path):
+    """A ``nix-daemon --stdio`` without an ssh session, but in another mount namespace whose /nix/store
+    is another store (another host's, a container's): the reaper leaves it alone."""
+    lock, env = target
+    fakes = tmp_path / "fakes"
+    fakes.mkdir()
+    sleeper(fakes, "nix-daemon")
+    on_path = dict(os.environ, PATH="%s:%s" % (fakes, os.environ["PATH"]))
+    pid_file = tmp_path / "other.pid"
+    subprocess.run(["unshare", "--mount", "--propagation", "private", "sh", "-c",
+                    'mount -t tmpfs other /nix/store && { "$0" -c "$1" --stdio </dev/null >/dev/null 2>&1 & echo $! > "$2"; }',
+                    "nix-daemon", "import time; time.sleep(120)", str(pid_file)], check=True, env=on_path)
+    other = int(pid_file.read_text())
+    try:
+        assert _state(other) not in ("", "Z")
+        done = run_remote(copy_lock.remote_program("ssh-ng", wait=5, lock_file=str(lock)), "--stdio", env)
+        assert (done.returncode, done.stderr) == (0, "")
+        time.sleep(0.5)
+        assert _state(other) not in ("", "Z")  # still running
+    finally:
+        os.kill(other, 9)
