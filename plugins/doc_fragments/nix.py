@@ -111,6 +111,23 @@ options:
         path would hang on it.
     type: int
     default: 600
+  copy_stall_timeout:
+    description:
+      - Seconds a push may go without any progress before it is stopped and the task fails; C(0) means
+        no limit.
+      - Progress is anything the copy does, such as a path begun or sent, bytes streaming to the receiving host
+        (read from C(/proc) on a Linux controller), a download its nix-daemon reports while it
+        substitutes, the copy lock's wrapper saying it still waits for another push. A host whose Nix
+        stops answering (a stuck or stopped nix-daemon) makes none, and the copy would otherwise hang
+        until Ansible's own timeout.
+      - The failure says how far the copy got (how many of the paths the host lacked were sent, and
+        which one was on its way) and which paths the host still lacks (asked over the task's own
+        connection, within 30 seconds). Nothing is switched; paths that arrived stay, so the next run
+        copies only the rest.
+      - On a controller without C(/proc) (macOS) only Nix's log counts, and a single path larger than
+        this many seconds of transfer would be taken for a stall, so raise it there.
+    type: int
+    default: 300
 """
 
     # How a closure reaches the target (copy_closure, nix_profile; with SSH_STORE).

@@ -21,6 +21,10 @@ another host's, container's or chroot's that ``/proc`` shows too) are touched (`
 on without checking for signals), and the daemon's worker then sees the end of its connection,
 drops the half-added path and releases its lock.
 
+While it waits for the lock it says so on stderr, which Nix passes on to the controller, every
+``heartbeat`` seconds: the controller's stall watchdog (``copy_watch``) takes that for progress, so a
+copy that waits its turn is not mistaken for one that hangs.
+
 The wrapper is ``sh -c 'SCRIPT' PROGRAM`` (Nix appends the program's arguments), so it works
 whatever the remote user's login shell is; it contains no run of whitespace that matters, since
 newer Nix splits ``remote-program`` into words and ssh joins them again with single spaces. A user
@@ -36,6 +40,7 @@ from ansible_collections.nixfleet.nixos.plugins.module_utils.shell import Comman
 
 LOCK_FILE = "/nix/var/nix/nixfleet-copy.lock"
 DEFAULT_WAIT = 600
+DEFAULT_HEARTBEAT = 30  # seconds between the "still waiting" lines
 RC_LOCKED = 75
 # Printed on the target's stderr (which Nix passes on), after "nixfleet: ", when the lock was not
 # free in time.
@@ -59,26 +64,39 @@ def stale_copies_reaper() -> Command:
                store=own_processes.STORE_DIR)
 
 
-def wrapper_script(wait: int = DEFAULT_WAIT, lock_file: str = LOCK_FILE) -> Command:
+def heartbeat_for(stall_timeout: int) -> int:
+    """Seconds between the wrapper's "still waiting" lines, well within ``stall_timeout`` (0: none)."""
+    return DEFAULT_HEARTBEAT if stall_timeout <= 0 else max(1, min(DEFAULT_HEARTBEAT, stall_timeout // 3))
+
+
+def wrapper_script(wait: int = DEFAULT_WAIT, lock_file: str = LOCK_FILE, heartbeat: int = DEFAULT_HEARTBEAT) -> Command:
     """The POSIX shell script that ends this user's stale copies (``stale_copies_reaper``), takes
-    the lock (and writes who holds it next to it), then ``exec``s ``"$0" "$@"`` (the Nix program);
-    after ``wait`` seconds it fails naming the holder."""
+    the lock (and writes who holds it next to it), then ``exec``s ``"$0" "$@"`` (the Nix program).
+    While the lock is held it says so every ``heartbeat`` seconds; after ``wait`` seconds it fails
+    naming the holder."""
     if wait < 0:
         raise ValueError("the copy lock's wait must be >= 0 seconds, not %d" % wait)
+    if heartbeat < 1:
+        raise ValueError("the copy lock's heartbeat must be >= 1 second, not %d" % heartbeat)
+    step = min(heartbeat, wait)
     return raw('@{reaper}; L=@{lock}; [ -d "${L%/*}" ] || mkdir -p "${L%/*}" 2>/dev/null; '
                'if command -v flock >/dev/null && ( : >>"$L" ) 2>/dev/null; then '
-               'exec 9>>"$L"; if ! flock -w @{wait} 9; then '
+               'exec 9>>"$L"; if ! flock -n 9; then w=0; '
+               'echo "nixfleet: waiting for the copy lock $L: $(cat "$L.owner" 2>/dev/null)" >&2; '
+               'until flock -w @{step} 9; do w=$((w+@{step})); if [ $w -ge @{wait} ]; then '
                'echo "nixfleet: @{mark} $L for @{wait} s: $(cat "$L.owner" 2>/dev/null)" >&2; exit @{rc}; fi; '
+               'echo "nixfleet: still waiting for the copy lock ($w s)" >&2; done; fi; '
                'echo "a copy from ${SSH_CLIENT%% *} since $(date -u +%Y-%m-%dT%H:%M:%SZ)" >"$L.owner"; '
-               'fi; exec "$0" "$@"', reaper=stale_copies_reaper(), lock=lock_file, wait=wait, mark=raw(LOCKED_MARK),
-               rc=RC_LOCKED)
+               'fi; exec "$0" "$@"', reaper=stale_copies_reaper(), lock=lock_file, wait=wait, step=step,
+               mark=raw(LOCKED_MARK), rc=RC_LOCKED)
 
 
-def remote_program(scheme: str, wait: int = DEFAULT_WAIT, lock_file: str = LOCK_FILE) -> str:
+def remote_program(scheme: str, wait: int = DEFAULT_WAIT, lock_file: str = LOCK_FILE,
+                   heartbeat: int = DEFAULT_HEARTBEAT) -> str:
     """The value of the store URL's ``remote-program`` for ``scheme`` (``ssh-ng`` or ``ssh``)."""
     if scheme not in PROGRAMS:
         raise ValueError("unsupported ssh store scheme %r" % scheme)
-    return argv("sh", "-c", wrapper_script(wait, lock_file), PROGRAMS[scheme]).text
+    return argv("sh", "-c", wrapper_script(wait, lock_file, heartbeat), PROGRAMS[scheme]).text
 
 
 def locked_message(stderr: str) -> str:
@@ -89,6 +107,7 @@ def locked_message(stderr: str) -> str:
     return ""
 
 
-def store_url(base: str, scheme: str, wait: int = DEFAULT_WAIT, lock_file: str = LOCK_FILE) -> str:
+def store_url(base: str, scheme: str, wait: int = DEFAULT_WAIT, lock_file: str = LOCK_FILE,
+              heartbeat: int = DEFAULT_HEARTBEAT) -> str:
     """``base`` (``ssh-ng://user@host``) with the locking ``remote-program`` as its query."""
-    return "%s?remote-program=%s" % (base, url_quote(remote_program(scheme, wait, lock_file), safe=""))
+    return "%s?remote-program=%s" % (base, url_quote(remote_program(scheme, wait, lock_file, heartbeat), safe=""))

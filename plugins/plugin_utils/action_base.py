@@ -22,6 +22,7 @@ from ansible.plugins.action import ActionBase
 from ansible.utils.path import unfrackpath
 
 from ansible_collections.nixfleet.nixos.plugins.module_utils.audit_log import Deployer
+from ansible_collections.nixfleet.nixos.plugins.module_utils.copy_progress import DEFAULT_STALL_TIMEOUT
 from ansible_collections.nixfleet.nixos.plugins.module_utils.errors import NixError
 from ansible_collections.nixfleet.nixos.plugins.module_utils.nix_argv import NixSettings
 from ansible_collections.nixfleet.nixos.plugins.module_utils.target_file import check_target_path
@@ -54,6 +55,7 @@ SSH_STORE_ARGSPEC = {
     "scheme": {"type": "str", "default": "ssh-ng", "choices": list(closure_copy.SCHEMES)},
     "check_sigs": {"type": "bool", "default": False},
     "copy_lock_timeout": {"type": "int", "default": 600},
+    "copy_stall_timeout": {"type": "int", "default": DEFAULT_STALL_TIMEOUT},
 }
 # How a closure reaches the target (copy_closure, nix_profile; see plugin_utils.closure_copy).
 TRANSFER_ARGSPEC = dict(
@@ -155,7 +157,7 @@ class NixosAction(ActionBase):
     def transfer(args: Dict[str, Any]) -> closure_copy.Transfer:
         return closure_copy.Transfer(mode=args["mode"], cache_url=args["cache_url"], scheme=args["scheme"],
                                      check_sigs=args["check_sigs"], lock_timeout=args["copy_lock_timeout"],
-                                     from_store=args["from_store"])
+                                     from_store=args["from_store"], stall_timeout=args["copy_stall_timeout"])
 
     def nix_cli(self, args: Dict[str, Any]) -> NixCli:
         return NixCli(NixSettings(nix=args["nix_binary"], extra_args=tuple(args["nix_args"])))

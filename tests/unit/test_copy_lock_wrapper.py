@@ -172,6 +172,26 @@ def test_bad_arguments_are_refused():
     assert copy_lock.locked_message("error: cannot open connection to remote store") == ""
 
 
+def test_a_push_that_waits_says_so_every_heartbeat(target):
+    """While another push holds the lock, the wrapper tells the controller (on stderr, which Nix passes
+    on) that it still waits, so the controller's stall watchdog does not take the wait for a hang."""
+    lock, env = target
+    lock.parent.mkdir(parents=True)
+    (lock.parent / "nixfleet-copy.lock.owner").write_text("a copy from 10.9.9.9 since then\n")
+    with open(str(lock), "a") as held:
+        fcntl.flock(held, fcntl.LOCK_EX)
+        started = time.monotonic()
+        done = run_remote(copy_lock.remote_program("ssh-ng", wait=3, lock_file=str(lock), heartbeat=1), "--stdio", env)
+    assert done.returncode == copy_lock.RC_LOCKED and time.monotonic() - started >= 3
+    assert done.stderr.splitlines() == [
+        "nixfleet: waiting for the copy lock %s: a copy from 10.9.9.9 since then" % lock,
+        "nixfleet: still waiting for the copy lock (1 s)", "nixfleet: still waiting for the copy lock (2 s)",
+        "nixfleet: another copy to this host held %s for 3 s: a copy from 10.9.9.9 since then" % lock]
+    assert [copy_lock.heartbeat_for(s) for s in (0, 2, 9, 300)] == [30, 1, 3, 30]
+    with pytest.raises(ValueError):
+        copy_lock.wrapper_script(heartbeat=0)
+
+
 def test_a_stale_copy_of_another_store_is_not_ours_to_end(target, tmp_path):
     """A ``nix-daemon --stdio`` without an ssh session, but in another mount namespace whose /nix/store
     is another store (another host's, a container's): the reaper leaves it alone."""
