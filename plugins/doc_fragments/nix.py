@@ -75,6 +75,15 @@ options:
         status and the watchdog's canary), deploy-rs C(tempPath). An absolute path without C(..).
     type: str
     default: /run/nixfleet
+  audit_log_keep:
+    description:
+      - How many records the host's audit log (C(/nix/var/nixfleet/audit.log)) keeps at least. Each
+        change of a generation appends one; before it does, the change itself (on the host, under the
+        deploy lock) renames a log that already holds this many to C(audit.log.1), replacing the
+        previous one, and starts a new log. So the log never grows past twice this many records.
+      - M(nixfleet.nixos.facts) and C(playbooks/verify.yml) read both files.
+    type: int
+    default: 1000
 """
 
     # How the controller pushes to a host's store over ssh (copy_closure, nix_profile, remote_build).

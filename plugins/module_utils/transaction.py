@@ -20,7 +20,8 @@ unit, so a dropped ssh connection cannot kill it, and it:
    to delete it over a *fresh* ssh connection; if it is still there after the timeout, the new
    generation broke remote access (or the controller died), so it restores the previous one;
 7. releases the lock only then, after appending the outcome to the host's audit log
-   (``audit_log``) when it changed something.
+   (``audit_log``) when it changed something, rotating the log first once it holds ``audit_keep``
+   records (under the lock: no other deploy writes it meanwhile).
 
 A deploy-rs profile besides ``system`` (``Activates.DEPLOY_RS``) gets the same script, but step 2
 is left out, step 4 runs the profile's ``deploy-rs-activate`` (as the profile's user) instead and no
@@ -111,6 +112,7 @@ class Transaction:
     lock_file: str = LOCK_FILE
     running_link: str = RUNNING_LINK
     audit_head: str = ""  # audit_log.record_head: the outcome is appended to the host's audit log
+    audit_keep: int = audit_log.DEFAULT_KEEP  # records the audit log keeps at least (it rotates past them)
     activate_path: str = ""  # what switch-to-configuration runs from (a specialisation), default ``path``
     activation_timeout: int = 0  # seconds switch-to-configuration may take (0: no limit), then it is killed
     auto_rollback: bool = True  # restore the previous generation when activation fails
@@ -217,7 +219,7 @@ def script(tx: Transaction) -> Command:
     parts = [raw('W=@{w}', w=tx.work_dir), raw('mkdir -p "$W"')]
     if tx.audit_head:
         # Outcomes that changed the host are on record, with the activation's exit code.
-        parts.append(audit_log.append_function(tx.audit_head, tx.profile))
+        parts.append(audit_log.append_function(tx.audit_head, tx.profile, keep=tx.audit_keep))
         recorded = "|".join((STATUS_DONE, STATUS_CONFIRMED, STATUS_FAILED, STATUS_ROLLED_BACK))
         finish = raw('case "$1" in @{recorded}) audit "$1" "${2:-${arc:-}}";; esac; @{finish}',
                      recorded=raw(recorded), finish=finish)
