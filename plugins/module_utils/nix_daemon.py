@@ -9,8 +9,8 @@ The daemon is the process (``nix-daemon``, or ``nix`` running ``nix daemon``) th
 ``/nix/var/nix/daemon-socket/socket``: the socket ``/proc/net/unix`` lists as listening under that
 name is one of its open files. Its workers (one per client) and clients hold no listening socket,
 and a daemon of another host, container or chroot, which ``/proc`` may show too, is not the host's.
-When systemd runs it (its cgroup is a ``.service`` unit, and systemd is this host's init) it is
-restarted with ``systemctl restart UNIT``; otherwise that process, and only it, is stopped by PID
+When systemd runs it (it is the main process of the ``.service`` unit its cgroup names, as systemd
+says) it is restarted with ``systemctl restart UNIT``; otherwise that process, and only it, is stopped by PID
 and a new ``nix-daemon`` started in its place. With no daemon for this store (a single-user Nix, or a
 socket-activated one that has not started yet) nothing is restarted and no daemon is started.
 """
@@ -45,9 +45,10 @@ def _finder(socket: str) -> Command:
         "case \"$l\" in socket:*) i=${l#socket:?}; i=${i%?}; "
         "for x in $ls; do [ \"$x\" = \"$i\" ] && listening=1; done;; esac; done; "
         "[ -n \"$listening\" ] || continue; "
-        "unit=$(sed -n -e 's#^0::.*/\\([^/]*\\.service\\)$#\\1#p' "
-        "-e 's#^[0-9]*:name=systemd:.*/\\([^/]*\\.service\\)$#\\1#p' \"$d/cgroup\" 2>/dev/null | head -n 1); "
-        "if [ -n \"$unit\" ] && [ -d /run/systemd/system ] && command -v systemctl >/dev/null 2>&1; "
+        "unit=$(sed -n -e 's#^0::##p' -e 's#^[0-9]*:name=systemd:##p' \"$d/cgroup\" 2>/dev/null "
+        "| tr / '\\n' | grep '\\.service$' | tail -n 1); "
+        "if [ -n \"$unit\" ] && [ -d /run/systemd/system ] && command -v systemctl >/dev/null 2>&1 && "
+        "[ \"$(systemctl show -p MainPID --value \"$unit\" 2>/dev/null)\" = \"$p\" ]; "
         "then echo \"@{m} systemd $p $unit\"; else echo \"@{m} process $p\"; fi; found=0; done; "
         "return $found; }", ours=own_processes.function(), socket=socket, m=raw(MARK))
 
