@@ -129,6 +129,9 @@ options:
         substitutes, the copy lock's wrapper saying it still waits for another push. A host whose Nix
         stops answering (a stuck or stopped nix-daemon) makes none, and the copy would otherwise hang
         until Ansible's own timeout.
+      - The copy's own end on the receiving host (the Nix program its ssh session started, marked with
+        a token of this copy) is ended too, and nothing else there; through a nix-daemon it would keep
+        the daemon's worker, and the lock of the path it was adding, for ever.
       - The failure says how far the copy got (how many of the paths the host lacked were sent, and
         which one was on its way) and which paths the host still lacks (asked over the task's own
         connection, within 30 seconds). Nothing is switched; paths that arrived stay, so the next run

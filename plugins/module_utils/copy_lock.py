@@ -23,7 +23,11 @@ drops the half-added path and releases its lock.
 
 While it waits for the lock it says so on stderr, which Nix passes on to the controller, every
 ``heartbeat`` seconds: the controller's stall watchdog (``copy_watch``) takes that for progress, so a
-copy that waits its turn is not mistaken for one that hangs.
+copy that waits its turn is not mistaken for one that hangs. It hands Nix the copy's ``token``
+(``NIXFLEET_COPY`` in its environment): a copy the controller stopped for making no progress is then
+ended on the host too (``end_copy_command``), precisely that one. Its ssh session may well live on
+(the channel of Ansible's ControlMaster connection), and through a nix-daemon its proxy would keep
+the daemon's worker, and the half-sent path's lock, for ever.
 
 The wrapper is ``sh -c 'SCRIPT' PROGRAM`` (Nix appends the program's arguments), so it works
 whatever the remote user's login shell is; it contains no run of whitespace that matters, since
@@ -33,6 +37,7 @@ who may not create the lock file (no root) or a target without ``flock`` copies 
 
 from __future__ import annotations
 
+import re
 from urllib.parse import quote as url_quote
 
 from ansible_collections.nixfleet.nixos.plugins.module_utils import own_processes
@@ -42,6 +47,8 @@ LOCK_FILE = "/nix/var/nix/nixfleet-copy.lock"
 DEFAULT_WAIT = 600
 DEFAULT_HEARTBEAT = 30  # seconds between the "still waiting" lines
 RC_LOCKED = 75
+TOKEN_VARIABLE = "NIXFLEET_COPY"
+_TOKEN = re.compile(r"^[0-9a-f]{8,64}$")
 # Printed on the target's stderr (which Nix passes on), after "nixfleet: ", when the lock was not
 # free in time.
 LOCKED_MARK = "another copy to this host held"
@@ -55,7 +62,7 @@ def stale_copies_reaper() -> Command:
     silent elsewhere."""
     return raw('@{ours}; nf_ppid() { s=$(cat "/proc/$1/stat" 2>/dev/null) || return 1; s=${s##*) }; set -- $s; echo "$2"; }; '
                'for d in /proc/[0-9]*; do p=${d#/proc/}; [ "$p" != $$ ] && [ -O "$d" ] || continue; '
-               'c=$(tr "\\000" " " < "$d/cmdline" 2>/dev/null) || continue; '
+               'c=$(tr "\\000" " " 2>/dev/null < "$d/cmdline") || continue; '
                'case "$c" in "$0 "*"--stdio "*|"$0 "*"--serve "*) ;; *) continue;; esac; '
                'nf_ours "$p" @{store} || continue; '
                'a=$p; live=; while a=$(nf_ppid "$a") && [ "${a:-0}" -gt 1 ]; do '
@@ -69,16 +76,24 @@ def heartbeat_for(stall_timeout: int) -> int:
     return DEFAULT_HEARTBEAT if stall_timeout <= 0 else max(1, min(DEFAULT_HEARTBEAT, stall_timeout // 3))
 
 
-def wrapper_script(wait: int = DEFAULT_WAIT, lock_file: str = LOCK_FILE, heartbeat: int = DEFAULT_HEARTBEAT) -> Command:
+def _token(token: str) -> str:
+    if not _TOKEN.match(token):
+        raise ValueError("a copy's token is 8 to 64 lower-case hex digits, not %r" % token)
+    return token
+
+
+def wrapper_script(wait: int = DEFAULT_WAIT, lock_file: str = LOCK_FILE, heartbeat: int = DEFAULT_HEARTBEAT,
+                   token: str = "") -> Command:
     """The POSIX shell script that ends this user's stale copies (``stale_copies_reaper``), takes
-    the lock (and writes who holds it next to it), then ``exec``s ``"$0" "$@"`` (the Nix program).
-    While the lock is held it says so every ``heartbeat`` seconds; after ``wait`` seconds it fails
-    naming the holder."""
+    the lock (and writes who holds it next to it), then ``exec``s ``"$0" "$@"`` (the Nix program),
+    with ``token`` (when given) in its environment. While the lock is held it says so every
+    ``heartbeat`` seconds; after ``wait`` seconds it fails naming the holder."""
     if wait < 0:
         raise ValueError("the copy lock's wait must be >= 0 seconds, not %d" % wait)
     if heartbeat < 1:
         raise ValueError("the copy lock's heartbeat must be >= 1 second, not %d" % heartbeat)
     step = min(heartbeat, wait)
+    marked = raw("export @{var}=@{token}; ", var=raw(TOKEN_VARIABLE), token=_token(token)) if token else raw("")
     return raw('@{reaper}; L=@{lock}; [ -d "${L%/*}" ] || mkdir -p "${L%/*}" 2>/dev/null; '
                'if command -v flock >/dev/null && ( : >>"$L" ) 2>/dev/null; then '
                'exec 9>>"$L"; if ! flock -n 9; then w=0; '
@@ -87,16 +102,27 @@ def wrapper_script(wait: int = DEFAULT_WAIT, lock_file: str = LOCK_FILE, heartbe
                'echo "nixfleet: @{mark} $L for @{wait} s: $(cat "$L.owner" 2>/dev/null)" >&2; exit @{rc}; fi; '
                'echo "nixfleet: still waiting for the copy lock ($w s)" >&2; done; fi; '
                'echo "a copy from ${SSH_CLIENT%% *} since $(date -u +%Y-%m-%dT%H:%M:%SZ)" >"$L.owner"; '
-               'fi; exec "$0" "$@"', reaper=stale_copies_reaper(), lock=lock_file, wait=wait, step=step,
-               mark=raw(LOCKED_MARK), rc=RC_LOCKED)
+               'fi; @{marked}exec "$0" "$@"', reaper=stale_copies_reaper(), lock=lock_file, wait=wait, step=step,
+               mark=raw(LOCKED_MARK), rc=RC_LOCKED, marked=marked)
+
+
+def end_copy_command(token: str) -> Command:
+    """``kill -9`` the login user's processes of this host that carry the copy's ``token`` (the Nix
+    program the wrapper started: ``nix-daemon --stdio`` or ``nix-store --serve``); prints their PIDs.
+    A daemon's worker then sees its client gone and drops the half-added path and its lock."""
+    return raw('@{ours}; for d in /proc/[0-9]*; do p=${d#/proc/}; [ "$p" != $$ ] && [ -O "$d" ] || continue; '
+               'tr "\\000" "\\n" 2>/dev/null < "$d/environ" | grep -qx @{mark} || continue; '
+               'nf_ours "$p" @{store} && kill -9 "$p" 2>/dev/null && echo "$p"; done; true',
+               ours=own_processes.function(), mark="%s=%s" % (TOKEN_VARIABLE, _token(token)),
+               store=own_processes.STORE_DIR)
 
 
 def remote_program(scheme: str, wait: int = DEFAULT_WAIT, lock_file: str = LOCK_FILE,
-                   heartbeat: int = DEFAULT_HEARTBEAT) -> str:
+                   heartbeat: int = DEFAULT_HEARTBEAT, token: str = "") -> str:
     """The value of the store URL's ``remote-program`` for ``scheme`` (``ssh-ng`` or ``ssh``)."""
     if scheme not in PROGRAMS:
         raise ValueError("unsupported ssh store scheme %r" % scheme)
-    return argv("sh", "-c", wrapper_script(wait, lock_file, heartbeat), PROGRAMS[scheme]).text
+    return argv("sh", "-c", wrapper_script(wait, lock_file, heartbeat, token), PROGRAMS[scheme]).text
 
 
 def locked_message(stderr: str) -> str:
@@ -108,6 +134,7 @@ def locked_message(stderr: str) -> str:
 
 
 def store_url(base: str, scheme: str, wait: int = DEFAULT_WAIT, lock_file: str = LOCK_FILE,
-              heartbeat: int = DEFAULT_HEARTBEAT) -> str:
+              heartbeat: int = DEFAULT_HEARTBEAT, token: str = "") -> str:
     """``base`` (``ssh-ng://user@host``) with the locking ``remote-program`` as its query."""
-    return "%s?remote-program=%s" % (base, url_quote(remote_program(scheme, wait, lock_file, heartbeat), safe=""))
+    return "%s?remote-program=%s" % (base, url_quote(remote_program(scheme, wait, lock_file, heartbeat, token),
+                                                      safe=""))

@@ -179,7 +179,7 @@ def _nixos_lock_check() -> Command:
     holder = raw(
         "@{ours}; ino=$(stat -c %i @{lock}); pid=; for c in $(awk -v ino=\"$ino\" '$2 == \"FLOCK\" { n = split($6, f, \":\"); "
         "if (f[n] == ino) print $5 }' /proc/locks); do nf_ours \"$c\" @{lock} && { pid=$c; break; }; done; "
-        "echo \"process ${pid:-unknown}: $(tr '\\0' ' ' < /proc/${pid:-0}/cmdline 2>/dev/null)\" > \"$W/holder\"",
+        "echo \"process ${pid:-unknown}: $(tr '\\0' ' ' 2>/dev/null < /proc/${pid:-0}/cmdline)\" > \"$W/holder\"",
         lock=NIXOS_LOCK, ours=own_processes.function())
     return raw("if [ -e @{lock} ] && ! flock -n @{lock} true 2>/dev/null; then @{holder}; finish @{status} @{rc}; fi",
                lock=NIXOS_LOCK, holder=holder, status=TxStatus.NIXOS_LOCKED.value, rc=RC_NIXOS_LOCKED)

@@ -7,6 +7,7 @@ Used by copy_closure, switch (its O(copy)) and nix_profile; nothing is copied wh
 
 from __future__ import annotations
 
+import uuid
 from dataclasses import dataclass
 from typing import Callable, Optional, Sequence
 
@@ -121,8 +122,9 @@ def push(nix: NixCli, destination: SshTarget, paths: Sequence[str], transfer: Tr
     substitute = transfer.mode == "substitute"
     if transfer.from_store and transfer.from_store.startswith(("ssh://", "ssh-ng://")):
         destination = destination.without_master()
+    token = uuid.uuid4().hex  # marks this copy's Nix program on the host, to end it should the copy stall
     url = copy_lock.store_url(destination.store_url(transfer.scheme), transfer.scheme, transfer.lock_timeout,
-                              heartbeat=copy_lock.heartbeat_for(transfer.stall_timeout))
+                              heartbeat=copy_lock.heartbeat_for(transfer.stall_timeout), token=token)
     try:
         nix.copy(list(paths), url, env=destination.nix_env(), host=destination.label,
                  substitute_on_destination=substitute, no_check_sigs=not transfer.check_sigs,
@@ -130,7 +132,7 @@ def push(nix: NixCli, destination: SshTarget, paths: Sequence[str], transfer: Tr
                  extra_substituters=[transfer.cache_url] if substitute and transfer.cache_url else [],
                  stall_timeout=transfer.stall_timeout)
     except CopyStalled as stall:
-        raise stalled_error(stall, nix, destination, paths, transfer, shell)
+        raise stalled_error(stall, nix, destination, paths, transfer, shell, token)
     except NixError as exc:
         locked = copy_lock.locked_message(exc.stderr)
         if locked:
@@ -146,12 +148,14 @@ def push(nix: NixCli, destination: SshTarget, paths: Sequence[str], transfer: Tr
 
 
 def stalled_error(stall: CopyStalled, nix: NixCli, destination: SshTarget, paths: Sequence[str], transfer: Transfer,
-                  shell: Optional[RemoteShell]) -> NixError:
+                  shell: Optional[RemoteShell], token: str) -> NixError:
     """The error of a copy that stalled: how far it got, and which paths of the closure the host still
-    lacks (None when it cannot say in time: its store may be what hangs)."""
+    lacks (None when it cannot say in time: its store may be what hangs). First the copy's own Nix
+    program on the host is ended (as the login user, by the copy's token): nothing else is touched."""
     lacking = None
     if shell is not None:
         try:
+            shell.run(copy_lock.end_copy_command(token), privileged=False)
             # (with --derivation, the closure of the .drv files themselves: what path-info lists for them)
             closure = sorted(nix.path_info(list(paths), store=transfer.from_store, recursive=True))
             answer = shell.run(copy_progress.lacking_command(), stdin="".join(p + "\n" for p in closure))

@@ -260,7 +260,7 @@ def test_9_failed_canary_stops_later_batches(fleet, flake, inventory):
 STALL = 3  # seconds without progress before the copy is stopped (nixos_deploy_copy_stall_timeout)
 # Inside the host: once a copy's remote end (nix-daemon --stdio, as root or as the deploy user's proxy
 # to the host's daemon) has read MiB of the new system, SIGSTOP every nix-daemon process of the host
-# (its own /proc: its PID namespace, nothing else), and print their PIDs (in the host's namespace).
+# (its own /proc: its PID namespace, nothing else), and print the copy's PID, then theirs (in the host's namespace).
 STOP_MID_COPY = r"""
 deadline=$(( $(date +%s) + 120 ))
 while [ "$(date +%s)" -lt "$deadline" ]; do
@@ -273,6 +273,7 @@ while [ "$(date +%s)" -lt "$deadline" ]; do
     for e in /proc/[0-9]*; do
       [ "$(cat $e/comm 2>/dev/null)" = nix-daemon ] && kill -STOP ${e#/proc/} && stopped="$stopped ${e#/proc/}"
     done
+    echo ${d#/proc/}
     echo $stopped
     exit 0
   done
@@ -292,9 +293,9 @@ def test_10_a_stalled_copy_fails_naming_what_is_missing_and_the_next_run_resumes
     deploy = threading.Thread(target=lambda: runs.append(run_playbook(
         inventory, "deploy.yml", limit="node01", extra_vars=dict(FAST, nixos_deploy_copy_stall_timeout=STALL))))
     deploy.start()
-    stopped = inside(host, STOP_MID_COPY).split()
+    copy_end, stopped = (inside(host, STOP_MID_COPY).splitlines() + ["", ""])[:2]
     try:
-        assert stopped, "no copy to stop"
+        assert copy_end and stopped, "no copy to stop"
         started = time.monotonic()
         deploy.join(timeout=240)
         assert not deploy.is_alive(), "the stalled deploy still hangs"
@@ -308,8 +309,12 @@ def test_10_a_stalled_copy_fails_naming_what_is_missing_and_the_next_run_resumes
         assert "nothing was switched" in msg
         assert system_state(host) == before and served_version(host) == old
         assert inside(host, "nix-store --check-validity %s 2>&1 || echo missing" % path).strip().endswith("missing")
+        # The copy's own end on the host (found by its token) is gone: through a daemon, its proxy would
+        # keep the daemon's worker, and the path's lock, for ever.
+        assert inside(host, "s=$(cut -d' ' -f3 /proc/%s/stat 2>/dev/null); [ -n \"$s\" ] && [ \"$s\" != Z ] && echo alive "
+                            "|| echo gone" % copy_end).strip() == "gone"
     finally:
-        inside(host, "kill -CONT %s" % " ".join(stopped))  # the host's Nix answers again
+        inside(host, "kill -CONT %s 2>/dev/null; true" % stopped)  # the host's Nix answers again
     # Paths that arrived stay; the next run copies the rest and switches.
     run = run_playbook(inventory, "deploy.yml", limit="node01", extra_vars=dict(FAST, nixos_deploy_copy_stall_timeout=STALL))
     assert run.rc == 0, failures(run)

@@ -4,6 +4,7 @@ is a stand-in that prints its arguments and whether the lock is held; the real t
 the fleet (tests/integration/test_copy_lock.py)."""
 import fcntl
 import os
+import shlex
 import subprocess
 import sys
 import time
@@ -214,3 +215,42 @@ def test_a_stale_copy_of_another_store_is_not_ours_to_end(target, tmp_path):
         assert _state(other) not in ("", "Z")  # still running
     finally:
         os.kill(other, 9)
+
+
+def test_a_stalled_copy_s_own_program_and_only_it_is_ended_by_its_token(target, tmp_path):
+    """The wrapper hands its token to the Nix program it starts; ``end_copy_command`` of that token
+    ends that process (and prints its PID), not a copy with another token, nor one without."""
+    lock, env = target
+    fakes = tmp_path / "fakes"
+    fakes.mkdir()
+    sleeper(fakes, "nix-daemon")
+    on_path = dict(env, PATH="%s:%s" % (fakes, os.environ["PATH"]))
+    nap = "import time; time.sleep(120)"
+    copies = {}
+    for token in ("0123abcd" * 4, "feedbeef" * 4, ""):
+        program = copy_lock.remote_program("ssh-ng", wait=5, lock_file=str(tmp_path / ("lock-%s" % token)), token=token)
+        copies[token] = subprocess.Popen(["sh", "-c", "exec %s -c %s --stdio" % (program, shlex.quote(nap))], env=on_path)
+    try:
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline and any(_comm(c.pid) != "nix-daemon" for c in copies.values()):
+            time.sleep(0.05)
+        ended = subprocess.run(["sh", "-c", copy_lock.end_copy_command("0123abcd" * 4).text], stdout=subprocess.PIPE,
+                               universal_newlines=True, check=True).stdout.split()
+        assert ended == [str(copies["0123abcd" * 4].pid)]
+        assert copies["0123abcd" * 4].wait(timeout=10) == -9
+        assert copies["feedbeef" * 4].poll() is None and copies[""].poll() is None
+    finally:
+        for copy in copies.values():
+            copy.kill()
+            copy.wait()
+    for bad in ("", "ABC", "x" * 8, "0123abcd; reboot"):
+        with pytest.raises(ValueError, match="token"):
+            copy_lock.end_copy_command(bad)
+
+
+def _comm(pid):
+    try:
+        with open("/proc/%d/comm" % pid) as comm:
+            return comm.read().strip()
+    except OSError:
+        return ""
