@@ -114,8 +114,9 @@ options:
         C('nix-archive-1')). The push that waited then copies only what is still missing; after
         this many seconds it fails naming the holder and copies nothing.
       - The lock is skipped when the ssh user may not create the lock file or the target has no C(flock).
-      - Before that, the wrapper ends the ssh user's stale copies (a C(nix-daemon --stdio) or
-        C(nix-store --serve) whose ssh session is gone). On a host with a nix-daemon, a copy cut off
+      - Before that, the wrapper ends the ssh user's stale copies into this host's store (a C(nix-daemon --stdio) or
+        C(nix-store --serve) whose ssh session is gone; never a process of another host, container or
+        chroot that C(/proc) shows too). On a host with a nix-daemon, a copy cut off
         half-way leaves one that holds the half-sent path's lock forever, and the next copy of that
         path would hang on it.
     type: int
