@@ -154,14 +154,16 @@ def stalled_error(stall: CopyStalled, nix: NixCli, destination: SshTarget, paths
     program on the host is ended (as the login user, by the copy's token): nothing else is touched."""
     lacking = None
     if shell is not None:
-        try:
-            shell.run(copy_lock.end_copy_command(token), privileged=False)
-            # (with --derivation, the closure of the .drv files themselves: what path-info lists for them)
-            closure = sorted(nix.path_info(list(paths), store=transfer.from_store, recursive=True))
-            answer = shell.run(copy_progress.lacking_command(), stdin="".join(p + "\n" for p in closure))
-            lacking = copy_progress.parse_lacking(answer.stdout) if answer.rc == 0 else None
-        except NixError:
-            lacking = None
+        # (a connection that fails now is an exit code: the stall is what the user must read)
+        with shell.disconnect_tolerated():
+            try:
+                shell.run(copy_lock.end_copy_command(token), privileged=False)
+                # (with --derivation, the closure of the .drv files themselves: what path-info lists for them)
+                closure = sorted(nix.path_info(list(paths), store=transfer.from_store, recursive=True))
+                answer = shell.run(copy_progress.lacking_command(), stdin="".join(p + "\n" for p in closure))
+                lacking = copy_progress.parse_lacking(answer.stdout) if answer.rc == 0 else None
+            except NixError:
+                lacking = None
     message = copy_progress.stalled_message(destination.store_url(transfer.scheme), stall.seconds,
                                             stall.watched.log, stall.watched.written, lacking)
     return NixError(message, command=stall.command, host=destination.label)
