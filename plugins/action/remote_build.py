@@ -39,7 +39,7 @@ class ActionModule(NixosAction):
             return {"changed": bool(systems), "built": {}, "failed_hosts": {}, "from_store": {}, "builder": builder.label,
                     "msg": "%d systems would be built on %s" % (len(systems), builder.label)}
         transfer = closure_copy.Transfer(mode="push", scheme=args["scheme"], check_sigs=args["check_sigs"],
-                                         lock_timeout=args["copy_lock_timeout"])
+                                         lock_timeout=args["copy_lock_timeout"], stall_timeout=args["copy_stall_timeout"])
         report = remote_build.build(ConnectionShell(self, label), self.nix_cli(args), builder, systems, transfer)
         return {"changed": "realise" in report.steps, "built": report.built, "failed_hosts": report.failed,
                 "steps": report.steps, "builder": builder.label,

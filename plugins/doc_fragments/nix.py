@@ -75,6 +75,15 @@ options:
         status and the watchdog's canary), deploy-rs C(tempPath). An absolute path without C(..).
     type: str
     default: /run/nixfleet
+  audit_log_keep:
+    description:
+      - How many records the host's audit log (C(/nix/var/nixfleet/audit.log)) keeps at least. Each
+        change of a generation appends one; before it does, the change itself (on the host, under the
+        deploy lock) renames a log that already holds this many to C(audit.log.1), replacing the
+        previous one, and starts a new log. So the log never grows past twice this many records.
+      - M(nixfleet.nixos.facts) and C(playbooks/verify.yml) read both files.
+    type: int
+    default: 1000
 """
 
     # How the controller pushes to a host's store over ssh (copy_closure, nix_profile, remote_build).
@@ -105,12 +114,33 @@ options:
         C('nix-archive-1')). The push that waited then copies only what is still missing; after
         this many seconds it fails naming the holder and copies nothing.
       - The lock is skipped when the ssh user may not create the lock file or the target has no C(flock).
-      - Before that, the wrapper ends the ssh user's stale copies (a C(nix-daemon --stdio) or
-        C(nix-store --serve) whose ssh session is gone). On a host with a nix-daemon, a copy cut off
+      - Before that, the wrapper ends the ssh user's stale copies into this host's store (a C(nix-daemon --stdio) or
+        C(nix-store --serve) whose ssh session is gone; never a process of another host, container or
+        chroot that C(/proc) shows too). On a host with a nix-daemon, a copy cut off
         half-way leaves one that holds the half-sent path's lock forever, and the next copy of that
         path would hang on it.
     type: int
     default: 600
+  copy_stall_timeout:
+    description:
+      - Seconds a push may go without any progress before it is stopped and the task fails; C(0) means
+        no limit.
+      - Progress is anything the copy does, such as a path begun or sent, bytes streaming to the receiving host
+        (read from C(/proc) on a Linux controller), a download its nix-daemon reports while it
+        substitutes, the copy lock's wrapper saying it still waits for another push. A host whose Nix
+        stops answering (a stuck or stopped nix-daemon) makes none, and the copy would otherwise hang
+        until Ansible's own timeout.
+      - The copy's own end on the receiving host (the Nix program its ssh session started, marked with
+        a token of this copy) is ended too, and nothing else there; through a nix-daemon it would keep
+        the daemon's worker, and the lock of the path it was adding, for ever.
+      - The failure says how far the copy got (how many of the paths the host lacked were sent, and
+        which one was on its way) and which paths the host still lacks (asked over the task's own
+        connection, within 30 seconds). Nothing is switched; paths that arrived stay, so the next run
+        copies only the rest.
+      - On a controller without C(/proc) (macOS) only Nix's log counts, and a single path larger than
+        this many seconds of transfer would be taken for a stall, so raise it there.
+    type: int
+    default: 300
 """
 
     # How a closure reaches the target (copy_closure, nix_profile; with SSH_STORE).

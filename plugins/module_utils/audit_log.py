@@ -12,6 +12,13 @@ status, exit code, generation and time, and appends the line with one ``write`` 
 lock (``O_APPEND``, far below ``PIPE_BUF``: never interleaved). ``read_command`` and
 ``parse_records`` read the last records back; ``explaining_record`` says which record explains the
 system a host runs, if any.
+
+The log is bounded: before it appends, the script (still under the deploy lock, so no other writer
+runs) renames a log that holds ``keep`` records or more to ``AUDIT_LOG.1`` (one ``rename``: the old
+file is whole under its new name, replacing the previous ``.1``) and the record starts a new log.
+So the host keeps at least the last ``keep`` records (and at most ``2 * keep``), whatever else is
+lost on the way; readers read ``.1`` then the log, and read again should a rotation happen while
+they read.
 """
 
 from __future__ import annotations
@@ -26,6 +33,8 @@ from ansible_collections.nixfleet.nixos.plugins.module_utils.flake_ref import re
 from ansible_collections.nixfleet.nixos.plugins.module_utils.shell import Command, raw
 
 AUDIT_LOG = "/nix/var/nixfleet/audit.log"
+ROTATED_SUFFIX = ".1"  # the previous records, once the log held ``keep`` of them
+DEFAULT_KEEP = 1000  # records a host keeps at least
 RECORDED = ("done", "confirmed", "failed-restored", "rolled-back")  # outcomes that changed something
 KEPT = ("done", "confirmed")  # the new system stayed
 UNDONE = ("failed-restored", "rolled-back")  # the host went back to what it ran before
@@ -82,21 +91,35 @@ def record_head(deployer: Deployer, host: str, kind: str, action: str, path: str
     return text[:-1]
 
 
-def append_function(head: str, profile: str, log: str = AUDIT_LOG) -> Command:
-    """Shell function ``audit STATUS [RC]``: append the record (a failure to write never fails the
-    deploy). The generation is the profile's current one, read when the outcome is known."""
+def check_keep(keep: int) -> int:
+    if keep < 1:
+        raise ValueError("audit_log_keep must be at least 1 record, not %d" % keep)
+    return keep
+
+
+def append_function(head: str, profile: str, log: str = AUDIT_LOG, keep: int = DEFAULT_KEEP) -> Command:
+    """Shell function ``audit STATUS [RC]``: rotate the log once it holds ``keep`` records, then
+    append the record (a failure to write never fails the deploy). Called under the deploy lock. The
+    generation is the profile's current one, read when the outcome is known."""
     return raw("audit() { g=$(readlink @{profile} 2>/dev/null); g=${g%-link}; g=${g##*-}; "
                "case \"$g\" in ''|*[!0-9]*) g=null;; esac; r=${2:-null}; case \"$r\" in *[!0-9]*) r=null;; esac; "
                "mkdir -p @{dir} 2>/dev/null; "
+               "n=$(wc -l < @{log} 2>/dev/null) || n=0; "
+               "[ \"${n:-0}\" -lt @{keep} ] || mv -f @{log} @{rotated} 2>/dev/null || true; "
                "printf '%s,\"status\":\"%s\",\"rc\":%s,\"generation\":%s,\"time\":%s}\\n' @{head} \"$1\" \"$r\" \"$g\" "
                "\"$(date +%s)\" >> @{log} 2>/dev/null || true; }",
-               profile=profile, dir=posixpath.dirname(log), head=head, log=log)
+               profile=profile, dir=posixpath.dirname(log), head=head, log=log, rotated=log + ROTATED_SUFFIX,
+               keep=check_keep(keep))
 
 
 def read_command(count: int = 10, log: str = AUDIT_LOG) -> Command:
-    """Print the last ``count`` records, each as ``audit<TAB>line`` (shell builtins, tail)."""
-    return raw("tail -n @{count} @{log} 2>/dev/null | while IFS= read -r l; do printf '@{prefix}\\t%s\\n' \"$l\"; done",
-               count=int(count), log=log, prefix=raw(PREFIX))
+    """Print the last ``count`` records, across the rotated log and the log, each as
+    ``audit<TAB>line``; read again (up to 3 times) when a rotation replaced the log meanwhile."""
+    return raw("i=0; while :; do a=$(ls -di @{log} 2>/dev/null); "
+               "out=$(cat @{rotated} @{log} 2>/dev/null | tail -n @{count}); "
+               "[ \"$(ls -di @{log} 2>/dev/null)\" != \"$a\" ] && [ $i -lt 3 ] || break; i=$((i+1)); done; "
+               "[ -z \"$out\" ] || printf '%s\\n' \"$out\" | while IFS= read -r l; do printf '@{prefix}\\t%s\\n' \"$l\"; done",
+               count=int(count), log=log, rotated=log + ROTATED_SUFFIX, prefix=raw(PREFIX))
 
 
 @dataclass(frozen=True)

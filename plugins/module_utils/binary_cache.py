@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from typing import List
 
 from ansible_collections.nixfleet.nixos.plugins.module_utils.remote_operation import Operation
+from ansible_collections.nixfleet.nixos.plugins.module_utils import own_processes
 from ansible_collections.nixfleet.nixos.plugins.module_utils.shell import Command, argv, raw
 
 STORE_DIR = "/nix/store"
@@ -148,12 +149,15 @@ class ServerStatus:
 
 def status_command(server: CacheServer) -> Command:
     """One line: is nginx installed, are the cache's directories there, and how does its nginx run now."""
-    return raw("printf '@{m} %s %s %s\\n' \"$(command -v @{nginx} >/dev/null && echo yes || echo no)\" "
+    # nginx by itself runs when its pid file names an nginx of this host (own_processes: one that sees
+    # our state directory), not whatever process of a neighbour took that PID since.
+    return raw("@{ours}; printf '@{m} %s %s %s\\n' \"$(command -v @{nginx} >/dev/null && echo yes || echo no)\" "
                "\"$([ -d @{body} ] && [ -d @{path} ] && echo yes || echo no)\" "
                "\"$(if [ -d /run/systemd/system ] && command -v systemctl >/dev/null 2>&1; then echo systemd; "
-               "elif [ -f @{pid} ] && p=$(cat @{pid}) && [ \"$(cat /proc/$p/comm 2>/dev/null)\" = nginx ]; "
-               "then echo running; else echo stopped; fi)\"", m=raw(STATUS_MARK), nginx=server.nginx,
-               body="%s/tmp/body" % server.state_dir, path=server.path, pid=server.pid_file)
+               "elif [ -f @{pid} ] && p=$(cat @{pid}) && [ \"$(cat /proc/$p/comm 2>/dev/null)\" = nginx ] "
+               "&& nf_ours \"$p\" @{state}; then echo running; else echo stopped; fi)\"", m=raw(STATUS_MARK),
+               nginx=server.nginx, body="%s/tmp/body" % server.state_dir, path=server.path, pid=server.pid_file,
+               state=server.state_dir, ours=own_processes.function())
 
 
 def parse_status(output: str) -> ServerStatus:

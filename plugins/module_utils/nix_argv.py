@@ -52,6 +52,7 @@ OPTIONS: Dict[str, Callable[[Any], List[str]]] = {
     "file": _value("--file"),
     "key_file": _value("--key-file"),
     "no_write_lock_file": _flag("--no-write-lock-file"),
+    "log_format": _value("--log-format"),  # internal-json: one JSON event a line (copy_progress reads them)
     # Ask a binary cache itself, not Nix's narinfo disk cache (which may remember a cache that was
     # since wiped or rebuilt at the same URL, for up to 30 days).
     "fresh_narinfo": lambda value: list(FRESH_NARINFO) if value else [],
@@ -164,10 +165,12 @@ def build_file_argv(settings: NixSettings, file: str, attrs: Sequence[str]) -> L
 def copy_argv(settings: NixSettings, paths: Sequence[str], to: Optional[str] = None,
               from_store: Optional[str] = None, substitute_on_destination: bool = False,
               no_check_sigs: bool = False, fresh_narinfo: bool = False,
-              extra_substituters: Sequence[str] = (), derivation: bool = False) -> List[str]:
+              extra_substituters: Sequence[str] = (), derivation: bool = False,
+              log_format: Optional[str] = None) -> List[str]:
     return nix_argv(settings, ["copy"], paths, to=to, from_store=from_store,
                     substitute_on_destination=substitute_on_destination, no_check_sigs=no_check_sigs,
-                    fresh_narinfo=fresh_narinfo, extra_substituters=list(extra_substituters), derivation=derivation)
+                    fresh_narinfo=fresh_narinfo, extra_substituters=list(extra_substituters), derivation=derivation,
+                    log_format=log_format)
 
 
 def path_info_argv(settings: NixSettings, paths: Sequence[str], store: Optional[str] = None,

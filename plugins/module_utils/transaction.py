@@ -20,7 +20,8 @@ unit, so a dropped ssh connection cannot kill it, and it:
    to delete it over a *fresh* ssh connection; if it is still there after the timeout, the new
    generation broke remote access (or the controller died), so it restores the previous one;
 7. releases the lock only then, after appending the outcome to the host's audit log
-   (``audit_log``) when it changed something.
+   (``audit_log``) when it changed something, rotating the log first once it holds ``audit_keep``
+   records (under the lock: no other deploy writes it meanwhile).
 
 A deploy-rs profile besides ``system`` (``Activates.DEPLOY_RS``) gets the same script, but step 2
 is left out, step 4 runs the profile's ``deploy-rs-activate`` (as the profile's user) instead and no
@@ -37,7 +38,7 @@ from dataclasses import dataclass
 from enum import Enum
 from typing import Optional, Tuple
 
-from ansible_collections.nixfleet.nixos.plugins.module_utils import audit_log
+from ansible_collections.nixfleet.nixos.plugins.module_utils import audit_log, own_processes
 from ansible_collections.nixfleet.nixos.plugins.module_utils.generation_commands import (
     SETS_PROFILE, SETS_RUNNING, activate_command, as_user_command, deploy_rs_activate_command,
     set_profile_command, switch_generation_command)
@@ -111,6 +112,7 @@ class Transaction:
     lock_file: str = LOCK_FILE
     running_link: str = RUNNING_LINK
     audit_head: str = ""  # audit_log.record_head: the outcome is appended to the host's audit log
+    audit_keep: int = audit_log.DEFAULT_KEEP  # records the audit log keeps at least (it rotates past them)
     activate_path: str = ""  # what switch-to-configuration runs from (a specialisation), default ``path``
     activation_timeout: int = 0  # seconds switch-to-configuration may take (0: no limit), then it is killed
     auto_rollback: bool = True  # restore the previous generation when activation fails
@@ -171,13 +173,14 @@ def _restore_function(tx: Transaction) -> Command:
 
 
 def _nixos_lock_check() -> Command:
-    """Finish NIXOS_LOCKED, the holder (from /proc/locks, by the lock file's inode) in ``holder``,
-    when someone holds NixOS's lock: nothing has been changed yet."""
+    """Finish NIXOS_LOCKED, the holder (from /proc/locks, by the lock file's inode: the first such
+    lock's process that is this host's, ``own_processes``) in ``holder``, when someone holds NixOS's
+    lock: nothing has been changed yet."""
     holder = raw(
-        "ino=$(stat -c %i @{lock}); pid=$(awk -v ino=\"$ino\" '$2 == \"FLOCK\" { n = split($6, f, \":\"); "
-        "if (f[n] == ino) { print $5; exit } }' /proc/locks); "
-        "echo \"process ${pid:-unknown}: $(tr '\\0' ' ' < /proc/${pid:-0}/cmdline 2>/dev/null)\" > \"$W/holder\"",
-        lock=NIXOS_LOCK)
+        "@{ours}; ino=$(stat -c %i @{lock}); pid=; for c in $(awk -v ino=\"$ino\" '$2 == \"FLOCK\" { n = split($6, f, \":\"); "
+        "if (f[n] == ino) print $5 }' /proc/locks); do nf_ours \"$c\" @{lock} && { pid=$c; break; }; done; "
+        "echo \"process ${pid:-unknown}: $(tr '\\0' ' ' 2>/dev/null < /proc/${pid:-0}/cmdline)\" > \"$W/holder\"",
+        lock=NIXOS_LOCK, ours=own_processes.function())
     return raw("if [ -e @{lock} ] && ! flock -n @{lock} true 2>/dev/null; then @{holder}; finish @{status} @{rc}; fi",
                lock=NIXOS_LOCK, holder=holder, status=TxStatus.NIXOS_LOCKED.value, rc=RC_NIXOS_LOCKED)
 
@@ -216,7 +219,7 @@ def script(tx: Transaction) -> Command:
     parts = [raw('W=@{w}', w=tx.work_dir), raw('mkdir -p "$W"')]
     if tx.audit_head:
         # Outcomes that changed the host are on record, with the activation's exit code.
-        parts.append(audit_log.append_function(tx.audit_head, tx.profile))
+        parts.append(audit_log.append_function(tx.audit_head, tx.profile, keep=tx.audit_keep))
         recorded = "|".join((STATUS_DONE, STATUS_CONFIRMED, STATUS_FAILED, STATUS_ROLLED_BACK))
         finish = raw('case "$1" in @{recorded}) audit "$1" "${2:-${arc:-}}";; esac; @{finish}',
                      recorded=raw(recorded), finish=finish)

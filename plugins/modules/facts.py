@@ -17,7 +17,9 @@ description:
   - Sets C(ansible_facts.nixos).
 options:
   records:
-    description: How many of the audit log's last records to read.
+    description:
+      - How many of the audit log's last records to read, across its rotation (C(audit.log.1), then
+        C(audit.log); the switch rotates the log past its O(nixfleet.nixos.switch#module:audit_log_keep)).
     type: int
     default: 10
 extends_documentation_fragment:

@@ -19,8 +19,11 @@ description:
     C(name:base64) of 32 bytes, users and C(@groups), absolute paths); so is the existing file
     (a line that is not C(name = value), C(include), a comment or blank fails, naming it).
   - The file is written atomically (keeping its mode), optionally backed up; C(nix-daemon) is
-    restarted only when something changed and a daemon runs (C(systemctl restart) with systemd,
-    otherwise that process, found by PID, is stopped and started again).
+    restarted only when something changed and a daemon serves this host's store (C(systemctl restart)
+    of its unit where systemd runs it, otherwise that process, found by PID, is stopped and started
+    again). Only the host's own daemon counts, the one whose root and store are the host's and that
+    listens on C(/nix/var/nix/daemon-socket/socket), never another host's, container's or chroot's
+    that C(/proc) shows too; with none, nothing is restarted and no daemon is started.
   - On NixOS (C(/etc/nix/nix.conf) is a link into the Nix store) nothing is written; the module
     reads the running configuration (C(nix show-config --json)) and fails, saying to set
     C(nix.settings) in the flake, when it lacks anything requested.
@@ -121,7 +124,7 @@ daemon_restarted:
   returned: success
   type: bool
 daemon_pid:
-  description: The restarted daemon's PID (hosts without systemd).
+  description: The restarted daemon's PID.
   returned: when the daemon was restarted
   type: int
 backup_file:

@@ -21,7 +21,8 @@ from typing import Any, Dict, Optional, Tuple
 from ansible.plugins.action import ActionBase
 from ansible.utils.path import unfrackpath
 
-from ansible_collections.nixfleet.nixos.plugins.module_utils.audit_log import Deployer
+from ansible_collections.nixfleet.nixos.plugins.module_utils.audit_log import DEFAULT_KEEP, Deployer, check_keep
+from ansible_collections.nixfleet.nixos.plugins.module_utils.copy_progress import DEFAULT_STALL_TIMEOUT
 from ansible_collections.nixfleet.nixos.plugins.module_utils.errors import NixError
 from ansible_collections.nixfleet.nixos.plugins.module_utils.nix_argv import NixSettings
 from ansible_collections.nixfleet.nixos.plugins.module_utils.target_file import check_target_path
@@ -48,12 +49,14 @@ SAFETY_ARGSPEC = {
     "auto_rollback": {"type": "bool", "default": True},
     "activation_timeout": {"type": "int", "default": 0},
     "temp_path": {"type": "str", "default": "/run/nixfleet"},
+    "audit_log_keep": {"type": "int", "default": DEFAULT_KEEP},
 }
 # How the controller pushes to a host's store over ssh (copy_closure, nix_profile, remote_build).
 SSH_STORE_ARGSPEC = {
     "scheme": {"type": "str", "default": "ssh-ng", "choices": list(closure_copy.SCHEMES)},
     "check_sigs": {"type": "bool", "default": False},
     "copy_lock_timeout": {"type": "int", "default": 600},
+    "copy_stall_timeout": {"type": "int", "default": DEFAULT_STALL_TIMEOUT},
 }
 # How a closure reaches the target (copy_closure, nix_profile; see plugin_utils.closure_copy).
 TRANSFER_ARGSPEC = dict(
@@ -137,7 +140,8 @@ class NixosAction(ActionBase):
     def activator(self, args: Dict[str, Any], task_vars: Dict[str, Any]) -> Activator:
         safety = Safety(magic_rollback=args["magic_rollback"], confirm_timeout=args["confirm_timeout"],
                         lock_timeout=args["lock_timeout"], auto_rollback=args["auto_rollback"],
-                        activation_timeout=args["activation_timeout"], work_root=args["temp_path"])
+                        activation_timeout=args["activation_timeout"], work_root=args["temp_path"],
+                        audit_keep=check_keep(args["audit_log_keep"]))
         return Activator(self.shell(task_vars), args["profile"], self.fresh_shell(task_vars), safety,
                          deployer=self.deployer(task_vars))
 
@@ -155,7 +159,7 @@ class NixosAction(ActionBase):
     def transfer(args: Dict[str, Any]) -> closure_copy.Transfer:
         return closure_copy.Transfer(mode=args["mode"], cache_url=args["cache_url"], scheme=args["scheme"],
                                      check_sigs=args["check_sigs"], lock_timeout=args["copy_lock_timeout"],
-                                     from_store=args["from_store"])
+                                     from_store=args["from_store"], stall_timeout=args["copy_stall_timeout"])
 
     def nix_cli(self, args: Dict[str, Any]) -> NixCli:
         return NixCli(NixSettings(nix=args["nix_binary"], extra_args=tuple(args["nix_args"])))

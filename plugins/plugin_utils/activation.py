@@ -48,6 +48,7 @@ class Safety:
     auto_rollback: bool = True  # restore the previous generation when activation fails (deploy-rs autoRollback)
     activation_timeout: int = 0  # kill an activation that runs longer (0: no limit; deploy-rs activationTimeout)
     work_root: str = tr.WORK_ROOT  # where the transaction's files live (deploy-rs tempPath)
+    audit_keep: int = audit_log.DEFAULT_KEEP  # records the host's audit log keeps at least
 
 
 @dataclass
@@ -157,7 +158,7 @@ class Activator:
             prev_generation=before.current_number, prev_profile_path=before.profile_path,
             prev_running=before.running_system, to_generation=to_generation,
             confirm_timeout=self.safety.confirm_timeout if watchdog else 0, lock_wait=self.safety.lock_timeout,
-            activates=activates, run_as=run_as,
+            activates=activates, run_as=run_as, audit_keep=self.safety.audit_keep,
             audit_head=audit_log.record_head(self.deployer, self.shell.label, "deploy" if to_generation is None
                                              else "rollback", outcome.action, outcome.path, previous,
                                              before.current_number,

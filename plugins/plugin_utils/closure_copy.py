@@ -7,15 +7,17 @@ Used by copy_closure, switch (its O(copy)) and nix_profile; nothing is copied wh
 
 from __future__ import annotations
 
+import uuid
 from dataclasses import dataclass
 from typing import Callable, Optional, Sequence
 
-from ansible_collections.nixfleet.nixos.plugins.module_utils import copy_lock
+from ansible_collections.nixfleet.nixos.plugins.module_utils import copy_lock, copy_progress
 from ansible_collections.nixfleet.nixos.plugins.module_utils.errors import NixError
 from ansible_collections.nixfleet.nixos.plugins.module_utils.nix_argv import FRESH_NARINFO
 from ansible_collections.nixfleet.nixos.plugins.module_utils.nix_conf import validate_store_url
 from ansible_collections.nixfleet.nixos.plugins.module_utils.shell import argv, raw
 from ansible_collections.nixfleet.nixos.plugins.module_utils.store_path import store_path_option
+from ansible_collections.nixfleet.nixos.plugins.plugin_utils.copy_watch import CopyStalled
 from ansible_collections.nixfleet.nixos.plugins.plugin_utils.nix_cli import NixCli
 from ansible_collections.nixfleet.nixos.plugins.plugin_utils.remote_shell import RemoteShell
 from ansible_collections.nixfleet.nixos.plugins.plugin_utils.ssh_target import SshTarget
@@ -42,10 +44,13 @@ class Transfer:
     check_sigs: bool = False
     lock_timeout: int = copy_lock.DEFAULT_WAIT  # seconds to wait for another copy to the same host
     from_store: Optional[str] = None  # push from this store (a cache: a manifest deploy), not the controller's
+    stall_timeout: int = copy_progress.DEFAULT_STALL_TIMEOUT  # seconds a push may make no progress (0: no limit)
 
     def validate(self) -> None:
         if self.lock_timeout < 0:
             raise NixError("copy_lock_timeout must be >= 0 seconds, not %d" % self.lock_timeout)
+        if self.stall_timeout < 0:
+            raise NixError("copy_stall_timeout must be >= 0 seconds (0: no limit), not %d" % self.stall_timeout)
         if self.mode == "cache" and not self.cache_url:
             raise NixError("mode=cache needs cache_url (the binary cache the target pulls from)")
         for option in ("cache_url", "from_store"):
@@ -97,7 +102,7 @@ def deliver(shell: RemoteShell, path: str, transfer: Transfer, nix: NixCli, targ
     if transfer.mode == "cache":
         fetch(shell, path, transfer.cache_url or "")
     else:
-        push(nix, target(), [build_from or path], transfer, derivation=build_from is not None)
+        push(nix, target(), [build_from or path], transfer, derivation=build_from is not None, shell=shell)
         if build_from is not None:
             realise(shell, build_from, path)
     # A pushed closure is valid once nix copy succeeds (the switch's own probe looks again); a pull
@@ -107,20 +112,27 @@ def deliver(shell: RemoteShell, path: str, transfer: Transfer, nix: NixCli, targ
 
 
 def push(nix: NixCli, destination: SshTarget, paths: Sequence[str], transfer: Transfer,
-         derivation: bool = False) -> None:
+         derivation: bool = False, shell: Optional[RemoteShell] = None) -> None:
     """``nix copy`` of the closures of ``paths`` to the target, behind the target's copy lock (two copies
     of one path at once break Nix's protocol), substituting there first in substitute mode. From another
     ssh store (``transfer.from_store``, a build host) no ssh master connection is reused: NIX_SSHOPTS
-    serves both connections, and a master is one host's."""
+    serves both connections, and a master is one host's. A copy without progress for
+    ``transfer.stall_timeout`` seconds is ended; the error says how far it got and (asked over
+    ``shell``, the host's own connection) which paths the host still lacks."""
     substitute = transfer.mode == "substitute"
     if transfer.from_store and transfer.from_store.startswith(("ssh://", "ssh-ng://")):
         destination = destination.without_master()
-    url = copy_lock.store_url(destination.store_url(transfer.scheme), transfer.scheme, transfer.lock_timeout)
+    token = uuid.uuid4().hex  # marks this copy's Nix program on the host, to end it should the copy stall
+    url = copy_lock.store_url(destination.store_url(transfer.scheme), transfer.scheme, transfer.lock_timeout,
+                              heartbeat=copy_lock.heartbeat_for(transfer.stall_timeout), token=token)
     try:
         nix.copy(list(paths), url, env=destination.nix_env(), host=destination.label,
                  substitute_on_destination=substitute, no_check_sigs=not transfer.check_sigs,
                  fresh_narinfo=substitute, derivation=derivation, from_store=transfer.from_store,
-                 extra_substituters=[transfer.cache_url] if substitute and transfer.cache_url else [])
+                 extra_substituters=[transfer.cache_url] if substitute and transfer.cache_url else [],
+                 stall_timeout=transfer.stall_timeout)
+    except CopyStalled as stall:
+        raise stalled_error(stall, nix, destination, paths, transfer, shell, token)
     except NixError as exc:
         locked = copy_lock.locked_message(exc.stderr)
         if locked:
@@ -133,6 +145,28 @@ def push(nix: NixCli, destination: SshTarget, paths: Sequence[str], transfer: Tr
         if UNREACHABLE in exc.stderr:
             exc.unreachable = True
         raise
+
+
+def stalled_error(stall: CopyStalled, nix: NixCli, destination: SshTarget, paths: Sequence[str], transfer: Transfer,
+                  shell: Optional[RemoteShell], token: str) -> NixError:
+    """The error of a copy that stalled: how far it got, and which paths of the closure the host still
+    lacks (None when it cannot say in time: its store may be what hangs). First the copy's own Nix
+    program on the host is ended (as the login user, by the copy's token): nothing else is touched."""
+    lacking = None
+    if shell is not None:
+        # (a connection that fails now is an exit code: the stall is what the user must read)
+        with shell.disconnect_tolerated():
+            try:
+                shell.run(copy_lock.end_copy_command(token), privileged=False)
+                # (with --derivation, the closure of the .drv files themselves: what path-info lists for them)
+                closure = sorted(nix.path_info(list(paths), store=transfer.from_store, recursive=True))
+                answer = shell.run(copy_progress.lacking_command(), stdin="".join(p + "\n" for p in closure))
+                lacking = copy_progress.parse_lacking(answer.stdout) if answer.rc == 0 else None
+            except NixError:
+                lacking = None
+    message = copy_progress.stalled_message(destination.store_url(transfer.scheme), stall.seconds,
+                                            stall.watched.log, stall.watched.written, lacking)
+    return NixError(message, command=stall.command, host=destination.label)
 
 
 def realise(shell: RemoteShell, drv: str, path: str) -> None:

@@ -9,10 +9,11 @@ import json
 from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple
 
 from ansible_collections.nixfleet.nixos.plugins.module_utils import nix_argv as cmd
+from ansible_collections.nixfleet.nixos.plugins.module_utils.copy_progress import LOG_FORMAT
 from ansible_collections.nixfleet.nixos.plugins.module_utils.derivation_sources import Derivation, parse_derivations
 from ansible_collections.nixfleet.nixos.plugins.module_utils.errors import NixError, nix_too_old
 from ansible_collections.nixfleet.nixos.plugins.module_utils.nix_version import NixVersion
-from ansible_collections.nixfleet.nixos.plugins.plugin_utils import nix_version_cache
+from ansible_collections.nixfleet.nixos.plugins.plugin_utils import copy_watch, nix_version_cache
 from ansible_collections.nixfleet.nixos.plugins.plugin_utils.process import CommandResult, check, run
 
 
@@ -20,10 +21,11 @@ class NixCli:
     """Runs ``nix`` with one set of settings (binary, extra args, environment)."""
 
     def __init__(self, settings: Optional[cmd.NixSettings] = None, env: Optional[Mapping[str, str]] = None,
-                 runner=run) -> None:
+                 runner=run, watcher=copy_watch.run) -> None:
         self.settings = settings or cmd.NixSettings()
         self.env = dict(env or {})
         self._run = runner
+        self._watch = watcher
         self._version: Optional[NixVersion] = None
 
     def _call(self, argv: List[str], what: str, host: Optional[str] = None,
@@ -92,13 +94,21 @@ class NixCli:
              host: Optional[str] = None, substitute_on_destination: bool = False,
              no_check_sigs: bool = False, fresh_narinfo: bool = False,
              extra_substituters: Sequence[str] = (), derivation: bool = False,
-             from_store: Optional[str] = None) -> CommandResult:
+             from_store: Optional[str] = None, stall_timeout: int = 0) -> CommandResult:
+        """``nix copy``, ended when it makes no progress for ``stall_timeout`` seconds (0: never),
+        then ``copy_watch.CopyStalled`` says how far it got. Its stderr is Nix's usual text."""
         argv = cmd.copy_argv(self.settings, paths, to=to, from_store=from_store,
                              substitute_on_destination=substitute_on_destination,
                              no_check_sigs=no_check_sigs, fresh_narinfo=fresh_narinfo,
-                             extra_substituters=extra_substituters, derivation=derivation)
+                             extra_substituters=extra_substituters, derivation=derivation, log_format=LOG_FORMAT)
+        merged = dict(self.env)
+        merged.update(env or {})
         # Messages name the store without its query (a remote program, a key file, ...).
-        return self._call(argv, "nix copy to %s" % to.split("?", 1)[0], host, env)
+        what = "nix copy to %s" % to.split("?", 1)[0]
+        watched = self._watch(argv, env=merged, stall_timeout=stall_timeout)
+        if watched.stalled:
+            raise copy_watch.CopyStalled(what, watched, stall_timeout, host)
+        return check(watched.result, what, host)
 
     def flake_metadata(self, ref: str) -> Dict[str, Any]:
         return json.loads(self._call(cmd.flake_metadata_argv(self.settings, ref), "nix flake metadata %s" % ref).stdout)

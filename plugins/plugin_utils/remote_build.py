@@ -47,7 +47,7 @@ def build(shell: RemoteShell, nix: NixCli, builder: SshTarget, systems: Dict[str
     if missing:
         drvs = sorted({drv for drv, _out in missing.values()})
         report.steps.append("copy")
-        closure_copy.push(nix, builder, drvs, transfer, derivation=True)
+        closure_copy.push(nix, builder, drvs, transfer, derivation=True, shell=shell)
         report.steps.append("realise")
         realised = shell.run(argv("nix-store", "--realise", "--keep-going", *drvs))
         if realised.rc != 0:

@@ -1,7 +1,7 @@
 """Start, stop and inspect the local test fleet (see nsfleet.py and the README).
 
-  fleet up --hosts N [--systemd] [--no-python NAME...] [--deploy-user NAME=nopasswd|password[,untrusted]] --state DIR
-                                                         start N hosts, print their JSON
+  fleet up --hosts N [--systemd] [--no-python NAME...] [--deploy-user NAME=nopasswd|password[,untrusted]]
+           [--shared-pid NAME...] --state DIR             start N hosts, print their JSON
   fleet down --state DIR                                 stop every process, remove mounts and state
   fleet status --state DIR                               print the JSON of a running fleet
   fleet exec NAME --state DIR -- CMD...                  run CMD inside a host (nsenter, no ssh)
@@ -31,6 +31,9 @@ def main(argv=None):
     p_up.add_argument("--deploy-user", action="append", default=[], metavar="NAME=SUDO[,untrusted]",
                       help="host NAME gets a nix-daemon and a non-root ssh user 'deploy' with sudo "
                            "(SUDO: nopasswd or password); untrusted: not in Nix's trusted-users")
+    p_up.add_argument("--shared-pid", nargs="*", default=[], metavar="NAME",
+                      help="run the fleet in a PID namespace of its own (a machine) that these hosts share, as "
+                           "chroots do; the other hosts nest theirs in it, as containers do")
     p_up.add_argument("--systemd", action="store_true",
                       help="boot systemd hosts (systemd-nspawn; sshd and nix-daemon as units, real reboots)")
     p_up.add_argument("--first-address", default="127.0.0.11", help="address of the first host")
@@ -56,7 +59,7 @@ def main(argv=None):
                      for name, spec in (s.split("=", 1) for s in args.deploy_user)}
             hosts = nsfleet.up(args.state, args.hosts, args.no_python, args.first_address,
                                args.port, args.http_port, names, nix_tmpfs=tmpfs, deploy_users=users,
-                               systemd=args.systemd)
+                               systemd=args.systemd, shared_pid=args.shared_pid)
             print(json.dumps({"hosts": [h.public() for h in hosts]}, indent=2))
         elif args.command == "down":
             nsfleet.down(args.state)

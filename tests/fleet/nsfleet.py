@@ -10,6 +10,10 @@ PID 1 of each host is ``tini``, so
 killing it tears down every process the host ever started (sshd, sessions, services) and its
 mount namespace, and with it every mount. Nothing is mounted in the caller's namespace.
 
+With ``shared_pid``, the fleet runs inside one PID namespace, its "machine" (fleet_machine.py): the
+hosts named there share it, as chroots share a real machine's, and see every process of the fleet in
+their ``/proc``; the others nest PID namespaces of their own in it, as containers do.
+
 A fleet can instead be made of systemd hosts (``systemd=True``, see systemd_fleet.py): systemd as
 PID 1 in systemd-nspawn, sshd and nix-daemon as units, real reboots.
 """
@@ -33,6 +37,7 @@ from typing import Dict, Iterable, List, Optional
 sys.path.insert(0, os.path.dirname(os.path.realpath(__file__)))
 from fleet_accounts import (  # noqa: E402  (DeployUser is part of up()'s interface: callers use nsfleet.DeployUser)
     ACCOUNT_FILES, DEPLOY_USER, DeployUser, prepare_accounts, trusted_users_line)
+import fleet_machine  # noqa: E402
 import systemd_fleet  # noqa: E402
 from fleet_processes import children as _children, kill as _kill, pid_namespace as _pid_namespace  # noqa: E402
 from fleet_processes import processes_in  # noqa: E402,F401  (callers use nsfleet.processes_in)
@@ -81,6 +86,16 @@ class Host:
     unshare_pid: int = 0
     init_pid: int = 0
     pid_namespace: str = ""
+    shared_pid: bool = False  # runs in the fleet machine's PID namespace (fleet_machine.py)
+    machine_unshare_pid: int = 0  # the fleet machine, when there is one (the same for every host)
+    machine_init_pid: int = 0
+    machine_pid_namespace: str = ""
+
+    @property
+    def machine(self) -> Optional[fleet_machine.Machine]:
+        if not self.machine_init_pid:
+            return None
+        return fleet_machine.Machine(self.machine_unshare_pid, self.machine_init_pid, self.machine_pid_namespace)
 
     def public(self) -> dict:
         keys = ("name", "address", "port", "user", "private_key", "known_hosts", "http_port", "no_python", "sudo",
@@ -163,7 +178,7 @@ def _prepare_host(host: Host, client_pub: str, system: Optional[Path]) -> str:
     return "[%s]:%d %s %s\n" % (host.address, host.port, pub[0], pub[1])
 
 
-def _start_host(host: Host, log: Path) -> subprocess.Popen:
+def _start_host(host: Host, log: Path, machine: Optional[fleet_machine.Machine] = None) -> subprocess.Popen:
     env = dict(os.environ)
     env.update(
         HOST_NAME=host.name,
@@ -176,11 +191,12 @@ def _start_host(host: Host, log: Path) -> subprocess.Popen:
         PYTHON_BIN_DIRS=" ".join(python_bin_dirs()),
         PYTHON_LIB_DIRS=" ".join(python_lib_dirs()),
     )
-    argv = [
-        "unshare", "--mount", "--uts", "--pid", "--fork", "--mount-proc",
-        "--propagation", "private", "--kill-child=SIGKILL",
-        "tini", "-s", "--", "/bin/sh", str(HOST_INIT),
-    ]
+    init = ["tini", "-s", "--", "/bin/sh", str(HOST_INIT)]
+    if machine:
+        argv = fleet_machine.host_argv(machine, not host.shared_pid, init)
+    else:
+        argv = ["unshare", "--mount", "--uts", "--pid", "--fork", "--mount-proc",
+                "--propagation", "private", "--kill-child=SIGKILL"] + init
     with open(log, "ab") as out:
         return subprocess.Popen(argv, env=env, stdin=subprocess.DEVNULL, stdout=out, stderr=out,
                                 start_new_session=True)
@@ -205,8 +221,8 @@ def _wait_ready(host: Host, proc: subprocess.Popen, log: Path, deadline: float) 
             raise FleetError("host %s exited during start-up: %s" % (host.name, log.read_text().strip()))
         # (A systemd host's PID 1 changes with every boot: systemd_fleet finds it when asked.)
         if not host.systemd and not host.init_pid:
-            children = _children(proc.pid)
-            if children:
+            children = [fleet_machine.host_init(proc.pid)] if host.machine else _children(proc.pid)
+            if children and children[0]:
                 host.init_pid = children[0]
                 host.pid_namespace = _pid_namespace(host.init_pid)
         if (host.systemd or host.init_pid) and _listening(host.address, host.port):
@@ -223,10 +239,13 @@ def host_names(count: int) -> List[str]:
 def up(state: Path, count: int, no_python: Iterable[str] = (), first_address: str = "127.0.0.11",
        port: int = 2222, http_port: int = 8080, names: Optional[List[str]] = None,
        timeout: float = 30.0, nix_tmpfs: Optional[Dict[str, str]] = None,
-       deploy_users: Optional[Dict[str, DeployUser]] = None, systemd: bool = False) -> List[Host]:
+       deploy_users: Optional[Dict[str, DeployUser]] = None, systemd: bool = False,
+       shared_pid: Iterable[str] = ()) -> List[Host]:
     """Start a fleet in ``state`` (which must not hold a running fleet) and return its hosts.
     Hosts named in ``deploy_users`` get a nix-daemon and a sudo ``deploy`` user, which ssh logs in as.
-    ``systemd``: every host boots systemd (systemd_fleet.py; they all have Python: no --no-python there)."""
+    ``systemd``: every host boots systemd (systemd_fleet.py; they all have Python: no --no-python there).
+    ``shared_pid``: the fleet runs in a machine of its own (fleet_machine.py) whose PID namespace
+    these hosts share (as chroots); the other hosts nest theirs in it (as containers)."""
     state = state.resolve()
     if (state / STATE_FILE).exists():
         raise FleetError("%s already holds a fleet; run 'fleet down --state %s' first" % (state, state))
@@ -234,11 +253,14 @@ def up(state: Path, count: int, no_python: Iterable[str] = (), first_address: st
     no_python = set(no_python)
     nix_tmpfs = dict(nix_tmpfs or {})
     deploy_users = dict(deploy_users or {})
-    unknown = (no_python | set(nix_tmpfs) | set(deploy_users)) - set(names)
+    shared_pid = set(shared_pid)
+    unknown = (no_python | set(nix_tmpfs) | set(deploy_users) | shared_pid) - set(names)
     if unknown:
-        raise FleetError("--no-python/--nix-tmpfs/--deploy-user name unknown hosts: %s" % ", ".join(sorted(unknown)))
-    if systemd and no_python:
-        raise FleetError("systemd hosts have Python: --no-python is for namespace hosts")
+        raise FleetError("--no-python/--nix-tmpfs/--deploy-user/--shared-pid name unknown hosts: %s"
+                         % ", ".join(sorted(unknown)))
+    if systemd and (no_python or shared_pid):
+        raise FleetError("systemd hosts have Python and PID 1 of their own: --no-python and --shared-pid are "
+                         "for namespace hosts")
     system = _systemd_base() if systemd else None
     base = ipaddress.IPv4Address(first_address)
     if not base.is_loopback or not (base + len(names) - 1).is_loopback:
@@ -254,20 +276,32 @@ def up(state: Path, count: int, no_python: Iterable[str] = (), first_address: st
              for i, name in enumerate(names)]
     known_hosts.write_text("".join(_prepare_host(h, client_pub, system) for h in hosts))
     procs = []
+    machine = None
     try:
+        if shared_pid:
+            try:
+                machine = fleet_machine.start(state / "machine.log")
+            except fleet_machine.MachineError as exc:
+                raise FleetError(str(exc))
+            for host in hosts:
+                host.shared_pid = host.name in shared_pid
+                host.machine_unshare_pid, host.machine_init_pid = machine.unshare_pid, machine.init_pid
+                host.machine_pid_namespace = machine.pid_namespace
         for host in hosts:
             log = state / "hosts" / host.name / "init.log"
             log.parent.mkdir(parents=True, exist_ok=True)
             if system:
                 procs.append((host, systemd_fleet.start(host.name, log.parent, system, log, host.nix_tmpfs), log))
             else:
-                procs.append((host, _start_host(host, log), log))
+                procs.append((host, _start_host(host, log, machine), log))
             host.unshare_pid = procs[-1][1].pid
         deadline = time.monotonic() + timeout
         for host, proc, log in procs:
             _wait_ready(host, proc, log, deadline)
     except BaseException:
         _stop_hosts([started[0] for started in procs])
+        if machine:
+            fleet_machine.stop(machine)
         raise
     _save(state, hosts)
     return hosts
@@ -308,6 +342,10 @@ def _stop_hosts(hosts: List[Host], timeout: float = 10.0) -> None:
         if survivors:
             raise FleetError("host %s: processes survived: %s" % (host.name, survivors))
     hosts = [h for h in hosts if not h.systemd]
+    for machine in {h.machine_init_pid: h.machine for h in hosts if h.machine}.values():
+        survivors = fleet_machine.stop(machine, timeout)
+        if survivors:
+            raise FleetError("the fleet machine's processes %s survived" % survivors)
     for host in hosts:
         # SIGKILL to PID 1 of the host's namespace kills every process in it.
         if host.init_pid:

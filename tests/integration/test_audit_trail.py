@@ -123,3 +123,53 @@ def test_verify_flags_a_running_system_no_deploy_put_there(fleet, inventory):
         assert "node02 runs" not in out
     finally:
         inside(host, "ln -sfn %s /run/current-system" % deployed)
+
+
+def log_lines(host, name=LOG):
+    return [json.loads(line) for line in inside(host, "cat %s 2>/dev/null || true" % name).splitlines()]
+
+
+def test_the_log_is_bounded_and_read_across_its_rotation(fleet, flake, inventory):
+    """Written past the cap (nixos_deploy_audit_log_keep: 3): the host's own switch rotates the log to
+    audit.log.1 once it holds 3 records, so the live log never holds more and the last 3 records are
+    always kept; facts and verify.yml read across the rotation."""
+    host, keep = fleet["node02"], 3  # no Python
+    rotated = LOG + ".1"
+    written = log_lines(host, rotated) + log_lines(host)
+
+    def deploy_node02(**extra):
+        flake.bump("node02")
+        run = run_playbook(inventory, "deploy.yml", limit="node02", extra_vars=dict(
+            {"nixos_deploy_confirm_timeout": 5, "nixos_deploy_audit_log_keep": keep}, **extra))
+        assert run.rc == 0, failures(run)
+        live, old = log_lines(host), log_lines(host, rotated)
+        written.append(live[-1])
+        assert len(live) <= keep  # bounded
+        assert (old + live)[-keep:] == written[-keep:]  # at least the last `keep`, in order
+        return live, old
+
+    # Switches until the log rotated and then filled up again to `keep` records.
+    for _attempt in range(2 * keep + 2):
+        live, old = deploy_node02()
+        if old and len(live) == keep:
+            break
+    assert old and len(live) == keep, (old, live)
+    explaining = live[-1]
+    # The next change, a boot entry only (it runs nothing new), rotates the log: the live log holds only it.
+    live, old = deploy_node02(nixos_deploy_action="boot")
+    assert [r["action"] for r in live] == ["boot"] and old[-1] == explaining
+    assert [f for f in inside(host, "ls /nix/var/nixfleet").split() if f.startswith("audit")] == [
+        "audit.log", "audit.log.1"]  # one rotated log, no more
+    # What the host runs is explained by a record of the rotated log.
+    seen = facts(inventory)["node02"]
+    assert seen["deployments"][-2:] == [explaining, live[-1]]
+    assert seen["running_system_deployed_by"] == explaining
+    rc, out = run_playbook_text(inventory, "verify.yml", "--limit", "node02")
+    assert rc == 0 and "put there by %s" % ME in out and "UNEXPLAINED" not in out, out
+    # A bound below one record is refused before anything changes.
+    before = inside(host, "readlink /run/current-system; readlink /nix/var/nix/profiles/system")
+    flake.bump("node02")
+    bad = run_playbook(inventory, "deploy.yml", limit="node02", extra_vars={"nixos_deploy_audit_log_keep": 0})
+    assert bad.rc == 2 and "audit_log_keep must be at least 1 record, not 0" in json.dumps(failures(bad))
+    assert inside(host, "readlink /run/current-system; readlink /nix/var/nix/profiles/system") == before
+    assert deploy_node02()[0][-1]["action"] == "switch"  # and the host runs its flake's system again

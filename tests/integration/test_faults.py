@@ -255,3 +255,68 @@ def test_9_failed_canary_stops_later_batches(fleet, flake, inventory):
     assert {n: system_state(fleet[n]) for n in before} == before
     flake.set_host("node01", fail="none")
     assert run_playbook(inventory, "deploy.yml", extra_vars=FAST).rc == 0
+
+
+STALL = 3  # seconds without progress before the copy is stopped (nixos_deploy_copy_stall_timeout)
+# Inside the host: once a copy's remote end (nix-daemon --stdio, as root or as the deploy user's proxy
+# to the host's daemon) has read MiB of the new system, SIGSTOP every nix-daemon process of the host
+# (its own /proc: its PID namespace, nothing else), and print the copy's PID, then theirs (in the host's namespace).
+STOP_MID_COPY = r"""
+deadline=$(( $(date +%s) + 120 ))
+while [ "$(date +%s)" -lt "$deadline" ]; do
+  for d in /proc/[0-9]*; do
+    [ "$(cat $d/comm 2>/dev/null)" = nix-daemon ] || continue
+    case "$(tr '\0' ' ' < $d/cmdline 2>/dev/null)" in *--stdio*) ;; *) continue;; esac
+    r=$(sed -n 's/^rchar: //p' $d/io 2>/dev/null)
+    [ "${r:-0}" -gt 2097152 ] || continue
+    stopped=
+    for e in /proc/[0-9]*; do
+      [ "$(cat $e/comm 2>/dev/null)" = nix-daemon ] && kill -STOP ${e#/proc/} && stopped="$stopped ${e#/proc/}"
+    done
+    echo ${d#/proc/}
+    echo $stopped
+    exit 0
+  done
+  sleep 0.01
+done
+exit 1
+"""
+
+
+def test_10_a_stalled_copy_fails_naming_what_is_missing_and_the_next_run_resumes(fleet, flake, inventory):
+    host = fleet["node01"]
+    before, old = system_state(host), served_version(host)
+    version = flake.bump("node01", payload_kib=65536)
+    path = subprocess.run(["nix", "build", "--no-link", "--json", flake.toplevel("node01")], stdout=subprocess.PIPE,
+                          universal_newlines=True, check=True).stdout.split('"out":"')[1].split('"')[0]
+    runs = []
+    deploy = threading.Thread(target=lambda: runs.append(run_playbook(
+        inventory, "deploy.yml", limit="node01", extra_vars=dict(FAST, nixos_deploy_copy_stall_timeout=STALL))))
+    deploy.start()
+    copy_end, stopped = (inside(host, STOP_MID_COPY).splitlines() + ["", ""])[:2]
+    try:
+        assert copy_end and stopped, "no copy to stop"
+        started = time.monotonic()
+        deploy.join(timeout=240)
+        assert not deploy.is_alive(), "the stalled deploy still hangs"
+        assert time.monotonic() - started < 120
+        [run] = runs
+        assert run.rc == 2
+        msg = run.results("Copy and switch to the system")["node01"]["msg"]
+        assert "made no progress for %d s (copy_stall_timeout) and was stopped" % STALL in msg, msg
+        assert "and was sending %s;" % path in msg, msg  # how far it got
+        assert "the host still lacks 1 path: %s;" % path in msg, msg  # what is missing
+        assert "nothing was switched" in msg
+        assert system_state(host) == before and served_version(host) == old
+        assert inside(host, "nix-store --check-validity %s 2>&1 || echo missing" % path).strip().endswith("missing")
+        # The copy's own end on the host (found by its token) is gone: through a daemon, its proxy would
+        # keep the daemon's worker, and the path's lock, for ever.
+        assert inside(host, "s=$(cut -d' ' -f3 /proc/%s/stat 2>/dev/null); [ -n \"$s\" ] && [ \"$s\" != Z ] && echo alive "
+                            "|| echo gone" % copy_end).strip() == "gone"
+    finally:
+        inside(host, "kill -CONT %s 2>/dev/null; true" % stopped)  # the host's Nix answers again
+    # Paths that arrived stay; the next run copies the rest and switches.
+    run = run_playbook(inventory, "deploy.yml", limit="node01", extra_vars=dict(FAST, nixos_deploy_copy_stall_timeout=STALL))
+    assert run.rc == 0, failures(run)
+    assert served_version(host) == version and system_state(host)[1] == path
+    flake.set_host("node01", payload_kib=0)

@@ -219,6 +219,8 @@ def test_nix_conf_restarts_nix_daemon_only_when_something_changed(fleet, invento
     assert changed.rc == 0 and changed.stats("sys01")["changed"] == 1, failures(changed)
     second = daemon_pid()
     assert second not in ("0", first)
+    # systemd restarted it (the unit's main process is the daemon nix_conf reports), no daemon of its own
+    assert changed.results("task under test")["sys01"]["daemon_pid"] == int(second)
     assert "max-jobs = 3" in inside(host, "cat /etc/nix/nix.conf")
     assert "max-jobs = 3" in ssh(host, "nix config show 2>/dev/null | grep '^max-jobs' || nix show-config | grep '^max-jobs'").stdout
     same = run_task(inventory, "sys01", "nixfleet.nixos.nix_conf", args, become=True)

@@ -140,3 +140,50 @@ def test_the_transaction_records_the_outcomes_that_changed_the_host(tmp_path, st
 def test_the_record_vocabulary_is_the_transactions():
     assert set(al.RECORDED) == {tr.STATUS_DONE, tr.STATUS_CONFIRMED, tr.STATUS_FAILED, tr.STATUS_ROLLED_BACK}
     assert set(al.KEPT) | set(al.UNDONE) == set(al.RECORDED)
+
+
+def read_back(log, count):
+    out = subprocess.run(["sh", "-c", al.read_command(count, str(log)).text], stdout=subprocess.PIPE,
+                         universal_newlines=True, check=True).stdout
+    return al.parse_records(out)[0]
+
+
+def test_the_log_rotates_once_it_holds_keep_records_and_keeps_at_least_the_last_keep(tmp_path):
+    """Written past the cap by the real shell function: the live log never holds more than ``keep``
+    records, the rotated one the ``keep`` before them, and a reader gets the last records across both."""
+    profile, log = tmp_path / "system", tmp_path / "log" / "audit.log"
+    (tmp_path / "system-7-link").symlink_to(A)
+    profile.symlink_to("system-7-link")
+    written = []
+    for number in range(1, 11):
+        path = "/nix/store/%s-nixos-system-h-%d" % ("%02d" % number * 16, number)
+        script = al.append_function(al.record_head(al.Deployer("u@c"), "h", "deploy", "switch", path, A), str(profile),
+                                    str(log), keep=3).then(argv("audit", "done", "0"))
+        subprocess.run(["sh", "-c", script.text], check=True)
+        written.append(path)
+        live = [json.loads(line)["path"] for line in log.read_text().splitlines()]
+        rotated = log.parent / "audit.log.1"
+        old = [json.loads(line)["path"] for line in rotated.read_text().splitlines()] if rotated.exists() else []
+        assert 1 <= len(live) <= 3 and len(old) in (0, 3)
+        assert (old + live)[-3:] == written[-3:] and old + live == written[-len(old + live):]
+        assert [r.path for r in read_back(log, 4)] == written[-4:]  # across the rotation
+    assert sorted(p.name for p in log.parent.iterdir()) == ["audit.log", "audit.log.1"]  # no third file
+    assert len(live) == 1 and len(old) == 3  # 10 = 3 + 3 + 3 + 1: three rotations
+    assert [r.path for r in read_back(log, 100)] == written[-4:]  # what is left: at least the last 3
+
+
+def test_a_reader_of_a_rotated_log_without_a_live_one_still_reads_it(tmp_path):
+    """A rotation renames the log before the next record creates it again: meanwhile the reader finds
+    only the rotated log, and reads it."""
+    log = tmp_path / "audit.log"
+    (tmp_path / "audit.log.1").write_text(json.dumps({"action": "switch", "status": "done", "path": A}) + "\n")
+    assert [r.path for r in read_back(log, 10)] == [A]
+    assert read_back(tmp_path / "nothing" / "audit.log", 10) == []
+
+
+def test_keep_must_be_at_least_one_record():
+    with pytest.raises(ValueError, match="audit_log_keep must be at least 1 record, not 0"):
+        al.append_function("{", "/p", keep=0)
+    t = tr.Transaction(path=B, action="switch", profile="/p", work_dir="/w", owner="o", audit_keep=7,
+                       audit_head=al.record_head(al.Deployer("u@c"), "h", "deploy", "switch", B, A))
+    assert al.append_function(t.audit_head, "/p", keep=7).text in tr.script(t).text

@@ -4,6 +4,7 @@ is a stand-in that prints its arguments and whether the lock is held; the real t
 the fleet (tests/integration/test_copy_lock.py)."""
 import fcntl
 import os
+import shlex
 import subprocess
 import sys
 import time
@@ -170,3 +171,86 @@ def test_bad_arguments_are_refused():
     with pytest.raises(ValueError):
         copy_lock.wrapper_script(wait=-1)
     assert copy_lock.locked_message("error: cannot open connection to remote store") == ""
+
+
+def test_a_push_that_waits_says_so_every_heartbeat(target):
+    """While another push holds the lock, the wrapper tells the controller (on stderr, which Nix passes
+    on) that it still waits, so the controller's stall watchdog does not take the wait for a hang."""
+    lock, env = target
+    lock.parent.mkdir(parents=True)
+    (lock.parent / "nixfleet-copy.lock.owner").write_text("a copy from 10.9.9.9 since then\n")
+    with open(str(lock), "a") as held:
+        fcntl.flock(held, fcntl.LOCK_EX)
+        started = time.monotonic()
+        done = run_remote(copy_lock.remote_program("ssh-ng", wait=3, lock_file=str(lock), heartbeat=1), "--stdio", env)
+    took = time.monotonic() - started
+    assert done.returncode == copy_lock.RC_LOCKED and took >= 3, (done, took)
+    assert done.stderr.splitlines() == [
+        "nixfleet: waiting for the copy lock %s: a copy from 10.9.9.9 since then" % lock,
+        "nixfleet: still waiting for the copy lock (1 s)", "nixfleet: still waiting for the copy lock (2 s)",
+        "nixfleet: another copy to this host held %s for 3 s: a copy from 10.9.9.9 since then" % lock]
+    assert [copy_lock.heartbeat_for(s) for s in (0, 2, 9, 300)] == [30, 1, 3, 30]
+    with pytest.raises(ValueError):
+        copy_lock.wrapper_script(heartbeat=0)
+
+
+def test_a_stale_copy_of_another_store_is_not_ours_to_end(target, tmp_path):
+    """A ``nix-daemon --stdio`` without an ssh session, but in another mount namespace whose /nix/store
+    is another store (another host's, a container's): the reaper leaves it alone."""
+    lock, env = target
+    fakes = tmp_path / "fakes"
+    fakes.mkdir()
+    sleeper(fakes, "nix-daemon")
+    on_path = dict(os.environ, PATH="%s:%s" % (fakes, os.environ["PATH"]))
+    pid_file = tmp_path / "other.pid"
+    subprocess.run(["unshare", "--mount", "--propagation", "private", "sh", "-c",
+                    'mount -t tmpfs other /nix/store && { "$0" -c "$1" --stdio </dev/null >/dev/null 2>&1 & echo $! > "$2"; }',
+                    "nix-daemon", "import time; time.sleep(120)", str(pid_file)], check=True, env=on_path)
+    other = int(pid_file.read_text())
+    try:
+        assert _state(other) not in ("", "Z")
+        done = run_remote(copy_lock.remote_program("ssh-ng", wait=5, lock_file=str(lock)), "--stdio", env)
+        assert (done.returncode, done.stderr) == (0, "")
+        time.sleep(0.5)
+        assert _state(other) not in ("", "Z")  # still running
+    finally:
+        os.kill(other, 9)
+
+
+def test_a_stalled_copy_s_own_program_and_only_it_is_ended_by_its_token(target, tmp_path):
+    """The wrapper hands its token to the Nix program it starts; ``end_copy_command`` of that token
+    ends that process (and prints its PID), not a copy with another token, nor one without."""
+    lock, env = target
+    fakes = tmp_path / "fakes"
+    fakes.mkdir()
+    sleeper(fakes, "nix-daemon")
+    on_path = dict(env, PATH="%s:%s" % (fakes, os.environ["PATH"]))
+    nap = "import time; time.sleep(120)"
+    copies = {}
+    for token in ("0123abcd" * 4, "feedbeef" * 4, ""):
+        program = copy_lock.remote_program("ssh-ng", wait=5, lock_file=str(tmp_path / ("lock-%s" % token)), token=token)
+        copies[token] = subprocess.Popen(["sh", "-c", "exec %s -c %s --stdio" % (program, shlex.quote(nap))], env=on_path)
+    try:
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline and any(_comm(c.pid) != "nix-daemon" for c in copies.values()):
+            time.sleep(0.05)
+        ended = subprocess.run(["sh", "-c", copy_lock.end_copy_command("0123abcd" * 4).text], stdout=subprocess.PIPE,
+                               universal_newlines=True, check=True).stdout.split()
+        assert ended == [str(copies["0123abcd" * 4].pid)]
+        assert copies["0123abcd" * 4].wait(timeout=10) == -9
+        assert copies["feedbeef" * 4].poll() is None and copies[""].poll() is None
+    finally:
+        for copy in copies.values():
+            copy.kill()
+            copy.wait()
+    for bad in ("", "ABC", "x" * 8, "0123abcd; reboot"):
+        with pytest.raises(ValueError, match="token"):
+            copy_lock.end_copy_command(bad)
+
+
+def _comm(pid):
+    try:
+        with open("/proc/%d/comm" % pid) as comm:
+            return comm.read().strip()
+    except OSError:
+        return ""
