@@ -60,9 +60,8 @@ def test_first_deploy_puts_every_host_on_its_system(fleet, flake, inventory):
     build = run.results("Build every host's system with one nix build")
     assert len(build) == 1  # run once
     result = list(build.values())[0]
-    # two evals (the first two hosts alone, measured: 1400 MiB a host assumed in the 3 GiB budget; then
-    # the other two), one path-info (what is built already, closure sizes from the controller's store,
-    # not nix-store on each target); for what is not, one build of the derivations and one path-info
+    # two evals (two hosts alone, measured, then two), one path-info (what is built already, closure sizes
+    # from the controller's store); for what is not, one build of the derivations and one path-info
     expected = ["eval", "eval", "path-info"] + (["build", "path-info"] if unbuilt else [])
     assert result["nix_calls"] == expected and result["failed_hosts"] == {}
     for host in fleet.hosts:
