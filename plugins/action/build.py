@@ -81,10 +81,10 @@ class ActionModule(NixosAction):
         builder = SystemBuilder(self.nix_cli(args), eval_workers=workers, eval_cache=args["eval_cache"],
                                 eval_memory_budget=budget, shared_cache=shared)
         # Systems built on their targets are only evaluated here (their derivations are pushed). Every
-        # host is evaluated in one call first: one pool, its chunks sized across all of them.
+        # host is evaluated in one call first, in the play's order: one pool, its chunks sized across all.
         remote = [t for t in targets if t.host in on_target]
         here = [t for t in targets if t.host not in on_target] + extra
-        builder.evaluate(remote + here)
+        builder.evaluate(targets + extra)
         if remote:
             builder.check(remote)
         report = builder.check(here) if self._task.check_mode else builder.build(here)
