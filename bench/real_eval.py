@@ -187,7 +187,7 @@ def sizes(text: str) -> List[int]:
 
 
 def main(argv: Sequence[str] = ()) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n", maxsplit=1)[0])
     parser.add_argument("--nix", default=os.environ.get("NIXFLEET_REAL_NIX", "nix"))
     parser.add_argument("--inventory-sizes", default="50,200")
     parser.add_argument("--build-sizes", default="50,100")

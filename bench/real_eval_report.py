@@ -89,8 +89,8 @@ def markdown(data: Dict[str, Any]) -> str:
     lines += ["", "## Cost per added host", "", "| what | between | wall s | CPU s | peak MiB |",
               "| --- | --- | ---: | ---: | ---: |"]
     for what, c in data["per_added_host"].items():
-        lines.append("| %s | %d → %d hosts | %.2f | %.2f | %.1f |" % (what, c["between"][0], c["between"][1],
-                                                                     c["wall_s"], c["cpu_s"], c["peak_mib"]))
+        row = (what, c["between"][0], c["between"][1], c["wall_s"], c["cpu_s"], c["peak_mib"])
+        lines.append("| %s | %d → %d hosts | %.2f | %.2f | %.1f |" % row)
     lines += ["", "## Every run", "",
               "| run | hosts | wall s | CPU s | others' CPU s | floor s | peak MiB | nix processes | at once | chunk sizes | engine's peak / per host MiB |",
               "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- | --- |"]
@@ -107,8 +107,9 @@ def markdown(data: Dict[str, Any]) -> str:
     lines += ["", "## One host alone (wait4: CPU, peak RSS)", "",
               "| kind | metadata CPU s | metadata MiB | system drvPath CPU s | system MiB |", "| --- | ---: | ---: | ---: | ---: |"]
     for kind in KINDS:
-        lines.append("| %s | %.1f | %d | %.1f | %d |" % (kind, pk[kind]["metadata"]["cpu_s"], pk[kind]["metadata"]["rss_mib"],
-                                                     pk[kind]["system"]["cpu_s"], pk[kind]["system"]["rss_mib"]))
+        row = (kind, pk[kind]["metadata"]["cpu_s"], pk[kind]["metadata"]["rss_mib"], pk[kind]["system"]["cpu_s"],
+               pk[kind]["system"]["rss_mib"])
+        lines.append("| %s | %.1f | %d | %.1f | %d |" % row)
     lines += ["", "The three systems in one process: %.1f s CPU, %d MiB. Memory model of one process: %d MiB + "
               "per host %s. Today's chunking measured at %s hosts: the largest size the model keeps within %d MiB "
               "(predicted %s MiB)." % (pk["together"]["cpu_s"], pk["together"]["rss_mib"], mm["base_mib"],

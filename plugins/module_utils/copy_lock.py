@@ -136,5 +136,5 @@ def locked_message(stderr: str) -> str:
 def store_url(base: str, scheme: str, wait: int = DEFAULT_WAIT, lock_file: str = LOCK_FILE,
               heartbeat: int = DEFAULT_HEARTBEAT, token: str = "") -> str:
     """``base`` (``ssh-ng://user@host``) with the locking ``remote-program`` as its query."""
-    return "%s?remote-program=%s" % (base, url_quote(remote_program(scheme, wait, lock_file, heartbeat, token),
-                                                      safe=""))
+    program = remote_program(scheme, wait, lock_file, heartbeat, token)
+    return "%s?remote-program=%s" % (base, url_quote(program, safe=""))

@@ -79,7 +79,8 @@ def _watch(proc: subprocess.Popen, watched: WatchedCopy, stall_timeout: int) -> 
     """Read the copy's output until it closes it or stalls; returns its stdout."""
     stdout, pending = [], b""
     last_io, last_progress, streams = _io(proc.pid), time.monotonic(), 2
-    assert proc.stdout is not None and proc.stderr is not None
+    if proc.stdout is None or proc.stderr is None:
+        raise AssertionError("nix copy was started without pipes")
     out = proc.stdout.fileno()
     with selectors.DefaultSelector() as selector:
         selector.register(out, selectors.EVENT_READ)

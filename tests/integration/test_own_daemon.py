@@ -125,7 +125,7 @@ def valid_paths(session, paths):
     session.stdin.flush()
     count = struct.unpack("<Q", session.stdout.read(8))[0]
     found = []
-    for _ in range(count):
+    for _attempt in range(count):
         size = struct.unpack("<Q", session.stdout.read(8))[0]
         found.append(session.stdout.read(size + (-size % 8))[:size].decode())
     return found
