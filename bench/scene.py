@@ -58,8 +58,9 @@ class Scene:
         return self.work / "hosts.txt"
 
     def metadata_expression(self) -> str:
-        """The expression the inventory plugin evaluates (all hosts' metadata, one nix eval)."""
-        return flake_inventory.getflake_expression(self.flake.ref, ())
+        """What the inventory plugin evaluates, in one nix eval: the listing with every host's metadata
+        (the plugin reads a large fleet in memory-bounded chunks; the floor is one process)."""
+        return flake_inventory.listing_expression(self.flake.ref, (), first=len(self.fleet.hosts))
 
     @property
     def built_log(self) -> Path:
