@@ -27,6 +27,9 @@ fi
 
 # Mount points the fleet hosts bind their private directories onto.
 mkdir -p /nix /etc/nix /etc/nixfleet /etc/profile.d /etc/ssh /etc/sudoers.d /var/lib /var/cache /root /home
+# The controller's store exists before the first test looks for its processes (Debian's nix-bin makes
+# it at first use).
+if [[ ! -d /nix/store ]]; then nix-store --init; fi
 
 # shellcheck source=env.sh
 source "$ROOT/scripts/env.sh"

@@ -25,7 +25,9 @@ def nix_counter(directory: Path) -> Path:
     directory.mkdir(parents=True, exist_ok=True)
     log = directory / "calls.log"
     wrapper = directory / "nix"
-    wrapper.write_text('#!/bin/sh\necho "$*" | tr "\\n" " " >> %s\necho >> %s\nexec %s "$@"\n' % (log, log, REAL_NIX))
+    # one line a call, written under a lock: the inventory runs nix processes at once
+    wrapper.write_text('#!/bin/sh\n{ flock 9; printf "%%s\\n" "$(echo "$*" | tr "\\n" " ")" >&9; } 9>>%s\n'
+                       'exec %s "$@"\n' % (log, REAL_NIX))
     wrapper.chmod(0o755)
     log.write_text("")
     return log

@@ -229,7 +229,9 @@ def test_a_stalled_copy_s_own_program_and_only_it_is_ended_by_its_token(target, 
     copies = {}
     for token in ("0123abcd" * 4, "feedbeef" * 4, ""):
         program = copy_lock.remote_program("ssh-ng", wait=5, lock_file=str(tmp_path / ("lock-%s" % token)), token=token)
-        copies[token] = subprocess.Popen(["sh", "-c", "exec %s -c %s --stdio" % (program, shlex.quote(nap))], env=on_path)
+        # (no --stdio: these copies have no sshd above them, so each later wrapper's reaper would end
+        # the earlier ones as stale; the token alone must single one out)
+        copies[token] = subprocess.Popen(["sh", "-c", "exec %s -c %s" % (program, shlex.quote(nap))], env=on_path)
     try:
         deadline = time.monotonic() + 10
         while time.monotonic() < deadline and any(_comm(c.pid) != "nix-daemon" for c in copies.values()):
