@@ -51,7 +51,9 @@ def split_warnings(output: str, collection_root: str) -> Tuple[List[str], List[D
             continue
         skip_source_line = False
         python = PYTHON_WARNING.match(line)
-        if python and not os.path.realpath(python.group("file")).startswith(root):
+        origin = os.path.realpath(python.group("file")) if python else ""
+        installed = any(os.sep + d + os.sep in origin for d in PACKAGE_DIRS)  # a venv may sit in the checkout
+        if python and (installed or not origin.startswith(root)):
             theirs.append(DependencyWarning(python.group("category"),
                                             "%s:%s" % (_package_path(python.group("file")), python.group("line")),
                                             python.group("message")))

@@ -57,7 +57,7 @@ def test_the_first_chunk_alone_then_what_fits_each_share_of_the_budget():
     assert nix.most_running == 2 * (BASE + 2 * PER_HOST) <= 3072 * MIB
     assert pool.report.peak_concurrent_rss <= 3072 * MIB
     assert pool.report.per_host_rss == (BASE + 2 * PER_HOST) // 2 and pool.report.peak_rss == BASE + 2 * PER_HOST
-    assert [h for chunk in nix.chunks for h in chunk] == HOSTS  # in order, each once
+    assert sorted(h for chunk in nix.chunks for h in chunk) == HOSTS  # each once (threads start in any order)
 
 
 def test_chunks_grow_with_the_budget():

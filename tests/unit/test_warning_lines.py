@@ -22,6 +22,13 @@ def test_a_dependency_python_warning_is_theirs_by_name():
     assert str(theirs[0]).startswith("CryptographyDeprecationWarning from ansible/_internal/_ssh/_ssh_agent.py:18")
 
 
+def test_a_dependency_installed_in_a_venv_inside_the_checkout_is_still_theirs():
+    line = ("%s/.venv-ansible-core-2.21.5/lib/python3.14/site-packages/ansible/_internal/_ssh/_ssh_agent.py:18: "
+            "CryptographyDeprecationWarning: DSA is deprecated" % ROOT)
+    ours, theirs = split_warnings(line + "\n  from cryptography import x\n", str(ROOT))
+    assert ours == [] and [w.origin for w in theirs] == ["ansible/_internal/_ssh/_ssh_agent.py:18"]
+
+
 def test_ansible_warnings_are_ours():
     out = PLAY + "[WARNING]: Found variable using reserved name: finished\n" + \
         "[DEPRECATION WARNING]: Passing `warnings` to `exit_json` is deprecated.\n" + DSA
