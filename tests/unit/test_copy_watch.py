@@ -20,26 +20,49 @@ def stand_in(tmp_path, code):
     return [str(script)]
 
 
-def alive(pid):
+def alive(pid, argv):
+    """Is ``pid`` still the running (not zombie) program ``argv``?"""
     try:
-        with open("/proc/%d/stat" % pid) as stat:
-            return stat.read().rsplit(") ", 1)[1].split()[0] != "Z"
+        with open("/proc/%d/cmdline" % pid, "rb") as cmdline, open("/proc/%d/stat" % pid) as stat:
+            return (cmdline.read().split(b"\0")[:-1] == [word.encode() for word in argv]
+                    and stat.read().rsplit(") ", 1)[1].split()[0] != "Z")
     except OSError:
         return False
 
 
+def gone_within(pid, argv, seconds):
+    """Has ``pid`` (running ``argv``) died within ``seconds``? A SIGKILL takes effect when the process
+    next runs, which on a loaded machine is not at once."""
+    deadline = time.monotonic() + seconds
+    while alive(pid, argv):
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.05)
+    return True
+
+
+def status(pid):
+    try:
+        with open("/proc/%d/status" % pid) as status_file:
+            return status_file.read()
+    except OSError as error:
+        return str(error)
+
+
 def test_a_silent_copy_is_ended_with_its_process_group(tmp_path):
-    argv = stand_in(tmp_path, "ssh = subprocess.Popen(['sleep', '300'])\n"
+    ssh_argv = ["sleep", "299.5"]
+    argv = stand_in(tmp_path, "ssh = subprocess.Popen(%r)\n"
                               "open(%r, 'w').write(str(ssh.pid))\n"
                               "print(%r, file=sys.stderr, flush=True)\nprint(%r, file=sys.stderr, flush=True)\n"
-                              "time.sleep(300)" % (str(tmp_path / "ssh.pid"), START, PATH))
+                              "time.sleep(300)" % (ssh_argv, str(tmp_path / "ssh.pid"), START, PATH))
     started = time.monotonic()
     watched = copy_watch.run(argv, stall_timeout=1)
     took = time.monotonic() - started
     assert watched.stalled and 1 <= took < 30, (took, watched)
     assert watched.result.rc != 0, watched
     assert (watched.log.missing, watched.log.in_flight) == (2, ["/nix/store/%s-a" % ("a" * 32)]), watched
-    assert not alive(int((tmp_path / "ssh.pid").read_text()))  # its "ssh" went with it
+    ssh_pid = int((tmp_path / "ssh.pid").read_text())
+    assert gone_within(ssh_pid, ssh_argv, 10), status(ssh_pid)  # its "ssh" went with it
 
 
 def test_bytes_on_the_move_are_progress_even_without_a_word(tmp_path):
