@@ -6,6 +6,7 @@
 from __future__ import annotations
 
 import resource
+from typing import Dict, List
 
 from ansible_collections.nixfleet.nixos.plugins.module_utils.errors import NixError
 from ansible_collections.nixfleet.nixos.plugins.plugin_utils import manifest_check
@@ -132,7 +133,7 @@ PROFILE_KEY = "%s\n%s"  # a deploy-rs profile's place in the build report: host 
 def _split_profiles(report):
     """Take the deploy-rs profiles out of the report: ``{host: {profile: path}}``; a profile that does
     not evaluate or build fails its host (nothing of it is deployed)."""
-    profiles = {}
+    profiles: Dict[str, Dict[str, str]] = {}
     for key in [k for k in report.paths if "\n" in k]:
         host, name = key.split("\n", 1)
         profiles.setdefault(host, {})[name] = report.paths.pop(key)
@@ -149,7 +150,7 @@ def _split_profiles(report):
 def _build_hosts(hosts, hostvars, failed):
     """``{build host: [hosts]}`` for the hosts whose ``nixos_deploy_build_on`` is ``builder`` (their
     ``nixos_deploy_build_host`` builds them); one without a build host is failed."""
-    groups = {}
+    groups: Dict[str, List[str]] = {}
     for host in hosts:
         hv = hostvars.get(host, {})
         if hv.get("nixos_deploy_build_on") != "builder" or host in failed:

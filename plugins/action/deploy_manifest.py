@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import os
 import tempfile
+from typing import Optional
 from urllib.parse import parse_qs, urlsplit
 
 from ansible_collections.nixfleet.nixos.plugins.module_utils import deploy_manifest as dm
@@ -16,9 +17,10 @@ from ansible_collections.nixfleet.nixos.plugins.module_utils.store_path import s
 from ansible_collections.nixfleet.nixos.plugins.plugin_utils.action_base import NixosAction
 
 
-def _rev(flake: str):
+def _rev(flake: str) -> Optional[str]:
     """The ``rev`` a locked flake ref pins (None for a path: ref, which pins a narHash)."""
-    return (parse_qs(urlsplit(flake).query).get("rev") or [None])[0]
+    revs = parse_qs(urlsplit(flake).query).get("rev")
+    return revs[0] if revs else None
 
 
 class ActionModule(NixosAction):

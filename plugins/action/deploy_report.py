@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import os
+from typing import List
 
 from ansible_collections.nixfleet.nixos.plugins.module_utils import deploy_report as dr
 from ansible_collections.nixfleet.nixos.plugins.module_utils.errors import NixError
@@ -27,7 +28,7 @@ class ActionModule(NixosAction):
         ``nix path-info``; a system this controller never had stays unknown)."""
         switches = [d.get("nixos_deploy_switch") or {} for d in hosts_data]
         # An unchanged host's previous system is its new one, whose size the build measured.
-        paths = sorted({s.get("previous_path") for s in switches if s.get("previous_path") != s.get("path")} - {None, ""})
+        paths = sorted({str(s["previous_path"]) for s in switches if s.get("previous_path") and s.get("previous_path") != s.get("path")})
         if not paths:
             return {}
         try:
@@ -45,8 +46,9 @@ class ActionModule(NixosAction):
         sizes = self._previous_sizes(data.values())
         rows = [dr.host_report(host, data[host], sizes) for host in touched]
         text = dr.text(rows)
+        files: List[str] = []
         result = {"changed": False, "report": dr.as_json(rows), "table": text.splitlines(), "msg": "\n" + text,
-                  "files": []}
+                  "files": files}
         if args["output_dir"] and not self._task.check_mode:
             try:
                 os.makedirs(args["output_dir"], exist_ok=True)
@@ -56,7 +58,7 @@ class ActionModule(NixosAction):
                     path = os.path.join(args["output_dir"], name)
                     with open(path, "w", encoding="utf-8") as handle:
                         handle.write(content)
-                    result["files"].append(path)
+                    files.append(path)
             except OSError as exc:
                 raise NixError("writing the deploy report to %s failed: %s" % (args["output_dir"], exc.strerror))
         return result

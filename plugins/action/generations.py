@@ -52,7 +52,7 @@ class ActionModule(NixosAction):
         collect = args["collect_garbage"] and (min_free is None or free_before is None or free_before < min_free)
         result: Dict[str, Any] = dict(pruning.to_result(), profile=args["profile"], nix_store_free_bytes=free_before,
                                       collected=False, bytes_freed=0, paths_freed=0)
-        if args["collect_garbage"] and not collect:
+        if args["collect_garbage"] and not collect and free_before is not None and min_free is not None:
             result["msg"] = "%d bytes free on /nix, at least min_free (%d): no garbage collection" % (free_before, min_free)
         if self._task.diff:
             result["diff"] = _diff(state, pruning)

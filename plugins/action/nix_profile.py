@@ -81,14 +81,14 @@ class ActionModule(NixosAction):
                           confirmation=outcome.confirmation)
             if outcome.warnings:
                 result["warnings"] = list(outcome.warnings)
-        elif changed and goal is None:
-            link = shell.check(set_profile_command(profile, target).and_then(argv("readlink", profile)),
-                               "setting %s" % profile).stdout.strip().splitlines()[-1]
-            result["generation"] = parse_generation_link(profile, link)
-        elif changed:
+        elif changed and goal is not None:
             shell.check(switch_generation_command(profile, goal.number),
                         "rolling %s back" % profile)
             result["generation"] = goal.number
+        elif changed:
+            link = shell.check(set_profile_command(profile, target).and_then(argv("readlink", profile)),
+                               "setting %s" % profile).stdout.strip().splitlines()[-1]
+            result["generation"] = parse_generation_link(profile, link)
         links, warnings = self._links(args, shell, profile, name)
         result["links"] = links
         if warnings:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import os
 import tempfile
+from typing import Dict, Tuple
 
 from ansible_collections.nixfleet.nixos.plugins.module_utils import profile_env as pe
 from ansible_collections.nixfleet.nixos.plugins.module_utils.errors import NixError
@@ -21,8 +22,8 @@ class ActionModule(NixosAction):
     ARGSPEC = dict(NIX_ARGSPEC, packages_by_host={"type": "dict", "required": True})
 
     def execute(self, args, task_vars):
-        by_set = {}  # package list -> set name
-        host_set = {}
+        by_set: Dict[Tuple[str, ...], str] = {}  # package list -> set name
+        host_set: Dict[str, str] = {}
         for host, installables in sorted(args["packages_by_host"].items()):
             if not isinstance(installables, list) or not installables:
                 raise NixError("%s: the package list must be a non-empty list of FLAKEREF#ATTRIBUTE" % host)

@@ -32,8 +32,9 @@ class ActionModule(NixosAction):
         result = {"changed": False, "system": record.system, "valid": False, "keyid": None, "statement": None}
         problem = self._problem(record, trusted, result)
         result["problem"] = problem or ""
-        return self.verdict(result, problem and "%s: NO VALID PROVENANCE for %s: %s" % (host, record.system or "-", problem),
-                            args["fail"], "%s: %s is vouched for by key %s" % (host, record.system, (result["keyid"] or "")[:16]))
+        failure = "%s: NO VALID PROVENANCE for %s: %s" % (host, record.system or "-", problem) if problem else None
+        return self.verdict(result, failure, args["fail"],
+                            "%s: %s is vouched for by key %s" % (host, record.system, str(result["keyid"] or "")[:16]))
 
     @staticmethod
     def _problem(record, trusted, result):

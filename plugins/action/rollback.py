@@ -22,7 +22,7 @@ class ActionModule(NixosAction):
         activator = self.activator(args, task_vars)
         outcome = activator.rollback(args["generation"], args["action"], check_mode=self._task.check_mode)
         result = outcome.to_result()
-        if outcome.changed and not self._task.check_mode:
+        if outcome.changed and not self._task.check_mode and activator.deployer is not None:
             result["deployed_by"] = activator.deployer.describe()
         if self._task.diff and outcome.changed:
             result["diff"] = {"before": "generation %s: %s\n" % (outcome.previous_generation, outcome.previous_path),

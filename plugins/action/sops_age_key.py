@@ -49,6 +49,7 @@ class ActionModule(NixosAction):
             if number is None:
                 raise NixError("%s %r does not exist on the host; nothing was changed" % (option, name),
                                host=shell.label)
+        assert uid is not None and gid is not None  # (both checked above)
         desired = kp.Desired(args["path"], content, uid, gid, mode)
         try:
             plan = kp.plan(current, desired, args["force"])

@@ -65,7 +65,7 @@ class ActionModule(NixosAction):
         result["changed"] = outcome.changed or bool(result["keys_changed"]) or result["copied"]
         if not self._task.check_mode:
             self._add_report_fields(activator, outcome, result)
-            if outcome.changed:
+            if outcome.changed and activator.deployer is not None:
                 result["deployed_by"] = activator.deployer.describe()
         # Package by package: for the report (after a real switch) and for --diff (also in check mode).
         wanted = self._task.diff or (args["package_changes"] and not self._task.check_mode)

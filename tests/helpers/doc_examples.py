@@ -73,7 +73,7 @@ class Example:
     def shown_output(self, command_start: str) -> str:
         """The lines a console example shows after the command that starts with ``command_start``."""
         lines = self.text.splitlines()
-        start = [i for i, l in enumerate(lines) if l.startswith("$ " + command_start)][0] + 1
+        start = [i for i, line in enumerate(lines) if line.startswith("$ " + command_start)][0] + 1
         end = next((i for i in range(start, len(lines)) if lines[i].startswith("$ ")), len(lines))
         return "\n".join(lines[start:end]) + "\n"
 

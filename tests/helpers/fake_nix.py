@@ -1,7 +1,7 @@
 """A fake Nix for ``SystemBuilder`` tests: it answers each call as the real CLI does (its messages from
 Nix's own output, its results in an order of its own, as ``nix build`` sorts them)."""
 import re
-from typing import Dict, List, Optional
+from typing import Dict, List, Optional, Sequence
 
 from ansible_collections.nixfleet.nixos.plugins.module_utils.errors import NixError
 from ansible_collections.nixfleet.nixos.plugins.module_utils.nix_argv import NixSettings
@@ -22,7 +22,7 @@ def out(host):
 class FakeNix:
     """``broken``: hosts that do not evaluate (Nix's message); ``failing``: hosts whose build fails."""
 
-    def __init__(self, broken: Dict[str, str] = None, failing: List[str] = ()) -> None:
+    def __init__(self, broken: Optional[Dict[str, str]] = None, failing: Sequence[str] = ()) -> None:
         self.settings = NixSettings()
         self.env: Dict[str, str] = {}
         self.broken, self.failing = broken or {}, list(failing)
@@ -32,7 +32,9 @@ class FakeNix:
 
     @staticmethod
     def host_of(installable: str) -> str:
-        return re.search(r'nixosConfigurations\."([^"]+)"', installable).group(1)
+        found = re.search(r'nixosConfigurations\."([^"]+)"', installable)
+        assert found, installable
+        return found.group(1)
 
     def build_derivations(self, drvs):
         self.calls.append("build")
@@ -49,7 +51,9 @@ class FakeNix:
 
     @staticmethod
     def host_of_drv(path):
-        return re.search(r"nixos-system-(.+)\.drv$", path).group(1)
+        found = re.search(r"nixos-system-(.+)\.drv$", path)
+        assert found, path
+        return found.group(1)
 
     def eval_expr_json(self, expr, what="nix eval"):
         if expr.startswith("let s = "):  # one host alone, unguarded (Nix's own message when it fails)

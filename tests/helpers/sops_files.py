@@ -9,7 +9,7 @@ import os
 import subprocess
 import sys
 from pathlib import Path
-from typing import Dict, Iterable, List
+from typing import Dict, Iterable, List, Optional
 
 import yaml
 
@@ -26,7 +26,7 @@ def age_encrypt(data: bytes, recipient: str) -> str:
                           check=True).stdout.decode()
 
 
-def write_sops_file(path: Path, recipients: List[str], data_key: bytes = None, fmt: str = "yaml") -> bytes:
+def write_sops_file(path: Path, recipients: List[str], data_key: Optional[bytes] = None, fmt: str = "yaml") -> bytes:
     """A sops-format file whose data key is sealed to each recipient; returns the data key."""
     data_key = data_key if data_key is not None else os.urandom(32)
     document = {

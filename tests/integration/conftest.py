@@ -1,5 +1,6 @@
 """Integration fixtures: one local fleet per test session, a fixture flake that matches it."""
 import os
+from typing import List
 
 import pytest
 
@@ -49,7 +50,8 @@ def pytest_collection_modifyitems(config, items):
     ``old_nix`` tests prove the clear error of an older one (Debian 12's 2.8). Each machine runs the
     kind that applies to its Nix; the other kind is deselected and said so in the summary."""
     wrong = "old_nix" if real_nix() else "real_nixpkgs"
-    kept, deselected = [], []
+    kept: List[pytest.Item] = []
+    deselected: List[pytest.Item] = []
     for item in items:
         (deselected if item.get_closest_marker(wrong) else kept).append(item)
     if deselected:

@@ -4,6 +4,7 @@ import os
 import subprocess
 import sys
 from pathlib import Path
+from typing import Optional
 
 BIN = os.path.dirname(sys.executable)
 REAL_NIX = "/usr/bin/nix"
@@ -43,7 +44,7 @@ def write_inventory(path: Path, **options) -> Path:
     return path
 
 
-def inventory_list(inventory: Path, path_prefix: Path = None, extra_env=None, export: bool = False):
+def inventory_list(inventory: Path, path_prefix: Optional[Path] = None, extra_env=None, export: bool = False):
     """(returncode, the inventory JSON as printed or None, stderr) of ``ansible-inventory --list``
     (``--export`` too with ``export``: what an AWX inventory update stores)."""
     env = dict(os.environ)

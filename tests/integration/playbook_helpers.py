@@ -9,7 +9,7 @@ import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Dict, List
+from typing import Dict, List, Optional
 
 import yaml
 
@@ -75,7 +75,7 @@ class PlaybookRun:
                 if task in entry["task"]["name"]]
 
 
-def playbook_command(inventory: Path, playbook: str, args, extra_vars: Dict = None, limit: str = None,
+def playbook_command(inventory: Path, playbook: str, args, extra_vars: Optional[Dict] = None, limit: Optional[str] = None,
                      callback: str = "test_json"):
     """(argv, env) of ansible-playbook on ``inventory`` (a playbook name means one of playbooks/),
     host-key checking on."""
@@ -93,14 +93,14 @@ def playbook_command(inventory: Path, playbook: str, args, extra_vars: Dict = No
     return argv + list(args), env
 
 
-def _ansible_playbook(inventory: Path, playbook: str, args, extra_vars: Dict = None, limit: str = None,
+def _ansible_playbook(inventory: Path, playbook: str, args, extra_vars: Optional[Dict] = None, limit: Optional[str] = None,
                       callback: str = "test_json", stderr=subprocess.PIPE, timeout: float = 600):
     argv, env = playbook_command(inventory, playbook, args, extra_vars, limit, callback)
     return subprocess.run(argv, stdout=subprocess.PIPE, stderr=stderr, universal_newlines=True, env=env,
                           timeout=timeout, cwd=str(inventory.parent), check=False)
 
 
-def run_playbook(inventory: Path, playbook: str, *args: str, extra_vars: Dict = None, limit: str = None,
+def run_playbook(inventory: Path, playbook: str, *args: str, extra_vars: Optional[Dict] = None, limit: Optional[str] = None,
                  timeout: float = 600) -> PlaybookRun:
     proc = _ansible_playbook(inventory, playbook, args, extra_vars, limit, timeout=timeout)
     try:
@@ -111,7 +111,7 @@ def run_playbook(inventory: Path, playbook: str, *args: str, extra_vars: Dict = 
     return PlaybookRun(proc.returncode, data, proc.stderr)
 
 
-def run_task(inventory: Path, hosts: str, module: str, args: Dict = None, *cli_args: str, **task_keys) -> PlaybookRun:
+def run_task(inventory: Path, hosts: str, module: str, args: Optional[Dict] = None, *cli_args: str, **task_keys) -> PlaybookRun:
     """Run one task of ``module`` on ``hosts`` (a throw-away playbook next to the inventory)."""
     task = dict({"name": "task under test", module: args or {}}, **task_keys)
     play = [{"name": "one task", "hosts": hosts, "gather_facts": False, "tasks": [task]}]
@@ -120,14 +120,14 @@ def run_task(inventory: Path, hosts: str, module: str, args: Dict = None, *cli_a
     return run_playbook(inventory, str(playbook), *cli_args)
 
 
-def run_playbook_text(inventory: Path, playbook: str, *args: str, extra_vars: Dict = None, timeout: float = 600):
+def run_playbook_text(inventory: Path, playbook: str, *args: str, extra_vars: Optional[Dict] = None, timeout: float = 600):
     """ansible-playbook with the default callback, as a person reads it: (rc, stdout + stderr)."""
     proc = _ansible_playbook(inventory, playbook, args, extra_vars, callback="default", stderr=subprocess.STDOUT,
                              timeout=timeout)
     return proc.returncode, proc.stdout
 
 
-def run_playbook_on_a_terminal(inventory: Path, playbook: str, *args: str, answers: Dict[str, str] = None,
+def run_playbook_on_a_terminal(inventory: Path, playbook: str, *args: str, answers: Optional[Dict[str, str]] = None,
                                timeout: float = 600):
     """ansible-playbook (default callback) on a pseudo-terminal, as a person runs it: each prompt in
     ``answers`` (e.g. ``"BECOME password:"``) is answered once. Returns (rc, everything the terminal showed)."""

@@ -14,7 +14,9 @@ MINIMUM = (2, 18)
 
 def version_of(nix: str) -> Tuple[int, ...]:
     out = subprocess.run([nix, "--version"], stdout=subprocess.PIPE, universal_newlines=True, check=True).stdout
-    return tuple(int(n) for n in re.search(r"(\d+)\.(\d+)", out).groups())
+    found = re.search(r"(\d+)\.(\d+)", out)
+    assert found, out
+    return tuple(int(n) for n in found.groups())
 
 
 @functools.lru_cache(maxsize=None)

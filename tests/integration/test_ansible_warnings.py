@@ -54,6 +54,6 @@ def test_no_warning_from_ansible_core(inventory, name, args):
     assert ours == [], "\n".join(ours)
     if REPORT_DEPENDENCIES:
         for warning in sorted(set(theirs), key=str):
-            warnings.warn(DependencyWarningReport("%s printed %s" % (name, warning)))
+            warnings.warn(DependencyWarningReport("%s printed %s" % (name, warning)), stacklevel=2)
     else:
         assert theirs == [], "\n".join(map(str, theirs))

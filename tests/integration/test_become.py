@@ -193,7 +193,7 @@ def test_facts_as_deploy(fleet, inventory, tmp_path):
         host = fleet[name]
         assert (nixos["running_system"] or "") == inside(host, "readlink /run/current-system || true").strip(), name
         links = inside(host, "cd /nix/var/nix/profiles && ls -d system-*-link 2>/dev/null || true").split()
-        assert sorted(g["number"] for g in nixos["generations"]) == sorted(int(l.split("-")[1]) for l in links), name
+        assert sorted(g["number"] for g in nixos["generations"]) == sorted(int(link.split("-")[1]) for link in links), name
 
 
 def test_a_wrong_sudo_password_changes_nothing(fleet, flake, inventory):

@@ -7,12 +7,13 @@ of ``nix copy`` waits for the other one.
 import subprocess
 import threading
 import uuid
+from typing import List
 
 import pytest
 import yaml
 
 from fleetctl import FixtureFlake, holding_lock, inside, nix_env, running_fleet
-from playbook_helpers import run_playbook, write_fleet_inventory
+from playbook_helpers import PlaybookRun, run_playbook, write_fleet_inventory
 
 pytestmark = pytest.mark.integration
 
@@ -85,8 +86,9 @@ def test_two_pushes_of_one_closure_at_once_both_succeed(fleet, inventory, tmp_pa
     for _round in range(3):
         out, closure = build_many_leaves(tmp_path)
         assert valid_on(host, closure) == []
-        runs = []
-        threads = [threading.Thread(target=lambda: runs.append(copy(inventory, out, scheme))) for _push in range(2)]
+        runs: List[PlaybookRun] = []
+        threads = [threading.Thread(target=lambda runs=runs, out=out: runs.append(copy(inventory, out, scheme)))
+                   for _push in range(2)]
         for th in threads:
             th.start()
         for th in threads:

@@ -109,6 +109,7 @@ def serve_session(host):
     handshake."""
     session = subprocess.Popen(nsfleet.exec_argv(host, ["nix-store", "--serve", "--write"]), stdin=subprocess.PIPE,
                                stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+    assert session.stdin is not None and session.stdout is not None
     session.stdin.write(struct.pack("<QQ", SERVE_MAGIC_1, SERVE_VERSION))
     session.stdin.flush()
     magic, _version = struct.unpack("<QQ", session.stdout.read(16))

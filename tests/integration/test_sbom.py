@@ -35,7 +35,8 @@ def inventory(fleet, tmp_path_factory):
 
 def closure(path):
     """Every path of the closure and its references, as the controller's Nix says."""
-    return {p: sorted(r for r in i["references"] if r != p) for p, i in NixCli().path_info([path], recursive=True).items()}
+    return {p: sorted(r for r in (i or {})["references"] if r != p)
+            for p, i in NixCli().path_info([path], recursive=True).items()}
 
 
 def test_an_sbom_per_host_validates_and_matches_the_closure(fleet, inventory, tmp_path):

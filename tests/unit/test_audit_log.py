@@ -76,16 +76,16 @@ def rec(kind, action, path, previous, status):
 
 def test_the_record_that_explains_the_running_system():
     deployed = rec("deploy", "switch", B, A, "confirmed")
-    assert al.explaining_record([deployed], B) is deployed
+    assert al.explaining_record([deployed], B) == deployed
     assert al.explaining_record([deployed], C) is None  # switched by hand after the deploy
     failed = rec("deploy", "switch", C, B, "failed-restored")
-    assert al.explaining_record([deployed, failed], B) is failed  # it went back to B
+    assert al.explaining_record([deployed, failed], B) == failed  # it went back to B
     watchdog = rec("deploy", "test", C, B, "rolled-back")
     assert al.explaining_record([deployed, watchdog], C) is None
     boot = rec("deploy", "boot", C, B, "done")
-    assert al.explaining_record([deployed, boot], C) is boot  # rebooted into it
-    assert al.explaining_record([deployed, boot], B) is deployed  # not rebooted yet
-    assert al.explaining_record([boot], C) is boot
+    assert al.explaining_record([deployed, boot], C) == boot  # rebooted into it
+    assert al.explaining_record([deployed, boot], B) == deployed  # not rebooted yet
+    assert al.explaining_record([boot], C) == boot
     assert al.explaining_record([], B) is None and al.explaining_record([deployed], None) is None
 
 
@@ -94,7 +94,7 @@ def test_a_deploy_rs_profiles_records_never_explain_the_running_system(tmp_path)
     tools = al.AuditRecord(host="h", kind="deploy", action="switch", path=C, previous=None, status="confirmed", rc=0,
                            generation=1, previous_generation=None, time=2, by="u@c",
                            profile="/nix/var/nix/profiles/per-user/root/tools")
-    assert al.explaining_record([deployed, tools], B) is deployed  # the profile came after, the system stays B
+    assert al.explaining_record([deployed, tools], B) == deployed  # the profile came after, the system stays B
     assert al.explaining_record([deployed, tools], C) is None
     # written and read back with its profile; a system's record has none
     log = tmp_path / "audit.log"

@@ -93,7 +93,9 @@ def test_every_environment_is_locked_for_each_debian_python():
         assert (LOCKS / ("pinned-py%s.txt" % python)).is_file()
     matrix = (ROOT / "tests" / "matrix" / "run").read_text()
     for leg, python in (("OLDEST", "3.11"), ("OLDEST", "3.13"), ("NEWEST", "3.14")):
-        version = re.search(r"^%s=(\S+)$" % leg, matrix, re.MULTILINE).group(1)
+        found = re.search(r"^%s=(\S+)$" % leg, matrix, re.MULTILINE)
+        assert found, leg
+        version = found.group(1)
         assert (LOCKS / ("ansible-core-%s-py%s.txt" % (version, python))).is_file(), (leg, version, python)
 
 
@@ -105,7 +107,8 @@ def test_running_environment_is_exactly_its_lock():
     record = Path(sys.prefix) / "nixfleet-lock"
     assert record.is_file(), "%s is not a venv made by scripts/setup.sh (no %s)" % (sys.prefix, record.name)
     lock = ROOT / record.read_text().strip()
-    assert LOCK_NAME.match(lock.name).group("python") == "%d.%d" % sys.version_info[:2], lock.name
+    named = LOCK_NAME.match(lock.name)
+    assert named and named.group("python") == "%d.%d" % sys.version_info[:2], lock.name
     want = {name: version for name, (version, _hashes) in read_lock(lock).items()}
     have = {name: version for name, version in installed().items() if name not in VENV_OWN or name in want}
     assert have == want, "installed but not locked: %s; locked but not installed or another version: %s" % (

@@ -1,11 +1,13 @@
 """The deploy report's rows and renderings, from results shaped like the deploy role's."""
+from typing import Dict, Optional
+
 from ansible_collections.nixfleet.nixos.plugins.module_utils import deploy_report as dr
 
 NEW = "/nix/store/2mb7x5vvd0zcxi5ypcbrrvqj2wgf2fqf-nixos-system-web-01-24.05"
 OLD = "/nix/store/9zq0dz3hy6m5h0vsaxk1aw0v4rf2vhhz-nixos-system-web-01-23.11"
 # Closure sizes as the controller measured them: the build's for the new systems, the report's own
 # lookup (action plugin) for the previous ones.
-SIZES = {OLD: 2 * 1024 * 1024}
+SIZES: Dict[str, Optional[int]] = {OLD: 2 * 1024 * 1024}
 
 
 def switched(started=None, finished=None, **extra):

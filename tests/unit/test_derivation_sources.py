@@ -2,6 +2,7 @@
 print for ``nix derivation show --recursive`` (tests/unit/nix_outputs/*/derivation-show.json, made by
 record-derivation-show.sh there), and the SBOM components they give."""
 import hashlib
+from typing import Any, Dict, Optional
 from pathlib import Path
 
 import pytest
@@ -38,11 +39,11 @@ def test_the_sbom_lists_them_as_source_distributions(version):
     (libfoo_drv,) = derivations[top].inputs
     libfoo = derivations[libfoo_drv].env["out"]
     top_path = "/nix/store/%s-top-1" % ("x" * 32)
-    infos = {libfoo: {"narHash": "sha256-" + "A" * 43 + "=", "references": [], "deriver": libfoo_drv},
+    infos: Dict[str, Optional[Dict[str, Any]]] = {libfoo: {"narHash": "sha256-" + "A" * 43 + "=", "references": [], "deriver": libfoo_drv},
              top_path: {"narHash": "sha256-" + "B" * 43 + "=", "references": [libfoo], "deriver": top}}
     sources = ds.sources_by_path(infos, derivations)
     assert list(sources) == [libfoo]
-    component = sb.component(libfoo, infos[libfoo], sources=sources[libfoo])
+    component = sb.component(libfoo, infos[libfoo] or {}, sources=sources[libfoo])
     assert component["externalReferences"] == [
         {"type": "source-distribution", "url": u, "hashes": [{"alg": "SHA-256", "content": FETCHED}]} for u in URLS]
 

@@ -4,6 +4,7 @@ NixOS hosts cost (shared/nixpkgs/README.md: 1 / 4 / 10 hosts in one nix eval pea
 6.6 GB, about 160 MiB of start-up and 640 MiB a host)."""
 import threading
 import time
+from typing import List
 
 import pytest
 
@@ -129,14 +130,15 @@ def test_settings_that_mean_nothing_are_refused():
 
 
 def test_a_nix_the_flake_refuses_ends_the_evaluation_at_once():
+    chunks: List[object] = []
+
     def refuse(chunk):
-        refuse.chunks.append(chunk)
+        chunks.append(chunk)
         raise NixTooOld("the flake's nixpkgs needs a newer Nix than the controller's (Nix 2.8.0)")
-    refuse.chunks = []
     pool = EvaluationPool(refuse, budget=3072 * MIB, workers=2)
     with pytest.raises(NixTooOld, match="needs a newer Nix"):
         pool.run(HOSTS)
-    assert refuse.chunks == [HOSTS[:2]]  # not every host again, alone
+    assert chunks == [HOSTS[:2]]  # not every host again, alone
 
 
 def test_kinds_are_sized_on_their_own_and_processes_start_when_they_fit():

@@ -73,7 +73,7 @@ def test_a_name_that_cannot_be_a_command_line_attribute_is_refused(name):
         attr_path("nixosConfigurations", name)
     data = {"configurations": {name: {"error": False, "hostName": "h"}}, "nodes": {name: {"hostname": "10.0.0.9"}}}
     (host,) = hosts_from_metadata(data)
-    assert "cannot be used as a flake attribute" in host.error and host.toplevel_attr == ""
+    assert "cannot be used as a flake attribute" in str(host.error) and host.toplevel_attr == ""
 
 
 def test_ordinary_names_are_quoted_as_nix_prints_them():

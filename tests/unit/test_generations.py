@@ -39,7 +39,8 @@ def test_parse_probe():
     assert [g.number for g in st.generations] == [1, 2, 3]
     assert st.current == Generation(2, B, 1700000200, True)
     assert st.profile_path == B
-    assert st.previous().number == 1
+    previous = st.previous()
+    assert previous is not None and previous.number == 1
     assert st.running_system == C and st.booted_system == A
     assert st.needs_reboot is True
     assert st.has_systemd is False

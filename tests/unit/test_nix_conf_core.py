@@ -2,6 +2,7 @@
 import json
 import os
 import subprocess
+from typing import Dict, Tuple
 
 import pytest
 
@@ -53,7 +54,7 @@ def test_edit_keeps_every_other_line(tmp_path):
 
 
 def test_second_edit_changes_nothing_and_keeps_formatting():
-    desired = {"substituters": ("http://127.0.0.1:8081",), "max-jobs": ("4",)}
+    desired: Dict[str, Tuple[str, ...]] = {"substituters": ("http://127.0.0.1:8081",), "max-jobs": ("4",)}
     first = nc.edit(ORIGINAL, desired)
     second = nc.edit(first.text, desired)
     assert not second.changed and second.text == first.text

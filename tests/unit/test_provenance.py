@@ -5,6 +5,7 @@ import base64
 import json
 import os
 import subprocess
+from typing import Any, Dict
 
 import pytest
 from cryptography.hazmat.primitives import serialization
@@ -18,7 +19,7 @@ from ansible_collections.nixfleet.nixos.plugins.plugin_utils import dsse_signing
 
 SYSTEM = "/nix/store/%s-nixos-system-web-01-2" % ("a" * 32)
 NAR = "sha256:" + "1" * 52  # Nix base-32
-METADATA = {  # the shape of `nix flake metadata --json` (Nix 2.8)
+METADATA: Dict[str, Any] = {  # the shape of `nix flake metadata --json` (Nix 2.8)
     "url": "git+https://user:token@example.org/infra?ref=main&rev=" + "c" * 40, "revision": "c" * 40,
     "locked": {"type": "git", "url": "https://example.org/infra", "rev": "c" * 40,
                "narHash": "sha256-" + base64.b64encode(bytes(range(32))).decode()},
@@ -32,7 +33,7 @@ METADATA = {  # the shape of `nix flake metadata --json` (Nix 2.8)
 
 
 def deployment(**changes):
-    fields = dict(host="web-01", system=SYSTEM, nar_sha256=pv.hex_digest(NAR), flake=METADATA["url"],
+    fields: Dict[str, Any] = dict(host="web-01", system=SYSTEM, nar_sha256=pv.hex_digest(NAR), flake=METADATA["url"],
                   attribute='nixosConfigurations."web-01".config.system.build.toplevel',
                   resources=tuple(pv.flake_resources(METADATA["url"], METADATA)), nix_version="2.8.0",
                   builder="controller", builder_host="ctl", action="switch", by="alice@ctl", started=1700000000.0,
@@ -95,11 +96,11 @@ def test_securesystemslib_verifies_our_envelope_and_refuses_a_changed_one():
 def test_statement_checks_name_the_problem():
     body = pv.payload(pv.statement(deployment()))
     assert pv.statement_problem(body, SYSTEM, NAR) is None
-    assert "another system" in pv.statement_problem(body, SYSTEM + "x", NAR)
-    assert "is not the host's" in pv.statement_problem(body, SYSTEM, "sha256:0" + "2" * 51)
-    assert "does not know" in pv.statement_problem(body, SYSTEM, None)
-    assert "not JSON" in pv.statement_problem(b"\xff", SYSTEM, NAR)
-    assert "not an in-toto" in pv.statement_problem(b"{}", SYSTEM, NAR)
+    assert "another system" in str(pv.statement_problem(body, SYSTEM + "x", NAR))
+    assert "is not the host's" in str(pv.statement_problem(body, SYSTEM, "sha256:0" + "2" * 51))
+    assert "does not know" in str(pv.statement_problem(body, SYSTEM, None))
+    assert "not JSON" in str(pv.statement_problem(b"\xff", SYSTEM, NAR))
+    assert "not an in-toto" in str(pv.statement_problem(b"{}", SYSTEM, NAR))
     assert pv.summary(body) == {"flake": "git+https://example.org/infra?ref=main&rev=" + "c" * 40, "rev": "c" * 40,
                                 "builder": "controller", "deployed_by": "alice@ctl", "awx_job": "42",
                                 "awx_user": "bob", "finished": "2023-11-14T22:14:02Z"}

@@ -39,7 +39,7 @@ def test_came_back_needs_a_new_boot_id():
 def test_booted_problem():
     assert booted_problem(state(running=NEW, booted=NEW), NEW) is None
     assert booted_problem(state(booted=OLD), NEW) == "booted %s instead of %s" % (OLD, NEW)
-    assert "runs" in booted_problem(state(running=OLD, booted=NEW), NEW)
+    assert "runs" in str(booted_problem(state(running=OLD, booted=NEW), NEW))
 
 
 def test_parse_checks_and_urls():
@@ -63,13 +63,13 @@ def test_json_query_checks():
     assert health.judge_http(c, 200, '{"status": "ok", "errors": ["disk full"]}') == (
         "http://h/health.json: json_query \"status == 'ok' && length(errors) == `0`\" is false for the body "
         '{"errors": ["disk full"], "status": "ok"}')
-    assert health.judge_http(c, 200, "<html>oops</html>").startswith("http://h/health.json did not answer JSON (")
+    assert str(health.judge_http(c, 200, "<html>oops</html>")).startswith("http://h/health.json did not answer JSON (")
     # JMESPath's truth: a missing field is null, an empty list is false, a non-empty value is true.
     version = health.parse_check({"type": "http", "url": "http://h/", "json_query": "version"}, 0)
-    assert "is null for the body" in health.judge_http(version, 200, "{}")
+    assert "is null for the body" in str(health.judge_http(version, 200, "{}"))
     assert health.judge_http(version, 200, '{"version": "1.2"}') is None
-    assert "is [] for the body" in health.judge_http(
-        health.parse_check({"type": "http", "url": "http://h/", "json_query": "errors"}, 0), 200, '{"errors": []}')
+    assert "is [] for the body" in str(health.judge_http(
+        health.parse_check({"type": "http", "url": "http://h/", "json_query": "errors"}, 0), 200, '{"errors": []}'))
     with pytest.raises(ValueError, match="app: json_query 'status ==' is not a JMESPath expression"):
         health.parse_check({"type": "http", "name": "app", "url": "http://h/", "json_query": "status =="}, 0)
 
@@ -77,9 +77,9 @@ def test_json_query_checks():
 def test_judge_http():
     c = health.parse_check({"type": "http", "url": "http://h/", "body": "node01 [0-9]+"}, 0)
     assert health.judge_http(c, 200, "node01 2\n") is None
-    assert "does not match" in health.judge_http(c, 200, "node02 2")
-    assert "answered 503, expected 2xx" in health.judge_http(c, 503, "")
-    assert "no HTTP answer" in health.judge_http(c, None, "")
+    assert "does not match" in str(health.judge_http(c, 200, "node02 2"))
+    assert "answered 503, expected 2xx" in str(health.judge_http(c, 503, ""))
+    assert "no HTTP answer" in str(health.judge_http(c, None, ""))
     assert health.split_http_output("body\nline" + health.STATUS_MARK + "404\n") == (404, "body\nline")
 
 

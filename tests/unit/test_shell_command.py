@@ -14,7 +14,7 @@ from ansible_collections.nixfleet.nixos.plugins.plugin_utils.remote_shell import
 FRAGMENTS = st.sampled_from(list("$`;&|<>(){}[]*?~!#'\"\\ \t\n=-@%^") + [
     "${IFS}", "$(touch pwned)", "`touch pwned`", "; touch pwned", "&& touch pwned", "| touch pwned", "../", "-rf",
     "{{ lookup('pipe', 'touch pwned') }}", "@{a}", "'\\''"])
-HOSTILE = st.lists(st.one_of(FRAGMENTS, st.characters(blacklist_categories=("Cs",), blacklist_characters="\x00")),
+HOSTILE = st.lists(st.one_of(FRAGMENTS, st.characters(blacklist_categories=["Cs"], blacklist_characters="\x00")),
                    max_size=12).map("".join)
 WORDS = st.lists(HOSTILE, min_size=1, max_size=6)
 PRINTER = "printf '%s\\0'"  # dash's builtin: each argument, NUL-terminated
@@ -74,11 +74,11 @@ def test_what_is_refused():
     with pytest.raises(ValueError, match="NUL"):
         argv("echo", "a\0b")  # no process argument can carry it
     with pytest.raises(TypeError):
-        argv("echo", None)
+        argv("echo", None)  # type: ignore[arg-type]  # (the wrong type is the test)
     with pytest.raises(TypeError):
         argv("echo", True)
     with pytest.raises(TypeError, match="expected a Command"):
-        argv("a").and_then("b")
+        argv("a").and_then("b")  # type: ignore[arg-type]  # (the wrong type is the test)
     with pytest.raises(KeyError, match="no value for @{missing}"):
         raw("echo @{missing}")
     with pytest.raises(KeyError, match="without a hole: extra"):
@@ -96,4 +96,4 @@ def test_integers_and_word_lists():
 def test_no_remote_command_is_a_string():
     """The shells refuse anything but a Command."""
     with pytest.raises(TypeError, match="is a shell.Command"):
-        checked("echo hi")
+        checked("echo hi")  # type: ignore[arg-type]  # (the wrong type is the test)

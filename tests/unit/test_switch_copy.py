@@ -3,12 +3,14 @@ the one probe decides whether to copy, the system is probed again once it is the
 step runs only once it is there, and a failed copy changes nothing. The probe's validity test is run
 for real against the real Nix store."""
 import subprocess
+from typing import List, Tuple
 
 import pytest
 
 from ansible_collections.nixfleet.nixos.plugins.module_utils import generation_commands as ac
 from ansible_collections.nixfleet.nixos.plugins.module_utils import transaction as tr
 from ansible_collections.nixfleet.nixos.plugins.module_utils.errors import NixError
+from ansible_collections.nixfleet.nixos.plugins.module_utils.shell import Command
 
 from activator_answers import AFTER, NEW, OLD, activator, launched, probe
 from fake_shell import said
@@ -23,7 +25,7 @@ def recorder(shell, steps, name):
 
 def test_a_missing_system_is_fetched_probed_again_then_readied_and_switched():
     shell, a = activator({"probe": [MISSING, probe(), AFTER], "launch": launched(0, tr.STATUS_DONE)})
-    steps = []
+    steps: List[Tuple[str, List[str]]] = []
     outcome = a.switch(NEW, fetch=recorder(shell, steps, "fetch"), ready=recorder(shell, steps, "ready"))
     assert outcome.changed is True and outcome.generation == 2
     assert steps == [("fetch", ["probe"]), ("ready", ["probe", "probe"])]  # readied after the second probe
@@ -34,7 +36,7 @@ def test_a_system_the_controller_holds_is_not_probed_again_after_the_fetch():
     """The copy succeeded, so the path is valid there; what the first probe could not read about it
     (its switch inhibitors) comes from the controller's copy: one probe less per changed host."""
     shell, a = activator({"probe": [MISSING, AFTER], "launch": launched(0, tr.STATUS_DONE)})
-    steps = []
+    steps: List[Tuple[str, List[str]]] = []
     outcome = a.switch(NEW, fetch=recorder(shell, steps, "fetch"), ready=recorder(shell, steps, "ready"),
                        known_here=True, inhibitors_elsewhere="")
     assert outcome.changed is True and outcome.generation == 2
@@ -64,8 +66,12 @@ def test_a_specialisation_is_probed_again_after_the_fetch_even_when_the_controll
 
 def test_the_first_probe_asks_for_a_valid_path_only_when_it_may_fetch():
     for fetch, expected in ((None, ac.is_toplevel_command(NEW)), (lambda: None, ac.is_valid_toplevel_command(NEW))):
-        commands = []
-        shell, a = activator({"probe": lambda op: commands.append(op.command) or probe(2, NEW, ((1, OLD), (2, NEW)))})
+        commands: List[Command] = []
+
+        def answer(op, commands=commands):
+            commands.append(op.command)
+            return probe(2, NEW, ((1, OLD), (2, NEW)))
+        shell, a = activator({"probe": answer})
         a.switch(NEW, fetch=fetch)
         assert expected.text in commands[0].text
     assert "nix-store --check-validity" not in ac.is_toplevel_command(NEW).text
@@ -73,7 +79,7 @@ def test_the_first_probe_asks_for_a_valid_path_only_when_it_may_fetch():
 
 def test_a_system_already_there_is_not_fetched_and_an_unchanged_host_costs_one_probe():
     shell, a = activator({"probe": probe(2, NEW, ((1, OLD), (2, NEW)))})
-    steps = []
+    steps: List[Tuple[str, List[str]]] = []
     outcome = a.switch(NEW, fetch=recorder(shell, steps, "fetch"), ready=recorder(shell, steps, "ready"))
     assert outcome.changed is False
     assert steps == [("ready", ["probe"])]  # the keys are still brought up to date
@@ -82,7 +88,7 @@ def test_a_system_already_there_is_not_fetched_and_an_unchanged_host_costs_one_p
 
 def test_check_mode_fetches_nothing_and_reports_the_change():
     shell, a = activator({"probe": MISSING})
-    steps = []
+    steps: List[Tuple[str, List[str]]] = []
     outcome = a.switch(NEW, check_mode=True, fetch=recorder(shell, steps, "fetch"), ready=recorder(shell, steps, "ready"))
     assert outcome.changed is True
     assert [step[0] for step in steps] == ["ready"] and shell.names() == ["probe"]
@@ -90,7 +96,7 @@ def test_check_mode_fetches_nothing_and_reports_the_change():
 
 def test_a_failed_fetch_readies_and_launches_nothing():
     shell, a = activator({"probe": MISSING})
-    steps = []
+    steps: List[Tuple[str, List[str]]] = []
 
     def fetch():
         raise NixError("nix copy to ssh-ng://root@web failed", host="web")
@@ -102,7 +108,7 @@ def test_a_failed_fetch_readies_and_launches_nothing():
 
 def test_a_system_still_missing_after_the_fetch_is_not_switched():
     shell, a = activator({"probe": [MISSING, MISSING]})
-    steps = []
+    steps: List[Tuple[str, List[str]]] = []
     with pytest.raises(NixError, match="is not in the target's store"):
         a.switch(NEW, fetch=recorder(shell, steps, "fetch"), ready=recorder(shell, steps, "ready"))
     assert [step[0] for step in steps] == ["fetch"] and shell.names() == ["probe", "probe"]

@@ -86,4 +86,4 @@ def test_the_inventory_merge_puts_settings_on_the_host():
     assert (col.port, col.ssh_opts, col.settings_vars) == (2022, ["-A"], {"nixos_deploy_build_on": "target"})
     dr = hosts["dr"]
     assert dr.settings_vars == {"nixos_deploy_magic_rollback": False}
-    assert "deploy-rs setting confirmTimeout of host dr" in dr.settings_error and dr.error is None
+    assert "deploy-rs setting confirmTimeout of host dr" in str(dr.settings_error) and dr.error is None
