@@ -48,6 +48,7 @@ def test_bech32_bip173_vectors():
             bech32.decode(invalid)
 
 
+@pytest.mark.host_tools
 def test_identity_recipient_matches_age_keygen(tmp_path):
     keyfile = tmp_path / "key.txt"
     run("age-keygen", "-o", str(keyfile))
@@ -55,6 +56,7 @@ def test_identity_recipient_matches_age_keygen(tmp_path):
     assert age_keys.recipients_of(keyfile.read_text()) == expected
 
 
+@pytest.mark.host_tools
 def test_several_identities_and_comments(tmp_path):
     texts = []
     for name in ("a", "b"):
@@ -65,6 +67,7 @@ def test_several_identities_and_comments(tmp_path):
     assert age_keys.recipients_of(both.read_text()) == run("age-keygen", "-y", str(both)).decode().split()
 
 
+@pytest.mark.host_tools
 def test_ssh_to_age_proven_with_real_age(tmp_path):
     for attempt in range(3):  # several fresh keys
         private, public = ssh_key(tmp_path, "host%d" % attempt)
@@ -82,6 +85,7 @@ def test_ssh_to_age_proven_with_real_age(tmp_path):
         assert [s.kind for s in parsed.stanzas] == ["ssh-ed25519"]
 
 
+@pytest.mark.host_tools
 def test_unwrap_files_made_by_age(tmp_path):
     keyfile = tmp_path / "key.txt"
     run("age-keygen", "-o", str(keyfile))
@@ -99,6 +103,7 @@ def test_unwrap_files_made_by_age(tmp_path):
         age_file.unwrap(age_file.dearmor(armored), identities)
 
 
+@pytest.mark.host_tools
 def test_tampered_age_file_is_refused(tmp_path):
     keyfile = tmp_path / "key.txt"
     run("age-keygen", "-o", str(keyfile))
@@ -109,6 +114,7 @@ def test_tampered_age_file_is_refused(tmp_path):
         age_file.unwrap(bytes(sealed), identities)
 
 
+@pytest.mark.host_tools
 def test_malformed_keys_name_the_problem_not_the_key(tmp_path):
     keyfile = tmp_path / "key.txt"
     run("age-keygen", "-o", str(keyfile))
@@ -128,6 +134,7 @@ def test_malformed_keys_name_the_problem_not_the_key(tmp_path):
         assert key[20:] not in str(info.value)
 
 
+@pytest.mark.host_tools
 def test_ssh_keys_that_cannot_convert(tmp_path):
     run("ssh-keygen", "-q", "-t", "ecdsa", "-N", "", "-f", str(tmp_path / "ecdsa"))
     with pytest.raises(age_keys.AgeKeyError, match="ecdsa"):

@@ -12,6 +12,7 @@ from ansible_collections.nixfleet.nixos.plugins.module_utils import nix_conf as 
 from ansible_collections.nixfleet.nixos.plugins.module_utils import target_file as tf
 
 
+@pytest.mark.host_tools
 def test_public_key_matches_nix_store(tmp_path):
     subprocess.run(["nix-store", "--generate-binary-cache-key", "unit-1", str(tmp_path / "sec"),
                     str(tmp_path / "pub")], check=True)
@@ -27,6 +28,7 @@ def test_public_key_matches_nix_store(tmp_path):
         ck.check_name("bad name")
 
 
+@pytest.mark.host_tools
 def test_nginx_accepts_the_configuration(tmp_path):
     server = bc.CacheServer(path=str(tmp_path / "cache"), state_dir=str(tmp_path / "state"),
                             config=str(tmp_path / "nginx.conf"), address="127.0.0.1", port=18081,
@@ -63,6 +65,7 @@ def test_invalid_cache_settings(change, message):
         bc.CacheServer(**change).validate()
 
 
+@pytest.mark.host_tools
 def test_status_probe(tmp_path):
     server = bc.CacheServer(path=str(tmp_path / "cache"), state_dir=str(tmp_path / "state"))
     assert bc.parse_status(sh(bc.status_command(server).text).stdout) == bc.ServerStatus(True, False, "stopped")
@@ -157,6 +160,7 @@ def in_own_pid_namespace(script):
                           check=False)
 
 
+@pytest.mark.host_tools
 def test_a_restart_waits_for_the_new_daemons_socket_and_an_unreaped_old_one_counts_as_stopped(tmp_path, stand_ins):
     """The restart command for real, in a PID namespace of its own, against stand-ins: the old daemon's
     parent never reaps it (it becomes a zombie when killed), the new one binds its socket late."""
@@ -179,6 +183,7 @@ def test_a_restart_waits_for_the_new_daemons_socket_and_an_unreaped_old_one_coun
     assert "old-is-a-zombie" in lines
 
 
+@pytest.mark.host_tools
 def test_only_a_daemon_that_listens_on_this_stores_socket_is_the_daemon(tmp_path, stand_ins):
     """Not a nix-daemon without the listening socket (a worker, a client), not one that listens on the
     same path in another mount namespace (another host's store, a container's): then the probe says

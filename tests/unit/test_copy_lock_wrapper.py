@@ -194,6 +194,7 @@ def test_a_push_that_waits_says_so_every_heartbeat(target):
         copy_lock.wrapper_script(heartbeat=0)
 
 
+@pytest.mark.host_tools
 def test_a_stale_copy_of_another_store_is_not_ours_to_end(target, tmp_path):
     """A ``nix-daemon --stdio`` without an ssh session, but in another mount namespace whose /nix/store
     is another store (another host's, a container's): the reaper leaves it alone."""

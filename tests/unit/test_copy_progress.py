@@ -4,6 +4,8 @@ stalled copy asks the host, against this machine's real nix-store."""
 import subprocess
 import uuid
 
+import pytest
+
 from ansible_collections.nixfleet.nixos.plugins.module_utils import copy_progress as cp
 from ansible_collections.nixfleet.nixos.plugins.module_utils.errors import NixError
 
@@ -88,6 +90,7 @@ def test_the_stalled_copy_s_message():
     assert "the host now has every path;" in cp.stalled_message(TO, 5, log, None, [])
 
 
+@pytest.mark.host_tools
 def test_the_host_says_which_paths_it_lacks(tmp_path):
     (tmp_path / "f").write_text(uuid.uuid4().hex)
     valid = subprocess.run(["nix-store", "--add", str(tmp_path / "f")], stdout=subprocess.PIPE,

@@ -48,6 +48,7 @@ def test_an_unlocked_remote_ref_and_input_changing_arguments_are_never_cached():
     assert ec.entry_key(FLAKE, NixSettings(nix="no-such-nix-binary")) is None  # no Nix to identify
 
 
+@pytest.mark.host_tools
 def test_the_key_follows_the_flake_the_nix_its_settings_and_arguments():
     key = ec.entry_key(FLAKE, NixSettings())
     assert key and key == ec.entry_key(FLAKE, NixSettings())
@@ -57,6 +58,7 @@ def test_the_key_follows_the_flake_the_nix_its_settings_and_arguments():
     assert key not in others and len(others) == 3
 
 
+@pytest.mark.host_tools
 def test_a_local_flake_is_keyed_by_its_content(tmp_path):
     flake = tmp_path / "flake"
     flake.mkdir()
@@ -97,6 +99,7 @@ def test_an_unwritable_cache_is_only_a_cache(tmp_path, monkeypatch):
     assert ec.load("k") == {}
 
 
+@pytest.mark.host_tools
 def test_a_redeploy_of_an_unchanged_flake_evaluates_nothing():
     nix = FakeNix()
     hosts = targets("web", "db")
@@ -111,6 +114,7 @@ def test_a_redeploy_of_an_unchanged_flake_evaluates_nothing():
     assert nix.calls == ["eval", "path-info"]
 
 
+@pytest.mark.host_tools
 def test_a_remembered_system_that_must_be_built_is_evaluated_again_first():
     nix = FakeNix()
     SystemBuilder(nix, eval_cache=True).build(targets("web", "db"))
@@ -122,6 +126,7 @@ def test_a_remembered_system_that_must_be_built_is_evaluated_again_first():
     assert report.cached == ["web"] and sorted(report.paths) == ["db", "web"] and report.failed == {}
 
 
+@pytest.mark.host_tools
 def test_hosts_that_do_not_evaluate_are_not_remembered():
     nix = FakeNix(broken={"db": "attribute 'db' missing"})
     SystemBuilder(nix, eval_cache=True).build(targets("web", "db"))

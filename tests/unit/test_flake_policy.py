@@ -22,10 +22,12 @@ def policy(flakes, **kw):
     return fp.Policy(allowed_nixpkgs=("git+file://%s/approved-nixpkgs*" % flakes["good"].parent,), **kw)
 
 
+@pytest.mark.host_tools
 def test_conforming_flake_passes(flakes):
     assert fp.check(load(flakes["good"]), policy(flakes, max_age_days=30)) == []
 
 
+@pytest.mark.host_tools
 def test_every_violation_is_named_with_its_input_path(flakes):
     found = fp.check(load(flakes["bad"]), policy(flakes))
     root = flakes["good"].parent
@@ -40,11 +42,13 @@ def test_every_violation_is_named_with_its_input_path(flakes):
     assert found[1].message.startswith("tools is a path input (path:%s/approved-nixpkgs)" % root)
 
 
+@pytest.mark.host_tools
 def test_rules_can_be_switched_off(flakes):
     relaxed = fp.Policy(require_follows=False, forbid_path_inputs=False)
     assert fp.check(load(flakes["bad"]), relaxed) == []
 
 
+@pytest.mark.host_tools
 def test_age(flakes):
     later = time.time() + 40 * 86400
     found = fp.check(load(flakes["good"]), policy(flakes, max_age_days=30), now=later)

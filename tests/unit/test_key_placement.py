@@ -18,6 +18,7 @@ def sh(command, stdin=None):
                           universal_newlines=True, check=False)
 
 
+@pytest.mark.host_tools
 def test_probe_absent_file_other(tmp_path):
     path = tmp_path / "key.txt"
     assert tf.parse_probe(sh(tf.probe_command(str(path)).text).stdout).kind == "absent"
@@ -31,6 +32,7 @@ def test_probe_absent_file_other(tmp_path):
     assert tf.parse_probe(sh(tf.probe_command(str(tmp_path)).text).stdout).kind == "other"
 
 
+@pytest.mark.host_tools
 def test_write_is_atomic_and_private(tmp_path):
     path = tmp_path / "sops-nix" / "key.txt"
     proc = sh(tf.write_command(str(path), "nobody", "nogroup", 0o600, 0o700).text, stdin=KEY)

@@ -67,6 +67,7 @@ def test_describe_never_shows_the_content():
     assert dk.describe(key, FileState("absent"), "new") == ""
 
 
+@pytest.mark.host_tools
 def test_the_flake_expression_reads_keys_without_copying_key_files(tmp_path):
     """Evaluated by the real nix: defaults are not invented here (parse_keys applies them), a keyFile
     path literal stays the path string, and hosts without deployment get no keys."""

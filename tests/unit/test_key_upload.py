@@ -19,6 +19,7 @@ def keys(tmp_path, **extra):
                        "permissions": "0640", "uploadAt": "post-activation"}}, **extra)
 
 
+@pytest.mark.host_tools
 def test_written_once_with_mode_then_unchanged(tmp_path):
     shell, ready = LocalShell(), prepare("h", keys(tmp_path))
     first = upload(shell, ready, UploadAt.PRE_ACTIVATION, check_mode=False)
@@ -34,6 +35,7 @@ def test_written_once_with_mode_then_unchanged(tmp_path):
     assert [n for n in os.listdir(tmp_path / "keys") if n.startswith(".")] == []  # no temporary file left
 
 
+@pytest.mark.host_tools
 def test_check_mode_writes_nothing_and_the_diff_has_no_secret(tmp_path):
     shell = LocalShell()
     upload(shell, prepare("h", keys(tmp_path)), UploadAt.PRE_ACTIVATION, check_mode=False)

@@ -29,6 +29,7 @@ def nix_reads(text, tmp_path):
     return nc.parse_show_config(json.loads(out))
 
 
+@pytest.mark.host_tools
 def test_edit_keeps_every_other_line(tmp_path):
     change = nc.edit(ORIGINAL, {"substituters": ("http://127.0.0.1:8081",), "trusted-public-keys": (KEY,)})
     assert change.text.splitlines() == [

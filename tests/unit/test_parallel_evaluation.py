@@ -61,6 +61,7 @@ def flake(tmp_path_factory):
     return "path:%s" % directory
 
 
+@pytest.mark.host_tools
 def test_the_real_nix_gives_every_host_the_system_it_gives_that_host_alone(flake):
     hosts = [SystemTarget(host="e%02d" % i, flake=flake, attr=ATTR % ("e%02d" % i)) for i in range(8)]
     parallel = SystemBuilder(NixCli(NixSettings()), eval_workers=2).check(hosts)

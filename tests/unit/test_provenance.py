@@ -108,6 +108,7 @@ def test_statement_checks_name_the_problem():
         pv.opened({"payloadType": pv.PAYLOAD_TYPE, "payload": "!!", "signatures": []})
 
 
+@pytest.mark.host_tools
 def test_key_formats_and_refusals_that_never_quote_the_key(tmp_path):
     subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(tmp_path / "k")], check=True)
     ssh_private = (tmp_path / "k").read_text()
@@ -126,6 +127,7 @@ def test_key_formats_and_refusals_that_never_quote_the_key(tmp_path):
         ds.public_key((tmp_path / "r.pub").read_text())
 
 
+@pytest.mark.host_tools
 def test_the_host_keeps_the_newest_envelopes_and_reads_one_back(tmp_path):
     directory = tmp_path / "provenance"
     for index in range(5):

@@ -19,6 +19,7 @@ def nix(*argv):
     return subprocess.run(list(argv), stdout=subprocess.PIPE, universal_newlines=True, check=True).stdout.strip()
 
 
+@pytest.mark.host_tools
 def test_nar_hashes_in_both_notations_are_the_nars_sha256(tmp_path):
     (tmp_path / "f.txt").write_text("nixfleet sbom test\n")
     path = nix("nix-store", "--add", str(tmp_path / "f.txt"))

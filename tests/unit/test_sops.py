@@ -57,6 +57,7 @@ def test_malformed_config_is_a_clear_error():
         sm.parse_config({"creation_rules": [{"age": [ADMIN, typo]}]})
 
 
+@pytest.mark.host_tools
 def test_decryptable_only_with_the_right_identity(tmp_path):
     mine = tmp_path / "mine.txt"
     other = tmp_path / "other.txt"
@@ -74,6 +75,7 @@ def test_decryptable_only_with_the_right_identity(tmp_path):
     assert not verdict["decryptable"] and "not encrypted for %s" % mine_r in verdict["reason"]
 
 
+@pytest.mark.host_tools
 def test_stanza_that_names_the_host_but_was_sealed_for_another_key(tmp_path):
     mine, other = tmp_path / "mine.txt", tmp_path / "other.txt"
     mine_r, other_r = age_keygen(mine), age_keygen(other)

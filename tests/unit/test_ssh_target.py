@@ -47,6 +47,7 @@ def test_remote_argv_quotes():
     assert argv[-1] == "echo 'a b' '$HOME'"
 
 
+@pytest.mark.host_tools
 def test_fresh_connection_prefers_the_cheap_key_exchange_and_keeps_the_defaults():
     argv = SshTarget(host="h", port=2222).ssh_argv(fresh=True)
     # The real ssh client reads the options: X25519 first, the default algorithms still after it.

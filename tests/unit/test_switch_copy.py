@@ -127,6 +127,7 @@ def exit_code(command):
     return subprocess.run(["sh", "-c", command.text], check=False).returncode
 
 
+@pytest.mark.host_tools
 def test_the_validity_test_wants_a_valid_store_path_not_only_files(tmp_path):
     valid = subprocess.run(["nix-store", "--add", str(toplevel_files(tmp_path / "nixos-system-h-1"))],
                            stdout=subprocess.PIPE, text=True, check=True).stdout.strip()

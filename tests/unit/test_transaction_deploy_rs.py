@@ -93,6 +93,7 @@ def host(tmp_path):
     return ProfileHost(tmp_path)
 
 
+@pytest.mark.host_tools
 def test_the_profile_is_set_then_activated_with_profile_in_the_environment(host):
     one = host.store_path("one", "exit 0")
     proc, (out, status, _holder) = host.launch(host.tx(one))
@@ -102,6 +103,7 @@ def test_the_profile_is_set_then_activated_with_profile_in_the_environment(host)
     assert os.readlink(host.running) == "/nonexistent-system"  # no NixOS system was touched
 
 
+@pytest.mark.host_tools
 def test_a_profile_without_an_activation_script_is_only_set(host):
     plain = host.store_path("plain", None)
     proc, (out, status, _holder) = host.launch(host.tx(plain))
@@ -109,6 +111,7 @@ def test_a_profile_without_an_activation_script_is_only_set(host):
     assert NOTHING_TO_ACTIVATE in out and host.logged() == []
 
 
+@pytest.mark.host_tools
 def test_a_failed_activation_restores_the_previous_generation_and_activates_it_again(host):
     good, bad = host.store_path("good", "exit 0"), host.store_path("bad", "echo cannot start >&2; exit 3")
     host.launch(host.tx(good))
@@ -122,6 +125,7 @@ def test_a_failed_activation_restores_the_previous_generation_and_activates_it_a
                              "good PROFILE=%s" % host.profile]
 
 
+@pytest.mark.host_tools
 def test_without_auto_rollback_the_failed_generation_stays(host):
     good, bad = host.store_path("good", "exit 0"), host.store_path("bad", "exit 3")
     host.launch(host.tx(good))
@@ -131,6 +135,7 @@ def test_without_auto_rollback_the_failed_generation_stays(host):
     assert host.logged()[-1] == "bad PROFILE=%s" % host.profile
 
 
+@pytest.mark.host_tools
 def test_an_unconfirmed_activation_is_rolled_back_by_the_watchdog(host):
     one, two = host.store_path("one", "exit 0"), host.store_path("two", "exit 0")
     host.launch(host.tx(one))
@@ -142,6 +147,7 @@ def test_an_unconfirmed_activation_is_rolled_back_by_the_watchdog(host):
     assert host.logged()[-1] == "one PROFILE=%s" % host.profile  # the restored generation activated again
 
 
+@pytest.mark.host_tools
 def test_a_confirmed_activation_stays(host):
     one, two = host.store_path("one", "exit 0"), host.store_path("two", "exit 0")
     host.launch(host.tx(one))
@@ -153,6 +159,7 @@ def test_a_confirmed_activation_stays(host):
     assert (host.generation(), os.path.realpath(host.profile)) == (2, two)
 
 
+@pytest.mark.host_tools
 def test_the_profile_is_set_and_activated_as_its_user(host):
     one = host.store_path("one", "exit 0")
     proc, (_out, status, _holder) = host.launch(host.tx(one, run_as="alice"))
@@ -184,6 +191,7 @@ def test_root_runs_its_own_commands():
     assert as_user_command("alice", argv("true")).text == "runuser -u alice -- sh -c true"
 
 
+@pytest.mark.host_tools
 def test_a_missing_profile_directory_is_made_for_the_profile_user(host):
     one = host.store_path("one", "exit 0")
     host.profile = str(host.root / "per-user" / "nobody" / "app")  # as deploy-rs names a user's profile

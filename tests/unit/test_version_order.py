@@ -42,6 +42,7 @@ def nix_compare(pairs):
     return json.loads(out)
 
 
+@pytest.mark.host_tools
 def test_every_pair_of_the_list_compares_as_nix_compares_it():
     pairs = [list(p) for p in itertools.product(VERSIONS, repeat=2)]
     expected = nix_compare(pairs)
@@ -52,6 +53,7 @@ def test_every_pair_of_the_list_compares_as_nix_compares_it():
     assert {-1, 0, 1} == set(expected)
 
 
+@pytest.mark.host_tools
 def test_random_versions_compare_as_nix_compares_them():
     rng = random.Random(39)
     alphabet = "0123456789..--abpre" + "zß"
