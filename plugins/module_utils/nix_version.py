@@ -50,16 +50,6 @@ class NixVersion:
         return self.is_lix or self.at_least(2, 4)
 
     @property
-    def has_print_out_paths(self) -> bool:
-        """``nix build --print-out-paths`` (Nix 2.9+, every Lix); else read ``--json``."""
-        return self.is_lix or self.at_least(2, 9)
-
-    @property
-    def path_info_json_is_object(self) -> bool:
-        """``nix path-info --json`` prints an object keyed by path from Nix 2.19 on (not Lix)."""
-        return not self.is_lix and self.at_least(2, 19)
-
-    @property
     def path_info_json_format(self) -> Optional[int]:
         """The ``--json-format`` to pass to ``nix path-info --json``: 1 from Nix 2.33 (which
         deprecates ``--json`` without it), None before and on Lix (they reject the flag)."""

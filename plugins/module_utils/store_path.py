@@ -27,32 +27,11 @@ class StorePath:
             raise ValueError("not a Nix store path: %r" % (self.path,))
 
     @property
-    def hash_part(self) -> str:
-        return self.path[len(STORE_DIR) + 1:len(STORE_DIR) + 33]
-
-    @property
     def name(self) -> str:
         return self.path[len(STORE_DIR) + 34:]
 
     def __str__(self) -> str:
         return self.path
-
-    @classmethod
-    def from_any(cls, value: str) -> "StorePath":
-        """The store path that ``value`` (a store path or a path inside one) belongs to."""
-        value = (value or "").strip()
-        if value.startswith(STORE_DIR + "/"):
-            top = value[len(STORE_DIR) + 1:].split("/", 1)[0]
-            return cls("%s/%s" % (STORE_DIR, top))
-        return cls(value)
-
-
-def is_store_path(value: str) -> bool:
-    try:
-        StorePath(value)
-    except ValueError:
-        return False
-    return True
 
 
 def store_path_option(value: str, option: str) -> str:

@@ -127,8 +127,3 @@ def fresh_options(configured: Sequence[str]) -> List[str]:
     if not any("kexalgorithms" in o.lower() for o in configured) and client_accepts(*FRESH_KEX):
         options += list(FRESH_KEX)
     return options
-
-
-def remote_argv(target: SshTarget, words: Sequence[str]) -> List[str]:
-    """ssh argv running the command ``words`` (each quoted for the remote shell) on ``target``."""
-    return target.ssh_argv(argv(*words))

@@ -3,7 +3,7 @@ import subprocess
 import pytest
 
 from ansible_collections.nixfleet.nixos.plugins.module_utils.shell import raw
-from ansible_collections.nixfleet.nixos.plugins.plugin_utils.ssh_target import SshTarget, remote_argv
+from ansible_collections.nixfleet.nixos.plugins.plugin_utils.ssh_target import SshTarget
 
 T = SshTarget(host="127.0.0.11", user="root", port=2222, private_key="/k/id", known_hosts="/k/known_hosts",
               extra_args=("-o", "ConnectTimeout=5"), name="node01")
@@ -40,11 +40,6 @@ def test_whitespace_cannot_go_through_nix_sshopts():
     assert t.extra_args == ("-o", "ProxyCommand=ssh -W %h:%p bastion")
     with pytest.raises(ValueError, match="web: ssh option"):
         t.nix_sshopts()
-
-
-def test_remote_argv_quotes():
-    argv = remote_argv(SshTarget(host="h"), ["echo", "a b", "$HOME"])
-    assert argv[-1] == "echo 'a b' '$HOME'"
 
 
 @pytest.mark.host_tools
