@@ -49,7 +49,8 @@ class ActionModule(NixosAction):
             if number is None:
                 raise NixError("%s %r does not exist on the host; nothing was changed" % (option, name),
                                host=shell.label)
-        assert uid is not None and gid is not None  # (both checked above)
+        if uid is None or gid is None:  # (both refused above; this tells the type checker)
+            raise AssertionError("unreachable")
         desired = kp.Desired(args["path"], content, uid, gid, mode)
         try:
             plan = kp.plan(current, desired, args["force"])

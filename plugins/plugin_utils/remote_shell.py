@@ -12,8 +12,7 @@ from typing import Iterator, Optional, TypeVar
 from ansible_collections.nixfleet.nixos.plugins.module_utils.remote_operation import Operation
 from ansible_collections.nixfleet.nixos.plugins.module_utils.shell import Command
 
-from ansible_collections.nixfleet.nixos.plugins.plugin_utils.process import CommandResult, check, run
-from ansible_collections.nixfleet.nixos.plugins.plugin_utils.ssh_target import SshTarget
+from ansible_collections.nixfleet.nixos.plugins.plugin_utils.process import CommandResult, check
 
 T = TypeVar("T")
 
@@ -73,16 +72,3 @@ class RemoteShell(ABC):
             result = CommandResult(result.argv, result.rc, "", result.stderr)
         return check(result, what, self.label)
 
-
-class SshShell(RemoteShell):
-    """A fresh ``ssh`` process per command (no connection reuse unless the options ask for it), as
-    the target's login user: it has no privilege escalation (``privileged`` changes nothing)."""
-
-    def __init__(self, target: SshTarget, fresh: bool = False, timeout: Optional[float] = None) -> None:
-        self.target = target
-        self.fresh = fresh
-        self.timeout = timeout
-        self.label = target.label
-
-    def _execute(self, command: Command, stdin: Optional[str], sensitive: bool, privileged: bool) -> CommandResult:
-        return run(self.target.ssh_argv(command, fresh=self.fresh), stdin=stdin, timeout=self.timeout)

@@ -130,9 +130,10 @@ def test_5_failed_health_check_rolls_back(fleet, flake, inventory):
     host = fleet["node03"]  # no Python
     before, old = system_state(host), served_version(host)
     flake.bump("node03")
-    checks: List[Dict[str, Any]] = [{"name": "web says 999", "type": "http", "url": "http://{{ ansible_host }}:8080/",
-               "body": "{{ inventory_hostname }} 999", "retries": 2, "delay": 0.2},
-              {"name": "true", "type": "cmd", "argv": ["true"]}, {"type": "systemd"}]
+    checks: List[Dict[str, Any]] = [
+        {"name": "web says 999", "type": "http", "url": "http://{{ ansible_host }}:8080/",
+         "body": "{{ inventory_hostname }} 999", "retries": 2, "delay": 0.2},
+        {"name": "true", "type": "cmd", "argv": ["true"]}, {"type": "systemd"}]
     run = run_playbook(inventory, "deploy.yml", limit="node03",
                        extra_vars=dict(FAST, nixos_deploy_health_checks=checks))
     assert run.rc == 2

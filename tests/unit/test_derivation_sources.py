@@ -39,8 +39,9 @@ def test_the_sbom_lists_them_as_source_distributions(version):
     (libfoo_drv,) = derivations[top].inputs
     libfoo = derivations[libfoo_drv].env["out"]
     top_path = "/nix/store/%s-top-1" % ("x" * 32)
-    infos: Dict[str, Optional[Dict[str, Any]]] = {libfoo: {"narHash": "sha256-" + "A" * 43 + "=", "references": [], "deriver": libfoo_drv},
-             top_path: {"narHash": "sha256-" + "B" * 43 + "=", "references": [libfoo], "deriver": top}}
+    infos: Dict[str, Optional[Dict[str, Any]]] = {
+        libfoo: {"narHash": "sha256-" + "A" * 43 + "=", "references": [], "deriver": libfoo_drv},
+        top_path: {"narHash": "sha256-" + "B" * 43 + "=", "references": [libfoo], "deriver": top}}
     sources = ds.sources_by_path(infos, derivations)
     assert list(sources) == [libfoo]
     component = sb.component(libfoo, infos[libfoo] or {}, sources=sources[libfoo])

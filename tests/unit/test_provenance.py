@@ -33,11 +33,12 @@ METADATA: Dict[str, Any] = {  # the shape of `nix flake metadata --json` (Nix 2.
 
 
 def deployment(**changes):
-    fields: Dict[str, Any] = dict(host="web-01", system=SYSTEM, nar_sha256=pv.hex_digest(NAR), flake=METADATA["url"],
-                  attribute='nixosConfigurations."web-01".config.system.build.toplevel',
-                  resources=tuple(pv.flake_resources(METADATA["url"], METADATA)), nix_version="2.8.0",
-                  builder="controller", builder_host="ctl", action="switch", by="alice@ctl", started=1700000000.0,
-                  finished=1700000042.5, awx_job="42", awx_user="bob")
+    fields: Dict[str, Any] = dict(
+        host="web-01", system=SYSTEM, nar_sha256=pv.hex_digest(NAR), flake=METADATA["url"],
+        attribute='nixosConfigurations."web-01".config.system.build.toplevel',
+        resources=tuple(pv.flake_resources(METADATA["url"], METADATA)), nix_version="2.8.0",
+        builder="controller", builder_host="ctl", action="switch", by="alice@ctl", started=1700000000.0,
+        finished=1700000042.5, awx_job="42", awx_user="bob")
     fields.update(changes)
     return pv.Deployment(**fields)
 

@@ -26,8 +26,8 @@ def test_nar_hashes_in_both_notations_are_the_nars_sha256(tmp_path):
     dumped = subprocess.run(["nix-store", "--dump", path], stdout=subprocess.PIPE, check=True).stdout
     want = hashlib.sha256(dumped).hexdigest()
     assert sb.sha256_hex(nix("nix-store", "-q", "--hash", path)) == want  # sha256:<nix base-32>
-    sri = (parse_path_info(nix("nix", "--extra-experimental-features", "nix-command", "path-info", "--json",
-                              path))[path] or {}).get("narHash", "")
+    listed = nix("nix", "--extra-experimental-features", "nix-command", "path-info", "--json", path)
+    sri = (parse_path_info(listed)[path] or {}).get("narHash", "")
     assert sri.startswith("sha256-") and sb.sha256_hex(sri) == want
     assert sb.sha256_hex("sha256:" + want) == want
     with pytest.raises(sb.SbomError):

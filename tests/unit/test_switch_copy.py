@@ -68,8 +68,8 @@ def test_the_first_probe_asks_for_a_valid_path_only_when_it_may_fetch():
     for fetch, expected in ((None, ac.is_toplevel_command(NEW)), (lambda: None, ac.is_valid_toplevel_command(NEW))):
         commands: List[Command] = []
 
-        def answer(op, commands=commands):
-            commands.append(op.command)
+        def answer(op):
+            commands.append(op.command)  # noqa: B023 (called within this iteration)
             return probe(2, NEW, ((1, OLD), (2, NEW)))
         shell, a = activator({"probe": answer})
         a.switch(NEW, fetch=fetch)

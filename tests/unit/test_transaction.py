@@ -11,9 +11,10 @@ PREV = "/nix/store/vsp9a6ydyqvbnv7majfxkyl0vjdjwlxq-nixos-system-web-1"
 
 
 def tx(**kw):
-    base: Dict[str, Any] = dict(path=P, action="switch", profile="/nix/var/nix/profiles/system", work_dir="/run/nixfleet/abc",
-                owner="me@ctl pid 1, deploying it's ${HOME} \"quoted\"", prev_generation=3, prev_profile_path=PREV,
-                prev_running=PREV)
+    base: Dict[str, Any] = dict(
+        path=P, action="switch", profile="/nix/var/nix/profiles/system", work_dir="/run/nixfleet/abc",
+        owner="me@ctl pid 1, deploying it's ${HOME} \"quoted\"", prev_generation=3, prev_profile_path=PREV,
+        prev_running=PREV)
     base.update(kw)
     return tr.Transaction(**base)
 
