@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # Sourced by the scripts: the environment every test, demo and benchmark runs in.
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 # NIXFLEET_ANSIBLE_CORE=X.Y.Z: the same tools with another ansible-core, in a venv of its own

@@ -16,6 +16,7 @@ if [[ ${1:-} == --no-matrix ]]; then shift; fi
 # Each part appends "PART SECONDS OUTCOME" here (tests/matrix/run too); printed at exit.
 NIXFLEET_TIMINGS=$(mktemp)
 export NIXFLEET_TIMINGS
+# shellcheck disable=SC2317  # (run by the EXIT trap)
 timings() {
   local status=$?
   if [[ -n ${in_root_pid:-} ]] && kill -0 "$in_root_pid" 2>/dev/null; then

@@ -18,11 +18,11 @@ if [[ -f "$DIR.stamp" && "$(cat "$DIR.stamp")" == "$want" && -x "$DIR/bin/sh" ]]
   exit 0
 fi
 
-command -v debootstrap >/dev/null && command -v systemd-nspawn >/dev/null || {
+if ! command -v debootstrap >/dev/null || ! command -v systemd-nspawn >/dev/null; then
   echo "debian-root: installing debootstrap and systemd-container" >&2
   apt-get update -qq >&2
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends debootstrap systemd-container >&2
-}
+fi
 mkdir -p "$ROOTS"
 rm -rf "$DIR" "$DIR.stamp" "$DIR.new"
 echo "debian-root: debootstrap --variant=minbase $SUITE (once; cached in $DIR)" >&2

@@ -7,4 +7,5 @@
 # Nix takes a machine whose only IPv4 address is 127.0.0.1 for one without Internet and changes
 # its settings (connect-timeout 1, ...); a second loopback address keeps it as on any machine.
 set -eu
+# shellcheck disable=SC2016  # ($0 and $@ are the inner shell's)
 exec unshare --net -- /bin/sh -c 'ip link set lo up && ip addr add 127.255.255.254/32 dev lo && exec "$0" "$@"' "$@"

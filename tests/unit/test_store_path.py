@@ -23,5 +23,3 @@ def test_parts():
 def test_rejects(bad):
     with pytest.raises(ValueError):
         StorePath(bad)
-
-
