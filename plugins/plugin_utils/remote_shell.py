@@ -71,4 +71,3 @@ class RemoteShell(ABC):
             # The failure message carries stderr only: stdout may be the secret itself.
             result = CommandResult(result.argv, result.rc, "", result.stderr)
         return check(result, what, self.label)
-
