@@ -32,16 +32,17 @@ def own_evaluation_cache(tmp_path_factory, monkeypatch):
 
 
 @pytest.fixture(scope="session")
-def fleet(tmp_path_factory):
-    """node01..node04 on 127.0.10.11-14; node04 has no Python."""
+def session_fleet(tmp_path_factory):
+    """The fleet the session shares: node01..node04 on 127.0.10.11-14; node04 has no Python. (A module
+    with a fleet of its own names it ``fleet``: tests/integration/fleet_fixtures.py.)"""
     state = tmp_path_factory.mktemp("fleet") / "state"
-    with running_fleet(state, SESSION_HOSTS, ["node04"], SESSION_FIRST_ADDRESS) as session_fleet:
-        yield session_fleet
+    with running_fleet(state, SESSION_HOSTS, ["node04"], SESSION_FIRST_ADDRESS) as running:
+        yield running
 
 
 @pytest.fixture(scope="session")
-def fixture_flake(fleet, tmp_path_factory):
-    return FixtureFlake.create(tmp_path_factory.mktemp("flake") / "flake", fleet, SHAPES, TAGS)
+def session_flake(session_fleet, tmp_path_factory):
+    return FixtureFlake.create(tmp_path_factory.mktemp("flake") / "flake", session_fleet, SHAPES, TAGS)
 
 
 def pytest_collection_modifyitems(config, items):

@@ -12,7 +12,8 @@ import warnings
 
 import pytest
 
-from fleetctl import ROOT, FixtureFlake, running_fleet
+from fleetctl import ROOT, FixtureFlake
+from fleet_fixtures import own_fleet
 from playbook_helpers import run_playbook_text, write_fleet_inventory
 from warning_lines import split_warnings
 
@@ -26,10 +27,7 @@ class DependencyWarningReport(UserWarning):
     ``NIXFLEET_DEPENDENCY_WARNINGS=report``)."""
 
 
-@pytest.fixture(scope="module")
-def fleet(tmp_path_factory):
-    with running_fleet(tmp_path_factory.mktemp("warn-fleet") / "state", 2, ["node02"], "127.0.67.11") as f:
-        yield f
+fleet = own_fleet("warn", 2, ["node02"], "127.0.67.11")
 
 
 @pytest.fixture(scope="module")

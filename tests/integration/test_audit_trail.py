@@ -9,8 +9,9 @@ import time
 
 import pytest
 
-from fleetctl import FixtureFlake, inside, running_fleet
-from playbook_helpers import failures, run_playbook, run_playbook_text, run_task, write_fleet_inventory
+from fleetctl import inside
+from fleet_fixtures import own_fleet, fleet_flake, fleet_inventory
+from playbook_helpers import failures, run_playbook, run_playbook_text, run_task
 
 pytestmark = pytest.mark.integration
 
@@ -19,20 +20,9 @@ ME = "%s@%s" % (getpass.getuser(), socket.gethostname())
 HOSTILE = "o'neil \"$(touch /tmp/pwned)\" `touch /tmp/pwned`; é"
 
 
-@pytest.fixture(scope="module")
-def fleet(tmp_path_factory):
-    with running_fleet(tmp_path_factory.mktemp("audit") / "state", 2, ["node02"], "127.0.26.11") as f:
-        yield f
-
-
-@pytest.fixture(scope="module")
-def flake(fleet, tmp_path_factory):
-    return FixtureFlake.create(tmp_path_factory.mktemp("audit-flake") / "flake", fleet, {})
-
-
-@pytest.fixture(scope="module")
-def inventory(fleet, flake, tmp_path_factory):
-    return write_fleet_inventory(tmp_path_factory.mktemp("audit-inventory"), fleet, flake)
+fleet = own_fleet("audit", 2, ["node02"], "127.0.26.11")
+flake = fleet_flake("audit", {})
+inventory = fleet_inventory("audit")
 
 
 def records(host):

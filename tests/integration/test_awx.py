@@ -12,7 +12,8 @@ import ansible_runner
 import pytest
 import yaml
 from awx_slices import job_env, task_results
-from fleetctl import NIX_CONFIG, ROOT, FixtureFlake, inside, running_fleet
+from fleetctl import NIX_CONFIG, ROOT, FixtureFlake, inside
+from fleet_fixtures import own_fleet
 from inventory_helpers import inventory_list
 
 pytestmark = pytest.mark.integration
@@ -57,10 +58,7 @@ def test_credential_types_feed_role_variables():
             assert used <= fields | {t.split(".", 1)[1] for t in kind["injectors"].get("file", {})}, (kind["name"], name)
 
 
-@pytest.fixture(scope="module")
-def fleet(tmp_path_factory):
-    with running_fleet(tmp_path_factory.mktemp("awx-fleet") / "state", 2, ["node02"], "127.0.65.11") as f:
-        yield f
+fleet = own_fleet("awx", 2, ["node02"], "127.0.65.11")
 
 
 @pytest.fixture(scope="module")

@@ -14,7 +14,8 @@ import time
 import pytest
 import yaml
 
-from fleetctl import FixtureFlake, holding_lock, inside, running_fleet, served_version, system_state
+from fleetctl import holding_lock, inside, served_version, system_state
+from fleet_fixtures import own_fleet, fleet_flake
 from inventory_helpers import hostvars, inventory_list
 from playbook_helpers import (failures, leaked_lines, run_playbook, run_playbook_on_a_terminal, run_playbook_text,
                               run_task, write_fleet_inventory)
@@ -31,16 +32,8 @@ FAST = {"nixos_deploy_confirm_timeout": CONFIRM}
 SWITCHED = "node01:node02:node03"  # deployed by the inventory fixture; node04 has its own test
 
 
-@pytest.fixture(scope="module")
-def fleet(tmp_path_factory):
-    state = tmp_path_factory.mktemp("become") / "state"
-    with running_fleet(state, 4, ["node02"], "127.0.16.11", deploy_users=USERS) as f:
-        yield f
-
-
-@pytest.fixture(scope="module")
-def flake(fleet, tmp_path_factory):
-    return FixtureFlake.create(tmp_path_factory.mktemp("become-flake") / "flake", fleet, SHAPES)
+fleet = own_fleet("become", 4, ["node02"], "127.0.16.11", deploy_users=USERS)
+flake = fleet_flake("become", SHAPES)
 
 
 @pytest.fixture(scope="module")

@@ -10,7 +10,8 @@ import time
 import pytest
 import yaml
 
-from fleetctl import FixtureFlake, host_path_info, inside, running_fleet
+from fleetctl import FixtureFlake, host_path_info, inside
+from fleet_fixtures import own_fleet
 from playbook_helpers import failures, leaked_lines, run_playbook, run_playbook_text, write_fleet_inventory
 from sops_files import make_repo
 
@@ -24,11 +25,7 @@ USERS = {"cache01": nsfleet.DeployUser("nopasswd"), "node01": nsfleet.DeployUser
 CONFIRM = 5
 
 
-@pytest.fixture(scope="module")
-def fleet(tmp_path_factory):
-    state = tmp_path_factory.mktemp("become-playbooks") / "state"
-    with running_fleet(state, 3, ["node02"], "127.0.17.11", names=["cache01"] + TARGETS, deploy_users=USERS) as f:
-        yield f
+fleet = own_fleet("become-playbooks", 3, ["node02"], "127.0.17.11", names=["cache01"] + TARGETS, deploy_users=USERS)
 
 
 @pytest.fixture(scope="module")

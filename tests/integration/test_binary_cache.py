@@ -9,7 +9,8 @@ from pathlib import Path
 
 import pytest
 import yaml
-from fleetctl import FixtureFlake, host_path_info, inside, running_fleet
+from fleetctl import FixtureFlake, host_path_info, inside
+from fleet_fixtures import own_fleet
 from playbook_helpers import failures, run_playbook, run_task, write_fleet_inventory, write_static_group
 
 pytestmark = pytest.mark.integration
@@ -17,11 +18,7 @@ pytestmark = pytest.mark.integration
 TARGETS = ["node01", "node02"]
 
 
-@pytest.fixture(scope="module")
-def fleet(tmp_path_factory):
-    state = tmp_path_factory.mktemp("cache-fleet") / "state"
-    with running_fleet(state, 3, ["node02"], "127.0.63.11", names=["cache01"] + TARGETS) as f:
-        yield f
+fleet = own_fleet("cache", 3, ["node02"], "127.0.63.11", names=["cache01"] + TARGETS)
 
 
 @pytest.fixture(scope="module")

@@ -6,7 +6,8 @@ import subprocess
 import pytest
 import yaml
 
-from fleetctl import FixtureFlake, inside, running_fleet, system_state
+from fleetctl import FixtureFlake, inside, system_state
+from fleet_fixtures import own_fleet
 from playbook_helpers import failures, run_playbook, write_fleet_inventory, write_static_group
 
 pytestmark = pytest.mark.integration
@@ -14,11 +15,7 @@ pytestmark = pytest.mark.integration
 TARGETS = ["hb01", "hb02"]
 
 
-@pytest.fixture(scope="module")
-def fleet(tmp_path_factory):
-    state = tmp_path_factory.mktemp("build-host-fleet") / "state"
-    with running_fleet(state, 3, ["hb02"], "127.0.34.11", names=["bld01"] + TARGETS) as f:
-        yield f
+fleet = own_fleet("build-host", 3, ["hb02"], "127.0.34.11", names=["bld01"] + TARGETS)
 
 
 @pytest.fixture(scope="module")

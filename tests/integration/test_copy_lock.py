@@ -12,7 +12,8 @@ from typing import List
 import pytest
 import yaml
 
-from fleetctl import FixtureFlake, holding_lock, inside, nix_env, running_fleet
+from fleetctl import FixtureFlake, holding_lock, inside, nix_env
+from fleet_fixtures import own_fleet
 from playbook_helpers import PlaybookRun, run_playbook, write_fleet_inventory
 
 pytestmark = pytest.mark.integration
@@ -37,10 +38,7 @@ mk "many-leaves" "echo $leaves > $out" { leaves = builtins.genList leaf %d; }
 """ % LEAVES
 
 
-@pytest.fixture(scope="module")
-def fleet(tmp_path_factory):
-    with running_fleet(tmp_path_factory.mktemp("copy-lock") / "state", 1, [], "127.0.66.11") as f:
-        yield f
+fleet = own_fleet("copy-lock", 1, [], "127.0.66.11")
 
 
 @pytest.fixture(scope="module")

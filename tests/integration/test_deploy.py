@@ -1,6 +1,8 @@
 """playbooks/deploy.yml and playbooks/rollback.yml end to end on a fleet of their own.
 
-The tests run in order and build on each other's end state, like successive deploys would.
+A scenario: the tests are its numbered steps (test_01_... to test_17_...), run in that order, each
+building on the end state of the ones before, like successive deploys would. Run the module whole
+(``-k`` on one step alone finds the fleet in another state).
 """
 import json
 import subprocess
@@ -8,8 +10,9 @@ import uuid
 
 import pytest
 
-from fleetctl import FixtureFlake, http_get, inside, path_info, running_fleet
-from playbook_helpers import run_playbook, run_task, write_fleet_inventory
+from fleetctl import http_get, inside, path_info
+from fleet_fixtures import own_fleet, fleet_flake, fleet_inventory
+from playbook_helpers import run_playbook, run_task
 
 pytestmark = pytest.mark.integration
 
@@ -17,20 +20,9 @@ SHAPES = {"node01": "colmena", "node02": "deploy-rs", "node03": "plain", "node04
 ALL = ["node01", "node02", "node03", "node04"]
 
 
-@pytest.fixture(scope="module")
-def fleet(tmp_path_factory):
-    with running_fleet(tmp_path_factory.mktemp("deploy-fleet") / "state", 4, ["node04"], "127.0.11.11") as f:
-        yield f
-
-
-@pytest.fixture(scope="module")
-def flake(fleet, tmp_path_factory):
-    return FixtureFlake.create(tmp_path_factory.mktemp("deploy-flake") / "flake", fleet, SHAPES)
-
-
-@pytest.fixture(scope="module")
-def inventory(fleet, flake, tmp_path_factory):
-    return write_fleet_inventory(tmp_path_factory.mktemp("deploy-inventory"), fleet, flake)
+fleet = own_fleet("deploy", 4, ["node04"], "127.0.11.11")
+flake = fleet_flake("deploy", SHAPES)
+inventory = fleet_inventory("deploy")
 
 
 def toplevel(flake, name):
@@ -52,7 +44,7 @@ def valid_on_controller(path):
                           check=False).returncode == 0
 
 
-def test_first_deploy_puts_every_host_on_its_system(fleet, flake, inventory):
+def test_01_first_deploy_puts_every_host_on_its_system(fleet, flake, inventory):
     # (other suites may have built the same fixture systems already)
     unbuilt = [h.name for h in fleet.hosts if not valid_on_controller(toplevel(flake, h.name))]
     run = run_playbook(inventory, "deploy.yml")
@@ -83,7 +75,7 @@ def test_first_deploy_puts_every_host_on_its_system(fleet, flake, inventory):
     assert inside(fleet["node04"], "command -v python3 || echo none").strip() == "none"
 
 
-def test_second_run_changes_and_copies_nothing(fleet, inventory):
+def test_02_second_run_changes_and_copies_nothing(fleet, inventory):
     run = run_playbook(inventory, "nixfleet.nixos.deploy")  # by FQCN, as AWX and users may
     assert run.rc == 0, run.stderr
     for name in ALL:
@@ -91,7 +83,7 @@ def test_second_run_changes_and_copies_nothing(fleet, inventory):
     assert all(r["copied"] is False for r in run.results("Copy and switch to the system").values())
 
 
-def test_deploy_report_files(fleet, flake, inventory, tmp_path):
+def test_03_deploy_report_files(fleet, flake, inventory, tmp_path):
     run = run_playbook(inventory, "deploy.yml", extra_vars={"nixos_deploy_report_dir": str(tmp_path / "report")})
     assert run.rc == 0, run.stderr
     rows = {row["host"]: row for row in json.loads((tmp_path / "report" / "deploy-report.json").read_text())}
@@ -109,7 +101,7 @@ def test_deploy_report_files(fleet, flake, inventory, tmp_path):
     assert table[0].split() == ["HOST", "RESULT", "GENERATION", "SYSTEM", "CLOSURE", "REBOOT", "HEALTH", "TIME"]
 
 
-def test_a_limited_deploy_still_reports(inventory):
+def test_04_a_limited_deploy_still_reports(inventory):
     """With --limit, localhost is not in the Summary play: the last batch reports, once, on the kept hosts."""
     run = run_playbook(inventory, "deploy.yml", limit="node01,node02", extra_vars={"nixos_deploy_serial": 1})
     assert run.rc == 0, run.stderr
@@ -119,7 +111,7 @@ def test_a_limited_deploy_still_reports(inventory):
     assert [line.split()[0] for line in table[1:]] == ["node01", "node02"], table
 
 
-def test_check_diff_shows_one_host_then_real_run_moves_only_it(fleet, flake, inventory):
+def test_05_check_diff_shows_one_host_then_real_run_moves_only_it(fleet, flake, inventory):
     before = {h.name: host_state(h) for h in fleet.hosts}
     flake.set_host("node02", version="2")
     new = toplevel(flake, "node02")
@@ -147,7 +139,7 @@ def test_check_diff_shows_one_host_then_real_run_moves_only_it(fleet, flake, inv
         assert host_state(fleet[name]) == before[name]
 
 
-def test_failing_activation_rolls_back_that_host_only(fleet, flake, inventory):
+def test_06_failing_activation_rolls_back_that_host_only(fleet, flake, inventory):
     before = host_state(fleet["node03"])
     flake.set_host("node03", version="3", fail="fail")
     flake.set_host("node01", version="2")
@@ -165,7 +157,7 @@ def test_failing_activation_rolls_back_that_host_only(fleet, flake, inventory):
     flake.set_host("node03", version="1", fail="none")
 
 
-def test_exit_code_4_is_reported(fleet, flake, inventory):
+def test_07_exit_code_4_is_reported(fleet, flake, inventory):
     flake.set_host("node04", version="2", fail="exit4")
     run = run_playbook(inventory, "deploy.yml")
     assert run.rc == 0, run.stderr
@@ -178,7 +170,7 @@ def test_exit_code_4_is_reported(fleet, flake, inventory):
     flake.set_host("node04", fail="none")
 
 
-def test_build_and_eval_failures_fail_only_their_hosts(fleet, flake, inventory):
+def test_08_build_and_eval_failures_fail_only_their_hosts(fleet, flake, inventory):
     flake.set_host("node01", version="3", fail="build")
     flake.set_host("node02", version="3", fail="eval")
     flake.set_host("node04", version="3")
@@ -194,7 +186,7 @@ def test_build_and_eval_failures_fail_only_their_hosts(fleet, flake, inventory):
     flake.set_host("node02", version="2", fail="none")
 
 
-def test_rollback_to_previous_and_to_n(fleet, flake, inventory):
+def test_09_rollback_to_previous_and_to_n(fleet, flake, inventory):
     node02 = fleet["node02"]
     gen1, gen2 = host_state(node02)["links"], None
     assert gen1 == ["system-1-link", "system-2-link"]
@@ -225,7 +217,7 @@ def toplevel_v1(flake, name):
         flake.write()
 
 
-def test_facts_generations_running_booted_and_reboot(fleet, flake, inventory):
+def test_10_facts_generations_running_booted_and_reboot(fleet, flake, inventory):
     run = run_task(inventory, "nixos", "nixfleet.nixos.facts")
     assert run.rc == 0, run.stderr
     facts = {h: r["ansible_facts"]["nixos"] for h, r in run.results("task under test").items()}
@@ -251,7 +243,7 @@ def test_facts_generations_running_booted_and_reboot(fleet, flake, inventory):
     inside(host, "rm -rf /run/booted-system /run/boot-gen")
 
 
-def test_test_boot_and_dry_activate(fleet, flake, inventory):
+def test_11_test_boot_and_dry_activate(fleet, flake, inventory):
     host = fleet["node01"]
     before = host_state(host)
     flake.set_host("node01", version="4")
@@ -277,7 +269,7 @@ def test_test_boot_and_dry_activate(fleet, flake, inventory):
     assert again.rc == 0 and again.results("Copy and switch to the system")["node01"]["changed"] is False
 
 
-def test_refuses_what_is_not_a_toplevel(fleet, flake, inventory):
+def test_12_refuses_what_is_not_a_toplevel(fleet, flake, inventory):
     host = fleet["node01"]
     base = inside(host, "readlink /run/current-system/sw").strip()
     run = run_task(inventory, "node01", "nixfleet.nixos.switch", {"path": base})
@@ -290,7 +282,7 @@ def test_refuses_what_is_not_a_toplevel(fleet, flake, inventory):
     assert "is not in the target's store; copy it first" in run.results("task under test")["node01"]["msg"]
 
 
-def test_copy_modes_substitute_and_cache(fleet, flake, inventory, tmp_path):
+def test_13_copy_modes_substitute_and_cache(fleet, flake, inventory, tmp_path):
     flake.set_host("node03", version="2")
     sub = run_playbook(inventory, "deploy.yml", limit="node03", extra_vars={"nixos_deploy_copy_mode": "substitute"})
     assert sub.rc == 0, sub.stderr
@@ -319,7 +311,7 @@ def test_copy_modes_substitute_and_cache(fleet, flake, inventory, tmp_path):
     assert inside(fleet["node04"], "nix-store --check-validity %s 2>/dev/null || echo invalid" % path).strip() == "invalid"
 
 
-def test_build_honours_nix_args(fleet, flake, inventory):
+def test_14_build_honours_nix_args(fleet, flake, inventory):
     # A version never built before, so the build really needs a job (the controller's store persists).
     flake.set_host("node04", version="7-%s" % uuid.uuid4().hex[:8])
     new = toplevel(flake, "node04")
@@ -334,7 +326,7 @@ def test_build_honours_nix_args(fleet, flake, inventory):
     assert host_state(fleet["node04"])["running"] == new
 
 
-def test_verify_reports_drift_and_health_and_changes_nothing(fleet, flake, inventory):
+def test_15_verify_reports_drift_and_health_and_changes_nothing(fleet, flake, inventory):
     run_playbook(inventory, "deploy.yml")  # converge first
     before = {h.name: host_state(h) for h in fleet.hosts}
     flake.set_host("node03", version="drifted")
@@ -356,7 +348,7 @@ def test_verify_reports_drift_and_health_and_changes_nothing(fleet, flake, inven
     assert strict.rc == 2 and strict.stats("node03")["failures"] == 1 and strict.stats("node01")["failures"] == 0
 
 
-def test_a_shared_package_change_is_shown_package_by_package(fleet, flake, inventory, tmp_path):
+def test_16_a_shared_package_change_is_shown_package_by_package(fleet, flake, inventory, tmp_path):
     assert run_playbook(inventory, "deploy.yml").rc == 0  # converge first
     base = {"name": "nixfleet-base", "kind": "changed", "before": ["1"], "after": ["2"]}
     flake.data["base_version"] = "2"  # the package every host shares
@@ -384,7 +376,7 @@ def test_a_shared_package_change_is_shown_package_by_package(fleet, flake, inven
     assert run_playbook(inventory, "deploy.yml").rc == 0
 
 
-def test_report_shows_the_closure_change(fleet, flake, inventory, tmp_path):
+def test_17_report_shows_the_closure_change(fleet, flake, inventory, tmp_path):
     """Last in this module: it leaves node01 a generation ahead."""
     run_playbook(inventory, "deploy.yml")  # converge first
     # A new generation: the change in closure size, both sizes counted by the controller's own Nix.

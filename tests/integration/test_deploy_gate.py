@@ -9,7 +9,8 @@ import subprocess
 
 import pytest
 
-from fleetctl import FixtureFlake, host_path_info, inside, nix_env, running_fleet
+from fleetctl import FixtureFlake, host_path_info, inside, nix_env
+from fleet_fixtures import own_fleet
 from playbook_helpers import run_playbook, write_fleet_inventory
 
 pytestmark = pytest.mark.integration
@@ -20,10 +21,7 @@ TOMORROW = (datetime.datetime.now(datetime.timezone.utc).date() + datetime.timed
 YESTERDAY = (datetime.datetime.now(datetime.timezone.utc).date() - datetime.timedelta(days=1)).isoformat()
 
 
-@pytest.fixture(scope="module")
-def fleet(tmp_path_factory):
-    with running_fleet(tmp_path_factory.mktemp("gate") / "state", 3, ["node02"], "127.0.91.11") as f:
-        yield f
+fleet = own_fleet("gate", 3, ["node02"], "127.0.91.11")
 
 
 @pytest.fixture(scope="module")

@@ -7,18 +7,16 @@ import subprocess
 
 import pytest
 
-from fleetctl import FixtureFlake, inside, running_fleet, system_state
-from playbook_helpers import failures, run_playbook, write_fleet_inventory
+from fleetctl import FixtureFlake, inside, system_state
+from fleet_fixtures import own_fleet, fleet_inventory
+from playbook_helpers import failures, run_playbook
 
 pytestmark = pytest.mark.integration
 
 FAST = {"nixos_deploy_confirm_timeout": 5}
 
 
-@pytest.fixture(scope="module")
-def fleet(tmp_path_factory):
-    with running_fleet(tmp_path_factory.mktemp("wrapper-fleet") / "state", 1, [], "127.0.100.11") as f:
-        yield f
+fleet = own_fleet("wrapper", 1, [], "127.0.100.11")
 
 
 @pytest.fixture(scope="module")
@@ -28,9 +26,7 @@ def flake(fleet, tmp_path_factory):
     return flake
 
 
-@pytest.fixture(scope="module")
-def inventory(fleet, flake, tmp_path_factory):
-    return write_fleet_inventory(tmp_path_factory.mktemp("wrapper-inventory"), fleet, flake)
+inventory = fleet_inventory("wrapper")
 
 
 def wrapper_and_toplevel(flake):

@@ -11,7 +11,8 @@ import os
 import pytest
 import yaml
 
-from fleetctl import FixtureFlake, inside, running_fleet, system_state
+from fleetctl import FixtureFlake, inside, system_state
+from fleet_fixtures import own_fleet
 from playbook_helpers import failures, leaked_lines, run_playbook, run_playbook_text, write_fleet_inventory
 
 pytestmark = pytest.mark.integration
@@ -21,11 +22,7 @@ MARKER = "/tmp/nixfleet-key-templated"
 TEMPLATE = "{{ lookup('pipe', 'touch %s') }}" % MARKER
 
 
-@pytest.fixture(scope="module")
-def fleet(tmp_path_factory):
-    state = tmp_path_factory.mktemp("keys-fleet") / "state"
-    with running_fleet(state, 2, [], "127.0.31.11", names=["key01", "key02"]) as f:
-        yield f
+fleet = own_fleet("keys", 2, [], "127.0.31.11", names=["key01", "key02"])
 
 
 @pytest.fixture(scope="module")

@@ -7,7 +7,8 @@ import json
 
 import pytest
 
-from fleetctl import FixtureFlake, inside, running_fleet
+from fleetctl import FixtureFlake, inside
+from fleet_fixtures import own_fleet
 from playbook_helpers import failures, run_playbook, run_playbook_text, write_fleet_inventory
 
 pytestmark = pytest.mark.integration
@@ -15,10 +16,7 @@ pytestmark = pytest.mark.integration
 CURL = {"version": "8.5.0", "uses": ["openssl"]}
 
 
-@pytest.fixture(scope="module")
-def fleet(tmp_path_factory):
-    with running_fleet(tmp_path_factory.mktemp("exposure") / "state", 2, ["node02"], "127.0.90.11") as f:
-        yield f
+fleet = own_fleet("exposure", 2, ["node02"], "127.0.90.11")
 
 
 def systems(host):

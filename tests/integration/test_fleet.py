@@ -27,13 +27,13 @@ def build_all(flake, names):
     return {name: [o for o in outs if o.split("-", 1)[1].startswith("nixos-system-%s-" % name)][0] for name in names}
 
 
-def test_deploy_every_host_by_hand(fleet, fixture_flake):
+def test_deploy_every_host_by_hand(session_fleet, session_flake):
     """Build, nix copy over ssh (fleet key + known_hosts), set the profile, activate, check."""
-    names = [h.name for h in fleet.hosts]
-    paths = build_all(fixture_flake, names)
+    names = [h.name for h in session_fleet.hosts]
+    paths = build_all(session_flake, names)
     assert len(set(paths.values())) == len(names)
     cli = NixCli(env={"NIX_CONFIG": NIX_CONFIG})
-    for host in fleet.hosts:
+    for host in session_fleet.hosts:
         t = target(host)
         path = paths[host.name]
         assert cli.missing_paths([path], t.store_url(), env=t.nix_env()) == [path]
@@ -42,7 +42,7 @@ def test_deploy_every_host_by_hand(fleet, fixture_flake):
         shell = SshShell(t)
         shell.check(argv("nix-env", "-p", SYSTEM_PROFILE, "--set", path), "setting the profile")
         shell.check(argv(path + "/bin/switch-to-configuration", "switch"), "activation")
-    for host in fleet.hosts:
+    for host in session_fleet.hosts:
         path = paths[host.name]
         state = parse_probe(SYSTEM_PROFILE, ssh(host, probe_command()).stdout)
         assert state.running_system == path
@@ -52,7 +52,7 @@ def test_deploy_every_host_by_hand(fleet, fixture_flake):
         assert inside(host, "cat /nix/var/nix/profiles/system/nixos-version").strip() == "1"
         assert http_get(host) == "%s 1\n" % host.name
     # Every host has its own store: node01's toplevel is on node01 only.
-    n1, n2 = fleet["node01"], fleet["node02"]
+    n1, n2 = session_fleet["node01"], session_fleet["node02"]
     assert ssh(n2, "test -e %s" % paths["node01"], check=False).returncode == 1
     assert ssh(n1, "test -e %s" % paths["node01"]).returncode == 0
     # The shared part of the closure is the same store path on both hosts.
@@ -60,25 +60,25 @@ def test_deploy_every_host_by_hand(fleet, fixture_flake):
     assert shared == ssh(n2, "readlink %s/sw" % paths["node02"]).stdout
 
 
-def test_hosts_have_their_own_namespaces(fleet):
-    for host in fleet.hosts:
+def test_hosts_have_their_own_namespaces(session_fleet):
+    for host in session_fleet.hosts:
         assert ssh(host, "hostname").stdout.strip() == host.name
         assert inside(host, "hostname").strip() == host.name
         assert "substituters =" in ssh(host, "cat /etc/nix/nix.conf").stdout
         # PID 1 is the host's own init, not the machine's.
         assert "tini" in ssh(host, "cat /proc/1/cmdline | tr '\\0' ' '").stdout
     marker = "/var/lib/nixfleet-marker"
-    ssh(fleet["node01"], "touch %s" % marker)
-    assert ssh(fleet["node02"], "test -e %s" % marker, check=False).returncode == 1
+    ssh(session_fleet["node01"], "touch %s" % marker)
+    assert ssh(session_fleet["node02"], "test -e %s" % marker, check=False).returncode == 1
     assert not os.path.exists(marker)
 
 
-def test_host_keys_are_verified(fleet, tmp_path):
-    host = fleet["node01"]
+def test_host_keys_are_verified(session_fleet, tmp_path):
+    host = session_fleet["node01"]
     wrong = tmp_path / "known_hosts"
-    other = Path(fleet["node02"].known_hosts).read_text().splitlines()
+    other = Path(session_fleet["node02"].known_hosts).read_text().splitlines()
     # node02's key written for node01's address: ssh must refuse.
-    key = [line for line in other if line.startswith("[%s]" % fleet["node02"].address)][0].split(" ", 1)[1]
+    key = [line for line in other if line.startswith("[%s]" % session_fleet["node02"].address)][0].split(" ", 1)[1]
     wrong.write_text("[%s]:%d %s\n" % (host.address, host.port, key))
     argv = ["ssh", "-o", "BatchMode=yes", "-o", "StrictHostKeyChecking=yes", "-o", "UserKnownHostsFile=%s" % wrong,
             "-i", host.private_key, "-p", str(host.port), "%s@%s" % (host.user, host.address), "true"]
@@ -87,13 +87,13 @@ def test_host_keys_are_verified(fleet, tmp_path):
     assert "HOST IDENTIFICATION HAS CHANGED" in proc.stderr or "Host key verification failed" in proc.stderr
 
 
-def test_no_python_host_has_no_python(fleet):
-    host = fleet["node04"]
+def test_no_python_host_has_no_python(session_fleet):
+    host = session_fleet["node04"]
     assert host.no_python
     probe = "for p in python python2 python3 python3.11; do command -v $p; done; find /usr/lib/python3* -mindepth 1 2>/dev/null | head -3; true"
     assert ssh(host, probe).stdout.strip() == ""
     assert ssh(host, "/usr/bin/python3 -c 1", check=False).returncode == 127
-    assert ssh(fleet["node01"], "command -v python3").stdout.strip()
+    assert ssh(session_fleet["node01"], "command -v python3").stdout.strip()
     # Ansible itself: modules need Python and fail; raw works.
     ansible = os.path.join(os.path.dirname(sys.executable), "ansible")
     common = ["-i", "%s," % host.address, "-u", host.user, "--private-key", host.private_key,
@@ -154,19 +154,19 @@ def test_cli_up_and_down_leave_nothing(tmp_path):
     assert not state.exists()
 
 
-def test_up_refuses_a_running_state_and_bad_addresses(tmp_path, fleet):
+def test_up_refuses_a_running_state_and_bad_addresses(tmp_path, session_fleet):
     with pytest.raises(nsfleet.FleetError, match="already holds a fleet"):
-        nsfleet.up(fleet.state, 1)
+        nsfleet.up(session_fleet.state, 1)
     with pytest.raises(nsfleet.FleetError, match="127.0.0.0/8"):
         nsfleet.up(tmp_path / "s", 2, first_address="10.0.0.1")
     with pytest.raises(nsfleet.FleetError, match="unknown hosts"):
         nsfleet.up(tmp_path / "s", 2, no_python=["node09"], first_address="127.0.21.1")
 
 
-def test_core_reports_nix_version_and_remote_failures(fleet):
+def test_core_reports_nix_version_and_remote_failures(session_fleet):
     version = NixCli(env={"NIX_CONFIG": NIX_CONFIG}).version()
     assert version.implementation == "Nix" and version.at_least(2, 8) and version.supports_flakes
-    shell = SshShell(target(fleet["node01"]))
+    shell = SshShell(target(session_fleet["node01"]))
     with pytest.raises(NixError) as info:
         shell.check(raw("echo 'error: no such generation' >&2; exit 7"), "switching")
     assert info.value.rc == 7 and info.value.host == "node01"

@@ -21,7 +21,8 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from ansible_collections.nixfleet.nixos.plugins.module_utils import bech32
 
-from fleetctl import ROOT, inside, running_fleet
+from fleetctl import ROOT, inside
+from fleet_fixtures import own_fleet
 from playbook_helpers import run_playbook
 
 pytestmark = pytest.mark.integration
@@ -174,10 +175,7 @@ def playbook(path, valid):
     return str(path)
 
 
-@pytest.fixture(scope="module")
-def fleet(tmp_path_factory):
-    with running_fleet(tmp_path_factory.mktemp("hostile") / "state", 1, ["node01"], "127.0.28.11") as f:
-        yield f
+fleet = own_fleet("hostile", 1, ["node01"], "127.0.28.11")
 
 
 def host_state(host):

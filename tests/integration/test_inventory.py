@@ -11,9 +11,9 @@ from inventory_helpers import (BIN, calls, group_hosts, hostvars, in_message, in
 pytestmark = pytest.mark.integration
 
 
-def test_three_metadata_shapes_of_the_fleet_flake(fleet, fixture_flake, tmp_path):
+def test_three_metadata_shapes_of_the_fleet_flake(session_fleet, session_flake, tmp_path):
     # The flake is a relative path, as users write it.
-    inv = write_inventory(tmp_path / "fleet.flake.yml", flake=os.path.relpath(str(fixture_flake.path), str(tmp_path)))
+    inv = write_inventory(tmp_path / "fleet.flake.yml", flake=os.path.relpath(str(session_flake.path), str(tmp_path)))
     rc, data, err = inventory_list(inv)
     assert rc == 0, err
     hv = hostvars(data)
@@ -33,7 +33,7 @@ def test_three_metadata_shapes_of_the_fleet_flake(fleet, fixture_flake, tmp_path
         assert h["nixos_attr"] == 'nixosConfigurations."%s"' % name
         assert h["nixos_toplevel_attr"] == 'nixosConfigurations."%s".config.system.build.toplevel' % name
         assert h["nixos_system"] == "x86_64-linux"
-        assert h["nixos_flake_source"] == "path:%s" % fixture_flake.path
+        assert h["nixos_flake_source"] == "path:%s" % session_flake.path
         # locked: the copy Nix fetched into the store, which cannot change under the play
         assert h["nixos_flake"].startswith("path:/nix/store/") and "narHash=sha256-" in h["nixos_flake"]
     assert group_hosts(data, "nixos") == ["node01", "node02", "node03", "node04"]
@@ -45,7 +45,7 @@ def test_three_metadata_shapes_of_the_fleet_flake(fleet, fixture_flake, tmp_path
     assert raw_hostvars(data)["node01"]["nixos_tags"] == ["web", "canary"]
 
 
-def test_locked_ref_builds_what_the_inventory_saw(fleet, fixture_flake, tmp_path):
+def test_locked_ref_builds_what_the_inventory_saw(session_fleet, session_flake, tmp_path):
     flake = FixtureFlake.from_specs(tmp_path / "f", {"a": {"address": "127.0.0.5", "shape": "colmena"}})
     inv = write_inventory(tmp_path / "a.flake.yml", flake=str(flake.path))
     data = inventory_list(inv)[1]

@@ -12,7 +12,8 @@ import subprocess
 
 import pytest
 
-from fleetctl import ROOT, FixtureFlake, running_fleet
+from fleetctl import ROOT, FixtureFlake
+from fleet_fixtures import own_fleet
 from inventory_helpers import BIN, group_hosts, hostvars, inventory_list, raw_hostvars, write_inventory
 from playbook_helpers import run_playbook, write_fleet_inventory
 
@@ -33,10 +34,7 @@ def unsafe_markings(value):
     return []
 
 
-@pytest.fixture(scope="module")
-def fleet(tmp_path_factory):
-    with running_fleet(tmp_path_factory.mktemp("templates-fleet") / "state", 1, [], "127.0.66.11") as f:
-        yield f
+fleet = own_fleet("templates", 1, [], "127.0.66.11")
 
 
 @pytest.fixture(scope="module")

@@ -10,7 +10,8 @@ import pytest
 import yaml
 
 from awx_slices import job_env, run_slices, slice_hosts
-from fleetctl import NIX_CONFIG, ROOT, FixtureFlake, running_fleet
+from fleetctl import NIX_CONFIG, ROOT, FixtureFlake
+from fleet_fixtures import own_fleet
 from inventory_helpers import inventory_list
 import nsfleet
 
@@ -22,10 +23,7 @@ SWITCH = "Copy and switch to the system"
 BUILD = "Build every host's system with one nix build"
 
 
-@pytest.fixture(scope="module")
-def fleet(tmp_path_factory):
-    with running_fleet(tmp_path_factory.mktemp("slicing-fleet") / "state", SIZE, [], "127.0.50.11") as f:
-        yield f
+fleet = own_fleet("slicing", SIZE, [], "127.0.50.11")
 
 
 @pytest.fixture(scope="module")

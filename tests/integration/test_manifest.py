@@ -10,7 +10,8 @@ import pytest
 import yaml
 
 from ansible_collections.nixfleet.nixos.plugins.module_utils.nix_argv import FRESH_NARINFO
-from fleetctl import FixtureFlake, inside, running_fleet, system_state
+from fleetctl import FixtureFlake, inside, system_state
+from fleet_fixtures import own_fleet
 from playbook_helpers import failures, run_playbook, write_fleet_inventory, write_static_group
 
 pytestmark = pytest.mark.integration
@@ -18,11 +19,7 @@ pytestmark = pytest.mark.integration
 TARGETS = ["man01", "man02"]
 
 
-@pytest.fixture(scope="module")
-def fleet(tmp_path_factory):
-    state = tmp_path_factory.mktemp("manifest-fleet") / "state"
-    with running_fleet(state, 3, [], "127.0.32.11", names=["cache01"] + TARGETS) as f:
-        yield f
+fleet = own_fleet("manifest", 3, [], "127.0.32.11", names=["cache01"] + TARGETS)
 
 
 @pytest.fixture(scope="module")

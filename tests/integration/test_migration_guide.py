@@ -11,7 +11,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from fleetctl import FIXTURE_FLAKE, ROOT, inside, running_fleet
+from fleetctl import FIXTURE_FLAKE, ROOT, inside
+from fleet_fixtures import own_fleet
 from playbook_helpers import BIN
 
 pytestmark = pytest.mark.integration
@@ -35,11 +36,7 @@ def guide_commands():
     return [line[2:] for line in block.splitlines() if line.startswith("$ ")]
 
 
-@pytest.fixture(scope="module")
-def fleet(tmp_path_factory):
-    state = tmp_path_factory.mktemp("guide-fleet") / "state"
-    with running_fleet(state, 2, [], "127.0.33.11", names=["web-01", "web-02"]) as f:
-        yield f
+fleet = own_fleet("guide", 2, [], "127.0.33.11", names=["web-01", "web-02"])
 
 
 @pytest.fixture(scope="module")

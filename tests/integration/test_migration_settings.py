@@ -12,8 +12,9 @@ import pytest
 
 from ansible_collections.nixfleet.nixos.plugins.module_utils import audit_log
 
-from fleetctl import FixtureFlake, http_get, inside, path_info, running_fleet, system_state
-from playbook_helpers import BIN, failures, run_playbook, run_task, write_fleet_inventory
+from fleetctl import FixtureFlake, http_get, inside, path_info, system_state
+from fleet_fixtures import own_fleet, fleet_inventory
+from playbook_helpers import BIN, failures, run_playbook, run_task
 
 pytestmark = pytest.mark.integration
 
@@ -21,11 +22,7 @@ SHAPES = {"mig01": "deploy-rs", "mig02": "colmena", "mig03": "plain", "mig04": "
 NAMES = list(SHAPES)
 
 
-@pytest.fixture(scope="module")
-def fleet(tmp_path_factory):
-    state = tmp_path_factory.mktemp("migration-fleet") / "state"
-    with running_fleet(state, 4, [], "127.0.30.11", names=NAMES) as f:
-        yield f
+fleet = own_fleet("migration", 4, [], "127.0.30.11", names=NAMES)
 
 
 @pytest.fixture(scope="module")
@@ -35,9 +32,7 @@ def flake(fleet, tmp_path_factory):
     return flake
 
 
-@pytest.fixture(scope="module")
-def inventory(fleet, flake, tmp_path_factory):
-    return write_fleet_inventory(tmp_path_factory.mktemp("migration-inventory"), fleet, flake)
+inventory = fleet_inventory("migration")
 
 
 def inventory_list(inventory):

@@ -6,7 +6,8 @@ import json
 import os
 
 import pytest
-from fleetctl import FixtureFlake, inside, running_fleet
+from fleetctl import FixtureFlake, inside
+from fleet_fixtures import own_fleet
 from playbook_helpers import leaked_lines, run_playbook_text, run_task, write_fleet_inventory
 
 pytestmark = pytest.mark.integration
@@ -17,11 +18,8 @@ CACHE = "http://127.0.62.99:8081"
 CONF = "/etc/nix/nix.conf"
 
 
-@pytest.fixture(scope="module")
-def fleet(tmp_path_factory):
-    # node01: Nix beside Debian; node02: the same without Python; node03: NixOS-style (store link).
-    with running_fleet(tmp_path_factory.mktemp("nixconf-fleet") / "state", 3, ["node02"], "127.0.62.11") as f:
-        yield f
+# node01: Nix beside Debian; node02: the same without Python; node03: NixOS-style (store link).
+fleet = own_fleet("nixconf", 3, ["node02"], "127.0.62.11")
 
 
 @pytest.fixture(scope="module")

@@ -20,7 +20,8 @@ import pytest
 import yaml
 
 import nsfleet
-from fleetctl import FixtureFlake, inside, nix_env, running_fleet, ssh
+from fleetctl import FixtureFlake, inside, nix_env, ssh
+from fleet_fixtures import own_fleet
 from playbook_helpers import failures, run_playbook, run_task, write_fleet_inventory
 
 pytestmark = pytest.mark.integration
@@ -31,12 +32,8 @@ SERVE_MAGIC_1, SERVE_MAGIC_2, SERVE_VERSION = 0x390C9DEB, 0x5452EECB, 0x205
 CMD_QUERY_VALID_PATHS = 1
 
 
-@pytest.fixture(scope="module")
-def fleet(tmp_path_factory):
-    with running_fleet(tmp_path_factory.mktemp("own-daemon") / "state", 3, first_address="127.0.80.11",
-                       deploy_users={"node01": nsfleet.DeployUser("nopasswd")},
-                       shared_pid=["node02", "node03"]) as f:
-        yield f
+fleet = own_fleet("own-daemon", 3, first_address="127.0.80.11", deploy_users={"node01": nsfleet.DeployUser("nopasswd")},
+                  shared_pid=["node02", "node03"])
 
 
 @pytest.fixture(scope="module")

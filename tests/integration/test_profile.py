@@ -3,7 +3,8 @@ one build for every host, idempotence, the package diff in check mode, a new gen
 links on PATH, and per-host package sets."""
 import pytest
 import yaml
-from fleetctl import FixtureFlake, inside, running_fleet
+from fleetctl import FixtureFlake, inside
+from fleet_fixtures import own_fleet
 from playbook_helpers import run_playbook
 
 pytestmark = pytest.mark.integration
@@ -12,10 +13,7 @@ HOSTS = ["node01", "node02", "node03"]
 PROFILE = "/nix/var/nix/profiles/ops-tools"
 
 
-@pytest.fixture(scope="module")
-def fleet(tmp_path_factory):
-    with running_fleet(tmp_path_factory.mktemp("profile-fleet") / "state", 3, ["node02"], "127.0.64.11") as f:
-        yield f
+fleet = own_fleet("profile", 3, ["node02"], "127.0.64.11")
 
 
 @pytest.fixture(scope="module")

@@ -7,7 +7,8 @@ import time
 
 import pytest
 
-from fleetctl import FixtureFlake, holding_lock, inside, running_fleet
+from fleetctl import holding_lock, inside
+from fleet_fixtures import own_fleet, fleet_flake
 from playbook_helpers import failures, playbook_command, run_playbook, run_task, write_fleet_inventory
 
 from ansible_collections.nixfleet.nixos.plugins.module_utils.transaction import LOCK_FILE
@@ -20,15 +21,8 @@ MIB = 1 << 20
 DAY = 86400
 
 
-@pytest.fixture(scope="module")
-def fleet(tmp_path_factory):
-    with running_fleet(tmp_path_factory.mktemp("gc") / "state", 2, ["node02"], "127.0.25.11") as f:
-        yield f
-
-
-@pytest.fixture(scope="module")
-def flake(fleet, tmp_path_factory):
-    return FixtureFlake.create(tmp_path_factory.mktemp("gc-flake") / "flake", fleet, {})
+fleet = own_fleet("gc", 2, ["node02"], "127.0.25.11")
+flake = fleet_flake("gc", {})
 
 
 @pytest.fixture(scope="module")

@@ -15,7 +15,8 @@ from cyclonedx.schema import SchemaVersion
 from cyclonedx.validation.json import JsonStrictValidator
 
 from doc_examples import Example, Project, read_examples
-from fleetctl import FixtureFlake, inside, running_fleet, served_version
+from fleetctl import FixtureFlake, inside, served_version
+from fleet_fixtures import own_fleet
 from policy_flakes import make_flakes
 from sops_files import age_keygen, write_sops_file
 
@@ -44,11 +45,7 @@ SKIPPED = {
 NEEDS_SYSTEMD = ("app is active", None)
 
 
-@pytest.fixture(scope="module")
-def fleet(tmp_path_factory):
-    with running_fleet(tmp_path_factory.mktemp("readme") / "state", 3, ["web-02", "cache01"], "127.0.23.11",
-                       names=NAMES) as f:
-        yield f
+fleet = own_fleet("readme", 3, ["web-02", "cache01"], "127.0.23.11", names=NAMES)
 
 
 @pytest.fixture(scope="module")

@@ -5,8 +5,9 @@ import subprocess
 
 import pytest
 
-from fleetctl import FixtureFlake, inside, running_fleet
-from playbook_helpers import run_playbook, write_fleet_inventory
+from fleetctl import inside
+from fleet_fixtures import own_fleet, fleet_flake, fleet_inventory
+from playbook_helpers import run_playbook
 
 pytestmark = pytest.mark.integration
 
@@ -14,21 +15,9 @@ BUILD = "Build every host's system with one nix build"
 HOSTS = ["node01", "node02"]
 
 
-@pytest.fixture(scope="module")
-def fleet(tmp_path_factory):
-    with running_fleet(tmp_path_factory.mktemp("evalcache-fleet") / "state", 2, [], "127.0.44.11") as f:
-        yield f
-
-
-@pytest.fixture(scope="module")
-def flake(fleet, tmp_path_factory):
-    return FixtureFlake.create(tmp_path_factory.mktemp("evalcache-flake") / "flake", fleet,
-                               {"node01": "colmena", "node02": "plain"})
-
-
-@pytest.fixture(scope="module")
-def inventory(fleet, flake, tmp_path_factory):
-    return write_fleet_inventory(tmp_path_factory.mktemp("evalcache-inventory"), fleet, flake)
+fleet = own_fleet("evalcache", 2, [], "127.0.44.11")
+flake = fleet_flake("evalcache", {"node01": "colmena", "node02": "plain"})
+inventory = fleet_inventory("evalcache")
 
 
 @pytest.fixture(scope="module")

@@ -8,7 +8,8 @@ import pytest
 from cyclonedx.schema import SchemaVersion
 from cyclonedx.validation.json import JsonStrictValidator
 
-from fleetctl import FixtureFlake, inside, running_fleet
+from fleetctl import FixtureFlake, inside
+from fleet_fixtures import own_fleet
 from playbook_helpers import failures, run_playbook, write_fleet_inventory
 
 from ansible_collections.nixfleet.nixos.plugins.plugin_utils.nix_cli import NixCli
@@ -18,10 +19,7 @@ pytestmark = pytest.mark.integration
 SHAPES = {"node01": "colmena", "node02": "deploy-rs"}
 
 
-@pytest.fixture(scope="module")
-def fleet(tmp_path_factory):
-    with running_fleet(tmp_path_factory.mktemp("sbom") / "state", 2, ["node02"], "127.0.24.11") as f:
-        yield f
+fleet = own_fleet("sbom", 2, ["node02"], "127.0.24.11")
 
 
 @pytest.fixture(scope="module")

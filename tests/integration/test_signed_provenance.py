@@ -18,7 +18,8 @@ from securesystemslib.dsse import Envelope
 from securesystemslib.exceptions import VerificationError
 from securesystemslib.signer import SSlibKey
 
-from fleetctl import FixtureFlake, inside, nix_env, running_fleet
+from fleetctl import FixtureFlake, inside, nix_env
+from fleet_fixtures import own_fleet
 from playbook_helpers import failures, run_playbook, run_playbook_text, write_fleet_inventory
 
 pytestmark = pytest.mark.integration
@@ -26,10 +27,7 @@ pytestmark = pytest.mark.integration
 DIR = "/nix/var/nixfleet/provenance"
 
 
-@pytest.fixture(scope="module")
-def fleet(tmp_path_factory):
-    with running_fleet(tmp_path_factory.mktemp("provenance") / "state", 2, ["node02"], "127.0.92.11") as f:
-        yield f
+fleet = own_fleet("provenance", 2, ["node02"], "127.0.92.11")
 
 
 @pytest.fixture(scope="module")

@@ -41,16 +41,16 @@ def repo(tmp_path_factory):
 
 
 @pytest.fixture(scope="module")
-def inventory(fleet, fixture_flake, tmp_path_factory):
-    return write_fleet_inventory(tmp_path_factory.mktemp("sops-inventory"), fleet, fixture_flake)
+def inventory(session_fleet, session_flake, tmp_path_factory):
+    return write_fleet_inventory(tmp_path_factory.mktemp("sops-inventory"), session_fleet, session_flake)
 
 
-def on_host(fleet, name, command):
-    return inside(fleet[name], command).strip()
+def on_host(session_fleet, name, command):
+    return inside(session_fleet[name], command).strip()
 
 
-def key_state(fleet, name):
-    return on_host(fleet, name, "stat -c '%%u %%g %%a' %s; cat %s" % (KEY_FILE, KEY_FILE))
+def key_state(session_fleet, name):
+    return on_host(session_fleet, name, "stat -c '%%u %%g %%a' %s; cat %s" % (KEY_FILE, KEY_FILE))
 
 
 def secret_words(repo, *extra_keys):
@@ -60,23 +60,23 @@ def secret_words(repo, *extra_keys):
     return words + [w[len("AGE-SECRET-KEY-1"):].lower() for w in words]
 
 
-def test_check_mode_writes_nothing(fleet, repo, inventory):
+def test_check_mode_writes_nothing(session_fleet, repo, inventory):
     run = run_playbook(inventory, "sops_age.yml", "--check", extra_vars=repo.vars())
     assert run.rc == 0, run.data
     for host in HOSTS:
         assert run.results("Place the host's age key")[host]["changed"]
         assert run.results("Check that .sops.yaml")[host]["drift"] is False  # with the key it would place
-        assert on_host(fleet, host, "test -e /var/lib/sops-nix && echo present || echo absent") == "absent"
+        assert on_host(session_fleet, host, "test -e /var/lib/sops-nix && echo present || echo absent") == "absent"
 
 
-def test_enrol_every_host(fleet, repo, inventory):
+def test_enrol_every_host(session_fleet, repo, inventory):
     run = run_playbook(inventory, "sops_age.yml", extra_vars=repo.vars())
     assert run.rc == 0, run.data
     placed = run.results("Place the host's age key")
     for host in HOSTS:
         assert placed[host]["changed"] and placed[host]["recipients"] == [repo.recipients[host]]
-        assert key_state(fleet, host) == "0 0 600\n" + repo.key(host).strip()
-        assert on_host(fleet, host, "stat -c '%a' /var/lib/sops-nix") == "700"
+        assert key_state(session_fleet, host) == "0 0 600\n" + repo.key(host).strip()
+        assert on_host(session_fleet, host, "stat -c '%a' /var/lib/sops-nix") == "700"
         assert run.results("Check that .sops.yaml")[host]["drift"] is False
         decrypt = run.results("Prove the host's identity decrypts")[host]
         assert decrypt["files"] == [{"file": "secrets/%s.yaml" % host, "decryptable": True,
@@ -93,29 +93,29 @@ def run_text(inventory, *args, extra_vars):
     return run_playbook_text(inventory, "sops_age.yml", *args, extra_vars=extra_vars)
 
 
-def test_no_key_material_in_verbose_diff_output(fleet, repo, inventory, tmp_path):
+def test_no_key_material_in_verbose_diff_output(session_fleet, repo, inventory, tmp_path):
     """-vvv --diff, in check mode and for real (replace node01's key, then put it back): no key anywhere."""
     new_key = tmp_path / "new.txt"
     new_recipient = age_keygen(new_key)
     words = secret_words(repo, new_key.read_text())
-    before = key_state(fleet, "node01")
+    before = key_state(session_fleet, "node01")
     replace = repo.vars(sops_age_force=True, sops_age_sops_config="")
     replace["sops_age_key"] = "{{ lookup('file', '%s') if inventory_hostname == 'node01' else '' }}" % new_key
     replace["sops_age_key_src"] = "{{ '' if inventory_hostname == 'node01' else '%s/keys/' ~ inventory_hostname ~ " \
                                   "'.txt' }}" % repo.root
     rc, text = run_text(inventory, "--check", "--diff", "-vvv", extra_vars=replace)
     assert rc == 0, text
-    assert key_state(fleet, "node01") == before  # check mode changed nothing
+    assert key_state(session_fleet, "node01") == before  # check mode changed nothing
     assert "-  - %s" % repo.recipients["node01"] in text and "+  - %s" % new_recipient in text  # the diff
     assert leaked_lines(text, words) == []
 
     rc, text = run_text(inventory, "--diff", "-vvv", extra_vars=replace)
     assert rc == 0, text
-    assert key_state(fleet, "node01") == "0 0 600\n" + new_key.read_text().strip()
+    assert key_state(session_fleet, "node01") == "0 0 600\n" + new_key.read_text().strip()
     assert leaked_lines(text, words) == []
 
     rc, text = run_text(inventory, "--diff", "-vvv", extra_vars=repo.vars(sops_age_force=True))
-    assert rc == 0 and key_state(fleet, "node01") == before
+    assert rc == 0 and key_state(session_fleet, "node01") == before
     assert "+  - %s" % repo.recipients["node01"] in text and "-  - %s" % new_recipient in text
     assert leaked_lines(text, words) == []
     rc, text = run_text(inventory, "--diff", "-vvv", extra_vars=repo.vars())
@@ -161,8 +161,8 @@ def key_task(inventory, host, **args):
     return run.rc, run.results("task under test")[host]
 
 
-def test_bad_input_changes_nothing(fleet, repo, inventory, tmp_path):
-    before = key_state(fleet, "node01")
+def test_bad_input_changes_nothing(session_fleet, repo, inventory, tmp_path):
+    before = key_state(session_fleet, "node01")
     key = repo.key("node01").strip().splitlines()[-1]
     typo = key[:-2] + ("Q" if key[-2] != "Q" else "P") + key[-1]
     rc, result = key_task(inventory, "node01", content=typo, force=True)
@@ -175,7 +175,7 @@ def test_bad_input_changes_nothing(fleet, repo, inventory, tmp_path):
     rc, result = key_task(inventory, "node01", src=str(other))
     assert rc != 0 and "already holds a different age identity (recipients: %s); set force: true" \
         % repo.recipients["node01"] in result["msg"]
-    assert key_state(fleet, "node01") == before
+    assert key_state(session_fleet, "node01") == before
 
 
 def test_missing_sops_files_are_named(repo, inventory, tmp_path):
@@ -192,22 +192,22 @@ def test_missing_sops_files_are_named(repo, inventory, tmp_path):
         "sops file %s/secrets/gone.yaml cannot be read: No such file or directory" % repo.root
 
 
-def test_wrong_permissions_are_an_error_unless_forced(fleet, repo, inventory):
-    inside(fleet["node04"], "chmod 0644 %s" % KEY_FILE)
-    before = key_state(fleet, "node04")
+def test_wrong_permissions_are_an_error_unless_forced(session_fleet, repo, inventory):
+    inside(session_fleet["node04"], "chmod 0644 %s" % KEY_FILE)
+    before = key_state(session_fleet, "node04")
     rc, result = key_task(inventory, "node04", src=str(repo.root / "keys" / "node04.txt"))
     assert rc != 0 and "mode 0644" in result["msg"] and "rotate it" in result["msg"]
-    assert key_state(fleet, "node04") == before
+    assert key_state(session_fleet, "node04") == before
     rc, result = key_task(inventory, "node04", src=str(repo.root / "keys" / "node04.txt"), force=True)
     assert rc == 0 and result["changed"] and result["action"] == "fix-permissions"
-    assert key_state(fleet, "node04") == "0 0 600\n" + repo.key("node04").strip()
+    assert key_state(session_fleet, "node04") == "0 0 600\n" + repo.key("node04").strip()
 
 
-def test_ssh_host_keys_convert_like_ssh_to_age(fleet, inventory, tmp_path):
+def test_ssh_host_keys_convert_like_ssh_to_age(session_fleet, inventory, tmp_path):
     run = run_task(inventory, "nixos", "nixfleet.nixos.age_recipient", {"source": "ssh_host_key"})
     assert run.rc == 0
     for host in HOSTS:
-        private = (fleet[host].root + "/etc/ssh/ssh_host_ed25519_key")
+        private = (session_fleet[host].root + "/etc/ssh/ssh_host_ed25519_key")
         with open(private) as handle:
             identity_file = tmp_path / ("%s.id" % host)
             identity_file.write_text(ssh_to_age_identity(handle.read()).encode() + "\n")
@@ -222,26 +222,26 @@ def test_ssh_host_keys_convert_like_ssh_to_age(fleet, inventory, tmp_path):
         assert check.rc == 0 and check.results("task under test")[host]["files"][0]["decryptable"]
 
 
-def test_the_identity_goes_where_the_hosts_configuration_declares_it(fleet, fixture_flake, repo, inventory):
+def test_the_identity_goes_where_the_hosts_configuration_declares_it(session_fleet, session_flake, repo, inventory):
     """A configuration with sops-nix says where its identity is: node01 a keyFile of its own, node02 only
     ssh host keys. The role follows what the flake inventory read (no sops_age_* variable given)."""
     declared = "/var/lib/declared-sops/age.key"
-    fixture_flake.set_host("node01", sops_age={"keyFile": declared})
-    fixture_flake.set_host("node02", sops_age={"sshKeyPaths": ["/etc/ssh/ssh_host_ed25519_key"]})
+    session_flake.set_host("node01", sops_age={"keyFile": declared})
+    session_flake.set_host("node02", sops_age={"sshKeyPaths": ["/etc/ssh/ssh_host_ed25519_key"]})
     try:
-        before = on_host(fleet, "node01", "cat %s" % KEY_FILE)
+        before = on_host(session_fleet, "node01", "cat %s" % KEY_FILE)
         run = run_playbook(inventory, "sops_age.yml", limit="node01,node02",
                            extra_vars={"sops_age_key_src": "%s/keys/{{ inventory_hostname }}.txt" % repo.root})
         assert run.rc == 0, run.stderr
-        assert on_host(fleet, "node01", "stat -c '%%a' %s; cat %s" % (declared, declared)) == \
+        assert on_host(session_fleet, "node01", "stat -c '%%a' %s; cat %s" % (declared, declared)) == \
             "600\n" + repo.key("node01").strip()
-        assert on_host(fleet, "node01", "cat %s" % KEY_FILE) == before  # the conventional path untouched
+        assert on_host(session_fleet, "node01", "cat %s" % KEY_FILE) == before  # the conventional path untouched
         recipients = run.results("Read the host's age recipient")
-        with open(fleet["node02"].root + "/etc/ssh/ssh_host_ed25519_key") as handle:
+        with open(session_fleet["node02"].root + "/etc/ssh/ssh_host_ed25519_key") as handle:
             ssh_identity = ssh_to_age_identity(handle.read())
         assert recipients["node02"]["source"] == "ssh_host_key"
         assert recipients["node02"]["recipients"] == [ssh_identity.recipient]
     finally:
-        fixture_flake.set_host("node01", sops_age=None)
-        fixture_flake.set_host("node02", sops_age=None)
-        inside(fleet["node01"], "rm -rf /var/lib/declared-sops")
+        session_flake.set_host("node01", sops_age=None)
+        session_flake.set_host("node02", sops_age=None)
+        inside(session_fleet["node01"], "rm -rf /var/lib/declared-sops")

@@ -14,9 +14,10 @@ from pathlib import Path
 
 import pytest
 
-from fleetctl import FixtureFlake, inside, running_fleet, served_version, ssh
+from fleetctl import FixtureFlake, inside, served_version, ssh
+from fleet_fixtures import own_fleet, fleet_inventory
 from playbook_helpers import (
-    failures, leaked_lines, run_playbook, run_playbook_text, run_task, write_fleet_inventory)
+    failures, leaked_lines, run_playbook, run_playbook_text, run_task)
 
 import nsfleet
 
@@ -31,11 +32,7 @@ CONFIRM = 5
 TARGET_NIX = {"trixie": "2.26", "sid": "2.34"}[os.environ.get("NIXFLEET_SYSTEMD_SUITE", "trixie")]
 
 
-@pytest.fixture(scope="module")
-def fleet(tmp_path_factory):
-    state = tmp_path_factory.mktemp("systemd-hosts") / "state"
-    with running_fleet(state, 3, [], "127.0.41.11", names=NAMES, deploy_users=USERS, systemd=True) as f:
-        yield f
+fleet = own_fleet("systemd-hosts", 3, [], "127.0.41.11", names=NAMES, deploy_users=USERS, systemd=True)
 
 
 @pytest.fixture(scope="module")
@@ -43,11 +40,7 @@ def flake(fleet, tmp_path_factory):
     hosts = {n: {"address": fleet[n].address, "port": fleet[n].port, "user": "deploy", "shape": SHAPES[n]}
              for n in NAMES}
     return FixtureFlake.from_specs(tmp_path_factory.mktemp("systemd-hosts-flake") / "flake", hosts)
-
-
-@pytest.fixture(scope="module")
-def inventory(fleet, flake, tmp_path_factory):
-    return write_fleet_inventory(tmp_path_factory.mktemp("systemd-hosts-inventory"), fleet, flake)
+inventory = fleet_inventory("systemd-hosts")
 
 
 def variables(fleet, **extra):
