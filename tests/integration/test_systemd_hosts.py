@@ -40,6 +40,8 @@ def flake(fleet, tmp_path_factory):
     hosts = {n: {"address": fleet[n].address, "port": fleet[n].port, "user": "deploy", "shape": SHAPES[n]}
              for n in NAMES}
     return FixtureFlake.from_specs(tmp_path_factory.mktemp("systemd-hosts-flake") / "flake", hosts)
+
+
 inventory = fleet_inventory("systemd-hosts")
 
 
