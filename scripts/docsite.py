@@ -199,7 +199,8 @@ class Converter:
                 out += [indent + "----", ""]
                 i += 1
             else:
-                raise ValueError("%s:%s: block %s not understood" % (self.path, (t.map or ["?"])[0], t.type))
+                line = t.map[0] + 1 if t.map else "?"
+                raise ValueError("%s:%s: block %s not understood" % (self.path, line, t.type))
 
     @staticmethod
     def matching(tokens: List[Token], i: int) -> int:
@@ -253,10 +254,10 @@ def main(argv: List[str]) -> int:
     if argv[1:] == ["--check"]:
         stale = [str(p.relative_to(ROOT)) for p, text in pages.items() if not p.exists() or p.read_text() != text]
         extra = sorted(str(p.relative_to(ROOT)) for p in (DOCSITE / "rst").glob("*.rst") if p not in pages)
-        for path in stale:
-            print("%s is not what its guide gives: run python scripts/docsite.py" % path)
-        for path in extra:
-            print("%s has no guide in docs/docsite/extra-docs.yml" % path)
+        for name in stale:
+            print("%s is not what its guide gives: run python scripts/docsite.py" % name)
+        for name in extra:
+            print("%s has no guide in docs/docsite/extra-docs.yml" % name)
         return 1 if stale or extra else 0
     (DOCSITE / "rst").mkdir(parents=True, exist_ok=True)
     for path, text in pages.items():
