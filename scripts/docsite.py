@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 """The collection docsite's guides, made from the one source: the Markdown guides in docs/.
 
 antsibull-docs publishes a collection's extra docs from reStructuredText in docs/docsite/rst/, named
@@ -99,7 +98,7 @@ class Converter:
         """('ref', label) for a guide or one of its headings, ('url', url) otherwise."""
         if re.match(r"^[a-z][a-z0-9+.-]*:", href):
             return "url", href
-        file, _, anchor = href.partition("#")
+        file, anchor = (href.split("#", 1) + [""])[:2]
         target = (self.path.parent / file).resolve() if file else self.path
         if target.parent == ROOT / "docs" and target.suffix == ".md":
             name = target.stem.replace("-", "_")

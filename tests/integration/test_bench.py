@@ -91,5 +91,5 @@ def test_committed_results_are_complete_and_the_guide_reports_them():
         (name, measured, limit, "yes" if met else "**no**") for name, measured, limit, met in computed] != []
     # Every target's ratio at 5, 20 and 50 hosts, met or not, is in the performance guide.
     performance = (ROOT / "docs" / "performance.md").read_text()
-    for name, measured, limit, met in report.targets(records, (5, 20, 50)):
+    for name, measured, _limit, _met in report.targets(records, (5, 20, 50)):
         assert "%s×" % measured in performance, name

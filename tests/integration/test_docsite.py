@@ -61,8 +61,8 @@ def site(tmp_path_factory):
     # The generated configuration fetches inventories from the internet: only the stand-in is read.
     assert re.search(r"^intersphinx_mapping = \{$", conf, re.M), conf
     write_inventory(dest / "ansible_devel.inv")
-    conf += "\nintersphinx_mapping = {'ansible_devel': (%r, %r)}  # offline\n" % (ANSIBLE_DOCS,
-                                                                                str(dest / "ansible_devel.inv"))
+    local = str(dest / "ansible_devel.inv")
+    conf += "\nintersphinx_mapping = {'ansible_devel': (%r, %r)}  # offline\n" % (ANSIBLE_DOCS, local)
     (dest / "conf.py").write_text(conf)
     build = run(["bash", str(dest / "build.sh")], dest)
     assert build.returncode == 0, "\n".join(line for line in build.stdout.splitlines() if "WARNING" in line

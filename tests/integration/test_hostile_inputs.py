@@ -16,6 +16,7 @@ import subprocess
 import sys
 import tempfile
 import uuid
+from typing import Any
 
 import pytest
 from cryptography.hazmat.primitives import serialization
@@ -167,7 +168,7 @@ def payload_option(args, path=""):
 def documented(docs, option):
     """Whether ``option`` (``a[0].b``) is an option of a module's docs (``ansible-doc --json``: doc
     fragments included), suboptions too."""
-    spec = {"suboptions": docs["doc"]["options"]}
+    spec: Any = {"suboptions": docs["doc"]["options"]}
     for name in re.sub(r"\[\d+\]", "", option).split("."):
         if spec.get("type") in ("dict", "list") and "suboptions" not in spec:
             return True  # free-form (nix_conf's settings, package_gate's allow_packages): the module checks the rest

@@ -16,7 +16,7 @@ def test_every_document_link_resolves():
         for link in links(document):
             if link.external:
                 continue
-            name, _, anchor = link.target.partition("#")
+            name, anchor = (link.target.split("#", 1) + [""])[:2]
             target = (document.parent / name).resolve() if name else document
             if not target.exists() or ROOT not in target.parents and target != ROOT:
                 broken.append(link.where + ": no such file")

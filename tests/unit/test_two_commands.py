@@ -21,6 +21,6 @@ def test_the_two_commands_are_scripts_of_the_checkout():
 
 
 def test_ci_runs_exactly_the_test_command():
-    lines = [l for l in (ROOT / ".ci" / "run").read_text().splitlines() if l.strip() and not l.startswith("#")]
+    lines = [line for line in (ROOT / ".ci" / "run").read_text().splitlines() if line.strip() and not line.startswith("#")]
     assert lines[-1] == "exec " + readme_commands()[1]
-    assert not [l for l in lines[:-1] if "pytest" in l or "scripts/" in l]  # nothing else runs before it
+    assert not [line for line in lines[:-1] if "pytest" in line or "scripts/" in line]  # nothing else runs before it
