@@ -1,4 +1,4 @@
-"""Start, stop and inspect the local test fleet (see nsfleet.py and the README).
+"""Start, stop and inspect the local test fleet (see nsfleet.py and tests/README.md).
 
   fleet up --hosts N [--systemd] [--no-python NAME...] [--deploy-user NAME=nopasswd|password[,untrusted]]
            [--shared-pid NAME...] --state DIR             start N hosts, print their JSON

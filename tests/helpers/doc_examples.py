@@ -1,5 +1,7 @@
-"""The examples of README.md and docs/, read from the documents themselves, and a user's project to
-run them in (see tests/integration/test_readme_examples.py).
+"""The examples of README.md and the guides in docs/, read from the documents themselves, and a
+user's project to run them in (see tests/integration/test_readme_examples.py). The documents are
+read in the order a reader meets them: the README, then the guides in the docsite's order
+(docs/docsite/extra-docs.yml), then any other document of docs/.
 
 An example is a fenced ``console`` block (its ``$`` commands), a ``yaml`` block (a file when its
 first line is ``# NAME``) or an ``ini`` block. Only what ``FILL_IN`` lists is changed in an example:
@@ -17,7 +19,16 @@ from typing import Dict, List, Optional
 import yaml
 
 ROOT = Path(__file__).resolve().parents[2]
-DOCUMENTS = [ROOT / "README.md"] + sorted((ROOT / "docs").glob("*.md"))
+
+
+def documents() -> List[Path]:
+    config = yaml.safe_load((ROOT / "docs" / "docsite" / "extra-docs.yml").read_text())
+    names = [entry if isinstance(entry, str) else entry["ref"] for s in config["sections"] for entry in s["toctree"]]
+    guides = [ROOT / "docs" / ("%s.md" % name.replace("_", "-")) for name in names]
+    return [ROOT / "README.md"] + guides + [p for p in sorted((ROOT / "docs").glob("*.md")) if p not in guides]
+
+
+DOCUMENTS = documents()
 LANGUAGES = ("console", "yaml", "ini")
 BIN = os.path.dirname(sys.executable)
 # What an example names → what the fleet has. Nothing else in an example is changed.

@@ -11,9 +11,12 @@ modules do with ``{{ … }}`` is what is tested).
 """
 import json
 import os
+import re
 import subprocess
+import sys
 import tempfile
 import uuid
+from typing import Any
 
 import pytest
 from cryptography.hazmat.primitives import serialization
@@ -150,11 +153,45 @@ CASES = [
 ]
 
 
-def test_the_readme_states_the_suites_size():
-    readme = (ROOT / "README.md").read_text()
-    assert "— %d of them:" % len(CASES) in readme and "%d payloads each (%d values)" % (
-        len(PAYLOADS), len(CASES) * len(PAYLOADS)) in readme
-    assert "| hostile input | %d options × %d payloads" % (len(CASES), len(PAYLOADS)) in readme
+def payload_option(args, path=""):
+    """Where the payload goes in a case's arguments: ``allow_packages[0].name``."""
+    items = args.items() if isinstance(args, dict) else enumerate(args) if isinstance(args, list) else []
+    for key, value in items:
+        here = "%s[%d]" % (path, key) if isinstance(key, int) else "%s.%s" % (path, key) if path else key
+        if isinstance(value, str) and P in value or isinstance(key, str) and P in key:
+            return here
+        found = payload_option(value, here)
+        if found:
+            return found
+    return None
+
+
+def documented(docs, option):
+    """Whether ``option`` (``a[0].b``) is an option of a module's docs (``ansible-doc --json``: doc
+    fragments included), suboptions too."""
+    spec: Any = {"suboptions": docs["doc"]["options"]}
+    for name in re.sub(r"\[\d+\]", "", option).split("."):
+        if spec.get("type") in ("dict", "list") and "suboptions" not in spec:
+            return True  # free-form (nix_conf's settings, package_gate's allow_packages): the module checks the rest
+        spec = (spec.get("suboptions") or {}).get(name)
+        if spec is None:
+            return False
+    return True
+
+
+def test_every_case_puts_its_payload_in_a_documented_option():
+    """The suite tests the modules' real options: each case's payload goes into an option the module
+    documents (a renamed or removed option fails here, not silently as a refusal of an unknown one)."""
+    assert len({case for case, _module, _args, _names in CASES}) == len(CASES)
+    modules = sorted({"nixfleet.nixos." + module for _case, module, _args, _names in CASES})
+    proc = subprocess.run([os.path.join(os.path.dirname(sys.executable), "ansible-doc"), "-t", "module", "--json"]
+                          + modules, stdout=subprocess.PIPE, stderr=subprocess.PIPE, universal_newlines=True,
+                          check=False)
+    assert proc.returncode == 0, proc.stderr
+    docs = json.loads(proc.stdout)
+    for case, module, args, _names in CASES:
+        option = payload_option(args)
+        assert option and documented(docs["nixfleet.nixos." + module], option), (case, option)
 
 
 def unsafe(value: str) -> str:

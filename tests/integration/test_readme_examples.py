@@ -1,4 +1,5 @@
-"""Every example in README.md and docs/ runs as written, in the order the documents give it.
+"""Every example in README.md and the guides (docs/) runs as written, in the order the documents give it
+(the README, then the guides in the docsite's order: see tests/helpers/doc_examples.py).
 
 The fleet's hosts carry the examples' names: web-01, web-02 and cache01 (web-02 and cache01 have no
 Python); the flake is the fixture flake with those hosts. Each step runs one example (see
@@ -30,8 +31,6 @@ SKIPPED = {
     "$ ansible-galaxy collection install nixfleet.nixos":
         "Galaxy is on the internet; test_collection_build.py runs the second command (build the tarball, install "
         "it) in a temporary directory, where it writes nothing into the checkout",
-    "# tests/fleet/fleet up --hosts 3":
-        "the test fleet's own commands, which test_fleet.py runs; this test runs on such a fleet",
     "# inventories/migrated.flake.yml":
         "the migration guide's inventory: test_migration_guide.py runs it with the guide's two flakes (their "
         "github: inputs replaced by local stand-ins)",
