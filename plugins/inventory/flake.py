@@ -36,8 +36,8 @@ description:
     C(nixos_sops_age_ssh_key_paths) (C(sops.age.sshKeyPaths)); the sops_age role follows them."
   - "Every other deploy-rs and colmena setting becomes a host var the deploy role honours
     (deploy-rs C(magicRollback) → C(nixos_deploy_magic_rollback), C(confirmTimeout) →
-    C(nixos_deploy_confirm_timeout), C(fastConnection) → C(nixos_deploy_copy_mode) …; the README's
-    migration guide has the table), or a warning names the host and the setting. A deploy-rs
+    C(nixos_deploy_confirm_timeout), C(fastConnection) → C(nixos_deploy_copy_mode) …; the migration
+    guide, docs/migration.md, has the table), or a warning names the host and the setting. A deploy-rs
     node's profiles besides C(system) are listed in C(nixos_deploy_rs_profiles) (deploy order:
     C(profilesOrder), then by name; each with C(name), C(attr), C(user), C(profile_path)); the
     deploy role builds them with the systems and deploys them after the switch. A setting of the

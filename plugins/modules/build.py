@@ -77,7 +77,7 @@ options:
         Fewer processes run at once when one host each would not fit; a host that
         alone needs more is evaluated alone and named in a warning.
       - The default fits an AWX execution pod of 4 GiB; give the controller's free memory minus what
-        C(ansible-playbook) needs. README ("Evaluation memory") says how to choose it.
+        C(ansible-playbook) needs. docs/inventory.md ("Evaluation memory") says how to choose it.
     type: int
     default: 3072
   eval_cache:

@@ -38,7 +38,7 @@ from ansible_collections.nixfleet.nixos.plugins.module_utils.errors import NixEr
 
 MIB = 2 ** 20
 # What the evaluation may use at once by default: fits an AWX execution pod of 4 GiB with room for
-# ansible-playbook and its forks. README ("Evaluation memory") says how to choose it.
+# ansible-playbook and its forks. docs/inventory.md ("Evaluation memory") says how to choose it.
 DEFAULT_BUDGET_MIB = 3072
 # With fewer hosts than this per process, start-up (fetching and parsing the flake) outweighs what
 # evaluating in parallel gains; chunks are smaller only when memory says so.
