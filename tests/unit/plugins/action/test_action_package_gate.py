@@ -36,7 +36,7 @@ def systems():
     built = json.loads(nix("build", "--no-link", "--json", "--impure", "--expr",
                            "with (%s); [ web db ]" % expr))
     outs = [entry["outputs"]["out"] for entry in built]  # in Nix's order, not the one asked
-    web, db = (next(o for o in outs if "-nixos-system-%s-" % name in o) for name in ("web", "db"))
+    web, db = (next(o for o in outs if o.endswith("-nixos-system-%s" % name)) for name in ("web", "db"))
     unbuilt_drv = nix("eval", "--raw", "--impure", "--expr", "(%s).unbuilt.drvPath" % expr)
     unbuilt_out = nix("eval", "--raw", "--impure", "--expr", "(%s).unbuilt.outPath" % expr)
     return {"web": web, "db": db, "api_drv": unbuilt_drv, "api": unbuilt_out}
