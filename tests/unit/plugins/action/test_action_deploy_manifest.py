@@ -64,4 +64,3 @@ def test_bad_input_writes_no_manifest(tmp_path, args, message):
     assert result["failed"] is True and message in result["msg"]
     assert "no manifest was written" in result["msg"]
     assert dest.read_text() == "old\n"
-
