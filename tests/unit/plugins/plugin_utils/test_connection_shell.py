@@ -140,4 +140,4 @@ def test_a_fresh_connection_forbids_the_master_for_that_command_only():
 def test_only_the_ssh_plugins_have_fresh_connections():
     for transport, fresh in (("ssh", True), ("ansible.builtin.ssh", True), ("local", False), ("paramiko", False)):
         act = SimpleNamespace(_connection=SimpleNamespace(transport=transport))
-        assert cs.has_fresh_connections(act) is fresh  # type: ignore[arg-type]
+        assert cs.has_fresh_connections(act) is fresh
