@@ -1,0 +1,107 @@
+"""plugins/action/sops_decrypt_check.py and sops_config_check.py on a repository made with the real
+age (tests/helpers/sops_files.py): can a host's identity open its secrets files, does .sops.yaml
+list the host's recipient for each one."""
+import json
+
+import pytest
+
+from action_harness import ActionShell, run_action, said
+
+from sops_files import age_keygen, make_repo, write_sops_file
+
+pytestmark = pytest.mark.host_tools
+MARK = "nixfleet-target-file"
+
+
+@pytest.fixture
+def repo(tmp_path):
+    return tmp_path, make_repo(tmp_path, ["web", "db"])
+
+
+def test_the_hosts_key_opens_its_file_and_not_anothers(repo):
+    root, _recipients = repo
+    key = (root / "keys" / "web.txt").read_text()
+    shell = ActionShell({"file probe": said(stdout="%s file 0 0 600\n%s" % (MARK, key))})
+    ok = run_action("sops_decrypt_check", {"files": ["secrets/web.yaml"], "base_dir": str(root)}, shell,
+                    task_vars={"inventory_hostname": "web"})
+    assert not ok.get("failed"), ok
+    assert ok["files"][0]["decryptable"] is True and ok["msg"] == "web can decrypt all 1 files"
+    assert shell.performed == [("file probe", True)]  # the key file, read as root
+    assert "AGE-SECRET-KEY" not in json.dumps(ok).upper()
+    shell = ActionShell({"file probe": said(stdout="%s file 0 0 600\n%s" % (MARK, key))})
+    bad = run_action("sops_decrypt_check", {"files": ["secrets/web.yaml", "secrets/db.yaml"], "base_dir": str(root)},
+                     shell)
+    assert bad["failed"] is True and bad["msg"].startswith("web cannot decrypt: secrets/db.yaml (")
+    assert [f["decryptable"] for f in bad["files"]] == [True, False]
+
+
+def test_fail_on_error_false_warns(repo):
+    root, _recipients = repo
+    key = (root / "keys" / "web.txt").read_text()
+    result = run_action("sops_decrypt_check", {"files": [str(root / "secrets/db.yaml")], "identity": key,
+                                               "fail_on_error": False}, ActionShell())
+    assert not result.get("failed") and len(result["warnings"]) == 1
+    assert result["warnings"][0].startswith("web cannot decrypt: %s/secrets/db.yaml" % root)
+
+
+def test_an_identity_given_on_the_controller_never_reaches_the_host(repo):
+    root, recipients = repo
+    shell = ActionShell()
+    result = run_action("sops_decrypt_check", {"files": ["secrets/db.yaml"], "base_dir": str(root),
+                                               "identity": (root / "keys" / "db.txt").read_text()}, shell)
+    assert not result.get("failed") and shell.performed == []
+    assert result["recipients"] == [recipients["db"]]
+
+
+def test_a_file_sealed_only_to_a_stranger_fails(tmp_path):
+    mine = age_keygen(tmp_path / "mine.txt")
+    stranger = age_keygen(tmp_path / "stranger.txt")
+    write_sops_file(tmp_path / "s.yaml", [stranger])
+    result = run_action("sops_decrypt_check", {"files": [str(tmp_path / "s.yaml")],
+                                               "identity": (tmp_path / "mine.txt").read_text()}, ActionShell())
+    assert result["failed"] is True and result["recipients"] == [mine]
+
+
+@pytest.mark.parametrize("content, message", [
+    ("not: [yaml", "sops file %s is not valid YAML"),
+    ("plain: value\n", "%s is not a sops-encrypted YAML/JSON file (no 'sops' metadata)"),
+])
+def test_a_file_that_is_not_a_sops_file_is_an_error(tmp_path, content, message):
+    age_keygen(tmp_path / "k.txt")
+    (tmp_path / "s.yaml").write_text(content)
+    result = run_action("sops_decrypt_check", {"files": [str(tmp_path / "s.yaml")],
+                                               "identity": (tmp_path / "k.txt").read_text()}, ActionShell())
+    assert result["failed"] is True and message % (tmp_path / "s.yaml") in result["msg"]
+
+
+def test_a_bad_identity_is_refused_without_quoting_it():
+    result = run_action("sops_decrypt_check", {"files": ["x.yaml"], "identity": "AGE-SECRET-KEY-1NOTAKEY"},
+                        ActionShell())
+    assert result["failed"] is True and "NOTAKEY" not in result["msg"]
+
+
+def test_config_lists_every_hosts_recipient(repo):
+    root, recipients = repo
+    result = run_action("sops_config_check", {"config": str(root / ".sops.yaml"), "files": ["secrets/web.yaml"],
+                                              "recipients": [recipients["web"]]})
+    assert not result.get("failed"), result
+    assert result["drift"] is False and result["coverage"][0]["covered"] is True
+    assert result["msg"] == "web: every one of 1 secrets files lists its recipient"
+
+
+def test_config_drift_is_named_and_fails_or_warns(repo):
+    root, recipients = repo
+    args = {"config": str(root / ".sops.yaml"), "files": ["secrets/db.yaml"], "recipients": [recipients["web"]]}
+    failed = run_action("sops_config_check", args)
+    assert failed["failed"] is True and failed["drift"] is True
+    assert failed["msg"].startswith("web (recipient %s): .sops.yaml drift: " % recipients["web"])
+    assert "secrets/db.yaml" in failed["msg"]
+    warned = run_action("sops_config_check", dict(args, fail_on_drift=False))
+    assert not warned.get("failed") and warned["warnings"] == [failed["msg"]]
+
+
+def test_a_broken_config_is_named(tmp_path):
+    (tmp_path / ".sops.yaml").write_text("creation_rules: 3\n")
+    result = run_action("sops_config_check", {"config": str(tmp_path / ".sops.yaml"), "files": ["a.yaml"],
+                                              "recipients": ["age1x"]})
+    assert result["failed"] is True and result["msg"].startswith("%s: " % (tmp_path / ".sops.yaml"))
