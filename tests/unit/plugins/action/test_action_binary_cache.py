@@ -27,10 +27,10 @@ def files(present):
     return answer
 
 
-def host(how="stopped", dirs="yes", present=None, nginx_test=said()):
+def host(how="stopped", dirs="yes", present=None, nginx_test=None):
     return ActionShell({"cache status": status(dirs=dirs, how=how), "file probe": files(present or {})},
                        {"mktemp": said(), "mkdir -p": said(),  # a write (mktemp) also makes its directory
-                        " -t -q -c ": nginx_test, "mv -f": said(),
+                        " -t -q -c ": nginx_test or said(), "mv -f": said(),
                         "rm -f": said(), "-s reload": said(), "nginx -c": said(), "systemctl": said()})
 
 
