@@ -9,13 +9,15 @@ needle found in the command's text. Each one is recorded, in order, with whether
 """
 import importlib
 from types import SimpleNamespace
-from typing import Any, Callable, Dict, List, Optional, Tuple
+from typing import Any, Callable, Dict, List, Optional, Union
 
 from ansible_collections.nixfleet.nixos.plugins.module_utils.shell import Command
 from ansible_collections.nixfleet.nixos.plugins.plugin_utils.process import CommandResult
 
 from fake_shell import Answer, OperationShell
+from fake_shell import said
 
+__all__ = ["ACTIONS", "HOST", "ActionShell", "Connection", "make_action", "run_action", "said"]
 ACTIONS = "ansible_collections.nixfleet.nixos.plugins.action.%s"
 HOST = "web"
 
@@ -52,23 +54,27 @@ class ActionShell(OperationShell):
         raise AssertionError("unexpected command: %s" % command.text)
 
 
-class _Connection:
+class Connection:
     """What ``ActionBase.run`` and ``NixosAction`` read of a connection: a shell whose temporary
-    directory is set (nothing is made on the target) and options (none set)."""
+    directory is set (nothing is made on the target), its transport and its options (``options``;
+    an option not given is unknown to it, as ``get_option`` of a real plugin says with KeyError)."""
 
-    _shell = SimpleNamespace(tmpdir="/nonexistent/nixfleet-unit")
-    transport = "unit"
+    def __init__(self, transport: str = "unit", **options: Any) -> None:
+        self._shell = SimpleNamespace(tmpdir="/nonexistent/nixfleet-unit")
+        self.transport = transport
+        self.options = options
 
     def get_option(self, name: str) -> Any:
-        raise KeyError(name)
+        return self.options[name]
 
 
-def make_action(name: str, args: Optional[Dict[str, Any]] = None, shell: Optional[ActionShell] = None,
+def make_action(name: Union[str, type], args: Optional[Dict[str, Any]] = None, shell: Optional[ActionShell] = None,
                 check_mode: bool = False, diff: bool = False,
-                nix: Optional[Callable[[Dict[str, Any]], Any]] = None) -> Any:
-    """An ``ActionModule`` of ``plugins/action/<name>.py`` whose ``shell()`` is ``shell`` (no fresh
-    ssh connections) and, when ``nix`` is given, whose ``nix_cli(args)`` is ``nix(args)``."""
-    base = importlib.import_module(ACTIONS % name).ActionModule
+                nix: Optional[Callable[[Dict[str, Any]], Any]] = None, connection: Optional[Connection] = None) -> Any:
+    """An ``ActionModule`` of ``plugins/action/<name>.py`` (or ``name``, a ``NixosAction`` class) whose
+    ``shell()`` is ``shell`` (no fresh ssh connections) and, when ``nix`` is given, whose
+    ``nix_cli(args)`` is ``nix(args)``."""
+    base = importlib.import_module(ACTIONS % name).ActionModule if isinstance(name, str) else name
 
     class UnderTest(base):  # type: ignore[misc, valid-type]
         def shell(self, task_vars):
@@ -83,22 +89,14 @@ def make_action(name: str, args: Optional[Dict[str, Any]] = None, shell: Optiona
             return nix(options) if nix is not None else super().nix_cli(options)
 
     task = SimpleNamespace(args=dict(args or {}), check_mode=check_mode, diff=diff, async_val=0,
-                           action="nixfleet.nixos.%s" % name)
-    return UnderTest(task, _Connection(), SimpleNamespace(remote_addr=HOST), None, None, None)
+                           action="nixfleet.nixos.%s" % getattr(name, "__name__", name))
+    return UnderTest(task, connection or Connection(), SimpleNamespace(remote_addr=HOST), None, None, None)
 
 
-def run_action(name: str, args: Optional[Dict[str, Any]] = None, shell: Optional[ActionShell] = None,
+def run_action(name: Union[str, type], args: Optional[Dict[str, Any]] = None, shell: Optional[ActionShell] = None,
                check_mode: bool = False, diff: bool = False, task_vars: Optional[Dict[str, Any]] = None,
-               nix: Optional[Callable[[Dict[str, Any]], Any]] = None) -> Dict[str, Any]:
+               nix: Optional[Callable[[Dict[str, Any]], Any]] = None,
+               connection: Optional[Connection] = None) -> Dict[str, Any]:
     """The result of running the action once as a task would (``inventory_hostname`` is ``web``)."""
-    action = make_action(name, args, shell, check_mode, diff, nix)
+    action = make_action(name, args, shell, check_mode, diff, nix, connection)
     return action.run(task_vars=dict({"inventory_hostname": HOST}, **(task_vars or {})))
-
-
-def said(rc: int = 0, stdout: str = "", stderr: str = "") -> CommandResult:
-    return CommandResult(["fake"], rc, stdout, stderr)
-
-
-def privileged(shell: OperationShell) -> List[Tuple[str, bool]]:
-    """``(name, privileged)`` of what ran, in order."""
-    return list(shell.performed)
