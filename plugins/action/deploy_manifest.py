@@ -59,13 +59,15 @@ class ActionModule(NixosAction):
             result["diff"] = {"before_header": dest, "after_header": dest, "before": before, "after": text}
         if result["changed"] and not self._task.check_mode:
             directory = os.path.dirname(os.path.abspath(dest))
-            fd, tmp = tempfile.mkstemp(prefix=".manifest-", dir=directory)
+            tmp = None
             try:
+                fd, tmp = tempfile.mkstemp(prefix=".manifest-", dir=directory)
                 with os.fdopen(fd, "w") as handle:
                     handle.write(text)
                 os.chmod(tmp, 0o644)
                 os.replace(tmp, dest)
             except OSError as exc:
-                os.unlink(tmp)
+                if tmp is not None and os.path.exists(tmp):
+                    os.unlink(tmp)
                 raise NixError("writing the manifest %s failed: %s" % (dest, exc))
         return result

@@ -28,6 +28,11 @@ class ActionModule(NixosAction):
             if not isinstance(installables, list) or not installables:
                 raise NixError("%s: the package list must be a non-empty list of FLAKEREF#ATTRIBUTE" % host)
             key = tuple(sorted(str(i) for i in installables))
+            for installable in key:
+                try:
+                    pe.parse_installable(installable)
+                except pe.ProfileError as exc:
+                    raise NixError(str(exc), host=host)
             host_set[host] = by_set.setdefault(key, "set%d" % len(by_set))
         try:
             text = pe.env_expression({name: list(key) for key, name in by_set.items()})

@@ -10,12 +10,13 @@ from __future__ import annotations
 
 import re
 
-_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_.-]{0,31}\$?$")
-_ID = re.compile(r"^[0-9]{1,10}$")
+_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_.-]{0,31}\$?")
+_ID = re.compile(r"[0-9]{1,10}")
 
 
 def is_account_name(value: object, numeric_ok: bool = False) -> bool:
     """Is ``value`` a user or group name (or, with ``numeric_ok``, a numeric id)?"""
     if not isinstance(value, str):
         return False
-    return bool(_NAME.match(value) or (numeric_ok and _ID.match(value)))
+    # fullmatch: a pattern's ``$`` would also match before a final newline ("root\n").
+    return bool(_NAME.fullmatch(value) or (numeric_ok and _ID.fullmatch(value)))

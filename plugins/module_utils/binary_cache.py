@@ -62,7 +62,7 @@ class CacheServer:
             if not path.startswith("/") or not _plain(path):
                 raise ValueError("%s %r must be an absolute path without spaces or nginx syntax" % (option, path))
         for what, name in (("user", self.user), ("group", self.group)):
-            if not ACCOUNT.match(name):  # written into nginx.conf's `user` line
+            if not ACCOUNT.fullmatch(name):  # written into nginx.conf's `user` line
                 raise ValueError("%s %r is not a user or group name (letters, digits, _ . -)" % (what, name))
         if not _plain(self.nginx) or self.nginx.startswith("-") or not (self.nginx.startswith("/") or "/" not in self.nginx):
             # written into the systemd unit's ExecStart= and run as a command

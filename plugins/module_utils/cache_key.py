@@ -22,7 +22,7 @@ class CacheKeyError(ValueError):
 
 
 def check_name(name: str) -> str:
-    if not NAME.match(name or ""):
+    if not NAME.fullmatch(name or ""):
         raise CacheKeyError("%r is not a key name (letters, digits, '.', '_', '-'; e.g. cache.example.org-1)" % name)
     return name
 
@@ -30,7 +30,7 @@ def check_name(name: str) -> str:
 def public_of_secret(secret: str, where: str = "the secret key") -> str:
     """``NAME:base64`` public key of a ``NAME:base64`` secret key."""
     name, sep, data = secret.strip().partition(":")
-    if not sep or not NAME.match(name):
+    if not sep or not NAME.fullmatch(name):
         raise CacheKeyError("%s is not 'name:base64' (as nix-store --generate-binary-cache-key writes it)" % where)
     try:
         raw = base64.b64decode(data.encode("ascii"), validate=True)

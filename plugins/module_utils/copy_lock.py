@@ -77,7 +77,7 @@ def heartbeat_for(stall_timeout: int) -> int:
 
 
 def _token(token: str) -> str:
-    if not _TOKEN.match(token):
+    if not _TOKEN.fullmatch(token):
         raise ValueError("a copy's token is 8 to 64 lower-case hex digits, not %r" % token)
     return token
 

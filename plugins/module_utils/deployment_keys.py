@@ -88,7 +88,7 @@ def parse_key(host: str, attr: str, spec: Any) -> KeySpec:
         raise KeySpecError("%s: keyCommand must be a non-empty list of strings (a program and its arguments, "
                            "run without a shell)" % where)
     name = _field(spec, "name", attr)
-    if not isinstance(name, str) or not _KEY_NAME.match(name) or name in (".", ".."):
+    if not isinstance(name, str) or not _KEY_NAME.fullmatch(name) or name in (".", ".."):
         raise KeySpecError("%s: name %r is not a file name (one path segment of letters, digits and ._@+-)"
                            % (where, name))
     dest_dir = _field(spec, "destDir", DEFAULT_DEST_DIR)

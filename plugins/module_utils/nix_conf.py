@@ -75,7 +75,7 @@ def parse(text: str, where: str = "nix.conf") -> List[Line]:
                 raise NixConfError("line %d of %s: '%s' takes one path" % (number, where, words[0]))
             lines.append(Line(raw))
             continue
-        if len(words) < 2 or words[1] != "=" or not NAME.match(words[0]):
+        if len(words) < 2 or words[1] != "=" or not NAME.fullmatch(words[0]):
             raise NixConfError("line %d of %s is not 'name = value': %r" % (number, where, raw[:120]))
         lines.append(Line(raw, words[0], tuple(words[2:])))
     return lines
@@ -154,7 +154,7 @@ def validate_public_key(key: str, name: str = "trusted-public-keys") -> None:
 
 def validate(name: str, words: Sequence[str]) -> None:
     """Refuse what Nix would reject or misread; ``name`` may carry an ``extra-`` prefix."""
-    if not NAME.match(name):
+    if not NAME.fullmatch(name):
         raise NixConfError("setting %r is not a nix.conf setting name" % name)
     base = base_name(name)
     for word in words:
@@ -164,7 +164,7 @@ def validate(name: str, words: Sequence[str]) -> None:
             validate_store_url(word, name)
         elif base in KEY_SETTINGS:
             validate_public_key(word, name)
-        elif base in USER_SETTINGS and not USER.match(word):
+        elif base in USER_SETTINGS and not USER.fullmatch(word):
             raise NixConfError("%s: %r is not a user or @group" % (name, word))
         elif base in PATH_SETTINGS and not word.startswith("/"):
             raise NixConfError("%s: %r is not an absolute path" % (name, word))

@@ -83,7 +83,7 @@ def parse_status(output: str) -> DaemonStatus:
         if match.group("none"):
             return DaemonStatus("none")
         unit = match.group("unit")
-        if match.group("kind") == "systemd" and not (unit and _UNIT.match(unit)):
+        if match.group("kind") == "systemd" and not (unit and _UNIT.fullmatch(unit)):
             raise ValueError("unexpected systemd unit from the nix-daemon probe: %r" % line[:100])
         return DaemonStatus(match.group("kind"), int(match.group("pid")), unit)
     raise ValueError("unexpected answer from the nix-daemon probe: %r" % output[:100])
@@ -105,7 +105,7 @@ def restart_command(status: DaemonStatus, timeout: int = 10, socket: str = STORE
         raise ValueError("no running nix-daemon to restart")
     finder = _finder(socket)
     if status.kind == "systemd":
-        if not (status.unit and _UNIT.match(status.unit)):
+        if not (status.unit and _UNIT.fullmatch(status.unit)):
             raise ValueError("not a systemd service unit: %r" % status.unit)
         stop_start = raw("set -e; @{restart}; ", restart=argv("systemctl", "restart", status.unit))
     else:

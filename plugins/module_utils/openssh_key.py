@@ -32,10 +32,14 @@ class Ed25519PrivateKey:
     comment: str = ""
 
 
-def _string(data: bytes, offset: int) -> Tuple[bytes, int]:
+def _uint32(data: bytes, offset: int) -> int:
     if offset + 4 > len(data):
         raise SshKeyError("the key is truncated")
-    (length,) = struct.unpack(">I", data[offset:offset + 4])
+    return struct.unpack(">I", data[offset:offset + 4])[0]
+
+
+def _string(data: bytes, offset: int) -> Tuple[bytes, int]:
+    length = _uint32(data, offset)
     end = offset + 4 + length
     if end > len(data):
         raise SshKeyError("the key is truncated")
@@ -87,7 +91,7 @@ def parse_private_key(text: str) -> Ed25519PrivateKey:
     if cipher != b"none" or kdf != b"none":
         raise SshKeyError("the private key is passphrase-protected (cipher %s); use an unencrypted host key"
                           % cipher.decode("ascii", "replace"))
-    (count,) = struct.unpack(">I", data[offset:offset + 4])
+    count = _uint32(data, offset)
     if count != 1:
         raise SshKeyError("the key file holds %d keys, expected 1" % count)
     public_blob, offset = _string(data, offset + 4)

@@ -53,7 +53,9 @@ class ConnectionShell(RemoteShell):
         sudoable = privileged and bool(self._action._play_context.become)
         with self._no_log(sensitive), self._fresh_connection():
             try:
-                res = self._action._low_level_execute_command(text, sudoable=sudoable, in_data=stdin)
+                # Ansible's connections take bytes (the local one refuses a str)
+                data = stdin.encode("utf-8") if stdin is not None else None
+                res = self._action._low_level_execute_command(text, sudoable=sudoable, in_data=data)
             except AnsibleConnectionFailure as exc:
                 if not (self.fresh or self._tolerant):
                     raise

@@ -53,6 +53,7 @@ def test_nginx_accepts_the_configuration(tmp_path):
     ({"user": "www-data; daemon on"}, "is not a user or group name"),
     ({"group": "x\nload_module /tmp/evil.so"}, "is not a user or group name"),
     ({"user": "$(id)"}, "is not a user or group name"),
+    ({"user": "www-data\n"}, "is not a user or group name"),  # a pattern's $ matches before a final newline
     ({"nginx": "/usr/sbin/nginx -g 'daemon off;'"}, "must be a command name or an absolute path"),
     ({"nginx": "nginx\nExecStartPre=/bin/rm -rf /"}, "must be a command name or an absolute path"),
     ({"nginx": "../bin/nginx"}, "must be a command name or an absolute path"),

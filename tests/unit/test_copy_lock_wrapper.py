@@ -170,6 +170,9 @@ def test_bad_arguments_are_refused():
         copy_lock.remote_program("https")
     with pytest.raises(ValueError):
         copy_lock.wrapper_script(wait=-1)
+    for token in ("not-hex!", "abc", "0123abcd\n"):  # a pattern's $ matches before a final newline
+        with pytest.raises(ValueError, match="8 to 64 lower-case hex digits"):
+            copy_lock.end_copy_command(token)
     assert copy_lock.locked_message("error: cannot open connection to remote store") == ""
 
 

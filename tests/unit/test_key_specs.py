@@ -28,6 +28,7 @@ def test_every_option_is_read():
     ({"keyCommand": "pass show db"}, "keyCommand must be a non-empty list of strings"),
     ({"text": "a", "name": "../../etc/shadow"}, "name '../../etc/shadow' is not a file name"),
     ({"text": "a", "name": ".."}, "name '..' is not a file name"),
+    ({"text": "a", "name": "db.env\n"}, "name 'db.env\\n' is not a file name"),
     ({"text": "a", "destDir": "/run/keys/../../etc"}, "give an absolute, normalised path"),
     ({"text": "a", "destDir": "keys"}, "give an absolute, normalised path"),
     ({"text": "a", "user": "root; rm -rf /"}, "user 'root; rm -rf /' is not a user or group name"),

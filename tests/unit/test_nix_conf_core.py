@@ -86,6 +86,7 @@ def test_malformed_file_names_the_line():
     ("trusted-users", ["root;rm"], "not a user or @group"),
     ("netrc-file", ["etc/netrc"], "not an absolute path"),
     ("Bad_Name", ["x"], "not a nix.conf setting name"),
+    ("substituters\n", ["https://cache.example.org"], "not a nix.conf setting name"),
     ("max-jobs", ["4#"], "cannot be written"),
 ])
 def test_validation(name, words, message):

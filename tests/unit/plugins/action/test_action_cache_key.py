@@ -82,6 +82,7 @@ def test_a_key_readable_by_others_is_a_leak(tmp_path):
     ({}, "does not exist: give name (to generate a key) or secret_key"),
     ({"secret_key": "name:bm90IGEga2V5"}, "; nothing was changed"),
     ({"name": "bad name"}, "; nothing was changed"),
+    ({"name": "cache-1\n"}, "is not a key name"),  # a pattern's $ matches before a final newline
 ])
 def test_bad_input_changes_nothing(tmp_path, args, message):
     path = tmp_path / "cache.sk"

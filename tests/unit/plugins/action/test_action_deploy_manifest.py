@@ -64,3 +64,10 @@ def test_bad_input_writes_no_manifest(tmp_path, args, message):
     assert result["failed"] is True and message in result["msg"]
     assert "no manifest was written" in result["msg"]
     assert dest.read_text() == "old\n"
+
+
+def test_a_destination_in_a_missing_directory_is_a_clear_error(tmp_path):
+    dest = tmp_path / "missing" / "m.json"
+    result = run_action("deploy_manifest", {"dest": str(dest), "paths": {"web": WEB}})
+    assert result["failed"] is True and "writing the manifest %s failed" % dest in result["msg"], result
+    assert not (tmp_path / "missing").exists()

@@ -75,7 +75,7 @@ def test_check_mode_evaluates_and_builds_nothing(flake):
 @pytest.mark.parametrize("packages, message", [
     ({"web": []}, "web: the package list must be a non-empty list of FLAKEREF#ATTRIBUTE"),
     ({"web": ["github:acme/x#jq"], "db": "github:acme/x#jq"}, "db: the package list must be a non-empty list"),
-    ({"web": ["jq"]}, "'jq' is not FLAKEREF#ATTRIBUTE"),
+    ({"web": ["jq"]}, "web: 'jq' is not FLAKEREF#ATTRIBUTE"),
 ])
 def test_a_bad_list_is_an_error_naming_the_host_and_runs_no_nix(packages, message):
     def no_nix(options):

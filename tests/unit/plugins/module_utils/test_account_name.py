@@ -27,3 +27,9 @@ def test_numeric_ids_only_when_asked():
 @pytest.mark.parametrize("value", [None, 0, 1000, ["root"], b"root"])
 def test_non_strings_are_never_names(value):
     assert not is_account_name(value) and not is_account_name(value, numeric_ok=True)
+
+
+@pytest.mark.parametrize("value", ["root\n", "deploy\n", "_svc$\n"])
+def test_a_trailing_newline_is_not_part_of_a_name(value):
+    assert not is_account_name(value) and not is_account_name(value, numeric_ok=True)
+    assert not is_account_name("0\n", numeric_ok=True)

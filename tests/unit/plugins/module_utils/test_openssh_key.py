@@ -115,3 +115,10 @@ def test_malformed_public_lines(line, message):
     with pytest.raises(ok.SshKeyError) as caught:
         ok.parse_public_key(line)
     assert message in str(caught.value)
+
+
+def test_a_key_cut_off_before_its_key_count_is_an_ssh_key_error():
+    data = ok.MAGIC + b"\0\0\0\x04none" + b"\0\0\0\x04none" + b"\0\0\0\0"
+    text = "%s\n%s\n%s\n" % (ok.PRIVATE_BEGIN, base64.b64encode(data).decode(), ok.PRIVATE_END)
+    with pytest.raises(ok.SshKeyError, match="truncated"):
+        ok.parse_private_key(text)

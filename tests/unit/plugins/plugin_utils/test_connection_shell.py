@@ -40,6 +40,12 @@ def test_a_command_through_the_real_local_connection(local):
     assert result.argv == ["echo out; echo err >&2; exit 3"]
 
 
+def test_standard_input_reaches_the_command(local):
+    # Ansible's connections take bytes; the local one refuses a str.
+    result = local.run(argv("cat"), stdin="hello\n", privileged=False)
+    assert (result.rc, result.stdout) == (0, "hello\n")
+
+
 def test_privileged_without_become_keeps_stdout_and_stderr_apart(local):
     result = local.run(raw("printf 'a\\r\\nb\\n'; echo e >&2"), privileged=True)
     assert result.stdout == "a\r\nb\n" and result.stderr == "e\n"  # no terminal: nothing to undo
@@ -111,7 +117,7 @@ def test_sensitive_commands_run_with_no_log_on_both_contexts_then_restored():
     shell.run(argv("true"))
     assert [(s["no_log"], s["action_no_log"]) for s in conn.seen] == [(True, True), (False, False)]
     assert conn._play_context.no_log is False and shell._action._play_context.no_log is False
-    assert conn.seen[0]["stdin"] == "secret"
+    assert conn.seen[0]["stdin"] == b"secret"  # connections take bytes
 
 
 def test_a_lost_connection_raises_unless_tolerated_or_fresh():
