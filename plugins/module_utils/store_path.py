@@ -22,7 +22,7 @@ class StorePath:
     path: str
 
     def __post_init__(self) -> None:
-        match = _STORE_PATH_RE.match(self.path or "")
+        match = _STORE_PATH_RE.fullmatch(self.path or "")
         if not match or match.group("dir") != STORE_DIR:
             raise ValueError("not a Nix store path: %r" % (self.path,))
 

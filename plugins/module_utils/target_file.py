@@ -58,7 +58,7 @@ def check_target_path(path: str, option: str) -> str:
 
 def parse_mode(text: str) -> int:
     """``"0600"`` / ``"600"`` → 0o600; anything else is a ``ValueError``."""
-    if not MODE.match(str(text)):
+    if not MODE.fullmatch(str(text)):
         raise ValueError("mode %r is not an octal permission like 0600" % (text,))
     return int(str(text), 8)
 

@@ -66,7 +66,7 @@ def test_owner_probe_resolves_ids_in_the_same_call(tmp_path):
 
 def test_modes():
     assert tf.parse_mode("0600") == 0o600 and tf.parse_mode("644") == 0o644
-    for bad in ("rw-------", "0x600", "06000", ""):
+    for bad in ("rw-------", "0x600", "06000", "", "0600\n"):
         with pytest.raises(ValueError):
             tf.parse_mode(bad)
 

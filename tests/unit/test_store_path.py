@@ -17,6 +17,7 @@ def test_parts():
     "/nix/store/eeeeeeeeeeeeeeeeeeeeeeeeeeeeeeee-name",  # 'e' is not in Nix's base-32
     "/other/store/fdbsdqh96xcdfvxizjzr90dqy2v5d87k-name",
     GOOD + "/bin/switch-to-configuration",
+    GOOD + "\n",  # a pattern's $ matches before a final newline
     "/nix/store/fdbsdqh96xcdfvxizjzr90dqy2v5d87k-",
     "/nix/store/fdbsdqh96xcdfvxizjzr90dqy2v5d87k-na me",
 ])
