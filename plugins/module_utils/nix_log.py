@@ -164,6 +164,7 @@ class NixLog:
     announced: Optional[int] = None  # derivations Nix 2.26+ said it will build ("these N derivations ...")
     missing: Optional[int] = None  # paths a ``nix copy`` said the target lacked ("copying N paths")
     text: List[str] = field(default_factory=list)  # the log as Nix prints it without JSON
+    written: Optional[int] = None  # bytes the nix process wrote, as its reader measured them (Nix 2.8 sends no byte counts)
     failures: List[Build] = field(default_factory=list)  # failed builds, as they failed
     _builds: Dict[int, Build] = field(default_factory=dict)
     _paths: Dict[int, CopiedPath] = field(default_factory=dict)

@@ -26,7 +26,8 @@ from ansible_collections.nixfleet.nixos.plugins.module_utils.copy_progress impor
 from ansible_collections.nixfleet.nixos.plugins.module_utils.errors import NixError
 from ansible_collections.nixfleet.nixos.plugins.module_utils.nix_argv import NixSettings
 from ansible_collections.nixfleet.nixos.plugins.module_utils.target_file import check_target_path
-from ansible_collections.nixfleet.nixos.plugins.plugin_utils import closure_copy
+from ansible_collections.nixfleet.nixos.plugins.plugin_utils import closure_copy, progress
+from ansible_collections.nixfleet.nixos.plugins.plugin_utils.progress import Progress
 from ansible_collections.nixfleet.nixos.plugins.plugin_utils.nix_cli import NixCli
 from ansible_collections.nixfleet.nixos.plugins.plugin_utils.activation import Activator, Safety
 from ansible_collections.nixfleet.nixos.plugins.plugin_utils.deployer_identity import controller_identity
@@ -87,6 +88,7 @@ class NixosAction(ActionBase):
     TRANSFERS_FILES = False
     PATH_OPTIONS: Tuple[str, ...] = ()  # options holding paths on the target (checked before anything runs)
     _VALID_ARGS: frozenset = frozenset()
+    _progress: Optional[Progress] = None
 
     def run(self, tmp=None, task_vars=None):
         task_vars = task_vars or {}
@@ -162,7 +164,13 @@ class NixosAction(ActionBase):
                                      from_store=args["from_store"], stall_timeout=args["copy_stall_timeout"])
 
     def nix_cli(self, args: Dict[str, Any]) -> NixCli:
-        return NixCli(NixSettings(nix=args["nix_binary"], extra_args=tuple(args["nix_args"])))
+        return NixCli(NixSettings(nix=args["nix_binary"], extra_args=tuple(args["nix_args"])), progress=self.progress())
+
+    def progress(self) -> Progress:
+        """This task's live progress lines (module_utils.progress_text; off with NIXFLEET_PROGRESS=0)."""
+        if self._progress is None:
+            self._progress = progress.for_action(self._display.verbosity)
+        return self._progress
 
     def _control_path(self) -> Optional[str]:
         """The socket of the ssh master connection Ansible keeps to this host (ControlPersist), once

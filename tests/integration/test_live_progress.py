@@ -1,0 +1,133 @@
+"""Live progress while a task runs (issue 37): a system whose build is a chain of derivations that
+sleep, and a closure of ~120 MB of random data, built by nixfleet.nixos.build and pushed by
+nixfleet.nixos.copy_closure through ansible-playbook and through ansible-runner (as AWX runs it).
+The progress lines come from Nix's own internal-json log, while the task runs: before the task's
+result, with rising counts; -q / NIXFLEET_PROGRESS=0 print none; results are the same either way."""
+import os
+import re
+import shutil
+
+import ansible_runner
+import pytest
+import yaml
+
+from awx_slices import job_env, task_results
+from fleetctl import NIX_CONFIG, FixtureFlake, running_fleet
+from playbook_helpers import run_playbook, run_playbook_text, write_fleet_inventory
+
+pytestmark = pytest.mark.integration
+
+SLOW = "node01"  # its system: 3 build steps of 2 s each, and a 120 MB payload
+PLAIN = "node02"
+PAYLOAD_KIB = 120 * 1024
+PLAY = [{"name": "progress", "hosts": "all", "gather_facts": False, "tasks": [
+    {"name": "Build the systems", "nixfleet.nixos.build": {}, "run_once": True, "register": "nixos_build"},
+    {"name": "Copy the closures", "nixfleet.nixos.copy_closure": {"path": "{{ nixos_build.paths[inventory_hostname] }}"}},
+]}]
+BUILDING = re.compile(r"^nixfleet: building (\d+)/(\d+) derivations \((\d+) running")
+COPYING = re.compile(r"^nixfleet: copying to (\S+): (\d+)/(\d+) paths(?:, ([\d.]+)/([\d.]+) (\w+))?")
+
+
+@pytest.fixture(scope="module")
+def fleet(tmp_path_factory):
+    with running_fleet(tmp_path_factory.mktemp("progress-fleet") / "state", 2, first_address="127.0.71.11") as f:
+        yield f
+
+
+@pytest.fixture(scope="module")
+def flake(fleet, tmp_path_factory):
+    flake = FixtureFlake.create(tmp_path_factory.mktemp("progress") / "flake", fleet, {})
+    flake.set_host(SLOW, build_steps=3, build_step_seconds=2, payload_kib=PAYLOAD_KIB)
+    return flake
+
+
+@pytest.fixture(scope="module")
+def inventory(fleet, flake):
+    inventory = write_fleet_inventory(flake.path.parent / "inventory", fleet, flake)
+    (inventory.parent / "progress.yml").write_text(yaml.safe_dump(PLAY))
+    return inventory
+
+
+def _lines_of_task(text, task):
+    """The lines from TASK [task] to the next TASK or PLAY RECAP."""
+    lines = text.splitlines()
+    start = next(i for i, line in enumerate(lines) if line.startswith("TASK [%s]" % task))
+    end = next(i for i in range(start + 1, len(lines)) if lines[i].startswith(("TASK [", "PLAY RECAP")))
+    return lines[start + 1:end]
+
+
+def _building(lines):
+    """(done, total, running) of each building line, in order."""
+    return [tuple(int(g) for g in BUILDING.match(line).groups()) for line in lines if BUILDING.match(line)]
+
+
+def _copying(lines, host):
+    """(paths done, paths total) of each copying line of ``host``, in order."""
+    found = [COPYING.match(line) for line in lines]
+    return [(int(m.group(2)), int(m.group(3))) for m in found if m and m.group(1) == host]
+
+
+def _rising(values):
+    return values == sorted(values) and values[0] < values[-1]
+
+
+def test_build_and_copy_show_rising_progress_before_their_results(flake, inventory):
+    flake.bump(SLOW)  # never built: the build runs its 3 steps of 2 s, the copy sends 120 MB
+    rc, text = run_playbook_text(inventory, str(inventory.parent / "progress.yml"))
+    assert rc == 0, text
+    build = _lines_of_task(text, "Build the systems")
+    result = next(i for i, line in enumerate(build) if line.startswith("ok: ["))
+    counts = _building(build[:result])
+    assert len(counts) >= 4 and _building(build) == counts, build  # all of them before the task's result
+    assert _rising([c[0] for c in counts]), build
+    assert counts[-1][0] == counts[-1][1] >= 5  # 3 steps, the toplevel, etc-node01: all built in the end
+    assert any(c[2] == 1 for c in counts)  # shown while a derivation was being built
+    assert any("slow-step-node01-" in line for line in build[:result])  # the current derivation
+    copy = _lines_of_task(text, "Copy the closures")
+    ended = next(i for i, line in enumerate(copy) if line.startswith("changed: [%s]" % SLOW))
+    copied = _copying(copy[:ended], SLOW)
+    assert len(copied) >= 2 and _copying(copy, SLOW) == copied, copy
+    assert _rising([c[0] for c in copied]) and copied[-1][0] == copied[-1][1] > 0, copy
+    assert not any("root@" in line or "remote-program" in line for line in build + copy if "nixfleet:" in line)
+
+
+def test_through_ansible_runner_progress_lines_are_job_events_while_the_task_runs(flake, inventory, tmp_path):
+    flake.bump(SLOW)
+    data = tmp_path / "private"
+    (data / "project").mkdir(parents=True)
+    shutil.copy(str(inventory.parent / "progress.yml"), str(data / "project" / "progress.yml"))
+    run = ansible_runner.run(private_data_dir=str(data), playbook="progress.yml", inventory=str(inventory),
+                             envvars=job_env(NIX_CONFIG), quiet=True)
+    events = list(run.events)
+    assert run.status == "successful", [e.get("stdout") for e in events][-30:]
+    ok = {(e["event_data"]["task"], e["event_data"]["host"]): e["counter"] for e in events if e["event"] == "runner_on_ok"}
+    build_ok = ok[("Build the systems", SLOW)]
+    progress = [e for e in events if "nixfleet: " in (e.get("stdout") or "")]
+    building = [e for e in progress if BUILDING.search(e["stdout"])]
+    assert len(building) >= 4
+    assert all(e["counter"] < build_ok for e in building)  # every one before the task's final event
+    done = [int(BUILDING.search(e["stdout"]).group(1)) for e in building]
+    assert _rising(done), [e["stdout"] for e in building]
+    created = [e["created"] for e in building]
+    assert created == sorted(created) and created[0] < created[-1]  # sent as they came, not at the end
+    copy_ok = ok[("Copy the closures", SLOW)]
+    copying = [e for e in progress if "copying to %s:" % SLOW in e["stdout"]]
+    assert copying and all(e["counter"] < copy_ok for e in copying)
+    assert _rising([c[0] for c in _copying([e["stdout"] for e in copying], SLOW)])
+
+
+def test_no_progress_with_nixfleet_progress_0_and_the_same_results(flake, inventory, monkeypatch):
+    flake.bump(SLOW)
+    shown = run_playbook(inventory, str(inventory.parent / "progress.yml"))
+    flake.bump(SLOW)
+    monkeypatch.setenv("NIXFLEET_PROGRESS", "0")
+    rc, text = run_playbook_text(inventory, str(inventory.parent / "progress.yml"))
+    assert rc == 0 and "TASK [Build the systems]" in text and "changed: [%s]" % SLOW in text
+    assert "nixfleet:" not in text, text
+    flake.bump(SLOW)
+    quiet = run_playbook(inventory, str(inventory.parent / "progress.yml"))
+    assert shown.rc == quiet.rc == 0
+    for task in ("Build the systems", "Copy the closures"):
+        with_progress, without = shown.results(task), quiet.results(task)
+        assert {h: r.get("changed") for h, r in with_progress.items()} == {h: r.get("changed") for h, r in without.items()}
+        assert all(sorted(with_progress[h]) == sorted(without[h]) for h in with_progress)
