@@ -3,7 +3,6 @@ sleep, and a closure of ~120 MB of random data, built by nixfleet.nixos.build an
 nixfleet.nixos.copy_closure through ansible-playbook and through ansible-runner (as AWX runs it).
 The progress lines come from Nix's own internal-json log, while the task runs: before the task's
 result, with rising counts; -q / NIXFLEET_PROGRESS=0 print none; results are the same either way."""
-import os
 import re
 import shutil
 
@@ -11,7 +10,7 @@ import ansible_runner
 import pytest
 import yaml
 
-from awx_slices import job_env, task_results
+from awx_slices import job_env
 from fleetctl import NIX_CONFIG, FixtureFlake, running_fleet
 from playbook_helpers import run_playbook, run_playbook_text, write_fleet_inventory
 
@@ -20,6 +19,8 @@ pytestmark = pytest.mark.integration
 SLOW = "node01"  # its system: 3 build steps of 2 s each, and a 120 MB payload
 PLAIN = "node02"
 PAYLOAD_KIB = 120 * 1024
+BUILD_ONLY = [{"name": "build", "hosts": "all", "gather_facts": False, "tasks": [
+    {"name": "Build the systems", "nixfleet.nixos.build": {}, "run_once": True}]}]
 PLAY = [{"name": "progress", "hosts": "all", "gather_facts": False, "tasks": [
     {"name": "Build the systems", "nixfleet.nixos.build": {}, "run_once": True, "register": "nixos_build"},
     {"name": "Copy the closures", "nixfleet.nixos.copy_closure": {"path": "{{ nixos_build.paths[inventory_hostname] }}"}},
@@ -45,6 +46,7 @@ def flake(fleet, tmp_path_factory):
 def inventory(fleet, flake):
     inventory = write_fleet_inventory(flake.path.parent / "inventory", fleet, flake)
     (inventory.parent / "progress.yml").write_text(yaml.safe_dump(PLAY))
+    (inventory.parent / "build.yml").write_text(yaml.safe_dump(BUILD_ONLY))
     return inventory
 
 
@@ -77,6 +79,9 @@ def test_build_and_copy_show_rising_progress_before_their_results(flake, invento
     assert rc == 0, text
     build = _lines_of_task(text, "Build the systems")
     result = next(i for i, line in enumerate(build) if line.startswith("ok: ["))
+    evaluating = [i for i, line in enumerate(build) if line.startswith("nixfleet: evaluating ")]
+    assert evaluating and build[evaluating[-1]].startswith("nixfleet: evaluating 2/2 hosts"), build
+    assert evaluating[-1] < min(i for i, line in enumerate(build) if BUILDING.match(line))  # evaluated, then built
     counts = _building(build[:result])
     assert len(counts) >= 4 and _building(build) == counts, build  # all of them before the task's result
     assert _rising([c[0] for c in counts]), build
@@ -131,3 +136,20 @@ def test_no_progress_with_nixfleet_progress_0_and_the_same_results(flake, invent
         with_progress, without = shown.results(task), quiet.results(task)
         assert {h: r.get("changed") for h, r in with_progress.items()} == {h: r.get("changed") for h, r in without.items()}
         assert all(sorted(with_progress[h]) == sorted(without[h]) for h in with_progress)
+
+
+def test_a_failed_build_is_shown_with_its_last_log_lines_before_the_task_ends(flake, inventory):
+    flake.bump(SLOW)
+    flake.bump(PLAIN, fail="build")
+    try:
+        rc, text = run_playbook_text(inventory, str(inventory.parent / "build.yml"))
+    finally:
+        flake.set_host(PLAIN, fail="none")
+    build = _lines_of_task(text, "Build the systems")
+    result = next(i for i, line in enumerate(build) if line.startswith(("ok: [", "changed: [", "fatal: [")))
+    failed = [i for i, line in enumerate(build)
+              if re.match(r"^nixfleet: build of /nix/store/\w{32}-nixos-system-%s-\w+\.drv failed; last 1 log lines:$" % PLAIN,
+                          line)]
+    assert len(failed) == 1 and failed[0] < result, build
+    assert build[failed[0] + 1] == "  > error: building the system of %s failed (fixture failure mode 'build')" % PLAIN
+    assert rc == 0  # the build task itself succeeds: node02 is in its failed_hosts (test_deploy checks the message)
