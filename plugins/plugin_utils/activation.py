@@ -65,6 +65,7 @@ class Outcome:
     failed_units: bool = False
     inhibited: bool = False  # the live switch was inhibited: the system was made the boot entry instead
     confirmation: str = NOT_REQUESTED
+    confirm_seconds: Optional[float] = None  # how long magic rollback's confirmation took
     specialisation: Optional[str] = None
     activated_path: Optional[str] = None  # the specialisation's own toplevel, which then runs
     install_bootloader: bool = False
@@ -202,7 +203,9 @@ class Activator:
                                    rc=launched.rc, stderr=launched.stderr, stdout=launched.stdout,
                                    host=self.shell.label)
         if watchdog:  # PENDING: the watchdog waits for its canary to go (or the session died first)
+            confirming = time.monotonic()
             outcome.confirmation = self._confirm(tx, before)
+            outcome.confirm_seconds = time.monotonic() - confirming
             after = self.last_state
         else:  # DONE (or PENDING: the session died; the probe says where the host is)
             after = self._probe(before=tr.cleanup_command(tx))[0]

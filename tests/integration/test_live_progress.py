@@ -153,3 +153,30 @@ def test_a_failed_build_is_shown_with_its_last_log_lines_before_the_task_ends(fl
     assert len(failed) == 1 and failed[0] < result, build
     assert build[failed[0] + 1] == "  > error: building the system of %s failed (fixture failure mode 'build')" % PLAIN
     assert rc == 0  # the build task itself succeeds: node02 is in its failed_hosts (test_deploy checks the message)
+
+
+def test_the_deploy_report_has_each_host_s_timings_per_phase(flake, inventory, tmp_path):
+    flake.bump(SLOW)
+    flake.bump(PLAIN)
+    checks = [{"name": "true", "type": "cmd", "argv": ["true"]}]
+    run = run_playbook(inventory, "deploy.yml", extra_vars={"nixos_deploy_confirm_timeout": 5,
+                                                            "nixos_deploy_health_checks": checks,
+                                                            "nixos_deploy_report_dir": str(tmp_path)})
+    assert run.rc == 0, run.stderr
+    rows = {r["host"]: r for r in run.results("Summarize the deploy per host")["localhost"]["report"]}
+    for host in (SLOW, PLAIN):
+        timings = rows[host]["timings"]
+        assert sorted(timings) == ["activation", "build", "confirmation", "copy", "evaluation", "health"], timings
+        assert all(seconds >= 0 for seconds in timings.values())
+    assert rows[SLOW]["timings"]["build"] >= 6  # three steps of 2 s each
+    assert rows[SLOW]["timings"]["build"] == rows[PLAIN]["timings"]["build"]  # one nix build for the fleet
+    switched = run.results("Copy and switch to the system")
+    assert switched[SLOW]["timings"]["copy"] > 0 and switched[SLOW]["changed"] is True
+    # each host's whole switch task took at least its copy, activation and confirmation
+    for host in (SLOW, PLAIN):
+        task = switched[host]["nixfleet_timing"]["finished"] - switched[host]["nixfleet_timing"]["started"]
+        parts = switched[host]["timings"]
+        assert parts["copy"] + parts["activation"] + parts["confirmation"] <= task + 0.01
+    markdown = (tmp_path / "deploy-report.md").read_text()
+    assert "## Timings (seconds; evaluation and build: the whole fleet's)" in markdown
+    assert "| host | evaluation | build | copy | activation | confirmation | health |" in markdown
