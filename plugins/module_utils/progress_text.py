@@ -81,6 +81,8 @@ def evaluating(done: int, total: int, elapsed: float) -> Line:
 
 
 def building(log: NixLog, elapsed: float) -> Line:
+    if not log.builds_total and not log.current:  # Nix has not said yet what it builds
+        return Line(Phase.BUILDING, "building (%s)" % _elapsed(elapsed))
     text = "building %d/%d derivations (%d running" % (log.builds.done, log.builds_total, log.builds.running)
     if log.builds.failed:
         text += ", %d failed" % log.builds.failed
@@ -102,6 +104,30 @@ def copying(destination: str, log: NixLog, elapsed: float, phase: Phase = Phase.
         text += ", %s" % size(log.copied_bytes)
     elif log.written:
         text += ", %s sent" % size(log.written)
+    return Line(phase, text + " (%s)" % _elapsed(elapsed))
+
+
+@dataclass(frozen=True)
+class FleetCopy:
+    """A task's copies to many hosts, summed."""
+
+    hosts: int  # whose copy began
+    done: int  # whose copy ended
+    paths: int = 0
+    paths_expected: int = 0
+    bytes: int = 0
+    bytes_expected: int = 0
+    written: int = 0  # bytes the nix processes wrote (when Nix sends no byte counts)
+
+
+def fleet_copying(copies: FleetCopy, elapsed: float, phase: Phase = Phase.COPYING) -> Line:
+    """``copying to 3/14 hosts: 40/120 paths, 1.2/3.4 GiB (45 s)`` (hosts done of those copied to)."""
+    text = "%s to %d/%d hosts: %d/%d paths" % (phase.value, copies.done, copies.hosts, copies.paths,
+                                               copies.paths_expected)
+    if copies.bytes_expected:
+        text += ", %s" % sizes(copies.bytes, copies.bytes_expected)
+    elif copies.written:
+        text += ", %s sent" % size(copies.written)
     return Line(phase, text + " (%s)" % _elapsed(elapsed))
 
 

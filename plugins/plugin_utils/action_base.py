@@ -27,6 +27,7 @@ from ansible_collections.nixfleet.nixos.plugins.module_utils.errors import NixEr
 from ansible_collections.nixfleet.nixos.plugins.module_utils.nix_argv import NixSettings
 from ansible_collections.nixfleet.nixos.plugins.module_utils.target_file import check_target_path
 from ansible_collections.nixfleet.nixos.plugins.plugin_utils import closure_copy, progress
+from ansible_collections.nixfleet.nixos.plugins.plugin_utils.fleet_copies import FleetCopies
 from ansible_collections.nixfleet.nixos.plugins.plugin_utils.progress import Progress
 from ansible_collections.nixfleet.nixos.plugins.plugin_utils.nix_cli import NixCli
 from ansible_collections.nixfleet.nixos.plugins.plugin_utils.activation import Activator, Safety
@@ -164,7 +165,10 @@ class NixosAction(ActionBase):
                                      from_store=args["from_store"], stall_timeout=args["copy_stall_timeout"])
 
     def nix_cli(self, args: Dict[str, Any]) -> NixCli:
-        return NixCli(NixSettings(nix=args["nix_binary"], extra_args=tuple(args["nix_args"])), progress=self.progress())
+        progress = self.progress()
+        copies = FleetCopies(progress, self._task._uuid) if progress.on else None
+        return NixCli(NixSettings(nix=args["nix_binary"], extra_args=tuple(args["nix_args"])), progress=progress,
+                      fleet_copies=copies)
 
     def progress(self) -> Progress:
         """This task's live progress lines (module_utils.progress_text; off with NIXFLEET_PROGRESS=0)."""

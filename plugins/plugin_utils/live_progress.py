@@ -27,9 +27,12 @@ class Ticking:
     """Shows ``render(seconds since start)`` at the start, every interval and at the end (a context
     manager); ``show()`` any time something changed (the throttle decides)."""
 
-    def __init__(self, progress: Progress, render: Callable[[float], progress_text.Line]) -> None:
+    def __init__(self, progress: Progress, render: Callable[[float], progress_text.Line], per_host: bool = False,
+                 on_tick: Optional[Callable[[bool], None]] = None) -> None:
         self.progress = progress
         self.render = render
+        self.per_host = per_host  # its lines only with -v
+        self.on_tick = on_tick  # also called at the start, every interval, and (with True) at the end
         self.started = time.monotonic()
         self.lock = threading.Lock()  # held while rendering: what it reads may change in another thread
         self._done = threading.Event()
@@ -40,15 +43,22 @@ class Ticking:
             return
         with self.lock:
             line = self.render(time.monotonic() - self.started)
-        self.progress.show(line, force=force)
+        self.progress.show(line, force=force, per_host=self.per_host)
 
     def _tick(self) -> None:
         while not self._done.wait(self.progress.interval):
             self.show()
+            self._ticked(False)
+
+    def _ticked(self, finished: bool) -> None:
+        if self.on_tick is not None:
+            with self.lock:
+                self.on_tick(finished)
 
     def __enter__(self: T) -> T:
         if self.progress.on:
             self.show(force=True)
+            self._ticked(False)
             self._ticker = threading.Thread(target=self._tick, daemon=True)
             self._ticker.start()
         return self
@@ -58,18 +68,22 @@ class Ticking:
         if self._ticker is not None:
             self._ticker.join()
             self.show(force=True)
+            self._ticked(True)
 
 
 class LiveLog(Ticking):
     """A nix command's progress: pass ``feed`` as its stderr line reader."""
 
-    def __init__(self, progress: Progress, render: Render) -> None:
+    def __init__(self, progress: Progress, render: Render, per_host: bool = False,
+                 on_tick: Optional[Callable[[NixLog, bool], None]] = None) -> None:
         self.log = NixLog()
-        super().__init__(progress, lambda elapsed: render(self.log, elapsed))
+        super().__init__(progress, lambda elapsed: render(self.log, elapsed), per_host,
+                         (lambda finished: on_tick(self.log, finished)) if on_tick else None)
 
     def feed(self, text: str) -> None:
         with self.lock:
             failed = self.log.feed(text)
         for build in failed:
             self.progress.show(progress_text.build_failed(build.drv, list(build.tail)), force=True)
-        self.show()
+        if self.progress.on:
+            self.show()

@@ -17,6 +17,7 @@ from ansible_collections.nixfleet.nixos.plugins.module_utils.errors import NixEr
 from ansible_collections.nixfleet.nixos.plugins.module_utils.nix_version import NixVersion
 from ansible_collections.nixfleet.nixos.plugins.plugin_utils import copy_watch, nix_version_cache
 from ansible_collections.nixfleet.nixos.plugins.plugin_utils.process import CommandResult, check, run
+from ansible_collections.nixfleet.nixos.plugins.plugin_utils.fleet_copies import FleetCopies
 from ansible_collections.nixfleet.nixos.plugins.plugin_utils.live_progress import LiveLog, Render
 from ansible_collections.nixfleet.nixos.plugins.plugin_utils.progress import OFF, Progress
 
@@ -25,9 +26,11 @@ class NixCli:
     """Runs ``nix`` with one set of settings (binary, extra args, environment)."""
 
     def __init__(self, settings: Optional[cmd.NixSettings] = None, env: Optional[Mapping[str, str]] = None,
-                 runner=run, watcher=copy_watch.run, progress: Progress = OFF) -> None:
+                 runner=run, watcher=copy_watch.run, progress: Progress = OFF,
+                 fleet_copies: Optional[FleetCopies] = None) -> None:
         self.settings = settings or cmd.NixSettings()
         self.progress = progress  # live lines of builds and copies (off unless an action plugin sets it)
+        self.fleet_copies = fleet_copies  # the task's copies to many hosts, one line for all
         self.env = dict(env or {})
         self._run = runner
         self._watch = watcher
@@ -116,7 +119,8 @@ class NixCli:
              phase: progress_text.Phase = progress_text.Phase.COPYING) -> CommandResult:
         """``nix copy``, ended when it makes no progress for ``stall_timeout`` seconds (0: never),
         then ``copy_watch.CopyStalled`` says how far it got. Its stderr is Nix's usual text. Its
-        progress names ``destination`` (default: the store URL without its query)."""
+        progress names ``destination`` (a host: its own line only with -v; with ``fleet_copies``, the
+        task's line sums every host's copy; default: the store URL without its query)."""
         argv = cmd.copy_argv(self.settings, paths, to=to, from_store=from_store,
                              substitute_on_destination=substitute_on_destination,
                              no_check_sigs=no_check_sigs, fresh_narinfo=fresh_narinfo,
@@ -125,8 +129,10 @@ class NixCli:
         merged.update(env or {})
         # Messages name the store without its query (a remote program, a key file, ...).
         what = "nix copy to %s" % to.split("?", 1)[0]
+        fleet = self.fleet_copies if destination else None
         with LiveLog(self.progress, lambda log, elapsed: progress_text.copying(
-                destination or progress_text.store_name(to), log, elapsed, phase)) as live:
+                destination or progress_text.store_name(to), log, elapsed, phase), per_host=fleet is not None,
+                on_tick=(lambda log, finished: fleet.update(destination or "", log, finished)) if fleet else None) as live:
             watched = self._watch(argv, env=merged, stall_timeout=stall_timeout, log=live.log, feed=live.feed)
         if watched.stalled:
             raise copy_watch.CopyStalled(what, watched, stall_timeout, host)

@@ -26,7 +26,8 @@ PLAY = [{"name": "progress", "hosts": "all", "gather_facts": False, "tasks": [
     {"name": "Copy the closures", "nixfleet.nixos.copy_closure": {"path": "{{ nixos_build.paths[inventory_hostname] }}"}},
 ]}]
 BUILDING = re.compile(r"^nixfleet: building (\d+)/(\d+) derivations \((\d+) running")
-COPYING = re.compile(r"^nixfleet: copying to (\S+): (\d+)/(\d+) paths(?:, ([\d.]+)/([\d.]+) (\w+))?")
+COPYING = re.compile(r"^nixfleet: copying to (\S+): (\d+)/(\d+) paths")  # one host's copy (with -v)
+FLEET_COPYING = re.compile(r"^nixfleet: copying to (\d+)/(\d+) hosts: (\d+)/(\d+) paths")  # the task's copies
 
 
 @pytest.fixture(scope="module")
@@ -69,6 +70,11 @@ def _copying(lines, host):
     return [(int(m.group(2)), int(m.group(3))) for m in found if m and m.group(1) == host]
 
 
+def _fleet_copying(lines):
+    """(hosts done, hosts, paths done, paths) of each line of the task's copies, in order."""
+    return [tuple(int(g) for g in FLEET_COPYING.match(line).groups()) for line in lines if FLEET_COPYING.match(line)]
+
+
 def _rising(values):
     return values == sorted(values) and values[0] < values[-1]
 
@@ -90,10 +96,22 @@ def test_build_and_copy_show_rising_progress_before_their_results(flake, invento
     assert any("slow-step-node01-" in line for line in build[:result])  # the current derivation
     copy = _lines_of_task(text, "Copy the closures")
     ended = next(i for i, line in enumerate(copy) if line.startswith("changed: [%s]" % SLOW))
-    copied = _copying(copy[:ended], SLOW)
-    assert len(copied) >= 2 and _copying(copy, SLOW) == copied, copy
-    assert _rising([c[0] for c in copied]) and copied[-1][0] == copied[-1][1] > 0, copy
+    fleet = _fleet_copying(copy[:ended])  # one line for both hosts' copies, before the slow host's result
+    assert len(fleet) >= 2, copy
+    assert _rising([f[2] for f in fleet]) and fleet[-1][0] == fleet[-1][1] == 2, copy  # both done in the end
+    assert _copying(copy, SLOW) == [], copy  # per-host lines only with -v
     assert not any("root@" in line or "remote-program" in line for line in build + copy if "nixfleet:" in line)
+
+
+def test_with_v_each_host_s_copy_has_its_own_lines(flake, inventory):
+    flake.bump(SLOW)
+    rc, text = run_playbook_text(inventory, str(inventory.parent / "progress.yml"), "-v")
+    assert rc == 0, text
+    copy = _lines_of_task(text, "Copy the closures")
+    ended = next(i for i, line in enumerate(copy) if line.startswith("changed: [%s]" % SLOW))
+    copied = _copying(copy[:ended], SLOW)
+    assert len(copied) >= 2 and _rising([c[0] for c in copied]) and copied[-1][0] == copied[-1][1] > 0, copy
+    assert _fleet_copying(copy)  # and the task's line
 
 
 def test_through_ansible_runner_progress_lines_are_job_events_while_the_task_runs(flake, inventory, tmp_path):
@@ -116,9 +134,9 @@ def test_through_ansible_runner_progress_lines_are_job_events_while_the_task_run
     created = [e["created"] for e in building]
     assert created == sorted(created) and created[0] < created[-1]  # sent as they came, not at the end
     copy_ok = ok[("Copy the closures", SLOW)]
-    copying = [e for e in progress if "copying to %s:" % SLOW in e["stdout"]]
-    assert copying and all(e["counter"] < copy_ok for e in copying)
-    assert _rising([c[0] for c in _copying([e["stdout"] for e in copying], SLOW)])
+    copying = [e for e in progress if FLEET_COPYING.search(e["stdout"]) and e["counter"] < copy_ok]
+    assert len(copying) >= 2
+    assert _rising([f[2] for f in _fleet_copying([e["stdout"].strip() for e in copying])])
 
 
 def test_no_progress_with_nixfleet_progress_0_and_the_same_results(flake, inventory, monkeypatch):

@@ -1,12 +1,14 @@
 """Live progress lines (module_utils.progress_text, plugin_utils.progress / live_progress): their
 words from Nix's real logs, the throttle, the one switch, and a nix command's lines while it runs."""
 
+import os
+import subprocess
 import sys
 from pathlib import Path
 
 from ansible_collections.nixfleet.nixos.plugins.module_utils import nix_log
 from ansible_collections.nixfleet.nixos.plugins.module_utils import progress_text as pt
-from ansible_collections.nixfleet.nixos.plugins.plugin_utils import live_progress, progress
+from ansible_collections.nixfleet.nixos.plugins.plugin_utils import fleet_copies, live_progress, progress
 from ansible_collections.nixfleet.nixos.plugins.plugin_utils.process import run
 
 OUTPUTS = Path(__file__).parent / "nix_outputs"
@@ -92,7 +94,43 @@ def test_a_running_command_shows_its_progress_and_a_failed_build_at_once(tmp_pat
     failed = [i for i, s in enumerate(shown) if "failed; last 2 log lines" in s]
     assert len(failed) == 1 and shown[failed[0]].endswith("progress-bad.drv failed; last 2 log lines:\n  > about to fail\n  > line two")
     building = [s for s in shown if s.startswith("nixfleet: building")]
-    assert building[0] == "nixfleet: building 0/0 derivations (0 running, 0 s)"
+    assert building[0] == "nixfleet: building (0 s)"  # before Nix said what it builds
     assert building[-1].startswith("nixfleet: building 2/3 derivations (0 running, 1 failed")
     assert failed[0] < len(shown) - 2  # shown before the build ended
     assert "last 2 log lines:\n       > about to fail" in live.log.stderr
+
+
+def _copy_log(version="2.34.8"):
+    log = nix_log.NixLog()
+    for line in (OUTPUTS / version / "internal-json-copy.stderr").read_text().splitlines():
+        log.feed(line)
+    return log
+
+
+def test_the_copies_of_many_hosts_make_one_line(tmp_path):
+    """Two workers (each its own FleetCopies, as each Ansible worker process has) copying to two hosts:
+    one line sums both; it is shown when due, and at once when every copy begun has ended."""
+    shown = []
+    prog = progress.Progress(emit=shown.append, interval=3600)
+    first = fleet_copies.FleetCopies(prog, "task-1", playbook_pid=os.getpid(), base=str(tmp_path))
+    second = fleet_copies.FleetCopies(prog, "task-1", playbook_pid=os.getpid(), base=str(tmp_path))
+    first.update("node01", nix_log.NixLog())
+    second.update("node02", _copy_log())  # not due (an hour between lines), and node01 still copies
+    first.update("node01", _copy_log(), finished=True)  # not every copy ended
+    second.update("node02", _copy_log(), finished=True)  # now every one has
+    assert [line.split(" (")[0] for line in shown] == ["nixfleet: copying to 0/1 hosts: 0/0 paths",
+                                                       "nixfleet: copying to 2/2 hosts: 4/4 paths, 592/592 B"]
+    other = fleet_copies.FleetCopies(prog, "task-2", playbook_pid=os.getpid(), base=str(tmp_path))
+    other.update("node01", _copy_log("2.8.0"), finished=True)  # another task: its own line
+    assert shown[-1].startswith("nixfleet: copying to 1/1 hosts: 2/2 paths (")
+
+
+def test_the_directories_of_ended_runs_are_removed(tmp_path):
+    dead = subprocess.Popen(["true"])
+    dead.wait()
+    stale = tmp_path / ("%d-task" % dead.pid)
+    stale.mkdir()
+    mine = fleet_copies.FleetCopies(progress.Progress(emit=[].append), "task", playbook_pid=os.getpid(),
+                                    base=str(tmp_path))
+    mine.update("node01", nix_log.NixLog())
+    assert not stale.exists() and os.path.isdir(mine.directory)
