@@ -9,6 +9,7 @@ import os
 import time
 
 from ansible_collections.nixfleet.nixos.plugins.module_utils import switch_inhibitors
+from ansible_collections.nixfleet.nixos.plugins.module_utils.progress_text import Phase
 from ansible_collections.nixfleet.nixos.plugins.module_utils.deployment_keys import UploadAt
 from ansible_collections.nixfleet.nixos.plugins.module_utils.generation_commands import ACTIONS
 from ansible_collections.nixfleet.nixos.plugins.module_utils.phase_timings import PhaseTimes, TimedPhase
@@ -21,6 +22,7 @@ from ansible_collections.nixfleet.nixos.plugins.plugin_utils.closure_diff import
 
 
 class ActionModule(NixosAction):
+    FLEET_PHASE = Phase.ACTIVATING  # "activating 8/50 hosts"
 
     ARGSPEC = dict(
         NIX_ARGSPEC,

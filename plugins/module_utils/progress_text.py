@@ -25,6 +25,8 @@ class Phase(str, Enum):
     BUILDING = "building"
     COPYING = "copying"
     PUSHING = "pushing"
+    ACTIVATING = "activating"
+    HEALTH = "health checks"
 
 
 @dataclass(frozen=True)
@@ -129,6 +131,11 @@ def fleet_copying(copies: FleetCopy, elapsed: float, phase: Phase = Phase.COPYIN
     elif copies.written:
         text += ", %s sent" % size(copies.written)
     return Line(phase, text + " (%s)" % _elapsed(elapsed))
+
+
+def hosts_done(phase: Phase, done: int, total: int, elapsed: float) -> Line:
+    """``activating 8/50 hosts (45 s)``, ``health checks 40/50 hosts (3 s)``."""
+    return Line(phase, "%s %d/%d hosts (%s)" % (phase.value, done, total, _elapsed(elapsed)))
 
 
 def build_failed(drv: str, tail: Sequence[str]) -> Line:

@@ -13,10 +13,11 @@ through the Nix CLI on the controller with the connection's own ssh settings.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import time
 from abc import abstractmethod
-from typing import Any, Dict, Optional, Tuple
+from typing import Any, Dict, Iterator, Optional, Tuple
 
 from ansible.plugins.action import ActionBase
 from ansible.utils.path import unfrackpath
@@ -25,9 +26,10 @@ from ansible_collections.nixfleet.nixos.plugins.module_utils.audit_log import DE
 from ansible_collections.nixfleet.nixos.plugins.module_utils.copy_progress import DEFAULT_STALL_TIMEOUT
 from ansible_collections.nixfleet.nixos.plugins.module_utils.errors import NixError
 from ansible_collections.nixfleet.nixos.plugins.module_utils.nix_argv import NixSettings
+from ansible_collections.nixfleet.nixos.plugins.module_utils.progress_text import Phase
 from ansible_collections.nixfleet.nixos.plugins.module_utils.target_file import check_target_path
 from ansible_collections.nixfleet.nixos.plugins.plugin_utils import closure_copy, progress
-from ansible_collections.nixfleet.nixos.plugins.plugin_utils.fleet_copies import FleetCopies
+from ansible_collections.nixfleet.nixos.plugins.plugin_utils.fleet_copies import FleetCopies, FleetHosts
 from ansible_collections.nixfleet.nixos.plugins.plugin_utils.progress import Progress
 from ansible_collections.nixfleet.nixos.plugins.plugin_utils.nix_cli import NixCli
 from ansible_collections.nixfleet.nixos.plugins.plugin_utils.activation import Activator, Safety
@@ -90,6 +92,7 @@ class NixosAction(ActionBase):
     PATH_OPTIONS: Tuple[str, ...] = ()  # options holding paths on the target (checked before anything runs)
     _VALID_ARGS: frozenset = frozenset()
     _progress: Optional[Progress] = None
+    FLEET_PHASE: Optional[Phase] = None  # a per-host task counted in one line across its hosts
 
     def run(self, tmp=None, task_vars=None):
         task_vars = task_vars or {}
@@ -104,13 +107,28 @@ class NixosAction(ActionBase):
             for option in ("profile", "temp_path") + self.PATH_OPTIONS:  # paths on the target, taken as they are
                 if args.get(option) is not None:
                     check_target_path(args[option], option)
-            result.update(self.execute(args, task_vars))
+            with self._counted(task_vars):
+                result.update(self.execute(args, task_vars))
         except NixError as exc:
             result.update(failed=True, **exc.to_result())
         except ValueError as exc:  # input (or output) the typed core refused: a name, a size, a key
             result.update(failed=True, **NixError(str(exc), host=self._label(task_vars)).to_result())
         result["nixfleet_timing"] = {"started": started, "finished": time.time()}
         return result
+
+    @contextlib.contextmanager
+    def _counted(self, task_vars: Dict[str, Any]) -> Iterator[None]:
+        """With ``FLEET_PHASE``: the task's hosts counted in one progress line ("activating 8/50 hosts")."""
+        counter = None
+        if self.FLEET_PHASE is not None and not self._task.check_mode and self.progress().on:
+            counter = FleetHosts(self.progress(), self._task._uuid, self.FLEET_PHASE,
+                                 len(task_vars.get("ansible_play_batch") or []))
+            counter.record(self._label(task_vars), {})
+        try:
+            yield
+        finally:
+            if counter is not None:
+                counter.record(self._label(task_vars), {}, finished=True)
 
     @staticmethod
     def verdict(result: Dict[str, Any], problem: Optional[str], fail: bool, ok: str) -> Dict[str, Any]:

@@ -1,9 +1,10 @@
 # -*- coding: utf-8 -*-
 # Copyright: nixfleet.nixos contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
-"""One progress line for a task's copies to many hosts: "copying to 3/14 hosts: 1.2/3.4 GiB".
+"""One progress line for a task on many hosts: "copying to 3/14 hosts: 1.2/3.4 GiB", "activating
+8/50 hosts", "health checks 40/50 hosts".
 
-Each host's copy runs in its own Ansible worker process. Each writes how far its copy got to a small
+Each host's task runs in its own Ansible worker process. Each writes how far it got to a small
 JSON file in a directory of the task's own (under the controller's temporary directory, named by the
 ansible-playbook process and the task's id); whichever worker finds, under a lock, that the last line
 is ``Progress.interval`` seconds old shows the sum of all of them. Only counters go into the files.
@@ -18,7 +19,7 @@ import os
 import shutil
 import tempfile
 import time
-from typing import Dict, List, Optional
+from typing import Callable, Dict, List, Optional
 
 from ansible_collections.nixfleet.nixos.plugins.module_utils import progress_text
 from ansible_collections.nixfleet.nixos.plugins.module_utils.nix_log import NixLog
@@ -50,39 +51,41 @@ def _remove_stale(base: str) -> None:
             shutil.rmtree(os.path.join(base, name), ignore_errors=True)
 
 
-class FleetCopies:
-    """The copies of one task (``task_id``) of one ansible-playbook run (``playbook_pid``)."""
+class FleetTask:
+    """One task (``task_id``) of one ansible-playbook run (``playbook_pid``) on many hosts: each host's
+    state in a file, the task's line from all of them (``render(states, seconds)``)."""
 
-    def __init__(self, progress: Progress, task_id: str, playbook_pid: Optional[int] = None,
-                 base: Optional[str] = None) -> None:
+    def __init__(self, progress: Progress, task_id: str, kind: str,
+                 render: Callable[[List[Dict], float], progress_text.Line],
+                 playbook_pid: Optional[int] = None, base: Optional[str] = None) -> None:
         self.progress = progress
+        self.render = render
         base = base or base_directory()
         pid = playbook_pid if playbook_pid is not None else os.getppid()
-        self.directory = os.path.join(base, "%d-%s" % (pid, "".join(c for c in task_id if c.isalnum() or c in "-_")))
+        name = "".join(c for c in "%s-%s" % (task_id, kind) if c.isalnum() or c in "-_")
+        self.directory = os.path.join(base, "%d-%s" % (pid, name))  # a task's copies and its count apart
         self.base = base
         self.started = time.time()
         self._made = False
 
     def _make(self) -> None:
-        """The task's directory, made by its first copy (the stale ones of ended runs removed)."""
+        """The task's directory, made by its first host (the stale ones of ended runs removed)."""
         if not self._made:
             os.makedirs(self.base, mode=0o700, exist_ok=True)
             _remove_stale(self.base)
             os.makedirs(self.directory, mode=0o700, exist_ok=True)
             self._made = True
 
-    def update(self, host: str, log: NixLog, finished: bool = False) -> None:
-        """Record ``host``'s copy so far, and show the task's line when it is due (at once when every
-        copy begun has ended)."""
+    def record(self, host: str, state: Dict, finished: bool = False) -> None:
+        """Record ``host``'s state (counters only), and show the task's line when it is due (at once
+        when every host begun has finished)."""
         if not self.progress.on:
             return
         self._make()
-        state = {"started": self.started, "finished": finished, "paths": [log.paths_copied, max(log.copies.expected, log.missing or 0)],
-                 "bytes": [log.copied_bytes, log.bytes_expected], "written": log.written or 0}
         name = "".join(c if c.isalnum() or c in "-_." else "_" for c in host).lstrip(".") or "_"
         handle, temporary = tempfile.mkstemp(dir=self.directory, prefix=".tmp")
         with os.fdopen(handle, "w") as out:
-            json.dump(state, out)
+            json.dump(dict(state, started=self.started, finished=finished), out)
         os.replace(temporary, os.path.join(self.directory, name + ".json"))
         self._show()
 
@@ -102,7 +105,7 @@ class FleetCopies:
             with open(os.path.join(self.directory, LAST), "w") as last:
                 last.write(repr(now))
         started = min([s.get("started", now) for s in states] or [now])
-        self.progress.show(progress_text.fleet_copying(summary(states), now - started), force=True)
+        self.progress.show(self.render(states, now - started), force=True)
 
     def _states(self) -> List[Dict]:
         states = []
@@ -114,6 +117,28 @@ class FleetCopies:
                 except (OSError, ValueError):
                     continue
         return states
+
+
+class FleetCopies(FleetTask):
+    """A task's copies to many hosts: "copying to 3/14 hosts: 40/120 paths, 1.2/3.4 GiB"."""
+
+    def __init__(self, progress: Progress, task_id: str, playbook_pid: Optional[int] = None,
+                 base: Optional[str] = None) -> None:
+        super().__init__(progress, task_id, "copy",
+                         lambda states, seconds: progress_text.fleet_copying(summary(states), seconds), playbook_pid, base)
+
+    def update(self, host: str, log: NixLog, finished: bool = False) -> None:
+        self.record(host, {"paths": [log.paths_copied, max(log.copies.expected, log.missing or 0)],
+                           "bytes": [log.copied_bytes, log.bytes_expected], "written": log.written or 0}, finished)
+
+
+class FleetHosts(FleetTask):
+    """A task on many hosts, counted: "activating 8/50 hosts" (hosts done of ``total``, the play's batch)."""
+
+    def __init__(self, progress: Progress, task_id: str, phase: progress_text.Phase, total: int,
+                 playbook_pid: Optional[int] = None, base: Optional[str] = None) -> None:
+        super().__init__(progress, task_id, phase.name.lower(), lambda states, seconds: progress_text.hosts_done(
+            phase, sum(1 for s in states if s.get("finished")), max(total, len(states)), seconds), playbook_pid, base)
 
 
 def summary(states: List[Dict]) -> progress_text.FleetCopy:

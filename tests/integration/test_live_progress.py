@@ -198,3 +198,20 @@ def test_the_deploy_report_has_each_host_s_timings_per_phase(flake, inventory, t
     markdown = (tmp_path / "deploy-report.md").read_text()
     assert "## Timings (seconds; evaluation and build: the whole fleet's)" in markdown
     assert "| host | evaluation | build | copy | activation | confirmation | health |" in markdown
+
+
+def test_a_deploy_counts_the_hosts_activated_and_checked(flake, inventory):
+    flake.bump(SLOW)
+    flake.bump(PLAIN)
+    checks = [{"name": "true", "type": "cmd", "argv": ["true"]}]
+    rc, text = run_playbook_text(inventory, "deploy.yml", extra_vars={"nixos_deploy_confirm_timeout": 5,
+                                                                      "nixos_deploy_health_checks": checks})
+    assert rc == 0, text
+    switch = _lines_of_task(text, "nixfleet.nixos.deploy : Copy and switch to the system")
+    counted = [line for line in switch if line.startswith("nixfleet: activating ")]
+    assert counted and counted[-1].startswith("nixfleet: activating 2/2 hosts"), switch
+    last_result = max(i for i, line in enumerate(switch) if line.startswith(("ok: [", "changed: [")))
+    assert switch.index(counted[-1]) <= last_result + 1  # with the last host's result, not after the play
+    health = _lines_of_task(text, "nixfleet.nixos.deploy : Check the host's health")
+    assert [line for line in health if line.startswith("nixfleet: health checks ")][-1].startswith(
+        "nixfleet: health checks 2/2 hosts"), health

@@ -134,3 +134,20 @@ def test_the_directories_of_ended_runs_are_removed(tmp_path):
                                     base=str(tmp_path))
     mine.update("node01", nix_log.NixLog())
     assert not stale.exists() and os.path.isdir(mine.directory)
+
+
+def test_a_task_on_many_hosts_is_counted_in_one_line(tmp_path):
+    shown = []
+    prog = progress.Progress(emit=shown.append, interval=3600)
+    workers = [fleet_copies.FleetHosts(prog, "task-9", pt.Phase.ACTIVATING, 3, playbook_pid=os.getpid(),
+                                       base=str(tmp_path)) for _host in range(3)]
+    for worker, host in zip(workers, ("a", "b", "c")):
+        worker.record(host, {})
+    workers[0].record("a", {}, finished=True)
+    workers[2].record("c", {}, finished=True)
+    workers[1].record("b", {}, finished=True)
+    assert [line.split(" (")[0] for line in shown] == ["nixfleet: activating 0/3 hosts", "nixfleet: activating 3/3 hosts"]
+    # the same task's copies are counted apart
+    copies = fleet_copies.FleetCopies(prog, "task-9", playbook_pid=os.getpid(), base=str(tmp_path))
+    copies.update("a", _copy_log(), finished=True)
+    assert shown[-1].startswith("nixfleet: copying to 1/1 hosts: 2/2 paths, 296/296 B")
