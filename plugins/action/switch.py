@@ -44,6 +44,7 @@ class ActionModule(NixosAction):
     def execute(self, args, task_vars):
         path = store_path_option(args["path"], "path")
         activator = self.activator(args, task_vars)
+        activator.on_confirming = lambda: self.count(task_vars, confirming=True)  # "waiting for 3 confirmations"
         shell = activator.shell
         # Every key's content is made before anything changes (a missing keyFile fails here).
         keys = key_upload.prepare(shell.label, args["keys"]) if args["keys"] else []
@@ -62,7 +63,7 @@ class ActionModule(NixosAction):
         before = uploads[0]
         after = key_upload.upload(shell, keys, UploadAt.POST_ACTIVATION, self._task.check_mode)
         result = outcome.to_result()
-        result["timings"] = _switch_timings(times, time.monotonic() - started, result.pop("confirm_seconds", None))
+        result["timings"] = _switch_timings(times, time.monotonic() - started, activator.confirm_seconds)
         result["keys_changed"] = before.changed + after.changed
         result["copied"] = bool(copied)
         result["switched"] = outcome.changed

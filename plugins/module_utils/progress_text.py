@@ -133,9 +133,12 @@ def fleet_copying(copies: FleetCopy, elapsed: float, phase: Phase = Phase.COPYIN
     return Line(phase, text + " (%s)" % _elapsed(elapsed))
 
 
-def hosts_done(phase: Phase, done: int, total: int, elapsed: float) -> Line:
-    """``activating 8/50 hosts (45 s)``, ``health checks 40/50 hosts (3 s)``."""
-    return Line(phase, "%s %d/%d hosts (%s)" % (phase.value, done, total, _elapsed(elapsed)))
+def hosts_done(phase: Phase, done: int, total: int, elapsed: float, waiting: int = 0) -> Line:
+    """``activating 8/50 hosts, waiting for 3 confirmations (45 s)``, ``health checks 40/50 hosts (3 s)``."""
+    text = "%s %d/%d hosts" % (phase.value, done, total)
+    if waiting:
+        text += ", waiting for %d confirmation%s" % (waiting, "" if waiting == 1 else "s")
+    return Line(phase, text + " (%s)" % _elapsed(elapsed))
 
 
 def build_failed(drv: str, tail: Sequence[str]) -> Line:

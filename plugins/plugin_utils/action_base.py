@@ -93,6 +93,7 @@ class NixosAction(ActionBase):
     _VALID_ARGS: frozenset = frozenset()
     _progress: Optional[Progress] = None
     FLEET_PHASE: Optional[Phase] = None  # a per-host task counted in one line across its hosts
+    _counter: Optional[FleetHosts] = None
 
     def run(self, tmp=None, task_vars=None):
         task_vars = task_vars or {}
@@ -119,16 +120,19 @@ class NixosAction(ActionBase):
     @contextlib.contextmanager
     def _counted(self, task_vars: Dict[str, Any]) -> Iterator[None]:
         """With ``FLEET_PHASE``: the task's hosts counted in one progress line ("activating 8/50 hosts")."""
-        counter = None
         if self.FLEET_PHASE is not None and not self._task.check_mode and self.progress().on:
-            counter = FleetHosts(self.progress(), self._task._uuid, self.FLEET_PHASE,
-                                 len(task_vars.get("ansible_play_batch") or []))
-            counter.record(self._label(task_vars), {})
+            self._counter = FleetHosts(self.progress(), self._task._uuid, self.FLEET_PHASE,
+                                       len(task_vars.get("ansible_play_batch") or []))
+            self.count(task_vars)
         try:
             yield
         finally:
-            if counter is not None:
-                counter.record(self._label(task_vars), {}, finished=True)
+            self.count(task_vars, finished=True)
+
+    def count(self, task_vars: Dict[str, Any], finished: bool = False, **state: Any) -> None:
+        """Note how far this host got in the task's count (``confirming=True``: it waits for its confirmation)."""
+        if self._counter is not None:
+            self._counter.record(self._label(task_vars), state, finished)
 
     @staticmethod
     def verdict(result: Dict[str, Any], problem: Optional[str], fail: bool, ok: str) -> Dict[str, Any]:

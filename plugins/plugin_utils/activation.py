@@ -65,7 +65,6 @@ class Outcome:
     failed_units: bool = False
     inhibited: bool = False  # the live switch was inhibited: the system was made the boot entry instead
     confirmation: str = NOT_REQUESTED
-    confirm_seconds: Optional[float] = None  # how long magic rollback's confirmation took
     specialisation: Optional[str] = None
     activated_path: Optional[str] = None  # the specialisation's own toplevel, which then runs
     install_bootloader: bool = False
@@ -97,6 +96,8 @@ class Activator:
         self.safety = safety or Safety()
         self.last_state: Optional[ProfileState] = None  # as the latest probe saw it
         self._presence: Dict[str, bool] = {}  # toplevels the probes found in the store (or not)
+        self.on_confirming: Optional[Callable[[], object]] = None  # told when the confirmation begins
+        self.confirm_seconds: Optional[float] = None  # how long magic rollback's confirmation took
 
     def state(self) -> ProfileState:
         return self._probe(nix_version=True)[0]
@@ -203,9 +204,7 @@ class Activator:
                                    rc=launched.rc, stderr=launched.stderr, stdout=launched.stdout,
                                    host=self.shell.label)
         if watchdog:  # PENDING: the watchdog waits for its canary to go (or the session died first)
-            confirming = time.monotonic()
             outcome.confirmation = self._confirm(tx, before)
-            outcome.confirm_seconds = time.monotonic() - confirming
             after = self.last_state
         else:  # DONE (or PENDING: the session died; the probe says where the host is)
             after = self._probe(before=tr.cleanup_command(tx))[0]
@@ -246,8 +245,11 @@ class Activator:
     def _confirm(self, tx: tr.Transaction, before: ProfileState) -> str:
         """Magic rollback's confirmation (``watchdog_confirmation.confirm``); the new state it read
         becomes ``last_state``."""
+        started = time.monotonic()
+        if self.on_confirming is not None:
+            self.on_confirming()
         verdict, state = wc.confirm(self.fresh, self.profile, tx, before, self.safety.poll_interval, self.shell.label)
-        self.last_state = state
+        self.last_state, self.confirm_seconds = state, time.monotonic() - started
         return verdict
 
     def switch(self, path: str, action: str = "switch", check_mode: bool = False, on_inhibited: str = "fail",

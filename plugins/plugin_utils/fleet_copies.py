@@ -138,7 +138,8 @@ class FleetHosts(FleetTask):
     def __init__(self, progress: Progress, task_id: str, phase: progress_text.Phase, total: int,
                  playbook_pid: Optional[int] = None, base: Optional[str] = None) -> None:
         super().__init__(progress, task_id, phase.name.lower(), lambda states, seconds: progress_text.hosts_done(
-            phase, sum(1 for s in states if s.get("finished")), max(total, len(states)), seconds), playbook_pid, base)
+            phase, sum(1 for s in states if s.get("finished")), max(total, len(states)), seconds,
+            waiting=sum(1 for s in states if s.get("confirming") and not s.get("finished"))), playbook_pid, base)
 
 
 def summary(states: List[Dict]) -> progress_text.FleetCopy:

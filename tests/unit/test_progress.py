@@ -144,9 +144,16 @@ def test_a_task_on_many_hosts_is_counted_in_one_line(tmp_path):
     for worker, host in zip(workers, ("a", "b", "c")):
         worker.record(host, {})
     workers[0].record("a", {}, finished=True)
+    workers[2].record("c", {"confirming": True})
+    workers[1].record("b", {"confirming": True})
+    prog.interval = 0  # due now
+    workers[1].record("b", {"confirming": True})
+    prog.interval = 3600
     workers[2].record("c", {}, finished=True)
     workers[1].record("b", {}, finished=True)
-    assert [line.split(" (")[0] for line in shown] == ["nixfleet: activating 0/3 hosts", "nixfleet: activating 3/3 hosts"]
+    assert [line.split(" (")[0] for line in shown] == ["nixfleet: activating 0/3 hosts",
+                                                       "nixfleet: activating 1/3 hosts, waiting for 2 confirmations",
+                                                       "nixfleet: activating 3/3 hosts"]
     # the same task's copies are counted apart
     copies = fleet_copies.FleetCopies(prog, "task-9", playbook_pid=os.getpid(), base=str(tmp_path))
     copies.update("a", _copy_log(), finished=True)
