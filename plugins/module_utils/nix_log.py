@@ -198,9 +198,10 @@ class NixLog:
         if event.level == LVL_ERROR:
             drv = _DRV.search(event.text)
             build = next((b for b in self._builds.values() if drv and b.drv == drv.group(0)), None)
-            if build is not None and build.tail and "log lines" not in event.text:
-                lines[-1] += ";"
-                lines.append("       last %d log lines:" % len(build.tail))
+            if build is not None and build.tail and "log lines" not in event.text.lower():
+                if len(lines) == 1:  # Nix 2.8-2.26: "builder for '…' failed with exit code 3;"
+                    lines[-1] += ";"
+                lines.append("       %s %d log lines:" % ("last" if len(lines) == 1 else "Last", len(build.tail)))
                 lines += ["       > %s" % tail for tail in build.tail]
         self.text.extend(lines)
 
