@@ -215,3 +215,23 @@ def test_a_deploy_counts_the_hosts_activated_and_checked(flake, inventory):
     health = _lines_of_task(text, "nixfleet.nixos.deploy : Check the host's health")
     assert [line for line in health if line.startswith("nixfleet: health checks ")][-1].startswith(
         "nixfleet: health checks 2/2 hosts"), health
+
+
+def test_a_push_to_a_cache_shows_its_progress(flake, inventory, tmp_path):
+    flake.bump(SLOW)
+    cache = "file://%s/cache?compression=none" % tmp_path
+    play = [{"name": "push", "hosts": "all", "gather_facts": False, "tasks": [
+        {"name": "Build the systems", "nixfleet.nixos.build": {}, "run_once": True, "register": "nixos_build"},
+        {"name": "Push to the cache", "nixfleet.nixos.cache_push": {"paths": "{{ nixos_build.paths.values() | list }}",
+                                                                    "to": cache}, "run_once": True}]}]
+    (inventory.parent / "push.yml").write_text(yaml.safe_dump(play))
+    rc, text = run_playbook_text(inventory, str(inventory.parent / "push.yml"))
+    assert rc == 0, text
+    push = _lines_of_task(text, "Push to the cache")
+    result = next(i for i, line in enumerate(push) if line.startswith("changed: ["))
+    shown = [line for line in push[:result] if line.startswith("nixfleet: pushing to file://%s/cache" % tmp_path)]
+    assert len(shown) >= 2 and all(line.startswith("nixfleet: ") for line in push[:result]), push
+    counts = [re.match(r"^nixfleet: pushing to \S+: (\d+)/(\d+) paths", line) for line in shown]
+    done = [(int(m.group(1)), int(m.group(2))) for m in counts if m]
+    assert done and done[-1][0] == done[-1][1] >= 5, shown  # the systems' closures: every path pushed
+    assert not any("compression" in line for line in shown)  # the URL without its query
