@@ -81,15 +81,30 @@ class FleetTask:
         when every host begun has finished)."""
         if not self.progress.on:
             return
+        try:
+            self._record(host, state, finished)
+        except OSError:  # a full or unwritable temporary directory: no task line, the work goes on
+            return
+        self._show()
+
+    def _record(self, host: str, state: Dict, finished: bool) -> None:
         self._make()
         name = "".join(c if c.isalnum() or c in "-_." else "_" for c in host).lstrip(".") or "_"
         handle, temporary = tempfile.mkstemp(dir=self.directory, prefix=".tmp")
         with os.fdopen(handle, "w") as out:
             json.dump(dict(state, started=self.started, finished=finished), out)
         os.replace(temporary, os.path.join(self.directory, name + ".json"))
-        self._show()
 
     def _show(self) -> None:
+        try:
+            line = self._due_line()
+        except OSError:
+            return
+        if line is not None:
+            self.progress.show(line, force=True)
+
+    def _due_line(self) -> Optional[progress_text.Line]:
+        """The task's line if it is due (None if not), under the lock."""
         with open(os.path.join(self.directory, LOCK), "a") as lock:
             fcntl.flock(lock, fcntl.LOCK_EX)
             states = self._states()
@@ -101,11 +116,11 @@ class FleetTask:
             except (OSError, ValueError):
                 due = True
             if not (due or every_one_ended):
-                return
+                return None
             with open(os.path.join(self.directory, LAST), "w") as last:
                 last.write(repr(now))
         started = min([s.get("started", now) for s in states] or [now])
-        self.progress.show(self.render(states, now - started), force=True)
+        return self.render(states, now - started)
 
     def _states(self) -> List[Dict]:
         states = []

@@ -43,7 +43,10 @@ def _drain_lines(stream: IO[str], sink: List[str], on_line: Callable[[str], None
     """Read ``stream`` line by line as it comes, handing each line to ``on_line`` (a progress reader)."""
     for line in stream:
         sink.append(line)
-        on_line(line)
+        try:
+            on_line(line)
+        except Exception:  # pylint: disable=broad-except  # the reader's failure must not stop the draining
+            pass
     stream.close()
 
 

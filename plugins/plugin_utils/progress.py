@@ -55,7 +55,11 @@ class Progress:
             if not force and line.phase == self._phase and last is not None and now - last < self.interval:
                 return False
             self._last[line.phase], self._phase = now, line.phase
-        self.emit(line.render())
+        try:
+            self.emit(line.render())
+        except Exception:  # pylint: disable=broad-except  # progress never breaks the work: it stops instead
+            self.emit = None
+            return False
         return True
 
 

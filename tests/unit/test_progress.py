@@ -158,3 +158,22 @@ def test_a_task_on_many_hosts_is_counted_in_one_line(tmp_path):
     copies = fleet_copies.FleetCopies(prog, "task-9", playbook_pid=os.getpid(), base=str(tmp_path))
     copies.update("a", _copy_log(), finished=True)
     assert shown[-1].startswith("nixfleet: copying to 1/1 hosts: 2/2 paths, 296/296 B")
+
+
+def test_progress_that_cannot_be_shown_stops_and_never_breaks_the_work(tmp_path):
+    def broken(_text):
+        raise OSError("the display is gone")
+    prog = progress.Progress(emit=broken)
+    assert not prog.show(pt.evaluating(0, 1, 0)) and not prog.on  # it stopped
+    # a line reader that fails does not stop the command's output from being read
+    result = run([sys.executable, "-c", "import sys; [sys.stderr.write('line %d\\n' % i) for i in range(20000)]"],
+                 on_line=lambda _line: 1 / 0)
+    assert result.rc == 0 and result.stderr.count("\n") == 20000
+    # a temporary directory that cannot be made (a file is in the way, even for root): no task line, no error
+    blocked = tmp_path / "blocked"
+    blocked.write_text("")
+    shown = []
+    copies = fleet_copies.FleetCopies(progress.Progress(emit=shown.append), "t", playbook_pid=os.getpid(),
+                                      base=str(blocked / "sub"))
+    copies.update("node01", nix_log.NixLog(), finished=True)
+    assert shown == []
