@@ -117,7 +117,7 @@ class EvaluationPool:
         self.workers = workers
         self.min_hosts = max(1, min_hosts)
         self._kind = kind
-        self._on_progress = on_progress  # (hosts evaluated or failed, hosts), after each process
+        self.on_progress = on_progress  # (hosts evaluated or failed, hosts), after each process
         self.report = PoolReport()
         self._per_host: Dict[str, int] = {}  # kind -> the most a process of that kind needed per host
         self._spans: List[Span] = []
@@ -205,7 +205,7 @@ class EvaluationPool:
                         continue
                     self._learn(chunk, result, started)
                     values.update(result.values)
-                self._on_progress(len(set(values) | set(self.report.failed)), len(hosts))
+                self.on_progress(len(set(values) | set(self.report.failed)), len(hosts))
         return values
 
 

@@ -13,10 +13,11 @@ from __future__ import annotations
 
 import threading
 import time
-from typing import Callable, Optional, TypeVar
+from typing import Any, Callable, Dict, Optional, Sequence, TypeVar
 
 from ansible_collections.nixfleet.nixos.plugins.module_utils import progress_text
 from ansible_collections.nixfleet.nixos.plugins.module_utils.nix_log import NixLog
+from ansible_collections.nixfleet.nixos.plugins.plugin_utils.evaluation_pool import EvaluationPool
 from ansible_collections.nixfleet.nixos.plugins.plugin_utils.progress import Progress
 
 Render = Callable[[NixLog, float], progress_text.Line]
@@ -87,3 +88,16 @@ class LiveLog(Ticking):
             self.progress.show(progress_text.build_failed(build.drv, list(build.tail)), force=True)
         if self.progress.on:
             self.show()
+
+
+def run_pool(progress: Progress, pool: EvaluationPool, hosts: Sequence[str], already: int = 0) -> Dict[str, Any]:
+    """``pool.run(hosts)``, showing "evaluating N/M hosts" after each process and every interval
+    (``already``: hosts evaluated before, e.g. with the flake's listing, counted in)."""
+    counts = [already, already + len(hosts)]
+    with Ticking(progress, lambda elapsed: progress_text.evaluating(counts[0], counts[1], elapsed)) as ticking:
+        def evaluated(done: int, total: int) -> None:
+            counts[:] = [already + done, already + total]
+            ticking.show()
+
+        pool.on_progress = evaluated
+        return pool.run(hosts)

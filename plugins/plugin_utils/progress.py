@@ -74,3 +74,13 @@ def for_action(verbosity: int, environ: Mapping[str, str] = os.environ) -> Progr
 
     display = Display()
     return Progress(emit=lambda text: display.display(text), verbose=verbosity >= 1)
+
+
+def for_inventory(verbosity: int, environ: Mapping[str, str] = os.environ) -> Progress:
+    """The inventory's progress, on stderr (``ansible-inventory --list`` prints its JSON on stdout)."""
+    if not enabled(environ):
+        return OFF
+    from ansible.utils.display import Display
+
+    display = Display()
+    return Progress(emit=lambda text: display.display(text, stderr=True), verbose=verbosity >= 1)

@@ -20,14 +20,13 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Dict, List, Optional, Sequence
 
-from ansible_collections.nixfleet.nixos.plugins.module_utils import progress_text
 from ansible_collections.nixfleet.nixos.plugins.module_utils.errors import NixError, nix_error_text
 from ansible_collections.nixfleet.nixos.plugins.module_utils.flake_inventory import flake_view, nix_string
 from ansible_collections.nixfleet.nixos.plugins.module_utils.phase_timings import PhaseTimes, TimedPhase
 from ansible_collections.nixfleet.nixos.plugins.plugin_utils import evaluation_cache
 from ansible_collections.nixfleet.nixos.plugins.plugin_utils.evaluation_pool import (
     DEFAULT_BUDGET_MIB, MIB, ChunkResult, EvaluationPool, PoolReport)
-from ansible_collections.nixfleet.nixos.plugins.plugin_utils.live_progress import Ticking
+from ansible_collections.nixfleet.nixos.plugins.plugin_utils.live_progress import run_pool
 from ansible_collections.nixfleet.nixos.plugins.plugin_utils.nix_cli import NixCli
 from ansible_collections.nixfleet.nixos.plugins.plugin_utils.progress import OFF, Progress
 
@@ -151,17 +150,9 @@ class SystemBuilder:
         results: Dict[str, Optional[Dict[str, str]]] = {}
         if not self.cli.settings.changes_inputs and targets:
             by_host = {t.host: t for t in targets}
-            counts = [0, len(targets)]  # hosts evaluated (or failed), of all
-
-            def evaluated(done: int, total: int) -> None:
-                counts[:] = [done, total]
-                ticking.show()
-
             pool = EvaluationPool(lambda hosts: self._eval_chunk([by_host[h] for h in hosts]),
-                                  self.eval_memory_budget, self.eval_workers, kind=lambda h: target_kind(by_host[h]),
-                                  on_progress=evaluated)
-            with Ticking(self.progress, lambda elapsed: progress_text.evaluating(counts[0], counts[1], elapsed)) as ticking:
-                results.update(pool.run([t.host for t in targets]))
+                                  self.eval_memory_budget, self.eval_workers, kind=lambda h: target_kind(by_host[h]))
+            results.update(run_pool(self.progress, pool, [t.host for t in targets]))
             self.report.nix_calls += ["eval"] * pool.report.processes
             self.report.evaluation.append(pool.report)
             for host, error in pool.report.failed.items():

@@ -12,6 +12,7 @@ import yaml
 
 from awx_slices import job_env
 from fleetctl import NIX_CONFIG, FixtureFlake, running_fleet
+from inventory_helpers import inventory_list
 from playbook_helpers import run_playbook, run_playbook_text, write_fleet_inventory
 
 pytestmark = pytest.mark.integration
@@ -235,3 +236,24 @@ def test_a_push_to_a_cache_shows_its_progress(flake, inventory, tmp_path):
     done = [(int(m.group(1)), int(m.group(2))) for m in counts if m]
     assert done and done[-1][0] == done[-1][1] >= 5, shown  # the systems' closures: every path pushed
     assert not any("compression" in line for line in shown)  # the URL without its query
+
+
+def test_the_inventory_shows_hosts_evaluated_on_stderr(tmp_path, monkeypatch):
+    """ansible-inventory --list: its JSON on stdout as before, the evaluation's lines on stderr."""
+    names = ["ev%02d" % i for i in range(9)]
+    flake = FixtureFlake.from_specs(tmp_path / "flake", {n: {"shape": "plain", "eval_rounds": 1} for n in names})
+    inventory = tmp_path / "fleet.flake.yml"
+    inventory.write_text("plugin: nixfleet.nixos.flake\nflake: %s\neval_workers: 2\n" % flake.path)
+    rc, data, stderr = inventory_list(inventory)
+    assert rc == 0 and sorted(data["_meta"]["hostvars"]) == names, stderr
+    counts = [tuple(int(g) for g in m.groups()) for m in re.finditer(r"nixfleet: evaluating (\d+)/(\d+) hosts", stderr)]
+    # the first hosts come with the flake's listing, the others from the pool's processes
+    assert len(counts) >= 2 and counts[-1] == (9, 9) and counts[0][0] < 9 and _rising([c[0] for c in counts]), stderr
+    flake.set_host("ev00", version="2")  # evaluated again, not from the inventory's cache
+    monkeypatch.setenv("NIXFLEET_PROGRESS", "0")
+    rc, again, stderr = inventory_list(inventory)
+    assert rc == 0 and sorted(again["_meta"]["hostvars"]) == names and "nixfleet:" not in stderr
+    monkeypatch.delenv("NIXFLEET_PROGRESS")
+    flake.set_host("ev00", version="3")
+    rc, _data, stderr = inventory_list(inventory)
+    assert rc == 0 and "nixfleet: evaluating 9/9 hosts" in stderr  # evaluated again: it would have shown
