@@ -157,9 +157,9 @@ def without_input_flags(args: Sequence[str]) -> Tuple[str, ...]:
     return tuple(kept)
 
 
-def build_file_argv(settings: NixSettings, file: str, attrs: Sequence[str]) -> List[str]:
+def build_file_argv(settings: NixSettings, file: str, attrs: Sequence[str], log_format: Optional[str] = None) -> List[str]:
     """Build attributes of a Nix file (impure: it may use ``builtins.getFlake`` of unlocked refs)."""
-    return nix_argv(settings, ["build"], attrs, json=True, no_link=True, impure=True, file=file)
+    return nix_argv(settings, ["build"], attrs, json=True, no_link=True, impure=True, file=file, log_format=log_format)
 
 
 def copy_argv(settings: NixSettings, paths: Sequence[str], to: Optional[str] = None,

@@ -100,7 +100,8 @@ class NixCli:
 
     def build_file(self, file: str, attrs: Sequence[str]) -> List[Dict[str, Any]]:
         """Build ``attrs`` of the Nix file ``file`` in one ``nix build``; one result per attribute."""
-        return cmd.parse_build_json(self._call(cmd.build_file_argv(self.settings, file, attrs), "nix build").stdout)
+        argv = cmd.build_file_argv(self.settings, file, attrs, log_format=LOG_FORMAT)
+        return cmd.parse_build_json(self._call_logged(argv, "nix build", progress_text.building).stdout)
 
     def references(self, path: str) -> List[str]:
         """The references of a path in the controller's store."""
