@@ -37,6 +37,7 @@ class Progress:
     interval: float = INTERVAL
     clock: Callable[[], float] = time.monotonic
     _last: Dict[Phase, float] = field(default_factory=dict)
+    _shown: Dict[Phase, str] = field(default_factory=dict)  # each phase's last line
     _phase: Optional[Phase] = None
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -54,7 +55,9 @@ class Progress:
             last = self._last.get(line.phase)
             if not force and line.phase == self._phase and last is not None and now - last < self.interval:
                 return False
-            self._last[line.phase], self._phase = now, line.phase
+            if self._shown.get(line.phase) == line.text:  # the same words again say nothing new
+                return False
+            self._last[line.phase], self._phase, self._shown[line.phase] = now, line.phase, line.text
         try:
             self.emit(line.render())
         except Exception:  # pylint: disable=broad-except  # progress never breaks the work: it stops instead

@@ -37,6 +37,7 @@ def test_a_phase_prints_at_most_every_interval_and_at_once_when_it_changes():
     clock.now += 0.1
     assert prog.show(pt.Line(pt.Phase.BUILDING, "building 0/3 derivations"))  # a new phase: at once
     assert prog.show(pt.evaluating(50, 50, 3), force=True)  # a phase's last word
+    assert not prog.show(pt.evaluating(50, 50, 3), force=True)  # the same line twice: once
     assert shown == ["nixfleet: evaluating 0/50 hosts (0 s)", "nixfleet: evaluating 20/50 hosts (2 s)",
                      "nixfleet: building 0/3 derivations", "nixfleet: evaluating 50/50 hosts (3 s)"]
 
