@@ -80,7 +80,7 @@ class ActionModule(NixosAction):
             shared = AnsibleCacheStore(args["eval_cache_plugin"], args["eval_cache_connection"],
                                        args["eval_cache_prefix"], args["eval_cache_timeout"])
         builder = SystemBuilder(self.nix_cli(args), eval_workers=workers, eval_cache=args["eval_cache"],
-                                eval_memory_budget=budget, shared_cache=shared)
+                                eval_memory_budget=budget, shared_cache=shared, progress=self.progress())
         # Systems built on their targets are only evaluated here (their derivations are pushed). Every
         # host is evaluated in one call first, in the play's order: one pool, its chunks sized across all.
         remote = [t for t in targets if t.host in on_target]

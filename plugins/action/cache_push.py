@@ -8,6 +8,7 @@ from __future__ import annotations
 from ansible_collections.nixfleet.nixos.plugins.module_utils import cache_key as ck
 from ansible_collections.nixfleet.nixos.plugins.module_utils import nix_conf as nc
 from ansible_collections.nixfleet.nixos.plugins.module_utils.errors import NixError
+from ansible_collections.nixfleet.nixos.plugins.module_utils.progress_text import Phase
 from ansible_collections.nixfleet.nixos.plugins.module_utils.store_path import store_path_option
 from ansible_collections.nixfleet.nixos.plugins.plugin_utils.action_base import NIX_ARGSPEC, NixosAction
 from ansible_collections.nixfleet.nixos.plugins.plugin_utils.controller_files import read_text
@@ -45,7 +46,7 @@ class ActionModule(NixosAction):
             return result
         if args["secret_key_file"]:
             nix.sign(missing, args["secret_key_file"])
-        nix.copy(missing, args["to"], fresh_narinfo=True)
+        nix.copy(missing, args["to"], fresh_narinfo=True, phase=Phase.PUSHING)
         still = nix.missing_paths(missing, store=args["to"], fresh_narinfo=True)
         if still:
             raise NixError("after nix copy to %s these paths are still missing there: %s" % (args["to"], ", ".join(still)))

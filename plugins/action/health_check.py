@@ -11,6 +11,7 @@ import urllib.error
 from ansible.module_utils.urls import open_url
 
 from ansible_collections.nixfleet.nixos.plugins.module_utils import health
+from ansible_collections.nixfleet.nixos.plugins.module_utils.progress_text import Phase
 from ansible_collections.nixfleet.nixos.plugins.module_utils.errors import NixError
 from ansible_collections.nixfleet.nixos.plugins.plugin_utils.action_base import NixosAction
 
@@ -35,6 +36,7 @@ CHECK_SPEC = {
 
 
 class ActionModule(NixosAction):
+    FLEET_PHASE = Phase.HEALTH  # "health checks 8/50 hosts"
 
     ARGSPEC = {"checks": {"type": "list", "elements": "dict", "required": True, "options": CHECK_SPEC}}
 

@@ -6,10 +6,13 @@
 from __future__ import annotations
 
 import os
+import time
 
 from ansible_collections.nixfleet.nixos.plugins.module_utils import switch_inhibitors
+from ansible_collections.nixfleet.nixos.plugins.module_utils.progress_text import Phase
 from ansible_collections.nixfleet.nixos.plugins.module_utils.deployment_keys import UploadAt
 from ansible_collections.nixfleet.nixos.plugins.module_utils.generation_commands import ACTIONS
+from ansible_collections.nixfleet.nixos.plugins.module_utils.phase_timings import PhaseTimes, TimedPhase
 from ansible_collections.nixfleet.nixos.plugins.module_utils.package_diff import parse_diff_closures, without_colours
 from ansible_collections.nixfleet.nixos.plugins.module_utils.store_path import store_path_option
 from ansible_collections.nixfleet.nixos.plugins.plugin_utils.action_base import (
@@ -19,6 +22,7 @@ from ansible_collections.nixfleet.nixos.plugins.plugin_utils.closure_diff import
 
 
 class ActionModule(NixosAction):
+    FLEET_PHASE = Phase.ACTIVATING  # "activating 8/50 hosts"
 
     ARGSPEC = dict(
         NIX_ARGSPEC,
@@ -40,22 +44,26 @@ class ActionModule(NixosAction):
     def execute(self, args, task_vars):
         path = store_path_option(args["path"], "path")
         activator = self.activator(args, task_vars)
+        activator.on_confirming = lambda: self.count(task_vars, confirming=True)  # "waiting for 3 confirmations"
         shell = activator.shell
         # Every key's content is made before anything changes (a missing keyFile fails here).
         keys = key_upload.prepare(shell.label, args["keys"]) if args["keys"] else []
         fetch, copied, uploads = self._fetch(args, task_vars, path, shell), [], []
+        times = PhaseTimes()
+        started = time.monotonic()
         # the pre-activation keys go up once the system is on the host, before it is activated
         outcome = activator.switch(path, args["action"], check_mode=self._task.check_mode,
                                    on_inhibited=args["on_inhibited"], inhibitors_elsewhere=_local_inhibitors(path),
                                    specialisation=args["specialisation"] or None,
                                    install_bootloader=args["install_bootloader"],
-                                   fetch=(lambda: copied.append(fetch())) if fetch else None,
+                                   fetch=(lambda: copied.append(_timed(times, fetch))) if fetch else None,
                                    ready=lambda: uploads.append(key_upload.upload(
                                        shell, keys, UploadAt.PRE_ACTIVATION, self._task.check_mode)),
                                    known_here=_local_toplevel(path))
         before = uploads[0]
         after = key_upload.upload(shell, keys, UploadAt.POST_ACTIVATION, self._task.check_mode)
         result = outcome.to_result()
+        result["timings"] = _switch_timings(times, time.monotonic() - started, activator.confirm_seconds)
         result["keys_changed"] = before.changed + after.changed
         result["copied"] = bool(copied)
         result["switched"] = outcome.changed
@@ -106,6 +114,19 @@ class ActionModule(NixosAction):
         # An inhibited switch made the system the boot entry only: it runs after a reboot.
         result["needs_reboot"] = outcome.inhibited or (activator.last_state.needs_reboot if activator.last_state
                                                        else False)
+
+
+def _timed(times, fetch):
+    with times.measure(TimedPhase.COPY):
+        return fetch()
+
+
+def _switch_timings(times, total, confirm_seconds):
+    """Copy, activation (the rest of the switch: probes, the transaction) and confirmation, in seconds."""
+    if confirm_seconds is not None:
+        times.add(TimedPhase.CONFIRMATION, confirm_seconds)
+    times.add(TimedPhase.ACTIVATION, total - sum(times.seconds.values()))
+    return times.to_result()
 
 
 def _local_toplevel(path):

@@ -156,6 +156,7 @@ from ansible_collections.nixfleet.nixos.plugins.plugin_utils.evaluation_pool imp
 from ansible_collections.nixfleet.nixos.plugins.plugin_utils.flake_eval import FlakeInventory, read_flake
 from ansible_collections.nixfleet.nixos.plugins.plugin_utils.flake_fingerprint import fingerprint
 from ansible_collections.nixfleet.nixos.plugins.plugin_utils.nix_cli import NixCli
+from ansible_collections.nixfleet.nixos.plugins.plugin_utils import progress
 from ansible_collections.nixfleet.nixos.plugins.plugin_utils.untrusted_values import inventory_value
 
 display = Display()
@@ -197,7 +198,8 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
                 pass
         try:
             workers, budget = self._pool
-            result = read_flake(cli, ref, host_filter, workers=workers, budget=budget)
+            result = read_flake(cli, ref, host_filter, workers=workers, budget=budget,
+                                progress=progress.for_inventory(display.verbosity))
         except NixError as exc:
             raise AnsibleParserError("nixfleet.nixos.flake: cannot read the hosts of %s: %s" % (ref, exc))
         if use_cache:

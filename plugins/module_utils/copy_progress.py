@@ -7,85 +7,26 @@ target still lacks once a copy stalled.
 Nix prints one ``@nix {json}`` line per log event: ``start``/``stop`` of activities (type 103
 ``copying N paths``; type 100, one per path, ``fields`` ``[path, from, to]``), ``result`` (progress,
 also forwarded from the target's daemon while it substitutes) and ``msg`` (what Nix would print
-without the JSON: its warnings and errors). ``CopyLog`` keeps the paths whose transfer started and
-ended, and turns the log back into the text Nix prints by default (error messages are matched on it).
-Lines that are not Nix's own (ssh, the copy lock's wrapper on the target) are kept as they are.
+without the JSON: its warnings and errors), read by ``module_utils.nix_log`` (``CopyLog``): the paths
+whose transfer started and ended, and the log as the text Nix prints by default (error messages are
+matched on it). Lines that are not Nix's own (ssh, the copy lock's wrapper on the target) are kept as they are.
 """
 
 from __future__ import annotations
 
-import json
-import re
-from dataclasses import dataclass, field
-from typing import Dict, List, Optional, Sequence
+from typing import List, Optional, Sequence
 
+from ansible_collections.nixfleet.nixos.plugins.module_utils import nix_log
 from ansible_collections.nixfleet.nixos.plugins.module_utils.shell import Command, raw
 
-PREFIX = "@nix "
-LOG_FORMAT = "internal-json"
-ACT_COPY_PATH = 100
-ACT_COPY_PATHS = 103
-LVL_INFO = 3
+LOG_FORMAT = nix_log.LOG_FORMAT
 DEFAULT_STALL_TIMEOUT = 300  # seconds without progress before a copy is stopped (0: never)
 SHOWN_PATHS = 10  # paths a message names at most
 QUERY_TIMEOUT = 30  # seconds the target may take to say which paths it lacks
-_ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
-_COUNT = re.compile(r"^copying (\d+) paths")
 
-
-@dataclass
-class CopyLog:
-    """What a ``nix copy`` said so far (feed it every stderr line, in order)."""
-
-    missing: Optional[int] = None  # how many paths the target lacked ("copying N paths")
-    started: List[str] = field(default_factory=list)  # paths whose transfer began, in order
-    finished: List[str] = field(default_factory=list)  # paths sent completely
-    text: List[str] = field(default_factory=list)  # the log as Nix prints it without JSON
-    _paths: Dict[int, str] = field(default_factory=dict)
-
-    def feed(self, line: str) -> None:
-        line = line.rstrip("\n")
-        if not line.startswith(PREFIX):
-            if line.strip():
-                self.text.append(line)
-            return
-        try:
-            event = json.loads(line[len(PREFIX):])
-        except ValueError:
-            self.text.append(line)
-            return
-        if not isinstance(event, dict):
-            return
-        action = event.get("action")
-        if action == "msg":
-            self.text.extend(_ANSI.sub("", str(event.get("msg", ""))).splitlines())
-        elif action == "start":
-            self._start(event)
-        elif action == "stop" and event.get("id") in self._paths:
-            self.finished.append(self._paths.pop(event["id"]))
-
-    def _start(self, event: Dict) -> None:
-        text = _ANSI.sub("", str(event.get("text") or ""))
-        fields = event.get("fields") or []
-        ident = event.get("id")
-        if event.get("type") == ACT_COPY_PATH and fields and isinstance(fields[0], str) and isinstance(ident, int):
-            self._paths[ident] = fields[0]
-            self.started.append(fields[0])
-        elif event.get("type") == ACT_COPY_PATHS:
-            count = _COUNT.match(text)
-            if count:
-                self.missing = int(count.group(1))
-        level = event.get("level")
-        if text and isinstance(level, int) and level <= LVL_INFO:
-            self.text.append(text + "...")
-
-    @property
-    def stderr(self) -> str:
-        return "".join(line + "\n" for line in self.text)
-
-    @property
-    def in_flight(self) -> List[str]:
-        return [p for p in self.started if p not in self.finished]
+# What a ``nix copy`` said so far: the one reader of Nix's log (module_utils.nix_log) - ``missing``
+# (how many paths the target lacked), ``started``/``finished``/``in_flight`` paths, ``text``/``stderr``.
+CopyLog = nix_log.NixLog
 
 
 def _paths(count: int) -> str:

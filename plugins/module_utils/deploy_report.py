@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import Any, Dict, List, Optional
 
+from ansible_collections.nixfleet.nixos.plugins.module_utils import phase_timings
 from ansible_collections.nixfleet.nixos.plugins.module_utils.package_diff import PackageChange
 
 DEPLOY_VARIABLES = ("nixos_deploy_build", "nixos_deploy_failure", "nixos_deploy_switch")
@@ -36,6 +37,7 @@ class HostReport:
     changes: List[str] = field(default_factory=list)  # "openssl 3.0.13 → 3.0.14 (+1.2 KiB)", …
     deployed_by: str = ""  # who, as the host's audit log has it: "alice@ctl, AWX job 42 by bob"
     exceptions: List[str] = field(default_factory=list)  # denied versions the gate let through, and why
+    timings: Dict[str, float] = field(default_factory=dict)  # seconds per phase (phase_timings.TimedPhase)
 
     def cells(self) -> Dict[str, str]:
         gen = "-"
@@ -83,10 +85,11 @@ def host_report(host: str, data: Dict[str, Any], sizes: Optional[Dict[str, Optio
         ((data.get("nixos_deploy_build") or {}).get("failed_hosts") or {}).get(host) or \
         (gate.get("failed_hosts") or {}).get(host) or ""
     exceptions = [_exception(f) for f in (gate.get("allowed") or {}).get(host) or []]
+    timings = host_timings(data)
     if not switch or switch.get("skipped"):
         result = "failed" if failure else "not deployed"
         return HostReport(host, result, message=failure or "unreachable, or failed before switching",
-                          seconds=_seconds(data), exceptions=exceptions)
+                          seconds=_seconds(data), exceptions=exceptions, timings=timings)
     # Sizes from the controller's store: the build measured every new system, the report the old ones.
     built_size = ((data.get("nixos_deploy_build") or {}).get("closure_sizes") or {}).get(host)
     previous_size = (sizes or {}).get(switch.get("previous_path") or "")
@@ -96,6 +99,7 @@ def host_report(host: str, data: Dict[str, Any], sizes: Optional[Dict[str, Optio
     report.changes = [_change(c).describe() for c in switch.get("package_changes") or []]
     report.deployed_by = switch.get("deployed_by") or ""
     report.exceptions = exceptions
+    report.timings = timings
     if report.closure_bytes is not None and previous_size is not None:
         report.closure_change_bytes = report.closure_bytes - previous_size
     if health and not health.get("skipped"):
@@ -110,6 +114,29 @@ def host_report(host: str, data: Dict[str, Any], sizes: Optional[Dict[str, Optio
     else:
         report.result = "switched" if switch.get("action") in ("switch", "test", None) else switch["action"]
     return report
+
+
+def host_timings(data: Dict[str, Any]) -> Dict[str, float]:
+    """Seconds per phase for one host: the build task's evaluation and build (all hosts at once), the
+    switch's copy, activation and confirmation, the health checks' task."""
+    timings = phase_timings.from_result(data.get("nixos_deploy_build"))
+    timings.update(phase_timings.from_result(data.get("nixos_deploy_switch")))
+    health = data.get("nixos_deploy_health") or {}
+    seconds = phase_timings.task_seconds(health) if not health.get("skipped") else None
+    if seconds is not None:
+        timings[phase_timings.TimedPhase.HEALTH.value] = round(seconds, 3)
+    return timings
+
+
+def timings_markdown(rows: List[HostReport]) -> str:
+    """``## Timings``: seconds per phase and host (evaluation and build are the whole fleet's)."""
+    phases = [p.value for p in phase_timings.TimedPhase if any(p.value in r.timings for r in rows)]
+    if not phases:
+        return ""
+    lines = ["| host | %s |" % " | ".join(phases), "|%s|" % "|".join([" --- "] * (len(phases) + 1))]
+    lines += ["| %s | %s |" % (r.host, " | ".join("%.1fs" % r.timings[p] if p in r.timings else "-" for p in phases))
+              for r in rows]
+    return "\n## Timings (seconds; evaluation and build: the whole fleet's)\n\n" + "\n".join(lines) + "\n"
 
 
 def _exception(finding: Dict[str, Any]) -> str:
@@ -187,7 +214,8 @@ def markdown(rows: List[HostReport]) -> str:
     allowed = ["- **%s**: %s" % (r.host, "; ".join(r.exceptions)) for r in rows if r.exceptions]
     return "# Deploy report\n\n" + "\n".join(lines) + "\n" + ("\nDeployed by %s.\n" % "; ".join(by) if by else "") + (
         "\n## What changed\n\n" + "\n".join(changes) + "\n" if changes else "") + (
-        "\n## Allowed by exception (the deploy gate)\n\n" + "\n".join(allowed) + "\n" if allowed else "")
+        "\n## Allowed by exception (the deploy gate)\n\n" + "\n".join(allowed) + "\n" if allowed else "") + \
+        timings_markdown(rows)
 
 
 def as_json(rows: List[HostReport]) -> List[Dict[str, Any]]:

@@ -52,7 +52,7 @@ OPTIONS: Dict[str, Callable[[Any], List[str]]] = {
     "file": _value("--file"),
     "key_file": _value("--key-file"),
     "no_write_lock_file": _flag("--no-write-lock-file"),
-    "log_format": _value("--log-format"),  # internal-json: one JSON event a line (copy_progress reads them)
+    "log_format": _value("--log-format"),  # internal-json: one JSON event a line (nix_log reads them)
     # Ask a binary cache itself, not Nix's narinfo disk cache (which may remember a cache that was
     # since wiped or rebuilt at the same URL, for up to 30 days).
     "fresh_narinfo": lambda value: list(FRESH_NARINFO) if value else [],
@@ -135,12 +135,12 @@ def build_argv(settings: NixSettings, installables: Sequence[str], keep_going: b
     return nix_argv(settings, ["build"], installables, json=True, no_link=True, keep_going=keep_going)
 
 
-def build_derivations_argv(settings: NixSettings, outputs: Sequence[str]) -> List[str]:
+def build_derivations_argv(settings: NixSettings, outputs: Sequence[str], log_format: Optional[str] = None) -> List[str]:
     """Build store derivations' outputs (``NixVersion.derivation_output``) in one invocation
     (``--keep-going``): nothing is evaluated again, and each result names its ``drvPath``. Flake input
     flags are left out (they mean nothing to store paths)."""
     plain = NixSettings(settings.nix, without_input_flags(settings.extra_args))
-    return nix_argv(plain, ["build"], outputs, json=True, no_link=True, keep_going=True)
+    return nix_argv(plain, ["build"], outputs, json=True, no_link=True, keep_going=True, log_format=log_format)
 
 
 def without_input_flags(args: Sequence[str]) -> Tuple[str, ...]:
@@ -157,9 +157,9 @@ def without_input_flags(args: Sequence[str]) -> Tuple[str, ...]:
     return tuple(kept)
 
 
-def build_file_argv(settings: NixSettings, file: str, attrs: Sequence[str]) -> List[str]:
+def build_file_argv(settings: NixSettings, file: str, attrs: Sequence[str], log_format: Optional[str] = None) -> List[str]:
     """Build attributes of a Nix file (impure: it may use ``builtins.getFlake`` of unlocked refs)."""
-    return nix_argv(settings, ["build"], attrs, json=True, no_link=True, impure=True, file=file)
+    return nix_argv(settings, ["build"], attrs, json=True, no_link=True, impure=True, file=file, log_format=log_format)
 
 
 def copy_argv(settings: NixSettings, paths: Sequence[str], to: Optional[str] = None,

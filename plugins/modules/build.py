@@ -207,4 +207,14 @@ closure_sizes:
   returned: when not in check mode
   type: dict
   sample: {"web-01": 1288490188}
+timings:
+  description:
+    - Seconds the evaluation (C(evaluation)) and the C(nix build) (C(build)) took, for all hosts at once;
+      a phase that did not run is absent. The deploy report shows them for each host.
+    - "While the task runs it prints progress lines (C(nixfleet: evaluating 12/50 hosts),
+      C(nixfleet: building 37/120 derivations (3 running, 45 s)), a failed build with its last log
+      lines as it fails); C(NIXFLEET_PROGRESS=0) turns them off (docs/progress.md)."
+  returned: unless a manifest is deployed
+  type: dict
+  sample: {"evaluation": 4.2, "build": 61.0}
 """

@@ -248,6 +248,13 @@ nixfleet_timing:
       description: When the task finished (seconds since the epoch).
       type: float
       returned: always
+timings:
+  description:
+    - Seconds the copy (C(copy), when O(copy) copied), the activation (C(activation) - the rest of the
+      switch) and magic rollback's confirmation (C(confirmation), when it ran) took. The deploy report shows them.
+  returned: success
+  type: dict
+  sample: {"copy": 12.5, "activation": 3.1, "confirmation": 1.4}
 needs_reboot:
   description:
     - Whether, afterwards, the host runs a kernel other than the one it booted, or its switch was

@@ -13,10 +13,11 @@ through the Nix CLI on the controller with the connection's own ssh settings.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import time
 from abc import abstractmethod
-from typing import Any, Dict, Optional, Tuple
+from typing import Any, Dict, Iterator, Optional, Tuple
 
 from ansible.plugins.action import ActionBase
 from ansible.utils.path import unfrackpath
@@ -25,8 +26,11 @@ from ansible_collections.nixfleet.nixos.plugins.module_utils.audit_log import DE
 from ansible_collections.nixfleet.nixos.plugins.module_utils.copy_progress import DEFAULT_STALL_TIMEOUT
 from ansible_collections.nixfleet.nixos.plugins.module_utils.errors import NixError
 from ansible_collections.nixfleet.nixos.plugins.module_utils.nix_argv import NixSettings
+from ansible_collections.nixfleet.nixos.plugins.module_utils.progress_text import Phase
 from ansible_collections.nixfleet.nixos.plugins.module_utils.target_file import check_target_path
-from ansible_collections.nixfleet.nixos.plugins.plugin_utils import closure_copy
+from ansible_collections.nixfleet.nixos.plugins.plugin_utils import closure_copy, progress
+from ansible_collections.nixfleet.nixos.plugins.plugin_utils.fleet_copies import FleetCopies, FleetHosts
+from ansible_collections.nixfleet.nixos.plugins.plugin_utils.progress import Progress
 from ansible_collections.nixfleet.nixos.plugins.plugin_utils.nix_cli import NixCli
 from ansible_collections.nixfleet.nixos.plugins.plugin_utils.activation import Activator, Safety
 from ansible_collections.nixfleet.nixos.plugins.plugin_utils.deployer_identity import controller_identity
@@ -87,6 +91,9 @@ class NixosAction(ActionBase):
     TRANSFERS_FILES = False
     PATH_OPTIONS: Tuple[str, ...] = ()  # options holding paths on the target (checked before anything runs)
     _VALID_ARGS: frozenset = frozenset()
+    _progress: Optional[Progress] = None
+    FLEET_PHASE: Optional[Phase] = None  # a per-host task counted in one line across its hosts
+    _counter: Optional[FleetHosts] = None
 
     def run(self, tmp=None, task_vars=None):
         task_vars = task_vars or {}
@@ -101,13 +108,31 @@ class NixosAction(ActionBase):
             for option in ("profile", "temp_path") + self.PATH_OPTIONS:  # paths on the target, taken as they are
                 if args.get(option) is not None:
                     check_target_path(args[option], option)
-            result.update(self.execute(args, task_vars))
+            with self._counted(task_vars):
+                result.update(self.execute(args, task_vars))
         except NixError as exc:
             result.update(failed=True, **exc.to_result())
         except ValueError as exc:  # input (or output) the typed core refused: a name, a size, a key
             result.update(failed=True, **NixError(str(exc), host=self._label(task_vars)).to_result())
         result["nixfleet_timing"] = {"started": started, "finished": time.time()}
         return result
+
+    @contextlib.contextmanager
+    def _counted(self, task_vars: Dict[str, Any]) -> Iterator[None]:
+        """With ``FLEET_PHASE``: the task's hosts counted in one progress line ("activating 8/50 hosts")."""
+        if self.FLEET_PHASE is not None and not self._task.check_mode and self.progress().on:
+            self._counter = FleetHosts(self.progress(), self._task._uuid, self.FLEET_PHASE,
+                                       len(task_vars.get("ansible_play_batch") or []))
+            self.count(task_vars)
+        try:
+            yield
+        finally:
+            self.count(task_vars, finished=True)
+
+    def count(self, task_vars: Dict[str, Any], finished: bool = False, **state: Any) -> None:
+        """Note how far this host got in the task's count (``confirming=True``: it waits for its confirmation)."""
+        if self._counter is not None:
+            self._counter.record(self._label(task_vars), state, finished)
 
     @staticmethod
     def verdict(result: Dict[str, Any], problem: Optional[str], fail: bool, ok: str) -> Dict[str, Any]:
@@ -162,7 +187,16 @@ class NixosAction(ActionBase):
                                      from_store=args["from_store"], stall_timeout=args["copy_stall_timeout"])
 
     def nix_cli(self, args: Dict[str, Any]) -> NixCli:
-        return NixCli(NixSettings(nix=args["nix_binary"], extra_args=tuple(args["nix_args"])))
+        progress = self.progress()
+        copies = FleetCopies(progress, self._task._uuid) if progress.on else None
+        return NixCli(NixSettings(nix=args["nix_binary"], extra_args=tuple(args["nix_args"])), progress=progress,
+                      fleet_copies=copies)
+
+    def progress(self) -> Progress:
+        """This task's live progress lines (module_utils.progress_text; off with NIXFLEET_PROGRESS=0)."""
+        if self._progress is None:
+            self._progress = progress.for_action(self._display.verbosity)
+        return self._progress
 
     def _control_path(self) -> Optional[str]:
         """The socket of the ssh master connection Ansible keeps to this host (ControlPersist), once

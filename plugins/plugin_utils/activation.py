@@ -96,6 +96,8 @@ class Activator:
         self.safety = safety or Safety()
         self.last_state: Optional[ProfileState] = None  # as the latest probe saw it
         self._presence: Dict[str, bool] = {}  # toplevels the probes found in the store (or not)
+        self.on_confirming: Optional[Callable[[], object]] = None  # told when the confirmation begins
+        self.confirm_seconds: Optional[float] = None  # how long magic rollback's confirmation took
 
     def state(self) -> ProfileState:
         return self._probe(nix_version=True)[0]
@@ -243,8 +245,11 @@ class Activator:
     def _confirm(self, tx: tr.Transaction, before: ProfileState) -> str:
         """Magic rollback's confirmation (``watchdog_confirmation.confirm``); the new state it read
         becomes ``last_state``."""
+        started = time.monotonic()
+        if self.on_confirming is not None:
+            self.on_confirming()
         verdict, state = wc.confirm(self.fresh, self.profile, tx, before, self.safety.poll_interval, self.shell.label)
-        self.last_state = state
+        self.last_state, self.confirm_seconds = state, time.monotonic() - started
         return verdict
 
     def switch(self, path: str, action: str = "switch", check_mode: bool = False, on_inhibited: str = "fail",

@@ -130,7 +130,7 @@ def push(nix: NixCli, destination: SshTarget, paths: Sequence[str], transfer: Tr
                  substitute_on_destination=substitute, no_check_sigs=not transfer.check_sigs,
                  fresh_narinfo=substitute, derivation=derivation, from_store=transfer.from_store,
                  extra_substituters=[transfer.cache_url] if substitute and transfer.cache_url else [],
-                 stall_timeout=transfer.stall_timeout)
+                 stall_timeout=transfer.stall_timeout, destination=destination.label)
     except CopyStalled as stall:
         raise stalled_error(stall, nix, destination, paths, transfer, shell, token)
     except NixError as exc:

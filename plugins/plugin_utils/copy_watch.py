@@ -21,7 +21,7 @@ import signal
 import subprocess
 import time
 from dataclasses import dataclass, field
-from typing import Mapping, Optional, Sequence, Tuple
+from typing import Callable, Mapping, Optional, Sequence, Tuple
 
 from ansible_collections.nixfleet.nixos.plugins.module_utils.copy_progress import CopyLog
 from ansible_collections.nixfleet.nixos.plugins.module_utils.errors import NixError
@@ -49,9 +49,11 @@ def _io(pid: int) -> Optional[Tuple[int, int]]:
         return None
 
 
-def run(argv: Sequence[str], env: Optional[Mapping[str, str]] = None, stall_timeout: int = 0) -> WatchedCopy:
+def run(argv: Sequence[str], env: Optional[Mapping[str, str]] = None, stall_timeout: int = 0,
+        log: Optional[CopyLog] = None, feed: Optional[Callable[[str], None]] = None) -> WatchedCopy:
     """Run ``argv`` (a ``nix copy`` with ``--log-format internal-json``); ``stall_timeout`` seconds
-    without progress end it (0: never). Never raises on exit codes."""
+    without progress end it (0: never). Never raises on exit codes. Its stderr lines go to ``feed``
+    (default: ``log.feed``; a live progress reader feeds ``log`` itself)."""
     full_env = dict(os.environ)
     full_env.update(env or {})
     try:
@@ -59,9 +61,9 @@ def run(argv: Sequence[str], env: Optional[Mapping[str, str]] = None, stall_time
                                 env=full_env, start_new_session=True)
     except FileNotFoundError:
         raise NixError("%s: command not found; %s" % (argv[0], INSTALL_HINT), command=argv)
-    watched = WatchedCopy(CommandResult(list(argv), 0, "", ""))
+    watched = WatchedCopy(CommandResult(list(argv), 0, "", ""), log if log is not None else CopyLog())
     try:
-        stdout = _watch(proc, watched, stall_timeout)
+        stdout = _watch(proc, watched, stall_timeout, feed or watched.log.feed)
     except BaseException:
         _end(proc)
         raise
@@ -75,7 +77,7 @@ def run(argv: Sequence[str], env: Optional[Mapping[str, str]] = None, stall_time
     return watched
 
 
-def _watch(proc: subprocess.Popen, watched: WatchedCopy, stall_timeout: int) -> str:
+def _watch(proc: subprocess.Popen, watched: WatchedCopy, stall_timeout: int, feed: Callable[[str], object]) -> str:
     """Read the copy's output until it closes it or stalls; returns its stdout."""
     stdout, pending = [], b""
     last_io, last_progress, streams = _io(proc.pid), time.monotonic(), 2
@@ -98,17 +100,17 @@ def _watch(proc: subprocess.Popen, watched: WatchedCopy, stall_timeout: int) -> 
                     continue
                 *lines, pending = (pending + chunk).split(b"\n")
                 for line in lines:
-                    watched.log.feed(line.decode("utf-8", "replace"))
+                    feed(line.decode("utf-8", "replace"))
             now_io = _io(proc.pid)
             if now_io is not None:
-                watched.written = now_io[1]
+                watched.written = watched.log.written = now_io[1]
                 if now_io != last_io:
                     last_io, last_progress = now_io, time.monotonic()
             if stall_timeout > 0 and time.monotonic() - last_progress > stall_timeout:
                 watched.stalled = True
                 break
     if pending:
-        watched.log.feed(pending.decode("utf-8", "replace"))
+        feed(pending.decode("utf-8", "replace"))
     return b"".join(stdout).decode("utf-8", "replace")
 
 

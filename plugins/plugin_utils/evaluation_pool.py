@@ -108,7 +108,8 @@ class EvaluationPool:
     each kind's cost is learnt on its own, and a chunk holds hosts of one kind."""
 
     def __init__(self, evaluate: Evaluate, budget: int, workers: int, min_hosts: int = MIN_HOSTS_PER_PROCESS,
-                 kind: Callable[[str], str] = lambda _host: "") -> None:
+                 kind: Callable[[str], str] = lambda _host: "",
+                 on_progress: Callable[[int, int], None] = lambda _done, _total: None) -> None:
         if budget <= 0 or workers <= 0:
             raise ValueError("the evaluation needs a positive memory budget and at least one worker")
         self._evaluate = evaluate
@@ -116,6 +117,7 @@ class EvaluationPool:
         self.workers = workers
         self.min_hosts = max(1, min_hosts)
         self._kind = kind
+        self.on_progress = on_progress  # (hosts evaluated or failed, hosts), after each process
         self.report = PoolReport()
         self._per_host: Dict[str, int] = {}  # kind -> the most a process of that kind needed per host
         self._spans: List[Span] = []
@@ -203,6 +205,7 @@ class EvaluationPool:
                         continue
                     self._learn(chunk, result, started)
                     values.update(result.values)
+                self.on_progress(len(set(values) | set(self.report.failed)), len(hosts))
         return values
 
 

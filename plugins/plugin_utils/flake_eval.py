@@ -23,6 +23,8 @@ from typing import Any, Dict, List, Optional, Sequence
 from ansible_collections.nixfleet.nixos.plugins.module_utils import flake_inventory as fi
 from ansible_collections.nixfleet.nixos.plugins.module_utils.errors import NixError, NixTooOld, nix_error_text
 from ansible_collections.nixfleet.nixos.plugins.module_utils.flake_ref import locked_ref
+from ansible_collections.nixfleet.nixos.plugins.plugin_utils.live_progress import run_pool
+from ansible_collections.nixfleet.nixos.plugins.plugin_utils.progress import OFF, Progress
 from ansible_collections.nixfleet.nixos.plugins.plugin_utils.evaluation_pool import (
     DEFAULT_BUDGET_MIB, MIB, ChunkResult, EvaluationPool, PoolReport)
 from ansible_collections.nixfleet.nixos.plugins.plugin_utils.nix_cli import NixCli
@@ -71,7 +73,8 @@ def _by_host(answer: Dict[str, Dict[str, Any]]) -> Dict[str, Dict[str, Any]]:
     return hosts
 
 
-def _eval_in_chunks(cli: NixCli, ref: str, host_filter: Sequence[str], pool: EvaluationPool) -> Dict[str, Any]:
+def _eval_in_chunks(cli: NixCli, ref: str, host_filter: Sequence[str], pool: EvaluationPool,
+                    progress: Progress = OFF) -> Dict[str, Any]:
     """The listing with the first chunk (measured), then the other hosts through ``pool``."""
     first = pool.first_chunk_size()
     started = time.monotonic()
@@ -94,7 +97,7 @@ def _eval_in_chunks(cli: NixCli, ref: str, host_filter: Sequence[str], pool: Eva
         pool.seed(done, ChunkResult(per_host, measured.max_rss, measured.cpu), started)
     else:
         done = []
-    per_host.update(pool.run(names[len(done):]))
+    per_host.update(run_pool(progress, pool, names[len(done):], len(done)))
     for name, kinds in per_host.items():
         for kind, info in kinds.items():
             data[kind][name] = info
@@ -120,15 +123,15 @@ def _error_of(cli: NixCli, ref: str, host: fi.FlakeHost) -> str:
 
 
 def read_flake(cli: NixCli, ref: str, host_filter: Sequence[str] = (), workers: int = 1,
-               budget: int = DEFAULT_BUDGET_MIB * MIB) -> FlakeInventory:
+               budget: int = DEFAULT_BUDGET_MIB * MIB, progress: Progress = OFF) -> FlakeInventory:
     """Every host the flake declares (filtered by ``host_filter`` globs), read by at most ``workers``
-    processes at once within ``budget`` bytes."""
+    processes at once within ``budget`` bytes (``progress``: "evaluating 12/50 hosts" as they are)."""
     pool: Optional[EvaluationPool] = None
     if cli.settings.changes_inputs:
         data = _eval_installables(cli, ref, host_filter)
     else:
         pool = EvaluationPool(lambda names: _eval_chunk(cli, ref, names), budget, workers)
-        data = _eval_in_chunks(cli, ref, host_filter, pool)
+        data = _eval_in_chunks(cli, ref, host_filter, pool, progress)
     hosts = fi.hosts_from_metadata(data)
     errors = data.get("errors") or {}
     warnings = []

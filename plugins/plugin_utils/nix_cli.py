@@ -6,23 +6,31 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple
 
 from ansible_collections.nixfleet.nixos.plugins.module_utils import nix_argv as cmd
-from ansible_collections.nixfleet.nixos.plugins.module_utils.copy_progress import LOG_FORMAT
+from ansible_collections.nixfleet.nixos.plugins.module_utils import progress_text
+from ansible_collections.nixfleet.nixos.plugins.module_utils.nix_log import LOG_FORMAT
 from ansible_collections.nixfleet.nixos.plugins.module_utils.derivation_sources import Derivation, parse_derivations
 from ansible_collections.nixfleet.nixos.plugins.module_utils.errors import NixError, nix_too_old
 from ansible_collections.nixfleet.nixos.plugins.module_utils.nix_version import NixVersion
 from ansible_collections.nixfleet.nixos.plugins.plugin_utils import copy_watch, nix_version_cache
 from ansible_collections.nixfleet.nixos.plugins.plugin_utils.process import CommandResult, check, run
+from ansible_collections.nixfleet.nixos.plugins.plugin_utils.fleet_copies import FleetCopies
+from ansible_collections.nixfleet.nixos.plugins.plugin_utils.live_progress import LiveLog, Render
+from ansible_collections.nixfleet.nixos.plugins.plugin_utils.progress import OFF, Progress
 
 
 class NixCli:
     """Runs ``nix`` with one set of settings (binary, extra args, environment)."""
 
     def __init__(self, settings: Optional[cmd.NixSettings] = None, env: Optional[Mapping[str, str]] = None,
-                 runner=run, watcher=copy_watch.run) -> None:
+                 runner=run, watcher=copy_watch.run, progress: Progress = OFF,
+                 fleet_copies: Optional[FleetCopies] = None) -> None:
         self.settings = settings or cmd.NixSettings()
+        self.progress = progress  # live lines of builds and copies (off unless an action plugin sets it)
+        self.fleet_copies = fleet_copies  # the task's copies to many hosts, one line for all
         self.env = dict(env or {})
         self._run = runner
         self._watch = watcher
@@ -32,10 +40,21 @@ class NixCli:
               env: Optional[Mapping[str, str]] = None) -> CommandResult:
         merged = dict(self.env)
         merged.update(env or {})
+        return self._checked(self._run(argv, env=merged), what, host)
+
+    def _call_logged(self, argv: List[str], what: str, render: Render) -> CommandResult:
+        """Run a nix command with ``--log-format internal-json``, its progress shown while it runs
+        (``render``: its line) and a failed build as it fails; its result's stderr is Nix's usual text."""
+        with LiveLog(self.progress, render) as live:
+            result = self._run(argv, env=self.env, on_line=live.feed)
+        return self._checked(replace(result, stderr=live.log.stderr), what)
+
+    def _checked(self, result: CommandResult, what: str, host: Optional[str] = None) -> CommandResult:
+        """``result`` if it succeeded; else its NixError (one saying the Nix is too old, when it is)."""
         try:
-            return check(self._run(argv, env=merged), what, host)
+            return check(result, what, host)
         except NixError as exc:
-            too_old = nix_too_old(exc, str(self.version())) if "--version" not in argv else None
+            too_old = nix_too_old(exc, str(self.version())) if "--version" not in result.argv else None
             if too_old:
                 raise too_old
             raise
@@ -74,12 +93,15 @@ class NixCli:
         """Build the ``out`` of every store derivation in one ``nix build --keep-going``:
         ``{drvPath: out path}``."""
         version = self.version()
-        argv = cmd.build_derivations_argv(self.settings, [version.derivation_output(d) for d in drvs])
-        return {r["drvPath"]: r["outputs"]["out"] for r in cmd.parse_build_json(self._call(argv, "nix build").stdout)}
+        argv = cmd.build_derivations_argv(self.settings, [version.derivation_output(d) for d in drvs],
+                                          log_format=LOG_FORMAT)
+        built = self._call_logged(argv, "nix build", progress_text.building)
+        return {r["drvPath"]: r["outputs"]["out"] for r in cmd.parse_build_json(built.stdout)}
 
     def build_file(self, file: str, attrs: Sequence[str]) -> List[Dict[str, Any]]:
         """Build ``attrs`` of the Nix file ``file`` in one ``nix build``; one result per attribute."""
-        return cmd.parse_build_json(self._call(cmd.build_file_argv(self.settings, file, attrs), "nix build").stdout)
+        argv = cmd.build_file_argv(self.settings, file, attrs, log_format=LOG_FORMAT)
+        return cmd.parse_build_json(self._call_logged(argv, "nix build", progress_text.building).stdout)
 
     def references(self, path: str) -> List[str]:
         """The references of a path in the controller's store."""
@@ -94,9 +116,12 @@ class NixCli:
              host: Optional[str] = None, substitute_on_destination: bool = False,
              no_check_sigs: bool = False, fresh_narinfo: bool = False,
              extra_substituters: Sequence[str] = (), derivation: bool = False,
-             from_store: Optional[str] = None, stall_timeout: int = 0) -> CommandResult:
+             from_store: Optional[str] = None, stall_timeout: int = 0, destination: Optional[str] = None,
+             phase: progress_text.Phase = progress_text.Phase.COPYING) -> CommandResult:
         """``nix copy``, ended when it makes no progress for ``stall_timeout`` seconds (0: never),
-        then ``copy_watch.CopyStalled`` says how far it got. Its stderr is Nix's usual text."""
+        then ``copy_watch.CopyStalled`` says how far it got. Its stderr is Nix's usual text. Its
+        progress names ``destination`` (a host: its own line only with -v; with ``fleet_copies``, the
+        task's line sums every host's copy; default: the store URL without its query)."""
         argv = cmd.copy_argv(self.settings, paths, to=to, from_store=from_store,
                              substitute_on_destination=substitute_on_destination,
                              no_check_sigs=no_check_sigs, fresh_narinfo=fresh_narinfo,
@@ -105,7 +130,11 @@ class NixCli:
         merged.update(env or {})
         # Messages name the store without its query (a remote program, a key file, ...).
         what = "nix copy to %s" % to.split("?", 1)[0]
-        watched = self._watch(argv, env=merged, stall_timeout=stall_timeout)
+        fleet = self.fleet_copies if destination else None
+        with LiveLog(self.progress, lambda log, elapsed: progress_text.copying(
+                destination or progress_text.store_name(to), log, elapsed, phase), per_host=fleet is not None,
+                on_tick=(lambda log, finished: fleet.update(destination or "", log, finished)) if fleet else None) as live:
+            watched = self._watch(argv, env=merged, stall_timeout=stall_timeout, log=live.log, feed=live.feed)
         if watched.stalled:
             raise copy_watch.CopyStalled(what, watched, stall_timeout, host)
         return check(watched.result, what, host)

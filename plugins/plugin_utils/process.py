@@ -9,7 +9,7 @@ import os
 import subprocess
 import threading
 from dataclasses import dataclass
-from typing import IO, List, Mapping, Optional, Sequence
+from typing import IO, Callable, List, Mapping, Optional, Sequence
 
 from ansible_collections.nixfleet.nixos.plugins.module_utils.errors import NixError
 
@@ -39,6 +39,17 @@ def _drain(stream: IO[str], sink: List[str]) -> None:
     stream.close()
 
 
+def _drain_lines(stream: IO[str], sink: List[str], on_line: Callable[[str], None]) -> None:
+    """Read ``stream`` line by line as it comes, handing each line to ``on_line`` (a progress reader)."""
+    for line in stream:
+        sink.append(line)
+        try:
+            on_line(line)
+        except Exception:  # pylint: disable=broad-except  # the reader's failure must not stop the draining
+            pass
+    stream.close()
+
+
 def _feed(stream: IO[str], text: str) -> None:
     try:
         stream.write(text)
@@ -48,8 +59,9 @@ def _feed(stream: IO[str], text: str) -> None:
 
 
 def run(argv: Sequence[str], env: Optional[Mapping[str, str]] = None, stdin: Optional[str] = None,
-        timeout: Optional[float] = None) -> CommandResult:
+        timeout: Optional[float] = None, on_line: Optional[Callable[[str], None]] = None) -> CommandResult:
     """Run ``argv``; ``env`` is added to this process's environment. Never raises on exit codes.
+    ``on_line`` gets each line of its stderr as it is written (in a thread of its own).
 
     The command is reaped with ``wait4``, so the result carries its peak memory and CPU time (what
     the memory-bounded evaluation sizes its chunks by). A missing program raises ``NixError`` that
@@ -67,7 +79,8 @@ def run(argv: Sequence[str], env: Optional[Mapping[str, str]] = None, stdin: Opt
     stdout: List[str] = []
     stderr: List[str] = []
     workers = [threading.Thread(target=_drain, args=(proc.stdout, stdout), daemon=True),
-               threading.Thread(target=_drain, args=(proc.stderr, stderr), daemon=True)]
+               threading.Thread(target=_drain_lines, args=(proc.stderr, stderr, on_line), daemon=True)
+               if on_line is not None else threading.Thread(target=_drain, args=(proc.stderr, stderr), daemon=True)]
     if stdin is not None:
         workers.append(threading.Thread(target=_feed, args=(proc.stdin, stdin), daemon=True))
     timed_out = threading.Event()

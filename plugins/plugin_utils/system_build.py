@@ -22,10 +22,13 @@ from typing import Any, Dict, List, Optional, Sequence
 
 from ansible_collections.nixfleet.nixos.plugins.module_utils.errors import NixError, nix_error_text
 from ansible_collections.nixfleet.nixos.plugins.module_utils.flake_inventory import flake_view, nix_string
+from ansible_collections.nixfleet.nixos.plugins.module_utils.phase_timings import PhaseTimes, TimedPhase
 from ansible_collections.nixfleet.nixos.plugins.plugin_utils import evaluation_cache
 from ansible_collections.nixfleet.nixos.plugins.plugin_utils.evaluation_pool import (
     DEFAULT_BUDGET_MIB, MIB, ChunkResult, EvaluationPool, PoolReport)
+from ansible_collections.nixfleet.nixos.plugins.plugin_utils.live_progress import run_pool
 from ansible_collections.nixfleet.nixos.plugins.plugin_utils.nix_cli import NixCli
+from ansible_collections.nixfleet.nixos.plugins.plugin_utils.progress import OFF, Progress
 
 
 @dataclass(frozen=True)
@@ -51,11 +54,13 @@ class BuildReport:
     cached: List[str] = field(default_factory=list)
     evaluation: List[PoolReport] = field(default_factory=list)  # one per pool run
     warnings: List[str] = field(default_factory=list)
+    timings: PhaseTimes = field(default_factory=PhaseTimes)  # evaluation and build, all hosts at once
 
     def to_result(self) -> dict:
         return {"paths": self.paths, "drv_paths": self.drv_paths, "failed_hosts": self.failed,
                 "nix_calls": self.nix_calls, "closure_sizes": self.closure_sizes,
-                "evaluations_cached": sorted(self.cached), "evaluation": evaluation_summary(self.evaluation)}
+                "evaluations_cached": sorted(self.cached), "evaluation": evaluation_summary(self.evaluation),
+                "timings": self.timings.to_result()}
 
 
 def evaluation_summary(runs: Sequence[PoolReport]) -> Dict[str, Any]:
@@ -91,8 +96,9 @@ class SystemBuilder:
 
     def __init__(self, cli: NixCli, eval_workers: int = 1, eval_cache: bool = False,
                  eval_memory_budget: int = DEFAULT_BUDGET_MIB * MIB,
-                 shared_cache: Optional[evaluation_cache.AnsibleCacheStore] = None) -> None:
+                 shared_cache: Optional[evaluation_cache.AnsibleCacheStore] = None, progress: Progress = OFF) -> None:
         self.cli = cli
+        self.progress = progress  # "evaluating 12/50 hosts" while the pool runs
         self.eval_workers = max(1, eval_workers)
         self.eval_cache = eval_cache
         self.shared_cache = shared_cache
@@ -117,7 +123,8 @@ class SystemBuilder:
         remembered = self._remembered(targets, keys) if cached else {}
         if cached:
             self.report.cached = sorted(set(self.report.cached) | set(remembered))  # a build may evaluate twice
-        results = self._evaluate([t for t in targets if t.host not in remembered])
+        with self.report.timings.measure(TimedPhase.EVALUATION):
+            results = self._evaluate([t for t in targets if t.host not in remembered])
         for flake, key in keys.items():
             fresh: Dict[str, Dict[str, str]] = {}
             for target in targets:
@@ -145,7 +152,7 @@ class SystemBuilder:
             by_host = {t.host: t for t in targets}
             pool = EvaluationPool(lambda hosts: self._eval_chunk([by_host[h] for h in hosts]),
                                   self.eval_memory_budget, self.eval_workers, kind=lambda h: target_kind(by_host[h]))
-            results.update(pool.run([t.host for t in targets]))
+            results.update(run_pool(self.progress, pool, [t.host for t in targets]))
             self.report.nix_calls += ["eval"] * pool.report.processes
             self.report.evaluation.append(pool.report)
             for host, error in pool.report.failed.items():
@@ -207,7 +214,8 @@ class SystemBuilder:
             drvs = sorted({evaluated[t.host]["drvPath"] for t in missing})
             self.report.nix_calls.append("build")
             try:
-                self.cli.build_derivations(drvs)
+                with self.report.timings.measure(TimedPhase.BUILD):
+                    self.cli.build_derivations(drvs)
             except NixError as exc:
                 stderr = exc.stderr
             infos.update(self._path_info(sorted({evaluated[t.host]["path"] for t in missing})))

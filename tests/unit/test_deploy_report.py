@@ -89,3 +89,24 @@ def test_who_deployed_is_said_once_under_the_table():
     assert "Deployed by alice@ctl, AWX job 42 by bob." in dr.markdown(rows)
     assert [r["deployed_by"] for r in dr.as_json(rows)] == ["alice@ctl, AWX job 42 by bob"] * 2 + [""]
     assert "Deployed by" not in dr.text([rows[2]])
+
+
+def test_timings_per_phase_in_the_row_json_and_markdown():
+    build = dict(built("web-01"), timings={"evaluation": 4.25, "build": 61.0, "bogus": 1, "copy": "x"})
+    switch = switched(timings={"copy": 12.5, "activation": 3.0, "confirmation": 1.5})
+    health = {"failed": False, "checks": [{}], "nixfleet_timing": {"started": 20.0, "finished": 22.25}}
+    row = dr.host_report("web-01", {"nixos_deploy_build": build, "nixos_deploy_switch": switch,
+                                    "nixos_deploy_health": health}, SIZES)
+    # a result's numbers for the known phases only ("bogus" and a non-number are dropped)
+    assert row.timings == {"evaluation": 4.25, "build": 61.0, "copy": 12.5, "activation": 3.0,
+                           "confirmation": 1.5, "health": 2.25}
+    assert dr.as_json([row])[0]["timings"] == row.timings
+    skipped = dr.host_report("web-02", {"nixos_deploy_build": build, "nixos_deploy_health": {"skipped": True}})
+    assert skipped.timings == {"evaluation": 4.25, "build": 61.0}
+    assert dr.markdown([row, skipped]).endswith(
+        "## Timings (seconds; evaluation and build: the whole fleet's)\n\n"
+        "| host | evaluation | build | copy | activation | confirmation | health |\n"
+        "| --- | --- | --- | --- | --- | --- | --- |\n"
+        "| web-01 | 4.2s | 61.0s | 12.5s | 3.0s | 1.5s | 2.2s |\n"
+        "| web-02 | 4.2s | 61.0s | - | - | - | - |\n")
+    assert "Timings" not in dr.markdown([dr.host_report("web-03", {})])
