@@ -8,6 +8,7 @@ real parsers read the answers) and plain commands (``shell.run``/``shell.check``
 needle found in the command's text. Each one is recorded, in order, with whether it ran privileged.
 """
 import importlib
+import uuid
 from types import SimpleNamespace
 from typing import Any, Callable, Dict, List, Optional, Union
 
@@ -88,8 +89,9 @@ def make_action(name: Union[str, type], args: Optional[Dict[str, Any]] = None, s
         def nix_cli(self, options):
             return nix(options) if nix is not None else super().nix_cli(options)
 
+    # _uuid: a Task's own id (the fleet-wide progress counters of a task are keyed by it)
     task = SimpleNamespace(args=dict(args or {}), check_mode=check_mode, diff=diff, async_val=0,
-                           action="nixfleet.nixos.%s" % getattr(name, "__name__", name))
+                           action="nixfleet.nixos.%s" % getattr(name, "__name__", name), _uuid=uuid.uuid4().hex)
     return UnderTest(task, connection or Connection(), SimpleNamespace(remote_addr=HOST), None, None, None)
 
 

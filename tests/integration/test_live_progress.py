@@ -62,7 +62,7 @@ def _lines_of_task(text, task):
 
 def _building(lines):
     """(done, total, running) of each building line, in order."""
-    return [tuple(int(g) for g in BUILDING.match(line).groups()) for line in lines if BUILDING.match(line)]
+    return [tuple(int(g) for g in found.groups()) for found in map(BUILDING.match, lines) if found]
 
 
 def _copying(lines, host):
@@ -73,7 +73,7 @@ def _copying(lines, host):
 
 def _fleet_copying(lines):
     """(hosts done, hosts, paths done, paths) of each line of the task's copies, in order."""
-    return [tuple(int(g) for g in FLEET_COPYING.match(line).groups()) for line in lines if FLEET_COPYING.match(line)]
+    return [tuple(int(g) for g in found.groups()) for found in map(FLEET_COPYING.match, lines) if found]
 
 
 def _rising(values):
@@ -130,7 +130,8 @@ def test_through_ansible_runner_progress_lines_are_job_events_while_the_task_run
     building = [e for e in progress if BUILDING.search(e["stdout"])]
     assert len(building) >= 4
     assert all(e["counter"] < build_ok for e in building)  # every one before the task's final event
-    done = [int(BUILDING.search(e["stdout"]).group(1)) for e in building]
+    done = [int(found.group(1)) for found in (BUILDING.search(e["stdout"]) for e in building) if found]
+    assert len(done) == len(building)
     assert _rising(done), [e["stdout"] for e in building]
     created = [e["created"] for e in building]
     assert created == sorted(created) and created[0] < created[-1]  # sent as they came, not at the end

@@ -4,6 +4,7 @@ words from Nix's real logs, the throttle, the one switch, and a nix command's li
 import os
 import subprocess
 import sys
+from typing import List
 from pathlib import Path
 
 from ansible_collections.nixfleet.nixos.plugins.module_utils import nix_log
@@ -23,7 +24,8 @@ class Clock:
 
 
 def _progress(verbose=False):
-    shown, clock = [], Clock()
+    shown: List[str] = []
+    clock = Clock()
     return progress.Progress(emit=shown.append, verbose=verbose, interval=2.0, clock=clock), shown, clock
 
 
@@ -87,7 +89,7 @@ def test_a_running_command_shows_its_progress_and_a_failed_build_at_once(tmp_pat
     log_file.write_text("\n".join(lines) + "\n")
     script = ("import sys, time\nfor line in open(sys.argv[1]):\n    sys.stderr.write(line); sys.stderr.flush()\n"
               "    if 'about to fail' in line or 'dep done' in line: time.sleep(0.6)\n")
-    shown = []
+    shown: List[str] = []
     prog = progress.Progress(emit=shown.append, interval=0.25)
     with live_progress.LiveLog(prog, pt.building) as live:
         result = run([sys.executable, "-c", script, str(log_file)], on_line=live.feed)
@@ -111,7 +113,7 @@ def _copy_log(version="2.34.8"):
 def test_the_copies_of_many_hosts_make_one_line(tmp_path):
     """Two workers (each its own FleetCopies, as each Ansible worker process has) copying to two hosts:
     one line sums both; it is shown when due, and at once when every copy begun has ended."""
-    shown = []
+    shown: List[str] = []
     prog = progress.Progress(emit=shown.append, interval=3600)
     first = fleet_copies.FleetCopies(prog, "task-1", playbook_pid=os.getpid(), base=str(tmp_path))
     second = fleet_copies.FleetCopies(prog, "task-1", playbook_pid=os.getpid(), base=str(tmp_path))
@@ -131,14 +133,14 @@ def test_the_directories_of_ended_runs_are_removed(tmp_path):
     dead.wait()
     stale = tmp_path / ("%d-task" % dead.pid)
     stale.mkdir()
-    mine = fleet_copies.FleetCopies(progress.Progress(emit=[].append), "task", playbook_pid=os.getpid(),
+    mine = fleet_copies.FleetCopies(progress.Progress(emit=lambda _line: None), "task", playbook_pid=os.getpid(),
                                     base=str(tmp_path))
     mine.update("node01", nix_log.NixLog())
     assert not stale.exists() and os.path.isdir(mine.directory)
 
 
 def test_a_task_on_many_hosts_is_counted_in_one_line(tmp_path):
-    shown = []
+    shown: List[str] = []
     prog = progress.Progress(emit=shown.append, interval=3600)
     workers = [fleet_copies.FleetHosts(prog, "task-9", pt.Phase.ACTIVATING, 3, playbook_pid=os.getpid(),
                                        base=str(tmp_path)) for _host in range(3)]
@@ -162,18 +164,21 @@ def test_a_task_on_many_hosts_is_counted_in_one_line(tmp_path):
 
 
 def test_progress_that_cannot_be_shown_stops_and_never_breaks_the_work(tmp_path):
-    def broken(_text):
+    def broken(_text: str) -> None:
         raise OSError("the display is gone")
     prog = progress.Progress(emit=broken)
     assert not prog.show(pt.evaluating(0, 1, 0)) and not prog.on  # it stopped
     # a line reader that fails does not stop the command's output from being read
+
+    def fail(_line: str) -> None:
+        raise ZeroDivisionError("the reader fails")
     result = run([sys.executable, "-c", "import sys; [sys.stderr.write('line %d\\n' % i) for i in range(20000)]"],
-                 on_line=lambda _line: 1 / 0)
+                 on_line=fail)
     assert result.rc == 0 and result.stderr.count("\n") == 20000
     # a temporary directory that cannot be made (a file is in the way, even for root): no task line, no error
     blocked = tmp_path / "blocked"
     blocked.write_text("")
-    shown = []
+    shown: List[str] = []
     copies = fleet_copies.FleetCopies(progress.Progress(emit=shown.append), "t", playbook_pid=os.getpid(),
                                       base=str(blocked / "sub"))
     copies.update("node01", nix_log.NixLog(), finished=True)
