@@ -11,7 +11,8 @@ import pytest
 import yaml
 
 from awx_slices import job_env
-from fleetctl import NIX_CONFIG, FixtureFlake, running_fleet
+from fleetctl import NIX_CONFIG, FixtureFlake
+from fleet_fixtures import own_fleet
 from inventory_helpers import inventory_list
 from playbook_helpers import run_playbook, run_playbook_text, write_fleet_inventory
 
@@ -31,10 +32,7 @@ COPYING = re.compile(r"^nixfleet: copying to (\S+): (\d+)/(\d+) paths")  # one h
 FLEET_COPYING = re.compile(r"^nixfleet: copying to (\d+)/(\d+) hosts: (\d+)/(\d+) paths")  # the task's copies
 
 
-@pytest.fixture(scope="module")
-def fleet(tmp_path_factory):
-    with running_fleet(tmp_path_factory.mktemp("progress-fleet") / "state", 2, first_address="127.0.71.11") as f:
-        yield f
+fleet = own_fleet("progress", 2, first_address="127.0.71.11")
 
 
 @pytest.fixture(scope="module")
