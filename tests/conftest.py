@@ -27,6 +27,8 @@ COLLECTIONS = collections_root()
 sys.path.insert(0, str(COLLECTIONS))
 sys.path.insert(0, str(ROOT / "tests" / "helpers"))  # shared test helpers (sops_files)
 os.environ["ANSIBLE_COLLECTIONS_PATH"] = str(COLLECTIONS)
+from local_nix import NIX_CONFIG  # noqa: E402  (tests/helpers is on the path now)
+os.environ.setdefault("NIX_CONFIG", NIX_CONFIG)  # ansible-test units cleans the environment
 # Hypothesis keeps caches in a directory of its own (./.hypothesis by default): a temporary one.
 HYPOTHESIS_HOME = tempfile.mkdtemp(prefix="nixfleet-hypothesis-")
 set_hypothesis_home_dir(HYPOTHESIS_HOME)

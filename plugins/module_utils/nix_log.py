@@ -207,7 +207,8 @@ class NixLog:
 
     def _start(self, event: Event) -> None:
         ident, fields = event.id, event.fields
-        assert ident is not None
+        if ident is None:  # (a start always has an id: _feed_event reads only those)
+            return
         if event.type == ActivityType.BUILD and fields and isinstance(fields[0], str):
             self._builds[ident] = Build(fields[0])
             self._touch(ident)
@@ -234,7 +235,8 @@ class NixLog:
 
     def _result(self, event: Event) -> List[Build]:
         ident = event.id
-        assert ident is not None
+        if ident is None:  # (a result always has an id: _feed_event reads only those)
+            return []
         if event.type in (ResultType.BUILD_LOG_LINE, ResultType.POST_BUILD_LOG_LINE) and ident in self._builds:
             if event.fields and isinstance(event.fields[0], str):
                 self._builds[ident].tail.append(clean(event.fields[0]))

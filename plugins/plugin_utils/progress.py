@@ -24,8 +24,8 @@ INTERVAL = 2.0  # seconds between two lines of one phase
 _OFF = ("0", "false", "no", "off")
 
 
-def enabled(environ: Mapping[str, str] = os.environ) -> bool:
-    return environ.get(ENV_VAR, "1").strip().lower() not in _OFF
+def enabled(environ: Optional[Mapping[str, str]] = None) -> bool:
+    return (os.environ if environ is None else environ).get(ENV_VAR, "1").strip().lower() not in _OFF
 
 
 @dataclass
@@ -69,17 +69,17 @@ class Progress:
 OFF = Progress()
 
 
-def for_action(verbosity: int, environ: Mapping[str, str] = os.environ) -> Progress:
+def for_action(verbosity: int, environ: Optional[Mapping[str, str]] = None) -> Progress:
     """The progress of an action plugin's task, shown through Ansible's display."""
     if not enabled(environ):
         return OFF
     from ansible.utils.display import Display  # a singleton: the worker's proxies to the main process
 
     display = Display()
-    return Progress(emit=lambda text: display.display(text), verbose=verbosity >= 1)
+    return Progress(emit=display.display, verbose=verbosity >= 1)
 
 
-def for_inventory(verbosity: int, environ: Mapping[str, str] = os.environ) -> Progress:
+def for_inventory(verbosity: int, environ: Optional[Mapping[str, str]] = None) -> Progress:
     """The inventory's progress, on stderr (``ansible-inventory --list`` prints its JSON on stdout)."""
     if not enabled(environ):
         return OFF

@@ -15,6 +15,7 @@ from typing import Dict, List, Optional, Sequence, Tuple
 
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / "tests" / "fleet"))
+sys.path.insert(0, str(ROOT / "tests" / "helpers"))  # (also when the benchmark imports this module)
 import nsfleet  # noqa: E402
 
 from ansible_collections.nixfleet.nixos.plugins.module_utils.nix_argv import parse_path_info  # noqa: E402
@@ -25,7 +26,7 @@ from ansible_collections.nixfleet.nixos.plugins.plugin_utils.ssh_target import S
 FIXTURE_FLAKE = ROOT / "tests" / "fixtures" / "flake"
 FLEET_CLI = ROOT / "tests" / "fleet" / "fleet"
 # Local Nix runs never reach the internet; the fixture needs no substituter.
-NIX_CONFIG = "substituters =\nexperimental-features = nix-command flakes\nsandbox = false\nbuild-users-group ="
+from local_nix import NIX_CONFIG  # noqa: E402  (defined once, for every test)
 
 
 def target(host: nsfleet.Host) -> SshTarget:

@@ -46,7 +46,7 @@ def test_a_failed_build_is_named_with_its_last_log_lines_when_it_fails(version):
     failures = []
     for index, line in enumerate(lines):
         failures += [(index, b) for b in log.feed(line)]
-    assert [b.drv.rsplit("-", 1)[-1] for _, b in failures] == ["bad.drv"]
+    assert [b.drv.rsplit("-", 1)[-1] for _index, b in failures] == ["bad.drv"]
     index, bad = failures[0]
     assert list(bad.tail) == ["about to fail", "line two"]
     # as it happens: before dep and top were built (Nix's error message comes only at the end)

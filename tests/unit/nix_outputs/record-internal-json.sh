@@ -32,12 +32,12 @@ let
   bad = mk "progress-bad" "echo about to fail; echo line two; exit 3" [];
 in { inherit dep top bad; }
 NIX
-s=""  # the machine's own store: a chroot store cannot run the builder outside it
-nix build $s --impure --no-link --log-format internal-json -f "$work/drvs.nix" --argstr salt "$$-ok" top \
+# The machine's own store (a chroot store cannot run the builder outside it).
+nix build --impure --no-link --log-format internal-json -f "$work/drvs.nix" --argstr salt "$$-ok" top \
   2> "$out/internal-json-build.stderr"
-nix build $s --impure --no-link --keep-going --log-format internal-json -f "$work/drvs.nix" --argstr salt "$$-bad" top bad \
+nix build --impure --no-link --keep-going --log-format internal-json -f "$work/drvs.nix" --argstr salt "$$-bad" top bad \
   2> "$out/internal-json-build-failed.stderr" || true
-top=$(nix eval $s --impure --raw -f "$work/drvs.nix" --argstr salt "$$-ok" top.outPath)
-nix copy $s --no-check-sigs --log-format internal-json --to "file://$work/cache" "$top" \
+top=$(nix eval --impure --raw -f "$work/drvs.nix" --argstr salt "$$-ok" top.outPath)
+nix copy --no-check-sigs --log-format internal-json --to "file://$work/cache" "$top" \
   2> "$out/internal-json-copy.stderr"
 sed -i "s|$work|/tmp/WORK|g" "$out"/internal-json-*.stderr

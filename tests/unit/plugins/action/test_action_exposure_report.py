@@ -11,9 +11,9 @@ VERSION = sorted(p.parent.name for p in OUTPUTS.glob("*/graph.txt"))[0]
 
 def exposure_of_web():
     old, new = (OUTPUTS / VERSION / "graph-roots.txt").read_text().split()
+    graph = (OUTPUTS / VERSION / "graph.txt").read_text()
     text = ("profile\tsystem-2-link\ngeneration\tsystem-1-link\t%s\t1\ngeneration\tsystem-2-link\t%s\t2\n"
-            "running\t%s\nbooted\t%s\nexposure\tgraph\n%s" % (old, new, new, old,
-                                                                (OUTPUTS / VERSION / "graph.txt").read_text()))
+            "running\t%s\nbooted\t%s\nexposure\tgraph\n%s" % (old, new, new, old, graph))
     return run_action("exposure", {"package": "openssl<3.0.14"}, ActionShell(commands={"nix-store": said(stdout=text)}))
 
 

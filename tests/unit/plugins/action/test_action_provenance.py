@@ -56,8 +56,8 @@ def test_signed_kept_on_the_host_and_verified(world, tmp_path):
     assert statement["predicate"]["buildDefinition"]["internalParameters"]["nixVersion"] == version
     assert world["key"].split("\n")[1] not in json.dumps(result)
     # the host now holds the envelope: provenance_verify accepts it with the signer's public key
-    read = said(stdout="system\t%s\nnar_hash\t%s\nprovenance\tenvelope\n%s" % (world["system"], world["nar"],
-                                                                             envelope_text))
+    read = said(stdout="system\t%s\nnar_hash\t%s\nprovenance\tenvelope\n%s"
+                       % (world["system"], world["nar"], envelope_text))
     verified = run_action("provenance_verify", {"keys": [world["public"]], "path": world["system"], "fail": True},
                           ActionShell(commands={"printf 'system": read}))
     assert verified["valid"] is True and verified["keyid"] == result["keyid"]
