@@ -20,8 +20,9 @@ from typing import Callable, Dict, List, Optional, Tuple
 
 from ansible_collections.nixfleet.nixos.plugins.module_utils import audit_log, generation_commands as ac
 from ansible_collections.nixfleet.nixos.plugins.module_utils import switch_inhibitors as si
-from ansible_collections.nixfleet.nixos.plugins.module_utils import transaction as tr
-from ansible_collections.nixfleet.nixos.plugins.module_utils import transaction_operations as txo
+from ansible_collections.nixfleet.nixos.plugins.module_utils.transaction import command as tr
+from ansible_collections.nixfleet.nixos.plugins.module_utils.transaction import operations as txo
+from ansible_collections.nixfleet.nixos.plugins.module_utils.transaction.protocol import RC_TIMED_OUT, Verdict
 from ansible_collections.nixfleet.nixos.plugins.module_utils.errors import NixError
 from ansible_collections.nixfleet.nixos.plugins.module_utils.generations import (
     SYSTEM_PROFILE, ProfileState, parse_probe, probe_command, wraps_command)
@@ -168,39 +169,32 @@ class Activator:
         # The session may drop (an activation that restarts sshd or the network): the script goes on.
         with self.shell.disconnect_tolerated():
             launched = self.shell.perform(txo.launch(tx, before.has_systemd, unit))
-        if launched.status is tr.TxStatus.PENDING and not watchdog:
+        if launched.verdict is Verdict.PENDING and not watchdog:
             launched = self._await_verdict(tx, launched)
         outcome.exit_code, outcome.stdout, outcome.stderr = launched.rc, launched.stdout, launched.stderr
-        if launched.status is tr.TxStatus.LOCKED:
-            raise self._fail("another deploy holds the lock %s (waited %ds): %s"
-                             % (tr.LOCK_FILE, tx.lock_wait, launched.holder or "unknown holder"))
-        if launched.status is tr.TxStatus.NIXOS_LOCKED:
-            raise self._fail("NixOS's lock %s is held by %s: an activation still runs, or one crashed and a process "
-                             "it started kept the lock (deploy-rs#390); nothing was changed. Stop that process (or "
-                             "reboot the host) and deploy again" % (tr.NIXOS_LOCK, launched.holder or "an unknown process"))
-        if launched.status is tr.TxStatus.STALE:
-            raise self._fail("the profile changed while this deploy waited for the lock (it is now %s, it was "
-                             "generation %s); nothing was done, run again"
-                             % (launched.holder or "empty", tx.prev_generation))
-        if launched.status is tr.TxStatus.PROFILE_FAILED:
-            raise self._fail("setting %s failed" % self.profile, rc=launched.rc, stderr=launched.stderr)
-        if launched.status is tr.TxStatus.NOOP:
-            outcome.changed = False
-            outcome.warnings.append("%s: another deploy already did this while this one waited for the lock"
-                                    % self.shell.label)
-            self.shell.perform(txo.cleanup(tx))
-            return outcome
-        if launched.status is tr.TxStatus.FAILED_KEPT:
-            raise self._fail("%s failed%s; left as it is (auto rollback is off)"
-                             % (_activation_of(tx), _timed_out(launched.rc, tx.activation_timeout)),
-                             rc=launched.rc, stderr=launched.stderr, stdout=launched.stdout)
-        if launched.status is tr.TxStatus.FAILED_RESTORED:
-            self._check_restored(tx, before, launched)
-            raise ActivationFailed("%s failed%s; rolled back to %s"
-                                   % (_activation_of(tx), _timed_out(launched.rc, tx.activation_timeout),
-                                      wc.restored(before, tx)),
-                                   rc=launched.rc, stderr=launched.stderr, stdout=launched.stdout,
-                                   host=self.shell.label)
+        verdict = launched.verdict
+        match verdict:
+            case Verdict.LOCKED | Verdict.NIXOS_LOCKED | Verdict.STALE:  # nothing was changed
+                raise self._fail(verdict.explain(launched.holder, lock=tr.LOCK_FILE, wait=tx.lock_wait,
+                                                 nixos_lock=tr.NIXOS_LOCK, generation=tx.prev_generation))
+            case Verdict.PROFILE_FAILED:
+                raise self._fail(verdict.explain(profile=self.profile), rc=launched.rc, stderr=launched.stderr)
+            case Verdict.NOOP:
+                outcome.changed = False
+                outcome.warnings.append(verdict.explain(host=self.shell.label))
+                self.shell.perform(txo.cleanup(tx))
+                return outcome
+            case Verdict.FAILED_KEPT:
+                raise self._fail(verdict.explain(activation=_activation_of(tx),
+                                                 timed_out=_timed_out(launched.rc, tx.activation_timeout)),
+                                 rc=launched.rc, stderr=launched.stderr, stdout=launched.stdout)
+            case Verdict.FAILED_RESTORED:
+                self._check_restored(tx, before, launched)
+                raise ActivationFailed(verdict.explain(activation=_activation_of(tx),
+                                                       timed_out=_timed_out(launched.rc, tx.activation_timeout),
+                                                       restored=wc.restored(before, tx)),
+                                       rc=launched.rc, stderr=launched.stderr, stdout=launched.stdout,
+                                       host=self.shell.label)
         if watchdog:  # PENDING: the watchdog waits for its canary to go (or the session died first)
             outcome.confirmation = self._confirm(tx, before)
             after = self.last_state
@@ -219,7 +213,7 @@ class Activator:
         deadline = time.monotonic() + ACTIVATION_WAIT
         while time.monotonic() < deadline:
             status = self.fresh.perform(txo.status(tx))
-            if status not in (None, tr.TxStatus.PENDING):
+            if status not in (None, Verdict.PENDING):
                 return txo.Launch(status, launched.rc, launched.stdout, launched.stderr, launched.holder)
             time.sleep(self.safety.poll_interval)
         raise self._fail("the ssh session of the activation of %s dropped, and its script gave no verdict within "
@@ -388,7 +382,7 @@ def _activation_of(tx: tr.Transaction) -> str:
 
 def _timed_out(rc: int, limit: int) -> str:
     """", killed after its activation timeout of N s" when that is why it failed."""
-    return ", killed after its activation timeout of %ds" % limit if limit and rc == tr.RC_TIMED_OUT else ""
+    return ", killed after its activation timeout of %ds" % limit if limit and rc == RC_TIMED_OUT else ""
 
 
 def _present_rc(probe_output: str) -> int:

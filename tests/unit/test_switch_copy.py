@@ -8,7 +8,7 @@ from typing import List, Tuple
 import pytest
 
 from ansible_collections.nixfleet.nixos.plugins.module_utils import generation_commands as ac
-from ansible_collections.nixfleet.nixos.plugins.module_utils import transaction as tr
+from ansible_collections.nixfleet.nixos.plugins.module_utils.transaction.protocol import Verdict
 from ansible_collections.nixfleet.nixos.plugins.module_utils.errors import NixError
 from ansible_collections.nixfleet.nixos.plugins.module_utils.shell import Command
 
@@ -24,7 +24,7 @@ def recorder(shell, steps, name):
 
 
 def test_a_missing_system_is_fetched_probed_again_then_readied_and_switched():
-    shell, a = activator({"probe": [MISSING, probe(), AFTER], "launch": launched(0, tr.STATUS_DONE)})
+    shell, a = activator({"probe": [MISSING, probe(), AFTER], "launch": launched(0, Verdict.DONE.word)})
     steps: List[Tuple[str, List[str]]] = []
     outcome = a.switch(NEW, fetch=recorder(shell, steps, "fetch"), ready=recorder(shell, steps, "ready"))
     assert outcome.changed is True and outcome.generation == 2
@@ -35,7 +35,7 @@ def test_a_missing_system_is_fetched_probed_again_then_readied_and_switched():
 def test_a_system_the_controller_holds_is_not_probed_again_after_the_fetch():
     """The copy succeeded, so the path is valid there; what the first probe could not read about it
     (its switch inhibitors) comes from the controller's copy: one probe less per changed host."""
-    shell, a = activator({"probe": [MISSING, AFTER], "launch": launched(0, tr.STATUS_DONE)})
+    shell, a = activator({"probe": [MISSING, AFTER], "launch": launched(0, Verdict.DONE.word)})
     steps: List[Tuple[str, List[str]]] = []
     outcome = a.switch(NEW, fetch=recorder(shell, steps, "fetch"), ready=recorder(shell, steps, "ready"),
                        known_here=True, inhibitors_elsewhere="")
@@ -48,7 +48,7 @@ def test_after_such_a_fetch_the_new_systems_inhibitors_come_from_the_controllers
     systemd_a, systemd_b = ("/nix/store/0000000000000000000000000000000%s-systemd" % c for c in "ab")
     # the probe ran before the copy: it saw the running system's inhibitors, and no file of the new one
     missing = said(0, MISSING.stdout + "inhibitors_running\t%s\ninhibitors_new\t\n" % systemd_a)
-    shell, a = activator({"probe": [missing, AFTER], "launch": launched(0, tr.STATUS_DONE)})
+    shell, a = activator({"probe": [missing, AFTER], "launch": launched(0, Verdict.DONE.word)})
     same = a.switch(NEW, fetch=lambda: None, known_here=True, inhibitors_elsewhere=systemd_a + "\n")
     assert same.changed is True and same.inhibited is False and shell.names() == ["probe", "launch", "probe"]
     shell, a = activator({"probe": [missing]})

@@ -9,7 +9,8 @@ import time
 
 import pytest
 
-from ansible_collections.nixfleet.nixos.plugins.module_utils import transaction as tr
+from ansible_collections.nixfleet.nixos.plugins.module_utils.transaction import command as tr
+from ansible_collections.nixfleet.nixos.plugins.module_utils.transaction.protocol import RC_TIMED_OUT, Deletion, Verdict
 
 NIX_ENV = r"""#!/bin/sh
 # nix-env -p PROFILE --set PATH | --switch-generation N | --delete-generations N...
@@ -98,9 +99,9 @@ def host(tmp_path):
 def test_a_first_switch_and_a_second_one(host):
     one, two = host.system(), host.system()
     proc, (_out, status, _holder) = host.launch(host.tx(one))
-    assert (proc.returncode, status, host.generation(), host.current()) == (0, tr.STATUS_DONE, 1, one)
+    assert (proc.returncode, status, host.generation(), host.current()) == (0, Verdict.DONE.word, 1, one)
     proc, (_out, status, _holder) = host.launch(host.tx(two))
-    assert (proc.returncode, status, host.generation(), host.current()) == (0, tr.STATUS_DONE, 2, two)
+    assert (proc.returncode, status, host.generation(), host.current()) == (0, Verdict.DONE.word, 2, two)
     assert not (host.root / "pwned").exists()  # the owner text is data
 
 
@@ -108,7 +109,7 @@ def test_a_failed_activation_restores_everything_and_deletes_the_new_generation(
     good, bad = host.system(), host.system(rc=1)
     host.launch(host.tx(good))
     proc, (_out, status, _holder) = host.launch(host.tx(bad))
-    assert (proc.returncode, status) == (1, tr.STATUS_FAILED)
+    assert (proc.returncode, status) == (1, Verdict.FAILED_RESTORED.word)
     assert (host.generation(), host.current()) == (1, good)
     assert sorted(os.listdir(str(host.profiles))) == ["system", "system-1-link"]  # generation 2 deleted
     assert "%s test" % good in host.log.read_text()  # the previous system re-activated
@@ -118,7 +119,7 @@ def test_exit_code_4_keeps_the_new_system(host):
     host.launch(host.tx(host.system()))
     units_failed = host.system(rc=4)
     proc, (_out, status, _holder) = host.launch(host.tx(units_failed))
-    assert (proc.returncode, status, host.current()) == (4, tr.STATUS_DONE, units_failed)
+    assert (proc.returncode, status, host.current()) == (4, Verdict.DONE.word, units_failed)
 
 
 def test_a_profile_that_moved_is_stale_and_nothing_changes(host):
@@ -126,7 +127,7 @@ def test_a_profile_that_moved_is_stale_and_nothing_changes(host):
     host.launch(host.tx(one))
     stale = host.tx(two, prev_generation=7)
     proc, (_out, status, holder) = host.launch(stale)
-    assert (proc.returncode, status, holder) == (tr.RC_STALE, "stale", "system-1-link")
+    assert (proc.returncode, status, holder) == (Verdict.STALE.code, "stale", "system-1-link")
     assert (host.generation(), host.current()) == (1, one)
 
 
@@ -140,7 +141,7 @@ def test_a_held_lock_is_named_and_nothing_changes(host):
     finally:
         holder.kill()
         holder.wait()
-    assert (proc.returncode, status, who) == (tr.RC_LOCKED, "locked", "alice@ctl, deploying by hand")
+    assert (proc.returncode, status, who) == (Verdict.LOCKED.code, "locked", "alice@ctl, deploying by hand")
     assert host.generation() is None and host.current() is None
 
 
@@ -148,7 +149,7 @@ def test_what_is_already_there_is_a_noop(host):
     one = host.system()
     host.launch(host.tx(one))
     proc, (_out, status, _holder) = host.launch(host.tx(one))
-    assert (proc.returncode, status, host.generation()) == (tr.RC_NOOP, "noop", 1)
+    assert (proc.returncode, status, host.generation()) == (Verdict.NOOP.code, "noop", 1)
 
 
 def test_an_unconfirmed_change_is_rolled_back_by_the_watchdog(host):
@@ -161,7 +162,7 @@ def test_an_unconfirmed_change_is_rolled_back_by_the_watchdog(host):
         if (host.root / t.work_dir / "status").exists():
             break
         time.sleep(0.1)
-    assert open(os.path.join(t.work_dir, "status")).read().strip() == tr.STATUS_ROLLED_BACK
+    assert open(os.path.join(t.work_dir, "status")).read().strip() == Verdict.ROLLED_BACK.word
     assert (host.generation(), host.current()) == (1, one)
 
 
@@ -173,8 +174,8 @@ def test_a_confirmed_change_stays(host):
     assert proc.returncode == 0
     confirm = subprocess.run(["sh", "-c", tr.confirm_command(t, wait=5).text], stdout=subprocess.PIPE,
                              universal_newlines=True, check=False, timeout=30)
-    assert confirm.returncode == tr.CONFIRM_DELETED
-    assert tr.parse_status(confirm.stdout)[0] == tr.STATUS_CONFIRMED
+    assert confirm.returncode == Deletion.DELETED.code
+    assert tr.parse_status(confirm.stdout)[0] == Verdict.CONFIRMED.word
     assert (host.generation(), host.current()) == (2, two) and not os.path.exists(t.work_dir)
 
 
@@ -182,7 +183,7 @@ def test_without_auto_rollback_a_failed_activation_is_left_as_it_is(host):
     good, bad = host.system(), host.system(rc=1)
     host.launch(host.tx(good))
     proc, (_out, status, _holder) = host.launch(host.tx(bad, auto_rollback=False))
-    assert (proc.returncode, status) == (1, tr.TxStatus.FAILED_KEPT.value)
+    assert (proc.returncode, status) == (1, Verdict.FAILED_KEPT.word)
     assert host.generation() == 2 and "%s test" % good not in host.log.read_text()  # nothing restored
 
 
@@ -191,7 +192,7 @@ def test_an_activation_past_its_timeout_is_killed_and_rolled_back(host):
     host.launch(host.tx(good))
     started = time.monotonic()
     proc, (_out, status, _holder) = host.launch(host.tx(slow, activation_timeout=1))
-    assert (proc.returncode, status) == (tr.RC_TIMED_OUT, tr.STATUS_FAILED)
+    assert (proc.returncode, status) == (RC_TIMED_OUT, Verdict.FAILED_RESTORED.word)
     assert time.monotonic() - started < 20  # killed, not waited for (the stand-in sleeps 30 s)
     assert (host.generation(), host.current()) == (1, good)
 
@@ -200,7 +201,7 @@ def test_install_bootloader_reaches_the_new_activation_only(host):
     one, two = host.system(), host.system()
     host.launch(host.tx(one))
     proc, (_out, status, _holder) = host.launch(host.tx(two, install_bootloader=True))
-    assert (proc.returncode, status) == (0, tr.STATUS_DONE)
+    assert (proc.returncode, status) == (0, Verdict.DONE.word)
     log = host.log.read_text().splitlines()
     assert log[-1] == "%s switch bootloader=1" % two and "%s switch bootloader=" % one in log
 
@@ -208,8 +209,8 @@ def test_install_bootloader_reaches_the_new_activation_only(host):
 def test_a_specialisation_runs_while_the_profile_gets_the_base_system(host):
     base, special = host.system(), host.system()
     proc, (_out, status, _holder) = host.launch(host.tx(base, activate_path=special))
-    assert (proc.returncode, status) == (0, tr.STATUS_DONE)
+    assert (proc.returncode, status) == (0, Verdict.DONE.word)
     assert os.readlink(str(host.profiles / "system-1-link")) == base and host.current() == special
     # run again, nothing to do: the running system is the specialisation, the profile the base
     proc, (_out, status, _holder) = host.launch(host.tx(base, activate_path=special))
-    assert status == tr.TxStatus.NOOP.value
+    assert status == Verdict.NOOP.word
