@@ -12,6 +12,7 @@ from ansible_collections.nixfleet.nixos.plugins.module_utils.transaction.protoco
 from ansible_collections.nixfleet.nixos.plugins.module_utils.errors import NixError
 from ansible_collections.nixfleet.nixos.plugins.module_utils.generations import Generation, ProfileState
 from ansible_collections.nixfleet.nixos.plugins.plugin_utils import watchdog_confirmation
+from ansible_collections.nixfleet.nixos.plugins.plugin_utils.activation_models import SwitchRequest
 from ansible_collections.nixfleet.nixos.plugins.plugin_utils.activation import (
     ActivationFailed, Activator, Safety)
 
@@ -129,5 +130,5 @@ def test_reading_needs_no_root_and_changing_asks_for_it():
     assert activator.present(NEW) is True
     assert shell.performed == [("probe", False), ("present", False)]  # the probes: as the login user
     with pytest.raises(NixError, match="another deploy holds the lock"):
-        activator.switch(NEW)
+        activator.switch(SwitchRequest(NEW))
     assert shell.performed[2:] == [("probe", False), ("launch", True)]  # probe, then the transaction
