@@ -105,6 +105,30 @@ def test_a_first_switch_and_a_second_one(host):
     assert not (host.root / "pwned").exists()  # the owner text is data
 
 
+SYSTEMD_RUN = r"""#!/bin/sh
+# systemd-run OPTIONS... COMMAND...: runs COMMAND detached, as the transient unit would (no systemd here)
+while [ $# -gt 0 ]; do case $1 in -E) shift 2 ;; --*) shift ;; *) break ;; esac; done
+setsid "$@" </dev/null >/dev/null 2>&1 &
+"""
+
+
+def test_on_systemd_the_script_runs_from_its_file_with_its_inputs_inside(host):
+    """The unit's launcher writes the script, its inputs set by a quoted ``set --`` line, to a file
+    and runs ``sh FILE`` (systemd would expand ``$`` in a unit's arguments): hostile inputs stay data."""
+    (host.root / "bin" / "systemd-run").write_text(SYSTEMD_RUN)
+    (host.root / "bin" / "systemd-run").chmod(0o755)
+    one = host.system()
+    t = host.tx(one, owner="test $(touch pwned) `touch pwned2` ${HOME} 'quoted'")
+    proc = subprocess.run(["sh", "-c", tr.launch_command(t, systemd=True, unit="u").text], env=host.env,
+                          cwd=str(host.root), stdout=subprocess.PIPE, stderr=subprocess.PIPE, universal_newlines=True,
+                          timeout=30, check=False)
+    assert (proc.returncode, tr.split_launch_output(proc.stdout)[1]) == (0, Verdict.DONE.word), proc.stderr
+    assert (host.generation(), host.current()) == (1, one)
+    assert not (host.root / "pwned").exists() and not (host.root / "pwned2").exists()
+    with open(t.lock_file + ".owner") as owner:
+        assert owner.read() == t.owner + "\n"
+
+
 def test_a_failed_activation_restores_everything_and_deletes_the_new_generation(host):
     good, bad = host.system(), host.system(rc=1)
     host.launch(host.tx(good))
