@@ -13,9 +13,7 @@ import pytest
 
 from ansible_collections.nixfleet.nixos.plugins.module_utils.transaction import command as tr
 from ansible_collections.nixfleet.nixos.plugins.module_utils.transaction.protocol import Deletion, Verdict
-from ansible_collections.nixfleet.nixos.plugins.module_utils.generation_commands import (
-    NOTHING_TO_ACTIVATE, as_user_command)
-from ansible_collections.nixfleet.nixos.plugins.module_utils.shell import argv
+from ansible_collections.nixfleet.nixos.plugins.module_utils.generation_commands import NOTHING_TO_ACTIVATE
 
 RUNUSER = r"""#!/bin/sh
 # runuser -u USER -- COMMAND...: notes USER, then runs COMMAND (as this user: no second account here)
@@ -177,19 +175,24 @@ def test_a_held_nixos_lock_does_not_concern_a_profile():
                                                      work_dir="/w", owner="o")).text
 
 
+def as_user(user):
+    return tr.Transaction(path="/nix/store/x", action="switch", profile="/p", work_dir="/w", owner="o",
+                          activates=tr.Activates.DEPLOY_RS, run_as=user)
+
+
 @pytest.mark.parametrize("user", ["alice; touch /pwned", "../root", "{{ lookup('pipe', 'id') }}", "-u", ""])
 def test_a_user_that_is_not_a_user_name_is_refused(user):
-    command = argv("true")
     if user == "":
-        assert as_user_command(user, command) == command  # no user: root's own command
+        assert "run_as=" in tr.arguments(as_user(user))  # no user: root's own commands
         return
     with pytest.raises(ValueError, match="is not a user name"):
-        as_user_command(user, command)
+        tr.arguments(as_user(user))
 
 
 def test_root_runs_its_own_commands():
-    assert as_user_command("root", argv("true")) == argv("true")
-    assert as_user_command("alice", argv("true")).text == "runuser -u alice -- sh -c true"
+    assert "run_as=" in tr.arguments(as_user("root"))  # the script runs them without runuser
+    assert "run_as=alice" in tr.arguments(as_user("alice"))
+    assert 'runuser -u "$run_as" -- "$@"' in tr.script_text().text
 
 
 @pytest.mark.host_tools
