@@ -4,6 +4,7 @@
 ``switch-to-configuration`` (it moves a temporary "/run/current-system"). Every outcome the
 Activator matches on: done, failed-restored, stale, locked, noop, rolled-back and confirmed."""
 import os
+import shutil
 import subprocess
 import time
 
@@ -127,6 +128,26 @@ def test_on_systemd_the_script_runs_from_its_file_with_its_inputs_inside(host):
     assert not (host.root / "pwned").exists() and not (host.root / "pwned2").exists()
     with open(t.lock_file + ".owner") as owner:
         assert owner.read() == t.owner + "\n"
+
+
+@pytest.mark.parametrize("shell", ["bash", "busybox"])
+def test_the_script_runs_the_same_under_bash_and_busybox_sh(host, shell):
+    """The fleet's hosts run it with their /bin/sh: dash (the other tests here), bash (NixOS's
+    /bin/sh, in POSIX mode as ``sh``) and busybox's ash; the script's constructs are POSIX."""
+    os.symlink(shutil.which(shell), str(host.root / "bin" / "sh"))
+    which = subprocess.run(["sh", "-c", "readlink /proc/$$/exe; :"], env=host.env, stdout=subprocess.PIPE,
+                           universal_newlines=True, check=True).stdout.strip()
+    assert os.path.basename(which) == shell  # the launcher's sh, and the script's
+    one, two, bad = host.system(), host.system(), host.system(rc=1)
+    proc, (_out, status, _holder) = host.launch(host.tx(one))
+    assert (proc.returncode, status, host.generation(), host.current()) == (0, Verdict.DONE.word, 1, one)
+    proc, (_out, status, _holder) = host.launch(host.tx(bad))
+    assert (proc.returncode, status, host.generation(), host.current()) == (1, Verdict.FAILED_RESTORED.word, 1, one)
+    proc, (_out, status, holder) = host.launch(host.tx(two, prev_generation=7))
+    assert (proc.returncode, status, holder) == (Verdict.STALE.code, Verdict.STALE.word, "system-1-link")
+    proc, (_out, status, _holder) = host.launch(host.tx(one))
+    assert (proc.returncode, status) == (Verdict.NOOP.code, Verdict.NOOP.word)
+    assert not (host.root / "pwned").exists()  # the owner text is data
 
 
 def test_a_failed_activation_restores_everything_and_deletes_the_new_generation(host):
