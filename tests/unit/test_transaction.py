@@ -78,6 +78,14 @@ def test_every_input_is_one_name_value_word_the_script_reads():
             assert "    %s=*) %s=$value ;;" % (name, name) in script
 
 
+def test_an_unknown_input_stops_the_script_before_it_does_anything(tmp_path):
+    t = tx(work_dir=str(tmp_path / "w"), lock_file=str(tmp_path / "lock"))
+    proc = subprocess.run(["sh", "-c", tr.script_text().text, tr.SCRIPT_NAME, *tr.arguments(t), "hostname=x"],
+                          stderr=subprocess.PIPE, universal_newlines=True, check=False)
+    assert (proc.returncode, proc.stderr) == (2, "nixfleet-tx: unknown argument hostname\n")
+    assert not (tmp_path / "w").exists() and not (tmp_path / "lock").exists()
+
+
 def test_activation_never_inherits_the_lock():
     script = tr.script_text().text
     assert 'exec 9>>"$lock_file"' in script

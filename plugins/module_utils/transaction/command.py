@@ -44,7 +44,7 @@ from typing import List, Optional, Tuple
 from ansible_collections.nixfleet.nixos.plugins.module_utils import audit_log, own_processes
 from ansible_collections.nixfleet.nixos.plugins.module_utils.account_name import is_account_name
 from ansible_collections.nixfleet.nixos.plugins.module_utils.generation_commands import (
-    NOTHING_TO_ACTIVATE, SETS_PROFILE, SETS_RUNNING)
+    DEPLOY_RS_ACTIVATE, NOTHING_TO_ACTIVATE, SETS_PROFILE, SETS_RUNNING)
 from ansible_collections.nixfleet.nixos.plugins.module_utils.generations import profile_target
 from ansible_collections.nixfleet.nixos.plugins.module_utils.shell import Command, argv, lines, probe_field, raw
 from ansible_collections.nixfleet.nixos.plugins.module_utils.transaction.protocol import STATE_KEYS, Deletion, Verdict
@@ -148,7 +148,8 @@ def arguments(tx: Transaction) -> List[str]:
         ("activates", tx.activates.value), ("action", tx.action),
         ("install_bootloader", _flag(tx.install_bootloader)), ("activation_timeout", max(tx.activation_timeout, 0)),
         ("auto_rollback", _flag(tx.auto_rollback)), ("confirm_timeout", max(tx.confirm_timeout, 0)),
-        ("nothing_to_activate", NOTHING_TO_ACTIVATE), ("audit", _flag(bool(tx.audit_head))),
+        ("nothing_to_activate", NOTHING_TO_ACTIVATE), ("deploy_rs_activate", DEPLOY_RS_ACTIVATE),
+        ("audit", _flag(bool(tx.audit_head))),
     ]
     if tx.audit_head:
         fields += [("audit_head", tx.audit_head), ("audit_profile", tx.profile), ("audit_log", audit_log.AUDIT_LOG),

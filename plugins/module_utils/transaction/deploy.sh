@@ -14,7 +14,7 @@ work_dir=''; lock_file=''; lock_wait=60; owner=''; nixos_lock=''; profile=''
 path=''; running_path=''; running_link=''; sets_profile=''; sets_running=''; creates_generation=''
 expected_link=''; to_generation=''; run_as=''; profile_owner=''; prev_generation=''; prev_profile_path=''
 prev_running=''; activates=nixos; action=switch; install_bootloader=''; activation_timeout=0; auto_rollback=''
-confirm_timeout=0; audit=''; nothing_to_activate=''
+confirm_timeout=0; audit=''; nothing_to_activate=''; deploy_rs_activate=''
 audit_head=''; audit_profile=''; audit_log=''; audit_keep=1  # audit_log.append_function's inputs
 for arg do
   value=${arg#*=}
@@ -46,6 +46,7 @@ for arg do
     confirm_timeout=*) confirm_timeout=$value ;;
     audit=*) audit=$value ;;
     nothing_to_activate=*) nothing_to_activate=$value ;;
+    deploy_rs_activate=*) deploy_rs_activate=$value ;;
     audit_head=*) audit_head=$value ;;
     audit_profile=*) audit_profile=$value ;;
     audit_log=*) audit_log=$value ;;
@@ -80,11 +81,11 @@ as_user() {
 # deploy-rs-activate as its user, within the time limit.
 activation() {
   if [ "$activates" = deploy-rs ]; then
-    if [ ! -x "$profile/deploy-rs-activate" ]; then
+    if [ ! -x "$profile/$deploy_rs_activate" ]; then
       echo "$nothing_to_activate"
       return 0
     fi
-    set -- env PROFILE="$profile" "$profile/deploy-rs-activate"
+    set -- env PROFILE="$profile" "$profile/$deploy_rs_activate"
     if [ -n "$run_as" ]; then set -- runuser -u "$run_as" -- "$@"; fi
   else
     set -- "$running_path/bin/switch-to-configuration" "$action"
