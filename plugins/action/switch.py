@@ -18,6 +18,7 @@ from ansible_collections.nixfleet.nixos.plugins.module_utils.store_path import s
 from ansible_collections.nixfleet.nixos.plugins.plugin_utils.action_base import (
     NIX_ARGSPEC, PROFILE_ARGSPEC, SAFETY_ARGSPEC, TRANSFER_ARGSPEC, NixosAction)
 from ansible_collections.nixfleet.nixos.plugins.plugin_utils import closure_copy, key_upload
+from ansible_collections.nixfleet.nixos.plugins.plugin_utils.activation_models import SwitchRequest
 from ansible_collections.nixfleet.nixos.plugins.plugin_utils.closure_diff import closure_diff
 
 
@@ -48,28 +49,34 @@ class ActionModule(NixosAction):
         shell = activator.shell
         # Every key's content is made before anything changes (a missing keyFile fails here).
         keys = key_upload.prepare(shell.label, args["keys"]) if args["keys"] else []
-        fetch, copied, uploads = self._fetch(args, task_vars, path, shell), [], []
+        deliver = self._delivery(args, task_vars, path, shell)
+        request = SwitchRequest(path, args["action"], check_mode=self._task.check_mode,
+                                on_inhibited=args["on_inhibited"], inhibitors_elsewhere=_local_inhibitors(path),
+                                specialisation=args["specialisation"] or None,
+                                install_bootloader=args["install_bootloader"], copies=deliver is not None,
+                                known_here=_local_toplevel(path))
         times = PhaseTimes()
         started = time.monotonic()
+        # The phases in order: probe, ensure present (the copy, one probe serving both), keys, transact
+        # and confirm.
+        plan = activator.plan(request)
+        copied = False
+        if deliver is not None and plan.needs_copy:
+            _timed(times, deliver)
+            plan, copied = activator.after_copy(plan), True
+        prepared = activator.prepare(plan)
         # the pre-activation keys go up once the system is on the host, before it is activated
-        outcome = activator.switch(path, args["action"], check_mode=self._task.check_mode,
-                                   on_inhibited=args["on_inhibited"], inhibitors_elsewhere=_local_inhibitors(path),
-                                   specialisation=args["specialisation"] or None,
-                                   install_bootloader=args["install_bootloader"],
-                                   fetch=(lambda: copied.append(_timed(times, fetch))) if fetch else None,
-                                   ready=lambda: uploads.append(key_upload.upload(
-                                       shell, keys, UploadAt.PRE_ACTIVATION, self._task.check_mode)),
-                                   known_here=_local_toplevel(path))
-        before = uploads[0]
+        before = key_upload.upload(shell, keys, UploadAt.PRE_ACTIVATION, self._task.check_mode)
+        outcome = activator.activate(prepared)
         after = key_upload.upload(shell, keys, UploadAt.POST_ACTIVATION, self._task.check_mode)
         result = outcome.to_result()
         result["timings"] = _switch_timings(times, time.monotonic() - started, activator.confirm_seconds)
         result["keys_changed"] = before.changed + after.changed
-        result["copied"] = bool(copied)
+        result["copied"] = copied
         result["switched"] = outcome.changed
         if args["copy"]:
             result["mode"] = args["mode"]
-            result["built_on_target"] = bool(copied) and args["build_on_target"]
+            result["built_on_target"] = copied and args["build_on_target"]
         result["changed"] = outcome.changed or bool(result["keys_changed"]) or result["copied"]
         if not self._task.check_mode:
             self._add_report_fields(activator, outcome, result)
@@ -95,9 +102,10 @@ class ActionModule(NixosAction):
             result["diff"] = ([result["diff"]] if "diff" in result else []) + before.diffs + after.diffs
         return result
 
-    def _fetch(self, args, task_vars, path, shell):
+    def _delivery(self, args, task_vars, path, shell):
         """With ``copy``: what puts the system on the host when the switch's probe finds it missing
-        (as copy_closure would), its transfer settings checked before anything happens."""
+        (as copy_closure would), its transfer settings checked before anything happens; the action
+        runs it between the switch's phases."""
         if not args["copy"]:
             return None
         transfer = self.transfer(args)
@@ -116,9 +124,9 @@ class ActionModule(NixosAction):
                                                        else False)
 
 
-def _timed(times, fetch):
+def _timed(times, deliver):
     with times.measure(TimedPhase.COPY):
-        return fetch()
+        return deliver()
 
 
 def _switch_timings(times, total, confirm_seconds):

@@ -24,20 +24,20 @@ they read.
 from __future__ import annotations
 
 import json
-import posixpath
 from urllib.parse import urlsplit, urlunsplit
 from dataclasses import dataclass
 from typing import Any, Dict, List, Optional, Tuple
 
 from ansible_collections.nixfleet.nixos.plugins.module_utils.flake_ref import ref_rev
 from ansible_collections.nixfleet.nixos.plugins.module_utils.shell import Command, raw
+from ansible_collections.nixfleet.nixos.plugins.module_utils.transaction.protocol import words
 
 AUDIT_LOG = "/nix/var/nixfleet/audit.log"
 ROTATED_SUFFIX = ".1"  # the previous records, once the log held ``keep`` of them
 DEFAULT_KEEP = 1000  # records a host keeps at least
-RECORDED = ("done", "confirmed", "failed-restored", "rolled-back")  # outcomes that changed something
-KEPT = ("done", "confirmed")  # the new system stayed
-UNDONE = ("failed-restored", "rolled-back")  # the host went back to what it ran before
+RECORDED = words(audited=True)  # outcomes that changed something
+KEPT = words(audited=True, kept=True)  # the new system stayed
+UNDONE = words(audited=True, undone=True)  # the host went back to what it ran before
 SETS_RUNNING = ("switch", "test")
 MAX_FIELD = 512
 PREFIX = "audit"
@@ -97,19 +97,18 @@ def check_keep(keep: int) -> int:
     return keep
 
 
-def append_function(head: str, profile: str, log: str = AUDIT_LOG, keep: int = DEFAULT_KEEP) -> Command:
-    """Shell function ``audit STATUS [RC]``: rotate the log once it holds ``keep`` records, then
-    append the record (a failure to write never fails the deploy). Called under the deploy lock. The
-    generation is the profile's current one, read when the outcome is known."""
-    return raw("audit() { g=$(readlink @{profile} 2>/dev/null); g=${g%-link}; g=${g##*-}; "
-               "case \"$g\" in ''|*[!0-9]*) g=null;; esac; r=${2:-null}; case \"$r\" in *[!0-9]*) r=null;; esac; "
-               "mkdir -p @{dir} 2>/dev/null; "
-               "n=$(wc -l < @{log} 2>/dev/null) || n=0; "
-               "[ \"${n:-0}\" -lt @{keep} ] || mv -f @{log} @{rotated} 2>/dev/null || true; "
-               "printf '%s,\"status\":\"%s\",\"rc\":%s,\"generation\":%s,\"time\":%s}\\n' @{head} \"$1\" \"$r\" \"$g\" "
-               "\"$(date +%s)\" >> @{log} 2>/dev/null || true; }",
-               profile=profile, dir=posixpath.dirname(log), head=head, log=log, rotated=log + ROTATED_SUFFIX,
-               keep=check_keep(keep))
+def append_function() -> Command:
+    """Shell function ``audit HEAD PROFILE LOG KEEP STATUS [RC]`` of the transaction script
+    (``transaction/deploy.sh``): rotate ``LOG`` once it holds ``KEEP`` records, then append the record,
+    ``HEAD`` (``record_head``) completed (a failure to write never fails the deploy). Called under the
+    deploy lock. The generation is ``PROFILE``'s current one, read when the outcome is known."""
+    return raw("audit() { g=$(readlink \"$2\" 2>/dev/null); g=${g%-link}; g=${g##*-}; "
+               "case \"$g\" in ''|*[!0-9]*) g=null;; esac; r=${6:-null}; case \"$r\" in *[!0-9]*) r=null;; esac; "
+               "mkdir -p \"$(dirname \"$3\")\" 2>/dev/null; "
+               "n=$(wc -l < \"$3\" 2>/dev/null) || n=0; "
+               "[ \"${n:-0}\" -lt \"$4\" ] || mv -f \"$3\" \"$3@{rotated}\" 2>/dev/null || true; "
+               "printf '%s,\"status\":\"%s\",\"rc\":%s,\"generation\":%s,\"time\":%s}\\n' \"$1\" \"$5\" \"$r\" "
+               "\"$g\" \"$(date +%s)\" >> \"$3\" 2>/dev/null || true; }", rotated=raw(ROTATED_SUFFIX))
 
 
 def read_command(count: int = 10, log: str = AUDIT_LOG) -> Command:

@@ -22,12 +22,15 @@ from ansible_collections.nixfleet.nixos.plugins.module_utils.generations import 
     RUNNING_SYSTEM, generation_link)
 from ansible_collections.nixfleet.nixos.plugins.module_utils.remote_operation import Answer, Operation
 from ansible_collections.nixfleet.nixos.plugins.module_utils.shell import Command, argv, lines, probe_field, raw
-from ansible_collections.nixfleet.nixos.plugins.module_utils.transaction import LOCK_FILE, RC_LOCKED, RC_STALE
+from ansible_collections.nixfleet.nixos.plugins.module_utils.transaction.command import LOCK_FILE
+from ansible_collections.nixfleet.nixos.plugins.module_utils.transaction.protocol import Verdict
 
 GC_ROOTS = "/nix/var/nix/gcroots"
 ROOT_PREFIX = "nixfleet-gc-keep-"
 STORE_DIR = "/nix/store"
 
+RC_LOCKED = Verdict.LOCKED.code  # the deploy lock was held (the transaction's own code)
+RC_STALE = Verdict.STALE.code  # the profile or the running system changed since they were read
 RC_DELETE = 77  # nix-env --delete-generations failed
 RC_BOOT = 79  # refreshing the boot entries failed
 RC_GC = 80  # nix-store --gc failed

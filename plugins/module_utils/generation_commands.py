@@ -5,7 +5,6 @@
 
 from __future__ import annotations
 
-from ansible_collections.nixfleet.nixos.plugins.module_utils.account_name import is_account_name
 from ansible_collections.nixfleet.nixos.plugins.module_utils.shell import Command, argv, raw
 
 ACTIONS = ("switch", "boot", "test", "dry-activate")
@@ -42,26 +41,8 @@ def activate_command(path: str, action: str) -> Command:
     return argv("%s/bin/switch-to-configuration" % path, action)
 
 
-DEPLOY_RS_ACTIVATE = "deploy-rs-activate"
+DEPLOY_RS_ACTIVATE = "deploy-rs-activate"  # what activates a deploy-rs profile (transaction/deploy.sh runs it)
 NOTHING_TO_ACTIVATE = "nixfleet: no deploy-rs-activate"
-
-
-def deploy_rs_activate_command(profile: str) -> Command:
-    """deploy-rs' activation of a profile besides ``system``: ``PROFILE/deploy-rs-activate`` (what
-    ``deploy-rs.lib.<system>.activate.custom`` writes) with ``PROFILE`` set; a profile without one
-    prints ``NOTHING_TO_ACTIVATE`` instead."""
-    return raw("if [ -x @{script} ]; then PROFILE=@{profile} @{script}; else echo @{none}; fi",
-               script="%s/%s" % (profile, DEPLOY_RS_ACTIVATE), profile=profile, none=NOTHING_TO_ACTIVATE)
-
-
-def as_user_command(user: str, command: Command) -> Command:
-    """``command`` run as ``user`` by root (``runuser``, util-linux, on every NixOS): deploy-rs sets and
-    activates a profile as its ``user``. Root's own commands are left as they are."""
-    if not user or user == "root":
-        return command
-    if not is_account_name(user):
-        raise ValueError("%r is not a user name" % (user,))
-    return argv("runuser", "-u", user, "--", "sh", "-c", command)
 
 
 def dry_activate_command(path: str) -> Command:

@@ -15,18 +15,21 @@ from __future__ import annotations
 
 import time
 import uuid
-from dataclasses import dataclass, field
-from typing import Callable, Dict, List, Optional, Tuple
+from dataclasses import replace
+from typing import Callable, Dict, Optional, Tuple
 
 from ansible_collections.nixfleet.nixos.plugins.module_utils import audit_log, generation_commands as ac
 from ansible_collections.nixfleet.nixos.plugins.module_utils import switch_inhibitors as si
-from ansible_collections.nixfleet.nixos.plugins.module_utils import transaction as tr
-from ansible_collections.nixfleet.nixos.plugins.module_utils import transaction_operations as txo
+from ansible_collections.nixfleet.nixos.plugins.module_utils.transaction import command as tr
+from ansible_collections.nixfleet.nixos.plugins.module_utils.transaction import operations as txo
+from ansible_collections.nixfleet.nixos.plugins.module_utils.transaction.protocol import RC_TIMED_OUT, Verdict
 from ansible_collections.nixfleet.nixos.plugins.module_utils.errors import NixError
 from ansible_collections.nixfleet.nixos.plugins.module_utils.generations import (
     SYSTEM_PROFILE, ProfileState, parse_probe, probe_command, wraps_command)
 from ansible_collections.nixfleet.nixos.plugins.module_utils.remote_operation import Operation
 from ansible_collections.nixfleet.nixos.plugins.module_utils.shell import Command, probe_field, raw, sequence
+from ansible_collections.nixfleet.nixos.plugins.plugin_utils.activation_models import (
+    Outcome, Safety, SwitchPlan, SwitchRequest, needs_change)
 from ansible_collections.nixfleet.nixos.plugins.plugin_utils.deployer_identity import owner_label
 from ansible_collections.nixfleet.nixos.plugins.plugin_utils.process import CommandResult
 from ansible_collections.nixfleet.nixos.plugins.plugin_utils import watchdog_confirmation as wc
@@ -34,56 +37,6 @@ from ansible_collections.nixfleet.nixos.plugins.plugin_utils.remote_shell import
 from ansible_collections.nixfleet.nixos.plugins.plugin_utils.watchdog_confirmation import ActivationFailed
 
 ACTIVATION_WAIT = 600  # seconds to wait for the verdict of a script whose launch session dropped
-NOT_REQUESTED = "not requested"
-
-
-@dataclass
-class Safety:
-    """How careful a change is: magic rollback and the deploy lock."""
-
-    magic_rollback: bool = True
-    confirm_timeout: int = 30
-    lock_timeout: int = 60
-    poll_interval: float = 1.0
-    auto_rollback: bool = True  # restore the previous generation when activation fails (deploy-rs autoRollback)
-    activation_timeout: int = 0  # kill an activation that runs longer (0: no limit; deploy-rs activationTimeout)
-    work_root: str = tr.WORK_ROOT  # where the transaction's files live (deploy-rs tempPath)
-    audit_keep: int = audit_log.DEFAULT_KEEP  # records the host's audit log keeps at least
-
-
-@dataclass
-class Outcome:
-    """What a switch or rollback did (or, in check mode, would do)."""
-
-    changed: bool
-    action: str
-    path: str
-    previous_path: Optional[str]
-    previous_generation: Optional[int]
-    generation: Optional[int] = None
-    exit_code: Optional[int] = None
-    failed_units: bool = False
-    inhibited: bool = False  # the live switch was inhibited: the system was made the boot entry instead
-    confirmation: str = NOT_REQUESTED
-    specialisation: Optional[str] = None
-    activated_path: Optional[str] = None  # the specialisation's own toplevel, which then runs
-    install_bootloader: bool = False
-    stdout: str = ""
-    stderr: str = ""
-    warnings: List[str] = field(default_factory=list)
-
-    def to_result(self) -> dict:
-        return dict(self.__dict__)
-
-
-def needs_change(state: ProfileState, path: str, action: str, running: Optional[str] = None) -> bool:
-    """Would ``action`` of ``path`` change anything? (dry-activate never does.) ``running``: what
-    must run instead of ``path`` itself (a specialisation of it)."""
-    if action == "dry-activate":
-        return False
-    running_ok = action not in ac.SETS_RUNNING or state.running_system == (running or path)
-    profile_ok = action not in ac.SETS_PROFILE or state.profile_path == path
-    return not (running_ok and profile_ok)
 
 
 class Activator:
@@ -149,9 +102,28 @@ class Activator:
 
     def _transact(self, before: ProfileState, outcome: Outcome, to_generation: Optional[int] = None,
                   activates: tr.Activates = tr.Activates.NIXOS, run_as: str = "") -> Outcome:
-        watchdog = self.safety.magic_rollback and outcome.action in ac.SETS_RUNNING
+        """Phases 4 and 5: launch the transaction, judge its verdict, then confirm it (magic rollback)
+        or read the state it left."""
+        tx = self._transaction(before, outcome, to_generation, activates, run_as)
+        launched = self._launch(tx, before)
+        outcome.exit_code, outcome.stdout, outcome.stderr = launched.rc, launched.stdout, launched.stderr
+        match launched.verdict:
+            case Verdict.NOOP:
+                outcome.changed = False
+                outcome.warnings.append(Verdict.NOOP.explain(host=self.shell.label))
+                self.shell.perform(txo.cleanup(tx))
+                return outcome
+            case (Verdict.LOCKED | Verdict.NIXOS_LOCKED | Verdict.STALE | Verdict.PROFILE_FAILED | Verdict.FAILED_KEPT
+                  | Verdict.FAILED_RESTORED):
+                raise self._failure(tx, before, launched)
+            case _:  # DONE; or PENDING: the watchdog waits for its canary to go, or the session died first
+                return self._settle(tx, before, launched, outcome)
+
+    def _transaction(self, before: ProfileState, outcome: Outcome, to_generation: Optional[int],
+                     activates: tr.Activates, run_as: str) -> tr.Transaction:
+        """The transaction of ``outcome``'s change, from the host's state ``before``."""
         previous = before.running_system if activates is tr.Activates.NIXOS else before.profile_path
-        tx = tr.Transaction(
+        return tr.Transaction(
             path=outcome.path, action=outcome.action, profile=self.profile,
             work_dir="%s/%s" % (self.safety.work_root, uuid.uuid4().hex[:16]),
             activate_path=outcome.activated_path or "", activation_timeout=self.safety.activation_timeout,
@@ -159,51 +131,55 @@ class Activator:
             owner=owner_label(self.shell.label, outcome.path),
             prev_generation=before.current_number, prev_profile_path=before.profile_path,
             prev_running=before.running_system, to_generation=to_generation,
-            confirm_timeout=self.safety.confirm_timeout if watchdog else 0, lock_wait=self.safety.lock_timeout,
-            activates=activates, run_as=run_as, audit_keep=self.safety.audit_keep,
+            confirm_timeout=self.safety.confirm_timeout if self._watchdog(outcome.action) else 0,
+            lock_wait=self.safety.lock_timeout, activates=activates, run_as=run_as, audit_keep=self.safety.audit_keep,
             audit_head=audit_log.record_head(self.deployer, self.shell.label, "deploy" if to_generation is None
                                              else "rollback", outcome.action, outcome.path, previous,
                                              before.current_number,
                                              profile=self.profile if activates is tr.Activates.DEPLOY_RS else None)
             if self.deployer else "")
+
+    def _watchdog(self, action: str) -> bool:
+        """Does magic rollback's watchdog guard this action?"""
+        return self.safety.magic_rollback and action in ac.SETS_RUNNING
+
+    def _launch(self, tx: tr.Transaction, before: ProfileState) -> txo.Launch:
+        """Start the script and read its verdict (without a watchdog, also when the session dropped)."""
         unit = "nixfleet-%s" % tx.work_dir.rsplit("/", 1)[-1]
         # The session may drop (an activation that restarts sshd or the network): the script goes on.
         with self.shell.disconnect_tolerated():
             launched = self.shell.perform(txo.launch(tx, before.has_systemd, unit))
-        if launched.status is tr.TxStatus.PENDING and not watchdog:
+        if launched.verdict is Verdict.PENDING and not self._watchdog(tx.action):
             launched = self._await_verdict(tx, launched)
-        outcome.exit_code, outcome.stdout, outcome.stderr = launched.rc, launched.stdout, launched.stderr
-        if launched.status is tr.TxStatus.LOCKED:
-            raise self._fail("another deploy holds the lock %s (waited %ds): %s"
-                             % (tr.LOCK_FILE, tx.lock_wait, launched.holder or "unknown holder"))
-        if launched.status is tr.TxStatus.NIXOS_LOCKED:
-            raise self._fail("NixOS's lock %s is held by %s: an activation still runs, or one crashed and a process "
-                             "it started kept the lock (deploy-rs#390); nothing was changed. Stop that process (or "
-                             "reboot the host) and deploy again" % (tr.NIXOS_LOCK, launched.holder or "an unknown process"))
-        if launched.status is tr.TxStatus.STALE:
-            raise self._fail("the profile changed while this deploy waited for the lock (it is now %s, it was "
-                             "generation %s); nothing was done, run again"
-                             % (launched.holder or "empty", tx.prev_generation))
-        if launched.status is tr.TxStatus.PROFILE_FAILED:
-            raise self._fail("setting %s failed" % self.profile, rc=launched.rc, stderr=launched.stderr)
-        if launched.status is tr.TxStatus.NOOP:
-            outcome.changed = False
-            outcome.warnings.append("%s: another deploy already did this while this one waited for the lock"
-                                    % self.shell.label)
-            self.shell.perform(txo.cleanup(tx))
-            return outcome
-        if launched.status is tr.TxStatus.FAILED_KEPT:
-            raise self._fail("%s failed%s; left as it is (auto rollback is off)"
-                             % (_activation_of(tx), _timed_out(launched.rc, tx.activation_timeout)),
-                             rc=launched.rc, stderr=launched.stderr, stdout=launched.stdout)
-        if launched.status is tr.TxStatus.FAILED_RESTORED:
-            self._check_restored(tx, before, launched)
-            raise ActivationFailed("%s failed%s; rolled back to %s"
-                                   % (_activation_of(tx), _timed_out(launched.rc, tx.activation_timeout),
-                                      wc.restored(before, tx)),
-                                   rc=launched.rc, stderr=launched.stderr, stdout=launched.stdout,
-                                   host=self.shell.label)
-        if watchdog:  # PENDING: the watchdog waits for its canary to go (or the session died first)
+        return launched
+
+    def _failure(self, tx: tr.Transaction, before: ProfileState, launched: txo.Launch) -> NixError:
+        """The error of a verdict that ends the change (in the verdict's words)."""
+        verdict = launched.verdict
+        match verdict:
+            case Verdict.LOCKED | Verdict.NIXOS_LOCKED | Verdict.STALE:  # nothing was changed
+                return self._fail(verdict.explain(launched.holder, lock=tr.LOCK_FILE, wait=tx.lock_wait,
+                                                  nixos_lock=tr.NIXOS_LOCK, generation=tx.prev_generation))
+            case Verdict.PROFILE_FAILED:
+                return self._fail(verdict.explain(profile=self.profile), rc=launched.rc, stderr=launched.stderr)
+            case Verdict.FAILED_KEPT:
+                return self._fail(verdict.explain(activation=_activation_of(tx),
+                                                  timed_out=_timed_out(launched.rc, tx.activation_timeout)),
+                                  rc=launched.rc, stderr=launched.stderr, stdout=launched.stdout)
+            case Verdict.FAILED_RESTORED:
+                self._check_restored(tx, before, launched)
+                return ActivationFailed(verdict.explain(activation=_activation_of(tx),
+                                                        timed_out=_timed_out(launched.rc, tx.activation_timeout),
+                                                        restored=wc.restored(before, tx)),
+                                        rc=launched.rc, stderr=launched.stderr, stdout=launched.stdout,
+                                        host=self.shell.label)
+            case _:
+                raise ValueError("%s does not end a change" % verdict)
+
+    def _settle(self, tx: tr.Transaction, before: ProfileState, launched: txo.Launch, outcome: Outcome) -> Outcome:
+        """Phase 5, confirm: with a watchdog, over a fresh connection; without, read the state the
+        change left (cleaning up its work directory in the same round trip)."""
+        if self._watchdog(tx.action):
             outcome.confirmation = self._confirm(tx, before)
             after = self.last_state
         else:  # DONE (or PENDING: the session died; the probe says where the host is)
@@ -221,7 +197,7 @@ class Activator:
         deadline = time.monotonic() + ACTIVATION_WAIT
         while time.monotonic() < deadline:
             status = self.fresh.perform(txo.status(tx))
-            if status not in (None, tr.TxStatus.PENDING):
+            if status not in (None, Verdict.PENDING):
                 return txo.Launch(status, launched.rc, launched.stdout, launched.stderr, launched.holder)
             time.sleep(self.safety.poll_interval)
         raise self._fail("the ssh session of the activation of %s dropped, and its script gave no verdict within "
@@ -252,19 +228,17 @@ class Activator:
         self.last_state, self.confirm_seconds = state, time.monotonic() - started
         return verdict
 
-    def switch(self, path: str, action: str = "switch", check_mode: bool = False, on_inhibited: str = "fail",
-               inhibitors_elsewhere: Optional[str] = None, specialisation: Optional[str] = None,
-               install_bootloader: bool = False, fetch: Optional[Callable[[], object]] = None,
-               ready: Optional[Callable[[], object]] = None, known_here: bool = False) -> Outcome:
-        """``on_inhibited``: what to do when NixOS's switch inhibitors refuse a live switch (``fail``, or
-        ``boot``: make it the boot entry); ``inhibitors_elsewhere``: the new system's list, from the
-        controller's store, for when it is not on the host yet (check mode). ``specialisation``: run
-        ``PATH/specialisation/NAME`` (switch and test; the profile, so the boot entry, stays ``path``).
-        ``fetch``: puts ``path`` on the host when the probe finds it missing (not in check mode), so one
-        probe serves the copy and the switch (``known_here``: the controller's store holds ``path`` as a
-        NixOS toplevel, so what the probe could not read before the copy comes from there, not from a
-        second probe). ``ready``: called once the system is there, before any activation (the
-        pre-activation keys)."""
+    def switch(self, request: SwitchRequest) -> Outcome:
+        """A switch whose system is on the host already and that brings no keys: its phases in order
+        (``plan``, ``prepare``, ``activate``). A caller that copies the system or uploads keys runs
+        the phases itself: ``plan``, the copy and ``after_copy`` when ``needs_copy``, ``prepare``,
+        the keys, ``activate``."""
+        return self.activate(self.prepare(self.plan(request)))
+
+    def plan(self, request: SwitchRequest) -> SwitchPlan:
+        """Phase 1, probe: check the request, read the host's state and whether the system is there
+        (one round trip; with ``copies``, as a valid path, so that the copy can be decided on it)."""
+        action, specialisation = request.action, request.specialisation
         if action not in ac.ACTIONS:
             raise self._fail("unknown action %r (one of %s)" % (action, ", ".join(ac.ACTIONS)))
         if specialisation is not None:
@@ -275,44 +249,62 @@ class Activator:
             if action not in ac.SETS_RUNNING:
                 raise self._fail("a specialisation is activated by switch or test, not %s (the boot entry is always "
                                  "the base system)" % action)
-        before, out = self._probe(path=path, inhibitors=action in si.LIVE_ACTIONS, specialisation=specialisation,
-                                  valid=fetch is not None)
-        present, fetched = self._present(path, _present_rc(out)), False
-        if fetch is not None and not present and not check_mode:
-            fetch()  # a copy that succeeded leaves a valid path
-            if not known_here or specialisation:  # probe again: its inhibitors and specialisations are readable now
-                return self.switch(path, action, check_mode, on_inhibited, inhibitors_elsewhere, specialisation,
-                                   install_bootloader, ready=ready)
-            present = self._presence[path] = fetched = True
+        before, out = self._probe(path=request.path, inhibitors=action in si.LIVE_ACTIONS,
+                                  specialisation=specialisation, valid=request.copies)
+        return SwitchPlan(request, before, out, self._present(request.path, _present_rc(out)))
+
+    def after_copy(self, plan: SwitchPlan) -> SwitchPlan:
+        """Phase 2, ensure present, once the caller copied the system (a copy that succeeded leaves a
+        valid path): probe again, as its inhibitors and specialisations are readable now, unless the
+        controller's store holds the system (``known_here``) and no specialisation is asked for."""
+        request = plan.request
+        if not request.known_here or request.specialisation:
+            return self.plan(replace(request, copies=False, known_here=False))
+        self._presence[request.path] = True
+        return replace(plan, present=True, copied=True)
+
+    def prepare(self, plan: SwitchPlan) -> Tuple[SwitchPlan, Outcome]:
+        """Decide what the switch does (the action, once NixOS's switch inhibitors had their say) and
+        whether it changes anything; fails, having changed nothing, when it cannot be done."""
+        request, before, out, present = plan.request, plan.before, plan.probe_output, plan.present
+        path, action, specialisation = request.path, request.action, request.specialisation
         # what /run/current-system will point at when not ``path``: a specialisation, or the toplevel
         # deploy-rs' activate.nixos wrapper activates
         running = self._specialisation(path, specialisation, out, present) if specialisation else probe_field(out, "wraps")
         inhibited = ""
         if action in si.LIVE_ACTIONS and before.running_system:
-            action, inhibited = self._inhibited(si.read(out, present and not fetched, inhibitors_elsewhere), path, action, on_inhibited)
+            found = si.read(out, present and not plan.copied, request.inhibitors_elsewhere)
+            action, inhibited = self._inhibited(found, path, action, request.on_inhibited)
         previous = before.current
         outcome = Outcome(changed=needs_change(before, path, action, running), action=action, path=path,
                           previous_path=before.running_system,
                           previous_generation=previous.number if previous else None,
                           generation=previous.number if previous else None, inhibited=bool(inhibited),
                           specialisation=specialisation, activated_path=running,
-                          install_bootloader=install_bootloader and action in ac.SETS_PROFILE)
+                          install_bootloader=request.install_bootloader and action in ac.SETS_PROFILE)
         if inhibited:
             outcome.warnings.append("%s: %s; made it the boot entry instead (on_inhibited=boot): it runs after a "
                                     "reboot" % (self.shell.label, inhibited))
-        if not present and (not check_mode or action == "dry-activate"):
+        if not present and (not request.check_mode or action == "dry-activate"):
             raise self._fail("%s is not in the target's store; copy it first (nixfleet.nixos.copy_closure)" % path)
-        if ready is not None:
-            ready()
-        if action == "dry-activate":
-            result = self.shell.perform(Operation("dry-activate", ac.dry_activate_command(path), _as_answered))
-            outcome.exit_code, outcome.stdout, outcome.stderr = result.rc, result.stdout, result.stderr
-            if result.rc != 0:
-                raise self._fail("dry-activate of %s failed" % path, rc=result.rc, stderr=result.stderr)
-            return outcome
-        if check_mode or not outcome.changed:
-            return outcome
-        return self._transact(before, outcome)
+        return plan, outcome
+
+    def activate(self, prepared: Tuple[SwitchPlan, Outcome]) -> Outcome:
+        """Phases 4 and 5, transact and confirm (``_transact``), or dry-activate; nothing in check mode
+        or when nothing changes."""
+        plan, outcome = prepared
+        match outcome.action:
+            case "dry-activate":
+                result = self.shell.perform(Operation("dry-activate", ac.dry_activate_command(outcome.path),
+                                                      _as_answered))
+                outcome.exit_code, outcome.stdout, outcome.stderr = result.rc, result.stdout, result.stderr
+                if result.rc != 0:
+                    raise self._fail("dry-activate of %s failed" % outcome.path, rc=result.rc, stderr=result.stderr)
+                return outcome
+            case _ if plan.request.check_mode or not outcome.changed:
+                return outcome
+            case _:
+                return self._transact(plan.before, outcome)
 
     def _specialisation(self, path: str, name: str, out: str, present: bool) -> Optional[str]:
         """The toplevel ``PATH/specialisation/NAME`` resolves to (None when ``path`` is not on the host
@@ -393,7 +385,7 @@ def _activation_of(tx: tr.Transaction) -> str:
 
 def _timed_out(rc: int, limit: int) -> str:
     """", killed after its activation timeout of N s" when that is why it failed."""
-    return ", killed after its activation timeout of %ds" % limit if limit and rc == tr.RC_TIMED_OUT else ""
+    return ", killed after its activation timeout of %ds" % limit if limit and rc == RC_TIMED_OUT else ""
 
 
 def _present_rc(probe_output: str) -> int:

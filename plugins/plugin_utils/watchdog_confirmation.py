@@ -12,8 +12,9 @@ from __future__ import annotations
 import time
 from typing import Optional, Tuple
 
-from ansible_collections.nixfleet.nixos.plugins.module_utils import transaction as tr
-from ansible_collections.nixfleet.nixos.plugins.module_utils import transaction_operations as txo
+from ansible_collections.nixfleet.nixos.plugins.module_utils.transaction import command as tr
+from ansible_collections.nixfleet.nixos.plugins.module_utils.transaction import operations as txo
+from ansible_collections.nixfleet.nixos.plugins.module_utils.transaction.protocol import Deletion, Verdict
 from ansible_collections.nixfleet.nixos.plugins.module_utils.errors import NixError, nix_error_text
 from ansible_collections.nixfleet.nixos.plugins.module_utils.generations import ProfileState, parse_probe, probe_command
 from ansible_collections.nixfleet.nixos.plugins.module_utils.remote_operation import Operation
@@ -21,9 +22,9 @@ from ansible_collections.nixfleet.nixos.plugins.module_utils.shell import sequen
 from ansible_collections.nixfleet.nixos.plugins.plugin_utils.remote_shell import RemoteShell
 
 RECOVERY_GRACE = 60  # seconds to wait, after confirm_timeout, for a host that lost contact to come back
-CONFIRMED = "confirmed"
+CONFIRMED = Verdict.CONFIRMED.word
 ROLLED_BACK_ITSELF = "lost contact, target rolled itself back"
-NO_CONNECTION = "no connection"
+NO_CONNECTION = Deletion.NO_CONNECTION.description
 
 
 class ActivationFailed(NixError):
@@ -44,36 +45,37 @@ def confirm(fresh: RemoteShell, profile: str, tx: tr.Transaction, before: Profil
     watchdog's verdict is awaited and reported with what went wrong."""
     started = time.monotonic()
     deadline = started + tx.confirm_timeout
-    failure = None  # what the last failed attempt said
+    failure: Optional[str] = None  # what the last failed attempt said
+    lost = False  # the last failed attempt could not connect
     reached = False
     state: Optional[ProfileState] = None
-    status: Optional[tr.TxStatus] = None
+    status: Optional[Verdict] = None
     while time.monotonic() < deadline:
         attempt = fresh.perform(txo.confirm(tx, then=probe_command(profile, nix_version=False)))
         if attempt.reached:
-            reached, status = True, attempt.status
-            if status is tr.TxStatus.CONFIRMED:
+            reached, status = True, attempt.verdict
+            if status is Verdict.CONFIRMED:
                 state = parse_probe(profile, attempt.answer.stdout)
             break
-        failure = _attempt_failure(tx, attempt)
-        if attempt.deletion is txo.Deletion.REFUSED:
+        failure, lost = _attempt_failure(tx, attempt), attempt.deletion is Deletion.NO_CONNECTION
+        if attempt.deletion is Deletion.REFUSED:
             break
         time.sleep(poll_interval)
     # The watchdog decides when the window closes; a host that lost contact gets a grace period.
     verdict_by = time.monotonic() + 5 if reached else started + tx.confirm_timeout + RECOVERY_GRACE
-    while status not in (tr.TxStatus.CONFIRMED, tr.TxStatus.ROLLED_BACK) and time.monotonic() < verdict_by:
+    while status not in (Verdict.CONFIRMED, Verdict.ROLLED_BACK) and time.monotonic() < verdict_by:
         time.sleep(poll_interval)
         status = fresh.perform(txo.status(tx))
-    if status is tr.TxStatus.CONFIRMED:
+    if status is Verdict.CONFIRMED:
         if state is None:  # confirmed, but not by the attempt that read the state: clean up and read it
             out = fresh.perform(Operation("probe", sequence([tr.cleanup_command(tx), probe_command(profile, nix_version=False)]),
                                           lambda a: a.stdout, what="reading the generations of %s" % profile))
             state = parse_probe(profile, out)
         return CONFIRMED, state
     back = restored(before, tx)
-    if status is tr.TxStatus.ROLLED_BACK:
+    if status is Verdict.ROLLED_BACK:
         fresh.perform(txo.cleanup(tx))
-        if failure and not failure.startswith(NO_CONNECTION):
+        if failure and not lost:
             raise ActivationFailed("the new generation %s could not be confirmed: %s; so the target's watchdog "
                                    "rolled back to %s when its %ds confirm window closed"
                                    % (tx.path, failure, back, tx.confirm_timeout), host=label)
@@ -91,9 +93,9 @@ def _attempt_failure(tx: tr.Transaction, attempt: txo.Confirmation) -> str:
     """What one failed confirmation attempt says: the command's part that failed and its error."""
     answer = attempt.answer
     said = nix_error_text(answer.stderr or answer.stdout) or "no error message"
-    if attempt.deletion is txo.Deletion.NO_CONNECTION:
+    if attempt.deletion is Deletion.NO_CONNECTION:
         return "%s: %s" % (NO_CONNECTION, said)
-    if attempt.deletion is txo.Deletion.REFUSED:
+    if attempt.deletion is Deletion.REFUSED:
         return "'rm -f %s' over a fresh ssh connection failed: %s" % (tx.canary, said)
     return "the confirmation over a fresh ssh connection failed (exit code %d): %s" % (answer.rc, said)
 

@@ -1,5 +1,7 @@
 """Canned answers of a NixOS target to ``Activator``'s operations (the state probe, the launch), as the
 real commands print them, and an ``Activator`` on a target that gives them (tests/helpers/fake_shell.py)."""
+from dataclasses import replace
+
 from ansible_collections.nixfleet.nixos.plugins.plugin_utils.activation import Activator, Safety
 
 from fake_shell import OperationShell, said
@@ -28,3 +30,17 @@ def activator(answers, magic_rollback=False):
     shell = OperationShell(answers)
     safety = Safety(magic_rollback=magic_rollback, confirm_timeout=1, lock_timeout=3, poll_interval=0.01)
     return shell, Activator(shell, PROFILE, shell, safety)
+
+
+def switch_as_the_action_does(a, request, fetch=None, ready=None):
+    """The activator's phases in the order plugins/action/switch.py runs them: probe, the copy
+    (``fetch``) when the probe finds the system missing, then the keys (``ready``) once it is there,
+    transact and confirm."""
+    plan = a.plan(replace(request, copies=fetch is not None))
+    if fetch is not None and plan.needs_copy:
+        fetch()
+        plan = a.after_copy(plan)
+    prepared = a.prepare(plan)
+    if ready is not None:
+        ready()
+    return a.activate(prepared)

@@ -7,10 +7,12 @@ real parsers read its answers; the commands' own shell is tested for real in tes
 import dataclasses
 import pytest
 
-from ansible_collections.nixfleet.nixos.plugins.module_utils import transaction as tr
+from ansible_collections.nixfleet.nixos.plugins.module_utils.transaction import command as tr
+from ansible_collections.nixfleet.nixos.plugins.module_utils.transaction.protocol import Deletion, Verdict
 from ansible_collections.nixfleet.nixos.plugins.module_utils.errors import NixError
 from ansible_collections.nixfleet.nixos.plugins.module_utils.generations import Generation, ProfileState
 from ansible_collections.nixfleet.nixos.plugins.plugin_utils import watchdog_confirmation
+from ansible_collections.nixfleet.nixos.plugins.plugin_utils.activation_models import SwitchRequest
 from ansible_collections.nixfleet.nixos.plugins.plugin_utils.activation import (
     ActivationFailed, Activator, Safety)
 
@@ -50,7 +52,7 @@ def confirm(shell):
 
 def test_a_canary_that_cannot_be_deleted_says_so_and_waits_for_the_watchdogs_rollback():
     # Over a tty (become) rm's error arrives on stdout.
-    shell = fake_target(result(tr.CONFIRM_REFUSED, DENIED + "nixfleet-status\t\n"), [None, None, tr.STATUS_ROLLED_BACK])
+    shell = fake_target(result(Deletion.REFUSED.code, DENIED + "nixfleet-status\t\n"), [None, None, Verdict.ROLLED_BACK.word])
     with pytest.raises(ActivationFailed) as caught:
         confirm(shell)
     msg = str(caught.value)
@@ -79,7 +81,7 @@ def test_a_host_that_stays_unreachable_is_reported_with_the_last_ssh_error_and_t
 
 
 def test_a_host_that_comes_back_rolled_back_names_the_last_attempts_error():
-    shell = fake_target(result(255, "", "Connection timed out during banner exchange"), [None, tr.STATUS_ROLLED_BACK])
+    shell = fake_target(result(255, "", "Connection timed out during banner exchange"), [None, Verdict.ROLLED_BACK.word])
     with pytest.raises(ActivationFailed) as caught:
         confirm(shell)
     assert str(caught.value) == (
@@ -89,7 +91,7 @@ def test_a_host_that_comes_back_rolled_back_names_the_last_attempts_error():
 
 
 def test_a_failing_privilege_escalation_is_named():
-    shell = fake_target(result(1, "sudo: a password is required\r\n"), [tr.STATUS_ROLLED_BACK])
+    shell = fake_target(result(1, "sudo: a password is required\r\n"), [Verdict.ROLLED_BACK.word])
     with pytest.raises(ActivationFailed) as caught:
         confirm(shell)
     assert "could not be confirmed: the confirmation over a fresh ssh connection failed (exit code 1): " \
@@ -97,8 +99,8 @@ def test_a_failing_privilege_escalation_is_named():
 
 
 def test_a_confirmed_generation_needs_one_connection():
-    probe = "nixfleet-status\t%s\n" % tr.STATUS_CONFIRMED
-    shell = fake_target(result(tr.CONFIRM_DELETED, probe), [None])
+    probe = "nixfleet-status\t%s\n" % Verdict.CONFIRMED.word
+    shell = fake_target(result(Deletion.DELETED.code, probe), [None])
     assert confirm(shell) == watchdog_confirmation.CONFIRMED
     assert shell.names() == ["confirm"]
 
@@ -122,11 +124,11 @@ PROBE = ("profile\tsystem-1-link\ngeneration\tsystem-1-link\t%s\t1\nrunning\t%s\
 
 def test_reading_needs_no_root_and_changing_asks_for_it():
     shell = OperationShell({"probe": said(0, PROBE), "present": said(0),
-                            "launch": said(tr.RC_LOCKED, "nixfleet-holder\tsomeone\n")})
+                            "launch": said(Verdict.LOCKED.code, "nixfleet-holder\tsomeone\n")})
     activator = Activator(shell, PROFILE, shell, Safety(confirm_timeout=1))
     assert activator.state().running_system == OLD
     assert activator.present(NEW) is True
     assert shell.performed == [("probe", False), ("present", False)]  # the probes: as the login user
     with pytest.raises(NixError, match="another deploy holds the lock"):
-        activator.switch(NEW)
+        activator.switch(SwitchRequest(NEW))
     assert shell.performed[2:] == [("probe", False), ("launch", True)]  # probe, then the transaction

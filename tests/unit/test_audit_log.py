@@ -7,7 +7,8 @@ import subprocess
 import pytest
 
 from ansible_collections.nixfleet.nixos.plugins.module_utils import audit_log as al
-from ansible_collections.nixfleet.nixos.plugins.module_utils import transaction as tr
+from ansible_collections.nixfleet.nixos.plugins.module_utils.transaction import command as tr
+from ansible_collections.nixfleet.nixos.plugins.module_utils.transaction.protocol import Verdict
 from ansible_collections.nixfleet.nixos.plugins.module_utils.shell import argv
 
 A = "/nix/store/%s-nixos-system-h-1" % ("a" * 32)
@@ -18,7 +19,7 @@ HOSTILE = "a'b\"c$(touch pwned)`touch pwned2`\n{{ 7 * 7 }}\\ %s é"
 
 def run_audit(head, profile, log, *audit_args, cwd=None):
     """The host's audit function, then one call of it (``audit STATUS [RC]``), under ``sh``."""
-    script = al.append_function(head, str(profile), str(log)).then(argv("audit", *audit_args))
+    script = al.append_function().then(argv("audit", head, str(profile), str(log), al.DEFAULT_KEEP, *audit_args))
     subprocess.run(["sh", "-c", script.text], cwd=cwd, check=True)
 
 
@@ -121,7 +122,7 @@ def test_a_long_value_is_cut_so_a_record_stays_one_write():
 
 
 @pytest.mark.parametrize("status, recorded", [
-    (tr.STATUS_DONE, True), (tr.STATUS_CONFIRMED, True), (tr.STATUS_FAILED, True), (tr.STATUS_ROLLED_BACK, True),
+    (Verdict.DONE.word, True), (Verdict.CONFIRMED.word, True), (Verdict.FAILED_RESTORED.word, True), (Verdict.ROLLED_BACK.word, True),
     ("noop", False), ("locked", False), ("stale", False), ("profile", False)])
 def test_the_transaction_records_the_outcomes_that_changed_the_host(tmp_path, status, recorded):
     t = tr.Transaction(path=B, action="switch", profile=str(tmp_path / "system"), work_dir=str(tmp_path / "w"),
@@ -138,7 +139,7 @@ def test_the_transaction_records_the_outcomes_that_changed_the_host(tmp_path, st
 
 
 def test_the_record_vocabulary_is_the_transactions():
-    assert set(al.RECORDED) == {tr.STATUS_DONE, tr.STATUS_CONFIRMED, tr.STATUS_FAILED, tr.STATUS_ROLLED_BACK}
+    assert set(al.RECORDED) == {Verdict.DONE.word, Verdict.CONFIRMED.word, Verdict.FAILED_RESTORED.word, Verdict.ROLLED_BACK.word}
     assert set(al.KEPT) | set(al.UNDONE) == set(al.RECORDED)
 
 
@@ -157,8 +158,8 @@ def test_the_log_rotates_once_it_holds_keep_records_and_keeps_at_least_the_last_
     written = []
     for number in range(1, 11):
         path = "/nix/store/%s-nixos-system-h-%d" % ("%02d" % number * 16, number)
-        script = al.append_function(al.record_head(al.Deployer("u@c"), "h", "deploy", "switch", path, A), str(profile),
-                                    str(log), keep=3).then(argv("audit", "done", "0"))
+        script = al.append_function().then(argv("audit", al.record_head(al.Deployer("u@c"), "h", "deploy", "switch", path, A),
+                                                str(profile), str(log), 3, "done", "0"))
         subprocess.run(["sh", "-c", script.text], check=True)
         written.append(path)
         live = [json.loads(line)["path"] for line in log.read_text().splitlines()]
@@ -183,7 +184,9 @@ def test_a_reader_of_a_rotated_log_without_a_live_one_still_reads_it(tmp_path):
 
 def test_keep_must_be_at_least_one_record():
     with pytest.raises(ValueError, match="audit_log_keep must be at least 1 record, not 0"):
-        al.append_function("{", "/p", keep=0)
+        tr.arguments(tr.Transaction(path=B, action="switch", profile="/p", work_dir="/w", owner="o", audit_keep=0,
+                                    audit_head="{"))
     t = tr.Transaction(path=B, action="switch", profile="/p", work_dir="/w", owner="o", audit_keep=7,
                        audit_head=al.record_head(al.Deployer("u@c"), "h", "deploy", "switch", B, A))
-    assert al.append_function(t.audit_head, "/p", keep=7).text in tr.script(t).text
+    assert "audit_keep=7" in tr.arguments(t) and "audit_head=%s" % t.audit_head in tr.arguments(t)
+    assert al.append_function().text in tr.script(t).text

@@ -1,9 +1,11 @@
+import re
 import subprocess
 from typing import Any, Dict
 
 import pytest
 
-from ansible_collections.nixfleet.nixos.plugins.module_utils import transaction as tr
+from ansible_collections.nixfleet.nixos.plugins.module_utils.transaction import command as tr
+from ansible_collections.nixfleet.nixos.plugins.module_utils.transaction.protocol import Deletion, Verdict
 from ansible_collections.nixfleet.nixos.plugins.module_utils.shell import raw
 
 P = "/nix/store/fdbsdqh96xcdfvxizjzr90dqy2v5d87k-nixos-system-web-2"
@@ -43,26 +45,54 @@ def test_expected_link():
 
 
 def test_watchdog_only_when_asked():
-    assert tx(confirm_timeout=30).canary in tr.script(tx(confirm_timeout=30)).text
-    assert "canary" not in tr.script(tx()).text
-    assert "i -lt 150" in tr.script(tx(confirm_timeout=30)).text  # 30 s in 0.2 s ticks
+    assert "confirm_timeout=30" in tr.arguments(tx(confirm_timeout=30))
+    assert "confirm_timeout=0" in tr.arguments(tx())
+    script = tr.script_text().text
+    # no canary without a watchdog; 30 s are 150 ticks of 0.2 s
+    assert 'if [ "$confirm_timeout" -gt 0 ]; then\n  canary=$W/canary\n  : > "$canary"' in script
+    assert '[ $i -lt $((confirm_timeout * 5)) ]; do sleep 0.2;' in script
 
 
 def test_what_each_action_touches():
-    boot = tr.script(tx(action="boot")).text
-    assert "/run/current-system" not in boot and "nix-env -p /nix/var/nix/profiles/system --set" in boot
-    test = tr.script(tx(action="test")).text
-    assert "--set" not in test and "/run/current-system" in test
-    back = tr.script(tx(to_generation=2)).text
-    assert "--switch-generation 2" in back and "--delete-generations" not in back
-    assert "--delete-generations" in tr.script(tx()).text
+    boot = tr.arguments(tx(action="boot"))
+    assert "sets_running=" in boot and "sets_profile=1" in boot and "path=%s" % P in boot
+    test = tr.arguments(tx(action="test"))
+    assert "sets_profile=" in test and "sets_running=1" in test
+    assert "running_link=/run/current-system" in test
+    back = tr.arguments(tx(to_generation=2))
+    assert "to_generation=2" in back and "creates_generation=" in back
+    assert "creates_generation=1" in tr.arguments(tx())
+    script = tr.script_text().text
+    assert 'set -- nix-env -p "$profile" --switch-generation "$to_generation"' in script
+    assert 'set -- nix-env -p "$profile" --set "$path"' in script
+    assert '[ -n "$creates_generation" ]; then\n          gen=${now%-link}; gen=${gen##*-}' in script
+
+
+def test_every_input_is_one_name_value_word_the_script_reads():
+    """Each argument names a variable deploy.sh sets (an unknown one would stop it), and is one word."""
+    script = tr.script_text().text
+    for variant in VARIANTS + [tx(audit_head="{\"a\": 1", run_as="alice", activation_timeout=5,
+                                   install_bootloader=True)]:
+        for word in tr.arguments(variant):
+            name = word.split("=", 1)[0]
+            assert "    %s=*) %s=$value ;;" % (name, name) in script
+
+
+def test_an_unknown_input_stops_the_script_before_it_does_anything(tmp_path):
+    t = tx(work_dir=str(tmp_path / "w"), lock_file=str(tmp_path / "lock"))
+    proc = subprocess.run(["sh", "-c", tr.script_text().text, tr.SCRIPT_NAME, *tr.arguments(t), "hostname=x"],
+                          stderr=subprocess.PIPE, universal_newlines=True, check=False)
+    assert (proc.returncode, proc.stderr) == (2, "nixfleet-tx: unknown argument hostname\n")
+    assert not (tmp_path / "w").exists() and not (tmp_path / "lock").exists()
 
 
 def test_activation_never_inherits_the_lock():
-    script = tr.script(tx()).text
-    assert "exec 9>>/nix/var/nix/nixfleet-deploy.lock" in script
-    runs = [line for line in script.splitlines() if "/bin/switch-to-configuration" in line]
-    assert runs and all("9>&-" in line for line in runs)
+    script = tr.script_text().text
+    assert 'exec 9>>"$lock_file"' in script
+    # every line that runs an activation: the activation function, or a previous system's switch-to-configuration
+    runs = [line for line in script.splitlines()
+            if re.match(r"\s*(if .*then )?activation (>|2)", line) or re.search(r'switch-to-configuration" (boot|test)', line)]
+    assert len(runs) == 4 and all("9>&-" in line for line in runs)
 
 
 def test_launchers():
@@ -91,10 +121,14 @@ def test_launch_prints_the_verdict_after_the_activation_output(tmp_path):
     assert proc.returncode == 1
     assert tr.split_launch_output(proc.stdout) == ("activated node01\n", "failed-restored", "root@ctl pid 1")
     assert tr.split_launch_output("no state here\n") == ("no state here\n", None, None)
-    script = tr.script(t).text
-    for verdict in ("locked", "noop", "stale", "profile", tr.STATUS_FAILED, tr.STATUS_DONE):
-        assert 'finish %s' % verdict in script
-    assert 'echo "$1" > "$W/status"; if [ -n "${2:-}" ]; then echo "$2" > "$W/rc"' in script
+    script = tr.script_text().text
+    for verdict in Verdict:  # each verdict with a code of its own finishes with it
+        if verdict.exit_code is not None:
+            assert 'finish %s %d' % (verdict.word, verdict.exit_code) in script
+    for verdict in (Verdict.FAILED_RESTORED, Verdict.FAILED_KEPT):
+        assert 'finish %s $arc' % verdict.word in script
+    assert 'finish "%s" $arc' % Verdict.DONE.word in script
+    assert 'echo "$1" > "$W/status"\n  if [ -n "${2:-}" ]; then echo "$2" > "$W/rc"; fi' in script
 
 
 def run_confirm(tmp_path, status):
@@ -109,17 +143,17 @@ def run_confirm(tmp_path, status):
 def test_confirm_deletes_the_canary_and_cleans_up_once_confirmed(tmp_path):
     t, _proc = run_confirm(tmp_path, None)
     (tmp_path / "w" / "canary").write_text("")
-    (tmp_path / "w" / "status").write_text(tr.STATUS_CONFIRMED + "\n")
+    (tmp_path / "w" / "status").write_text(Verdict.CONFIRMED.word + "\n")
     proc = subprocess.run(["sh", "-c", tr.confirm_command(t, wait=0.3, then=raw("echo then-ran")).text],
                           stdout=subprocess.PIPE, universal_newlines=True, check=False)
-    assert proc.returncode == tr.CONFIRM_DELETED
-    assert tr.parse_status(proc.stdout)[0] == tr.STATUS_CONFIRMED and "then-ran" in proc.stdout
+    assert proc.returncode == Deletion.DELETED.code
+    assert tr.parse_status(proc.stdout)[0] == Verdict.CONFIRMED.word and "then-ran" in proc.stdout
     assert not (tmp_path / "w").exists()
 
 
 def test_confirm_without_a_canary_exits_absent_and_keeps_an_undecided_work_dir(tmp_path):
     _t, proc = run_confirm(tmp_path, None)
-    assert proc.returncode == tr.CONFIRM_ABSENT and tr.parse_status(proc.stdout)[0] is None
+    assert proc.returncode == Deletion.ABSENT.code and tr.parse_status(proc.stdout)[0] is None
     assert (tmp_path / "w").exists()
 
 
@@ -130,5 +164,25 @@ def test_a_canary_that_cannot_be_deleted_exits_refused_with_rms_error(tmp_path):
     (tmp_path / "w" / "canary" / "x").write_text("")
     proc = subprocess.run(["sh", "-c", tr.confirm_command(t, wait=5, then=raw("echo then-ran")).text], stdout=subprocess.PIPE,
                           stderr=subprocess.PIPE, universal_newlines=True, timeout=3, check=False)
-    assert proc.returncode == tr.CONFIRM_REFUSED  # at once: no waiting for a verdict that cannot come
+    assert proc.returncode == Deletion.REFUSED.code  # at once: no waiting for a verdict that cannot come
     assert "cannot remove" in proc.stderr and (tmp_path / "w" / "canary").exists()
+
+
+@pytest.mark.host_tools
+def test_the_script_is_clean_under_shellcheck(tmp_path):
+    """deploy.sh as shipped passes shellcheck as POSIX sh, every check down to style; so does the
+    whole text a host runs (the shared functions prepended, the inputs set), but for two checks:
+    SC2016, the inputs are data in single quotes, meant not to expand; SC3013, own_processes' ``-ef``,
+    which dash, bash and busybox sh all have (the fleet's hosts run it)."""
+    whole = tmp_path / "whole.sh"
+    whole.write_text(tr.script(tx(confirm_timeout=30, audit_head='{"a": 1')).text)
+    for script, allowed in ((tr.SCRIPT_FILE, []), (str(whole), ["--exclude=SC2016,SC3013"])):
+        check = subprocess.run(["shellcheck", "--shell=sh", "--severity=style", *allowed, script],
+                               stdout=subprocess.PIPE, universal_newlines=True, check=False)
+        assert check.returncode == 0, check.stdout
+
+
+def test_the_script_is_the_one_raw_piece_and_has_no_holes():
+    """Its inputs are arguments: the file has no ``@{}`` hole for raw() to fill."""
+    with open(tr.SCRIPT_FILE, encoding="utf-8") as script:
+        assert "@{" not in script.read()

@@ -11,10 +11,9 @@ import time
 
 import pytest
 
-from ansible_collections.nixfleet.nixos.plugins.module_utils import transaction as tr
-from ansible_collections.nixfleet.nixos.plugins.module_utils.generation_commands import (
-    NOTHING_TO_ACTIVATE, as_user_command)
-from ansible_collections.nixfleet.nixos.plugins.module_utils.shell import argv
+from ansible_collections.nixfleet.nixos.plugins.module_utils.transaction import command as tr
+from ansible_collections.nixfleet.nixos.plugins.module_utils.transaction.protocol import Deletion, Verdict
+from ansible_collections.nixfleet.nixos.plugins.module_utils.generation_commands import NOTHING_TO_ACTIVATE
 
 RUNUSER = r"""#!/bin/sh
 # runuser -u USER -- COMMAND...: notes USER, then runs COMMAND (as this user: no second account here)
@@ -97,7 +96,7 @@ def host(tmp_path):
 def test_the_profile_is_set_then_activated_with_profile_in_the_environment(host):
     one = host.store_path("one", "exit 0")
     proc, (out, status, _holder) = host.launch(host.tx(one))
-    assert (proc.returncode, status, host.generation()) == (0, tr.STATUS_DONE, 1)
+    assert (proc.returncode, status, host.generation()) == (0, Verdict.DONE.word, 1)
     assert os.path.realpath(host.profile) == one
     assert host.logged() == ["one PROFILE=%s" % host.profile]
     assert os.readlink(host.running) == "/nonexistent-system"  # no NixOS system was touched
@@ -107,7 +106,7 @@ def test_the_profile_is_set_then_activated_with_profile_in_the_environment(host)
 def test_a_profile_without_an_activation_script_is_only_set(host):
     plain = host.store_path("plain", None)
     proc, (out, status, _holder) = host.launch(host.tx(plain))
-    assert (proc.returncode, status, host.generation()) == (0, tr.STATUS_DONE, 1)
+    assert (proc.returncode, status, host.generation()) == (0, Verdict.DONE.word, 1)
     assert NOTHING_TO_ACTIVATE in out and host.logged() == []
 
 
@@ -116,7 +115,7 @@ def test_a_failed_activation_restores_the_previous_generation_and_activates_it_a
     good, bad = host.store_path("good", "exit 0"), host.store_path("bad", "echo cannot start >&2; exit 3")
     host.launch(host.tx(good))
     proc, (_out, status, _holder) = host.launch(host.tx(bad))
-    assert (proc.returncode, status) == (3, tr.STATUS_FAILED)
+    assert (proc.returncode, status) == (3, Verdict.FAILED_RESTORED.word)
     assert "cannot start" in proc.stderr
     assert (host.generation(), os.path.realpath(host.profile)) == (1, good)
     assert sorted(os.listdir(os.path.dirname(host.profile))) == ["app", "app-1-link"]  # generation 2 deleted
@@ -130,7 +129,7 @@ def test_without_auto_rollback_the_failed_generation_stays(host):
     good, bad = host.store_path("good", "exit 0"), host.store_path("bad", "exit 3")
     host.launch(host.tx(good))
     proc, (_out, status, _holder) = host.launch(host.tx(bad, auto_rollback=False))
-    assert (proc.returncode, status) == (3, tr.TxStatus.FAILED_KEPT.value)
+    assert (proc.returncode, status) == (3, Verdict.FAILED_KEPT.word)
     assert (host.generation(), os.path.realpath(host.profile)) == (2, bad)
     assert host.logged()[-1] == "bad PROFILE=%s" % host.profile
 
@@ -141,8 +140,8 @@ def test_an_unconfirmed_activation_is_rolled_back_by_the_watchdog(host):
     host.launch(host.tx(one))
     t = host.tx(two, confirm_timeout=1)
     proc, (_out, status, _holder) = host.launch(t)
-    assert (proc.returncode, tr.TxStatus.read(status)) == (0, tr.TxStatus.PENDING)  # the watchdog waits
-    assert host.status(t) == tr.STATUS_ROLLED_BACK
+    assert (proc.returncode, Verdict.read(status)) == (0, Verdict.PENDING)  # the watchdog waits
+    assert host.status(t) == Verdict.ROLLED_BACK.word
     assert (host.generation(), os.path.realpath(host.profile)) == (1, one)
     assert host.logged()[-1] == "one PROFILE=%s" % host.profile  # the restored generation activated again
 
@@ -155,7 +154,7 @@ def test_a_confirmed_activation_stays(host):
     host.launch(t)
     confirm = subprocess.run(["sh", "-c", tr.confirm_command(t, wait=5).text], stdout=subprocess.PIPE,
                              universal_newlines=True, check=False, timeout=30)
-    assert (confirm.returncode, tr.parse_status(confirm.stdout)[0]) == (tr.CONFIRM_DELETED, tr.STATUS_CONFIRMED)
+    assert (confirm.returncode, tr.parse_status(confirm.stdout)[0]) == (Deletion.DELETED.code, Verdict.CONFIRMED.word)
     assert (host.generation(), os.path.realpath(host.profile)) == (2, two)
 
 
@@ -163,7 +162,7 @@ def test_a_confirmed_activation_stays(host):
 def test_the_profile_is_set_and_activated_as_its_user(host):
     one = host.store_path("one", "exit 0")
     proc, (_out, status, _holder) = host.launch(host.tx(one, run_as="alice"))
-    assert (proc.returncode, status, host.generation()) == (0, tr.STATUS_DONE, 1)
+    assert (proc.returncode, status, host.generation()) == (0, Verdict.DONE.word, 1)
     # nix-env --set, then deploy-rs-activate, each as alice
     assert host.logged() == ["runuser alice", "runuser alice", "one PROFILE=%s" % host.profile]
 
@@ -176,19 +175,24 @@ def test_a_held_nixos_lock_does_not_concern_a_profile():
                                                      work_dir="/w", owner="o")).text
 
 
+def as_user(user):
+    return tr.Transaction(path="/nix/store/x", action="switch", profile="/p", work_dir="/w", owner="o",
+                          activates=tr.Activates.DEPLOY_RS, run_as=user)
+
+
 @pytest.mark.parametrize("user", ["alice; touch /pwned", "../root", "{{ lookup('pipe', 'id') }}", "-u", ""])
 def test_a_user_that_is_not_a_user_name_is_refused(user):
-    command = argv("true")
     if user == "":
-        assert as_user_command(user, command) == command  # no user: root's own command
+        assert "run_as=" in tr.arguments(as_user(user))  # no user: root's own commands
         return
     with pytest.raises(ValueError, match="is not a user name"):
-        as_user_command(user, command)
+        tr.arguments(as_user(user))
 
 
 def test_root_runs_its_own_commands():
-    assert as_user_command("root", argv("true")) == argv("true")
-    assert as_user_command("alice", argv("true")).text == "runuser -u alice -- sh -c true"
+    assert "run_as=" in tr.arguments(as_user("root"))  # the script runs them without runuser
+    assert "run_as=alice" in tr.arguments(as_user("alice"))
+    assert 'runuser -u "$run_as" -- "$@"' in tr.script_text().text
 
 
 @pytest.mark.host_tools
@@ -197,5 +201,5 @@ def test_a_missing_profile_directory_is_made_for_the_profile_user(host):
     host.profile = str(host.root / "per-user" / "nobody" / "app")  # as deploy-rs names a user's profile
     os.makedirs(os.path.dirname(os.path.dirname(host.profile)))
     proc, (_out, status, _holder) = host.launch(host.tx(one, run_as="nobody"))
-    assert (proc.returncode, status, host.generation()) == (0, tr.STATUS_DONE, 1), proc.stderr
+    assert (proc.returncode, status, host.generation()) == (0, Verdict.DONE.word, 1), proc.stderr
     assert os.stat(os.path.dirname(host.profile)).st_uid == pwd.getpwnam("nobody").pw_uid
