@@ -3,7 +3,7 @@
 # Installs into the venv VENV exactly the hash-locked requirements of ENVIRONMENT (pinned, or
 # ansible-core-X.Y.Z) for the venv's Python: tests/requirements/locks/ENVIRONMENT-pyX.Y.txt, made by
 # scripts/lock.sh. pip installs what the lock lists, every file checked against its hash, nothing
-# else; the venv then records which lock it holds (tests/unit/test_dependency_locks.py checks it).
+# else; the venv then records which lock it holds (tests/unit/tooling/test_dependency_locks.py checks it).
 # Used by scripts/setup.sh and noxfile.py; needs no root.
 set -euo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)

@@ -4,7 +4,7 @@
 #   bash scripts/lock.sh --upgrade    the newest versions the .in files allow
 # One lock per environment (a tests/requirements/*.in file) and controller Python: scripts/setup.sh
 # installs the one for /usr/bin/python3 with pip --require-hashes, so every machine gets byte for
-# byte what CI ran. tests/unit/test_dependency_locks.py fails when a lock and its .in disagree.
+# byte what CI ran. tests/unit/tooling/test_dependency_locks.py fails when a lock and its .in disagree.
 set -euo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 REQ="$ROOT/tests/requirements"

@@ -9,7 +9,7 @@ from ansible_collections.nixfleet.nixos.plugins.module_utils import audit_log
 from ansible_collections.nixfleet.nixos.plugins.module_utils.garbage_collection import (
     parse_store_space, store_space_command)
 from ansible_collections.nixfleet.nixos.plugins.module_utils.generations import parse_probe, probe_command
-from ansible_collections.nixfleet.nixos.plugins.module_utils.shell import sequence
+from ansible_collections.nixfleet.nixos.plugins.module_utils.remote_command import sequence
 from ansible_collections.nixfleet.nixos.plugins.plugin_utils.action_base import PROFILE_ARGSPEC, NixosAction
 
 

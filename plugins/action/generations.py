@@ -12,7 +12,7 @@ from ansible_collections.nixfleet.nixos.plugins.module_utils.errors import NixEr
 from ansible_collections.nixfleet.nixos.plugins.module_utils.generations import (
     SYSTEM_PROFILE, ProfileState, parse_probe, probe_command, profile_target)
 from ansible_collections.nixfleet.nixos.plugins.module_utils.retention import Pruning, RetentionPolicy, plan_pruning
-from ansible_collections.nixfleet.nixos.plugins.module_utils.shell import probe_field, raw, sequence
+from ansible_collections.nixfleet.nixos.plugins.module_utils.remote_command import probe_field, raw, sequence
 from ansible_collections.nixfleet.nixos.plugins.module_utils.store_path import store_path_option
 from ansible_collections.nixfleet.nixos.plugins.plugin_utils.action_base import PROFILE_ARGSPEC, NixosAction
 from ansible_collections.nixfleet.nixos.plugins.plugin_utils.deployer_identity import owner_label

@@ -12,7 +12,7 @@ from ansible_collections.nixfleet.nixos.plugins.module_utils import nix_conf as 
 from ansible_collections.nixfleet.nixos.plugins.module_utils import nix_daemon as nd
 from ansible_collections.nixfleet.nixos.plugins.module_utils import target_file as tf
 from ansible_collections.nixfleet.nixos.plugins.module_utils.errors import NixError
-from ansible_collections.nixfleet.nixos.plugins.module_utils.shell import argv
+from ansible_collections.nixfleet.nixos.plugins.module_utils.remote_command import argv
 from ansible_collections.nixfleet.nixos.plugins.plugin_utils import remote_files
 from ansible_collections.nixfleet.nixos.plugins.plugin_utils.action_base import NixosAction
 

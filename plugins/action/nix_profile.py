@@ -12,10 +12,10 @@ from ansible_collections.nixfleet.nixos.plugins.module_utils.generation_commands
     set_profile_command, switch_generation_command)
 from ansible_collections.nixfleet.nixos.plugins.module_utils.generations import (
     parse_generation_link, parse_probe, probe_command)
-from ansible_collections.nixfleet.nixos.plugins.module_utils.shell import argv
+from ansible_collections.nixfleet.nixos.plugins.module_utils.remote_command import argv
 from ansible_collections.nixfleet.nixos.plugins.module_utils.store_path import store_path_option
 from ansible_collections.nixfleet.nixos.plugins.module_utils.generation_commands import NOTHING_TO_ACTIVATE
-from ansible_collections.nixfleet.nixos.plugins.plugin_utils import closure_copy, remote_files
+from ansible_collections.nixfleet.nixos.plugins.plugin_utils import closure_transfer, remote_files
 from ansible_collections.nixfleet.nixos.plugins.plugin_utils.action_base import (
     NIX_ARGSPEC, SAFETY_ARGSPEC, TRANSFER_ARGSPEC, NixosAction)
 
@@ -104,7 +104,7 @@ class ActionModule(NixosAction):
         if packages is None:
             packages = self.nix_cli(args).references(path)
         if state.profile_path != path and not self._task.check_mode:
-            closure_copy.ensure(shell, path, self.transfer(args), self.nix_cli(args), lambda: self.ssh_target(task_vars))
+            closure_transfer.ensure(shell, path, self.transfer(args), self.nix_cli(args), lambda: self.ssh_target(task_vars))
         return path, pe.packages_of(packages)
 
     @staticmethod

@@ -9,7 +9,7 @@ from dataclasses import replace
 
 from ansible_collections.nixfleet.nixos.plugins.module_utils.errors import NixError
 from ansible_collections.nixfleet.nixos.plugins.module_utils.store_path import store_path_option
-from ansible_collections.nixfleet.nixos.plugins.plugin_utils import closure_copy, remote_build
+from ansible_collections.nixfleet.nixos.plugins.plugin_utils import closure_transfer, remote_build
 from ansible_collections.nixfleet.nixos.plugins.plugin_utils.action_base import NIX_ARGSPEC, SSH_STORE_ARGSPEC, NixosAction
 from ansible_collections.nixfleet.nixos.plugins.plugin_utils.connection_shell import ConnectionShell
 
@@ -38,7 +38,7 @@ class ActionModule(NixosAction):
         if self._task.check_mode:
             return {"changed": bool(systems), "built": {}, "failed_hosts": {}, "from_store": {}, "builder": builder.label,
                     "msg": "%d systems would be built on %s" % (len(systems), builder.label)}
-        transfer = closure_copy.Transfer(mode="push", scheme=args["scheme"], check_sigs=args["check_sigs"],
+        transfer = closure_transfer.Transfer(mode="push", scheme=args["scheme"], check_sigs=args["check_sigs"],
                                          lock_timeout=args["copy_lock_timeout"], stall_timeout=args["copy_stall_timeout"])
         report = remote_build.build(ConnectionShell(self, label), self.nix_cli(args), builder, systems, transfer)
         return {"changed": "realise" in report.steps, "built": report.built, "failed_hosts": report.failed,

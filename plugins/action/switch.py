@@ -17,7 +17,7 @@ from ansible_collections.nixfleet.nixos.plugins.module_utils.package_diff import
 from ansible_collections.nixfleet.nixos.plugins.module_utils.store_path import store_path_option
 from ansible_collections.nixfleet.nixos.plugins.plugin_utils.action_base import (
     NIX_ARGSPEC, PROFILE_ARGSPEC, SAFETY_ARGSPEC, TRANSFER_ARGSPEC, NixosAction)
-from ansible_collections.nixfleet.nixos.plugins.plugin_utils import closure_copy, key_upload
+from ansible_collections.nixfleet.nixos.plugins.plugin_utils import closure_transfer, key_upload
 from ansible_collections.nixfleet.nixos.plugins.plugin_utils.activation_models import SwitchRequest
 from ansible_collections.nixfleet.nixos.plugins.plugin_utils.closure_diff import closure_diff
 
@@ -109,9 +109,9 @@ class ActionModule(NixosAction):
         if not args["copy"]:
             return None
         transfer = self.transfer(args)
-        build_from = closure_copy.build_source(args["build_on_target"], args["drv_path"])
-        closure_copy.check(transfer, build_from, shell.label)
-        return lambda: closure_copy.deliver(shell, path, transfer, self.nix_cli(args), lambda: self.ssh_target(task_vars),
+        build_from = closure_transfer.build_source(args["build_on_target"], args["drv_path"])
+        closure_transfer.check(transfer, build_from, shell.label)
+        return lambda: closure_transfer.deliver(shell, path, transfer, self.nix_cli(args), lambda: self.ssh_target(task_vars),
                                             build_from)
 
     @staticmethod

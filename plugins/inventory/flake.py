@@ -151,7 +151,7 @@ from ansible.utils.display import Display
 from ansible_collections.nixfleet.nixos.plugins.module_utils.errors import NixError
 from ansible_collections.nixfleet.nixos.plugins.module_utils.flake_ref import resolve_flake_ref
 from ansible_collections.nixfleet.nixos.plugins.module_utils.nix_argv import NixSettings
-from ansible_collections.nixfleet.nixos.plugins.module_utils.shell import argv
+from ansible_collections.nixfleet.nixos.plugins.module_utils.remote_command import argv
 from ansible_collections.nixfleet.nixos.plugins.plugin_utils.evaluation_pool import pool_settings
 from ansible_collections.nixfleet.nixos.plugins.plugin_utils.flake_eval import FlakeInventory, read_flake
 from ansible_collections.nixfleet.nixos.plugins.plugin_utils.flake_fingerprint import fingerprint

@@ -29,7 +29,7 @@ from dataclasses import dataclass
 from typing import Any, Dict, List, Optional, Tuple
 
 from ansible_collections.nixfleet.nixos.plugins.module_utils.flake_ref import ref_rev
-from ansible_collections.nixfleet.nixos.plugins.module_utils.shell import Command, raw
+from ansible_collections.nixfleet.nixos.plugins.module_utils.remote_command import Command, raw
 from ansible_collections.nixfleet.nixos.plugins.module_utils.transaction.protocol import words
 
 AUDIT_LOG = "/nix/var/nixfleet/audit.log"

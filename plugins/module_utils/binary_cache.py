@@ -18,7 +18,7 @@ from typing import List
 
 from ansible_collections.nixfleet.nixos.plugins.module_utils.remote_operation import Operation
 from ansible_collections.nixfleet.nixos.plugins.module_utils import own_processes
-from ansible_collections.nixfleet.nixos.plugins.module_utils.shell import Command, argv, raw
+from ansible_collections.nixfleet.nixos.plugins.module_utils.remote_command import Command, argv, raw
 
 STORE_DIR = "/nix/store"
 UNIT = "nixfleet-binary-cache"

@@ -41,7 +41,7 @@ import re
 from urllib.parse import quote as url_quote
 
 from ansible_collections.nixfleet.nixos.plugins.module_utils import own_processes
-from ansible_collections.nixfleet.nixos.plugins.module_utils.shell import Command, argv, raw
+from ansible_collections.nixfleet.nixos.plugins.module_utils.remote_command import Command, argv, raw
 
 LOCK_FILE = "/nix/var/nix/nixfleet-copy.lock"
 DEFAULT_WAIT = 600

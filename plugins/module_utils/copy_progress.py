@@ -17,7 +17,7 @@ from __future__ import annotations
 from typing import List, Optional, Sequence
 
 from ansible_collections.nixfleet.nixos.plugins.module_utils import nix_log
-from ansible_collections.nixfleet.nixos.plugins.module_utils.shell import Command, raw
+from ansible_collections.nixfleet.nixos.plugins.module_utils.remote_command import Command, raw
 
 LOG_FORMAT = nix_log.LOG_FORMAT
 DEFAULT_STALL_TIMEOUT = 300  # seconds without progress before a copy is stopped (0: never)

@@ -21,7 +21,7 @@ from ansible_collections.nixfleet.nixos.plugins.module_utils.generations import 
     BOOTED_SYSTEM, RUNNING_SYSTEM, ProfileState, parse_probe, probe_command)
 from ansible_collections.nixfleet.nixos.plugins.module_utils.nix_argv import graph_argv
 from ansible_collections.nixfleet.nixos.plugins.module_utils.package_spec import PackageSpec
-from ansible_collections.nixfleet.nixos.plugins.module_utils.shell import Command, raw, sequence
+from ansible_collections.nixfleet.nixos.plugins.module_utils.remote_command import Command, raw, sequence
 from ansible_collections.nixfleet.nixos.plugins.module_utils.store_path import STORE_DIR
 
 GRAPH_MARK = "exposure\tgraph"

@@ -21,7 +21,7 @@ from typing import List, Optional, Tuple
 from ansible_collections.nixfleet.nixos.plugins.module_utils.generations import (
     RUNNING_SYSTEM, generation_link)
 from ansible_collections.nixfleet.nixos.plugins.module_utils.remote_operation import Answer, Operation
-from ansible_collections.nixfleet.nixos.plugins.module_utils.shell import Command, argv, lines, probe_field, raw
+from ansible_collections.nixfleet.nixos.plugins.module_utils.remote_command import Command, argv, lines, probe_field, raw
 from ansible_collections.nixfleet.nixos.plugins.module_utils.transaction.command import LOCK_FILE
 from ansible_collections.nixfleet.nixos.plugins.module_utils.transaction.protocol import Verdict
 

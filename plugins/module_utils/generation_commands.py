@@ -5,7 +5,7 @@
 
 from __future__ import annotations
 
-from ansible_collections.nixfleet.nixos.plugins.module_utils.shell import Command, argv, raw
+from ansible_collections.nixfleet.nixos.plugins.module_utils.remote_command import Command, argv, raw
 
 ACTIONS = ("switch", "boot", "test", "dry-activate")
 SETS_PROFILE = ("switch", "boot")

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from typing import Dict, List, Optional, Tuple
 
 from ansible_collections.nixfleet.nixos.plugins.module_utils.remote_operation import Operation
-from ansible_collections.nixfleet.nixos.plugins.module_utils.shell import Command, raw
+from ansible_collections.nixfleet.nixos.plugins.module_utils.remote_command import Command, raw
 
 SYSTEM_PROFILE = "/nix/var/nix/profiles/system"
 RUNNING_SYSTEM = "/run/current-system"

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from typing import Any, Dict, List, Optional, Tuple
 
 from ansible_collections.nixfleet.nixos.plugins.module_utils.remote_operation import Operation
-from ansible_collections.nixfleet.nixos.plugins.module_utils.shell import Command, argv, raw
+from ansible_collections.nixfleet.nixos.plugins.module_utils.remote_command import Command, argv, raw
 
 try:
     import jmespath

@@ -23,7 +23,7 @@ from typing import Optional
 
 from ansible_collections.nixfleet.nixos.plugins.module_utils import own_processes
 from ansible_collections.nixfleet.nixos.plugins.module_utils.remote_operation import Operation
-from ansible_collections.nixfleet.nixos.plugins.module_utils.shell import Command, argv, raw
+from ansible_collections.nixfleet.nixos.plugins.module_utils.remote_command import Command, argv, raw
 
 
 MARK = "nixfleet-nix-daemon"

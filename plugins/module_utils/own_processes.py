@@ -21,7 +21,7 @@ the host's namespace sees the host's files, which is what matters.
 
 from __future__ import annotations
 
-from ansible_collections.nixfleet.nixos.plugins.module_utils.shell import Command, raw
+from ansible_collections.nixfleet.nixos.plugins.module_utils.remote_command import Command, raw
 
 STORE_DIR = "/nix/store"
 

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from typing import Dict, List, Sequence, Tuple
 
 from ansible_collections.nixfleet.nixos.plugins.module_utils.flake_inventory import nix_string
-from ansible_collections.nixfleet.nixos.plugins.module_utils.shell import Command, lines, raw
+from ansible_collections.nixfleet.nixos.plugins.module_utils.remote_command import Command, lines, raw
 from ansible_collections.nixfleet.nixos.plugins.module_utils.target_file import check_target_path
 
 ENV_NAME = "nixfleet-profile"

@@ -32,7 +32,7 @@ from ansible_collections.nixfleet.nixos.plugins.module_utils.audit_log import wi
 from ansible_collections.nixfleet.nixos.plugins.module_utils.generations import BOOTED_SYSTEM, RUNNING_SYSTEM
 from ansible_collections.nixfleet.nixos.plugins.module_utils.nix_argv import hash_argv
 from ansible_collections.nixfleet.nixos.plugins.module_utils.sbom import SbomError, sha256_hex
-from ansible_collections.nixfleet.nixos.plugins.module_utils.shell import Command, raw, sequence
+from ansible_collections.nixfleet.nixos.plugins.module_utils.remote_command import Command, raw, sequence
 from ansible_collections.nixfleet.nixos.plugins.module_utils.target_file import write_command
 
 STATEMENT_TYPE = "https://in-toto.io/Statement/v1"

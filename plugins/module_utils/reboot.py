@@ -8,7 +8,7 @@ from __future__ import annotations
 from typing import Optional, Tuple
 
 from ansible_collections.nixfleet.nixos.plugins.module_utils.generations import ProfileState
-from ansible_collections.nixfleet.nixos.plugins.module_utils.shell import argv, raw
+from ansible_collections.nixfleet.nixos.plugins.module_utils.remote_command import argv, raw
 
 POLICIES = ("never", "if-needed", "always")
 BOOT_ID_COMMAND = argv("cat", "/proc/sys/kernel/random/boot_id")

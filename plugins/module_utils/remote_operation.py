@@ -14,7 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Callable, Generic, Optional, Protocol, TypeVar
 
-from ansible_collections.nixfleet.nixos.plugins.module_utils.shell import Command
+from ansible_collections.nixfleet.nixos.plugins.module_utils.remote_command import Command
 
 T = TypeVar("T")
 

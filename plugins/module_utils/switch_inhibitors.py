@@ -18,7 +18,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Optional
 
-from ansible_collections.nixfleet.nixos.plugins.module_utils.shell import Command, probe_field, raw
+from ansible_collections.nixfleet.nixos.plugins.module_utils.remote_command import Command, probe_field, raw
 
 INHIBITORS_FILE = "switch-inhibitors"
 RUNNING_LINK = "/run/current-system"

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from typing import Optional, Tuple
 
 from ansible_collections.nixfleet.nixos.plugins.module_utils.remote_operation import Operation
-from ansible_collections.nixfleet.nixos.plugins.module_utils.shell import Command, argv, raw
+from ansible_collections.nixfleet.nixos.plugins.module_utils.remote_command import Command, argv, raw
 
 MARK = "nixfleet-target-file"
 _STATUS = re.compile(r"^%s (?:(?P<kind>absent|file|other)(?: (?P<uid>\d+) (?P<gid>\d+) (?P<mode>[0-7]+))?"

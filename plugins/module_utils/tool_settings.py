@@ -18,7 +18,7 @@ import posixpath
 from dataclasses import dataclass, field
 from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
 
-from ansible_collections.nixfleet.nixos.plugins.module_utils.shell import argv
+from ansible_collections.nixfleet.nixos.plugins.module_utils.remote_command import argv
 
 # Ansible's own sudo flags (the sudo become plugin's default become_flags).
 ANSIBLE_SUDO_FLAGS = ("-H", "-S", "-n")

@@ -28,7 +28,7 @@ from ansible_collections.nixfleet.nixos.plugins.module_utils.errors import NixEr
 from ansible_collections.nixfleet.nixos.plugins.module_utils.nix_argv import NixSettings
 from ansible_collections.nixfleet.nixos.plugins.module_utils.progress_text import Phase
 from ansible_collections.nixfleet.nixos.plugins.module_utils.target_file import check_target_path
-from ansible_collections.nixfleet.nixos.plugins.plugin_utils import closure_copy, progress
+from ansible_collections.nixfleet.nixos.plugins.plugin_utils import closure_transfer, progress
 from ansible_collections.nixfleet.nixos.plugins.plugin_utils.fleet_copies import FleetCopies, FleetHosts
 from ansible_collections.nixfleet.nixos.plugins.plugin_utils.progress import Progress
 from ansible_collections.nixfleet.nixos.plugins.plugin_utils.nix_cli import NixCli
@@ -57,15 +57,15 @@ SAFETY_ARGSPEC = {
 }
 # How the controller pushes to a host's store over ssh (copy_closure, nix_profile, remote_build).
 SSH_STORE_ARGSPEC = {
-    "scheme": {"type": "str", "default": "ssh-ng", "choices": list(closure_copy.SCHEMES)},
+    "scheme": {"type": "str", "default": "ssh-ng", "choices": list(closure_transfer.SCHEMES)},
     "check_sigs": {"type": "bool", "default": False},
     "copy_lock_timeout": {"type": "int", "default": 600},
     "copy_stall_timeout": {"type": "int", "default": DEFAULT_STALL_TIMEOUT},
 }
-# How a closure reaches the target (copy_closure, nix_profile; see plugin_utils.closure_copy).
+# How a closure reaches the target (copy_closure, nix_profile; see plugin_utils.closure_transfer).
 TRANSFER_ARGSPEC = dict(
     SSH_STORE_ARGSPEC,
-    mode={"type": "str", "default": "push", "choices": list(closure_copy.MODES)},
+    mode={"type": "str", "default": "push", "choices": list(closure_transfer.MODES)},
     cache_url={"type": "str"},
     from_store={"type": "str"},
 )
@@ -181,8 +181,8 @@ class NixosAction(ActionBase):
                         awx_user=first("awx_user_name", "tower_user_name"), flake=first("nixos_flake"))
 
     @staticmethod
-    def transfer(args: Dict[str, Any]) -> closure_copy.Transfer:
-        return closure_copy.Transfer(mode=args["mode"], cache_url=args["cache_url"], scheme=args["scheme"],
+    def transfer(args: Dict[str, Any]) -> closure_transfer.Transfer:
+        return closure_transfer.Transfer(mode=args["mode"], cache_url=args["cache_url"], scheme=args["scheme"],
                                      check_sigs=args["check_sigs"], lock_timeout=args["copy_lock_timeout"],
                                      from_store=args["from_store"], stall_timeout=args["copy_stall_timeout"])
 

@@ -27,7 +27,7 @@ from ansible_collections.nixfleet.nixos.plugins.module_utils.errors import NixEr
 from ansible_collections.nixfleet.nixos.plugins.module_utils.generations import (
     SYSTEM_PROFILE, ProfileState, parse_probe, probe_command, wraps_command)
 from ansible_collections.nixfleet.nixos.plugins.module_utils.remote_operation import Operation
-from ansible_collections.nixfleet.nixos.plugins.module_utils.shell import Command, probe_field, raw, sequence
+from ansible_collections.nixfleet.nixos.plugins.module_utils.remote_command import Command, probe_field, raw, sequence
 from ansible_collections.nixfleet.nixos.plugins.plugin_utils.activation_models import (
     Outcome, Safety, SwitchPlan, SwitchRequest, needs_change)
 from ansible_collections.nixfleet.nixos.plugins.plugin_utils.deployer_identity import owner_label

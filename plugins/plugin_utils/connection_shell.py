@@ -19,7 +19,7 @@ from typing import Any, Dict, Iterator, Optional
 from ansible.errors import AnsibleConnectionFailure
 from ansible.plugins.action import ActionBase
 
-from ansible_collections.nixfleet.nixos.plugins.module_utils.shell import Command, argv
+from ansible_collections.nixfleet.nixos.plugins.module_utils.remote_command import Command, argv
 from ansible_collections.nixfleet.nixos.plugins.plugin_utils.process import CommandResult
 from ansible_collections.nixfleet.nixos.plugins.plugin_utils.remote_shell import RemoteShell
 from ansible_collections.nixfleet.nixos.plugins.plugin_utils.ssh_target import fresh_options

@@ -14,8 +14,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Dict, List, Tuple
 
-from ansible_collections.nixfleet.nixos.plugins.module_utils.shell import Command, argv, raw
-from ansible_collections.nixfleet.nixos.plugins.plugin_utils import closure_copy
+from ansible_collections.nixfleet.nixos.plugins.module_utils.remote_command import Command, argv, raw
+from ansible_collections.nixfleet.nixos.plugins.plugin_utils import closure_transfer
 from ansible_collections.nixfleet.nixos.plugins.plugin_utils.nix_cli import NixCli
 from ansible_collections.nixfleet.nixos.plugins.plugin_utils.remote_shell import RemoteShell
 from ansible_collections.nixfleet.nixos.plugins.plugin_utils.ssh_target import SshTarget
@@ -36,7 +36,7 @@ def valid_command(paths: List[str]) -> Command:
 
 
 def build(shell: RemoteShell, nix: NixCli, builder: SshTarget, systems: Dict[str, Tuple[str, str]],
-          transfer: closure_copy.Transfer) -> BuildHostReport:
+          transfer: closure_transfer.Transfer) -> BuildHostReport:
     """Make every ``{host: (drv, out)}`` of ``systems`` valid on the build host."""
     report = BuildHostReport()
     outs = sorted({out for _drv, out in systems.values()})
@@ -47,7 +47,7 @@ def build(shell: RemoteShell, nix: NixCli, builder: SshTarget, systems: Dict[str
     if missing:
         drvs = sorted({drv for drv, _out in missing.values()})
         report.steps.append("copy")
-        closure_copy.push(nix, builder, drvs, transfer, derivation=True, shell=shell)
+        closure_transfer.push(nix, builder, drvs, transfer, derivation=True, shell=shell)
         report.steps.append("realise")
         realised = shell.run(argv("nix-store", "--realise", "--keep-going", *drvs))
         if realised.rc != 0:

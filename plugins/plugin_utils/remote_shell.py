@@ -10,7 +10,7 @@ from abc import ABC, abstractmethod
 from typing import Iterator, Optional, TypeVar
 
 from ansible_collections.nixfleet.nixos.plugins.module_utils.remote_operation import Operation
-from ansible_collections.nixfleet.nixos.plugins.module_utils.shell import Command
+from ansible_collections.nixfleet.nixos.plugins.module_utils.remote_command import Command
 
 from ansible_collections.nixfleet.nixos.plugins.plugin_utils.process import CommandResult, check
 
@@ -18,15 +18,15 @@ T = TypeVar("T")
 
 
 def checked(command: Command) -> Command:
-    """``command``, if it is a ``shell.Command`` (no hand-made string reaches a target)."""
+    """``command``, if it is a ``remote_command.Command`` (no hand-made string reaches a target)."""
     if not isinstance(command, Command):
-        raise TypeError("a remote command is a shell.Command (argv() or raw()), not %s %r"
+        raise TypeError("a remote command is a remote_command.Command (argv() or raw()), not %s %r"
                         % (type(command).__name__, command))
     return command
 
 
 class RemoteShell(ABC):
-    """Runs POSIX shell commands (``shell.Command``, nothing else) on one target. Subclasses
+    """Runs POSIX shell commands (``remote_command.Command``, nothing else) on one target. Subclasses
     implement ``_execute``, the carrier."""
 
     label = "target"

@@ -17,7 +17,7 @@ from dataclasses import dataclass, replace
 from urllib.parse import quote as url_quote
 from typing import Dict, List, Optional, Sequence, Tuple
 
-from ansible_collections.nixfleet.nixos.plugins.module_utils.shell import Command, argv
+from ansible_collections.nixfleet.nixos.plugins.module_utils.remote_command import Command, argv
 
 
 # A fresh connection (magic rollback's confirmation) prefers the classic X25519 key exchange: it
@@ -82,7 +82,7 @@ class SshTarget:
         words += self.options() + [self.destination]
         if command is not None:
             if not isinstance(command, Command):
-                raise TypeError("a remote command is a shell.Command, not %r" % (command,))
+                raise TypeError("a remote command is a remote_command.Command, not %r" % (command,))
             words += ["--", command.text]
         return words
 

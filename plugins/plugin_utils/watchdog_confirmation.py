@@ -18,7 +18,7 @@ from ansible_collections.nixfleet.nixos.plugins.module_utils.transaction.protoco
 from ansible_collections.nixfleet.nixos.plugins.module_utils.errors import NixError, nix_error_text
 from ansible_collections.nixfleet.nixos.plugins.module_utils.generations import ProfileState, parse_probe, probe_command
 from ansible_collections.nixfleet.nixos.plugins.module_utils.remote_operation import Operation
-from ansible_collections.nixfleet.nixos.plugins.module_utils.shell import sequence
+from ansible_collections.nixfleet.nixos.plugins.module_utils.remote_command import sequence
 from ansible_collections.nixfleet.nixos.plugins.plugin_utils.remote_shell import RemoteShell
 
 RECOVERY_GRACE = 60  # seconds to wait, after confirm_timeout, for a host that lost contact to come back

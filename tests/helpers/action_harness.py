@@ -12,7 +12,7 @@ import uuid
 from types import SimpleNamespace
 from typing import Any, Callable, Dict, List, Optional, Union
 
-from ansible_collections.nixfleet.nixos.plugins.module_utils.shell import Command
+from ansible_collections.nixfleet.nixos.plugins.module_utils.remote_command import Command
 from ansible_collections.nixfleet.nixos.plugins.plugin_utils.process import CommandResult
 
 from fake_shell import Answer, OperationShell

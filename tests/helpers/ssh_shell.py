@@ -2,7 +2,7 @@
 Ansible): the target's login user, no privilege escalation (``privileged`` changes nothing)."""
 from typing import Optional
 
-from ansible_collections.nixfleet.nixos.plugins.module_utils.shell import Command
+from ansible_collections.nixfleet.nixos.plugins.module_utils.remote_command import Command
 from ansible_collections.nixfleet.nixos.plugins.plugin_utils.process import CommandResult, run
 from ansible_collections.nixfleet.nixos.plugins.plugin_utils.remote_shell import RemoteShell
 from ansible_collections.nixfleet.nixos.plugins.plugin_utils.ssh_target import SshTarget

@@ -19,7 +19,7 @@ sys.path.insert(0, str(ROOT / "tests" / "helpers"))  # (also when the benchmark 
 import nsfleet  # noqa: E402
 
 from ansible_collections.nixfleet.nixos.plugins.module_utils.nix_argv import parse_path_info  # noqa: E402
-from ansible_collections.nixfleet.nixos.plugins.module_utils.shell import Command, raw  # noqa: E402
+from ansible_collections.nixfleet.nixos.plugins.module_utils.remote_command import Command, raw  # noqa: E402
 from ansible_collections.nixfleet.nixos.plugins.plugin_utils.nix_cli import NixCli  # noqa: E402
 from ansible_collections.nixfleet.nixos.plugins.plugin_utils.ssh_target import SshTarget  # noqa: E402
 
@@ -37,7 +37,7 @@ def target(host: nsfleet.Host) -> SshTarget:
 
 
 def ssh(host: nsfleet.Host, command, check: bool = True, timeout: float = 60) -> subprocess.CompletedProcess:
-    """Run ``command`` (a test's own shell text, or a ``shell.Command``) on ``host``."""
+    """Run ``command`` (a test's own shell text, or a ``remote_command.Command``) on ``host``."""
     remote = command if isinstance(command, Command) else raw(command)
     proc = subprocess.run(target(host).ssh_argv(remote), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                           universal_newlines=True, timeout=timeout, stdin=subprocess.DEVNULL, check=False)

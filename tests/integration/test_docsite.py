@@ -2,7 +2,7 @@
 ``build.sh`` (antsibull-docs renders every plugin, role and guide; Sphinx builds HTML with warnings
 as errors), a page for every module, role, filter, the inventory plugin and every guide; and
 ``antsibull-docs lint-collection-docs`` clean. The guides' pages are what docs/*.md gives
-(tests/unit/test_docsite_sources.py). No fleet needed."""
+(tests/unit/tooling/test_docsite_sources.py). No fleet needed."""
 import os
 import re
 import subprocess

@@ -12,7 +12,7 @@ from fleetctl import FLEET_CLI, NIX_CONFIG, http_get, inside, nsfleet, ssh, targ
 from ssh_shell import SshShell
 
 from ansible_collections.nixfleet.nixos.plugins.module_utils.generations import SYSTEM_PROFILE, parse_probe, probe_command
-from ansible_collections.nixfleet.nixos.plugins.module_utils.shell import argv, raw
+from ansible_collections.nixfleet.nixos.plugins.module_utils.remote_command import argv, raw
 from ansible_collections.nixfleet.nixos.plugins.module_utils.errors import NixError
 from ansible_collections.nixfleet.nixos.plugins.plugin_utils.nix_cli import NixCli
 from ansible_collections.nixfleet.nixos.plugins.plugin_utils.ssh_target import SshTarget

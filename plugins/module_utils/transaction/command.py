@@ -46,7 +46,7 @@ from ansible_collections.nixfleet.nixos.plugins.module_utils.account_name import
 from ansible_collections.nixfleet.nixos.plugins.module_utils.generation_commands import (
     DEPLOY_RS_ACTIVATE, NOTHING_TO_ACTIVATE, SETS_PROFILE, SETS_RUNNING)
 from ansible_collections.nixfleet.nixos.plugins.module_utils.generations import profile_target
-from ansible_collections.nixfleet.nixos.plugins.module_utils.shell import Command, argv, lines, probe_field, raw
+from ansible_collections.nixfleet.nixos.plugins.module_utils.remote_command import Command, argv, lines, probe_field, raw
 from ansible_collections.nixfleet.nixos.plugins.module_utils.transaction.protocol import STATE_KEYS, Deletion, Verdict
 
 LOCK_FILE = "/nix/var/nix/nixfleet-deploy.lock"

@@ -12,7 +12,7 @@ from typing import Optional
 
 from ansible_collections.nixfleet.nixos.plugins.module_utils.generation_commands import EXIT_FAILED_UNITS
 from ansible_collections.nixfleet.nixos.plugins.module_utils.remote_operation import Answer, Operation
-from ansible_collections.nixfleet.nixos.plugins.module_utils.shell import Command
+from ansible_collections.nixfleet.nixos.plugins.module_utils.remote_command import Command
 from ansible_collections.nixfleet.nixos.plugins.module_utils.transaction.command import (
     Transaction, cleanup_command, confirm_command, launch_command, parse_status, split_launch_output, status_command)
 from ansible_collections.nixfleet.nixos.plugins.module_utils.transaction.protocol import Deletion, Verdict

@@ -8,7 +8,7 @@ import time
 import pytest
 
 from ansible_collections.nixfleet.nixos.plugins.module_utils import own_processes
-from ansible_collections.nixfleet.nixos.plugins.module_utils.shell import argv, raw
+from ansible_collections.nixfleet.nixos.plugins.module_utils.remote_command import argv, raw
 
 
 def ours(pid, path):

@@ -9,7 +9,7 @@ import pytest
 from ansible.errors import AnsibleActionFail
 
 from ansible_collections.nixfleet.nixos.plugins.module_utils.errors import NixError
-from ansible_collections.nixfleet.nixos.plugins.module_utils.shell import argv
+from ansible_collections.nixfleet.nixos.plugins.module_utils.remote_command import argv
 from ansible_collections.nixfleet.nixos.plugins.plugin_utils.connection_shell import ConnectionShell
 from ansible_collections.nixfleet.nixos.plugins.plugin_utils.action_base import (
     PROFILE_ARGSPEC, NixosAction, refuse_nul)

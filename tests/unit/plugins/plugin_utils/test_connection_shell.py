@@ -12,7 +12,7 @@ from ansible.playbook.play_context import PlayContext
 from ansible.plugins.action import ActionBase
 from ansible.plugins.loader import connection_loader
 
-from ansible_collections.nixfleet.nixos.plugins.module_utils.shell import argv, raw
+from ansible_collections.nixfleet.nixos.plugins.module_utils.remote_command import argv, raw
 from ansible_collections.nixfleet.nixos.plugins.plugin_utils import connection_shell as cs
 from ansible_collections.nixfleet.nixos.plugins.plugin_utils.ssh_target import NO_MASTER
 

@@ -4,7 +4,7 @@ import pytest
 
 from ansible_collections.nixfleet.nixos.plugins.module_utils.errors import NixError
 from ansible_collections.nixfleet.nixos.plugins.module_utils.remote_operation import Operation
-from ansible_collections.nixfleet.nixos.plugins.module_utils.shell import argv, raw
+from ansible_collections.nixfleet.nixos.plugins.module_utils.remote_command import argv, raw
 
 from local_shell import LocalShell
 
@@ -44,5 +44,5 @@ def test_operations_with_what_fail_and_without_it_parse_every_answer():
 
 
 def test_only_commands_built_by_the_shell_module_run():
-    with pytest.raises(TypeError, match="a remote command is a shell.Command"):
+    with pytest.raises(TypeError, match="a remote command is a remote_command.Command"):
         LocalShell().run("rm -rf /")  # (the wrong type is the test)

@@ -6,7 +6,7 @@ import pytest
 
 from ansible_collections.nixfleet.nixos.plugins.module_utils.transaction import command as tr
 from ansible_collections.nixfleet.nixos.plugins.module_utils.transaction.protocol import Deletion, Verdict
-from ansible_collections.nixfleet.nixos.plugins.module_utils.shell import raw
+from ansible_collections.nixfleet.nixos.plugins.module_utils.remote_command import raw
 
 P = "/nix/store/fdbsdqh96xcdfvxizjzr90dqy2v5d87k-nixos-system-web-2"
 PREV = "/nix/store/vsp9a6ydyqvbnv7majfxkyl0vjdjwlxq-nixos-system-web-1"

@@ -9,7 +9,7 @@ import pytest
 from ansible_collections.nixfleet.nixos.plugins.module_utils import closure_graph as cg, deploy_report as dr
 from ansible_collections.nixfleet.nixos.plugins.module_utils import package_gate as pg
 
-OUTPUTS = Path(__file__).parent / "nix_outputs" / "2.8.0"
+OUTPUTS = Path(__file__).resolve().parents[2] / "nix_outputs" / "2.8.0"
 TODAY = datetime.date(2026, 6, 1)
 
 

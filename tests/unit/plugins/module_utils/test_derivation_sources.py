@@ -10,7 +10,7 @@ import pytest
 from ansible_collections.nixfleet.nixos.plugins.module_utils import derivation_sources as ds
 from ansible_collections.nixfleet.nixos.plugins.module_utils import sbom as sb
 
-OUTPUTS = Path(__file__).parent / "nix_outputs"
+OUTPUTS = Path(__file__).resolve().parents[2] / "nix_outputs"
 VERSIONS = ["2.8.0", "2.26.3", "2.34.8"]
 # What the recorded fixed-output "fetch" wrote, so its hash is known without reading Nix's.
 FETCHED = hashlib.sha256(b"libfoo-source\n").hexdigest()

@@ -9,7 +9,7 @@ import ansible_collections.nixfleet.nixos.plugins as plugins_package
 
 PKG = Path(plugins_package.__path__[0]).parent
 COLLECTIONS = PKG.parents[2]
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 
 
 def run(*argv: str, cwd: Path) -> subprocess.CompletedProcess:

@@ -10,7 +10,7 @@ import pytest
 
 from ansible_collections.nixfleet.nixos.plugins.module_utils import nix_log
 
-OUTPUTS = Path(__file__).parent / "nix_outputs"
+OUTPUTS = Path(__file__).resolve().parents[2] / "nix_outputs"
 VERSIONS = ["2.8.0", "2.26.3", "2.34.8"]
 
 

@@ -12,7 +12,7 @@ from ansible_collections.nixfleet.nixos.plugins.module_utils import progress_tex
 from ansible_collections.nixfleet.nixos.plugins.plugin_utils import fleet_copies, live_progress, progress
 from ansible_collections.nixfleet.nixos.plugins.plugin_utils.process import run
 
-OUTPUTS = Path(__file__).parent / "nix_outputs"
+OUTPUTS = Path(__file__).resolve().parents[2] / "nix_outputs"
 
 
 class Clock:

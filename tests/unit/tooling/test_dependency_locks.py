@@ -16,7 +16,7 @@ import pytest
 from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 REQUIREMENTS = ROOT / "tests" / "requirements"
 LOCKS = REQUIREMENTS / "locks"
 LOCK_NAME = re.compile(r"^(?P<env>.+)-py(?P<python>\d+\.\d+)\.txt$")

@@ -6,7 +6,7 @@ from ansible_collections.nixfleet.nixos.plugins.module_utils.errors import (
 from ansible_collections.nixfleet.nixos.plugins.plugin_utils.closure_diff import versions_without_drv
 from ansible_collections.nixfleet.nixos.plugins.plugin_utils.system_build import build_error_for
 
-NIX_OUTPUTS = Path(__file__).resolve().parent / "nix_outputs"
+NIX_OUTPUTS = Path(__file__).resolve().parents[2] / "nix_outputs"
 
 
 def test_derivation_diffs_read_the_same_on_every_nix():

@@ -5,7 +5,7 @@ import re
 from pathlib import Path
 from typing import List
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 
 
 def map_rows() -> List[str]:

@@ -13,7 +13,7 @@ from ansible_collections.nixfleet.nixos.plugins.module_utils import closure_grap
 from ansible_collections.nixfleet.nixos.plugins.module_utils import exposure_report as er
 from ansible_collections.nixfleet.nixos.plugins.module_utils.package_spec import parse_spec
 
-OUTPUTS = Path(__file__).parent / "nix_outputs"
+OUTPUTS = Path(__file__).resolve().parents[2] / "nix_outputs"
 RECORDED = sorted(p.parent.name for p in OUTPUTS.glob("*/graph.txt"))
 
 

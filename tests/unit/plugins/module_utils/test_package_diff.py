@@ -7,7 +7,7 @@ import pytest
 from ansible_collections.nixfleet.nixos.plugins.module_utils.package_diff import (
     PackageChange, parse_diff_closures, without_colours)
 
-OUTPUTS = Path(__file__).parent / "nix_outputs"
+OUTPUTS = Path(__file__).resolve().parents[2] / "nix_outputs"
 VERSIONS = ["2.8.0", "2.26.3", "2.34.8"]
 
 

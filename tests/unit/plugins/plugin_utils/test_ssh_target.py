@@ -2,7 +2,7 @@ import subprocess
 
 import pytest
 
-from ansible_collections.nixfleet.nixos.plugins.module_utils.shell import raw
+from ansible_collections.nixfleet.nixos.plugins.module_utils.remote_command import raw
 from ansible_collections.nixfleet.nixos.plugins.plugin_utils.ssh_target import SshTarget
 
 T = SshTarget(host="127.0.0.11", user="root", port=2222, private_key="/k/id", known_hosts="/k/known_hosts",

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 ACTIONS = sorted(p.stem for p in (ROOT / "plugins" / "action").glob("*.py") if p.stem != "__init__")
 FRAGMENTS = importlib.import_module("ansible_collections.nixfleet.nixos.plugins.doc_fragments.nix").ModuleDocFragment
 KEYS = ("type", "default", "choices", "elements", "required")

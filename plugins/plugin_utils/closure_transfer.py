@@ -15,7 +15,7 @@ from ansible_collections.nixfleet.nixos.plugins.module_utils import copy_lock, c
 from ansible_collections.nixfleet.nixos.plugins.module_utils.errors import NixError
 from ansible_collections.nixfleet.nixos.plugins.module_utils.nix_argv import FRESH_NARINFO
 from ansible_collections.nixfleet.nixos.plugins.module_utils.nix_conf import validate_store_url
-from ansible_collections.nixfleet.nixos.plugins.module_utils.shell import argv, raw
+from ansible_collections.nixfleet.nixos.plugins.module_utils.remote_command import argv, raw
 from ansible_collections.nixfleet.nixos.plugins.module_utils.store_path import store_path_option
 from ansible_collections.nixfleet.nixos.plugins.plugin_utils.copy_watch import CopyStalled
 from ansible_collections.nixfleet.nixos.plugins.plugin_utils.nix_cli import NixCli

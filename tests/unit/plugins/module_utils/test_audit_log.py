@@ -9,7 +9,7 @@ import pytest
 from ansible_collections.nixfleet.nixos.plugins.module_utils import audit_log as al
 from ansible_collections.nixfleet.nixos.plugins.module_utils.transaction import command as tr
 from ansible_collections.nixfleet.nixos.plugins.module_utils.transaction.protocol import Verdict
-from ansible_collections.nixfleet.nixos.plugins.module_utils.shell import argv
+from ansible_collections.nixfleet.nixos.plugins.module_utils.remote_command import argv
 
 A = "/nix/store/%s-nixos-system-h-1" % ("a" * 32)
 B = "/nix/store/%s-nixos-system-h-2" % ("b" * 32)

@@ -1,5 +1,5 @@
 """The hosts' systems evaluated by several ``nix eval`` processes at once (``SystemBuilder(eval_workers=N)``;
-how chunks are sized is tests/unit/test_evaluation_pool.py): the processes really overlap, and, with
+how chunks are sized is tests/unit/plugins/plugin_utils/test_evaluation_pool.py): the processes really overlap, and, with
 the real Nix on a copy of the fixture flake, every host gets exactly the system Nix gives it alone."""
 import json
 import shutil
@@ -15,7 +15,7 @@ from ansible_collections.nixfleet.nixos.plugins.plugin_utils.system_build import
 
 from fake_nix import FakeNix, targets
 
-FIXTURE = Path(__file__).resolve().parents[1] / "fixtures" / "flake"
+FIXTURE = Path(__file__).resolve().parents[3] / "fixtures" / "flake"
 ATTR = 'nixosConfigurations."%s".config.system.build.toplevel'
 
 

@@ -10,7 +10,7 @@ import pytest
 from ansible_collections.nixfleet.nixos.plugins.module_utils import generation_commands as ac
 from ansible_collections.nixfleet.nixos.plugins.module_utils.transaction.protocol import Verdict
 from ansible_collections.nixfleet.nixos.plugins.module_utils.errors import NixError
-from ansible_collections.nixfleet.nixos.plugins.module_utils.shell import Command
+from ansible_collections.nixfleet.nixos.plugins.module_utils.remote_command import Command
 from ansible_collections.nixfleet.nixos.plugins.plugin_utils.activation_models import SwitchRequest
 
 from activator_answers import AFTER, NEW, OLD, activator, launched, probe

@@ -10,7 +10,7 @@ import pytest
 from ansible_collections.nixfleet.nixos.plugins.module_utils import nix_daemon as nd
 from ansible_collections.nixfleet.nixos.plugins.module_utils.errors import NixError
 from ansible_collections.nixfleet.nixos.plugins.module_utils.remote_operation import Operation
-from ansible_collections.nixfleet.nixos.plugins.module_utils.shell import argv
+from ansible_collections.nixfleet.nixos.plugins.module_utils.remote_command import argv
 
 from local_shell import LocalShell
 

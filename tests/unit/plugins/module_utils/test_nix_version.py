@@ -35,7 +35,7 @@ def test_unparseable(bad):
 
 # Real output of each Nix the matrix runs (Debian 12, 13 and unstable), recorded with
 # `nix store add-file` of a file and a missing path: tests/unit/nix_outputs/<version>/.
-OUTPUTS = Path(__file__).parent / "nix_outputs"
+OUTPUTS = Path(__file__).resolve().parents[2] / "nix_outputs"
 RECORDED = sorted(p.name for p in OUTPUTS.iterdir() if p.is_dir())
 
 

@@ -9,10 +9,10 @@ from pathlib import Path
 import pytest
 
 from ansible_collections.nixfleet.nixos.plugins.module_utils import garbage_collection as gc
-from ansible_collections.nixfleet.nixos.plugins.module_utils.shell import probe_field
+from ansible_collections.nixfleet.nixos.plugins.module_utils.remote_command import probe_field
 from ansible_collections.nixfleet.nixos.plugins.plugin_utils.process import CommandResult
 
-OUTPUTS = Path(__file__).parent / "nix_outputs"
+OUTPUTS = Path(__file__).resolve().parents[2] / "nix_outputs"
 VERSIONS = ["2.8.0", "2.26.3", "2.34.8"]
 
 

@@ -10,7 +10,7 @@ from typing import Any, Dict, Iterator, Tuple
 import pytest
 import yaml
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 PREFIX = "nixfleet.nixos."
 ONE_VARIABLE = re.compile(r"^\{\{\s*(\w+)\s*\}\}$")
 NO_DEFAULT = object()

@@ -4,7 +4,7 @@ from pathlib import Path
 
 from warning_lines import DependencyWarning, split_warnings
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 # ansible-core 2.19.14 with cryptography 51.0.1, on stderr of every Ansible command.
 DSA = ("/srv/x/.venv/lib/python3.11/site-packages/ansible/_internal/_ssh/_ssh_agent.py:18: "
        "CryptographyDeprecationWarning: DSA is deprecated and support will be removed in a future release. "

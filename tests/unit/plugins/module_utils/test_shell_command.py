@@ -1,4 +1,4 @@
-"""The remote command type (``module_utils.shell``): words arrive exactly as given, whatever they
+"""The remote command type (``module_utils.remote_command``): words arrive exactly as given, whatever they
 hold, because a real ``sh`` runs what the type made and an argv printer reports what it received;
 shell text enters only through ``raw()``."""
 import subprocess
@@ -6,7 +6,7 @@ import subprocess
 import pytest
 from hypothesis import given, settings, strategies as st
 
-from ansible_collections.nixfleet.nixos.plugins.module_utils.shell import Command, argv, lines, raw, sequence
+from ansible_collections.nixfleet.nixos.plugins.module_utils.remote_command import Command, argv, lines, raw, sequence
 from ansible_collections.nixfleet.nixos.plugins.plugin_utils.remote_shell import checked
 
 # Any text a user, a flake or an inventory could hand us: every Unicode character a process argument
@@ -95,5 +95,5 @@ def test_integers_and_word_lists():
 
 def test_no_remote_command_is_a_string():
     """The shells refuse anything but a Command."""
-    with pytest.raises(TypeError, match="is a shell.Command"):
+    with pytest.raises(TypeError, match="is a remote_command.Command"):
         checked("echo hi")  # type: ignore[arg-type]  # (the wrong type is the test)
