@@ -5,6 +5,7 @@
 
 from __future__ import annotations
 
+from ansible_collections.nixfleet.nixos.plugins.module_utils.generation_commands import CHANGING
 from ansible_collections.nixfleet.nixos.plugins.plugin_utils.action_base import (
     PROFILE_ARGSPEC, SAFETY_ARGSPEC, NixosAction)
 
@@ -15,7 +16,7 @@ class ActionModule(NixosAction):
         PROFILE_ARGSPEC,
         **SAFETY_ARGSPEC,
         generation={"type": "int"},
-        action={"type": "str", "default": "switch", "choices": ["switch", "boot", "test"]},
+        action={"type": "str", "default": "switch", "choices": list(CHANGING)},
     )
 
     def execute(self, args, task_vars):

@@ -29,6 +29,7 @@ from dataclasses import dataclass
 from typing import Any, Dict, List, Optional, Tuple
 
 from ansible_collections.nixfleet.nixos.plugins.module_utils.flake_ref import ref_rev
+from ansible_collections.nixfleet.nixos.plugins.module_utils.generation_commands import SETS_RUNNING
 from ansible_collections.nixfleet.nixos.plugins.module_utils.remote_command import Command, raw
 from ansible_collections.nixfleet.nixos.plugins.module_utils.transaction.protocol import words
 
@@ -38,7 +39,6 @@ DEFAULT_KEEP = 1000  # records a host keeps at least
 RECORDED = words(audited=True)  # outcomes that changed something
 KEPT = words(audited=True, kept=True)  # the new system stayed
 UNDONE = words(audited=True, undone=True)  # the host went back to what it ran before
-SETS_RUNNING = ("switch", "test")
 MAX_FIELD = 512
 PREFIX = "audit"
 

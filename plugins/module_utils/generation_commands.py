@@ -5,11 +5,34 @@
 
 from __future__ import annotations
 
+from enum import Enum
+
 from ansible_collections.nixfleet.nixos.plugins.module_utils.remote_command import Command, argv, raw
 
-ACTIONS = ("switch", "boot", "test", "dry-activate")
-SETS_PROFILE = ("switch", "boot")
-SETS_RUNNING = ("switch", "test")
+
+class Action(str, Enum):
+    """What a new generation is asked to become (``switch-to-configuration``'s actions): the boot
+    entry and system profile (``sets_profile``), the running system (``sets_running``), or neither
+    (``dry-activate``, which only says what would change). Equal to its word, as options give it."""
+
+    SWITCH = "switch"
+    BOOT = "boot"
+    TEST = "test"
+    DRY_ACTIVATE = "dry-activate"
+
+    @property
+    def sets_profile(self) -> bool:
+        return self in (Action.SWITCH, Action.BOOT)
+
+    @property
+    def sets_running(self) -> bool:
+        return self in (Action.SWITCH, Action.TEST)
+
+
+ACTIONS = tuple(a.value for a in Action)
+SETS_PROFILE = tuple(a.value for a in Action if a.sets_profile)
+SETS_RUNNING = tuple(a.value for a in Action if a.sets_running)  # also the live ones the inhibitors refuse
+CHANGING = tuple(a.value for a in Action if a.sets_profile or a.sets_running)  # what a rollback may do
 EXIT_FAILED_UNITS = 4
 
 

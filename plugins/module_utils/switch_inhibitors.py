@@ -18,12 +18,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Optional
 
+from ansible_collections.nixfleet.nixos.plugins.module_utils.generation_commands import SETS_RUNNING
 from ansible_collections.nixfleet.nixos.plugins.module_utils.remote_command import Command, probe_field, raw
 
 INHIBITORS_FILE = "switch-inhibitors"
 RUNNING_LINK = "/run/current-system"
 CHOICES = ("fail", "boot")  # what to do when inhibited: fail before anything changes, or boot + reboot
-LIVE_ACTIONS = ("switch", "test")  # the actions the check refuses
+LIVE_ACTIONS = SETS_RUNNING  # the actions the check refuses
 
 
 @dataclass(frozen=True)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
+from enum import Enum
 from typing import Callable, Optional, Sequence
 
 from ansible_collections.nixfleet.nixos.plugins.module_utils import copy_lock, copy_progress
@@ -22,7 +23,17 @@ from ansible_collections.nixfleet.nixos.plugins.plugin_utils.nix_cli import NixC
 from ansible_collections.nixfleet.nixos.plugins.plugin_utils.remote_shell import RemoteShell
 from ansible_collections.nixfleet.nixos.plugins.plugin_utils.ssh_target import SshTarget
 
-MODES = ("push", "substitute", "cache")
+
+class Mode(str, Enum):
+    """How a closure reaches a host: the controller pushes it over ssh, the host substitutes it from
+    the controller's store, or the host fetches it from a binary cache."""
+
+    PUSH = "push"
+    SUBSTITUTE = "substitute"
+    CACHE = "cache"
+
+
+MODES = tuple(m.value for m in Mode)
 SCHEMES = tuple(copy_lock.PROGRAMS)  # the Nix store protocols over ssh: ssh-ng, ssh
 UNREACHABLE = "cannot open connection to remote store"
 # Nix 2.8: "... is not signed by any of the keys"; 2.34: "ignoring substitute ..., as it's not signed by
@@ -38,7 +49,7 @@ NO_DAEMON = ("Nix daemon disconnected unexpectedly", "cannot connect to socket a
 
 @dataclass(frozen=True)
 class Transfer:
-    mode: str = "push"
+    mode: str = Mode.PUSH.value
     cache_url: Optional[str] = None
     scheme: str = "ssh-ng"
     check_sigs: bool = False
@@ -51,7 +62,7 @@ class Transfer:
             raise NixError("copy_lock_timeout must be >= 0 seconds, not %d" % self.lock_timeout)
         if self.stall_timeout < 0:
             raise NixError("copy_stall_timeout must be >= 0 seconds (0: no limit), not %d" % self.stall_timeout)
-        if self.mode == "cache" and not self.cache_url:
+        if self.mode == Mode.CACHE and not self.cache_url:
             raise NixError("mode=cache needs cache_url (the binary cache the target pulls from)")
         for option in ("cache_url", "from_store"):
             if getattr(self, option) is not None:
@@ -91,7 +102,7 @@ def build_source(build_on_target: bool, drv_path: Optional[str]) -> Optional[str
 def check(transfer: Transfer, build_from: Optional[str], host: str) -> None:
     """Refuse a transfer that cannot work before anything is asked of the host."""
     transfer.validate()
-    if build_from is not None and transfer.mode == "cache":
+    if build_from is not None and transfer.mode == Mode.CACHE:
         raise NixError("a system built on the target is not pulled from a cache: use copy mode push or substitute "
                        "with build on target", host=host)
 
@@ -99,7 +110,7 @@ def check(transfer: Transfer, build_from: Optional[str], host: str) -> None:
 def deliver(shell: RemoteShell, path: str, transfer: Transfer, nix: NixCli, target: Callable[[], SshTarget],
             build_from: Optional[str] = None) -> None:
     """Put ``path``, which the target lacks, on it (see :func:`ensure`, which checks first)."""
-    if transfer.mode == "cache":
+    if transfer.mode == Mode.CACHE:
         fetch(shell, path, transfer.cache_url or "")
     else:
         push(nix, target(), [build_from or path], transfer, derivation=build_from is not None, shell=shell)
@@ -107,7 +118,7 @@ def deliver(shell: RemoteShell, path: str, transfer: Transfer, nix: NixCli, targ
             realise(shell, build_from, path)
     # A pushed closure is valid once nix copy succeeds (the switch's own probe looks again); a pull
     # is checked here, since a cache may hand out less than asked for.
-    if transfer.mode == "cache" and not is_valid(shell, path):
+    if transfer.mode == Mode.CACHE and not is_valid(shell, path):
         raise NixError("%s is still not valid on the target after the copy" % path, host=shell.label)
 
 
@@ -119,7 +130,7 @@ def push(nix: NixCli, destination: SshTarget, paths: Sequence[str], transfer: Tr
     serves both connections, and a master is one host's. A copy without progress for
     ``transfer.stall_timeout`` seconds is ended; the error says how far it got and (asked over
     ``shell``, the host's own connection) which paths the host still lacks."""
-    substitute = transfer.mode == "substitute"
+    substitute = transfer.mode == Mode.SUBSTITUTE
     if transfer.from_store and transfer.from_store.startswith(("ssh://", "ssh-ng://")):
         destination = destination.without_master()
     token = uuid.uuid4().hex  # marks this copy's Nix program on the host, to end it should the copy stall
