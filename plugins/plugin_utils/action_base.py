@@ -22,7 +22,7 @@ from typing import Any, Dict, Iterator, Optional, Tuple
 from ansible.plugins.action import ActionBase
 from ansible.utils.path import unfrackpath
 
-from ansible_collections.nixfleet.nixos.plugins.module_utils.audit_log import DEFAULT_KEEP, Deployer, check_keep
+from ansible_collections.nixfleet.nixos.plugins.module_utils.audit_log import Deployer, check_keep
 from ansible_collections.nixfleet.nixos.plugins.module_utils.copy_progress import DEFAULT_STALL_TIMEOUT
 from ansible_collections.nixfleet.nixos.plugins.module_utils.errors import NixError
 from ansible_collections.nixfleet.nixos.plugins.module_utils.nix_argv import NixSettings
@@ -46,14 +46,15 @@ NIX_ARGSPEC = {
 PROFILE_ARGSPEC = {
     "profile": {"type": "str", "default": "/nix/var/nix/profiles/system"},
 }
+_SAFE = Safety()  # its defaults are the options' (defined once, in activation_models.Safety)
 SAFETY_ARGSPEC = {
-    "magic_rollback": {"type": "bool", "default": True},
-    "confirm_timeout": {"type": "int", "default": 30},
-    "lock_timeout": {"type": "int", "default": 60},
-    "auto_rollback": {"type": "bool", "default": True},
-    "activation_timeout": {"type": "int", "default": 0},
-    "temp_path": {"type": "str", "default": "/run/nixfleet"},
-    "audit_log_keep": {"type": "int", "default": DEFAULT_KEEP},
+    "magic_rollback": {"type": "bool", "default": _SAFE.magic_rollback},
+    "confirm_timeout": {"type": "int", "default": _SAFE.confirm_timeout},
+    "lock_timeout": {"type": "int", "default": _SAFE.lock_timeout},
+    "auto_rollback": {"type": "bool", "default": _SAFE.auto_rollback},
+    "activation_timeout": {"type": "int", "default": _SAFE.activation_timeout},
+    "temp_path": {"type": "str", "default": _SAFE.work_root},
+    "audit_log_keep": {"type": "int", "default": _SAFE.audit_keep},
 }
 # How the controller pushes to a host's store over ssh (copy_closure, nix_profile, remote_build).
 SSH_STORE_ARGSPEC = {
