@@ -26,35 +26,45 @@ def collections_root(session: nox.Session) -> str:
     """A folder where ``ansible_collections.nixfleet.nixos`` is this checkout (mypy imports it so)."""
     root = session.create_tmp()
     session.run("mkdir", "-p", root + "/ansible_collections/nixfleet", external=True)
-    session.run("ln", "-sfn", HERE, root + "/ansible_collections/nixfleet/nixos",
-                external=True)
+    session.run("ln", "-sfn", HERE, root + "/ansible_collections/nixfleet/nixos", external=True)
     return root
 
 
 @nox.session(python=PYTHONS, venv_backend="venv")
 def lint(session: nox.Session) -> None:
-    """ruff's lint, mypy over plugins/ and tests/, pyflakes: the settings of pyproject.toml."""
+    """ruff's lint and format check, mypy over plugins/ and tests/, pyflakes: the settings of pyproject.toml."""
     locked(session)
     session.run("ruff", "check", ".")
+    session.run("ruff", "format", "--check", ".")
     session.run("pyflakes", "plugins", "tests", "molecule")
     with session.chdir(collections_root(session)):
-        session.run("mypy", "--config-file", HERE + "/pyproject.toml", "ansible_collections/nixfleet/nixos/plugins",
-                    "ansible_collections/nixfleet/nixos/tests")
+        session.run(
+            "mypy",
+            "--config-file",
+            HERE + "/pyproject.toml",
+            "ansible_collections/nixfleet/nixos/plugins",
+            "ansible_collections/nixfleet/nixos/tests",
+        )
 
 
 @nox.session(python=PYTHONS, venv_backend="venv")
 def unit(session: nox.Session) -> None:
     """The unit tests that need nothing of the machine (the ``host_tools`` ones run in the full suite)."""
     locked(session)
-    session.run("python", "-m", "pytest", "-p", "no:cacheprovider", "tests/unit", "-m", "not host_tools",
-                *session.posargs)
+    session.run(
+        "python", "-m", "pytest", "-p", "no:cacheprovider", "tests/unit", "-m", "not host_tools", *session.posargs
+    )
 
 
 @nox.session(python=False)
 def sanity(session: nox.Session) -> None:
     """ansible-test sanity and units on a copy of the collection (in the venv of scripts/setup.sh)."""
-    session.run("bash", "-c", "source scripts/env.sh && python -m pytest -p no:cacheprovider "
-                              "tests/integration/test_sanity_lint.py", external=True)
+    session.run(
+        "bash",
+        "-c",
+        "source scripts/env.sh && python -m pytest -p no:cacheprovider tests/integration/test_sanity_lint.py",
+        external=True,
+    )
 
 
 @nox.session(python=False)

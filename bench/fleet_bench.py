@@ -10,6 +10,7 @@ redeploy, and a redeploy after the package every host shares changed. Every depl
 cached, a bare ``nix eval`` of the same metadata), the floor (that eval plus one parallel
 ``ssh readlink /run/current-system`` round), and the controller's peak memory at the largest size.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -61,9 +62,19 @@ class Recorder:
         record = dict(size=size, rep=rep, method=method, scenario=scenario, **sample.to_dict())
         record.update(extra)
         self.records.append(record)
-        print("  %-10s %-16s %3d hosts  %7.2f s  nix=%-4d lo=%d B%s" % (
-            method, scenario, size, sample.seconds, sample.nix_processes, sample.loopback_bytes,
-            "  peak PSS %d MiB" % (sample.peak_pss_kib // 1024) if sample.peak_pss_kib else ""), flush=True)
+        print(
+            "  %-10s %-16s %3d hosts  %7.2f s  nix=%-4d lo=%d B%s"
+            % (
+                method,
+                scenario,
+                size,
+                sample.seconds,
+                sample.nix_processes,
+                sample.loopback_bytes,
+                "  peak PSS %d MiB" % (sample.peak_pss_kib // 1024) if sample.peak_pss_kib else "",
+            ),
+            flush=True,
+        )
         (self.out / "results.json").write_text(json.dumps(self.records, indent=1))
 
 
@@ -71,6 +82,7 @@ def run_deploys(work: Path, size: int, rep: int, method: Method, rec: Recorder) 
     """Cold deploy, no-op redeploy, shared package changed: each measured and verified."""
     salt = "r%d-%s-%d" % (rep, method.key, int(time.time()))
     with scene(work / ("%s-%d-%d" % (method.key, size, rep)), size, salt) as sc:
+
         def deploy(scenario: str, before: Optional[Dict[str, str]] = None) -> Dict[str, str]:
             sample = measure(method.argv(sc), sc.env, sc.nix_log, sc.work / ("%s.log" % scenario), cwd=sc.work)
             systems = sc.verify()
@@ -83,16 +95,27 @@ def run_deploys(work: Path, size: int, rep: int, method: Method, rec: Recorder) 
         deploy("noop")
         if method.key == "nixfleet":
             floor_env = dict(sc.env, BENCH_METADATA_EXPR=sc.metadata_expression())
-            rec.add(size, rep, "floor", "noop", measure(
-                ["bash", str(BENCH / "baseline.sh"), "floor", sc.flake.ref, str(sc.hosts_file)], floor_env,
-                sc.nix_log, sc.work / "floor.log"))
+            rec.add(
+                size,
+                rep,
+                "floor",
+                "noop",
+                measure(
+                    ["bash", str(BENCH / "baseline.sh"), "floor", sc.flake.ref, str(sc.hosts_file)],
+                    floor_env,
+                    sc.nix_log,
+                    sc.work / "floor.log",
+                ),
+            )
         sc.change_shared_package(salt + "-shared2")
         deploy("shared-changed", before=first)
 
 
 def run_inventory(work: Path, size: int, rep: int, rec: Recorder) -> None:
-    with scene(work / ("inventory-%d-%d" % (size, rep)), size, "inv%d-%d" % (rep, int(time.time())),
-               with_fleet=False) as sc:
+    with scene(
+        work / ("inventory-%d-%d" % (size, rep)), size, "inv%d-%d" % (rep, int(time.time())), with_fleet=False
+    ) as sc:
+
         def timed(name: str, argv: List[str], **env) -> None:
             sample = measure(argv, dict(sc.env, **env), sc.nix_log, sc.work / ("%s.log" % name), cwd=sc.work)
             rec.add(size, rep, "inventory", name, sample)
@@ -110,28 +133,69 @@ def run_evaluation(work: Path, size: int, rep: int, rec: Recorder) -> None:
     and what one host's evaluation costs alone (CPU of ``nix eval`` of its derivation, 3 hosts)."""
     for workers in (1, 0):
         salt = "ev%d-%d-%d" % (rep, workers, int(time.time()))
-        with scene(work / ("eval-%d-%d-%d" % (size, rep, workers)), size, salt, with_fleet=False,
-                   eval_rounds=EVAL_ROUNDS) as sc:
+        with scene(
+            work / ("eval-%d-%d-%d" % (size, rep, workers)), size, salt, with_fleet=False, eval_rounds=EVAL_ROUNDS
+        ) as sc:
             if workers == 0:
                 for host in sorted(sc.flake.data["hosts"])[:3]:
-                    rec.add(size, rep, "evaluation", "one-host-alone", measure(
-                        ["nix", "eval", "--raw", sc.flake.toplevel(host) + ".drvPath"], sc.env, sc.nix_log,
-                        sc.work / ("alone-%s.log" % host)))
-            sample = measure(["ansible-playbook", "-i", str(sc.inventory), str(BENCH / "build_phase.yml"),
-                              "-e", "nixos_deploy_eval_workers=%d" % workers], sc.env, sc.nix_log,
-                             sc.work / "build.log", cwd=sc.work, memory=True)
-            rec.add(size, rep, "evaluation", "build-phase-%s" % ("one-process" if workers == 1 else "per-core"), sample,
-                    cores=len(os.sched_getaffinity(0)))
+                    rec.add(
+                        size,
+                        rep,
+                        "evaluation",
+                        "one-host-alone",
+                        measure(
+                            ["nix", "eval", "--raw", sc.flake.toplevel(host) + ".drvPath"],
+                            sc.env,
+                            sc.nix_log,
+                            sc.work / ("alone-%s.log" % host),
+                        ),
+                    )
+            sample = measure(
+                [
+                    "ansible-playbook",
+                    "-i",
+                    str(sc.inventory),
+                    str(BENCH / "build_phase.yml"),
+                    "-e",
+                    "nixos_deploy_eval_workers=%d" % workers,
+                ],
+                sc.env,
+                sc.nix_log,
+                sc.work / "build.log",
+                cwd=sc.work,
+                memory=True,
+            )
+            rec.add(
+                size,
+                rep,
+                "evaluation",
+                "build-phase-%s" % ("one-process" if workers == 1 else "per-core"),
+                sample,
+                cores=len(os.sched_getaffinity(0)),
+            )
             if workers == 0:
                 # the same build phase again, nothing changed: the evaluation cache answers
-                rec.add(size, rep, "evaluation", "build-phase-unchanged", measure(
-                    ["ansible-playbook", "-i", str(sc.inventory), str(BENCH / "build_phase.yml")], sc.env,
-                    sc.nix_log, sc.work / "again.log", cwd=sc.work))
+                rec.add(
+                    size,
+                    rep,
+                    "evaluation",
+                    "build-phase-unchanged",
+                    measure(
+                        ["ansible-playbook", "-i", str(sc.inventory), str(BENCH / "build_phase.yml")],
+                        sc.env,
+                        sc.nix_log,
+                        sc.work / "again.log",
+                        cwd=sc.work,
+                    ),
+                )
 
 
 def _playbook(sc: Scene, inventories: List[Path], playbook: Path, extra_vars: Dict) -> List[str]:
-    return (["ansible-playbook"] + sum((["-i", str(i)] for i in inventories), [])
-            + [str(playbook), "-e", json.dumps(extra_vars)])
+    return (
+        ["ansible-playbook"]
+        + sum((["-i", str(i)] for i in inventories), [])
+        + [str(playbook), "-e", json.dumps(extra_vars)]
+    )
 
 
 def run_cache_path(work: Path, size: int, rec: Recorder) -> None:
@@ -149,24 +213,67 @@ def run_cache_path(work: Path, size: int, rec: Recorder) -> None:
         (sc.work / "serve.yml").write_text(serve)
         (sc.work / "trust.yml").write_text(
             "- hosts: nixos\n  gather_facts: false\n  roles:\n    - role: nixfleet.nixos.substituters\n"
-            "      substituters_extra_urls: ['%s']\n      substituters_trusted_public_keys: ['{{ trusted_key }}']\n" % url)
-        measure(_playbook(sc, [caches], sc.work / "serve.yml", {"binary_cache_secret_key_file": str(key)}),
-                sc.env, sc.nix_log, sc.work / "serve.log", cwd=sc.work)
-        public = subprocess.run(["nix", "key", "convert-secret-to-public"], input=key.read_text(), env=sc.env,
-                                stdout=subprocess.PIPE, universal_newlines=True, check=True).stdout.strip()
-        measure(_playbook(sc, [sc.inventory], sc.work / "trust.yml", {"trusted_key": public}),
-                sc.env, sc.nix_log, sc.work / "trust.log", cwd=sc.work)
+            "      substituters_extra_urls: ['%s']\n      substituters_trusted_public_keys: ['{{ trusted_key }}']\n"
+            % url
+        )
+        measure(
+            _playbook(sc, [caches], sc.work / "serve.yml", {"binary_cache_secret_key_file": str(key)}),
+            sc.env,
+            sc.nix_log,
+            sc.work / "serve.log",
+            cwd=sc.work,
+        )
+        public = subprocess.run(
+            ["nix", "key", "convert-secret-to-public"],
+            input=key.read_text(),
+            env=sc.env,
+            stdout=subprocess.PIPE,
+            universal_newlines=True,
+            check=True,
+        ).stdout.strip()
+        measure(
+            _playbook(sc, [sc.inventory], sc.work / "trust.yml", {"trusted_key": public}),
+            sc.env,
+            sc.nix_log,
+            sc.work / "trust.log",
+            cwd=sc.work,
+        )
         access_log = _host_file(cache_host, "/var/lib/nixfleet-binary-cache/access.log")
         served_before = _served_bytes(access_log)
-        sample = measure(_playbook(sc, [sc.inventory], ROOT / "playbooks" / "deploy.yml", {
-            "nixos_deploy_copy_mode": "cache", "nixos_deploy_cache_url": url,
-            "nixos_deploy_cache_secret_key_file": str(key)}), sc.env, sc.nix_log, sc.work / "cold.log", cwd=sc.work)
+        sample = measure(
+            _playbook(
+                sc,
+                [sc.inventory],
+                ROOT / "playbooks" / "deploy.yml",
+                {
+                    "nixos_deploy_copy_mode": "cache",
+                    "nixos_deploy_cache_url": url,
+                    "nixos_deploy_cache_secret_key_file": str(key),
+                },
+            ),
+            sc.env,
+            sc.nix_log,
+            sc.work / "cold.log",
+            cwd=sc.work,
+        )
         systems = sc.verify()
         served = _served_bytes(access_log) - served_before
-        uploaded = sum(f.stat().st_size for f in _host_file(cache_host, "/var/cache/nixfleet/binary-cache").rglob("*")
-                       if f.is_file())
-        rec.add(size, 0, "nixfleet-cache", "cold", sample, controller_bytes=sample.loopback_bytes - served,
-                served_bytes=served, uploaded_bytes=uploaded, needed_bytes=one_copy_bytes(sc.env, systems))
+        uploaded = sum(
+            f.stat().st_size
+            for f in _host_file(cache_host, "/var/cache/nixfleet/binary-cache").rglob("*")
+            if f.is_file()
+        )
+        rec.add(
+            size,
+            0,
+            "nixfleet-cache",
+            "cold",
+            sample,
+            controller_bytes=sample.loopback_bytes - served,
+            served_bytes=served,
+            uploaded_bytes=uploaded,
+            needed_bytes=one_copy_bytes(sc.env, systems),
+        )
 
 
 def _host_file(host, path: str) -> Path:
@@ -193,12 +300,32 @@ def run_slicing(work: Path, size: int, slices: int, rec: Recorder) -> None:
     for count in (slices, 1):
         salt = "slice%d-%d-%d" % (count, size, int(time.time()))
         with scene(work / ("sliced-%d-%d" % (size, count)), size, salt, count_builds=True) as sc:
-            sample = measure(["python", str(BENCH / "sliced_deploy.py"), "--inventory", str(sc.inventory),
-                              "--slices", str(count), "--work", str(sc.work / "jobs")], sc.env, sc.nix_log,
-                             sc.work / "sliced.log", cwd=sc.work)
+            sample = measure(
+                [
+                    "python",
+                    str(BENCH / "sliced_deploy.py"),
+                    "--inventory",
+                    str(sc.inventory),
+                    "--slices",
+                    str(count),
+                    "--work",
+                    str(sc.work / "jobs"),
+                ],
+                sc.env,
+                sc.nix_log,
+                sc.work / "sliced.log",
+                cwd=sc.work,
+            )
             sc.verify()
-            rec.add(size, 0, "awx-slices", "cold-%d-slice%s" % (count, "s" if count > 1 else ""), sample,
-                    derivations_built=sc.builds(), slices=count)
+            rec.add(
+                size,
+                0,
+                "awx-slices",
+                "cold-%d-slice%s" % (count, "s" if count > 1 else ""),
+                sample,
+                derivations_built=sc.builds(),
+                slices=count,
+            )
 
 
 def run_memory(work: Path, size: int, rec: Recorder) -> None:
@@ -218,14 +345,18 @@ def main() -> int:
     parser.add_argument("--out", type=Path, default=BENCH / "results")
     parser.add_argument("--work", type=Path, default=ROOT / ".state" / "bench")
     parser.add_argument("--no-memory", action="store_true", help="skip the memory pass")
-    parser.add_argument("--scale-sizes", default="",
-                        help="larger fleets, measured once each after the others (bench/run: 100,200)")
-    parser.add_argument("--eval-sizes", default="",
-                        help="fleet sizes for the evaluation-heavy build phase (bench/run: 50)")
-    parser.add_argument("--cache-sizes", default="",
-                        help="fleet sizes for the cache path (copy_mode cache; bench/run: 20,50)")
-    parser.add_argument("--slice-sizes", default="",
-                        help="fleet sizes for AWX job slicing, 4 slices against one job (bench/run: 50)")
+    parser.add_argument(
+        "--scale-sizes", default="", help="larger fleets, measured once each after the others (bench/run: 100,200)"
+    )
+    parser.add_argument(
+        "--eval-sizes", default="", help="fleet sizes for the evaluation-heavy build phase (bench/run: 50)"
+    )
+    parser.add_argument(
+        "--cache-sizes", default="", help="fleet sizes for the cache path (copy_mode cache; bench/run: 20,50)"
+    )
+    parser.add_argument(
+        "--slice-sizes", default="", help="fleet sizes for AWX job slicing, 4 slices against one job (bench/run: 50)"
+    )
     args = parser.parse_args()
     sizes = [int(s) for s in args.sizes.split(",")]
     methods = [m for m in METHODS if m.key in args.methods.split(",")]
@@ -241,7 +372,7 @@ def main() -> int:
                 print("== %d hosts, run %d of %d" % (size, rep + 1, args.repeat), flush=True)
                 run_inventory(args.work, size, rep, rec)
                 # A different order each time, so slow drift of the machine hits every method alike.
-                for method in methods[rep % len(methods):] + methods[:rep % len(methods)]:
+                for method in methods[rep % len(methods) :] + methods[: rep % len(methods)]:
                     run_deploys(args.work, size, rep, method, rec)
         for size in [int(s) for s in args.scale_sizes.split(",") if s]:
             print("== %d hosts, once" % size, flush=True)
@@ -262,8 +393,13 @@ def main() -> int:
     except (CommandFailed, AssertionError) as exc:
         print("benchmark failed: %s" % exc, file=sys.stderr)
         return 1
-    report.write(rec.records, args.out, methods=[m.key for m in METHODS], labels={m.key: m.label for m in METHODS},
-                 total_seconds=time.time() - started)
+    report.write(
+        rec.records,
+        args.out,
+        methods=[m.key for m in METHODS],
+        labels={m.key: m.label for m in METHODS},
+        total_seconds=time.time() - started,
+    )
     print("results in %s" % args.out)
     return 0
 

@@ -1,4 +1,5 @@
 """Measuring one command: wall time, controller CPU, Nix processes started, loopback bytes, peak controller memory."""
+
 from __future__ import annotations
 
 import os
@@ -145,15 +146,28 @@ class MemorySampler(threading.Thread):
         self.join()
 
 
-def measure(argv: Sequence[str], env: Mapping[str, str], nix_log: Path, log: Path,
-            cwd: Optional[Path] = None, memory: bool = False, timeout: float = 1800) -> Sample:
+def measure(
+    argv: Sequence[str],
+    env: Mapping[str, str],
+    nix_log: Path,
+    log: Path,
+    cwd: Optional[Path] = None,
+    memory: bool = False,
+    timeout: float = 1800,
+) -> Sample:
     """Run ``argv`` once and measure it; its output goes to ``log``. Raises when it fails."""
     nix_log.write_text("")
     with open(log, "w") as out:
         before = loopback_bytes()
         start = time.monotonic()
-        proc = subprocess.Popen(list(argv), env=dict(env), cwd=str(cwd) if cwd else None, stdout=out,
-                                stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+        proc = subprocess.Popen(
+            list(argv),
+            env=dict(env),
+            cwd=str(cwd) if cwd else None,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+        )
         sampler = MemorySampler(proc.pid) if memory else None
         if sampler:
             sampler.start()
@@ -172,9 +186,17 @@ def measure(argv: Sequence[str], env: Mapping[str, str], nix_log: Path, log: Pat
     if rc != 0:
         raise CommandFailed("%s failed (exit %d); its output is in %s" % (" ".join(argv[:3]), rc, log))
     started = [line.split() for line in nix_log.read_text().splitlines() if line.strip()]
-    sample = Sample(round(seconds, 3), len(started), crossed, cpu_seconds=round(usage.ru_utime + usage.ru_stime, 3),
-                    nix_evals=len([words for words in started if words[:2] == ["nix", "eval"]]))
+    sample = Sample(
+        round(seconds, 3),
+        len(started),
+        crossed,
+        cpu_seconds=round(usage.ru_utime + usage.ru_stime, 3),
+        nix_evals=len([words for words in started if words[:2] == ["nix", "eval"]]),
+    )
     if sampler:
-        sample.peak_pss_kib, sample.peak_rss_kib, sample.processes_seen = \
-            sampler.peak_pss, sampler.peak_rss, len(sampler.seen)
+        sample.peak_pss_kib, sample.peak_rss_kib, sample.processes_seen = (
+            sampler.peak_pss,
+            sampler.peak_rss,
+            len(sampler.seen),
+        )
     return sample

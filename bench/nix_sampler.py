@@ -8,6 +8,7 @@ the Nix ones (``/proc/PID/statm``) and keeps the peak of that sum, each process'
 most Nix processes seen at once. With a ``limit``, a sum above it stops the run: the Nix processes
 (and, for a command, its process group) are killed by pid and the run is marked ``over_limit``.
 """
+
 from __future__ import annotations
 
 import os
@@ -23,7 +24,7 @@ from typing import Callable, Dict, List, Mapping, Optional, Sequence, Tuple, Typ
 from measure import NIX_PROGRAMS, _descendants
 
 PAGE = os.sysconf("SC_PAGE_SIZE")
-MIB = 2 ** 20
+MIB = 2**20
 T = TypeVar("T")
 
 
@@ -80,16 +81,26 @@ class Usage:
         return self
 
     def to_dict(self) -> Dict:
-        return {"wall_s": round(self.wall, 1), "cpu_s": round(self.cpu, 1),
-                "peak_nix_rss_mib": round(self.peak_nix_rss / MIB), "nix_processes": len(self.process_peaks),
-                "nix_process_peaks_mib": [round(p / MIB) for p in self.process_peaks],
-                "max_concurrent_nix": self.max_concurrent, "over_limit": self.over_limit,
-                "others_cpu_s": round(self.others_cpu, 1)}
+        return {
+            "wall_s": round(self.wall, 1),
+            "cpu_s": round(self.cpu, 1),
+            "peak_nix_rss_mib": round(self.peak_nix_rss / MIB),
+            "nix_processes": len(self.process_peaks),
+            "nix_process_peaks_mib": [round(p / MIB) for p in self.process_peaks],
+            "max_concurrent_nix": self.max_concurrent,
+            "over_limit": self.over_limit,
+            "others_cpu_s": round(self.others_cpu, 1),
+        }
 
 
 class NixMemorySampler(threading.Thread):
-    def __init__(self, root: int, limit: Optional[int] = None, on_limit: Optional[Callable[[List[int]], None]] = None,
-                 interval: float = 0.1) -> None:
+    def __init__(
+        self,
+        root: int,
+        limit: Optional[int] = None,
+        on_limit: Optional[Callable[[List[int]], None]] = None,
+        interval: float = 0.1,
+    ) -> None:
         super().__init__(daemon=True)
         self.root, self.limit, self.on_limit, self.interval = root, limit, on_limit, interval
         self.peak = 0
@@ -139,15 +150,23 @@ def _kill(pids: Sequence[int]) -> None:
             pass
 
 
-def run_command(argv: Sequence[str], env: Mapping[str, str], log: Path, cwd: Optional[Path] = None,
-                limit: Optional[int] = None) -> Tuple[int, Usage]:
+def run_command(
+    argv: Sequence[str], env: Mapping[str, str], log: Path, cwd: Optional[Path] = None, limit: Optional[int] = None
+) -> Tuple[int, Usage]:
     """Run ``argv`` (output to ``log``) measured: (exit code, usage). Over ``limit`` bytes of Nix
     memory its process group is killed."""
     with open(log, "w") as out:
         busy = machine_cpu()
         start = time.monotonic()
-        proc = subprocess.Popen(list(argv), env=dict(env), cwd=str(cwd) if cwd else None, stdout=out,
-                                stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True)
+        proc = subprocess.Popen(
+            list(argv),
+            env=dict(env),
+            cwd=str(cwd) if cwd else None,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            start_new_session=True,
+        )
 
         def stop_group(pids: List[int]) -> None:
             _kill(pids)

@@ -22,6 +22,7 @@ command and its children (``wait4``). Measured:
 
 Writes OUT/real-eval.{md,json} and OUT/real-eval-memory.png.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -47,10 +48,16 @@ import real_eval_report  # noqa: E402
 from ansible_collections.nixfleet.nixos.plugins.module_utils import flake_inventory as fi  # noqa: E402
 from ansible_collections.nixfleet.nixos.plugins.module_utils.nix_argv import NixSettings  # noqa: E402
 from ansible_collections.nixfleet.nixos.plugins.plugin_utils.evaluation_pool import (  # noqa: E402
-    DEFAULT_BUDGET_MIB, usable_cores)
+    DEFAULT_BUDGET_MIB,
+    usable_cores,
+)
 from ansible_collections.nixfleet.nixos.plugins.plugin_utils.nix_cli import NixCli  # noqa: E402
 from ansible_collections.nixfleet.nixos.plugins.plugin_utils.system_build import (  # noqa: E402
-    SystemBuilder, SystemTarget, _eval_expression, evaluation_summary)
+    SystemBuilder,
+    SystemTarget,
+    _eval_expression,
+    evaluation_summary,
+)
 
 KINDS = ("web", "db", "app")
 GIB = 1024 * MIB
@@ -68,8 +75,12 @@ class RealBench:
         self.kill_at = kill_at  # a run whose Nix processes hold more is stopped
         self.cores = usable_cores()
         self.cli = NixCli(NixSettings(nix=nix))
-        self.env = dict(os.environ, ANSIBLE_CONFIG=str(BENCH / "ansible.cfg"),
-                        ANSIBLE_INVENTORY_UNPARSED_FAILED="true", ANSIBLE_HOST_KEY_CHECKING="true")
+        self.env = dict(
+            os.environ,
+            ANSIBLE_CONFIG=str(BENCH / "ansible.cfg"),
+            ANSIBLE_INVENTORY_UNPARSED_FAILED="true",
+            ANSIBLE_HOST_KEY_CHECKING="true",
+        )
         self.runs: List[Dict[str, Any]] = []
         self.hostvars: Dict[int, Dict[str, Dict[str, Any]]] = {}
 
@@ -83,25 +94,47 @@ class RealBench:
         cache = self.work / ("inventory-cache-%d" % size)
         shutil.rmtree(cache, ignore_errors=True)
         path = self.work / ("real-%d.flake.yml" % size)
-        options = {"plugin": "nixfleet.nixos.flake", "flake": str(self.flake(size)), "nix_binary": self.nix,
-                   "cache": True, "cache_plugin": "ansible.builtin.jsonfile", "cache_connection": str(cache)}
+        options = {
+            "plugin": "nixfleet.nixos.flake",
+            "flake": str(self.flake(size)),
+            "nix_binary": self.nix,
+            "cache": True,
+            "cache_plugin": "ansible.builtin.jsonfile",
+            "cache_connection": str(cache),
+        }
         path.write_text("".join("%s: %s\n" % (k, json.dumps(v)) for k, v in options.items()))
         return path
 
     def record(self, what: str, size: int, usage: Usage, **extra: Any) -> Dict[str, Any]:
         row = dict(what=what, hosts=size, **usage.to_dict(), **extra)
         self.runs.append(row)
-        print("  %-14s %4d hosts: %6.1f s wall, %7.1f s CPU (others %.1f s), peak %6d MiB in %d nix processes "
-              "(%d at once)" % (what, size, usage.wall, usage.cpu, usage.others_cpu, usage.peak_nix_rss // MIB,
-                                len(usage.process_peaks), usage.max_concurrent), flush=True)
+        print(
+            "  %-14s %4d hosts: %6.1f s wall, %7.1f s CPU (others %.1f s), peak %6d MiB in %d nix processes "
+            "(%d at once)"
+            % (
+                what,
+                size,
+                usage.wall,
+                usage.cpu,
+                usage.others_cpu,
+                usage.peak_nix_rss // MIB,
+                len(usage.process_peaks),
+                usage.max_concurrent,
+            ),
+            flush=True,
+        )
         return row
 
     def inventory(self, size: int) -> None:
         path = self.inventory_file(size)
         listing = self.work / ("inventory-%d.json" % size)
-        rc, usage = run_command(["ansible-inventory", "-i", str(path), "--list", "--output", str(listing)],
-                                self.env, self.work / ("inventory-%d.log" % size), cwd=self.work,
-                                limit=self.kill_at)
+        rc, usage = run_command(
+            ["ansible-inventory", "-i", str(path), "--list", "--output", str(listing)],
+            self.env,
+            self.work / ("inventory-%d.log" % size),
+            cwd=self.work,
+            limit=self.kill_at,
+        )
         if rc != 0:
             raise BenchFailed("the inventory of %d hosts failed (exit %d), see %s" % (size, rc, self.work))
         hostvars = json.loads(listing.read_text())["_meta"]["hostvars"]
@@ -115,9 +148,21 @@ class RealBench:
         path = self.work / ("real-%d.flake.yml" % size)
         result = self.work / ("build-%d.json" % size)
         result.unlink(missing_ok=True)
-        rc, usage = run_command(["ansible-playbook", "-i", str(path), str(BENCH / "real_build.yml"), "--check",
-                                 "-e", json.dumps({"real_nix": self.nix, "result_file": str(result)})],
-                                self.env, self.work / ("build-%d.log" % size), cwd=self.work, limit=self.kill_at)
+        rc, usage = run_command(
+            [
+                "ansible-playbook",
+                "-i",
+                str(path),
+                str(BENCH / "real_build.yml"),
+                "--check",
+                "-e",
+                json.dumps({"real_nix": self.nix, "result_file": str(result)}),
+            ],
+            self.env,
+            self.work / ("build-%d.log" % size),
+            cwd=self.work,
+            limit=self.kill_at,
+        )
         if rc != 0 or not result.exists():
             raise BenchFailed("the build's evaluation of %d hosts failed (exit %d), see %s" % (size, rc, self.work))
         answer = json.loads(result.read_text())
@@ -128,8 +173,10 @@ class RealBench:
     # -- one kind at a time, and the memory model --------------------------------------------------
     def targets(self, size: int) -> List[SystemTarget]:
         hv = self.hostvars[size]
-        return [SystemTarget(host=name, flake=hv[name]["nixos_flake"], attr=hv[name]["nixos_toplevel_attr"])
-                for name in sorted(hv)]
+        return [
+            SystemTarget(host=name, flake=hv[name]["nixos_flake"], attr=hv[name]["nixos_toplevel_attr"])
+            for name in sorted(hv)
+        ]
 
     def per_kind(self) -> Dict[str, Any]:
         """Each kind's metadata and system alone (the first host of each kind of the 3-host flake),
@@ -141,13 +188,21 @@ class RealBench:
             kind = kinds[target.host]
             meta = self.cli.eval_expr_measured(fi.chunk_expression(target.flake, [target.host]))[1]
             system = self.cli.eval_expr_measured(_eval_expression([target]))[1]
-            out[kind] = {"metadata": {"cpu_s": round(meta.cpu, 2), "rss_mib": round(meta.max_rss / MIB)},
-                         "system": {"cpu_s": round(system.cpu, 2), "rss_mib": round(system.max_rss / MIB)}}
-            print("  %-4s alone: metadata %.1f s CPU %d MiB, system %.1f s CPU %d MiB" % (
-                kind, meta.cpu, meta.max_rss // MIB, system.cpu, system.max_rss // MIB), flush=True)
+            out[kind] = {
+                "metadata": {"cpu_s": round(meta.cpu, 2), "rss_mib": round(meta.max_rss / MIB)},
+                "system": {"cpu_s": round(system.cpu, 2), "rss_mib": round(system.max_rss / MIB)},
+            }
+            print(
+                "  %-4s alone: metadata %.1f s CPU %d MiB, system %.1f s CPU %d MiB"
+                % (kind, meta.cpu, meta.max_rss // MIB, system.cpu, system.max_rss // MIB),
+                flush=True,
+            )
         together = self.cli.eval_expr_measured(_eval_expression(targets))[1]
-        out["together"] = {"kinds": [kinds[t.host] for t in targets], "cpu_s": round(together.cpu, 2),
-                           "rss_mib": round(together.max_rss / MIB)}
+        out["together"] = {
+            "kinds": [kinds[t.host] for t in targets],
+            "cpu_s": round(together.cpu, 2),
+            "rss_mib": round(together.max_rss / MIB),
+        }
         return out
 
     # -- today's chunking against the new engine, same targets -------------------------------------
@@ -158,12 +213,19 @@ class RealBench:
         def evaluate_all() -> Dict[str, Any]:
             with ThreadPoolExecutor(max_workers=len(chunks)) as pool:
                 answers = list(pool.map(lambda c: self.cli.eval_expr_measured(_eval_expression(c)), chunks))
-            return {"values": {k: v for value, _r in answers for k, v in value.items()},
-                    "peaks_mib": [round(r.max_rss / MIB) for _v, r in answers]}
+            return {
+                "values": {k: v for value, _r in answers for k, v in value.items()},
+                "peaks_mib": [round(r.max_rss / MIB) for _v, r in answers],
+            }
 
         old, usage = run_in_process(evaluate_all, limit=self.kill_at)
-        self.record("old-chunking", size, usage, chunk_sizes=[len(c) for c in chunks],
-                    chunk_peaks_mib=old["peaks_mib"] if old else None)
+        self.record(
+            "old-chunking",
+            size,
+            usage,
+            chunk_sizes=[len(c) for c in chunks],
+            chunk_peaks_mib=old["peaks_mib"] if old else None,
+        )
         builder = SystemBuilder(self.cli, eval_workers=self.cores, eval_memory_budget=DEFAULT_BUDGET_MIB * MIB)
         new, usage = run_in_process(lambda: builder.check(targets), limit=self.kill_at)
         self.record("new-engine", size, usage, engine=evaluation_summary(builder.report.evaluation))
@@ -172,14 +234,26 @@ class RealBench:
 
 
 def machine(nix: str, cores: int) -> Dict[str, str]:
-    version = subprocess.run([nix, "--version"], stdout=subprocess.PIPE, universal_newlines=True,
-                             check=True).stdout.strip()
+    version = subprocess.run(
+        [nix, "--version"], stdout=subprocess.PIPE, universal_newlines=True, check=True
+    ).stdout.strip()
     meminfo = Path("/proc/meminfo").read_text().split()
-    os_name = next((line.split("=", 1)[1].strip('"') for line in Path("/etc/os-release").read_text().splitlines()
-                    if line.startswith("PRETTY_NAME=")), "?")
-    return {"nix": version, "nix_binary": nix, "nix_root": os.environ.get("NIXFLEET_NIX_ROOT", ""),
-            "cores": str(cores), "memory_gib": "%.1f" % (int(meminfo[meminfo.index("MemTotal:") + 1]) / 2 ** 20),
-            "os": os_name}
+    os_name = next(
+        (
+            line.split("=", 1)[1].strip('"')
+            for line in Path("/etc/os-release").read_text().splitlines()
+            if line.startswith("PRETTY_NAME=")
+        ),
+        "?",
+    )
+    return {
+        "nix": version,
+        "nix_binary": nix,
+        "nix_root": os.environ.get("NIXFLEET_NIX_ROOT", ""),
+        "cores": str(cores),
+        "memory_gib": "%.1f" % (int(meminfo[meminfo.index("MemTotal:") + 1]) / 2**20),
+        "os": os_name,
+    }
 
 
 def sizes(text: str) -> List[int]:
@@ -191,10 +265,15 @@ def main(argv: Sequence[str] = ()) -> int:
     parser.add_argument("--nix", default=os.environ.get("NIXFLEET_REAL_NIX", "nix"))
     parser.add_argument("--inventory-sizes", default="50,200")
     parser.add_argument("--build-sizes", default="50,100")
-    parser.add_argument("--old-size", default="auto", help="hosts for today's chunking ('auto': what fits the limit, "
-                                                           "'0': not measured)")
-    parser.add_argument("--limit-gib", type=float, default=10.5,
-                        help="the most today's chunking may be predicted to need (the machine's share)")
+    parser.add_argument(
+        "--old-size", default="auto", help="hosts for today's chunking ('auto': what fits the limit, '0': not measured)"
+    )
+    parser.add_argument(
+        "--limit-gib",
+        type=float,
+        default=10.5,
+        help="the most today's chunking may be predicted to need (the machine's share)",
+    )
     parser.add_argument("--kill-gib", type=float, default=11.0, help="a run whose Nix processes hold more is stopped")
     parser.add_argument("--out", type=Path, default=BENCH / "results")
     parser.add_argument("--work", type=Path, default=Path("/var/tmp/nixfleet-real-bench"))
@@ -207,15 +286,26 @@ def main(argv: Sequence[str] = ()) -> int:
         bench.inventory(3)
         data["per_kind"] = bench.per_kind()
         memory = model.MemoryModel.from_alone_and_together(
-            {k: data["per_kind"][k]["system"]["rss_mib"] * MIB for k in KINDS}, data["per_kind"]["together"]["rss_mib"] * MIB)
-        old_size = int(args.old_size) if args.old_size != "auto" else \
-            model.old_fit_size(memory, model.KindsOf(KINDS), bench.cores, bench.limit) or 0
-        data["memory_model"] = {"base_mib": round(memory.base / MIB),
-                                "marginal_mib": {k: round(v / MIB) for k, v in memory.marginal.items()},
-                                "old_size": old_size, "limit_mib": round(bench.limit / MIB),
-                                "old_predicted_mib": round(memory.old_chunking(model.KindsOf(KINDS)(old_size),
-                                                                               bench.cores) / MIB) if old_size else None}
-        for size in sorted(set(sizes(args.inventory_sizes) + sizes(args.build_sizes) + ([old_size] if old_size else []))):
+            {k: data["per_kind"][k]["system"]["rss_mib"] * MIB for k in KINDS},
+            data["per_kind"]["together"]["rss_mib"] * MIB,
+        )
+        old_size = (
+            int(args.old_size)
+            if args.old_size != "auto"
+            else model.old_fit_size(memory, model.KindsOf(KINDS), bench.cores, bench.limit) or 0
+        )
+        data["memory_model"] = {
+            "base_mib": round(memory.base / MIB),
+            "marginal_mib": {k: round(v / MIB) for k, v in memory.marginal.items()},
+            "old_size": old_size,
+            "limit_mib": round(bench.limit / MIB),
+            "old_predicted_mib": round(memory.old_chunking(model.KindsOf(KINDS)(old_size), bench.cores) / MIB)
+            if old_size
+            else None,
+        }
+        for size in sorted(
+            set(sizes(args.inventory_sizes) + sizes(args.build_sizes) + ([old_size] if old_size else []))
+        ):
             if size != 3:
                 bench.inventory(size)
         if old_size:

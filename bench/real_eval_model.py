@@ -2,13 +2,14 @@
 partition of hosts ("today's chunking"), the floor and the targets, the cost per added host, and the
 memory model that says at which size today's chunking still fits the machine.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import Dict, List, Mapping, Optional, Sequence, TypeVar
 
 T = TypeVar("T")
-MIB = 2 ** 20
+MIB = 2**20
 # The previous engine (before the evaluation pool): at least this many hosts in each nix eval.
 OLD_HOSTS_PER_PROCESS = 4
 # The wall-time target: at most this factor over the floor (per-host evaluation CPU / cores).
@@ -21,7 +22,7 @@ def old_partition(hosts: Sequence[T], workers: int) -> List[List[T]]:
     evaluated at once."""
     count = max(1, min(workers, len(hosts) // OLD_HOSTS_PER_PROCESS))
     size = -(-len(hosts) // count) if hosts else 1
-    return [list(hosts[i:i + size]) for i in range(0, len(hosts), size)]
+    return [list(hosts[i : i + size]) for i in range(0, len(hosts), size)]
 
 
 def floor_seconds(kinds: Sequence[str], cpu_alone: Mapping[str, float], cores: int) -> float:
@@ -54,10 +55,17 @@ class Target:
         return self.wall_s <= self.wall_limit_s
 
     def to_dict(self) -> Dict:
-        return {"what": self.what, "hosts": self.hosts, "peak_mib": round(self.peak_mib),
-                "budget_mib": round(self.budget_mib), "memory_met": self.memory_met,
-                "wall_s": round(self.wall_s, 1), "floor_s": round(self.floor_s, 1),
-                "wall_limit_s": round(self.wall_limit_s, 1), "wall_met": self.wall_met}
+        return {
+            "what": self.what,
+            "hosts": self.hosts,
+            "peak_mib": round(self.peak_mib),
+            "budget_mib": round(self.budget_mib),
+            "memory_met": self.memory_met,
+            "wall_s": round(self.wall_s, 1),
+            "floor_s": round(self.floor_s, 1),
+            "wall_limit_s": round(self.wall_limit_s, 1),
+            "wall_met": self.wall_met,
+        }
 
 
 def per_added_host(small: int, large: int, at_small: float, at_large: float) -> float:
@@ -92,8 +100,9 @@ class MemoryModel:
         return sum(self.process(chunk) for chunk in old_partition(kinds, workers))
 
 
-def old_fit_size(model: MemoryModel, kinds_of: "KindsOf", workers: int, limit: float,
-                 largest: int = 400) -> Optional[int]:
+def old_fit_size(
+    model: MemoryModel, kinds_of: "KindsOf", workers: int, limit: float, largest: int = 400
+) -> Optional[int]:
     """The largest host count (up to ``largest``) whose today's chunking the model keeps within
     ``limit`` (bytes, summed over its processes), or None when not even one host fits."""
     fits = None

@@ -1,5 +1,6 @@
 """The benchmark's outputs in bench/results/: results.md (tables, target ratios, machine),
 deploy-times.png (time vs fleet size per method) and machine.md (what it ran on)."""
+
 from __future__ import annotations
 
 import os
@@ -11,10 +12,12 @@ from pathlib import Path
 from typing import Dict, List, Optional, Sequence, Tuple
 
 SCENARIOS = (("cold", "cold deploy"), ("noop", "no-op redeploy"), ("shared-changed", "shared package changed"))
-INVENTORY = (("bare-nix-eval", "bare `nix eval` of the same metadata"),
-             ("uncached", "`ansible-inventory --list`, cache off"),
-             ("cached", "`ansible-inventory --list`, cache hit"),
-             ("static-one-host", "`ansible-inventory -i localhost, --list` (Ansible's own start-up)"))
+INVENTORY = (
+    ("bare-nix-eval", "bare `nix eval` of the same metadata"),
+    ("uncached", "`ansible-inventory --list`, cache off"),
+    ("cached", "`ansible-inventory --list`, cache hit"),
+    ("static-one-host", "`ansible-inventory -i localhost, --list` (Ansible's own start-up)"),
+)
 
 
 def _runs(records: List[Dict], **match) -> List[Dict]:
@@ -49,39 +52,95 @@ def targets(records: List[Dict], sizes: Sequence[int]) -> List[Tuple[str, str, s
     def med(method: str, scenario: str, size: int, key: str = "seconds") -> Optional[float]:
         return _median(records, key, size=size, method=method, scenario=scenario)
 
-    def add(name: str, size: int, value: Optional[float], limit: float, at_least: bool = False, digits: int = 2) -> None:
+    def add(
+        name: str, size: int, value: Optional[float], limit: float, at_least: bool = False, digits: int = 2
+    ) -> None:
         if value is not None:
             met = value >= limit if at_least else value <= limit
-            rows.append(("%s, %d hosts" % (name, size), "%.*f" % (digits, value),
-                         "%s %.*f" % ("≥" if at_least else "≤", digits, limit), met))
+            rows.append(
+                (
+                    "%s, %d hosts" % (name, size),
+                    "%.*f" % (digits, value),
+                    "%s %.*f" % ("≥" if at_least else "≤", digits, limit),
+                    met,
+                )
+            )
 
     for size in (s for s in sizes if s >= 20):
-        add("no-op ÷ parallel shell (b)", size, _ratio(med("nixfleet", "noop", size), med("parallel", "noop", size)), 1.0)
+        add(
+            "no-op ÷ parallel shell (b)",
+            size,
+            _ratio(med("nixfleet", "noop", size), med("parallel", "noop", size)),
+            1.0,
+        )
         add("no-op ÷ floor", size, _ratio(med("nixfleet", "noop", size), med("floor", "noop", size)), 2.0)
-        add("cold ÷ parallel shell (b)", size, _ratio(med("nixfleet", "cold", size), med("parallel", "cold", size)), 1.2)
+        add(
+            "cold ÷ parallel shell (b)", size, _ratio(med("nixfleet", "cold", size), med("parallel", "cold", size)), 1.2
+        )
         if size >= 50:
-            add("times faster than sequential (a), cold", size,
-                _ratio(med("sequential", "cold", size), med("nixfleet", "cold", size)), 2.0, at_least=True)
-            add("shared package changed ÷ parallel shell (b)", size,
-                _ratio(med("nixfleet", "shared-changed", size), med("parallel", "shared-changed", size)), 1.2)
+            add(
+                "times faster than sequential (a), cold",
+                size,
+                _ratio(med("sequential", "cold", size), med("nixfleet", "cold", size)),
+                2.0,
+                at_least=True,
+            )
+            add(
+                "shared package changed ÷ parallel shell (b)",
+                size,
+                _ratio(med("nixfleet", "shared-changed", size), med("parallel", "shared-changed", size)),
+                1.2,
+            )
         for scenario in ("cold", "shared-changed"):
-            add("controller CPU ÷ parallel shell (b)'s, %s" % scenario, size,
+            add(
+                "controller CPU ÷ parallel shell (b)'s, %s" % scenario,
+                size,
                 _ratio(med("nixfleet", scenario, size, "cpu_seconds"), med("parallel", scenario, size, "cpu_seconds")),
-                1.3)
+                1.3,
+            )
         ideal = evaluation_floor(records, size)
-        add("evaluation-heavy build phase ÷ (per-host evaluation CPU × hosts ÷ cores)", size,
-            _ratio(med("evaluation", "build-phase-per-core", size), ideal), 1.3)
-        add("bytes sent ÷ NAR bytes needed, shared package changed", size,
-            _ratio(med("nixfleet", "shared-changed", size, "loopback_bytes"),
-                   med("nixfleet", "shared-changed", size, "needed_bytes")), 1.03, digits=3)
-        add("cache path: bytes uploaded to the cache ÷ one copy of the closures, cold", size,
-            _ratio(med("nixfleet-cache", "cold", size, "uploaded_bytes"), med("nixfleet-cache", "cold", size, "needed_bytes")),
-            1.03, digits=3)
-        add("evaluation-heavy build phase, flake unchanged: nix eval processes", size,
-            med("evaluation", "build-phase-unchanged", size, "nix_evals"), 0, digits=0)
-        add("AWX slicing: derivations built, 4 slices ÷ one job", size,
-            _ratio(med("awx-slices", "cold-4-slices", size, "derivations_built"),
-                   med("awx-slices", "cold-1-slice", size, "derivations_built")), 1.0)
+        add(
+            "evaluation-heavy build phase ÷ (per-host evaluation CPU × hosts ÷ cores)",
+            size,
+            _ratio(med("evaluation", "build-phase-per-core", size), ideal),
+            1.3,
+        )
+        add(
+            "bytes sent ÷ NAR bytes needed, shared package changed",
+            size,
+            _ratio(
+                med("nixfleet", "shared-changed", size, "loopback_bytes"),
+                med("nixfleet", "shared-changed", size, "needed_bytes"),
+            ),
+            1.03,
+            digits=3,
+        )
+        add(
+            "cache path: bytes uploaded to the cache ÷ one copy of the closures, cold",
+            size,
+            _ratio(
+                med("nixfleet-cache", "cold", size, "uploaded_bytes"),
+                med("nixfleet-cache", "cold", size, "needed_bytes"),
+            ),
+            1.03,
+            digits=3,
+        )
+        add(
+            "evaluation-heavy build phase, flake unchanged: nix eval processes",
+            size,
+            med("evaluation", "build-phase-unchanged", size, "nix_evals"),
+            0,
+            digits=0,
+        )
+        add(
+            "AWX slicing: derivations built, 4 slices ÷ one job",
+            size,
+            _ratio(
+                med("awx-slices", "cold-4-slices", size, "derivations_built"),
+                med("awx-slices", "cold-1-slice", size, "derivations_built"),
+            ),
+            1.0,
+        )
     return rows
 
 
@@ -97,25 +156,41 @@ def evaluation_floor(records: List[Dict], size: int) -> Optional[float]:
 
 def evaluation(records: List[Dict], sizes: Sequence[int]) -> List[str]:
     """Markdown: the evaluation-heavy build phase, one nix eval process against one per core."""
-    out = ["## Evaluation-heavy build phase (bench/build_phase.yml)", "",
-           "Hosts whose systems cost about 1.5 s of evaluation each (the fixture's synthetic workload, "
-           "tests/fixtures/flake/lib/eval-work.nix), built from nothing; the floor is one host's evaluation "
-           "CPU alone times the hosts, over the cores.", "",
-           "| hosts | one process | one per core | floor | controller CPU (one / per core) | peak PSS (one / per core) |",
-           "|---|---|---|---|---|---|"]
+    out = [
+        "## Evaluation-heavy build phase (bench/build_phase.yml)",
+        "",
+        "Hosts whose systems cost about 1.5 s of evaluation each (the fixture's synthetic workload, "
+        "tests/fixtures/flake/lib/eval-work.nix), built from nothing; the floor is one host's evaluation "
+        "CPU alone times the hosts, over the cores.",
+        "",
+        "| hosts | one process | one per core | floor | controller CPU (one / per core) | peak PSS (one / per core) |",
+        "|---|---|---|---|---|---|",
+    ]
     for size in sizes:
         one = _runs(records, size=size, method="evaluation", scenario="build-phase-one-process")
         per_core = _runs(records, size=size, method="evaluation", scenario="build-phase-per-core")
         if not one or not per_core:
             continue
         floor = evaluation_floor(records, size)
-        out.append("| %d | %.2f s | %.2f s | %s | %.1f / %.1f s | %d / %d MiB |" % (
-            size, one[0]["seconds"], per_core[0]["seconds"], "-" if floor is None else "%.2f s" % floor,
-            one[0].get("cpu_seconds", 0), per_core[0].get("cpu_seconds", 0),
-            one[0].get("peak_pss_kib", 0) // 1024, per_core[0].get("peak_pss_kib", 0) // 1024))
+        out.append(
+            "| %d | %.2f s | %.2f s | %s | %.1f / %.1f s | %d / %d MiB |"
+            % (
+                size,
+                one[0]["seconds"],
+                per_core[0]["seconds"],
+                "-" if floor is None else "%.2f s" % floor,
+                one[0].get("cpu_seconds", 0),
+                per_core[0].get("cpu_seconds", 0),
+                one[0].get("peak_pss_kib", 0) // 1024,
+                per_core[0].get("peak_pss_kib", 0) // 1024,
+            )
+        )
         for again in _runs(records, size=size, method="evaluation", scenario="build-phase-unchanged"):
-            out += ["", "The same build phase again, the flake unchanged (evaluation cache): %.2f s, %d Nix "
-                    "processes, %d of them `nix eval`." % (again["seconds"], again["nix_processes"], again["nix_evals"])]
+            out += [
+                "",
+                "The same build phase again, the flake unchanged (evaluation cache): %.2f s, %d Nix "
+                "processes, %d of them `nix eval`." % (again["seconds"], again["nix_processes"], again["nix_evals"]),
+            ]
     return out + [""]
 
 
@@ -124,31 +199,53 @@ def scale_out(records: List[Dict]) -> List[str]:
     out: List[str] = []
     cache = sorted(_runs(records, method="nixfleet-cache", scenario="cold"), key=lambda r: r["size"])
     if cache:
-        out += ["## The cache path at scale (`nixos_deploy_copy_mode: cache`, cold deploy, one run)", "",
-                "The controller pushes every path once to a signed cache on another host (nginx, role "
-                "binary_cache); the hosts pull from it. Bytes leaving the controller: loopback bytes minus what "
-                "the cache served the hosts (its access log). One copy: the NAR bytes of every path in the "
-                "hosts' closures, once.", "",
-                "| hosts | wall, cache path | wall, push path (median) | bytes leaving the controller | uploaded to the cache "
-                "| one copy of the closures | served by the cache to the hosts | push path: bytes sent, shared changed |",
-                "|---|---|---|---|---|---|---|---|"]
+        out += [
+            "## The cache path at scale (`nixos_deploy_copy_mode: cache`, cold deploy, one run)",
+            "",
+            "The controller pushes every path once to a signed cache on another host (nginx, role "
+            "binary_cache); the hosts pull from it. Bytes leaving the controller: loopback bytes minus what "
+            "the cache served the hosts (its access log). One copy: the NAR bytes of every path in the "
+            "hosts' closures, once.",
+            "",
+            "| hosts | wall, cache path | wall, push path (median) | bytes leaving the controller | uploaded to the cache "
+            "| one copy of the closures | served by the cache to the hosts | push path: bytes sent, shared changed |",
+            "|---|---|---|---|---|---|---|---|",
+        ]
         for r in cache:
             push = _median(records, size=r["size"], method="nixfleet", scenario="cold")
-            out.append("| %d | %.2f s | %s | %s | %s | %s | %s | %s |" % (
-                r["size"], r["seconds"], "-" if push is None else "%.2f s" % push, _mib(r["controller_bytes"]),
-                _mib(r["uploaded_bytes"]), _mib(r["needed_bytes"]), _mib(r["served_bytes"]),
-                _mib(_median(records, "loopback_bytes", size=r["size"], method="nixfleet", scenario="shared-changed"))))
+            out.append(
+                "| %d | %.2f s | %s | %s | %s | %s | %s | %s |"
+                % (
+                    r["size"],
+                    r["seconds"],
+                    "-" if push is None else "%.2f s" % push,
+                    _mib(r["controller_bytes"]),
+                    _mib(r["uploaded_bytes"]),
+                    _mib(r["needed_bytes"]),
+                    _mib(r["served_bytes"]),
+                    _mib(
+                        _median(records, "loopback_bytes", size=r["size"], method="nixfleet", scenario="shared-changed")
+                    ),
+                )
+            )
         out.append("")
     sliced = sorted(_runs(records, method="awx-slices"), key=lambda r: (r["size"], -r["slices"]))
     if sliced:
-        out += ["## AWX job slicing (cold deploy, one run each, a fresh flake each)", "",
-                "deploy.yml as concurrent ansible-runner jobs, the inventory cut as AWX cuts it "
-                "(bench/sliced_deploy.py), on one controller (shared Nix store and evaluation cache), against "
-                "one job through the same harness. Derivations built: counted by Nix's post-build-hook.", "",
-                "| hosts | jobs | wall | controller CPU | derivations built | nix processes |", "|---|---|---|---|---|---|"]
+        out += [
+            "## AWX job slicing (cold deploy, one run each, a fresh flake each)",
+            "",
+            "deploy.yml as concurrent ansible-runner jobs, the inventory cut as AWX cuts it "
+            "(bench/sliced_deploy.py), on one controller (shared Nix store and evaluation cache), against "
+            "one job through the same harness. Derivations built: counted by Nix's post-build-hook.",
+            "",
+            "| hosts | jobs | wall | controller CPU | derivations built | nix processes |",
+            "|---|---|---|---|---|---|",
+        ]
         for r in sliced:
-            out.append("| %d | %d | %.2f s | %.1f s | %d | %d |" % (
-                r["size"], r["slices"], r["seconds"], r["cpu_seconds"], r["derivations_built"], r["nix_processes"]))
+            out.append(
+                "| %d | %d | %.2f s | %.1f s | %d | %d |"
+                % (r["size"], r["slices"], r["seconds"], r["cpu_seconds"], r["derivations_built"], r["nix_processes"])
+            )
         out.append("")
     return out
 
@@ -156,10 +253,15 @@ def scale_out(records: List[Dict]) -> List[str]:
 def per_host(records: List[Dict], methods: Sequence[str], sizes: Sequence[int], labels: Dict[str, str]) -> List[str]:
     """Markdown: controller CPU-seconds per changed host, and the cost of each added host (the
     slope of the median time between consecutive sizes), per method and scenario."""
-    out = ["## Controller CPU per changed host (seconds, median)", "",
-           "User + system time of the command and every process it waited for, divided by the hosts "
-           "that changed (ssh master connections that outlive the run are not counted, for any method).", "",
-           "| method | scenario | " + " | ".join("%d hosts" % s for s in sizes) + " |", "|---|---|" + "---|" * len(sizes)]
+    out = [
+        "## Controller CPU per changed host (seconds, median)",
+        "",
+        "User + system time of the command and every process it waited for, divided by the hosts "
+        "that changed (ssh master connections that outlive the run are not counted, for any method).",
+        "",
+        "| method | scenario | " + " | ".join("%d hosts" % s for s in sizes) + " |",
+        "|---|---|" + "---|" * len(sizes),
+    ]
     for method in methods:
         for scenario in ("cold", "shared-changed"):
             cells = []
@@ -169,52 +271,101 @@ def per_host(records: List[Dict], methods: Sequence[str], sizes: Sequence[int], 
             out.append("| %s | %s | %s |" % (labels.get(method, method), scenario, " | ".join(cells)))
     if len(sizes) > 1:
         steps = list(zip(sizes, sizes[1:]))
-        out += ["", "## Cost per added host (seconds per host between sizes, medians)", "",
-                "| method | scenario | " + " | ".join("%d→%d" % step for step in steps) + " |",
-                "|---|---|" + "---|" * len(steps)]
+        out += [
+            "",
+            "## Cost per added host (seconds per host between sizes, medians)",
+            "",
+            "| method | scenario | " + " | ".join("%d→%d" % step for step in steps) + " |",
+            "|---|---|" + "---|" * len(steps),
+        ]
         for method in list(methods) + ["floor"]:
             for scenario, _title in SCENARIOS:
                 medians = [_median(records, size=s, method=method, scenario=scenario) for s in sizes]
                 if all(m is None for m in medians):
                     continue
-                cells = ["-" if a is None or b is None else "%.3f" % ((b - a) / (hi - lo))
-                         for (a, b), (lo, hi) in zip(zip(medians, medians[1:]), steps)]
+                cells = [
+                    "-" if a is None or b is None else "%.3f" % ((b - a) / (hi - lo))
+                    for (a, b), (lo, hi) in zip(zip(medians, medians[1:]), steps)
+                ]
                 out.append("| %s | %s | %s |" % (labels.get(method, method), scenario, " | ".join(cells)))
     return out + [""]
 
 
 def markdown(records: List[Dict], methods: Sequence[str], labels: Dict[str, str], total_seconds: float) -> str:
     sizes = sorted({r["size"] for r in records})
-    out = ["# Fleet benchmark results", "",
-           "Seconds, median (min–max) of %d runs per cell; every deploy was verified (each host runs "
-           "the flake's system) before its time counted. Made by `bash bench/run` in %.0f minutes; "
-           "machine below and in machine.md." % (max(r["rep"] for r in records) + 1, total_seconds / 60), ""]
+    out = [
+        "# Fleet benchmark results",
+        "",
+        "Seconds, median (min–max) of %d runs per cell; every deploy was verified (each host runs "
+        "the flake's system) before its time counted. Made by `bash bench/run` in %.0f minutes; "
+        "machine below and in machine.md." % (max(r["rep"] for r in records) + 1, total_seconds / 60),
+        "",
+    ]
     for scenario, title in SCENARIOS:
-        out += ["## %s" % title.capitalize(), "", "| method | " + " | ".join("%d hosts" % s for s in sizes) + " |",
-                "|---|" + "---|" * len(sizes)]
+        out += [
+            "## %s" % title.capitalize(),
+            "",
+            "| method | " + " | ".join("%d hosts" % s for s in sizes) + " |",
+            "|---|" + "---|" * len(sizes),
+        ]
         for method in list(methods) + (["floor"] if scenario == "noop" else []):
             label = labels.get(method, "floor: one metadata eval + parallel `ssh readlink /run/current-system`")
-            out.append("| %s | %s |" % (label, " | ".join(_cell(records, size=s, method=method, scenario=scenario)
-                                                          for s in sizes)))
+            out.append(
+                "| %s | %s |"
+                % (label, " | ".join(_cell(records, size=s, method=method, scenario=scenario) for s in sizes))
+            )
         out.append("")
-    out += ["## Bytes to the targets, shared package changed", "",
-            "What crossed loopback during the run (both directions, ssh included) next to the NAR bytes the "
-            "hosts lacked (the least any tool must send).", "",
-            "| method | " + " | ".join("%d hosts" % s for s in sizes) + " |", "|---|" + "---|" * len(sizes)]
+    out += [
+        "## Bytes to the targets, shared package changed",
+        "",
+        "What crossed loopback during the run (both directions, ssh included) next to the NAR bytes the "
+        "hosts lacked (the least any tool must send).",
+        "",
+        "| method | " + " | ".join("%d hosts" % s for s in sizes) + " |",
+        "|---|" + "---|" * len(sizes),
+    ]
     for method in methods:
-        out.append("| %s | %s |" % (labels[method], " | ".join(
-            "%s (needed %s)" % (_mib(_median(records, "loopback_bytes", size=s, method=method, scenario="shared-changed")),
-                                _mib(_median(records, "needed_bytes", size=s, method=method, scenario="shared-changed")))
-            for s in sizes)))
-    out += ["", "## Nix processes on the controller per run (median)", "",
-            "| method | scenario | " + " | ".join("%d hosts" % s for s in sizes) + " |",
-            "|---|---|" + "---|" * len(sizes)]
+        out.append(
+            "| %s | %s |"
+            % (
+                labels[method],
+                " | ".join(
+                    "%s (needed %s)"
+                    % (
+                        _mib(_median(records, "loopback_bytes", size=s, method=method, scenario="shared-changed")),
+                        _mib(_median(records, "needed_bytes", size=s, method=method, scenario="shared-changed")),
+                    )
+                    for s in sizes
+                ),
+            )
+        )
+    out += [
+        "",
+        "## Nix processes on the controller per run (median)",
+        "",
+        "| method | scenario | " + " | ".join("%d hosts" % s for s in sizes) + " |",
+        "|---|---|" + "---|" * len(sizes),
+    ]
     for method in methods:
         for scenario, title in SCENARIOS:
-            out.append("| %s | %s | %s |" % (labels[method], title, " | ".join(
-                "%d" % (_median(records, "nix_processes", size=s, method=method, scenario=scenario) or 0) for s in sizes)))
-    out += ["", "## Inventory", "", "| what | " + " | ".join("%d hosts" % s for s in sizes) + " | nix processes |",
-            "|---|" + "---|" * (len(sizes) + 1)]
+            out.append(
+                "| %s | %s | %s |"
+                % (
+                    labels[method],
+                    title,
+                    " | ".join(
+                        "%d" % (_median(records, "nix_processes", size=s, method=method, scenario=scenario) or 0)
+                        for s in sizes
+                    ),
+                )
+            )
+    out += [
+        "",
+        "## Inventory",
+        "",
+        "| what | " + " | ".join("%d hosts" % s for s in sizes) + " | nix processes |",
+        "|---|" + "---|" * (len(sizes) + 1),
+    ]
     for key, title in INVENTORY:
         procs = sorted({r["nix_processes"] for r in _runs(records, method="inventory", scenario=key)})
         cells = " | ".join(_cell(records, size=s, method="inventory", scenario=key) for s in sizes)
@@ -222,23 +373,37 @@ def markdown(records: List[Dict], methods: Sequence[str], labels: Dict[str, str]
     out += [""] + per_host(records, methods, sizes, labels) + evaluation(records, sizes) + scale_out(records)
     memory = _runs(records, scenario="memory-cold")
     if memory:
-        out += ["", "## Controller memory, cold deploy of %d hosts" % memory[0]["size"], "",
-                "Peak of the summed PSS (and RSS) of the whole process tree, sampled every 0.1 s.", "",
-                "| method | peak PSS | peak RSS sum | processes seen |", "|---|---|---|---|"]
+        out += [
+            "",
+            "## Controller memory, cold deploy of %d hosts" % memory[0]["size"],
+            "",
+            "Peak of the summed PSS (and RSS) of the whole process tree, sampled every 0.1 s.",
+            "",
+            "| method | peak PSS | peak RSS sum | processes seen |",
+            "|---|---|---|---|",
+        ]
         for r in memory:
             label = labels.get(r["method"], r["method"])
             row = (label, r["peak_pss_kib"] // 1024, r["peak_rss_kib"] // 1024, r["processes_seen"])
             out.append("| %s | %d MiB | %d MiB | %d |" % row)
-    out += ["", "## Targets (ratios of medians from this run)", "", "| target | measured | limit | met |",
-            "|---|---|---|---|"]
-    out += ["| %s | %s | %s | %s |" % (name, value, limit, "yes" if met else "**no**")
-            for name, value, limit, met in targets(records, sizes)]
+    out += [
+        "",
+        "## Targets (ratios of medians from this run)",
+        "",
+        "| target | measured | limit | met |",
+        "|---|---|---|---|",
+    ]
+    out += [
+        "| %s | %s | %s | %s |" % (name, value, limit, "yes" if met else "**no**")
+        for name, value, limit, met in targets(records, sizes)
+    ]
     out += ["", "## Machine", "", machine_description()]
     return "\n".join(out) + "\n"
 
 
 def plot(records: List[Dict], methods: Sequence[str], labels: Dict[str, str], path: Path) -> None:
     import matplotlib
+
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
@@ -250,12 +415,24 @@ def plot(records: List[Dict], methods: Sequence[str], labels: Dict[str, str], pa
             points = [(s, v) for s, v in points if v is not None]
             if not points:
                 continue
-            lows = [min(r["seconds"] for r in _runs(records, size=s, method=method, scenario=scenario)) for s, _value in points]
-            highs = [max(r["seconds"] for r in _runs(records, size=s, method=method, scenario=scenario)) for s, _value in points]
+            lows = [
+                min(r["seconds"] for r in _runs(records, size=s, method=method, scenario=scenario))
+                for s, _value in points
+            ]
+            highs = [
+                max(r["seconds"] for r in _runs(records, size=s, method=method, scenario=scenario))
+                for s, _value in points
+            ]
             xs, ys = [p[0] for p in points], [p[1] for p in points]
-            ax.errorbar(xs, ys, yerr=[[y - lo for y, lo in zip(ys, lows)], [hi - y for y, hi in zip(ys, highs)]],
-                        marker="o", capsize=3, linestyle="--" if method == "floor" else "-",
-                        label=labels.get(method, "floor (eval + parallel ssh readlink)"))
+            ax.errorbar(
+                xs,
+                ys,
+                yerr=[[y - lo for y, lo in zip(ys, lows)], [hi - y for y, hi in zip(ys, highs)]],
+                marker="o",
+                capsize=3,
+                linestyle="--" if method == "floor" else "-",
+                label=labels.get(method, "floor (eval + parallel ssh readlink)"),
+            )
         ax.set_title(title)
         ax.legend(fontsize=7, loc="upper left")
         ax.set_xlabel("hosts")
@@ -270,8 +447,9 @@ def plot(records: List[Dict], methods: Sequence[str], labels: Dict[str, str], pa
 
 def _first_line(argv: List[str]) -> str:
     try:
-        out = subprocess.run(argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, universal_newlines=True,
-                             timeout=30, check=False).stdout
+        out = subprocess.run(
+            argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, universal_newlines=True, timeout=30, check=False
+        ).stdout
     except OSError:
         return "not found"
     return out.strip().splitlines()[0] if out.strip() else "?"
@@ -289,11 +467,17 @@ def machine_description() -> str:
         for line in Path("/etc/os-release").read_text().splitlines():
             if line.startswith("PRETTY_NAME="):
                 os_name = line.split("=", 1)[1].strip('"')
-    rows = [("date", time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())), ("CPU", "%s, %d cores" % (cpu, os.cpu_count() or 0)),
-            ("memory", "%.1f GiB" % (int(memory[0]) / 1048576.0) if memory else "?"), ("OS", os_name),
-            ("kernel", platform.release()), ("Python", platform.python_version()),
-            ("Nix", _first_line(["nix", "--version"])), ("Ansible", _first_line(["ansible", "--version"])),
-            ("OpenSSH", _first_line(["ssh", "-V"]))]
+    rows = [
+        ("date", time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())),
+        ("CPU", "%s, %d cores" % (cpu, os.cpu_count() or 0)),
+        ("memory", "%.1f GiB" % (int(memory[0]) / 1048576.0) if memory else "?"),
+        ("OS", os_name),
+        ("kernel", platform.release()),
+        ("Python", platform.python_version()),
+        ("Nix", _first_line(["nix", "--version"])),
+        ("Ansible", _first_line(["ansible", "--version"])),
+        ("OpenSSH", _first_line(["ssh", "-V"])),
+    ]
     return "\n".join("- %s: %s" % row for row in rows)
 
 

@@ -1,5 +1,6 @@
 """A benchmark scene: a running local fleet, a fixture flake for it, inventories and the environment
 every measured command runs in (the same for nixfleet and for the baselines)."""
+
 from __future__ import annotations
 
 import contextlib
@@ -76,16 +77,26 @@ class Scene:
 
     def toplevels(self) -> Dict[str, str]:
         """Each host's system as the flake says now (evaluated, not built)."""
-        out = subprocess.run(["nix", "eval", "--json", "%s#toplevels" % self.flake.ref], env=self.env,
-                             stdout=subprocess.PIPE, universal_newlines=True, check=True).stdout
+        out = subprocess.run(
+            ["nix", "eval", "--json", "%s#toplevels" % self.flake.ref],
+            env=self.env,
+            stdout=subprocess.PIPE,
+            universal_newlines=True,
+            check=True,
+        ).stdout
         return json.loads(out)
 
     def running(self) -> Dict[str, str]:
         """What each host runs (``/run/current-system``), read inside its namespaces, all at once."""
-        procs = {h.name: subprocess.Popen(nsfleet.exec_argv(h, ["readlink", "/run/current-system"]),
-                                          stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
-                                          universal_newlines=True)
-                 for h in self.fleet.hosts}
+        procs = {
+            h.name: subprocess.Popen(
+                nsfleet.exec_argv(h, ["readlink", "/run/current-system"]),
+                stdout=subprocess.PIPE,
+                stderr=subprocess.DEVNULL,
+                universal_newlines=True,
+            )
+            for h in self.fleet.hosts
+        }
         return {name: proc.communicate()[0].strip() for name, proc in procs.items()}
 
     def verify(self) -> Dict[str, str]:
@@ -93,8 +104,10 @@ class Scene:
         want, have = self.toplevels(), self.running()
         wrong = sorted(name for name in want if have.get(name) != want[name])
         if wrong:
-            raise AssertionError("hosts not on the flake's system after the deploy: %s (e.g. %s runs %r, "
-                                 "want %s)" % (", ".join(wrong), wrong[0], have.get(wrong[0]), want[wrong[0]]))
+            raise AssertionError(
+                "hosts not on the flake's system after the deploy: %s (e.g. %s runs %r, "
+                "want %s)" % (", ".join(wrong), wrong[0], have.get(wrong[0]), want[wrong[0]])
+            )
         return want
 
 
@@ -117,8 +130,7 @@ def _closures(env: Dict[str, str], roots: List[str]):
 def bytes_needed(env: Dict[str, str], before: Dict[str, str], after: Dict[str, str]) -> int:
     """NAR bytes every host lacks to go from ``before`` to ``after`` (the least any tool must send)."""
     closure, infos = _closures(env, list(before.values()) + list(after.values()))
-    return sum(infos[p]["narSize"] for name in after
-               for p in closure(after[name]) - closure(before[name]))
+    return sum(infos[p]["narSize"] for name in after for p in closure(after[name]) - closure(before[name]))
 
 
 def one_copy_bytes(env: Dict[str, str], systems: Dict[str, str]) -> int:
@@ -132,16 +144,19 @@ def _write_inventories(work: Path, fleet: Fleet, flake: FixtureFlake) -> None:
     inside the repository's git tree), once with the inventory cache and once without."""
     write_fleet_inventory(work, fleet, flake)
     source = "plugin: nixfleet.nixos.flake\nflake: %s\n" % flake.ref
-    (work / "fleet.flake.yml").write_text(source + "cache: true\ncache_plugin: ansible.builtin.jsonfile\n"
-                                          "cache_connection: %s\n" % (work / "inventory-cache"))
+    (work / "fleet.flake.yml").write_text(
+        source + "cache: true\ncache_plugin: ansible.builtin.jsonfile\n"
+        "cache_connection: %s\n" % (work / "inventory-cache")
+    )
     (work / "uncached.flake.yml").write_text(source)
     (work / "hosts.txt").write_text("".join("%s %s %d\n" % (h.name, h.address, h.port) for h in fleet.hosts))
 
 
 def _build_hook(work: Path) -> Path:
     hook = work / "count-builds.sh"
-    hook.write_text('#!/bin/sh\n# Nix runs this after every build it makes\necho "$DRV_PATH" >> %s\n'
-                    % (work / "built.log"))
+    hook.write_text(
+        '#!/bin/sh\n# Nix runs this after every build it makes\necho "$DRV_PATH" >> %s\n' % (work / "built.log")
+    )
     hook.chmod(0o755)
     return hook
 
@@ -163,8 +178,15 @@ def bench_env(work: Path, control_dir: str, fleet: Fleet, count_builds: bool = F
 
 
 @contextlib.contextmanager
-def scene(work: Path, size: int, salt: str, with_fleet: bool = True, eval_rounds: int = 0,
-          cache_host: bool = False, count_builds: bool = False) -> Iterator[Scene]:
+def scene(
+    work: Path,
+    size: int,
+    salt: str,
+    with_fleet: bool = True,
+    eval_rounds: int = 0,
+    cache_host: bool = False,
+    count_builds: bool = False,
+) -> Iterator[Scene]:
     """A fresh fleet of ``size`` hosts and a flake whose systems (and shared package) nobody has
     built yet: ``salt`` goes into every version, so each scene starts cold on the controller too.
     ``eval_rounds``: synthetic evaluation work per host (tests/fixtures/flake/lib/eval-work.nix).
@@ -173,11 +195,24 @@ def scene(work: Path, size: int, salt: str, with_fleet: bool = True, eval_rounds
     work.mkdir(parents=True, exist_ok=True)
     names = nsfleet.host_names(size)
     extra = [CACHE_HOST] if cache_host else []
-    with running_fleet(work / "fleet", size + len(extra), [], FIRST_ADDRESS, names=names + extra) if with_fleet \
-            else _no_fleet(work, names) as fleet:
-        hosts = {h.name: {"address": h.address, "port": h.port, "user": h.user, "shape": "colmena",
-                          "version": salt, "payload_kib": HOST_PAYLOAD_KIB, "eval_rounds": eval_rounds}
-                 for h in fleet.hosts if h.name not in extra}
+    with (
+        running_fleet(work / "fleet", size + len(extra), [], FIRST_ADDRESS, names=names + extra)
+        if with_fleet
+        else _no_fleet(work, names) as fleet
+    ):
+        hosts = {
+            h.name: {
+                "address": h.address,
+                "port": h.port,
+                "user": h.user,
+                "shape": "colmena",
+                "version": salt,
+                "payload_kib": HOST_PAYLOAD_KIB,
+                "eval_rounds": eval_rounds,
+            }
+            for h in fleet.hosts
+            if h.name not in extra
+        }
         flake = FixtureFlake.from_specs(work / "flake", hosts, fleet.hosts[0].http_port)
         flake.data.update(base_version=salt, base_payload_kib=SHARED_PAYLOAD_KIB)
         flake.write()
@@ -199,8 +234,18 @@ def _no_fleet(work: Path, names: List[str]) -> Iterator[Fleet]:
     """Host entries for a flake and inventory when nothing needs to run (inventory measurements)."""
     base = ipaddress.IPv4Address(FIRST_ADDRESS)
     client = work / "client"
-    hosts = [nsfleet.Host(name=name, address=str(base + i), port=2222, user="root",
-                          private_key=str(client / "id_ed25519"), known_hosts=str(client / "known_hosts"),
-                          http_port=8080, no_python=False, root="")
-             for i, name in enumerate(names)]
+    hosts = [
+        nsfleet.Host(
+            name=name,
+            address=str(base + i),
+            port=2222,
+            user="root",
+            private_key=str(client / "id_ed25519"),
+            known_hosts=str(client / "known_hosts"),
+            http_port=8080,
+            no_python=False,
+            root="",
+        )
+        for i, name in enumerate(names)
+    ]
     yield Fleet(work, hosts)

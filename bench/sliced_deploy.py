@@ -7,6 +7,7 @@ Exits non-zero unless every slice succeeds; prints each slice's hosts and wall t
 (fleet_bench.py run_slicing) measures it like any deploy command (wall, CPU of every process it
 waited for, Nix processes, loopback bytes); ``--slices 1`` is the same harness unsliced.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -28,15 +29,21 @@ def main() -> int:
     parser.add_argument("--work", type=Path, required=True)
     args = parser.parse_args()
     # the inventory update: what AWX stores and hands back to every slice
-    listed = subprocess.run(["ansible-inventory", "-i", str(args.inventory), "--list", "--export"],
-                            stdout=subprocess.PIPE, universal_newlines=True, check=True).stdout
+    listed = subprocess.run(
+        ["ansible-inventory", "-i", str(args.inventory), "--list", "--export"],
+        stdout=subprocess.PIPE,
+        universal_newlines=True,
+        check=True,
+    ).stdout
     project = args.work / "project"
     project.mkdir(parents=True, exist_ok=True)
     (project / "deploy.yml").write_text((ROOT / "tests" / "fixtures" / "awx-project" / "deploy.yml").read_text())
     jobs = run_slices(args.work, project, json.loads(listed), args.slices, ssh_key="", envvars=dict(os.environ))
     for job in jobs:
-        print("slice %d of %d: %-10s %5.1f s  %d hosts (%s …)" % (
-            job.number, args.slices, job.status, job.seconds, len(job.hosts), ", ".join(job.hosts[:3])))
+        print(
+            "slice %d of %d: %-10s %5.1f s  %d hosts (%s …)"
+            % (job.number, args.slices, job.status, job.seconds, len(job.hosts), ", ".join(job.hosts[:3]))
+        )
     return 0 if all(job.status == "successful" for job in jobs) else 1
 
 

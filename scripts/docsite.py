@@ -11,6 +11,7 @@ it. Never edit those .rst files: edit the guide and run
 Only the Markdown the guides use is understood (headings, paragraphs, lists, fenced code, tables,
 inline code, emphasis, links, images); anything else stops the conversion with its line.
 """
+
 import re
 import sys
 from pathlib import Path
@@ -36,8 +37,11 @@ HEADING_SLUG = re.compile(r"[^\w\- ]")
 def guide_names() -> List[str]:
     """The toctree entries of extra-docs.yml, in its order (the docsite's reading order)."""
     config = yaml.safe_load((DOCSITE / "extra-docs.yml").read_text())
-    return [entry if isinstance(entry, str) else entry["ref"]
-            for section in config["sections"] for entry in section["toctree"]]
+    return [
+        entry if isinstance(entry, str) else entry["ref"]
+        for section in config["sections"]
+        for entry in section["toctree"]
+    ]
 
 
 def guide_source(name: str) -> Path:
@@ -75,8 +79,7 @@ class Inline:
 
 
 def plain(tokens: List[Token]) -> str:
-    return "".join(t.content if t.type in ("text", "code_inline") else " " if "break" in t.type else ""
-                   for t in tokens)
+    return "".join(t.content if t.type in ("text", "code_inline") else " " if "break" in t.type else "" for t in tokens)
 
 
 def literal(code: str) -> str:
@@ -122,11 +125,11 @@ class Converter:
                 close = t.type.replace("_open", "_close")
                 j = next(k for k in range(i + 1, len(tokens)) if tokens[k].type == close)
                 mark = "**" if t.type == "strong_open" else "*"
-                r.markup(mark + escape(plain(tokens[i + 1:j]).strip()) + mark)
+                r.markup(mark + escape(plain(tokens[i + 1 : j]).strip()) + mark)
                 i = j
             elif t.type == "link_open":
                 j = next(k for k in range(i + 1, len(tokens)) if tokens[k].type == "link_close")
-                text = plain(tokens[i + 1:j]).strip()
+                text = plain(tokens[i + 1 : j]).strip()
                 kind, target = self.link_target(str(t.attrs["href"]))
                 shown = re.sub(r"([\\`<>])", r"\\\1", text)
                 if kind == "ref":
@@ -149,8 +152,12 @@ class Converter:
         """The guide (or ``text``, as if it were the guide) as reStructuredText."""
         md = MarkdownIt("commonmark").enable("table")
         tokens = md.parse(self.path.read_text() if text is None else text)
-        lines = [".. Generated from docs/%s by scripts/docsite.py: edit that guide, not this file." % self.path.name,
-                 "", ".. _%s:" % self.label(self.name), ""]
+        lines = [
+            ".. Generated from docs/%s by scripts/docsite.py: edit that guide, not this file." % self.path.name,
+            "",
+            ".. _%s:" % self.label(self.name),
+            "",
+        ]
         self.blocks(tokens, 0, len(tokens), lines, "")
         while lines and lines[-1] == "":
             lines.pop()
@@ -192,7 +199,7 @@ class Converter:
                 i = close + 1
             elif t.type == "table_open":
                 close = self.matching(tokens, i)
-                self.table(tokens[i:close + 1], out, indent)
+                self.table(tokens[i : close + 1], out, indent)
                 i = close + 1
             elif t.type == "hr":
                 out += [indent + "----", ""]
@@ -238,8 +245,11 @@ class Converter:
         out += [indent + ".. list-table::", indent + "  :header-rows: 1", ""]
         for row in rows:
             for n, cell in enumerate(row):
-                out.append(indent + ("  * - " if n == 0 else "    - ") + cell if cell else
-                           indent + ("  * -" if n == 0 else "    -"))
+                out.append(
+                    indent + ("  * - " if n == 0 else "    - ") + cell
+                    if cell
+                    else indent + ("  * -" if n == 0 else "    -")
+                )
         out.append("")
 
 

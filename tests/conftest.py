@@ -1,4 +1,5 @@
 """Make the collection importable as ``ansible_collections.nixfleet.nixos`` for every test."""
+
 import atexit
 import os
 import shutil
@@ -28,6 +29,7 @@ sys.path.insert(0, str(COLLECTIONS))
 sys.path.insert(0, str(ROOT / "tests" / "helpers"))  # shared test helpers (sops_files)
 os.environ["ANSIBLE_COLLECTIONS_PATH"] = str(COLLECTIONS)
 from local_nix import NIX_CONFIG  # noqa: E402  (tests/helpers is on the path now)
+
 os.environ.setdefault("NIX_CONFIG", NIX_CONFIG)  # ansible-test units cleans the environment
 # Hypothesis keeps caches in a directory of its own (./.hypothesis by default): a temporary one.
 HYPOTHESIS_HOME = tempfile.mkdtemp(prefix="nixfleet-hypothesis-")

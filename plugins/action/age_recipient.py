@@ -10,7 +10,6 @@ from ansible_collections.nixfleet.nixos.plugins.plugin_utils.action_base import 
 
 
 class ActionModule(NixosAction):
-
     PATH_OPTIONS = ("path",)
     ARGSPEC = {
         "source": {"type": "str", "default": host_age_keys.SSH_HOST_KEY, "choices": list(host_age_keys.SOURCES)},
@@ -20,5 +19,10 @@ class ActionModule(NixosAction):
     def execute(self, args, task_vars):
         path = host_age_keys.default_path(args["source"], args["path"])
         recipients = host_age_keys.recipients(self.shell(task_vars), args["source"], path)
-        return {"changed": False, "source": args["source"], "path": path, "recipients": recipients,
-                "recipient": recipients[0]}
+        return {
+            "changed": False,
+            "source": args["source"],
+            "path": path,
+            "recipients": recipients,
+            "recipient": recipients[0],
+        }

@@ -18,7 +18,6 @@ from ansible_collections.nixfleet.nixos.plugins.plugin_utils.system_build import
 
 
 class ActionModule(NixosAction):
-
     _requires_connection = False
     ARGSPEC = dict(
         NIX_ARGSPEC,
@@ -47,8 +46,10 @@ class ActionModule(NixosAction):
             hv = hostvars.get(host, {})
             flake = args["flake"] or hv.get("nixos_flake")
             if not flake:
-                failed[host] = ("%s has no nixos_flake: use the nixfleet.nixos.flake inventory, set "
-                                "nixos_flake, or pass flake=" % host)
+                failed[host] = (
+                    "%s has no nixos_flake: use the nixfleet.nixos.flake inventory, set "
+                    "nixos_flake, or pass flake=" % host
+                )
                 continue
             if hv.get("nixos_eval_error"):
                 failed[host] = "%s does not evaluate: %s" % (hv.get("nixos_attr"), hv["nixos_eval_error"])
@@ -57,16 +58,24 @@ class ActionModule(NixosAction):
                 failed[host] = "%s: %s" % (host, hv["nixos_settings_error"])
                 continue
             try:
-                attr = hv.get("nixos_toplevel_attr") or "%s.%s" % (fi.attr_path("nixosConfigurations", host), fi.TOPLEVEL)
+                attr = hv.get("nixos_toplevel_attr") or "%s.%s" % (
+                    fi.attr_path("nixosConfigurations", host),
+                    fi.TOPLEVEL,
+                )
             except ValueError as exc:
                 failed[host] = str(exc)
                 continue
             targets.append(SystemTarget(host=host, flake=str(flake), attr=str(attr)))
             # deploy-rs profiles besides system: built here, with the systems (one nix build)
-            extra += [SystemTarget(host=PROFILE_KEY % (host, p["name"]), flake=str(flake), attr=str(p["attr"]))
-                      for p in hv.get("nixos_deploy_rs_profiles") or []]
-        on_target = set(args["on_target"] if args["on_target"] is not None
-                        else [h for h in hosts if hostvars.get(h, {}).get("nixos_deploy_build_on") == "target"])
+            extra += [
+                SystemTarget(host=PROFILE_KEY % (host, p["name"]), flake=str(flake), attr=str(p["attr"]))
+                for p in hv.get("nixos_deploy_rs_profiles") or []
+            ]
+        on_target = set(
+            args["on_target"]
+            if args["on_target"] is not None
+            else [h for h in hosts if hostvars.get(h, {}).get("nixos_deploy_build_on") == "target"]
+        )
         on_builder = _build_hosts(hosts, hostvars, failed)
         on_target |= {h for group in on_builder.values() for h in group}  # only evaluated here too
         targets = [t for t in targets if t.host not in failed]
@@ -77,10 +86,20 @@ class ActionModule(NixosAction):
             raise NixError(str(exc))
         shared = None
         if args["eval_cache"] and args["eval_cache_plugin"]:
-            shared = AnsibleCacheStore(args["eval_cache_plugin"], args["eval_cache_connection"],
-                                       args["eval_cache_prefix"], args["eval_cache_timeout"])
-        builder = SystemBuilder(self.nix_cli(args), eval_workers=workers, eval_cache=args["eval_cache"],
-                                eval_memory_budget=budget, shared_cache=shared, progress=self.progress())
+            shared = AnsibleCacheStore(
+                args["eval_cache_plugin"],
+                args["eval_cache_connection"],
+                args["eval_cache_prefix"],
+                args["eval_cache_timeout"],
+            )
+        builder = SystemBuilder(
+            self.nix_cli(args),
+            eval_workers=workers,
+            eval_cache=args["eval_cache"],
+            eval_memory_budget=budget,
+            shared_cache=shared,
+            progress=self.progress(),
+        )
         # Systems built on their targets are only evaluated here (their derivations are pushed). Every
         # host is evaluated in one call first, in the play's order: one pool, its chunks sized across all.
         remote = [t for t in targets if t.host in on_target]
@@ -101,8 +120,9 @@ class ActionModule(NixosAction):
         result["built"] = not self._task.check_mode
         on_builder = {b: [h for h in group if h in report.paths] for b, group in on_builder.items()}
         result["on_builder"] = {b: group for b, group in on_builder.items() if group}
-        result["on_target"] = sorted(h for h in on_target if h in report.paths
-                                     and not any(h in group for group in on_builder.values()))
+        result["on_target"] = sorted(
+            h for h in on_target if h in report.paths and not any(h in group for group in on_builder.values())
+        )
         done = "evaluated (check mode)" if self._task.check_mode else "built"
         result["msg"] = "%d of %d systems %s" % (len(report.paths), len(hosts), done)
         return result
@@ -112,18 +132,30 @@ class ActionModule(NixosAction):
         manifest = manifest_check.load(args["manifest"])
         cache = args["manifest_cache"] or manifest.cache
         if not cache:
-            raise NixError("manifest %s names no cache and none was given (manifest_cache / nixos_deploy_cache_url); "
-                           "nothing was deployed" % args["manifest"])
-        report = manifest_check.systems(self.nix_cli(args), manifest, args["manifest"], hosts, inventory_hosts, cache,
-                                        args["trusted_public_keys"])
+            raise NixError(
+                "manifest %s names no cache and none was given (manifest_cache / nixos_deploy_cache_url); "
+                "nothing was deployed" % args["manifest"]
+            )
+        report = manifest_check.systems(
+            self.nix_cli(args), manifest, args["manifest"], hosts, inventory_hosts, cache, args["trusted_public_keys"]
+        )
         for host in hosts:
             if hostvars.get(host, {}).get("nixos_settings_error"):
                 report.paths.pop(host, None)
                 report.failed[host] = "%s: %s" % (host, hostvars[host]["nixos_settings_error"])
         result = report.to_result()
-        result.update(changed=False, built=False, on_target=[], on_builder={}, profile_paths={}, manifest=args["manifest"], cache=cache,
-                      flake=manifest.flake, rev=manifest.rev,
-                      msg="%d of %d systems from manifest %s" % (len(report.paths), len(hosts), args["manifest"]))
+        result.update(
+            changed=False,
+            built=False,
+            on_target=[],
+            on_builder={},
+            profile_paths={},
+            manifest=args["manifest"],
+            cache=cache,
+            flake=manifest.flake,
+            rev=manifest.rev,
+            msg="%d of %d systems from manifest %s" % (len(report.paths), len(hosts), args["manifest"]),
+        )
         return result
 
 
@@ -157,7 +189,9 @@ def _build_hosts(hosts, hostvars, failed):
             continue
         builder = hv.get("nixos_deploy_build_host")
         if not builder:
-            failed[host] = "%s: nixos_deploy_build_on is builder, but nixos_deploy_build_host names no build host" % host
+            failed[host] = (
+                "%s: nixos_deploy_build_on is builder, but nixos_deploy_build_host names no build host" % host
+            )
             continue
         groups.setdefault(str(builder), []).append(host)
     return groups

@@ -51,13 +51,22 @@ class ActionModule(NixosAction):
                 public = ck.public_of_secret(current, path)
                 if wanted and current.strip() != args["secret_key"].strip():
                     if not args["force"]:
-                        raise NixError("%s already holds another key (%s); set force: true to replace it; nothing "
-                                       "was changed" % (path, public))
+                        raise NixError(
+                            "%s already holds another key (%s); set force: true to replace it; nothing "
+                            "was changed" % (path, public)
+                        )
                     return self._write(path, args["secret_key"], wanted, "replaced")
                 if os.stat(path).st_mode & 0o077:
-                    raise NixError("%s is readable by others (mode %04o): the key may have leaked; rotate it"
-                                   % (path, os.stat(path).st_mode & 0o777))
-                return {"changed": False, "secret_key_file": path, "public_key": public, "key_name": ck.key_name(public)}
+                    raise NixError(
+                        "%s is readable by others (mode %04o): the key may have leaked; rotate it"
+                        % (path, os.stat(path).st_mode & 0o777)
+                    )
+                return {
+                    "changed": False,
+                    "secret_key_file": path,
+                    "public_key": public,
+                    "key_name": ck.key_name(public),
+                }
             if wanted:
                 return self._write(path, args["secret_key"], wanted, "written")
             if not args["name"]:
@@ -69,22 +78,39 @@ class ActionModule(NixosAction):
     def _write(self, path, secret, public, how):
         if not self._task.check_mode:
             _install(path, secret.strip() + "\n")
-        return {"changed": True, "secret_key_file": path, "public_key": public, "key_name": ck.key_name(public),
-                "msg": "signing key %s %s" % (ck.key_name(public), how)}
+        return {
+            "changed": True,
+            "secret_key_file": path,
+            "public_key": public,
+            "key_name": ck.key_name(public),
+            "msg": "signing key %s %s" % (ck.key_name(public), how),
+        }
 
     def _generate(self, path, name):
         if self._task.check_mode:
-            return {"changed": True, "secret_key_file": path, "public_key": None, "key_name": name,
-                    "msg": "a signing key %s would be generated" % name}
+            return {
+                "changed": True,
+                "secret_key_file": path,
+                "public_key": None,
+                "key_name": name,
+                "msg": "a signing key %s would be generated" % name,
+            }
         directory = os.path.dirname(os.path.abspath(path))
         os.makedirs(directory, mode=0o700, exist_ok=True)
         with tempfile.TemporaryDirectory(dir=directory) as tmp:
             os.chmod(tmp, 0o700)
             secret, public = os.path.join(tmp, "secret"), os.path.join(tmp, "public")
-            check(run(["nix-store", "--generate-binary-cache-key", name, secret, public]),
-                  "nix-store --generate-binary-cache-key")
+            check(
+                run(["nix-store", "--generate-binary-cache-key", name, secret, public]),
+                "nix-store --generate-binary-cache-key",
+            )
             os.chmod(secret, 0o600)
             os.replace(secret, path)
             generated = read_text(public, "the generated public key").strip()
-        return {"changed": True, "secret_key_file": path, "public_key": generated, "key_name": name,
-                "msg": "signing key %s generated" % name}
+        return {
+            "changed": True,
+            "secret_key_file": path,
+            "public_key": generated,
+            "key_name": name,
+            "msg": "signing key %s generated" % name,
+        }

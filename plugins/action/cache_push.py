@@ -40,8 +40,7 @@ class ActionModule(NixosAction):
         key_name = _key_name(args["secret_key_file"]) if args["secret_key_file"] else None
         nix = self.nix_cli(args)
         missing = nix.missing_paths(paths, store=args["to"], fresh_narinfo=True)
-        result = {"changed": bool(missing), "url": args["to"], "paths": paths, "pushed": missing,
-                  "signed_by": key_name}
+        result = {"changed": bool(missing), "url": args["to"], "paths": paths, "pushed": missing, "signed_by": key_name}
         if self._task.check_mode or not missing:
             return result
         if args["secret_key_file"]:
@@ -49,12 +48,19 @@ class ActionModule(NixosAction):
         nix.copy(missing, args["to"], fresh_narinfo=True, phase=Phase.PUSHING)
         still = nix.missing_paths(missing, store=args["to"], fresh_narinfo=True)
         if still:
-            raise NixError("after nix copy to %s these paths are still missing there: %s" % (args["to"], ", ".join(still)))
+            raise NixError(
+                "after nix copy to %s these paths are still missing there: %s" % (args["to"], ", ".join(still))
+            )
         if key_name:
             info = nix.path_info(missing, store=args["to"], fresh_narinfo=True)
-            unsigned = [p for p in missing if not any(s.startswith(key_name + ":")
-                                                      for s in (info.get(p) or {}).get("signatures", []))]
+            unsigned = [
+                p
+                for p in missing
+                if not any(s.startswith(key_name + ":") for s in (info.get(p) or {}).get("signatures", []))
+            ]
             if unsigned:
-                raise NixError("%s holds %s without a signature by %s (the cache kept an older, unsigned copy?)"
-                               % (args["to"], ", ".join(unsigned), key_name))
+                raise NixError(
+                    "%s holds %s without a signature by %s (the cache kept an older, unsigned copy?)"
+                    % (args["to"], ", ".join(unsigned), key_name)
+                )
         return result

@@ -24,7 +24,6 @@ def _rev(flake: str) -> Optional[str]:
 
 
 class ActionModule(NixosAction):
-
     _requires_connection = False
     ARGSPEC = {
         "dest": {"type": "path", "required": True},
@@ -38,18 +37,24 @@ class ActionModule(NixosAction):
         try:
             if args["cache"]:
                 validate_store_url(args["cache"], "cache")
-            hosts = {str(h): dm.Entry(store_path_option(p, "paths"),
-                                      store_path_option(args["drv_paths"][h], "drv_paths")
-                                      if args["drv_paths"].get(h) else None)
-                     for h, p in args["paths"].items()}
+            hosts = {
+                str(h): dm.Entry(
+                    store_path_option(p, "paths"),
+                    store_path_option(args["drv_paths"][h], "drv_paths") if args["drv_paths"].get(h) else None,
+                )
+                for h, p in args["paths"].items()
+            }
         except (ValueError, NixConfError) as exc:
             raise NixError("%s; no manifest was written" % exc)
         if not hosts:
             raise NixError("no host was built: no manifest was written")
         flake = args["flake"] or ""
         if not flake:
-            flakes = {str(task_vars["hostvars"][h].get("nixos_flake", "")) for h in hosts
-                      if h in task_vars.get("hostvars", {})}
+            flakes = {
+                str(task_vars["hostvars"][h].get("nixos_flake", ""))
+                for h in hosts
+                if h in task_vars.get("hostvars", {})
+            }
             flake = flakes.pop() if len(flakes) == 1 else ""
         text = dm.Manifest(flake=flake, rev=_rev(flake), cache=args["cache"] or None, hosts=hosts).render()
         dest = args["dest"]

@@ -28,7 +28,13 @@ class ActionModule(NixosAction):
         ``nix path-info``; a system this controller never had stays unknown)."""
         switches = [d.get("nixos_deploy_switch") or {} for d in hosts_data]
         # An unchanged host's previous system is its new one, whose size the build measured.
-        paths = sorted({str(s["previous_path"]) for s in switches if s.get("previous_path") and s.get("previous_path") != s.get("path")})
+        paths = sorted(
+            {
+                str(s["previous_path"])
+                for s in switches
+                if s.get("previous_path") and s.get("previous_path") != s.get("path")
+            }
+        )
         if not paths:
             return {}
         try:
@@ -41,20 +47,29 @@ class ActionModule(NixosAction):
         hostvars = task_vars.get("hostvars", {})
         # Hosts the deploy never touched (outside --limit) have none of its variables: left out.
         touched = [h for h in args["hosts"] if any(k in hostvars.get(h, {}) for k in dr.DEPLOY_VARIABLES)]
-        data = {host: {name: hostvars[host][name] for name in dr.REPORT_VARIABLES if name in hostvars[host]}
-                for host in touched}
+        data = {
+            host: {name: hostvars[host][name] for name in dr.REPORT_VARIABLES if name in hostvars[host]}
+            for host in touched
+        }
         sizes = self._previous_sizes(data.values())
         rows = [dr.host_report(host, data[host], sizes) for host in touched]
         text = dr.text(rows)
         files: List[str] = []
-        result = {"changed": False, "report": dr.as_json(rows), "table": text.splitlines(), "msg": "\n" + text,
-                  "files": files}
+        result = {
+            "changed": False,
+            "report": dr.as_json(rows),
+            "table": text.splitlines(),
+            "msg": "\n" + text,
+            "files": files,
+        }
         if args["output_dir"] and not self._task.check_mode:
             try:
                 os.makedirs(args["output_dir"], exist_ok=True)
-                for name, content in (("deploy-report.json", json.dumps(dr.as_json(rows), indent=2) + "\n"),
-                                      ("deploy-report.md", dr.markdown(rows)),
-                                      ("deploy-report.txt", text)):
+                for name, content in (
+                    ("deploy-report.json", json.dumps(dr.as_json(rows), indent=2) + "\n"),
+                    ("deploy-report.md", dr.markdown(rows)),
+                    ("deploy-report.txt", text),
+                ):
                     path = os.path.join(args["output_dir"], name)
                     with open(path, "w", encoding="utf-8") as handle:
                         handle.write(content)

@@ -15,7 +15,6 @@ from ansible_collections.nixfleet.nixos.plugins.plugin_utils.action_base import 
 
 
 class ActionModule(NixosAction):
-
     ARGSPEC = dict(
         PROFILE_ARGSPEC,
         package={"type": "str", "required": True},
@@ -29,9 +28,15 @@ class ActionModule(NixosAction):
         if args["sbom_dir"]:
             found = self._from_sbom(host, spec, args["sbom_dir"])
         else:
-            out = self.shell(task_vars).check(ex.scan_command(args["profile"]),
-                                              "reading the systems of %s and their references" % host,
-                                              privileged=False).stdout
+            out = (
+                self.shell(task_vars)
+                .check(
+                    ex.scan_command(args["profile"]),
+                    "reading the systems of %s and their references" % host,
+                    privileged=False,
+                )
+                .stdout
+            )
             state, graph = ex.parse_scan(args["profile"], out)
             found = ex.exposure(host, spec, ex.systems_of(state), graph)
         report = found.to_dict()

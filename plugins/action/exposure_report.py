@@ -26,16 +26,27 @@ class ActionModule(NixosAction):
 
     def execute(self, args, task_vars):
         hostvars = task_vars.get("hostvars", {})
-        results = [self._result(host, (hostvars.get(host) or {}).get(args["result_var"]))
-                   for host in args["hosts"]]
+        results = [self._result(host, (hostvars.get(host) or {}).get(args["result_var"])) for host in args["hosts"]]
         text = er.table(results)
-        result = {"changed": False, "report": results, "table": text.splitlines(), "msg": "\n" + text, "files": [],
-                  "exposed_hosts": sorted(r["host"] for r in results if r.get("exposed")),
-                  "failed_hosts": sorted(r["host"] for r in results if r.get("error"))}
+        result = {
+            "changed": False,
+            "report": results,
+            "table": text.splitlines(),
+            "msg": "\n" + text,
+            "files": [],
+            "exposed_hosts": sorted(r["host"] for r in results if r.get("exposed")),
+            "failed_hosts": sorted(r["host"] for r in results if r.get("error")),
+        }
         if args["output_dir"] and not self._task.check_mode:
-            result["files"] = write_files(args["output_dir"], {
-                NAME + ".json": json.dumps(results, indent=2, sort_keys=True) + "\n",
-                NAME + ".md": er.markdown(results), NAME + ".txt": text}, "the exposure report")
+            result["files"] = write_files(
+                args["output_dir"],
+                {
+                    NAME + ".json": json.dumps(results, indent=2, sort_keys=True) + "\n",
+                    NAME + ".md": er.markdown(results),
+                    NAME + ".txt": text,
+                },
+                "the exposure report",
+            )
         return result
 
     @staticmethod
@@ -45,6 +56,15 @@ class ActionModule(NixosAction):
             return {"host": host, "error": "not scanned (unreachable, or left out)", "systems": []}
         if registered.get("failed") or registered.get("unreachable"):
             return {"host": host, "error": str(registered.get("msg") or "the scan failed"), "systems": []}
-        keep = ("host", "package", "constraint", "source", "exposed", "running_exposed", "booted_exposed",
-                "exposed_generations", "systems")
+        keep = (
+            "host",
+            "package",
+            "constraint",
+            "source",
+            "exposed",
+            "running_exposed",
+            "booted_exposed",
+            "exposed_generations",
+            "systems",
+        )
         return dict({k: registered.get(k) for k in keep}, host=host, error="")

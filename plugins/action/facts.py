@@ -7,21 +7,26 @@ from __future__ import annotations
 
 from ansible_collections.nixfleet.nixos.plugins.module_utils import audit_log
 from ansible_collections.nixfleet.nixos.plugins.module_utils.garbage_collection import (
-    parse_store_space, store_space_command)
+    parse_store_space,
+    store_space_command,
+)
 from ansible_collections.nixfleet.nixos.plugins.module_utils.generations import parse_probe, probe_command
 from ansible_collections.nixfleet.nixos.plugins.module_utils.remote_command import sequence
 from ansible_collections.nixfleet.nixos.plugins.plugin_utils.action_base import PROFILE_ARGSPEC, NixosAction
 
 
 class ActionModule(NixosAction):
-
     ARGSPEC = dict(PROFILE_ARGSPEC, records={"type": "int", "default": 10})
 
     def execute(self, args, task_vars):
-        command = sequence([probe_command(args["profile"]), store_space_command(),
-                            audit_log.read_command(args["records"])])
-        out = self.shell(task_vars).check(command, "reading the generations of %s" % args["profile"],
-                                          privileged=False).stdout
+        command = sequence(
+            [probe_command(args["profile"]), store_space_command(), audit_log.read_command(args["records"])]
+        )
+        out = (
+            self.shell(task_vars)
+            .check(command, "reading the generations of %s" % args["profile"], privileged=False)
+            .stdout
+        )
         state = parse_probe(args["profile"], out)
         facts = state.to_facts()
         facts["nix_store_free_bytes"] = parse_store_space(out)

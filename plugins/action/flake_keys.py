@@ -12,7 +12,6 @@ from ansible_collections.nixfleet.nixos.plugins.plugin_utils.action_base import 
 
 
 class ActionModule(NixosAction):
-
     _requires_connection = False
     ARGSPEC = dict(NIX_ARGSPEC, hosts={"type": "list", "elements": "str"})
 
@@ -33,10 +32,19 @@ class ActionModule(NixosAction):
                 # Which host is to blame: each one alone (only when the whole failed).
                 for host, where in wanted.items():
                     try:
-                        keys.update(cli.eval_expr_json(flake_keys_expression({host: where}),
-                                                       "nix eval of the deployment.keys of %s" % host))
+                        keys.update(
+                            cli.eval_expr_json(
+                                flake_keys_expression({host: where}), "nix eval of the deployment.keys of %s" % host
+                            )
+                        )
                     except NixError as exc:
                         failed[host] = "%s.config.deployment.keys does not evaluate: %s" % (
-                            where[1], nix_error_text(exc.stderr) or exc)
-        return {"changed": False, "host_keys": keys, "failed_hosts": failed,
-                "msg": "read the keys of %d hosts" % len(keys)}
+                            where[1],
+                            nix_error_text(exc.stderr) or exc,
+                        )
+        return {
+            "changed": False,
+            "host_keys": keys,
+            "failed_hosts": failed,
+            "msg": "read the keys of %d hosts" % len(keys),
+        }

@@ -25,8 +25,10 @@ def checked_ref(flake: str, base: str) -> str:
         if not os.path.isfile(os.path.join(directory, "flake.nix")):
             raise NixError("%s is not a flake (no flake.nix)" % directory)
         if not os.path.isfile(os.path.join(directory, "flake.lock")):
-            raise NixError("%s has no flake.lock: run 'nix flake lock' there and commit the lock file; the policy "
-                           "checks what is locked" % directory)
+            raise NixError(
+                "%s has no flake.lock: run 'nix flake lock' there and commit the lock file; the policy "
+                "checks what is locked" % directory
+            )
     return ref
 
 
@@ -48,15 +50,24 @@ class ActionModule(NixosAction):
         base = self._loader.get_basedir() if self._loader else os.getcwd()
         ref = checked_ref(args["flake"], base)
         metadata = self.nix_cli(args).flake_metadata(ref)
-        policy = fp.Policy(allowed_nixpkgs=tuple(args["allowed_nixpkgs"]), nixpkgs_input=args["nixpkgs_input"],
-                           require_follows=args["require_follows"], forbid_path_inputs=args["forbid_path_inputs"],
-                           max_age_days=args["max_age_days"])
+        policy = fp.Policy(
+            allowed_nixpkgs=tuple(args["allowed_nixpkgs"]),
+            nixpkgs_input=args["nixpkgs_input"],
+            require_follows=args["require_follows"],
+            forbid_path_inputs=args["forbid_path_inputs"],
+            max_age_days=args["max_age_days"],
+        )
         try:
             violations = fp.check(metadata.get("locks") or {}, policy)
         except fp.LockError as exc:
             raise NixError("%s: %s" % (ref, exc))
-        result = {"changed": False, "flake": ref, "violations": [v.to_dict() for v in violations],
-                  "locked_url": metadata.get("url")}
-        problem = "%s breaks the inputs policy: %s" % (ref, "; ".join(v.message for v in violations)) \
-            if violations else None
+        result = {
+            "changed": False,
+            "flake": ref,
+            "violations": [v.to_dict() for v in violations],
+            "locked_url": metadata.get("url"),
+        }
+        problem = (
+            "%s breaks the inputs policy: %s" % (ref, "; ".join(v.message for v in violations)) if violations else None
+        )
         return self.verdict(result, problem, args["fail_on_violation"], "%s follows the inputs policy" % ref)

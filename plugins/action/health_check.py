@@ -51,8 +51,12 @@ class ActionModule(NixosAction):
         results = [self._run_check(check, shell) for check in checks]
         failed = any(not r["ok"] for r in results)
         message = health.summarize(results)
-        return {"changed": False, "failed": failed, "checks": results,
-                "msg": ("%s: %s" % (shell.label, message)) if failed else message}
+        return {
+            "changed": False,
+            "failed": failed,
+            "checks": results,
+            "msg": ("%s: %s" % (shell.label, message)) if failed else message,
+        }
 
     def _run_check(self, check, shell):
         message = None
@@ -64,8 +68,13 @@ class ActionModule(NixosAction):
                 break
             if attempt < check.retries:
                 time.sleep(check.delay)
-        return {"name": check.name, "type": check.type, "ok": message is None, "attempts": attempts,
-                "message": message or "ok"}
+        return {
+            "name": check.name,
+            "type": check.type,
+            "ok": message is None,
+            "attempts": attempts,
+            "message": message or "ok",
+        }
 
     def _attempt(self, check, shell):
         """(why it failed or None, whether another attempt may help)."""

@@ -9,21 +9,29 @@ from ansible_collections.nixfleet.nixos.plugins.module_utils import profile_env 
 from ansible_collections.nixfleet.nixos.plugins.module_utils.account_name import is_account_name
 from ansible_collections.nixfleet.nixos.plugins.module_utils.errors import NixError
 from ansible_collections.nixfleet.nixos.plugins.module_utils.generation_commands import (
-    set_profile_command, switch_generation_command)
+    set_profile_command,
+    switch_generation_command,
+)
 from ansible_collections.nixfleet.nixos.plugins.module_utils.generations import (
-    parse_generation_link, parse_probe, probe_command)
+    parse_generation_link,
+    parse_probe,
+    probe_command,
+)
 from ansible_collections.nixfleet.nixos.plugins.module_utils.remote_command import argv
 from ansible_collections.nixfleet.nixos.plugins.module_utils.store_path import store_path_option
 from ansible_collections.nixfleet.nixos.plugins.module_utils.generation_commands import NOTHING_TO_ACTIVATE
 from ansible_collections.nixfleet.nixos.plugins.plugin_utils import closure_transfer, remote_files
 from ansible_collections.nixfleet.nixos.plugins.plugin_utils.action_base import (
-    NIX_ARGSPEC, SAFETY_ARGSPEC, TRANSFER_ARGSPEC, NixosAction)
+    NIX_ARGSPEC,
+    SAFETY_ARGSPEC,
+    TRANSFER_ARGSPEC,
+    NixosAction,
+)
 
 PROFILES = "/nix/var/nix/profiles"
 
 
 class ActionModule(NixosAction):
-
     PATH_OPTIONS = ("bin_dir",)
     ARGSPEC = dict(
         NIX_ARGSPEC,
@@ -38,7 +46,7 @@ class ActionModule(NixosAction):
         activate={"type": "bool", "default": False},
         user={"type": "str", "default": "root"},
         **SAFETY_ARGSPEC,
-        **TRANSFER_ARGSPEC
+        **TRANSFER_ARGSPEC,
     )
 
     def execute(self, args, task_vars):
@@ -54,8 +62,9 @@ class ActionModule(NixosAction):
         if args["activate"] and not is_account_name(args["user"]):
             raise NixError("user %r is not a user name" % (args["user"],))
         shell = self.shell(task_vars)
-        probed = shell.check(probe_command(profile).then(pe.references_command(profile)),
-                             "reading %s" % profile, privileged=False).stdout
+        probed = shell.check(
+            probe_command(profile).then(pe.references_command(profile)), "reading %s" % profile, privileged=False
+        ).stdout
         state = parse_probe(profile, probed)
         before = pe.packages_of(pe.parse_references(probed))
         goal = None
@@ -65,29 +74,47 @@ class ActionModule(NixosAction):
             goal, after = self._rollback(args, shell, state)
             target = goal.path
         changed = state.profile_path != target
-        result = {"changed": changed, "profile": profile, "path": target,
-                  "previous_generation": state.current_number, "generation": state.current_number,
-                  "packages": ["%s %s" % (p.name, p.version) for p in after], "package_changes": pe.diff(before, after)}
+        result = {
+            "changed": changed,
+            "profile": profile,
+            "path": target,
+            "previous_generation": state.current_number,
+            "generation": state.current_number,
+            "packages": ["%s %s" % (p.name, p.version) for p in after],
+            "package_changes": pe.diff(before, after),
+        }
         if self._task.diff and changed:
-            result["diff"] = {"before_header": "%s (packages)" % profile, "after_header": "%s (packages)" % profile,
-                              "before": pe.describe(before), "after": pe.describe(after)}
+            result["diff"] = {
+                "before_header": "%s (packages)" % profile,
+                "after_header": "%s (packages)" % profile,
+                "before": pe.describe(before),
+                "after": pe.describe(after),
+            }
         if self._task.check_mode:
             return result
         if changed and args["activate"]:
             # deploy-rs' way: set and activate in one locked transaction, with magic and auto rollback
             outcome = self.activator(dict(args, profile=profile), task_vars).activate_profile(
-                target, args["user"], to_generation=goal.number if goal else None)
-            result.update(generation=outcome.generation, activated=NOTHING_TO_ACTIVATE not in outcome.stdout,
-                          confirmation=outcome.confirmation)
+                target, args["user"], to_generation=goal.number if goal else None
+            )
+            result.update(
+                generation=outcome.generation,
+                activated=NOTHING_TO_ACTIVATE not in outcome.stdout,
+                confirmation=outcome.confirmation,
+            )
             if outcome.warnings:
                 result["warnings"] = list(outcome.warnings)
         elif changed and goal is not None:
-            shell.check(switch_generation_command(profile, goal.number),
-                        "rolling %s back" % profile)
+            shell.check(switch_generation_command(profile, goal.number), "rolling %s back" % profile)
             result["generation"] = goal.number
         elif changed:
-            link = shell.check(set_profile_command(profile, target).and_then(argv("readlink", profile)),
-                               "setting %s" % profile).stdout.strip().splitlines()[-1]
+            link = (
+                shell.check(
+                    set_profile_command(profile, target).and_then(argv("readlink", profile)), "setting %s" % profile
+                )
+                .stdout.strip()
+                .splitlines()[-1]
+            )
             result["generation"] = parse_generation_link(profile, link)
         links, warnings = self._links(args, shell, profile, name)
         result["links"] = links
@@ -104,16 +131,24 @@ class ActionModule(NixosAction):
         if packages is None:
             packages = self.nix_cli(args).references(path)
         if state.profile_path != path and not self._task.check_mode:
-            closure_transfer.ensure(shell, path, self.transfer(args), self.nix_cli(args), lambda: self.ssh_target(task_vars))
+            closure_transfer.ensure(
+                shell, path, self.transfer(args), self.nix_cli(args), lambda: self.ssh_target(task_vars)
+            )
         return path, pe.packages_of(packages)
 
     @staticmethod
     def _rollback(args, shell, state):
         goal = state.generation(args["generation"]) if args["generation"] is not None else state.previous()
         if goal is None:
-            raise NixError("%s has no generation %s to roll back to (generations: %s)" % (
-                state.profile, args["generation"] if args["generation"] is not None else "before the current one",
-                ", ".join(str(g.number) for g in state.generations) or "none"), host=shell.label)
+            raise NixError(
+                "%s has no generation %s to roll back to (generations: %s)"
+                % (
+                    state.profile,
+                    args["generation"] if args["generation"] is not None else "before the current one",
+                    ", ".join(str(g.number) for g in state.generations) or "none",
+                ),
+                host=shell.label,
+            )
         listed = shell.check(pe.references_command(goal.path), "listing %s" % goal.path, privileged=False)
         refs = pe.parse_references(listed.stdout)
         return goal, pe.packages_of(refs)
@@ -127,8 +162,10 @@ class ActionModule(NixosAction):
             done += [line for line in out.splitlines() if line.startswith(("linked ", "removed "))]
             skipped = [line for line in out.splitlines() if line.startswith("skipped ")]
             if skipped:
-                warnings.append("%s: not replaced (not links into %s/bin): %s" % (
-                    shell.label, profile, ", ".join(s[len("skipped "):] for s in skipped)))
+                warnings.append(
+                    "%s: not replaced (not links into %s/bin): %s"
+                    % (shell.label, profile, ", ".join(s[len("skipped ") :] for s in skipped))
+                )
         if args["profile_d"]:
             script = "/etc/profile.d/nix-profile-%s.sh" % name
             if remote_files.ensure(shell, script, pe.profile_d_script(profile)):

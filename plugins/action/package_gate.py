@@ -45,20 +45,29 @@ class ActionModule(NixosAction):
             root, kind = roots[host]
             verdict = pg.check(host, graph, root, rules, today)
             result["checked"][host] = kind
-            where = " (in its build inputs: the controller's store has no %s)" % paths[host] if kind == BUILD_INPUTS else ""
+            where = (
+                " (in its build inputs: the controller's store has no %s)" % paths[host] if kind == BUILD_INPUTS else ""
+            )
             if verdict.refused:
                 result["refused"][host] = [f.to_dict() for f in verdict.refused]
                 failed[host] = "%s: refused before anything was copied%s: %s%s" % (
-                    host, where, "; ".join(f.describe() for f in verdict.refused),
-                    "".join("; the exception for %s expired" % a.describe() for a in verdict.expired))
+                    host,
+                    where,
+                    "; ".join(f.describe() for f in verdict.refused),
+                    "".join("; the exception for %s expired" % a.describe() for a in verdict.expired),
+                )
             if verdict.allowed:
                 result["allowed"][host] = [f.to_dict() for f in verdict.allowed]
                 result["warnings"] += ["%s: %s" % (host, f.describe()) for f in verdict.allowed]
         if not result["warnings"]:
             del result["warnings"]
         result["msg"] = "%d of %d systems pass the gate (%d rules, %d exceptions)%s" % (
-            len(paths) - len(failed), len(paths), len(rules.deny), len(rules.allow),
-            "; refused: " + ", ".join(sorted(failed)) if failed else "")
+            len(paths) - len(failed),
+            len(paths),
+            len(rules.deny),
+            len(rules.allow),
+            "; refused: " + ", ".join(sorted(failed)) if failed else "",
+        )
         return result
 
     @staticmethod
@@ -79,8 +88,11 @@ class ActionModule(NixosAction):
         store = args["store"]
         wanted = sorted(set(paths.values()))
         valid = [p for p, info in cli.path_info(wanted, store=store).items() if info is not None] if wanted else []
-        graph = closure_graph.from_path_info(cli.path_info(valid, store=store, recursive=True)) if valid else \
-            closure_graph.ClosureGraph()
+        graph = (
+            closure_graph.from_path_info(cli.path_info(valid, store=store, recursive=True))
+            if valid
+            else closure_graph.ClosureGraph()
+        )
         roots, failed, derivations = {}, {}, {}
         for host, path in paths.items():
             if path in valid:
@@ -88,8 +100,10 @@ class ActionModule(NixosAction):
             elif args["drv_paths"].get(host):
                 derivations[host] = str(args["drv_paths"][host])
             else:
-                failed[host] = ("%s: the gate cannot read %s (not in %s, and no derivation): refused, nothing was copied"
-                                % (host, path, store or "the controller's store"))
+                failed[host] = (
+                    "%s: the gate cannot read %s (not in %s, and no derivation): refused, nothing was copied"
+                    % (host, path, store or "the controller's store")
+                )
         if derivations:
             built = closure_graph.parse_dot(cli.graph(sorted(set(derivations.values()))))
             for drv, refs in built.references.items():

@@ -50,8 +50,14 @@ class ActionModule(NixosAction):
                 calls.append("build")
                 for name, entry in zip(sorted(by_set.values()), built):
                     if entry["outputs"]["out"] != evaluated[name]["env"]:
-                        raise NixError("nix build made %s, not the evaluated %s"
-                                       % (entry["outputs"]["out"], evaluated[name]["env"]))
-        return {"changed": False, "nix_calls": calls, "sets": len(by_set),
-                "paths": {host: evaluated[name]["env"] for host, name in host_set.items()},
-                "packages": {host: evaluated[name]["packages"] for host, name in host_set.items()}}
+                        raise NixError(
+                            "nix build made %s, not the evaluated %s"
+                            % (entry["outputs"]["out"], evaluated[name]["env"])
+                        )
+        return {
+            "changed": False,
+            "nix_calls": calls,
+            "sets": len(by_set),
+            "paths": {host: evaluated[name]["env"] for host, name in host_set.items()},
+            "packages": {host: evaluated[name]["packages"] for host, name in host_set.items()},
+        }

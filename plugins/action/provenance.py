@@ -20,7 +20,6 @@ from ansible_collections.nixfleet.nixos.plugins.plugin_utils.controller_files im
 
 
 class ActionModule(NixosAction):
-
     ARGSPEC = dict(
         NIX_ARGSPEC,
         path={"type": "str"},
@@ -61,30 +60,57 @@ class ActionModule(NixosAction):
         if existing.kind == "file" and not args["changed_system"]:
             return {"changed": False, "file": target, "msg": "%s already has the provenance of %s" % (host, path)}
         if self._task.check_mode:  # (the system may not even be built: nothing to hash yet)
-            return {"changed": True, "file": target, "msg": "%s: would sign and keep the provenance of %s" % (host, path)}
+            return {
+                "changed": True,
+                "file": target,
+                "msg": "%s: would sign and keep the provenance of %s" % (host, path),
+            }
         cli = self.nix_cli(args)
         deployer = self.deployer(task_vars)
         now = time.time()
         resources = tuple(pv.flake_resources(flake, cli.flake_metadata(flake)))
         deployment = pv.Deployment(
-            host=host, system=path, nar_sha256=pv.hex_digest(self._nar_hash(cli, shell, path)), flake=flake,
-            attribute=args["attribute"] or str(task_vars.get("nixos_toplevel_attr") or "%s.%s" % (
-                fi.attr_path("nixosConfigurations", host), fi.TOPLEVEL)),
+            host=host,
+            system=path,
+            nar_sha256=pv.hex_digest(self._nar_hash(cli, shell, path)),
+            flake=flake,
+            attribute=args["attribute"]
+            or str(
+                task_vars.get("nixos_toplevel_attr")
+                or "%s.%s" % (fi.attr_path("nixosConfigurations", host), fi.TOPLEVEL)
+            ),
             resources=resources,
-            nix_version=self._nix_version(cli), builder=args["builder"], builder_host=args["builder_host"] or (
-                host if args["builder"] == "target" else deployer.by.rpartition("@")[2]),
-            action=args["action"], by=deployer.by, awx_job=deployer.awx_job, awx_user=deployer.awx_user,
+            nix_version=self._nix_version(cli),
+            builder=args["builder"],
+            builder_host=args["builder_host"]
+            or (host if args["builder"] == "target" else deployer.by.rpartition("@")[2]),
+            action=args["action"],
+            by=deployer.by,
+            awx_job=deployer.awx_job,
+            awx_user=deployer.awx_user,
             started=args["started"] if args["started"] is not None else now,
-            finished=args["finished"] if args["finished"] is not None else now)
+            finished=args["finished"] if args["finished"] is not None else now,
+        )
         statement = pv.statement(deployment)
         envelope, keyid = dsse_signing.sign(key, statement)
         text = json.dumps(envelope, indent=2, sort_keys=True) + "\n"
         shell.check(pv.store_command(path, args["keep"]), "keeping the provenance of %s" % path, stdin=text)
-        files = write_files(os.path.join(args["output_dir"], "provenance"), {"%s%s" % (host, pv.SUFFIX): text},
-                            "the provenance") if args["output_dir"] else []
-        return {"changed": True, "file": target, "keyid": keyid, "subject": statement["subject"][0],
-                "statement": statement, "files": files,
-                "msg": "%s keeps the provenance of %s, signed by key %s" % (host, path, keyid[:16])}
+        files = (
+            write_files(
+                os.path.join(args["output_dir"], "provenance"), {"%s%s" % (host, pv.SUFFIX): text}, "the provenance"
+            )
+            if args["output_dir"]
+            else []
+        )
+        return {
+            "changed": True,
+            "file": target,
+            "keyid": keyid,
+            "subject": statement["subject"][0],
+            "statement": statement,
+            "files": files,
+            "msg": "%s keeps the provenance of %s, signed by key %s" % (host, path, keyid[:16]),
+        }
 
     @staticmethod
     def _nix_version(cli):
@@ -98,5 +124,6 @@ class ActionModule(NixosAction):
         info = cli.path_info([path]).get(path)
         if info and info.get("narHash"):
             return info["narHash"]
-        return shell.check(argv(*hash_argv([path])), "reading the NAR hash of %s" % path,
-                           privileged=False).stdout.strip()
+        return shell.check(
+            argv(*hash_argv([path])), "reading the NAR hash of %s" % path, privileged=False
+        ).stdout.strip()

@@ -14,7 +14,6 @@ from ansible_collections.nixfleet.nixos.plugins.plugin_utils.action_base import 
 
 
 class ActionModule(NixosAction):
-
     ARGSPEC = {
         "keys": {"type": "list", "elements": "str", "required": True},
         "path": {"type": "str"},
@@ -27,14 +26,21 @@ class ActionModule(NixosAction):
         if not trusted:
             raise ValueError("keys: give at least one trusted public key")
         path = store_path_option(args["path"], "path") if args["path"] else None
-        record = pv.parse_read(self.shell(task_vars).check(pv.read_command(path), "reading the provenance on %s" % host,
-                                                           privileged=False).stdout)
+        record = pv.parse_read(
+            self.shell(task_vars)
+            .check(pv.read_command(path), "reading the provenance on %s" % host, privileged=False)
+            .stdout
+        )
         result = {"changed": False, "system": record.system, "valid": False, "keyid": None, "statement": None}
         problem = self._problem(record, trusted, result)
         result["problem"] = problem or ""
         failure = "%s: NO VALID PROVENANCE for %s: %s" % (host, record.system or "-", problem) if problem else None
-        return self.verdict(result, failure, args["fail"],
-                            "%s: %s is vouched for by key %s" % (host, record.system, str(result["keyid"] or "")[:16]))
+        return self.verdict(
+            result,
+            failure,
+            args["fail"],
+            "%s: %s is vouched for by key %s" % (host, record.system, str(result["keyid"] or "")[:16]),
+        )
 
     @staticmethod
     def _problem(record, trusted, result):

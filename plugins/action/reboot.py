@@ -15,7 +15,6 @@ from ansible_collections.nixfleet.nixos.plugins.plugin_utils.action_base import 
 
 
 class ActionModule(NixosAction):
-
     ARGSPEC = dict(
         PROFILE_ARGSPEC,
         policy={"type": "str", "default": "if-needed", "choices": list(rb.POLICIES)},
@@ -42,8 +41,9 @@ class ActionModule(NixosAction):
             if answer.rc == 0 and rb.came_back(boot_id, answer.stdout):
                 break
         else:
-            raise NixError("did not come back with a new boot id within %ds of the reboot" % args["timeout"],
-                           host=shell.label)
+            raise NixError(
+                "did not come back with a new boot id within %ds of the reboot" % args["timeout"], host=shell.label
+            )
         after = fresh.perform(probe(args["profile"]))
         problem = rb.booted_problem(after, args["expected"])
         if problem:

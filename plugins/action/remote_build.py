@@ -10,7 +10,11 @@ from dataclasses import replace
 from ansible_collections.nixfleet.nixos.plugins.module_utils.errors import NixError
 from ansible_collections.nixfleet.nixos.plugins.module_utils.store_path import store_path_option
 from ansible_collections.nixfleet.nixos.plugins.plugin_utils import closure_transfer, remote_build
-from ansible_collections.nixfleet.nixos.plugins.plugin_utils.action_base import NIX_ARGSPEC, SSH_STORE_ARGSPEC, NixosAction
+from ansible_collections.nixfleet.nixos.plugins.plugin_utils.action_base import (
+    NIX_ARGSPEC,
+    SSH_STORE_ARGSPEC,
+    NixosAction,
+)
 from ansible_collections.nixfleet.nixos.plugins.plugin_utils.connection_shell import ConnectionShell
 
 
@@ -27,8 +31,11 @@ class ActionModule(NixosAction):
 
     def execute(self, args, task_vars):
         try:
-            systems = {h: (store_path_option(args["drv_paths"][h], "drv_paths"), store_path_option(args["paths"][h], "paths"))
-                       for h in args["hosts"] if h in args["paths"]}
+            systems = {
+                h: (store_path_option(args["drv_paths"][h], "drv_paths"), store_path_option(args["paths"][h], "paths"))
+                for h in args["hosts"]
+                if h in args["paths"]
+            }
         except (KeyError, ValueError) as exc:
             raise NixError("the systems to build: %s" % exc)
         # the build host is the delegated one (inventory_hostname stays the play's host)
@@ -36,12 +43,28 @@ class ActionModule(NixosAction):
         builder = replace(self.ssh_target(task_vars), name=label)
         url = builder.store_url_with_key(args["scheme"])
         if self._task.check_mode:
-            return {"changed": bool(systems), "built": {}, "failed_hosts": {}, "from_store": {}, "builder": builder.label,
-                    "msg": "%d systems would be built on %s" % (len(systems), builder.label)}
-        transfer = closure_transfer.Transfer(mode="push", scheme=args["scheme"], check_sigs=args["check_sigs"],
-                                         lock_timeout=args["copy_lock_timeout"], stall_timeout=args["copy_stall_timeout"])
+            return {
+                "changed": bool(systems),
+                "built": {},
+                "failed_hosts": {},
+                "from_store": {},
+                "builder": builder.label,
+                "msg": "%d systems would be built on %s" % (len(systems), builder.label),
+            }
+        transfer = closure_transfer.Transfer(
+            mode="push",
+            scheme=args["scheme"],
+            check_sigs=args["check_sigs"],
+            lock_timeout=args["copy_lock_timeout"],
+            stall_timeout=args["copy_stall_timeout"],
+        )
         report = remote_build.build(ConnectionShell(self, label), self.nix_cli(args), builder, systems, transfer)
-        return {"changed": "realise" in report.steps, "built": report.built, "failed_hosts": report.failed,
-                "steps": report.steps, "builder": builder.label,
-                "from_store": {host: url for host in report.built},
-                "msg": "%d of %d systems built on %s" % (len(report.built), len(systems), builder.label)}
+        return {
+            "changed": "realise" in report.steps,
+            "built": report.built,
+            "failed_hosts": report.failed,
+            "steps": report.steps,
+            "builder": builder.label,
+            "from_store": {host: url for host in report.built},
+            "msg": "%d of %d systems built on %s" % (len(report.built), len(systems), builder.label),
+        }

@@ -7,11 +7,13 @@ from __future__ import annotations
 
 from ansible_collections.nixfleet.nixos.plugins.module_utils.generation_commands import CHANGING
 from ansible_collections.nixfleet.nixos.plugins.plugin_utils.action_base import (
-    PROFILE_ARGSPEC, SAFETY_ARGSPEC, NixosAction)
+    PROFILE_ARGSPEC,
+    SAFETY_ARGSPEC,
+    NixosAction,
+)
 
 
 class ActionModule(NixosAction):
-
     ARGSPEC = dict(
         PROFILE_ARGSPEC,
         **SAFETY_ARGSPEC,
@@ -26,6 +28,8 @@ class ActionModule(NixosAction):
         if outcome.changed and not self._task.check_mode and activator.deployer is not None:
             result["deployed_by"] = activator.deployer.describe()
         if self._task.diff and outcome.changed:
-            result["diff"] = {"before": "generation %s: %s\n" % (outcome.previous_generation, outcome.previous_path),
-                              "after": "generation %s: %s\n" % (outcome.generation, outcome.path)}
+            result["diff"] = {
+                "before": "generation %s: %s\n" % (outcome.previous_generation, outcome.previous_path),
+                "after": "generation %s: %s\n" % (outcome.generation, outcome.path),
+            }
         return result

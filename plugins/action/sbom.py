@@ -19,7 +19,6 @@ from ansible_collections.nixfleet.nixos.plugins.plugin_utils.activation import A
 
 
 class ActionModule(NixosAction):
-
     ARGSPEC = dict(
         NIX_ARGSPEC,
         path={"type": "str"},
@@ -41,21 +40,35 @@ class ActionModule(NixosAction):
         infos, source = self._local_closure(cli, path), "controller"
         if infos is None:  # the controller lacks the system: read the host's store
             target = self.ssh_target(task_vars)
-            infos = cli.path_info([path], store=target.store_url(), recursive=True, env=target.nix_env(),
-                                  host=target.label)
+            infos = cli.path_info(
+                [path], store=target.store_url(), recursive=True, env=target.nix_env(), host=target.label
+            )
             source = "host"
         flake = args["flake"] or task_vars.get("nixos_flake")
         sources = self._sources(cli, path, infos) if args["sources"] and source == "controller" else {}
         try:
-            bom = sb.sbom(path, infos, host, flake=flake, rev=ref_rev(flake), sources=sources,
-                          timestamp=time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()))
+            bom = sb.sbom(
+                path,
+                infos,
+                host,
+                flake=flake,
+                rev=ref_rev(flake),
+                sources=sources,
+                timestamp=time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+            )
         except sb.SbomError as exc:
             raise NixError(str(exc), host=host)
         changed = not sb.same_bom(self._existing(args["dest"]), bom)
         if changed and not self._task.check_mode:
             self._write(args["dest"], bom)
-        return {"changed": changed, "dest": args["dest"], "path": path, "components": len(sb.component_paths(bom)),
-                "read_from": source, "with_sources": len(sources)}
+        return {
+            "changed": changed,
+            "dest": args["dest"],
+            "path": path,
+            "components": len(sb.component_paths(bom)),
+            "read_from": source,
+            "with_sources": len(sources),
+        }
 
     @staticmethod
     def _sources(cli, path, infos):

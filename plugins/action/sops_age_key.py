@@ -18,7 +18,6 @@ from ansible_collections.nixfleet.nixos.plugins.plugin_utils.host_age_keys impor
 
 
 class ActionModule(NixosAction):
-
     PATH_OPTIONS = ("path",)
     ARGSPEC = {
         "content": {"type": "str", "no_log": True},
@@ -47,8 +46,9 @@ class ActionModule(NixosAction):
         uid, gid, current = shell.perform(tf.owner_probe(owner, group, args["path"]))
         for option, name, number in (("owner", owner, uid), ("group", group, gid)):
             if number is None:
-                raise NixError("%s %r does not exist on the host; nothing was changed" % (option, name),
-                               host=shell.label)
+                raise NixError(
+                    "%s %r does not exist on the host; nothing was changed" % (option, name), host=shell.label
+                )
         if uid is None or gid is None:  # (both refused above; this tells the type checker)
             raise AssertionError("unreachable")
         desired = kp.Desired(args["path"], content, uid, gid, mode)
@@ -57,19 +57,29 @@ class ActionModule(NixosAction):
         except kp.KeyPlacementRefused as exc:
             raise NixError("%s; nothing was changed" % exc, host=shell.label)
 
-        result = {"changed": plan.changed, "path": desired.path, "recipients": recipients, "action": plan.action,
-                  "msg": "; ".join(plan.reasons) or "%s is in place" % desired.path}
+        result = {
+            "changed": plan.changed,
+            "path": desired.path,
+            "recipients": recipients,
+            "action": plan.action,
+            "msg": "; ".join(plan.reasons) or "%s is in place" % desired.path,
+        }
         if self._task.diff:
-            result["diff"] = {"before_header": desired.path, "after_header": desired.path,
-                              "before": kp.describe(desired.path, current),
-                              "after": kp.describe(desired.path, desired.state())}
+            result["diff"] = {
+                "before_header": desired.path,
+                "after_header": desired.path,
+                "before": kp.describe(desired.path, current),
+                "after": kp.describe(desired.path, desired.state()),
+            }
         if self._task.check_mode or not plan.changed:
             return result
         if plan.action == kp.WRITE:
             remote_files.install(shell, desired.path, content, mode, owner, group, dir_mode, sensitive=True)
         else:
-            shell.check(tf.fix_permissions_command(desired.path, owner, group, mode),
-                        "fixing the owner and mode of %s" % desired.path)
+            shell.check(
+                tf.fix_permissions_command(desired.path, owner, group, mode),
+                "fixing the owner and mode of %s" % desired.path,
+            )
         return result
 
     def _key_text(self, args) -> str:

@@ -14,7 +14,6 @@ from ansible_collections.nixfleet.nixos.plugins.plugin_utils.controller_files im
 
 
 class ActionModule(NixosAction):
-
     ARGSPEC = {
         "config": {"type": "path", "required": True},
         "files": {"type": "list", "elements": "str", "required": True},
@@ -32,9 +31,20 @@ class ActionModule(NixosAction):
         files = [os.path.relpath(os.path.join(base, f), base) for f in args["files"]]
         report = sm.coverage(rules, files, args["recipients"])
         problems = [c.problem for c in report if c.problem]
-        result = {"changed": False, "drift": bool(problems), "problems": problems,
-                  "coverage": [dict(file=c.file, rule=c.rule, covered=c.covered) for c in report]}
-        problem = "%s (recipient %s): .sops.yaml drift: %s" % (
-            host, ", ".join(args["recipients"]), "; ".join(problems)) if problems else None
-        return self.verdict(result, problem, args["fail_on_drift"],
-                            "%s: every one of %d secrets files lists its recipient" % (host, len(files)))
+        result = {
+            "changed": False,
+            "drift": bool(problems),
+            "problems": problems,
+            "coverage": [dict(file=c.file, rule=c.rule, covered=c.covered) for c in report],
+        }
+        problem = (
+            "%s (recipient %s): .sops.yaml drift: %s" % (host, ", ".join(args["recipients"]), "; ".join(problems))
+            if problems
+            else None
+        )
+        return self.verdict(
+            result,
+            problem,
+            args["fail_on_drift"],
+            "%s: every one of %d secrets files lists its recipient" % (host, len(files)),
+        )

@@ -17,7 +17,6 @@ from ansible_collections.nixfleet.nixos.plugins.plugin_utils.controller_files im
 
 
 class ActionModule(NixosAction):
-
     PATH_OPTIONS = ("path",)
     ARGSPEC = {
         "files": {"type": "list", "elements": "path", "required": True},
@@ -47,6 +46,11 @@ class ActionModule(NixosAction):
             results.append(dict(check_file(stanzas, identities), file=name))
         bad = [r for r in results if not r["decryptable"]]
         result = {"changed": False, "files": results, "recipients": [i.recipient for i in identities]}
-        problem = "%s cannot decrypt: %s" % (host, "; ".join("%s (%s)" % (r["file"], r["reason"]) for r in bad)) \
-            if bad else None
-        return self.verdict(result, problem, args["fail_on_error"], "%s can decrypt all %d files" % (host, len(results)))
+        problem = (
+            "%s cannot decrypt: %s" % (host, "; ".join("%s (%s)" % (r["file"], r["reason"]) for r in bad))
+            if bad
+            else None
+        )
+        return self.verdict(
+            result, problem, args["fail_on_error"], "%s can decrypt all %d files" % (host, len(results))
+        )

@@ -16,7 +16,12 @@ from ansible_collections.nixfleet.nixos.plugins.module_utils.phase_timings impor
 from ansible_collections.nixfleet.nixos.plugins.module_utils.package_diff import parse_diff_closures, without_colours
 from ansible_collections.nixfleet.nixos.plugins.module_utils.store_path import store_path_option
 from ansible_collections.nixfleet.nixos.plugins.plugin_utils.action_base import (
-    NIX_ARGSPEC, PROFILE_ARGSPEC, SAFETY_ARGSPEC, TRANSFER_ARGSPEC, NixosAction)
+    NIX_ARGSPEC,
+    PROFILE_ARGSPEC,
+    SAFETY_ARGSPEC,
+    TRANSFER_ARGSPEC,
+    NixosAction,
+)
 from ansible_collections.nixfleet.nixos.plugins.plugin_utils import closure_transfer, key_upload
 from ansible_collections.nixfleet.nixos.plugins.plugin_utils.activation_models import SwitchRequest
 from ansible_collections.nixfleet.nixos.plugins.plugin_utils.closure_diff import closure_diff
@@ -50,11 +55,17 @@ class ActionModule(NixosAction):
         # Every key's content is made before anything changes (a missing keyFile fails here).
         keys = key_upload.prepare(shell.label, args["keys"]) if args["keys"] else []
         deliver = self._delivery(args, task_vars, path, shell)
-        request = SwitchRequest(path, args["action"], check_mode=self._task.check_mode,
-                                on_inhibited=args["on_inhibited"], inhibitors_elsewhere=_local_inhibitors(path),
-                                specialisation=args["specialisation"] or None,
-                                install_bootloader=args["install_bootloader"], copies=deliver is not None,
-                                known_here=_local_toplevel(path))
+        request = SwitchRequest(
+            path,
+            args["action"],
+            check_mode=self._task.check_mode,
+            on_inhibited=args["on_inhibited"],
+            inhibitors_elsewhere=_local_inhibitors(path),
+            specialisation=args["specialisation"] or None,
+            install_bootloader=args["install_bootloader"],
+            copies=deliver is not None,
+            known_here=_local_toplevel(path),
+        )
         times = PhaseTimes()
         started = time.monotonic()
         # The phases in order: probe, ensure present (the copy, one probe serving both), keys, transact
@@ -86,8 +97,9 @@ class ActionModule(NixosAction):
         wanted = self._task.diff or (args["package_changes"] and not self._task.check_mode)
         if wanted and outcome.changed:
             on_target = not self._task.check_mode or activator.present(path)
-            text = without_colours(closure_diff(shell, self.nix_cli(args), outcome.previous_path, path,
-                                                args["drv_path"], on_target))
+            text = without_colours(
+                closure_diff(shell, self.nix_cli(args), outcome.previous_path, path, args["drv_path"], on_target)
+            )
             result["package_changes"] = [c.to_dict() for c in parse_diff_closures(text)]
             if self._task.diff:
                 result["diff"] = {
@@ -111,8 +123,9 @@ class ActionModule(NixosAction):
         transfer = self.transfer(args)
         build_from = closure_transfer.build_source(args["build_on_target"], args["drv_path"])
         closure_transfer.check(transfer, build_from, shell.label)
-        return lambda: closure_transfer.deliver(shell, path, transfer, self.nix_cli(args), lambda: self.ssh_target(task_vars),
-                                            build_from)
+        return lambda: closure_transfer.deliver(
+            shell, path, transfer, self.nix_cli(args), lambda: self.ssh_target(task_vars), build_from
+        )
 
     @staticmethod
     def _add_report_fields(activator, outcome, result):
@@ -120,8 +133,9 @@ class ActionModule(NixosAction):
         booted one), from the switch's own last probe. Closure sizes come from the controller's store
         (the build and the report measure them), not from nix-store processes on every target."""
         # An inhibited switch made the system the boot entry only: it runs after a reboot.
-        result["needs_reboot"] = outcome.inhibited or (activator.last_state.needs_reboot if activator.last_state
-                                                       else False)
+        result["needs_reboot"] = outcome.inhibited or (
+            activator.last_state.needs_reboot if activator.last_state else False
+        )
 
 
 def _timed(times, deliver):
@@ -140,9 +154,11 @@ def _switch_timings(times, total, confirm_seconds):
 def _local_toplevel(path):
     """The controller's store holds ``path`` as a NixOS toplevel (what a host's copy of it holds too).
     Not deploy-rs' activate.nixos wrapper: which toplevel it activates is probed on the host."""
-    return (os.path.isfile(os.path.join(path, "nixos-version"))
-            and os.access(os.path.join(path, "bin", "switch-to-configuration"), os.X_OK)
-            and not os.path.exists(os.path.join(path, "deploy-rs-activate")))
+    return (
+        os.path.isfile(os.path.join(path, "nixos-version"))
+        and os.access(os.path.join(path, "bin", "switch-to-configuration"), os.X_OK)
+        and not os.path.exists(os.path.join(path, "deploy-rs-activate"))
+    )
 
 
 def _local_inhibitors(path):

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 
 class ModuleDocFragment:
-
     # Options of every task that runs nix on the controller.
     DOCUMENTATION = r"""
 options:

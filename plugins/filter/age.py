@@ -33,7 +33,5 @@ def age_recipients(identities: str) -> list:
 
 
 class FilterModule:
-
     def filters(self):
-        return {"ssh_to_age": ssh_to_age, "ssh_to_age_identity": ssh_to_age_identity,
-                "age_recipients": age_recipients}
+        return {"ssh_to_age": ssh_to_age, "ssh_to_age_identity": ssh_to_age_identity, "age_recipients": age_recipients}

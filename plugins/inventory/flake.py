@@ -163,7 +163,6 @@ display = Display()
 
 
 class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
-
     NAME = "nixfleet.nixos.flake"
 
     def verify_file(self, path):
@@ -198,8 +197,14 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
                 pass
         try:
             workers, budget = self._pool
-            result = read_flake(cli, ref, host_filter, workers=workers, budget=budget,
-                                progress=progress.for_inventory(display.verbosity))
+            result = read_flake(
+                cli,
+                ref,
+                host_filter,
+                workers=workers,
+                budget=budget,
+                progress=progress.for_inventory(display.verbosity),
+            )
         except NixError as exc:
             raise AnsibleParserError("nixfleet.nixos.flake: cannot read the hosts of %s: %s" % (ref, exc))
         if use_cache:

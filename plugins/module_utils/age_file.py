@@ -60,6 +60,7 @@ def hkdf_sha256(ikm: bytes, salt: bytes, info: bytes, length: int = 32) -> bytes
     """RFC 5869 HKDF with SHA-256 (``cryptography``'s); an empty salt means no salt, as in age."""
     from cryptography.hazmat.primitives import hashes
     from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+
     return HKDF(algorithm=hashes.SHA256(), length=length, salt=salt or None, info=info).derive(ikm)
 
 
@@ -80,7 +81,7 @@ def dearmor(text: str) -> bytes:
         raise AgeFileError("not an armored age file (no '%s' line)" % ARMOR_BEGIN)
     if not stripped.endswith(ARMOR_END):
         raise AgeFileError("the armored age file has no '%s' line" % ARMOR_END)
-    body = "".join(stripped[len(ARMOR_BEGIN):-len(ARMOR_END)].split())
+    body = "".join(stripped[len(ARMOR_BEGIN) : -len(ARMOR_END)].split())
     try:
         return base64.b64decode(body.encode("ascii"), validate=True)
     except (binascii.Error, ValueError):
@@ -100,7 +101,7 @@ def parse(data: bytes) -> AgeFile:
         line = data[pos:lines_end]
         if line.startswith(b"--- ") or line == b"---":
             mac = _b64_raw(line[4:], "the header MAC")
-            return AgeFile(stanzas, data[:pos + 3], mac, data[lines_end + 1:])
+            return AgeFile(stanzas, data[: pos + 3], mac, data[lines_end + 1 :])
         if not line.startswith(b"-> "):
             raise AgeFileError("unexpected line in the age header")
         words = line[3:].decode("ascii", "replace").split(" ")
@@ -128,6 +129,7 @@ def _aead():
 
 def _open(key: bytes, nonce: bytes, sealed: bytes) -> Optional[bytes]:
     from cryptography.exceptions import InvalidTag
+
     try:
         return _aead()(key).decrypt(nonce, sealed, None)
     except InvalidTag:
@@ -156,7 +158,7 @@ def _decrypt_payload(file_key: bytes, payload: bytes) -> bytes:
     key = hkdf_sha256(file_key, payload[:16], b"payload")
     body, out, counter = payload[16:], b"", 0
     while True:
-        chunk, body = body[:CHUNK + TAG], body[CHUNK + TAG:]
+        chunk, body = body[: CHUNK + TAG], body[CHUNK + TAG :]
         last = not body
         plain = _open(key, counter.to_bytes(11, "big") + (b"\x01" if last else b"\x00"), chunk)
         if plain is None:
@@ -180,10 +182,11 @@ def unwrap(data: bytes, identities: Sequence[Identity]) -> bytes:
             if file_key is None:
                 continue
             mac_key = hkdf_sha256(file_key, b"", b"header")
-            if not hmac.compare_digest(hmac.new(mac_key, parsed.header_for_mac, hashlib.sha256).digest(),
-                                       parsed.mac):
+            if not hmac.compare_digest(hmac.new(mac_key, parsed.header_for_mac, hashlib.sha256).digest(), parsed.mac):
                 raise AgeFileError("the age header MAC does not verify (the file was tampered with)")
             return _decrypt_payload(file_key, parsed.payload)
     kinds = sorted({s.kind for s in parsed.stanzas})
-    raise NoMatchingIdentity("none of the %d identities opens any of the file's %d stanzas (%s)"
-                             % (len(identities), len(parsed.stanzas), ", ".join(kinds)))
+    raise NoMatchingIdentity(
+        "none of the %d identities opens any of the file's %d stanzas (%s)"
+        % (len(identities), len(parsed.stanzas), ", ".join(kinds))
+    )

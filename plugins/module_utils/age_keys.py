@@ -21,9 +21,15 @@ from typing import List
 
 from ansible_collections.nixfleet.nixos.plugins.module_utils import bech32
 from ansible_collections.nixfleet.nixos.plugins.module_utils.curve25519 import (
-    CurveError, ed25519_to_x25519_public, x25519_public)
+    CurveError,
+    ed25519_to_x25519_public,
+    x25519_public,
+)
 from ansible_collections.nixfleet.nixos.plugins.module_utils.openssh_key import (
-    SshKeyError, parse_private_key, parse_public_key)
+    SshKeyError,
+    parse_private_key,
+    parse_public_key,
+)
 
 IDENTITY_HRP = "age-secret-key-"
 RECIPIENT_HRP = "age"

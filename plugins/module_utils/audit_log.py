@@ -76,15 +76,32 @@ def without_credentials(ref: Optional[str]) -> Optional[str]:
     return urlunsplit(parts._replace(netloc=parts.netloc.rsplit("@", 1)[1]))
 
 
-def record_head(deployer: Deployer, host: str, kind: str, action: str, path: str, previous: Optional[str],
-                previous_generation: Optional[int] = None, profile: Optional[str] = None) -> str:
+def record_head(
+    deployer: Deployer,
+    host: str,
+    kind: str,
+    action: str,
+    path: str,
+    previous: Optional[str],
+    previous_generation: Optional[int] = None,
+    profile: Optional[str] = None,
+) -> str:
     """The controller's part of a record (``kind``: deploy or rollback; ``action``: what
     switch-to-configuration did), a JSON object without its closing brace. ``profile``: a deploy-rs
     profile besides system, whose records never explain the running system."""
-    fields = {"host": _short(host), "kind": kind, "action": action, "path": path, "previous": previous,
-              "previous_generation": previous_generation,
-              "by": _short(deployer.by), "awx_job": _short(deployer.awx_job), "awx_user": _short(deployer.awx_user),
-              "flake": _short(without_credentials(deployer.flake)), "rev": _short(ref_rev(deployer.flake))}
+    fields = {
+        "host": _short(host),
+        "kind": kind,
+        "action": action,
+        "path": path,
+        "previous": previous,
+        "previous_generation": previous_generation,
+        "by": _short(deployer.by),
+        "awx_job": _short(deployer.awx_job),
+        "awx_user": _short(deployer.awx_user),
+        "flake": _short(without_credentials(deployer.flake)),
+        "rev": _short(ref_rev(deployer.flake)),
+    }
     if profile:
         fields["profile"] = _short(profile)
     text = json.dumps(fields, ensure_ascii=True, sort_keys=True)
@@ -102,23 +119,31 @@ def append_function() -> Command:
     (``transaction/deploy.sh``): rotate ``LOG`` once it holds ``KEEP`` records, then append the record,
     ``HEAD`` (``record_head``) completed (a failure to write never fails the deploy). Called under the
     deploy lock. The generation is ``PROFILE``'s current one, read when the outcome is known."""
-    return raw("audit() { g=$(readlink \"$2\" 2>/dev/null); g=${g%-link}; g=${g##*-}; "
-               "case \"$g\" in ''|*[!0-9]*) g=null;; esac; r=${6:-null}; case \"$r\" in *[!0-9]*) r=null;; esac; "
-               "mkdir -p \"$(dirname \"$3\")\" 2>/dev/null; "
-               "n=$(wc -l < \"$3\" 2>/dev/null) || n=0; "
-               "[ \"${n:-0}\" -lt \"$4\" ] || mv -f \"$3\" \"$3@{rotated}\" 2>/dev/null || true; "
-               "printf '%s,\"status\":\"%s\",\"rc\":%s,\"generation\":%s,\"time\":%s}\\n' \"$1\" \"$5\" \"$r\" "
-               "\"$g\" \"$(date +%s)\" >> \"$3\" 2>/dev/null || true; }", rotated=raw(ROTATED_SUFFIX))
+    return raw(
+        'audit() { g=$(readlink "$2" 2>/dev/null); g=${g%-link}; g=${g##*-}; '
+        'case "$g" in \'\'|*[!0-9]*) g=null;; esac; r=${6:-null}; case "$r" in *[!0-9]*) r=null;; esac; '
+        'mkdir -p "$(dirname "$3")" 2>/dev/null; '
+        'n=$(wc -l < "$3" 2>/dev/null) || n=0; '
+        '[ "${n:-0}" -lt "$4" ] || mv -f "$3" "$3@{rotated}" 2>/dev/null || true; '
+        'printf \'%s,"status":"%s","rc":%s,"generation":%s,"time":%s}\\n\' "$1" "$5" "$r" '
+        '"$g" "$(date +%s)" >> "$3" 2>/dev/null || true; }',
+        rotated=raw(ROTATED_SUFFIX),
+    )
 
 
 def read_command(count: int = 10, log: str = AUDIT_LOG) -> Command:
     """Print the last ``count`` records, across the rotated log and the log, each as
     ``audit<TAB>line``; read again (up to 3 times) when a rotation replaced the log meanwhile."""
-    return raw("i=0; while :; do a=$(ls -di @{log} 2>/dev/null); "
-               "out=$(cat @{rotated} @{log} 2>/dev/null | tail -n @{count}); "
-               "[ \"$(ls -di @{log} 2>/dev/null)\" != \"$a\" ] && [ $i -lt 3 ] || break; i=$((i+1)); done; "
-               "[ -z \"$out\" ] || printf '%s\\n' \"$out\" | while IFS= read -r l; do printf '@{prefix}\\t%s\\n' \"$l\"; done",
-               count=int(count), log=log, rotated=log + ROTATED_SUFFIX, prefix=raw(PREFIX))
+    return raw(
+        "i=0; while :; do a=$(ls -di @{log} 2>/dev/null); "
+        "out=$(cat @{rotated} @{log} 2>/dev/null | tail -n @{count}); "
+        '[ "$(ls -di @{log} 2>/dev/null)" != "$a" ] && [ $i -lt 3 ] || break; i=$((i+1)); done; '
+        '[ -z "$out" ] || printf \'%s\\n\' "$out" | while IFS= read -r l; do printf \'@{prefix}\\t%s\\n\' "$l"; done',
+        count=int(count),
+        log=log,
+        rotated=log + ROTATED_SUFFIX,
+        prefix=raw(PREFIX),
+    )
 
 
 @dataclass(frozen=True)
@@ -164,12 +189,26 @@ def parse_records(output: str) -> Tuple[List[AuditRecord], int]:
             continue
         try:
             data = json.loads(value)
-            records.append(AuditRecord(
-                host=data.get("host"), kind=str(data.get("kind", "deploy")), action=str(data["action"]), path=data.get("path"), previous=data.get("previous"),
-                status=str(data["status"]), rc=data.get("rc"), generation=data.get("generation"),
-                previous_generation=data.get("previous_generation"), time=data.get("time"),
-                by=data.get("by"), awx_job=data.get("awx_job"), awx_user=data.get("awx_user"), flake=data.get("flake"),
-                rev=data.get("rev"), profile=data.get("profile")))
+            records.append(
+                AuditRecord(
+                    host=data.get("host"),
+                    kind=str(data.get("kind", "deploy")),
+                    action=str(data["action"]),
+                    path=data.get("path"),
+                    previous=data.get("previous"),
+                    status=str(data["status"]),
+                    rc=data.get("rc"),
+                    generation=data.get("generation"),
+                    previous_generation=data.get("previous_generation"),
+                    time=data.get("time"),
+                    by=data.get("by"),
+                    awx_job=data.get("awx_job"),
+                    awx_user=data.get("awx_user"),
+                    flake=data.get("flake"),
+                    rev=data.get("rev"),
+                    profile=data.get("profile"),
+                )
+            )
         except (ValueError, KeyError, TypeError, AttributeError):
             malformed += 1
     return records, malformed

@@ -69,7 +69,7 @@ def decode(text: str) -> Tuple[str, bytes]:
     sep = text.rfind("1")
     if sep < 1 or sep + 7 > len(text):
         raise Bech32Error("no separator '1' followed by a data part and checksum")
-    hrp, rest = text[:sep], text[sep + 1:]
+    hrp, rest = text[:sep], text[sep + 1 :]
     if any(ord(c) < 33 or ord(c) > 126 for c in hrp):
         raise Bech32Error("invalid character in the human-readable part")
     bad = [c for c in rest if c not in CHARSET]

@@ -64,10 +64,16 @@ class CacheServer:
         for what, name in (("user", self.user), ("group", self.group)):
             if not ACCOUNT.fullmatch(name):  # written into nginx.conf's `user` line
                 raise ValueError("%s %r is not a user or group name (letters, digits, _ . -)" % (what, name))
-        if not _plain(self.nginx) or self.nginx.startswith("-") or not (self.nginx.startswith("/") or "/" not in self.nginx):
+        if (
+            not _plain(self.nginx)
+            or self.nginx.startswith("-")
+            or not (self.nginx.startswith("/") or "/" not in self.nginx)
+        ):
             # written into the systemd unit's ExecStart= and run as a command
-            raise ValueError("nginx %r must be a command name or an absolute path, without spaces, quotes, "
-                             "%% or nginx syntax" % self.nginx)
+            raise ValueError(
+                "nginx %r must be a command name or an absolute path, without spaces, quotes, "
+                "%% or nginx syntax" % self.nginx
+            )
 
     @property
     def url(self) -> str:
@@ -116,17 +122,31 @@ class CacheServer:
             "    }\n"
             "  }\n"
             "}\n"
-        ) % {"path": self.path, "user": self.user, "group": self.group, "pid": self.pid_file, "s": s, "listen": listen,
-             "port": self.port, "allow": allow}
+        ) % {
+            "path": self.path,
+            "user": self.user,
+            "group": self.group,
+            "pid": self.pid_file,
+            "s": s,
+            "listen": listen,
+            "port": self.port,
+            "allow": allow,
+        }
 
 
 def prepare_command(server: CacheServer) -> Command:
     """Create the cache and state directories (the cache owned by nginx's user, which writes uploads)."""
     tmp = ["%s/tmp/%s" % (server.state_dir, d) for d in ("body", "proxy", "fastcgi", "uwsgi", "scgi")]
-    return raw("set -e; mkdir -p @{path} @{state} @{tmp} $(dirname @{conf}); chown @{owner} @{path}; "
-               "chmod 0755 @{path}; chown -R @{owner} @{state_tmp}", path=server.path, state=server.state_dir,
-               tmp=tmp, conf=server.config, owner="%s:%s" % (server.user, server.group),
-               state_tmp=server.state_dir + "/tmp")
+    return raw(
+        "set -e; mkdir -p @{path} @{state} @{tmp} $(dirname @{conf}); chown @{owner} @{path}; "
+        "chmod 0755 @{path}; chown -R @{owner} @{state_tmp}",
+        path=server.path,
+        state=server.state_dir,
+        tmp=tmp,
+        conf=server.config,
+        owner="%s:%s" % (server.user, server.group),
+        state_tmp=server.state_dir + "/tmp",
+    )
 
 
 def test_config_command(server: CacheServer, config_path: str) -> Command:
@@ -151,13 +171,20 @@ def status_command(server: CacheServer) -> Command:
     """One line: is nginx installed, are the cache's directories there, and how does its nginx run now."""
     # nginx by itself runs when its pid file names an nginx of this host (own_processes: one that sees
     # our state directory), not whatever process of a neighbour took that PID since.
-    return raw("@{ours}; printf '@{m} %s %s %s\\n' \"$(command -v @{nginx} >/dev/null && echo yes || echo no)\" "
-               "\"$([ -d @{body} ] && [ -d @{path} ] && echo yes || echo no)\" "
-               "\"$(if [ -d /run/systemd/system ] && command -v systemctl >/dev/null 2>&1; then echo systemd; "
-               "elif [ -f @{pid} ] && p=$(cat @{pid}) && [ \"$(cat /proc/$p/comm 2>/dev/null)\" = nginx ] "
-               "&& nf_ours \"$p\" @{state}; then echo running; else echo stopped; fi)\"", m=raw(STATUS_MARK),
-               nginx=server.nginx, body="%s/tmp/body" % server.state_dir, path=server.path, pid=server.pid_file,
-               state=server.state_dir, ours=own_processes.function())
+    return raw(
+        "@{ours}; printf '@{m} %s %s %s\\n' \"$(command -v @{nginx} >/dev/null && echo yes || echo no)\" "
+        '"$([ -d @{body} ] && [ -d @{path} ] && echo yes || echo no)" '
+        '"$(if [ -d /run/systemd/system ] && command -v systemctl >/dev/null 2>&1; then echo systemd; '
+        'elif [ -f @{pid} ] && p=$(cat @{pid}) && [ "$(cat /proc/$p/comm 2>/dev/null)" = nginx ] '
+        '&& nf_ours "$p" @{state}; then echo running; else echo stopped; fi)"',
+        m=raw(STATUS_MARK),
+        nginx=server.nginx,
+        body="%s/tmp/body" % server.state_dir,
+        path=server.path,
+        pid=server.pid_file,
+        state=server.state_dir,
+        ours=own_processes.function(),
+    )
 
 
 def parse_status(output: str) -> ServerStatus:
@@ -169,23 +196,28 @@ def parse_status(output: str) -> ServerStatus:
 
 
 def server_status(server: CacheServer) -> Operation[ServerStatus]:
-    return Operation("cache status", status_command(server), lambda a: parse_status(a.stdout),
-                     what="looking at the cache's nginx")
+    return Operation(
+        "cache status", status_command(server), lambda a: parse_status(a.stdout), what="looking at the cache's nginx"
+    )
 
 
 def systemd_unit(server: CacheServer) -> str:
-    return ("[Unit]\nDescription=Nix binary cache %s (nixfleet.nixos.binary_cache)\nAfter=network.target\n\n"
-            "[Service]\nType=forking\nPIDFile=%s\nExecStart=%s -c %s\nExecReload=%s -c %s -s reload\n\n"
-            "[Install]\nWantedBy=multi-user.target\n") % (server.path, server.pid_file, server.nginx, server.config,
-                                                          server.nginx, server.config)
+    return (
+        "[Unit]\nDescription=Nix binary cache %s (nixfleet.nixos.binary_cache)\nAfter=network.target\n\n"
+        "[Service]\nType=forking\nPIDFile=%s\nExecStart=%s -c %s\nExecReload=%s -c %s -s reload\n\n"
+        "[Install]\nWantedBy=multi-user.target\n"
+    ) % (server.path, server.pid_file, server.nginx, server.config, server.nginx, server.config)
 
 
 def start_command(server: CacheServer, how: str, reload: bool) -> Command:
     """Start (or reload) the cache's nginx: a systemd unit where systemd runs, else nginx by itself."""
     if how == "systemd":
         verb = "reload-or-restart" if reload else "restart"
-        return argv("systemctl", "daemon-reload").and_then(argv("systemctl", "enable", "--now", UNIT)).and_then(
-            argv("systemctl", verb, UNIT))
+        return (
+            argv("systemctl", "daemon-reload")
+            .and_then(argv("systemctl", "enable", "--now", UNIT))
+            .and_then(argv("systemctl", verb, UNIT))
+        )
     if reload:
         return argv(server.nginx, "-c", server.config, "-s", "reload")
     return argv(server.nginx, "-c", server.config)

@@ -21,7 +21,10 @@ from dataclasses import dataclass, field
 from typing import Any, Dict, Iterable, List, Mapping, Optional, Sequence
 
 from ansible_collections.nixfleet.nixos.plugins.module_utils.package_spec import (
-    PackageSpec, StorePackage, store_package)
+    PackageSpec,
+    StorePackage,
+    store_package,
+)
 from ansible_collections.nixfleet.nixos.plugins.module_utils.version_order import compare_versions
 
 _QUOTED = r'"([^"\\]+)"'
@@ -86,8 +89,10 @@ class ClosureGraph:
 
 def _by_version(a: StorePackage, b: StorePackage) -> int:
     """Nix's version order, then the ``out`` output before the others, then the path."""
+
     def rest(p: StorePackage):
         return (p.output != "out", p.output, p.path)
+
     return compare_versions(a.version, b.version) or (rest(a) > rest(b)) - (rest(a) < rest(b))
 
 
@@ -99,8 +104,13 @@ class Match:
     chain: List[str]
 
     def to_dict(self) -> Dict[str, Any]:
-        return {"path": self.package.path, "name": self.package.name, "version": self.package.version,
-                "output": self.package.output, "chain": list(self.chain)}
+        return {
+            "path": self.package.path,
+            "name": self.package.name,
+            "version": self.package.version,
+            "output": self.package.output,
+            "chain": list(self.chain),
+        }
 
 
 def find(graph: ClosureGraph, root: str, spec: PackageSpec) -> List[Match]:

@@ -60,15 +60,18 @@ def stale_copies_reaper() -> Command:
     connecting user's ``$0 --stdio`` / ``$0 --serve`` processes of this host's store whose ssh session
     is gone: none of their ancestors is an ``sshd`` (``sshd``, ``sshd-session``). Linux ``/proc``;
     silent elsewhere."""
-    return raw('@{ours}; nf_ppid() { s=$(cat "/proc/$1/stat" 2>/dev/null) || return 1; s=${s##*) }; set -- $s; echo "$2"; }; '
-               'for d in /proc/[0-9]*; do p=${d#/proc/}; [ "$p" != $$ ] && [ -O "$d" ] || continue; '
-               'c=$(tr "\\000" " " 2>/dev/null < "$d/cmdline") || continue; '
-               'case "$c" in "$0 "*"--stdio "*|"$0 "*"--serve "*) ;; *) continue;; esac; '
-               'nf_ours "$p" @{store} || continue; '
-               'a=$p; live=; while a=$(nf_ppid "$a") && [ "${a:-0}" -gt 1 ]; do '
-               'case "$(cat "/proc/$a/comm" 2>/dev/null)" in sshd*) live=1; break;; esac; done; '
-               '[ -n "$live" ] || kill -9 "$p" 2>/dev/null; done', ours=own_processes.function(),
-               store=own_processes.STORE_DIR)
+    return raw(
+        '@{ours}; nf_ppid() { s=$(cat "/proc/$1/stat" 2>/dev/null) || return 1; s=${s##*) }; set -- $s; echo "$2"; }; '
+        'for d in /proc/[0-9]*; do p=${d#/proc/}; [ "$p" != $$ ] && [ -O "$d" ] || continue; '
+        'c=$(tr "\\000" " " 2>/dev/null < "$d/cmdline") || continue; '
+        'case "$c" in "$0 "*"--stdio "*|"$0 "*"--serve "*) ;; *) continue;; esac; '
+        'nf_ours "$p" @{store} || continue; '
+        'a=$p; live=; while a=$(nf_ppid "$a") && [ "${a:-0}" -gt 1 ]; do '
+        'case "$(cat "/proc/$a/comm" 2>/dev/null)" in sshd*) live=1; break;; esac; done; '
+        '[ -n "$live" ] || kill -9 "$p" 2>/dev/null; done',
+        ours=own_processes.function(),
+        store=own_processes.STORE_DIR,
+    )
 
 
 def heartbeat_for(stall_timeout: int) -> int:
@@ -82,8 +85,9 @@ def _token(token: str) -> str:
     return token
 
 
-def wrapper_script(wait: int = DEFAULT_WAIT, lock_file: str = LOCK_FILE, heartbeat: int = DEFAULT_HEARTBEAT,
-                   token: str = "") -> Command:
+def wrapper_script(
+    wait: int = DEFAULT_WAIT, lock_file: str = LOCK_FILE, heartbeat: int = DEFAULT_HEARTBEAT, token: str = ""
+) -> Command:
     """The POSIX shell script that ends this user's stale copies (``stale_copies_reaper``), takes
     the lock (and writes who holds it next to it), then ``exec``s ``"$0" "$@"`` (the Nix program),
     with ``token`` (when given) in its environment. While the lock is held it says so every
@@ -94,31 +98,47 @@ def wrapper_script(wait: int = DEFAULT_WAIT, lock_file: str = LOCK_FILE, heartbe
         raise ValueError("the copy lock's heartbeat must be >= 1 second, not %d" % heartbeat)
     step = min(heartbeat, wait)
     marked = raw("export @{var}=@{token}; ", var=raw(TOKEN_VARIABLE), token=_token(token)) if token else raw("")
-    return raw('@{reaper}; L=@{lock}; [ -d "${L%/*}" ] || mkdir -p "${L%/*}" 2>/dev/null; '
-               'if command -v flock >/dev/null && ( : >>"$L" ) 2>/dev/null; then '
-               'exec 9>>"$L"; if ! flock -n 9; then w=0; '
-               'echo "nixfleet: waiting for the copy lock $L: $(cat "$L.owner" 2>/dev/null)" >&2; '
-               'until flock -w @{step} 9; do w=$((w+@{step})); if [ $w -ge @{wait} ]; then '
-               'echo "nixfleet: @{mark} $L for @{wait} s: $(cat "$L.owner" 2>/dev/null)" >&2; exit @{rc}; fi; '
-               'echo "nixfleet: still waiting for the copy lock ($w s)" >&2; done; fi; '
-               'echo "a copy from ${SSH_CLIENT%% *} since $(date -u +%Y-%m-%dT%H:%M:%SZ)" >"$L.owner"; '
-               'fi; @{marked}exec "$0" "$@"', reaper=stale_copies_reaper(), lock=lock_file, wait=wait, step=step,
-               mark=raw(LOCKED_MARK), rc=RC_LOCKED, marked=marked)
+    return raw(
+        '@{reaper}; L=@{lock}; [ -d "${L%/*}" ] || mkdir -p "${L%/*}" 2>/dev/null; '
+        'if command -v flock >/dev/null && ( : >>"$L" ) 2>/dev/null; then '
+        'exec 9>>"$L"; if ! flock -n 9; then w=0; '
+        'echo "nixfleet: waiting for the copy lock $L: $(cat "$L.owner" 2>/dev/null)" >&2; '
+        "until flock -w @{step} 9; do w=$((w+@{step})); if [ $w -ge @{wait} ]; then "
+        'echo "nixfleet: @{mark} $L for @{wait} s: $(cat "$L.owner" 2>/dev/null)" >&2; exit @{rc}; fi; '
+        'echo "nixfleet: still waiting for the copy lock ($w s)" >&2; done; fi; '
+        'echo "a copy from ${SSH_CLIENT%% *} since $(date -u +%Y-%m-%dT%H:%M:%SZ)" >"$L.owner"; '
+        'fi; @{marked}exec "$0" "$@"',
+        reaper=stale_copies_reaper(),
+        lock=lock_file,
+        wait=wait,
+        step=step,
+        mark=raw(LOCKED_MARK),
+        rc=RC_LOCKED,
+        marked=marked,
+    )
 
 
 def end_copy_command(token: str) -> Command:
     """``kill -9`` the login user's processes of this host that carry the copy's ``token`` (the Nix
     program the wrapper started: ``nix-daemon --stdio`` or ``nix-store --serve``); prints their PIDs.
     A daemon's worker then sees its client gone and drops the half-added path and its lock."""
-    return raw('@{ours}; for d in /proc/[0-9]*; do p=${d#/proc/}; [ "$p" != $$ ] && [ -O "$d" ] || continue; '
-               'tr "\\000" "\\n" 2>/dev/null < "$d/environ" | grep -qx @{mark} || continue; '
-               'nf_ours "$p" @{store} && kill -9 "$p" 2>/dev/null && echo "$p"; done; true',
-               ours=own_processes.function(), mark="%s=%s" % (TOKEN_VARIABLE, _token(token)),
-               store=own_processes.STORE_DIR)
+    return raw(
+        '@{ours}; for d in /proc/[0-9]*; do p=${d#/proc/}; [ "$p" != $$ ] && [ -O "$d" ] || continue; '
+        'tr "\\000" "\\n" 2>/dev/null < "$d/environ" | grep -qx @{mark} || continue; '
+        'nf_ours "$p" @{store} && kill -9 "$p" 2>/dev/null && echo "$p"; done; true',
+        ours=own_processes.function(),
+        mark="%s=%s" % (TOKEN_VARIABLE, _token(token)),
+        store=own_processes.STORE_DIR,
+    )
 
 
-def remote_program(scheme: str, wait: int = DEFAULT_WAIT, lock_file: str = LOCK_FILE,
-                   heartbeat: int = DEFAULT_HEARTBEAT, token: str = "") -> str:
+def remote_program(
+    scheme: str,
+    wait: int = DEFAULT_WAIT,
+    lock_file: str = LOCK_FILE,
+    heartbeat: int = DEFAULT_HEARTBEAT,
+    token: str = "",
+) -> str:
     """The value of the store URL's ``remote-program`` for ``scheme`` (``ssh-ng`` or ``ssh``)."""
     if scheme not in PROGRAMS:
         raise ValueError("unsupported ssh store scheme %r" % scheme)
@@ -129,12 +149,18 @@ def locked_message(stderr: str) -> str:
     """What the wrapper said when the lock was not free in time ("" when it did not say so)."""
     for line in (stderr or "").splitlines():
         if LOCKED_MARK in line:
-            return line[line.index(LOCKED_MARK):].strip()
+            return line[line.index(LOCKED_MARK) :].strip()
     return ""
 
 
-def store_url(base: str, scheme: str, wait: int = DEFAULT_WAIT, lock_file: str = LOCK_FILE,
-              heartbeat: int = DEFAULT_HEARTBEAT, token: str = "") -> str:
+def store_url(
+    base: str,
+    scheme: str,
+    wait: int = DEFAULT_WAIT,
+    lock_file: str = LOCK_FILE,
+    heartbeat: int = DEFAULT_HEARTBEAT,
+    token: str = "",
+) -> str:
     """``base`` (``ssh-ng://user@host``) with the locking ``remote-program`` as its query."""
     program = remote_program(scheme, wait, lock_file, heartbeat, token)
     return "%s?remote-program=%s" % (base, url_quote(program, safe=""))

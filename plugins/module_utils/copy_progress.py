@@ -60,19 +60,22 @@ def lacking_command(timeout: int = QUERY_TIMEOUT) -> Command:
     attempt within ``timeout`` seconds: first reading the store itself (as root: no daemon needed, which
     may be what hangs), then through the host's usual store (exit 124 when it does not answer; 3
     without ``timeout``)."""
-    return raw("command -v timeout >/dev/null 2>&1 || exit 3; p=$(cat); "
-               "if out=$(printf '%s\\n' \"$p\" | timeout @{t} xargs nix-store --store local --check-validity "
-               "--print-invalid 2>/dev/null); then printf '%s\\n' \"$out\"; "
-               "else printf '%s\\n' \"$p\" | timeout @{t} xargs nix-store --check-validity --print-invalid; fi",
-               t=timeout)
+    return raw(
+        "command -v timeout >/dev/null 2>&1 || exit 3; p=$(cat); "
+        "if out=$(printf '%s\\n' \"$p\" | timeout @{t} xargs nix-store --store local --check-validity "
+        "--print-invalid 2>/dev/null); then printf '%s\\n' \"$out\"; "
+        "else printf '%s\\n' \"$p\" | timeout @{t} xargs nix-store --check-validity --print-invalid; fi",
+        t=timeout,
+    )
 
 
 def parse_lacking(stdout: str) -> List[str]:
     return [line.strip() for line in stdout.splitlines() if line.strip().startswith("/")]
 
 
-def stalled_message(store: str, seconds: int, log: CopyLog, sent_bytes: Optional[int],
-                    lacking: Optional[List[str]]) -> str:
+def stalled_message(
+    store: str, seconds: int, log: CopyLog, sent_bytes: Optional[int], lacking: Optional[List[str]]
+) -> str:
     """What the user reads when a copy stalled: for how long, how far it got, what is still missing."""
     if lacking is None:
         still = "the host's store did not say which paths it still lacks"
@@ -80,6 +83,8 @@ def stalled_message(store: str, seconds: int, log: CopyLog, sent_bytes: Optional
         still = "the host still lacks %s: %s" % (_paths(len(lacking)), _listed(lacking))
     else:
         still = "the host now has every path"
-    return ("nix copy to %s made no progress for %d s (copy_stall_timeout) and was stopped: the host's Nix stopped "
-            "answering (a stuck or stopped nix-daemon?); %s; %s; nothing was switched, the next run copies what is "
-            "still missing" % (store, seconds, how_far(log, sent_bytes), still))
+    return (
+        "nix copy to %s made no progress for %d s (copy_stall_timeout) and was stopped: the host's Nix stopped "
+        "answering (a stuck or stopped nix-daemon?); %s; %s; nothing was switched, the next run copies what is "
+        "still missing" % (store, seconds, how_far(log, sent_bytes), still)
+    )

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from typing import Any, Optional
 
-P = 2 ** 255 - 19
+P = 2**255 - 19
 D = (-121665 * pow(121666, P - 2, P)) % P
 
 
@@ -33,6 +33,7 @@ def _x25519() -> Any:
 
 def _raw_public(key: Any) -> bytes:
     from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
+
     return key.public_bytes(Encoding.Raw, PublicFormat.Raw)
 
 

@@ -45,10 +45,21 @@ class Manifest:
     hosts: Dict[str, Entry] = field(default_factory=dict)
 
     def render(self) -> str:
-        return json.dumps({
-            "format": FORMAT, "version": VERSION, "flake": self.flake, "rev": self.rev, "cache": self.cache,
-            "hosts": {h: {"path": e.path, "drv_path": e.drv_path} for h, e in sorted(self.hosts.items())},
-        }, indent=2, sort_keys=True) + "\n"
+        return (
+            json.dumps(
+                {
+                    "format": FORMAT,
+                    "version": VERSION,
+                    "flake": self.flake,
+                    "rev": self.rev,
+                    "cache": self.cache,
+                    "hosts": {h: {"path": e.path, "drv_path": e.drv_path} for h, e in sorted(self.hosts.items())},
+                },
+                indent=2,
+                sort_keys=True,
+            )
+            + "\n"
+        )
 
 
 def _optional_str(data: Dict[str, Any], key: str, where: str) -> Optional[str]:
@@ -65,14 +76,19 @@ def parse(text: str, where: str = "the manifest") -> Manifest:
     except ValueError as exc:
         raise ManifestError("%s is not JSON: %s" % (where, exc))
     if not isinstance(data, dict) or data.get("format") != FORMAT:
-        raise ManifestError("%s is not a nixfleet manifest (no \"format\": %r)" % (where, FORMAT))
+        raise ManifestError('%s is not a nixfleet manifest (no "format": %r)' % (where, FORMAT))
     if data.get("version") != VERSION:
-        raise ManifestError("%s has version %r; this collection reads version %d" % (where, data.get("version"), VERSION))
+        raise ManifestError(
+            "%s has version %r; this collection reads version %d" % (where, data.get("version"), VERSION)
+        )
     hosts = data.get("hosts")
     if not isinstance(hosts, dict) or not hosts:
         raise ManifestError("%s lists no hosts" % where)
-    manifest = Manifest(flake=_optional_str(data, "flake", where) or "", rev=_optional_str(data, "rev", where),
-                        cache=_optional_str(data, "cache", where))
+    manifest = Manifest(
+        flake=_optional_str(data, "flake", where) or "",
+        rev=_optional_str(data, "rev", where),
+        cache=_optional_str(data, "cache", where),
+    )
     for host, entry in hosts.items():
         label = "%s, host %s" % (where, host)
         if not isinstance(entry, dict):

@@ -42,17 +42,29 @@ class HostReport:
     def cells(self) -> Dict[str, str]:
         gen = "-"
         if self.new_generation is not None:
-            gen = "%s -> %s" % (self.old_generation if self.old_generation is not None else "none", self.new_generation) \
-                if self.old_generation != self.new_generation else str(self.new_generation)
+            gen = (
+                "%s -> %s" % (self.old_generation if self.old_generation is not None else "none", self.new_generation)
+                if self.old_generation != self.new_generation
+                else str(self.new_generation)
+            )
         closure = "-"
         if self.closure_bytes is not None:
             closure = human(self.closure_bytes)
             if self.closure_change_bytes:
-                closure += " (%s%s)" % ("+" if self.closure_change_bytes > 0 else "-", human(abs(self.closure_change_bytes)))
-        return {"host": self.host, "result": self.result + (": " + self.message if self.message else ""),
-                "generation": gen, "system": short_path(self.path), "closure": closure,
-                "reboot": "-" if self.needs_reboot is None else ("NEEDED" if self.needs_reboot else "no"),
-                "health": self.health, "time": "-" if self.seconds is None else "%.1fs" % self.seconds}
+                closure += " (%s%s)" % (
+                    "+" if self.closure_change_bytes > 0 else "-",
+                    human(abs(self.closure_change_bytes)),
+                )
+        return {
+            "host": self.host,
+            "result": self.result + (": " + self.message if self.message else ""),
+            "generation": gen,
+            "system": short_path(self.path),
+            "closure": closure,
+            "reboot": "-" if self.needs_reboot is None else ("NEEDED" if self.needs_reboot else "no"),
+            "health": self.health,
+            "time": "-" if self.seconds is None else "%.1fs" % self.seconds,
+        }
 
 
 def human(size: int) -> str:
@@ -81,21 +93,37 @@ def host_report(host: str, data: Dict[str, Any], sizes: Optional[Dict[str, Optio
     switch = data.get("nixos_deploy_switch") or {}
     health = data.get("nixos_deploy_health") or {}
     gate = data.get("nixos_deploy_gate") or {}
-    failure = data.get("nixos_deploy_failure") or \
-        ((data.get("nixos_deploy_build") or {}).get("failed_hosts") or {}).get(host) or \
-        (gate.get("failed_hosts") or {}).get(host) or ""
+    failure = (
+        data.get("nixos_deploy_failure")
+        or ((data.get("nixos_deploy_build") or {}).get("failed_hosts") or {}).get(host)
+        or (gate.get("failed_hosts") or {}).get(host)
+        or ""
+    )
     exceptions = [_exception(f) for f in (gate.get("allowed") or {}).get(host) or []]
     timings = host_timings(data)
     if not switch or switch.get("skipped"):
         result = "failed" if failure else "not deployed"
-        return HostReport(host, result, message=failure or "unreachable, or failed before switching",
-                          seconds=_seconds(data), exceptions=exceptions, timings=timings)
+        return HostReport(
+            host,
+            result,
+            message=failure or "unreachable, or failed before switching",
+            seconds=_seconds(data),
+            exceptions=exceptions,
+            timings=timings,
+        )
     # Sizes from the controller's store: the build measured every new system, the report the old ones.
     built_size = ((data.get("nixos_deploy_build") or {}).get("closure_sizes") or {}).get(host)
     previous_size = (sizes or {}).get(switch.get("previous_path") or "")
-    report = HostReport(host, "ok", old_generation=switch.get("previous_generation"),
-                        new_generation=switch.get("generation"), path=switch.get("path"),
-                        closure_bytes=built_size, needs_reboot=switch.get("needs_reboot"), seconds=_seconds(data))
+    report = HostReport(
+        host,
+        "ok",
+        old_generation=switch.get("previous_generation"),
+        new_generation=switch.get("generation"),
+        path=switch.get("path"),
+        closure_bytes=built_size,
+        needs_reboot=switch.get("needs_reboot"),
+        seconds=_seconds(data),
+    )
     report.changes = [_change(c).describe() for c in switch.get("package_changes") or []]
     report.deployed_by = switch.get("deployed_by") or ""
     report.exceptions = exceptions
@@ -134,8 +162,10 @@ def timings_markdown(rows: List[HostReport]) -> str:
     if not phases:
         return ""
     lines = ["| host | %s |" % " | ".join(phases), "|%s|" % "|".join([" --- "] * (len(phases) + 1))]
-    lines += ["| %s | %s |" % (r.host, " | ".join("%.1fs" % r.timings[p] if p in r.timings else "-" for p in phases))
-              for r in rows]
+    lines += [
+        "| %s | %s |" % (r.host, " | ".join("%.1fs" % r.timings[p] if p in r.timings else "-" for p in phases))
+        for r in rows
+    ]
     return "\n## Timings (seconds; evaluation and build: the whole fleet's)\n\n" + "\n".join(lines) + "\n"
 
 
@@ -143,12 +173,18 @@ def _exception(finding: Dict[str, Any]) -> str:
     """``openssl 3.0.13 (denied by openssl <3.0.14) allowed until 2026-12-31: isolated``."""
     allowed = finding.get("allowed") or {}
     return "%s %s (denied by %s) allowed until %s: %s" % (
-        finding.get("name"), finding.get("version"), finding.get("denied_by"), allowed.get("expires"), allowed.get("reason"))
+        finding.get("name"),
+        finding.get("version"),
+        finding.get("denied_by"),
+        allowed.get("expires"),
+        allowed.get("reason"),
+    )
 
 
 def _change(data: Dict[str, Any]) -> PackageChange:
-    return PackageChange(data.get("name", "?"), tuple(data.get("before") or ()), tuple(data.get("after") or ()),
-                         data.get("size_delta"))
+    return PackageChange(
+        data.get("name", "?"), tuple(data.get("before") or ()), tuple(data.get("after") or ()), data.get("size_delta")
+    )
 
 
 def what_changed(rows: List[HostReport], most: int = 6) -> List[str]:
@@ -201,9 +237,16 @@ def text(rows: List[HostReport]) -> str:
     changed = what_changed(rows)
     by = deployers(rows)
     allowed = exceptions(rows)
-    return table(rows) + ("Deployed by %s (in each host's audit log)\n" % "; ".join(by) if by else "") + (
-        "\nWhat changed:\n" + "".join("  %s\n" % line for line in changed) if changed else "") + (
-        "\nAllowed by exception (the deploy gate):\n" + "".join("  %s\n" % line for line in allowed) if allowed else "")
+    return (
+        table(rows)
+        + ("Deployed by %s (in each host's audit log)\n" % "; ".join(by) if by else "")
+        + ("\nWhat changed:\n" + "".join("  %s\n" % line for line in changed) if changed else "")
+        + (
+            "\nAllowed by exception (the deploy gate):\n" + "".join("  %s\n" % line for line in allowed)
+            if allowed
+            else ""
+        )
+    )
 
 
 def markdown(rows: List[HostReport]) -> str:
@@ -212,10 +255,15 @@ def markdown(rows: List[HostReport]) -> str:
     changes = ["- **%s**: %s" % (r.host, "; ".join(r.changes)) for r in rows if r.changes]
     by = deployers(rows)
     allowed = ["- **%s**: %s" % (r.host, "; ".join(r.exceptions)) for r in rows if r.exceptions]
-    return "# Deploy report\n\n" + "\n".join(lines) + "\n" + ("\nDeployed by %s.\n" % "; ".join(by) if by else "") + (
-        "\n## What changed\n\n" + "\n".join(changes) + "\n" if changes else "") + (
-        "\n## Allowed by exception (the deploy gate)\n\n" + "\n".join(allowed) + "\n" if allowed else "") + \
-        timings_markdown(rows)
+    return (
+        "# Deploy report\n\n"
+        + "\n".join(lines)
+        + "\n"
+        + ("\nDeployed by %s.\n" % "; ".join(by) if by else "")
+        + ("\n## What changed\n\n" + "\n".join(changes) + "\n" if changes else "")
+        + ("\n## Allowed by exception (the deploy gate)\n\n" + "\n".join(allowed) + "\n" if allowed else "")
+        + timings_markdown(rows)
+    )
 
 
 def as_json(rows: List[HostReport]) -> List[Dict[str, Any]]:

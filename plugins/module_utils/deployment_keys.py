@@ -72,25 +72,32 @@ def parse_key(host: str, attr: str, spec: Any) -> KeySpec:
         raise KeySpecError("%s is not an attribute set of key options" % where)
     unknown = sorted(set(spec) - set(FIELDS) - {"path"})
     if unknown:
-        raise KeySpecError("%s has unknown options %s (colmena's are %s)"
-                           % (where, ", ".join(unknown), ", ".join(FIELDS)))
+        raise KeySpecError(
+            "%s has unknown options %s (colmena's are %s)" % (where, ", ".join(unknown), ", ".join(FIELDS))
+        )
     sources = [s for s in SOURCES if spec.get(s) is not None]
     if len(sources) != 1:
-        raise KeySpecError("%s must set exactly one of text, keyFile and keyCommand (it sets %s)"
-                           % (where, ", ".join(sources) or "none"))
+        raise KeySpecError(
+            "%s must set exactly one of text, keyFile and keyCommand (it sets %s)"
+            % (where, ", ".join(sources) or "none")
+        )
     source, value = sources[0], spec[sources[0]]
     if source == "text" and not isinstance(value, str):
         raise KeySpecError("%s: text must be a string" % where)
     if source == "keyFile" and (not isinstance(value, str) or not value.startswith("/")):
         raise KeySpecError("%s: keyFile must be an absolute path on the controller, not %r" % (where, value))
-    if source == "keyCommand" and (not isinstance(value, list) or not value
-                                   or not all(isinstance(w, str) for w in value)):
-        raise KeySpecError("%s: keyCommand must be a non-empty list of strings (a program and its arguments, "
-                           "run without a shell)" % where)
+    if source == "keyCommand" and (
+        not isinstance(value, list) or not value or not all(isinstance(w, str) for w in value)
+    ):
+        raise KeySpecError(
+            "%s: keyCommand must be a non-empty list of strings (a program and its arguments, "
+            "run without a shell)" % where
+        )
     name = _field(spec, "name", attr)
     if not isinstance(name, str) or not _KEY_NAME.fullmatch(name) or name in (".", ".."):
-        raise KeySpecError("%s: name %r is not a file name (one path segment of letters, digits and ._@+-)"
-                           % (where, name))
+        raise KeySpecError(
+            "%s: name %r is not a file name (one path segment of letters, digits and ._@+-)" % (where, name)
+        )
     dest_dir = _field(spec, "destDir", DEFAULT_DEST_DIR)
     try:
         check_target_path(str(dest_dir), "destDir")
@@ -111,7 +118,9 @@ def parse_key(host: str, attr: str, spec: Any) -> KeySpec:
     try:
         upload_at = UploadAt(_field(spec, "uploadAt", UploadAt.PRE_ACTIVATION.value))
     except ValueError:
-        raise KeySpecError("%s: uploadAt must be pre-activation or post-activation, not %r" % (where, spec.get("uploadAt")))
+        raise KeySpecError(
+            "%s: uploadAt must be pre-activation or post-activation, not %r" % (where, spec.get("uploadAt"))
+        )
     return KeySpec(attr, name, source, value, str(dest_dir), owner["user"], owner["group"], mode, upload_at)
 
 
@@ -135,19 +144,24 @@ def flake_keys_expression(hosts: Dict[str, Tuple[str, str]]) -> str:
     ``hosts`` (``{host: (flake ref, attribute path of its configuration)}``)."""
     flakes = sorted({ref for ref, _attr in hosts.values()})
     bindings = " ".join("f%d = %s;" % (i, flake_view(ref)) for i, ref in enumerate(flakes))
-    entries = " ".join("%s = keysOf f%d.%s;" % (nix_string(host), flakes.index(ref), attr)
-                       for host, (ref, attr) in sorted(hosts.items()))
+    entries = " ".join(
+        "%s = keysOf f%d.%s;" % (nix_string(host), flakes.index(ref), attr)
+        for host, (ref, attr) in sorted(hosts.items())
+    )
     # Only the options colmena defines; a keyFile path as a string (not copied into the store).
-    return ("let %s keysOf = c: builtins.mapAttrs (_: k: builtins.removeAttrs k [ \"path\" ] // "
-            "{ keyFile = if (k.keyFile or null) == null then null else toString k.keyFile; }) "
-            "((c.config.deployment or { }).keys or { }); in { %s }" % (bindings, entries))
+    return (
+        'let %s keysOf = c: builtins.mapAttrs (_: k: builtins.removeAttrs k [ "path" ] // '
+        "{ keyFile = if (k.keyFile or null) == null then null else toString k.keyFile; }) "
+        "((c.config.deployment or { }).keys or { }); in { %s }" % (bindings, entries)
+    )
 
 
 def plan(current: FileState, key: KeySpec, content: str, uid: int, gid: int) -> Optional[str]:
     """Why the key file must be written, or None when it already is as asked."""
     if current.kind in ("link", "other"):
-        raise KeySpecError("%s exists but is not a regular file (a symlink or directory); nothing was changed"
-                           % key.path)
+        raise KeySpecError(
+            "%s exists but is not a regular file (a symlink or directory); nothing was changed" % key.path
+        )
     if not current.exists:
         return "%s does not exist" % key.path
     reasons = []
@@ -165,4 +179,10 @@ def describe(key: KeySpec, state: FileState, content_label: str) -> str:
     if not state.exists:
         return ""
     return "path: %s\nowner: %s:%s\nmode: %04o\ncontent: %s (%d bytes, not shown)\n" % (
-        key.path, state.uid, state.gid, state.mode or 0, content_label, len(state.content.encode()))
+        key.path,
+        state.uid,
+        state.gid,
+        state.mode or 0,
+        content_label,
+        len(state.content.encode()),
+    )

@@ -61,7 +61,9 @@ def parse_derivations(output: str, store_dir: str = "/nix/store") -> Dict[str, D
             fixed = "%s:%s" % (out["hashAlgo"].split(":")[-1], fixed)
         result[_full(drv, store_dir)] = Derivation(
             inputs=tuple(sorted(_full(i, store_dir) for i in (inputs or {}))),
-            env={k: str(v) for k, v in env.items()}, fixed_hash=fixed)
+            env={k: str(v) for k, v in env.items()},
+            fixed_hash=fixed,
+        )
     return result
 
 
@@ -95,7 +97,9 @@ def sources_of(drv: str, derivations: Dict[str, Derivation]) -> List[Source]:
     return found
 
 
-def sources_by_path(infos: Dict[str, Optional[Dict[str, Any]]], derivations: Dict[str, Derivation]) -> Dict[str, List[Source]]:
+def sources_by_path(
+    infos: Dict[str, Optional[Dict[str, Any]]], derivations: Dict[str, Derivation]
+) -> Dict[str, List[Source]]:
     """``{store path: sources}`` for the closure's paths whose deriver is among ``derivations``."""
     result = {}
     for path, info in infos.items():

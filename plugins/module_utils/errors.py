@@ -18,9 +18,17 @@ class NixError(Exception):
     command ran for one host, that host's name.
     """
 
-    def __init__(self, message: str, command: Optional[Sequence[str]] = None, rc: Optional[int] = None,
-                 stderr: str = "", stdout: str = "", host: Optional[str] = None, rolled_back: bool = False,
-                 unreachable: bool = False) -> None:
+    def __init__(
+        self,
+        message: str,
+        command: Optional[Sequence[str]] = None,
+        rc: Optional[int] = None,
+        stderr: str = "",
+        stdout: str = "",
+        host: Optional[str] = None,
+        rolled_back: bool = False,
+        unreachable: bool = False,
+    ) -> None:
         super().__init__(message)
         self.message = message
         self.command = list(command) if command is not None else None
@@ -78,7 +86,7 @@ def missing_nix_features(stderr: str) -> List[str]:
     for index, line in enumerate(lines):
         if _NEEDS_FEATURES in line:
             features = []
-            for follow in lines[index + 1:]:
+            for follow in lines[index + 1 :]:
                 text = follow.strip()
                 if not text.startswith("- "):
                     break
@@ -93,10 +101,14 @@ def nix_too_old(error: NixError, running: str) -> Optional[NixTooOld]:
     if not features:
         return None
     wanted = re.search(r"at least (\d+\.\d+)", " ".join(features))
-    return NixTooOld("the flake's nixpkgs needs a newer Nix than the controller's (%s): it requires %s. Install "
-                     "Nix %s or newer on the controller (Debian 13 has nix-bin 2.26) or point nix_binary at one"
-                     % (running, "; ".join(features), wanted.group(1) if wanted else "a newer release"),
-                     command=error.command, rc=error.rc, stderr=error.stderr)
+    return NixTooOld(
+        "the flake's nixpkgs needs a newer Nix than the controller's (%s): it requires %s. Install "
+        "Nix %s or newer on the controller (Debian 13 has nix-bin 2.26) or point nix_binary at one"
+        % (running, "; ".join(features), wanted.group(1) if wanted else "a newer release"),
+        command=error.command,
+        rc=error.rc,
+        stderr=error.stderr,
+    )
 
 
 def has_error_line(text: str) -> bool:
@@ -109,8 +121,9 @@ def nix_error_text(stderr: str) -> str:
     Nix prints progress ("copying path ...", "building ...") before the error; users need the
     error, with Nix's own wording, not the noise.
     """
-    lines = [line.rstrip() for line in (stderr or "").splitlines()
-             if line.strip() and not _SSH_NOISE.match(line.strip())]
+    lines = [
+        line.rstrip() for line in (stderr or "").splitlines() if line.strip() and not _SSH_NOISE.match(line.strip())
+    ]
     for index, line in enumerate(lines):
         if line.lstrip().startswith("error:"):
             return "\n".join(lines[index:])

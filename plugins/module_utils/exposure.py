@@ -15,10 +15,14 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Dict, List, Optional, Tuple
 
-from ansible_collections.nixfleet.nixos.plugins.module_utils.closure_graph import (
-    ClosureGraph, Match, find, parse_dot)
+from ansible_collections.nixfleet.nixos.plugins.module_utils.closure_graph import ClosureGraph, Match, find, parse_dot
 from ansible_collections.nixfleet.nixos.plugins.module_utils.generations import (
-    BOOTED_SYSTEM, RUNNING_SYSTEM, ProfileState, parse_probe, probe_command)
+    BOOTED_SYSTEM,
+    RUNNING_SYSTEM,
+    ProfileState,
+    parse_probe,
+    probe_command,
+)
 from ansible_collections.nixfleet.nixos.plugins.module_utils.nix_argv import graph_argv
 from ansible_collections.nixfleet.nixos.plugins.module_utils.package_spec import PackageSpec
 from ansible_collections.nixfleet.nixos.plugins.module_utils.remote_command import Command, raw, sequence
@@ -31,10 +35,15 @@ RUNNING, BOOTED = "running", "booted"
 def scan_command(profile: str) -> Command:
     """The profile's generations, the running and booted systems, then the reference graph of all
     of them (paths that do not exist are left out; no system at all: no graph)."""
-    graph = raw("printf 'exposure\\tgraph\\n'; set --; "
-                "for l in @{running} @{booted} @{p}-*-link; do if [ -e \"$l\" ]; then set -- \"$@\" \"$l\"; fi; done; "
-                "if [ $# -gt 0 ]; then @{graph} \"$@\"; fi",
-                running=RUNNING_SYSTEM, booted=BOOTED_SYSTEM, p=profile, graph=graph_argv([]))
+    graph = raw(
+        "printf 'exposure\\tgraph\\n'; set --; "
+        'for l in @{running} @{booted} @{p}-*-link; do if [ -e "$l" ]; then set -- "$@" "$l"; fi; done; '
+        'if [ $# -gt 0 ]; then @{graph} "$@"; fi',
+        running=RUNNING_SYSTEM,
+        booted=BOOTED_SYSTEM,
+        p=profile,
+        graph=graph_argv([]),
+    )
     return sequence([probe_command(profile, nix_version=False), graph])
 
 
@@ -62,14 +71,23 @@ class SystemExposure:
     def roles(self) -> List[str]:
         roles = [RUNNING] if self.running else []
         roles += [BOOTED] if self.booted else []
-        roles += ["generation %d%s" % (g, " (current)" if g == self.current_generation else "")
-                  for g in self.generations]
+        roles += [
+            "generation %d%s" % (g, " (current)" if g == self.current_generation else "") for g in self.generations
+        ]
         return roles + (["sbom"] if self.sbom else [])
 
     def to_dict(self) -> Dict[str, Any]:
-        return {"path": self.path, "roles": self.roles, "running": self.running, "booted": self.booted,
-                "generations": list(self.generations), "current": self.current_generation is not None, "versions": list(self.versions),
-                "exposed": bool(self.matches), "matches": [m.to_dict() for m in self.matches]}
+        return {
+            "path": self.path,
+            "roles": self.roles,
+            "running": self.running,
+            "booted": self.booted,
+            "generations": list(self.generations),
+            "current": self.current_generation is not None,
+            "versions": list(self.versions),
+            "exposed": bool(self.matches),
+            "matches": [m.to_dict() for m in self.matches],
+        }
 
 
 @dataclass
@@ -89,10 +107,18 @@ class HostExposure:
         return sorted(g for s in self.systems if s.matches for g in s.generations)
 
     def to_dict(self) -> Dict[str, Any]:
-        return {"host": self.host, "package": self.spec.name, "constraint": self.spec.constraint,
-                "source": self.source, "error": self.error, "running_exposed": self.exposed_in(RUNNING),
-                "booted_exposed": self.exposed_in(BOOTED), "exposed_generations": self.exposed_generations,
-                "exposed": any(s.matches for s in self.systems), "systems": [s.to_dict() for s in self.systems]}
+        return {
+            "host": self.host,
+            "package": self.spec.name,
+            "constraint": self.spec.constraint,
+            "source": self.source,
+            "error": self.error,
+            "running_exposed": self.exposed_in(RUNNING),
+            "booted_exposed": self.exposed_in(BOOTED),
+            "exposed_generations": self.exposed_generations,
+            "exposed": any(s.matches for s in self.systems),
+            "systems": [s.to_dict() for s in self.systems],
+        }
 
 
 def systems_of(state: ProfileState) -> List[SystemExposure]:
@@ -115,8 +141,9 @@ def systems_of(state: ProfileState) -> List[SystemExposure]:
     return list(systems.values())
 
 
-def exposure(host: str, spec: PackageSpec, systems: List[SystemExposure], graph: ClosureGraph,
-             source: str = "host") -> HostExposure:
+def exposure(
+    host: str, spec: PackageSpec, systems: List[SystemExposure], graph: ClosureGraph, source: str = "host"
+) -> HostExposure:
     """The package in each of ``systems`` (versions, and each match with its chain)."""
     for system in systems:
         system.versions = _distinct(p.version for p in graph.packages(system.path, spec.name))

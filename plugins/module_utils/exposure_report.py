@@ -26,16 +26,31 @@ def rows(results: List[Dict[str, Any]]) -> List[Dict[str, str]]:
     for result in results:
         host = result.get("host", "?")
         if result.get("error") or not result.get("systems"):
-            table.append({"host": host, "system": "-", "in": "-", "versions": "-", "match": "-",
-                          "why": result.get("error") or "no system on the host"})
+            table.append(
+                {
+                    "host": host,
+                    "system": "-",
+                    "in": "-",
+                    "versions": "-",
+                    "match": "-",
+                    "why": result.get("error") or "no system on the host",
+                }
+            )
             continue
         for system in result["systems"]:
             matches = system.get("matches") or []
-            table.append({"host": host, "system": short_path(system["path"]), "in": ", ".join(system["roles"]),
-                          "versions": ", ".join(system.get("versions") or []) or "-",
-                          "match": "YES" if matches else "no",
-                          "why": why(matches[0]["chain"]) + (" (+%d more)" % (len(matches) - 1) if len(matches) > 1 else "")
-                          if matches else ""})
+            table.append(
+                {
+                    "host": host,
+                    "system": short_path(system["path"]),
+                    "in": ", ".join(system["roles"]),
+                    "versions": ", ".join(system.get("versions") or []) or "-",
+                    "match": "YES" if matches else "no",
+                    "why": why(matches[0]["chain"]) + (" (+%d more)" % (len(matches) - 1) if len(matches) > 1 else "")
+                    if matches
+                    else "",
+                }
+            )
     return table
 
 
@@ -74,9 +89,13 @@ def summary(results: List[Dict[str, Any]]) -> List[str]:
     first = next((r for r in results if r.get("package")), {})
     what = "%s%s" % (first.get("package", "?"), " " + first["constraint"] if first.get("constraint") else "")
     lines = []
-    for label, test in (("running now", _running), ("in the booted system", _booted),
-                        ("after the next boot (the profile's current generation)", _next_boot),
-                        ("after a rollback (an older kept generation)", _rollback), ("in an SBOM", _sbom)):
+    for label, test in (
+        ("running now", _running),
+        ("in the booted system", _booted),
+        ("after the next boot (the profile's current generation)", _next_boot),
+        ("after a rollback (an older kept generation)", _rollback),
+        ("in an SBOM", _sbom),
+    ):
         hosts = _hosts(results, test)
         if hosts:
             lines.append("%s %s on %d of %d hosts: %s" % (what, label, len(hosts), len(results), ", ".join(hosts)))

@@ -95,23 +95,31 @@ def _nix_list(values: Sequence[str]) -> str:
 
 def _metadata_settings() -> str:
     """The metadata function applied to the settings it reads: next it takes patterns, names, outputs."""
-    return "(%s) %s %s" % (_METADATA_FUNCTION.strip(), _nix_list(sorted(tool_settings.DEPLOY_RS)),
-                           _nix_list([n for n in sorted(tool_settings.COLMENA) if n != "keys"]))
+    return "(%s) %s %s" % (
+        _METADATA_FUNCTION.strip(),
+        _nix_list(sorted(tool_settings.DEPLOY_RS)),
+        _nix_list([n for n in sorted(tool_settings.COLMENA) if n != "keys"]),
+    )
 
 
 def metadata_function(host_filter: Sequence[str] = (), names: Optional[Sequence[str]] = None) -> str:
     """A Nix function ``outputs: { configurations; hive; nodes; }`` reading every wanted host: those
     ``host_filter``'s globs match and, when given, only ``names``."""
-    return "(%s %s %s)" % (_metadata_settings(), _nix_list([glob_to_regex(p) for p in host_filter]),
-                           "null" if names is None else _nix_list(names))
+    return "(%s %s %s)" % (
+        _metadata_settings(),
+        _nix_list([glob_to_regex(p) for p in host_filter]),
+        "null" if names is None else _nix_list(names),
+    )
 
 
 # A flake's outputs as every evaluation of ours reads them: a raw `colmena` output (colmena 0.4, no
 # `colmenaHive`) becomes `colmenaHive` through the flake's own colmena input's `lib.makeHive`, as the
 # colmena CLI would evaluate it; without such an input it is left alone (the inventory warns).
-FLAKE_VIEW = ("(flake: flake // (if flake ? colmena && !(flake ? colmenaHive) "
-              "&& ((flake.inputs or { }).colmena.lib or { }) ? makeHive "
-              "then { colmenaHive = flake.inputs.colmena.lib.makeHive flake.colmena; } else { }))")
+FLAKE_VIEW = (
+    "(flake: flake // (if flake ? colmena && !(flake ? colmenaHive) "
+    "&& ((flake.inputs or { }).colmena.lib or { }) ? makeHive "
+    "then { colmenaHive = flake.inputs.colmena.lib.makeHive flake.colmena; } else { }))"
+)
 
 
 def flake_view(ref: str) -> str:
@@ -143,9 +151,16 @@ def listing_expression(ref: str, host_filter: Sequence[str] = (), first: int = 0
         "else null; "
         "source = { rev = raw.rev or null; narHash = raw.narHash or null; storePath = raw.outPath or null; }; "
         "first = %(meta)s [ ] (builtins.genList (builtins.elemAt all) count) flake; }"
-        % {"ref": nix_string(ref), "view": FLAKE_VIEW, "patterns": patterns, "first": first,
-           "read": nix_string(RAW_COLMENA_READ), "unread": nix_string(RAW_COLMENA_UNREAD),
-           "meta": _metadata_settings()})
+        % {
+            "ref": nix_string(ref),
+            "view": FLAKE_VIEW,
+            "patterns": patterns,
+            "first": first,
+            "read": nix_string(RAW_COLMENA_READ),
+            "unread": nix_string(RAW_COLMENA_UNREAD),
+            "meta": _metadata_settings(),
+        }
+    )
 
 
 def chunk_expression(ref: str, names: Sequence[str]) -> str:
@@ -154,9 +169,11 @@ def chunk_expression(ref: str, names: Sequence[str]) -> str:
 
 
 def raw_colmena_warning(ref: str) -> str:
-    return ("%s has a raw `colmena` output (colmena 0.4) and no `colmena` input whose lib.makeHive could read "
-            "it, so its hosts are not in the inventory; add a colmena input and this line to the flake's "
-            "outputs: colmenaHive = colmena.lib.makeHive self.colmena;" % ref)
+    return (
+        "%s has a raw `colmena` output (colmena 0.4) and no `colmena` input whose lib.makeHive could read "
+        "it, so its hosts are not in the inventory; add a colmena input and this line to the flake's "
+        "outputs: colmenaHive = colmena.lib.makeHive self.colmena;" % ref
+    )
 
 
 UNADDRESSABLE = ('"', "\\", "${")
@@ -170,8 +187,10 @@ def attr_path(prefix: str, name: str) -> str:
     backslash, ``${`` or a control character cannot be written for both and is refused (ValueError)."""
     bad = [t for t in UNADDRESSABLE if t in name] + (["a control character"] if any(ord(c) < 32 for c in name) else [])
     if bad or not name:
-        raise ValueError("the name %r cannot be used as a flake attribute on the nix command line (%s)"
-                         % (name, ", ".join(bad) or "it is empty"))
+        raise ValueError(
+            "the name %r cannot be used as a flake attribute on the nix command line (%s)"
+            % (name, ", ".join(bad) or "it is empty")
+        )
     return '%s."%s"' % (prefix, name)
 
 
@@ -329,9 +348,14 @@ def custom_profiles(name: str, node: Dict[str, Any]) -> List[Dict[str, str]]:
         path = info.get("profilePath") or "%s/%s/%s" % (PER_USER_PROFILES, user, profile)
         if not isinstance(path, str) or not path.startswith("/") or ".." in path.split("/") or "/" in profile:
             raise ValueError("deploy-rs profile %r of host %s: profile path %r cannot be used" % (profile, name, path))
-        found.append({"name": profile, "attr": "%s.profiles.%s.path" % (attr_path("deploy.nodes", name),
-                                                                        nix_string(profile)),
-                      "user": user, "profile_path": path})
+        found.append(
+            {
+                "name": profile,
+                "attr": "%s.profiles.%s.path" % (attr_path("deploy.nodes", name), nix_string(profile)),
+                "user": user,
+                "profile_path": path,
+            }
+        )
     return found
 
 

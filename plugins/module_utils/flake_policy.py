@@ -122,41 +122,76 @@ def check(lock: Dict[str, Any], policy: Policy, now: Optional[float] = None) -> 
     top_key = graph.resolve(top) if top is not None else None
     if policy.allowed_nixpkgs:
         if top_key is None:
-            violations.append(Violation("nixpkgs", policy.nixpkgs_input, "the flake has no top-level '%s' input"
-                                        % policy.nixpkgs_input))
+            violations.append(
+                Violation(
+                    "nixpkgs", policy.nixpkgs_input, "the flake has no top-level '%s' input" % policy.nixpkgs_input
+                )
+            )
         else:
             ref = source_ref(graph.nodes[top_key].get("original", {}))
             if not matches(ref, policy.allowed_nixpkgs):
-                violations.append(Violation("nixpkgs", policy.nixpkgs_input, "%s comes from %s, which is not an "
-                                            "allowed source (%s)" % (policy.nixpkgs_input, ref,
-                                                                     ", ".join(policy.allowed_nixpkgs))))
+                violations.append(
+                    Violation(
+                        "nixpkgs",
+                        policy.nixpkgs_input,
+                        "%s comes from %s, which is not an "
+                        "allowed source (%s)" % (policy.nixpkgs_input, ref, ", ".join(policy.allowed_nixpkgs)),
+                    )
+                )
     for path, key, target in graph.walk():
         node = graph.nodes.get(key, {})
         depth = path.count("/")
         name = path.rsplit("/", 1)[-1]
         if policy.require_follows and depth > 0 and name == policy.nixpkgs_input and key != top_key:
             owner = path.rsplit("/", 1)[0]
-            how = "locks its own (%s)" % source_ref(node.get("original", {})) if isinstance(target, str) else \
-                "follows %s" % "/".join(target)
-            violations.append(Violation("follows", path, "%s does not follow the top-level %s: it %s; add "
-                                        "inputs.%s.inputs.%s.follows = \"%s\"" % (
-                                            path, policy.nixpkgs_input, how, owner.replace("/", ".inputs."),
-                                            policy.nixpkgs_input, policy.nixpkgs_input)))
+            how = (
+                "locks its own (%s)" % source_ref(node.get("original", {}))
+                if isinstance(target, str)
+                else "follows %s" % "/".join(target)
+            )
+            violations.append(
+                Violation(
+                    "follows",
+                    path,
+                    "%s does not follow the top-level %s: it %s; add "
+                    'inputs.%s.inputs.%s.follows = "%s"'
+                    % (
+                        path,
+                        policy.nixpkgs_input,
+                        how,
+                        owner.replace("/", ".inputs."),
+                        policy.nixpkgs_input,
+                        policy.nixpkgs_input,
+                    ),
+                )
+            )
         if not isinstance(target, str):
             continue  # a followed input is checked where it is declared
         locked = node.get("locked", {})
         if policy.forbid_path_inputs:
             if locked.get("type") == "path" or node.get("original", {}).get("type") == "path":
-                violations.append(Violation("path", path, "%s is a path input (%s): it is whatever that directory "
-                                            "holds on the machine that evaluates; use a git or github input"
-                                            % (path, source_ref(node.get("original", locked)))))
+                violations.append(
+                    Violation(
+                        "path",
+                        path,
+                        "%s is a path input (%s): it is whatever that directory "
+                        "holds on the machine that evaluates; use a git or github input"
+                        % (path, source_ref(node.get("original", locked))),
+                    )
+                )
             elif locked.get("type") in ("git", "github", "gitlab", "sourcehut", "mercurial") and not locked.get("rev"):
                 violations.append(Violation("path", path, "%s is not locked to a revision (dirty or unlocked)" % path))
         modified = locked.get("lastModified")
         if policy.max_age_days is not None and isinstance(modified, int):
             age = (now - modified) / 86400.0
             if age > policy.max_age_days:
-                violations.append(Violation("age", path, "%s was locked %d days ago (%s), more than %d; run nix flake "
-                                            "update" % (path, int(age), time.strftime("%Y-%m-%d", time.gmtime(modified)),
-                                                        policy.max_age_days)))
+                violations.append(
+                    Violation(
+                        "age",
+                        path,
+                        "%s was locked %d days ago (%s), more than %d; run nix flake "
+                        "update"
+                        % (path, int(age), time.strftime("%Y-%m-%d", time.gmtime(modified)), policy.max_age_days),
+                    )
+                )
     return violations

@@ -46,7 +46,7 @@ def resolve_flake_ref(value: str, base_dir: str) -> str:
     if not is_local_path(value):
         return value
     explicit_path = value.startswith("path:")
-    raw = value[len("path:"):] if explicit_path else value
+    raw = value[len("path:") :] if explicit_path else value
     raw, _sep, query = raw.partition("?")
     directory = os.path.normpath(os.path.join(base_dir, os.path.expanduser(raw)))
     suffix = "?" + query if query else ""
@@ -62,7 +62,7 @@ def resolve_flake_ref(value: str, base_dir: str) -> str:
 def split_ref(ref: str) -> Tuple[str, str, Mapping[str, str]]:
     """``(scheme, location, query)`` of a flake ref URL."""
     parts = urlsplit(ref)
-    location = ref[len(parts.scheme) + 1:].split("?", 1)[0]
+    location = ref[len(parts.scheme) + 1 :].split("?", 1)[0]
     return parts.scheme, location, dict(parse_qsl(parts.query))
 
 
@@ -117,7 +117,7 @@ def glob_to_regex(pattern: str) -> str:
             if end == -1:
                 out.append("\\[")
             else:
-                body = pattern[i + 1:end]
+                body = pattern[i + 1 : end]
                 if body.startswith("!"):
                     body = "^" + body[1:]
                 out.append("[%s]" % body)

@@ -18,10 +18,15 @@ from dataclasses import dataclass
 from enum import Enum
 from typing import List, Optional, Tuple
 
-from ansible_collections.nixfleet.nixos.plugins.module_utils.generations import (
-    RUNNING_SYSTEM, generation_link)
+from ansible_collections.nixfleet.nixos.plugins.module_utils.generations import RUNNING_SYSTEM, generation_link
 from ansible_collections.nixfleet.nixos.plugins.module_utils.remote_operation import Answer, Operation
-from ansible_collections.nixfleet.nixos.plugins.module_utils.remote_command import Command, argv, lines, probe_field, raw
+from ansible_collections.nixfleet.nixos.plugins.module_utils.remote_command import (
+    Command,
+    argv,
+    lines,
+    probe_field,
+    raw,
+)
 from ansible_collections.nixfleet.nixos.plugins.module_utils.transaction.command import LOCK_FILE
 from ansible_collections.nixfleet.nixos.plugins.module_utils.transaction.protocol import Verdict
 
@@ -40,8 +45,21 @@ _SIZE = re.compile(r"^\s*(\d+)\s*([KMGT]?)i?B?\s*$", re.IGNORECASE)
 # "3 store paths deleted, 2.86 MiB freed" (Nix 2.8, 2.26), "1 store paths deleted, 2.9 MiB freed",
 # "0 store paths deleted, 0.0 KiB freed" (2.34).
 _FREED = re.compile(r"(\d+) store paths? deleted, ([\d.]+) ?([KMGTPE]i?B|B|bytes?) freed")
-_FREED_UNITS = {"B": 1, "BYTE": 1, "BYTES": 1, "KIB": 1 << 10, "MIB": 1 << 20, "GIB": 1 << 30, "TIB": 1 << 40,
-                "PIB": 1 << 50, "EIB": 1 << 60, "KB": 1 << 10, "MB": 1 << 20, "GB": 1 << 30, "TB": 1 << 40}
+_FREED_UNITS = {
+    "B": 1,
+    "BYTE": 1,
+    "BYTES": 1,
+    "KIB": 1 << 10,
+    "MIB": 1 << 20,
+    "GIB": 1 << 30,
+    "TIB": 1 << 40,
+    "PIB": 1 << 50,
+    "EIB": 1 << 60,
+    "KB": 1 << 10,
+    "MB": 1 << 20,
+    "GB": 1 << 30,
+    "TB": 1 << 40,
+}
 
 
 def parse_size(value) -> int:
@@ -84,14 +102,18 @@ def parse_store_space(output: str) -> Optional[int]:
 
 def store_space_command() -> Command:
     """Print ``store_free<TAB>KiB available`` for the file system of the store (POSIX ``df -P``)."""
-    return raw("printf 'store_free\\t%s\\n' \"$(df -Pk @{store} 2>/dev/null | tail -n 1 | tr -s ' ' | cut -d ' ' -f 4)\"",
-               store=STORE_DIR)
+    return raw(
+        "printf 'store_free\\t%s\\n' \"$(df -Pk @{store} 2>/dev/null | tail -n 1 | tr -s ' ' | cut -d ' ' -f 4)\"",
+        store=STORE_DIR,
+    )
 
 
 def dead_paths_command() -> Command:
     """Print ``dead_paths<TAB>N``: how many store paths a collection would delete now."""
-    return raw("printf 'dead_paths\\t%s\\n' \"$(nix-store --gc --print-dead 2>/dev/null | grep -c @{pattern})\"",
-               pattern="^%s/" % STORE_DIR)
+    return raw(
+        "printf 'dead_paths\\t%s\\n' \"$(nix-store --gc --print-dead 2>/dev/null | grep -c @{pattern})\"",
+        pattern="^%s/" % STORE_DIR,
+    )
 
 
 @dataclass(frozen=True)
@@ -113,15 +135,27 @@ class PruneRun:
 
 def _delete_steps(run: PruneRun) -> List[Command]:
     # Only the planned generations that still exist are deleted ("$@").
-    steps = [raw("set --")] + [raw('[ -L @{link} ] && set -- "$@" @{n}', link=generation_link(run.profile, n), n=n)
-                               for n in run.delete]
-    steps += [raw('if [ $# -gt 0 ]; then @{delete} "$@" >&2 || exit @{rc}; fi',
-                  delete=argv("nix-env", "-p", run.profile, "--delete-generations"), rc=RC_DELETE),
-              raw("printf 'deleted\\t%s\\n' \"$*\"")]
+    steps = [raw("set --")] + [
+        raw('[ -L @{link} ] && set -- "$@" @{n}', link=generation_link(run.profile, n), n=n) for n in run.delete
+    ]
+    steps += [
+        raw(
+            'if [ $# -gt 0 ]; then @{delete} "$@" >&2 || exit @{rc}; fi',
+            delete=argv("nix-env", "-p", run.profile, "--delete-generations"),
+            rc=RC_DELETE,
+        ),
+        raw("printf 'deleted\\t%s\\n' \"$*\""),
+    ]
     if run.boot_entries:
         stc = run.profile + "/bin/switch-to-configuration"
-        steps.append(raw("if [ $# -gt 0 ] && [ -x @{stc} ]; then @{boot} >&2 9>&- || exit @{rc}; fi",
-                         stc=stc, boot=argv(stc, "boot"), rc=RC_BOOT))
+        steps.append(
+            raw(
+                "if [ $# -gt 0 ] && [ -x @{stc} ]; then @{boot} >&2 9>&- || exit @{rc}; fi",
+                stc=stc,
+                boot=argv(stc, "boot"),
+                rc=RC_BOOT,
+            )
+        )
     return steps
 
 
@@ -145,13 +179,25 @@ def prune_command(run: PruneRun) -> Command:
     owner = run.lock_file + ".owner"
     steps = [
         raw("exec 9>>@{lock}", lock=run.lock_file),
-        raw("if ! flock -w @{wait} 9; then printf 'holder\\t%s\\n' \"$(head -n 1 @{owner} 2>/dev/null)\"; exit @{rc}; fi",
-            wait=run.lock_wait, owner=owner, rc=RC_LOCKED),
+        raw(
+            "if ! flock -w @{wait} 9; then printf 'holder\\t%s\\n' \"$(head -n 1 @{owner} 2>/dev/null)\"; exit @{rc}; fi",
+            wait=run.lock_wait,
+            owner=owner,
+            rc=RC_LOCKED,
+        ),
         raw("echo @{who} > @{owner}", who=run.owner, owner=owner),
-        raw("now=$(readlink @{p} 2>/dev/null || true); running=$(readlink @{running} 2>/dev/null || true)",
-            p=run.profile, running=RUNNING_SYSTEM),
-        raw('if [ "$now" != @{link} ] || [ "$running" != @{expected_running} ]; then printf \'holder\\t%s\\n\' "$now"; '
-            "exit @{rc}; fi", link=run.expected_link, expected_running=run.expected_running, rc=RC_STALE),
+        raw(
+            "now=$(readlink @{p} 2>/dev/null || true); running=$(readlink @{running} 2>/dev/null || true)",
+            p=run.profile,
+            running=RUNNING_SYSTEM,
+        ),
+        raw(
+            'if [ "$now" != @{link} ] || [ "$running" != @{expected_running} ]; then printf \'holder\\t%s\\n\' "$now"; '
+            "exit @{rc}; fi",
+            link=run.expected_link,
+            expected_running=run.expected_running,
+            rc=RC_STALE,
+        ),
     ]
     steps += _delete_steps(run)
     if run.collect:
@@ -183,8 +229,14 @@ class PruneStatus(Enum):
     FAILED = "failed"  # any other exit code
 
 
-_PRUNE_EXITS = {0: PruneStatus.DONE, RC_LOCKED: PruneStatus.LOCKED, RC_STALE: PruneStatus.STALE,
-                RC_DELETE: PruneStatus.DELETE_FAILED, RC_BOOT: PruneStatus.BOOT_FAILED, RC_GC: PruneStatus.GC_FAILED}
+_PRUNE_EXITS = {
+    0: PruneStatus.DONE,
+    RC_LOCKED: PruneStatus.LOCKED,
+    RC_STALE: PruneStatus.STALE,
+    RC_DELETE: PruneStatus.DELETE_FAILED,
+    RC_BOOT: PruneStatus.BOOT_FAILED,
+    RC_GC: PruneStatus.GC_FAILED,
+}
 
 
 @dataclass(frozen=True)
@@ -198,8 +250,14 @@ class Pruned:
 
 
 def parse_prune(answer: Answer) -> Pruned:
-    return Pruned(_PRUNE_EXITS.get(answer.rc, PruneStatus.FAILED), answer.rc, answer.stderr,
-                  probe_field(answer.stdout, "holder"), parse_freed(answer.stdout), parse_store_space(answer.stdout))
+    return Pruned(
+        _PRUNE_EXITS.get(answer.rc, PruneStatus.FAILED),
+        answer.rc,
+        answer.stderr,
+        probe_field(answer.stdout, "holder"),
+        parse_freed(answer.stdout),
+        parse_store_space(answer.stdout),
+    )
 
 
 def prune(run: PruneRun) -> Operation[Pruned]:

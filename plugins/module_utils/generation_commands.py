@@ -38,16 +38,23 @@ EXIT_FAILED_UNITS = 4
 
 def is_toplevel_command(path: str) -> Command:
     """Exit 0 when ``path`` exists, 3 when not, 2 when it is not a NixOS system toplevel."""
-    return raw("if [ ! -e @{p} ]; then exit 3; fi; [ -f @{version} ] && [ -x @{stc} ] || exit 2",
-               p=path, version=path + "/nixos-version", stc=path + "/bin/switch-to-configuration")
+    return raw(
+        "if [ ! -e @{p} ]; then exit 3; fi; [ -f @{version} ] && [ -x @{stc} ] || exit 2",
+        p=path,
+        version=path + "/nixos-version",
+        stc=path + "/bin/switch-to-configuration",
+    )
 
 
 def is_valid_toplevel_command(path: str) -> Command:
     """:func:`is_toplevel_command`, where files on disk that the store does not hold as valid (a copy
     cut off half-way) count as missing (exit 3). The running system is valid without a ``nix-store``
     process."""
-    valid = raw('[ "$(readlink /run/current-system 2>/dev/null)" = @{p} ] || nix-store --check-validity @{p} '
-                '>/dev/null 2>&1 || exit 3', p=path)
+    valid = raw(
+        '[ "$(readlink /run/current-system 2>/dev/null)" = @{p} ] || nix-store --check-validity @{p} '
+        ">/dev/null 2>&1 || exit 3",
+        p=path,
+    )
     return valid.then(is_toplevel_command(path))
 
 
@@ -84,14 +91,18 @@ def check_specialisation_name(name: str) -> None:
     """A specialisation is a directory entry of the toplevel: one path segment, like NixOS's attribute
     names (no ``/``, no ``..``, nothing a shell or a path would read twice). ValueError otherwise."""
     if not name or name in (".", "..") or not all(c.isalnum() or c in "-_." for c in name):
-        raise ValueError("%r is not a specialisation name (letters, digits, '-', '_' and '.', one path segment)"
-                         % (name,))
+        raise ValueError(
+            "%r is not a specialisation name (letters, digits, '-', '_' and '.', one path segment)" % (name,)
+        )
 
 
 def specialisation_command(path: str, name: str) -> Command:
     """Print ``specialisation<TAB>TOPLEVEL`` (what ``PATH/specialisation/NAME`` resolves to, when it is
     a toplevel) and ``specialisations<TAB>NAMES`` (every one the system has)."""
-    return raw("s=$(readlink -f @{spec} 2>/dev/null); [ -x \"$s/bin/switch-to-configuration\" ] || s=; "
-               "printf 'specialisation\\t%s\\nspecialisations\\t%s\\n' \"$s\" "
-               "\"$(ls @{dir} 2>/dev/null | tr '\\n' ' ')\"",
-               spec="%s/%s/%s" % (path, SPECIALISATION_DIR, name), dir="%s/%s" % (path, SPECIALISATION_DIR))
+    return raw(
+        's=$(readlink -f @{spec} 2>/dev/null); [ -x "$s/bin/switch-to-configuration" ] || s=; '
+        "printf 'specialisation\\t%s\\nspecialisations\\t%s\\n' \"$s\" "
+        "\"$(ls @{dir} 2>/dev/null | tr '\\n' ' ')\"",
+        spec="%s/%s/%s" % (path, SPECIALISATION_DIR, name),
+        dir="%s/%s" % (path, SPECIALISATION_DIR),
+    )

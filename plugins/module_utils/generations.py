@@ -36,8 +36,13 @@ class Generation:
     runs: Optional[str] = None
 
     def to_dict(self) -> dict:
-        return {"number": self.number, "path": self.path, "date": self.date, "current": self.current,
-                "specialisations": list(self.specialisations)}
+        return {
+            "number": self.number,
+            "path": self.path,
+            "date": self.date,
+            "current": self.current,
+            "specialisations": list(self.specialisations),
+        }
 
 
 def generation_link(profile: str, number: int) -> str:
@@ -140,24 +145,33 @@ def probe_command(profile: str = SYSTEM_PROFILE, nix_version: bool = True) -> Co
     version = "; printf 'nix_version\\t%s\\n' \"$(nix-env --version 2>/dev/null)\"" if nix_version else ""
     return raw(
         "printf 'profile\\t%s\\n' \"$(readlink @{p} 2>/dev/null)\"; "
-        "for l in @{p}-*-link; do [ -L \"$l\" ] || continue; "
-        "sp=; for s in \"$l\"/specialisation/*; do [ -e \"$s\" ] && sp=\"$sp${s##*/} \"; done; "
-        + _WRAPPED +
-        "printf 'generation\\t%s\\t%s\\t%s\\t%s\\t%s\\n' \"${l##*/}\" \"$(readlink \"$l\")\" "
-        "\"$(stat -c %Y \"$l\" 2>/dev/null)\" \"$sp\" \"${w%/nixos-version}\"; done; "
+        'for l in @{p}-*-link; do [ -L "$l" ] || continue; '
+        'sp=; for s in "$l"/specialisation/*; do [ -e "$s" ] && sp="$sp${s##*/} "; done; '
+        + _WRAPPED
+        + 'printf \'generation\\t%s\\t%s\\t%s\\t%s\\t%s\\n\' "${l##*/}" "$(readlink "$l")" '
+        '"$(stat -c %Y "$l" 2>/dev/null)" "$sp" "${w%/nixos-version}"; done; '
         "printf 'running\\t%s\\n' \"$(readlink @{running} 2>/dev/null)\"; "
         "printf 'booted\\t%s\\n' \"$(readlink @{booted} 2>/dev/null)\"; "
         "printf 'running_kernel\\t%s\\n' \"$(readlink @{running_kernel} 2>/dev/null)\"; "
         "printf 'booted_kernel\\t%s\\n' \"$(readlink @{booted_kernel} 2>/dev/null)\"; "
         "printf 'systemd\\t%s\\n' \"$([ -d /run/systemd/system ] && echo yes || echo no)\"" + version + "; true",
-        p=profile, running=RUNNING_SYSTEM, booted=BOOTED_SYSTEM, running_kernel=RUNNING_SYSTEM + "/kernel",
-        booted_kernel=BOOTED_SYSTEM + "/kernel")
+        p=profile,
+        running=RUNNING_SYSTEM,
+        booted=BOOTED_SYSTEM,
+        running_kernel=RUNNING_SYSTEM + "/kernel",
+        booted_kernel=BOOTED_SYSTEM + "/kernel",
+    )
 
 
 def probe(profile: str = SYSTEM_PROFILE, nix_version: bool = True) -> Operation[ProfileState]:
     """The state of ``profile``, read as the login user (it needs no root)."""
-    return Operation("generations probe", probe_command(profile, nix_version), lambda a: parse_probe(profile, a.stdout),
-                     privileged=False, what="reading the generations of %s" % profile)
+    return Operation(
+        "generations probe",
+        probe_command(profile, nix_version),
+        lambda a: parse_probe(profile, a.stdout),
+        privileged=False,
+        what="reading the generations of %s" % profile,
+    )
 
 
 def parse_probe(profile: str, output: str) -> ProfileState:
@@ -176,14 +190,18 @@ def parse_probe(profile: str, output: str) -> ProfileState:
             date = fields[2] if len(fields) > 2 else ""
             specialisations = tuple(sorted(fields[3].split())) if len(fields) > 3 else ()
             runs = fields[4] if len(fields) > 4 and fields[4].startswith("/") else None
-            generations.append(Generation(number, fields[1], int(date) if date.isdigit() else None,
-                                          specialisations=specialisations, runs=runs))
+            generations.append(
+                Generation(
+                    number, fields[1], int(date) if date.isdigit() else None, specialisations=specialisations, runs=runs
+                )
+            )
         elif key:
             values[key] = rest.strip()
     current = parse_generation_link(profile, values.get("profile", "")) if values.get("profile") else None
     generations.sort(key=lambda g: g.number)
-    generations = [Generation(g.number, g.path, g.date, g.number == current, g.specialisations, g.runs)
-                   for g in generations]
+    generations = [
+        Generation(g.number, g.path, g.date, g.number == current, g.specialisations, g.runs) for g in generations
+    ]
     return ProfileState(
         profile=profile,
         generations=tuple(generations),

@@ -55,15 +55,25 @@ def http_url(spec: Dict[str, Any]) -> str:
         raise ValueError("an http check needs url, or host (with port, path, scheme)")
     port = ":%d" % spec["port"] if spec.get("port") else ""
     path = spec.get("path") or "/"
-    return "%s://%s%s%s" % (spec.get("scheme") or "http", spec["host"], port, path if path.startswith("/") else "/" + path)
+    return "%s://%s%s%s" % (
+        spec.get("scheme") or "http",
+        spec["host"],
+        port,
+        path if path.startswith("/") else "/" + path,
+    )
 
 
 def parse_check(spec: Dict[str, Any], index: int) -> Check:
     """A check from its (already type-validated) task argument."""
     kind = spec.get("type")
     name = spec.get("name") or "%s check %d" % (kind, index + 1)
-    common: Dict[str, Any] = dict(name=name, type=kind, retries=int(spec.get("retries", 5)),
-                                  delay=float(spec.get("delay", 2)), timeout=float(spec.get("timeout", 5)))
+    common: Dict[str, Any] = dict(
+        name=name,
+        type=kind,
+        retries=int(spec.get("retries", 5)),
+        delay=float(spec.get("delay", 2)),
+        timeout=float(spec.get("timeout", 5)),
+    )
     if kind == "cmd":
         if not spec.get("argv"):
             raise ValueError("%s: a cmd check needs argv" % name)
@@ -74,9 +84,15 @@ def parse_check(spec: Dict[str, Any], index: int) -> Check:
             re.compile(spec["body"])
         if spec.get("json_query"):
             compile_query(name, spec["json_query"])
-        return Check(url=http_url(spec), status=tuple(int(s) for s in (status if isinstance(status, list) else [status])),
-                     body=spec.get("body"), json_query=spec.get("json_query") or None, validate_certs=spec.get("validate_certs", True) is not False,
-                     source=spec.get("from") or "controller", **common)
+        return Check(
+            url=http_url(spec),
+            status=tuple(int(s) for s in (status if isinstance(status, list) else [status])),
+            body=spec.get("body"),
+            json_query=spec.get("json_query") or None,
+            validate_certs=spec.get("validate_certs", True) is not False,
+            source=spec.get("from") or "controller",
+            **common,
+        )
     if kind == "systemd":
         return Check(**common)
     raise ValueError("%s: unknown check type %r (one of %s)" % (name, kind, ", ".join(CHECK_TYPES)))
@@ -91,8 +107,10 @@ def http_target_command(check: Check) -> Command:
     words = ["curl", "-sS", "-m", str(max(1, int(check.timeout))), "-o", "-", "-w", STATUS_MARK + "%{http_code}\\n"]
     if not check.validate_certs:
         words.append("-k")
-    return raw("command -v curl >/dev/null || { echo 'curl is not installed on the target' >&2; exit 127; }; "
-               "@{curl}", curl=argv(*words, check.url or ""))
+    return raw(
+        "command -v curl >/dev/null || { echo 'curl is not installed on the target' >&2; exit 127; }; @{curl}",
+        curl=argv(*words, check.url or ""),
+    )
 
 
 def split_http_output(output: str) -> Tuple[Optional[int], str]:
@@ -120,8 +138,9 @@ def judge_http(check: Check, status: Optional[int], body: str) -> Optional[str]:
 def compile_query(name: str, expression: str):
     """The JMESPath expression, parsed (a syntax error names the check and says where)."""
     if jmespath is None:
-        raise ValueError("%s: json_query needs the Python package jmespath on the controller "
-                         "(pip install jmespath)" % name)
+        raise ValueError(
+            "%s: json_query needs the Python package jmespath on the controller (pip install jmespath)" % name
+        )
     try:
         return jmespath.compile(expression)
     except jmespath.exceptions.ParseError as exc:
@@ -140,19 +159,26 @@ def judge_json(check: Check, body: str) -> Optional[str]:
         return "%s: json_query %r failed on the body: %s" % (check.url, check.json_query, exc)
     if found in (False, None, "", [], {}):
         return "%s: json_query %r is %s for the body %s" % (
-            check.url, check.json_query, json.dumps(found), json.dumps(document, sort_keys=True)[:300])
+            check.url,
+            check.json_query,
+            json.dumps(found),
+            json.dumps(document, sort_keys=True)[:300],
+        )
     return None
 
 
-SYSTEMD_COMMAND = raw("if [ ! -d /run/systemd/system ]; then echo no-systemd; exit 0; fi; "
-                      "systemctl is-system-running 2>/dev/null; echo '--'; systemctl --failed --no-legend --plain "
-                      "2>/dev/null | awk '{print $1}'; true")
+SYSTEMD_COMMAND = raw(
+    "if [ ! -d /run/systemd/system ]; then echo no-systemd; exit 0; fi; "
+    "systemctl is-system-running 2>/dev/null; echo '--'; systemctl --failed --no-legend --plain "
+    "2>/dev/null | awk '{print $1}'; true"
+)
 
 
 def systemd_state() -> Operation[Tuple[Optional[str], bool]]:
     """Why systemd says the host is unhealthy (or None), and whether to ask again."""
-    return Operation("systemd state", SYSTEMD_COMMAND, lambda a: judge_systemd(a.stdout), privileged=False,
-                     what="asking systemd")
+    return Operation(
+        "systemd state", SYSTEMD_COMMAND, lambda a: judge_systemd(a.stdout), privileged=False, what="asking systemd"
+    )
 
 
 def judge_systemd(output: str) -> Tuple[Optional[str], bool]:

@@ -68,25 +68,35 @@ def _recipients_or_unknown(content: str) -> List[str]:
 
 def plan(current: FileState, desired: Desired, force: bool) -> Plan:
     if current.kind in ("link", "other"):
-        raise KeyPlacementRefused("%s exists but is not a regular file (a symlink or directory); remove it first"
-                                  % desired.path)
+        raise KeyPlacementRefused(
+            "%s exists but is not a regular file (a symlink or directory); remove it first" % desired.path
+        )
     if not current.exists:
         return Plan(WRITE, ["%s does not exist" % desired.path])
     if current.content != desired.content:
         if not force:
             raise KeyPlacementRefused(
                 "%s already holds a different age identity (recipients: %s); set force: true to replace it"
-                % (desired.path, ", ".join(_recipients_or_unknown(current.content))))
+                % (desired.path, ", ".join(_recipients_or_unknown(current.content)))
+            )
         return Plan(WRITE, ["%s holds a different identity (replaced: force)" % desired.path])
     reasons = []
     wider = (current.mode or 0) & ~desired.mode
     foreign = (current.uid, current.gid) != (desired.uid, desired.gid)
     if wider or foreign:
         problem = "%s is owned by %s:%s with mode %04o (wanted %d:%d, %04o)" % (
-            desired.path, current.uid, current.gid, current.mode or 0, desired.uid, desired.gid, desired.mode)
+            desired.path,
+            current.uid,
+            current.gid,
+            current.mode or 0,
+            desired.uid,
+            desired.gid,
+            desired.mode,
+        )
         if not force:
-            raise KeyPlacementRefused(problem + "; others may have read the key: rotate it, or set force: true "
-                                      "to fix the owner and mode")
+            raise KeyPlacementRefused(
+                problem + "; others may have read the key: rotate it, or set force: true to fix the owner and mode"
+            )
         reasons.append(problem + " (fixed: force)")
     elif current.mode != desired.mode:
         reasons.append("%s has mode %04o, wanted %04o" % (desired.path, current.mode or 0, desired.mode))
@@ -97,7 +107,11 @@ def describe(path: str, state: FileState) -> str:
     """A diff-able description of a key file: owner, mode and recipients, never the key itself."""
     if not state.exists:
         return ""
-    lines = ["path: %s" % path, "owner: %s:%s" % (state.uid, state.gid), "mode: %04o" % (state.mode or 0),
-             "recipients:"]
+    lines = [
+        "path: %s" % path,
+        "owner: %s:%s" % (state.uid, state.gid),
+        "mode: %04o" % (state.mode or 0),
+        "recipients:",
+    ]
     lines += ["  - %s" % r for r in _recipients_or_unknown(state.content)]
     return "\n".join(lines) + "\n"

@@ -25,8 +25,14 @@ def _value(name: str) -> Callable[[Any], List[str]]:
     return lambda value: [name, str(value)] if value not in (None, "") else []
 
 
-FRESH_NARINFO: Tuple[str, ...] = ("--option", "narinfo-cache-positive-ttl", "0",
-                                  "--option", "narinfo-cache-negative-ttl", "0")
+FRESH_NARINFO: Tuple[str, ...] = (
+    "--option",
+    "narinfo-cache-positive-ttl",
+    "0",
+    "--option",
+    "narinfo-cache-negative-ttl",
+    "0",
+)
 
 OPTIONS: Dict[str, Callable[[Any], List[str]]] = {
     "json": _flag("--json"),
@@ -40,8 +46,9 @@ OPTIONS: Dict[str, Callable[[Any], List[str]]] = {
     "derivation": _flag("--derivation"),  # a .drv itself (and its closure), not its outputs
     # Nix sends the daemon protocol's "substitute" flag from builders-use-substitutes (seen with
     # 2.8 over ssh-ng): without it --substitute-on-destination silently substitutes nothing.
-    "substitute_on_destination": lambda value: ["--substitute-on-destination", "--option", "builders-use-substitutes",
-                                                "true"] if value else [],
+    "substitute_on_destination": lambda value: (
+        ["--substitute-on-destination", "--option", "builders-use-substitutes", "true"] if value else []
+    ),
     "impure": _flag("--impure"),
     "apply": _value("--apply"),
     "expr": _value("--expr"),
@@ -69,8 +76,14 @@ OPTIONS: Dict[str, Callable[[Any], List[str]]] = {
 # Arguments that change a flake's inputs: ``builtins.getFlake`` (one evaluation of many attributes)
 # cannot honour them, so evaluations then go through installables.
 # (with how many arguments each takes after it)
-INPUT_FLAG_ARITY = {"--override-input": 2, "--update-input": 1, "--recreate-lock-file": 0, "--inputs-from": 1,
-                    "--reference-lock-file": 1, "--override-flake": 2}
+INPUT_FLAG_ARITY = {
+    "--override-input": 2,
+    "--update-input": 1,
+    "--recreate-lock-file": 0,
+    "--inputs-from": 1,
+    "--reference-lock-file": 1,
+    "--override-flake": 2,
+}
 INPUT_FLAGS = tuple(INPUT_FLAG_ARITY)
 
 
@@ -87,8 +100,9 @@ class NixSettings:
         return any(arg in INPUT_FLAGS for arg in self.extra_args)
 
 
-def nix_argv(settings: NixSettings, subcommand: Sequence[str], positional: Sequence[str] = (),
-             **options: Any) -> List[str]:
+def nix_argv(
+    settings: NixSettings, subcommand: Sequence[str], positional: Sequence[str] = (), **options: Any
+) -> List[str]:
     """``nix <subcommand> --extra-experimental-features … <options> <extra args> <positional>``."""
     argv = [settings.nix] + list(subcommand) + list(EXPERIMENTAL)
     for name, value in options.items():
@@ -135,7 +149,9 @@ def build_argv(settings: NixSettings, installables: Sequence[str], keep_going: b
     return nix_argv(settings, ["build"], installables, json=True, no_link=True, keep_going=keep_going)
 
 
-def build_derivations_argv(settings: NixSettings, outputs: Sequence[str], log_format: Optional[str] = None) -> List[str]:
+def build_derivations_argv(
+    settings: NixSettings, outputs: Sequence[str], log_format: Optional[str] = None
+) -> List[str]:
     """Build store derivations' outputs (``NixVersion.derivation_output``) in one invocation
     (``--keep-going``): nothing is evaluated again, and each result names its ``drvPath``. Flake input
     flags are left out (they mean nothing to store paths)."""
@@ -157,35 +173,78 @@ def without_input_flags(args: Sequence[str]) -> Tuple[str, ...]:
     return tuple(kept)
 
 
-def build_file_argv(settings: NixSettings, file: str, attrs: Sequence[str], log_format: Optional[str] = None) -> List[str]:
+def build_file_argv(
+    settings: NixSettings, file: str, attrs: Sequence[str], log_format: Optional[str] = None
+) -> List[str]:
     """Build attributes of a Nix file (impure: it may use ``builtins.getFlake`` of unlocked refs)."""
     return nix_argv(settings, ["build"], attrs, json=True, no_link=True, impure=True, file=file, log_format=log_format)
 
 
-def copy_argv(settings: NixSettings, paths: Sequence[str], to: Optional[str] = None,
-              from_store: Optional[str] = None, substitute_on_destination: bool = False,
-              no_check_sigs: bool = False, fresh_narinfo: bool = False,
-              extra_substituters: Sequence[str] = (), derivation: bool = False,
-              log_format: Optional[str] = None) -> List[str]:
-    return nix_argv(settings, ["copy"], paths, to=to, from_store=from_store,
-                    substitute_on_destination=substitute_on_destination, no_check_sigs=no_check_sigs,
-                    fresh_narinfo=fresh_narinfo, extra_substituters=list(extra_substituters), derivation=derivation,
-                    log_format=log_format)
+def copy_argv(
+    settings: NixSettings,
+    paths: Sequence[str],
+    to: Optional[str] = None,
+    from_store: Optional[str] = None,
+    substitute_on_destination: bool = False,
+    no_check_sigs: bool = False,
+    fresh_narinfo: bool = False,
+    extra_substituters: Sequence[str] = (),
+    derivation: bool = False,
+    log_format: Optional[str] = None,
+) -> List[str]:
+    return nix_argv(
+        settings,
+        ["copy"],
+        paths,
+        to=to,
+        from_store=from_store,
+        substitute_on_destination=substitute_on_destination,
+        no_check_sigs=no_check_sigs,
+        fresh_narinfo=fresh_narinfo,
+        extra_substituters=list(extra_substituters),
+        derivation=derivation,
+        log_format=log_format,
+    )
 
 
-def path_info_argv(settings: NixSettings, paths: Sequence[str], store: Optional[str] = None,
-                   recursive: bool = False, fresh_narinfo: bool = False, closure_size: bool = False,
-                   json_format: Optional[int] = None) -> List[str]:
-    return nix_argv(settings, ["path-info"], paths, json=True, json_format=json_format, store=store,
-                    recursive=recursive, fresh_narinfo=fresh_narinfo, closure_size=closure_size)
+def path_info_argv(
+    settings: NixSettings,
+    paths: Sequence[str],
+    store: Optional[str] = None,
+    recursive: bool = False,
+    fresh_narinfo: bool = False,
+    closure_size: bool = False,
+    json_format: Optional[int] = None,
+) -> List[str]:
+    return nix_argv(
+        settings,
+        ["path-info"],
+        paths,
+        json=True,
+        json_format=json_format,
+        store=store,
+        recursive=recursive,
+        fresh_narinfo=fresh_narinfo,
+        closure_size=closure_size,
+    )
 
 
-def verify_signatures_argv(settings: NixSettings, paths: Sequence[str], store: str,
-                           trusted_public_keys: Sequence[str]) -> List[str]:
+def verify_signatures_argv(
+    settings: NixSettings, paths: Sequence[str], store: str, trusted_public_keys: Sequence[str]
+) -> List[str]:
     """``nix store verify`` of the closures of ``paths`` in ``store``: every path signed by one of
     ``trusted_public_keys`` (contents not hashed); exit code 0 only when all are."""
-    return nix_argv(settings, ["store", "verify"], paths, store=store, recursive=True, no_contents=True,
-                    sigs_needed=1, trusted_public_keys=list(trusted_public_keys), fresh_narinfo=True)
+    return nix_argv(
+        settings,
+        ["store", "verify"],
+        paths,
+        store=store,
+        recursive=True,
+        no_contents=True,
+        sigs_needed=1,
+        trusted_public_keys=list(trusted_public_keys),
+        fresh_narinfo=True,
+    )
 
 
 def store_ls_argv(settings: NixSettings, path: str, store: str) -> List[str]:

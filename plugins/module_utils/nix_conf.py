@@ -58,7 +58,7 @@ class Edit:
 
 def base_name(name: str) -> str:
     """``extra-substituters`` → ``substituters`` (what the setting adds to)."""
-    return name[len("extra-"):] if name.startswith("extra-") else name
+    return name[len("extra-") :] if name.startswith("extra-") else name
 
 
 def parse(text: str, where: str = "nix.conf") -> List[Line]:
@@ -131,8 +131,10 @@ def validate_store_url(url: str, name: str) -> None:
         return
     parts = urlsplit(url)
     if parts.scheme not in STORE_SCHEMES:
-        raise NixConfError("%s: %r is not a store URL Nix understands (scheme %r; expected one of %s)"
-                           % (name, url, parts.scheme, ", ".join(STORE_SCHEMES)))
+        raise NixConfError(
+            "%s: %r is not a store URL Nix understands (scheme %r; expected one of %s)"
+            % (name, url, parts.scheme, ", ".join(STORE_SCHEMES))
+        )
     if parts.scheme in NEEDS_HOST and not parts.netloc:
         raise NixConfError("%s: %r has no host" % (name, url))
     if parts.scheme == "file" and (parts.netloc or not parts.path.startswith("/")):
@@ -190,8 +192,9 @@ def words_of(value: Any) -> Tuple[str, ...]:
     return tuple(str(value).split())
 
 
-def desired_settings(named: Dict[str, Any], netrc_file: Optional[str], extra: Dict[str, Any],
-                     remove: Sequence[str]) -> Dict[str, Tuple[str, ...]]:
+def desired_settings(
+    named: Dict[str, Any], netrc_file: Optional[str], extra: Dict[str, Any], remove: Sequence[str]
+) -> Dict[str, Tuple[str, ...]]:
     """``{name: words}`` from the module's named options, ``netrc_file`` and ``settings``; validated
     (and the names in ``remove``), so a bad value fails before anything is read or written."""
     desired = {NAMED_LISTS[option]: tuple(value) for option, value in named.items() if value is not None}
@@ -219,7 +222,9 @@ def missing_from(running: Dict[str, Tuple[str, ...]], desired: Dict[str, Tuple[s
             if lacking:
                 problems.append("%s lacks %s" % (base_name(name), " ".join(lacking)))
         elif have != tuple(words):
-            problems.append("%s is %s, not %s" % (name, " ".join(have or ()) or "(unset)", " ".join(words) or "(empty)"))
+            problems.append(
+                "%s is %s, not %s" % (name, " ".join(have or ()) or "(unset)", " ".join(words) or "(empty)")
+            )
     return problems
 
 

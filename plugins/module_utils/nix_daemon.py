@@ -37,20 +37,24 @@ def _finder(socket: str) -> Command:
     return raw(
         "@{ours}; nf_daemons() { "
         "ls=$(awk -v s=@{socket} '$NF == s && $4 == \"00010000\" { print $7 }' /proc/net/unix 2>/dev/null); "
-        "found=1; [ -n \"$ls\" ] || return 1; "
+        'found=1; [ -n "$ls" ] || return 1; '
         "for d in /proc/[0-9]*; do p=${d#/proc/}; "
-        "case \"$(cat \"$d/comm\" 2>/dev/null)\" in nix-daemon|nix) ;; *) continue;; esac; "
-        "nf_ours \"$p\" @{socket} || continue; listening=; "
-        "for f in \"$d\"/fd/*; do l=$(readlink \"$f\" 2>/dev/null) || continue; "
-        "case \"$l\" in socket:*) i=${l#socket:?}; i=${i%?}; "
-        "for x in $ls; do [ \"$x\" = \"$i\" ] && listening=1; done;; esac; done; "
-        "[ -n \"$listening\" ] || continue; "
+        'case "$(cat "$d/comm" 2>/dev/null)" in nix-daemon|nix) ;; *) continue;; esac; '
+        'nf_ours "$p" @{socket} || continue; listening=; '
+        'for f in "$d"/fd/*; do l=$(readlink "$f" 2>/dev/null) || continue; '
+        'case "$l" in socket:*) i=${l#socket:?}; i=${i%?}; '
+        'for x in $ls; do [ "$x" = "$i" ] && listening=1; done;; esac; done; '
+        '[ -n "$listening" ] || continue; '
         "unit=$(sed -n -e 's#^0::##p' -e 's#^[0-9]*:name=systemd:##p' \"$d/cgroup\" 2>/dev/null "
         "| tr / '\\n' | grep '\\.service$' | tail -n 1); "
-        "if [ -n \"$unit\" ] && [ -d /run/systemd/system ] && command -v systemctl >/dev/null 2>&1 && "
-        "[ \"$(systemctl show -p MainPID --value \"$unit\" 2>/dev/null)\" = \"$p\" ]; "
-        "then echo \"@{m} systemd $p $unit\"; else echo \"@{m} process $p\"; fi; found=0; done; "
-        "return $found; }", ours=own_processes.function(), socket=socket, m=raw(MARK))
+        'if [ -n "$unit" ] && [ -d /run/systemd/system ] && command -v systemctl >/dev/null 2>&1 && '
+        '[ "$(systemctl show -p MainPID --value "$unit" 2>/dev/null)" = "$p" ]; '
+        'then echo "@{m} systemd $p $unit"; else echo "@{m} process $p"; fi; found=0; done; '
+        "return $found; }",
+        ours=own_processes.function(),
+        socket=socket,
+        m=raw(MARK),
+    )
 
 
 def status_command(socket: str = STORE_SOCKET) -> Command:
@@ -90,13 +94,19 @@ def parse_status(output: str) -> DaemonStatus:
 
 
 def daemon_status() -> Operation[DaemonStatus]:
-    return Operation("nix-daemon status", STATUS_COMMAND, lambda a: parse_status(a.stdout), what="looking for nix-daemon")
+    return Operation(
+        "nix-daemon status", STATUS_COMMAND, lambda a: parse_status(a.stdout), what="looking for nix-daemon"
+    )
 
 
 def restart(running: DaemonStatus, timeout: int = 10) -> Operation[DaemonStatus]:
     """Restart the daemon ``running`` describes; answers the new daemon's status."""
-    return Operation("nix-daemon restart", restart_command(running, timeout), lambda a: parse_status(a.stdout),
-                     what="restarting nix-daemon")
+    return Operation(
+        "nix-daemon restart",
+        restart_command(running, timeout),
+        lambda a: parse_status(a.stdout),
+        what="restarting nix-daemon",
+    )
 
 
 def restart_command(status: DaemonStatus, timeout: int = 10, socket: str = STORE_SOCKET) -> Command:
@@ -113,30 +123,43 @@ def restart_command(status: DaemonStatus, timeout: int = 10, socket: str = STORE
         # stopped. A daemon that exited but whose parent has not reaped it yet (a zombie) has stopped.
         stop_start = raw(
             "set -e; daemon=$(command -v nix-daemon); "
-            "nf_daemons | grep -qx \"@{m} process @{pid}\" || "
+            'nf_daemons | grep -qx "@{m} process @{pid}" || '
             "{ echo 'nix-daemon (pid @{pid}) is no longer the daemon of this store; nothing was restarted' >&2; exit 1; }; "
             "kill @{pid}; n=0; "
             "while kill -0 @{pid} 2>/dev/null && [ \"$(cut -d' ' -f3 @{stat} 2>/dev/null)\" != Z ]; do "
             "n=$((n+1)); "
             "[ $n -le @{ticks} ] || { echo 'the old nix-daemon (pid @{pid}) did not stop' >&2; exit 1; }; "
             "sleep 0.1; done; "
-            "setsid \"$daemon\" </dev/null >/dev/null 2>&1 & ",
-            m=raw(MARK), pid=status.pid, stat="/proc/%d/stat" % status.pid, ticks=timeout * 10)
+            'setsid "$daemon" </dev/null >/dev/null 2>&1 & ',
+            m=raw(MARK),
+            pid=status.pid,
+            stat="/proc/%d/stat" % status.pid,
+            ticks=timeout * 10,
+        )
     # Up once it listens and its socket answers: a client (a copy as a non-root user) connecting
     # before then is refused.
-    wait = raw("n=0; until nf_daemons >/dev/null; do n=$((n+1)); "
-               "[ $n -le @{ticks} ] || { echo 'the new nix-daemon did not start' >&2; exit 1; }; sleep 0.1; done; "
-               "until @{ping}; do n=$((n+1)); "
-               "[ $n -le @{ping_ticks} ] || { echo 'the new nix-daemon does not answer on its socket' >&2; exit 1; }; "
-               "sleep 0.1; done; nf_daemons", ticks=timeout * 10, ping=PING_COMMAND, ping_ticks=timeout * 20)
+    wait = raw(
+        "n=0; until nf_daemons >/dev/null; do n=$((n+1)); "
+        "[ $n -le @{ticks} ] || { echo 'the new nix-daemon did not start' >&2; exit 1; }; sleep 0.1; done; "
+        "until @{ping}; do n=$((n+1)); "
+        "[ $n -le @{ping_ticks} ] || { echo 'the new nix-daemon does not answer on its socket' >&2; exit 1; }; "
+        "sleep 0.1; done; nf_daemons",
+        ticks=timeout * 10,
+        ping=PING_COMMAND,
+        ping_ticks=timeout * 20,
+    )
     return raw("@{finder}; @{stop_start}@{wait}", finder=finder, stop_start=stop_start, wait=wait)
 
 
 # Succeeds when the daemon answers on its socket (Nix 2.19+ also calls it "store info").
-PING_COMMAND = raw("{ nix --extra-experimental-features nix-command store ping --store daemon || "
-                   "nix --extra-experimental-features nix-command store info --store daemon; } >/dev/null 2>&1")
+PING_COMMAND = raw(
+    "{ nix --extra-experimental-features nix-command store ping --store daemon || "
+    "nix --extra-experimental-features nix-command store info --store daemon; } >/dev/null 2>&1"
+)
 
 
 # The running configuration as Nix sees it (Nix 2.20+ renamed show-config to config show).
-SHOW_CONFIG_COMMAND = raw("nix --extra-experimental-features nix-command config show --json 2>/dev/null || "
-                          "nix --extra-experimental-features nix-command show-config --json")
+SHOW_CONFIG_COMMAND = raw(
+    "nix --extra-experimental-features nix-command config show --json 2>/dev/null || "
+    "nix --extra-experimental-features nix-command show-config --json"
+)

@@ -95,23 +95,27 @@ def parse_line(line: str) -> Optional[Event]:
     if not line.startswith(PREFIX):
         return None
     try:
-        data = json.loads(line[len(PREFIX):])
+        data = json.loads(line[len(PREFIX) :])
     except ValueError:
         return None
     if not isinstance(data, dict) or not isinstance(data.get("action"), str):
         return None
     fields = data.get("fields")
     ident, kind, level = data.get("id"), data.get("type"), data.get("level")
-    return Event(action=data["action"], id=ident if isinstance(ident, int) else None,
-                 type=kind if isinstance(kind, int) else None, level=level if isinstance(level, int) else None,
-                 text=clean(data.get("msg") if data["action"] == Action.MSG else data.get("text")),
-                 fields=tuple(fields) if isinstance(fields, list) else ())
+    return Event(
+        action=data["action"],
+        id=ident if isinstance(ident, int) else None,
+        type=kind if isinstance(kind, int) else None,
+        level=level if isinstance(level, int) else None,
+        text=clean(data.get("msg") if data["action"] == Action.MSG else data.get("text")),
+        fields=tuple(fields) if isinstance(fields, list) else (),
+    )
 
 
 def _is_json_event(line: str) -> bool:
     """An ``@nix`` line whose JSON is valid but no event (dropped, as Nix's own)."""
     try:
-        return line.startswith(PREFIX) and json.loads(line[len(PREFIX):]) is not None
+        return line.startswith(PREFIX) and json.loads(line[len(PREFIX) :]) is not None
     except ValueError:
         return False
 
@@ -164,7 +168,9 @@ class NixLog:
     announced: Optional[int] = None  # derivations Nix 2.26+ said it will build ("these N derivations ...")
     missing: Optional[int] = None  # paths a ``nix copy`` said the target lacked ("copying N paths")
     text: List[str] = field(default_factory=list)  # the log as Nix prints it without JSON
-    written: Optional[int] = None  # bytes the nix process wrote, as its reader measured them (Nix 2.8 sends no byte counts)
+    written: Optional[int] = (
+        None  # bytes the nix process wrote, as its reader measured them (Nix 2.8 sends no byte counts)
+    )
     failures: List[Build] = field(default_factory=list)  # failed builds, as they failed
     _builds: Dict[int, Build] = field(default_factory=dict)
     _paths: Dict[int, CopiedPath] = field(default_factory=dict)
@@ -270,9 +276,10 @@ class NixLog:
     def _failed(self, count: int) -> List[Build]:
         """``count`` more builds failed: the open builds with the latest events (Nix 2.34 stops a failed
         build at once, 2.8-2.26 only at the end; the failure's message comes at the end with --keep-going)."""
-        open_builds = [self._builds[i] for i in reversed(self._order) if not self._builds[i].failed
-                       and not self._builds[i].stopped]
-        failed = open_builds[:max(0, count)]
+        open_builds = [
+            self._builds[i] for i in reversed(self._order) if not self._builds[i].failed and not self._builds[i].stopped
+        ]
+        failed = open_builds[: max(0, count)]
         for build in failed:
             build.failed = True
         self.failures += failed

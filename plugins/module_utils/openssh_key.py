@@ -35,7 +35,7 @@ class Ed25519PrivateKey:
 def _uint32(data: bytes, offset: int) -> int:
     if offset + 4 > len(data):
         raise SshKeyError("the key is truncated")
-    return struct.unpack(">I", data[offset:offset + 4])[0]
+    return struct.unpack(">I", data[offset : offset + 4])[0]
 
 
 def _string(data: bytes, offset: int) -> Tuple[bytes, int]:
@@ -43,7 +43,7 @@ def _string(data: bytes, offset: int) -> Tuple[bytes, int]:
     end = offset + 4 + length
     if end > len(data):
         raise SshKeyError("the key is truncated")
-    return data[offset + 4:end], end
+    return data[offset + 4 : end], end
 
 
 def _b64(text: str, what: str) -> bytes:
@@ -57,8 +57,9 @@ def public_key_blob(blob: bytes) -> bytes:
     """The 32-byte point of an ``ssh-ed25519`` public key blob."""
     kind, offset = _string(blob, 0)
     if kind.decode("ascii", "replace") != ED25519:
-        raise SshKeyError("the key is of type %r; ssh-to-age needs an ssh-ed25519 key"
-                          % kind.decode("ascii", "replace"))
+        raise SshKeyError(
+            "the key is of type %r; ssh-to-age needs an ssh-ed25519 key" % kind.decode("ascii", "replace")
+        )
     point = _string(blob, offset)[0]
     if len(point) != 32:
         raise SshKeyError("an ssh-ed25519 public key holds 32 bytes, this one %d" % len(point))
@@ -80,7 +81,7 @@ def parse_private_key(text: str) -> Ed25519PrivateKey:
     text = (text or "").strip()
     if not (text.startswith(PRIVATE_BEGIN) and text.endswith(PRIVATE_END)):
         raise SshKeyError("not an OpenSSH private key (no '%s' armor)" % PRIVATE_BEGIN)
-    body = "".join(text[len(PRIVATE_BEGIN):-len(PRIVATE_END)].split())
+    body = "".join(text[len(PRIVATE_BEGIN) : -len(PRIVATE_END)].split())
     data = _b64(body, "the private key")
     if not data.startswith(MAGIC):
         raise SshKeyError("not an openssh-key-v1 private key")
@@ -89,8 +90,10 @@ def parse_private_key(text: str) -> Ed25519PrivateKey:
     kdf, offset = _string(data, offset)
     offset = _string(data, offset)[1]  # kdf options
     if cipher != b"none" or kdf != b"none":
-        raise SshKeyError("the private key is passphrase-protected (cipher %s); use an unencrypted host key"
-                          % cipher.decode("ascii", "replace"))
+        raise SshKeyError(
+            "the private key is passphrase-protected (cipher %s); use an unencrypted host key"
+            % cipher.decode("ascii", "replace")
+        )
     count = _uint32(data, offset)
     if count != 1:
         raise SshKeyError("the key file holds %d keys, expected 1" % count)
@@ -100,8 +103,9 @@ def parse_private_key(text: str) -> Ed25519PrivateKey:
         raise SshKeyError("the private key's check bytes do not match (corrupt, or encrypted)")
     kind, pos = _string(section, 8)
     if kind != ED25519.encode():
-        raise SshKeyError("the key is of type %r; ssh-to-age needs an ssh-ed25519 key"
-                          % kind.decode("ascii", "replace"))
+        raise SshKeyError(
+            "the key is of type %r; ssh-to-age needs an ssh-ed25519 key" % kind.decode("ascii", "replace")
+        )
     public, pos = _string(section, pos)
     secret, pos = _string(section, pos)
     comment = _string(section, pos)[0]

@@ -83,7 +83,7 @@ def parse_diff_closures(output: str) -> List[PackageChange]:
         match = SIZE.search(rest)
         if match:
             size = int(round(float(match.group("value")) * 1024)) * (-1 if match.group("sign") == "-" else 1)
-            rest = rest[:match.start()]
+            rest = rest[: match.start()]
         if ARROW in rest:
             before, _arrow, after = rest.partition(ARROW)
             changes.append(PackageChange(name, _side(before), _side(after), size))

@@ -67,7 +67,9 @@ def _text(entry: Mapping[str, Any], key: str, where: str, required: bool = False
             raise PolicyError("%s: %s is required" % (where, key))
         return ""
     if not isinstance(value, str) or len(value) > MAX_TEXT or any(ord(c) < 32 for c in value):
-        raise PolicyError("%s: %s must be text of at most %d characters without control characters" % (where, key, MAX_TEXT))
+        raise PolicyError(
+            "%s: %s must be text of at most %d characters without control characters" % (where, key, MAX_TEXT)
+        )
     return value
 
 
@@ -125,9 +127,12 @@ def policy(deny: Sequence[Any], allow: Sequence[Any], document: Any = None, sour
     if document is not None:
         if isinstance(document, list):
             document = {"deny": document}
-        if not isinstance(document, Mapping) or set(document) - {"deny", "allow"} or \
-                not all(isinstance(document.get(k, []), list) for k in ("deny", "allow")):
-            raise PolicyError("%s: want {\"deny\": [rules], \"allow\": [exceptions]} or a list of rules" % source)
+        if (
+            not isinstance(document, Mapping)
+            or set(document) - {"deny", "allow"}
+            or not all(isinstance(document.get(k, []), list) for k in ("deny", "allow"))
+        ):
+            raise PolicyError('%s: want {"deny": [rules], "allow": [exceptions]} or a list of rules' % source)
         denied += [deny_rule(e, "%s deny[%d]" % (source, i)) for i, e in enumerate(document.get("deny", []))]
         allowed += [allow_rule(e, "%s allow[%d]" % (source, i)) for i, e in enumerate(document.get("allow", []))]
     return Policy(tuple(denied), tuple(allowed))
@@ -145,7 +150,11 @@ class Finding:
     def describe(self) -> str:
         package = self.match.package
         text = "%s %s is denied by %s; pulled in by %s" % (
-            package.name, package.version, self.rule.describe(), why(self.match.chain))
+            package.name,
+            package.version,
+            self.rule.describe(),
+            why(self.match.chain),
+        )
         if self.allowed_by:
             text += "; allowed by exception for %s" % self.allowed_by.describe()
         return text
@@ -153,8 +162,11 @@ class Finding:
     def to_dict(self) -> Dict[str, Any]:
         data = dict(self.match.to_dict(), denied_by=str(self.rule.spec), id=self.rule.id, reason=self.rule.reason)
         if self.allowed_by:
-            data["allowed"] = {"rule": str(self.allowed_by.spec), "expires": self.allowed_by.expires.isoformat(),
-                               "reason": self.allowed_by.reason}
+            data["allowed"] = {
+                "rule": str(self.allowed_by.spec),
+                "expires": self.allowed_by.expires.isoformat(),
+                "reason": self.allowed_by.reason,
+            }
         return data
 
 
@@ -174,7 +186,9 @@ def check(host: str, graph: ClosureGraph, root: str, rules: Policy, today: datet
             if match.package.path in seen:
                 continue  # one finding per path (the first rule that denies it)
             seen.add(match.package.path)
-            covering = [a for a in rules.allow if a.spec.name == match.package.name and a.covers(host, match.package.version)]
+            covering = [
+                a for a in rules.allow if a.spec.name == match.package.name and a.covers(host, match.package.version)
+            ]
             valid = [a for a in covering if a.expires >= today]
             if valid:
                 verdict.allowed.append(Finding(rule, match, valid[0]))

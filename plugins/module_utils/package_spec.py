@@ -41,8 +41,15 @@ class Clause:
 
     def holds(self, version: str) -> bool:
         order = compare_versions(version, self.version)
-        return {"<": order < 0, "<=": order <= 0, ">": order > 0, ">=": order >= 0,
-                "==": order == 0, "=": order == 0, "!=": order != 0}[self.op]
+        return {
+            "<": order < 0,
+            "<=": order <= 0,
+            ">": order > 0,
+            ">=": order >= 0,
+            "==": order == 0,
+            "=": order == 0,
+            "!=": order != 0,
+        }[self.op]
 
     def __str__(self) -> str:
         return "%s%s" % (self.op, self.version)
@@ -77,7 +84,7 @@ class StorePackage:
 
 def store_package(path: str) -> StorePackage:
     """A store path as a package; a derivation (``…-openssl-3.0.13.drv``) as the package it builds."""
-    package = package_of(path[:-len(".drv")] if path.endswith(".drv") else path)
+    package = package_of(path[: -len(".drv")] if path.endswith(".drv") else path)
     version, output = split_output(package.version)
     return StorePackage(path, package.name, version, output)
 
@@ -109,8 +116,10 @@ def parse_constraint(text: Optional[str], what: str = "version") -> Tuple[Clause
     for part in text.split(","):
         match = _CLAUSE.match(part)
         if not match:
-            raise SpecError("%s %r: each clause is an operator (%s) and a version, e.g. <3.0.14 or >=3.0,<3.0.14"
-                            % (what, text, " ".join(OPERATORS)))
+            raise SpecError(
+                "%s %r: each clause is an operator (%s) and a version, e.g. <3.0.14 or >=3.0,<3.0.14"
+                % (what, text, " ".join(OPERATORS))
+            )
         clauses.append(Clause(match.group("op"), match.group("version")))
     return tuple(clauses)
 
@@ -120,13 +129,16 @@ def parse_spec(text: str, what: str = "package") -> PackageSpec:
     text = _checked_text(text, what)
     match = _NAME.match(text)
     if not match:
-        raise SpecError("%s %r: give a package name, optionally with a version constraint (openssl<3.0.14)"
-                        % (what, text))
+        raise SpecError(
+            "%s %r: give a package name, optionally with a version constraint (openssl<3.0.14)" % (what, text)
+        )
     try:
         clauses = parse_constraint(match.group("rest"), what)
     except SpecError:
-        raise SpecError("%s %r: after the name, a version constraint - each clause is an operator (%s) and a version, "
-                        "e.g. openssl<3.0.14 or openssl >=3.0,<3.0.14" % (what, text, " ".join(OPERATORS)))
+        raise SpecError(
+            "%s %r: after the name, a version constraint - each clause is an operator (%s) and a version, "
+            "e.g. openssl<3.0.14 or openssl >=3.0,<3.0.14" % (what, text, " ".join(OPERATORS))
+        )
     return PackageSpec(match.group("name"), clauses)
 
 

@@ -48,8 +48,15 @@ def from_result(result: Optional[Mapping[str, Any]]) -> Dict[str, float]:
     """A task result's ``timings`` (numbers only: a result is data from a run, not to be trusted blindly)."""
     timings = (result or {}).get("timings") or {}
     known = {p.value for p in TimedPhase}
-    return {k: float(v) for k, v in timings.items() if k in known and isinstance(v, (int, float))
-            and not isinstance(v, bool)} if isinstance(timings, Mapping) else {}
+    return (
+        {
+            k: float(v)
+            for k, v in timings.items()
+            if k in known and isinstance(v, (int, float)) and not isinstance(v, bool)
+        }
+        if isinstance(timings, Mapping)
+        else {}
+    )
 
 
 def task_seconds(result: Optional[Mapping[str, Any]]) -> Optional[float]:

@@ -33,8 +33,9 @@ def parse_installable(installable: str) -> Tuple[str, List[str]]:
     """``FLAKEREF#attr.path`` → (flake ref, [attr, path]); quoted names (``"a.b"``) stay whole."""
     ref, sep, attr = installable.partition("#")
     if not sep or not ref or not attr:
-        raise ProfileError("%r is not FLAKEREF#ATTRIBUTE (e.g. github:acme/approved#packages.x86_64-linux.jq)"
-                           % installable)
+        raise ProfileError(
+            "%r is not FLAKEREF#ATTRIBUTE (e.g. github:acme/approved#packages.x86_64-linux.jq)" % installable
+        )
     names, pos = [], 0
     while pos < len(attr):
         match = _ATTR.match(attr, pos)
@@ -55,9 +56,9 @@ def env_expression(sets: Dict[str, Sequence[str]], system: str = "x86_64-linux")
         "let",
         "  pkg = ref: path: builtins.foldl' (set: name: set.${name}) (builtins.getFlake ref) path;",
         "  env = pkgs: derivation {",
-        "    name = %s; system = \"builtin\"; builder = \"builtin:buildenv\";" % nix_string(ENV_NAME),
-        "    manifest = builtins.toFile %s \"[ ]\";" % nix_string(MANIFEST),
-        "    derivations = builtins.concatMap (d: [ \"true\" 5 1 d.outPath ]) pkgs;",
+        '    name = %s; system = "builtin"; builder = "builtin:buildenv";' % nix_string(ENV_NAME),
+        '    manifest = builtins.toFile %s "[ ]";' % nix_string(MANIFEST),
+        '    derivations = builtins.concatMap (d: [ "true" 5 1 d.outPath ]) pkgs;',
         "    preferLocalBuild = true; allowSubstitutes = false;",
         "  };",
         "  set = pkgs: { env = env pkgs; packages = map (d: d.outPath) pkgs; };",
@@ -86,14 +87,15 @@ def package_of(store_path: str) -> Package:
     full = base.split("-", 1)[1] if "-" in base else base
     match = re.search(r"-(?=\d)", full)
     if match:
-        return Package(full[:match.start()], full[match.end():], store_path)
+        return Package(full[: match.start()], full[match.end() :], store_path)
     return Package(full, "", store_path)
 
 
 def packages_of(references: Sequence[str]) -> List[Package]:
     """The packages of an environment from its references (its manifest left out)."""
-    return sorted((package_of(p) for p in references if p and not p.endswith("-" + MANIFEST)),
-                  key=lambda p: (p.name, p.version))
+    return sorted(
+        (package_of(p) for p in references if p and not p.endswith("-" + MANIFEST)), key=lambda p: (p.name, p.version)
+    )
 
 
 def diff(before: Sequence[Package], after: Sequence[Package]) -> Dict[str, List[str]]:
@@ -103,8 +105,11 @@ def diff(before: Sequence[Package], after: Sequence[Package]) -> Dict[str, List[
     return {
         "added": ["%s %s" % (n, new[n].version) for n in sorted(set(new) - set(old))],
         "removed": ["%s %s" % (n, old[n].version) for n in sorted(set(old) - set(new))],
-        "changed": ["%s %s -> %s" % (n, old[n].version, new[n].version) for n in sorted(set(old) & set(new))
-                    if old[n].path != new[n].path],
+        "changed": [
+            "%s %s -> %s" % (n, old[n].version, new[n].version)
+            for n in sorted(set(old) & set(new))
+            if old[n].path != new[n].path
+        ],
     }
 
 
@@ -116,8 +121,11 @@ def describe(packages: Sequence[Package]) -> str:
 def references_command(path: str) -> Command:
     """``reference<TAB>PATH`` for each reference of ``path`` (a profile: of what it points at) on the
     target; nothing if absent. Tagged, so it can follow generations.probe_command in one call."""
-    return raw('p=$(readlink -f @{path} 2>/dev/null) && [ -e "$p" ] && nix-store -q --references "$p" | '
-               "sed 's/^/reference\t/' || true", path=path)
+    return raw(
+        'p=$(readlink -f @{path} 2>/dev/null) && [ -e "$p" ] && nix-store -q --references "$p" | '
+        "sed 's/^/reference\t/' || true",
+        path=path,
+    )
 
 
 def parse_references(output: str) -> List[str]:
@@ -136,7 +144,10 @@ def link_bin_command(profile: str, bin_dir: str) -> Command:
         '*) echo "skipped $t"; continue;; esac; fi; '
         'ln -sfn "$p/bin/$n" "$t"; echo "linked $t"; done; '
         'for t in "$d"/*; do [ -L "$t" ] || continue; case "$(readlink "$t")" in "$p"/bin/*) '
-        '[ -e "$t" ] || { rm -f "$t"; echo "removed $t"; };; esac; done', p=profile, d=bin_dir)
+        '[ -e "$t" ] || { rm -f "$t"; echo "removed $t"; };; esac; done',
+        p=profile,
+        d=bin_dir,
+    )
 
 
 PROFILE_NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9._+-]*")
@@ -146,8 +157,7 @@ def check_profile_name(name: str) -> str:
     """A profile name becomes a file name (``profiles/NAME``, ``profile.d/nix-profile-NAME.sh``): letters,
     digits and ``._+-``, not starting with a dot or dash, so it can reach no other directory."""
     if not PROFILE_NAME.fullmatch(name or "") or len(name) > 200:
-        raise ProfileError("profile name %r: use letters, digits and . _ + - (not first: . or -), at most 200"
-                           % name)
+        raise ProfileError("profile name %r: use letters, digits and . _ + - (not first: . or -), at most 200" % name)
     return name
 
 
@@ -161,10 +171,14 @@ def check_profile_path(path: str) -> str:
 
 def profile_d_script(profile: str) -> str:
     """``/etc/profile.d`` snippet putting ``PROFILE/bin`` on PATH; the path is one shell word (never expanded)."""
-    return lines([
-        raw("# Written by nixfleet.nixos.nix_profile: the packages of a Nix profile on PATH"),
-        raw("nixfleet_profile_bin=@{bin}", bin=check_profile_path(profile) + "/bin"),
-        raw('case ":$PATH:" in *":$nixfleet_profile_bin:"*) ;; *) PATH="$nixfleet_profile_bin:$PATH"; export PATH;; esac'),
-        raw("unset nixfleet_profile_bin"),
-        raw(""),
-    ]).text
+    return lines(
+        [
+            raw("# Written by nixfleet.nixos.nix_profile: the packages of a Nix profile on PATH"),
+            raw("nixfleet_profile_bin=@{bin}", bin=check_profile_path(profile) + "/bin"),
+            raw(
+                'case ":$PATH:" in *":$nixfleet_profile_bin:"*) ;; *) PATH="$nixfleet_profile_bin:$PATH"; export PATH;; esac'
+            ),
+            raw("unset nixfleet_profile_bin"),
+            raw(""),
+        ]
+    ).text

@@ -124,8 +124,13 @@ class FleetCopy:
 
 def fleet_copying(copies: FleetCopy, elapsed: float, phase: Phase = Phase.COPYING) -> Line:
     """``copying to 3/14 hosts: 40/120 paths, 1.2/3.4 GiB (45 s)`` (hosts done of those copied to)."""
-    text = "%s to %d/%d hosts: %d/%d paths" % (phase.value, copies.done, copies.hosts, copies.paths,
-                                               copies.paths_expected)
+    text = "%s to %d/%d hosts: %d/%d paths" % (
+        phase.value,
+        copies.done,
+        copies.hosts,
+        copies.paths,
+        copies.paths_expected,
+    )
     if copies.bytes_expected:
         text += ", %s" % sizes(copies.bytes, copies.bytes_expected)
     elif copies.written:

@@ -96,9 +96,14 @@ def locked_uri(locked: Mapping[str, Any]) -> str:
 def flake_resources(flake: str, metadata: Mapping[str, Any]) -> List[Resource]:
     """The flake (first) and each locked input of its lock graph, from ``nix flake metadata --json``."""
     locked = metadata.get("locked") or {}
-    resources = [Resource("flake", without_credentials(metadata.get("url") or flake) or flake,
-                          hex_digest(locked["narHash"]) if locked.get("narHash") else "",
-                          str(metadata.get("revision") or locked.get("rev") or ""))]
+    resources = [
+        Resource(
+            "flake",
+            without_credentials(metadata.get("url") or flake) or flake,
+            hex_digest(locked["narHash"]) if locked.get("narHash") else "",
+            str(metadata.get("revision") or locked.get("rev") or ""),
+        )
+    ]
     nodes = (metadata.get("locks") or {}).get("nodes") or {}
     root = (metadata.get("locks") or {}).get("root", "root")
     for name in sorted(nodes):
@@ -106,9 +111,15 @@ def flake_resources(flake: str, metadata: Mapping[str, Any]) -> List[Resource]:
         if name == root or not isinstance(node_locked, Mapping):
             continue
         annotations = {k: v for k, v in node_locked.items() if k not in ("narHash",) and isinstance(v, (str, int))}
-        resources.append(Resource(name, without_credentials(locked_uri(node_locked)) or "",
-                                  hex_digest(node_locked["narHash"]) if node_locked.get("narHash") else "",
-                                  str(node_locked.get("rev") or ""), annotations))
+        resources.append(
+            Resource(
+                name,
+                without_credentials(locked_uri(node_locked)) or "",
+                hex_digest(node_locked["narHash"]) if node_locked.get("narHash") else "",
+                str(node_locked.get("rev") or ""),
+                annotations,
+            )
+        )
     return resources
 
 
@@ -155,15 +166,22 @@ def statement(d: Deployment) -> Dict[str, Any]:
             "buildDefinition": {
                 "buildType": BUILD_TYPE,
                 "externalParameters": {"flake": without_credentials(d.flake), "attribute": d.attribute},
-                "internalParameters": {"nixVersion": d.nix_version, "builder": d.builder,
-                                       "builderHost": d.builder_host},
+                "internalParameters": {
+                    "nixVersion": d.nix_version,
+                    "builder": d.builder,
+                    "builderHost": d.builder_host,
+                },
                 "resolvedDependencies": [r.to_dict() for r in d.resources],
             },
             "runDetails": {
                 "builder": {"id": "%s#builder-%s" % (DOCS, d.builder), "version": {"nix": d.nix_version}},
-                "metadata": {"invocationId": "awx-job:%s" % d.awx_job if d.awx_job else "nixfleet:%s:%s:%d"
-                             % (d.by, d.host, int(d.started)),
-                             "startedOn": _time(d.started), "finishedOn": _time(d.finished)},
+                "metadata": {
+                    "invocationId": "awx-job:%s" % d.awx_job
+                    if d.awx_job
+                    else "nixfleet:%s:%s:%d" % (d.by, d.host, int(d.started)),
+                    "startedOn": _time(d.started),
+                    "finishedOn": _time(d.finished),
+                },
                 "byproducts": [{"name": "deployment", "annotations": deployment}],
             },
         },
@@ -182,18 +200,24 @@ def pae(payload_type: str, body: bytes) -> bytes:
 
 
 def envelope(body: bytes, signatures: List[Tuple[str, bytes]]) -> Dict[str, Any]:
-    return {"payloadType": PAYLOAD_TYPE, "payload": base64.b64encode(body).decode("ascii"),
-            "signatures": [{"keyid": keyid, "sig": base64.b64encode(sig).decode("ascii")} for keyid, sig in signatures]}
+    return {
+        "payloadType": PAYLOAD_TYPE,
+        "payload": base64.b64encode(body).decode("ascii"),
+        "signatures": [{"keyid": keyid, "sig": base64.b64encode(sig).decode("ascii")} for keyid, sig in signatures],
+    }
 
 
 def opened(document: Any) -> Tuple[bytes, List[Tuple[str, bytes]]]:
     """An envelope's payload and its (key id, signature) pairs; a ``ProvenanceError`` if it is not a DSSE envelope."""
     try:
         if document.get("payloadType") != PAYLOAD_TYPE:
-            raise ProvenanceError("the envelope's payloadType is %r, not %s" % (document.get("payloadType"), PAYLOAD_TYPE))
+            raise ProvenanceError(
+                "the envelope's payloadType is %r, not %s" % (document.get("payloadType"), PAYLOAD_TYPE)
+            )
         body = base64.b64decode(document["payload"], validate=True)
-        signatures = [(str(s.get("keyid") or ""), base64.b64decode(s["sig"], validate=True))
-                      for s in document["signatures"]]
+        signatures = [
+            (str(s.get("keyid") or ""), base64.b64decode(s["sig"], validate=True)) for s in document["signatures"]
+        ]
     except (AttributeError, KeyError, TypeError, binascii.Error) as exc:
         raise ProvenanceError("not a DSSE envelope (%s)" % exc.__class__.__name__)
     return body, signatures
@@ -201,8 +225,11 @@ def opened(document: Any) -> Tuple[bytes, List[Tuple[str, bytes]]]:
 
 def key_id(public: bytes) -> str:
     """The id securesystemslib gives an Ed25519 public key (32 raw bytes): SHA-256 of its canonical JSON."""
-    canonical = json.dumps({"keytype": "ed25519", "keyval": {"public": public.hex()}, "scheme": "ed25519"},
-                           sort_keys=True, separators=(",", ":"))
+    canonical = json.dumps(
+        {"keytype": "ed25519", "keyval": {"public": public.hex()}, "scheme": "ed25519"},
+        sort_keys=True,
+        separators=(",", ":"),
+    )
     return hashlib.sha256(canonical.encode("ascii")).hexdigest()
 
 
@@ -213,10 +240,16 @@ def host_file(system: str, directory: str = PROVENANCE_DIR) -> str:
 def store_command(system: str, keep: int, directory: str = PROVENANCE_DIR) -> Command:
     """Install the envelope (standard input) for ``system``, then keep only the newest ``keep``
     envelopes (never the running or booted system's)."""
-    prune = raw("set +e; cd @{dir} || exit 0; r=$(readlink @{running} 2>/dev/null); b=$(readlink @{booted} 2>/dev/null); "
-                "ls -1t -- *@{suffix} 2>/dev/null | tail -n +@{first} | while IFS= read -r f; do "
-                "case \"$f\" in \"${r##*/}\"@{suffix}|\"${b##*/}\"@{suffix}) ;; *) rm -f -- \"$f\";; esac; done; exit 0",
-                dir=directory, running=RUNNING_SYSTEM, booted=BOOTED_SYSTEM, suffix=SUFFIX, first=int(keep) + 1)
+    prune = raw(
+        "set +e; cd @{dir} || exit 0; r=$(readlink @{running} 2>/dev/null); b=$(readlink @{booted} 2>/dev/null); "
+        "ls -1t -- *@{suffix} 2>/dev/null | tail -n +@{first} | while IFS= read -r f; do "
+        'case "$f" in "${r##*/}"@{suffix}|"${b##*/}"@{suffix}) ;; *) rm -f -- "$f";; esac; done; exit 0',
+        dir=directory,
+        running=RUNNING_SYSTEM,
+        booted=BOOTED_SYSTEM,
+        suffix=SUFFIX,
+        first=int(keep) + 1,
+    )
     return sequence([write_command(host_file(system, directory), "root", "root", 0o644, 0o755), prune.group()])
 
 
@@ -226,10 +259,14 @@ def read_command(system: Optional[str], directory: str = PROVENANCE_DIR) -> Comm
         pick = raw("p=@{system}", system=system)
     else:
         pick = raw("p=$(readlink @{running} 2>/dev/null)", running=RUNNING_SYSTEM)
-    show = raw("printf 'system\\t%s\\n' \"$p\"; [ -n \"$p\" ] || exit 0; "
-               "printf 'nar_hash\\t%s\\n' \"$(@{hash} \"$p\" 2>/dev/null)\"; "
-               "f=@{dir}/\"${p##*/}\"@{suffix}; if [ -f \"$f\" ]; then printf 'provenance\\tenvelope\\n'; cat \"$f\"; fi",
-               dir=directory, suffix=SUFFIX, hash=hash_argv([]))
+    show = raw(
+        'printf \'system\\t%s\\n\' "$p"; [ -n "$p" ] || exit 0; '
+        'printf \'nar_hash\\t%s\\n\' "$(@{hash} "$p" 2>/dev/null)"; '
+        'f=@{dir}/"${p##*/}"@{suffix}; if [ -f "$f" ]; then printf \'provenance\\tenvelope\\n\'; cat "$f"; fi',
+        dir=directory,
+        suffix=SUFFIX,
+        hash=hash_argv([]),
+    )
     return sequence([pick, show])
 
 
@@ -256,8 +293,11 @@ def statement_problem(body: bytes, system: str, nar_hash: Optional[str]) -> Opti
         document = json.loads(body.decode("utf-8"))
     except (UnicodeDecodeError, ValueError):
         return "the signed payload is not JSON"
-    if not isinstance(document, dict) or document.get("_type") != STATEMENT_TYPE or \
-            document.get("predicateType") != PREDICATE_TYPE:
+    if (
+        not isinstance(document, dict)
+        or document.get("_type") != STATEMENT_TYPE
+        or document.get("predicateType") != PREDICATE_TYPE
+    ):
         return "the signed payload is not an in-toto Statement v1 with a SLSA Provenance v1 predicate"
     subjects = [s for s in document.get("subject") or [] if isinstance(s, dict) and s.get("name") == system]
     if not subjects:
@@ -278,11 +318,18 @@ def summary(body: bytes) -> Dict[str, Any]:
     document = json.loads(body.decode("utf-8"))
     predicate = document.get("predicate") or {}
     definition, run = predicate.get("buildDefinition") or {}, predicate.get("runDetails") or {}
-    flake: Dict[str, Any] = next((r for r in definition.get("resolvedDependencies") or [] if r.get("name") == "flake"), {})
-    deployment: Dict[str, Any] = next((b.get("annotations") or {} for b in run.get("byproducts") or [] if b.get("name") == "deployment"), {})
-    return {"flake": (definition.get("externalParameters") or {}).get("flake"),
-            "rev": (flake.get("digest") or {}).get("gitCommit"),
-            "builder": (definition.get("internalParameters") or {}).get("builder"),
-            "deployed_by": "%s@%s" % (deployment.get("controllerUser"), deployment.get("controllerHost")),
-            "awx_job": deployment.get("awxJobId"), "awx_user": deployment.get("awxUser"),
-            "finished": (run.get("metadata") or {}).get("finishedOn")}
+    flake: Dict[str, Any] = next(
+        (r for r in definition.get("resolvedDependencies") or [] if r.get("name") == "flake"), {}
+    )
+    deployment: Dict[str, Any] = next(
+        (b.get("annotations") or {} for b in run.get("byproducts") or [] if b.get("name") == "deployment"), {}
+    )
+    return {
+        "flake": (definition.get("externalParameters") or {}).get("flake"),
+        "rev": (flake.get("digest") or {}).get("gitCommit"),
+        "builder": (definition.get("internalParameters") or {}).get("builder"),
+        "deployed_by": "%s@%s" % (deployment.get("controllerUser"), deployment.get("controllerHost")),
+        "awx_job": deployment.get("awxJobId"),
+        "awx_user": deployment.get("awxUser"),
+        "finished": (run.get("metadata") or {}).get("finishedOn"),
+    }

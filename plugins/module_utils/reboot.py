@@ -13,8 +13,9 @@ from ansible_collections.nixfleet.nixos.plugins.module_utils.remote_command impo
 POLICIES = ("never", "if-needed", "always")
 BOOT_ID_COMMAND = argv("cat", "/proc/sys/kernel/random/boot_id")
 # Detached, so the ssh session that asks for it can end cleanly first.
-REBOOT_COMMAND = raw("{ setsid sh -c 'sleep 2; systemctl reboot || reboot' </dev/null >/dev/null 2>&1 & }; "
-                     "echo rebooting")
+REBOOT_COMMAND = raw(
+    "{ setsid sh -c 'sleep 2; systemctl reboot || reboot' </dev/null >/dev/null 2>&1 & }; echo rebooting"
+)
 
 
 def reboot_decision(policy: str, state: ProfileState, expected: Optional[str]) -> Tuple[bool, str]:

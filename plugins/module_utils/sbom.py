@@ -51,9 +51,9 @@ def nix32_decode(text: str) -> bytes:
 def sha256_hex(nar_hash: str) -> str:
     """``sha256-BASE64`` (SRI) or ``sha256:BASE32|HEX`` → 64 hex digits."""
     if nar_hash.startswith("sha256-"):
-        raw = base64.b64decode(nar_hash[len("sha256-"):])
+        raw = base64.b64decode(nar_hash[len("sha256-") :])
     elif nar_hash.startswith("sha256:"):
-        value = nar_hash[len("sha256:"):]
+        value = nar_hash[len("sha256:") :]
         raw = binascii.unhexlify(value) if len(value) == 64 else nix32_decode(value)
     else:
         raise SbomError("unsupported NAR hash %r (want sha256)" % nar_hash)
@@ -92,43 +92,63 @@ def component(path: str, info: Dict[str, Any], kind: str = "library", sources: S
     return entry
 
 
-def sbom(system: str, infos: Dict[str, Optional[Dict[str, Any]]], host: str, flake: Optional[str] = None,
-         rev: Optional[str] = None, tool_version: str = "0.1.0", timestamp: Optional[str] = None,
-         serial: Optional[str] = None, sources: Optional[Dict[str, Sequence[Any]]] = None) -> Dict[str, Any]:
+def sbom(
+    system: str,
+    infos: Dict[str, Optional[Dict[str, Any]]],
+    host: str,
+    flake: Optional[str] = None,
+    rev: Optional[str] = None,
+    tool_version: str = "0.1.0",
+    timestamp: Optional[str] = None,
+    serial: Optional[str] = None,
+    sources: Optional[Dict[str, Sequence[Any]]] = None,
+) -> Dict[str, Any]:
     """The BOM of ``system``'s closure (``infos``: path-info of every path in it; ``sources``: by
     store path, what its derivation fetched, see ``derivation_sources``)."""
     sources = sources or {}
     missing = sorted(p for p, i in infos.items() if i is None)
     if system not in infos or missing:
-        raise SbomError("the closure of %s is not complete in the store read: %s"
-                        % (system, ", ".join(missing[:5]) or system))
+        raise SbomError(
+            "the closure of %s is not complete in the store read: %s" % (system, ", ".join(missing[:5]) or system)
+        )
     subject = component(system, infos[system] or {}, kind="operating-system", sources=sources.get(system, ()))
     subject["properties"].append({"name": "nixfleet:host", "value": host})
     for name, value in (("nixfleet:flake", flake), ("nixfleet:flake_rev", rev)):
         if value:
             subject["properties"].append({"name": name, "value": value})
     others = [component(p, infos[p] or {}, sources=sources.get(p, ())) for p in sorted(infos) if p != system]
-    dependencies = [{"ref": p, "dependsOn": sorted(r for r in (infos[p] or {}).get("references") or [] if r != p)}
-                    for p in sorted(infos)]
+    dependencies = [
+        {"ref": p, "dependsOn": sorted(r for r in (infos[p] or {}).get("references") or [] if r != p)}
+        for p in sorted(infos)
+    ]
     metadata: Dict[str, Any] = {
-        "tools": {"components": [{"type": "application", "group": "nixfleet", "name": "nixfleet.nixos",
-                                  "version": tool_version}]},
+        "tools": {
+            "components": [
+                {"type": "application", "group": "nixfleet", "name": "nixfleet.nixos", "version": tool_version}
+            ]
+        },
         "component": subject,
     }
     if timestamp:
         metadata["timestamp"] = timestamp
     return {
-        "bomFormat": "CycloneDX", "specVersion": SPEC_VERSION, "version": 1,
+        "bomFormat": "CycloneDX",
+        "specVersion": SPEC_VERSION,
+        "version": 1,
         "serialNumber": serial or "urn:uuid:%s" % uuid.uuid4(),
-        "metadata": metadata, "components": others, "dependencies": dependencies,
+        "metadata": metadata,
+        "components": others,
+        "dependencies": dependencies,
     }
 
 
 def same_bom(a: Dict[str, Any], b: Dict[str, Any]) -> bool:
     """Equal but for when and under which serial number they were made."""
+
     def content(bom: Dict[str, Any]) -> Dict[str, Any]:
         meta = {k: v for k, v in (bom.get("metadata") or {}).items() if k != "timestamp"}
         return dict({k: v for k, v in bom.items() if k not in ("serialNumber", "metadata")}, metadata=meta)
+
     return content(a) == content(b)
 
 

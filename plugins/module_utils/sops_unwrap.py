@@ -24,9 +24,12 @@ def check_file(stanzas: List[AgeStanza], identities: Sequence[Identity]) -> Dict
     mine = {identity.recipient: identity for identity in identities}
     listed = [s for s in stanzas if s.recipient in mine]
     if not listed:
-        return {"decryptable": False, "recipient": None,
-                "reason": "the file is not encrypted for %s (it lists %d other recipients)"
-                          % (", ".join(sorted(mine)), len(stanzas))}
+        return {
+            "decryptable": False,
+            "recipient": None,
+            "reason": "the file is not encrypted for %s (it lists %d other recipients)"
+            % (", ".join(sorted(mine)), len(stanzas)),
+        }
     problems: List[str] = []
     for stanza in listed:
         try:
@@ -35,8 +38,10 @@ def check_file(stanzas: List[AgeStanza], identities: Sequence[Identity]) -> Dict
             problems.append("the stanza for %s does not open: %s" % (stanza.recipient, exc))
             continue
         if len(plain) != DATA_KEY_BYTES:
-            problems.append("the stanza for %s holds %d bytes, not a %d-byte data key"
-                            % (stanza.recipient, len(plain), DATA_KEY_BYTES))
+            problems.append(
+                "the stanza for %s holds %d bytes, not a %d-byte data key"
+                % (stanza.recipient, len(plain), DATA_KEY_BYTES)
+            )
             continue
         return {"decryptable": True, "recipient": stanza.recipient, "reason": "ok"}
     return {"decryptable": False, "recipient": None, "reason": "; ".join(problems)}

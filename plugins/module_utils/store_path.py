@@ -28,7 +28,7 @@ class StorePath:
 
     @property
     def name(self) -> str:
-        return self.path[len(STORE_DIR) + 34:]
+        return self.path[len(STORE_DIR) + 34 :]
 
     def __str__(self) -> str:
         return self.path

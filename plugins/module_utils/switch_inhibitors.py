@@ -51,14 +51,20 @@ def normalised(text: str) -> str:
 
 def lines_command(path: str, running_link: str = RUNNING_LINK) -> Command:
     """``inhibitors_running<TAB>…`` and ``inhibitors_new<TAB>…`` lines (shell builtins and coreutils)."""
-    return raw("printf 'inhibitors_running\\t%s\\n' \"$(tr '\\n' ' ' < @{running} 2>/dev/null)\"; "
-               "printf 'inhibitors_new\\t%s\\n' \"$(tr '\\n' ' ' < @{new} 2>/dev/null)\"",
-               running="%s/%s" % (running_link, INHIBITORS_FILE), new="%s/%s" % (path, INHIBITORS_FILE))
+    return raw(
+        "printf 'inhibitors_running\\t%s\\n' \"$(tr '\\n' ' ' < @{running} 2>/dev/null)\"; "
+        "printf 'inhibitors_new\\t%s\\n' \"$(tr '\\n' ' ' < @{new} 2>/dev/null)\"",
+        running="%s/%s" % (running_link, INHIBITORS_FILE),
+        new="%s/%s" % (path, INHIBITORS_FILE),
+    )
 
 
 def read(output: str, new_present: bool, new_elsewhere: Optional[str] = None) -> Inhibitors:
     """What ``lines_command`` printed; when the new system is not on the host (check mode),
     ``new_elsewhere`` is its list as the controller's store has it (None: unknown)."""
-    new = normalised(probe_field(output, "inhibitors_new") or "") if new_present else (
-        normalised(new_elsewhere) if new_elsewhere is not None else None)
+    new = (
+        normalised(probe_field(output, "inhibitors_new") or "")
+        if new_present
+        else (normalised(new_elsewhere) if new_elsewhere is not None else None)
+    )
     return Inhibitors(running=normalised(probe_field(output, "inhibitors_running") or ""), new=new)

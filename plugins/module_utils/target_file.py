@@ -23,8 +23,10 @@ from ansible_collections.nixfleet.nixos.plugins.module_utils.remote_operation im
 from ansible_collections.nixfleet.nixos.plugins.module_utils.remote_command import Command, argv, raw
 
 MARK = "nixfleet-target-file"
-_STATUS = re.compile(r"^%s (?:(?P<kind>absent|file|other)(?: (?P<uid>\d+) (?P<gid>\d+) (?P<mode>[0-7]+))?"
-                     r"|link (?P<target>.*))$" % MARK)
+_STATUS = re.compile(
+    r"^%s (?:(?P<kind>absent|file|other)(?: (?P<uid>\d+) (?P<gid>\d+) (?P<mode>[0-7]+))?"
+    r"|link (?P<target>.*))$" % MARK
+)
 _IDS = re.compile(r"^%s ids (?P<uid>\d*) (?P<gid>\d*)$" % MARK)
 MODE = re.compile(r"^0?[0-7]{3}$")
 
@@ -49,10 +51,15 @@ class FileState:
 def check_target_path(path: str, option: str) -> str:
     """``path``, the value of ``option``, if it is absolute and normalised (no ``..``, ``.`` or ``//``)
     without control characters: remote commands take it as it is, and it cannot leave its directory."""
-    if (not path.startswith("/") or path != posixpath.normpath(path) or path.startswith("//")
-            or any(ord(c) < 32 or ord(c) == 127 for c in path)):
-        raise ValueError("%s %r: give an absolute, normalised path (no '..', '.', '//' or control characters)"
-                         % (option, path))
+    if (
+        not path.startswith("/")
+        or path != posixpath.normpath(path)
+        or path.startswith("//")
+        or any(ord(c) < 32 or ord(c) == 127 for c in path)
+    ):
+        raise ValueError(
+            "%s %r: give an absolute, normalised path (no '..', '.', '//' or control characters)" % (option, path)
+        )
     return path
 
 
@@ -64,10 +71,14 @@ def parse_mode(text: str) -> int:
 
 
 def probe_command(path: str) -> Command:
-    return raw("if [ -L @{p} ]; then printf '@{m} link %s\\n' \"$(readlink -f @{p})\"; "
-               "elif [ -e @{p} ] && [ ! -f @{p} ]; then echo '@{m} other'; "
-               "elif [ -f @{p} ]; then printf '@{m} file %s\\n' \"$(stat -c '%u %g %a' @{p})\" && cat @{p}; "
-               "else echo '@{m} absent'; fi", p=path, m=raw(MARK))
+    return raw(
+        "if [ -L @{p} ]; then printf '@{m} link %s\\n' \"$(readlink -f @{p})\"; "
+        "elif [ -e @{p} ] && [ ! -f @{p} ]; then echo '@{m} other'; "
+        "elif [ -f @{p} ]; then printf '@{m} file %s\\n' \"$(stat -c '%u %g %a' @{p})\" && cat @{p}; "
+        "else echo '@{m} absent'; fi",
+        p=path,
+        m=raw(MARK),
+    )
 
 
 def parse_probe(output: str) -> FileState:
@@ -84,19 +95,34 @@ def parse_probe(output: str) -> FileState:
 
 def owner_probe_command(owner: str, group: str, path: str) -> Command:
     """The numeric uid and gid of ``owner`` and ``group`` (empty when unknown), then the probe of ``path``."""
-    return raw("printf '@{m} ids %s %s\\n' \"$(id -u @{o} 2>/dev/null)\" \"$(getent group @{g} | cut -d: -f3)\"; "
-               "@{probe}", m=raw(MARK), o=owner, g=group, probe=probe_command(path))
+    return raw(
+        'printf \'@{m} ids %s %s\\n\' "$(id -u @{o} 2>/dev/null)" "$(getent group @{g} | cut -d: -f3)"; @{probe}',
+        m=raw(MARK),
+        o=owner,
+        g=group,
+        probe=probe_command(path),
+    )
 
 
 def probe(path: str, sensitive: bool = False) -> Operation[FileState]:
     """What is at ``path`` (read as root: the file may be a secret only root reads)."""
-    return Operation("file probe", probe_command(path), lambda a: parse_probe(a.stdout), sensitive=sensitive,
-                     what="reading %s" % path)
+    return Operation(
+        "file probe",
+        probe_command(path),
+        lambda a: parse_probe(a.stdout),
+        sensitive=sensitive,
+        what="reading %s" % path,
+    )
 
 
 def owner_probe(owner: str, group: str, path: str) -> Operation[Tuple[Optional[int], Optional[int], FileState]]:
-    return Operation("owner probe", owner_probe_command(owner, group, path), lambda a: parse_owner_probe(a.stdout),
-                     sensitive=True, what="reading %s" % path)
+    return Operation(
+        "owner probe",
+        owner_probe_command(owner, group, path),
+        lambda a: parse_owner_probe(a.stdout),
+        sensitive=True,
+        what="reading %s" % path,
+    )
 
 
 def parse_owner_probe(output: str) -> Tuple[Optional[int], Optional[int], FileState]:
@@ -111,11 +137,16 @@ def parse_owner_probe(output: str) -> Tuple[Optional[int], Optional[int], FileSt
 def write_command(path: str, owner: str, group: str, mode: int, dir_mode: int) -> Command:
     """Install standard input at ``path`` atomically with ``owner:group`` and ``mode``; create the
     parent directory with ``dir_mode`` if it is missing."""
-    return raw("set -e; umask 077; d=$(dirname @{p}); "
-               'if [ ! -d "$d" ]; then mkdir -p "$d"; chmod @{dm} "$d"; fi; '
-               't=$(mktemp "$d/.nixfleet-new.XXXXXX"); trap \'rm -f "$t"\' EXIT; '
-               'cat > "$t"; chown @{og} "$t"; chmod @{m} "$t"; mv -f "$t" @{p}; trap - EXIT',
-               p=path, og="%s:%s" % (owner, group), m="%04o" % mode, dm="%04o" % dir_mode)
+    return raw(
+        "set -e; umask 077; d=$(dirname @{p}); "
+        'if [ ! -d "$d" ]; then mkdir -p "$d"; chmod @{dm} "$d"; fi; '
+        't=$(mktemp "$d/.nixfleet-new.XXXXXX"); trap \'rm -f "$t"\' EXIT; '
+        'cat > "$t"; chown @{og} "$t"; chmod @{m} "$t"; mv -f "$t" @{p}; trap - EXIT',
+        p=path,
+        og="%s:%s" % (owner, group),
+        m="%04o" % mode,
+        dm="%04o" % dir_mode,
+    )
 
 
 def fix_permissions_command(path: str, owner: str, group: str, mode: int) -> Command:

@@ -69,8 +69,10 @@ def _become(words: Sequence[str], setting: str) -> Dict[str, Any]:
     """Ansible's become settings for an escalation command (``sudo -u``, ``["sudo" "-H" "--"]``);
     only sudo is mapped: anything else raises (the caller warns)."""
     if not words or posixpath.basename(words[0]) != "sudo":
-        raise LookupError("%s = %r is not mapped: only sudo is; set ansible_become_method (and its flags) for "
-                          "this host yourself" % (setting, " ".join(words)))
+        raise LookupError(
+            "%s = %r is not mapped: only sudo is; set ansible_become_method (and its flags) for "
+            "this host yourself" % (setting, " ".join(words))
+        )
     become: Dict[str, Any] = {}
     if words[0] != "sudo":
         become["ansible_become_exe"] = words[0]
@@ -132,7 +134,8 @@ def deploy_rs_vars(host: str, settings: Dict[str, Any]) -> Mapped:
         mapped.warnings.append(
             "host %s: deploy-rs interactiveSudo = true has no host var: Ansible asks for the sudo password with "
             "--ask-become-pass (-K), AWX with a machine credential's privilege escalation password "
-            "(or set ansible_become_password from a vault)" % host)
+            "(or set ansible_become_password from a vault)" % host
+        )
     return mapped
 
 
@@ -157,11 +160,13 @@ def colmena_vars(host: str, deployment: Dict[str, Any]) -> Mapped:
     if deployment.get("allowLocalDeployment") is True:
         mapped.warnings.append(
             "host %s: colmena allowLocalDeployment = true has no meaning here (colmena apply-local): to deploy the "
-            "machine the controller runs on, give that host ansible_connection: local" % host)
+            "machine the controller runs on, give that host ansible_connection: local" % host
+        )
     if deployment.get("replaceUnknownProfiles") is False:
         mapped.warnings.append(
             "host %s: colmena replaceUnknownProfiles = false is not honoured: the deploy replaces whatever system "
-            "runs (nixfleet.nixos.facts and verify.yml say who put it there)" % host)
+            "runs (nixfleet.nixos.facts and verify.yml say who put it there)" % host
+        )
     if deployment.get("keys"):
         # Names only: the deploy reads the keys themselves (nixfleet.nixos.flake_keys, no_log).
         mapped.host_vars[KEYS_VAR] = sorted(deployment["keys"])

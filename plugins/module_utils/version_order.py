@@ -23,7 +23,7 @@ from __future__ import annotations
 
 from typing import Iterator, List, Optional
 
-INT_MAX = 2 ** 31 - 1
+INT_MAX = 2**31 - 1
 _SEPARATORS = ".-"
 
 

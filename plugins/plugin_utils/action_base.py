@@ -35,7 +35,9 @@ from ansible_collections.nixfleet.nixos.plugins.plugin_utils.nix_cli import NixC
 from ansible_collections.nixfleet.nixos.plugins.plugin_utils.activation import Activator, Safety
 from ansible_collections.nixfleet.nixos.plugins.plugin_utils.deployer_identity import controller_identity
 from ansible_collections.nixfleet.nixos.plugins.plugin_utils.connection_shell import (
-    ConnectionShell, has_fresh_connections)
+    ConnectionShell,
+    has_fresh_connections,
+)
 from ansible_collections.nixfleet.nixos.plugins.plugin_utils.remote_shell import RemoteShell
 from ansible_collections.nixfleet.nixos.plugins.plugin_utils.ssh_target import SshTarget
 
@@ -122,8 +124,9 @@ class NixosAction(ActionBase):
     def _counted(self, task_vars: Dict[str, Any]) -> Iterator[None]:
         """With ``FLEET_PHASE``: the task's hosts counted in one progress line ("activating 8/50 hosts")."""
         if self.FLEET_PHASE is not None and not self._task.check_mode and self.progress().on:
-            self._counter = FleetHosts(self.progress(), self._task._uuid, self.FLEET_PHASE,
-                                       len(task_vars.get("ansible_play_batch") or []))
+            self._counter = FleetHosts(
+                self.progress(), self._task._uuid, self.FLEET_PHASE, len(task_vars.get("ansible_play_batch") or [])
+            )
             self.count(task_vars)
         try:
             yield
@@ -164,34 +167,59 @@ class NixosAction(ActionBase):
         return ConnectionShell(self, self._label(task_vars), fresh=True)
 
     def activator(self, args: Dict[str, Any], task_vars: Dict[str, Any]) -> Activator:
-        safety = Safety(magic_rollback=args["magic_rollback"], confirm_timeout=args["confirm_timeout"],
-                        lock_timeout=args["lock_timeout"], auto_rollback=args["auto_rollback"],
-                        activation_timeout=args["activation_timeout"], work_root=args["temp_path"],
-                        audit_keep=check_keep(args["audit_log_keep"]))
-        return Activator(self.shell(task_vars), args["profile"], self.fresh_shell(task_vars), safety,
-                         deployer=self.deployer(task_vars))
+        safety = Safety(
+            magic_rollback=args["magic_rollback"],
+            confirm_timeout=args["confirm_timeout"],
+            lock_timeout=args["lock_timeout"],
+            auto_rollback=args["auto_rollback"],
+            activation_timeout=args["activation_timeout"],
+            work_root=args["temp_path"],
+            audit_keep=check_keep(args["audit_log_keep"]),
+        )
+        return Activator(
+            self.shell(task_vars),
+            args["profile"],
+            self.fresh_shell(task_vars),
+            safety,
+            deployer=self.deployer(task_vars),
+        )
 
     @staticmethod
     def deployer(task_vars: Dict[str, Any]) -> Deployer:
         """Who deploys, for the host's audit log: this controller's user, and the AWX job and user
         when AWX runs the play (the ``awx_*`` / ``tower_*`` extra variables it sets)."""
+
         def first(*names):
             values = [task_vars.get(n) for n in names if task_vars.get(n) not in (None, "")]
             return str(values[0]) if values else None
-        return Deployer(by=controller_identity(), awx_job=first("awx_job_id", "tower_job_id"),
-                        awx_user=first("awx_user_name", "tower_user_name"), flake=first("nixos_flake"))
+
+        return Deployer(
+            by=controller_identity(),
+            awx_job=first("awx_job_id", "tower_job_id"),
+            awx_user=first("awx_user_name", "tower_user_name"),
+            flake=first("nixos_flake"),
+        )
 
     @staticmethod
     def transfer(args: Dict[str, Any]) -> closure_transfer.Transfer:
-        return closure_transfer.Transfer(mode=args["mode"], cache_url=args["cache_url"], scheme=args["scheme"],
-                                     check_sigs=args["check_sigs"], lock_timeout=args["copy_lock_timeout"],
-                                     from_store=args["from_store"], stall_timeout=args["copy_stall_timeout"])
+        return closure_transfer.Transfer(
+            mode=args["mode"],
+            cache_url=args["cache_url"],
+            scheme=args["scheme"],
+            check_sigs=args["check_sigs"],
+            lock_timeout=args["copy_lock_timeout"],
+            from_store=args["from_store"],
+            stall_timeout=args["copy_stall_timeout"],
+        )
 
     def nix_cli(self, args: Dict[str, Any]) -> NixCli:
         progress = self.progress()
         copies = FleetCopies(progress, self._task._uuid) if progress.on else None
-        return NixCli(NixSettings(nix=args["nix_binary"], extra_args=tuple(args["nix_args"])), progress=progress,
-                      fleet_copies=copies)
+        return NixCli(
+            NixSettings(nix=args["nix_binary"], extra_args=tuple(args["nix_args"])),
+            progress=progress,
+            fleet_copies=copies,
+        )
 
     def progress(self) -> Progress:
         """This task's live progress lines (module_utils.progress_text; off with NIXFLEET_PROGRESS=0)."""

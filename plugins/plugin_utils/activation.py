@@ -25,11 +25,21 @@ from ansible_collections.nixfleet.nixos.plugins.module_utils.transaction import 
 from ansible_collections.nixfleet.nixos.plugins.module_utils.transaction.protocol import RC_TIMED_OUT, Verdict
 from ansible_collections.nixfleet.nixos.plugins.module_utils.errors import NixError
 from ansible_collections.nixfleet.nixos.plugins.module_utils.generations import (
-    SYSTEM_PROFILE, ProfileState, parse_probe, probe_command, wraps_command)
+    SYSTEM_PROFILE,
+    ProfileState,
+    parse_probe,
+    probe_command,
+    wraps_command,
+)
 from ansible_collections.nixfleet.nixos.plugins.module_utils.remote_operation import Operation
 from ansible_collections.nixfleet.nixos.plugins.module_utils.remote_command import Command, probe_field, raw, sequence
 from ansible_collections.nixfleet.nixos.plugins.plugin_utils.activation_models import (
-    Outcome, Safety, SwitchPlan, SwitchRequest, needs_change)
+    Outcome,
+    Safety,
+    SwitchPlan,
+    SwitchRequest,
+    needs_change,
+)
 from ansible_collections.nixfleet.nixos.plugins.plugin_utils.deployer_identity import owner_label
 from ansible_collections.nixfleet.nixos.plugins.plugin_utils.process import CommandResult
 from ansible_collections.nixfleet.nixos.plugins.plugin_utils import watchdog_confirmation as wc
@@ -40,8 +50,14 @@ ACTIVATION_WAIT = 600  # seconds to wait for the verdict of a script whose launc
 
 
 class Activator:
-    def __init__(self, shell: RemoteShell, profile: str = SYSTEM_PROFILE, fresh: Optional[RemoteShell] = None,
-                 safety: Optional[Safety] = None, deployer: Optional[audit_log.Deployer] = None) -> None:
+    def __init__(
+        self,
+        shell: RemoteShell,
+        profile: str = SYSTEM_PROFILE,
+        fresh: Optional[RemoteShell] = None,
+        safety: Optional[Safety] = None,
+        deployer: Optional[audit_log.Deployer] = None,
+    ) -> None:
         self.shell = shell
         self.deployer = deployer  # with one, every change is appended to the host's audit log
         self.fresh = fresh or shell  # a new connection per command, for confirmation
@@ -55,10 +71,16 @@ class Activator:
     def state(self) -> ProfileState:
         return self._probe(nix_version=True)[0]
 
-    def _probe(self, path: Optional[str] = None, shell: Optional[RemoteShell] = None,
-               before: Optional[Command] = None, nix_version: bool = False,
-               inhibitors: bool = False, specialisation: Optional[str] = None,
-               valid: bool = False) -> Tuple[ProfileState, str]:
+    def _probe(
+        self,
+        path: Optional[str] = None,
+        shell: Optional[RemoteShell] = None,
+        before: Optional[Command] = None,
+        nix_version: bool = False,
+        inhibitors: bool = False,
+        specialisation: Optional[str] = None,
+        valid: bool = False,
+    ) -> Tuple[ProfileState, str]:
         """One round trip: the profile's state, plus (with ``path``) whether that system is in the store
         (with ``valid``, as a valid path, not only files on disk; with ``inhibitors``, its and the running
         system's switch inhibitors).
@@ -74,8 +96,15 @@ class Activator:
             if specialisation:
                 parts.append(ac.specialisation_command(path, specialisation))
         # Reading needs no root; cleaning up the work directory first (``before``) does.
-        out = (shell or self.shell).perform(Operation("probe", sequence(parts), _stdout, privileged=bool(before),
-                                                      what="reading the generations of %s" % self.profile))
+        out = (shell or self.shell).perform(
+            Operation(
+                "probe",
+                sequence(parts),
+                _stdout,
+                privileged=bool(before),
+                what="reading the generations of %s" % self.profile,
+            )
+        )
         state = parse_probe(self.profile, out)
         self.last_state = state
         return state, out
@@ -90,8 +119,10 @@ class Activator:
 
     def _present(self, path: str, rc: int) -> bool:
         if rc == 2:
-            raise NixError("%s is not a NixOS system toplevel (no nixos-version or bin/switch-to-configuration)"
-                           % path, host=self.shell.label)
+            raise NixError(
+                "%s is not a NixOS system toplevel (no nixos-version or bin/switch-to-configuration)" % path,
+                host=self.shell.label,
+            )
         if rc not in (0, 3):
             raise NixError("checking %s failed" % path, rc=rc, host=self.shell.label)
         self._presence[path] = rc == 0
@@ -100,8 +131,14 @@ class Activator:
     def _fail(self, message: str, **kwargs) -> NixError:
         return NixError(message, host=self.shell.label, **kwargs)
 
-    def _transact(self, before: ProfileState, outcome: Outcome, to_generation: Optional[int] = None,
-                  activates: tr.Activates = tr.Activates.NIXOS, run_as: str = "") -> Outcome:
+    def _transact(
+        self,
+        before: ProfileState,
+        outcome: Outcome,
+        to_generation: Optional[int] = None,
+        activates: tr.Activates = tr.Activates.NIXOS,
+        run_as: str = "",
+    ) -> Outcome:
         """Phases 4 and 5: launch the transaction, judge its verdict, then confirm it (magic rollback)
         or read the state it left."""
         tx = self._transaction(before, outcome, to_generation, activates, run_as)
@@ -113,31 +150,55 @@ class Activator:
                 outcome.warnings.append(Verdict.NOOP.explain(host=self.shell.label))
                 self.shell.perform(txo.cleanup(tx))
                 return outcome
-            case (Verdict.LOCKED | Verdict.NIXOS_LOCKED | Verdict.STALE | Verdict.PROFILE_FAILED | Verdict.FAILED_KEPT
-                  | Verdict.FAILED_RESTORED):
+            case (
+                Verdict.LOCKED
+                | Verdict.NIXOS_LOCKED
+                | Verdict.STALE
+                | Verdict.PROFILE_FAILED
+                | Verdict.FAILED_KEPT
+                | Verdict.FAILED_RESTORED
+            ):
                 raise self._failure(tx, before, launched)
             case _:  # DONE; or PENDING: the watchdog waits for its canary to go, or the session died first
                 return self._settle(tx, before, launched, outcome)
 
-    def _transaction(self, before: ProfileState, outcome: Outcome, to_generation: Optional[int],
-                     activates: tr.Activates, run_as: str) -> tr.Transaction:
+    def _transaction(
+        self, before: ProfileState, outcome: Outcome, to_generation: Optional[int], activates: tr.Activates, run_as: str
+    ) -> tr.Transaction:
         """The transaction of ``outcome``'s change, from the host's state ``before``."""
         previous = before.running_system if activates is tr.Activates.NIXOS else before.profile_path
         return tr.Transaction(
-            path=outcome.path, action=outcome.action, profile=self.profile,
+            path=outcome.path,
+            action=outcome.action,
+            profile=self.profile,
             work_dir="%s/%s" % (self.safety.work_root, uuid.uuid4().hex[:16]),
-            activate_path=outcome.activated_path or "", activation_timeout=self.safety.activation_timeout,
-            auto_rollback=self.safety.auto_rollback, install_bootloader=outcome.install_bootloader,
+            activate_path=outcome.activated_path or "",
+            activation_timeout=self.safety.activation_timeout,
+            auto_rollback=self.safety.auto_rollback,
+            install_bootloader=outcome.install_bootloader,
             owner=owner_label(self.shell.label, outcome.path),
-            prev_generation=before.current_number, prev_profile_path=before.profile_path,
-            prev_running=before.running_system, to_generation=to_generation,
+            prev_generation=before.current_number,
+            prev_profile_path=before.profile_path,
+            prev_running=before.running_system,
+            to_generation=to_generation,
             confirm_timeout=self.safety.confirm_timeout if self._watchdog(outcome.action) else 0,
-            lock_wait=self.safety.lock_timeout, activates=activates, run_as=run_as, audit_keep=self.safety.audit_keep,
-            audit_head=audit_log.record_head(self.deployer, self.shell.label, "deploy" if to_generation is None
-                                             else "rollback", outcome.action, outcome.path, previous,
-                                             before.current_number,
-                                             profile=self.profile if activates is tr.Activates.DEPLOY_RS else None)
-            if self.deployer else "")
+            lock_wait=self.safety.lock_timeout,
+            activates=activates,
+            run_as=run_as,
+            audit_keep=self.safety.audit_keep,
+            audit_head=audit_log.record_head(
+                self.deployer,
+                self.shell.label,
+                "deploy" if to_generation is None else "rollback",
+                outcome.action,
+                outcome.path,
+                previous,
+                before.current_number,
+                profile=self.profile if activates is tr.Activates.DEPLOY_RS else None,
+            )
+            if self.deployer
+            else "",
+        )
 
     def _watchdog(self, action: str) -> bool:
         """Does magic rollback's watchdog guard this action?"""
@@ -158,21 +219,39 @@ class Activator:
         verdict = launched.verdict
         match verdict:
             case Verdict.LOCKED | Verdict.NIXOS_LOCKED | Verdict.STALE:  # nothing was changed
-                return self._fail(verdict.explain(launched.holder, lock=tr.LOCK_FILE, wait=tx.lock_wait,
-                                                  nixos_lock=tr.NIXOS_LOCK, generation=tx.prev_generation))
+                return self._fail(
+                    verdict.explain(
+                        launched.holder,
+                        lock=tr.LOCK_FILE,
+                        wait=tx.lock_wait,
+                        nixos_lock=tr.NIXOS_LOCK,
+                        generation=tx.prev_generation,
+                    )
+                )
             case Verdict.PROFILE_FAILED:
                 return self._fail(verdict.explain(profile=self.profile), rc=launched.rc, stderr=launched.stderr)
             case Verdict.FAILED_KEPT:
-                return self._fail(verdict.explain(activation=_activation_of(tx),
-                                                  timed_out=_timed_out(launched.rc, tx.activation_timeout)),
-                                  rc=launched.rc, stderr=launched.stderr, stdout=launched.stdout)
+                return self._fail(
+                    verdict.explain(
+                        activation=_activation_of(tx), timed_out=_timed_out(launched.rc, tx.activation_timeout)
+                    ),
+                    rc=launched.rc,
+                    stderr=launched.stderr,
+                    stdout=launched.stdout,
+                )
             case Verdict.FAILED_RESTORED:
                 self._check_restored(tx, before, launched)
-                return ActivationFailed(verdict.explain(activation=_activation_of(tx),
-                                                        timed_out=_timed_out(launched.rc, tx.activation_timeout),
-                                                        restored=wc.restored(before, tx)),
-                                        rc=launched.rc, stderr=launched.stderr, stdout=launched.stdout,
-                                        host=self.shell.label)
+                return ActivationFailed(
+                    verdict.explain(
+                        activation=_activation_of(tx),
+                        timed_out=_timed_out(launched.rc, tx.activation_timeout),
+                        restored=wc.restored(before, tx),
+                    ),
+                    rc=launched.rc,
+                    stderr=launched.stderr,
+                    stdout=launched.stdout,
+                    host=self.shell.label,
+                )
             case _:
                 raise ValueError("%s does not end a change" % verdict)
 
@@ -186,8 +265,10 @@ class Activator:
             after = self._probe(before=tr.cleanup_command(tx))[0]
         if launched.units_failed:
             outcome.failed_units = True
-            outcome.warnings.append("%s: switched to %s, but some units failed (exit code 4): %s" % (
-                self.shell.label, outcome.path, launched.stderr.strip()))
+            outcome.warnings.append(
+                "%s: switched to %s, but some units failed (exit code 4): %s"
+                % (self.shell.label, outcome.path, launched.stderr.strip())
+            )
         outcome.generation = after.current_number if after else None
         return outcome
 
@@ -200,8 +281,10 @@ class Activator:
             if status not in (None, Verdict.PENDING):
                 return txo.Launch(status, launched.rc, launched.stdout, launched.stderr, launched.holder)
             time.sleep(self.safety.poll_interval)
-        raise self._fail("the ssh session of the activation of %s dropped, and its script gave no verdict within "
-                         "%ds; its output is in %s on the host" % (tx.path, ACTIVATION_WAIT, tx.work_dir))
+        raise self._fail(
+            "the ssh session of the activation of %s dropped, and its script gave no verdict within "
+            "%ds; its output is in %s on the host" % (tx.path, ACTIVATION_WAIT, tx.work_dir)
+        )
 
     def _check_restored(self, tx: tr.Transaction, before: ProfileState, launched: txo.Launch) -> None:
         """After a failed activation the script restored the previous state: is the host really back
@@ -212,11 +295,23 @@ class Activator:
         running_back = tx.action not in ac.SETS_RUNNING or after.running_system == before.running_system
         if profile_back and running_back:
             return
-        raise self._fail("activation (%s) of %s failed, and restoring the previous state failed too: the profile "
-                         "is %s (was %s), the running system %s (was %s); the restore's output is in %s/restore on "
-                         "the host" % (tx.action, tx.path, after.profile_path or "empty", before.profile_path or "empty",
-                                       after.running_system or "none", before.running_system or "none", tx.work_dir),
-                         rc=launched.rc, stderr=launched.stderr, stdout=launched.stdout)
+        raise self._fail(
+            "activation (%s) of %s failed, and restoring the previous state failed too: the profile "
+            "is %s (was %s), the running system %s (was %s); the restore's output is in %s/restore on "
+            "the host"
+            % (
+                tx.action,
+                tx.path,
+                after.profile_path or "empty",
+                before.profile_path or "empty",
+                after.running_system or "none",
+                before.running_system or "none",
+                tx.work_dir,
+            ),
+            rc=launched.rc,
+            stderr=launched.stderr,
+            stdout=launched.stdout,
+        )
 
     def _confirm(self, tx: tr.Transaction, before: ProfileState) -> str:
         """Magic rollback's confirmation (``watchdog_confirmation.confirm``); the new state it read
@@ -247,10 +342,13 @@ class Activator:
             except ValueError as exc:
                 raise self._fail(str(exc))
             if action not in ac.SETS_RUNNING:
-                raise self._fail("a specialisation is activated by switch or test, not %s (the boot entry is always "
-                                 "the base system)" % action)
-        before, out = self._probe(path=request.path, inhibitors=action in si.LIVE_ACTIONS,
-                                  specialisation=specialisation, valid=request.copies)
+                raise self._fail(
+                    "a specialisation is activated by switch or test, not %s (the boot entry is always "
+                    "the base system)" % action
+                )
+        before, out = self._probe(
+            path=request.path, inhibitors=action in si.LIVE_ACTIONS, specialisation=specialisation, valid=request.copies
+        )
         return SwitchPlan(request, before, out, self._present(request.path, _present_rc(out)))
 
     def after_copy(self, plan: SwitchPlan) -> SwitchPlan:
@@ -270,21 +368,31 @@ class Activator:
         path, action, specialisation = request.path, request.action, request.specialisation
         # what /run/current-system will point at when not ``path``: a specialisation, or the toplevel
         # deploy-rs' activate.nixos wrapper activates
-        running = self._specialisation(path, specialisation, out, present) if specialisation else probe_field(out, "wraps")
+        running = (
+            self._specialisation(path, specialisation, out, present) if specialisation else probe_field(out, "wraps")
+        )
         inhibited = ""
         if action in si.LIVE_ACTIONS and before.running_system:
             found = si.read(out, present and not plan.copied, request.inhibitors_elsewhere)
             action, inhibited = self._inhibited(found, path, action, request.on_inhibited)
         previous = before.current
-        outcome = Outcome(changed=needs_change(before, path, action, running), action=action, path=path,
-                          previous_path=before.running_system,
-                          previous_generation=previous.number if previous else None,
-                          generation=previous.number if previous else None, inhibited=bool(inhibited),
-                          specialisation=specialisation, activated_path=running,
-                          install_bootloader=request.install_bootloader and action in ac.SETS_PROFILE)
+        outcome = Outcome(
+            changed=needs_change(before, path, action, running),
+            action=action,
+            path=path,
+            previous_path=before.running_system,
+            previous_generation=previous.number if previous else None,
+            generation=previous.number if previous else None,
+            inhibited=bool(inhibited),
+            specialisation=specialisation,
+            activated_path=running,
+            install_bootloader=request.install_bootloader and action in ac.SETS_PROFILE,
+        )
         if inhibited:
-            outcome.warnings.append("%s: %s; made it the boot entry instead (on_inhibited=boot): it runs after a "
-                                    "reboot" % (self.shell.label, inhibited))
+            outcome.warnings.append(
+                "%s: %s; made it the boot entry instead (on_inhibited=boot): it runs after a "
+                "reboot" % (self.shell.label, inhibited)
+            )
         if not present and (not request.check_mode or action == "dry-activate"):
             raise self._fail("%s is not in the target's store; copy it first (nixfleet.nixos.copy_closure)" % path)
         return plan, outcome
@@ -295,8 +403,9 @@ class Activator:
         plan, outcome = prepared
         match outcome.action:
             case "dry-activate":
-                result = self.shell.perform(Operation("dry-activate", ac.dry_activate_command(outcome.path),
-                                                      _as_answered))
+                result = self.shell.perform(
+                    Operation("dry-activate", ac.dry_activate_command(outcome.path), _as_answered)
+                )
                 outcome.exit_code, outcome.stdout, outcome.stderr = result.rc, result.stdout, result.stderr
                 if result.rc != 0:
                     raise self._fail("dry-activate of %s failed" % outcome.path, rc=result.rc, stderr=result.stderr)
@@ -314,8 +423,10 @@ class Activator:
         found = probe_field(out, "specialisation")
         if not found:
             have = probe_field(out, "specialisations") or ""
-            raise self._fail("%s has no specialisation %r (it has: %s); nothing was changed"
-                             % (path, name, ", ".join(have.split()) or "none"))
+            raise self._fail(
+                "%s has no specialisation %r (it has: %s); nothing was changed"
+                % (path, name, ", ".join(have.split()) or "none")
+            )
         return found
 
     def _inhibited(self, found: si.Inhibitors, path: str, action: str, on_inhibited: str) -> Tuple[str, str]:
@@ -323,27 +434,39 @@ class Activator:
         not opt in to boot + reboot. Nothing has changed on the host yet."""
         if not found.block:
             return action, ""
-        why = ("the switch inhibitors of %s differ from the running system's (%s): NixOS refuses to %s it live"
-               % (path, found.describe(), action))
+        why = "the switch inhibitors of %s differ from the running system's (%s): NixOS refuses to %s it live" % (
+            path,
+            found.describe(),
+            action,
+        )
         if on_inhibited == "boot" and action == "switch":
             return "boot", why
-        raise self._fail("%s; nothing was changed. Deploy it with on_inhibited=boot (deploy role: "
-                         "nixos_deploy_on_inhibited: boot) to make it the boot entry and reboot into it" % why)
+        raise self._fail(
+            "%s; nothing was changed. Deploy it with on_inhibited=boot (deploy role: "
+            "nixos_deploy_on_inhibited: boot) to make it the boot entry and reboot into it" % why
+        )
 
-    def activate_profile(self, path: str, run_as: str = "", to_generation: Optional[int] = None,
-                         check_mode: bool = False) -> Outcome:
+    def activate_profile(
+        self, path: str, run_as: str = "", to_generation: Optional[int] = None, check_mode: bool = False
+    ) -> Outcome:
         """deploy-rs' profiles besides ``system``: set the profile to ``path`` (or switch it back to
         generation ``to_generation``, which holds ``path``) and run its ``deploy-rs-activate`` as
         ``run_as`` (the profile's user) in one transaction: the deploy lock, magic rollback's
         watchdog, auto rollback and the audit log, as for a system."""
         before = self._probe()[0]
-        outcome = Outcome(changed=before.profile_path != path, action="switch", path=path,
-                          previous_path=before.profile_path, previous_generation=before.current_number,
-                          generation=before.current_number)
+        outcome = Outcome(
+            changed=before.profile_path != path,
+            action="switch",
+            path=path,
+            previous_path=before.profile_path,
+            previous_generation=before.current_number,
+            generation=before.current_number,
+        )
         if check_mode or not outcome.changed:
             return outcome
-        return self._transact(before, outcome, to_generation=to_generation, activates=tr.Activates.DEPLOY_RS,
-                              run_as=run_as)
+        return self._transact(
+            before, outcome, to_generation=to_generation, activates=tr.Activates.DEPLOY_RS, run_as=run_as
+        )
 
     def rollback(self, to: Optional[int] = None, action: str = "switch", check_mode: bool = False) -> Outcome:
         """Go back to generation ``to`` (default: the one before the current one)."""
@@ -355,9 +478,15 @@ class Activator:
             have = ", ".join(str(g.number) for g in before.generations) or "none"
             wanted = "generation %d" % to if to is not None else "generation older than the current one"
             raise self._fail("%s has no %s (generations: %s)" % (self.profile, wanted, have))
-        outcome = Outcome(changed=needs_change(before, target.path, action, target.runs), action=action,
-                          path=target.path, previous_path=before.running_system, activated_path=target.runs,
-                          previous_generation=before.current_number, generation=target.number)
+        outcome = Outcome(
+            changed=needs_change(before, target.path, action, target.runs),
+            action=action,
+            path=target.path,
+            previous_path=before.running_system,
+            activated_path=target.runs,
+            previous_generation=before.current_number,
+            generation=target.number,
+        )
         if check_mode or not outcome.changed:
             return outcome
         return self._transact(before, outcome, to_generation=target.number)
@@ -384,7 +513,7 @@ def _activation_of(tx: tr.Transaction) -> str:
 
 
 def _timed_out(rc: int, limit: int) -> str:
-    """", killed after its activation timeout of N s" when that is why it failed."""
+    """ ", killed after its activation timeout of N s" when that is why it failed."""
     return ", killed after its activation timeout of %ds" % limit if limit and rc == RC_TIMED_OUT else ""
 
 

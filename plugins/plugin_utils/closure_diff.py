@@ -23,8 +23,9 @@ def versions_without_drv(diff: str) -> str:
     return DRV_SUFFIX.sub("", diff)
 
 
-def closure_diff(shell: RemoteShell, cli: NixCli, before: Optional[str], after: str, after_drv: Optional[str],
-                 after_on_target: bool) -> str:
+def closure_diff(
+    shell: RemoteShell, cli: NixCli, before: Optional[str], after: str, after_drv: Optional[str], after_on_target: bool
+) -> str:
     """The closure difference, computed where both sides exist.
 
     On the target when the new system is already there (real closure, with sizes); otherwise,
@@ -43,6 +44,8 @@ def closure_diff(shell: RemoteShell, cli: NixCli, before: Optional[str], after: 
         before_drv = (cli.path_info([before]).get(before) or {}).get("deriver")
         if not before_drv:
             return "(no closure diff: the controller does not have the running system %s)\n" % before
-        return "derivations (not built in check mode):\n" + versions_without_drv(cli.diff_closures(before_drv, after_drv))
+        return "derivations (not built in check mode):\n" + versions_without_drv(
+            cli.diff_closures(before_drv, after_drv)
+        )
     except NixError as exc:
         return "(no closure diff: %s)\n" % exc

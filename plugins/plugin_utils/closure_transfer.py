@@ -76,8 +76,15 @@ def is_valid(shell: RemoteShell, path: str) -> bool:
     return shell.run(running.or_else(argv("nix-store", "--check-validity", path)), privileged=False).rc == 0
 
 
-def ensure(shell: RemoteShell, path: str, transfer: Transfer, nix: NixCli, target: Callable[[], SshTarget],
-           check_mode: bool = False, build_from: Optional[str] = None) -> bool:
+def ensure(
+    shell: RemoteShell,
+    path: str,
+    transfer: Transfer,
+    nix: NixCli,
+    target: Callable[[], SshTarget],
+    check_mode: bool = False,
+    build_from: Optional[str] = None,
+) -> bool:
     """Make ``path`` valid on the target; True when it had to be (or, in check mode, would be) copied.
     ``target`` gives the host's ssh destination, asked for only when pushing. ``build_from``: the
     derivation of ``path``, to build on the target instead (its closure of derivations and sources is
@@ -103,12 +110,21 @@ def check(transfer: Transfer, build_from: Optional[str], host: str) -> None:
     """Refuse a transfer that cannot work before anything is asked of the host."""
     transfer.validate()
     if build_from is not None and transfer.mode == Mode.CACHE:
-        raise NixError("a system built on the target is not pulled from a cache: use copy mode push or substitute "
-                       "with build on target", host=host)
+        raise NixError(
+            "a system built on the target is not pulled from a cache: use copy mode push or substitute "
+            "with build on target",
+            host=host,
+        )
 
 
-def deliver(shell: RemoteShell, path: str, transfer: Transfer, nix: NixCli, target: Callable[[], SshTarget],
-            build_from: Optional[str] = None) -> None:
+def deliver(
+    shell: RemoteShell,
+    path: str,
+    transfer: Transfer,
+    nix: NixCli,
+    target: Callable[[], SshTarget],
+    build_from: Optional[str] = None,
+) -> None:
     """Put ``path``, which the target lacks, on it (see :func:`ensure`, which checks first)."""
     if transfer.mode == Mode.CACHE:
         fetch(shell, path, transfer.cache_url or "")
@@ -122,8 +138,14 @@ def deliver(shell: RemoteShell, path: str, transfer: Transfer, nix: NixCli, targ
         raise NixError("%s is still not valid on the target after the copy" % path, host=shell.label)
 
 
-def push(nix: NixCli, destination: SshTarget, paths: Sequence[str], transfer: Transfer,
-         derivation: bool = False, shell: Optional[RemoteShell] = None) -> None:
+def push(
+    nix: NixCli,
+    destination: SshTarget,
+    paths: Sequence[str],
+    transfer: Transfer,
+    derivation: bool = False,
+    shell: Optional[RemoteShell] = None,
+) -> None:
     """``nix copy`` of the closures of ``paths`` to the target, behind the target's copy lock (two copies
     of one path at once break Nix's protocol), substituting there first in substitute mode. From another
     ssh store (``transfer.from_store``, a build host) no ssh master connection is reused: NIX_SSHOPTS
@@ -134,21 +156,34 @@ def push(nix: NixCli, destination: SshTarget, paths: Sequence[str], transfer: Tr
     if transfer.from_store and transfer.from_store.startswith(("ssh://", "ssh-ng://")):
         destination = destination.without_master()
     token = uuid.uuid4().hex  # marks this copy's Nix program on the host, to end it should the copy stall
-    url = copy_lock.store_url(destination.store_url(transfer.scheme), transfer.scheme, transfer.lock_timeout,
-                              heartbeat=copy_lock.heartbeat_for(transfer.stall_timeout), token=token)
+    url = copy_lock.store_url(
+        destination.store_url(transfer.scheme),
+        transfer.scheme,
+        transfer.lock_timeout,
+        heartbeat=copy_lock.heartbeat_for(transfer.stall_timeout),
+        token=token,
+    )
     try:
-        nix.copy(list(paths), url, env=destination.nix_env(), host=destination.label,
-                 substitute_on_destination=substitute, no_check_sigs=not transfer.check_sigs,
-                 fresh_narinfo=substitute, derivation=derivation, from_store=transfer.from_store,
-                 extra_substituters=[transfer.cache_url] if substitute and transfer.cache_url else [],
-                 stall_timeout=transfer.stall_timeout, destination=destination.label)
+        nix.copy(
+            list(paths),
+            url,
+            env=destination.nix_env(),
+            host=destination.label,
+            substitute_on_destination=substitute,
+            no_check_sigs=not transfer.check_sigs,
+            fresh_narinfo=substitute,
+            derivation=derivation,
+            from_store=transfer.from_store,
+            extra_substituters=[transfer.cache_url] if substitute and transfer.cache_url else [],
+            stall_timeout=transfer.stall_timeout,
+            destination=destination.label,
+        )
     except CopyStalled as stall:
         raise stalled_error(stall, nix, destination, paths, transfer, shell, token)
     except NixError as exc:
         locked = copy_lock.locked_message(exc.stderr)
         if locked:
-            raise NixError("%s; nothing was copied or switched" % locked, command=exc.command,
-                           host=destination.label)
+            raise NixError("%s; nothing was copied or switched" % locked, command=exc.command, host=destination.label)
         if UNSIGNED in exc.stderr:
             raise unsigned_push_error(exc, destination, " ".join(paths))
         if any(words in exc.stderr for words in NO_DAEMON):
@@ -158,8 +193,15 @@ def push(nix: NixCli, destination: SshTarget, paths: Sequence[str], transfer: Tr
         raise
 
 
-def stalled_error(stall: CopyStalled, nix: NixCli, destination: SshTarget, paths: Sequence[str], transfer: Transfer,
-                  shell: Optional[RemoteShell], token: str) -> NixError:
+def stalled_error(
+    stall: CopyStalled,
+    nix: NixCli,
+    destination: SshTarget,
+    paths: Sequence[str],
+    transfer: Transfer,
+    shell: Optional[RemoteShell],
+    token: str,
+) -> NixError:
     """The error of a copy that stalled: how far it got, and which paths of the closure the host still
     lacks (None when it cannot say in time: its store may be what hangs). First the copy's own Nix
     program on the host is ended (as the login user, by the copy's token): nothing else is touched."""
@@ -175,8 +217,9 @@ def stalled_error(stall: CopyStalled, nix: NixCli, destination: SshTarget, paths
                 lacking = copy_progress.parse_lacking(answer.stdout) if answer.rc == 0 else None
             except NixError:
                 lacking = None
-    message = copy_progress.stalled_message(destination.store_url(transfer.scheme), stall.seconds,
-                                            stall.watched.log, stall.watched.written, lacking)
+    message = copy_progress.stalled_message(
+        destination.store_url(transfer.scheme), stall.seconds, stall.watched.log, stall.watched.written, lacking
+    )
     return NixError(message, command=stall.command, host=destination.label)
 
 
@@ -185,11 +228,17 @@ def realise(shell: RemoteShell, drv: str, path: str) -> None:
     substituters); it must give ``path``, the system the controller evaluated."""
     built = shell.run(argv("nix-store", "--realise", drv))
     if built.rc != 0:
-        raise NixError("building %s on the target failed; nothing was switched" % drv, rc=built.rc,
-                       stderr=built.stderr, host=shell.label)
+        raise NixError(
+            "building %s on the target failed; nothing was switched" % drv,
+            rc=built.rc,
+            stderr=built.stderr,
+            host=shell.label,
+        )
     if path not in built.stdout.split():
-        raise NixError("building %s on the target gave %s, not %s" % (drv, built.stdout.strip() or "nothing", path),
-                       host=shell.label)
+        raise NixError(
+            "building %s on the target gave %s, not %s" % (drv, built.stdout.strip() or "nothing", path),
+            host=shell.label,
+        )
 
 
 def unsigned_push_error(exc: NixError, destination: SshTarget, path: str) -> NixError:
@@ -201,7 +250,12 @@ def unsigned_push_error(exc: NixError, destination: SshTarget, path: str) -> Nix
         "the host trusts (nix store sign --key-file KEY --recursive PATH, or secret-key-files in the controller's "
         "nix.conf; check_sigs: true then also checks the signatures on the way), or add %s to the host's "
         "trusted-users (nixfleet.nixos.nix_conf trusted_users; on NixOS nix.settings.trusted-users); nothing was "
-        "switched" % (user, path, user), command=exc.command, rc=exc.rc, stderr=exc.stderr, host=destination.label)
+        "switched" % (user, path, user),
+        command=exc.command,
+        rc=exc.rc,
+        stderr=exc.stderr,
+        host=destination.label,
+    )
 
 
 def no_daemon_error(exc: NixError, destination: SshTarget) -> NixError:
@@ -210,7 +264,12 @@ def no_daemon_error(exc: NixError, destination: SshTarget) -> NixError:
     return NixError(
         "the copy logged in as %s, but Nix there could not talk to the host's nix-daemon, which a user other than "
         "root copies through: is nix-daemon running on the host (systemctl status nix-daemon)? nothing was "
-        "switched" % user, command=exc.command, rc=exc.rc, stderr=exc.stderr, host=destination.label)
+        "switched" % user,
+        command=exc.command,
+        rc=exc.rc,
+        stderr=exc.stderr,
+        host=destination.label,
+    )
 
 
 def fetch(shell: RemoteShell, path: str, cache_url: str) -> None:
@@ -219,10 +278,15 @@ def fetch(shell: RemoteShell, path: str, cache_url: str) -> None:
     if fetched.rc == 0:
         return
     if UNTRUSTED in fetched.stderr:
-        raise NixError("%s refused %s from %s: it is not signed by any key in the host's trusted-public-keys. "
-                       "Add the cache's public key there (nixfleet.nixos.nix_conf, role substituters; on NixOS "
-                       "nix.settings.trusted-public-keys), or sign the paths with a key the host trusts; "
-                       "nothing was switched" % (shell.label, path, cache_url), rc=fetched.rc,
-                       stderr=fetched.stderr, host=shell.label)
-    raise NixError("fetching %s from %s failed" % (path, cache_url), rc=fetched.rc, stderr=fetched.stderr,
-                   host=shell.label)
+        raise NixError(
+            "%s refused %s from %s: it is not signed by any key in the host's trusted-public-keys. "
+            "Add the cache's public key there (nixfleet.nixos.nix_conf, role substituters; on NixOS "
+            "nix.settings.trusted-public-keys), or sign the paths with a key the host trusts; "
+            "nothing was switched" % (shell.label, path, cache_url),
+            rc=fetched.rc,
+            stderr=fetched.stderr,
+            host=shell.label,
+        )
+    raise NixError(
+        "fetching %s from %s failed" % (path, cache_url), rc=fetched.rc, stderr=fetched.stderr, host=shell.label
+    )

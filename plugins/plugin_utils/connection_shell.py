@@ -78,8 +78,11 @@ class ConnectionShell(RemoteShell):
     def _no_log(self, sensitive: bool) -> Iterator[None]:
         """The connection logs a command's output at -vvv unless its play context says no_log (it
         then logs "censored"); it may hold its own copy of the context."""
-        contexts = {id(c): c for c in (self._action._play_context,
-                                       getattr(self._action._connection, "_play_context", None)) if c is not None}
+        contexts = {
+            id(c): c
+            for c in (self._action._play_context, getattr(self._action._connection, "_play_context", None))
+            if c is not None
+        }
         saved = {key: context.no_log for key, context in contexts.items()}
         if sensitive:
             for context in contexts.values():

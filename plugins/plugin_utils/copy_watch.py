@@ -49,16 +49,27 @@ def _io(pid: int) -> Optional[Tuple[int, int]]:
         return None
 
 
-def run(argv: Sequence[str], env: Optional[Mapping[str, str]] = None, stall_timeout: int = 0,
-        log: Optional[CopyLog] = None, feed: Optional[Callable[[str], None]] = None) -> WatchedCopy:
+def run(
+    argv: Sequence[str],
+    env: Optional[Mapping[str, str]] = None,
+    stall_timeout: int = 0,
+    log: Optional[CopyLog] = None,
+    feed: Optional[Callable[[str], None]] = None,
+) -> WatchedCopy:
     """Run ``argv`` (a ``nix copy`` with ``--log-format internal-json``); ``stall_timeout`` seconds
     without progress end it (0: never). Never raises on exit codes. Its stderr lines go to ``feed``
     (default: ``log.feed``; a live progress reader feeds ``log`` itself)."""
     full_env = dict(os.environ)
     full_env.update(env or {})
     try:
-        proc = subprocess.Popen(list(argv), stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                                env=full_env, start_new_session=True)
+        proc = subprocess.Popen(
+            list(argv),
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            env=full_env,
+            start_new_session=True,
+        )
     except FileNotFoundError:
         raise NixError("%s: command not found; %s" % (argv[0], INSTALL_HINT), command=argv)
     watched = WatchedCopy(CommandResult(list(argv), 0, "", ""), log if log is not None else CopyLog())
@@ -146,7 +157,12 @@ class CopyStalled(NixError):
     """A copy that made no progress for its stall timeout and was ended (``watched`` says how far it got)."""
 
     def __init__(self, what: str, watched: WatchedCopy, seconds: int, host: Optional[str] = None) -> None:
-        super().__init__("%s made no progress for %d s and was stopped" % (what, seconds),
-                         command=watched.result.argv, rc=watched.result.rc, stderr=watched.result.stderr, host=host)
+        super().__init__(
+            "%s made no progress for %d s and was stopped" % (what, seconds),
+            command=watched.result.argv,
+            rc=watched.result.rc,
+            stderr=watched.result.stderr,
+            host=host,
+        )
         self.watched = watched
         self.seconds = seconds

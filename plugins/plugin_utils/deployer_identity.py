@@ -23,4 +23,9 @@ def controller_identity() -> str:
 def owner_label(host: str, what: str) -> str:
     """Who holds the deploy lock, as the next deployer will read it."""
     return "%s pid %d, deploying %s to %s since %s" % (
-        controller_identity(), os.getpid(), what, host, time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()))
+        controller_identity(),
+        os.getpid(),
+        what,
+        host,
+        time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+    )

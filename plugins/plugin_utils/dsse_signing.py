@@ -25,6 +25,7 @@ class PublicKey:
 
 def _raw(public: Ed25519PublicKey) -> bytes:
     from cryptography.hazmat.primitives import serialization
+
     return public.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
 
 
@@ -36,6 +37,7 @@ def private_key(text: str, option: str = "key") -> Ed25519PrivateKey:
     """An Ed25519 private key from its PEM or OpenSSH text."""
     from cryptography.hazmat.primitives import serialization
     from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
     data = (text or "").strip().encode("utf-8") + b"\n"
     try:
         if b"OPENSSH PRIVATE KEY" in data:
@@ -53,6 +55,7 @@ def public_key(text: str, option: str = "keys") -> PublicKey:
     """An Ed25519 public key from PEM or an OpenSSH ``ssh-ed25519`` line."""
     from cryptography.hazmat.primitives import serialization
     from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+
     data = (text or "").strip().encode("utf-8")
     try:
         if data.startswith(b"ssh-"):
@@ -77,6 +80,7 @@ def verified_by(envelope: Any, trusted: List[PublicKey]) -> Tuple[bytes, Optiona
     """The envelope's payload and the id of the first trusted key whose signature over it holds
     (None: no trusted key signed it). A ``ProvenanceError`` when it is no envelope."""
     from cryptography.exceptions import InvalidSignature
+
     body, signatures = pv.opened(envelope)
     message = pv.pae(envelope["payloadType"], body)
     for keyid, signature in signatures:

@@ -88,8 +88,12 @@ def entry_key(ref: str, settings: NixSettings, env: Optional[Mapping[str, str]] 
 
 
 def _is_entry(value: object) -> bool:
-    return (isinstance(value, dict) and isinstance(value.get("drvPath"), str) and isinstance(value.get("path"), str)
-            and value["drvPath"].endswith(".drv"))
+    return (
+        isinstance(value, dict)
+        and isinstance(value.get("drvPath"), str)
+        and isinstance(value.get("path"), str)
+        and value["drvPath"].endswith(".drv")
+    )
 
 
 class AnsibleCacheStore:
@@ -98,8 +102,9 @@ class AnsibleCacheStore:
     what AWX jobs, each in a fresh container, share. ``timeout`` seconds (0: entries never expire;
     a key changes with the flake anyway)."""
 
-    def __init__(self, plugin: str, connection: Optional[str], prefix: str = "nixfleet_evaluations_",
-                 timeout: int = 0) -> None:
+    def __init__(
+        self, plugin: str, connection: Optional[str], prefix: str = "nixfleet_evaluations_", timeout: int = 0
+    ) -> None:
         from ansible.plugins.loader import cache_loader  # only where Ansible runs this
 
         self.name = plugin

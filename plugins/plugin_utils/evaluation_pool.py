@@ -36,7 +36,7 @@ from typing import Any, Callable, Deque, Dict, List, Sequence, Tuple
 
 from ansible_collections.nixfleet.nixos.plugins.module_utils.errors import NixError, NixTooOld, nix_error_text
 
-MIB = 2 ** 20
+MIB = 2**20
 # What the evaluation may use at once by default: fits an AWX execution pod of 4 GiB with room for
 # ansible-playbook and its forks. docs/inventory.md ("Evaluation memory") says how to choose it.
 DEFAULT_BUDGET_MIB = 3072
@@ -95,11 +95,15 @@ class PoolReport:
     failed: Dict[str, str] = field(default_factory=dict)
 
     def to_result(self) -> Dict[str, Any]:
-        return {"processes": self.processes, "chunk_sizes": self.chunk_sizes,
-                "peak_rss_mib": round(self.peak_rss / MIB, 1),
-                "peak_concurrent_rss_mib": round(self.peak_concurrent_rss / MIB, 1),
-                "per_host_rss_mib": round(self.per_host_rss / MIB, 1), "cpu_seconds": round(self.cpu, 2),
-                "over_budget_mib": {host: round(rss / MIB, 1) for host, rss in self.over_budget.items()}}
+        return {
+            "processes": self.processes,
+            "chunk_sizes": self.chunk_sizes,
+            "peak_rss_mib": round(self.peak_rss / MIB, 1),
+            "peak_concurrent_rss_mib": round(self.peak_concurrent_rss / MIB, 1),
+            "per_host_rss_mib": round(self.per_host_rss / MIB, 1),
+            "cpu_seconds": round(self.cpu, 2),
+            "over_budget_mib": {host: round(rss / MIB, 1) for host, rss in self.over_budget.items()},
+        }
 
 
 class EvaluationPool:
@@ -107,9 +111,15 @@ class EvaluationPool:
     ``kind``: hosts of different kinds (a NixOS system, a small deploy-rs profile) cost differently;
     each kind's cost is learnt on its own, and a chunk holds hosts of one kind."""
 
-    def __init__(self, evaluate: Evaluate, budget: int, workers: int, min_hosts: int = MIN_HOSTS_PER_PROCESS,
-                 kind: Callable[[str], str] = lambda _host: "",
-                 on_progress: Callable[[int, int], None] = lambda _done, _total: None) -> None:
+    def __init__(
+        self,
+        evaluate: Evaluate,
+        budget: int,
+        workers: int,
+        min_hosts: int = MIN_HOSTS_PER_PROCESS,
+        kind: Callable[[str], str] = lambda _host: "",
+        on_progress: Callable[[int, int], None] = lambda _done, _total: None,
+    ) -> None:
         if budget <= 0 or workers <= 0:
             raise ValueError("the evaluation needs a positive memory budget and at least one worker")
         self._evaluate = evaluate

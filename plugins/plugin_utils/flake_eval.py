@@ -26,7 +26,12 @@ from ansible_collections.nixfleet.nixos.plugins.module_utils.flake_ref import lo
 from ansible_collections.nixfleet.nixos.plugins.plugin_utils.live_progress import run_pool
 from ansible_collections.nixfleet.nixos.plugins.plugin_utils.progress import OFF, Progress
 from ansible_collections.nixfleet.nixos.plugins.plugin_utils.evaluation_pool import (
-    DEFAULT_BUDGET_MIB, MIB, ChunkResult, EvaluationPool, PoolReport)
+    DEFAULT_BUDGET_MIB,
+    MIB,
+    ChunkResult,
+    EvaluationPool,
+    PoolReport,
+)
 from ansible_collections.nixfleet.nixos.plugins.plugin_utils.nix_cli import NixCli
 
 
@@ -39,24 +44,35 @@ class FlakeInventory:
     evaluation: Optional[PoolReport] = None  # how the hosts were read (not cached)
 
     def to_dict(self) -> Dict[str, Any]:
-        return {"ref": self.ref, "locked_ref": self.locked_ref, "warnings": self.warnings,
-                "hosts": [asdict(h) for h in self.hosts]}
+        return {
+            "ref": self.ref,
+            "locked_ref": self.locked_ref,
+            "warnings": self.warnings,
+            "hosts": [asdict(h) for h in self.hosts],
+        }
 
     @classmethod
     def from_dict(cls, data: Dict[str, Any]) -> "FlakeInventory":
-        return cls(data["ref"], data["locked_ref"], [fi.FlakeHost(**h) for h in data["hosts"]],
-                   list(data.get("warnings") or []))
+        return cls(
+            data["ref"],
+            data["locked_ref"],
+            [fi.FlakeHost(**h) for h in data["hosts"]],
+            list(data.get("warnings") or []),
+        )
 
 
 def _eval_installables(cli: NixCli, ref: str, host_filter: Sequence[str]) -> Dict[str, Any]:
     """With input-changing flags: the outputs through installables (three processes, not chunked)."""
     function = fi.metadata_function(host_filter)
-    configurations = cli.eval_json("%s#nixosConfigurations" % ref,
-                                   apply="c: (%s { nixosConfigurations = c; }).configurations" % function)
+    configurations = cli.eval_json(
+        "%s#nixosConfigurations" % ref, apply="c: (%s { nixosConfigurations = c; }).configurations" % function
+    )
     optional = {}
     for output, kind in (("deploy", "nodes"), ("colmenaHive", "hive")):
         try:
-            optional[kind] = cli.eval_json("%s#%s" % (ref, output), apply="o: (%s { %s = o; }).%s" % (function, output, kind))
+            optional[kind] = cli.eval_json(
+                "%s#%s" % (ref, output), apply="o: (%s { %s = o; }).%s" % (function, output, kind)
+            )
         except NixError as exc:
             if "does not provide attribute" not in exc.stderr:
                 raise
@@ -73,14 +89,17 @@ def _by_host(answer: Dict[str, Dict[str, Any]]) -> Dict[str, Dict[str, Any]]:
     return hosts
 
 
-def _eval_in_chunks(cli: NixCli, ref: str, host_filter: Sequence[str], pool: EvaluationPool,
-                    progress: Progress = OFF) -> Dict[str, Any]:
+def _eval_in_chunks(
+    cli: NixCli, ref: str, host_filter: Sequence[str], pool: EvaluationPool, progress: Progress = OFF
+) -> Dict[str, Any]:
     """The listing with the first chunk (measured), then the other hosts through ``pool``."""
     first = pool.first_chunk_size()
     started = time.monotonic()
     measured: Optional[Any] = None
     try:
-        listing, measured = cli.eval_expr_measured(fi.listing_expression(ref, host_filter, first), "nix eval of %s" % ref)
+        listing, measured = cli.eval_expr_measured(
+            fi.listing_expression(ref, host_filter, first), "nix eval of %s" % ref
+        )
     except NixTooOld:
         raise
     except NixError as exc:  # the flake, or one of the first hosts, does not evaluate: the names alone
@@ -97,7 +116,7 @@ def _eval_in_chunks(cli: NixCli, ref: str, host_filter: Sequence[str], pool: Eva
         pool.seed(done, ChunkResult(per_host, measured.max_rss, measured.cpu), started)
     else:
         done = []
-    per_host.update(run_pool(progress, pool, names[len(done):], len(done)))
+    per_host.update(run_pool(progress, pool, names[len(done) :], len(done)))
     for name, kinds in per_host.items():
         for kind, info in kinds.items():
             data[kind][name] = info
@@ -112,9 +131,12 @@ def _eval_in_chunks(cli: NixCli, ref: str, host_filter: Sequence[str], pool: Eva
 def _error_of(cli: NixCli, ref: str, host: fi.FlakeHost) -> str:
     """Nix's own message for why ``host``'s metadata does not evaluate."""
     value = "%s.%s" % (fi.flake_view(ref), host.attr)
-    forced = "builtins.seq %s.config true" % value if not host.attr.startswith("deploy.nodes.") \
-        else "builtins.deepSeq [ (%s.hostname or null) (%s.sshUser or null) (%s.sshOpts or null) ] true" \
+    forced = (
+        "builtins.seq %s.config true" % value
+        if not host.attr.startswith("deploy.nodes.")
+        else "builtins.deepSeq [ (%s.hostname or null) (%s.sshUser or null) (%s.sshOpts or null) ] true"
         % (value, value, value)
+    )
     try:
         cli.eval_expr_json(forced)
     except NixError as exc:
@@ -122,8 +144,14 @@ def _error_of(cli: NixCli, ref: str, host: fi.FlakeHost) -> str:
     return "it failed to evaluate in the combined evaluation"
 
 
-def read_flake(cli: NixCli, ref: str, host_filter: Sequence[str] = (), workers: int = 1,
-               budget: int = DEFAULT_BUDGET_MIB * MIB, progress: Progress = OFF) -> FlakeInventory:
+def read_flake(
+    cli: NixCli,
+    ref: str,
+    host_filter: Sequence[str] = (),
+    workers: int = 1,
+    budget: int = DEFAULT_BUDGET_MIB * MIB,
+    progress: Progress = OFF,
+) -> FlakeInventory:
     """Every host the flake declares (filtered by ``host_filter`` globs), read by at most ``workers``
     processes at once within ``budget`` bytes (``progress``: "evaluating 12/50 hosts" as they are)."""
     pool: Optional[EvaluationPool] = None
@@ -137,21 +165,26 @@ def read_flake(cli: NixCli, ref: str, host_filter: Sequence[str] = (), workers: 
     warnings = []
     if data.get("colmena") == fi.RAW_COLMENA_UNREAD:
         warnings.append("nixfleet.nixos.flake: %s" % fi.raw_colmena_warning(ref))
-    for name, rss in (pool.report.over_budget.items() if pool else ()):
-        warnings.append("nixfleet.nixos.flake: host %s alone needed %d MiB to evaluate, more than the evaluation "
-                        "memory budget (%d MiB); raise the inventory's eval_memory_budget if the controller has the "
-                        "memory" % (name, rss // MIB, budget // MIB))
+    for name, rss in pool.report.over_budget.items() if pool else ():
+        warnings.append(
+            "nixfleet.nixos.flake: host %s alone needed %d MiB to evaluate, more than the evaluation "
+            "memory budget (%d MiB); raise the inventory's eval_memory_budget if the controller has the "
+            "memory" % (name, rss // MIB, budget // MIB)
+        )
     for host in hosts:
         if host.error:
             host.error = errors.get(host.name) or _error_of(cli, ref, host)
-            warnings.append("nixfleet.nixos.flake: host %s is listed without metadata because %s does not "
-                            "evaluate: %s" % (host.name, host.attr, host.error))
+            warnings.append(
+                "nixfleet.nixos.flake: host %s is listed without metadata because %s does not "
+                "evaluate: %s" % (host.name, host.attr, host.error)
+            )
         warnings.extend("nixfleet.nixos.flake: %s" % w for w in host.settings_warnings)
         if host.settings_error:
             warnings.append("nixfleet.nixos.flake: %s (the deploy fails this host)" % host.settings_error)
     source = data.get("source") or {}
-    return FlakeInventory(ref, locked_ref(ref, source) if source else ref, hosts, warnings,
-                          pool.report if pool else None)
+    return FlakeInventory(
+        ref, locked_ref(ref, source) if source else ref, hosts, warnings, pool.report if pool else None
+    )
 
 
 def _eval_chunk(cli: NixCli, ref: str, names: List[str]) -> ChunkResult:

@@ -21,8 +21,9 @@ SKIP_DIRS = {".git", ".direnv", "result"}
 
 
 def _git(top: str, *args: str) -> bytes:
-    return subprocess.run(["git", "-C", top] + list(args), stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
-                          check=True).stdout
+    return subprocess.run(
+        ["git", "-C", top] + list(args), stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, check=True
+    ).stdout
 
 
 def _git_fingerprint(top: str, directory: str) -> str:
@@ -30,15 +31,21 @@ def _git_fingerprint(top: str, directory: str) -> str:
     digest = hashlib.sha256()
     digest.update(_git(top, "rev-parse", "--verify", "-q", "HEAD") if _has_head(top) else b"no-head")
     rel = os.path.relpath(directory, top)
-    digest.update(_git(top, "diff", "HEAD" if _has_head(top) else "--cached", "--binary", "--no-ext-diff",
-                       "--", rel))
+    digest.update(_git(top, "diff", "HEAD" if _has_head(top) else "--cached", "--binary", "--no-ext-diff", "--", rel))
     digest.update(_git(top, "ls-files", "-s", "--", rel))
     return "git:" + digest.hexdigest()
 
 
 def _has_head(top: str) -> bool:
-    return subprocess.run(["git", "-C", top, "rev-parse", "--verify", "-q", "HEAD"], stdout=subprocess.DEVNULL,
-                          stderr=subprocess.DEVNULL, check=False).returncode == 0
+    return (
+        subprocess.run(
+            ["git", "-C", top, "rev-parse", "--verify", "-q", "HEAD"],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            check=False,
+        ).returncode
+        == 0
+    )
 
 
 def _tree_fingerprint(directory: str) -> str:

@@ -55,9 +55,15 @@ class FleetTask:
     """One task (``task_id``) of one ansible-playbook run (``playbook_pid``) on many hosts: each host's
     state in a file, the task's line from all of them (``render(states, seconds)``)."""
 
-    def __init__(self, progress: Progress, task_id: str, kind: str,
-                 render: Callable[[List[Dict], float], progress_text.Line],
-                 playbook_pid: Optional[int] = None, base: Optional[str] = None) -> None:
+    def __init__(
+        self,
+        progress: Progress,
+        task_id: str,
+        kind: str,
+        render: Callable[[List[Dict], float], progress_text.Line],
+        playbook_pid: Optional[int] = None,
+        base: Optional[str] = None,
+    ) -> None:
         self.progress = progress
         self.render = render
         base = base or base_directory()
@@ -137,32 +143,70 @@ class FleetTask:
 class FleetCopies(FleetTask):
     """A task's copies to many hosts: "copying to 3/14 hosts: 40/120 paths, 1.2/3.4 GiB"."""
 
-    def __init__(self, progress: Progress, task_id: str, playbook_pid: Optional[int] = None,
-                 base: Optional[str] = None) -> None:
-        super().__init__(progress, task_id, "copy",
-                         lambda states, seconds: progress_text.fleet_copying(summary(states), seconds), playbook_pid, base)
+    def __init__(
+        self, progress: Progress, task_id: str, playbook_pid: Optional[int] = None, base: Optional[str] = None
+    ) -> None:
+        super().__init__(
+            progress,
+            task_id,
+            "copy",
+            lambda states, seconds: progress_text.fleet_copying(summary(states), seconds),
+            playbook_pid,
+            base,
+        )
 
     def update(self, host: str, log: NixLog, finished: bool = False) -> None:
-        self.record(host, {"paths": [log.paths_copied, max(log.copies.expected, log.missing or 0)],
-                           "bytes": [log.copied_bytes, log.bytes_expected], "written": log.written or 0}, finished)
+        self.record(
+            host,
+            {
+                "paths": [log.paths_copied, max(log.copies.expected, log.missing or 0)],
+                "bytes": [log.copied_bytes, log.bytes_expected],
+                "written": log.written or 0,
+            },
+            finished,
+        )
 
 
 class FleetHosts(FleetTask):
     """A task on many hosts, counted: "activating 8/50 hosts" (hosts done of ``total``, the play's batch)."""
 
-    def __init__(self, progress: Progress, task_id: str, phase: progress_text.Phase, total: int,
-                 playbook_pid: Optional[int] = None, base: Optional[str] = None) -> None:
-        super().__init__(progress, task_id, phase.name.lower(), lambda states, seconds: progress_text.hosts_done(
-            phase, sum(1 for s in states if s.get("finished")), max(total, len(states)), seconds,
-            waiting=sum(1 for s in states if s.get("confirming") and not s.get("finished"))), playbook_pid, base)
+    def __init__(
+        self,
+        progress: Progress,
+        task_id: str,
+        phase: progress_text.Phase,
+        total: int,
+        playbook_pid: Optional[int] = None,
+        base: Optional[str] = None,
+    ) -> None:
+        super().__init__(
+            progress,
+            task_id,
+            phase.name.lower(),
+            lambda states, seconds: progress_text.hosts_done(
+                phase,
+                sum(1 for s in states if s.get("finished")),
+                max(total, len(states)),
+                seconds,
+                waiting=sum(1 for s in states if s.get("confirming") and not s.get("finished")),
+            ),
+            playbook_pid,
+            base,
+        )
 
 
 def summary(states: List[Dict]) -> progress_text.FleetCopy:
     """The sum of the hosts' copies."""
+
     def total(key: str, index: int) -> int:
         return sum(int((s.get(key) or [0, 0])[index]) for s in states)
 
-    return progress_text.FleetCopy(hosts=len(states), done=sum(1 for s in states if s.get("finished")),
-                                   paths=total("paths", 0), paths_expected=total("paths", 1),
-                                   bytes=total("bytes", 0), bytes_expected=total("bytes", 1),
-                                   written=sum(int(s.get("written") or 0) for s in states))
+    return progress_text.FleetCopy(
+        hosts=len(states),
+        done=sum(1 for s in states if s.get("finished")),
+        paths=total("paths", 0),
+        paths_expected=total("paths", 1),
+        bytes=total("bytes", 0),
+        bytes_expected=total("bytes", 1),
+        written=sum(int(s.get("written") or 0) for s in states),
+    )

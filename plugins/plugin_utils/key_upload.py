@@ -53,8 +53,13 @@ def content_of(host: str, key: dk.KeySpec) -> str:
     made = process.run(key.value, timeout=KEY_COMMAND_TIMEOUT)
     if not made.ok:
         # stdout is left out: it may be part of the secret
-        raise NixError("%s: keyCommand failed; nothing was uploaded or switched" % where, command=key.value,
-                       rc=made.rc, stderr=made.stderr, host=host)
+        raise NixError(
+            "%s: keyCommand failed; nothing was uploaded or switched" % where,
+            command=key.value,
+            rc=made.rc,
+            stderr=made.stderr,
+            host=host,
+        )
     return made.stdout
 
 
@@ -79,21 +84,30 @@ def upload(shell: RemoteShell, keys: Sequence[ReadyKey], stage: dk.UploadAt, che
             continue
         if uid is None or gid is None:
             option, name = ("user", spec.user) if uid is None else ("group", spec.group)
-            raise NixError("key %r: %s %r does not exist on the host (%s); nothing was written"
-                           % (spec.attr, option, name, stage.value), host=shell.label)
+            raise NixError(
+                "key %r: %s %r does not exist on the host (%s); nothing was written"
+                % (spec.attr, option, name, stage.value),
+                host=shell.label,
+            )
         try:
             reason = dk.plan(current, spec, key.content, uid, gid)
         except dk.KeySpecError as exc:
             raise NixError(str(exc), host=shell.label)
         same = current.content == key.content
         after = tf.FileState("file", uid, gid, spec.mode, key.content)
-        result.diffs.append({"before_header": spec.path, "after_header": spec.path,
-                             "before": dk.describe(spec, current, "as on the host"),
-                             "after": dk.describe(spec, after, "as on the host" if same else "new")})
+        result.diffs.append(
+            {
+                "before_header": spec.path,
+                "after_header": spec.path,
+                "before": dk.describe(spec, current, "as on the host"),
+                "after": dk.describe(spec, after, "as on the host" if same else "new"),
+            }
+        )
         if reason is None:
             continue
         result.changed.append(spec.path)
         if not check_mode:
-            remote_files.install(shell, spec.path, key.content, spec.mode, spec.user, spec.group, dir_mode=0o750,
-                                 sensitive=True)
+            remote_files.install(
+                shell, spec.path, key.content, spec.mode, spec.user, spec.group, dir_mode=0o750, sensitive=True
+            )
     return result

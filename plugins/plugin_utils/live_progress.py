@@ -28,8 +28,13 @@ class Ticking:
     """Shows ``render(seconds since start)`` at the start, every interval and at the end (a context
     manager); ``show()`` any time something changed (the throttle decides)."""
 
-    def __init__(self, progress: Progress, render: Callable[[float], progress_text.Line], per_host: bool = False,
-                 on_tick: Optional[Callable[[bool], None]] = None) -> None:
+    def __init__(
+        self,
+        progress: Progress,
+        render: Callable[[float], progress_text.Line],
+        per_host: bool = False,
+        on_tick: Optional[Callable[[bool], None]] = None,
+    ) -> None:
         self.progress = progress
         self.render = render
         self.per_host = per_host  # its lines only with -v
@@ -75,11 +80,20 @@ class Ticking:
 class LiveLog(Ticking):
     """A nix command's progress: pass ``feed`` as its stderr line reader."""
 
-    def __init__(self, progress: Progress, render: Render, per_host: bool = False,
-                 on_tick: Optional[Callable[[NixLog, bool], None]] = None) -> None:
+    def __init__(
+        self,
+        progress: Progress,
+        render: Render,
+        per_host: bool = False,
+        on_tick: Optional[Callable[[NixLog, bool], None]] = None,
+    ) -> None:
         self.log = NixLog()
-        super().__init__(progress, lambda elapsed: render(self.log, elapsed), per_host,
-                         (lambda finished: on_tick(self.log, finished)) if on_tick else None)
+        super().__init__(
+            progress,
+            lambda elapsed: render(self.log, elapsed),
+            per_host,
+            (lambda finished: on_tick(self.log, finished)) if on_tick else None,
+        )
 
     def feed(self, text: str) -> None:
         with self.lock:
@@ -95,6 +109,7 @@ def run_pool(progress: Progress, pool: EvaluationPool, hosts: Sequence[str], alr
     (``already``: hosts evaluated before, e.g. with the flake's listing, counted in)."""
     counts = [already, already + len(hosts)]
     with Ticking(progress, lambda elapsed: progress_text.evaluating(counts[0], counts[1], elapsed)) as ticking:
+
         def evaluated(done: int, total: int) -> None:
             counts[:] = [already + done, already + total]
             ticking.show()

@@ -34,18 +34,29 @@ def load(path: str) -> dm.Manifest:
         raise NixError("%s; nothing was deployed" % exc)
 
 
-def systems(nix: NixCli, manifest: dm.Manifest, manifest_file: str, hosts: Sequence[str],
-            inventory_hosts: Sequence[str], cache: str, trusted_public_keys: Sequence[str]) -> BuildReport:
+def systems(
+    nix: NixCli,
+    manifest: dm.Manifest,
+    manifest_file: str,
+    hosts: Sequence[str],
+    inventory_hosts: Sequence[str],
+    cache: str,
+    trusted_public_keys: Sequence[str],
+) -> BuildReport:
     """The systems of ``hosts`` (the play's) from ``manifest``, checked against ``cache``; a
     ``NixError`` (nothing deployed anywhere) when the manifest itself cannot be used, as when it names
     a host the inventory (``inventory_hosts``) does not have."""
     unknown = sorted(set(manifest.hosts) - set(inventory_hosts))
     if unknown:
-        raise NixError("manifest %s names hosts that are not in the inventory: %s; nothing was deployed "
-                       "(build the manifest from the same inventory)" % (manifest_file, ", ".join(unknown)))
+        raise NixError(
+            "manifest %s names hosts that are not in the inventory: %s; nothing was deployed "
+            "(build the manifest from the same inventory)" % (manifest_file, ", ".join(unknown))
+        )
     if not trusted_public_keys:
-        raise NixError("a manifest deploy needs the public keys its systems must be signed with "
-                       "(nixos_deploy_manifest_trusted_keys / trusted_public_keys); nothing was deployed")
+        raise NixError(
+            "a manifest deploy needs the public keys its systems must be signed with "
+            "(nixos_deploy_manifest_trusted_keys / trusted_public_keys); nothing was deployed"
+        )
     try:
         validate_store_url(cache, "the manifest's cache")
     except NixConfError as exc:
@@ -61,8 +72,11 @@ def systems(nix: NixCli, manifest: dm.Manifest, manifest_file: str, hosts: Seque
     report.nix_calls.append("path-info")
     infos = nix.path_info(paths, store=cache, fresh_narinfo=True)
     report.nix_calls.append("store verify")
-    unsigned = {} if nix.verify_signatures(paths, cache, trusted_public_keys).ok else \
-        _unsigned(nix, paths, cache, trusted_public_keys, report.nix_calls)
+    unsigned = (
+        {}
+        if nix.verify_signatures(paths, cache, trusted_public_keys).ok
+        else _unsigned(nix, paths, cache, trusted_public_keys, report.nix_calls)
+    )
     for host, entry in sorted(wanted.items()):
         reason = _refusal(nix, entry.path, cache, infos, unsigned, report.nix_calls)
         if reason:
@@ -90,8 +104,7 @@ def _refusal(nix: NixCli, path: str, cache: str, infos: Dict, unsigned: Dict[str
     if infos.get(path) is None:
         return "it is not in the cache %s" % cache
     if path in unsigned:
-        return ("its closure is not signed by any of the trusted keys (or not wholly in the cache): %s"
-                % unsigned[path])
+        return "its closure is not signed by any of the trusted keys (or not wholly in the cache): %s" % unsigned[path]
     calls.append("store ls")
     if not nix.store_has("%s/%s" % (path, SWITCH), cache):
         return "it is not a NixOS system (no %s)" % SWITCH

@@ -25,9 +25,15 @@ from ansible_collections.nixfleet.nixos.plugins.plugin_utils.progress import OFF
 class NixCli:
     """Runs ``nix`` with one set of settings (binary, extra args, environment)."""
 
-    def __init__(self, settings: Optional[cmd.NixSettings] = None, env: Optional[Mapping[str, str]] = None,
-                 runner=run, watcher=copy_watch.run, progress: Progress = OFF,
-                 fleet_copies: Optional[FleetCopies] = None) -> None:
+    def __init__(
+        self,
+        settings: Optional[cmd.NixSettings] = None,
+        env: Optional[Mapping[str, str]] = None,
+        runner=run,
+        watcher=copy_watch.run,
+        progress: Progress = OFF,
+        fleet_copies: Optional[FleetCopies] = None,
+    ) -> None:
         self.settings = settings or cmd.NixSettings()
         self.progress = progress  # live lines of builds and copies (off unless an action plugin sets it)
         self.fleet_copies = fleet_copies  # the task's copies to many hosts, one line for all
@@ -36,8 +42,9 @@ class NixCli:
         self._watch = watcher
         self._version: Optional[NixVersion] = None
 
-    def _call(self, argv: List[str], what: str, host: Optional[str] = None,
-              env: Optional[Mapping[str, str]] = None) -> CommandResult:
+    def _call(
+        self, argv: List[str], what: str, host: Optional[str] = None, env: Optional[Mapping[str, str]] = None
+    ) -> CommandResult:
         merged = dict(self.env)
         merged.update(env or {})
         return self._checked(self._run(argv, env=merged), what, host)
@@ -93,8 +100,9 @@ class NixCli:
         """Build the ``out`` of every store derivation in one ``nix build --keep-going``:
         ``{drvPath: out path}``."""
         version = self.version()
-        argv = cmd.build_derivations_argv(self.settings, [version.derivation_output(d) for d in drvs],
-                                          log_format=LOG_FORMAT)
+        argv = cmd.build_derivations_argv(
+            self.settings, [version.derivation_output(d) for d in drvs], log_format=LOG_FORMAT
+        )
         built = self._call_logged(argv, "nix build", progress_text.building)
         return {r["drvPath"]: r["outputs"]["out"] for r in cmd.parse_build_json(built.stdout)}
 
@@ -112,28 +120,51 @@ class NixCli:
         module_utils.closure_graph.parse_dot)."""
         return self._call(cmd.graph_argv(paths), "nix-store --query --graph").stdout
 
-    def copy(self, paths: Sequence[str], to: str, env: Optional[Mapping[str, str]] = None,
-             host: Optional[str] = None, substitute_on_destination: bool = False,
-             no_check_sigs: bool = False, fresh_narinfo: bool = False,
-             extra_substituters: Sequence[str] = (), derivation: bool = False,
-             from_store: Optional[str] = None, stall_timeout: int = 0, destination: Optional[str] = None,
-             phase: progress_text.Phase = progress_text.Phase.COPYING) -> CommandResult:
+    def copy(
+        self,
+        paths: Sequence[str],
+        to: str,
+        env: Optional[Mapping[str, str]] = None,
+        host: Optional[str] = None,
+        substitute_on_destination: bool = False,
+        no_check_sigs: bool = False,
+        fresh_narinfo: bool = False,
+        extra_substituters: Sequence[str] = (),
+        derivation: bool = False,
+        from_store: Optional[str] = None,
+        stall_timeout: int = 0,
+        destination: Optional[str] = None,
+        phase: progress_text.Phase = progress_text.Phase.COPYING,
+    ) -> CommandResult:
         """``nix copy``, ended when it makes no progress for ``stall_timeout`` seconds (0: never),
         then ``copy_watch.CopyStalled`` says how far it got. Its stderr is Nix's usual text. Its
         progress names ``destination`` (a host: its own line only with -v; with ``fleet_copies``, the
         task's line sums every host's copy; default: the store URL without its query)."""
-        argv = cmd.copy_argv(self.settings, paths, to=to, from_store=from_store,
-                             substitute_on_destination=substitute_on_destination,
-                             no_check_sigs=no_check_sigs, fresh_narinfo=fresh_narinfo,
-                             extra_substituters=extra_substituters, derivation=derivation, log_format=LOG_FORMAT)
+        argv = cmd.copy_argv(
+            self.settings,
+            paths,
+            to=to,
+            from_store=from_store,
+            substitute_on_destination=substitute_on_destination,
+            no_check_sigs=no_check_sigs,
+            fresh_narinfo=fresh_narinfo,
+            extra_substituters=extra_substituters,
+            derivation=derivation,
+            log_format=LOG_FORMAT,
+        )
         merged = dict(self.env)
         merged.update(env or {})
         # Messages name the store without its query (a remote program, a key file, ...).
         what = "nix copy to %s" % to.split("?", 1)[0]
         fleet = self.fleet_copies if destination else None
-        with LiveLog(self.progress, lambda log, elapsed: progress_text.copying(
-                destination or progress_text.store_name(to), log, elapsed, phase), per_host=fleet is not None,
-                on_tick=(lambda log, finished: fleet.update(destination or "", log, finished)) if fleet else None) as live:
+        with LiveLog(
+            self.progress,
+            lambda log, elapsed: progress_text.copying(
+                destination or progress_text.store_name(to), log, elapsed, phase
+            ),
+            per_host=fleet is not None,
+            on_tick=(lambda log, finished: fleet.update(destination or "", log, finished)) if fleet else None,
+        ) as live:
             watched = self._watch(argv, env=merged, stall_timeout=stall_timeout, log=live.log, feed=live.feed)
         if watched.stalled:
             raise copy_watch.CopyStalled(what, watched, stall_timeout, host)
@@ -146,16 +177,30 @@ class NixCli:
         """Sign ``paths`` and their closures in the local store with ``key_file``."""
         return self._call(cmd.sign_argv(self.settings, paths, key_file), "nix store sign")
 
-    def path_info(self, paths: Sequence[str], store: Optional[str] = None, recursive: bool = False,
-                  env: Optional[Mapping[str, str]] = None, host: Optional[str] = None,
-                  fresh_narinfo: bool = False, closure_size: bool = False) -> Dict[str, Optional[Dict[str, Any]]]:
+    def path_info(
+        self,
+        paths: Sequence[str],
+        store: Optional[str] = None,
+        recursive: bool = False,
+        env: Optional[Mapping[str, str]] = None,
+        host: Optional[str] = None,
+        fresh_narinfo: bool = False,
+        closure_size: bool = False,
+    ) -> Dict[str, Optional[Dict[str, Any]]]:
         """``{path: info or None}`` for ``paths`` in ``store`` (default: the local store); with
         ``closure_size``, each info has ``closureSize``.
 
         Missing paths make Nix exit non-zero on some versions; the JSON still says which.
         """
-        argv = cmd.path_info_argv(self.settings, paths, store=store, recursive=recursive, fresh_narinfo=fresh_narinfo,
-                                  closure_size=closure_size, json_format=self.version().path_info_json_format)
+        argv = cmd.path_info_argv(
+            self.settings,
+            paths,
+            store=store,
+            recursive=recursive,
+            fresh_narinfo=fresh_narinfo,
+            closure_size=closure_size,
+            json_format=self.version().path_info_json_format,
+        )
         merged = dict(self.env)
         merged.update(env or {})
         result = self._run(argv, env=merged)
@@ -163,8 +208,14 @@ class NixCli:
             check(result, "nix path-info", host)
         return cmd.parse_path_info(result.stdout)
 
-    def missing_paths(self, paths: Sequence[str], store: str, env: Optional[Mapping[str, str]] = None,
-                      host: Optional[str] = None, fresh_narinfo: bool = False) -> List[str]:
+    def missing_paths(
+        self,
+        paths: Sequence[str],
+        store: str,
+        env: Optional[Mapping[str, str]] = None,
+        host: Optional[str] = None,
+        fresh_narinfo: bool = False,
+    ) -> List[str]:
         """Which of ``paths`` are not valid in ``store``."""
         info = self.path_info(paths, store=store, env=env, host=host, fresh_narinfo=fresh_narinfo)
         return [p for p in paths if info.get(p) is None]

@@ -13,8 +13,10 @@ from typing import IO, Callable, List, Mapping, Optional, Sequence
 
 from ansible_collections.nixfleet.nixos.plugins.module_utils.errors import NixError
 
-INSTALL_HINT = ("install Nix on the controller (Debian/Ubuntu: apt-get install nix-bin; "
-                "elsewhere: https://nixos.org/download) and make sure 'nix' is on PATH")
+INSTALL_HINT = (
+    "install Nix on the controller (Debian/Ubuntu: apt-get install nix-bin; "
+    "elsewhere: https://nixos.org/download) and make sure 'nix' is on PATH"
+)
 
 
 @dataclass(frozen=True)
@@ -58,8 +60,13 @@ def _feed(stream: IO[str], text: str) -> None:
         pass
 
 
-def run(argv: Sequence[str], env: Optional[Mapping[str, str]] = None, stdin: Optional[str] = None,
-        timeout: Optional[float] = None, on_line: Optional[Callable[[str], None]] = None) -> CommandResult:
+def run(
+    argv: Sequence[str],
+    env: Optional[Mapping[str, str]] = None,
+    stdin: Optional[str] = None,
+    timeout: Optional[float] = None,
+    on_line: Optional[Callable[[str], None]] = None,
+) -> CommandResult:
     """Run ``argv``; ``env`` is added to this process's environment. Never raises on exit codes.
     ``on_line`` gets each line of its stderr as it is written (in a thread of its own).
 
@@ -70,17 +77,25 @@ def run(argv: Sequence[str], env: Optional[Mapping[str, str]] = None, stdin: Opt
     full_env = dict(os.environ)
     full_env.update(env or {})
     try:
-        proc = subprocess.Popen(list(argv), stdin=subprocess.PIPE if stdin is not None else subprocess.DEVNULL,
-                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=full_env,
-                                universal_newlines=True)
+        proc = subprocess.Popen(
+            list(argv),
+            stdin=subprocess.PIPE if stdin is not None else subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            env=full_env,
+            universal_newlines=True,
+        )
     except FileNotFoundError:
         hint = INSTALL_HINT if os.path.basename(argv[0]).startswith("nix") else "install it"
         raise NixError("%s: command not found; %s" % (argv[0], hint), command=argv)
     stdout: List[str] = []
     stderr: List[str] = []
-    workers = [threading.Thread(target=_drain, args=(proc.stdout, stdout), daemon=True),
-               threading.Thread(target=_drain_lines, args=(proc.stderr, stderr, on_line), daemon=True)
-               if on_line is not None else threading.Thread(target=_drain, args=(proc.stderr, stderr), daemon=True)]
+    workers = [
+        threading.Thread(target=_drain, args=(proc.stdout, stdout), daemon=True),
+        threading.Thread(target=_drain_lines, args=(proc.stderr, stderr, on_line), daemon=True)
+        if on_line is not None
+        else threading.Thread(target=_drain, args=(proc.stderr, stderr), daemon=True),
+    ]
     if stdin is not None:
         workers.append(threading.Thread(target=_feed, args=(proc.stdin, stdin), daemon=True))
     timed_out = threading.Event()
@@ -105,13 +120,15 @@ def run(argv: Sequence[str], env: Optional[Mapping[str, str]] = None, stdin: Opt
     out, err = "".join(stdout), "".join(stderr)
     if timed_out.is_set():
         raise NixError("%s timed out after %ss" % (argv[0], timeout), command=argv, stderr=err, stdout=out)
-    return CommandResult(list(argv), proc.returncode, out, err, max_rss=usage.ru_maxrss * 1024,
-                         cpu=usage.ru_utime + usage.ru_stime)
+    return CommandResult(
+        list(argv), proc.returncode, out, err, max_rss=usage.ru_maxrss * 1024, cpu=usage.ru_utime + usage.ru_stime
+    )
 
 
 def check(result: CommandResult, what: str, host: Optional[str] = None) -> CommandResult:
     """Return ``result`` if it succeeded, else raise ``NixError`` describing ``what`` failed."""
     if not result.ok:
-        raise NixError("%s failed" % what, command=result.argv, rc=result.rc, stderr=result.stderr,
-                       stdout=result.stdout, host=host)
+        raise NixError(
+            "%s failed" % what, command=result.argv, rc=result.rc, stderr=result.stderr, stdout=result.stdout, host=host
+        )
     return result

@@ -31,17 +31,24 @@ class BuildHostReport:
 
 def valid_command(paths: List[str]) -> Command:
     """Print each of ``paths`` that is valid in the build host's store (one round trip)."""
-    return raw("for p in @{paths}; do nix-store --check-validity \"$p\" >/dev/null 2>&1 && echo \"$p\"; done; true",
-               paths=paths)
+    return raw(
+        'for p in @{paths}; do nix-store --check-validity "$p" >/dev/null 2>&1 && echo "$p"; done; true', paths=paths
+    )
 
 
-def build(shell: RemoteShell, nix: NixCli, builder: SshTarget, systems: Dict[str, Tuple[str, str]],
-          transfer: closure_transfer.Transfer) -> BuildHostReport:
+def build(
+    shell: RemoteShell,
+    nix: NixCli,
+    builder: SshTarget,
+    systems: Dict[str, Tuple[str, str]],
+    transfer: closure_transfer.Transfer,
+) -> BuildHostReport:
     """Make every ``{host: (drv, out)}`` of ``systems`` valid on the build host."""
     report = BuildHostReport()
     outs = sorted({out for _drv, out in systems.values()})
-    have = set(shell.check(valid_command(outs), "looking for the systems on the build host",
-                           privileged=False).stdout.split())
+    have = set(
+        shell.check(valid_command(outs), "looking for the systems on the build host", privileged=False).stdout.split()
+    )
     missing = {host: (drv, out) for host, (drv, out) in systems.items() if out not in have}
     stderr = ""
     if missing:
@@ -52,8 +59,13 @@ def build(shell: RemoteShell, nix: NixCli, builder: SshTarget, systems: Dict[str
         realised = shell.run(argv("nix-store", "--realise", "--keep-going", *drvs))
         if realised.rc != 0:
             stderr = realised.stderr
-            have |= set(shell.check(valid_command(sorted({o for _d, o in missing.values()})),
-                                    "looking for the systems on the build host", privileged=False).stdout.split())
+            have |= set(
+                shell.check(
+                    valid_command(sorted({o for _d, o in missing.values()})),
+                    "looking for the systems on the build host",
+                    privileged=False,
+                ).stdout.split()
+            )
         else:
             have |= {out for _drv, out in missing.values()}
     all_drvs = [drv for drv, _out in systems.values()]
@@ -62,8 +74,11 @@ def build(shell: RemoteShell, nix: NixCli, builder: SshTarget, systems: Dict[str
             report.built[host] = out
         else:
             report.failed[host] = "building %s on the build host %s failed: %s%s" % (
-                drv, builder.label, build_error_for(stderr, drv, all_drvs) or "it gave nothing",
-                _log_tail(shell, drv))
+                drv,
+                builder.label,
+                build_error_for(stderr, drv, all_drvs) or "it gave nothing",
+                _log_tail(shell, drv),
+            )
     return report
 
 
@@ -75,4 +90,8 @@ def _log_tail(shell: RemoteShell, drv: str) -> str:
     ``nix build`` shows them; empty when there is none."""
     log = shell.run(argv("nix-store", "--read-log", drv).pipe(argv("tail", "-n", LOG_LINES)), privileged=False)
     lines = [line for line in log.stdout.splitlines() if line.strip()] if log.rc == 0 else []
-    return "\n       last %d log lines:\n%s" % (len(lines), "\n".join("       > " + line for line in lines)) if lines else ""
+    return (
+        "\n       last %d log lines:\n%s" % (len(lines), "\n".join("       > " + line for line in lines))
+        if lines
+        else ""
+    )

@@ -25,15 +25,25 @@ def read_text(shell: RemoteShell, path: str, sensitive: bool = False) -> str:
     return state.content
 
 
-def install(shell: RemoteShell, path: str, text: str, mode: int = 0o644, owner: str = "root", group: str = "root",
-            dir_mode: int = 0o755, sensitive: bool = False) -> None:
+def install(
+    shell: RemoteShell,
+    path: str,
+    text: str,
+    mode: int = 0o644,
+    owner: str = "root",
+    group: str = "root",
+    dir_mode: int = 0o755,
+    sensitive: bool = False,
+) -> None:
     """Write ``text`` to ``path`` atomically."""
-    shell.check(tf.write_command(path, owner, group, mode, dir_mode), "writing %s" % path, stdin=text,
-                sensitive=sensitive)
+    shell.check(
+        tf.write_command(path, owner, group, mode, dir_mode), "writing %s" % path, stdin=text, sensitive=sensitive
+    )
 
 
-def ensure(shell: RemoteShell, path: str, text: str, mode: int = 0o644, check_mode: bool = False,
-           sensitive: bool = False) -> bool:
+def ensure(
+    shell: RemoteShell, path: str, text: str, mode: int = 0o644, check_mode: bool = False, sensitive: bool = False
+) -> bool:
     """``path`` holds ``text`` (root-owned, ``mode``); True when it was (or would be) written."""
     state = probe(shell, path, sensitive)
     if state.kind == "file" and (state.content, state.uid, state.gid, state.mode) == (text, 0, 0, mode):

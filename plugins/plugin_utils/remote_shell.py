@@ -20,8 +20,10 @@ T = TypeVar("T")
 def checked(command: Command) -> Command:
     """``command``, if it is a ``remote_command.Command`` (no hand-made string reaches a target)."""
     if not isinstance(command, Command):
-        raise TypeError("a remote command is a remote_command.Command (argv() or raw()), not %s %r"
-                        % (type(command).__name__, command))
+        raise TypeError(
+            "a remote command is a remote_command.Command (argv() or raw()), not %s %r"
+            % (type(command).__name__, command)
+        )
     return command
 
 
@@ -31,8 +33,9 @@ class RemoteShell(ABC):
 
     label = "target"
 
-    def run(self, command: Command, stdin: Optional[str] = None, sensitive: bool = False,
-            privileged: bool = True) -> CommandResult:
+    def run(
+        self, command: Command, stdin: Optional[str] = None, sensitive: bool = False, privileged: bool = True
+    ) -> CommandResult:
         """Run ``command`` with ``/bin/sh`` semantics on the target; never raise on exit codes.
 
         ``sensitive``: the command's input or output holds secrets; a carrier that logs what it
@@ -47,8 +50,9 @@ class RemoteShell(ABC):
         """Run one remote operation and return what its parser makes of the answer (an operation
         with ``what`` fails on any exit code but 0, with ``NixError``)."""
         if operation.what is not None:
-            answer = self.check(operation.command, operation.what, operation.stdin, operation.sensitive,
-                                operation.privileged)
+            answer = self.check(
+                operation.command, operation.what, operation.stdin, operation.sensitive, operation.privileged
+            )
         else:
             answer = self.run(operation.command, operation.stdin, operation.sensitive, operation.privileged)
         return operation.parse(answer)
@@ -64,8 +68,9 @@ class RemoteShell(ABC):
     def _execute(self, command: Command, stdin: Optional[str], sensitive: bool, privileged: bool) -> CommandResult:
         """Carry ``command`` (already checked) to the target."""
 
-    def check(self, command: Command, what: str, stdin: Optional[str] = None, sensitive: bool = False,
-              privileged: bool = True) -> CommandResult:
+    def check(
+        self, command: Command, what: str, stdin: Optional[str] = None, sensitive: bool = False, privileged: bool = True
+    ) -> CommandResult:
         result = self.run(command, stdin, sensitive, privileged)
         if sensitive and not result.ok:
             # The failure message carries stderr only: stdout may be the secret itself.

@@ -34,8 +34,16 @@ NO_MASTER = ("-o", "ControlMaster=no", "-o", "ControlPath=none")
 def client_accepts(*options: str) -> bool:
     """Does the local ssh client accept these options (``ssh -G`` parses them, connects nowhere)?"""
     try:
-        return subprocess.run(["ssh", "-G"] + list(options) + ["localhost"], stdout=subprocess.DEVNULL,
-                              stderr=subprocess.DEVNULL, timeout=10, check=False).returncode == 0
+        return (
+            subprocess.run(
+                ["ssh", "-G"] + list(options) + ["localhost"],
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+                timeout=10,
+                check=False,
+            ).returncode
+            == 0
+        )
     except (OSError, subprocess.SubprocessError):
         return False
 
@@ -91,8 +99,9 @@ class SshTarget:
         opts = self.options()
         bad = [o for o in opts if not o or any(c.isspace() for c in o)]
         if bad:
-            raise ValueError("%s: ssh option %r contains whitespace, which NIX_SSHOPTS cannot carry"
-                             % (self.label, bad[0]))
+            raise ValueError(
+                "%s: ssh option %r contains whitespace, which NIX_SSHOPTS cannot carry" % (self.label, bad[0])
+            )
         return " ".join(opts)
 
     def nix_env(self) -> Dict[str, str]:

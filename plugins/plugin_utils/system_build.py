@@ -25,7 +25,12 @@ from ansible_collections.nixfleet.nixos.plugins.module_utils.flake_inventory imp
 from ansible_collections.nixfleet.nixos.plugins.module_utils.phase_timings import PhaseTimes, TimedPhase
 from ansible_collections.nixfleet.nixos.plugins.plugin_utils import evaluation_cache
 from ansible_collections.nixfleet.nixos.plugins.plugin_utils.evaluation_pool import (
-    DEFAULT_BUDGET_MIB, MIB, ChunkResult, EvaluationPool, PoolReport)
+    DEFAULT_BUDGET_MIB,
+    MIB,
+    ChunkResult,
+    EvaluationPool,
+    PoolReport,
+)
 from ansible_collections.nixfleet.nixos.plugins.plugin_utils.live_progress import run_pool
 from ansible_collections.nixfleet.nixos.plugins.plugin_utils.nix_cli import NixCli
 from ansible_collections.nixfleet.nixos.plugins.plugin_utils.progress import OFF, Progress
@@ -57,10 +62,16 @@ class BuildReport:
     timings: PhaseTimes = field(default_factory=PhaseTimes)  # evaluation and build, all hosts at once
 
     def to_result(self) -> dict:
-        return {"paths": self.paths, "drv_paths": self.drv_paths, "failed_hosts": self.failed,
-                "nix_calls": self.nix_calls, "closure_sizes": self.closure_sizes,
-                "evaluations_cached": sorted(self.cached), "evaluation": evaluation_summary(self.evaluation),
-                "timings": self.timings.to_result()}
+        return {
+            "paths": self.paths,
+            "drv_paths": self.drv_paths,
+            "failed_hosts": self.failed,
+            "nix_calls": self.nix_calls,
+            "closure_sizes": self.closure_sizes,
+            "evaluations_cached": sorted(self.cached),
+            "evaluation": evaluation_summary(self.evaluation),
+            "timings": self.timings.to_result(),
+        }
 
 
 def evaluation_summary(runs: Sequence[PoolReport]) -> Dict[str, Any]:
@@ -80,11 +91,12 @@ def evaluation_summary(runs: Sequence[PoolReport]) -> Dict[str, Any]:
 def _eval_expression(targets: List[SystemTarget]) -> str:
     flakes = sorted({t.flake for t in targets})
     bindings = " ".join("f%d = %s;" % (i, flake_view(ref)) for i, ref in enumerate(flakes))
-    entries = " ".join(
-        "%s = t f%d.%s;" % (nix_string(t.host), flakes.index(t.flake), t.attr) for t in targets)
-    return ("let %s t = s: let r = builtins.tryEval (builtins.deepSeq [ s.drvPath s.outPath ] "
-            "{ drvPath = s.drvPath; path = s.outPath; }); in if r.success then r.value else null; in { %s }"
-            % (bindings, entries))
+    entries = " ".join("%s = t f%d.%s;" % (nix_string(t.host), flakes.index(t.flake), t.attr) for t in targets)
+    return (
+        "let %s t = s: let r = builtins.tryEval (builtins.deepSeq [ s.drvPath s.outPath ] "
+        "{ drvPath = s.drvPath; path = s.outPath; }); in if r.success then r.value else null; in { %s }"
+        % (bindings, entries)
+    )
 
 
 class SystemBuilder:
@@ -94,9 +106,15 @@ class SystemBuilder:
     :mod:`evaluation_cache` and remember new ones (in ``shared_cache``, an Ansible cache plugin's
     store, when given)."""
 
-    def __init__(self, cli: NixCli, eval_workers: int = 1, eval_cache: bool = False,
-                 eval_memory_budget: int = DEFAULT_BUDGET_MIB * MIB,
-                 shared_cache: Optional[evaluation_cache.AnsibleCacheStore] = None, progress: Progress = OFF) -> None:
+    def __init__(
+        self,
+        cli: NixCli,
+        eval_workers: int = 1,
+        eval_cache: bool = False,
+        eval_memory_budget: int = DEFAULT_BUDGET_MIB * MIB,
+        shared_cache: Optional[evaluation_cache.AnsibleCacheStore] = None,
+        progress: Progress = OFF,
+    ) -> None:
         self.cli = cli
         self.progress = progress  # "evaluating 12/50 hosts" while the pool runs
         self.eval_workers = max(1, eval_workers)
@@ -109,8 +127,10 @@ class SystemBuilder:
     def _eval_one(self, target: SystemTarget) -> Dict[str, str]:
         """One host alone, unguarded: its value, or Nix's own message (NixError)."""
         self.report.nix_calls.append("eval %s" % target.host)
-        return self.cli.eval_expr_json("let s = %s.%s; in { drvPath = s.drvPath; path = s.outPath; }"
-                                       % (flake_view(target.flake), target.attr), "nix eval %s" % target.installable)
+        return self.cli.eval_expr_json(
+            "let s = %s.%s; in { drvPath = s.drvPath; path = s.outPath; }" % (flake_view(target.flake), target.attr),
+            "nix eval %s" % target.installable,
+        )
 
     def evaluate(self, targets: List[SystemTarget], cached: bool = True) -> Dict[str, Optional[Dict[str, str]]]:
         """``{host: {"drvPath", "path"} or None}``; hosts that fail get Nix's message in ``failed``.
@@ -138,27 +158,33 @@ class SystemBuilder:
         return results
 
     def _cache_keys(self, targets: List[SystemTarget]) -> Dict[str, Optional[str]]:
-        return {flake: evaluation_cache.entry_key(flake, self.cli.settings, self.cli.env)
-                for flake in sorted({t.flake for t in targets})}
+        return {
+            flake: evaluation_cache.entry_key(flake, self.cli.settings, self.cli.env)
+            for flake in sorted({t.flake for t in targets})
+        }
 
     def _remembered(self, targets: List[SystemTarget], keys: Dict[str, Optional[str]]) -> Dict[str, Dict[str, str]]:
         entries = {flake: evaluation_cache.load(key, self.shared_cache) for flake, key in keys.items() if key}
-        return {t.host: entries[t.flake][t.attr] for t in targets
-                if t.attr in entries.get(t.flake, {})}
+        return {t.host: entries[t.flake][t.attr] for t in targets if t.attr in entries.get(t.flake, {})}
 
     def _evaluate(self, targets: List[SystemTarget]) -> Dict[str, Optional[Dict[str, str]]]:
         results: Dict[str, Optional[Dict[str, str]]] = {}
         if not self.cli.settings.changes_inputs and targets:
             by_host = {t.host: t for t in targets}
-            pool = EvaluationPool(lambda hosts: self._eval_chunk([by_host[h] for h in hosts]),
-                                  self.eval_memory_budget, self.eval_workers, kind=lambda h: target_kind(by_host[h]))
+            pool = EvaluationPool(
+                lambda hosts: self._eval_chunk([by_host[h] for h in hosts]),
+                self.eval_memory_budget,
+                self.eval_workers,
+                kind=lambda h: target_kind(by_host[h]),
+            )
             results.update(run_pool(self.progress, pool, [t.host for t in targets]))
             self.report.nix_calls += ["eval"] * pool.report.processes
             self.report.evaluation.append(pool.report)
             for host, error in pool.report.failed.items():
                 self.report.failed[host] = "%s does not evaluate: %s" % (by_host[host].installable, error)
-            self.report.warnings += [over_budget_warning(host, rss, pool.budget)
-                                     for host, rss in pool.report.over_budget.items()]
+            self.report.warnings += [
+                over_budget_warning(host, rss, pool.budget) for host, rss in pool.report.over_budget.items()
+            ]
         for target in targets:
             if results.get(target.host) is None and target.host not in self.report.failed:
                 try:
@@ -166,7 +192,9 @@ class SystemBuilder:
                 except NixError as exc:
                     results[target.host] = None
                     self.report.failed[target.host] = "%s does not evaluate: %s" % (
-                        target.installable, nix_error_text(exc.stderr) or exc)
+                        target.installable,
+                        nix_error_text(exc.stderr) or exc,
+                    )
         return results
 
     def _eval_chunk(self, chunk: List[SystemTarget]) -> ChunkResult:
@@ -226,7 +254,9 @@ class SystemBuilder:
             found = infos.get(info["path"])
             if found is None:
                 self.report.failed[target.host] = "%s failed to build: %s" % (
-                    target.installable, build_error_for(stderr, info["drvPath"], all_drvs) or "nix build gave nothing")
+                    target.installable,
+                    build_error_for(stderr, info["drvPath"], all_drvs) or "nix build gave nothing",
+                )
                 continue
             self.report.paths[target.host] = info["path"]
             if isinstance(found.get("closureSize"), int):
@@ -250,9 +280,11 @@ def target_kind(target: SystemTarget) -> str:
 
 
 def over_budget_warning(host: str, rss: int, budget: int) -> str:
-    return ("%s alone needed %d MiB to evaluate, more than the evaluation memory budget (%d MiB): it was "
-            "evaluated alone; raise eval_memory_budget (nixos_deploy_eval_memory_budget) if the controller "
-            "has the memory" % (host, rss // MIB, budget // MIB))
+    return (
+        "%s alone needed %d MiB to evaluate, more than the evaluation memory budget (%d MiB): it was "
+        "evaluated alone; raise eval_memory_budget (nixos_deploy_eval_memory_budget) if the controller "
+        "has the memory" % (host, rss // MIB, budget // MIB)
+    )
 
 
 DEPENDENCY_FAILED = ("dependency failed", "dependencies failed", "dependencies couldn't be built")

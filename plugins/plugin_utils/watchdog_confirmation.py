@@ -34,8 +34,9 @@ class ActivationFailed(NixError):
         super().__init__(message, rolled_back=True, **kwargs)
 
 
-def confirm(fresh: RemoteShell, profile: str, tx: tr.Transaction, before: ProfileState, poll_interval: float,
-            label: str) -> Tuple[str, Optional[ProfileState]]:
+def confirm(
+    fresh: RemoteShell, profile: str, tx: tr.Transaction, before: ProfileState, poll_interval: float, label: str
+) -> Tuple[str, Optional[ProfileState]]:
     """Delete the watchdog's canary over a fresh connection, or report what happened instead:
     ``(CONFIRMED, the new state)``, or ActivationFailed / NixError.
 
@@ -68,25 +69,43 @@ def confirm(fresh: RemoteShell, profile: str, tx: tr.Transaction, before: Profil
         status = fresh.perform(txo.status(tx))
     if status is Verdict.CONFIRMED:
         if state is None:  # confirmed, but not by the attempt that read the state: clean up and read it
-            out = fresh.perform(Operation("probe", sequence([tr.cleanup_command(tx), probe_command(profile, nix_version=False)]),
-                                          lambda a: a.stdout, what="reading the generations of %s" % profile))
+            out = fresh.perform(
+                Operation(
+                    "probe",
+                    sequence([tr.cleanup_command(tx), probe_command(profile, nix_version=False)]),
+                    lambda a: a.stdout,
+                    what="reading the generations of %s" % profile,
+                )
+            )
             state = parse_probe(profile, out)
         return CONFIRMED, state
     back = restored(before, tx)
     if status is Verdict.ROLLED_BACK:
         fresh.perform(txo.cleanup(tx))
         if failure and not lost:
-            raise ActivationFailed("the new generation %s could not be confirmed: %s; so the target's watchdog "
-                                   "rolled back to %s when its %ds confirm window closed"
-                                   % (tx.path, failure, back, tx.confirm_timeout), host=label)
-        raise ActivationFailed("%s: no fresh ssh connection to the host within %ds of activating %s, so the "
-                               "target rolled itself back to %s%s"
-                               % (ROLLED_BACK_ITSELF, tx.confirm_timeout, tx.path, back,
-                                  " (last attempt: %s)" % failure if failure else ""), host=label)
-    raise NixError("lost contact with the host after activating %s (%s); waited %ds for its watchdog's "
-                   "verdict: unconfirmed, it restores %s by itself %ds after the activation"
-                   % (tx.path, failure or "no answer", int(time.monotonic() - started), back, tx.confirm_timeout),
-                   host=label)
+            raise ActivationFailed(
+                "the new generation %s could not be confirmed: %s; so the target's watchdog "
+                "rolled back to %s when its %ds confirm window closed" % (tx.path, failure, back, tx.confirm_timeout),
+                host=label,
+            )
+        raise ActivationFailed(
+            "%s: no fresh ssh connection to the host within %ds of activating %s, so the "
+            "target rolled itself back to %s%s"
+            % (
+                ROLLED_BACK_ITSELF,
+                tx.confirm_timeout,
+                tx.path,
+                back,
+                " (last attempt: %s)" % failure if failure else "",
+            ),
+            host=label,
+        )
+    raise NixError(
+        "lost contact with the host after activating %s (%s); waited %ds for its watchdog's "
+        "verdict: unconfirmed, it restores %s by itself %ds after the activation"
+        % (tx.path, failure or "no answer", int(time.monotonic() - started), back, tx.confirm_timeout),
+        host=label,
+    )
 
 
 def _attempt_failure(tx: tr.Transaction, attempt: txo.Confirmation) -> str:
@@ -103,8 +122,11 @@ def _attempt_failure(tx: tr.Transaction, attempt: txo.Confirmation) -> str:
 def restored(before: ProfileState, tx: tr.Transaction) -> str:
     """What a rollback restores, in words."""
     if tx.activates is tr.Activates.DEPLOY_RS:
-        return ("generation %d of %s" % (before.current_number, tx.profile) if before.current_number is not None
-                else "no generation of %s" % tx.profile)
+        return (
+            "generation %d of %s" % (before.current_number, tx.profile)
+            if before.current_number is not None
+            else "no generation of %s" % tx.profile
+        )
     if before.current_number is None:
         return "the state before (no generation, %s)" % (before.running_system or "nothing running")
     return "generation %d (%s)" % (before.current_number, before.running_system or "nothing running")

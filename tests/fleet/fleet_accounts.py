@@ -1,5 +1,6 @@
 """A fleet host's non-root deploy user (see nsfleet.py): its account, password, sudo rule and home,
 in files the host bind-mounts over the machine's, and whether Nix trusts it."""
+
 from __future__ import annotations
 
 import dataclasses
@@ -39,8 +40,14 @@ def trusted_users_line(trusted: bool) -> str:
 
 
 def _password_hash(password: str) -> str:
-    proc = subprocess.run(["openssl", "passwd", "-6", "-stdin"], input=password, stdout=subprocess.PIPE,
-                          stderr=subprocess.PIPE, universal_newlines=True, check=False)
+    proc = subprocess.run(
+        ["openssl", "passwd", "-6", "-stdin"],
+        input=password,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        universal_newlines=True,
+        check=False,
+    )
     if proc.returncode != 0:
         raise AccountError("openssl passwd failed: %s" % proc.stderr.strip())
     return proc.stdout.strip()
@@ -88,8 +95,9 @@ def _group_id(name: str, system: Path) -> int:
     return 0
 
 
-def prepare_accounts(root: Path, name: str, address: str, sudo: str, password: str, root_password: str,
-                     system: Path = Path("/")) -> None:
+def prepare_accounts(
+    root: Path, name: str, address: str, sudo: str, password: str, root_password: str, system: Path = Path("/")
+) -> None:
     """Under the host's ``root``: the deploy user's account, sudo rules and home; root gets a password (for su).
     The other accounts are those of ``system`` (the machine's, or a systemd host's base root), less any
     ``deploy`` user or group of its own and whatever holds the deploy user's uid or gid."""
@@ -101,8 +109,11 @@ def prepare_accounts(root: Path, name: str, address: str, sudo: str, password: s
     groups = _without_clashes((system / "etc/group").read_text(), user, uid, 2)
     (etc / "group").write_text(_with_member(groups, "nix-users", user) + "%s:x:%d:\n" % (user, uid))
     users = {line.split(":")[0] for line in passwd.splitlines()}
-    shadow = [line for line in _without_clashes((system / "etc/shadow").read_text(), user, uid, 0).splitlines()
-              if line.split(":")[0] in users and not line.startswith("root:")]
+    shadow = [
+        line
+        for line in _without_clashes((system / "etc/shadow").read_text(), user, uid, 0).splitlines()
+        if line.split(":")[0] in users and not line.startswith("root:")
+    ]
     shadow.insert(0, "root:%s:19000:0:99999:7:::" % _password_hash(root_password))
     shadow.append("%s:%s:19000:0:99999:7:::" % (user, _password_hash(password)))
     (etc / "shadow").write_text("\n".join(shadow) + "\n")

@@ -8,6 +8,7 @@ Nothing outside the fleet is in the machine, so a host that looks at its ``/proc
 processes, never the rest of this machine (other tests' fleets, the developer's own nix-daemon).
 Killing the machine's PID 1 kills every process of every host in it.
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -21,8 +22,21 @@ from typing import List
 from fleet_processes import descendants, kill, pid_namespace, processes_in
 
 # The machine's PID 1: tini, reaping whatever a host leaves orphaned.
-MACHINE_ARGV = ["unshare", "--mount", "--pid", "--fork", "--mount-proc", "--propagation", "private",
-                "--kill-child=SIGKILL", "tini", "-s", "--", "sleep", "infinity"]
+MACHINE_ARGV = [
+    "unshare",
+    "--mount",
+    "--pid",
+    "--fork",
+    "--mount-proc",
+    "--propagation",
+    "private",
+    "--kill-child=SIGKILL",
+    "tini",
+    "-s",
+    "--",
+    "sleep",
+    "infinity",
+]
 
 
 class MachineError(RuntimeError):
@@ -38,8 +52,7 @@ class Machine:
 
 def start(log: Path, timeout: float = 10.0) -> Machine:
     with open(log, "ab") as out:
-        proc = subprocess.Popen(MACHINE_ARGV, stdin=subprocess.DEVNULL, stdout=out, stderr=out,
-                                start_new_session=True)
+        proc = subprocess.Popen(MACHINE_ARGV, stdin=subprocess.DEVNULL, stdout=out, stderr=out, start_new_session=True)
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         tini = [p for p in descendants(proc.pid) if _comm(p) == "tini"]
@@ -56,8 +69,12 @@ def host_argv(machine: Machine, own_pid_namespace: bool, init: List[str]) -> Lis
     """Start a host's ``init`` (tini and host-init.sh) inside the machine, in mount and UTS namespaces
     of its own, and a PID namespace of its own unless it shares the machine's."""
     pid = ["--pid", "--mount-proc"] if own_pid_namespace else []
-    return (["nsenter", "-t", str(machine.init_pid), "-p", "-m", "--", "unshare", "--mount", "--uts"] + pid
-            + ["--fork", "--propagation", "private", "--kill-child=SIGKILL"] + init)
+    return (
+        ["nsenter", "-t", str(machine.init_pid), "-p", "-m", "--", "unshare", "--mount", "--uts"]
+        + pid
+        + ["--fork", "--propagation", "private", "--kill-child=SIGKILL"]
+        + init
+    )
 
 
 def host_init(started: int) -> int:

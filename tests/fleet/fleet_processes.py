@@ -1,4 +1,5 @@
 """The processes of fleet hosts, as the machine sees them (/proc): children, PID namespaces, SIGKILL."""
+
 from __future__ import annotations
 
 import os

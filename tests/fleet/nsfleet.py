@@ -17,6 +17,7 @@ their ``/proc``; the others nest PID namespaces of their own in it, as container
 A fleet can instead be made of systemd hosts (``systemd=True``, see systemd_fleet.py): systemd as
 PID 1 in systemd-nspawn, sshd and nix-daemon as units, real reboots.
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -36,7 +37,12 @@ from typing import Dict, Iterable, List, Optional
 
 sys.path.insert(0, os.path.dirname(os.path.realpath(__file__)))
 from fleet_accounts import (  # noqa: E402  (DeployUser is part of up()'s interface: callers use nsfleet.DeployUser)
-    ACCOUNT_FILES, DEPLOY_USER, DeployUser, prepare_accounts, trusted_users_line)
+    ACCOUNT_FILES,
+    DEPLOY_USER,
+    DeployUser,
+    prepare_accounts,
+    trusted_users_line,
+)
 import fleet_machine  # noqa: E402
 import systemd_fleet  # noqa: E402
 from fleet_processes import children as _children, kill as _kill, pid_namespace as _pid_namespace  # noqa: E402
@@ -46,8 +52,18 @@ HERE = Path(__file__).resolve().parent
 HOST_INIT = HERE / "host-init.sh"
 STATE_FILE = "fleet.json"
 # "root" last: a state directory under /root (Molecule's) is hidden once the host's own /root is mounted.
-PRIVATE_DIRS = ("nix", "run", "etc/nix", "etc/nixfleet", "etc/profile.d", "etc/ssh", "var/lib", "var/cache", "home",
-                "root")
+PRIVATE_DIRS = (
+    "nix",
+    "run",
+    "etc/nix",
+    "etc/nixfleet",
+    "etc/profile.d",
+    "etc/ssh",
+    "var/lib",
+    "var/cache",
+    "home",
+    "root",
+)
 # The accounts of a host with a deploy user (files bind-mounted over the machine's; sudoers.d a directory).
 PATH_DIRS = ("/usr/local/sbin", "/usr/local/bin", "/usr/sbin", "/usr/bin", "/sbin", "/bin")
 PYTHON_LIB_GLOBS = ("/usr/lib/python[0-9]*", "/usr/local/lib/python[0-9]*")
@@ -98,8 +114,21 @@ class Host:
         return fleet_machine.Machine(self.machine_unshare_pid, self.machine_init_pid, self.machine_pid_namespace)
 
     def public(self) -> dict:
-        keys = ("name", "address", "port", "user", "private_key", "known_hosts", "http_port", "no_python", "sudo",
-                "trusted", "password", "root_password", "systemd")
+        keys = (
+            "name",
+            "address",
+            "port",
+            "user",
+            "private_key",
+            "known_hosts",
+            "http_port",
+            "no_python",
+            "sudo",
+            "trusted",
+            "password",
+            "root_password",
+            "systemd",
+        )
         return {key: getattr(self, key) for key in keys}
 
 
@@ -125,25 +154,27 @@ def python_lib_dirs() -> List[str]:
 
 
 def _sshd_config(host: Host) -> str:
-    return "\n".join([
-        "# sshd_config of fleet host %s (written by tests/fleet)" % host.name,
-        "ListenAddress %s" % host.address,
-        "Port %d" % host.port,
-        "HostKey /etc/ssh/ssh_host_ed25519_key",
-        "PidFile /run/sshd.pid",
-        "PermitRootLogin prohibit-password",
-        "PasswordAuthentication no",
-        "KbdInteractiveAuthentication no",
-        "AuthorizedKeysFile /etc/ssh/authorized_keys.d/%u",
-        "StrictModes no",
-        "UsePAM no",
-        "PrintMotd no",
-        "MaxStartups 200",
-        "MaxSessions 100",
-        "AcceptEnv LANG LC_*",
-        "Subsystem sftp internal-sftp",
-        "",
-    ])
+    return "\n".join(
+        [
+            "# sshd_config of fleet host %s (written by tests/fleet)" % host.name,
+            "ListenAddress %s" % host.address,
+            "Port %d" % host.port,
+            "HostKey /etc/ssh/ssh_host_ed25519_key",
+            "PidFile /run/sshd.pid",
+            "PermitRootLogin prohibit-password",
+            "PasswordAuthentication no",
+            "KbdInteractiveAuthentication no",
+            "AuthorizedKeysFile /etc/ssh/authorized_keys.d/%u",
+            "StrictModes no",
+            "UsePAM no",
+            "PrintMotd no",
+            "MaxStartups 200",
+            "MaxSessions 100",
+            "AcceptEnv LANG LC_*",
+            "Subsystem sftp internal-sftp",
+            "",
+        ]
+    )
 
 
 def _nix_conf(host: Host) -> str:
@@ -160,8 +191,9 @@ def _prepare_host(host: Host, client_pub: str, system: Optional[Path]) -> str:
         (root / directory).mkdir(parents=True, exist_ok=True)
     (root / "etc/nix/nix.conf").write_text(_nix_conf(host))
     if host.sudo:
-        prepare_accounts(root, host.name, host.address, host.sudo, host.password, host.root_password,
-                         system=system or Path("/"))
+        prepare_accounts(
+            root, host.name, host.address, host.sudo, host.password, host.root_password, system=system or Path("/")
+        )
     ssh = root / "etc/ssh"
     if system:
         systemd_fleet.prepare_layer(root, host.name)  # its ssh_config and moduli are the base root's
@@ -195,11 +227,19 @@ def _start_host(host: Host, log: Path, machine: Optional[fleet_machine.Machine] 
     if machine:
         argv = fleet_machine.host_argv(machine, not host.shared_pid, init)
     else:
-        argv = ["unshare", "--mount", "--uts", "--pid", "--fork", "--mount-proc",
-                "--propagation", "private", "--kill-child=SIGKILL"] + init
+        argv = [
+            "unshare",
+            "--mount",
+            "--uts",
+            "--pid",
+            "--fork",
+            "--mount-proc",
+            "--propagation",
+            "private",
+            "--kill-child=SIGKILL",
+        ] + init
     with open(log, "ab") as out:
-        return subprocess.Popen(argv, env=env, stdin=subprocess.DEVNULL, stdout=out, stderr=out,
-                                start_new_session=True)
+        return subprocess.Popen(argv, env=env, stdin=subprocess.DEVNULL, stdout=out, stderr=out, start_new_session=True)
 
 
 def _listening(address: str, port: int) -> bool:
@@ -228,19 +268,30 @@ def _wait_ready(host: Host, proc: subprocess.Popen, log: Path, deadline: float) 
         if (host.systemd or host.init_pid) and _listening(host.address, host.port):
             return
         time.sleep(0.05)
-    raise FleetError("host %s: sshd did not listen on %s:%d in time: %s"
-                     % (host.name, host.address, host.port, log.read_text().strip()))
+    raise FleetError(
+        "host %s: sshd did not listen on %s:%d in time: %s"
+        % (host.name, host.address, host.port, log.read_text().strip())
+    )
 
 
 def host_names(count: int) -> List[str]:
     return ["node%02d" % i for i in range(1, count + 1)]
 
 
-def up(state: Path, count: int, no_python: Iterable[str] = (), first_address: str = "127.0.0.11",
-       port: int = 2222, http_port: int = 8080, names: Optional[List[str]] = None,
-       timeout: float = 30.0, nix_tmpfs: Optional[Dict[str, str]] = None,
-       deploy_users: Optional[Dict[str, DeployUser]] = None, systemd: bool = False,
-       shared_pid: Iterable[str] = ()) -> List[Host]:
+def up(
+    state: Path,
+    count: int,
+    no_python: Iterable[str] = (),
+    first_address: str = "127.0.0.11",
+    port: int = 2222,
+    http_port: int = 8080,
+    names: Optional[List[str]] = None,
+    timeout: float = 30.0,
+    nix_tmpfs: Optional[Dict[str, str]] = None,
+    deploy_users: Optional[Dict[str, DeployUser]] = None,
+    systemd: bool = False,
+    shared_pid: Iterable[str] = (),
+) -> List[Host]:
     """Start a fleet in ``state`` (which must not hold a running fleet) and return its hosts.
     Hosts named in ``deploy_users`` get a nix-daemon and a sudo ``deploy`` user, which ssh logs in as.
     ``systemd``: every host boots systemd (systemd_fleet.py; they all have Python: no --no-python there).
@@ -256,11 +307,13 @@ def up(state: Path, count: int, no_python: Iterable[str] = (), first_address: st
     shared_pid = set(shared_pid)
     unknown = (no_python | set(nix_tmpfs) | set(deploy_users) | shared_pid) - set(names)
     if unknown:
-        raise FleetError("--no-python/--nix-tmpfs/--deploy-user/--shared-pid name unknown hosts: %s"
-                         % ", ".join(sorted(unknown)))
+        raise FleetError(
+            "--no-python/--nix-tmpfs/--deploy-user/--shared-pid name unknown hosts: %s" % ", ".join(sorted(unknown))
+        )
     if systemd and (no_python or shared_pid):
-        raise FleetError("systemd hosts have Python and PID 1 of their own: --no-python and --shared-pid are "
-                         "for namespace hosts")
+        raise FleetError(
+            "systemd hosts have Python and PID 1 of their own: --no-python and --shared-pid are for namespace hosts"
+        )
     system = _systemd_base() if systemd else None
     base = ipaddress.IPv4Address(first_address)
     if not base.is_loopback or not (base + len(names) - 1).is_loopback:
@@ -270,10 +323,22 @@ def up(state: Path, count: int, no_python: Iterable[str] = (), first_address: st
     _keygen(private_key, "nixfleet-test-client")
     client_pub = (state / "client" / "id_ed25519.pub").read_text()
     known_hosts = state / "client" / "known_hosts"
-    hosts = [_host(name, str(base + i), port, http_port, state, deploy_users.get(name),
-                   no_python=name in no_python, nix_tmpfs=nix_tmpfs.get(name, ""), private_key=str(private_key),
-                   known_hosts=str(known_hosts), systemd=systemd)
-             for i, name in enumerate(names)]
+    hosts = [
+        _host(
+            name,
+            str(base + i),
+            port,
+            http_port,
+            state,
+            deploy_users.get(name),
+            no_python=name in no_python,
+            nix_tmpfs=nix_tmpfs.get(name, ""),
+            private_key=str(private_key),
+            known_hosts=str(known_hosts),
+            systemd=systemd,
+        )
+        for i, name in enumerate(names)
+    ]
     known_hosts.write_text("".join(_prepare_host(h, client_pub, system) for h in hosts))
     procs = []
     machine = None
@@ -307,8 +372,9 @@ def up(state: Path, count: int, no_python: Iterable[str] = (), first_address: st
     return hosts
 
 
-def _host(name: str, address: str, port: int, http_port: int, state: Path, deploy: Optional[DeployUser],
-          **settings) -> Host:
+def _host(
+    name: str, address: str, port: int, http_port: int, state: Path, deploy: Optional[DeployUser], **settings
+) -> Host:
     host_dir = state / "hosts" / name
     root = systemd_fleet.upper_of(host_dir) if settings.get("systemd") else host_dir / "root"
     host = Host(name=name, address=address, port=port, user="root", http_port=http_port, root=str(root), **settings)

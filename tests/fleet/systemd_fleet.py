@@ -14,6 +14,7 @@ services it starts.
 Stopping kills the host's supervisor, nspawn and the container's PID 1 (and with it every process
 of the host) with SIGKILL; the mounts go with their namespace.
 """
+
 from __future__ import annotations
 
 import os
@@ -32,8 +33,12 @@ HOST_SCRIPT = HERE / "systemd-host.sh"
 BOOT_ENTRY = "/nix/var/nixfleet/boot/default"
 # Early-boot units with nothing to do in a container (nspawn mounts / and /dev itself; the journal
 # stays in /run): masked, so one that now and then fails at boot cannot make a fresh host "degraded".
-MASKED_UNITS = ("systemd-remount-fs.service", "systemd-tmpfiles-setup-dev.service",
-                "systemd-tmpfiles-setup-dev-early.service", "systemd-journal-flush.service")
+MASKED_UNITS = (
+    "systemd-remount-fs.service",
+    "systemd-tmpfiles-setup-dev.service",
+    "systemd-tmpfiles-setup-dev-early.service",
+    "systemd-journal-flush.service",
+)
 BOOT_UNIT = """\
 [Unit]
 Description=nixfleet: activate the boot entry's generation (what NixOS's stage 2 does)
@@ -61,8 +66,9 @@ class SystemdHostError(RuntimeError):
 
 def base_root() -> Path:
     """The shared base root (built once, cached; see systemd-base.sh)."""
-    proc = subprocess.run(["bash", str(BASE_SCRIPT)], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                          universal_newlines=True, check=False)
+    proc = subprocess.run(
+        ["bash", str(BASE_SCRIPT)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, universal_newlines=True, check=False
+    )
     if proc.returncode != 0:
         raise SystemdHostError("systemd-base.sh failed (exit %d): %s" % (proc.returncode, proc.stderr[-3000:]))
     return Path(proc.stdout.strip().splitlines()[-1])
@@ -96,13 +102,18 @@ def start(name: str, host_dir: Path, base: Path, log: Path, nix_tmpfs: str = "")
     ``nix_tmpfs``: a size (``24M``) makes the host's /nix a tmpfs that small."""
     # The unified cgroup hierarchy (v2) inside, as NixOS has, also where the machine runs a hybrid one:
     # systemd 256+ refuses to boot on cgroup v1.
-    env = dict(os.environ, HOST_NAME=name, BASE=str(base), LAYER=str(layer_of(host_dir)),
-               SYSTEMD_NSPAWN_UNIFIED_HIERARCHY="1", NIX_TMPFS_SIZE=nix_tmpfs)
+    env = dict(
+        os.environ,
+        HOST_NAME=name,
+        BASE=str(base),
+        LAYER=str(layer_of(host_dir)),
+        SYSTEMD_NSPAWN_UNIFIED_HIERARCHY="1",
+        NIX_TMPFS_SIZE=nix_tmpfs,
+    )
     env.pop("NIX_CONFIG", None)
     argv = ["unshare", "--mount", "--propagation", "private", "/bin/sh", str(HOST_SCRIPT)]
     with open(log, "ab") as out:
-        return subprocess.Popen(argv, env=env, stdin=subprocess.DEVNULL, stdout=out, stderr=out,
-                                start_new_session=True)
+        return subprocess.Popen(argv, env=env, stdin=subprocess.DEVNULL, stdout=out, stderr=out, start_new_session=True)
 
 
 def _ns_pid(pid: int) -> Optional[int]:
@@ -135,16 +146,27 @@ def exec_argv(supervisor: int, command: List[str]) -> List[str]:
 def system_state(supervisor: int) -> str:
     """``systemctl is-system-running`` inside the host ("" while it cannot answer)."""
     try:
-        proc = subprocess.run(exec_argv(supervisor, ["systemctl", "is-system-running"]), stdout=subprocess.PIPE,
-                              stderr=subprocess.DEVNULL, universal_newlines=True, timeout=10, check=False)
+        proc = subprocess.run(
+            exec_argv(supervisor, ["systemctl", "is-system-running"]),
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
+            universal_newlines=True,
+            timeout=10,
+            check=False,
+        )
     except (SystemdHostError, subprocess.TimeoutExpired):
         return ""
     return proc.stdout.strip()
 
 
 def _inside(supervisor: int, command: List[str]) -> str:
-    return subprocess.run(exec_argv(supervisor, command), stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                          universal_newlines=True, check=False).stdout
+    return subprocess.run(
+        exec_argv(supervisor, command),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        universal_newlines=True,
+        check=False,
+    ).stdout
 
 
 def wait_booted(name: str, supervisor: subprocess.Popen, log: Path, deadline: float, retries: int = 1) -> None:
@@ -172,8 +194,9 @@ def wait_booted(name: str, supervisor: subprocess.Popen, log: Path, deadline: fl
             while init_pid(supervisor.pid) in (0, before) and time.monotonic() < deadline:
                 time.sleep(0.1)
         time.sleep(0.2)
-    raise SystemdHostError("host %s did not finish booting in time (systemd says %r): %s"
-                           % (name, state, log.read_text()[-3000:]))
+    raise SystemdHostError(
+        "host %s did not finish booting in time (systemd says %r): %s" % (name, state, log.read_text()[-3000:])
+    )
 
 
 def stop(supervisor: int, timeout: float = 15.0) -> Dict[str, List[int]]:

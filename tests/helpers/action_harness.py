@@ -7,6 +7,7 @@ The target is ``ActionShell``: remote operations are answered by name (``Operati
 real parsers read the answers) and plain commands (``shell.run``/``shell.check``) by the first
 needle found in the command's text. Each one is recorded, in order, with whether it ran privileged.
 """
+
 import importlib
 import uuid
 from types import SimpleNamespace
@@ -31,8 +32,9 @@ class ActionShell(OperationShell):
 
     label = HOST
 
-    def __init__(self, answers: Optional[Dict[str, Answer]] = None,
-                 commands: Optional[Dict[str, Answer]] = None) -> None:
+    def __init__(
+        self, answers: Optional[Dict[str, Answer]] = None, commands: Optional[Dict[str, Answer]] = None
+    ) -> None:
         super().__init__(dict(answers or {}))
         self.commands = dict(commands or {})
         self.texts: List[str] = []
@@ -69,9 +71,15 @@ class Connection:
         return self.options[name]
 
 
-def make_action(name: Union[str, type], args: Optional[Dict[str, Any]] = None, shell: Optional[ActionShell] = None,
-                check_mode: bool = False, diff: bool = False,
-                nix: Optional[Callable[[Dict[str, Any]], Any]] = None, connection: Optional[Connection] = None) -> Any:
+def make_action(
+    name: Union[str, type],
+    args: Optional[Dict[str, Any]] = None,
+    shell: Optional[ActionShell] = None,
+    check_mode: bool = False,
+    diff: bool = False,
+    nix: Optional[Callable[[Dict[str, Any]], Any]] = None,
+    connection: Optional[Connection] = None,
+) -> Any:
     """An ``ActionModule`` of ``plugins/action/<name>.py`` (or ``name``, a ``NixosAction`` class) whose
     ``shell()`` is ``shell`` (no fresh ssh connections) and, when ``nix`` is given, whose
     ``nix_cli(args)`` is ``nix(args)``."""
@@ -90,15 +98,27 @@ def make_action(name: Union[str, type], args: Optional[Dict[str, Any]] = None, s
             return nix(options) if nix is not None else super().nix_cli(options)
 
     # _uuid: a Task's own id (the fleet-wide progress counters of a task are keyed by it)
-    task = SimpleNamespace(args=dict(args or {}), check_mode=check_mode, diff=diff, async_val=0,
-                           action="nixfleet.nixos.%s" % getattr(name, "__name__", name), _uuid=uuid.uuid4().hex)
+    task = SimpleNamespace(
+        args=dict(args or {}),
+        check_mode=check_mode,
+        diff=diff,
+        async_val=0,
+        action="nixfleet.nixos.%s" % getattr(name, "__name__", name),
+        _uuid=uuid.uuid4().hex,
+    )
     return UnderTest(task, connection or Connection(), SimpleNamespace(remote_addr=HOST), None, None, None)
 
 
-def run_action(name: Union[str, type], args: Optional[Dict[str, Any]] = None, shell: Optional[ActionShell] = None,
-               check_mode: bool = False, diff: bool = False, task_vars: Optional[Dict[str, Any]] = None,
-               nix: Optional[Callable[[Dict[str, Any]], Any]] = None,
-               connection: Optional[Connection] = None) -> Dict[str, Any]:
+def run_action(
+    name: Union[str, type],
+    args: Optional[Dict[str, Any]] = None,
+    shell: Optional[ActionShell] = None,
+    check_mode: bool = False,
+    diff: bool = False,
+    task_vars: Optional[Dict[str, Any]] = None,
+    nix: Optional[Callable[[Dict[str, Any]], Any]] = None,
+    connection: Optional[Connection] = None,
+) -> Dict[str, Any]:
     """The result of running the action once as a task would (``inventory_hostname`` is ``web``)."""
     action = make_action(name, args, shell, check_mode, diff, nix, connection)
     return action.run(task_vars=dict({"inventory_hostname": HOST}, **(task_vars or {})))

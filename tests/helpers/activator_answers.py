@@ -1,5 +1,6 @@
 """Canned answers of a NixOS target to ``Activator``'s operations (the state probe, the launch), as the
 real commands print them, and an ``Activator`` on a target that gives them (tests/helpers/fake_shell.py)."""
+
 from dataclasses import replace
 
 from ansible_collections.nixfleet.nixos.plugins.plugin_utils.activation import Activator, Safety

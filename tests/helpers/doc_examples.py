@@ -7,6 +7,7 @@ An example is a fenced ``console`` block (its ``$`` commands), a ``yaml`` block 
 first line is ``# NAME``) or an ``ini`` block. Only what ``FILL_IN`` lists is changed in an example:
 names and addresses of things the fleet has under other names.
 """
+
 import os
 import re
 import shutil
@@ -102,7 +103,7 @@ def read_examples() -> List[Example]:
                 start, language = number, fence.group(1)
                 continue
             if language in LANGUAGES:
-                body = lines[start:number - 1]
+                body = lines[start : number - 1]
                 indent = min((len(b) - len(b.lstrip()) for b in body if b.strip()), default=0)
                 examples.append(Example(path.name, start, language, "\n".join(b[indent:] for b in body) + "\n"))
             start = None
@@ -118,8 +119,10 @@ class Project:
         self.values: Dict[str, str] = {"infra": str(infra)}
         shutil.copytree(str(ROOT / "playbooks"), str(root / "playbooks"))
         (root / "home").mkdir()
-        ssh = {"ansible_ssh_private_key_file": hosts[0].private_key,
-               "ansible_ssh_common_args": "-o UserKnownHostsFile=%s -o StrictHostKeyChecking=yes" % hosts[0].known_hosts}
+        ssh = {
+            "ansible_ssh_private_key_file": hosts[0].private_key,
+            "ansible_ssh_common_args": "-o UserKnownHostsFile=%s -o StrictHostKeyChecking=yes" % hosts[0].known_hosts,
+        }
         # What the user brings besides: ssh settings, and a static inventory of the hosts the flake
         # does not describe (the group caches) and of all hosts (for hosts.yml examples).
         (root / "inventories" / "group_vars").mkdir(parents=True)
@@ -149,13 +152,25 @@ class Project:
         return path
 
     def run(self, command: str, cwd: Optional[Path] = None) -> subprocess.CompletedProcess:
-        env = dict(os.environ, PATH="%s:%s" % (BIN, os.environ["PATH"]), HOME=str(self.root / "home"),
-                   ANSIBLE_NOCOLOR="1", ANSIBLE_FORCE_COLOR="0")
+        env = dict(
+            os.environ,
+            PATH="%s:%s" % (BIN, os.environ["PATH"]),
+            HOME=str(self.root / "home"),
+            ANSIBLE_NOCOLOR="1",
+            ANSIBLE_FORCE_COLOR="0",
+        )
         if (self.root / "vault-password").exists():  # how the user's ansible.cfg or AWX gives it
             env["ANSIBLE_VAULT_PASSWORD_FILE"] = str(self.root / "vault-password")
-        return subprocess.run(["bash", "-c", self.fill_in(command)], cwd=str(cwd or self.root), env=env,
-                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT, universal_newlines=True,
-                              timeout=600, check=False)
+        return subprocess.run(
+            ["bash", "-c", self.fill_in(command)],
+            cwd=str(cwd or self.root),
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            universal_newlines=True,
+            timeout=600,
+            check=False,
+        )
 
     def run_example(self, example: Example, cwd: Optional[Path] = None, only: Optional[int] = None) -> List[str]:
         """Run the example's commands (or only the one at index ``only``); each must succeed."""

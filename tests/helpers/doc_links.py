@@ -1,4 +1,5 @@
 """The Markdown documents of the project and their links (see tests/unit/tooling/test_doc_links.py)."""
+
 import re
 from dataclasses import dataclass
 from pathlib import Path

@@ -1,5 +1,6 @@
 """A fake Nix for ``SystemBuilder`` tests: it answers each call as the real CLI does (its messages from
 Nix's own output, its results in an order of its own, as ``nix build`` sorts them)."""
+
 import re
 from typing import Dict, List, Optional, Sequence
 
@@ -43,9 +44,15 @@ class FakeNix:
         self.built += [h for h in hosts if h not in self.failing]
         failed = [h for h in hosts if h in self.failing]
         if failed:
-            raise NixError("nix build failed", rc=1, stderr="".join(
-                "error: builder for '%s' failed with exit code 2;\n       last 1 log lines:\n       > cc: bad code\n"
-                % drv(h) for h in failed))
+            raise NixError(
+                "nix build failed",
+                rc=1,
+                stderr="".join(
+                    "error: builder for '%s' failed with exit code 2;\n       last 1 log lines:\n       > cc: bad code\n"
+                    % drv(h)
+                    for h in failed
+                ),
+            )
         # not in the order asked: nix build sorts its results
         return {drv(h): out(h) for h in sorted(hosts, reverse=True)}
 
@@ -84,5 +91,7 @@ class FakeNix:
 
 
 def targets(*hosts):
-    return [SystemTarget(host=h, flake=FLAKE, attr='nixosConfigurations."%s".config.system.build.toplevel' % h)
-            for h in hosts]
+    return [
+        SystemTarget(host=h, flake=FLAKE, attr='nixosConfigurations."%s".config.system.build.toplevel' % h)
+        for h in hosts
+    ]

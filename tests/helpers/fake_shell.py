@@ -1,6 +1,7 @@
 """A target for orchestration tests: it answers each remote operation by its name with canned
 output, and the operation's real parser reads that answer (the commands' own shell is run for real
 in test_transaction.py and test_transaction_run.py)."""
+
 from typing import Callable, Dict, List, Tuple, Union
 
 from ansible_collections.nixfleet.nixos.plugins.plugin_utils.process import CommandResult, check

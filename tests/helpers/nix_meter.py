@@ -1,10 +1,11 @@
 """A ``nix`` that runs the real one and records, per process, when it ran and its peak memory (the
 kernel's ``wait4``), independently of the collection's own accounting: what the memory-bounded
 evaluation tests compare with the budget."""
+
 from pathlib import Path
 from typing import List, Tuple
 
-SHIM = '''#!%(python)s
+SHIM = """#!%(python)s
 import os, subprocess, sys, time
 start = time.time()
 proc = subprocess.Popen([%(nix)r] + sys.argv[1:])
@@ -13,7 +14,7 @@ proc.returncode = os.waitstatus_to_exitcode(status)
 with open(%(log)r, "a") as log:
     log.write("%%f %%f %%d\\n" %% (start, time.time(), usage.ru_maxrss * 1024))
 sys.exit(proc.returncode)
-'''
+"""
 
 
 def metered_nix(directory: Path, real: str, python: str) -> Tuple[Path, Path]:

@@ -1,5 +1,6 @@
 """Small local flakes locked by the real ``nix flake lock`` (git and path inputs, no network), for
 the approved-inputs policy: an approved "nixpkgs", a rogue one, a library with its own nixpkgs input."""
+
 import os
 import subprocess
 from pathlib import Path
@@ -19,8 +20,14 @@ def git_flake(directory: Path, flake_nix: str) -> str:
 
 def lock(directory: Path) -> None:
     env = dict(os.environ, NIX_CONFIG="experimental-features = nix-command flakes\nsubstituters =")
-    subprocess.run(["nix", "flake", "lock"], cwd=str(directory), env=env, check=True,
-                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    subprocess.run(
+        ["nix", "flake", "lock"],
+        cwd=str(directory),
+        env=env,
+        check=True,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
 
 
 def make_flakes(root: Path) -> Dict[str, Path]:
@@ -28,17 +35,20 @@ def make_flakes(root: Path) -> Dict[str, Path]:
     ``broken`` does not parse. Returns their directories (and those of the ``approved`` and ``rogue`` nixpkgs)."""
     approved = git_flake(root / "approved-nixpkgs", "{ outputs = { self }: { lib.ok = true; }; }\n")
     rogue = git_flake(root / "rogue-nixpkgs", "{ outputs = { self }: { lib.ok = false; }; }\n")
-    library = git_flake(root / "library", '{ inputs.nixpkgs.url = "%s"; outputs = { self, nixpkgs }: { }; }\n'
-                        % approved)
+    library = git_flake(
+        root / "library", '{ inputs.nixpkgs.url = "%s"; outputs = { self, nixpkgs }: { }; }\n' % approved
+    )
     (root / "good").mkdir()
     (root / "good" / "flake.nix").write_text(
         '{ inputs.nixpkgs.url = "%s";\n  inputs.library.url = "%s";\n'
         '  inputs.library.inputs.nixpkgs.follows = "nixpkgs";\n  outputs = { self, ... }: { }; }\n'
-        % (approved, library))
+        % (approved, library)
+    )
     (root / "bad").mkdir()
     (root / "bad" / "flake.nix").write_text(
         '{ inputs.nixpkgs.url = "%s";\n  inputs.library.url = "%s";\n  inputs.tools.url = "path:%s";\n'
-        '  outputs = { self, ... }: { }; }\n' % (rogue, library, root / "approved-nixpkgs"))
+        "  outputs = { self, ... }: { }; }\n" % (rogue, library, root / "approved-nixpkgs")
+    )
     for name in ("good", "bad"):
         lock(root / name)
     (root / "unlocked").mkdir()
@@ -46,5 +56,11 @@ def make_flakes(root: Path) -> Dict[str, Path]:
     (root / "broken").mkdir()
     (root / "broken" / "flake.nix").write_text("{ outputs = { self }: { ; }\n")
     (root / "broken" / "flake.lock").write_text('{"nodes": {"root": {}}, "root": "root", "version": 7}\n')
-    return {"good": root / "good", "bad": root / "bad", "unlocked": root / "unlocked", "broken": root / "broken",
-            "approved": root / "approved-nixpkgs", "rogue": root / "rogue-nixpkgs"}
+    return {
+        "good": root / "good",
+        "bad": root / "bad",
+        "unlocked": root / "unlocked",
+        "broken": root / "broken",
+        "approved": root / "approved-nixpkgs",
+        "rogue": root / "rogue-nixpkgs",
+    }

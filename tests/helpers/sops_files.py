@@ -4,6 +4,7 @@ A sops file's ``sops.age`` lists, per recipient, ``enc``: an armored age file wh
 the file's 32-byte data key. The values here are placeholders (``ENC[…]``); what the tests prove
 is whether a host's identity unwraps the data key, which is what sops does first.
 """
+
 import json
 import os
 import subprocess
@@ -17,13 +18,15 @@ import yaml
 def age_keygen(path: Path) -> str:
     """A fresh age identity file at ``path``; returns its recipient (from ``age-keygen -y``)."""
     subprocess.run(["age-keygen", "-o", str(path)], check=True, stderr=subprocess.DEVNULL)
-    return subprocess.run(["age-keygen", "-y", str(path)], check=True, stdout=subprocess.PIPE,
-                          universal_newlines=True).stdout.strip()
+    return subprocess.run(
+        ["age-keygen", "-y", str(path)], check=True, stdout=subprocess.PIPE, universal_newlines=True
+    ).stdout.strip()
 
 
 def age_encrypt(data: bytes, recipient: str) -> str:
-    return subprocess.run(["age", "-a", "-r", recipient], input=data, stdout=subprocess.PIPE,
-                          check=True).stdout.decode()
+    return subprocess.run(
+        ["age", "-a", "-r", recipient], input=data, stdout=subprocess.PIPE, check=True
+    ).stdout.decode()
 
 
 def write_sops_file(path: Path, recipients: List[str], data_key: Optional[bytes] = None, fmt: str = "yaml") -> bytes:
@@ -49,9 +52,13 @@ def write_sops_file(path: Path, recipients: List[str], data_key: Optional[bytes]
 def write_sops_config(root: Path, admin: str, recipients: Dict[str, str], leave_out: Iterable[str] = ()) -> None:
     """``.sops.yaml``: one rule per host (``secrets/<host>.yaml``) for the admin and the host,
     except the hosts in ``leave_out`` (drift)."""
-    rules = [{"path_regex": r"secrets/%s\.yaml$" % host,
-              "key_groups": [{"age": [admin] + ([] if host in leave_out else [recipient])}]}
-             for host, recipient in recipients.items()]
+    rules = [
+        {
+            "path_regex": r"secrets/%s\.yaml$" % host,
+            "key_groups": [{"age": [admin] + ([] if host in leave_out else [recipient])}],
+        }
+        for host, recipient in recipients.items()
+    ]
     (root / ".sops.yaml").write_text(yaml.safe_dump({"creation_rules": rules}))
 
 

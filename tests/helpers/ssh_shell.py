@@ -1,5 +1,6 @@
 """A RemoteShell over a plain ssh process per command (the fleet tests' way to reach a host without
 Ansible): the target's login user, no privilege escalation (``privileged`` changes nothing)."""
+
 from typing import Optional
 
 from ansible_collections.nixfleet.nixos.plugins.module_utils.remote_command import Command

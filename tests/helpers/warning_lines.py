@@ -5,6 +5,7 @@ a plugin or a playbook of ours did), and a Python warning raised from a file of 
 A dependency's: a Python warning (``FILE.py:LINE: Category: message`` and the source line Python
 echoes under it) raised from a file outside the collection, e.g. cryptography's
 ``CryptographyDeprecationWarning`` from ansible-core's own ssh-agent code."""
+
 from __future__ import annotations
 
 import dataclasses
@@ -34,7 +35,7 @@ def _package_path(path: str) -> str:
     parts = path.split(os.sep)
     for marker in PACKAGE_DIRS:
         if marker in parts:
-            return "/".join(parts[len(parts) - parts[::-1].index(marker):])
+            return "/".join(parts[len(parts) - parts[::-1].index(marker) :])
     return path
 
 
@@ -54,9 +55,13 @@ def split_warnings(output: str, collection_root: str) -> Tuple[List[str], List[D
         origin = os.path.realpath(python.group("file")) if python else ""
         installed = any(os.sep + d + os.sep in origin for d in PACKAGE_DIRS)  # a venv may sit in the checkout
         if python and (installed or not origin.startswith(root)):
-            theirs.append(DependencyWarning(python.group("category"),
-                                            "%s:%s" % (_package_path(python.group("file")), python.group("line")),
-                                            python.group("message")))
+            theirs.append(
+                DependencyWarning(
+                    python.group("category"),
+                    "%s:%s" % (_package_path(python.group("file")), python.group("line")),
+                    python.group("message"),
+                )
+            )
             skip_source_line = True
         elif python or ANY_WARNING.search(line):
             ours.append(line)

@@ -6,6 +6,7 @@ inventory's hosts by name and gives slice ``k`` of ``n`` the hosts ``[k-1::n]``;
 inventory script with only those hosts (every group keeps only its hosts in the slice, host
 variables only for them). The tests and the benchmark (bench/sliced_deploy.py) use this module.
 """
+
 import copy
 import json
 import os
@@ -21,7 +22,7 @@ import ansible_runner
 
 def slice_hosts(hosts: Sequence[str], number: int, count: int) -> List[str]:
     """The hosts of slice ``number`` (1-based) of ``count``, as AWX picks them."""
-    return sorted(hosts)[number - 1::count]
+    return sorted(hosts)[number - 1 :: count]
 
 
 def sliced_inventory(stored: Dict, number: int, count: int) -> Dict:
@@ -39,8 +40,11 @@ def sliced_inventory(stored: Dict, number: int, count: int) -> Dict:
 
 def task_results(events: List[Dict], task: str, kind: str = "runner_on_ok") -> Dict[str, Dict]:
     """``{host: result}`` of a job's events of ``kind`` for the task named ``task``."""
-    return {e["event_data"]["host"]: e["event_data"]["res"] for e in events
-            if e["event"] == kind and e["event_data"].get("task") == task}
+    return {
+        e["event_data"]["host"]: e["event_data"]["res"]
+        for e in events
+        if e["event"] == kind and e["event_data"].get("task") == task
+    }
 
 
 @dataclass
@@ -55,8 +59,11 @@ class SliceJob:
         return task_results(self.events, task, kind)
 
     def hosts_in_events(self) -> set:
-        return {e["event_data"]["host"] for e in self.events
-                if e["event"].startswith("runner_on_") and e["event_data"].get("host") not in (None, "localhost")}
+        return {
+            e["event_data"]["host"]
+            for e in self.events
+            if e["event"].startswith("runner_on_") and e["event_data"].get("host") not in (None, "localhost")
+        }
 
     def report_rows(self) -> List[Dict]:
         stats = [e for e in self.events if e["event"] == "playbook_on_stats"][0]["event_data"]
@@ -67,14 +74,17 @@ def _write_script(directory: Path, data: Dict) -> Path:
     """The stored inventory as AWX hands it to a job: an executable inventory script."""
     (directory / "inventory.json").write_text(json.dumps(data))
     script = directory / "awx_inventory.sh"
-    script.write_text("#!/bin/sh\n# a job slice's inventory, as AWX hands it to the job\nexec cat %s\n"
-                      % (directory / "inventory.json"))
+    script.write_text(
+        "#!/bin/sh\n# a job slice's inventory, as AWX hands it to the job\nexec cat %s\n"
+        % (directory / "inventory.json")
+    )
     script.chmod(0o755)
     return script
 
 
-def run_slices(base: Path, project: Path, stored: Dict, count: int, ssh_key: str, envvars: Dict[str, str],
-               cmdline: str = "") -> List[SliceJob]:
+def run_slices(
+    base: Path, project: Path, stored: Dict, count: int, ssh_key: str, envvars: Dict[str, str], cmdline: str = ""
+) -> List[SliceJob]:
     """Run ``deploy.yml`` as ``count`` slice jobs at the same time (one thread each driving its own
     ansible-runner job and ansible-playbook process); returns them when all have finished."""
     jobs: List[SliceJob] = []
@@ -101,8 +111,14 @@ def run_slices(base: Path, project: Path, stored: Dict, count: int, ssh_key: str
 
 def _run_one(job: SliceJob, private: Path, script: Path, envvars: Dict[str, str], cmdline: str) -> None:
     started = time.monotonic()
-    result = ansible_runner.run(private_data_dir=str(private), playbook="deploy.yml", inventory=str(script),
-                                cmdline=cmdline or None, envvars=dict(envvars), quiet=True)
+    result = ansible_runner.run(
+        private_data_dir=str(private),
+        playbook="deploy.yml",
+        inventory=str(script),
+        cmdline=cmdline or None,
+        envvars=dict(envvars),
+        quiet=True,
+    )
     job.seconds = time.monotonic() - started
     job.status = result.status
     job.events = list(result.events)
@@ -110,8 +126,12 @@ def _run_one(job: SliceJob, private: Path, script: Path, envvars: Dict[str, str]
 
 def job_env(nix_config: str) -> Dict[str, str]:
     """What an AWX job's environment carries for these runs (test_awx's jobs too)."""
-    env = {"ANSIBLE_COLLECTIONS_PATH": os.environ["ANSIBLE_COLLECTIONS_PATH"], "NIX_CONFIG": nix_config,
-           "PATH": os.environ["PATH"], "ANSIBLE_HOST_KEY_CHECKING": "True"}
+    env = {
+        "ANSIBLE_COLLECTIONS_PATH": os.environ["ANSIBLE_COLLECTIONS_PATH"],
+        "NIX_CONFIG": nix_config,
+        "PATH": os.environ["PATH"],
+        "ANSIBLE_HOST_KEY_CHECKING": "True",
+    }
     if os.environ.get("NIXFLEET_CACHE_DIR"):
         env["NIXFLEET_CACHE_DIR"] = os.environ["NIXFLEET_CACHE_DIR"]
     return env

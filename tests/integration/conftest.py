@@ -1,4 +1,5 @@
 """Integration fixtures: one local fleet per test session, a fixture flake that matches it."""
+
 import os
 from typing import List
 

@@ -1,4 +1,5 @@
 """Test-side helpers around the local fleet (tests/fleet) and the fixture flake."""
+
 from __future__ import annotations
 
 import contextlib
@@ -31,16 +32,29 @@ from local_nix import NIX_CONFIG  # noqa: E402  (defined once, for every test)
 
 def target(host: nsfleet.Host) -> SshTarget:
     """The ssh target of a fleet host, with host-key checking on against the fleet's known_hosts."""
-    return SshTarget(host=host.address, user=host.user, port=host.port, private_key=host.private_key,
-                     known_hosts=host.known_hosts, extra_args=("-o", "StrictHostKeyChecking=yes"),
-                     name=host.name)
+    return SshTarget(
+        host=host.address,
+        user=host.user,
+        port=host.port,
+        private_key=host.private_key,
+        known_hosts=host.known_hosts,
+        extra_args=("-o", "StrictHostKeyChecking=yes"),
+        name=host.name,
+    )
 
 
 def ssh(host: nsfleet.Host, command, check: bool = True, timeout: float = 60) -> subprocess.CompletedProcess:
     """Run ``command`` (a test's own shell text, or a ``remote_command.Command``) on ``host``."""
     remote = command if isinstance(command, Command) else raw(command)
-    proc = subprocess.run(target(host).ssh_argv(remote), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                          universal_newlines=True, timeout=timeout, stdin=subprocess.DEVNULL, check=False)
+    proc = subprocess.run(
+        target(host).ssh_argv(remote),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        universal_newlines=True,
+        timeout=timeout,
+        stdin=subprocess.DEVNULL,
+        check=False,
+    )
     if check and proc.returncode != 0:
         raise AssertionError("ssh %s %r failed (%d): %s" % (host.name, command, proc.returncode, proc.stderr))
     return proc
@@ -48,14 +62,18 @@ def ssh(host: nsfleet.Host, command, check: bool = True, timeout: float = 60) ->
 
 def inside(host: nsfleet.Host, command: str) -> str:
     """Run ``command`` inside the host's namespaces without ssh (works when its sshd is down)."""
-    return subprocess.run(nsfleet.exec_argv(host, ["/bin/sh", "-c", command]), stdout=subprocess.PIPE,
-                          universal_newlines=True, check=True).stdout
+    return subprocess.run(
+        nsfleet.exec_argv(host, ["/bin/sh", "-c", command]), stdout=subprocess.PIPE, universal_newlines=True, check=True
+    ).stdout
 
 
 def cut_ssh_sessions(host: nsfleet.Host) -> None:
     """Every open ssh session to a systemd host (each a child of the sshd listener), SIGKILLed by pid."""
-    inside(host, 'L=$(systemctl show -p MainPID --value ssh.service); '
-                 'for p in $(cat /proc/$L/task/$L/children); do kill -KILL "$p"; done')
+    inside(
+        host,
+        "L=$(systemctl show -p MainPID --value ssh.service); "
+        'for p in $(cat /proc/$L/task/$L/children); do kill -KILL "$p"; done',
+    )
 
 
 def stop_sshd(host: nsfleet.Host) -> None:
@@ -80,9 +98,12 @@ def holding_lock(host: nsfleet.Host, lock_file: str, owner: str):
     """Someone else holds ``flock`` on ``lock_file`` on the host (and says so in ``LOCK.owner``)
     for the duration of a ``with`` block; released (the holder killed) afterwards."""
     pid_file = "/run/lock-holder-%s.pid" % os.path.basename(lock_file)
-    inside(host, "mkdir -p %(dir)s; setsid sh -c 'exec 9>>%(lock)s; flock 9; echo %(owner)s > %(lock)s.owner; "
-                 "echo $$ > %(pid)s; exec sleep 300' </dev/null >/dev/null 2>&1 &"
-                 % {"dir": os.path.dirname(lock_file), "lock": lock_file, "owner": owner, "pid": pid_file})
+    inside(
+        host,
+        "mkdir -p %(dir)s; setsid sh -c 'exec 9>>%(lock)s; flock 9; echo %(owner)s > %(lock)s.owner; "
+        "echo $$ > %(pid)s; exec sleep 300' </dev/null >/dev/null 2>&1 &"
+        % {"dir": os.path.dirname(lock_file), "lock": lock_file, "owner": owner, "pid": pid_file},
+    )
     inside(host, "for i in $(seq 100); do [ -s %s ] && exit 0; sleep 0.1; done; exit 1" % pid_file)
     try:
         yield
@@ -93,8 +114,10 @@ def holding_lock(host: nsfleet.Host, lock_file: str, owner: str):
 
 def system_state(host: nsfleet.Host) -> Tuple[str, str]:
     """(what the system profile links to, what /run/current-system links to) on a fleet host."""
-    return (inside(host, "readlink /nix/var/nix/profiles/system").strip(),
-            inside(host, "readlink /run/current-system").strip())
+    return (
+        inside(host, "readlink /nix/var/nix/profiles/system").strip(),
+        inside(host, "readlink /run/current-system").strip(),
+    )
 
 
 def served_version(host: nsfleet.Host) -> str:
@@ -136,12 +159,20 @@ class FixtureFlake:
     data: Dict = field(default_factory=dict)
 
     @classmethod
-    def create(cls, directory: Path, fleet: Fleet, shapes: Dict[str, str],
-               tags: Optional[Dict[str, List[str]]] = None) -> "FixtureFlake":
+    def create(
+        cls, directory: Path, fleet: Fleet, shapes: Dict[str, str], tags: Optional[Dict[str, List[str]]] = None
+    ) -> "FixtureFlake":
         """A flake whose hosts are the fleet's hosts, with the given metadata shapes."""
-        hosts = {h.name: {"address": h.address, "port": h.port, "user": h.user,
-                          "shape": shapes.get(h.name, "plain"), "tags": (tags or {}).get(h.name, [])}
-                 for h in fleet.hosts}
+        hosts = {
+            h.name: {
+                "address": h.address,
+                "port": h.port,
+                "user": h.user,
+                "shape": shapes.get(h.name, "plain"),
+                "tags": (tags or {}).get(h.name, []),
+            }
+            for h in fleet.hosts
+        }
         return cls.from_specs(directory, hosts, fleet.hosts[0].http_port)
 
     @classmethod
@@ -158,8 +189,11 @@ class FixtureFlake:
     @classmethod
     def colmena_hosts(cls, directory: Path, fleet: Fleet, names: Sequence[str]) -> "FixtureFlake":
         """A flake whose hosts are the fleet's ``names``, each saying where it lives the colmena way."""
-        hosts = {h.name: {"address": h.address, "port": h.port, "user": h.user, "shape": "colmena"}
-                 for h in fleet.hosts if h.name in names}
+        hosts = {
+            h.name: {"address": h.address, "port": h.port, "user": h.user, "shape": "colmena"}
+            for h in fleet.hosts
+            if h.name in names
+        }
         return cls.from_specs(directory, hosts, fleet.hosts[0].http_port)
 
     @property
@@ -198,5 +232,6 @@ def path_info(path: str, closure_size: bool = False) -> Dict:
 
 def host_path_info(host: nsfleet.Host, path: str) -> Optional[Dict]:
     """The same, in a fleet host's store (its own Nix; ``None`` when the path is not valid there)."""
-    return parse_path_info(inside(host, "nix --extra-experimental-features nix-command path-info --json %s "
-                                        "2>/dev/null || true" % path)).get(path)
+    return parse_path_info(
+        inside(host, "nix --extra-experimental-features nix-command path-info --json %s 2>/dev/null || true" % path)
+    ).get(path)

@@ -1,4 +1,5 @@
 """Running the flake inventory plugin the way users do: ansible-inventory on a .flake.yml file."""
+
 import json
 import os
 import subprocess
@@ -27,8 +28,10 @@ def nix_counter(directory: Path) -> Path:
     log = directory / "calls.log"
     wrapper = directory / "nix"
     # one line a call, written under a lock: the inventory runs nix processes at once
-    wrapper.write_text('#!/bin/sh\n{ flock 9; printf "%%s\\n" "$(echo "$*" | tr "\\n" " ")" >&9; } 9>>%s\n'
-                       'exec %s "$@"\n' % (log, REAL_NIX))
+    wrapper.write_text(
+        '#!/bin/sh\n{ flock 9; printf "%%s\\n" "$(echo "$*" | tr "\\n" " ")" >&9; } 9>>%s\n'
+        'exec %s "$@"\n' % (log, REAL_NIX)
+    )
     wrapper.chmod(0o755)
     log.write_text("")
     return log
@@ -52,9 +55,14 @@ def inventory_list(inventory: Path, path_prefix: Optional[Path] = None, extra_en
     if path_prefix:
         env["PATH"] = "%s:%s" % (path_prefix, env["PATH"])
     env.update(extra_env or {})
-    proc = subprocess.run([os.path.join(BIN, "ansible-inventory"), "-i", str(inventory), "--list"]
-                          + (["--export"] if export else []),
-                          stdout=subprocess.PIPE, stderr=subprocess.PIPE, universal_newlines=True, env=env, check=False)
+    proc = subprocess.run(
+        [os.path.join(BIN, "ansible-inventory"), "-i", str(inventory), "--list"] + (["--export"] if export else []),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        universal_newlines=True,
+        env=env,
+        check=False,
+    )
     data = json.loads(proc.stdout) if proc.returncode == 0 else None
     return proc.returncode, data, proc.stderr
 

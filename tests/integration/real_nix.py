@@ -2,6 +2,7 @@
 own ``nix`` when it is new enough (Debian 13: 2.26, unstable: 2.34), else the one
 ``NIXFLEET_REAL_NIX`` names (for example tests/fixtures/real-flake/nix-2.18, a Debian 13 root's Nix
 run from a Debian 12 machine), else none (Debian 12's 2.8: its tests prove the clear error)."""
+
 import functools
 import os
 import re
@@ -36,5 +37,7 @@ def real_nix_reason() -> str:
     have = ".".join(map(str, version_of(own))) if own else "none"
     if real_nix():
         return "the controller's Nix evaluates the real nixpkgs (%s)" % real_nix()
-    return ("the controller's Nix is %s and the real nixpkgs needs 2.18 or newer (the Debian 13 and unstable "
-            "legs run those tests; NIXFLEET_REAL_NIX may name such a nix here)" % have)
+    return (
+        "the controller's Nix is %s and the real nixpkgs needs 2.18 or newer (the Debian 13 and unstable "
+        "legs run those tests; NIXFLEET_REAL_NIX may name such a nix here)" % have
+    )

@@ -7,6 +7,7 @@ the newest of what it pulls in (tests/matrix/run, leg unstable) sets
 ``NIXFLEET_DEPENDENCY_WARNINGS=report``: there a Python warning a dependency prints (not raised from
 this collection's files; see warning_lines.py) is reported by name in pytest's warnings summary,
 and a warning about our code still fails."""
+
 import os
 import warnings
 
@@ -32,19 +33,23 @@ fleet = own_fleet("warn", 2, ["node02"], "127.0.67.11")
 
 @pytest.fixture(scope="module")
 def inventory(fleet, tmp_path_factory):
-    flake = FixtureFlake.create(tmp_path_factory.mktemp("warn-flake") / "flake", fleet,
-                                {"node01": "colmena", "node02": "deploy-rs"})
+    flake = FixtureFlake.create(
+        tmp_path_factory.mktemp("warn-flake") / "flake", fleet, {"node01": "colmena", "node02": "deploy-rs"}
+    )
     return write_fleet_inventory(tmp_path_factory.mktemp("warn-inventory"), fleet, flake)
 
 
-@pytest.mark.parametrize("name, args", [
-    ("deploy.yml", ()),                      # first deploy: build, copy, switch, report
-    ("deploy.yml", ()),                      # no-op
-    ("deploy.yml", ("--check", "--diff")),
-    ("deploy.yml", ("--limit", "node01")),   # the report from the activation play
-    ("verify.yml", ()),
-    ("rollback.yml", ("-e", "nixos_rollback_generation=1")),
-])
+@pytest.mark.parametrize(
+    "name, args",
+    [
+        ("deploy.yml", ()),  # first deploy: build, copy, switch, report
+        ("deploy.yml", ()),  # no-op
+        ("deploy.yml", ("--check", "--diff")),
+        ("deploy.yml", ("--limit", "node01")),  # the report from the activation play
+        ("verify.yml", ()),
+        ("rollback.yml", ("-e", "nixos_rollback_generation=1")),
+    ],
+)
 def test_no_warning_from_ansible_core(inventory, name, args):
     rc, out = run_playbook_text(inventory, name, *args)
     assert rc == 0, out[-3000:]

@@ -3,6 +3,7 @@ path (``attr_path``) is used both as an installable on the nix command line and 
 expressions. The real Nix CLI cannot reach such names at all (no spelling is a valid installable),
 and in an expression the same unescaped text means something else (escapes, interpolation); the
 names the inventory accepts are reached exactly as ``attr_path`` writes them, in both places."""
+
 import json
 import subprocess
 
@@ -19,8 +20,9 @@ NIX = ["nix", "--extra-experimental-features", "nix-command flakes", "eval", "--
 
 
 def run(argv):
-    return subprocess.run(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, universal_newlines=True,
-                          env=nix_env(), check=False)
+    return subprocess.run(
+        argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, universal_newlines=True, env=nix_env(), check=False
+    )
 
 
 @pytest.fixture

@@ -2,6 +2,7 @@
 /nix/var/nixfleet/audit.log (written by the host's transaction script, with the outcome); facts read
 them back; the deploy report says who deployed; verify.yml flags a running system no record
 explains. node02 has no Python."""
+
 import getpass
 import json
 import socket
@@ -17,7 +18,7 @@ pytestmark = pytest.mark.integration
 
 LOG = "/nix/var/nixfleet/audit.log"
 ME = "%s@%s" % (getpass.getuser(), socket.gethostname())
-HOSTILE = "o'neil \"$(touch /tmp/pwned)\" `touch /tmp/pwned`; é"
+HOSTILE = 'o\'neil "$(touch /tmp/pwned)" `touch /tmp/pwned`; é'
 
 
 fleet = own_fleet("audit", 2, ["node02"], "127.0.26.11")
@@ -52,18 +53,46 @@ def test_a_deploy_is_on_record_with_who_when_and_how_it_ended(fleet, inventory):
         running = inside(host, "readlink /run/current-system").strip()
         generation = int(inside(host, "readlink /nix/var/nix/profiles/system").strip().split("-")[1])
         last = records(host)[-1]
-        assert {k: last[k] for k in ("host", "kind", "action", "path", "previous", "previous_generation", "status",
-                                     "rc", "generation", "by", "awx_job", "awx_user")} == {
-            "host": host.name, "kind": "deploy", "action": "switch", "path": running, "previous": None,
-            "previous_generation": None, "status": "confirmed", "rc": 0, "generation": generation, "by": ME,
-            "awx_job": "42", "awx_user": HOSTILE}
+        assert {
+            k: last[k]
+            for k in (
+                "host",
+                "kind",
+                "action",
+                "path",
+                "previous",
+                "previous_generation",
+                "status",
+                "rc",
+                "generation",
+                "by",
+                "awx_job",
+                "awx_user",
+            )
+        } == {
+            "host": host.name,
+            "kind": "deploy",
+            "action": "switch",
+            "path": running,
+            "previous": None,
+            "previous_generation": None,
+            "status": "confirmed",
+            "rc": 0,
+            "generation": generation,
+            "by": ME,
+            "awx_job": "42",
+            "awx_user": HOSTILE,
+        }
         assert last["flake"] == locked[host.name] and started <= last["time"] <= time.time() + 1
         assert seen[host.name]["deployments"][-1] == last
         assert seen[host.name]["running_system_deployed_by"] == last
         assert inside(host, "[ -e /tmp/pwned ] && echo yes || echo no").strip() == "no"
     summary = "\n".join(run.results("Show the deploy summary")["localhost"]["msg"])
     assert "Deployed by %s, AWX job 42 by %s (in each host's audit log)" % (ME, HOSTILE) in summary
-    assert run.results("Copy and switch to the system")["node02"]["deployed_by"] == "%s, AWX job 42 by %s" % (ME, HOSTILE)
+    assert run.results("Copy and switch to the system")["node02"]["deployed_by"] == "%s, AWX job 42 by %s" % (
+        ME,
+        HOSTILE,
+    )
 
 
 def test_an_unchanged_host_adds_no_record(fleet, inventory):
@@ -91,7 +120,12 @@ def test_a_failed_activation_and_a_rollback_are_on_record(fleet, flake, inventor
     assert back.rc == 0, failures(back)
     last = records(host)[-1]
     assert (last["kind"], last["action"], last["path"], last["previous"], last["status"]) == (
-        "rollback", "switch", first, second, "confirmed")
+        "rollback",
+        "switch",
+        first,
+        second,
+        "confirmed",
+    )
     assert last["generation"] < last["previous_generation"]  # back to an older generation
     assert back.results("Roll back the system profile")["node02"]["deployed_by"] == ME
 
@@ -129,8 +163,12 @@ def test_the_log_is_bounded_and_read_across_its_rotation(fleet, flake, inventory
 
     def deploy_node02(**extra):
         flake.bump("node02")
-        run = run_playbook(inventory, "deploy.yml", limit="node02", extra_vars=dict(
-            {"nixos_deploy_confirm_timeout": 5, "nixos_deploy_audit_log_keep": keep}, **extra))
+        run = run_playbook(
+            inventory,
+            "deploy.yml",
+            limit="node02",
+            extra_vars=dict({"nixos_deploy_confirm_timeout": 5, "nixos_deploy_audit_log_keep": keep}, **extra),
+        )
         assert run.rc == 0, failures(run)
         live, old = log_lines(host), log_lines(host, rotated)
         written.append(live[-1])
@@ -149,7 +187,9 @@ def test_the_log_is_bounded_and_read_across_its_rotation(fleet, flake, inventory
     live, old = deploy_node02(nixos_deploy_action="boot")
     assert [r["action"] for r in live] == ["boot"] and old[-1] == explaining
     assert [f for f in inside(host, "ls /nix/var/nixfleet").split() if f.startswith("audit")] == [
-        "audit.log", "audit.log.1"]  # one rotated log, no more
+        "audit.log",
+        "audit.log.1",
+    ]  # one rotated log, no more
     # What the host runs is explained by a record of the rotated log.
     seen = facts(inventory)["node02"]
     assert seen["deployments"][-2:] == [explaining, live[-1]]

@@ -1,6 +1,7 @@
 """AWX/Tower: an execution environment definition ansible-builder accepts, and playbooks/deploy.yml
 run through ansible-runner as AWX runs it (private data dir, project, inventory source = the
 .flake.yml file, ssh key as a credential, --check --diff then a real run), judged by job events."""
+
 import json
 import os
 import re
@@ -25,20 +26,39 @@ HOSTS = ["node01", "node02"]
 def test_execution_environment_builds_a_context(tmp_path):
     example = tmp_path / "awx"
     shutil.copytree(str(ROOT / "examples" / "awx"), str(example))
-    built = subprocess.run([os.path.join(BIN, "ansible-galaxy"), "collection", "build", str(ROOT),
-                            "--output-path", str(example)], stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                           universal_newlines=True, check=False)
+    built = subprocess.run(
+        [os.path.join(BIN, "ansible-galaxy"), "collection", "build", str(ROOT), "--output-path", str(example)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        universal_newlines=True,
+        check=False,
+    )
     assert built.returncode == 0, built.stdout
-    proc = subprocess.run([os.path.join(BIN, "ansible-builder"), "create", "-f", "execution-environment.yml",
-                           "-c", str(tmp_path / "context"), "--output-filename", "Containerfile"],
-                          cwd=str(example), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, universal_newlines=True,
-                          check=False)
+    proc = subprocess.run(
+        [
+            os.path.join(BIN, "ansible-builder"),
+            "create",
+            "-f",
+            "execution-environment.yml",
+            "-c",
+            str(tmp_path / "context"),
+            "--output-filename",
+            "Containerfile",
+        ],
+        cwd=str(example),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        universal_newlines=True,
+        check=False,
+    )
     assert proc.returncode == 0 and "Complete!" in proc.stdout and "USER directive" not in proc.stdout, proc.stdout
     containerfile = (tmp_path / "context" / "Containerfile").read_text()
     assert "install-from-bindep" in containerfile and "nix --version" in containerfile
     assert (tmp_path / "context" / "_build" / "collections" / "nixfleet-nixos-0.1.0.tar.gz").exists()
-    assert yaml.safe_load((tmp_path / "context" / "_build" / "requirements.yml").read_text())["collections"][0][
-        "name"] == "collections/nixfleet-nixos-0.1.0.tar.gz"  # what ansible-galaxy installs from /build
+    assert (
+        yaml.safe_load((tmp_path / "context" / "_build" / "requirements.yml").read_text())["collections"][0]["name"]
+        == "collections/nixfleet-nixos-0.1.0.tar.gz"
+    )  # what ansible-galaxy installs from /build
     meta = yaml.safe_load((ROOT / "meta" / "execution-environment.yml").read_text())
     assert all((ROOT / path).exists() for path in meta["dependencies"].values())
 
@@ -55,7 +75,10 @@ def test_credential_types_feed_role_variables():
         for name, value in kind["injectors"]["extra_vars"].items():
             assert name in declared, (kind["name"], name)
             used = set(re.findall(r"\{\{ (\w+) \}\}", value)) | set(re.findall(r"tower\.filename\.(\w+)", value))
-            assert used <= fields | {t.split(".", 1)[1] for t in kind["injectors"].get("file", {})}, (kind["name"], name)
+            assert used <= fields | {t.split(".", 1)[1] for t in kind["injectors"].get("file", {})}, (
+                kind["name"],
+                name,
+            )
 
 
 fleet = own_fleet("awx", 2, ["node02"], "127.0.65.11")
@@ -71,9 +94,15 @@ def job(fleet, tmp_path_factory):
     shutil.copytree(str(ROOT / "tests" / "fixtures" / "awx-project"), str(project))
     (project / "inventories" / "group_vars").mkdir(parents=True)
     (project / "inventories" / "fleet.flake.yml").write_text("plugin: nixfleet.nixos.flake\nflake: %s\n" % flake.path)
-    (project / "inventories" / "group_vars" / "all.yml").write_text(yaml.safe_dump({
-        "ansible_ssh_common_args": "-o UserKnownHostsFile=%s -o StrictHostKeyChecking=yes" % fleet.hosts[0].known_hosts,
-        "nixos_deploy_confirm_timeout": 10}))
+    (project / "inventories" / "group_vars" / "all.yml").write_text(
+        yaml.safe_dump(
+            {
+                "ansible_ssh_common_args": "-o UserKnownHostsFile=%s -o StrictHostKeyChecking=yes"
+                % fleet.hosts[0].known_hosts,
+                "nixos_deploy_confirm_timeout": 10,
+            }
+        )
+    )
     (data / "env").mkdir()
     (data / "env" / "ssh_key").write_text(open(fleet.hosts[0].private_key).read())  # AWX's machine credential
     return {"data": data, "project": project, "flake": flake, "key": open(fleet.hosts[0].private_key).read()}
@@ -82,9 +111,14 @@ def job(fleet, tmp_path_factory):
 def run_job(job, cmdline="--diff", inventory=None):
     """One job (its inventory: the project's .flake.yml source unless given); cmdline always given
     (ansible-runner keeps the last one in env/cmdline otherwise)."""
-    result = ansible_runner.run(private_data_dir=str(job["data"]), playbook="deploy.yml",
-                                inventory=str(inventory or job["project"] / "inventories" / "fleet.flake.yml"),
-                                cmdline=cmdline, envvars=job_env(NIX_CONFIG), quiet=True)
+    result = ansible_runner.run(
+        private_data_dir=str(job["data"]),
+        playbook="deploy.yml",
+        inventory=str(inventory or job["project"] / "inventories" / "fleet.flake.yml"),
+        cmdline=cmdline,
+        envvars=job_env(NIX_CONFIG),
+        quiet=True,
+    )
     return result, list(result.events)
 
 
@@ -126,7 +160,9 @@ def test_inventory_import_round_trip(fleet, job, tmp_path):
     assert isinstance(node02["nixos_flake"], str) and node02["nixos_flake"].startswith("path:/nix/store/")
     (tmp_path / "stored.json").write_text(json.dumps(stored))
     script = tmp_path / "awx_inventory.sh"
-    script.write_text("#!/bin/sh\n# the stored inventory, as an AWX job receives it\nexec cat %s\n" % (tmp_path / "stored.json"))
+    script.write_text(
+        "#!/bin/sh\n# the stored inventory, as an AWX job receives it\nexec cat %s\n" % (tmp_path / "stored.json")
+    )
     script.chmod(0o755)
 
     def deploy():
@@ -169,14 +205,21 @@ def test_jobs_in_fresh_pods_share_the_evaluation_cache_through_a_cache_plugin(fl
         (data / "env" / "ssh_key").write_text(job["key"])
         group_vars = data / "project" / "inventories" / "group_vars" / "all.yml"
         settings = yaml.safe_load(group_vars.read_text())
-        settings.update(nixos_deploy_eval_cache_plugin="ansible.builtin.jsonfile",
-                        nixos_deploy_eval_cache_connection=str(shared))
+        settings.update(
+            nixos_deploy_eval_cache_plugin="ansible.builtin.jsonfile", nixos_deploy_eval_cache_connection=str(shared)
+        )
         group_vars.write_text(yaml.safe_dump(settings))
         (script.parent / "group_vars").mkdir(exist_ok=True)
         (script.parent / "group_vars" / "all.yml").write_text(yaml.safe_dump(settings))
         envvars = dict(job_env(NIX_CONFIG), NIXFLEET_CACHE_DIR=str(tmp_path / name / "home-cache"))
-        result = ansible_runner.run(private_data_dir=str(data), playbook="deploy.yml", inventory=str(script),
-                                    cmdline="--diff", envvars=envvars, quiet=True)
+        result = ansible_runner.run(
+            private_data_dir=str(data),
+            playbook="deploy.yml",
+            inventory=str(script),
+            cmdline="--diff",
+            envvars=envvars,
+            quiet=True,
+        )
         events = list(result.events)
         assert result.status == "successful", [e.get("stdout") for e in events][-30:]
         return list(task_results(events, "Build every host's system with one nix build").values())[0]

@@ -7,6 +7,7 @@ Nix). node01 (colmena ``targetUser = "deploy"``) and node02 (deploy-rs ``sshUser
 checks the host's state after the confirm window closed: a change that was not confirmed would be
 rolled back by then.
 """
+
 import json
 import subprocess
 import time
@@ -17,16 +18,27 @@ import yaml
 from fleetctl import holding_lock, inside, served_version, system_state
 from fleet_fixtures import own_fleet, fleet_flake
 from inventory_helpers import hostvars, inventory_list
-from playbook_helpers import (failures, leaked_lines, run_playbook, run_playbook_on_a_terminal, run_playbook_text,
-                              run_task, write_fleet_inventory)
+from playbook_helpers import (
+    failures,
+    leaked_lines,
+    run_playbook,
+    run_playbook_on_a_terminal,
+    run_playbook_text,
+    run_task,
+    write_fleet_inventory,
+)
 
 pytestmark = pytest.mark.integration
 
 import nsfleet  # noqa: E402  (fleetctl put tests/fleet on the path)
 
 SHAPES = {"node01": "colmena", "node02": "deploy-rs", "node03": "plain", "node04": "colmena"}
-USERS = {"node01": nsfleet.DeployUser("nopasswd"), "node02": nsfleet.DeployUser("nopasswd"),
-         "node03": nsfleet.DeployUser("password"), "node04": nsfleet.DeployUser("nopasswd", trusted=False)}
+USERS = {
+    "node01": nsfleet.DeployUser("nopasswd"),
+    "node02": nsfleet.DeployUser("nopasswd"),
+    "node03": nsfleet.DeployUser("password"),
+    "node04": nsfleet.DeployUser("nopasswd", trusted=False),
+}
 CONFIRM = 5
 FAST = {"nixos_deploy_confirm_timeout": CONFIRM}
 SWITCHED = "node01:node02:node03"  # deployed by the inventory fixture; node04 has its own test
@@ -59,7 +71,8 @@ def test_the_inventory_logs_in_as_deploy_and_becomes_root_where_the_flake_says(i
     assert rc == 0, stderr
     hv = hostvars(data)
     assert {n: hv[n]["ansible_user"] for n in ("node01", "node02", "node04")} == dict.fromkeys(
-        ("node01", "node02", "node04"), "deploy")
+        ("node01", "node02", "node04"), "deploy"
+    )
     for name in ("node01", "node02", "node04"):  # colmena targetUser / deploy-rs sshUser "deploy", activation as root
         assert (hv[name]["ansible_become"], hv[name]["ansible_become_user"]) == (True, "root"), name
     # Only networking.hostName: the inventory sets no user or become, the host_vars say them.
@@ -127,8 +140,16 @@ def test_failed_health_check_rolls_back_then_a_good_one_keeps_it(fleet, flake, i
     host = fleet["node02"]
     before, old = system_state(host), served_version(host)
     version = flake.bump("node02")
-    bad = [{"name": "web says 999", "type": "http", "url": "http://{{ ansible_host }}:8080/",
-            "body": "{{ inventory_hostname }} 999", "retries": 1, "delay": 0.2}]
+    bad = [
+        {
+            "name": "web says 999",
+            "type": "http",
+            "url": "http://{{ ansible_host }}:8080/",
+            "body": "{{ inventory_hostname }} 999",
+            "retries": 1,
+            "delay": 0.2,
+        }
+    ]
     run = run_playbook(inventory, "deploy.yml", limit="node02", extra_vars=dict(FAST, nixos_deploy_health_checks=bad))
     assert run.rc == 2
     assert "health checks failed" in run.results("Fail the host")["node02"]["msg"]
@@ -163,18 +184,20 @@ def test_the_deploy_lock_names_its_holder(fleet, flake, inventory):
     before = system_state(host)
     with holding_lock(host, "/nix/var/nix/nixfleet-deploy.lock", "someone-else-deploying"):
         flake.bump("node01")
-        blocked = run_playbook(inventory, "deploy.yml", limit="node01",
-                               extra_vars=dict(FAST, nixos_deploy_lock_timeout=2))
+        blocked = run_playbook(
+            inventory, "deploy.yml", limit="node01", extra_vars=dict(FAST, nixos_deploy_lock_timeout=2)
+        )
         assert blocked.rc == 2
         msg = blocked.results("Copy and switch to the system")["node01"]["msg"]
-        assert "another deploy holds the lock /nix/var/nix/nixfleet-deploy.lock (waited 2s): someone-else-deploying" in msg
+        assert (
+            "another deploy holds the lock /nix/var/nix/nixfleet-deploy.lock (waited 2s): someone-else-deploying" in msg
+        )
         assert system_state(host) == before
     assert run_playbook(inventory, "deploy.yml", limit="node01", extra_vars=FAST).rc == 0
 
 
 def test_facts_as_deploy(fleet, inventory, tmp_path):
-    play = [{"hosts": SWITCHED, "gather_facts": False,
-             "tasks": [{"name": "facts", "nixfleet.nixos.facts": {}}]}]
+    play = [{"hosts": SWITCHED, "gather_facts": False, "tasks": [{"name": "facts", "nixfleet.nixos.facts": {}}]}]
     playbook = tmp_path / "facts.yml"
     playbook.write_text(yaml.safe_dump(play))
     run = run_playbook(inventory, str(playbook), extra_vars=with_password(fleet))
@@ -186,15 +209,18 @@ def test_facts_as_deploy(fleet, inventory, tmp_path):
         host = fleet[name]
         assert (nixos["running_system"] or "") == inside(host, "readlink /run/current-system || true").strip(), name
         links = inside(host, "cd /nix/var/nix/profiles && ls -d system-*-link 2>/dev/null || true").split()
-        assert sorted(g["number"] for g in nixos["generations"]) == sorted(int(link.split("-")[1]) for link in links), name
+        assert sorted(g["number"] for g in nixos["generations"]) == sorted(int(link.split("-")[1]) for link in links), (
+            name
+        )
 
 
 def test_a_wrong_sudo_password_changes_nothing(fleet, flake, inventory):
     host = fleet["node03"]
     before, old = system_state(host), served_version(host)
     flake.bump("node03")
-    wrong = run_playbook(inventory, "deploy.yml", limit="node03",
-                         extra_vars=dict(FAST, ansible_become_password="wrong-password"))
+    wrong = run_playbook(
+        inventory, "deploy.yml", limit="node03", extra_vars=dict(FAST, ansible_become_password="wrong-password")
+    )
     assert wrong.rc == 2
     assert any("password" in str(msg).lower() for _task, _host, msg in failures(wrong)), failures(wrong)
     after_the_confirm_window()
@@ -204,9 +230,18 @@ def test_a_wrong_sudo_password_changes_nothing(fleet, flake, inventory):
 def test_a_sudo_password_asked_on_the_terminal_never_shows(fleet, flake, inventory):
     host = fleet["node03"]
     version = flake.bump("node03")
-    rc, shown = run_playbook_on_a_terminal(inventory, "deploy.yml", "--ask-become-pass", "-vvv", "--diff",
-                                           "-l", "node03", "-e", json.dumps(FAST),
-                                           answers={"BECOME password:": host.password})
+    rc, shown = run_playbook_on_a_terminal(
+        inventory,
+        "deploy.yml",
+        "--ask-become-pass",
+        "-vvv",
+        "--diff",
+        "-l",
+        "node03",
+        "-e",
+        json.dumps(FAST),
+        answers={"BECOME password:": host.password},
+    )
     assert rc == 0, shown[-4000:]
     assert leaked_lines(shown, [host.password]) == []
     after_the_confirm_window()
@@ -216,8 +251,9 @@ def test_a_sudo_password_asked_on_the_terminal_never_shows(fleet, flake, invento
 def test_a_sudo_password_from_variables_never_shows(fleet, flake, inventory):
     host = fleet["node03"]
     version = flake.bump("node03")
-    rc, out = run_playbook_text(inventory, "deploy.yml", "-vvv", "--diff", "-l", "node03",
-                                extra_vars=with_password(fleet))
+    rc, out = run_playbook_text(
+        inventory, "deploy.yml", "-vvv", "--diff", "-l", "node03", extra_vars=with_password(fleet)
+    )
     assert rc == 0, out[-4000:]
     assert leaked_lines(out, [host.password]) == []
     after_the_confirm_window()
@@ -233,13 +269,23 @@ def test_become_method_su_with_roots_password(fleet, flake, inventory):
     host = fleet["node01"]
     before, old = system_state(host), served_version(host)
     flake.bump("node01")
-    wrong = run_playbook(inventory, "deploy.yml", limit="node01",
-                         extra_vars=dict(FAST, ansible_become_method="su", ansible_become_password="wrong-password"))
+    wrong = run_playbook(
+        inventory,
+        "deploy.yml",
+        limit="node01",
+        extra_vars=dict(FAST, ansible_become_method="su", ansible_become_password="wrong-password"),
+    )
     assert wrong.rc == 2
     assert any("password" in str(msg).lower() for _task, _host, msg in failures(wrong)), failures(wrong)
     assert system_state(host) == before and served_version(host) == old
-    rc, out = run_playbook_text(inventory, "deploy.yml", "-vvv", "-l", "node01", extra_vars=dict(
-        FAST, ansible_become_method="su", ansible_become_password=host.root_password))
+    rc, out = run_playbook_text(
+        inventory,
+        "deploy.yml",
+        "-vvv",
+        "-l",
+        "node01",
+        extra_vars=dict(FAST, ansible_become_method="su", ansible_become_password=host.root_password),
+    )
     assert rc == 0, out[-4000:]
     assert leaked_lines(out, [host.root_password]) == []
     after_the_confirm_window()
@@ -257,23 +303,35 @@ def test_an_untrusted_user_pushes_signed_closures_only(fleet, flake, inventory, 
     assert inside(host, "readlink /run/current-system || echo none").strip() == "none"
     # The host trusts the controller's key (nix_conf as deploy with sudo restarts its nix-daemon) ...
     secret, public = tmp_path / "ctl.sec", tmp_path / "ctl.pub"
-    subprocess.run(["nix-store", "--generate-binary-cache-key", "nixfleet-become-test", str(secret), str(public)],
-                   check=True)
-    trust = run_task(inventory, "node04", "nixfleet.nixos.nix_conf",
-                     {"extra_trusted_public_keys": [public.read_text().strip()]})
+    subprocess.run(
+        ["nix-store", "--generate-binary-cache-key", "nixfleet-become-test", str(secret), str(public)], check=True
+    )
+    trust = run_task(
+        inventory, "node04", "nixfleet.nixos.nix_conf", {"extra_trusted_public_keys": [public.read_text().strip()]}
+    )
     assert trust.rc == 0, failures(trust)
     assert trust.results("task under test")["node04"]["daemon_restarted"] is True
     # ... and the closure is signed with it: the push lands, signatures and all.
-    path = subprocess.run(["nix", "build", "--no-link", "--json", flake.toplevel("node04")], stdout=subprocess.PIPE,
-                          universal_newlines=True, check=True).stdout.split('"out":"')[1].split('"')[0]
+    path = (
+        subprocess.run(
+            ["nix", "build", "--no-link", "--json", flake.toplevel("node04")],
+            stdout=subprocess.PIPE,
+            universal_newlines=True,
+            check=True,
+        )
+        .stdout.split('"out":"')[1]
+        .split('"')[0]
+    )
     subprocess.run(["nix", "store", "sign", "--key-file", str(secret), "--recursive", path], check=True)
     signed = run_playbook(inventory, "deploy.yml", limit="node04", extra_vars=dict(FAST, nixos_deploy_check_sigs=True))
     assert signed.rc == 0, failures(signed)
     after_the_confirm_window()
     assert system_state(host)[1] == path
-    assert "nixfleet-become-test:" in inside(host, "nix-store -q --hash %s >/dev/null; "
-                                                   "nix --extra-experimental-features nix-command path-info --sigs %s"
-                                             % (path, path))
+    assert "nixfleet-become-test:" in inside(
+        host,
+        "nix-store -q --hash %s >/dev/null; "
+        "nix --extra-experimental-features nix-command path-info --sigs %s" % (path, path),
+    )
 
 
 def test_a_host_whose_nix_daemon_is_down_is_a_clear_error(fleet, flake, inventory):
@@ -285,12 +343,16 @@ def test_a_host_whose_nix_daemon_is_down_is_a_clear_error(fleet, flake, inventor
         run = run_playbook(inventory, "deploy.yml", limit="node01", extra_vars=FAST)
         assert run.rc == 2
         msg = run.results("Copy and switch to the system")["node01"]["msg"]
-        assert msg.startswith("node01: the copy logged in as deploy, but Nix there could not talk to the host's "
-                              "nix-daemon"), msg
+        assert msg.startswith(
+            "node01: the copy logged in as deploy, but Nix there could not talk to the host's nix-daemon"
+        ), msg
         assert "is nix-daemon running on the host" in msg and "nothing was switched" in msg
         assert system_state(host) == before and served_version(host) == old
     finally:
-        inside(host, "(env -u NIX_CONFIG setsid nix-daemon </dev/null >>/nix/var/log/nix-daemon.log 2>&1 &); "
-                     "until nix-store --store daemon -q --hash %s >/dev/null 2>&1; do sleep 0.1; done" % before[1])
+        inside(
+            host,
+            "(env -u NIX_CONFIG setsid nix-daemon </dev/null >>/nix/var/log/nix-daemon.log 2>&1 &); "
+            "until nix-store --store daemon -q --hash %s >/dev/null 2>&1; do sleep 0.1; done" % before[1],
+        )
     again = run_playbook(inventory, "deploy.yml", limit="node01", extra_vars=FAST)
     assert again.rc == 0, failures(again)

@@ -1,6 +1,7 @@
 """A signed binary cache on the fleet and deploys through it: role binary_cache (real nginx),
 cache_push (one nix copy for every host), targets pulling with signatures checked, and a path
 signed by a key the targets do not trust refused. cache01 serves; node01 and node02 (no Python) deploy."""
+
 import json
 import sqlite3
 import subprocess
@@ -48,11 +49,23 @@ def serve_playbook(inventory):
 
 def trust_playbook(inventory):
     path = inventory.parent / "trust-cache.yml"
-    path.write_text(yaml.safe_dump([{
-        "hosts": "nixos", "gather_facts": False,
-        "roles": [{"role": "nixfleet.nixos.substituters",
-                   "substituters_extra_urls": ["{{ cache_url }}"],
-                   "substituters_trusted_public_keys": ["{{ trusted_key }}"]}]}]))
+    path.write_text(
+        yaml.safe_dump(
+            [
+                {
+                    "hosts": "nixos",
+                    "gather_facts": False,
+                    "roles": [
+                        {
+                            "role": "nixfleet.nixos.substituters",
+                            "substituters_extra_urls": ["{{ cache_url }}"],
+                            "substituters_trusted_public_keys": ["{{ trusted_key }}"],
+                        }
+                    ],
+                }
+            ]
+        )
+    )
     return str(path)
 
 
@@ -66,8 +79,12 @@ def cache_url(fleet):
 
 
 def test_check_mode_serves_nothing(fleet, inventory, keys):
-    run = run_playbook(inventory, serve_playbook(inventory), "--check",
-                       extra_vars={"binary_cache_secret_key_file": str(keys / "cache01.sec")})
+    run = run_playbook(
+        inventory,
+        serve_playbook(inventory),
+        "--check",
+        extra_vars={"binary_cache_secret_key_file": str(keys / "cache01.sec")},
+    )
     assert run.rc == 0, run.data
     assert run.results("Serve the binary cache")["cache01"]["changed"]
     assert not (keys / "cache01.sec").exists()
@@ -88,13 +105,19 @@ def test_serve_a_signed_cache(fleet, inventory, keys):
 
 
 def deploy_vars(fleet, keys, secret="cache01.sec"):
-    return {"nixos_deploy_copy_mode": "cache", "nixos_deploy_cache_url": cache_url(fleet),
-            "nixos_deploy_cache_secret_key_file": str(keys / secret), "nixos_deploy_confirm_timeout": 10}
+    return {
+        "nixos_deploy_copy_mode": "cache",
+        "nixos_deploy_cache_url": cache_url(fleet),
+        "nixos_deploy_cache_secret_key_file": str(keys / secret),
+        "nixos_deploy_confirm_timeout": 10,
+    }
 
 
 def cache_logs(fleet):
-    return inside(fleet["cache01"], "tail -n 30 /var/lib/nixfleet-binary-cache/access.log "
-                                    "/var/lib/nixfleet-binary-cache/error.log")
+    return inside(
+        fleet["cache01"],
+        "tail -n 30 /var/lib/nixfleet-binary-cache/access.log /var/lib/nixfleet-binary-cache/error.log",
+    )
 
 
 def store_hash(path):
@@ -104,8 +127,10 @@ def store_hash(path):
 def fetched_from(host):
     """The target's own record (Nix's narinfo disk cache): which caches it asked, which paths they had.
     Its file name carries a schema version (v6 on Nix 2.8, newer on newer Nix; the tables are the same)."""
-    files = sorted(Path(host.root, "root", ".cache", "nix").glob("binary-cache-v*.sqlite"),
-                   key=lambda f: int(f.stem.rsplit("-v", 1)[1]))
+    files = sorted(
+        Path(host.root, "root", ".cache", "nix").glob("binary-cache-v*.sqlite"),
+        key=lambda f: int(f.stem.rsplit("-v", 1)[1]),
+    )
     assert files, "%s has no narinfo disk cache" % host.name
     db = sqlite3.connect("file:%s?mode=ro" % files[-1], uri=True)
     try:
@@ -117,11 +142,12 @@ def fetched_from(host):
 
 
 def test_deploy_through_the_cache(fleet, flake, inventory, keys):
-    key = run_playbook(inventory, serve_playbook(inventory),
-                       extra_vars={"binary_cache_secret_key_file": str(keys / "cache01.sec")}).results(
-        "signing key")["cache01"]["public_key"]
-    trust = run_playbook(inventory, trust_playbook(inventory), extra_vars={"trusted_key": key,
-                                                                           "cache_url": cache_url(fleet)})
+    key = run_playbook(
+        inventory, serve_playbook(inventory), extra_vars={"binary_cache_secret_key_file": str(keys / "cache01.sec")}
+    ).results("signing key")["cache01"]["public_key"]
+    trust = run_playbook(
+        inventory, trust_playbook(inventory), extra_vars={"trusted_key": key, "cache_url": cache_url(fleet)}
+    )
     assert trust.rc == 0, trust.data
     run = run_playbook(inventory, "deploy.yml", extra_vars=deploy_vars(fleet, keys))
     assert run.rc == 0, (failures(run), cache_logs(fleet))
@@ -157,8 +183,11 @@ def test_redeploy_pushes_and_switches_nothing(fleet, inventory, keys):
 
 
 def test_untrusted_signature_is_refused(fleet, flake, inventory, keys):
-    other = run_playbook(inventory, serve_playbook(inventory), extra_vars={
-        "binary_cache_secret_key_file": str(keys / "rogue.sec"), "binary_cache_key_name": "rogue-1"})
+    other = run_playbook(
+        inventory,
+        serve_playbook(inventory),
+        extra_vars={"binary_cache_secret_key_file": str(keys / "rogue.sec"), "binary_cache_key_name": "rogue-1"},
+    )
     assert other.rc == 0
     before = inside(fleet["node01"], "readlink /run/current-system").strip()
     flake.set_host("node01", version="2")
@@ -188,8 +217,9 @@ def test_substitute_mode_pushes_once_and_hosts_substitute(fleet, flake, inventor
 def test_cache_key_takes_a_vaulted_key_and_refuses_to_clobber(inventory, keys):
     given = keys / "given"
     given.mkdir()
-    subprocess.run(["nix-store", "--generate-binary-cache-key", "vault-1", str(given / "sec"), str(given / "pub")],
-                   check=True)
+    subprocess.run(
+        ["nix-store", "--generate-binary-cache-key", "vault-1", str(given / "sec"), str(given / "pub")], check=True
+    )
     secret = (given / "sec").read_text().strip()
     target = keys / "taken.sec"
 

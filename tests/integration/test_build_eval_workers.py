@@ -2,6 +2,7 @@
 sized by ``eval_memory_budget``), through
 ansible-playbook, the flake inventory and the real Nix: every host gets the system Nix gives it alone,
 and it is built. (The build needs no host: nothing here connects to one.)"""
+
 import subprocess
 
 import pytest
@@ -41,8 +42,12 @@ def test_two_eval_processes_share_the_hosts_and_every_host_gets_its_own_system(f
     assert 0 < result["evaluation"]["peak_concurrent_rss_mib"] <= 3072
     assert sorted(result["paths"]) == HOSTS and result["failed_hosts"] == {}
     for host in HOSTS:
-        alone = subprocess.run(["nix", "eval", "--raw", flake.toplevel(host) + ".drvPath"], stdout=subprocess.PIPE,
-                               universal_newlines=True, check=True).stdout
+        alone = subprocess.run(
+            ["nix", "eval", "--raw", flake.toplevel(host) + ".drvPath"],
+            stdout=subprocess.PIPE,
+            universal_newlines=True,
+            check=True,
+        ).stdout
         assert result["drv_paths"][host] == alone
         assert path_info(result["paths"][host])["narSize"] > 0  # built: valid in the controller's store
     # the largest nix process it started is reported: an evaluation holds at least its flake in memory

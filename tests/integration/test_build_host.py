@@ -1,6 +1,7 @@
 """nixos-rebuild --build-host: hosts with nixos_deploy_build_on=builder are built on their build host
 (an inventory host with its own connection settings), once for all of them, and each target copies its
 system from the build host, never through the controller's store. bld01 builds; hb01 and hb02 deploy."""
+
 import subprocess
 
 import pytest
@@ -30,19 +31,25 @@ def inventory(fleet, flake, tmp_path_factory):
     directory = tmp_path_factory.mktemp("build-host-inventory")
     write_fleet_inventory(directory, fleet, flake)
     write_static_group(directory, fleet, "builders", ["bld01"])
-    (directory / "group_vars" / "nixos.yml").write_text(yaml.safe_dump({
-        "nixos_deploy_build_on": "builder", "nixos_deploy_build_host": "bld01"}))
+    (directory / "group_vars" / "nixos.yml").write_text(
+        yaml.safe_dump({"nixos_deploy_build_on": "builder", "nixos_deploy_build_host": "bld01"})
+    )
     return directory
 
 
 def toplevel(flake, name):
-    return subprocess.run(["nix", "eval", "--raw", flake.toplevel(name) + ".outPath"], stdout=subprocess.PIPE,
-                          universal_newlines=True, check=True).stdout
+    return subprocess.run(
+        ["nix", "eval", "--raw", flake.toplevel(name) + ".outPath"],
+        stdout=subprocess.PIPE,
+        universal_newlines=True,
+        check=True,
+    ).stdout
 
 
 def valid_on_controller(path):
-    return subprocess.run(["nix-store", "--check-validity", path], stderr=subprocess.DEVNULL,
-                          check=False).returncode == 0
+    return (
+        subprocess.run(["nix-store", "--check-validity", path], stderr=subprocess.DEVNULL, check=False).returncode == 0
+    )
 
 
 def valid_on(host, path):

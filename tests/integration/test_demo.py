@@ -1,4 +1,5 @@
 """The README's demo command, as a user runs it."""
+
 import subprocess
 
 import pytest
@@ -9,8 +10,14 @@ pytestmark = pytest.mark.integration
 
 
 def test_demo_command():
-    proc = subprocess.run(["bash", str(ROOT / "scripts" / "demo.sh")], stdout=subprocess.PIPE,
-                          stderr=subprocess.STDOUT, universal_newlines=True, timeout=900, check=False)
+    proc = subprocess.run(
+        ["bash", str(ROOT / "scripts" / "demo.sh")],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        universal_newlines=True,
+        timeout=900,
+        check=False,
+    )
     assert proc.returncode == 0, proc.stdout
     out = proc.stdout
     for name in ("node01", "node02", "node03"):

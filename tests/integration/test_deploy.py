@@ -4,6 +4,7 @@ A scenario: the tests are its numbered steps (test_01_... to test_17_...), run i
 building on the end state of the ones before, like successive deploys would. Run the module whole
 (``-k`` on one step alone finds the fleet in another state).
 """
+
 import json
 import subprocess
 import uuid
@@ -27,8 +28,12 @@ inventory = fleet_inventory("deploy")
 
 def toplevel(flake, name):
     """The store path the flake wants for ``name`` (evaluated, not built)."""
-    return subprocess.run(["nix", "eval", "--raw", flake.toplevel(name) + ".outPath"], stdout=subprocess.PIPE,
-                          universal_newlines=True, check=True).stdout
+    return subprocess.run(
+        ["nix", "eval", "--raw", flake.toplevel(name) + ".outPath"],
+        stdout=subprocess.PIPE,
+        universal_newlines=True,
+        check=True,
+    ).stdout
 
 
 def host_state(host):
@@ -40,8 +45,9 @@ def host_state(host):
 
 
 def valid_on_controller(path):
-    return subprocess.run(["nix-store", "--check-validity", path], stderr=subprocess.DEVNULL,
-                          check=False).returncode == 0
+    return (
+        subprocess.run(["nix-store", "--check-validity", path], stderr=subprocess.DEVNULL, check=False).returncode == 0
+    )
 
 
 def test_01_first_deploy_puts_every_host_on_its_system(fleet, flake, inventory):
@@ -59,10 +65,12 @@ def test_01_first_deploy_puts_every_host_on_its_system(fleet, flake, inventory):
     for host in fleet.hosts:
         path = toplevel(flake, host.name)
         assert result["paths"][host.name] == path
-        closure = subprocess.run(["nix-store", "-qR", path], stdout=subprocess.PIPE, universal_newlines=True,
-                                 check=True).stdout.split()
-        sizes = subprocess.run(["nix-store", "-q", "--size"] + closure, stdout=subprocess.PIPE,
-                               universal_newlines=True, check=True).stdout.split()
+        closure = subprocess.run(
+            ["nix-store", "-qR", path], stdout=subprocess.PIPE, universal_newlines=True, check=True
+        ).stdout.split()
+        sizes = subprocess.run(
+            ["nix-store", "-q", "--size"] + closure, stdout=subprocess.PIPE, universal_newlines=True, check=True
+        ).stdout.split()
         assert result["closure_sizes"][host.name] == sum(int(s) for s in sizes)
         assert host_state(host) == {"profile": "system-1-link", "running": path, "links": ["system-1-link"]}
         assert http_get(host) == "%s 1\n" % host.name
@@ -131,8 +139,11 @@ def test_05_check_diff_shows_one_host_then_real_run_moves_only_it(fleet, flake, 
     real = run_playbook(inventory, "deploy.yml", "--diff")
     assert real.rc == 0, real.results("Copy and switch to the system")
     assert [n for n in ALL if real.stats(n)["changed"]] == ["node02"]
-    assert host_state(fleet["node02"]) == {"profile": "system-2-link", "running": new,
-                                           "links": ["system-1-link", "system-2-link"]}
+    assert host_state(fleet["node02"]) == {
+        "profile": "system-2-link",
+        "running": new,
+        "links": ["system-1-link", "system-2-link"],
+    }
     assert "nixos-system-node02: 1 → 2" in real.results("Copy and switch to the system")["node02"]["diff"]["prepared"]
     assert http_get(fleet["node02"]) == "node02 2\n"
     for name in ("node01", "node03", "node04"):
@@ -200,8 +211,11 @@ def test_09_rollback_to_previous_and_to_n(fleet, flake, inventory):
     assert again.rc == 0 and again.stats("node02")["changed"] == 0
     forward = run_playbook(inventory, "rollback.yml", limit="node02", extra_vars={"nixos_rollback_generation": 2})
     assert forward.rc == 0, forward.stderr
-    assert host_state(node02) == {"profile": "system-2-link", "running": gen2,
-                                  "links": ["system-1-link", "system-2-link"]}
+    assert host_state(node02) == {
+        "profile": "system-2-link",
+        "running": gen2,
+        "links": ["system-1-link", "system-2-link"],
+    }
     missing = run_playbook(inventory, "rollback.yml", limit="node02", extra_vars={"nixos_rollback_generation": 9})
     assert missing.rc != 0
     assert "has no generation 9 (generations: 1, 2)" in missing.results("Roll back")["node02"]["msg"]
@@ -233,8 +247,11 @@ def test_10_facts_generations_running_booted_and_reboot(fleet, flake, inventory)
     assert facts["node04"]["running_system"] == toplevel(flake, "node04")  # no Python there
     # A host booted into an older kernel needs a reboot.
     host = fleet["node02"]
-    inside(host, "mkdir -p /run/boot-gen && ln -sfn /nix/store/00000000000000000000000000000000-linux-5.15/bzImage "
-                 "/run/boot-gen/kernel && ln -sfn /run/boot-gen /run/booted-system")
+    inside(
+        host,
+        "mkdir -p /run/boot-gen && ln -sfn /nix/store/00000000000000000000000000000000-linux-5.15/bzImage "
+        "/run/boot-gen/kernel && ln -sfn /run/boot-gen /run/booted-system",
+    )
     again = run_task(inventory, "node02", "nixfleet.nixos.facts")
     node02 = again.results("task under test")["node02"]["ansible_facts"]["nixos"]
     assert node02["booted_kernel"] == "/nix/store/00000000000000000000000000000000-linux-5.15/bzImage"
@@ -298,25 +315,32 @@ def test_13_copy_modes_substitute_and_cache(fleet, flake, inventory, tmp_path):
     subprocess.run(["nix", "store", "sign", "-r", "-k", str(key), path], check=True)
     subprocess.run(["nix", "copy", "--to", cache, path], check=True)
     inside(fleet["node03"], "echo 'trusted-public-keys = %s' >> /etc/nix/nix.conf" % pub.read_text().strip())
-    pulled = run_task(inventory, "node03", "nixfleet.nixos.copy_closure",
-                      {"path": path, "mode": "cache", "cache_url": cache})
+    pulled = run_task(
+        inventory, "node03", "nixfleet.nixos.copy_closure", {"path": path, "mode": "cache", "cache_url": cache}
+    )
     assert pulled.rc == 0, pulled.stderr
     assert pulled.results("task under test")["node03"]["copied"] is True
     assert inside(fleet["node03"], "nix-store --check-validity %s && echo valid" % path).strip() == "valid"
-    untrusted = run_task(inventory, "node04", "nixfleet.nixos.copy_closure",
-                         {"path": path, "mode": "cache", "cache_url": cache})
+    untrusted = run_task(
+        inventory, "node04", "nixfleet.nixos.copy_closure", {"path": path, "mode": "cache", "cache_url": cache}
+    )
     assert untrusted.rc != 0
-    assert "node04 refused %s from %s: it is not signed by any key in the host's trusted-public-keys" % (path, cache) \
+    assert (
+        "node04 refused %s from %s: it is not signed by any key in the host's trusted-public-keys" % (path, cache)
         in untrusted.results("task under test")["node04"]["msg"]
-    assert inside(fleet["node04"], "nix-store --check-validity %s 2>/dev/null || echo invalid" % path).strip() == "invalid"
+    )
+    assert (
+        inside(fleet["node04"], "nix-store --check-validity %s 2>/dev/null || echo invalid" % path).strip() == "invalid"
+    )
 
 
 def test_14_build_honours_nix_args(fleet, flake, inventory):
     # A version never built before, so the build really needs a job (the controller's store persists).
     flake.set_host("node04", version="7-%s" % uuid.uuid4().hex[:8])
     new = toplevel(flake, "node04")
-    blocked = run_playbook(inventory, "deploy.yml", limit="node04",
-                           extra_vars={"nixos_deploy_nix_args": ["--max-jobs", "0"]})
+    blocked = run_playbook(
+        inventory, "deploy.yml", limit="node04", extra_vars={"nixos_deploy_nix_args": ["--max-jobs", "0"]}
+    )
     assert blocked.rc != 0
     msg = blocked.results("Fail the hosts whose system does not evaluate or build")["node04"]["msg"]
     assert "max-jobs" in msg
@@ -330,13 +354,15 @@ def test_15_verify_reports_drift_and_health_and_changes_nothing(fleet, flake, in
     run_playbook(inventory, "deploy.yml")  # converge first
     before = {h.name: host_state(h) for h in fleet.hosts}
     flake.set_host("node03", version="drifted")
-    checks = [{"type": "http", "url": "http://{{ ansible_host }}:8080/", "body": "{{ inventory_hostname }} ",
-               "retries": 0}]
+    checks = [
+        {"type": "http", "url": "http://{{ ansible_host }}:8080/", "body": "{{ inventory_hostname }} ", "retries": 0}
+    ]
     run = run_playbook(inventory, "verify.yml", extra_vars={"nixos_verify_health_checks": checks})
     assert run.rc == 0, run.stderr
     report = {h: r["msg"] for h, r in run.results("Report").items()}
-    assert report["node03"].startswith("node03: DRIFT: running %s, the flake wants %s"
-                                       % (before["node03"]["running"], toplevel(flake, "node03")))
+    assert report["node03"].startswith(
+        "node03: DRIFT: running %s, the flake wants %s" % (before["node03"]["running"], toplevel(flake, "node03"))
+    )
     for name in ("node01", "node02", "node04"):
         # ... and which deploy in the host's audit log put it there (the converging one or earlier).
         assert report[name].startswith("%s: in sync, running %s; put there by " % (name, before[name]["running"]))

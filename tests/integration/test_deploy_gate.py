@@ -3,6 +3,7 @@ system holds a denied openssl fails before a single store path reaches it, namin
 chain; the others deploy; an exception with a date and a reason lets one host through and the report
 shows it; an expired one does not; --check reports the refusal from the derivations alone; a JSON
 rules file works like the list. node02 has no Python."""
+
 import datetime
 import json
 import subprocess
@@ -54,10 +55,21 @@ def refused(run):
 
 def test_a_denied_version_refuses_its_host_before_anything_is_copied(fleet, setup, tmp_path):
     flake, inventory = setup
-    allow = [{"name": "openssl", "version": "==3.0.13", "hosts": ["node03"], "expires": TOMORROW,
-              "reason": "appliance, no TLS listener"}]
-    run = deploy(inventory, nixos_deploy_deny_packages=DENY, nixos_deploy_allow_packages=allow,
-                 nixos_deploy_report_dir=str(tmp_path))
+    allow = [
+        {
+            "name": "openssl",
+            "version": "==3.0.13",
+            "hosts": ["node03"],
+            "expires": TOMORROW,
+            "reason": "appliance, no TLS listener",
+        }
+    ]
+    run = deploy(
+        inventory,
+        nixos_deploy_deny_packages=DENY,
+        nixos_deploy_allow_packages=allow,
+        nixos_deploy_report_dir=str(tmp_path),
+    )
     assert run.rc != 0
     gate = run.results("Check every new system against the denied packages")["node01"]
     said = refused(run)
@@ -66,7 +78,8 @@ def test_a_denied_version_refuses_its_host_before_anything_is_copied(fleet, setu
     openssl = [p for p in closure if p.endswith("-openssl-3.0.13")][0]
     assert said["node01"].startswith(
         "node01: refused before anything was copied: openssl 3.0.13 is denied by openssl <3.0.14; pulled in by "
-        "nixos-system-node01-1 → fleet-apps-node01 → curl-8.5.0 → openssl-3.0.13")
+        "nixos-system-node01-1 → fleet-apps-node01 → curl-8.5.0 → openssl-3.0.13"
+    )
     assert gate["refused"]["node01"][0]["path"] == openssl and gate["checked"]["node01"] == "closure"
     # not one store path of its new system (the shared base, the kernel included) reached node01
     assert [p for p in closure if host_path_info(fleet["node01"], p) is not None] == []
@@ -76,13 +89,17 @@ def test_a_denied_version_refuses_its_host_before_anything_is_copied(fleet, setu
     assert run.stats("node02")["failures"] == 0 and run.stats("node03")["failures"] == 0
     for name in ("node02", "node03"):
         assert inside(fleet[name], "readlink /run/current-system").strip() == built(flake, name)[0]
-    assert gate["allowed"]["node03"][0]["allowed"] == {"rule": "openssl ==3.0.13", "expires": TOMORROW,
-                                                       "reason": "appliance, no TLS listener"}
+    assert gate["allowed"]["node03"][0]["allowed"] == {
+        "rule": "openssl ==3.0.13",
+        "expires": TOMORROW,
+        "reason": "appliance, no TLS listener",
+    }
     assert any("node03: openssl 3.0.13 is denied" in w and "allowed by exception" in w for w in gate["warnings"])
     summary = "\n".join(run.results("Show the deploy summary")["localhost"]["msg"])
     assert "Allowed by exception (the deploy gate):" in summary
-    assert ("node03: openssl 3.0.13 (denied by openssl <3.0.14) allowed until %s: appliance, no TLS listener"
-            % TOMORROW) in summary
+    assert (
+        "node03: openssl 3.0.13 (denied by openssl <3.0.14) allowed until %s: appliance, no TLS listener" % TOMORROW
+    ) in summary
     report = {row["host"]: row for row in json.loads((tmp_path / "deploy-report.json").read_text())}
     assert report["node01"]["result"] == "failed" and "openssl 3.0.13 is denied" in report["node01"]["message"]
     assert report["node03"]["exceptions"] and report["node02"]["exceptions"] == []
@@ -95,8 +112,9 @@ def test_check_mode_reports_a_refusal_from_the_derivations(fleet, setup):
         run = deploy(inventory, "--check", nixos_deploy_deny_packages=DENY, limit="node02")
         assert run.rc != 0
         msg = refused(run)["node02"]
-        assert msg.startswith("node02: refused before anything was copied (in its build inputs: the controller's "
-                              "store has no /nix/store/")
+        assert msg.startswith(
+            "node02: refused before anything was copied (in its build inputs: the controller's store has no /nix/store/"
+        )
         assert "openssl 3.0.11 is denied by openssl <3.0.14; pulled in by nixos-system-node02-2.drv → " in msg
         assert inside(fleet["node02"], "cat /run/current-system/nixos-version").strip() == "1"
     finally:
@@ -118,14 +136,28 @@ def test_an_expired_exception_lets_nothing_through(fleet, setup):
 def test_rules_from_a_json_file_and_a_bad_rule_stops_every_host(fleet, setup, tmp_path):
     flake, inventory = setup
     rules = tmp_path / "deny.json"
-    rules.write_text(json.dumps({"deny": [{"name": "curl", "version": "<8.6", "id": "CVE-2024-2398",
-                                           "reason": "HTTP/2 push headers memory leak"}]}))
+    rules.write_text(
+        json.dumps(
+            {
+                "deny": [
+                    {
+                        "name": "curl",
+                        "version": "<8.6",
+                        "id": "CVE-2024-2398",
+                        "reason": "HTTP/2 push headers memory leak",
+                    }
+                ]
+            }
+        )
+    )
     run = deploy(inventory, "--check", nixos_deploy_deny_packages=str(rules))
     assert run.rc != 0
     failed = refused(run)
     assert sorted(failed) == ["node01", "node02"]  # node03 has no curl
-    assert "curl 8.5.0 is denied by curl <8.6 (CVE-2024-2398, HTTP/2 push headers memory leak); pulled in by " \
-           "nixos-system-node02-1 → fleet-apps-node02 → curl-8.5.0" in failed["node02"]
+    assert (
+        "curl 8.5.0 is denied by curl <8.6 (CVE-2024-2398, HTTP/2 push headers memory leak); pulled in by "
+        "nixos-system-node02-1 → fleet-apps-node02 → curl-8.5.0" in failed["node02"]
+    )
     bad = deploy(inventory, "--check", nixos_deploy_deny_packages=["openssl 3.0.13"])
     assert bad.rc != 0
     gate = bad.results("Check every new system against the denied packages")

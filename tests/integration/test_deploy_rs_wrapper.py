@@ -3,6 +3,7 @@ buildEnv of links into the toplevel, plus ``deploy-rs-activate``), as real deplo
 the profile points at the wrapper while ``/run/current-system`` points at the toplevel it links.
 The deploy is idempotent, confirms the right system, and rolls back right (the fixture's wrapper has
 the structure of deploy-rs' own, see tests/fixtures/real-flake/README.md)."""
+
 import subprocess
 
 import pytest
@@ -32,10 +33,15 @@ inventory = fleet_inventory("wrapper")
 def wrapper_and_toplevel(flake):
     """(the node's profile path: the wrapper, the toplevel it links) as the flake evaluates them."""
     attr = '%s#deploy.nodes."node01".profiles.system.path' % flake.ref
-    wrapper = subprocess.run(["nix", "eval", "--raw", attr + ".outPath"], stdout=subprocess.PIPE,
-                             universal_newlines=True, check=True).stdout
-    toplevel = subprocess.run(["nix", "eval", "--raw", attr + ".toplevel.outPath"], stdout=subprocess.PIPE,
-                              universal_newlines=True, check=True).stdout
+    wrapper = subprocess.run(
+        ["nix", "eval", "--raw", attr + ".outPath"], stdout=subprocess.PIPE, universal_newlines=True, check=True
+    ).stdout
+    toplevel = subprocess.run(
+        ["nix", "eval", "--raw", attr + ".toplevel.outPath"],
+        stdout=subprocess.PIPE,
+        universal_newlines=True,
+        check=True,
+    ).stdout
     return wrapper, toplevel
 
 
@@ -52,7 +58,9 @@ def test_a_wrapper_deploys_and_the_running_system_is_the_toplevel_it_links(fleet
     profile, running = system_state(fleet["node01"])
     assert inside(fleet["node01"], "readlink -f /nix/var/nix/profiles/system").strip() == wrapper
     assert (profile, running) == ("system-1-link", toplevel)
-    assert inside(fleet["node01"], "test -x /nix/var/nix/profiles/system/deploy-rs-activate && echo yes").strip() == "yes"
+    assert (
+        inside(fleet["node01"], "test -x /nix/var/nix/profiles/system/deploy-rs-activate && echo yes").strip() == "yes"
+    )
 
 
 def test_a_second_deploy_and_check_mode_change_nothing(fleet, flake, inventory):

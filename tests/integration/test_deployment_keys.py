@@ -5,6 +5,7 @@ anything is switched.
 
 Hosts: key01 (a colmena host whose flake has keys), key02 (plain, keys from the role variable).
 """
+
 import json
 import os
 
@@ -35,8 +36,14 @@ def key_file(tmp_path_factory):
 def colmena_keys(key_file):
     return {
         "token": {"text": SECRETS[0]},
-        "app": {"keyFile": str(key_file), "destDir": "/run/keys/app", "user": "nobody", "group": "nogroup",
-                "permissions": "0640", "uploadAt": "post-activation"},
+        "app": {
+            "keyFile": str(key_file),
+            "destDir": "/run/keys/app",
+            "user": "nobody",
+            "group": "nogroup",
+            "permissions": "0640",
+            "uploadAt": "post-activation",
+        },
         "made": {"keyCommand": ["/usr/bin/printf", "%s", SECRETS[2]], "name": "made.env"},
         "template": {"text": TEMPLATE},  # a flake's text is never templated
     }
@@ -44,8 +51,9 @@ def colmena_keys(key_file):
 
 @pytest.fixture(scope="module")
 def flake(fleet, key_file, tmp_path_factory):
-    flake = FixtureFlake.create(tmp_path_factory.mktemp("keys-flake") / "flake", fleet,
-                                {"key01": "colmena", "key02": "plain"})
+    flake = FixtureFlake.create(
+        tmp_path_factory.mktemp("keys-flake") / "flake", fleet, {"key01": "colmena", "key02": "plain"}
+    )
     flake.set_host("key01", colmena={"keys": colmena_keys(key_file)})
     return flake
 
@@ -85,8 +93,12 @@ def test_keys_are_uploaded_with_owner_and_mode(fleet, flake, inventory):
     # the role's variable, for a flake without colmena
     assert key_state(key02, "/var/lib/keys/role") == ("root:root", "600", SECRETS[3])
     switch = run.results("Copy and switch to the system")
-    assert sorted(switch["key01"]["keys_changed"]) == ["/run/keys/app/app", "/run/keys/made.env", "/run/keys/template",
-                                                       "/run/keys/token"]
+    assert sorted(switch["key01"]["keys_changed"]) == [
+        "/run/keys/app/app",
+        "/run/keys/made.env",
+        "/run/keys/template",
+        "/run/keys/token",
+    ]
     # no temporary file is left beside the keys
     listed = inside(key01, "ls -A /run/keys /run/keys/app").split()
     assert listed == ["/run/keys:", "app", "made.env", "template", "token", "/run/keys/app:", "app"]
@@ -117,7 +129,10 @@ def test_check_mode_and_diff_show_the_change_never_the_secret(fleet, flake, key_
     switch = check.results("Copy and switch to the system")["key01"]
     assert switch["changed"] is True and switch["keys_changed"] == ["/run/keys/token"]
     token = [d for d in switch["diff"] if d.get("after_header") == "/run/keys/token"][0]
-    assert token["before"] == "path: /run/keys/token\nowner: 0:0\nmode: 0600\ncontent: as on the host (22 bytes, not shown)\n"
+    assert (
+        token["before"]
+        == "path: /run/keys/token\nowner: 0:0\nmode: 0600\ncontent: as on the host (22 bytes, not shown)\n"
+    )
     assert token["after"] == "path: /run/keys/token\nowner: 0:0\nmode: 0600\ncontent: new (17 bytes, not shown)\n"
     assert key_state(fleet["key01"], "/run/keys/token")[2] == SECRETS[0]  # check mode wrote nothing
     # Everything the JSON callback (AWX's job events) and a person at -vvv --diff see: no secret.
@@ -129,11 +144,17 @@ def test_check_mode_and_diff_show_the_change_never_the_secret(fleet, flake, key_
     assert key_state(fleet["key01"], "/run/keys/token") == ("root:root", "600", new_secret)
 
 
-@pytest.mark.parametrize("bad, says", [
-    ({"keyFile": "/nonexistent/key"}, "key 'broken' of host key01: keyFile /nonexistent/key cannot be read"),
-    ({"keyCommand": ["/bin/sh", "-c", "echo vault sealed >&2; exit 3"]}, "key 'broken' of host key01: keyCommand failed"),
-    ({"text": "x", "name": "../../etc/passwd"}, "name '../../etc/passwd' is not a file name"),
-])
+@pytest.mark.parametrize(
+    "bad, says",
+    [
+        ({"keyFile": "/nonexistent/key"}, "key 'broken' of host key01: keyFile /nonexistent/key cannot be read"),
+        (
+            {"keyCommand": ["/bin/sh", "-c", "echo vault sealed >&2; exit 3"]},
+            "key 'broken' of host key01: keyCommand failed",
+        ),
+        ({"text": "x", "name": "../../etc/passwd"}, "name '../../etc/passwd' is not a file name"),
+    ],
+)
 def test_a_bad_key_fails_its_host_before_anything_is_switched(fleet, flake, key_file, inventory, bad, says):
     before = system_state(fleet["key01"])
     keys = colmena_keys(key_file)

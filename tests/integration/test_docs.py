@@ -1,4 +1,5 @@
 """ansible-doc renders every plugin of the collection, and every action plugin has its docs module."""
+
 import json
 import os
 import subprocess
@@ -14,8 +15,13 @@ FILTERS = sorted(p[:-4] for p in os.listdir(ROOT / "plugins" / "filter") if p.en
 
 
 def ansible_doc(kind, name):
-    proc = subprocess.run([os.path.join(BIN, "ansible-doc"), "-t", kind, "--json", "nixfleet.nixos." + name],
-                          stdout=subprocess.PIPE, stderr=subprocess.PIPE, universal_newlines=True, check=False)
+    proc = subprocess.run(
+        [os.path.join(BIN, "ansible-doc"), "-t", kind, "--json", "nixfleet.nixos." + name],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        universal_newlines=True,
+        check=False,
+    )
     assert proc.returncode == 0, proc.stderr
     assert "WARNING" not in proc.stderr, proc.stderr
     return json.loads(proc.stdout)["nixfleet.nixos." + name]
@@ -23,8 +29,9 @@ def ansible_doc(kind, name):
 
 def descriptions(doc, where="description"):
     """Every description text of a plugin's doc, with where it is (YAML turns 'a: b' into a mapping)."""
-    found = [(where, text) for text in (doc["description"] if isinstance(doc["description"], list)
-                                        else [doc["description"]])]
+    found = [
+        (where, text) for text in (doc["description"] if isinstance(doc["description"], list) else [doc["description"]])
+    ]
     for option, spec in (doc.get("options") or doc.get("suboptions") or {}).items():
         found += descriptions(dict(spec, description=spec.get("description", "")), "%s.%s" % (where, option))
     return found

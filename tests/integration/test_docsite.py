@@ -3,6 +3,7 @@
 as errors), a page for every module, role, filter, the inventory plugin and every guide; and
 ``antsibull-docs lint-collection-docs`` clean. The guides' pages are what docs/*.md gives
 (tests/unit/tooling/test_docsite_sources.py). No fleet needed."""
+
 import os
 import re
 import subprocess
@@ -24,38 +25,74 @@ PAGES = Path("build") / "html" / "collections" / "nixfleet" / "nixos"
 ANSIBLE_DOCS = "https://docs.ansible.com/projects/ansible/devel/"
 ANSIBLE_TARGETS = [
     ("action_plugins", "std:label", "plugins/action.html#action-plugins", "Action plugins"),
-    ("common_return_values", "std:label", "reference_appendices/common_return_values.html#common-return-values",
-     "Return Values"),
-    ("ansible_configuration_settings", "std:label", "reference_appendices/config.html#ansible-configuration-settings",
-     "Ansible Configuration Settings"),
-    ("ansible_collections.ansible.builtin.copy_module", "std:label",
-     "collections/ansible/builtin/copy_module.html#ansible-collections-ansible-builtin-copy-module",
-     "ansible.builtin.copy module"),
-] + [(name, "std:envvar", "reference_appendices/config.html#envvar-" + name, "-")
-     for name in ("ANSIBLE_CACHE_PLUGIN", "ANSIBLE_CACHE_PLUGIN_CONNECTION", "ANSIBLE_CACHE_PLUGIN_PREFIX",
-                  "ANSIBLE_CACHE_PLUGIN_TIMEOUT")]
+    (
+        "common_return_values",
+        "std:label",
+        "reference_appendices/common_return_values.html#common-return-values",
+        "Return Values",
+    ),
+    (
+        "ansible_configuration_settings",
+        "std:label",
+        "reference_appendices/config.html#ansible-configuration-settings",
+        "Ansible Configuration Settings",
+    ),
+    (
+        "ansible_collections.ansible.builtin.copy_module",
+        "std:label",
+        "collections/ansible/builtin/copy_module.html#ansible-collections-ansible-builtin-copy-module",
+        "ansible.builtin.copy module",
+    ),
+] + [
+    (name, "std:envvar", "reference_appendices/config.html#envvar-" + name, "-")
+    for name in (
+        "ANSIBLE_CACHE_PLUGIN",
+        "ANSIBLE_CACHE_PLUGIN_CONNECTION",
+        "ANSIBLE_CACHE_PLUGIN_PREFIX",
+        "ANSIBLE_CACHE_PLUGIN_TIMEOUT",
+    )
+]
 
 
 def write_inventory(path: Path) -> None:
     """A Sphinx intersphinx inventory (version 2: a header, then zlib-compressed lines)."""
     lines = "".join("%s %s -1 %s %s\n" % entry for entry in ANSIBLE_TARGETS)
-    header = "# Sphinx inventory version 2\n# Project: Ansible\n# Version: devel\n" \
-             "# The remainder of this file is compressed using zlib.\n"
+    header = (
+        "# Sphinx inventory version 2\n# Project: Ansible\n# Version: devel\n"
+        "# The remainder of this file is compressed using zlib.\n"
+    )
     path.write_bytes(header.encode() + zlib.compress(lines.encode()))
 
 
 def run(argv, cwd):
     env = dict(os.environ, PATH="%s:%s" % (BIN, os.environ["PATH"]))
-    return subprocess.run(argv, cwd=str(cwd), env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                          universal_newlines=True, timeout=900, check=False)
+    return subprocess.run(
+        argv,
+        cwd=str(cwd),
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        universal_newlines=True,
+        timeout=900,
+        check=False,
+    )
 
 
 @pytest.fixture(scope="module")
 def site(tmp_path_factory):
     """The built docsite's directory (one build per session: about 10 s)."""
     dest = tmp_path_factory.mktemp("docsite")
-    init = run([os.path.join(BIN, "antsibull-docs"), "sphinx-init", "--use-current", "--dest-dir", str(dest),
-                "nixfleet.nixos"], ROOT)
+    init = run(
+        [
+            os.path.join(BIN, "antsibull-docs"),
+            "sphinx-init",
+            "--use-current",
+            "--dest-dir",
+            str(dest),
+            "nixfleet.nixos",
+        ],
+        ROOT,
+    )
     assert init.returncode == 0, init.stdout
     conf = (dest / "conf.py").read_text()
     # The generated configuration fetches inventories from the internet: only the stand-in is read.
@@ -65,8 +102,10 @@ def site(tmp_path_factory):
     conf += "\nintersphinx_mapping = {'ansible_devel': (%r, %r)}  # offline\n" % (ANSIBLE_DOCS, local)
     (dest / "conf.py").write_text(conf)
     build = run(["bash", str(dest / "build.sh")], dest)
-    assert build.returncode == 0, "\n".join(line for line in build.stdout.splitlines() if "WARNING" in line
-                                            or "ERROR" in line)[-6000:] or build.stdout[-6000:]
+    assert build.returncode == 0, (
+        "\n".join(line for line in build.stdout.splitlines() if "WARNING" in line or "ERROR" in line)[-6000:]
+        or build.stdout[-6000:]
+    )
     assert "build succeeded" in build.stdout
     return dest
 
@@ -83,8 +122,11 @@ def test_every_plugin_and_role_has_a_page(site):
 
 
 def root_names(folder, suffix, kind):
-    return ["%s%s.html" % (p.name[:-len(suffix)], kind) for p in (ROOT / "plugins" / folder).iterdir()
-            if p.name.endswith(suffix) and p.name != "__init__.py"]
+    return [
+        "%s%s.html" % (p.name[: -len(suffix)], kind)
+        for p in (ROOT / "plugins" / folder).iterdir()
+        if p.name.endswith(suffix) and p.name != "__init__.py"
+    ]
 
 
 def test_every_guide_has_a_page(site):
@@ -101,11 +143,14 @@ def test_every_guide_has_a_page(site):
 def test_guides_cross_link_on_the_site(site):
     """A guide's link to another guide (here: inventory → deploy's non-root section) is a link of the site."""
     page = (site / PAGES / "docsite" / "inventory.html").read_text()
-    assert 'href="deploy.html#ansible-collections-nixfleet-nixos-docsite-deploy-a-non-root-deploy-user-with-sudo"' \
-        in page
+    assert (
+        'href="deploy.html#ansible-collections-nixfleet-nixos-docsite-deploy-a-non-root-deploy-user-with-sudo"' in page
+    )
 
 
 def test_lint_collection_docs_is_clean():
-    proc = run([os.path.join(BIN, "antsibull-docs"), "lint-collection-docs", "--plugin-docs", "--check-extra-docs-refs",
-                "."], ROOT)
+    proc = run(
+        [os.path.join(BIN, "antsibull-docs"), "lint-collection-docs", "--plugin-docs", "--check-extra-docs-refs", "."],
+        ROOT,
+    )
     assert (proc.returncode, proc.stdout) == (0, "")

@@ -3,6 +3,7 @@ openssl older than 3.0.14 in their running system, their booted one and each kep
 chain that pulls it in, checked against the hosts' own stores. node01 booted generation 1 (openssl
 3.0.13), runs generation 2 (3.0.14) and boots generation 3 next (3.0.12, deployed with action boot);
 node02 (no Python) has 3.0.14 only."""
+
 import json
 
 import pytest
@@ -21,7 +22,7 @@ fleet = own_fleet("exposure", 2, ["node02"], "127.0.90.11")
 
 def systems(host):
     """{generation: store path} of the host's system profile, as the host's links say."""
-    out = inside(host, "for l in /nix/var/nix/profiles/system-*-link; do echo \"${l##*/} $(readlink $l)\"; done")
+    out = inside(host, 'for l in /nix/var/nix/profiles/system-*-link; do echo "${l##*/} $(readlink $l)"; done')
     return {int(name.split("-")[1]): path for name, path in (line.split() for line in out.splitlines())}
 
 
@@ -56,28 +57,40 @@ def test_exposure_in_the_running_booted_and_kept_systems_with_why(fleet, generat
     assert sorted(gens) == [1, 2, 3]
     assert inside(node01, "readlink /run/current-system").strip() == gens[2]
     assert inside(node01, "readlink /run/booted-system").strip() == gens[1]
-    run = run_playbook(inventory, "exposure.yml", extra_vars={
-        "nixos_exposure_package": "openssl", "nixos_exposure_version": "<3.0.14",
-        "nixos_exposure_report_dir": str(tmp_path / "reports")})
+    run = run_playbook(
+        inventory,
+        "exposure.yml",
+        extra_vars={
+            "nixos_exposure_package": "openssl",
+            "nixos_exposure_version": "<3.0.14",
+            "nixos_exposure_report_dir": str(tmp_path / "reports"),
+        },
+    )
     assert run.rc == 0, failures(run)
     found = run.results("find the package")
     one = found["node01"]
     assert [(s["path"], s["roles"], s["versions"], s["exposed"]) for s in one["systems"]] == [
         (gens[2], ["running", "generation 2"], ["3.0.14"], False),
         (gens[1], ["booted", "generation 1"], ["3.0.13"], True),
-        (gens[3], ["generation 3 (current)"], ["3.0.12"], True)]
+        (gens[3], ["generation 3 (current)"], ["3.0.12"], True),
+    ]
     assert (one["running_exposed"], one["booted_exposed"], one["exposed_generations"]) == (False, True, [1, 3])
     for system in one["systems"][1:]:
         (match,) = system["matches"]
         chain = match["chain"]
         # system -> fleet-apps-node01 -> curl-8.5.0 -> openssl (the fixture's libraries), each a reference on the host
         assert [p.split("-", 1)[1] for p in chain] == [
-            system["path"].split("-", 1)[1], "fleet-apps-node01", "curl-8.5.0", "openssl-%s" % system["versions"][0]]
+            system["path"].split("-", 1)[1],
+            "fleet-apps-node01",
+            "curl-8.5.0",
+            "openssl-%s" % system["versions"][0],
+        ]
         assert all(b in references(node01, a) for a, b in zip(chain, chain[1:]))
         assert inside(node01, "cat %s/lib/VERSION" % match["path"]).strip() == "openssl " + system["versions"][0]
     two = found["node02"]
     assert [(s["roles"], s["versions"], s["exposed"]) for s in two["systems"]] == [
-        (["running", "generation 1 (current)"], ["3.0.14"], False)]
+        (["running", "generation 1 (current)"], ["3.0.14"], False)
+    ]
     # the report: terminal table, JSON and Markdown files, the AWX artifacts
     shown = "\n".join(run.results("Show the exposure")["node01"]["msg"])
     assert "openssl <3.0.14 in the booted system on 1 of 2 hosts: node01" in shown
@@ -108,22 +121,44 @@ def test_from_the_sboms_without_contacting_the_hosts(fleet, generations, tmp_pat
     assert run.rc == 0, failures(run)
     blocked = tmp_path / "blocked"  # an inventory whose hosts cannot be reached at all
     blocked.mkdir()
-    (blocked / "hosts.yml").write_text(json.dumps({"all": {"children": {"nixos": {"hosts": {
-        h.name: {"ansible_host": "127.0.99.250", "ansible_port": 9} for h in fleet.hosts}}}}}))
-    run = run_playbook(blocked / "hosts.yml", "exposure.yml", extra_vars={
-        "nixos_exposure_package": "openssl<=3.0.14", "nixos_exposure_sbom_dir": str(tmp_path)})
+    (blocked / "hosts.yml").write_text(
+        json.dumps(
+            {
+                "all": {
+                    "children": {
+                        "nixos": {
+                            "hosts": {h.name: {"ansible_host": "127.0.99.250", "ansible_port": 9} for h in fleet.hosts}
+                        }
+                    }
+                }
+            }
+        )
+    )
+    run = run_playbook(
+        blocked / "hosts.yml",
+        "exposure.yml",
+        extra_vars={"nixos_exposure_package": "openssl<=3.0.14", "nixos_exposure_sbom_dir": str(tmp_path)},
+    )
     assert run.rc == 0, failures(run)
     found = run.results("find the package")
-    assert [(s["path"], s["roles"], s["versions"]) for s in found["node01"]["systems"]] == [(gens[2], ["sbom"], ["3.0.14"])]
+    assert [(s["path"], s["roles"], s["versions"]) for s in found["node01"]["systems"]] == [
+        (gens[2], ["sbom"], ["3.0.14"])
+    ]
     assert found["node01"]["source"] == "sbom" and found["node01"]["systems"][0]["exposed"]
     assert found["node01"]["systems"][0]["matches"][0]["chain"][-1].endswith("-openssl-3.0.14")
 
 
 def test_a_host_that_cannot_be_read_is_reported_and_fails(fleet, generations, tmp_path):
     inventory, _gens = generations
-    run = run_playbook(inventory, "exposure.yml", extra_vars={
-        "nixos_exposure_package": "openssl", "nixos_exposure_profile": "/nix/var/nix/profiles/none",
-        "nixos_exposure_sbom_dir": str(tmp_path / "no-such-dir")})
+    run = run_playbook(
+        inventory,
+        "exposure.yml",
+        extra_vars={
+            "nixos_exposure_package": "openssl",
+            "nixos_exposure_profile": "/nix/var/nix/profiles/none",
+            "nixos_exposure_sbom_dir": str(tmp_path / "no-such-dir"),
+        },
+    )
     assert run.rc != 0
     report = run.results("Report the fleet's exposure")["node01"]
     assert report["failed_hosts"] == ["node01", "node02"]
@@ -133,8 +168,9 @@ def test_a_host_that_cannot_be_read_is_reported_and_fails(fleet, generations, tm
 
 def test_bad_constraints_are_refused_naming_the_option(fleet, generations):
     inventory, _gens = generations
-    run = run_playbook(inventory, "exposure.yml",
-                       extra_vars={"nixos_exposure_package": "openssl", "nixos_exposure_version": "3.0.14"})
+    run = run_playbook(
+        inventory, "exposure.yml", extra_vars={"nixos_exposure_package": "openssl", "nixos_exposure_version": "3.0.14"}
+    )
     assert run.rc != 0
     msg = run.results("find the package")["node01"]["msg"]
     assert "package version '3.0.14': each clause is an operator" in msg

@@ -4,6 +4,7 @@ Each test starts from the fleet's current state and leaves every host on a good 
 hosts are namespace hosts logged into as root; test_systemd_faults.py runs the same tests on systemd
 hosts as a sudo deploy user (the ``kind`` fixture says which).
 """
+
 import os
 import signal
 import subprocess
@@ -16,7 +17,17 @@ import pytest
 
 import nsfleet
 from fleetctl import (
-    FixtureFlake, holding_lock, inside, running_fleet, served_version, ssh, start_sshd, stop_sshd, system_state, target)
+    FixtureFlake,
+    holding_lock,
+    inside,
+    running_fleet,
+    served_version,
+    ssh,
+    start_sshd,
+    stop_sshd,
+    system_state,
+    target,
+)
 from playbook_helpers import failures, run_playbook, write_fleet_inventory
 
 pytestmark = pytest.mark.integration
@@ -49,8 +60,13 @@ def kind():
 @pytest.fixture(scope="module")
 def fleet(kind, tmp_path_factory):
     names = ["node01", "node02", "node03", "node04"]
-    with running_fleet(tmp_path_factory.mktemp("faults") / "state", 4, first_address=kind.first_address, names=names,
-                       **kind.up_options(names)) as f:
+    with running_fleet(
+        tmp_path_factory.mktemp("faults") / "state",
+        4,
+        first_address=kind.first_address,
+        names=names,
+        **kind.up_options(names),
+    ) as f:
         yield f
 
 
@@ -75,7 +91,10 @@ def test_1_unreachable_host_does_not_stop_the_others(fleet, flake, inventory):
         run = run_playbook(inventory, "deploy.yml", extra_vars=FAST)
         assert run.rc == 4, [(t, r.get("node04")) for t in ("Read the host", "Copy") for r in run.all_results(t)]
         assert run.stats("node04")["unreachable"] >= 1
-        assert served_version(fleet["node01"]) == versions["node01"] and served_version(fleet["node02"]) == versions["node02"]
+        assert (
+            served_version(fleet["node01"]) == versions["node01"]
+            and served_version(fleet["node02"]) == versions["node02"]
+        )
         assert run.stats("node01")["failures"] == 0 and run.stats("node02")["failures"] == 0
     finally:
         start_sshd(down)
@@ -131,11 +150,20 @@ def test_5_failed_health_check_rolls_back(fleet, flake, inventory):
     before, old = system_state(host), served_version(host)
     flake.bump("node03")
     checks: List[Dict[str, Any]] = [
-        {"name": "web says 999", "type": "http", "url": "http://{{ ansible_host }}:8080/",
-         "body": "{{ inventory_hostname }} 999", "retries": 2, "delay": 0.2},
-        {"name": "true", "type": "cmd", "argv": ["true"]}, {"type": "systemd"}]
-    run = run_playbook(inventory, "deploy.yml", limit="node03",
-                       extra_vars=dict(FAST, nixos_deploy_health_checks=checks))
+        {
+            "name": "web says 999",
+            "type": "http",
+            "url": "http://{{ ansible_host }}:8080/",
+            "body": "{{ inventory_hostname }} 999",
+            "retries": 2,
+            "delay": 0.2,
+        },
+        {"name": "true", "type": "cmd", "argv": ["true"]},
+        {"type": "systemd"},
+    ]
+    run = run_playbook(
+        inventory, "deploy.yml", limit="node03", extra_vars=dict(FAST, nixos_deploy_health_checks=checks)
+    )
     assert run.rc == 2
     health = run.results("Check the host's health")["node03"]
     assert [c["ok"] for c in health["checks"]] == [False, True, True]
@@ -143,7 +171,13 @@ def test_5_failed_health_check_rolls_back(fleet, flake, inventory):
     assert "health checks failed" in run.results("Fail the host")["node03"]["msg"]
     assert system_state(host) == before and served_version(host) == old
     # The same checks, right this time, pass and keep the new generation.
-    good = [dict(checks[0], name="web says its version", body="{{ inventory_hostname }} " + flake.data["hosts"]["node03"]["version"])]
+    good = [
+        dict(
+            checks[0],
+            name="web says its version",
+            body="{{ inventory_hostname }} " + flake.data["hosts"]["node03"]["version"],
+        )
+    ]
     ok = run_playbook(inventory, "deploy.yml", limit="node03", extra_vars=dict(FAST, nixos_deploy_health_checks=good))
     assert ok.rc == 0, ok.results("Check the host's health")
     assert served_version(host) == flake.data["hosts"]["node03"]["version"]
@@ -153,19 +187,34 @@ def test_5_json_health_checks_with_jmespath(fleet, flake, inventory):
     host = fleet["node03"]  # no Python; the request comes from the controller, then from the target
     before, old = system_state(host), served_version(host)
     version = flake.bump("node03")
-    errors = [{"name": "no errors", "type": "http", "url": "http://{{ ansible_host }}:8080/health.json",
-               "json_query": "length(errors) > `0`", "retries": 1, "delay": 0.2}]
-    run = run_playbook(inventory, "deploy.yml", limit="node03",
-                       extra_vars=dict(FAST, nixos_deploy_health_checks=errors))
+    errors = [
+        {
+            "name": "no errors",
+            "type": "http",
+            "url": "http://{{ ansible_host }}:8080/health.json",
+            "json_query": "length(errors) > `0`",
+            "retries": 1,
+            "delay": 0.2,
+        }
+    ]
+    run = run_playbook(
+        inventory, "deploy.yml", limit="node03", extra_vars=dict(FAST, nixos_deploy_health_checks=errors)
+    )
     assert run.rc == 2
     msg = run.results("Check the host's health")["node03"]["msg"]
     assert "json_query 'length(errors) > `0`' is false for the body" in msg, msg
     assert '"version": "%s"' % version in msg  # the body it judged: the new generation's
     assert system_state(host) == before and served_version(host) == old
-    good = [{"name": "reports ok and its version", "type": "http", "from": source,
-             "url": "http://{{ ansible_host }}:8080/health.json",
-             "json_query": "status == 'ok' && version == '%s' && length(errors) == `0`" % version}
-            for source in ("controller", "target")]
+    good = [
+        {
+            "name": "reports ok and its version",
+            "type": "http",
+            "from": source,
+            "url": "http://{{ ansible_host }}:8080/health.json",
+            "json_query": "status == 'ok' && version == '%s' && length(errors) == `0`" % version,
+        }
+        for source in ("controller", "target")
+    ]
     ok = run_playbook(inventory, "deploy.yml", limit="node03", extra_vars=dict(FAST, nixos_deploy_health_checks=good))
     assert ok.rc == 0, failures(ok)
     assert [c["ok"] for c in ok.results("Check the host's health")["node03"]["checks"]] == [True, True]
@@ -175,13 +224,25 @@ def test_5_json_health_checks_with_jmespath(fleet, flake, inventory):
 def test_6_interrupted_copy_then_next_run_completes(fleet, flake, inventory):
     host = fleet["node01"]
     version = flake.bump("node01", payload_kib=65536)
-    path = subprocess.run(["nix", "build", "--no-link", "--json", flake.toplevel("node01")], stdout=subprocess.PIPE,
-                          universal_newlines=True, check=True).stdout.split('"out":"')[1].split('"')[0]
+    path = (
+        subprocess.run(
+            ["nix", "build", "--no-link", "--json", flake.toplevel("node01")],
+            stdout=subprocess.PIPE,
+            universal_newlines=True,
+            check=True,
+        )
+        .stdout.split('"out":"')[1]
+        .split('"')[0]
+    )
     t = target(host)
     # Interrupted as Ctrl-C or a dying controller does it: nix and its ssh client at once (an ssh
     # client left behind would keep the host's half-done copy, and its path locks, alive).
-    copy = subprocess.Popen(["nix", "copy", "--no-check-sigs", "--to", t.store_url(), path],
-                            env=dict(os.environ, **t.nix_env()), stderr=subprocess.DEVNULL, start_new_session=True)
+    copy = subprocess.Popen(
+        ["nix", "copy", "--no-check-sigs", "--to", t.store_url(), path],
+        env=dict(os.environ, **t.nix_env()),
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
     time.sleep(0.5)
     os.killpg(copy.pid, signal.SIGKILL)
     copy.wait()
@@ -198,8 +259,12 @@ def test_7_two_deploys_at_once(fleet, flake, inventory):
     links_before = inside(host, "ls /nix/var/nix/profiles | grep -c '^system-.*-link$'").strip()
     version = flake.bump("node02")
     runs = []
-    threads = [threading.Thread(target=lambda: runs.append(
-        run_playbook(inventory, "deploy.yml", limit="node02", extra_vars=FAST))) for _attempt in range(2)]
+    threads = [
+        threading.Thread(
+            target=lambda: runs.append(run_playbook(inventory, "deploy.yml", limit="node02", extra_vars=FAST))
+        )
+        for _attempt in range(2)
+    ]
     for th in threads:
         th.start()
     for th in threads:
@@ -214,18 +279,27 @@ def test_7_two_deploys_at_once(fleet, flake, inventory):
     # A lock held by someone else: wait, then fail naming the holder.
     with holding_lock(host, "/nix/var/nix/nixfleet-deploy.lock", "someone-else-deploying"):
         flake.bump("node02")
-        blocked = run_playbook(inventory, "deploy.yml", limit="node02",
-                               extra_vars=dict(FAST, nixos_deploy_lock_timeout=2))
+        blocked = run_playbook(
+            inventory, "deploy.yml", limit="node02", extra_vars=dict(FAST, nixos_deploy_lock_timeout=2)
+        )
         assert blocked.rc == 2
         msg = blocked.results("Copy and switch to the system")["node02"]["msg"]
-        assert "another deploy holds the lock /nix/var/nix/nixfleet-deploy.lock (waited 2s): someone-else-deploying" in msg
+        assert (
+            "another deploy holds the lock /nix/var/nix/nixfleet-deploy.lock (waited 2s): someone-else-deploying" in msg
+        )
         assert served_version(host) == version
     assert run_playbook(inventory, "deploy.yml", limit="node02", extra_vars=FAST).rc == 0
 
 
 def test_8_full_store_is_a_clear_error_and_changes_nothing(kind, tmp_path):
-    with running_fleet(tmp_path / "state", 1, first_address=kind.small_address, names=["node01"],
-                       nix_tmpfs={"node01": "24M"}, **kind.up_options(["node01"])) as small:
+    with running_fleet(
+        tmp_path / "state",
+        1,
+        first_address=kind.small_address,
+        names=["node01"],
+        nix_tmpfs={"node01": "24M"},
+        **kind.up_options(["node01"]),
+    ) as small:
         flake = FixtureFlake.create(tmp_path / "flake", small, {"node01": "colmena"})
         inv = write_fleet_inventory(tmp_path / "inventory", small, flake)
         assert run_playbook(inv, "deploy.yml", extra_vars=FAST).rc == 0
@@ -245,8 +319,11 @@ def test_9_failed_canary_stops_later_batches(fleet, flake, inventory):
     flake.bump("node01", fail="fail")
     for name in ("node02", "node03", "node04"):
         flake.bump(name)
-    run = run_playbook(inventory, "deploy.yml", extra_vars=dict(
-        FAST, nixos_deploy_serial=[1, "100%"], nixos_deploy_max_fail_percentage=0))
+    run = run_playbook(
+        inventory,
+        "deploy.yml",
+        extra_vars=dict(FAST, nixos_deploy_serial=[1, "100%"], nixos_deploy_max_fail_percentage=0),
+    )
     assert run.rc == 2
     assert run.results("Copy and switch to the system")["node01"]["rolled_back"] is True
     switched = set()
@@ -288,11 +365,24 @@ def test_10_a_stalled_copy_fails_naming_what_is_missing_and_the_next_run_resumes
     host = fleet["node01"]
     before, old = system_state(host), served_version(host)
     version = flake.bump("node01", payload_kib=65536)
-    path = subprocess.run(["nix", "build", "--no-link", "--json", flake.toplevel("node01")], stdout=subprocess.PIPE,
-                          universal_newlines=True, check=True).stdout.split('"out":"')[1].split('"')[0]
+    path = (
+        subprocess.run(
+            ["nix", "build", "--no-link", "--json", flake.toplevel("node01")],
+            stdout=subprocess.PIPE,
+            universal_newlines=True,
+            check=True,
+        )
+        .stdout.split('"out":"')[1]
+        .split('"')[0]
+    )
     runs = []
-    deploy = threading.Thread(target=lambda: runs.append(run_playbook(
-        inventory, "deploy.yml", limit="node01", extra_vars=dict(FAST, nixos_deploy_copy_stall_timeout=STALL))))
+    deploy = threading.Thread(
+        target=lambda: runs.append(
+            run_playbook(
+                inventory, "deploy.yml", limit="node01", extra_vars=dict(FAST, nixos_deploy_copy_stall_timeout=STALL)
+            )
+        )
+    )
     deploy.start()
     copy_end, stopped = (inside(host, STOP_MID_COPY).splitlines() + ["", ""])[:2]
     try:
@@ -312,12 +402,20 @@ def test_10_a_stalled_copy_fails_naming_what_is_missing_and_the_next_run_resumes
         assert inside(host, "nix-store --check-validity %s 2>&1 || echo missing" % path).strip().endswith("missing")
         # The copy's own end on the host (found by its token) is gone: through a daemon, its proxy would
         # keep the daemon's worker, and the path's lock, for ever.
-        assert inside(host, "s=$(cut -d' ' -f3 /proc/%s/stat 2>/dev/null); [ -n \"$s\" ] && [ \"$s\" != Z ] && echo alive "
-                            "|| echo gone" % copy_end).strip() == "gone"
+        assert (
+            inside(
+                host,
+                's=$(cut -d\' \' -f3 /proc/%s/stat 2>/dev/null); [ -n "$s" ] && [ "$s" != Z ] && echo alive '
+                "|| echo gone" % copy_end,
+            ).strip()
+            == "gone"
+        )
     finally:
         inside(host, "kill -CONT %s 2>/dev/null; true" % stopped)  # the host's Nix answers again
     # Paths that arrived stay; the next run copies the rest and switches.
-    run = run_playbook(inventory, "deploy.yml", limit="node01", extra_vars=dict(FAST, nixos_deploy_copy_stall_timeout=STALL))
+    run = run_playbook(
+        inventory, "deploy.yml", limit="node01", extra_vars=dict(FAST, nixos_deploy_copy_stall_timeout=STALL)
+    )
     assert run.rc == 0, failures(run)
     assert served_version(host) == version and system_state(host)[1] == path
     flake.set_host("node01", payload_kib=0)

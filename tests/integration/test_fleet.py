@@ -1,4 +1,5 @@
 """End-to-end proof of the local fleet: real Nix, real OpenSSH, real namespaces."""
+
 import json
 import os
 import socket
@@ -11,7 +12,11 @@ import pytest
 from fleetctl import FLEET_CLI, NIX_CONFIG, http_get, inside, nsfleet, ssh, target
 from ssh_shell import SshShell
 
-from ansible_collections.nixfleet.nixos.plugins.module_utils.generations import SYSTEM_PROFILE, parse_probe, probe_command
+from ansible_collections.nixfleet.nixos.plugins.module_utils.generations import (
+    SYSTEM_PROFILE,
+    parse_probe,
+    probe_command,
+)
 from ansible_collections.nixfleet.nixos.plugins.module_utils.remote_command import argv, raw
 from ansible_collections.nixfleet.nixos.plugins.module_utils.errors import NixError
 from ansible_collections.nixfleet.nixos.plugins.plugin_utils.nix_cli import NixCli
@@ -80,8 +85,21 @@ def test_host_keys_are_verified(session_fleet, tmp_path):
     # node02's key written for node01's address: ssh must refuse.
     key = [line for line in other if line.startswith("[%s]" % session_fleet["node02"].address)][0].split(" ", 1)[1]
     wrong.write_text("[%s]:%d %s\n" % (host.address, host.port, key))
-    argv = ["ssh", "-o", "BatchMode=yes", "-o", "StrictHostKeyChecking=yes", "-o", "UserKnownHostsFile=%s" % wrong,
-            "-i", host.private_key, "-p", str(host.port), "%s@%s" % (host.user, host.address), "true"]
+    argv = [
+        "ssh",
+        "-o",
+        "BatchMode=yes",
+        "-o",
+        "StrictHostKeyChecking=yes",
+        "-o",
+        "UserKnownHostsFile=%s" % wrong,
+        "-i",
+        host.private_key,
+        "-p",
+        str(host.port),
+        "%s@%s" % (host.user, host.address),
+        "true",
+    ]
     proc = subprocess.run(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, universal_newlines=True, check=False)
     assert proc.returncode == 255
     assert "HOST IDENTIFICATION HAS CHANGED" in proc.stderr or "Host key verification failed" in proc.stderr
@@ -96,16 +114,36 @@ def test_no_python_host_has_no_python(session_fleet):
     assert ssh(session_fleet["node01"], "command -v python3").stdout.strip()
     # Ansible itself: modules need Python and fail; raw works.
     ansible = os.path.join(os.path.dirname(sys.executable), "ansible")
-    common = ["-i", "%s," % host.address, "-u", host.user, "--private-key", host.private_key,
-              "-e", "ansible_port=%d" % host.port,
-              "--ssh-common-args=-o UserKnownHostsFile=%s -o StrictHostKeyChecking=yes" % host.known_hosts]
+    common = [
+        "-i",
+        "%s," % host.address,
+        "-u",
+        host.user,
+        "--private-key",
+        host.private_key,
+        "-e",
+        "ansible_port=%d" % host.port,
+        "--ssh-common-args=-o UserKnownHostsFile=%s -o StrictHostKeyChecking=yes" % host.known_hosts,
+    ]
     env = dict(os.environ, ANSIBLE_HOST_KEY_CHECKING="True")
-    ping = subprocess.run([ansible, "all"] + common + ["-m", "ping"], stdout=subprocess.PIPE,
-                          stderr=subprocess.STDOUT, universal_newlines=True, env=env, check=False)
+    ping = subprocess.run(
+        [ansible, "all"] + common + ["-m", "ping"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        universal_newlines=True,
+        env=env,
+        check=False,
+    )
     assert ping.returncode != 0
     assert "python" in ping.stdout.lower()
-    raw = subprocess.run([ansible, "all"] + common + ["-m", "raw", "-a", "hostname"], stdout=subprocess.PIPE,
-                         stderr=subprocess.STDOUT, universal_newlines=True, env=env, check=False)
+    raw = subprocess.run(
+        [ansible, "all"] + common + ["-m", "raw", "-a", "hostname"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        universal_newlines=True,
+        env=env,
+        check=False,
+    )
     assert raw.returncode == 0, raw.stdout
     assert "node04" in raw.stdout
 
@@ -121,9 +159,24 @@ def _listening(address, port):
 def test_cli_up_and_down_leave_nothing(tmp_path):
     """The shell interface as documented: up prints JSON; down stops everything and unmounts."""
     state = tmp_path / "x"
-    up = subprocess.run([str(FLEET_CLI), "up", "--hosts", "20", "--no-python", "node03", "--state", str(state),
-                         "--first-address", "127.0.20.11"], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                        universal_newlines=True, check=False)
+    up = subprocess.run(
+        [
+            str(FLEET_CLI),
+            "up",
+            "--hosts",
+            "20",
+            "--no-python",
+            "node03",
+            "--state",
+            str(state),
+            "--first-address",
+            "127.0.20.11",
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        universal_newlines=True,
+        check=False,
+    )
     assert up.returncode == 0, up.stderr
     hosts = json.loads(up.stdout)["hosts"]
     assert [h["name"] for h in hosts] == ["node%02d" % i for i in range(1, 21)]
@@ -139,12 +192,17 @@ def test_cli_up_and_down_leave_nothing(tmp_path):
     ssh(first, "nohup sleep 1000 >/dev/null 2>&1 &")
     ssh(first, "/bin/busybox httpd -p %s:%d -h /tmp </dev/null >/dev/null 2>&1" % (first.address, first.http_port))
     assert len(nsfleet.processes_in(first.pid_namespace)) >= 4  # tini, init sleep, sshd, sleep, httpd
-    looked = subprocess.run([str(FLEET_CLI), "exec", "node02", "--state", str(state), "--", "hostname"],
-                            stdout=subprocess.PIPE, universal_newlines=True, check=False)
+    looked = subprocess.run(
+        [str(FLEET_CLI), "exec", "node02", "--state", str(state), "--", "hostname"],
+        stdout=subprocess.PIPE,
+        universal_newlines=True,
+        check=False,
+    )
     assert looked.stdout.strip() == "node02"
     assert _listening(first.address, first.http_port)
-    down = subprocess.run([str(FLEET_CLI), "down", "--state", str(state)], stderr=subprocess.PIPE,
-                          universal_newlines=True, check=False)
+    down = subprocess.run(
+        [str(FLEET_CLI), "down", "--state", str(state)], stderr=subprocess.PIPE, universal_newlines=True, check=False
+    )
     assert down.returncode == 0, down.stderr
     for h in recorded:
         assert nsfleet.processes_in(h.pid_namespace) == []

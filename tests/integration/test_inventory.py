@@ -1,12 +1,22 @@
 """The nixfleet.nixos.flake inventory plugin against real flakes and the real nix."""
+
 import os
 import subprocess
 
 import pytest
 
 from fleetctl import FixtureFlake
-from inventory_helpers import (BIN, calls, group_hosts, hostvars, in_message, inventory_list, nix_counter, raw_hostvars,
-                               write_inventory)
+from inventory_helpers import (
+    BIN,
+    calls,
+    group_hosts,
+    hostvars,
+    in_message,
+    inventory_list,
+    nix_counter,
+    raw_hostvars,
+    write_inventory,
+)
 
 pytestmark = pytest.mark.integration
 
@@ -51,16 +61,23 @@ def test_locked_ref_builds_what_the_inventory_saw(session_fleet, session_flake, 
     data = inventory_list(inv)[1]
     locked = hostvars(data)["a"]["nixos_flake"]
     flake.set_host("a", version="2")  # edited after the inventory was read
-    out = subprocess.run(["nix", "eval", "--raw", "%s#nixosConfigurations.a.config.system.nixos.version" % locked],
-                         stdout=subprocess.PIPE, universal_newlines=True, check=True).stdout
+    out = subprocess.run(
+        ["nix", "eval", "--raw", "%s#nixosConfigurations.a.config.system.nixos.version" % locked],
+        stdout=subprocess.PIPE,
+        universal_newlines=True,
+        check=True,
+    ).stdout
     assert out == "1"
 
 
 def test_deploy_rs_only_nodes_and_ssh_opts(tmp_path):
-    flake = FixtureFlake.from_specs(tmp_path / "f", {
-        "solo": {"address": "10.1.2.3", "port": 2200, "user": "deployer", "shape": "deploy-rs-only"},
-        "both": {"address": "10.1.2.4", "port": 22, "shape": "deploy-rs"},
-    })
+    flake = FixtureFlake.from_specs(
+        tmp_path / "f",
+        {
+            "solo": {"address": "10.1.2.3", "port": 2200, "user": "deployer", "shape": "deploy-rs-only"},
+            "both": {"address": "10.1.2.4", "port": 22, "shape": "deploy-rs"},
+        },
+    )
     rc, data, err = inventory_list(write_inventory(tmp_path / "d.flake.yml", flake=str(flake.path)))
     assert rc == 0, err
     solo = hostvars(data)["solo"]
@@ -75,7 +92,12 @@ def test_100_hosts_cost_one_listing_and_a_chunk_per_worker(tmp_path):
     specs = {}
     for i in range(100):
         shape = ("colmena", "deploy-rs", "plain", "deploy-rs-only")[i % 4]
-        specs["host%03d" % i] = {"address": "127.1.0.%d" % (i + 1), "port": 22, "shape": shape, "tags": ["t%d" % (i % 3)]}
+        specs["host%03d" % i] = {
+            "address": "127.1.0.%d" % (i + 1),
+            "port": 22,
+            "shape": shape,
+            "tags": ["t%d" % (i % 3)],
+        }
     flake = FixtureFlake.from_specs(tmp_path / "f", specs)
     log = nix_counter(tmp_path / "bin")
     inventory = write_inventory(tmp_path / "big.flake.yml", flake=str(flake.path), eval_workers=2)
@@ -91,8 +113,13 @@ def test_100_hosts_cost_one_listing_and_a_chunk_per_worker(tmp_path):
 
 
 def _cached_inventory(tmp_path, flake_ref):
-    return write_inventory(tmp_path / "c.flake.yml", flake=flake_ref, cache=True,
-                           cache_plugin="ansible.builtin.jsonfile", cache_connection=str(tmp_path / "cache"))
+    return write_inventory(
+        tmp_path / "c.flake.yml",
+        flake=flake_ref,
+        cache=True,
+        cache_plugin="ansible.builtin.jsonfile",
+        cache_connection=str(tmp_path / "cache"),
+    )
 
 
 def test_cache_serves_unchanged_flake_without_nix_and_invalidates_on_edit(tmp_path):
@@ -111,9 +138,14 @@ def test_cache_serves_unchanged_flake_without_nix_and_invalidates_on_edit(tmp_pa
 
 
 def _git(repo, *args):
-    subprocess.run(["git", "-C", str(repo)] + list(args), check=True, stdout=subprocess.DEVNULL,
-                   env=dict(os.environ, GIT_AUTHOR_NAME="t", GIT_AUTHOR_EMAIL="t@t", GIT_COMMITTER_NAME="t",
-                            GIT_COMMITTER_EMAIL="t@t"))
+    subprocess.run(
+        ["git", "-C", str(repo)] + list(args),
+        check=True,
+        stdout=subprocess.DEVNULL,
+        env=dict(
+            os.environ, GIT_AUTHOR_NAME="t", GIT_AUTHOR_EMAIL="t@t", GIT_COMMITTER_NAME="t", GIT_COMMITTER_EMAIL="t@t"
+        ),
+    )
 
 
 def test_cache_key_follows_git_commits_and_dirty_trees(tmp_path):
@@ -122,8 +154,9 @@ def test_cache_key_follows_git_commits_and_dirty_trees(tmp_path):
     _git(repo, "init", "-q")
     _git(repo, "add", "-A")
     _git(repo, "commit", "-qm", "one")
-    rev = subprocess.run(["git", "-C", str(repo), "rev-parse", "HEAD"], stdout=subprocess.PIPE,
-                         universal_newlines=True, check=False).stdout.strip()
+    rev = subprocess.run(
+        ["git", "-C", str(repo), "rev-parse", "HEAD"], stdout=subprocess.PIPE, universal_newlines=True, check=False
+    ).stdout.strip()
     inv = _cached_inventory(tmp_path, "repo/infra")
     log = nix_counter(tmp_path / "bin")
     a = hostvars(inventory_list(inv, tmp_path / "bin")[1])["a"]
@@ -144,10 +177,13 @@ def test_cache_key_follows_git_commits_and_dirty_trees(tmp_path):
 
 
 def test_broken_host_is_listed_with_its_error_and_others_survive(tmp_path):
-    flake = FixtureFlake.from_specs(tmp_path / "f", {
-        "good": {"address": "127.0.0.5", "shape": "colmena"},
-        "bad": {"address": "127.0.0.6", "shape": "broken"},
-    })
+    flake = FixtureFlake.from_specs(
+        tmp_path / "f",
+        {
+            "good": {"address": "127.0.0.5", "shape": "colmena"},
+            "bad": {"address": "127.0.0.6", "shape": "broken"},
+        },
+    )
     rc, data, err = inventory_list(write_inventory(tmp_path / "b.flake.yml", flake=str(flake.path)))
     assert rc == 0, err
     hv = hostvars(data)
@@ -160,10 +196,13 @@ def test_broken_host_is_listed_with_its_error_and_others_survive(tmp_path):
 
 
 def test_error_outside_tryeval_breaks_one_host_only(tmp_path):
-    flake = FixtureFlake.from_specs(tmp_path / "f", {
-        "good": {"address": "127.0.0.5", "shape": "deploy-rs"},
-        "typo": {"address": "127.0.0.6", "shape": "type-error"},
-    })
+    flake = FixtureFlake.from_specs(
+        tmp_path / "f",
+        {
+            "good": {"address": "127.0.0.5", "shape": "deploy-rs"},
+            "typo": {"address": "127.0.0.6", "shape": "type-error"},
+        },
+    )
     rc, data, err = inventory_list(write_inventory(tmp_path / "t.flake.yml", flake=str(flake.path)))
     assert rc == 0, err
     hv = hostvars(data)
@@ -173,10 +212,15 @@ def test_error_outside_tryeval_breaks_one_host_only(tmp_path):
 
 
 def test_host_filter_globs_skip_other_hosts(tmp_path):
-    flake = FixtureFlake.from_specs(tmp_path / "f", {
-        "web-01": {"shape": "colmena"}, "web-02": {"shape": "deploy-rs"}, "db-01": {"shape": "plain"},
-        "web-broken": {"shape": "broken"},
-    })
+    flake = FixtureFlake.from_specs(
+        tmp_path / "f",
+        {
+            "web-01": {"shape": "colmena"},
+            "web-02": {"shape": "deploy-rs"},
+            "db-01": {"shape": "plain"},
+            "web-broken": {"shape": "broken"},
+        },
+    )
     inv = write_inventory(tmp_path / "w.flake.yml", flake=str(flake.path), host_filter=["web-0?", "db-*"])
     rc, data, err = inventory_list(inv)
     assert rc == 0, err
@@ -185,29 +229,41 @@ def test_host_filter_globs_skip_other_hosts(tmp_path):
 
 
 def test_compose_groups_keyed_groups_and_strict(tmp_path):
-    flake = FixtureFlake.from_specs(tmp_path / "f", {"a": {"shape": "plain"}, "b": {"shape": "colmena", "tags": ["db"]}})
-    inv = write_inventory(tmp_path / "k.flake.yml", flake=str(flake.path),
-                          compose={"ansible_host": "inventory_hostname ~ '.example.internal'"},
-                          groups={"databases": "'db' in nixos_tags"},
-                          keyed_groups=[{"key": "nixos_metadata_source", "prefix": "via"}])
+    flake = FixtureFlake.from_specs(
+        tmp_path / "f", {"a": {"shape": "plain"}, "b": {"shape": "colmena", "tags": ["db"]}}
+    )
+    inv = write_inventory(
+        tmp_path / "k.flake.yml",
+        flake=str(flake.path),
+        compose={"ansible_host": "inventory_hostname ~ '.example.internal'"},
+        groups={"databases": "'db' in nixos_tags"},
+        keyed_groups=[{"key": "nixos_metadata_source", "prefix": "via"}],
+    )
     rc, data, err = inventory_list(inv)
     assert rc == 0, err
     assert hostvars(data)["a"]["ansible_host"] == "a.example.internal"
     assert group_hosts(data, "databases") == ["b"]
     assert group_hosts(data, "via_colmena") == ["b"] and group_hosts(data, "via_networking") == ["a"]
-    strict = write_inventory(tmp_path / "s.flake.yml", flake=str(flake.path), strict=True,
-                             compose={"x": "no_such_variable.attr"})
+    strict = write_inventory(
+        tmp_path / "s.flake.yml", flake=str(flake.path), strict=True, compose={"x": "no_such_variable.attr"}
+    )
     rc, _out, err = inventory_list(strict)
     assert rc != 0 and "no_such_variable" in err
 
 
 def test_input_flags_read_through_installables(tmp_path):
-    flake = FixtureFlake.from_specs(tmp_path / "f", {"a": {"shape": "colmena", "address": "127.0.0.9"},
-                                                     "n": {"shape": "deploy-rs-only", "address": "127.0.0.8"},
-                                                     "h": {"shape": "colmena-hive", "address": "127.0.0.7"}})
+    flake = FixtureFlake.from_specs(
+        tmp_path / "f",
+        {
+            "a": {"shape": "colmena", "address": "127.0.0.9"},
+            "n": {"shape": "deploy-rs-only", "address": "127.0.0.8"},
+            "h": {"shape": "colmena-hive", "address": "127.0.0.7"},
+        },
+    )
     log = nix_counter(tmp_path / "bin")
-    inv = write_inventory(tmp_path / "o.flake.yml", flake=str(flake.path),
-                          nix_args=["--recreate-lock-file", "--no-write-lock-file"])
+    inv = write_inventory(
+        tmp_path / "o.flake.yml", flake=str(flake.path), nix_args=["--recreate-lock-file", "--no-write-lock-file"]
+    )
     rc, data, err = inventory_list(inv, tmp_path / "bin")
     assert rc == 0, err
     hv = hostvars(data)
@@ -246,7 +302,12 @@ def test_file_names_the_plugin_accepts(tmp_path):
 
 
 def test_ansible_doc_renders():
-    out = subprocess.run([os.path.join(BIN, "ansible-doc"), "-t", "inventory", "nixfleet.nixos.flake"],
-                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, universal_newlines=True, check=False)
+    out = subprocess.run(
+        [os.path.join(BIN, "ansible-doc"), "-t", "inventory", "nixfleet.nixos.flake"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        universal_newlines=True,
+        check=False,
+    )
     assert out.returncode == 0, out.stderr
     assert "host_filter" in out.stdout and "nix_args" in out.stdout and "keyed_groups" in out.stdout

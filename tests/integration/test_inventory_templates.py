@@ -6,6 +6,7 @@ The hostile values sit where the flake says where a host lives: a colmena tag, a
 ``{{ lookup('pipe', 'touch MARKER') }}`` with its own marker file; ``compose``, ``groups`` and
 ``keyed_groups`` read them. No marker may ever appear.
 """
+
 import json
 import os
 import subprocess
@@ -46,23 +47,38 @@ def markers(tmp_path_factory):
 @pytest.fixture(scope="module")
 def flake(fleet, markers, tmp_path_factory):
     host = fleet.hosts[0]
-    return FixtureFlake.from_specs(tmp_path_factory.mktemp("templates-flake") / "flake", {
-        # A real host of the fleet, deployed below: its tag is a template.
-        host.name: {"address": host.address, "port": host.port, "user": host.user, "shape": "colmena",
-                    "tags": [TEMPLATE % markers["tag"], "web"]},
-        "evil-user": {"address": "127.0.66.99", "user": TEMPLATE % markers["user"], "shape": "colmena"},
-        "evil-fqdn": {"shape": "plain", "domain": TEMPLATE % markers["fqdn"]},
-    }, host.http_port)
+    return FixtureFlake.from_specs(
+        tmp_path_factory.mktemp("templates-flake") / "flake",
+        {
+            # A real host of the fleet, deployed below: its tag is a template.
+            host.name: {
+                "address": host.address,
+                "port": host.port,
+                "user": host.user,
+                "shape": "colmena",
+                "tags": [TEMPLATE % markers["tag"], "web"],
+            },
+            "evil-user": {"address": "127.0.66.99", "user": TEMPLATE % markers["user"], "shape": "colmena"},
+            "evil-fqdn": {"shape": "plain", "domain": TEMPLATE % markers["fqdn"]},
+        },
+        host.http_port,
+    )
 
 
 @pytest.fixture(scope="module")
 def inventory(fleet, flake, tmp_path_factory):
     inv = write_fleet_inventory(tmp_path_factory.mktemp("templates-inventory"), fleet, flake)
-    write_inventory(inv, flake=str(flake.path),
-                    compose={"copied_user": "ansible_user | default('')", "copied_host": "ansible_host",
-                             "first_tag": "nixos_tags[0] | default('')"},
-                    groups={"webs": "'web' in nixos_tags"},
-                    keyed_groups=[{"key": "nixos_tags", "prefix": "k"}])
+    write_inventory(
+        inv,
+        flake=str(flake.path),
+        compose={
+            "copied_user": "ansible_user | default('')",
+            "copied_host": "ansible_host",
+            "first_tag": "nixos_tags[0] | default('')",
+        },
+        groups={"webs": "'web' in nixos_tags"},
+        keyed_groups=[{"key": "nixos_tags", "prefix": "k"}],
+    )
     return inv
 
 
@@ -107,10 +123,23 @@ def test_the_demo_inventory_exports_plain_json():
 
 
 def test_templates_reach_tasks_verbatim(markers, inventory):
-    proc = subprocess.run([os.path.join(BIN, "ansible"), "-i", str(inventory), "evil-*", "-m", "ansible.builtin.debug",
-                           "-a", "msg=[{{ copied_user }}|{{ copied_host }}]"],
-                          stdout=subprocess.PIPE, stderr=subprocess.STDOUT, universal_newlines=True, check=False,
-                          cwd=str(inventory.parent))
+    proc = subprocess.run(
+        [
+            os.path.join(BIN, "ansible"),
+            "-i",
+            str(inventory),
+            "evil-*",
+            "-m",
+            "ansible.builtin.debug",
+            "-a",
+            "msg=[{{ copied_user }}|{{ copied_host }}]",
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        universal_newlines=True,
+        check=False,
+        cwd=str(inventory.parent),
+    )
     assert proc.returncode == 0, proc.stdout
     assert "[%s|127.0.66.99]" % (TEMPLATE % markers["user"]) in proc.stdout
     assert "[|evil-fqdn.%s]" % (TEMPLATE % markers["fqdn"]) in proc.stdout

@@ -3,6 +3,7 @@ each, the inventory cut the way AWX cuts it) over a fleet of 50 hosts, sharing o
 store and evaluation cache, as slices on one execution node (or nodes sharing /nix) do.
 
 Every build is counted by Nix itself: a ``post-build-hook`` writes each built derivation to a log."""
+
 import subprocess
 import uuid
 
@@ -37,14 +38,27 @@ def setup(fleet, tmp_path_factory):
     (project / "deploy.yml").write_text((ROOT / "tests" / "fixtures" / "awx-project" / "deploy.yml").read_text())
     source = project / "inventories" / "fleet.flake.yml"
     source.write_text("plugin: nixfleet.nixos.flake\nflake: %s\n" % flake.path)
-    (project / "inventories" / "group_vars" / "all.yml").write_text(yaml.safe_dump({
-        "ansible_ssh_common_args": "-o UserKnownHostsFile=%s -o StrictHostKeyChecking=yes" % fleet.hosts[0].known_hosts}))
+    (project / "inventories" / "group_vars" / "all.yml").write_text(
+        yaml.safe_dump(
+            {
+                "ansible_ssh_common_args": "-o UserKnownHostsFile=%s -o StrictHostKeyChecking=yes"
+                % fleet.hosts[0].known_hosts
+            }
+        )
+    )
     built = base / "built.log"
     hook = base / "count-builds.sh"
     hook.write_text('#!/bin/sh\n# Nix runs this after every build it makes\necho "$DRV_PATH" >> %s\n' % built)
     hook.chmod(0o755)
-    return {"base": base, "flake": flake, "project": project, "source": source, "built": built,
-            "env": job_env(NIX_CONFIG + "\npost-build-hook = %s" % hook), "key": open(fleet.hosts[0].private_key).read()}
+    return {
+        "base": base,
+        "flake": flake,
+        "project": project,
+        "source": source,
+        "built": built,
+        "env": job_env(NIX_CONFIG + "\npost-build-hook = %s" % hook),
+        "key": open(fleet.hosts[0].private_key).read(),
+    }
 
 
 def fresh(flake, failing=()):
@@ -73,14 +87,22 @@ def builds(setup):
 
 
 def running(fleet):
-    procs = {h.name: subprocess.Popen(nsfleet.exec_argv(h, ["readlink", "/run/current-system"]),
-                                      stdout=subprocess.PIPE, universal_newlines=True) for h in fleet.hosts}
+    procs = {
+        h.name: subprocess.Popen(
+            nsfleet.exec_argv(h, ["readlink", "/run/current-system"]), stdout=subprocess.PIPE, universal_newlines=True
+        )
+        for h in fleet.hosts
+    }
     return {name: p.communicate()[0].strip() for name, p in procs.items()}
 
 
 def wanted(flake):
-    out = subprocess.run(["nix", "eval", "--json", "%s#toplevels" % flake.ref], stdout=subprocess.PIPE,
-                         universal_newlines=True, check=True).stdout
+    out = subprocess.run(
+        ["nix", "eval", "--json", "%s#toplevels" % flake.ref],
+        stdout=subprocess.PIPE,
+        universal_newlines=True,
+        check=True,
+    ).stdout
     return yaml.safe_load(out)
 
 
@@ -137,8 +159,11 @@ def test_a_failing_host_fails_only_its_slice(fleet, setup):
     assert now["node06"] == before["node06"]  # its activation failed: rolled back to the previous system
     assert {h: now[h] for h in now if h != "node06"} == {h: want[h] for h in want if h != "node06"}
     failing = jobs[1]
-    failed = {e["event_data"]["host"] for e in failing.events if e["event"] == "runner_on_failed"
-              and not e["event_data"].get("ignore_errors")}
+    failed = {
+        e["event_data"]["host"]
+        for e in failing.events
+        if e["event"] == "runner_on_failed" and not e["event_data"].get("ignore_errors")
+    }
     assert failed == {"node06"}
     rows = {row["host"]: row["result"] for row in failing.report_rows()}
     assert sorted(rows) == failing.hosts and rows["node06"] != "switched"

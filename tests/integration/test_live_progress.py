@@ -3,6 +3,7 @@ sleep, and a closure of ~120 MB of random data, built by nixfleet.nixos.build an
 nixfleet.nixos.copy_closure through ansible-playbook and through ansible-runner (as AWX runs it).
 The progress lines come from Nix's own internal-json log, while the task runs: before the task's
 result, with rising counts; -q / NIXFLEET_PROGRESS=0 print none; results are the same either way."""
+
 import re
 import shutil
 
@@ -21,12 +22,28 @@ pytestmark = pytest.mark.integration
 SLOW = "node01"  # its system: 3 build steps of 2 s each, and a 120 MB payload
 PLAIN = "node02"
 PAYLOAD_KIB = 120 * 1024
-BUILD_ONLY = [{"name": "build", "hosts": "all", "gather_facts": False, "tasks": [
-    {"name": "Build the systems", "nixfleet.nixos.build": {}, "run_once": True}]}]
-PLAY = [{"name": "progress", "hosts": "all", "gather_facts": False, "tasks": [
-    {"name": "Build the systems", "nixfleet.nixos.build": {}, "run_once": True, "register": "nixos_build"},
-    {"name": "Copy the closures", "nixfleet.nixos.copy_closure": {"path": "{{ nixos_build.paths[inventory_hostname] }}"}},
-]}]
+BUILD_ONLY = [
+    {
+        "name": "build",
+        "hosts": "all",
+        "gather_facts": False,
+        "tasks": [{"name": "Build the systems", "nixfleet.nixos.build": {}, "run_once": True}],
+    }
+]
+PLAY = [
+    {
+        "name": "progress",
+        "hosts": "all",
+        "gather_facts": False,
+        "tasks": [
+            {"name": "Build the systems", "nixfleet.nixos.build": {}, "run_once": True, "register": "nixos_build"},
+            {
+                "name": "Copy the closures",
+                "nixfleet.nixos.copy_closure": {"path": "{{ nixos_build.paths[inventory_hostname] }}"},
+            },
+        ],
+    }
+]
 BUILDING = re.compile(r"^nixfleet: building (\d+)/(\d+) derivations \((\d+) running")
 COPYING = re.compile(r"^nixfleet: copying to (\S+): (\d+)/(\d+) paths")  # one host's copy (with -v)
 FLEET_COPYING = re.compile(r"^nixfleet: copying to (\d+)/(\d+) hosts: (\d+)/(\d+) paths")  # the task's copies
@@ -55,7 +72,7 @@ def _lines_of_task(text, task):
     lines = text.splitlines()
     start = next(i for i, line in enumerate(lines) if line.startswith("TASK [%s]" % task))
     end = next(i for i in range(start + 1, len(lines)) if lines[i].startswith(("TASK [", "PLAY RECAP")))
-    return lines[start + 1:end]
+    return lines[start + 1 : end]
 
 
 def _building(lines):
@@ -118,11 +135,18 @@ def test_through_ansible_runner_progress_lines_are_job_events_while_the_task_run
     data = tmp_path / "private"
     (data / "project").mkdir(parents=True)
     shutil.copy(str(inventory.parent / "progress.yml"), str(data / "project" / "progress.yml"))
-    run = ansible_runner.run(private_data_dir=str(data), playbook="progress.yml", inventory=str(inventory),
-                             envvars=job_env(NIX_CONFIG), quiet=True)
+    run = ansible_runner.run(
+        private_data_dir=str(data),
+        playbook="progress.yml",
+        inventory=str(inventory),
+        envvars=job_env(NIX_CONFIG),
+        quiet=True,
+    )
     events = list(run.events)
     assert run.status == "successful", [e.get("stdout") for e in events][-30:]
-    ok = {(e["event_data"]["task"], e["event_data"]["host"]): e["counter"] for e in events if e["event"] == "runner_on_ok"}
+    ok = {
+        (e["event_data"]["task"], e["event_data"]["host"]): e["counter"] for e in events if e["event"] == "runner_on_ok"
+    }
     build_ok = ok[("Build the systems", SLOW)]
     progress = [e for e in events if "nixfleet: " in (e.get("stdout") or "")]
     building = [e for e in progress if BUILDING.search(e["stdout"])]
@@ -152,7 +176,9 @@ def test_no_progress_with_nixfleet_progress_0_and_the_same_results(flake, invent
     assert shown.rc == quiet.rc == 0
     for task in ("Build the systems", "Copy the closures"):
         with_progress, without = shown.results(task), quiet.results(task)
-        assert {h: r.get("changed") for h, r in with_progress.items()} == {h: r.get("changed") for h, r in without.items()}
+        assert {h: r.get("changed") for h, r in with_progress.items()} == {
+            h: r.get("changed") for h, r in without.items()
+        }
         assert all(sorted(with_progress[h]) == sorted(without[h]) for h in with_progress)
 
 
@@ -165,9 +191,13 @@ def test_a_failed_build_is_shown_with_its_last_log_lines_before_the_task_ends(fl
         flake.set_host(PLAIN, fail="none")
     build = _lines_of_task(text, "Build the systems")
     result = next(i for i, line in enumerate(build) if line.startswith(("ok: [", "changed: [", "fatal: [")))
-    failed = [i for i, line in enumerate(build)
-              if re.match(r"^nixfleet: build of /nix/store/\w{32}-nixos-system-%s-\w+\.drv failed; last 1 log lines:$" % PLAIN,
-                          line)]
+    failed = [
+        i
+        for i, line in enumerate(build)
+        if re.match(
+            r"^nixfleet: build of /nix/store/\w{32}-nixos-system-%s-\w+\.drv failed; last 1 log lines:$" % PLAIN, line
+        )
+    ]
     assert len(failed) == 1 and failed[0] < result, build
     assert build[failed[0] + 1] == "  > error: building the system of %s failed (fixture failure mode 'build')" % PLAIN
     assert rc == 0  # the build task itself succeeds: node02 is in its failed_hosts (test_deploy checks the message)
@@ -177,9 +207,15 @@ def test_the_deploy_report_has_each_host_s_timings_per_phase(flake, inventory, t
     flake.bump(SLOW)
     flake.bump(PLAIN)
     checks = [{"name": "true", "type": "cmd", "argv": ["true"]}]
-    run = run_playbook(inventory, "deploy.yml", extra_vars={"nixos_deploy_confirm_timeout": 5,
-                                                            "nixos_deploy_health_checks": checks,
-                                                            "nixos_deploy_report_dir": str(tmp_path)})
+    run = run_playbook(
+        inventory,
+        "deploy.yml",
+        extra_vars={
+            "nixos_deploy_confirm_timeout": 5,
+            "nixos_deploy_health_checks": checks,
+            "nixos_deploy_report_dir": str(tmp_path),
+        },
+    )
     assert run.rc == 0, run.stderr
     rows = {r["host"]: r for r in run.results("Summarize the deploy per host")["localhost"]["report"]}
     for host in (SLOW, PLAIN):
@@ -204,8 +240,9 @@ def test_a_deploy_counts_the_hosts_activated_and_checked(flake, inventory):
     flake.bump(SLOW)
     flake.bump(PLAIN)
     checks = [{"name": "true", "type": "cmd", "argv": ["true"]}]
-    rc, text = run_playbook_text(inventory, "deploy.yml", extra_vars={"nixos_deploy_confirm_timeout": 5,
-                                                                      "nixos_deploy_health_checks": checks})
+    rc, text = run_playbook_text(
+        inventory, "deploy.yml", extra_vars={"nixos_deploy_confirm_timeout": 5, "nixos_deploy_health_checks": checks}
+    )
     assert rc == 0, text
     switch = _lines_of_task(text, "nixfleet.nixos.deploy : Copy and switch to the system")
     counted = [line for line in switch if line.startswith("nixfleet: activating ")]
@@ -214,16 +251,28 @@ def test_a_deploy_counts_the_hosts_activated_and_checked(flake, inventory):
     assert switch.index(counted[-1]) <= last_result + 1  # with the last host's result, not after the play
     health = _lines_of_task(text, "nixfleet.nixos.deploy : Check the host's health")
     assert [line for line in health if line.startswith("nixfleet: health checks ")][-1].startswith(
-        "nixfleet: health checks 2/2 hosts"), health
+        "nixfleet: health checks 2/2 hosts"
+    ), health
 
 
 def test_a_push_to_a_cache_shows_its_progress(flake, inventory, tmp_path):
     flake.bump(SLOW)
     cache = "file://%s/cache?compression=none" % tmp_path
-    play = [{"name": "push", "hosts": "all", "gather_facts": False, "tasks": [
-        {"name": "Build the systems", "nixfleet.nixos.build": {}, "run_once": True, "register": "nixos_build"},
-        {"name": "Push to the cache", "nixfleet.nixos.cache_push": {"paths": "{{ nixos_build.paths.values() | list }}",
-                                                                    "to": cache}, "run_once": True}]}]
+    play = [
+        {
+            "name": "push",
+            "hosts": "all",
+            "gather_facts": False,
+            "tasks": [
+                {"name": "Build the systems", "nixfleet.nixos.build": {}, "run_once": True, "register": "nixos_build"},
+                {
+                    "name": "Push to the cache",
+                    "nixfleet.nixos.cache_push": {"paths": "{{ nixos_build.paths.values() | list }}", "to": cache},
+                    "run_once": True,
+                },
+            ],
+        }
+    ]
     (inventory.parent / "push.yml").write_text(yaml.safe_dump(play))
     rc, text = run_playbook_text(inventory, str(inventory.parent / "push.yml"))
     assert rc == 0, text

@@ -3,6 +3,7 @@ a binary cache and writes a manifest; deploy.yml -e nixos_deploy_manifest=FILE t
 builds nothing. Entries that are not toplevels, unsigned, missing, or name unknown hosts are refused
 before anything changes. cache01 serves the cache (real nginx); man01 pulls from it, man02 is pushed
 to from it through the controller."""
+
 import json
 import subprocess
 
@@ -53,27 +54,55 @@ def public_key(fleet, inventory, work):
     assert run.rc == 0, failures(run)
     key = run.results("signing key")["cache01"]["public_key"]
     trust = inventory.parent.parent / "trust.yml"
-    trust.write_text(yaml.safe_dump([{"hosts": "nixos", "gather_facts": False, "roles": [{
-        "role": "nixfleet.nixos.substituters", "substituters_extra_urls": [cache_url(fleet)],
-        "substituters_trusted_public_keys": [key]}]}]))
+    trust.write_text(
+        yaml.safe_dump(
+            [
+                {
+                    "hosts": "nixos",
+                    "gather_facts": False,
+                    "roles": [
+                        {
+                            "role": "nixfleet.nixos.substituters",
+                            "substituters_extra_urls": [cache_url(fleet)],
+                            "substituters_trusted_public_keys": [key],
+                        }
+                    ],
+                }
+            ]
+        )
+    )
     assert run_playbook(inventory.parent, str(trust)).rc == 0
     return key
 
 
 def toplevel(flake, name):
-    return subprocess.run(["nix", "eval", "--raw", flake.toplevel(name) + ".outPath"], stdout=subprocess.PIPE,
-                          universal_newlines=True, check=True).stdout
+    return subprocess.run(
+        ["nix", "eval", "--raw", flake.toplevel(name) + ".outPath"],
+        stdout=subprocess.PIPE,
+        universal_newlines=True,
+        check=True,
+    ).stdout
 
 
 def build(inventory, fleet, work, manifest, *args):
-    return run_playbook(inventory.parent, "build.yml", *args, extra_vars={
-        "nixos_build_manifest": str(manifest), "nixos_deploy_cache_url": cache_url(fleet),
-        "nixos_deploy_cache_secret_key_file": str(work / "c.sec")})
+    return run_playbook(
+        inventory.parent,
+        "build.yml",
+        *args,
+        extra_vars={
+            "nixos_build_manifest": str(manifest),
+            "nixos_deploy_cache_url": cache_url(fleet),
+            "nixos_deploy_cache_secret_key_file": str(work / "c.sec"),
+        },
+    )
 
 
 def deploy(inventory, manifest, key, *args, limit=None, **extra):
-    variables = {"nixos_deploy_manifest": str(manifest), "nixos_deploy_manifest_trusted_keys": [key],
-                 "nixos_deploy_confirm_timeout": 10}
+    variables = {
+        "nixos_deploy_manifest": str(manifest),
+        "nixos_deploy_manifest_trusted_keys": [key],
+        "nixos_deploy_confirm_timeout": 10,
+    }
     variables.update(extra)
     return run_playbook(inventory.parent, "deploy.yml", *args, extra_vars=variables, limit=limit)
 
@@ -83,8 +112,9 @@ def running(host):
 
 
 def valid_on_controller(path):
-    return subprocess.run(["nix-store", "--check-validity", path], stderr=subprocess.DEVNULL,
-                          check=False).returncode == 0
+    return (
+        subprocess.run(["nix-store", "--check-validity", path], stderr=subprocess.DEVNULL, check=False).returncode == 0
+    )
 
 
 def test_build_writes_the_manifest_once(fleet, flake, inventory, work, public_key):
@@ -109,13 +139,19 @@ def test_deploy_from_the_manifest_evaluates_and_builds_nothing(fleet, flake, inv
     flake.set_host("man01", version="2")  # the flake moved on since CI built the manifest
     flake.set_host("man02", version="2")
     # Not in the controller's store: the deploy can only get them from the cache.
-    subprocess.run(["nix-store", "--delete"] + sorted(paths.values()), check=True, stdout=subprocess.DEVNULL,
-                   stderr=subprocess.DEVNULL)
+    subprocess.run(
+        ["nix-store", "--delete"] + sorted(paths.values()),
+        check=True,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     assert not any(valid_on_controller(p) for p in paths.values())
     host_vars = inventory.parent / "host_vars" / "man02.yml"
     host_vars.write_text(yaml.safe_dump({"nixos_deploy_copy_mode": "push"}))
     try:
-        check = deploy(inventory, work / "manifest.json", public_key, "--check", "--diff", nixos_deploy_copy_mode="cache")
+        check = deploy(
+            inventory, work / "manifest.json", public_key, "--check", "--diff", nixos_deploy_copy_mode="cache"
+        )
         assert check.rc == 0, failures(check)
         assert all(check.results("Copy and switch to the system")[n]["changed"] for n in TARGETS)
         assert [running(fleet[n]) for n in TARGETS] == ["", ""]  # check mode changed nothing
@@ -138,8 +174,11 @@ def test_deploy_from_the_manifest_evaluates_and_builds_nothing(fleet, flake, inv
 
 def write_manifest(work, name, hosts, cache):
     path = work / name
-    path.write_text(json.dumps({"format": "nixfleet-manifest", "version": 1, "flake": "", "rev": None,
-                                "cache": cache, "hosts": hosts}))
+    path.write_text(
+        json.dumps(
+            {"format": "nixfleet-manifest", "version": 1, "flake": "", "rev": None, "cache": cache, "hosts": hosts}
+        )
+    )
     return path
 
 
@@ -164,18 +203,34 @@ def test_entries_that_are_not_signed_toplevels_in_the_cache_are_refused(fleet, f
     # (Nix's narinfo disk cache may remember an earlier fleet's cache at this URL: ask the cache itself)
     subprocess.run(["nix", "copy"] + list(FRESH_NARINFO) + ["--to", cache_url(fleet), unsigned], check=True)
     good = json.loads((work / "manifest.json").read_text())["hosts"]
-    kernel = [p for p in subprocess.run(["nix-store", "-qR", unsigned], stdout=subprocess.PIPE,
-                                        universal_newlines=True, check=True).stdout.split() if "-linux-" in p][0]
+    kernel = [
+        p
+        for p in subprocess.run(
+            ["nix-store", "-qR", unsigned], stdout=subprocess.PIPE, universal_newlines=True, check=True
+        ).stdout.split()
+        if "-linux-" in p
+    ][0]
     # (signed and in the cache with man02's system, which shares it)
-    bad = write_manifest(work, "bad.json", {"man01": {"path": unsigned, "drv_path": None},
-                                            "man02": {"path": kernel, "drv_path": None}}, cache_url(fleet))
+    bad = write_manifest(
+        work,
+        "bad.json",
+        {"man01": {"path": unsigned, "drv_path": None}, "man02": {"path": kernel, "drv_path": None}},
+        cache_url(fleet),
+    )
     run = deploy(inventory, bad, public_key)
     assert run.rc != 0
     said = {host: msg for _task, host, msg in failures(run)}
     assert "its closure is not signed by any of the trusted keys" in said["man01"], said
     assert "it is not a NixOS system (no bin/switch-to-configuration)" in said["man02"], said
-    missing = write_manifest(work, "missing.json", {"man01": {"path": "/nix/store/%s-nixos-system-man01-9" % ("0" * 32),
-                                                              "drv_path": None}, "man02": good["man02"]}, cache_url(fleet))
+    missing = write_manifest(
+        work,
+        "missing.json",
+        {
+            "man01": {"path": "/nix/store/%s-nixos-system-man01-9" % ("0" * 32), "drv_path": None},
+            "man02": good["man02"],
+        },
+        cache_url(fleet),
+    )
     run = deploy(inventory, missing, public_key)
     said = {host: msg for _task, host, msg in failures(run)}
     assert run.rc != 0 and "it is not in the cache %s" % cache_url(fleet) in said["man01"], said

@@ -3,6 +3,7 @@ file, deployed with the guide's commands to the fleet. Only what ``FILL_IN`` lis
 ``github:`` inputs (local stand-ins, tests/fixtures/stand-ins) and the names of things the fleet has under
 other names. The configurations' own modules (configuration.nix, web-02.nix) are the user's, not the
 guide's: the test writes them."""
+
 import re
 import shutil
 import subprocess
@@ -31,8 +32,11 @@ def guide_block(language, first_line):
 
 
 def guide_commands():
-    block = [b for b in re.findall(r"^```console\n(.*?)^```$", GUIDE.read_text(), flags=re.S | re.M)
-             if "migrated.flake.yml" in b][0]
+    block = [
+        b
+        for b in re.findall(r"^```console\n(.*?)^```$", GUIDE.read_text(), flags=re.S | re.M)
+        if "migrated.flake.yml" in b
+    ][0]
     return [line[2:] for line in block.splitlines() if line.startswith("$ ")]
 
 
@@ -49,12 +53,14 @@ def stand_ins(tmp_path_factory):
 
 
 def fill_in(text, fleet, stand_ins, key_file):
-    for said, meant in [("github:NixOS/nixpkgs/nixos-24.11", "path:%s/nixpkgs" % stand_ins),
-                        ("github:serokell/deploy-rs", "path:%s/deploy-rs" % stand_ins),
-                        ("github:zhaofengli/colmena", "path:%s/colmena" % stand_ins),
-                        ("web-01.example.org", fleet["web-01"].address),
-                        ("web-02.example.org", fleet["web-02"].address),
-                        ("/etc/deploy-secrets/app.env", str(key_file))]:
+    for said, meant in [
+        ("github:NixOS/nixpkgs/nixos-24.11", "path:%s/nixpkgs" % stand_ins),
+        ("github:serokell/deploy-rs", "path:%s/deploy-rs" % stand_ins),
+        ("github:zhaofengli/colmena", "path:%s/colmena" % stand_ins),
+        ("web-01.example.org", fleet["web-01"].address),
+        ("web-02.example.org", fleet["web-02"].address),
+        ("/etc/deploy-secrets/app.env", str(key_file)),
+    ]:
         text = text.replace(said, meant)
     return text
 
@@ -66,19 +72,30 @@ def project(tmp_path, fleet, stand_ins, tool, modules):
     key_file.write_text(SECRET)
     (tmp_path / "infra").mkdir()
     (tmp_path / "infra" / "flake.nix").write_text(
-        fill_in(guide_block("nix", "# flake.nix (%s)" % tool), fleet, stand_ins, key_file))
+        fill_in(guide_block("nix", "# flake.nix (%s)" % tool), fleet, stand_ins, key_file)
+    )
     for name, text in modules.items():
         (tmp_path / "infra" / name).write_text(text)
     # a user's flake comes with its flake.lock (the inventory never writes one)
-    subprocess.run(["nix", "flake", "lock", "path:%s/infra" % tmp_path], check=True, stdout=subprocess.DEVNULL,
-                   stderr=subprocess.DEVNULL)
+    subprocess.run(
+        ["nix", "flake", "lock", "path:%s/infra" % tmp_path],
+        check=True,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     (tmp_path / "inventories" / "group_vars").mkdir(parents=True)
     (tmp_path / "inventories" / "migrated.flake.yml").write_text(
-        guide_block("yaml", "# inventories/migrated.flake.yml"))
+        guide_block("yaml", "# inventories/migrated.flake.yml")
+    )
     host = fleet.hosts[0]
-    (tmp_path / "inventories" / "group_vars" / "all.yml").write_text(yaml.safe_dump({
-        "ansible_ssh_private_key_file": host.private_key,
-        "ansible_ssh_common_args": "-o UserKnownHostsFile=%s -o StrictHostKeyChecking=yes" % host.known_hosts}))
+    (tmp_path / "inventories" / "group_vars" / "all.yml").write_text(
+        yaml.safe_dump(
+            {
+                "ansible_ssh_private_key_file": host.private_key,
+                "ansible_ssh_common_args": "-o UserKnownHostsFile=%s -o StrictHostKeyChecking=yes" % host.known_hosts,
+            }
+        )
+    )
     shutil.copytree(str(ROOT / "playbooks"), str(tmp_path / "playbooks"))
     return tmp_path
 
@@ -89,16 +106,25 @@ def run_guide(directory):
     for command in guide_commands():
         argv = command.split()
         argv[0] = str(Path(BIN) / argv[0])
-        proc = subprocess.run(argv, cwd=str(directory), stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                              universal_newlines=True, timeout=600, check=False)
+        proc = subprocess.run(
+            argv,
+            cwd=str(directory),
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            universal_newlines=True,
+            timeout=600,
+            check=False,
+        )
         assert proc.returncode == 0, "%s failed:\n%s" % (command, proc.stdout[-4000:])
         yield proc.stdout
 
 
 def state(host):
     """(system profile link, running system) on a host that may have neither yet."""
-    return tuple(inside(host, "readlink %s || true" % link).strip()
-                 for link in ("/nix/var/nix/profiles/system", "/run/current-system"))
+    return tuple(
+        inside(host, "readlink %s || true" % link).strip()
+        for link in ("/nix/var/nix/profiles/system", "/run/current-system")
+    )
 
 
 def module(fleet, name):
@@ -106,9 +132,12 @@ def module(fleet, name):
 
 
 def toplevel(directory, output):
-    return subprocess.run(["nix", "eval", "--raw", "path:%s/infra#%s.config.system.build.toplevel.outPath"
-                           % (directory, output)], stdout=subprocess.PIPE, universal_newlines=True,
-                          check=True).stdout
+    return subprocess.run(
+        ["nix", "eval", "--raw", "path:%s/infra#%s.config.system.build.toplevel.outPath" % (directory, output)],
+        stdout=subprocess.PIPE,
+        universal_newlines=True,
+        check=True,
+    ).stdout
 
 
 def test_the_deploy_rs_flake_deploys_as_its_settings_say(fleet, stand_ins, tmp_path):
@@ -121,13 +150,25 @@ def test_the_deploy_rs_flake_deploys_as_its_settings_say(fleet, stand_ins, tmp_p
     deploy = next(commands)
     assert re.search(r"web-01\s+: ok=\d+\s+changed=[1-9]", deploy), deploy[-2000:]
     assert state(fleet["web-01"]) == ("system-1-link", toplevel(directory, 'nixosConfigurations."web-01"'))
-    hostvars = subprocess.run([BIN + "/ansible-inventory", "-i", "inventories/migrated.flake.yml", "--host", "web-01"],
-                              cwd=str(directory), stdout=subprocess.PIPE, universal_newlines=True, check=True).stdout
+    hostvars = subprocess.run(
+        [BIN + "/ansible-inventory", "-i", "inventories/migrated.flake.yml", "--host", "web-01"],
+        cwd=str(directory),
+        stdout=subprocess.PIPE,
+        universal_newlines=True,
+        check=True,
+    ).stdout
     settings = yaml.safe_load(hostvars)
     assert (settings["ansible_host"], settings["ansible_port"], settings["ansible_user"]) == (
-        fleet["web-01"].address, 2222, "root")
-    mapped = (settings["nixos_deploy_confirm_timeout"], settings["nixos_deploy_copy_mode"],
-              settings["nixos_deploy_magic_rollback"], settings["nixos_deploy_auto_rollback"])
+        fleet["web-01"].address,
+        2222,
+        "root",
+    )
+    mapped = (
+        settings["nixos_deploy_confirm_timeout"],
+        settings["nixos_deploy_copy_mode"],
+        settings["nixos_deploy_magic_rollback"],
+        settings["nixos_deploy_auto_rollback"],
+    )
     assert mapped == (60, "substitute", True, True)
 
 
@@ -146,7 +187,11 @@ def test_the_colmena_hive_deploys_as_its_deployment_says(fleet, stand_ins, tmp_p
     new = toplevel(directory, 'colmenaHive.nodes."web-02"')
     assert state(fleet["web-02"]) == ("system-1-link", new)
     # buildOnTarget: the controller only evaluated it, the host built it
-    assert subprocess.run(["nix-store", "--check-validity", new], stderr=subprocess.DEVNULL,
-                          check=False).returncode != 0
+    assert (
+        subprocess.run(["nix-store", "--check-validity", new], stderr=subprocess.DEVNULL, check=False).returncode != 0
+    )
     assert inside(fleet["web-02"], "stat -c '%a %U' /run/keys/app.env; cat /run/keys/app.env").split() == [
-        "400", "root", SECRET]
+        "400",
+        "root",
+        SECRET,
+    ]

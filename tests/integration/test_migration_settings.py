@@ -5,6 +5,7 @@ would go otherwise if the setting were ignored; settings with no meaning here ar
 Hosts: mig01 (deploy-rs node), mig02 (colmena), mig03 (plain, with specialisations), mig04 (a colmena hive
 node: colmenaHive.nodes, as colmena.lib.makeHive makes it, no nixosConfigurations).
 """
+
 import json
 import subprocess
 
@@ -36,17 +37,23 @@ inventory = fleet_inventory("migration")
 
 
 def inventory_list(inventory):
-    proc = subprocess.run([BIN + "/ansible-inventory", "-i", str(inventory), "--list", "--export"],
-                          stdout=subprocess.PIPE, stderr=subprocess.PIPE, universal_newlines=True, check=True,
-                          cwd=str(inventory.parent))
+    proc = subprocess.run(
+        [BIN + "/ansible-inventory", "-i", str(inventory), "--list", "--export"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        universal_newlines=True,
+        check=True,
+        cwd=str(inventory.parent),
+    )
     return json.loads(proc.stdout)["_meta"]["hostvars"], proc.stderr
 
 
 def toplevel(flake, name):
     output = "colmenaHive.nodes" if SHAPES.get(name) == "colmena-hive" else "nixosConfigurations"
     installable = '%s#%s."%s".config.system.build.toplevel.outPath' % (flake.ref, output, name)
-    return subprocess.run(["nix", "eval", "--raw", installable], stdout=subprocess.PIPE,
-                          universal_newlines=True, check=True).stdout
+    return subprocess.run(
+        ["nix", "eval", "--raw", installable], stdout=subprocess.PIPE, universal_newlines=True, check=True
+    ).stdout
 
 
 RESET = {"fail": "none", "deploy_rs": {}, "profile_settings": {}, "colmena": {}}
@@ -75,8 +82,9 @@ def failure_of(run, host):
 
 
 def valid_on_controller(path):
-    return subprocess.run(["nix-store", "--check-validity", path], stderr=subprocess.DEVNULL,
-                          check=False).returncode == 0
+    return (
+        subprocess.run(["nix-store", "--check-validity", path], stderr=subprocess.DEVNULL, check=False).returncode == 0
+    )
 
 
 def test_first_deploy_of_every_host(fleet, flake, inventory):
@@ -100,16 +108,20 @@ def test_a_colmena_hive_node_is_a_host_where_its_deployment_says(fleet, flake, i
 
 def test_deploy_rs_settings_are_inherited_deploy_then_node_then_profile(flake, inventory):
     flake.data["deploy_settings"] = {"confirmTimeout": 11, "activationTimeout": 300, "tempPath": "/var/tmp/a"}
-    flake.set_host("mig01", deploy_rs={"confirmTimeout": 12, "tempPath": "/var/tmp/b"},
-                   profile_settings={"tempPath": "/var/tmp/c"})
+    flake.set_host(
+        "mig01", deploy_rs={"confirmTimeout": 12, "tempPath": "/var/tmp/b"}, profile_settings={"tempPath": "/var/tmp/c"}
+    )
     try:
         hostvars = inventory_list(inventory)[0]
     finally:
         flake.data.pop("deploy_settings")
         flake.set_host("mig01", deploy_rs={}, profile_settings={})
     mig01 = hostvars["mig01"]
-    assert (mig01["nixos_deploy_activation_timeout"], mig01["nixos_deploy_confirm_timeout"],
-            mig01["nixos_deploy_temp_path"]) == (300, 12, "/var/tmp/c")
+    assert (
+        mig01["nixos_deploy_activation_timeout"],
+        mig01["nixos_deploy_confirm_timeout"],
+        mig01["nixos_deploy_temp_path"],
+    ) == (300, 12, "/var/tmp/c")
     # deploy-rs settings are the deploy-rs node's: a colmena or plain host gets none of them
     assert "nixos_deploy_confirm_timeout" not in hostvars["mig02"]
 
@@ -203,8 +215,9 @@ def test_fast_connection_false_substitutes_on_the_destination(fleet, flake, inve
     assert copy["mode"] == "substitute" and copy["copied"] is True
 
 
-@pytest.mark.parametrize("host, setting", [("mig01", {"deploy_rs": {"remoteBuild": True}}),
-                                           ("mig02", {"colmena": {"buildOnTarget": True}})])
+@pytest.mark.parametrize(
+    "host, setting", [("mig01", {"deploy_rs": {"remoteBuild": True}}), ("mig02", {"colmena": {"buildOnTarget": True}})]
+)
 def test_build_on_target_builds_on_the_host_not_the_controller(fleet, flake, inventory, host, setting):
     run, new = deploy_new_generation(flake, inventory, host, **setting)
     assert run.rc == 0, failures(run)
@@ -236,7 +249,9 @@ def test_colmena_ssh_options_reach_every_ssh_to_the_host(fleet, flake, inventory
 def test_specialisation_runs_while_the_boot_entry_stays_the_base(fleet, flake, inventory):
     host = fleet["mig03"]
     base = toplevel(flake, "mig03")
-    run = run_playbook(inventory, "deploy.yml", limit="mig03", extra_vars={"nixos_deploy_specialisation": "maintenance"})
+    run = run_playbook(
+        inventory, "deploy.yml", limit="mig03", extra_vars={"nixos_deploy_specialisation": "maintenance"}
+    )
     assert run.rc == 0, failures(run)
     special = inside(host, "readlink -f %s/specialisation/maintenance" % base).strip()
     assert special and special != base
@@ -246,8 +261,9 @@ def test_specialisation_runs_while_the_boot_entry_stays_the_base(fleet, flake, i
     assert inside(host, "readlink -f /nix/var/nix/profiles/system").strip() == base  # boot entry: the base
     assert inside(host, "readlink /nix/var/nixfleet/boot/default").strip() == base
     assert http_get(host) == "mig03 1-maintenance\n"
-    again = run_playbook(inventory, "deploy.yml", limit="mig03",
-                         extra_vars={"nixos_deploy_specialisation": "maintenance"})
+    again = run_playbook(
+        inventory, "deploy.yml", limit="mig03", extra_vars={"nixos_deploy_specialisation": "maintenance"}
+    )
     assert again.rc == 0 and again.stats("mig03")["changed"] == 0
     facts = run_task(inventory, "mig03", "nixfleet.nixos.facts")
     listed = facts.results("task under test")["mig03"]["ansible_facts"]["nixos"]["generations"]
@@ -285,12 +301,16 @@ def test_install_bootloader_reaches_the_activation(fleet, flake, inventory):
 
 def test_deploy_rs_profiles_besides_system_are_deployed_in_profiles_order(fleet, flake, inventory):
     host = fleet["mig01"]
-    flake.set_host("mig01", deploy_rs_profiles={"hello": {"version": "1"}, "tools": {"version": "1"}},
-                   profiles_order=["system", "tools", "hello"])
+    flake.set_host(
+        "mig01",
+        deploy_rs_profiles={"hello": {"version": "1"}, "tools": {"version": "1"}},
+        profiles_order=["system", "tools", "hello"],
+    )
     hostvars = inventory_list(inventory)[0]
     assert [(p["name"], p["user"], p["profile_path"]) for p in hostvars["mig01"]["nixos_deploy_rs_profiles"]] == [
         ("tools", "root", "/nix/var/nix/profiles/per-user/root/tools"),
-        ("hello", "root", "/nix/var/nix/profiles/per-user/root/hello")]
+        ("hello", "root", "/nix/var/nix/profiles/per-user/root/hello"),
+    ]
     run = run_playbook(inventory, "deploy.yml", limit="mig01")
     assert run.rc == 0, failures(run)
     deployed = run.results("Deploy the node's other deploy-rs profiles")["mig01"]["results"]
@@ -306,7 +326,9 @@ def test_deploy_rs_profiles_besides_system_are_deployed_in_profiles_order(fleet,
     # each on record in the host's audit log, naming its profile; the system's record still explains what runs
     records = audit_records(host)
     assert [(r.profile, r.status) for r in records[-2:]] == [
-        ("/nix/var/nix/profiles/per-user/root/tools", "confirmed"), ("/nix/var/nix/profiles/per-user/root/hello", "confirmed")]
+        ("/nix/var/nix/profiles/per-user/root/tools", "confirmed"),
+        ("/nix/var/nix/profiles/per-user/root/hello", "confirmed"),
+    ]
     running = inside(host, "readlink /run/current-system").strip()
     explained = audit_log.explaining_record(records, running)
     assert explained is not None and explained.profile is None and explained.path == running
@@ -316,8 +338,11 @@ def test_deploy_rs_profiles_besides_system_are_deployed_in_profiles_order(fleet,
 
 def test_a_failing_profile_activation_is_rolled_back_and_fails_the_host(fleet, flake, inventory):
     host = fleet["mig01"]
-    flake.set_host("mig01", deploy_rs_profiles={"hello": {"version": "2", "fail": True}, "tools": {"version": "1"}},
-                   profiles_order=["system", "tools", "hello"])
+    flake.set_host(
+        "mig01",
+        deploy_rs_profiles={"hello": {"version": "2", "fail": True}, "tools": {"version": "1"}},
+        profiles_order=["system", "tools", "hello"],
+    )
     try:
         run = run_playbook(inventory, "deploy.yml", limit="mig01")
     finally:

@@ -1,6 +1,7 @@
 """Every role's Molecule scenario, with one `molecule test --all` as CI runs it: create and destroy
 bring local fleet hosts up and down; converge, idempotence and verify (testinfra over plain ssh)
 run against them."""
+
 import os
 import re
 import subprocess
@@ -22,9 +23,16 @@ def test_every_role_has_a_scenario():
 
 def test_molecule_test_all():
     env = dict(os.environ, ANSIBLE_NOCOLOR="1", NO_COLOR="1", PY_COLORS="0")
-    proc = subprocess.run([os.path.join(BIN, "molecule"), "test", "--all"], cwd=str(ROOT), env=env,
-                          stdout=subprocess.PIPE, stderr=subprocess.STDOUT, universal_newlines=True, timeout=1500,
-                          check=False)
+    proc = subprocess.run(
+        [os.path.join(BIN, "molecule"), "test", "--all"],
+        cwd=str(ROOT),
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        universal_newlines=True,
+        timeout=1500,
+        check=False,
+    )
     assert proc.returncode == 0, proc.stdout[-8000:]
     text = re.sub(r"\x1b\[[0-9;]*m", "", proc.stdout)
     for scenario in SCENARIOS:

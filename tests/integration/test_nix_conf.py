@@ -1,5 +1,6 @@
 """nixfleet.nixos.nix_conf (role substituters) on the fleet: edit in place keeping other lines,
 idempotence, check mode and diff, the NixOS store-link case, bad input, netrc, nix-daemon restart."""
+
 import base64
 import hashlib
 import json
@@ -44,23 +45,37 @@ def task(inventory, hosts, *cli, **args):
 
 def test_edit_keeps_other_lines_and_nix_reads_it(fleet, inventory):
     before = conf(fleet, "node01")
-    run = task(inventory, "node01,node02", extra_substituters=[CACHE], trusted_public_keys=[KEY],
-               trusted_users=["root", "@wheel"])
+    run = task(
+        inventory,
+        "node01,node02",
+        extra_substituters=[CACHE],
+        trusted_public_keys=[KEY],
+        trusted_users=["root", "@wheel"],
+    )
     assert run.rc == 0, run.data
     for name in ("node01", "node02"):
         result = run.results("task under test")[name]
         assert result["changed"] and not result["nixos"]
         after = conf(fleet, name)
         kept = before.splitlines()
-        assert after.splitlines()[:len(kept)] == kept  # every original line, in place
-        assert after.splitlines()[len(kept):] == [
-            "", "# Managed by nixfleet.nixos.nix_conf", "extra-substituters = %s" % CACHE,
-            "trusted-public-keys = %s" % KEY, "trusted-users = root @wheel"]
+        assert after.splitlines()[: len(kept)] == kept  # every original line, in place
+        assert after.splitlines()[len(kept) :] == [
+            "",
+            "# Managed by nixfleet.nixos.nix_conf",
+            "extra-substituters = %s" % CACHE,
+            "trusted-public-keys = %s" % KEY,
+            "trusted-users = root @wheel",
+        ]
         seen = nix_sees(fleet, name)
         assert CACHE in seen["substituters"] and seen["trusted-public-keys"] == [KEY]
         assert seen["trusted-users"] == ["root", "@wheel"] and seen["sandbox"] is False
-    again = task(inventory, "node01,node02", extra_substituters=[CACHE], trusted_public_keys=[KEY],
-                 trusted_users=["root", "@wheel"])
+    again = task(
+        inventory,
+        "node01,node02",
+        extra_substituters=[CACHE],
+        trusted_public_keys=[KEY],
+        trusted_users=["root", "@wheel"],
+    )
     assert again.rc == 0 and not any(r["changed"] for r in again.results("task under test").values())
 
 
@@ -77,8 +92,11 @@ def test_check_mode_and_diff_change_nothing(fleet, inventory):
 
 def test_nixos_link_is_verified_not_written(fleet, inventory):
     host = fleet["node03"]
-    inside(host, "printf 'substituters = %s\\ntrusted-public-keys = %s\\nsandbox = false\\n' > /tmp/nix.conf && "
-                 "p=$(nix-store --add /tmp/nix.conf) && ln -sfn $p %s" % (CACHE, KEY, CONF))
+    inside(
+        host,
+        "printf 'substituters = %s\\ntrusted-public-keys = %s\\nsandbox = false\\n' > /tmp/nix.conf && "
+        "p=$(nix-store --add /tmp/nix.conf) && ln -sfn $p %s" % (CACHE, KEY, CONF),
+    )
     link = inside(host, "readlink %s" % CONF).strip()
     assert link.startswith("/nix/store/")
     ok = task(inventory, "node03", extra_substituters=[CACHE], trusted_public_keys=[KEY])
@@ -92,13 +110,16 @@ def test_nixos_link_is_verified_not_written(fleet, inventory):
     assert inside(host, "readlink %s" % CONF).strip() == link
 
 
-@pytest.mark.parametrize("args,message", [
-    ({"trusted_public_keys": ["cache.example.org-1:not*base64!"]}, "not valid base64"),
-    ({"trusted_public_keys": ["cache.example.org-1:" + base64.b64encode(b"x" * 16).decode()]}, "16 bytes"),
-    ({"extra_substituters": ["htps://cache.example.org"]}, "not a store URL Nix understands"),
-    ({"substituters": ["https://"]}, "has no host"),
-    ({"netrc_file": "/etc/nix/missing-netrc"}, "missing or unreadable"),
-])
+@pytest.mark.parametrize(
+    "args,message",
+    [
+        ({"trusted_public_keys": ["cache.example.org-1:not*base64!"]}, "not valid base64"),
+        ({"trusted_public_keys": ["cache.example.org-1:" + base64.b64encode(b"x" * 16).decode()]}, "16 bytes"),
+        ({"extra_substituters": ["htps://cache.example.org"]}, "not a store URL Nix understands"),
+        ({"substituters": ["https://"]}, "has no host"),
+        ({"netrc_file": "/etc/nix/missing-netrc"}, "missing or unreadable"),
+    ],
+)
 def test_bad_input_fails_clearly_and_changes_nothing(fleet, inventory, args, message):
     before = conf(fleet, "node02")
     run = task(inventory, "node02", **args)
@@ -121,9 +142,11 @@ def test_malformed_nix_conf_is_named_and_kept(fleet, inventory):
 
 def test_netrc_is_written_private_and_never_shown(fleet, inventory):
     secret = "s3cr3t-%s" % os.urandom(6).hex()
-    variables = {"substituters_netrc_file": "/etc/nix/netrc",
-                 "substituters_netrc_content": "machine 127.0.62.99 login ci password %s" % secret,
-                 "substituters_extra_urls": [CACHE]}
+    variables = {
+        "substituters_netrc_file": "/etc/nix/netrc",
+        "substituters_netrc_content": "machine 127.0.62.99 login ci password %s" % secret,
+        "substituters_extra_urls": [CACHE],
+    }
     playbook = "substituters-test.yml"
     path = inventory.parent / playbook
     path.write_text("- hosts: node01,node02\n  gather_facts: false\n  roles: [nixfleet.nixos.substituters]\n")
@@ -132,15 +155,18 @@ def test_netrc_is_written_private_and_never_shown(fleet, inventory):
     assert leaked_lines(text, [secret]) == []
     for name in ("node01", "node02"):
         assert inside(fleet[name], "stat -c '%a %u' /etc/nix/netrc; cat /etc/nix/netrc").split("\n")[:2] == [
-            "600 0", "machine 127.0.62.99 login ci password %s" % secret]
+            "600 0",
+            "machine 127.0.62.99 login ci password %s" % secret,
+        ]
         assert nix_sees(fleet, name)["netrc-file"] == "/etc/nix/netrc"
     rc, text = run_playbook_text(inventory, str(path), "-vvv", extra_vars=variables)
     assert rc == 0 and "changed=0" in text and leaked_lines(text, [secret]) == []
 
 
 def daemon_pid(host):
-    out = inside(host, "for d in /proc/[0-9]*; do [ \"$(cat $d/comm 2>/dev/null)\" = nix-daemon ] && "
-                       "echo ${d#/proc/}; done; true").split()
+    out = inside(
+        host, 'for d in /proc/[0-9]*; do [ "$(cat $d/comm 2>/dev/null)" = nix-daemon ] && echo ${d#/proc/}; done; true'
+    ).split()
     return sorted(int(p) for p in out)
 
 

@@ -10,6 +10,7 @@ shows node01's daemon and each other's processes (tests/fleet/fleet_machine.py).
 * The copy lock's reaper on node02 leaves alone a live copy into node03 whose remote end has no sshd
   above it (a store session opened the way a container runtime's ``exec`` opens one).
 """
+
 import os
 import struct
 import subprocess
@@ -32,8 +33,13 @@ SERVE_MAGIC_1, SERVE_MAGIC_2, SERVE_VERSION = 0x390C9DEB, 0x5452EECB, 0x205
 CMD_QUERY_VALID_PATHS = 1
 
 
-fleet = own_fleet("own-daemon", 3, first_address="127.0.80.11", deploy_users={"node01": nsfleet.DeployUser("nopasswd")},
-                  shared_pid=["node02", "node03"])
+fleet = own_fleet(
+    "own-daemon",
+    3,
+    first_address="127.0.80.11",
+    deploy_users={"node01": nsfleet.DeployUser("nopasswd")},
+    shared_pid=["node02", "node03"],
+)
 
 
 @pytest.fixture(scope="module")
@@ -44,8 +50,14 @@ def inventory(fleet, tmp_path_factory):
 
 def host_daemon(host):
     """PID (in the host's own PID namespace) of its nix-daemon: the one init started, PID 1's child."""
-    return [int(p) for p in inside(host, "for d in /proc/[0-9]*; do [ \"$(cat $d/comm 2>/dev/null)\" = nix-daemon ] "
-                                         "&& [ \"$(cut -d' ' -f4 $d/stat)\" = 1 ] && echo ${d#/proc/}; done; true").split()]
+    return [
+        int(p)
+        for p in inside(
+            host,
+            'for d in /proc/[0-9]*; do [ "$(cat $d/comm 2>/dev/null)" = nix-daemon ] '
+            "&& [ \"$(cut -d' ' -f4 $d/stat)\" = 1 ] && echo ${d#/proc/}; done; true",
+        ).split()
+    ]
 
 
 def fleet_daemons(fleet):
@@ -64,8 +76,12 @@ def fleet_daemons(fleet):
 
 def answers_deploy(host):
     """The daemon answers the host's non-root user (who reaches the store only through it)."""
-    done = ssh(host, "id -un; nix --extra-experimental-features nix-command store ping --store daemon 2>&1 || "
-                     "nix --extra-experimental-features nix-command store info --store daemon 2>&1", check=False)
+    done = ssh(
+        host,
+        "id -un; nix --extra-experimental-features nix-command store ping --store daemon 2>&1 || "
+        "nix --extra-experimental-features nix-command store info --store daemon 2>&1",
+        check=False,
+    )
     return done.stdout.splitlines()[0] == "deploy" and done.returncode == 0
 
 
@@ -77,10 +93,23 @@ def test_nix_conf_on_single_user_hosts_leaves_the_daemon_host_s_daemon_alone(fle
     # node02's /proc shows node01's daemon, as a chroot's shows the machine's.
     assert "nix-daemon" in inside(fleet["node02"], "cat /proc/[0-9]*/comm 2>/dev/null; true").split()
     playbook = inventory.parent / "substituters.yml"
-    playbook.write_text(yaml.safe_dump([{
-        "name": "substituters on the single-user hosts", "hosts": "node02,node03", "gather_facts": False,
-        "roles": [{"role": "nixfleet.nixos.substituters", "vars": {"substituters_settings": {"connect-timeout": "7"}}}],
-    }]))
+    playbook.write_text(
+        yaml.safe_dump(
+            [
+                {
+                    "name": "substituters on the single-user hosts",
+                    "hosts": "node02,node03",
+                    "gather_facts": False,
+                    "roles": [
+                        {
+                            "role": "nixfleet.nixos.substituters",
+                            "vars": {"substituters_settings": {"connect-timeout": "7"}},
+                        }
+                    ],
+                }
+            ]
+        )
+    )
     run = run_playbook(inventory, str(playbook))
     assert run.rc == 0, failures(run)
     for name in ("node02", "node03"):
@@ -104,8 +133,12 @@ def serve_session(host):
     """A live ``nix-store --serve --write`` into ``host``'s store with no sshd above it (started through
     nsenter, as ``docker exec`` or ``machinectl shell`` would start a copy's remote end), after its
     handshake."""
-    session = subprocess.Popen(nsfleet.exec_argv(host, ["nix-store", "--serve", "--write"]), stdin=subprocess.PIPE,
-                               stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+    session = subprocess.Popen(
+        nsfleet.exec_argv(host, ["nix-store", "--serve", "--write"]),
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+    )
     assert session.stdin is not None and session.stdout is not None
     session.stdin.write(struct.pack("<QQ", SERVE_MAGIC_1, SERVE_VERSION))
     session.stdin.flush()
@@ -116,9 +149,11 @@ def serve_session(host):
 
 def valid_paths(session, paths):
     """The session's answer to "which of these paths are valid?" (cmdQueryValidPaths)."""
+
     def string(text):
         data = text.encode()
         return struct.pack("<Q", len(data)) + data + b"\0" * (-len(data) % 8)
+
     session.stdin.write(struct.pack("<QQQQ", CMD_QUERY_VALID_PATHS, 0, 0, len(paths)) + b"".join(map(string, paths)))
     session.stdin.flush()
     count = struct.unpack("<Q", session.stdout.read(8))[0]
@@ -140,10 +175,17 @@ def test_the_reaper_leaves_a_live_copy_to_another_host_alone(fleet, inventory, t
         assert "nix-store --serve --write " in shown.splitlines()
         # A push to node02 over ssh:// (its remote end nix-store --serve behind the copy lock's wrapper).
         expr = tmp_path / "one.nix"
-        expr.write_text('derivation { name = "own-daemon-test"; system = builtins.currentSystem; builder = "/bin/sh"; '
-                        'args = [ "-c" "echo %s > $out" ]; }' % uuid.uuid4().hex)
-        path = subprocess.run(["nix-build", "--no-out-link", str(expr)], stdout=subprocess.PIPE, universal_newlines=True,
-                              env=nix_env(), check=True).stdout.strip()
+        expr.write_text(
+            'derivation { name = "own-daemon-test"; system = builtins.currentSystem; builder = "/bin/sh"; '
+            'args = [ "-c" "echo %s > $out" ]; }' % uuid.uuid4().hex
+        )
+        path = subprocess.run(
+            ["nix-build", "--no-out-link", str(expr)],
+            stdout=subprocess.PIPE,
+            universal_newlines=True,
+            env=nix_env(),
+            check=True,
+        ).stdout.strip()
         copied = run_task(inventory, "node02", "nixfleet.nixos.copy_closure", {"path": path, "scheme": "ssh"})
         assert copied.rc == 0, failures(copied)
         assert copied.results("task under test")["node02"]["copied"] is True

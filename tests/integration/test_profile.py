@@ -1,6 +1,7 @@
 """Package profiles on the fleet (hosts with Nix beside their distribution; node02 has no Python):
 one build for every host, idempotence, the package diff in check mode, a new generation, rollback,
 links on PATH, and per-host package sets."""
+
 import pytest
 import yaml
 from fleetctl import FixtureFlake, inside
@@ -30,9 +31,20 @@ def inventory(fleet, tmp_path_factory):
     directory = tmp_path_factory.mktemp("profile-inventory")
     first = fleet.hosts[0]
     hosts = {h.name: {"ansible_host": h.address, "ansible_port": h.port, "ansible_user": h.user} for h in fleet.hosts}
-    (directory / "hosts.yml").write_text(yaml.safe_dump({"all": {"hosts": hosts, "vars": {
-        "ansible_ssh_private_key_file": first.private_key,
-        "ansible_ssh_common_args": "-o UserKnownHostsFile=%s -o StrictHostKeyChecking=yes" % first.known_hosts}}}))
+    (directory / "hosts.yml").write_text(
+        yaml.safe_dump(
+            {
+                "all": {
+                    "hosts": hosts,
+                    "vars": {
+                        "ansible_ssh_private_key_file": first.private_key,
+                        "ansible_ssh_common_args": "-o UserKnownHostsFile=%s -o StrictHostKeyChecking=yes"
+                        % first.known_hosts,
+                    },
+                }
+            }
+        )
+    )
     return directory / "hosts.yml"
 
 
@@ -41,8 +53,10 @@ def packages(flake, *names):
 
 
 def profile_vars(flake, **extra):
-    return dict({"profile_packages": packages(flake, "hello", "greet"), "profile_bin_dir": "/root/bin",
-                 "profile_d": True}, **extra)
+    return dict(
+        {"profile_packages": packages(flake, "hello", "greet"), "profile_bin_dir": "/root/bin", "profile_d": True},
+        **extra,
+    )
 
 
 def on(fleet, name, command):
@@ -77,8 +91,11 @@ def test_changed_package_diff_then_new_generation(fleet, flake, inventory):
     check = run_playbook(inventory, "profile.yml", "--check", "--diff", extra_vars=profile_vars(flake))
     assert check.rc == 0, check.data
     result = check.results("Point the profile")["node02"]
-    assert result["changed"] and result["package_changes"] == {"added": [], "removed": [],
-                                                               "changed": ["greet 2.1 -> 2.2"]}
+    assert result["changed"] and result["package_changes"] == {
+        "added": [],
+        "removed": [],
+        "changed": ["greet 2.1 -> 2.2"],
+    }
     assert result["diff"]["before"] == "greet 2.1\nhello 1.0\n" and result["diff"]["after"] == "greet 2.2\nhello 1.0\n"
     assert list(check.results("Build every host's package profile").values())[0]["nix_calls"] == ["eval"]
     assert on(fleet, "node01", "readlink -f %s" % PROFILE) == before  # check mode changed nothing
@@ -105,10 +122,12 @@ def test_per_host_package_sets_still_one_build(fleet, flake, inventory):
     # As a user would: the fleet's list in group_vars, node03's own in host_vars (extra vars would win over both).
     for directory in ("host_vars", "group_vars"):
         (inventory.parent / directory).mkdir(exist_ok=True)
-    (inventory.parent / "group_vars" / "all.yml").write_text(yaml.safe_dump(
-        {"profile_packages": packages(flake, "hello", "greet")}))
-    (inventory.parent / "host_vars" / "node03.yml").write_text(yaml.safe_dump(
-        {"profile_packages": packages(flake, "hello")}))
+    (inventory.parent / "group_vars" / "all.yml").write_text(
+        yaml.safe_dump({"profile_packages": packages(flake, "hello", "greet")})
+    )
+    (inventory.parent / "host_vars" / "node03.yml").write_text(
+        yaml.safe_dump({"profile_packages": packages(flake, "hello")})
+    )
     try:
         run = run_playbook(inventory, "profile.yml", extra_vars={"profile_bin_dir": "/root/bin"})
         assert run.rc == 0, run.data

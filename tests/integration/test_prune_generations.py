@@ -2,6 +2,7 @@
 deploy role's nixos_deploy_keep_generations) on the fleet: each keep rule, the store after a real
 ``nix-store --gc``, the deploy lock, a profile that changes meanwhile, bad input, a package profile.
 node02 has no Python."""
+
 import subprocess
 import time
 
@@ -35,8 +36,10 @@ def inventory(fleet, flake, tmp_path_factory):
 
 def generations(host, profile=SYSTEM):
     """{number: store path} of the profile's generation links, read with ls/readlink on the host."""
-    out = inside(host, "for l in %s-*-link; do [ -L \"$l\" ] && printf '%%s %%s\\n' \"$l\" \"$(readlink \"$l\")\"; done; true"
-                 % profile)
+    out = inside(
+        host,
+        'for l in %s-*-link; do [ -L "$l" ] && printf \'%%s %%s\\n\' "$l" "$(readlink "$l")"; done; true' % profile,
+    )
     return {int(link.rsplit("-", 2)[-2]): path for link, path in (line.split() for line in out.splitlines())}
 
 
@@ -54,8 +57,11 @@ def fresh_profile(host, profile=SYSTEM, old=(), size=1000, base=None):
     ``old`` (days; each a new store path of ``size`` random bytes), then ``base`` again as current.
     Returns (junk paths in order, the current generation's number)."""
     running = base or inside(host, "readlink /run/current-system").strip()
-    inside(host, "nix-env -p %s --set %s >/dev/null 2>&1 && nix-env -p %s --delete-generations old >/dev/null 2>&1; "
-                 "rm -f /run/booted-system" % (profile, running, profile))
+    inside(
+        host,
+        "nix-env -p %s --set %s >/dev/null 2>&1 && nix-env -p %s --delete-generations old >/dev/null 2>&1; "
+        "rm -f /run/booted-system" % (profile, running, profile),
+    )
     junk = []
     for index, days in enumerate(old):
         path = junk_path(host, "junk-%d" % index, size)
@@ -115,7 +121,9 @@ def test_running_booted_and_protected_stay_outside_the_policy(fleet, inventory):
     for host in fleet.hosts:
         junk = fresh_profile(host, old=[9, 8, 7, 6])[0]
         # The profile's current generation is junk 3, the host runs the deployed system and booted junk 0.
-        inside(host, "nix-env -p %s --set %s >/dev/null 2>&1; ln -sfn %s /run/booted-system" % (SYSTEM, junk[3], junk[0]))
+        inside(
+            host, "nix-env -p %s --set %s >/dev/null 2>&1; ln -sfn %s /run/booted-system" % (SYSTEM, junk[3], junk[0])
+        )
         run = prune(inventory, {"keep_last": 0, "protect": [junk[1]], "collect_garbage": True}, hosts=host.name)
         assert run.rc == 0, failures(run)
         result = run.results("task under test")[host.name]
@@ -156,7 +164,9 @@ def test_the_collection_frees_the_pruned_closures_and_reports_it(fleet, inventor
         assert not any(valid(host, p) for p in junk)
         assert isinstance(result["nix_store_free_bytes"], int) and result["nix_store_free_bytes"] > 0
         again = prune(inventory, {"keep_last": 1, "collect_garbage": True}, hosts=host.name)
-        assert again.stats(host.name)["changed"] == 0 and again.results("task under test")[host.name]["paths_freed"] == 0
+        assert (
+            again.stats(host.name)["changed"] == 0 and again.results("task under test")[host.name]["paths_freed"] == 0
+        )
 
 
 def test_max_freed_and_min_free_limit_the_collection(fleet, inventory):
@@ -194,8 +204,10 @@ def test_pruning_the_system_profile_refreshes_its_boot_entries(fleet, inventory)
     inside(host, "ln -sfn %s /nix/var/nixfleet/boot/default" % junk[0])  # a menu entry of a generation that goes
     run = prune(inventory, {"keep_last": 1}, hosts=host.name)
     assert run.rc == 0, failures(run)
-    assert inside(host, "readlink /nix/var/nixfleet/boot/default").strip() == \
-        inside(host, "readlink -f %s" % SYSTEM).strip()
+    assert (
+        inside(host, "readlink /nix/var/nixfleet/boot/default").strip()
+        == inside(host, "readlink -f %s" % SYSTEM).strip()
+    )
 
 
 def test_a_locked_host_is_left_alone(fleet, inventory):
@@ -211,16 +223,23 @@ def test_a_locked_host_is_left_alone(fleet, inventory):
 
 
 def _waiting_for_lock(host):
-    return inside(host, "for p in /proc/[0-9]*; do tr '\\0' ' ' < $p/cmdline 2>/dev/null; echo; done "
-                        "| grep -c '^flock -w' || true").strip() != "0"
+    return (
+        inside(
+            host,
+            "for p in /proc/[0-9]*; do tr '\\0' ' ' < $p/cmdline 2>/dev/null; echo; done | grep -c '^flock -w' || true",
+        ).strip()
+        != "0"
+    )
 
 
 def test_a_profile_that_changes_while_waiting_for_the_lock_is_not_pruned(fleet, inventory, tmp_path):
     host = fleet["node01"]
     junk = fresh_profile(host, old=[2, 1])[0]
     play = tmp_path / "prune.yml"
-    play.write_text("- hosts: node01\n  gather_facts: false\n  tasks:\n    - name: task under test\n"
-                    "      nixfleet.nixos.generations: {keep_last: 1, lock_timeout: 30}\n")
+    play.write_text(
+        "- hosts: node01\n  gather_facts: false\n  tasks:\n    - name: task under test\n"
+        "      nixfleet.nixos.generations: {keep_last: 1, lock_timeout: 30}\n"
+    )
     with holding_lock(host, LOCK_FILE, "another deploy"):
         background = _start_playbook(inventory, play)
         for _attempt in range(300):
@@ -237,16 +256,25 @@ def test_a_profile_that_changes_while_waiting_for_the_lock_is_not_pruned(fleet, 
 
 def _start_playbook(inventory, play):
     argv, env = playbook_command(inventory, str(play), (), callback="default")
-    return subprocess.Popen(argv, env=env, cwd=str(inventory.parent), stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                            universal_newlines=True)
+    return subprocess.Popen(
+        argv,
+        env=env,
+        cwd=str(inventory.parent),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        universal_newlines=True,
+    )
 
 
-@pytest.mark.parametrize("args, words", [
-    ({"keep_last": 1, "max_freed": "1G; touch /tmp/pwned", "collect_garbage": True}, "is not a size"),
-    ({"collect_garbage": True, "min_free": "$(touch /tmp/pwned)"}, "is not a size"),
-    ({"keep_last": 1, "protect": ["/nix/store/../../tmp/pwned"]}, "protect"),
-    ({"keep_last": -1}, "keep_last must be a whole number"),
-])
+@pytest.mark.parametrize(
+    "args, words",
+    [
+        ({"keep_last": 1, "max_freed": "1G; touch /tmp/pwned", "collect_garbage": True}, "is not a size"),
+        ({"collect_garbage": True, "min_free": "$(touch /tmp/pwned)"}, "is not a size"),
+        ({"keep_last": 1, "protect": ["/nix/store/../../tmp/pwned"]}, "protect"),
+        ({"keep_last": -1}, "keep_last must be a whole number"),
+    ],
+)
 def test_bad_input_is_refused_and_changes_nothing(fleet, inventory, args, words):
     host = fleet["node02"]
     fresh_profile(host, old=[1])
@@ -278,8 +306,15 @@ def test_the_deploy_role_prunes_after_a_successful_deploy(fleet, flake, inventor
         fresh_profile(host, old=[2, 1])
         old[host.name] = inside(host, "readlink /run/current-system").strip()
         flake.bump(host.name)
-    run = run_playbook(inventory, "deploy.yml", extra_vars={
-        "nixos_deploy_confirm_timeout": 5, "nixos_deploy_keep_generations": 1, "nixos_deploy_collect_garbage": True})
+    run = run_playbook(
+        inventory,
+        "deploy.yml",
+        extra_vars={
+            "nixos_deploy_confirm_timeout": 5,
+            "nixos_deploy_keep_generations": 1,
+            "nixos_deploy_collect_garbage": True,
+        },
+    )
     assert run.rc == 0, failures(run)
     for host in fleet.hosts:
         running = inside(host, "readlink /run/current-system").strip()

@@ -7,6 +7,7 @@ tests/helpers/doc_examples.py for how they are read and the few names ``FILL_IN`
 what the text says happens. An example that cannot run here is in ``SKIPPED``, with the reason; an
 example with neither a step nor a reason fails the first test.
 """
+
 import json
 import re
 
@@ -28,17 +29,21 @@ NAMES = ["web-01", "web-02", "cache01"]
 WEB = ["web-01", "web-02"]
 # First line of an example → why it does not run here. Keep this short.
 SKIPPED = {
-    "$ ansible-galaxy collection install nixfleet.nixos":
-        "Galaxy is on the internet; test_collection_build.py runs the second command (build the tarball, install "
-        "it) in a temporary directory, where it writes nothing into the checkout",
-    "# inventories/migrated.flake.yml":
-        "the migration guide's inventory: test_migration_guide.py runs it with the guide's two flakes (their "
-        "github: inputs replaced by local stand-ins)",
-    "$ ansible-inventory -i inventories/migrated.flake.yml --graph":
-        "the migration guide's commands: test_migration_guide.py runs them, in order, on each of its flakes",
-    "$ ansible-playbook -i inventories/prod.flake.yml playbooks/build.yml":
-        "pre-built deploys need a signed cache on a fleet host: test_manifest.py runs build.yml and deploy.yml "
-        "with its manifest that way (and the refusals)",
+    "$ ansible-galaxy collection install nixfleet.nixos": (
+        "Galaxy is on the internet; test_collection_build.py runs the second command (build the tarball, "
+        "install it) in a temporary directory, where it writes nothing into the checkout"
+    ),
+    "# inventories/migrated.flake.yml": (
+        "the migration guide's inventory: test_migration_guide.py runs it with the guide's two flakes "
+        "(their github: inputs replaced by local stand-ins)"
+    ),
+    "$ ansible-inventory -i inventories/migrated.flake.yml --graph": (
+        "the migration guide's commands: test_migration_guide.py runs them, in order, on each of its flakes"
+    ),
+    "$ ansible-playbook -i inventories/prod.flake.yml playbooks/build.yml": (
+        "pre-built deploys need a signed cache on a fleet host: test_manifest.py runs build.yml and "
+        "deploy.yml with its manifest that way (and the refusals)"
+    ),
 }
 # deploy-vars.yml's checks that need systemd on the host; the fleet's hosts have none.
 NEEDS_SYSTEMD = ("app is active", None)
@@ -106,7 +111,9 @@ def deploying(project, example):
 
 def profile_links(project, name):
     """{generation number: store path} of the host's system profile."""
-    out = inside(project.fleet[name], "for l in /nix/var/nix/profiles/system-*-link; do echo ${l##*/} $(readlink $l); done")
+    out = inside(
+        project.fleet[name], "for l in /nix/var/nix/profiles/system-*-link; do echo ${l##*/} $(readlink $l); done"
+    )
     return {int(link.split("-")[1]): path for link, path in (line.split() for line in out.splitlines())}
 
 
@@ -123,10 +130,13 @@ def garbage_collection(project, example):
     for name in WEB:
         assert sorted(profile_links(project, name)) == sorted(set(before[name]) - set(gone[name]))
         for path in set(gone[name].values()) - set(profile_links(project, name).values()):
-            assert inside(project.fleet[name], "nix-store --check-validity %s 2>/dev/null || echo gone" % path).strip() == "gone"
+            assert (
+                inside(project.fleet[name], "nix-store --check-validity %s 2>/dev/null || echo gone" % path).strip()
+                == "gone"
+            )
         assert "%s: %d generation(s) would be deleted" % (name, len(gone[name])) in check
         assert "%s: %d generation(s) deleted %s" % (name, len(gone[name]), sorted(gone[name])) in real
-    again, = project.run_example(example, only=1)
+    (again,) = project.run_example(example, only=1)
     assert all("changed=0" in line for line in again.split("PLAY RECAP")[1].splitlines() if line.startswith("web-"))
 
 
@@ -139,17 +149,18 @@ def sbom(project, example):
         assert bom["metadata"]["component"]["bom-ref"] == running(project, name)
         (kernel,) = [c for c in bom["components"] if c["name"] == "linux"]  # as the README shows it
         assert kernel["externalReferences"][0]["url"].startswith("https://cdn.kernel.org/")
-    again, = project.run_example(example)
+    (again,) = project.run_example(example)
     assert all("changed=0" in line for line in again.split("PLAY RECAP")[1].splitlines() if line.startswith("web-"))
 
 
 def safe_deploys(project, example):
     shown = yaml.safe_load(project.shown_file("deploy-vars.yml"))
-    shown["nixos_deploy_health_checks"] = [c for c in shown["nixos_deploy_health_checks"]
-                                           if c.get("name") not in NEEDS_SYSTEMD]
+    shown["nixos_deploy_health_checks"] = [
+        c for c in shown["nixos_deploy_health_checks"] if c.get("name") not in NEEDS_SYSTEMD
+    ]
     project.write("deploy-vars.yml", yaml.safe_dump(shown))
     wanted = bump(project)
-    output, = project.run_example(example)
+    (output,) = project.run_example(example)
     checks = len(shown["nixos_deploy_health_checks"])
     for name in WEB:  # the summary: switched, and the health checks passed
         assert re.search(r"%s  switched .* ok \(%d checks\)" % (name, checks), output), output[-3000:]
@@ -183,13 +194,14 @@ def sops_age(project, example):
         write_sops_file(root / "secrets" / ("%s.yaml" % name), [admin, recipients[name]])
     write_sops_file(root / "secrets" / "common.yaml", [admin] + list(recipients.values()))
     # The user's vault holds the keys (vault_age_keys); vault.yml is encrypted as the example says.
-    (root / "inventories" / "group_vars" / "nixos.yml").write_text(yaml.safe_dump({"vault_age_keys": {
-        n: (root / "keys" / ("%s.txt" % n)).read_text() for n in WEB}}))
+    (root / "inventories" / "group_vars" / "nixos.yml").write_text(
+        yaml.safe_dump({"vault_age_keys": {n: (root / "keys" / ("%s.txt" % n)).read_text() for n in WEB}})
+    )
     (root / "vault-password").write_text("readme-example-vault\n")
     project.write("vault.yml")
     encrypt = project.run("ansible-vault encrypt vault.yml")
     assert encrypt.returncode == 0 and "$ANSIBLE_VAULT" in (root / "vault.yml").read_text(), encrypt.stdout
-    output, = project.run_example(example)
+    (output,) = project.run_example(example)
     for name in WEB:
         placed = inside(project.fleet[name], "stat -c '%a' /var/lib/sops-nix/key.txt; cat /var/lib/sops-nix/key.txt")
         assert placed.split("\n", 1) == ["600", (root / "keys" / ("%s.txt" % name)).read_text()]
@@ -201,10 +213,14 @@ def package_profiles(project, example):
     project.run_example(example, only=0)
     for name in WEB:
         assert inside(project.fleet[name], "/root/bin/hello; /root/bin/greet").split() == [
-            "hello", "1.0", "greet", "2.1"]
+            "hello",
+            "1.0",
+            "greet",
+            "2.1",
+        ]
     project.flake.data["packages"]["greet"] = "2.2"
     project.flake.write()
-    check, = project.run_example(example, only=1)
+    (check,) = project.run_example(example, only=1)
     assert "greet 2.1" in check and "greet 2.2" in check  # the comment's "greet 2.1 -> 2.2"
     assert inside(project.fleet["web-01"], "/root/bin/greet").strip() == "greet 2.1"  # --check changed nothing
     project.run_example(example, only=0)  # the user applies it
@@ -217,7 +233,7 @@ def package_profiles(project, example):
 def flake_policy(project, example):
     flakes = make_flakes(project.root / "policy")
     project.values["approved"] = str(flakes["approved"])
-    output, = project.run_example(example, cwd=flakes["good"])  # in CI: the flake's own checkout
+    (output,) = project.run_example(example, cwd=flakes["good"])  # in CI: the flake's own checkout
     assert "follows the inputs policy" in output
 
 
@@ -243,10 +259,14 @@ def supply_chain(project, example):
     assert project.run(keys).returncode == 0 and (project.root / "provenance.key.pub").exists()
     deployed = project.run(deploy)
     assert deployed.returncode != 0  # web-01 is refused
-    assert ("web-01: refused before anything was copied: openssl 3.0.13 is denied by openssl <3.0.14; pulled in by "
-            "nixos-system-web-01-") in deployed.stdout
-    assert "web-02: openssl 3.0.13 (denied by openssl <3.0.14) allowed until 2030-12-31: appliance, no TLS listener" \
+    assert (
+        "web-01: refused before anything was copied: openssl 3.0.13 is denied by openssl <3.0.14; pulled in by "
+        "nixos-system-web-01-"
+    ) in deployed.stdout
+    assert (
+        "web-02: openssl 3.0.13 (denied by openssl <3.0.14) allowed until 2030-12-31: appliance, no TLS listener"
         in deployed.stdout
+    )
     assert "BEGIN OPENSSH PRIVATE KEY" not in deployed.stdout
     after = project.run(exposure)
     assert "openssl <3.0.14 running now on 1 of 2 hosts: web-02" in after.stdout, after.stdout[-3000:]
@@ -276,8 +296,15 @@ STEPS = {
     "# ansible.cfg": ansible_cfg,
 }
 # Examples that are files, written by the step that runs the command using them.
-FILES = {"inventories/prod.flake.yml", "deploy-vars.yml", "cache.yml", "vault.yml", "ops-tools.yml", "gate-vars.yml",
-         "provenance.yml"}
+FILES = {
+    "inventories/prod.flake.yml",
+    "deploy-vars.yml",
+    "cache.yml",
+    "vault.yml",
+    "ops-tools.yml",
+    "gate-vars.yml",
+    "provenance.yml",
+}
 # Files another test writes from the documents itself (see SKIPPED).
 SKIPPED_FILES = {"inventories/migrated.flake.yml"}
 
@@ -290,8 +317,11 @@ def find(start: str) -> Example:
 
 def test_every_example_has_a_step_or_a_reason():
     known = list(STEPS) + list(SKIPPED)
-    unknown = [e.where + " " + e.first_line for e in EXAMPLES
-               if e.file_name not in FILES and not any(e.first_line.startswith(k) for k in known)]
+    unknown = [
+        e.where + " " + e.first_line
+        for e in EXAMPLES
+        if e.file_name not in FILES and not any(e.first_line.startswith(k) for k in known)
+    ]
     assert unknown == []
     assert {e.file_name for e in EXAMPLES if e.file_name and e.file_name not in SKIPPED_FILES} == FILES
     order = [EXAMPLES.index(find(k)) for k in STEPS]

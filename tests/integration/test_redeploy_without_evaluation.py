@@ -1,6 +1,7 @@
 """The build's evaluation cache end to end (real Nix, OpenSSH, Ansible): a redeploy of an unchanged
 flake evaluates nothing and changes nothing; an edit to the flake is evaluated and deployed; with
 the cache off, every deploy evaluates."""
+
 import subprocess
 
 import pytest
@@ -33,8 +34,12 @@ def shared_cache(cache_dir, monkeypatch):
 
 def wanted(flake, host):
     """What Nix itself evaluates for ``host`` now (not what the cache says)."""
-    return subprocess.run(["nix", "eval", "--raw", flake.toplevel(host) + ".outPath"], stdout=subprocess.PIPE,
-                          universal_newlines=True, check=True).stdout
+    return subprocess.run(
+        ["nix", "eval", "--raw", flake.toplevel(host) + ".outPath"],
+        stdout=subprocess.PIPE,
+        universal_newlines=True,
+        check=True,
+    ).stdout
 
 
 def deploy(inventory, *args):

@@ -1,6 +1,7 @@
 """SBOMs of deployed hosts (playbooks/sbom.yml, the deploy role's nixos_deploy_sbom_dir), validated
 against the CycloneDX 1.6 schema by cyclonedx-python-lib, and checked against the store's own
 closure and references."""
+
 import hashlib
 import json
 
@@ -33,8 +34,10 @@ def inventory(fleet, tmp_path_factory):
 
 def closure(path):
     """Every path of the closure and its references, as the controller's Nix says."""
-    return {p: sorted(r for r in (i or {})["references"] if r != p)
-            for p, i in NixCli().path_info([path], recursive=True).items()}
+    return {
+        p: sorted(r for r in (i or {})["references"] if r != p)
+        for p, i in NixCli().path_info([path], recursive=True).items()
+    }
 
 
 def test_an_sbom_per_host_validates_and_matches_the_closure(fleet, inventory, tmp_path):
@@ -55,9 +58,13 @@ def test_an_sbom_per_host_validates_and_matches_the_closure(fleet, inventory, tm
         assert run.results("Write the SBOM")[host.name]["components"] == len(expected)
         # From the derivations on the controller: the fixture kernel's fixed-output source.
         (kernel,) = [c for c in bom["components"] if c["name"] == "linux"]
-        assert kernel["externalReferences"] == [{
-            "type": "source-distribution", "url": "https://cdn.kernel.org/pub/linux/kernel/v6.x/linux-6.6.1.tar.xz",
-            "hashes": [{"alg": "SHA-256", "content": hashlib.sha256(b"fixture kernel source 6.6.1\n").hexdigest()}]}]
+        assert kernel["externalReferences"] == [
+            {
+                "type": "source-distribution",
+                "url": "https://cdn.kernel.org/pub/linux/kernel/v6.x/linux-6.6.1.tar.xz",
+                "hashes": [{"alg": "SHA-256", "content": hashlib.sha256(b"fixture kernel source 6.6.1\n").hexdigest()}],
+            }
+        ]
         assert run.results("Write the SBOM")[host.name]["with_sources"] == 1
 
 
@@ -72,12 +79,16 @@ def test_a_second_run_and_check_mode_write_nothing(fleet, inventory, tmp_path):
 
 
 def test_the_deploy_writes_sboms_when_asked(fleet, inventory, tmp_path):
-    run = run_playbook(inventory, "deploy.yml", extra_vars={"nixos_deploy_sbom_dir": str(tmp_path),
-                                                            "nixos_deploy_confirm_timeout": 5})
+    run = run_playbook(
+        inventory, "deploy.yml", extra_vars={"nixos_deploy_sbom_dir": str(tmp_path), "nixos_deploy_confirm_timeout": 5}
+    )
     assert run.rc == 0, failures(run)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["node01.cdx.json", "node02.cdx.json"]
     for host in fleet.hosts:
-        assert JsonStrictValidator(SchemaVersion.V1_6).validate_str((tmp_path / ("%s.cdx.json" % host.name)).read_text()) is None
+        assert (
+            JsonStrictValidator(SchemaVersion.V1_6).validate_str((tmp_path / ("%s.cdx.json" % host.name)).read_text())
+            is None
+        )
 
 
 def test_a_system_only_the_host_has_is_read_from_the_hosts_store(fleet, inventory, tmp_path):
@@ -85,8 +96,10 @@ def test_a_system_only_the_host_has_is_read_from_the_hosts_store(fleet, inventor
     only_there = inside(host, "echo only-on-the-host > /tmp/sbom-only && nix-store --add /tmp/sbom-only").strip()
     assert NixCli().path_info([only_there])[only_there] is None  # the controller does not have it
     play = tmp_path / "one.yml"
-    play.write_text('- hosts: node02\n  gather_facts: false\n  tasks:\n    - name: Write the SBOM\n'
-                    '      nixfleet.nixos.sbom: {path: "%s", dest: "%s/x.cdx.json"}\n' % (only_there, tmp_path))
+    play.write_text(
+        "- hosts: node02\n  gather_facts: false\n  tasks:\n    - name: Write the SBOM\n"
+        '      nixfleet.nixos.sbom: {path: "%s", dest: "%s/x.cdx.json"}\n' % (only_there, tmp_path)
+    )
     run = run_playbook(inventory, str(play))
     assert run.rc == 0, failures(run)
     result = run.results("Write the SBOM")["node02"]

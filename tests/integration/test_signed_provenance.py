@@ -4,6 +4,7 @@ maintained DSSE implementation) against the host's own facts: the running store 
 (nix-store --dump | sha256sum on the host), the flake's locked input (its NAR hash from flake.lock),
 the AWX job and user; a changed statement and a wrong key are refused, by the library and by
 verify.yml. node02 has no Python."""
+
 import base64
 import getpass
 import json
@@ -33,11 +34,15 @@ fleet = own_fleet("provenance", 2, ["node02"], "127.0.92.11")
 @pytest.fixture(scope="module")
 def keys():
     key = Ed25519PrivateKey.generate()
-    return {"private": key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                                         serialization.NoEncryption()).decode(),
-            "public": key.public_key().public_bytes(serialization.Encoding.PEM,
-                                                    serialization.PublicFormat.SubjectPublicKeyInfo).decode(),
-            "library": SSlibKey.from_crypto(key.public_key())}
+    return {
+        "private": key.private_bytes(
+            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+        ).decode(),
+        "public": key.public_key()
+        .public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
+        .decode(),
+        "library": SSlibKey.from_crypto(key.public_key()),
+    }
 
 
 @pytest.fixture(scope="module")
@@ -49,10 +54,19 @@ def setup(fleet, tmp_path_factory):
     (extra / "data.txt").write_text("an input the statement must name\n")
     flake = FixtureFlake.create(base / "flake", fleet, {"node01": "colmena"})
     nix = (flake.path / "flake.nix").read_text()
-    (flake.path / "flake.nix").write_text(nix.replace(
-        "outputs = { self }:", 'inputs.extra = { url = "path:%s"; flake = false; };\n  outputs = { self, ... }:' % extra))
-    subprocess.run(["nix", "flake", "lock", "path:%s" % flake.path], env=nix_env(), check=True,
-                   stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    (flake.path / "flake.nix").write_text(
+        nix.replace(
+            "outputs = { self }:",
+            'inputs.extra = { url = "path:%s"; flake = false; };\n  outputs = { self, ... }:' % extra,
+        )
+    )
+    subprocess.run(
+        ["nix", "flake", "lock", "path:%s" % flake.path],
+        env=nix_env(),
+        check=True,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
     return flake, write_fleet_inventory(base / "inventory", fleet, flake)
 
 
@@ -67,8 +81,13 @@ def envelope_on(host, system):
 def test_every_deployed_system_has_a_statement_the_library_verifies(fleet, setup, keys, tmp_path):
     flake, inventory = setup
     started = time.time()
-    run = deploy(inventory, nixos_deploy_provenance_key=keys["private"], nixos_deploy_report_dir=str(tmp_path),
-                 awx_job_id=77, awx_user_name="alice")
+    run = deploy(
+        inventory,
+        nixos_deploy_provenance_key=keys["private"],
+        nixos_deploy_report_dir=str(tmp_path),
+        awx_job_id=77,
+        awx_user_name="alice",
+    )
     assert run.rc == 0, failures(run)
     lock = json.loads((flake.path / "flake.lock").read_text())["nodes"]["extra"]["locked"]
     for host in fleet.hosts:
@@ -83,18 +102,27 @@ def test_every_deployed_system_has_a_statement_the_library_verifies(fleet, setup
         definition = statement["predicate"]["buildDefinition"]
         assert definition["externalParameters"] == {
             "flake": run.results("Sign and keep")[host.name]["statement"]["predicate"]["buildDefinition"][
-                "externalParameters"]["flake"],
-            "attribute": 'nixosConfigurations."%s".config.system.build.toplevel' % host.name}
+                "externalParameters"
+            ]["flake"],
+            "attribute": 'nixosConfigurations."%s".config.system.build.toplevel' % host.name,
+        }
         extra = [r for r in definition["resolvedDependencies"] if r["name"] == "extra"]
-        assert extra and extra[0]["digest"]["sha256"] == base64.b64decode(lock["narHash"][len("sha256-"):]).hex()
+        assert extra and extra[0]["digest"]["sha256"] == base64.b64decode(lock["narHash"][len("sha256-") :]).hex()
         assert definition["internalParameters"]["nixVersion"].startswith("2.")
         assert definition["internalParameters"]["builder"] == "controller"
         run_details = statement["predicate"]["runDetails"]
         assert run_details["byproducts"][0]["annotations"] == {
-            "host": host.name, "action": "switch", "controllerUser": getpass.getuser(),
-            "controllerHost": socket.gethostname(), "awxJobId": "77", "awxUser": "alice"}
-        times = [time.mktime(time.strptime(run_details["metadata"][k], "%Y-%m-%dT%H:%M:%SZ")) - time.timezone
-                 for k in ("startedOn", "finishedOn")]
+            "host": host.name,
+            "action": "switch",
+            "controllerUser": getpass.getuser(),
+            "controllerHost": socket.gethostname(),
+            "awxJobId": "77",
+            "awxUser": "alice",
+        }
+        times = [
+            time.mktime(time.strptime(run_details["metadata"][k], "%Y-%m-%dT%H:%M:%SZ")) - time.timezone
+            for k in ("startedOn", "finishedOn")
+        ]
         assert started - 1 <= times[0] <= times[1] <= time.time() + 1
         assert inside(host, "stat -c '%%U %%a' %s/%s.dsse.json" % (DIR, system.rsplit("/", 1)[1])).strip() == "root 644"
 
@@ -129,20 +157,33 @@ def test_verify_vouches_for_the_running_system_and_flags_what_has_none(fleet, se
     document = json.loads(original)
     statement = json.loads(base64.b64decode(document["payload"]))
     statement["subject"][0]["digest"]["sha256"] = "0" * 64
-    inside(node01, "cat > %s <<'EOF'\n%s\nEOF" % (path, json.dumps(dict(
-        document, payload=base64.b64encode(json.dumps(statement).encode()).decode()))))
+    inside(
+        node01,
+        "cat > %s <<'EOF'\n%s\nEOF"
+        % (path, json.dumps(dict(document, payload=base64.b64encode(json.dumps(statement).encode()).decode()))),
+    )
     inside(node02, "mv %s /tmp/provenance-kept" % DIR)
-    other = Ed25519PrivateKey.generate().public_key().public_bytes(
-        serialization.Encoding.OpenSSH, serialization.PublicFormat.OpenSSH).decode()
+    other = (
+        Ed25519PrivateKey.generate()
+        .public_key()
+        .public_bytes(serialization.Encoding.OpenSSH, serialization.PublicFormat.OpenSSH)
+        .decode()
+    )
     try:
         run = run_playbook(inventory, "verify.yml", extra_vars=trusted)
         assert run.rc == 0, failures(run)
         assert run.results("Report")["node01"]["msg"].endswith(
-            "; NO VALID PROVENANCE: no trusted key signed its statement (or the statement was changed after signing)")
-        assert "; NO VALID PROVENANCE: the host keeps no signed statement for it" in run.results("Report")["node02"]["msg"]
+            "; NO VALID PROVENANCE: no trusted key signed its statement (or the statement was changed after signing)"
+        )
+        assert (
+            "; NO VALID PROVENANCE: the host keeps no signed statement for it" in run.results("Report")["node02"]["msg"]
+        )
         assert run.results("signed provenance")["node02"]["warnings"]
-        strict = run_playbook(inventory, "verify.yml",
-                              extra_vars={"nixos_verify_provenance_keys": [other], "nixos_verify_fail_on_unsigned": True})
+        strict = run_playbook(
+            inventory,
+            "verify.yml",
+            extra_vars={"nixos_verify_provenance_keys": [other], "nixos_verify_fail_on_unsigned": True},
+        )
         assert strict.rc != 0 and strict.stats("node01")["failures"] == 1 and strict.stats("node02")["failures"] == 1
     finally:
         inside(node01, "cat > %s <<'EOF'\n%sEOF" % (path, original))
@@ -158,8 +199,9 @@ def test_a_redeploy_changes_nothing_and_the_host_keeps_the_newest(fleet, setup, 
     node01 = fleet["node01"]
     for version in ("2", "3", "4"):
         flake.set_host("node01", version=version)
-        run = deploy(inventory, nixos_deploy_provenance_key=keys["private"], nixos_deploy_provenance_keep=2,
-                     limit="node01")
+        run = deploy(
+            inventory, nixos_deploy_provenance_key=keys["private"], nixos_deploy_provenance_keep=2, limit="node01"
+        )
         assert run.rc == 0, failures(run)
     kept = inside(node01, "ls %s" % DIR).split()
     running = inside(node01, "readlink /run/current-system").strip().rsplit("/", 1)[1]
@@ -170,13 +212,19 @@ def test_a_redeploy_changes_nothing_and_the_host_keeps_the_newest(fleet, setup, 
 def test_the_key_never_shows_and_a_bad_one_stops_every_host_before_copying(fleet, setup, keys):
     flake, inventory = setup
     flake.set_host("node02", version="5")
-    rc, out = run_playbook_text(inventory, "deploy.yml", "-vvv", extra_vars={
-        "nixos_deploy_provenance_key": keys["private"], "nixos_deploy_confirm_timeout": 5})
+    rc, out = run_playbook_text(
+        inventory,
+        "deploy.yml",
+        "-vvv",
+        extra_vars={"nixos_deploy_provenance_key": keys["private"], "nixos_deploy_confirm_timeout": 5},
+    )
     assert rc == 0, out[-3000:]
     body = keys["private"].splitlines()[1]
     assert body not in out and keys["private"][40:80] not in out
     flake.set_host("node02", version="6")
-    bad = deploy(inventory, nixos_deploy_provenance_key="-----BEGIN PRIVATE KEY-----\nbm90IGEga2V5\n-----END PRIVATE KEY-----")
+    bad = deploy(
+        inventory, nixos_deploy_provenance_key="-----BEGIN PRIVATE KEY-----\nbm90IGEga2V5\n-----END PRIVATE KEY-----"
+    )
     assert bad.rc != 0
     msg = bad.results("Check the provenance signing key")["node01"]["msg"]
     assert msg == "node01: key is not an unencrypted Ed25519 private key in PEM (PKCS#8) or OpenSSH form"

@@ -1,5 +1,6 @@
 """sops-nix age keys on the fleet: enrol, idempotence, no key in any output, drift, decryptability,
 bad input, and ssh host keys converted like ssh-to-age (node04 has no Python)."""
+
 import subprocess
 
 import pytest
@@ -30,9 +31,14 @@ class Repo:
         write_sops_config(self.root, self.admin, self.recipients, leave_out)
 
     def vars(self, **extra):
-        return dict({"sops_age_key_src": "%s/keys/{{ inventory_hostname }}.txt" % self.root,
-                     "sops_age_sops_config": str(self.root / ".sops.yaml"),
-                     "sops_age_secrets_files": ["secrets/{{ inventory_hostname }}.yaml"]}, **extra)
+        return dict(
+            {
+                "sops_age_key_src": "%s/keys/{{ inventory_hostname }}.txt" % self.root,
+                "sops_age_sops_config": str(self.root / ".sops.yaml"),
+                "sops_age_secrets_files": ["secrets/{{ inventory_hostname }}.yaml"],
+            },
+            **extra,
+        )
 
 
 @pytest.fixture(scope="module")
@@ -57,7 +63,7 @@ def secret_words(repo, *extra_keys):
     """Every identity string of the repo (and ``extra_keys``), in the forms a leak could take."""
     texts = [repo.key(h) for h in HOSTS] + [(repo.root / "admin.txt").read_text()] + list(extra_keys)
     words = [line.strip() for text in texts for line in text.splitlines() if line.startswith("AGE-SECRET-KEY-")]
-    return words + [w[len("AGE-SECRET-KEY-1"):].lower() for w in words]
+    return words + [w[len("AGE-SECRET-KEY-1") :].lower() for w in words]
 
 
 def test_check_mode_writes_nothing(session_fleet, repo, inventory):
@@ -79,8 +85,9 @@ def test_enrol_every_host(session_fleet, repo, inventory):
         assert on_host(session_fleet, host, "stat -c '%a' /var/lib/sops-nix") == "700"
         assert run.results("Check that .sops.yaml")[host]["drift"] is False
         decrypt = run.results("Prove the host's identity decrypts")[host]
-        assert decrypt["files"] == [{"file": "secrets/%s.yaml" % host, "decryptable": True,
-                                     "recipient": repo.recipients[host], "reason": "ok"}]
+        assert decrypt["files"] == [
+            {"file": "secrets/%s.yaml" % host, "decryptable": True, "recipient": repo.recipients[host], "reason": "ok"}
+        ]
 
 
 def test_second_run_changes_nothing(repo, inventory):
@@ -101,8 +108,9 @@ def test_no_key_material_in_verbose_diff_output(session_fleet, repo, inventory, 
     before = key_state(session_fleet, "node01")
     replace = repo.vars(sops_age_force=True, sops_age_sops_config="")
     replace["sops_age_key"] = "{{ lookup('file', '%s') if inventory_hostname == 'node01' else '' }}" % new_key
-    replace["sops_age_key_src"] = "{{ '' if inventory_hostname == 'node01' else '%s/keys/' ~ inventory_hostname ~ " \
-                                  "'.txt' }}" % repo.root
+    replace["sops_age_key_src"] = (
+        "{{ '' if inventory_hostname == 'node01' else '%s/keys/' ~ inventory_hostname ~ '.txt' }}" % repo.root
+    )
     rc, text = run_text(inventory, "--check", "--diff", "-vvv", extra_vars=replace)
     assert rc == 0, text
     assert key_state(session_fleet, "node01") == before  # check mode changed nothing
@@ -130,8 +138,10 @@ def test_drift_in_sops_yaml_is_reported_with_the_host(repo, inventory):
         assert run.rc != 0
         check = run.results("Check that .sops.yaml")
         assert check["node02"]["failed"] and check["node02"]["drift"]
-        assert check["node02"]["msg"].startswith("node02 (recipient %s): .sops.yaml drift: secrets/node02.yaml: "
-                                                 "creation_rules[1]" % repo.recipients["node02"])
+        assert check["node02"]["msg"].startswith(
+            "node02 (recipient %s): .sops.yaml drift: secrets/node02.yaml: "
+            "creation_rules[1]" % repo.recipients["node02"]
+        )
         assert all(not check[h].get("failed") for h in HOSTS if h != "node02")
         warn = run_playbook(inventory, "sops_age.yml", extra_vars=repo.vars(sops_age_fail_on_drift=False))
         assert warn.rc == 0
@@ -148,10 +158,13 @@ def test_a_host_that_cannot_decrypt_is_named(repo, inventory):
         run = run_playbook(inventory, "sops_age.yml", extra_vars=repo.vars())
         result = run.results("Prove the host's identity decrypts")["node03"]
         assert run.rc != 0 and result["failed"]
-        assert result["msg"] == "node03 cannot decrypt: secrets/node03.yaml (the file is not encrypted for %s " \
-                                "(it lists 1 other recipients))" % repo.recipients["node03"]
-        assert all(not run.results("Prove the host's identity decrypts")[h].get("failed") for h in HOSTS
-                   if h != "node03")
+        assert (
+            result["msg"] == "node03 cannot decrypt: secrets/node03.yaml (the file is not encrypted for %s "
+            "(it lists 1 other recipients))" % repo.recipients["node03"]
+        )
+        assert all(
+            not run.results("Prove the host's identity decrypts")[h].get("failed") for h in HOSTS if h != "node03"
+        )
     finally:
         path.write_text(original)
 
@@ -173,23 +186,38 @@ def test_bad_input_changes_nothing(session_fleet, repo, inventory, tmp_path):
     other = tmp_path / "other.txt"
     age_keygen(other)
     rc, result = key_task(inventory, "node01", src=str(other))
-    assert rc != 0 and "already holds a different age identity (recipients: %s); set force: true" \
-        % repo.recipients["node01"] in result["msg"]
+    assert (
+        rc != 0
+        and "already holds a different age identity (recipients: %s); set force: true" % repo.recipients["node01"]
+        in result["msg"]
+    )
     assert key_state(session_fleet, "node01") == before
 
 
 def test_missing_sops_files_are_named(repo, inventory, tmp_path):
     missing = tmp_path / "nowhere" / ".sops.yaml"
-    run = run_task(inventory, "node01", "nixfleet.nixos.sops_config_check",
-                   {"config": str(missing), "files": ["secrets/node01.yaml"], "recipients": [repo.recipients["node01"]]})
+    run = run_task(
+        inventory,
+        "node01",
+        "nixfleet.nixos.sops_config_check",
+        {"config": str(missing), "files": ["secrets/node01.yaml"], "recipients": [repo.recipients["node01"]]},
+    )
     assert run.rc != 0
-    assert run.results("task under test")["node01"]["msg"] == \
-        ".sops.yaml %s cannot be read: No such file or directory" % missing
-    run = run_task(inventory, "node04", "nixfleet.nixos.sops_decrypt_check",
-                   {"files": ["secrets/gone.yaml"], "base_dir": str(repo.root)})
+    assert (
+        run.results("task under test")["node01"]["msg"]
+        == ".sops.yaml %s cannot be read: No such file or directory" % missing
+    )
+    run = run_task(
+        inventory,
+        "node04",
+        "nixfleet.nixos.sops_decrypt_check",
+        {"files": ["secrets/gone.yaml"], "base_dir": str(repo.root)},
+    )
     assert run.rc != 0
-    assert run.results("task under test")["node04"]["msg"] == \
-        "sops file %s/secrets/gone.yaml cannot be read: No such file or directory" % repo.root
+    assert (
+        run.results("task under test")["node04"]["msg"]
+        == "sops file %s/secrets/gone.yaml cannot be read: No such file or directory" % repo.root
+    )
 
 
 def test_wrong_permissions_are_an_error_unless_forced(session_fleet, repo, inventory):
@@ -207,18 +235,20 @@ def test_ssh_host_keys_convert_like_ssh_to_age(session_fleet, inventory, tmp_pat
     run = run_task(inventory, "nixos", "nixfleet.nixos.age_recipient", {"source": "ssh_host_key"})
     assert run.rc == 0
     for host in HOSTS:
-        private = (session_fleet[host].root + "/etc/ssh/ssh_host_ed25519_key")
+        private = session_fleet[host].root + "/etc/ssh/ssh_host_ed25519_key"
         with open(private) as handle:
             identity_file = tmp_path / ("%s.id" % host)
             identity_file.write_text(ssh_to_age_identity(handle.read()).encode() + "\n")
         # age-keygen (not our code) says which recipient that identity has.
-        expected = subprocess.run(["age-keygen", "-y", str(identity_file)], stdout=subprocess.PIPE,
-                                  universal_newlines=True, check=True).stdout.strip()
+        expected = subprocess.run(
+            ["age-keygen", "-y", str(identity_file)], stdout=subprocess.PIPE, universal_newlines=True, check=True
+        ).stdout.strip()
         assert run.results("task under test")[host]["recipient"] == expected
         secrets = tmp_path / ("%s.yaml" % host)
         write_sops_file(secrets, [expected])
-        check = run_task(inventory, host, "nixfleet.nixos.sops_decrypt_check",
-                         {"files": [str(secrets)], "source": "ssh_host_key"})
+        check = run_task(
+            inventory, host, "nixfleet.nixos.sops_decrypt_check", {"files": [str(secrets)], "source": "ssh_host_key"}
+        )
         assert check.rc == 0 and check.results("task under test")[host]["files"][0]["decryptable"]
 
 
@@ -230,11 +260,17 @@ def test_the_identity_goes_where_the_hosts_configuration_declares_it(session_fle
     session_flake.set_host("node02", sops_age={"sshKeyPaths": ["/etc/ssh/ssh_host_ed25519_key"]})
     try:
         before = on_host(session_fleet, "node01", "cat %s" % KEY_FILE)
-        run = run_playbook(inventory, "sops_age.yml", limit="node01,node02",
-                           extra_vars={"sops_age_key_src": "%s/keys/{{ inventory_hostname }}.txt" % repo.root})
+        run = run_playbook(
+            inventory,
+            "sops_age.yml",
+            limit="node01,node02",
+            extra_vars={"sops_age_key_src": "%s/keys/{{ inventory_hostname }}.txt" % repo.root},
+        )
         assert run.rc == 0, run.stderr
-        assert on_host(session_fleet, "node01", "stat -c '%%a' %s; cat %s" % (declared, declared)) == \
-            "600\n" + repo.key("node01").strip()
+        assert (
+            on_host(session_fleet, "node01", "stat -c '%%a' %s; cat %s" % (declared, declared))
+            == "600\n" + repo.key("node01").strip()
+        )
         assert on_host(session_fleet, "node01", "cat %s" % KEY_FILE) == before  # the conventional path untouched
         recipients = run.results("Read the host's age recipient")
         with open(session_fleet["node02"].root + "/etc/ssh/ssh_host_ed25519_key") as handle:

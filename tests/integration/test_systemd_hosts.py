@@ -5,6 +5,7 @@ sys01: sudo NOPASSWD, trusted by Nix (deploy-rs ``sshUser = "deploy"``, ``user =
 sys02: sudo asks for a password (colmena ``targetUser = "deploy"``); sys03: NOPASSWD, but Nix does
 not trust ``deploy``. The fleet boots once for the module.
 """
+
 import json
 import os
 import re
@@ -16,16 +17,18 @@ import pytest
 
 from fleetctl import FixtureFlake, inside, served_version, ssh
 from fleet_fixtures import own_fleet, fleet_inventory
-from playbook_helpers import (
-    failures, leaked_lines, run_playbook, run_playbook_text, run_task)
+from playbook_helpers import failures, leaked_lines, run_playbook, run_playbook_text, run_task
 
 import nsfleet
 
 pytestmark = pytest.mark.integration
 
 NAMES = ["sys01", "sys02", "sys03"]
-USERS = {"sys01": nsfleet.DeployUser("nopasswd"), "sys02": nsfleet.DeployUser("password"),
-         "sys03": nsfleet.DeployUser("nopasswd", trusted=False)}
+USERS = {
+    "sys01": nsfleet.DeployUser("nopasswd"),
+    "sys02": nsfleet.DeployUser("password"),
+    "sys03": nsfleet.DeployUser("nopasswd", trusted=False),
+}
 SHAPES = {"sys01": "deploy-rs", "sys02": "colmena", "sys03": "deploy-rs"}
 CONFIRM = 5
 # The targets' Nix, by the Debian suite the hosts boot (tests/fleet/systemd-base.sh).
@@ -37,8 +40,9 @@ fleet = own_fleet("systemd-hosts", 3, [], "127.0.41.11", names=NAMES, deploy_use
 
 @pytest.fixture(scope="module")
 def flake(fleet, tmp_path_factory):
-    hosts = {n: {"address": fleet[n].address, "port": fleet[n].port, "user": "deploy", "shape": SHAPES[n]}
-             for n in NAMES}
+    hosts = {
+        n: {"address": fleet[n].address, "port": fleet[n].port, "user": "deploy", "shape": SHAPES[n]} for n in NAMES
+    }
     return FixtureFlake.from_specs(tmp_path_factory.mktemp("systemd-hosts-flake") / "flake", hosts)
 
 
@@ -46,8 +50,7 @@ inventory = fleet_inventory("systemd-hosts")
 
 
 def variables(fleet, **extra):
-    return dict({"ansible_become_password": fleet["sys02"].password, "nixos_deploy_confirm_timeout": CONFIRM},
-                **extra)
+    return dict({"ansible_become_password": fleet["sys02"].password, "nixos_deploy_confirm_timeout": CONFIRM}, **extra)
 
 
 def deploy(inventory, fleet, *args, limit="sys01,sys02", **extra):
@@ -59,7 +62,9 @@ def running(host):
 
 
 def profile(host):
-    return inside(host, "if [ -e /nix/var/nix/profiles/system ]; then readlink -f /nix/var/nix/profiles/system; fi").strip()
+    return inside(
+        host, "if [ -e /nix/var/nix/profiles/system ]; then readlink -f /nix/var/nix/profiles/system; fi"
+    ).strip()
 
 
 def boot_id(host):
@@ -91,8 +96,9 @@ def test_each_host_boots_systemd_with_sshd_and_nix_daemon_as_units(fleet):
 
 def test_deploy_as_deploy_with_a_sudo_password_runs_the_switch_in_a_transient_unit(fleet, flake, inventory):
     password = fleet["sys02"].password
-    rc, out = run_playbook_text(inventory, "deploy.yml", "-vvv", "--diff", "-l", "sys01,sys02",
-                                extra_vars=variables(fleet))
+    rc, out = run_playbook_text(
+        inventory, "deploy.yml", "-vvv", "--diff", "-l", "sys01,sys02", extra_vars=variables(fleet)
+    )
     assert rc == 0, out[-5000:]
     assert leaked_lines(out, [password]) == []
     time.sleep(CONFIRM + 2)  # past the confirm window: an unconfirmed switch would have been rolled back
@@ -123,14 +129,28 @@ def test_untrusted_deploy_user_gets_a_clear_error_then_signed_paths_land(fleet, 
     assert running(host) == "" and profile(host) == ""
     # The host's nix-daemon trusts the controller's key (nix_conf through sudo restarts the unit) ...
     secret, public = tmp_path / "ctl.sec", tmp_path / "ctl.pub"
-    subprocess.run(["nix-store", "--generate-binary-cache-key", "nixfleet-systemd-test", str(secret), str(public)],
-                   check=True)
-    trust = run_task(inventory, "sys03", "nixfleet.nixos.nix_conf",
-                     {"extra_trusted_public_keys": [public.read_text().strip()]}, become=True)
+    subprocess.run(
+        ["nix-store", "--generate-binary-cache-key", "nixfleet-systemd-test", str(secret), str(public)], check=True
+    )
+    trust = run_task(
+        inventory,
+        "sys03",
+        "nixfleet.nixos.nix_conf",
+        {"extra_trusted_public_keys": [public.read_text().strip()]},
+        become=True,
+    )
     assert trust.rc == 0 and trust.results("task under test")["sys03"]["daemon_restarted"] is True, failures(trust)
     # ... and the closure is signed with it: the untrusted user's push lands, signatures and all.
-    path = subprocess.run(["nix", "build", "--no-link", "--json", flake.toplevel("sys03")], stdout=subprocess.PIPE,
-                          universal_newlines=True, check=True).stdout.split('"out":"')[1].split('"')[0]
+    path = (
+        subprocess.run(
+            ["nix", "build", "--no-link", "--json", flake.toplevel("sys03")],
+            stdout=subprocess.PIPE,
+            universal_newlines=True,
+            check=True,
+        )
+        .stdout.split('"out":"')[1]
+        .split('"')[0]
+    )
     subprocess.run(["nix", "store", "sign", "--key-file", str(secret), "--recursive", path], check=True)
     signed = deploy(inventory, fleet, limit="sys03", nixos_deploy_check_sigs=True)
     assert signed.rc == 0, failures(signed)
@@ -217,7 +237,10 @@ def test_nix_conf_restarts_nix_daemon_only_when_something_changed(fleet, invento
     # systemd restarted it (the unit's main process is the daemon nix_conf reports), no daemon of its own
     assert changed.results("task under test")["sys01"]["daemon_pid"] == int(second)
     assert "max-jobs = 3" in inside(host, "cat /etc/nix/nix.conf")
-    assert "max-jobs = 3" in ssh(host, "nix config show 2>/dev/null | grep '^max-jobs' || nix show-config | grep '^max-jobs'").stdout
+    assert (
+        "max-jobs = 3"
+        in ssh(host, "nix config show 2>/dev/null | grep '^max-jobs' || nix show-config | grep '^max-jobs'").stdout
+    )
     same = run_task(inventory, "sys01", "nixfleet.nixos.nix_conf", args, become=True)
     assert same.rc == 0 and same.stats("sys01")["changed"] == 0, failures(same)
     assert daemon_pid() == second
@@ -239,8 +262,11 @@ def test_a_stale_switch_to_configuration_lock_is_named_and_nothing_changes(fleet
     host = fleet["sys02"]
     before = (running(host), profile(host))
     # A process an earlier activation started kept NixOS's lock (deploy-rs#390).
-    inside(host, "mkdir -p /run/nixos && systemd-run --unit=leftover-lock-holder flock "
-                 "/run/nixos/switch-to-configuration.lock sleep 600")
+    inside(
+        host,
+        "mkdir -p /run/nixos && systemd-run --unit=leftover-lock-holder flock "
+        "/run/nixos/switch-to-configuration.lock sleep 600",
+    )
     inside(host, "for i in $(seq 50); do systemctl is-active -q leftover-lock-holder && exit 0; sleep 0.1; done")
     try:
         flake.bump("sys02")
@@ -343,8 +369,11 @@ def test_deploy_rs_sudo_and_colmena_privilege_escalation_command_are_the_become_
     script = '#!/bin/sh\necho "$*" >> %s.log\nexec /usr/bin/sudo "$@"\n' % WRAPPER
     for name in ("sys01", "sys02"):
         # (the log is written by the deploy user, before sudo)
-        inside(fleet[name], "mkdir -p /run/wrapped; cat > %s <<'EOF'\n%sEOF\nchmod 0755 %s; : > %s.log; chmod 0666 %s.log"
-                            % (WRAPPER, script, WRAPPER, WRAPPER, WRAPPER))
+        inside(
+            fleet[name],
+            "mkdir -p /run/wrapped; cat > %s <<'EOF'\n%sEOF\nchmod 0755 %s; : > %s.log; chmod 0666 %s.log"
+            % (WRAPPER, script, WRAPPER, WRAPPER, WRAPPER),
+        )
     flake.bump("sys01", deploy_rs={"sudo": "%s -u" % WRAPPER})
     flake.bump("sys02", colmena={"privilegeEscalationCommand": [WRAPPER, "-H", "--"]})
     try:

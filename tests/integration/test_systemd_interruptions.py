@@ -2,6 +2,7 @@
 killed half-way through an activation, and the controller killed before it confirms. The fixture's
 ``slow`` mode holds the activation half-way (``/run/nixfleet-half-way``) for 8 s.
 """
+
 import os
 import signal
 import subprocess
@@ -13,7 +14,16 @@ import fleet_processes
 from fleetctl import cut_ssh_sessions, inside, served_version
 from playbook_helpers import failures, playbook_command
 from test_systemd_hosts import (  # pytest uses these fixtures here
-    CONFIRM, deploy, fleet, flake, inventory, profile, running, unit_state, variables)
+    CONFIRM,
+    deploy,
+    fleet,
+    flake,
+    inventory,
+    profile,
+    running,
+    unit_state,
+    variables,
+)
 
 pytestmark = pytest.mark.integration
 __all__ = ["fleet", "flake", "inventory"]
@@ -23,8 +33,15 @@ def start_deploy(inventory, fleet, control_dir, limit, **extra):
     """deploy.yml in the background, in a session of its own, its ssh masters under ``control_dir``."""
     argv, env = playbook_command(inventory, "deploy.yml", [], extra_vars=variables(fleet, **extra), limit=limit)
     env["ANSIBLE_SSH_CONTROL_PATH_DIR"] = str(control_dir)
-    return subprocess.Popen(argv, env=env, cwd=str(inventory.parent), stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, universal_newlines=True, start_new_session=True)
+    return subprocess.Popen(
+        argv,
+        env=env,
+        cwd=str(inventory.parent),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        universal_newlines=True,
+        start_new_session=True,
+    )
 
 
 def wait_half_way(host, version, deploying):
@@ -51,7 +68,8 @@ def stop_ssh_masters(control_dir):
 
 @pytest.mark.parametrize("magic_rollback", [True, False], ids=["confirmed", "no-watchdog"])
 def test_ssh_cut_mid_activation_the_transient_unit_finishes_and_the_deploy_lands(
-        fleet, flake, inventory, tmp_path, magic_rollback):
+    fleet, flake, inventory, tmp_path, magic_rollback
+):
     host = fleet["sys01"]
     old = running(host)
     version = flake.bump("sys01", fail="slow")
@@ -93,7 +111,10 @@ def kill_controller(deploying, control_dir):
 
 def settled(host):
     """No nixfleet transaction unit is running on the host."""
-    return inside(host, "systemctl list-units --plain --no-legend 'nixfleet-????????????????.service' || true").strip() == ""
+    return (
+        inside(host, "systemctl list-units --plain --no-legend 'nixfleet-????????????????.service' || true").strip()
+        == ""
+    )
 
 
 def test_controller_killed_before_confirmation_the_host_restores_itself(fleet, flake, inventory, tmp_path):

@@ -1,5 +1,6 @@
 """Verify: nginx serves the cache on the host's address, the key stayed on the controller (0600),
 and a path pushed with nix copy is served signed."""
+
 import json
 import os
 import subprocess
@@ -25,12 +26,14 @@ def test_a_pushed_path_is_served_signed(host, tmp_path):
     url = "http://%s:8081" % host.ansible.get_variables()["ansible_host"]
     key = os.path.join(os.environ["MOLECULE_EPHEMERAL_DIRECTORY"], "keys", "%s.sec" % name)
     (tmp_path / "hello").write_text("served by molecule\n")
-    path = subprocess.run(["nix-store", "--add", str(tmp_path / "hello")], stdout=subprocess.PIPE,
-                          universal_newlines=True, check=True).stdout.strip()
+    path = subprocess.run(
+        ["nix-store", "--add", str(tmp_path / "hello")], stdout=subprocess.PIPE, universal_newlines=True, check=True
+    ).stdout.strip()
     nix = ["nix", "--extra-experimental-features", "nix-command"]
     subprocess.run(nix + ["store", "sign", "--key-file", key, path], check=True)
     subprocess.run(nix + ["copy", "--to", url, path], check=True)
-    data = json.loads(subprocess.run(nix + ["path-info", "--json", "--store", url, path], stdout=subprocess.PIPE,
-                                     check=True).stdout)
+    data = json.loads(
+        subprocess.run(nix + ["path-info", "--json", "--store", url, path], stdout=subprocess.PIPE, check=True).stdout
+    )
     info = data[path] if isinstance(data, dict) else data[0]  # a map from Nix 2.19, a list before
     assert any(sig.startswith("%s-1:" % name) for sig in info["signatures"])

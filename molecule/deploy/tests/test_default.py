@@ -1,6 +1,7 @@
 """Verify: each host runs generation 1 of its own system, and its service answers with it; a
 ``systemd: true`` platform booted systemd, and the role switched it as ``deploy`` through sudo, in a
 transient unit."""
+
 import os
 import urllib.request
 

@@ -1,4 +1,5 @@
 """Verify (testinfra, over plain ssh: node02 has no Python): each host holds its own key as sops-nix wants it."""
+
 import os
 import subprocess
 
@@ -21,6 +22,7 @@ def test_key_file_is_root_only_and_holds_the_hosts_key(host):
 def test_recipient_is_what_age_keygen_says(host):
     name = host.backend.get_hostname()
     path = controller_key(name)[0]
-    recipient = subprocess.run(["age-keygen", "-y", path], stdout=subprocess.PIPE, universal_newlines=True,
-                               check=True).stdout.strip()
+    recipient = subprocess.run(
+        ["age-keygen", "-y", path], stdout=subprocess.PIPE, universal_newlines=True, check=True
+    ).stdout.strip()
     assert ("public key: %s" % recipient) in host.file("/var/lib/sops-nix/key.txt").content_string

@@ -1,5 +1,6 @@
 """Verify (testinfra over plain ssh): nix.conf gained the cache and key, kept the fleet's own lines,
 and the host's Nix reads them."""
+
 import json
 
 KEY = "molecule-1:WMgT6aHHZ9bkjgHhxJcaRj5w1NgeQ6Kq7l4YHNuaYZU="

@@ -44,9 +44,19 @@ from typing import List, Optional, Tuple
 from ansible_collections.nixfleet.nixos.plugins.module_utils import audit_log, own_processes
 from ansible_collections.nixfleet.nixos.plugins.module_utils.account_name import is_account_name
 from ansible_collections.nixfleet.nixos.plugins.module_utils.generation_commands import (
-    DEPLOY_RS_ACTIVATE, NOTHING_TO_ACTIVATE, SETS_PROFILE, SETS_RUNNING)
+    DEPLOY_RS_ACTIVATE,
+    NOTHING_TO_ACTIVATE,
+    SETS_PROFILE,
+    SETS_RUNNING,
+)
 from ansible_collections.nixfleet.nixos.plugins.module_utils.generations import profile_target
-from ansible_collections.nixfleet.nixos.plugins.module_utils.remote_command import Command, argv, lines, probe_field, raw
+from ansible_collections.nixfleet.nixos.plugins.module_utils.remote_command import (
+    Command,
+    argv,
+    lines,
+    probe_field,
+    raw,
+)
 from ansible_collections.nixfleet.nixos.plugins.module_utils.transaction.protocol import STATE_KEYS, Deletion, Verdict
 
 LOCK_FILE = "/nix/var/nix/nixfleet-deploy.lock"
@@ -135,25 +145,42 @@ def arguments(tx: Transaction) -> List[str]:
     if run_as and not is_account_name(run_as):
         raise ValueError("%r is not a user name" % (run_as,))
     fields = [
-        ("work_dir", tx.work_dir), ("lock_file", tx.lock_file), ("lock_wait", tx.lock_wait), ("owner", tx.owner),
+        ("work_dir", tx.work_dir),
+        ("lock_file", tx.lock_file),
+        ("lock_wait", tx.lock_wait),
+        ("owner", tx.owner),
         ("nixos_lock", NIXOS_LOCK if tx.activates is Activates.NIXOS else ""),
-        ("profile", tx.profile), ("path", tx.path), ("running_path", tx.running_path),
-        ("running_link", tx.running_link), ("sets_profile", _flag(tx.action in SETS_PROFILE)),
-        ("sets_running", _flag(tx.sets_running)), ("creates_generation", _flag(tx.creates_generation)),
+        ("profile", tx.profile),
+        ("path", tx.path),
+        ("running_path", tx.running_path),
+        ("running_link", tx.running_link),
+        ("sets_profile", _flag(tx.action in SETS_PROFILE)),
+        ("sets_running", _flag(tx.sets_running)),
+        ("creates_generation", _flag(tx.creates_generation)),
         ("expected_link", tx.expected_link()),
         ("to_generation", "" if tx.to_generation is None else tx.to_generation),
-        ("run_as", run_as), ("profile_owner", tx.run_as),
+        ("run_as", run_as),
+        ("profile_owner", tx.run_as),
         ("prev_generation", "" if tx.prev_generation is None else tx.prev_generation),
-        ("prev_profile_path", tx.prev_profile_path or ""), ("prev_running", tx.prev_running or ""),
-        ("activates", tx.activates.value), ("action", tx.action),
-        ("install_bootloader", _flag(tx.install_bootloader)), ("activation_timeout", max(tx.activation_timeout, 0)),
-        ("auto_rollback", _flag(tx.auto_rollback)), ("confirm_timeout", max(tx.confirm_timeout, 0)),
-        ("nothing_to_activate", NOTHING_TO_ACTIVATE), ("deploy_rs_activate", DEPLOY_RS_ACTIVATE),
+        ("prev_profile_path", tx.prev_profile_path or ""),
+        ("prev_running", tx.prev_running or ""),
+        ("activates", tx.activates.value),
+        ("action", tx.action),
+        ("install_bootloader", _flag(tx.install_bootloader)),
+        ("activation_timeout", max(tx.activation_timeout, 0)),
+        ("auto_rollback", _flag(tx.auto_rollback)),
+        ("confirm_timeout", max(tx.confirm_timeout, 0)),
+        ("nothing_to_activate", NOTHING_TO_ACTIVATE),
+        ("deploy_rs_activate", DEPLOY_RS_ACTIVATE),
         ("audit", _flag(bool(tx.audit_head))),
     ]
     if tx.audit_head:
-        fields += [("audit_head", tx.audit_head), ("audit_profile", tx.profile), ("audit_log", audit_log.AUDIT_LOG),
-                   ("audit_keep", audit_log.check_keep(tx.audit_keep))]
+        fields += [
+            ("audit_head", tx.audit_head),
+            ("audit_profile", tx.profile),
+            ("audit_log", audit_log.AUDIT_LOG),
+            ("audit_keep", audit_log.check_keep(tx.audit_keep)),
+        ]
     return ["%s=%s" % (name, value) for name, value in fields]
 
 
@@ -173,27 +200,57 @@ def launch_command(tx: Transaction, systemd: bool, unit: str) -> Command:
         # From a file: systemd expands ${...} in a unit's command line (the script's own shell
         # expansions would be emptied), and only systemd 254+ can be told not to.
         script_file = tx.work_dir + "/script"
-        start = argv("printf", "%s", script(tx)).redirect(">", script_file).and_then(
-            argv("systemd-run", "-E", "LOCALE_ARCHIVE", "-E", "NIXOS_INSTALL_BOOTLOADER", "--collect",
-                 "--no-ask-password", "--quiet", "--unit=%s" % unit, "sh", script_file))
+        start = (
+            argv("printf", "%s", script(tx))
+            .redirect(">", script_file)
+            .and_then(
+                argv(
+                    "systemd-run",
+                    "-E",
+                    "LOCALE_ARCHIVE",
+                    "-E",
+                    "NIXOS_INSTALL_BOOTLOADER",
+                    "--collect",
+                    "--no-ask-password",
+                    "--quiet",
+                    "--unit=%s" % unit,
+                    "sh",
+                    script_file,
+                )
+            )
+        )
     else:
         # Without sudo's SUDO_COMMAND (this whole command, with the previous system's store path):
         # services the activation starts would inherit it, and Nix keeps every store path named in a
         # process's environment alive (a runtime root), so the old system could never be collected.
-        start = raw("{ @{detached} </dev/null >/dev/null 2>&1 & }",
-                    detached=argv("env", "-u", "SUDO_COMMAND", "setsid", "sh", "-c", script_text(), SCRIPT_NAME,
-                                  *arguments(tx)))
-    return raw("mkdir -p @{w} && @{start} && while [ ! -s @{rc} ]; do sleep 0.1; done; "
-               "cat @{out} 2>/dev/null; cat @{err} >&2 2>/dev/null; @{state}; exit $(cat @{rc})",
-               w=tx.work_dir, start=start, rc=tx.work_dir + "/rc", out=tx.work_dir + "/out",
-               err=tx.work_dir + "/err", state=status_command(tx))
+        start = raw(
+            "{ @{detached} </dev/null >/dev/null 2>&1 & }",
+            detached=argv(
+                "env", "-u", "SUDO_COMMAND", "setsid", "sh", "-c", script_text(), SCRIPT_NAME, *arguments(tx)
+            ),
+        )
+    return raw(
+        "mkdir -p @{w} && @{start} && while [ ! -s @{rc} ]; do sleep 0.1; done; "
+        "cat @{out} 2>/dev/null; cat @{err} >&2 2>/dev/null; @{state}; exit $(cat @{rc})",
+        w=tx.work_dir,
+        start=start,
+        rc=tx.work_dir + "/rc",
+        out=tx.work_dir + "/out",
+        err=tx.work_dir + "/err",
+        state=status_command(tx),
+    )
 
 
 def status_command(tx: Transaction) -> Command:
     """Print ``nixfleet-status<TAB>…`` (empty while the script still runs) and ``nixfleet-holder<TAB>…``."""
-    return raw("printf '@{status}\\t%s\\n@{holder}\\t%s\\n' \"$(cat @{status_file} 2>/dev/null)\" "
-               "\"$(cat @{holder_file} 2>/dev/null | head -n 1)\"", status=raw(STATE_KEYS[0]), holder=raw(STATE_KEYS[1]),
-               status_file=tx.work_dir + "/status", holder_file=tx.work_dir + "/holder")
+    return raw(
+        "printf '@{status}\\t%s\\n@{holder}\\t%s\\n' \"$(cat @{status_file} 2>/dev/null)\" "
+        '"$(cat @{holder_file} 2>/dev/null | head -n 1)"',
+        status=raw(STATE_KEYS[0]),
+        holder=raw(STATE_KEYS[1]),
+        status_file=tx.work_dir + "/status",
+        holder_file=tx.work_dir + "/holder",
+    )
 
 
 def parse_status(output: str) -> Tuple[Optional[str], Optional[str]]:
@@ -213,17 +270,26 @@ def confirm_command(tx: Transaction, wait: float = 5.0, then: Optional[Command] 
     seconds for the watchdog's verdict, print it (``parse_status`` reads it), remove the work
     directory once it says confirmed, and run ``then`` (e.g. a probe of the new state) — one
     connection for what used to take three. The exit code is the deletion's, whatever ``then`` does."""
-    return raw("if [ -e @{c} ]; then if rm -f @{c}; then crc=@{deleted}; else crc=@{refused}; fi; "
-               "else crc=@{absent}; fi; i=0; "
-               "while [ $crc -ne @{refused} ]; do s=$(cat @{status} 2>/dev/null); "
-               "case \"$s\" in @{ok}|@{back}) break;; esac; "
-               "[ $i -ge @{ticks} ] && break; sleep 0.1; i=$((i + 1)); done; "
-               "printf '@{key}\\t%s\\n' \"${s:-}\"; if [ \"${s:-}\" = @{ok} ]; then rm -rf @{w}; fi; "
-               "{ @{then}; }; exit $crc",
-               c=tx.canary, w=tx.work_dir, status=tx.work_dir + "/status", ok=Verdict.CONFIRMED.word,
-               back=Verdict.ROLLED_BACK.word, ticks=int(wait * 10), then=then or raw("true"), key=raw(STATE_KEYS[0]),
-               deleted=Deletion.DELETED.code, refused=Deletion.REFUSED.code,
-               absent=Deletion.ABSENT.code)
+    return raw(
+        "if [ -e @{c} ]; then if rm -f @{c}; then crc=@{deleted}; else crc=@{refused}; fi; "
+        "else crc=@{absent}; fi; i=0; "
+        "while [ $crc -ne @{refused} ]; do s=$(cat @{status} 2>/dev/null); "
+        'case "$s" in @{ok}|@{back}) break;; esac; '
+        "[ $i -ge @{ticks} ] && break; sleep 0.1; i=$((i + 1)); done; "
+        'printf \'@{key}\\t%s\\n\' "${s:-}"; if [ "${s:-}" = @{ok} ]; then rm -rf @{w}; fi; '
+        "{ @{then}; }; exit $crc",
+        c=tx.canary,
+        w=tx.work_dir,
+        status=tx.work_dir + "/status",
+        ok=Verdict.CONFIRMED.word,
+        back=Verdict.ROLLED_BACK.word,
+        ticks=int(wait * 10),
+        then=then or raw("true"),
+        key=raw(STATE_KEYS[0]),
+        deleted=Deletion.DELETED.code,
+        refused=Deletion.REFUSED.code,
+        absent=Deletion.ABSENT.code,
+    )
 
 
 def cleanup_command(tx: Transaction) -> Command:

@@ -14,7 +14,14 @@ from ansible_collections.nixfleet.nixos.plugins.module_utils.generation_commands
 from ansible_collections.nixfleet.nixos.plugins.module_utils.remote_operation import Answer, Operation
 from ansible_collections.nixfleet.nixos.plugins.module_utils.remote_command import Command
 from ansible_collections.nixfleet.nixos.plugins.module_utils.transaction.command import (
-    Transaction, cleanup_command, confirm_command, launch_command, parse_status, split_launch_output, status_command)
+    Transaction,
+    cleanup_command,
+    confirm_command,
+    launch_command,
+    parse_status,
+    split_launch_output,
+    status_command,
+)
 from ansible_collections.nixfleet.nixos.plugins.module_utils.transaction.protocol import Deletion, Verdict
 
 
@@ -48,8 +55,11 @@ def launch(tx: Transaction, systemd: bool, unit: str) -> Operation[Launch]:
 
 def status(tx: Transaction) -> Operation[Optional[Verdict]]:
     """Poll the verdict (None when the poll itself failed)."""
-    return Operation("status", status_command(tx),
-                     lambda a: (Verdict.read(parse_status(a.stdout)[0]) or Verdict.PENDING) if a.rc == 0 else None)
+    return Operation(
+        "status",
+        status_command(tx),
+        lambda a: (Verdict.read(parse_status(a.stdout)[0]) or Verdict.PENDING) if a.rc == 0 else None,
+    )
 
 
 @dataclass(frozen=True)

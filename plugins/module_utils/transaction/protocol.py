@@ -25,31 +25,81 @@ class Verdict(Enum):
 
     PENDING = ("", None, False, False, False, "")
     # the deploy lock was held for lock_wait seconds
-    LOCKED = ("locked", 75, False, False, False, "another deploy holds the lock {lock} (waited {wait}s): {holder}",
-              "unknown holder")
+    LOCKED = (
+        "locked",
+        75,
+        False,
+        False,
+        False,
+        "another deploy holds the lock {lock} (waited {wait}s): {holder}",
+        "unknown holder",
+    )
     # the profile changed while we waited for the lock
-    STALE = ("stale", 76, False, False, False, "the profile changed while this deploy waited for the lock (it is now "
-             "{holder}, it was generation {generation}); nothing was done, run again", "empty")
+    STALE = (
+        "stale",
+        76,
+        False,
+        False,
+        False,
+        "the profile changed while this deploy waited for the lock (it is now "
+        "{holder}, it was generation {generation}); nothing was done, run again",
+        "empty",
+    )
     PROFILE_FAILED = ("profile", 77, False, False, False, "setting {profile} failed")  # nix-env failed
     # another deploy already did exactly this (a warning)
-    NOOP = ("noop", 78, False, False, False, "{host}: another deploy already did this while this one waited for the lock")
+    NOOP = (
+        "noop",
+        78,
+        False,
+        False,
+        False,
+        "{host}: another deploy already did this while this one waited for the lock",
+    )
     # NixOS's switch-to-configuration lock is held
-    NIXOS_LOCKED = ("nixos-locked", 79, False, False, False,
-                    "NixOS's lock {nixos_lock} is held by {holder}: an activation still runs, or one crashed and a "
-                    "process it started kept the lock (deploy-rs#390); nothing was changed. Stop that process (or "
-                    "reboot the host) and deploy again", "an unknown process")
+    NIXOS_LOCKED = (
+        "nixos-locked",
+        79,
+        False,
+        False,
+        False,
+        "NixOS's lock {nixos_lock} is held by {holder}: an activation still runs, or one crashed and a "
+        "process it started kept the lock (deploy-rs#390); nothing was changed. Stop that process (or "
+        "reboot the host) and deploy again",
+        "an unknown process",
+    )
     # activation failed; the previous generation is back
-    FAILED_RESTORED = ("failed-restored", None, True, False, True, "{activation} failed{timed_out}; rolled back to {restored}")
+    FAILED_RESTORED = (
+        "failed-restored",
+        None,
+        True,
+        False,
+        True,
+        "{activation} failed{timed_out}; rolled back to {restored}",
+    )
     # activation failed and auto_rollback is off: left as it is
-    FAILED_KEPT = ("failed-kept", None, False, False, False,
-                   "{activation} failed{timed_out}; left as it is (auto rollback is off)")
+    FAILED_KEPT = (
+        "failed-kept",
+        None,
+        False,
+        False,
+        False,
+        "{activation} failed{timed_out}; left as it is (auto rollback is off)",
+    )
     DONE = ("done", None, True, True, False, "")  # activated (exit code 0, or 4: some units failed), no watchdog
     CONFIRMED = ("confirmed", None, True, True, False, "")  # activated and confirmed over a fresh connection
     # activated, unconfirmed: the watchdog restored the previous one (watchdog_confirmation words it)
     ROLLED_BACK = ("rolled-back", None, True, False, True, "")
 
-    def __init__(self, word: str, exit_code: Optional[int], audited: bool, kept: bool, undone: bool, message: str,
-                 unknown_holder: str = "") -> None:
+    def __init__(
+        self,
+        word: str,
+        exit_code: Optional[int],
+        audited: bool,
+        kept: bool,
+        undone: bool,
+        message: str,
+        unknown_holder: str = "",
+    ) -> None:
         self.word = word
         self.exit_code = exit_code
         self.audited = audited
@@ -90,11 +140,17 @@ _BY_WORD: Dict[str, Verdict] = {v.word: v for v in Verdict}
 _BY_EXIT_CODE: Dict[int, Verdict] = {v.exit_code: v for v in Verdict if v.exit_code is not None}
 
 
-def words(audited: Optional[bool] = None, kept: Optional[bool] = None, undone: Optional[bool] = None) -> Tuple[str, ...]:
+def words(
+    audited: Optional[bool] = None, kept: Optional[bool] = None, undone: Optional[bool] = None
+) -> Tuple[str, ...]:
     """The status words of the verdicts with these properties (None: either)."""
-    return tuple(v.word for v in Verdict
-                 if (audited is None or v.audited == audited) and (kept is None or v.kept == kept)
-                 and (undone is None or v.undone == undone))
+    return tuple(
+        v.word
+        for v in Verdict
+        if (audited is None or v.audited == audited)
+        and (kept is None or v.kept == kept)
+        and (undone is None or v.undone == undone)
+    )
 
 
 class Deletion(Enum):

@@ -1,6 +1,7 @@
 """Every action plugin's argument spec and its docs module (with the doc fragments it extends) say
 the same: the same option names, types, defaults, choices, list element types and required flags.
 (ansible-test validate-modules cannot see an action plugin's spec: the docs-only modules have none.)"""
+
 import importlib
 from pathlib import Path
 

@@ -4,6 +4,7 @@ requirements (tests/requirements/*.in), and the running one holds exactly what i
 A lock is ``tests/requirements/locks/ENV-pyX.Y.txt``, made from ``ENV.in`` by ``bash scripts/lock.sh``
 (uv pip compile --generate-hashes); scripts/setup.sh installs the one for its Python with pip
 ``--require-hashes`` and records which in ``<venv>/nixfleet-lock``."""
+
 from __future__ import annotations
 
 import re
@@ -81,8 +82,9 @@ def test_lock_agrees_with_its_requirements(lock):
         name = canonicalize_name(requirement.name)
         assert name in entries, "%s lacks %s (run bash scripts/lock.sh)" % (lock.name, requirement)
         locked = entries[name][0]
-        assert requirement.specifier.contains(locked, prereleases=True), \
+        assert requirement.specifier.contains(locked, prereleases=True), (
             "%s has %s==%s, its .in wants %s (run bash scripts/lock.sh)" % (lock.name, name, locked, requirement)
+        )
 
 
 def test_every_environment_is_locked_for_each_debian_python():
@@ -112,4 +114,6 @@ def test_running_environment_is_exactly_its_lock():
     want = {name: version for name, (version, _hashes) in read_lock(lock).items()}
     have = {name: version for name, version in installed().items() if name not in VENV_OWN or name in want}
     assert have == want, "installed but not locked: %s; locked but not installed or another version: %s" % (
-        sorted(set(have.items()) - set(want.items())), sorted(set(want.items()) - set(have.items())))
+        sorted(set(have.items()) - set(want.items())),
+        sorted(set(want.items()) - set(have.items())),
+    )

@@ -1,11 +1,14 @@
 """Every link between the project's Markdown documents leads somewhere: the file exists, and a
 ``#anchor`` is a heading of the document it names (moving a section must move its links)."""
+
 from doc_links import ROOT, anchors, documents, github_slug, links
 
 
 def test_github_slugs():
     """As GitHub makes them (checked against the anchors GitHub renders for these headings)."""
-    assert github_slug("Pre-built deploys (`build.yml`, then `deploy.yml`)") == "pre-built-deploys-buildyml-then-deployyml"
+    assert (
+        github_slug("Pre-built deploys (`build.yml`, then `deploy.yml`)") == "pre-built-deploys-buildyml-then-deployyml"
+    )
     assert github_slug("A non-root deploy user with sudo") == "a-non-root-deploy-user-with-sudo"
     assert github_slug("The version matrix (`tests/matrix/`)") == "the-version-matrix-testsmatrix"
 

@@ -1,6 +1,7 @@
 """CONTRIBUTING.md's architecture map matches the tree: it names every module of the core and of the
 controller utilities (a renamed or new file must be described where a reader looks for it), and
 every folder or file it lists exists."""
+
 import re
 from pathlib import Path
 from typing import List
@@ -11,7 +12,7 @@ ROOT = Path(__file__).resolve().parents[3]
 def map_rows() -> List[str]:
     text = (ROOT / "CONTRIBUTING.md").read_text()
     start = text.index("## Architecture map")
-    section = text[start:text.index("\n## ", start + 1)]
+    section = text[start : text.index("\n## ", start + 1)]
     return [line for line in section.splitlines() if line.startswith("| `")]
 
 

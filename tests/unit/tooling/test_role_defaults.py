@@ -2,6 +2,7 @@
 ``confirm_timeout``) defaults to that option's default: each default is defined once (the action
 plugin's argspec, which the docs repeat and test_argspec_docs.py checks), and a role that restates
 it says the same. A templated role default (computed from the inventory) restates nothing."""
+
 import importlib
 import re
 from pathlib import Path
@@ -34,7 +35,7 @@ def passed_variables() -> Iterator[Tuple[str, str, str, str]]:
                     for option, value in args.items():
                         found = ONE_VARIABLE.match(value) if isinstance(value, str) else None
                         if found:
-                            yield role, key[len(PREFIX):], option, found.group(1)
+                            yield role, key[len(PREFIX) :], option, found.group(1)
 
 
 def option_default(module: str, option: str):
@@ -55,7 +56,11 @@ def test_a_role_default_is_the_modules_default(role, module, option, variable):
     defaults = yaml.safe_load((ROOT / "roles" / role / "defaults" / "main.yml").read_text()) or {}
     default = option_default(module, option)
     restated = defaults.get(variable)
-    if not variable.endswith("_" + option) or default is NO_DEFAULT or variable not in defaults \
-            or (isinstance(restated, str) and "{{" in restated):
+    if (
+        not variable.endswith("_" + option)
+        or default is NO_DEFAULT
+        or variable not in defaults
+        or (isinstance(restated, str) and "{{" in restated)
+    ):
         return  # not a restatement of this option's default
     assert restated == default, (role, variable, module, option)

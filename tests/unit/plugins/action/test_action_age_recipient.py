@@ -1,6 +1,7 @@
 """plugins/action/age_recipient.py: a host's age recipient from its ssh host key or its age key
 file, checked against the real age: a file encrypted to the recipient the action reports opens with
 the host's key."""
+
 import subprocess
 
 import pytest

@@ -1,6 +1,7 @@
 """plugins/action/binary_cache.py: the cache's nginx on a host, in order: status, probes of its
 files, directories, files (a new nginx configuration tested before it replaces the old one), start
 or reload; a second run changes nothing; check mode and bad settings change nothing."""
+
 import pytest
 
 from ansible_collections.nixfleet.nixos.plugins.module_utils import binary_cache as bc
@@ -19,29 +20,53 @@ def status(installed="yes", dirs="yes", how="stopped"):
 
 def files(present):
     """The file probe's answer for whichever of ``present`` (path: content) it asks about."""
+
     def answer(operation):
         for path, text in present.items():
             if path in operation.command.text:
                 return said(stdout="%s file 0 0 644\n%s" % (MARK, text))
         return said(stdout="%s absent\n" % MARK)
+
     return answer
 
 
 def host(how="stopped", dirs="yes", present=None, nginx_test=None):
-    return ActionShell({"cache status": status(dirs=dirs, how=how), "file probe": files(present or {})},
-                       {"mktemp": said(), "mkdir -p": said(),  # a write (mktemp) also makes its directory
-                        " -t -q -c ": nginx_test or said(), "mv -f": said(),
-                        "rm -f": said(), "-s reload": said(), "nginx -c": said(), "systemctl": said()})
+    return ActionShell(
+        {"cache status": status(dirs=dirs, how=how), "file probe": files(present or {})},
+        {
+            "mktemp": said(),
+            "mkdir -p": said(),  # a write (mktemp) also makes its directory
+            " -t -q -c ": nginx_test or said(),
+            "mv -f": said(),
+            "rm -f": said(),
+            "-s reload": said(),
+            "nginx -c": said(),
+            "systemctl": said(),
+        },
+    )
 
 
 def test_a_new_cache_is_set_up_in_order():
     shell = host(dirs="no")
     result = run_action("binary_cache", ARGS, shell)
     assert not result.get("failed"), result
-    assert result["changes"] == ["create %s and %s" % (SERVER.path, SERVER.state_dir), "write %s" % INFO,
-                                 "write %s" % CONF, "start nginx"]
-    assert shell.names() == ["cache status", "file probe", "file probe", "mkdir -p", "mktemp", "mktemp",
-                             " -t -q -c ", "mv -f", "nginx -c"]
+    assert result["changes"] == [
+        "create %s and %s" % (SERVER.path, SERVER.state_dir),
+        "write %s" % INFO,
+        "write %s" % CONF,
+        "start nginx",
+    ]
+    assert shell.names() == [
+        "cache status",
+        "file probe",
+        "file probe",
+        "mkdir -p",
+        "mktemp",
+        "mktemp",
+        " -t -q -c ",
+        "mv -f",
+        "nginx -c",
+    ]
     assert all(privileged for _name, privileged in shell.performed)
     assert "%s.nixfleet-new" % CONF in shell.texts[3]  # nginx -t reads the candidate, not the live file
     assert shell.stdins[1] == SERVER.cache_info() and shell.stdins[2] == SERVER.nginx_config()
@@ -93,11 +118,14 @@ def test_nginx_missing_is_named():
     assert shell.names() == ["cache status"]
 
 
-@pytest.mark.parametrize("args, message", [
-    ({"listen_address": "cache.example.org"}, "listen_address"),
-    ({"listen_address": "127.0.0.1", "port": 70000}, "port 70000 is out of range"),
-    ({"listen_address": "127.0.0.1", "upload_allow": ["10.0.0.0/33"]}, "upload_allow"),
-])
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        ({"listen_address": "cache.example.org"}, "listen_address"),
+        ({"listen_address": "127.0.0.1", "port": 70000}, "port 70000 is out of range"),
+        ({"listen_address": "127.0.0.1", "upload_allow": ["10.0.0.0/33"]}, "upload_allow"),
+    ],
+)
 def test_bad_settings_change_nothing(args, message):
     shell = ActionShell()
     result = run_action("binary_cache", args, shell)

@@ -1,5 +1,6 @@
 """plugins/action/deploy_manifest.py: the manifest file on the controller (written once, unchanged
 the second time, nothing written in check mode or on bad input)."""
+
 import json
 import os
 
@@ -16,8 +17,13 @@ FLAKE = "git+file:///srv/fleet?ref=main&rev=%s" % REV
 
 def test_written_with_the_flake_its_rev_and_the_drv_paths_then_unchanged(tmp_path):
     dest = str(tmp_path / "manifest.json")
-    args = {"dest": dest, "paths": {"web": WEB, "db": DB}, "drv_paths": {"web": WEB_DRV},
-            "cache": "file:///srv/cache", "flake": FLAKE}
+    args = {
+        "dest": dest,
+        "paths": {"web": WEB, "db": DB},
+        "drv_paths": {"web": WEB_DRV},
+        "cache": "file:///srv/cache",
+        "flake": FLAKE,
+    }
     first = run_action("deploy_manifest", args)
     assert not first.get("failed"), first
     assert first["changed"] is True and first["hosts"] == ["db", "web"] and first["flake"] == FLAKE
@@ -41,22 +47,31 @@ def test_check_mode_with_diff_writes_nothing(tmp_path):
 
 def test_the_flake_comes_from_the_hosts_when_they_share_one(tmp_path):
     hostvars = {"web": {"nixos_flake": FLAKE}, "db": {"nixos_flake": FLAKE}}
-    shared = run_action("deploy_manifest", {"dest": str(tmp_path / "a.json"), "paths": {"web": WEB, "db": DB}},
-                        task_vars={"hostvars": hostvars})
+    shared = run_action(
+        "deploy_manifest",
+        {"dest": str(tmp_path / "a.json"), "paths": {"web": WEB, "db": DB}},
+        task_vars={"hostvars": hostvars},
+    )
     assert shared["flake"] == FLAKE
     assert json.loads((tmp_path / "a.json").read_text())["rev"] == REV
     hostvars["db"]["nixos_flake"] = "path:/srv/other"
-    mixed = run_action("deploy_manifest", {"dest": str(tmp_path / "b.json"), "paths": {"web": WEB, "db": DB}},
-                       task_vars={"hostvars": hostvars})
+    mixed = run_action(
+        "deploy_manifest",
+        {"dest": str(tmp_path / "b.json"), "paths": {"web": WEB, "db": DB}},
+        task_vars={"hostvars": hostvars},
+    )
     assert mixed["flake"] == ""
 
 
-@pytest.mark.parametrize("args, message", [
-    ({"paths": {"web": "/etc/passwd"}}, "paths"),
-    ({"paths": {"web": WEB}, "drv_paths": {"web": "/tmp/x.drv"}}, "drv_paths"),
-    ({"paths": {"web": WEB}, "cache": "ftp://cache"}, "is not a store URL Nix understands"),
-    ({"paths": {}}, "no host was built: no manifest was written"),
-])
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        ({"paths": {"web": "/etc/passwd"}}, "paths"),
+        ({"paths": {"web": WEB}, "drv_paths": {"web": "/tmp/x.drv"}}, "drv_paths"),
+        ({"paths": {"web": WEB}, "cache": "ftp://cache"}, "is not a store URL Nix understands"),
+        ({"paths": {}}, "no host was built: no manifest was written"),
+    ],
+)
 def test_bad_input_writes_no_manifest(tmp_path, args, message):
     dest = tmp_path / "manifest.json"
     dest.write_text("old\n")

@@ -1,6 +1,7 @@
 """plugins/action/exposure.py: which of a host's systems hold a package version, from one
 unprivileged scan (answered with the real ``nix-store --query --graph`` output recorded in
 tests/unit/nix_outputs) or from the host's SBOM on the controller."""
+
 import json
 from pathlib import Path
 
@@ -16,9 +17,11 @@ def scan(version):
     """The scan's answer: generation 1 (``old``, booted, openssl 3.0.14), generation 2 (``new``,
     current and running, openssl 3.0.13), then the recorded graph of both."""
     old, new = (OUTPUTS / version / "graph-roots.txt").read_text().split()
-    text = ("profile\tsystem-2-link\ngeneration\tsystem-1-link\t%s\t1700000000\t\n"
-            "generation\tsystem-2-link\t%s\t1700000100\t\nrunning\t%s\nbooted\t%s\nsystemd\tno\n"
-            "exposure\tgraph\n%s" % (old, new, new, old, (OUTPUTS / version / "graph.txt").read_text()))
+    text = (
+        "profile\tsystem-2-link\ngeneration\tsystem-1-link\t%s\t1700000000\t\n"
+        "generation\tsystem-2-link\t%s\t1700000100\t\nrunning\t%s\nbooted\t%s\nsystemd\tno\n"
+        "exposure\tgraph\n%s" % (old, new, new, old, (OUTPUTS / version / "graph.txt").read_text())
+    )
     return old, new, ActionShell(commands={"nix-store": said(stdout=text)})
 
 
@@ -30,7 +33,9 @@ def test_the_running_system_is_exposed_the_booted_one_is_not(version):
     assert shell.performed == [("nix-store", False)]  # one scan, as the login user
     assert (result["running_exposed"], result["booted_exposed"], result["exposed_generations"]) == (True, False, [2])
     assert [(s["path"], s["versions"], s["exposed"]) for s in result["systems"]] == [
-        (new, ["3.0.13"], True), (old, ["3.0.14"], False)]
+        (new, ["3.0.13"], True),
+        (old, ["3.0.14"], False),
+    ]
     assert result["msg"] == "web: openssl <3.0.14 in running, generation 2 (current)"
     assert result["changed"] is False and result["source"] == "host"
 
@@ -54,8 +59,12 @@ OPENSSL = "/nix/store/%s-openssl-3.0.13" % ("b" * 32)
 
 
 def bom():
-    return {"bomFormat": "CycloneDX", "metadata": {"component": {"bom-ref": SYSTEM}},
-            "components": [{"bom-ref": OPENSSL}], "dependencies": [{"ref": SYSTEM, "dependsOn": [OPENSSL]}]}
+    return {
+        "bomFormat": "CycloneDX",
+        "metadata": {"component": {"bom-ref": SYSTEM}},
+        "components": [{"bom-ref": OPENSSL}],
+        "dependencies": [{"ref": SYSTEM, "dependsOn": [OPENSSL]}],
+    }
 
 
 def test_from_the_hosts_sbom_without_reaching_the_host(tmp_path):
@@ -69,12 +78,15 @@ def test_from_the_hosts_sbom_without_reaching_the_host(tmp_path):
     assert result["msg"] == "web: openssl <3.0.14 in sbom"
 
 
-@pytest.mark.parametrize("content, message", [
-    (None, "reading the SBOM %s/web.cdx.json failed: No such file or directory"),
-    ("{not json", "the SBOM %s/web.cdx.json is not JSON"),
-    ("[1]", "the SBOM %s/web.cdx.json is not a CycloneDX document"),
-    (json.dumps({"components": []}), "the SBOM of web names no system"),
-])
+@pytest.mark.parametrize(
+    "content, message",
+    [
+        (None, "reading the SBOM %s/web.cdx.json failed: No such file or directory"),
+        ("{not json", "the SBOM %s/web.cdx.json is not JSON"),
+        ("[1]", "the SBOM %s/web.cdx.json is not a CycloneDX document"),
+        (json.dumps({"components": []}), "the SBOM of web names no system"),
+    ],
+)
 def test_a_missing_or_bad_sbom_is_an_error_naming_the_host(tmp_path, content, message):
     if content is not None:
         (tmp_path / "web.cdx.json").write_text(content)

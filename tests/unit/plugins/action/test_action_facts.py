@@ -1,4 +1,5 @@
 """plugins/action/facts.py: one unprivileged round trip read into ansible_facts.nixos."""
+
 import json
 
 from action_harness import ActionShell, run_action, said
@@ -8,19 +9,39 @@ NEW = "/nix/store/%s-nixos-system-web-2" % ("b" * 32)
 
 
 def record(**fields):
-    base = {"host": "web", "kind": "deploy", "action": "switch", "path": NEW, "previous": OLD, "status": "done",
-            "rc": 0, "generation": 2, "time": 1700000100, "by": "alice@ctl"}
+    base = {
+        "host": "web",
+        "kind": "deploy",
+        "action": "switch",
+        "path": NEW,
+        "previous": OLD,
+        "status": "done",
+        "rc": 0,
+        "generation": 2,
+        "time": 1700000100,
+        "by": "alice@ctl",
+    }
     base.update(fields)
     return "audit\t" + json.dumps(base)
 
 
 def answer(*audit_lines):
-    return said(stdout="\n".join([
-        "profile\tsystem-2-link",
-        "generation\tsystem-1-link\t%s\t1700000000" % OLD,
-        "generation\tsystem-2-link\t%s\t1700000100" % NEW,
-        "running\t%s" % NEW, "booted\t%s" % OLD, "systemd\tyes", "nix_version\tnix-env (Nix) 2.18.1",
-        "store_free\t2048"] + list(audit_lines)) + "\n")
+    return said(
+        stdout="\n".join(
+            [
+                "profile\tsystem-2-link",
+                "generation\tsystem-1-link\t%s\t1700000000" % OLD,
+                "generation\tsystem-2-link\t%s\t1700000100" % NEW,
+                "running\t%s" % NEW,
+                "booted\t%s" % OLD,
+                "systemd\tyes",
+                "nix_version\tnix-env (Nix) 2.18.1",
+                "store_free\t2048",
+            ]
+            + list(audit_lines)
+        )
+        + "\n"
+    )
 
 
 def test_facts_from_one_unprivileged_probe():
@@ -39,7 +60,7 @@ def test_facts_from_one_unprivileged_probe():
 
 
 def test_malformed_audit_lines_are_a_warning_not_a_failure():
-    shell = ActionShell(commands={"readlink": answer("audit\tnot json", "audit\t{\"status\": \"done\"}", record())})
+    shell = ActionShell(commands={"readlink": answer("audit\tnot json", 'audit\t{"status": "done"}', record())})
     result = run_action("facts", {"records": 3}, shell)
     assert "tail -n 3" in shell.texts[0]
     assert result["warnings"] == ["2 line(s) of /nix/var/nixfleet/audit.log are not audit records"]

@@ -1,5 +1,6 @@
 """plugins/action/flake_policy.py: the approved-inputs policy, read by the real ``nix flake metadata``
 of flakes locked by the real ``nix flake lock`` (tests/helpers/policy_flakes.py)."""
+
 import pytest
 
 from action_harness import run_action
@@ -31,16 +32,21 @@ def test_violations_fail_naming_each_input(flakes):
     result = run_action("flake_policy", {"flake": str(flakes["bad"]), "allowed_nixpkgs": allowed(flakes)})
     assert result["failed"] is True
     assert [(v["rule"], v["input"]) for v in result["violations"]] == [
-        ("nixpkgs", "nixpkgs"), ("path", "tools"), ("follows", "library/nixpkgs")]
+        ("nixpkgs", "nixpkgs"),
+        ("path", "tools"),
+        ("follows", "library/nixpkgs"),
+    ]
     assert result["msg"].startswith("path:%s breaks the inputs policy: nixpkgs comes from" % flakes["bad"])
 
 
 def test_fail_on_violation_false_warns_and_rules_switch_off(flakes):
-    warned = run_action("flake_policy", {"flake": str(flakes["bad"]), "allowed_nixpkgs": allowed(flakes),
-                                         "fail_on_violation": False})
+    warned = run_action(
+        "flake_policy", {"flake": str(flakes["bad"]), "allowed_nixpkgs": allowed(flakes), "fail_on_violation": False}
+    )
     assert not warned.get("failed") and len(warned["warnings"]) == 1 and len(warned["violations"]) == 3
-    relaxed = run_action("flake_policy", {"flake": str(flakes["bad"]), "require_follows": False,
-                                          "forbid_path_inputs": False})
+    relaxed = run_action(
+        "flake_policy", {"flake": str(flakes["bad"]), "require_follows": False, "forbid_path_inputs": False}
+    )
     assert not relaxed.get("failed") and relaxed["violations"] == []
 
 
@@ -58,4 +64,6 @@ def test_a_flake_without_a_lock_or_without_flake_nix_is_refused_before_nix(flake
 def test_a_flake_nix_does_not_parse(flakes):
     result = run_action("flake_policy", {"flake": str(flakes["broken"])})
     assert result["failed"] is True and result["rc"] == 1
-    assert result["msg"].startswith("nix flake metadata path:%s failed (exit code 1): error: syntax error" % flakes["broken"])
+    assert result["msg"].startswith(
+        "nix flake metadata path:%s failed (exit code 1): error: syntax error" % flakes["broken"]
+    )

@@ -1,9 +1,12 @@
 """plugins/action/generations.py: the pruning plan from one probe, check mode, --diff, min_free."""
+
 from action_harness import ActionShell, run_action, said
 
 P = "/nix/var/nix/profiles/system"
 NOW = 1700000000 + 30 * 86400
-G1, G2, G3, G4 = ("/nix/store/%s-nixos-system-web-%d" % (c * 32, n) for n, c in ((1, "a"), (2, "b"), (3, "c"), (4, "d")))
+G1, G2, G3, G4 = (
+    "/nix/store/%s-nixos-system-web-%d" % (c * 32, n) for n, c in ((1, "a"), (2, "b"), (3, "c"), (4, "d"))
+)
 
 
 def probe_out(store_free_kib="1000", dead=None):
@@ -11,8 +14,7 @@ def probe_out(store_free_kib="1000", dead=None):
     lines = ["profile\tsystem-4-link"]
     for n, path in enumerate((G1, G2, G3, G4), start=1):
         lines.append("generation\tsystem-%d-link\t%s\t%d" % (n, path, 1700000000 + n * 86400))
-    lines += ["running\t%s" % G3, "booted\t%s" % G1, "systemd\tyes", "now\t%d" % NOW,
-              "store_free\t%s" % store_free_kib]
+    lines += ["running\t%s" % G3, "booted\t%s" % G1, "systemd\tyes", "now\t%d" % NOW, "store_free\t%s" % store_free_kib]
     if dead is not None:
         lines.append("dead_paths\t%d" % dead)
     return said(stdout="\n".join(lines) + "\n")
@@ -65,8 +67,9 @@ def test_check_mode_without_garbage_reports_the_plan_only():
 def test_diff_lists_generations_before_and_after():
     result = run_action("generations", {"keep_last": 1}, target(), check_mode=True, diff=True)
     diff = result["diff"]
-    assert diff["before"] == ("generation 1: %s\ngeneration 2: %s\ngeneration 3: %s\ngeneration 4 (current): %s\n"
-                              % (G1, G2, G3, G4))
+    assert diff["before"] == (
+        "generation 1: %s\ngeneration 2: %s\ngeneration 3: %s\ngeneration 4 (current): %s\n" % (G1, G2, G3, G4)
+    )
     assert diff["after"] == "generation 1: %s\ngeneration 3: %s\ngeneration 4 (current): %s\n" % (G1, G3, G4)
     assert diff["before_header"] == diff["after_header"] == "%s generations" % P
 

@@ -1,5 +1,6 @@
 """plugins/action/health_check.py: cmd, systemd and http checks, retries, check mode, bad checks.
 HTTP checks from the controller ask a real HTTP server on this machine's loopback."""
+
 import http.server
 import importlib
 import threading
@@ -50,8 +51,9 @@ def test_cmd_check_retries_then_passes(no_wait):
 
 def test_failing_cmd_fails_naming_the_host_and_the_last_line(no_wait):
     shell = ActionShell(commands={"timeout": said(rc=3, stderr="first\nport 80 closed\n")})
-    result = run_action("health_check", {"checks": [{"name": "web up", "type": "cmd", "argv": ["check-web"],
-                                                     "retries": 1}]}, shell)
+    result = run_action(
+        "health_check", {"checks": [{"name": "web up", "type": "cmd", "argv": ["check-web"], "retries": 1}]}, shell
+    )
     assert result["failed"] is True
     assert result["msg"] == "web: web up failed after 2 attempts: check-web exited 3 port 80 closed"
     assert len(shell.performed) == 2
@@ -74,31 +76,43 @@ def test_systemd_running_passes_first_time():
 
 def test_http_from_the_controller_with_json_query(server):
     shell = ActionShell()
-    result = run_action("health_check", {"checks": [
-        {"name": "api", "type": "http", "url": server + "/ok", "json_query": "ready", "retries": 0}]}, shell)
+    result = run_action(
+        "health_check",
+        {"checks": [{"name": "api", "type": "http", "url": server + "/ok", "json_query": "ready", "retries": 0}]},
+        shell,
+    )
     assert not result.get("failed"), result
     assert result["checks"][0]["ok"] is True
     assert shell.performed == []  # the controller asked, not the target
 
 
 def test_http_wrong_status_fails_without_retrying_forever(server, no_wait):
-    result = run_action("health_check", {"checks": [
-        {"name": "api", "type": "http", "url": server + "/down", "retries": 1}]}, ActionShell())
+    result = run_action(
+        "health_check",
+        {"checks": [{"name": "api", "type": "http", "url": server + "/down", "retries": 1}]},
+        ActionShell(),
+    )
     assert result["failed"] is True
     assert result["checks"][0]["message"] == "%s/down answered 503, expected 2xx" % server
     assert result["checks"][0]["attempts"] == 2
 
 
 def test_http_status_list_accepts_503(server):
-    result = run_action("health_check", {"checks": [
-        {"type": "http", "url": server + "/down", "status": [503], "body": "^down$", "retries": 0}]}, ActionShell())
+    result = run_action(
+        "health_check",
+        {"checks": [{"type": "http", "url": server + "/down", "status": [503], "body": "^down$", "retries": 0}]},
+        ActionShell(),
+    )
     assert not result.get("failed"), result
 
 
 def test_http_from_the_target_without_curl_is_not_retried():
     shell = ActionShell(commands={"curl": said(rc=127, stderr="curl is not installed on the target\n")})
-    result = run_action("health_check", {"checks": [
-        {"type": "http", "host": "localhost", "port": 8080, "path": "health", "from": "target"}]}, shell)
+    result = run_action(
+        "health_check",
+        {"checks": [{"type": "http", "host": "localhost", "port": 8080, "path": "health", "from": "target"}]},
+        shell,
+    )
     assert result["failed"] is True
     assert result["checks"][0]["message"] == "curl is not installed on the target"
     assert shell.performed == [("curl", False)]
@@ -107,8 +121,11 @@ def test_http_from_the_target_without_curl_is_not_retried():
 
 def test_http_from_the_target_reads_the_status_mark():
     shell = ActionShell(commands={"curl": said(stdout="hello\nnixfleet-http-status:200\n")})
-    result = run_action("health_check", {"checks": [
-        {"type": "http", "url": "http://localhost/", "from": "target", "body": "hello"}]}, shell)
+    result = run_action(
+        "health_check",
+        {"checks": [{"type": "http", "url": "http://localhost/", "from": "target", "body": "hello"}]},
+        shell,
+    )
     assert not result.get("failed"), result
 
 
@@ -119,12 +136,17 @@ def test_check_mode_runs_nothing():
     assert shell.performed == []
 
 
-@pytest.mark.parametrize("check, message", [
-    ({"type": "cmd"}, "invalid health check: cmd check 1: a cmd check needs argv"),
-    ({"type": "http"}, "invalid health check: an http check needs url, or host (with port, path, scheme)"),
-    ({"type": "http", "url": "http://x/", "json_query": "a[", "name": "q"},
-     "invalid health check: q: json_query 'a[' is not a JMESPath expression"),
-])
+@pytest.mark.parametrize(
+    "check, message",
+    [
+        ({"type": "cmd"}, "invalid health check: cmd check 1: a cmd check needs argv"),
+        ({"type": "http"}, "invalid health check: an http check needs url, or host (with port, path, scheme)"),
+        (
+            {"type": "http", "url": "http://x/", "json_query": "a[", "name": "q"},
+            "invalid health check: q: json_query 'a[' is not a JMESPath expression",
+        ),
+    ],
+)
 def test_a_bad_check_fails_before_anything_runs(check, message):
     shell = ActionShell()
     result = run_action("health_check", {"checks": [check]}, shell)

@@ -1,5 +1,6 @@
 """plugins/action/profile_build.py: every host's package set in one real nix eval and one nix build
 (hosts with the same packages share one set), on a small local flake whose packages Nix builds here."""
+
 import os
 
 import pytest
@@ -47,8 +48,9 @@ def flake(tmp_path):
 def test_same_packages_share_one_set_built_in_one_call(flake):
     jq, htop = flake + "#packages.x86_64-linux.jq", flake + "#packages.x86_64-linux.htop"
     nix = RecordingNix()
-    result = run_action("profile_build", {"packages_by_host": {"web": [jq, htop], "api": [htop, jq], "db": [jq]}},
-                        nix=nix)
+    result = run_action(
+        "profile_build", {"packages_by_host": {"web": [jq, htop], "api": [htop, jq], "db": [jq]}}, nix=nix
+    )
     assert not result.get("failed"), result
     assert nix.calls == ["eval", "build"] and result["nix_calls"] == ["eval", "build"]
     assert result["sets"] == 2
@@ -65,18 +67,22 @@ def test_same_packages_share_one_set_built_in_one_call(flake):
 @pytest.mark.host_tools
 def test_check_mode_evaluates_and_builds_nothing(flake):
     nix = RecordingNix()
-    result = run_action("profile_build", {"packages_by_host": {"web": [flake + "#packages.x86_64-linux.jq"]}},
-                        nix=nix, check_mode=True)
+    result = run_action(
+        "profile_build", {"packages_by_host": {"web": [flake + "#packages.x86_64-linux.jq"]}}, nix=nix, check_mode=True
+    )
     assert not result.get("failed"), result
     assert nix.calls == ["eval"] and result["nix_calls"] == ["eval"]
     assert result["paths"]["web"].startswith("/nix/store/")
 
 
-@pytest.mark.parametrize("packages, message", [
-    ({"web": []}, "web: the package list must be a non-empty list of FLAKEREF#ATTRIBUTE"),
-    ({"web": ["github:acme/x#jq"], "db": "github:acme/x#jq"}, "db: the package list must be a non-empty list"),
-    ({"web": ["jq"]}, "web: 'jq' is not FLAKEREF#ATTRIBUTE"),
-])
+@pytest.mark.parametrize(
+    "packages, message",
+    [
+        ({"web": []}, "web: the package list must be a non-empty list of FLAKEREF#ATTRIBUTE"),
+        ({"web": ["github:acme/x#jq"], "db": "github:acme/x#jq"}, "db: the package list must be a non-empty list"),
+        ({"web": ["jq"]}, "web: 'jq' is not FLAKEREF#ATTRIBUTE"),
+    ],
+)
 def test_a_bad_list_is_an_error_naming_the_host_and_runs_no_nix(packages, message):
     def no_nix(options):
         raise AssertionError("Nix was called")

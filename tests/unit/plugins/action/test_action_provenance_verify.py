@@ -1,5 +1,6 @@
 """plugins/action/provenance_verify.py: a host's signed statement checked against trusted keys (an
 untrusted key, a tampered statement, another system's digest, no current system)."""
+
 import base64
 import json
 
@@ -18,13 +19,23 @@ NAR_HEX = bytes(range(32)).hex()
 
 
 def statement(system=SYSTEM, digest=NAR_HEX):
-    return {"_type": pv.STATEMENT_TYPE, "predicateType": pv.PREDICATE_TYPE,
-            "subject": [{"name": system, "digest": {"sha256": digest}}],
-            "predicate": {"buildDefinition": {"externalParameters": {"flake": "git+file:///srv/fleet"},
-                                              "internalParameters": {"builder": "controller"}},
-                          "runDetails": {"byproducts": [{"name": "deployment", "annotations": {
-                              "controllerUser": "alice", "controllerHost": "ctl"}}],
-                              "metadata": {"finishedOn": "2026-01-01T00:00:00Z"}}}}
+    return {
+        "_type": pv.STATEMENT_TYPE,
+        "predicateType": pv.PREDICATE_TYPE,
+        "subject": [{"name": system, "digest": {"sha256": digest}}],
+        "predicate": {
+            "buildDefinition": {
+                "externalParameters": {"flake": "git+file:///srv/fleet"},
+                "internalParameters": {"builder": "controller"},
+            },
+            "runDetails": {
+                "byproducts": [
+                    {"name": "deployment", "annotations": {"controllerUser": "alice", "controllerHost": "ctl"}}
+                ],
+                "metadata": {"finishedOn": "2026-01-01T00:00:00Z"},
+            },
+        },
+    }
 
 
 def public_text(key):
@@ -77,8 +88,9 @@ def test_a_tampered_statement_no_longer_verifies(signer):
     changed = statement()
     changed["predicate"]["runDetails"]["byproducts"][0]["annotations"]["controllerUser"] = "mallory"
     envelope["payload"] = base64.b64encode(pv.payload(changed)).decode()
-    result = run_action("provenance_verify", {"keys": [public_text(signer)], "fail": True},
-                        host(envelope=json.dumps(envelope)))
+    result = run_action(
+        "provenance_verify", {"keys": [public_text(signer)], "fail": True}, host(envelope=json.dumps(envelope))
+    )
     assert result["failed"] is True and result["valid"] is False
     assert "no trusted key signed its statement" in result["problem"]
 
@@ -88,13 +100,18 @@ def test_a_statement_about_other_bytes_is_refused(signer):
     result = run_action("provenance_verify", {"keys": [public_text(signer)]}, shell)
     assert result["valid"] is False
     assert result["problem"] == "the statement's digest of %s is not the host's (its NAR hash is sha256 %s)" % (
-        SYSTEM, NAR_HEX)
+        SYSTEM,
+        NAR_HEX,
+    )
 
 
 def test_a_statement_about_another_system_is_refused(signer):
     other = "/nix/store/%s-nixos-system-web-1" % ("b" * 32)
-    result = run_action("provenance_verify", {"keys": [public_text(signer)]},
-                        host(envelope=envelope_text(signer, statement(system=other))))
+    result = run_action(
+        "provenance_verify",
+        {"keys": [public_text(signer)]},
+        host(envelope=envelope_text(signer, statement(system=other))),
+    )
     assert result["problem"] == "the statement is about another system, not %s" % SYSTEM
 
 
@@ -114,10 +131,13 @@ def test_garbage_instead_of_an_envelope(signer):
     assert result["problem"].startswith("its statement is not a DSSE envelope")
 
 
-@pytest.mark.parametrize("keys, message", [
-    ([], "keys: give at least one trusted public key"),
-    (["ssh-rsa AAAA"], "keys[0]: 'ssh-rsa AAAA' is not an Ed25519 public key"),
-])
+@pytest.mark.parametrize(
+    "keys, message",
+    [
+        ([], "keys: give at least one trusted public key"),
+        (["ssh-rsa AAAA"], "keys[0]: 'ssh-rsa AAAA' is not an Ed25519 public key"),
+    ],
+)
 def test_bad_keys_fail_naming_the_host_before_it_is_read(keys, message):
     shell = host()
     result = run_action("provenance_verify", {"keys": keys}, shell)

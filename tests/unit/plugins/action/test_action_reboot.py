@@ -1,4 +1,5 @@
 """plugins/action/reboot.py: the decision, check mode, the reboot and what the host booted."""
+
 import importlib
 
 import pytest
@@ -11,9 +12,10 @@ NEW = "/nix/store/%s-nixos-system-web-2" % ("b" * 32)
 
 
 def state(running, booted, running_kernel="/nix/store/k1-linux/bzImage", booted_kernel="/nix/store/k1-linux/bzImage"):
-    return said(stdout="profile\tsystem-2-link\ngeneration\tsystem-2-link\t%s\t1\nrunning\t%s\nbooted\t%s\n"
-                       "running_kernel\t%s\nbooted_kernel\t%s\nsystemd\tyes\n"
-                % (NEW, running, booted, running_kernel, booted_kernel))
+    return said(
+        stdout="profile\tsystem-2-link\ngeneration\tsystem-2-link\t%s\t1\nrunning\t%s\nbooted\t%s\n"
+        "running_kernel\t%s\nbooted_kernel\t%s\nsystemd\tyes\n" % (NEW, running, booted, running_kernel, booted_kernel)
+    )
 
 
 @pytest.fixture
@@ -40,20 +42,33 @@ def test_check_mode_says_it_would_reboot_and_does_not():
 
 
 def test_reboot_waits_for_a_new_boot_id_and_checks_what_booted(no_wait):
-    shell = ActionShell({"generations probe": [state(OLD, OLD), state(NEW, NEW)]},
-                        {"boot_id": [said(stdout="id-1\n"), said(rc=255), said(stdout="id-1\n"), said(stdout="id-2\n")],
-                         "systemctl reboot": said(stdout="rebooting\n")})
+    shell = ActionShell(
+        {"generations probe": [state(OLD, OLD), state(NEW, NEW)]},
+        {
+            "boot_id": [said(stdout="id-1\n"), said(rc=255), said(stdout="id-1\n"), said(stdout="id-2\n")],
+            "systemctl reboot": said(stdout="rebooting\n"),
+        },
+    )
     result = run_action("reboot", {"policy": "if-needed", "expected": NEW}, shell)
     assert not result.get("failed"), result
     assert result["reason"] == "the host booted %s and does not run %s" % (OLD, NEW)
     assert result["rebooted"] is True and result["changed"] is True and result["booted_system"] == NEW
-    assert shell.performed == [("generations probe", False), ("boot_id", False), ("systemctl reboot", True),
-                               ("boot_id", False), ("boot_id", False), ("boot_id", False), ("generations probe", False)]
+    assert shell.performed == [
+        ("generations probe", False),
+        ("boot_id", False),
+        ("systemctl reboot", True),
+        ("boot_id", False),
+        ("boot_id", False),
+        ("boot_id", False),
+        ("generations probe", False),
+    ]
 
 
 def test_a_host_that_booted_something_else_fails(no_wait):
-    shell = ActionShell({"generations probe": [state(OLD, OLD), state(OLD, OLD)]},
-                        {"boot_id": [said(stdout="id-1\n"), said(stdout="id-2\n")], "systemctl reboot": said()})
+    shell = ActionShell(
+        {"generations probe": [state(OLD, OLD), state(OLD, OLD)]},
+        {"boot_id": [said(stdout="id-1\n"), said(stdout="id-2\n")], "systemctl reboot": said()},
+    )
     result = run_action("reboot", {"policy": "always", "expected": NEW}, shell)
     # the profile points at NEW (the probe's generation 2), so "always" reboots; the host came back on OLD
     assert result["failed"] is True
@@ -61,8 +76,9 @@ def test_a_host_that_booted_something_else_fails(no_wait):
 
 
 def test_no_new_boot_id_before_the_timeout_fails(no_wait):
-    shell = ActionShell({"generations probe": state(NEW, NEW)},
-                        {"boot_id": said(stdout="id-1\n"), "systemctl reboot": said()})
+    shell = ActionShell(
+        {"generations probe": state(NEW, NEW)}, {"boot_id": said(stdout="id-1\n"), "systemctl reboot": said()}
+    )
     result = run_action("reboot", {"policy": "always", "timeout": 0}, shell)
     assert result["failed"] is True
     assert "did not come back with a new boot id within 0s of the reboot" in result["msg"]

@@ -1,6 +1,7 @@
 """plugins/action/sbom.py: a CycloneDX SBOM of a system's closure, read by the real ``nix path-info``
 from this machine's store (a small system with two dependencies built here), written on the
 controller once; the running system when no path is given."""
+
 import json
 import subprocess
 
@@ -21,24 +22,33 @@ in pkg "nixos-system-sbom-web-24.05" [ curl ]"""
 
 @pytest.fixture(scope="module")
 def system():
-    built = subprocess.run(["nix", "build", "--no-link", "--json", "--impure", "--expr", EXPR], check=True,
-                           stdout=subprocess.PIPE, stderr=subprocess.DEVNULL).stdout
+    built = subprocess.run(
+        ["nix", "build", "--no-link", "--json", "--impure", "--expr", EXPR],
+        check=True,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+    ).stdout
     return json.loads(built)[0]["outputs"]["out"]
 
 
 def test_written_once_with_every_component(system, tmp_path):
     dest = tmp_path / "sbom" / "web.cdx.json"
-    result = run_action("sbom", {"path": system, "dest": str(dest), "flake": "git+file:///srv/fleet?rev=%s" % ("c" * 40)})
+    result = run_action(
+        "sbom", {"path": system, "dest": str(dest), "flake": "git+file:///srv/fleet?rev=%s" % ("c" * 40)}
+    )
     assert not result.get("failed"), result
     assert result["changed"] is True and result["read_from"] == "controller" and result["components"] == 3
     bom = json.loads(dest.read_text())
     assert bom["bomFormat"] == "CycloneDX" and bom["metadata"]["component"]["bom-ref"] == system
     names = sorted((c["name"], c["version"]) for c in bom["components"])
     assert names == [("curl", "8.9.0"), ("zlib", "1.3.1")]
-    deps = {d["ref"].rsplit("-", 2)[-2]: [r.rsplit("-", 2)[-2] for r in d.get("dependsOn", [])]
-            for d in bom["dependencies"]}
+    deps = {
+        d["ref"].rsplit("-", 2)[-2]: [r.rsplit("-", 2)[-2] for r in d.get("dependsOn", [])] for d in bom["dependencies"]
+    }
     assert deps["web"] == ["curl"] and deps["curl"] == ["zlib"]
-    again = run_action("sbom", {"path": system, "dest": str(dest), "flake": "git+file:///srv/fleet?rev=%s" % ("c" * 40)})
+    again = run_action(
+        "sbom", {"path": system, "dest": str(dest), "flake": "git+file:///srv/fleet?rev=%s" % ("c" * 40)}
+    )
     assert again["changed"] is False
 
 

@@ -1,6 +1,7 @@
 """plugins/action/sops_age_key.py: placing a host's age identity. A missing owner or group, a
 different key without force and bad input are errors that name the host and change nothing; check
 mode writes nothing; the key never appears in the result, its diff or a command line."""
+
 import json
 import subprocess
 
@@ -113,12 +114,15 @@ def test_a_readable_key_is_refused_without_force_and_fixed_with_it():
     assert shell.texts[0] == "chown root:root %s && chmod 0600 %s" % (PATH, PATH)
 
 
-@pytest.mark.parametrize("args, message", [
-    ({}, "give exactly one of content"),
-    ({"content": KEY, "src": "key.txt"}, "give exactly one of content"),
-    ({"content": "not a key"}, "invalid age key, nothing was changed"),
-    ({"content": KEY, "mode": "rw"}, "mode"),
-])
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        ({}, "give exactly one of content"),
+        ({"content": KEY, "src": "key.txt"}, "give exactly one of content"),
+        ({"content": "not a key"}, "invalid age key, nothing was changed"),
+        ({"content": KEY, "mode": "rw"}, "mode"),
+    ],
+)
 def test_bad_input_fails_before_the_host_is_reached(args, message):
     shell = ActionShell()
     result = run_action("sops_age_key", args, shell)

@@ -1,19 +1,20 @@
 """module_utils/account_name.py: user and group names as useradd/groupadd accept them (letter or
 underscore first; letters, digits, '_', '.', '-'; at most 32; a trailing '$' for machine accounts),
 numeric ids only when asked."""
+
 import pytest
 
 from ansible_collections.nixfleet.nixos.plugins.module_utils.account_name import is_account_name
 
 
-@pytest.mark.parametrize("name", ["root", "_apt", "nixbld1", "systemd-network", "first.last", "HOST01$", "a" * 32,
-                                  "_"])
+@pytest.mark.parametrize("name", ["root", "_apt", "nixbld1", "systemd-network", "first.last", "HOST01$", "a" * 32, "_"])
 def test_valid_names(name):
     assert is_account_name(name) and is_account_name(name, numeric_ok=True)
 
 
-@pytest.mark.parametrize("name", ["", "a" * 33, "1abc", "-rf", ".hidden", "a b", "a;b", "a/b", "$", "a$b", "ü",
-                                  "$(id)", "0"])
+@pytest.mark.parametrize(
+    "name", ["", "a" * 33, "1abc", "-rf", ".hidden", "a b", "a;b", "a/b", "$", "a$b", "ü", "$(id)", "0"]
+)
 def test_invalid_names(name):
     assert not is_account_name(name)
 

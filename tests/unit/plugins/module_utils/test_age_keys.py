@@ -3,6 +3,7 @@
 No expected value here comes from our own code: curve and Bech32 vectors are the RFCs' and
 BIP 173's; everything else is checked against what ``age-keygen``, ``age`` and ``ssh-keygen`` do.
 """
+
 import subprocess
 from pathlib import Path
 
@@ -10,7 +11,11 @@ import pytest
 
 from ansible_collections.nixfleet.nixos.plugins.module_utils import age_file, age_keys, bech32
 from ansible_collections.nixfleet.nixos.plugins.module_utils.curve25519 import (
-    CurveError, ed25519_to_x25519_public, x25519_public, x25519_shared)
+    CurveError,
+    ed25519_to_x25519_public,
+    x25519_public,
+    x25519_shared,
+)
 
 
 def run(*argv, stdin=None):
@@ -31,7 +36,9 @@ def test_x25519_rfc7748_vectors():
     assert (x25519_public(alice) or b"").hex() == "8520f0098930a754748b7ddcb43ef75a0dbf3a0d26381af4eba4a98eaa9b4e6a"
     # Section 6.1: Alice's secret with Bob's public key gives their shared secret.
     bob = bytes.fromhex("de9edb7d7b7dc1b4d35b61c2ece435373f8343c85b78674dadfc7e146f882b4f")
-    assert (x25519_shared(alice, bob) or b"").hex() == "4a5d9d5ba4ce2de1728e3bf480350f25e07e21c947d19e3376f09b3c1e161742"
+    assert (
+        x25519_shared(alice, bob) or b""
+    ).hex() == "4a5d9d5ba4ce2de1728e3bf480350f25e07e21c947d19e3376f09b3c1e161742"
     # u = 0 is a point of small order: the all-zero result age must reject.
     assert x25519_shared(alice, bytes(32)) is None
     with pytest.raises(CurveError, match="32 bytes"):
@@ -39,8 +46,12 @@ def test_x25519_rfc7748_vectors():
 
 
 def test_bech32_bip173_vectors():
-    for valid in ("A12UEL5L", "a12uel5l", "abcdef1qpzry9x8gf2tvdw0s3jn54khce6mua7lmqqqxw",
-                  "split1checkupstagehandshakeupstreamerranterredcaperred2y9e3w"):
+    for valid in (
+        "A12UEL5L",
+        "a12uel5l",
+        "abcdef1qpzry9x8gf2tvdw0s3jn54khce6mua7lmqqqxw",
+        "split1checkupstagehandshakeupstreamerranterredcaperred2y9e3w",
+    ):
         hrp, data = bech32.decode(valid)
         assert bech32.encode(hrp, data) == valid.lower()
     for invalid in ("A1G7SGD8", "a12UEL5L", "10a06t8", "1qzzfhee", "x1b4n0q5v", "li1dgmt3"):

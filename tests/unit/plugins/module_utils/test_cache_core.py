@@ -1,5 +1,6 @@
 """Signing keys against nix-store's own, the nginx configuration against the real nginx, the
 nix-daemon probe and restart commands against the real /bin/sh."""
+
 import subprocess
 import sys
 
@@ -14,8 +15,9 @@ from ansible_collections.nixfleet.nixos.plugins.module_utils import target_file 
 
 @pytest.mark.host_tools
 def test_public_key_matches_nix_store(tmp_path):
-    subprocess.run(["nix-store", "--generate-binary-cache-key", "unit-1", str(tmp_path / "sec"),
-                    str(tmp_path / "pub")], check=True)
+    subprocess.run(
+        ["nix-store", "--generate-binary-cache-key", "unit-1", str(tmp_path / "sec"), str(tmp_path / "pub")], check=True
+    )
     secret = (tmp_path / "sec").read_text()
     assert ck.public_of_secret(secret) == (tmp_path / "pub").read_text().strip()
     nc.validate_public_key(ck.public_of_secret(secret))  # what nix_conf accepts for trusted-public-keys
@@ -30,35 +32,50 @@ def test_public_key_matches_nix_store(tmp_path):
 
 @pytest.mark.host_tools
 def test_nginx_accepts_the_configuration(tmp_path):
-    server = bc.CacheServer(path=str(tmp_path / "cache"), state_dir=str(tmp_path / "state"),
-                            config=str(tmp_path / "nginx.conf"), address="127.0.0.1", port=18081,
-                            user="nobody", group="nogroup", upload_allow=["127.0.0.0/8", "::1/128"])
+    server = bc.CacheServer(
+        path=str(tmp_path / "cache"),
+        state_dir=str(tmp_path / "state"),
+        config=str(tmp_path / "nginx.conf"),
+        address="127.0.0.1",
+        port=18081,
+        user="nobody",
+        group="nogroup",
+        upload_allow=["127.0.0.0/8", "::1/128"],
+    )
     server.validate()
     proc = subprocess.run(["/bin/sh", "-c", bc.prepare_command(server).text], check=False)
     assert proc.returncode == 0
     (tmp_path / "nginx.conf").write_text(server.nginx_config())
-    test = subprocess.run(["/bin/sh", "-c", bc.test_config_command(server, str(tmp_path / "nginx.conf")).text],
-                          stdout=subprocess.PIPE, stderr=subprocess.STDOUT, universal_newlines=True, check=False)
+    test = subprocess.run(
+        ["/bin/sh", "-c", bc.test_config_command(server, str(tmp_path / "nginx.conf")).text],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        universal_newlines=True,
+        check=False,
+    )
     assert test.returncode == 0, test.stdout
     assert "allow ::1/128;" in server.nginx_config() and server.url == "http://127.0.0.1:18081"
     assert server.cache_info() == "StoreDir: /nix/store\nWantMassQuery: 1\nPriority: 40\n"
 
 
-@pytest.mark.parametrize("change,message", [
-    ({"upload_allow": ["10.0.0.0/33"]}, "10.0.0.0/33"),
-    ({"address": "cache.example.org"}, "does not appear to be an IPv4 or IPv6 address"),
-    ({"port": 0}, "out of range"),
-    ({"path": "relative/cache"}, "absolute path"),
-    ({"path": "/srv/cache; evil"}, "without spaces or nginx syntax"),
-    ({"user": "www-data; daemon on"}, "is not a user or group name"),
-    ({"group": "x\nload_module /tmp/evil.so"}, "is not a user or group name"),
-    ({"user": "$(id)"}, "is not a user or group name"),
-    ({"user": "www-data\n"}, "is not a user or group name"),  # a pattern's $ matches before a final newline
-    ({"nginx": "/usr/sbin/nginx -g 'daemon off;'"}, "must be a command name or an absolute path"),
-    ({"nginx": "nginx\nExecStartPre=/bin/rm -rf /"}, "must be a command name or an absolute path"),
-    ({"nginx": "../bin/nginx"}, "must be a command name or an absolute path"),
-    ({"nginx": "%h/nginx"}, "must be a command name or an absolute path"),
-])
+@pytest.mark.parametrize(
+    "change,message",
+    [
+        ({"upload_allow": ["10.0.0.0/33"]}, "10.0.0.0/33"),
+        ({"address": "cache.example.org"}, "does not appear to be an IPv4 or IPv6 address"),
+        ({"port": 0}, "out of range"),
+        ({"path": "relative/cache"}, "absolute path"),
+        ({"path": "/srv/cache; evil"}, "without spaces or nginx syntax"),
+        ({"user": "www-data; daemon on"}, "is not a user or group name"),
+        ({"group": "x\nload_module /tmp/evil.so"}, "is not a user or group name"),
+        ({"user": "$(id)"}, "is not a user or group name"),
+        ({"user": "www-data\n"}, "is not a user or group name"),  # a pattern's $ matches before a final newline
+        ({"nginx": "/usr/sbin/nginx -g 'daemon off;'"}, "must be a command name or an absolute path"),
+        ({"nginx": "nginx\nExecStartPre=/bin/rm -rf /"}, "must be a command name or an absolute path"),
+        ({"nginx": "../bin/nginx"}, "must be a command name or an absolute path"),
+        ({"nginx": "%h/nginx"}, "must be a command name or an absolute path"),
+    ],
+)
 def test_invalid_cache_settings(change, message):
     """Each is refused before anything is written: nginx.conf's ``user`` line and the unit's
     ``ExecStart=`` take these values as they are."""
@@ -83,25 +100,30 @@ def test_systemd_paths_are_well_formed():
     assert "ExecStart=nginx -c /etc/nixfleet/binary-cache-nginx.conf" in unit
     assert bc.start_command(server, "systemd", reload=True).text == (
         "systemctl daemon-reload && systemctl enable --now nixfleet-binary-cache && "
-        "systemctl reload-or-restart nixfleet-binary-cache")
+        "systemctl reload-or-restart nixfleet-binary-cache"
+    )
 
 
 def sh(command):
-    return subprocess.run(["/bin/sh", "-c", command], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                          universal_newlines=True, check=False)
+    return subprocess.run(
+        ["/bin/sh", "-c", command], stdout=subprocess.PIPE, stderr=subprocess.PIPE, universal_newlines=True, check=False
+    )
 
 
 def test_daemon_probe_on_this_machine():
     status = nd.parse_status(sh(nd.STATUS_COMMAND.text).stdout)
     assert status.kind in ("none", "process")  # this machine runs no systemd
-    for command in (nd.restart_command(nd.DaemonStatus("process", 999999)).text,
-                    nd.restart_command(nd.DaemonStatus("systemd", 999999, "nix-daemon.service")).text):
+    for command in (
+        nd.restart_command(nd.DaemonStatus("process", 999999)).text,
+        nd.restart_command(nd.DaemonStatus("systemd", 999999, "nix-daemon.service")).text,
+    ):
         assert subprocess.run(["/bin/sh", "-n", "-c", command], check=False).returncode == 0
     for nothing in (nd.DaemonStatus("none"), nd.DaemonStatus("systemd", 1, "x; reboot")):
         with pytest.raises(ValueError):
             nd.restart_command(nothing)
     assert nd.parse_status("nixfleet-nix-daemon systemd 7 nix-daemon.service\n") == nd.DaemonStatus(
-        "systemd", 7, "nix-daemon.service")
+        "systemd", 7, "nix-daemon.service"
+    )
     with pytest.raises(ValueError, match="unit"):
         nd.parse_status("nixfleet-nix-daemon systemd 7 $(reboot).service\n")
 
@@ -156,9 +178,14 @@ def stand_ins(tmp_path):
 
 def in_own_pid_namespace(script):
     """``script`` run by sh as PID 1's child of a PID namespace of its own (its /proc shows only its processes)."""
-    return subprocess.run(["unshare", "--pid", "--fork", "--mount-proc", "/bin/sh", "-c", script],
-                          stdout=subprocess.PIPE, stderr=subprocess.PIPE, universal_newlines=True, timeout=60,
-                          check=False)
+    return subprocess.run(
+        ["unshare", "--pid", "--fork", "--mount-proc", "/bin/sh", "-c", script],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        universal_newlines=True,
+        timeout=60,
+        check=False,
+    )
 
 
 @pytest.mark.host_tools
@@ -172,9 +199,10 @@ def test_a_restart_waits_for_the_new_daemons_socket_and_an_unreaped_old_one_coun
     proc = in_own_pid_namespace(
         env + "sh -c 'nix-daemon & echo $! > %(dir)s/old.pid; exec sleep 60' & "
         "until [ -S %(sock)s ]; do sleep 0.1; done; old=$(cat %(dir)s/old.pid); sh %(dir)s/status.sh; "
-        "sh -c \"$(sed \"s/%(pid)d/$old/g\" %(dir)s/restart.sh)\" || exit 1; echo \"old $old\"; "
+        'sh -c "$(sed "s/%(pid)d/$old/g" %(dir)s/restart.sh)" || exit 1; echo "old $old"; '
         "[ \"$(cut -d' ' -f3 /proc/$old/stat)\" = Z ] && echo old-is-a-zombie"
-        % {"dir": tmp_path, "sock": socket_path, "pid": PLACEHOLDER_PID})
+        % {"dir": tmp_path, "sock": socket_path, "pid": PLACEHOLDER_PID}
+    )
     assert proc.returncode == 0, proc.stderr
     lines = proc.stdout.splitlines()
     found, new = nd.parse_status(lines[0]), nd.parse_status("\n".join(lines[1:]))
@@ -196,21 +224,24 @@ def test_only_a_daemon_that_listens_on_this_stores_socket_is_the_daemon(tmp_path
     proc = in_own_pid_namespace(
         env + "status() { sh %(dir)s/status.sh; }; "
         # a nix-daemon that serves nothing (as a worker or a client): none
-        "NIXFLEET_TEST_SOCKET=%(dir)s/elsewhere nix-daemon & w=$!; sleep 1; echo \"worker: $(status)\"; "
+        'NIXFLEET_TEST_SOCKET=%(dir)s/elsewhere nix-daemon & w=$!; sleep 1; echo "worker: $(status)"; '
         # the same socket path, in another mount namespace (a tmpfs of its own over the directory): none
         "unshare --mount --propagation private sh -c 'mount -t tmpfs other %(dir)s/sock && exec nix-daemon' & o=$!; "
-        "sleep 1; echo \"other: $(status)\"; "
-        "sh -c \"$(sed \"s/%(pid)d/$o/g\" %(dir)s/restart.sh)\" 2>&1 | tail -n 1; "
+        'sleep 1; echo "other: $(status)"; '
+        'sh -c "$(sed "s/%(pid)d/$o/g" %(dir)s/restart.sh)" 2>&1 | tail -n 1; '
         "kill -0 $o && kill -0 $w && echo both-alive; "
         # ours
-        "nix-daemon & m=$!; until [ -S %(sock)s ]; do sleep 0.1; done; echo \"mine: $m $(status)\"; "
-        "kill $w $o $m"
-        % {"dir": tmp_path, "sock": socket_path, "pid": PLACEHOLDER_PID})
+        'nix-daemon & m=$!; until [ -S %(sock)s ]; do sleep 0.1; done; echo "mine: $m $(status)"; '
+        "kill $w $o $m" % {"dir": tmp_path, "sock": socket_path, "pid": PLACEHOLDER_PID}
+    )
     assert proc.returncode == 0, proc.stderr
     said = dict(line.split(": ", 1) for line in proc.stdout.splitlines() if ": " in line)
     assert said["worker"] == "nixfleet-nix-daemon none" and said["other"] == "nixfleet-nix-daemon none", said
-    assert [line for line in proc.stdout.splitlines()
-            if line.endswith("is no longer the daemon of this store; nothing was restarted")], proc.stdout
+    assert [
+        line
+        for line in proc.stdout.splitlines()
+        if line.endswith("is no longer the daemon of this store; nothing was restarted")
+    ], proc.stdout
     assert "both-alive" in proc.stdout.splitlines()
     mine, status = said["mine"].split(" ", 1)
     assert nd.parse_status(status) == nd.DaemonStatus("process", int(mine))

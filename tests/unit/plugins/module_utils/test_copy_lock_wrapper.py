@@ -2,6 +2,7 @@
 way sshd runs it on a target: ``$SHELL -c "<remote-program> --stdio"``. The Nix program it starts
 is a stand-in that prints its arguments and whether the lock is held; the real thing is proven on
 the fleet (tests/integration/test_copy_lock.py)."""
+
 import fcntl
 import os
 import shlex
@@ -29,20 +30,29 @@ def target(tmp_path):
         (bin_dir / name).write_text(STAND_IN)
         (bin_dir / name).chmod(0o755)
     lock = tmp_path / "var" / "nix" / "nixfleet-copy.lock"
-    env = dict(os.environ, PATH="%s:%s" % (bin_dir, os.environ["PATH"]), LOCK=str(lock),
-               SSH_CLIENT="10.1.2.3 50022 22")
+    env = dict(os.environ, PATH="%s:%s" % (bin_dir, os.environ["PATH"]), LOCK=str(lock), SSH_CLIENT="10.1.2.3 50022 22")
     return lock, env
 
 
 def run_remote(program, args, env):
-    return subprocess.run(["sh", "-c", "%s %s" % (program, args)], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                          universal_newlines=True, env=env, timeout=30, check=False)
+    return subprocess.run(
+        ["sh", "-c", "%s %s" % (program, args)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        universal_newlines=True,
+        env=env,
+        timeout=30,
+        check=False,
+    )
 
 
-@pytest.mark.parametrize("scheme,args,started", [
-    ("ssh-ng", "--stdio", "nix-daemon --stdio"),
-    ("ssh", "--serve --write", "nix-store --serve --write"),
-])
+@pytest.mark.parametrize(
+    "scheme,args,started",
+    [
+        ("ssh-ng", "--stdio", "nix-daemon --stdio"),
+        ("ssh", "--serve --write", "nix-store --serve --write"),
+    ],
+)
 def test_nix_runs_behind_the_lock_and_the_lock_says_who(target, scheme, args, started):
     lock, env = target
     done = run_remote(copy_lock.remote_program(scheme, wait=5, lock_file=str(lock)), args, env)
@@ -62,15 +72,19 @@ def test_a_held_lock_fails_after_the_wait_naming_the_holder(target):
     assert done.returncode == copy_lock.RC_LOCKED
     assert done.stdout == ""  # Nix never started: nothing was copied
     assert copy_lock.locked_message("error: x\n" + done.stderr) == (
-        "another copy to this host held %s for 1 s: a copy from 10.9.9.9 since 2026-11-22T10:00:00Z" % lock)
+        "another copy to this host held %s for 1 s: a copy from 10.9.9.9 since 2026-11-22T10:00:00Z" % lock
+    )
 
 
 def test_a_user_who_may_not_create_the_lock_copies_without_it(target, tmp_path):
     _lock, env = target
     (tmp_path / "not-a-dir").write_text("")
     unusable = tmp_path / "not-a-dir" / "nixfleet-copy.lock"
-    done = run_remote(copy_lock.remote_program("ssh-ng", wait=1, lock_file=str(unusable)), "--stdio",
-                      dict(env, LOCK=str(tmp_path / "other.lock")))
+    done = run_remote(
+        copy_lock.remote_program("ssh-ng", wait=1, lock_file=str(unusable)),
+        "--stdio",
+        dict(env, LOCK=str(tmp_path / "other.lock")),
+    )
     assert (done.returncode, done.stderr) == (0, "")
     assert done.stdout.splitlines() == ["nix-daemon --stdio"]
 
@@ -104,17 +118,23 @@ def test_stale_copies_of_the_user_are_ended_and_live_ones_kept(target, tmp_path)
     nap = "import time; time.sleep(120)"
     # Stale: started by a shell that is gone, as a cut ssh session leaves its proxy.
     orphan_pid = tmp_path / "orphan.pid"
-    subprocess.run(["sh", "-c", '"$0" -c "$1" --stdio </dev/null >/dev/null 2>&1 & echo $! > "$2"', daemon, nap,
-                    str(orphan_pid)], check=True, env=on_path)
+    subprocess.run(
+        ["sh", "-c", '"$0" -c "$1" --stdio </dev/null >/dev/null 2>&1 & echo $! > "$2"', daemon, nap, str(orphan_pid)],
+        check=True,
+        env=on_path,
+    )
     orphan = int(orphan_pid.read_text())
     # Live: under an sshd-session; and a sleeper that is no copy at all.
-    live = subprocess.Popen([sshd, "-c", "import subprocess, sys; subprocess.run(sys.argv[1:])",
-                             daemon, "-c", nap, "--stdio"], env=on_path)
+    live = subprocess.Popen(
+        [sshd, "-c", "import subprocess, sys; subprocess.run(sys.argv[1:])", daemon, "-c", nap, "--stdio"], env=on_path
+    )
     other = subprocess.Popen([daemon, "-c", nap, "--daemon"], env=on_path)
     try:
         deadline = time.monotonic() + 10
-        while not [c for c in os.listdir("/proc") if c.isdigit() and _parent(int(c)) == live.pid] and \
-                time.monotonic() < deadline:
+        while (
+            not [c for c in os.listdir("/proc") if c.isdigit() and _parent(int(c)) == live.pid]
+            and time.monotonic() < deadline
+        ):
             time.sleep(0.05)
         done = run_remote(copy_lock.remote_program("ssh-ng", wait=5, lock_file=str(lock)), "--stdio", env)
         assert (done.returncode, done.stderr) == (0, "")
@@ -190,8 +210,10 @@ def test_a_push_that_waits_says_so_every_heartbeat(target):
     assert done.returncode == copy_lock.RC_LOCKED and took >= 3, (done, took)
     assert done.stderr.splitlines() == [
         "nixfleet: waiting for the copy lock %s: a copy from 10.9.9.9 since then" % lock,
-        "nixfleet: still waiting for the copy lock (1 s)", "nixfleet: still waiting for the copy lock (2 s)",
-        "nixfleet: another copy to this host held %s for 3 s: a copy from 10.9.9.9 since then" % lock]
+        "nixfleet: still waiting for the copy lock (1 s)",
+        "nixfleet: still waiting for the copy lock (2 s)",
+        "nixfleet: another copy to this host held %s for 3 s: a copy from 10.9.9.9 since then" % lock,
+    ]
     assert [copy_lock.heartbeat_for(s) for s in (0, 2, 9, 300)] == [30, 1, 3, 30]
     with pytest.raises(ValueError):
         copy_lock.wrapper_script(heartbeat=0)
@@ -207,9 +229,22 @@ def test_a_stale_copy_of_another_store_is_not_ours_to_end(target, tmp_path):
     sleeper(fakes, "nix-daemon")
     on_path = dict(os.environ, PATH="%s:%s" % (fakes, os.environ["PATH"]))
     pid_file = tmp_path / "other.pid"
-    subprocess.run(["unshare", "--mount", "--propagation", "private", "sh", "-c",
-                    'mount -t tmpfs other /nix/store && { "$0" -c "$1" --stdio </dev/null >/dev/null 2>&1 & echo $! > "$2"; }',
-                    "nix-daemon", "import time; time.sleep(120)", str(pid_file)], check=True, env=on_path)
+    subprocess.run(
+        [
+            "unshare",
+            "--mount",
+            "--propagation",
+            "private",
+            "sh",
+            "-c",
+            'mount -t tmpfs other /nix/store && { "$0" -c "$1" --stdio </dev/null >/dev/null 2>&1 & echo $! > "$2"; }',
+            "nix-daemon",
+            "import time; time.sleep(120)",
+            str(pid_file),
+        ],
+        check=True,
+        env=on_path,
+    )
     other = int(pid_file.read_text())
     try:
         assert _state(other) not in ("", "Z")
@@ -240,8 +275,12 @@ def test_a_stalled_copy_s_own_program_and_only_it_is_ended_by_its_token(target, 
         deadline = time.monotonic() + 10
         while time.monotonic() < deadline and any(_comm(c.pid) != "nix-daemon" for c in copies.values()):
             time.sleep(0.05)
-        ended = subprocess.run(["sh", "-c", copy_lock.end_copy_command("0123abcd" * 4).text], stdout=subprocess.PIPE,
-                               universal_newlines=True, check=True).stdout.split()
+        ended = subprocess.run(
+            ["sh", "-c", copy_lock.end_copy_command("0123abcd" * 4).text],
+            stdout=subprocess.PIPE,
+            universal_newlines=True,
+            check=True,
+        ).stdout.split()
         assert ended == [str(copies["0123abcd" * 4].pid)]
         assert copies["0123abcd" * 4].wait(timeout=10) == -9
         assert copies["feedbeef" * 4].poll() is None and copies[""].poll() is None

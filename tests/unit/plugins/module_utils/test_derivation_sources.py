@@ -1,6 +1,7 @@
 """Sources from derivations (module_utils.derivation_sources), on what Nix 2.8, 2.26 and 2.34 really
 print for ``nix derivation show --recursive`` (tests/unit/nix_outputs/*/derivation-show.json, made by
 record-derivation-show.sh there), and the SBOM components they give."""
+
 import hashlib
 from typing import Any, Dict, Optional
 from pathlib import Path
@@ -41,32 +42,40 @@ def test_the_sbom_lists_them_as_source_distributions(version):
     top_path = "/nix/store/%s-top-1" % ("x" * 32)
     infos: Dict[str, Optional[Dict[str, Any]]] = {
         libfoo: {"narHash": "sha256-" + "A" * 43 + "=", "references": [], "deriver": libfoo_drv},
-        top_path: {"narHash": "sha256-" + "B" * 43 + "=", "references": [libfoo], "deriver": top}}
+        top_path: {"narHash": "sha256-" + "B" * 43 + "=", "references": [libfoo], "deriver": top},
+    }
     sources = ds.sources_by_path(infos, derivations)
     assert list(sources) == [libfoo]
     component = sb.component(libfoo, infos[libfoo] or {}, sources=sources[libfoo])
     assert component["externalReferences"] == [
-        {"type": "source-distribution", "url": u, "hashes": [{"alg": "SHA-256", "content": FETCHED}]} for u in URLS]
+        {"type": "source-distribution", "url": u, "hashes": [{"alg": "SHA-256", "content": FETCHED}]} for u in URLS
+    ]
 
 
 def test_a_url_of_fetchgit_and_hashes_in_other_spellings():
     env = {"url": "https://git.example.org/r.git", "outputHash": "sha256-" + "A" * 43 + "=", "outputHashAlgo": "sha256"}
-    derivations = {"/nix/store/a.drv": ds.Derivation(("/nix/store/s.drv",), {}, None),
-                   "/nix/store/s.drv": ds.Derivation((), env, None)}
+    derivations = {
+        "/nix/store/a.drv": ds.Derivation(("/nix/store/s.drv",), {}, None),
+        "/nix/store/s.drv": ds.Derivation((), env, None),
+    }
     (source,) = ds.sources_of("/nix/store/a.drv", derivations)
     assert source.urls == ("https://git.example.org/r.git",) and source.sha256 == "00" * 32
-    md5 = ds.Derivation((), {"urls": "ftp://x/y", "outputHash": "d41d8cd98f00b204e9800998ecf8427e",
-                             "outputHashAlgo": "md5"}, None)
+    md5 = ds.Derivation(
+        (), {"urls": "ftp://x/y", "outputHash": "d41d8cd98f00b204e9800998ecf8427e", "outputHashAlgo": "md5"}, None
+    )
     assert ds.sources_of("/nix/store/a.drv", dict(derivations, **{"/nix/store/s.drv": md5})) == [
-        ds.Source(urls=("ftp://x/y",), sha256=None)]
+        ds.Source(urls=("ftp://x/y",), sha256=None)
+    ]
 
 
 def test_inputs_that_are_not_fetched_or_name_no_url_are_not_sources():
     built = ds.Derivation((), {"urls": "https://x/y"}, None)  # not fixed-output: built, not fetched
     nameless = ds.Derivation((), {"outputHash": "sha256-" + "A" * 43 + "="}, None)
-    derivations = {"/nix/store/a.drv": ds.Derivation(("/nix/store/b.drv", "/nix/store/c.drv", "/nix/store/gone.drv"),
-                                                     {}, None),
-                   "/nix/store/b.drv": built, "/nix/store/c.drv": nameless}
+    derivations = {
+        "/nix/store/a.drv": ds.Derivation(("/nix/store/b.drv", "/nix/store/c.drv", "/nix/store/gone.drv"), {}, None),
+        "/nix/store/b.drv": built,
+        "/nix/store/c.drv": nameless,
+    }
     assert ds.sources_of("/nix/store/a.drv", derivations) == []
 
 

@@ -34,8 +34,12 @@ def test_str_without_details():
 
 
 def test_error_line_on_stdout_is_used_when_stderr_has_none():
-    err = NixError("activation failed", rc=1, stdout="starting\nerror: unit foo failed\n",
-                   stderr="Shared connection to 127.0.0.1 closed.\n")
+    err = NixError(
+        "activation failed",
+        rc=1,
+        stdout="starting\nerror: unit foo failed\n",
+        stderr="Shared connection to 127.0.0.1 closed.\n",
+    )
     assert str(err) == "activation failed (exit code 1): error: unit foo failed"
 
 
@@ -46,16 +50,23 @@ def test_ssh_noise_is_dropped():
 def test_over_a_terminal_the_message_comes_from_stdout():
     # Ansible's become allocates a tty: a shell command's stderr arrives in its stdout, and stderr
     # holds only ssh's own words.
-    err = NixError("restarting nix-daemon failed", rc=1, stdout="the old nix-daemon (pid 20) did not stop\r\n",
-                   stderr="Shared connection to 127.0.90.11 closed.\r\n")
+    err = NixError(
+        "restarting nix-daemon failed",
+        rc=1,
+        stdout="the old nix-daemon (pid 20) did not stop\r\n",
+        stderr="Shared connection to 127.0.90.11 closed.\r\n",
+    )
     assert str(err) == "restarting nix-daemon failed (exit code 1): the old nix-daemon (pid 20) did not stop"
     # A real stderr still wins over stdout's progress lines.
-    assert str(NixError("x failed", stdout="copying 3 paths\n", stderr="permission denied\n")) == \
-        "x failed: permission denied"
+    assert (
+        str(NixError("x failed", stdout="copying 3 paths\n", stderr="permission denied\n"))
+        == "x failed: permission denied"
+    )
 
 
 def test_rolled_back_and_unreachable_are_result_fields_only_when_true():
     from ansible_collections.nixfleet.nixos.plugins.plugin_utils.activation import ActivationFailed
+
     assert "rolled_back" not in NixError("x").to_result() and "unreachable" not in NixError("x").to_result()
     assert NixError("x", unreachable=True).to_result()["unreachable"] is True
     failed = ActivationFailed("activation failed", rc=1, host="web-01")

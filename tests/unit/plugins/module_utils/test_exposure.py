@@ -2,6 +2,7 @@
 --query --graph`` output (tests/unit/nix_outputs/*/graph.txt, recorded by record-graph.sh), the
 chains that pull a package in, the scan's parsing, the report; the scan command run by a real shell
 against a fake ``nix-store`` that records its arguments."""
+
 import os
 import stat
 import subprocess
@@ -73,32 +74,41 @@ def test_chains_are_the_same_whatever_order_the_edges_came_in():
 
 
 def test_graphs_from_path_info_and_from_an_sbom_agree():
-    infos = {"/nix/store/%s-top" % ("a" * 32): {"references": ["/nix/store/%s-lib-1" % ("b" * 32)]},
-             "/nix/store/%s-lib-1" % ("b" * 32): {"references": ["/nix/store/%s-lib-1" % ("b" * 32)]}}
+    infos = {
+        "/nix/store/%s-top" % ("a" * 32): {"references": ["/nix/store/%s-lib-1" % ("b" * 32)]},
+        "/nix/store/%s-lib-1" % ("b" * 32): {"references": ["/nix/store/%s-lib-1" % ("b" * 32)]},
+    }
     from_info = cg.from_path_info(infos)
-    bom = {"metadata": {"component": {"bom-ref": "/nix/store/%s-top" % ("a" * 32)}},
-           "components": [{"bom-ref": "/nix/store/%s-lib-1" % ("b" * 32)}],
-           "dependencies": [{"ref": p, "dependsOn": [r for r in i["references"] if r != p]} for p, i in infos.items()]}
+    bom = {
+        "metadata": {"component": {"bom-ref": "/nix/store/%s-top" % ("a" * 32)}},
+        "components": [{"bom-ref": "/nix/store/%s-lib-1" % ("b" * 32)}],
+        "dependencies": [{"ref": p, "dependsOn": [r for r in i["references"] if r != p]} for p, i in infos.items()],
+    }
     assert cg.from_sbom(bom).references == from_info.references
     assert from_info.references["/nix/store/%s-lib-1" % ("b" * 32)] == []  # a self-reference is no edge
 
 
 def scan_output(graph_text, old, new):
-    return ("profile\tsystem-2-link\n"
-            "generation\tsystem-1-link\t%s\t1700000000\t\n"
-            "generation\tsystem-2-link\t%s\t1700000100\t\n"
-            "running\t%s\nbooted\t%s\nrunning_kernel\t\nbooted_kernel\t\nsystemd\tno\n"
-            "exposure\tgraph\n%s" % (old, new, new, old, graph_text))
+    return (
+        "profile\tsystem-2-link\n"
+        "generation\tsystem-1-link\t%s\t1700000000\t\n"
+        "generation\tsystem-2-link\t%s\t1700000100\t\n"
+        "running\t%s\nbooted\t%s\nrunning_kernel\t\nbooted_kernel\t\nsystemd\tno\n"
+        "exposure\tgraph\n%s" % (old, new, new, old, graph_text)
+    )
 
 
 @pytest.mark.parametrize("version", RECORDED)
 def test_a_scan_reads_as_systems_in_their_roles(version):
     _graph, old, new = recorded(version)
-    state, graph = ex.parse_scan("/nix/var/nix/profiles/system",
-                                 scan_output((OUTPUTS / version / "graph.txt").read_text(), old, new))
+    state, graph = ex.parse_scan(
+        "/nix/var/nix/profiles/system", scan_output((OUTPUTS / version / "graph.txt").read_text(), old, new)
+    )
     systems = ex.systems_of(state)
     assert [(s.path, s.roles) for s in systems] == [
-        (new, ["running", "generation 2 (current)"]), (old, ["booted", "generation 1"])]
+        (new, ["running", "generation 2 (current)"]),
+        (old, ["booted", "generation 1"]),
+    ]
     found = ex.exposure("web-01", parse_spec("openssl<3.0.14"), systems, graph).to_dict()
     assert (found["running_exposed"], found["booted_exposed"], found["exposed_generations"]) == (True, False, [2])
     assert [s["versions"] for s in found["systems"]] == [["3.0.13"], ["3.0.14"]]
@@ -134,9 +144,18 @@ def test_the_scan_command_passes_every_existing_system_to_one_nix_store(tmp_path
     fake.write_text('#!/bin/sh\nfor a in "$@"; do printf "arg %s\\n" "$a"; done\n')
     fake.chmod(fake.stat().st_mode | stat.S_IEXEC)
     command = ex.scan_command(str(profiles / "system"))
-    out = subprocess.run(["/bin/sh", "-c", command.text], stdout=subprocess.PIPE, universal_newlines=True,
-                         env={"PATH": "%s:/usr/bin:/bin" % bin_dir}, check=True).stdout
+    out = subprocess.run(
+        ["/bin/sh", "-c", command.text],
+        stdout=subprocess.PIPE,
+        universal_newlines=True,
+        env={"PATH": "%s:/usr/bin:/bin" % bin_dir},
+        check=True,
+    ).stdout
     head, _sep, graph = out.partition("exposure\tgraph\n")
-    assert graph.splitlines() == ["arg --query", "arg --graph", "arg %s/system-1-link" % profiles,
-                                  "arg %s/system-2-link" % profiles]
+    assert graph.splitlines() == [
+        "arg --query",
+        "arg --graph",
+        "arg %s/system-1-link" % profiles,
+        "arg %s/system-2-link" % profiles,
+    ]
     assert "running\t\n" in head  # no /run/current-system here

@@ -1,7 +1,13 @@
 import pytest
 
 from ansible_collections.nixfleet.nixos.plugins.module_utils.flake_inventory import (
-    attr_path, chunk_expression, hosts_from_metadata, listing_expression, nix_string, split_ssh_opts)
+    attr_path,
+    chunk_expression,
+    hosts_from_metadata,
+    listing_expression,
+    nix_string,
+    split_ssh_opts,
+)
 
 
 def test_split_ssh_opts():
@@ -15,15 +21,25 @@ def test_split_ssh_opts():
 def test_precedence_colmena_then_deploy_rs_then_networking():
     data = {
         "configurations": {
-            "both": {"error": False, "hostName": "both", "fqdn": "both.example", "system": "aarch64-linux",
-                     "deployment": {"targetHost": "10.0.0.1", "targetPort": 2201, "targetUser": "ops", "tags": ["a"]}},
+            "both": {
+                "error": False,
+                "hostName": "both",
+                "fqdn": "both.example",
+                "system": "aarch64-linux",
+                "deployment": {"targetHost": "10.0.0.1", "targetPort": 2201, "targetUser": "ops", "tags": ["a"]},
+            },
             "dr": {"error": False, "hostName": "dr", "fqdn": None, "system": "x86_64-linux", "deployment": None},
             "plain": {"error": False, "hostName": "plain", "fqdn": "plain.example", "system": None, "deployment": None},
             "bad": {"error": True},
         },
         "nodes": {
             "both": {"hostname": "10.9.9.9", "sshUser": "other", "sshOpts": ["-p", "9"], "profiles": ["system"]},
-            "dr": {"hostname": "10.0.0.2", "sshUser": "deploy", "sshOpts": ["-p", "2202", "-A"], "profiles": ["system"]},
+            "dr": {
+                "hostname": "10.0.0.2",
+                "sshUser": "deploy",
+                "sshOpts": ["-p", "2202", "-A"],
+                "profiles": ["system"],
+            },
             "solo": {"hostname": "10.0.0.3", "sshUser": None, "sshOpts": [], "profiles": []},
         },
     }
@@ -41,15 +57,18 @@ def test_precedence_colmena_then_deploy_rs_then_networking():
     assert [h.name for h in hosts_from_metadata(data)] == ["bad", "both", "dr", "plain", "solo"]
 
 
-@pytest.mark.parametrize("node, user, become_user", [
-    ({"sshUser": "deploy", "user": "root"}, "deploy", "root"),  # deploy-rs' own docs: ssh as deploy, sudo to root
-    ({"sshUser": "deploy", "user": None}, "deploy", "root"),  # the profile's user defaults to root
-    ({"sshUser": "root", "user": None}, "root", None),
-    ({"sshUser": "deploy", "user": "deploy"}, "deploy", None),  # a profile of the ssh user's own
-    ({"sshUser": "ops", "user": "app"}, "ops", "app"),
-    ({"sshUser": None, "user": "app"}, "app", None),  # without sshUser, ssh logs in as the profile's user
-    ({"sshUser": None, "user": None}, None, None),  # deploy-rs: the local user's name; Ansible's default
-])
+@pytest.mark.parametrize(
+    "node, user, become_user",
+    [
+        ({"sshUser": "deploy", "user": "root"}, "deploy", "root"),  # deploy-rs' own docs: ssh as deploy, sudo to root
+        ({"sshUser": "deploy", "user": None}, "deploy", "root"),  # the profile's user defaults to root
+        ({"sshUser": "root", "user": None}, "root", None),
+        ({"sshUser": "deploy", "user": "deploy"}, "deploy", None),  # a profile of the ssh user's own
+        ({"sshUser": "ops", "user": "app"}, "ops", "app"),
+        ({"sshUser": None, "user": "app"}, "app", None),  # without sshUser, ssh logs in as the profile's user
+        ({"sshUser": None, "user": None}, None, None),  # deploy-rs: the local user's name; Ansible's default
+    ],
+)
 def test_deploy_rs_becomes_the_profile_user_when_ssh_user_differs(node, user, become_user):
     data = {"configurations": {}, "nodes": {"n": dict(node, hostname="10.0.0.9", sshOpts=[], profiles=["system"])}}
     host = hosts_from_metadata(data)[0]
@@ -83,7 +102,7 @@ def test_ordinary_names_are_quoted_as_nix_prints_them():
 
 def test_the_inventory_expressions_never_touch_toplevel():
     listing = listing_expression("path:/x", ["web-*"], first=3)
-    assert "toplevel" not in listing and "builtins.getFlake \"path:/x\"" in listing
+    assert "toplevel" not in listing and 'builtins.getFlake "path:/x"' in listing
     assert '"web-.*"' in listing and "count = if builtins.length all < 3 then builtins.length all else 3;" in listing
     chunk = chunk_expression("path:/x", ["web-01", 'it"s'])
     assert "toplevel" not in chunk and '[ "web-01" "it\\"s" ]' in chunk
@@ -91,13 +110,19 @@ def test_the_inventory_expressions_never_touch_toplevel():
 
 def test_colmena_hive_nodes_are_configurations_under_their_own_attribute():
     deployment = {"targetHost": "hive-a", "targetPort": 2222, "targetUser": "root", "tags": ["db"]}
-    data = {"configurations": {"both": {"error": False, "hostName": "both"}},
-            "hive": {"hive-a": {"error": False, "deployment": deployment, "system": "x86_64-linux"},
-                     "both": {"error": False, "deployment": deployment}},
-            "nodes": {}}
+    data = {
+        "configurations": {"both": {"error": False, "hostName": "both"}},
+        "hive": {
+            "hive-a": {"error": False, "deployment": deployment, "system": "x86_64-linux"},
+            "both": {"error": False, "deployment": deployment},
+        },
+        "nodes": {},
+    }
     both, hive_a = hosts_from_metadata(data)
-    assert (hive_a.attr, hive_a.toplevel_attr) == ('colmenaHive.nodes."hive-a"',
-                                                   'colmenaHive.nodes."hive-a".config.system.build.toplevel')
+    assert (hive_a.attr, hive_a.toplevel_attr) == (
+        'colmenaHive.nodes."hive-a"',
+        'colmenaHive.nodes."hive-a".config.system.build.toplevel',
+    )
     assert (hive_a.host, hive_a.port, hive_a.tags, hive_a.source) == ("hive-a", 2222, ["db"], "colmena")
     assert both.attr == 'nixosConfigurations."both"'  # a flake offering both: nixosConfigurations wins
 
@@ -105,16 +130,29 @@ def test_colmena_hive_nodes_are_configurations_under_their_own_attribute():
 def test_a_configuration_without_colmenas_module_takes_where_it_lives_from_its_hive_node():
     """A flake with both nixosConfigurations.<n> (built) and colmenaHive.nodes.<n> (colmena's module,
     so deployment.*): the host is built from nixosConfigurations, addressed as its hive node says."""
-    deployment = {"targetHost": "10.0.0.7", "targetPort": 22, "targetUser": "deploy", "tags": ["web"],
-                  "keys": ["app-env", "tls-key"]}
-    data = {"configurations": {"web": {"error": False, "hostName": "web", "fqdn": "web.example.test"},
-                               "db": {"error": False, "hostName": "db"}},
-            "hive": {"web": {"error": False, "deployment": deployment},
-                     "db": {"error": False, "deployment": dict(deployment, targetHost=None, tags=[])}},
-            "nodes": {}}
+    deployment = {
+        "targetHost": "10.0.0.7",
+        "targetPort": 22,
+        "targetUser": "deploy",
+        "tags": ["web"],
+        "keys": ["app-env", "tls-key"],
+    }
+    data = {
+        "configurations": {
+            "web": {"error": False, "hostName": "web", "fqdn": "web.example.test"},
+            "db": {"error": False, "hostName": "db"},
+        },
+        "hive": {
+            "web": {"error": False, "deployment": deployment},
+            "db": {"error": False, "deployment": dict(deployment, targetHost=None, tags=[])},
+        },
+        "nodes": {},
+    }
     db, web = hosts_from_metadata(data)
-    assert (web.attr, web.toplevel_attr) == ('nixosConfigurations."web"',
-                                             'nixosConfigurations."web".config.system.build.toplevel')
+    assert (web.attr, web.toplevel_attr) == (
+        'nixosConfigurations."web"',
+        'nixosConfigurations."web".config.system.build.toplevel',
+    )
     assert (web.host, web.user, web.become_user, web.source) == ("10.0.0.7", "deploy", "root", "colmena")
     assert web.tags == ["web"]
     assert web.settings_vars["nixos_colmena_keys"] == ["app-env", "tls-key"]
@@ -122,13 +160,22 @@ def test_a_configuration_without_colmenas_module_takes_where_it_lives_from_its_h
 
 
 def test_sops_nix_key_locations_are_read_from_the_configuration():
-    data = {"configurations": {
-        "web": {"error": False, "sops": {"keyFile": "/var/lib/sops-nix/key.txt",
-                                         "sshKeyPaths": ["/etc/ssh/ssh_host_ed25519_key"]}},
-        "db": {"error": False, "sops": {"keyFile": None, "sshKeyPaths": ["/persist/ssh/ssh_host_ed25519_key"]}},
-        "plain": {"error": False}}, "hive": {}, "nodes": {}}
+    data = {
+        "configurations": {
+            "web": {
+                "error": False,
+                "sops": {"keyFile": "/var/lib/sops-nix/key.txt", "sshKeyPaths": ["/etc/ssh/ssh_host_ed25519_key"]},
+            },
+            "db": {"error": False, "sops": {"keyFile": None, "sshKeyPaths": ["/persist/ssh/ssh_host_ed25519_key"]}},
+            "plain": {"error": False},
+        },
+        "hive": {},
+        "nodes": {},
+    }
     db, plain, web = hosts_from_metadata(data)
-    assert (web.sops_age_key_file, web.sops_age_ssh_key_paths) == ("/var/lib/sops-nix/key.txt",
-                                                                   ["/etc/ssh/ssh_host_ed25519_key"])
+    assert (web.sops_age_key_file, web.sops_age_ssh_key_paths) == (
+        "/var/lib/sops-nix/key.txt",
+        ["/etc/ssh/ssh_host_ed25519_key"],
+    )
     assert (db.sops_age_key_file, db.sops_age_ssh_key_paths) == (None, ["/persist/ssh/ssh_host_ed25519_key"])
     assert (plain.sops_age_key_file, plain.sops_age_ssh_key_paths) == (None, None)  # no sops-nix

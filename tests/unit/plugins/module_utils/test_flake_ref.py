@@ -4,7 +4,12 @@ import re
 import pytest
 
 from ansible_collections.nixfleet.nixos.plugins.module_utils.flake_ref import (
-    glob_to_regex, is_local_path, local_source_dir, locked_ref, resolve_flake_ref)
+    glob_to_regex,
+    is_local_path,
+    local_source_dir,
+    locked_ref,
+    resolve_flake_ref,
+)
 
 
 def test_local_paths_and_refs():
@@ -17,7 +22,9 @@ def test_resolve_plain_directory(tmp_path):
     (tmp_path / "inv").mkdir()
     (tmp_path / "infra").mkdir()
     assert resolve_flake_ref("../infra", str(tmp_path / "inv")) == "path:%s" % (tmp_path / "infra")
-    assert resolve_flake_ref("path:../infra?narHash=x", str(tmp_path / "inv")) == "path:%s?narHash=x" % (tmp_path / "infra")
+    assert resolve_flake_ref("path:../infra?narHash=x", str(tmp_path / "inv")) == "path:%s?narHash=x" % (
+        tmp_path / "infra"
+    )
 
 
 def test_resolve_inside_git_work_tree(tmp_path):
@@ -47,8 +54,10 @@ SRC = {"rev": "0123456789abcdef0123456789abcdef01234567", "narHash": "sha256-AAA
 
 
 def test_locked_ref_pins_commits():
-    assert locked_ref("git+file:///srv/repo?dir=hosts&ref=main", SRC) == \
-        "git+file:///srv/repo?dir=hosts&rev=0123456789abcdef0123456789abcdef01234567"
+    assert (
+        locked_ref("git+file:///srv/repo?dir=hosts&ref=main", SRC)
+        == "git+file:///srv/repo?dir=hosts&rev=0123456789abcdef0123456789abcdef01234567"
+    )
     assert locked_ref("github:org/infra", SRC) == "github:org/infra?rev=0123456789abcdef0123456789abcdef01234567"
 
 

@@ -1,6 +1,7 @@
 """Pruning and collecting on a target (module_utils.garbage_collection): what Nix 2.8, 2.26 and 2.34
 print after ``nix-store --gc`` (tests/unit/nix_outputs/*/gc-*.txt, made by record-gc.sh there), sizes,
 and the prune script run for real by ``sh`` with ``flock`` and a stand-in ``nix-env``."""
+
 import os
 import subprocess
 import time
@@ -30,8 +31,10 @@ def test_freed_lines_in_other_units():
     assert gc.parse_freed("finding garbage collector roots...") is None
 
 
-@pytest.mark.parametrize("text, size", [("0", 0), ("512", 512), ("1K", 1024), ("10G", 10 << 30), ("3m", 3 << 20),
-                                        ("2TiB", 2 << 40), (4096, 4096)])
+@pytest.mark.parametrize(
+    "text, size",
+    [("0", 0), ("512", 512), ("1K", 1024), ("10G", 10 << 30), ("3m", 3 << 20), ("2TiB", 2 << 40), (4096, 4096)],
+)
 def test_sizes(text, size):
     assert gc.parse_size(text) == size
 
@@ -43,8 +46,12 @@ def test_bad_sizes_are_refused(text):
 
 
 def test_store_space_is_read_from_df():
-    out = subprocess.run(["sh", "-c", gc.store_space_command().text.replace(gc.STORE_DIR, "/")],
-                         stdout=subprocess.PIPE, universal_newlines=True, check=True).stdout
+    out = subprocess.run(
+        ["sh", "-c", gc.store_space_command().text.replace(gc.STORE_DIR, "/")],
+        stdout=subprocess.PIPE,
+        universal_newlines=True,
+        check=True,
+    ).stdout
     st = os.statvfs("/")
     free = gc.parse_store_space(out)
     assert free is not None and abs(free - st.f_bavail * st.f_frsize) < 256 << 20
@@ -63,20 +70,39 @@ def host(tmp_path):
     bin_dir = tmp_path / "bin"
     bin_dir.mkdir()
     stand_in = bin_dir / "nix-env"
-    stand_in.write_text('#!/bin/sh\necho "$@" >> %s/nix-env.log\nshift 3\nfor n in "$@"; do rm %s/tools-$n-link; done\n'
-                        % (tmp_path, profiles))
+    stand_in.write_text(
+        '#!/bin/sh\necho "$@" >> %s/nix-env.log\nshift 3\nfor n in "$@"; do rm %s/tools-$n-link; done\n'
+        % (tmp_path, profiles)
+    )
     stand_in.chmod(0o755)
     return tmp_path
 
 
 def _run(tmp_path, **fields):
-    run = gc.PruneRun(**dict(dict(profile=str(tmp_path / "profiles" / "tools"), delete=(1, 2), expected_link="tools-4-link",
-                                  expected_running=_running(), owner="test", lock_wait=1,
-                                  lock_file=str(tmp_path / "deploy.lock")), **fields))
+    run = gc.PruneRun(
+        **dict(
+            dict(
+                profile=str(tmp_path / "profiles" / "tools"),
+                delete=(1, 2),
+                expected_link="tools-4-link",
+                expected_running=_running(),
+                owner="test",
+                lock_wait=1,
+                lock_file=str(tmp_path / "deploy.lock"),
+            ),
+            **fields,
+        )
+    )
     env = dict(os.environ, PATH="%s:%s" % (tmp_path / "bin", os.environ["PATH"]))
     # As Ansible runs it: `sh -c` with `&& sleep 0` appended.
-    return subprocess.run(["sh", "-c", gc.prune_command(run).text + " && sleep 0"], env=env, stdout=subprocess.PIPE,
-                          stderr=subprocess.PIPE, universal_newlines=True, check=False)
+    return subprocess.run(
+        ["sh", "-c", gc.prune_command(run).text + " && sleep 0"],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        universal_newlines=True,
+        check=False,
+    )
 
 
 def answer(proc):

@@ -2,7 +2,13 @@ import os
 import subprocess
 
 from ansible_collections.nixfleet.nixos.plugins.module_utils.generations import (
-    Generation, ProfileState, generation_link, parse_generation_link, parse_probe, probe_command)
+    Generation,
+    ProfileState,
+    generation_link,
+    parse_generation_link,
+    parse_probe,
+    probe_command,
+)
 
 A = "/nix/store/fdbsdqh96xcdfvxizjzr90dqy2v5d87k-nixos-system-node01-1"
 B = "/nix/store/vsp9a6ydyqvbnv7majfxkyl0vjdjwlxq-nixos-system-node01-2"
@@ -19,19 +25,21 @@ def test_links():
     assert parse_generation_link(P, "system-foo-2-link") is None
 
 
-PROBE_OUTPUT = "\n".join([
-    "profile\tsystem-2-link",
-    "generation\tsystem-1-link\t%s\t1700000000" % A,
-    "generation\tsystem-3-link\t%s\t1700000300" % C,
-    "generation\tsystem-2-link\t%s\t1700000200" % B,
-    "generation\tsystem-foo-9-link\t/nix/store/x\t1",
-    "running\t%s" % C,
-    "booted\t%s" % A,
-    "running_kernel\t/nix/store/k2-linux-6.7/bzImage",
-    "booted_kernel\t/nix/store/k1-linux-6.6/bzImage",
-    "systemd\tno",
-    "nix_version\tnix-env (Nix) 2.8.0",
-])
+PROBE_OUTPUT = "\n".join(
+    [
+        "profile\tsystem-2-link",
+        "generation\tsystem-1-link\t%s\t1700000000" % A,
+        "generation\tsystem-3-link\t%s\t1700000300" % C,
+        "generation\tsystem-2-link\t%s\t1700000200" % B,
+        "generation\tsystem-foo-9-link\t/nix/store/x\t1",
+        "running\t%s" % C,
+        "booted\t%s" % A,
+        "running_kernel\t/nix/store/k2-linux-6.7/bzImage",
+        "booted_kernel\t/nix/store/k1-linux-6.6/bzImage",
+        "systemd\tno",
+        "nix_version\tnix-env (Nix) 2.8.0",
+    ]
+)
 
 
 def test_parse_probe():
@@ -68,8 +76,9 @@ def test_probe_command_runs_in_plain_sh(tmp_path):
         os.symlink(target, str(tmp_path / ("system-%d-link" % n)))
     os.symlink("system-2-link", str(profile))
     os.symlink("/nowhere", str(tmp_path / "system-profiles-1-link"))
-    out = subprocess.run(["/bin/sh", "-c", probe_command(str(profile)).text], stdout=subprocess.PIPE,
-                         universal_newlines=True, check=True).stdout
+    out = subprocess.run(
+        ["/bin/sh", "-c", probe_command(str(profile)).text], stdout=subprocess.PIPE, universal_newlines=True, check=True
+    ).stdout
     st = parse_probe(str(profile), out)
     assert [(g.number, g.path) for g in st.generations] == [(1, A), (2, B)]
     assert st.current_number == 2

@@ -1,4 +1,5 @@
 """The key file's shell probe and atomic write (run by the real /bin/sh) and the placement rules."""
+
 import os
 import stat
 import subprocess
@@ -14,8 +15,14 @@ OTHER = "# another\nAGE-SECRET-KEY-1JKQ55AT5SKFLVHV8S4H7FUR9MZEFGFMR87J5VA7STZ7V
 
 
 def sh(command, stdin=None):
-    return subprocess.run(["/bin/sh", "-c", command], input=stdin, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                          universal_newlines=True, check=False)
+    return subprocess.run(
+        ["/bin/sh", "-c", command],
+        input=stdin,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        universal_newlines=True,
+        check=False,
+    )
 
 
 @pytest.mark.host_tools

@@ -11,7 +11,15 @@ FEATURES = ["--extra-experimental-features", "nix-command flakes"]
 def test_build_one_invocation_for_all_installables():
     argv = cmd.build_argv(S, ["path:/f#a", "path:/f#b"])
     assert argv == ["/usr/bin/nix", "build"] + FEATURES + [
-        "--json", "--no-link", "--keep-going", "--override-input", "nixpkgs", "path:/x", "path:/f#a", "path:/f#b"]
+        "--json",
+        "--no-link",
+        "--keep-going",
+        "--override-input",
+        "nixpkgs",
+        "path:/x",
+        "path:/f#a",
+        "path:/f#b",
+    ]
     # Nix 2.8 has no --print-out-paths; the builders never use it.
     assert "--print-out-paths" not in argv
 
@@ -19,16 +27,30 @@ def test_build_one_invocation_for_all_installables():
 def test_copy_flags():
     argv = cmd.copy_argv(cmd.NixSettings(), ["/nix/store/p"], to="ssh-ng://root@h", substitute_on_destination=True)
     assert argv == ["nix", "copy"] + FEATURES + [
-        "--to", "ssh-ng://root@h", "--substitute-on-destination", "--option", "builders-use-substitutes", "true",
-        "/nix/store/p"]
+        "--to",
+        "ssh-ng://root@h",
+        "--substitute-on-destination",
+        "--option",
+        "builders-use-substitutes",
+        "true",
+        "/nix/store/p",
+    ]
     assert "--no-check-sigs" in cmd.copy_argv(cmd.NixSettings(), ["/p"], to="x", no_check_sigs=True)
 
 
 def test_eval_and_path_info():
-    assert cmd.eval_json_argv(cmd.NixSettings(), "path:/f#x", apply="x: 1") == [
-        "nix", "eval"] + FEATURES + ["--json", "--apply", "x: 1", "path:/f#x"]
-    assert cmd.path_info_argv(cmd.NixSettings(), ["/p"], store="ssh-ng://h") == [
-        "nix", "path-info"] + FEATURES + ["--json", "--store", "ssh-ng://h", "/p"]
+    assert cmd.eval_json_argv(cmd.NixSettings(), "path:/f#x", apply="x: 1") == ["nix", "eval"] + FEATURES + [
+        "--json",
+        "--apply",
+        "x: 1",
+        "path:/f#x",
+    ]
+    assert cmd.path_info_argv(cmd.NixSettings(), ["/p"], store="ssh-ng://h") == ["nix", "path-info"] + FEATURES + [
+        "--json",
+        "--store",
+        "ssh-ng://h",
+        "/p",
+    ]
     assert cmd.diff_closures_argv(cmd.NixSettings(), "/a", "/b")[:3] == ["nix", "store", "diff-closures"]
 
 

@@ -1,4 +1,5 @@
 """nix.conf parsing, validation and in-place edits; edited files are read back by the real Nix."""
+
 import json
 import os
 import subprocess
@@ -23,8 +24,9 @@ def nix_reads(text, tmp_path):
     """What the real Nix makes of a nix.conf (NIX_CONF_DIR pointing at it)."""
     (tmp_path / "nix.conf").write_text(text.replace("include /etc/nix/extra.conf", "include %s/extra.conf" % tmp_path))
     (tmp_path / "extra.conf").write_text("connect-timeout = 7\n")
-    env = dict(os.environ, NIX_CONF_DIR=str(tmp_path), NIX_CONFIG="experimental-features = nix-command",
-               NIX_USER_CONF_FILES="")
+    env = dict(
+        os.environ, NIX_CONF_DIR=str(tmp_path), NIX_CONFIG="experimental-features = nix-command", NIX_USER_CONF_FILES=""
+    )
     out = subprocess.run(["nix", "show-config", "--json"], env=env, stdout=subprocess.PIPE, check=True).stdout
     return nc.parse_show_config(json.loads(out))
 
@@ -76,34 +78,51 @@ def test_malformed_file_names_the_line():
         nc.parse("include\n")
 
 
-@pytest.mark.parametrize("name,words,message", [
-    ("substituters", ["htp://cache"], "not a store URL Nix understands"),
-    ("substituters", ["https://"], "has no host"),
-    ("extra-substituters", ["file://relative/path"], "absolute path"),
-    ("trusted-public-keys", ["no-colon"], "not 'name:base64-key'"),
-    ("trusted-public-keys", ["k:not*base64"], "not valid base64"),
-    ("trusted-public-keys", ["k:AAAA"], "3 bytes, not a 32-byte"),
-    ("trusted-users", ["root;rm"], "not a user or @group"),
-    ("netrc-file", ["etc/netrc"], "not an absolute path"),
-    ("Bad_Name", ["x"], "not a nix.conf setting name"),
-    ("substituters\n", ["https://cache.example.org"], "not a nix.conf setting name"),
-    ("max-jobs", ["4#"], "cannot be written"),
-])
+@pytest.mark.parametrize(
+    "name,words,message",
+    [
+        ("substituters", ["htp://cache"], "not a store URL Nix understands"),
+        ("substituters", ["https://"], "has no host"),
+        ("extra-substituters", ["file://relative/path"], "absolute path"),
+        ("trusted-public-keys", ["no-colon"], "not 'name:base64-key'"),
+        ("trusted-public-keys", ["k:not*base64"], "not valid base64"),
+        ("trusted-public-keys", ["k:AAAA"], "3 bytes, not a 32-byte"),
+        ("trusted-users", ["root;rm"], "not a user or @group"),
+        ("netrc-file", ["etc/netrc"], "not an absolute path"),
+        ("Bad_Name", ["x"], "not a nix.conf setting name"),
+        ("substituters\n", ["https://cache.example.org"], "not a nix.conf setting name"),
+        ("max-jobs", ["4#"], "cannot be written"),
+    ],
+)
 def test_validation(name, words, message):
     with pytest.raises(nc.NixConfError, match=message):
         nc.validate(name, words)
 
 
 def test_valid_values_pass():
-    nc.validate("substituters", ["https://cache.nixos.org/", "s3://bucket?region=eu-west-1", "file:///srv/cache",
-                                 "ssh-ng://builder", "/var/cache/nix", "daemon"])
+    nc.validate(
+        "substituters",
+        [
+            "https://cache.nixos.org/",
+            "s3://bucket?region=eu-west-1",
+            "file:///srv/cache",
+            "ssh-ng://builder",
+            "/var/cache/nix",
+            "daemon",
+        ],
+    )
     nc.validate("trusted-public-keys", [KEY])
     nc.validate("trusted-users", ["root", "@wheel", "deploy.bot"])
 
 
 def test_running_config_check():
-    running = {"substituters": ("https://cache.nixos.org/", "http://c"), "trusted-public-keys": (KEY,),
-               "require-sigs": ("true",)}
+    running = {
+        "substituters": ("https://cache.nixos.org/", "http://c"),
+        "trusted-public-keys": (KEY,),
+        "require-sigs": ("true",),
+    }
     assert nc.missing_from(running, {"extra-substituters": ("http://c",), "require-sigs": ("true",)}) == []
     assert nc.missing_from(running, {"substituters": ("http://d",), "require-sigs": ("false",)}) == [
-        "substituters lacks http://d", "require-sigs is true, not false"]
+        "substituters lacks http://d",
+        "require-sigs is true, not false",
+    ]

@@ -50,7 +50,7 @@ def test_a_failed_build_is_named_with_its_last_log_lines_when_it_fails(version):
     index, bad = failures[0]
     assert list(bad.tail) == ["about to fail", "line two"]
     # as it happens: before dep and top were built (Nix's error message comes only at the end)
-    assert "preparing dep" not in "\n".join(lines[:index + 1]) and index < len(lines) - 10
+    assert "preparing dep" not in "\n".join(lines[: index + 1]) and index < len(lines) - 10
     assert (log.builds.done, log.builds.failed, log.builds_total) == (2, 1, 3)
     # Nix's error, as Nix prints it without JSON, gets the build's last log lines
     text = log.stderr

@@ -2,7 +2,11 @@ from pathlib import Path
 
 import pytest
 
-from ansible_collections.nixfleet.nixos.plugins.module_utils.nix_argv import NixSettings, parse_path_info, path_info_argv
+from ansible_collections.nixfleet.nixos.plugins.module_utils.nix_argv import (
+    NixSettings,
+    parse_path_info,
+    path_info_argv,
+)
 from ansible_collections.nixfleet.nixos.plugins.module_utils.nix_version import NixVersion
 
 
@@ -75,15 +79,18 @@ def test_json_format_from_2_33_and_never_on_lix():
 
 def test_path_info_argv_passes_the_format():
     argv = path_info_argv(NixSettings(), ["/nix/store/x"], json_format=1)
-    assert argv[argv.index("--json") + 1:argv.index("--json") + 3] == ["--json-format", "1"]
+    assert argv[argv.index("--json") + 1 : argv.index("--json") + 3] == ["--json-format", "1"]
     assert "--json-format" not in path_info_argv(NixSettings(), ["/nix/store/x"])
 
 
-@pytest.mark.parametrize("output, installable", [
-    ("nix (Nix) 2.8.0", "/nix/store/x.drv"),  # before 2.15 a bare .drv is its outputs; ^ came in 2.13
-    ("nix (Nix) 2.13.3", "/nix/store/x.drv^out"),
-    ("nix (Nix) 2.34.8", "/nix/store/x.drv^out"),
-    ("nix (Lix, like Nix) 2.91.1", "/nix/store/x.drv^out"),
-])
+@pytest.mark.parametrize(
+    "output, installable",
+    [
+        ("nix (Nix) 2.8.0", "/nix/store/x.drv"),  # before 2.15 a bare .drv is its outputs; ^ came in 2.13
+        ("nix (Nix) 2.13.3", "/nix/store/x.drv^out"),
+        ("nix (Nix) 2.34.8", "/nix/store/x.drv^out"),
+        ("nix (Lix, like Nix) 2.91.1", "/nix/store/x.drv^out"),
+    ],
+)
 def test_a_derivations_output_as_an_installable(output, installable):
     assert NixVersion.parse(output).derivation_output("/nix/store/x.drv") == installable

@@ -1,6 +1,7 @@
 """module_utils/openssh_key.py on keys the real ssh-keygen writes: the public point and the private
 seed agree with an independent Ed25519 implementation (cryptography); every refusal is named and
 never quotes the key."""
+
 import base64
 import subprocess
 
@@ -25,8 +26,9 @@ def raw_public(private):
 def openssh_private(seed=SEED):
     """An unencrypted OpenSSH private key of ``seed`` written by cryptography (another writer)."""
     key = ed25519.Ed25519PrivateKey.from_private_bytes(seed)
-    return key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.OpenSSH,
-                             serialization.NoEncryption()).decode(), raw_public(key)
+    return key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.OpenSSH, serialization.NoEncryption()
+    ).decode(), raw_public(key)
 
 
 @pytest.mark.host_tools
@@ -60,8 +62,9 @@ def test_a_passphrase_protected_key_is_refused(tmp_path):
     subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "secret", "-f", str(tmp_path / "locked")], check=True)
     with pytest.raises(ok.SshKeyError) as caught:
         ok.parse_private_key((tmp_path / "locked").read_text())
-    assert str(caught.value) == ("the private key is passphrase-protected (cipher aes256-ctr); use an unencrypted "
-                                 "host key")
+    assert str(caught.value) == (
+        "the private key is passphrase-protected (cipher aes256-ctr); use an unencrypted host key"
+    )
 
 
 def armored(data):
@@ -72,13 +75,16 @@ def body(text):
     return base64.b64decode("".join(text.strip().splitlines()[1:-1]))
 
 
-@pytest.mark.parametrize("text, message", [
-    ("", "not an OpenSSH private key (no '-----BEGIN OPENSSH PRIVATE KEY-----' armor)"),
-    ("-----BEGIN RSA PRIVATE KEY-----\nAAAA\n-----END RSA PRIVATE KEY-----", "no '-----BEGIN OPENSSH"),
-    ("%s\n!!!!\n%s" % (ok.PRIVATE_BEGIN, ok.PRIVATE_END), "the private key is not valid base64"),
-    (armored(b"something-else-v1\0"), "not an openssh-key-v1 private key"),
-    (armored(ok.MAGIC + b"\0\0\0\x04no"), "the key is truncated"),
-])
+@pytest.mark.parametrize(
+    "text, message",
+    [
+        ("", "not an OpenSSH private key (no '-----BEGIN OPENSSH PRIVATE KEY-----' armor)"),
+        ("-----BEGIN RSA PRIVATE KEY-----\nAAAA\n-----END RSA PRIVATE KEY-----", "no '-----BEGIN OPENSSH"),
+        ("%s\n!!!!\n%s" % (ok.PRIVATE_BEGIN, ok.PRIVATE_END), "the private key is not valid base64"),
+        (armored(b"something-else-v1\0"), "not an openssh-key-v1 private key"),
+        (armored(ok.MAGIC + b"\0\0\0\x04no"), "the key is truncated"),
+    ],
+)
 def test_malformed_private_keys(text, message):
     with pytest.raises(ok.SshKeyError) as caught:
         ok.parse_private_key(text)
@@ -101,16 +107,24 @@ def test_corrupt_check_bytes_and_inconsistent_halves_are_refused():
     assert str(inconsistent.value) == "the Ed25519 private key is inconsistent with its public key"
 
 
-@pytest.mark.parametrize("line, message", [
-    ("", "not an OpenSSH public key line"),
-    ("ssh-ed25519", "not an OpenSSH public key line"),
-    ("ssh-rsa AAAA", "the key is of type 'ssh-rsa'"),
-    ("ssh-ed25519 !!!!", "the public key is not valid base64"),
-    ("ssh-ed25519 " + base64.b64encode(b"\0\0\0\x0bssh-ed25519\0\0\0\x10" + b"x" * 16).decode(),
-     "an ssh-ed25519 public key holds 32 bytes, this one 16"),
-    ("ssh-ed25519 " + base64.b64encode(b"\0\0\0\x07ssh-rsa").decode(), "the key is of type 'ssh-rsa'"),
-    ("ssh-ed25519 " + base64.b64encode(b"\0\0\0\x0bssh-ed25519\0\0\0\x20" + b"x" * 8).decode(), "the key is truncated"),
-])
+@pytest.mark.parametrize(
+    "line, message",
+    [
+        ("", "not an OpenSSH public key line"),
+        ("ssh-ed25519", "not an OpenSSH public key line"),
+        ("ssh-rsa AAAA", "the key is of type 'ssh-rsa'"),
+        ("ssh-ed25519 !!!!", "the public key is not valid base64"),
+        (
+            "ssh-ed25519 " + base64.b64encode(b"\0\0\0\x0bssh-ed25519\0\0\0\x10" + b"x" * 16).decode(),
+            "an ssh-ed25519 public key holds 32 bytes, this one 16",
+        ),
+        ("ssh-ed25519 " + base64.b64encode(b"\0\0\0\x07ssh-rsa").decode(), "the key is of type 'ssh-rsa'"),
+        (
+            "ssh-ed25519 " + base64.b64encode(b"\0\0\0\x0bssh-ed25519\0\0\0\x20" + b"x" * 8).decode(),
+            "the key is truncated",
+        ),
+    ],
+)
 def test_malformed_public_lines(line, message):
     with pytest.raises(ok.SshKeyError) as caught:
         ok.parse_public_key(line)

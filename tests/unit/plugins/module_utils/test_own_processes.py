@@ -1,6 +1,7 @@
 """module_utils/own_processes.py: ``nf_ours PID PATH`` run by the real sh against real processes: this
 shell's own, a gone one, and one in a mount namespace of its own that sees another file at PATH
 (as each fleet host's processes do)."""
+
 import os
 import subprocess
 import time
@@ -33,8 +34,11 @@ def test_a_process_in_another_mount_namespace_is_not_ours(tmp_path):
     """Its /tmp/…/state is a tmpfs of its own: same root, another file."""
     state = tmp_path / "state"
     state.mkdir()
-    inside = argv("mount", "-t", "tmpfs", "none", str(state)).and_then(argv("touch", str(state / "ready"))).and_then(
-        argv("exec", "sleep", "30"))
+    inside = (
+        argv("mount", "-t", "tmpfs", "none", str(state))
+        .and_then(argv("touch", str(state / "ready")))
+        .and_then(argv("exec", "sleep", "30"))
+    )
     neighbour = subprocess.Popen(["unshare", "-m", "--propagation", "private", "sh", "-c", inside.text])
     try:
         deadline = time.monotonic() + 10

@@ -1,11 +1,15 @@
 """``nix store diff-closures`` read package by package, on what Nix 2.8, 2.26 and 2.34 really print
 (tests/unit/nix_outputs/*/diff-closures.txt, made by record-diff-closures.sh there)."""
+
 from pathlib import Path
 
 import pytest
 
 from ansible_collections.nixfleet.nixos.plugins.module_utils.package_diff import (
-    PackageChange, parse_diff_closures, without_colours)
+    PackageChange,
+    parse_diff_closures,
+    without_colours,
+)
 
 OUTPUTS = Path(__file__).resolve().parents[2] / "nix_outputs"
 VERSIONS = ["2.8.0", "2.26.3", "2.34.8"]
@@ -22,8 +26,12 @@ def test_every_nix_reads_the_same(version):
     assert changes["removed"] == PackageChange("removed", ("0.5",), (), None)
     assert changes["shrunk"] == PackageChange("shrunk", (), (), -int(round(38.1 * 1024)))
     assert changes["top"] == PackageChange("top", ("1",), ("2",), None)
-    assert [changes[n].kind for n in ("libfoo", "added", "removed", "shrunk")] == ["changed", "added", "removed",
-                                                                                   "size"]
+    assert [changes[n].kind for n in ("libfoo", "added", "removed", "shrunk")] == [
+        "changed",
+        "added",
+        "removed",
+        "size",
+    ]
     assert changes["libfoo"].describe() == "libfoo 1.0 → 1.1 (+48.8 KiB)"
     assert changes["added"].describe() == "+ added 3.0 (+19.8 KiB)"
     assert changes["removed"].describe() == "- removed 0.5"
@@ -32,10 +40,19 @@ def test_every_nix_reads_the_same(version):
 
 
 def test_several_versions_and_empty_ones():
-    changes = parse_diff_closures("python3: 3.11.9, 3.12.4 → 3.12.5, +1024.0 KiB\nglibc-locales: ε → 2.39\n"
-                                  "(the closures have the same packages)\nnot a change line\n")
-    assert changes == [PackageChange("python3", ("3.11.9", "3.12.4"), ("3.12.5",), 1024 * 1024),
-                       PackageChange("glibc-locales", ("",), ("2.39",), None)]
-    assert changes[0].to_dict() == {"name": "python3", "before": ["3.11.9", "3.12.4"], "after": ["3.12.5"],
-                                    "size_delta": 1048576, "kind": "changed"}
+    changes = parse_diff_closures(
+        "python3: 3.11.9, 3.12.4 → 3.12.5, +1024.0 KiB\nglibc-locales: ε → 2.39\n"
+        "(the closures have the same packages)\nnot a change line\n"
+    )
+    assert changes == [
+        PackageChange("python3", ("3.11.9", "3.12.4"), ("3.12.5",), 1024 * 1024),
+        PackageChange("glibc-locales", ("",), ("2.39",), None),
+    ]
+    assert changes[0].to_dict() == {
+        "name": "python3",
+        "before": ["3.11.9", "3.12.4"],
+        "after": ["3.12.5"],
+        "size_delta": 1048576,
+        "kind": "changed",
+    }
     assert changes[1].describe() == "glibc-locales ε → 2.39"

@@ -1,6 +1,7 @@
 """Signed provenance: the in-toto statement's shape, the DSSE envelope checked by securesystemslib
 (a maintained DSSE implementation, not ours), tampering and a wrong key refused by it and by us, key
 formats, the host-side commands run by a real shell."""
+
 import base64
 import json
 import os
@@ -20,32 +21,61 @@ from ansible_collections.nixfleet.nixos.plugins.plugin_utils import dsse_signing
 SYSTEM = "/nix/store/%s-nixos-system-web-01-2" % ("a" * 32)
 NAR = "sha256:" + "1" * 52  # Nix base-32
 METADATA: Dict[str, Any] = {  # the shape of `nix flake metadata --json` (Nix 2.8)
-    "url": "git+https://user:token@example.org/infra?ref=main&rev=" + "c" * 40, "revision": "c" * 40,
-    "locked": {"type": "git", "url": "https://example.org/infra", "rev": "c" * 40,
-               "narHash": "sha256-" + base64.b64encode(bytes(range(32))).decode()},
-    "locks": {"root": "root", "version": 7, "nodes": {
-        "root": {"inputs": {"nixpkgs": "nixpkgs"}},
-        "nixpkgs": {"locked": {"type": "github", "owner": "NixOS", "repo": "nixpkgs", "rev": "d" * 40,
-                               "lastModified": 1700000000,
-                               "narHash": "sha256-" + base64.b64encode(bytes(range(1, 33))).decode()},
-                    "original": {"type": "github", "owner": "NixOS", "repo": "nixpkgs"}}}},
+    "url": "git+https://user:token@example.org/infra?ref=main&rev=" + "c" * 40,
+    "revision": "c" * 40,
+    "locked": {
+        "type": "git",
+        "url": "https://example.org/infra",
+        "rev": "c" * 40,
+        "narHash": "sha256-" + base64.b64encode(bytes(range(32))).decode(),
+    },
+    "locks": {
+        "root": "root",
+        "version": 7,
+        "nodes": {
+            "root": {"inputs": {"nixpkgs": "nixpkgs"}},
+            "nixpkgs": {
+                "locked": {
+                    "type": "github",
+                    "owner": "NixOS",
+                    "repo": "nixpkgs",
+                    "rev": "d" * 40,
+                    "lastModified": 1700000000,
+                    "narHash": "sha256-" + base64.b64encode(bytes(range(1, 33))).decode(),
+                },
+                "original": {"type": "github", "owner": "NixOS", "repo": "nixpkgs"},
+            },
+        },
+    },
 }
 
 
 def deployment(**changes):
     fields: Dict[str, Any] = dict(
-        host="web-01", system=SYSTEM, nar_sha256=pv.hex_digest(NAR), flake=METADATA["url"],
+        host="web-01",
+        system=SYSTEM,
+        nar_sha256=pv.hex_digest(NAR),
+        flake=METADATA["url"],
         attribute='nixosConfigurations."web-01".config.system.build.toplevel',
-        resources=tuple(pv.flake_resources(METADATA["url"], METADATA)), nix_version="2.8.0",
-        builder="controller", builder_host="ctl", action="switch", by="alice@ctl", started=1700000000.0,
-        finished=1700000042.5, awx_job="42", awx_user="bob")
+        resources=tuple(pv.flake_resources(METADATA["url"], METADATA)),
+        nix_version="2.8.0",
+        builder="controller",
+        builder_host="ctl",
+        action="switch",
+        by="alice@ctl",
+        started=1700000000.0,
+        finished=1700000042.5,
+        awx_job="42",
+        awx_user="bob",
+    )
     fields.update(changes)
     return pv.Deployment(**fields)
 
 
 def pem(key):
-    return key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                             serialization.NoEncryption()).decode()
+    return key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    ).decode()
 
 
 def test_the_statement_is_in_toto_v1_with_slsa_provenance_v1():
@@ -56,17 +86,33 @@ def test_the_statement_is_in_toto_v1_with_slsa_provenance_v1():
     definition = document["predicate"]["buildDefinition"]
     assert definition["externalParameters"]["flake"] == "git+https://example.org/infra?ref=main&rev=" + "c" * 40
     flake, nixpkgs = definition["resolvedDependencies"]
-    assert flake == {"name": "flake", "uri": "git+https://example.org/infra?ref=main&rev=" + "c" * 40,
-                     "digest": {"sha256": bytes(range(32)).hex(), "gitCommit": "c" * 40}}
+    assert flake == {
+        "name": "flake",
+        "uri": "git+https://example.org/infra?ref=main&rev=" + "c" * 40,
+        "digest": {"sha256": bytes(range(32)).hex(), "gitCommit": "c" * 40},
+    }
     assert nixpkgs["uri"] == "github:NixOS/nixpkgs/" + "d" * 40
     assert nixpkgs["digest"] == {"sha256": bytes(range(1, 33)).hex(), "gitCommit": "d" * 40}
     assert definition["internalParameters"] == {"nixVersion": "2.8.0", "builder": "controller", "builderHost": "ctl"}
     run = document["predicate"]["runDetails"]
-    assert run["metadata"] == {"invocationId": "awx-job:42", "startedOn": "2023-11-14T22:13:20Z",
-                               "finishedOn": "2023-11-14T22:14:02Z"}
-    assert run["byproducts"] == [{"name": "deployment", "annotations": {
-        "host": "web-01", "action": "switch", "controllerUser": "alice", "controllerHost": "ctl",
-        "awxJobId": "42", "awxUser": "bob"}}]
+    assert run["metadata"] == {
+        "invocationId": "awx-job:42",
+        "startedOn": "2023-11-14T22:13:20Z",
+        "finishedOn": "2023-11-14T22:14:02Z",
+    }
+    assert run["byproducts"] == [
+        {
+            "name": "deployment",
+            "annotations": {
+                "host": "web-01",
+                "action": "switch",
+                "controllerUser": "alice",
+                "controllerHost": "ctl",
+                "awxJobId": "42",
+                "awxUser": "bob",
+            },
+        }
+    ]
     with pytest.raises(pv.ProvenanceError):
         pv.statement(deployment(builder="laptop"))
 
@@ -102,9 +148,15 @@ def test_statement_checks_name_the_problem():
     assert "does not know" in str(pv.statement_problem(body, SYSTEM, None))
     assert "not JSON" in str(pv.statement_problem(b"\xff", SYSTEM, NAR))
     assert "not an in-toto" in str(pv.statement_problem(b"{}", SYSTEM, NAR))
-    assert pv.summary(body) == {"flake": "git+https://example.org/infra?ref=main&rev=" + "c" * 40, "rev": "c" * 40,
-                                "builder": "controller", "deployed_by": "alice@ctl", "awx_job": "42",
-                                "awx_user": "bob", "finished": "2023-11-14T22:14:02Z"}
+    assert pv.summary(body) == {
+        "flake": "git+https://example.org/infra?ref=main&rev=" + "c" * 40,
+        "rev": "c" * 40,
+        "builder": "controller",
+        "deployed_by": "alice@ctl",
+        "awx_job": "42",
+        "awx_user": "bob",
+        "finished": "2023-11-14T22:14:02Z",
+    }
     with pytest.raises(pv.ProvenanceError):
         pv.opened({"payloadType": pv.PAYLOAD_TYPE, "payload": "!!", "signatures": []})
 
@@ -115,8 +167,11 @@ def test_key_formats_and_refusals_that_never_quote_the_key(tmp_path):
     ssh_private = (tmp_path / "k").read_text()
     key = ds.private_key(ssh_private)
     assert ds.public_key((tmp_path / "k.pub").read_text()).keyid == ds.public_key_of(key.public_key()).keyid
-    pub_pem = key.public_key().public_bytes(serialization.Encoding.PEM,
-                                            serialization.PublicFormat.SubjectPublicKeyInfo).decode()
+    pub_pem = (
+        key.public_key()
+        .public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
+        .decode()
+    )
     assert ds.public_key(pub_pem).keyid == ds.public_key_of(key.public_key()).keyid
     subprocess.run(["ssh-keygen", "-q", "-t", "rsa", "-b", "1024", "-N", "", "-f", str(tmp_path / "r")], check=True)
     secret = (tmp_path / "r").read_text()
@@ -133,17 +188,31 @@ def test_the_host_keeps_the_newest_envelopes_and_reads_one_back(tmp_path):
     directory = tmp_path / "provenance"
     for index in range(5):
         system = "/nix/store/%s-nixos-system-web-01-%d" % (str(index) * 32, index)
-        subprocess.run(["/bin/sh", "-c", pv.store_command(system, 3, str(directory)).text],
-                       input='{"n": %d}\n' % index, universal_newlines=True, check=True)
+        subprocess.run(
+            ["/bin/sh", "-c", pv.store_command(system, 3, str(directory)).text],
+            input='{"n": %d}\n' % index,
+            universal_newlines=True,
+            check=True,
+        )
         os.utime(str(directory / (os.path.basename(system) + pv.SUFFIX)), (1700000000 + index, 1700000000 + index))
     kept = sorted(p.name for p in directory.iterdir())
     assert kept == ["%s-nixos-system-web-01-%d.dsse.json" % (str(i) * 32, i) for i in (2, 3, 4)]
     assert oct((directory / kept[0]).stat().st_mode & 0o777) == "0o644"
     system = "/nix/store/%s-nixos-system-web-01-4" % ("4" * 32)
-    out = subprocess.run(["/bin/sh", "-c", pv.read_command(system, str(directory)).text], stdout=subprocess.PIPE,
-                         universal_newlines=True, check=True).stdout
+    out = subprocess.run(
+        ["/bin/sh", "-c", pv.read_command(system, str(directory)).text],
+        stdout=subprocess.PIPE,
+        universal_newlines=True,
+        check=True,
+    ).stdout
     record = pv.parse_read(out)
     assert (record.system, record.envelope_text) == (system, '{"n": 4}\n')
-    none = pv.parse_read(subprocess.run(["/bin/sh", "-c", pv.read_command(system + "x", str(directory)).text],
-                                        stdout=subprocess.PIPE, universal_newlines=True, check=True).stdout)
+    none = pv.parse_read(
+        subprocess.run(
+            ["/bin/sh", "-c", pv.read_command(system + "x", str(directory)).text],
+            stdout=subprocess.PIPE,
+            universal_newlines=True,
+            check=True,
+        ).stdout
+    )
     assert none.envelope_text is None and none.system == system + "x"

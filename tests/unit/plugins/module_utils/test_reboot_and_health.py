@@ -11,6 +11,7 @@ K1, K2 = "/nix/store/k1-linux-6.6/bzImage", "/nix/store/k2-linux-6.7/bzImage"
 
 def state(running=NEW, booted=OLD, rk=K2, bk=K1, profile=NEW):
     from ansible_collections.nixfleet.nixos.plugins.module_utils.generations import Generation
+
     return ProfileState("/p", (Generation(1, OLD), Generation(2, profile, current=True)), 2, running, booted, rk, bk)
 
 
@@ -57,19 +58,30 @@ def test_parse_checks_and_urls():
 
 
 def test_json_query_checks():
-    c = health.parse_check({"type": "http", "name": "app", "url": "http://h/health.json",
-                            "json_query": "status == 'ok' && length(errors) == `0`"}, 0)
+    c = health.parse_check(
+        {
+            "type": "http",
+            "name": "app",
+            "url": "http://h/health.json",
+            "json_query": "status == 'ok' && length(errors) == `0`",
+        },
+        0,
+    )
     assert health.judge_http(c, 200, '{"status": "ok", "errors": []}') is None
     assert health.judge_http(c, 200, '{"status": "ok", "errors": ["disk full"]}') == (
         "http://h/health.json: json_query \"status == 'ok' && length(errors) == `0`\" is false for the body "
-        '{"errors": ["disk full"], "status": "ok"}')
+        '{"errors": ["disk full"], "status": "ok"}'
+    )
     assert str(health.judge_http(c, 200, "<html>oops</html>")).startswith("http://h/health.json did not answer JSON (")
     # JMESPath's truth: a missing field is null, an empty list is false, a non-empty value is true.
     version = health.parse_check({"type": "http", "url": "http://h/", "json_query": "version"}, 0)
     assert "is null for the body" in str(health.judge_http(version, 200, "{}"))
     assert health.judge_http(version, 200, '{"version": "1.2"}') is None
-    assert "is [] for the body" in str(health.judge_http(
-        health.parse_check({"type": "http", "url": "http://h/", "json_query": "errors"}, 0), 200, '{"errors": []}'))
+    assert "is [] for the body" in str(
+        health.judge_http(
+            health.parse_check({"type": "http", "url": "http://h/", "json_query": "errors"}, 0), 200, '{"errors": []}'
+        )
+    )
     with pytest.raises(ValueError, match="app: json_query 'status ==' is not a JMESPath expression"):
         health.parse_check({"type": "http", "name": "app", "url": "http://h/", "json_query": "status =="}, 0)
 

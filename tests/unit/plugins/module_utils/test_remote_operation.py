@@ -1,6 +1,7 @@
 """``RemoteShell.perform``: an operation's command goes to the carrier as a ``Command``, its parser
 reads the answer, and an operation with ``what`` fails on a non-zero exit as ``NixError`` (without
 stdout when the operation is sensitive)."""
+
 import shutil
 import socket
 import subprocess
@@ -18,8 +19,10 @@ from local_shell import LocalShell
 def test_the_parser_reads_the_answer_and_the_carrier_gets_the_command():
     shell = LocalShell()
     command = argv("printf", "%s\\n", "a b", "$HOME")
-    assert shell.perform(Operation("words", command, lambda a: a.stdout.splitlines(), privileged=False)) == \
-        ["a b", "$HOME"]
+    assert shell.perform(Operation("words", command, lambda a: a.stdout.splitlines(), privileged=False)) == [
+        "a b",
+        "$HOME",
+    ]
     assert shell.carried == [(command, False)]
 
 
@@ -27,8 +30,9 @@ def test_an_operation_with_what_fails_clearly_and_a_sensitive_one_keeps_its_stdo
     shell = LocalShell()
     failing = argv("sh", "-c", "cat; echo broken >&2; exit 3")  # prints its input: the secret
     with pytest.raises(NixError) as caught:
-        shell.perform(Operation("key", failing, lambda a: a.stdout, sensitive=True, stdin="secret-output",
-                                what="reading the key"))
+        shell.perform(
+            Operation("key", failing, lambda a: a.stdout, sensitive=True, stdin="secret-output", what="reading the key")
+        )
     assert (caught.value.rc, caught.value.host) == (3, "here")
     assert str(caught.value) == "here: reading the key failed (exit code 3): broken"
     assert "secret-output" not in repr(caught.value.to_result())
@@ -44,9 +48,16 @@ def serving_daemon_kind() -> str:
             probe.connect(nd.STORE_SOCKET)
         except OSError:
             return "none"
-    active = shutil.which("systemctl") is not None and subprocess.run(
-        ["systemctl", "is-active", "--quiet", "nix-daemon.service"], check=False,
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL).returncode == 0
+    active = (
+        shutil.which("systemctl") is not None
+        and subprocess.run(
+            ["systemctl", "is-active", "--quiet", "nix-daemon.service"],
+            check=False,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        ).returncode
+        == 0
+    )
     return "systemd" if active else "process"
 
 

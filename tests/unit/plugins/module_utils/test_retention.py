@@ -1,10 +1,15 @@
 """Which generations a retention policy keeps (module_utils.retention): each keep rule alone and
 together, the generations that always stay, undated generations, bad policies."""
+
 import pytest
 
 from ansible_collections.nixfleet.nixos.plugins.module_utils.generations import Generation, ProfileState
 from ansible_collections.nixfleet.nixos.plugins.module_utils.retention import (
-    DAY, KeepReason, RetentionPolicy, plan_pruning)
+    DAY,
+    KeepReason,
+    RetentionPolicy,
+    plan_pruning,
+)
 
 NOW = 1_800_000_000
 P = "/nix/var/nix/profiles/system"
@@ -16,10 +21,17 @@ def path(n):
 
 def state(ages, current, running=None, booted=None, undated=()):
     """Generations 1..len(ages), generation n made ages[n-1] days before NOW."""
-    gens = tuple(Generation(n, path(n), None if n in undated else NOW - int(age * DAY), n == current)
-                 for n, age in enumerate(ages, start=1))
-    return ProfileState(profile=P, generations=gens, current_number=current,
-                        running_system=path(running) if running else None, booted_system=path(booted) if booted else None)
+    gens = tuple(
+        Generation(n, path(n), None if n in undated else NOW - int(age * DAY), n == current)
+        for n, age in enumerate(ages, start=1)
+    )
+    return ProfileState(
+        profile=P,
+        generations=gens,
+        current_number=current,
+        running_system=path(running) if running else None,
+        booted_system=path(booted) if booted else None,
+    )
 
 
 def deleted(pruning):
@@ -50,8 +62,12 @@ def test_current_running_booted_and_protected_always_stay():
     s = state([9, 8, 7, 6, 5, 4], current=3, running=2, booted=1)
     pruning = plan_pruning(s, RetentionPolicy(keep_last=0), NOW, protect=[path(4)])
     assert deleted(pruning) == [5, 6]
-    assert pruning.keep == {1: (KeepReason.BOOTED,), 2: (KeepReason.RUNNING,), 3: (KeepReason.CURRENT,),
-                            4: (KeepReason.PROTECTED,)}
+    assert pruning.keep == {
+        1: (KeepReason.BOOTED,),
+        2: (KeepReason.RUNNING,),
+        3: (KeepReason.CURRENT,),
+        4: (KeepReason.PROTECTED,),
+    }
 
 
 def test_a_current_generation_older_than_newer_ones_stays():

@@ -1,6 +1,7 @@
 """The SBOM's pieces against Nix itself: NAR hashes in both of Nix's notations against the NAR's own
 sha256 (``nix-store --dump | sha256sum``), names and versions as Nix splits them, the document's shape
 (validated against the CycloneDX 1.6 schema by cyclonedx-python-lib, not by our own check)."""
+
 import hashlib
 import json
 import subprocess
@@ -38,31 +39,45 @@ def test_nar_hashes_in_both_notations_are_the_nars_sha256(tmp_path):
 
 INFOS: Dict[str, Optional[Dict[str, Any]]] = {
     "/nix/store/2mb7x5vvd0zcxi5ypcbrrvqj2wgf2fqf-nixos-system-web-01-24.05": {
-        "narHash": "sha256-HDfQGvQL4ugGkd48w99EN3ppmvuxfGjwgJZLL9Bx/BM=", "narSize": 120,
-        "references": ["/nix/store/9zq0dz3hy6m5h0vsaxk1aw0v4rf2vhhz-openssl-3.0.14",
-                       "/nix/store/2mb7x5vvd0zcxi5ypcbrrvqj2wgf2fqf-nixos-system-web-01-24.05"],
-        "deriver": "/nix/store/aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa-nixos-system-web-01-24.05.drv"},
+        "narHash": "sha256-HDfQGvQL4ugGkd48w99EN3ppmvuxfGjwgJZLL9Bx/BM=",
+        "narSize": 120,
+        "references": [
+            "/nix/store/9zq0dz3hy6m5h0vsaxk1aw0v4rf2vhhz-openssl-3.0.14",
+            "/nix/store/2mb7x5vvd0zcxi5ypcbrrvqj2wgf2fqf-nixos-system-web-01-24.05",
+        ],
+        "deriver": "/nix/store/aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa-nixos-system-web-01-24.05.drv",
+    },
     "/nix/store/9zq0dz3hy6m5h0vsaxk1aw0v4rf2vhhz-openssl-3.0.14": {
-        "narHash": "sha256-HDfQGvQL4ugGkd48w99EN3ppmvuxfGjwgJZLL9Bx/BM=", "narSize": 5, "references": []},
+        "narHash": "sha256-HDfQGvQL4ugGkd48w99EN3ppmvuxfGjwgJZLL9Bx/BM=",
+        "narSize": 5,
+        "references": [],
+    },
 }
 SYSTEM = "/nix/store/2mb7x5vvd0zcxi5ypcbrrvqj2wgf2fqf-nixos-system-web-01-24.05"
 
 
 def test_a_bom_validates_against_cyclonedx_1_6():
-    bom = sb.sbom(SYSTEM, INFOS, "web-01", flake="git+file:///infra?rev=abc", rev="abc",
-                  timestamp="2026-12-01T00:00:00Z")
+    bom = sb.sbom(
+        SYSTEM, INFOS, "web-01", flake="git+file:///infra?rev=abc", rev="abc", timestamp="2026-12-01T00:00:00Z"
+    )
     errors = JsonStrictValidator(SchemaVersion.V1_6).validate_str(json.dumps(bom))
     assert errors is None, errors
     subject = bom["metadata"]["component"]
     # Nix's own split (parseDrvName: the version starts at the first "-" followed by a digit).
-    assert (subject["name"], subject["version"], subject["type"]) == ("nixos-system-web", "01-24.05", "operating-system")
+    assert (subject["name"], subject["version"], subject["type"]) == (
+        "nixos-system-web",
+        "01-24.05",
+        "operating-system",
+    )
     openssl = bom["components"][0]
     assert (openssl["name"], openssl["version"], openssl["purl"]) == ("openssl", "3.0.14", "pkg:nix/openssl@3.0.14")
     assert {"name": "nixfleet:flake_rev", "value": "abc"} in subject["properties"]
     assert {d["ref"]: d["dependsOn"] for d in bom["dependencies"]}[SYSTEM] == [
-        "/nix/store/9zq0dz3hy6m5h0vsaxk1aw0v4rf2vhhz-openssl-3.0.14"]  # itself left out
-    again = sb.sbom(SYSTEM, INFOS, "web-01", flake="git+file:///infra?rev=abc", rev="abc",
-                    timestamp="2026-12-02T00:00:00Z")
+        "/nix/store/9zq0dz3hy6m5h0vsaxk1aw0v4rf2vhhz-openssl-3.0.14"
+    ]  # itself left out
+    again = sb.sbom(
+        SYSTEM, INFOS, "web-01", flake="git+file:///infra?rev=abc", rev="abc", timestamp="2026-12-02T00:00:00Z"
+    )
     assert sb.same_bom(bom, again) and bom["serialNumber"] != again["serialNumber"]
     with pytest.raises(sb.SbomError, match="not complete"):
         sb.sbom(SYSTEM, dict(INFOS, **{"/nix/store/9zq0dz3hy6m5h0vsaxk1aw0v4rf2vhhz-openssl-3.0.14": None}), "web-01")

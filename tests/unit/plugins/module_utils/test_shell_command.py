@@ -1,6 +1,7 @@
 """The remote command type (``module_utils.remote_command``): words arrive exactly as given, whatever they
 hold, because a real ``sh`` runs what the type made and an argv printer reports what it received;
 shell text enters only through ``raw()``."""
+
 import subprocess
 
 import pytest
@@ -11,19 +12,34 @@ from ansible_collections.nixfleet.nixos.plugins.plugin_utils.remote_shell import
 
 # Any text a user, a flake or an inventory could hand us: every Unicode character a process argument
 # can carry (no NUL, no lone surrogates), with the shell's own metacharacters made frequent.
-FRAGMENTS = st.sampled_from(list("$`;&|<>(){}[]*?~!#'\"\\ \t\n=-@%^") + [
-    "${IFS}", "$(touch pwned)", "`touch pwned`", "; touch pwned", "&& touch pwned", "| touch pwned", "../", "-rf",
-    "{{ lookup('pipe', 'touch pwned') }}", "@{a}", "'\\''"])
-HOSTILE = st.lists(st.one_of(FRAGMENTS, st.characters(blacklist_categories=["Cs"], blacklist_characters="\x00")),
-                   max_size=12).map("".join)
+FRAGMENTS = st.sampled_from(
+    list("$`;&|<>(){}[]*?~!#'\"\\ \t\n=-@%^")
+    + [
+        "${IFS}",
+        "$(touch pwned)",
+        "`touch pwned`",
+        "; touch pwned",
+        "&& touch pwned",
+        "| touch pwned",
+        "../",
+        "-rf",
+        "{{ lookup('pipe', 'touch pwned') }}",
+        "@{a}",
+        "'\\''",
+    ]
+)
+HOSTILE = st.lists(
+    st.one_of(FRAGMENTS, st.characters(blacklist_categories=["Cs"], blacklist_characters="\x00")), max_size=12
+).map("".join)
 WORDS = st.lists(HOSTILE, min_size=1, max_size=6)
 PRINTER = "printf '%s\\0'"  # dash's builtin: each argument, NUL-terminated
 
 
 def received(command: Command, cwd) -> list:
     """The arguments ``printf`` got when ``sh -c`` ran ``command``."""
-    proc = subprocess.run(["sh", "-c", command.text], stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=str(cwd),
-                          check=False)
+    proc = subprocess.run(
+        ["sh", "-c", command.text], stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=str(cwd), check=False
+    )
     assert proc.returncode == 0, proc.stderr
     return proc.stdout.decode("utf-8").split("\0")[:-1]
 

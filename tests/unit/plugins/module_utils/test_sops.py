@@ -1,4 +1,5 @@
 """.sops.yaml rule matching and the decryptability verdict, on files sealed with the real age."""
+
 import pytest
 import yaml
 from sops_files import age_keygen, write_sops_file
@@ -33,9 +34,15 @@ def test_first_matching_rule_decides():
     rules = sm.parse_config(yaml.safe_load(CONFIG))
     report = sm.coverage(rules, ["secrets/web/app.yaml", "secrets/db.yaml", "common/x.yaml", "other.yaml"], [WEB])
     assert [(c.file, c.covered) for c in report] == [
-        ("secrets/web/app.yaml", True), ("secrets/db.yaml", False), ("common/x.yaml", True), ("other.yaml", False)]
-    assert report[1].problem == "secrets/db.yaml: creation_rules[1] (path_regex secrets/db\\.yaml$) " \
-                                "does not list the host's recipient"
+        ("secrets/web/app.yaml", True),
+        ("secrets/db.yaml", False),
+        ("common/x.yaml", True),
+        ("other.yaml", False),
+    ]
+    assert (
+        report[1].problem == "secrets/db.yaml: creation_rules[1] (path_regex secrets/db\\.yaml$) "
+        "does not list the host's recipient"
+    )
     assert report[3].problem == "other.yaml: no creation rule of .sops.yaml matches this file"
     assert sm.coverage(rules, ["secrets/db.yaml"], [DB])[0].covered
 

@@ -1,12 +1,17 @@
 """NixOS's switch inhibitors: the probe lines, printed by a real sh from real files, and the verdict."""
+
 import subprocess
 
 from ansible_collections.nixfleet.nixos.plugins.module_utils.switch_inhibitors import lines_command, read
 
 
 def printed(path, running_link):
-    return subprocess.run(["sh", "-c", lines_command(str(path), running_link=str(running_link)).text],
-                          stdout=subprocess.PIPE, universal_newlines=True, check=True).stdout
+    return subprocess.run(
+        ["sh", "-c", lines_command(str(path), running_link=str(running_link)).text],
+        stdout=subprocess.PIPE,
+        universal_newlines=True,
+        check=True,
+    ).stdout
 
 
 def system(tmp_path, name, inhibitors=None):
@@ -28,8 +33,9 @@ def test_different_lists_block_and_are_described(tmp_path):
     new = system(tmp_path, "new", "/nix/store/bbb-systemd-258\n/nix/store/ccc-dbus\n")
     found = read(printed(new, link), new_present=True)
     assert found.block
-    assert found.describe() == ("/nix/store/aaa-systemd-257 /nix/store/ccc-dbus -> "
-                                "/nix/store/bbb-systemd-258 /nix/store/ccc-dbus")
+    assert found.describe() == (
+        "/nix/store/aaa-systemd-257 /nix/store/ccc-dbus -> /nix/store/bbb-systemd-258 /nix/store/ccc-dbus"
+    )
 
 
 def test_the_same_list_and_two_missing_files_do_not_block(tmp_path):

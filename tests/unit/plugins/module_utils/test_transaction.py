@@ -14,9 +14,15 @@ PREV = "/nix/store/vsp9a6ydyqvbnv7majfxkyl0vjdjwlxq-nixos-system-web-1"
 
 def tx(**kw):
     base: Dict[str, Any] = dict(
-        path=P, action="switch", profile="/nix/var/nix/profiles/system", work_dir="/run/nixfleet/abc",
-        owner="me@ctl pid 1, deploying it's ${HOME} \"quoted\"", prev_generation=3, prev_profile_path=PREV,
-        prev_running=PREV)
+        path=P,
+        action="switch",
+        profile="/nix/var/nix/profiles/system",
+        work_dir="/run/nixfleet/abc",
+        owner='me@ctl pid 1, deploying it\'s ${HOME} "quoted"',
+        prev_generation=3,
+        prev_profile_path=PREV,
+        prev_running=PREV,
+    )
     base.update(kw)
     return tr.Transaction(**base)
 
@@ -33,7 +39,11 @@ VARIANTS = [
 
 @pytest.mark.parametrize("t", VARIANTS)
 def test_script_and_launcher_are_valid_sh(t):
-    for text in (tr.script(t).text, tr.launch_command(t, systemd=False, unit="u").text, tr.launch_command(t, True, "u").text):
+    for text in (
+        tr.script(t).text,
+        tr.launch_command(t, systemd=False, unit="u").text,
+        tr.launch_command(t, True, "u").text,
+    ):
         check = subprocess.run(["sh", "-n", "-c", text], stderr=subprocess.PIPE, universal_newlines=True, check=False)
         assert check.returncode == 0, check.stderr
 
@@ -50,7 +60,7 @@ def test_watchdog_only_when_asked():
     script = tr.script_text().text
     # no canary without a watchdog; 30 s are 150 ticks of 0.2 s
     assert 'if [ "$confirm_timeout" -gt 0 ]; then\n  canary=$W/canary\n  : > "$canary"' in script
-    assert '[ $i -lt $((confirm_timeout * 5)) ]; do sleep 0.2;' in script
+    assert "[ $i -lt $((confirm_timeout * 5)) ]; do sleep 0.2;" in script
 
 
 def test_what_each_action_touches():
@@ -71,8 +81,7 @@ def test_what_each_action_touches():
 def test_every_input_is_one_name_value_word_the_script_reads():
     """Each argument names a variable deploy.sh sets (an unknown one would stop it), and is one word."""
     script = tr.script_text().text
-    for variant in VARIANTS + [tx(audit_head="{\"a\": 1", run_as="alice", activation_timeout=5,
-                                   install_bootloader=True)]:
+    for variant in VARIANTS + [tx(audit_head='{"a": 1', run_as="alice", activation_timeout=5, install_bootloader=True)]:
         for word in tr.arguments(variant):
             name = word.split("=", 1)[0]
             assert "    %s=*) %s=$value ;;" % (name, name) in script
@@ -80,8 +89,12 @@ def test_every_input_is_one_name_value_word_the_script_reads():
 
 def test_an_unknown_input_stops_the_script_before_it_does_anything(tmp_path):
     t = tx(work_dir=str(tmp_path / "w"), lock_file=str(tmp_path / "lock"))
-    proc = subprocess.run(["sh", "-c", tr.script_text().text, tr.SCRIPT_NAME, *tr.arguments(t), "hostname=x"],
-                          stderr=subprocess.PIPE, universal_newlines=True, check=False)
+    proc = subprocess.run(
+        ["sh", "-c", tr.script_text().text, tr.SCRIPT_NAME, *tr.arguments(t), "hostname=x"],
+        stderr=subprocess.PIPE,
+        universal_newlines=True,
+        check=False,
+    )
     assert (proc.returncode, proc.stderr) == (2, "nixfleet-tx: unknown argument hostname\n")
     assert not (tmp_path / "w").exists() and not (tmp_path / "lock").exists()
 
@@ -90,8 +103,12 @@ def test_activation_never_inherits_the_lock():
     script = tr.script_text().text
     assert 'exec 9>>"$lock_file"' in script
     # every line that runs an activation: the activation function, or a previous system's switch-to-configuration
-    runs = [line for line in script.splitlines()
-            if re.match(r"\s*(if .*then )?activation (>|2)", line) or re.search(r'switch-to-configuration" (boot|test)', line)]
+    runs = [
+        line
+        for line in script.splitlines()
+        if re.match(r"\s*(if .*then )?activation (>|2)", line)
+        or re.search(r'switch-to-configuration" (boot|test)', line)
+    ]
     assert len(runs) == 4 and all("9>&-" in line for line in runs)
 
 
@@ -99,9 +116,11 @@ def test_launchers():
     on_systemd = tr.launch_command(tx(), systemd=True, unit="nixfleet-x").text
     assert on_systemd.startswith("mkdir -p /run/nixfleet/abc && printf")
     # systemd would expand ${...} in the unit's command line: the script goes there as a file.
-    run = on_systemd[on_systemd.index("systemd-run"):on_systemd.index(" && while")]
-    assert run == ("systemd-run -E LOCALE_ARCHIVE -E NIXOS_INSTALL_BOOTLOADER --collect --no-ask-password --quiet "
-                   "--unit=nixfleet-x sh /run/nixfleet/abc/script")
+    run = on_systemd[on_systemd.index("systemd-run") : on_systemd.index(" && while")]
+    assert run == (
+        "systemd-run -E LOCALE_ARCHIVE -E NIXOS_INSTALL_BOOTLOADER --collect --no-ask-password --quiet "
+        "--unit=nixfleet-x sh /run/nixfleet/abc/script"
+    )
     assert ">/run/nixfleet/abc/script && systemd-run" in on_systemd
     assert "setsid sh -c" in tr.launch_command(tx(), systemd=False, unit="u").text
 
@@ -116,17 +135,18 @@ def test_launch_prints_the_verdict_after_the_activation_output(tmp_path):
     (tmp_path / "w" / "holder").write_text("root@ctl pid 1\n")
     (tmp_path / "w" / "rc").write_text("1\n")
     wait_and_report = tr.launch_command(t, systemd=False, unit="u").text.split("&& while", 1)[1]
-    proc = subprocess.run(["sh", "-c", "while" + wait_and_report], stdout=subprocess.PIPE, universal_newlines=True,
-                          check=False)
+    proc = subprocess.run(
+        ["sh", "-c", "while" + wait_and_report], stdout=subprocess.PIPE, universal_newlines=True, check=False
+    )
     assert proc.returncode == 1
     assert tr.split_launch_output(proc.stdout) == ("activated node01\n", "failed-restored", "root@ctl pid 1")
     assert tr.split_launch_output("no state here\n") == ("no state here\n", None, None)
     script = tr.script_text().text
     for verdict in Verdict:  # each verdict with a code of its own finishes with it
         if verdict.exit_code is not None:
-            assert 'finish %s %d' % (verdict.word, verdict.exit_code) in script
+            assert "finish %s %d" % (verdict.word, verdict.exit_code) in script
     for verdict in (Verdict.FAILED_RESTORED, Verdict.FAILED_KEPT):
-        assert 'finish %s $arc' % verdict.word in script
+        assert "finish %s $arc" % verdict.word in script
     assert 'finish "%s" $arc' % Verdict.DONE.word in script
     assert 'echo "$1" > "$W/status"\n  if [ -n "${2:-}" ]; then echo "$2" > "$W/rc"; fi' in script
 
@@ -136,16 +156,25 @@ def run_confirm(tmp_path, status):
     (tmp_path / "w").mkdir(exist_ok=True)
     if status is not None:
         (tmp_path / "w" / "status").write_text(status + "\n")
-    return t, subprocess.run(["sh", "-c", tr.confirm_command(t, wait=0.3, then=raw("echo then-ran")).text],
-                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, universal_newlines=True, check=False)
+    return t, subprocess.run(
+        ["sh", "-c", tr.confirm_command(t, wait=0.3, then=raw("echo then-ran")).text],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        universal_newlines=True,
+        check=False,
+    )
 
 
 def test_confirm_deletes_the_canary_and_cleans_up_once_confirmed(tmp_path):
     t, _proc = run_confirm(tmp_path, None)
     (tmp_path / "w" / "canary").write_text("")
     (tmp_path / "w" / "status").write_text(Verdict.CONFIRMED.word + "\n")
-    proc = subprocess.run(["sh", "-c", tr.confirm_command(t, wait=0.3, then=raw("echo then-ran")).text],
-                          stdout=subprocess.PIPE, universal_newlines=True, check=False)
+    proc = subprocess.run(
+        ["sh", "-c", tr.confirm_command(t, wait=0.3, then=raw("echo then-ran")).text],
+        stdout=subprocess.PIPE,
+        universal_newlines=True,
+        check=False,
+    )
     assert proc.returncode == Deletion.DELETED.code
     assert tr.parse_status(proc.stdout)[0] == Verdict.CONFIRMED.word and "then-ran" in proc.stdout
     assert not (tmp_path / "w").exists()
@@ -162,8 +191,14 @@ def test_a_canary_that_cannot_be_deleted_exits_refused_with_rms_error(tmp_path):
     t, _proc = run_confirm(tmp_path, None)
     (tmp_path / "w" / "canary").mkdir()
     (tmp_path / "w" / "canary" / "x").write_text("")
-    proc = subprocess.run(["sh", "-c", tr.confirm_command(t, wait=5, then=raw("echo then-ran")).text], stdout=subprocess.PIPE,
-                          stderr=subprocess.PIPE, universal_newlines=True, timeout=3, check=False)
+    proc = subprocess.run(
+        ["sh", "-c", tr.confirm_command(t, wait=5, then=raw("echo then-ran")).text],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        universal_newlines=True,
+        timeout=3,
+        check=False,
+    )
     assert proc.returncode == Deletion.REFUSED.code  # at once: no waiting for a verdict that cannot come
     assert "cannot remove" in proc.stderr and (tmp_path / "w" / "canary").exists()
 
@@ -177,8 +212,12 @@ def test_the_script_is_clean_under_shellcheck(tmp_path):
     whole = tmp_path / "whole.sh"
     whole.write_text(tr.script(tx(confirm_timeout=30, audit_head='{"a": 1')).text)
     for script, allowed in ((tr.SCRIPT_FILE, []), (str(whole), ["--exclude=SC2016,SC3013"])):
-        check = subprocess.run(["shellcheck", "--shell=sh", "--severity=style", *allowed, script],
-                               stdout=subprocess.PIPE, universal_newlines=True, check=False)
+        check = subprocess.run(
+            ["shellcheck", "--shell=sh", "--severity=style", *allowed, script],
+            stdout=subprocess.PIPE,
+            universal_newlines=True,
+            check=False,
+        )
         assert check.returncode == 0, check.stdout
 
 

@@ -4,6 +4,7 @@ and ``nix-env`` on a profile in a temporary directory, store paths with a ``depl
 script. The activation runs with ``PROFILE`` set, as the profile's user (a stand-in ``runuser`` on
 PATH notes who), a failure restores the previous generation and activates it again, the watchdog
 rolls back an unconfirmed one, and /run/current-system is never looked at."""
+
 import os
 import pwd
 import subprocess
@@ -47,11 +48,12 @@ class ProfileHost:
         directory.mkdir(parents=True)
         if script is not None:
             activate = directory / "deploy-rs-activate"
-            activate.write_text("#!/bin/sh\necho \"%s PROFILE=$PROFILE\" >> \"$LOG\"\n%s\n" % (name, script))
+            activate.write_text('#!/bin/sh\necho "%s PROFILE=$PROFILE" >> "$LOG"\n%s\n' % (name, script))
             activate.chmod(0o755)
         (directory / "version").write_text(name)
-        return subprocess.run(["nix-store", "--add", str(directory)], stdout=subprocess.PIPE,
-                              universal_newlines=True, check=True).stdout.strip()
+        return subprocess.run(
+            ["nix-store", "--add", str(directory)], stdout=subprocess.PIPE, universal_newlines=True, check=True
+        ).stdout.strip()
 
     def generation(self):
         link = os.readlink(self.profile) if os.path.islink(self.profile) else None
@@ -59,18 +61,34 @@ class ProfileHost:
 
     def tx(self, path, **kw):
         prev = self.generation()
-        fields = dict(path=path, action="switch", profile=self.profile, activates=tr.Activates.DEPLOY_RS,
-                      work_dir=str(self.root / ("w%d" % time.time_ns())), owner="test", prev_generation=prev,
-                      prev_profile_path=os.path.realpath(self.profile) if prev is not None else None,
-                      prev_running="/nonexistent-system", lock_wait=1, lock_file=str(self.root / "deploy.lock"),
-                      running_link=self.running)
+        fields = dict(
+            path=path,
+            action="switch",
+            profile=self.profile,
+            activates=tr.Activates.DEPLOY_RS,
+            work_dir=str(self.root / ("w%d" % time.time_ns())),
+            owner="test",
+            prev_generation=prev,
+            prev_profile_path=os.path.realpath(self.profile) if prev is not None else None,
+            prev_running="/nonexistent-system",
+            lock_wait=1,
+            lock_file=str(self.root / "deploy.lock"),
+            running_link=self.running,
+        )
         fields.update(kw)
         return tr.Transaction(**fields)
 
     def launch(self, t):
-        proc = subprocess.run(["sh", "-c", tr.launch_command(t, systemd=False, unit="u").text + " && sleep 0"],
-                              env=self.env, cwd=str(self.root), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                              universal_newlines=True, timeout=60, check=False)
+        proc = subprocess.run(
+            ["sh", "-c", tr.launch_command(t, systemd=False, unit="u").text + " && sleep 0"],
+            env=self.env,
+            cwd=str(self.root),
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            universal_newlines=True,
+            timeout=60,
+            check=False,
+        )
         return proc, tr.split_launch_output(proc.stdout)
 
     def status(self, t, wait=10.0):
@@ -120,8 +138,11 @@ def test_a_failed_activation_restores_the_previous_generation_and_activates_it_a
     assert (host.generation(), os.path.realpath(host.profile)) == (1, good)
     assert sorted(os.listdir(os.path.dirname(host.profile))) == ["app", "app-1-link"]  # generation 2 deleted
     # the previous generation's activation ran again after the failed one
-    assert host.logged() == ["good PROFILE=%s" % host.profile, "bad PROFILE=%s" % host.profile,
-                             "good PROFILE=%s" % host.profile]
+    assert host.logged() == [
+        "good PROFILE=%s" % host.profile,
+        "bad PROFILE=%s" % host.profile,
+        "good PROFILE=%s" % host.profile,
+    ]
 
 
 @pytest.mark.host_tools
@@ -152,8 +173,13 @@ def test_a_confirmed_activation_stays(host):
     host.launch(host.tx(one))
     t = host.tx(two, confirm_timeout=10)
     host.launch(t)
-    confirm = subprocess.run(["sh", "-c", tr.confirm_command(t, wait=5).text], stdout=subprocess.PIPE,
-                             universal_newlines=True, check=False, timeout=30)
+    confirm = subprocess.run(
+        ["sh", "-c", tr.confirm_command(t, wait=5).text],
+        stdout=subprocess.PIPE,
+        universal_newlines=True,
+        check=False,
+        timeout=30,
+    )
     assert (confirm.returncode, tr.parse_status(confirm.stdout)[0]) == (Deletion.DELETED.code, Verdict.CONFIRMED.word)
     assert (host.generation(), os.path.realpath(host.profile)) == (2, two)
 
@@ -168,16 +194,26 @@ def test_the_profile_is_set_and_activated_as_its_user(host):
 
 
 def test_a_held_nixos_lock_does_not_concern_a_profile():
-    t = tr.Transaction(path="/nix/store/x", action="switch", profile="/p", work_dir="/w", owner="o",
-                       activates=tr.Activates.DEPLOY_RS)
+    t = tr.Transaction(
+        path="/nix/store/x", action="switch", profile="/p", work_dir="/w", owner="o", activates=tr.Activates.DEPLOY_RS
+    )
     assert tr.NIXOS_LOCK not in tr.script(t).text
-    assert tr.NIXOS_LOCK in tr.script(tr.Transaction(path="/nix/store/x", action="switch", profile="/p",
-                                                     work_dir="/w", owner="o")).text
+    assert (
+        tr.NIXOS_LOCK
+        in tr.script(tr.Transaction(path="/nix/store/x", action="switch", profile="/p", work_dir="/w", owner="o")).text
+    )
 
 
 def as_user(user):
-    return tr.Transaction(path="/nix/store/x", action="switch", profile="/p", work_dir="/w", owner="o",
-                          activates=tr.Activates.DEPLOY_RS, run_as=user)
+    return tr.Transaction(
+        path="/nix/store/x",
+        action="switch",
+        profile="/p",
+        work_dir="/w",
+        owner="o",
+        activates=tr.Activates.DEPLOY_RS,
+        run_as=user,
+    )
 
 
 @pytest.mark.parametrize("user", ["alice; touch /pwned", "../root", "{{ lookup('pipe', 'id') }}", "-u", ""])

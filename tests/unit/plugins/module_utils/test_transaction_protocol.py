@@ -1,9 +1,14 @@
 """The transaction's protocol (module_utils.transaction.protocol): one type per answer, every verdict
 and deletion told apart by its word and its exit code, and what each one means for the host."""
+
 import pytest
 
 from ansible_collections.nixfleet.nixos.plugins.module_utils.transaction.protocol import (
-    RC_TIMED_OUT, Deletion, Verdict, words)
+    RC_TIMED_OUT,
+    Deletion,
+    Verdict,
+    words,
+)
 
 
 def test_words_and_exit_codes_tell_the_verdicts_apart():
@@ -31,14 +36,20 @@ def test_what_each_verdict_means_for_the_host():
 
 
 def test_the_users_message_names_the_holder_or_says_it_is_unknown():
-    assert Verdict.LOCKED.explain("alice@ctl pid 7", lock="/l", wait=3) == \
-        "another deploy holds the lock /l (waited 3s): alice@ctl pid 7"
+    assert (
+        Verdict.LOCKED.explain("alice@ctl pid 7", lock="/l", wait=3)
+        == "another deploy holds the lock /l (waited 3s): alice@ctl pid 7"
+    )
     assert Verdict.LOCKED.explain(None, lock="/l", wait=3).endswith(": unknown holder")
     assert "(it is now empty, it was generation 4)" in Verdict.STALE.explain("", generation=4)
 
 
 def test_the_confirmations_exit_codes():
     assert [(d, d.exit_code) for d in Deletion if d.exit_code is not None] == [
-        (Deletion.DELETED, 0), (Deletion.ABSENT, 3), (Deletion.REFUSED, 4), (Deletion.NO_CONNECTION, 255)]
+        (Deletion.DELETED, 0),
+        (Deletion.ABSENT, 3),
+        (Deletion.REFUSED, 4),
+        (Deletion.NO_CONNECTION, 255),
+    ]
     assert Deletion.of_exit_code(1) is Deletion.FAILED and Deletion.of_exit_code(3) is Deletion.ABSENT
     assert [d for d in Deletion if d.reached] == [Deletion.DELETED, Deletion.ABSENT]

@@ -3,6 +3,7 @@
 ``nix-env`` (generation links in a temporary profiles directory) and for each system's
 ``switch-to-configuration`` (it moves a temporary "/run/current-system"). Every outcome the
 Activator matches on: done, failed-restored, stale, locked, noop, rolled-back and confirmed."""
+
 import os
 import shutil
 import subprocess
@@ -52,8 +53,9 @@ class Host:
         (root / "bin").mkdir()
         (root / "bin" / "nix-env").write_text(NIX_ENV)
         (root / "bin" / "nix-env").chmod(0o755)
-        self.env = dict(os.environ, PATH="%s:%s" % (root / "bin", os.environ["PATH"]), LOG=str(self.log),
-                        RUNNING=self.running)
+        self.env = dict(
+            os.environ, PATH="%s:%s" % (root / "bin", os.environ["PATH"]), LOG=str(self.log), RUNNING=self.running
+        )
         self.count = 0
 
     def system(self, rc=0, sleep=0):
@@ -75,20 +77,44 @@ class Host:
     def tx(self, path, action="switch", confirm_timeout=0, **kw):
         prev = self.generation()
         prev_path = os.readlink(str(self.profiles / ("system-%s-link" % prev))) if prev is not None else None
-        fields = dict(path=path, action=action, profile=self.profile, work_dir=str(self.root / ("w%d" % time.time_ns())),
-                      owner="test $(touch pwned) `id`", prev_generation=prev, prev_profile_path=prev_path,
-                      prev_running=self.current(), confirm_timeout=confirm_timeout, lock_wait=1,
-                      lock_file=str(self.root / "deploy.lock"), running_link=self.running)
+        fields = dict(
+            path=path,
+            action=action,
+            profile=self.profile,
+            work_dir=str(self.root / ("w%d" % time.time_ns())),
+            owner="test $(touch pwned) `id`",
+            prev_generation=prev,
+            prev_profile_path=prev_path,
+            prev_running=self.current(),
+            confirm_timeout=confirm_timeout,
+            lock_wait=1,
+            lock_file=str(self.root / "deploy.lock"),
+            running_link=self.running,
+        )
         fields.update(kw)
         return tr.Transaction(**fields)
 
     def launch(self, t, background=False):
         argv = ["sh", "-c", tr.launch_command(t, systemd=False, unit="u").text + " && sleep 0"]
         if background:
-            return subprocess.Popen(argv, env=self.env, cwd=str(self.root), stdout=subprocess.PIPE,
-                                    stderr=subprocess.PIPE, universal_newlines=True)
-        proc = subprocess.run(argv, env=self.env, cwd=str(self.root), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                              universal_newlines=True, timeout=30, check=False)
+            return subprocess.Popen(
+                argv,
+                env=self.env,
+                cwd=str(self.root),
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                universal_newlines=True,
+            )
+        proc = subprocess.run(
+            argv,
+            env=self.env,
+            cwd=str(self.root),
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            universal_newlines=True,
+            timeout=30,
+            check=False,
+        )
         return proc, tr.split_launch_output(proc.stdout)
 
 
@@ -120,9 +146,16 @@ def test_on_systemd_the_script_runs_from_its_file_with_its_inputs_inside(host):
     (host.root / "bin" / "systemd-run").chmod(0o755)
     one = host.system()
     t = host.tx(one, owner="test $(touch pwned) `touch pwned2` ${HOME} 'quoted'")
-    proc = subprocess.run(["sh", "-c", tr.launch_command(t, systemd=True, unit="u").text], env=host.env,
-                          cwd=str(host.root), stdout=subprocess.PIPE, stderr=subprocess.PIPE, universal_newlines=True,
-                          timeout=30, check=False)
+    proc = subprocess.run(
+        ["sh", "-c", tr.launch_command(t, systemd=True, unit="u").text],
+        env=host.env,
+        cwd=str(host.root),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        universal_newlines=True,
+        timeout=30,
+        check=False,
+    )
     assert (proc.returncode, tr.split_launch_output(proc.stdout)[1]) == (0, Verdict.DONE.word), proc.stderr
     assert (host.generation(), host.current()) == (1, one)
     assert not (host.root / "pwned").exists() and not (host.root / "pwned2").exists()
@@ -135,8 +168,13 @@ def test_the_script_runs_the_same_under_bash_and_busybox_sh(host, shell):
     """The fleet's hosts run it with their /bin/sh: dash (the other tests here), bash (NixOS's
     /bin/sh, in POSIX mode as ``sh``) and busybox's ash; the script's constructs are POSIX."""
     os.symlink(shutil.which(shell), str(host.root / "bin" / "sh"))
-    which = subprocess.run(["sh", "-c", "readlink /proc/$$/exe; :"], env=host.env, stdout=subprocess.PIPE,
-                           universal_newlines=True, check=True).stdout.strip()
+    which = subprocess.run(
+        ["sh", "-c", "readlink /proc/$$/exe; :"],
+        env=host.env,
+        stdout=subprocess.PIPE,
+        universal_newlines=True,
+        check=True,
+    ).stdout.strip()
     assert os.path.basename(which) == shell  # the launcher's sh, and the script's
     one, two, bad = host.system(), host.system(), host.system(rc=1)
     proc, (_out, status, _holder) = host.launch(host.tx(one))
@@ -217,8 +255,13 @@ def test_a_confirmed_change_stays(host):
     t = host.tx(two, confirm_timeout=10)
     proc, (_out, _status, _holder) = host.launch(t)
     assert proc.returncode == 0
-    confirm = subprocess.run(["sh", "-c", tr.confirm_command(t, wait=5).text], stdout=subprocess.PIPE,
-                             universal_newlines=True, check=False, timeout=30)
+    confirm = subprocess.run(
+        ["sh", "-c", tr.confirm_command(t, wait=5).text],
+        stdout=subprocess.PIPE,
+        universal_newlines=True,
+        check=False,
+        timeout=30,
+    )
     assert confirm.returncode == Deletion.DELETED.code
     assert tr.parse_status(confirm.stdout)[0] == Verdict.CONFIRMED.word
     assert (host.generation(), host.current()) == (2, two) and not os.path.exists(t.work_dir)

@@ -2,6 +2,7 @@
 validation, NUL bytes and target paths refused before anything runs, NixError and ValueError as
 failed results naming the host, the task's timing), verdicts, who deploys, and the ssh destination
 read from the task's connection."""
+
 import getpass
 import socket
 
@@ -11,8 +12,7 @@ from ansible.errors import AnsibleActionFail
 from ansible_collections.nixfleet.nixos.plugins.module_utils.errors import NixError
 from ansible_collections.nixfleet.nixos.plugins.module_utils.remote_command import argv
 from ansible_collections.nixfleet.nixos.plugins.plugin_utils.connection_shell import ConnectionShell
-from ansible_collections.nixfleet.nixos.plugins.plugin_utils.action_base import (
-    PROFILE_ARGSPEC, NixosAction, refuse_nul)
+from ansible_collections.nixfleet.nixos.plugins.plugin_utils.action_base import PROFILE_ARGSPEC, NixosAction, refuse_nul
 
 from action_harness import ActionShell, Connection, make_action, run_action, said
 
@@ -21,8 +21,13 @@ class Probe(NixosAction):
     """An action that reads one answer from the host (or fails as told)."""
 
     PATH_OPTIONS = ("path",)
-    ARGSPEC = dict(PROFILE_ARGSPEC, path={"type": "str"}, words={"type": "list", "elements": "str", "default": []},
-                   settings={"type": "dict", "default": {}}, raise_={"type": "str"})
+    ARGSPEC = dict(
+        PROFILE_ARGSPEC,
+        path={"type": "str"},
+        words={"type": "list", "elements": "str", "default": []},
+        settings={"type": "dict", "default": {}},
+        raise_={"type": "str"},
+    )
 
     def execute(self, args, task_vars):
         if args["raise_"] == "nix":
@@ -46,12 +51,15 @@ def test_an_unknown_option_is_refused_by_ansible():
         run_action(Probe, {"bogus": 1}, ActionShell())
 
 
-@pytest.mark.parametrize("args, message", [
-    ({"words": ["ok", "a\0b"]}, "words[1]: a NUL byte cannot be carried to the host"),
-    ({"settings": {"sub": "x\0"}}, "settings.sub: a NUL byte"),
-    ({"profile": "relative/profile"}, "profile"),
-    ({"path": "/etc/../etc/shadow"}, "path"),
-])
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        ({"words": ["ok", "a\0b"]}, "words[1]: a NUL byte cannot be carried to the host"),
+        ({"settings": {"sub": "x\0"}}, "settings.sub: a NUL byte"),
+        ({"profile": "relative/profile"}, "profile"),
+        ({"path": "/etc/../etc/shadow"}, "path"),
+    ],
+)
 def test_nul_bytes_and_bad_target_paths_fail_before_anything_runs(args, message):
     shell = ActionShell()
     result = run_action(Probe, args, shell)
@@ -86,19 +94,33 @@ def test_the_deployer_names_the_awx_job_and_user():
     me = "%s@%s" % (getpass.getuser(), socket.gethostname())
     plain = NixosAction.deployer({})
     assert (plain.by, plain.awx_job, plain.awx_user, plain.flake) == (me, None, None, None)
-    awx = NixosAction.deployer({"awx_job_id": 42, "awx_user_name": "", "tower_user_name": "bob",
-                                "nixos_flake": "git+file:///srv/fleet"})
+    awx = NixosAction.deployer(
+        {"awx_job_id": 42, "awx_user_name": "", "tower_user_name": "bob", "nixos_flake": "git+file:///srv/fleet"}
+    )
     assert (awx.awx_job, awx.awx_user, awx.flake) == ("42", "bob", "git+file:///srv/fleet")
 
 
 def test_the_ssh_target_is_the_connections():
-    conn = Connection("ssh", host="10.0.0.5", remote_user="deploy", port=2222, private_key_file="/keys/id",
-                      ssh_args="-o ControlMaster=auto", ssh_common_args="-o UserKnownHostsFile=/fleet/known_hosts",
-                      ssh_extra_args="", host_key_checking=True)
+    conn = Connection(
+        "ssh",
+        host="10.0.0.5",
+        remote_user="deploy",
+        port=2222,
+        private_key_file="/keys/id",
+        ssh_args="-o ControlMaster=auto",
+        ssh_common_args="-o UserKnownHostsFile=/fleet/known_hosts",
+        ssh_extra_args="",
+        host_key_checking=True,
+    )
     action = make_action(Probe, connection=conn)
     target = action.ssh_target({"inventory_hostname": "web"})
     assert (target.host, target.user, target.port, target.private_key, target.label) == (
-        "10.0.0.5", "deploy", 2222, "/keys/id", "web")
+        "10.0.0.5",
+        "deploy",
+        2222,
+        "/keys/id",
+        "web",
+    )
     assert target.extra_args == ("-o", "ControlMaster=auto", "-o", "UserKnownHostsFile=/fleet/known_hosts")
 
 

@@ -4,6 +4,7 @@ confirmation fails, and that it tells the truth about the watchdog.
 The fake answers each operation by its name (the confirmation, a status poll, a cleanup) and the
 real parsers read its answers; the commands' own shell is tested for real in test_transaction.py.
 """
+
 import dataclasses
 import pytest
 
@@ -13,18 +14,27 @@ from ansible_collections.nixfleet.nixos.plugins.module_utils.errors import NixEr
 from ansible_collections.nixfleet.nixos.plugins.module_utils.generations import Generation, ProfileState
 from ansible_collections.nixfleet.nixos.plugins.plugin_utils import watchdog_confirmation
 from ansible_collections.nixfleet.nixos.plugins.plugin_utils.activation_models import SwitchRequest
-from ansible_collections.nixfleet.nixos.plugins.plugin_utils.activation import (
-    ActivationFailed, Activator, Safety)
+from ansible_collections.nixfleet.nixos.plugins.plugin_utils.activation import ActivationFailed, Activator, Safety
 
 from fake_shell import OperationShell, said
 
 NEW = "/nix/store/fdbsdqh96xcdfvxizjzr90dqy2v5d87k-nixos-system-web-2"
 OLD = "/nix/store/vsp9a6ydyqvbnv7majfxkyl0vjdjwlxq-nixos-system-web-1"
 PROFILE = "/nix/var/nix/profiles/system"
-BEFORE = ProfileState(profile=PROFILE, generations=(Generation(1, OLD, None, True),), current_number=1,
-                      running_system=OLD)
-TX = tr.Transaction(path=NEW, action="switch", profile=PROFILE, work_dir="/run/nixfleet/0123456789abcdef",
-                    owner="test", prev_generation=1, prev_profile_path=OLD, prev_running=OLD, confirm_timeout=1)
+BEFORE = ProfileState(
+    profile=PROFILE, generations=(Generation(1, OLD, None, True),), current_number=1, running_system=OLD
+)
+TX = tr.Transaction(
+    path=NEW,
+    action="switch",
+    profile=PROFILE,
+    work_dir="/run/nixfleet/0123456789abcdef",
+    owner="test",
+    prev_generation=1,
+    prev_profile_path=OLD,
+    prev_running=OLD,
+    confirm_timeout=1,
+)
 DENIED = "rm: cannot remove '/run/nixfleet/0123456789abcdef/canary': Permission denied\r\n"
 
 
@@ -52,14 +62,19 @@ def confirm(shell):
 
 def test_a_canary_that_cannot_be_deleted_says_so_and_waits_for_the_watchdogs_rollback():
     # Over a tty (become) rm's error arrives on stdout.
-    shell = fake_target(result(Deletion.REFUSED.code, DENIED + "nixfleet-status\t\n"), [None, None, Verdict.ROLLED_BACK.word])
+    shell = fake_target(
+        result(Deletion.REFUSED.code, DENIED + "nixfleet-status\t\n"), [None, None, Verdict.ROLLED_BACK.word]
+    )
     with pytest.raises(ActivationFailed) as caught:
         confirm(shell)
     msg = str(caught.value)
-    assert msg.startswith("web: the new generation %s could not be confirmed: 'rm -f %s' over a fresh ssh "
-                          "connection failed: %s" % (NEW, TX.canary, DENIED.strip()))
-    assert msg.endswith("so the target's watchdog rolled back to generation 1 (%s) when its 1s confirm window "
-                        "closed" % OLD)
+    assert msg.startswith(
+        "web: the new generation %s could not be confirmed: 'rm -f %s' over a fresh ssh "
+        "connection failed: %s" % (NEW, TX.canary, DENIED.strip())
+    )
+    assert msg.endswith(
+        "so the target's watchdog rolled back to generation 1 (%s) when its 1s confirm window closed" % OLD
+    )
     assert caught.value.rolled_back is True
     # One attempt only (deleting again cannot help), then status polls until the verdict, then cleanup.
     assert shell.names()[0] == "confirm" and shell.names().count("confirm") == 1
@@ -74,28 +89,35 @@ def test_a_host_that_stays_unreachable_is_reported_with_the_last_ssh_error_and_t
         confirm(shell)
     msg = str(caught.value)
     assert not isinstance(caught.value, ActivationFailed)  # nobody knows yet that it rolled back
-    assert msg.startswith("web: lost contact with the host after activating %s (no connection: %s); waited 2s"
-                          % (NEW, refused)), msg
-    assert msg.endswith("for its watchdog's verdict: unconfirmed, it restores generation 1 (%s) by itself 1s after "
-                        "the activation" % OLD)
+    assert msg.startswith(
+        "web: lost contact with the host after activating %s (no connection: %s); waited 2s" % (NEW, refused)
+    ), msg
+    assert msg.endswith(
+        "for its watchdog's verdict: unconfirmed, it restores generation 1 (%s) by itself 1s after the activation" % OLD
+    )
 
 
 def test_a_host_that_comes_back_rolled_back_names_the_last_attempts_error():
-    shell = fake_target(result(255, "", "Connection timed out during banner exchange"), [None, Verdict.ROLLED_BACK.word])
+    shell = fake_target(
+        result(255, "", "Connection timed out during banner exchange"), [None, Verdict.ROLLED_BACK.word]
+    )
     with pytest.raises(ActivationFailed) as caught:
         confirm(shell)
     assert str(caught.value) == (
         "web: %s: no fresh ssh connection to the host within 1s of activating %s, so the target rolled itself back "
         "to generation 1 (%s) (last attempt: no connection: Connection timed out during banner exchange)"
-        % (watchdog_confirmation.ROLLED_BACK_ITSELF, NEW, OLD))
+        % (watchdog_confirmation.ROLLED_BACK_ITSELF, NEW, OLD)
+    )
 
 
 def test_a_failing_privilege_escalation_is_named():
     shell = fake_target(result(1, "sudo: a password is required\r\n"), [Verdict.ROLLED_BACK.word])
     with pytest.raises(ActivationFailed) as caught:
         confirm(shell)
-    assert "could not be confirmed: the confirmation over a fresh ssh connection failed (exit code 1): " \
-           "sudo: a password is required; so the target's watchdog rolled back" in str(caught.value)
+    assert (
+        "could not be confirmed: the confirmation over a fresh ssh connection failed (exit code 1): "
+        "sudo: a password is required; so the target's watchdog rolled back" in str(caught.value)
+    )
 
 
 def test_a_confirmed_generation_needs_one_connection():
@@ -106,8 +128,10 @@ def test_a_confirmed_generation_needs_one_connection():
 
 
 def test_no_generation_before_is_said_in_words():
-    assert watchdog_confirmation.restored(ProfileState(profile=PROFILE), TX) == \
-        "the state before (no generation, nothing running)"
+    assert (
+        watchdog_confirmation.restored(ProfileState(profile=PROFILE), TX)
+        == "the state before (no generation, nothing running)"
+    )
 
 
 def test_a_deploy_rs_profile_is_restored_to_its_own_generation_not_the_running_system():
@@ -118,13 +142,13 @@ def test_a_deploy_rs_profile_is_restored_to_its_own_generation_not_the_running_s
     assert watchdog_confirmation.restored(ProfileState(profile=profile), tx) == "no generation of %s" % profile
 
 
-PROBE = ("profile\tsystem-1-link\ngeneration\tsystem-1-link\t%s\t1\nrunning\t%s\nsystemd\tno\npresent\t0\n"
-         % (OLD, OLD))
+PROBE = "profile\tsystem-1-link\ngeneration\tsystem-1-link\t%s\t1\nrunning\t%s\nsystemd\tno\npresent\t0\n" % (OLD, OLD)
 
 
 def test_reading_needs_no_root_and_changing_asks_for_it():
-    shell = OperationShell({"probe": said(0, PROBE), "present": said(0),
-                            "launch": said(Verdict.LOCKED.code, "nixfleet-holder\tsomeone\n")})
+    shell = OperationShell(
+        {"probe": said(0, PROBE), "present": said(0), "launch": said(Verdict.LOCKED.code, "nixfleet-holder\tsomeone\n")}
+    )
     activator = Activator(shell, PROFILE, shell, Safety(confirm_timeout=1))
     assert activator.state().running_system == OLD
     assert activator.present(NEW) is True

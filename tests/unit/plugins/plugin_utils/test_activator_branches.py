@@ -2,6 +2,7 @@
 answers each operation by name (tests/helpers/fake_shell.py); the launch's and the confirmation's real
 parsers read the canned answers, written as the real script prints them (test_transaction_run.py
 runs that script for real)."""
+
 import pytest
 
 from ansible_collections.nixfleet.nixos.plugins.module_utils.transaction import command as tr
@@ -24,12 +25,17 @@ def test_done_without_a_watchdog_cleans_up_in_the_probe_that_reads_the_new_gener
 
 
 def test_exit_code_4_keeps_the_new_system_with_a_warning():
-    shell, a = activator({"probe": [probe(), AFTER],
-                          "launch": launched(4, Verdict.DONE.word, stderr="warning: the following units failed: x\n")})
+    shell, a = activator(
+        {
+            "probe": [probe(), AFTER],
+            "launch": launched(4, Verdict.DONE.word, stderr="warning: the following units failed: x\n"),
+        }
+    )
     outcome = a.switch(SwitchRequest(NEW))
     assert outcome.failed_units is True and outcome.generation == 2
-    assert outcome.warnings == ["web: switched to %s, but some units failed (exit code 4): warning: the following "
-                                "units failed: x" % NEW]
+    assert outcome.warnings == [
+        "web: switched to %s, but some units failed (exit code 4): warning: the following units failed: x" % NEW
+    ]
 
 
 def test_locked_names_the_holder():
@@ -42,13 +48,18 @@ def test_locked_names_the_holder():
 
 def test_stale_says_what_the_profile_became():
     shell, a = activator({"probe": probe(), "launch": launched(Verdict.STALE.code, "stale", "system-5-link")})
-    with pytest.raises(NixError, match=r"the profile changed while this deploy waited for the lock \(it is now "
-                                       r"system-5-link, it was generation 1\); nothing was done"):
+    with pytest.raises(
+        NixError,
+        match=r"the profile changed while this deploy waited for the lock \(it is now "
+        r"system-5-link, it was generation 1\); nothing was done",
+    ):
         a.switch(SwitchRequest(NEW))
 
 
 def test_a_failing_nix_env_is_named_with_its_error():
-    shell, a = activator({"probe": probe(), "launch": launched(Verdict.PROFILE_FAILED.code, "profile", stderr="error: disk full\n")})
+    shell, a = activator(
+        {"probe": probe(), "launch": launched(Verdict.PROFILE_FAILED.code, "profile", stderr="error: disk full\n")}
+    )
     with pytest.raises(NixError) as caught:
         a.switch(SwitchRequest(NEW))
     assert caught.value.rc == Verdict.PROFILE_FAILED.code and "setting %s failed" % PROFILE in str(caught.value)
@@ -64,24 +75,31 @@ def test_noop_when_another_deploy_did_it():
 
 
 def test_a_failed_activation_that_was_restored():
-    shell, a = activator({"probe": [probe(), probe()], "launch": launched(1, Verdict.FAILED_RESTORED.word, stderr="boom\n")})
+    shell, a = activator(
+        {"probe": [probe(), probe()], "launch": launched(1, Verdict.FAILED_RESTORED.word, stderr="boom\n")}
+    )
     with pytest.raises(ActivationFailed) as caught:
         a.switch(SwitchRequest(NEW))
-    assert str(caught.value).startswith("web: activation (switch) of %s failed; rolled back to generation 1 (%s)"
-                                        % (NEW, OLD))
+    assert str(caught.value).startswith(
+        "web: activation (switch) of %s failed; rolled back to generation 1 (%s)" % (NEW, OLD)
+    )
     assert caught.value.rolled_back is True and caught.value.rc == 1
     assert shell.names() == ["probe", "launch", "probe"]  # the host was looked at: it is back
 
 
 def test_a_restore_that_failed_says_where_the_host_is():
-    shell, a = activator({"probe": [probe(), AFTER], "launch": launched(1, Verdict.FAILED_RESTORED.word, stderr="boom\n")})
+    shell, a = activator(
+        {"probe": [probe(), AFTER], "launch": launched(1, Verdict.FAILED_RESTORED.word, stderr="boom\n")}
+    )
     with pytest.raises(NixError) as caught:
         a.switch(SwitchRequest(NEW))
     assert not isinstance(caught.value, ActivationFailed) and caught.value.rolled_back is False
     msg = str(caught.value)
-    assert msg.startswith("web: activation (switch) of %s failed, and restoring the previous state failed too: the "
-                          "profile is %s (was %s), the running system %s (was %s); the restore's output is in "
-                          "/run/nixfleet/" % (NEW, NEW, OLD, NEW, OLD)), msg
+    assert msg.startswith(
+        "web: activation (switch) of %s failed, and restoring the previous state failed too: the "
+        "profile is %s (was %s), the running system %s (was %s); the restore's output is in "
+        "/run/nixfleet/" % (NEW, NEW, OLD, NEW, OLD)
+    ), msg
     assert "/restore on the host" in msg
 
 
@@ -95,19 +113,34 @@ def test_watchdog_confirmed_in_one_fresh_connection():
 
 def test_watchdog_unconfirmed_because_the_host_stays_unreachable(monkeypatch):
     monkeypatch.setattr(watchdog_confirmation, "RECOVERY_GRACE", 0.2)
-    shell, a = activator({"probe": probe(), "launch": launched(0), "confirm": said(255, "", "Connection refused"),
-                          "status": said(255, "", "Connection refused")}, magic_rollback=True)
+    shell, a = activator(
+        {
+            "probe": probe(),
+            "launch": launched(0),
+            "confirm": said(255, "", "Connection refused"),
+            "status": said(255, "", "Connection refused"),
+        },
+        magic_rollback=True,
+    )
     with pytest.raises(NixError) as caught:
         a.switch(SwitchRequest(NEW))
-    assert "lost contact with the host after activating %s (no connection: Connection refused)" % NEW \
-        in str(caught.value)
+    assert "lost contact with the host after activating %s (no connection: Connection refused)" % NEW in str(
+        caught.value
+    )
     assert "it restores generation 1 (%s) by itself 1s after the activation" % OLD in str(caught.value)
 
 
 def test_watchdog_rolled_back_when_the_confirm_window_closed():
-    shell, a = activator({"probe": probe(), "launch": launched(0), "confirm": said(255, "", "timed out"),
-                          "status": said(0, "nixfleet-status\trolled-back\n"), "cleanup": said()},
-                         magic_rollback=True)
+    shell, a = activator(
+        {
+            "probe": probe(),
+            "launch": launched(0),
+            "confirm": said(255, "", "timed out"),
+            "status": said(0, "nixfleet-status\trolled-back\n"),
+            "cleanup": said(),
+        },
+        magic_rollback=True,
+    )
     with pytest.raises(ActivationFailed, match=watchdog_confirmation.ROLLED_BACK_ITSELF):
         a.switch(SwitchRequest(NEW))
     assert shell.names()[-1] == "cleanup"
@@ -120,15 +153,25 @@ def state_line(status):
 def test_a_session_that_died_during_the_launch_waits_for_the_verdict_then_probes():
     # No verdict and ssh's 255: the script goes on on the host; its verdict is polled (over fresh
     # connections) until it has one, then the probe reads the new generation.
-    shell, a = activator({"probe": [probe(), AFTER], "launch": said(255, "", "Connection reset by peer"),
-                          "status": [state_line(""), said(255, "", "Connection refused"), state_line(Verdict.DONE.word)]})
+    shell, a = activator(
+        {
+            "probe": [probe(), AFTER],
+            "launch": said(255, "", "Connection reset by peer"),
+            "status": [state_line(""), said(255, "", "Connection refused"), state_line(Verdict.DONE.word)],
+        }
+    )
     assert a.switch(SwitchRequest(NEW)).generation == 2
     assert shell.names() == ["probe", "launch", "status", "status", "status", "probe"]
 
 
 def test_a_session_that_died_before_a_failed_activation_reports_the_restore():
-    shell, a = activator({"probe": [probe(), probe()], "launch": said(255, "", "Connection reset by peer"),
-                          "status": [state_line(""), state_line(Verdict.FAILED_RESTORED.word)]})
+    shell, a = activator(
+        {
+            "probe": [probe(), probe()],
+            "launch": said(255, "", "Connection reset by peer"),
+            "status": [state_line(""), state_line(Verdict.FAILED_RESTORED.word)],
+        }
+    )
     with pytest.raises(ActivationFailed, match="rolled back to generation 1"):
         a.switch(SwitchRequest(NEW))
 
@@ -141,8 +184,12 @@ def test_check_mode_and_unchanged_hosts_launch_nothing():
 
 
 def test_a_rollback_switches_to_the_older_generation():
-    shell, a = activator({"probe": [probe(2, NEW, ((1, OLD), (2, NEW))), probe(1, OLD, ((1, OLD), (2, NEW)))],
-                          "launch": launched(0, Verdict.DONE.word)})
+    shell, a = activator(
+        {
+            "probe": [probe(2, NEW, ((1, OLD), (2, NEW))), probe(1, OLD, ((1, OLD), (2, NEW)))],
+            "launch": launched(0, Verdict.DONE.word),
+        }
+    )
     outcome = a.rollback()
     assert (outcome.path, outcome.generation, outcome.changed) == (OLD, 1, True)
 
@@ -163,8 +210,10 @@ def test_a_path_that_is_not_a_toplevel_is_refused_before_anything_runs():
 
 def test_a_probe_that_fails_is_named_and_nothing_is_launched():
     shell, a = activator({"probe": said(1, "", "sudo: a password is required\n")})
-    with pytest.raises(NixError, match="web: reading the generations of %s failed \\(exit code 1\\): sudo: a password "
-                                       "is required" % PROFILE):
+    with pytest.raises(
+        NixError,
+        match="web: reading the generations of %s failed \\(exit code 1\\): sudo: a password is required" % PROFILE,
+    ):
         a.switch(SwitchRequest(NEW))
     assert shell.names() == ["probe"]
 
@@ -172,14 +221,20 @@ def test_a_probe_that_fails_is_named_and_nothing_is_launched():
 def inhibited_probe(*args, **kwargs):
     """The probe of a host whose running system's switch inhibitors differ from the new system's."""
     said_probe = probe(*args, **kwargs)
-    return said(0, said_probe.stdout + "inhibitors_running\t/nix/store/a-systemd-257 \n"
-                                       "inhibitors_new\t/nix/store/b-systemd-258 \n")
+    return said(
+        0,
+        said_probe.stdout + "inhibitors_running\t/nix/store/a-systemd-257 \n"
+        "inhibitors_new\t/nix/store/b-systemd-258 \n",
+    )
 
 
 def test_inhibitors_that_differ_fail_the_switch_before_anything_runs():
     shell, a = activator({"probe": inhibited_probe()})
-    with pytest.raises(NixError, match=r"switch inhibitors .* \(/nix/store/a-systemd-257 -> /nix/store/b-systemd-258\).*"
-                                       r"nothing was changed"):
+    with pytest.raises(
+        NixError,
+        match=r"switch inhibitors .* \(/nix/store/a-systemd-257 -> /nix/store/b-systemd-258\).*"
+        r"nothing was changed",
+    ):
         a.switch(SwitchRequest(NEW))
     assert shell.names() == ["probe"]
 
@@ -218,11 +273,14 @@ def test_a_missing_specialisation_fails_before_anything_changes_naming_the_ones_
     assert shell.names() == ["probe"]
 
 
-@pytest.mark.parametrize("name, action, wrong", [
-    ("../../etc", "switch", "is not a specialisation name"),
-    ("gpu;reboot", "switch", "is not a specialisation name"),
-    ("gpu", "boot", "a specialisation is activated by switch or test, not boot"),
-])
+@pytest.mark.parametrize(
+    "name, action, wrong",
+    [
+        ("../../etc", "switch", "is not a specialisation name"),
+        ("gpu;reboot", "switch", "is not a specialisation name"),
+        ("gpu", "boot", "a specialisation is activated by switch or test, not boot"),
+    ],
+)
 def test_a_specialisation_that_cannot_be_refused_before_the_probe(name, action, wrong):
     shell, a = activator({})
     with pytest.raises(NixError, match=wrong):
@@ -236,7 +294,9 @@ def test_a_running_specialisation_is_idempotent_and_its_base_stays_the_profile()
     outcome = a.switch(SwitchRequest(NEW, specialisation="gpu"))
     assert (outcome.changed, outcome.activated_path) == (False, SPECIAL)
     # the base system running instead is a change
-    shell, a = activator({"probe": with_specialisation(AFTER, SPECIAL, "gpu "), "launch": launched(0, Verdict.DONE.word)})
+    shell, a = activator(
+        {"probe": with_specialisation(AFTER, SPECIAL, "gpu "), "launch": launched(0, Verdict.DONE.word)}
+    )
     assert a.switch(SwitchRequest(NEW, specialisation="gpu", check_mode=True)).changed is True
 
 
@@ -245,6 +305,8 @@ def test_without_auto_rollback_a_failed_activation_says_it_was_left_as_it_is():
     a.safety.auto_rollback, a.safety.activation_timeout = False, 5
     with pytest.raises(NixError) as caught:
         a.switch(SwitchRequest(NEW))
-    assert ("activation (switch) of %s failed, killed after its activation timeout of 5s; left as it is (auto "
-            "rollback is off)" % NEW) in str(caught.value)
+    assert (
+        "activation (switch) of %s failed, killed after its activation timeout of 5s; left as it is (auto "
+        "rollback is off)" % NEW
+    ) in str(caught.value)
     assert caught.value.rolled_back is False

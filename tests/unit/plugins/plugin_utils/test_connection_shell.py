@@ -2,6 +2,7 @@
 ``local`` connection plugin and ``ActionBase._low_level_execute_command``; become's terminal output,
 no_log for sensitive commands, the fresh-connection options and disconnects through a connection
 that records what it was asked."""
+
 from io import StringIO
 from types import SimpleNamespace
 
@@ -23,8 +24,9 @@ class _Action(ActionBase):
 
 
 def action(connection, play_context):
-    task = SimpleNamespace(args={}, check_mode=False, diff=False, async_val=0, action="unit", environment=[],
-                           become=False)
+    task = SimpleNamespace(
+        args={}, check_mode=False, diff=False, async_val=0, action="unit", environment=[], become=False
+    )
     return _Action(task, connection, play_context, DataLoader(), None, None)
 
 
@@ -61,8 +63,12 @@ class Recording:
         self._play_context = context
         self.answer = answer
         self.seen = []
-        self.options = {"ssh_args": "-o ControlMaster=auto", "timeout": 30, "ssh_common_args": "-o Foo=bar",
-                        "ssh_extra_args": ""}
+        self.options = {
+            "ssh_args": "-o ControlMaster=auto",
+            "timeout": 30,
+            "ssh_common_args": "-o Foo=bar",
+            "ssh_extra_args": "",
+        }
         self.become = SimpleNamespace(get_option=lambda name: become_pass) if become_pass is not None else None
 
     def get_option(self, name):
@@ -75,9 +81,17 @@ class Recording:
 class RecordingAction(_Action):
     def _low_level_execute_command(self, cmd, sudoable=True, in_data=None, **_kwargs):
         conn = self._connection
-        conn.seen.append({"cmd": cmd, "sudoable": sudoable, "stdin": in_data, "no_log": conn._play_context.no_log,
-                          "action_no_log": self._play_context.no_log, "ssh_args": conn.options["ssh_args"],
-                          "timeout": conn.options["timeout"]})
+        conn.seen.append(
+            {
+                "cmd": cmd,
+                "sudoable": sudoable,
+                "stdin": in_data,
+                "no_log": conn._play_context.no_log,
+                "action_no_log": self._play_context.no_log,
+                "ssh_args": conn.options["ssh_args"],
+                "timeout": conn.options["timeout"],
+            }
+        )
         if isinstance(conn.answer, Exception):
             raise conn.answer
         rc, out, err = conn.answer

@@ -1,5 +1,6 @@
 """plugin_utils/controller_files.py: files on the controller, read and written with clear errors
 that name the file but never quote it (it may hold a key)."""
+
 import os
 
 import pytest

@@ -1,4 +1,5 @@
 """plugin_utils/deployer_identity.py: who deploys (``user@controller``) and the deploy lock's owner label."""
+
 import getpass
 import os
 import re
@@ -22,8 +23,11 @@ def test_without_a_login_name_the_uid_stands_in(monkeypatch):
 def test_owner_label_says_who_what_where_and_since_when_in_utc(monkeypatch):
     monkeypatch.setattr(di.time, "gmtime", lambda: (2026, 1, 2, 3, 4, 5, 4, 2, 0))
     label = di.owner_label("web", "a switch of /nix/var/nix/profiles/system")
-    assert label == "%s pid %d, deploying a switch of /nix/var/nix/profiles/system to web since 2026-01-02T03:04:05Z" % (
-        di.controller_identity(), os.getpid())
+    assert (
+        label
+        == "%s pid %d, deploying a switch of /nix/var/nix/profiles/system to web since 2026-01-02T03:04:05Z"
+        % (di.controller_identity(), os.getpid())
+    )
 
 
 def test_owner_label_time_is_iso_utc():

@@ -1,6 +1,7 @@
 """The evaluation cache (plugin_utils/evaluation_cache) and the build that uses it: what identifies a
 flake's evaluation, what is never cached, and that a remembered evaluation spares the ``nix eval``
 but never a build that is needed."""
+
 import json
 import os
 
@@ -21,22 +22,33 @@ def cache_dir(tmp_path, monkeypatch):
     return tmp_path / "cache" / "evaluations"
 
 
-@pytest.mark.parametrize("ref", [
-    "git+file:///srv/fleet?rev=" + COMMIT,
-    "path:/nix/store/0c5zwa8p2nzjnl7g1ndmmmbdbidbcyjh-source?narHash=sha256-AAAA",
-    "path:/nix/store/0c5zwa8p2nzjnl7g1ndmmmbdbidbcyjh-source/hosts",
-    "github:example/infra/" + COMMIT,
-    "git+https://git.example.org/infra?ref=main&rev=" + COMMIT,
-    "tarball+https://example.org/infra.tar.gz?narHash=sha256-AAAA",
-])
+@pytest.mark.parametrize(
+    "ref",
+    [
+        "git+file:///srv/fleet?rev=" + COMMIT,
+        "path:/nix/store/0c5zwa8p2nzjnl7g1ndmmmbdbidbcyjh-source?narHash=sha256-AAAA",
+        "path:/nix/store/0c5zwa8p2nzjnl7g1ndmmmbdbidbcyjh-source/hosts",
+        "github:example/infra/" + COMMIT,
+        "git+https://git.example.org/infra?ref=main&rev=" + COMMIT,
+        "tarball+https://example.org/infra.tar.gz?narHash=sha256-AAAA",
+    ],
+)
 def test_refs_that_name_fixed_content_are_locked(ref):
     assert ec.is_locked(ref)
 
 
-@pytest.mark.parametrize("ref", [
-    "github:example/infra", "github:example/infra/main", "git+https://git.example.org/infra?ref=main",
-    "path:/srv/fleet", "git+file:///srv/fleet", "path:/nix/store/../../srv/fleet", "flake:nixpkgs",
-])
+@pytest.mark.parametrize(
+    "ref",
+    [
+        "github:example/infra",
+        "github:example/infra/main",
+        "git+https://git.example.org/infra?ref=main",
+        "path:/srv/fleet",
+        "git+file:///srv/fleet",
+        "path:/nix/store/../../srv/fleet",
+        "flake:nixpkgs",
+    ],
+)
 def test_refs_that_can_change_are_not_locked(ref):
     assert not ec.is_locked(ref)
 
@@ -52,9 +64,11 @@ def test_an_unlocked_remote_ref_and_input_changing_arguments_are_never_cached():
 def test_the_key_follows_the_flake_the_nix_its_settings_and_arguments():
     key = ec.entry_key(FLAKE, NixSettings())
     assert key and key == ec.entry_key(FLAKE, NixSettings())
-    others = {ec.entry_key(FLAKE.replace("0123", "4567"), NixSettings()),
-              ec.entry_key(FLAKE, NixSettings(extra_args=("--option", "system", "aarch64-linux"))),
-              ec.entry_key(FLAKE, NixSettings(), env={"NIX_CONFIG": "system = aarch64-linux"})}
+    others = {
+        ec.entry_key(FLAKE.replace("0123", "4567"), NixSettings()),
+        ec.entry_key(FLAKE, NixSettings(extra_args=("--option", "system", "aarch64-linux"))),
+        ec.entry_key(FLAKE, NixSettings(), env={"NIX_CONFIG": "system = aarch64-linux"}),
+    }
     assert key not in others and len(others) == 3
 
 
@@ -76,8 +90,10 @@ def test_a_local_flake_is_keyed_by_its_content(tmp_path):
 def test_entries_round_trip_and_bad_ones_are_dropped(cache_dir):
     ec.store("k1", {"a": {"drvPath": drv("web"), "path": out("web")}})
     ec.store("k1", {"b": {"drvPath": drv("db"), "path": out("db")}, "c": {"drvPath": "/etc/passwd", "path": "x"}})
-    assert ec.load("k1") == {"a": {"drvPath": drv("web"), "path": out("web")},
-                             "b": {"drvPath": drv("db"), "path": out("db")}}
+    assert ec.load("k1") == {
+        "a": {"drvPath": drv("web"), "path": out("web")},
+        "b": {"drvPath": drv("db"), "path": out("db")},
+    }
     (cache_dir / "k2.json").write_text("{not json")
     (cache_dir / "k3.json").write_text(json.dumps(["a list"]))
     assert ec.load("k2") == {} and ec.load("k3") == {} and ec.load("absent") == {}
@@ -86,7 +102,7 @@ def test_entries_round_trip_and_bad_ones_are_dropped(cache_dir):
 def test_only_the_newest_files_are_kept(cache_dir):
     for i in range(ec.KEEP_FILES + 5):
         ec.store("key%03d" % i, {"a": {"drvPath": drv("web"), "path": out("web")}})
-        os.utime(str(cache_dir / ("key%03d.json" % i)), ns=(i * 10 ** 9, i * 10 ** 9))
+        os.utime(str(cache_dir / ("key%03d.json" % i)), ns=(i * 10**9, i * 10**9))
     ec.store("last", {"a": {"drvPath": drv("web"), "path": out("web")}})
     kept = sorted(p.name for p in cache_dir.glob("*.json"))
     assert len(kept) == ec.KEEP_FILES and "last.json" in kept and "key000.json" not in kept
@@ -137,6 +153,7 @@ def test_hosts_that_do_not_evaluate_are_not_remembered():
 
 def test_both_caches_live_in_nixfleet_cache_dir_else_under_xdg(tmp_path, monkeypatch):
     from ansible_collections.nixfleet.nixos.plugins.plugin_utils import nix_version_cache
+
     monkeypatch.setenv("NIXFLEET_CACHE_DIR", str(tmp_path / "own"))
     assert ec.cache_dir() == str(tmp_path / "own" / "evaluations")
     assert nix_version_cache.cache_file() == str(tmp_path / "own" / "nix-version.json")

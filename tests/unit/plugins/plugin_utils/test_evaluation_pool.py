@@ -2,6 +2,7 @@
 follows a memory budget, measured from the first host; on processes whose cost follows what real
 NixOS hosts cost (shared/nixpkgs/README.md: 1 / 4 / 10 hosts in one nix eval peak at 0.8 / 2.7 /
 6.6 GB, about 160 MiB of start-up and 640 MiB a host)."""
+
 import threading
 import time
 from typing import List
@@ -10,7 +11,12 @@ import pytest
 
 from ansible_collections.nixfleet.nixos.plugins.module_utils.errors import NixError, NixTooOld
 from ansible_collections.nixfleet.nixos.plugins.plugin_utils.evaluation_pool import (
-    MIB, ChunkResult, EvaluationPool, overlapping_peak, pool_settings)
+    MIB,
+    ChunkResult,
+    EvaluationPool,
+    overlapping_peak,
+    pool_settings,
+)
 
 BASE, PER_HOST = 160 * MIB, 640 * MIB
 
@@ -20,7 +26,13 @@ class ModelNix:
     how much the processes running at the same time held together."""
 
     def __init__(self, per_host=PER_HOST, heavy=None, broken=(), seconds=0.03, base=BASE):
-        self.base, self.per_host, self.heavy, self.broken, self.seconds = base, per_host, heavy or {}, set(broken), seconds
+        self.base, self.per_host, self.heavy, self.broken, self.seconds = (
+            base,
+            per_host,
+            heavy or {},
+            set(broken),
+            seconds,
+        )
         self.lock = threading.Lock()
         self.running = self.most_running = 0
         self.chunks = []
@@ -38,8 +50,11 @@ class ModelNix:
         with self.lock:
             self.running -= rss
         if self.broken & set(chunk):
-            raise NixError("nix eval of the systems failed", rc=1,
-                           stderr="error: attribute 'fileSystems' missing\n       at «string»:1:2:\n")
+            raise NixError(
+                "nix eval of the systems failed",
+                rc=1,
+                stderr="error: attribute 'fileSystems' missing\n       at «string»:1:2:\n",
+            )
         return ChunkResult({h: "system of %s" % h for h in chunk}, rss, 4.5 * len(chunk))
 
 
@@ -135,6 +150,7 @@ def test_a_nix_the_flake_refuses_ends_the_evaluation_at_once():
     def refuse(chunk):
         chunks.append(chunk)
         raise NixTooOld("the flake's nixpkgs needs a newer Nix than the controller's (Nix 2.8.0)")
+
     pool = EvaluationPool(refuse, budget=3072 * MIB, workers=2)
     with pytest.raises(NixTooOld, match="needs a newer Nix"):
         pool.run(HOSTS)
@@ -153,5 +169,5 @@ def test_kinds_are_sized_on_their_own_and_processes_start_when_they_fit():
     sizes = [len(c) for c in nix.chunks]
     kinds = ["".join(sorted({h[0] for h in c})) for c in nix.chunks]
     assert all(len(k) == 1 for k in kinds)  # a chunk holds one kind
-    assert sizes[kinds.index("p"):] == [2, 5, 5]  # the profiles' first two alone, then two halves of the rest
+    assert sizes[kinds.index("p") :] == [2, 5, 5]  # the profiles' first two alone, then two halves of the rest
     assert nix.most_running <= 3072 * MIB

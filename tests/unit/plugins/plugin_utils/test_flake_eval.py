@@ -1,6 +1,7 @@
 """plugin_utils/flake_eval.py: the inventory's hosts read by the real ``nix eval`` from the fixture
 flake (tests/fixtures/flake, whose hosts.json says what each host is) and from a small flake with a
 host that does not evaluate."""
+
 import json
 from pathlib import Path
 
@@ -39,8 +40,12 @@ def test_every_host_with_its_address_port_and_tags(fixture_hosts):
         if data["shape"] == "plain":  # only networking.hostName: the name is the address
             assert (host.host, host.port, host.source) == (host.name, None, "networking")
         else:
-            assert (host.host, host.port, host.user, host.tags) == (data["address"], data["port"], data["user"],
-                                                                    data["tags"])
+            assert (host.host, host.port, host.user, host.tags) == (
+                data["address"],
+                data["port"],
+                data["user"],
+                data["tags"],
+            )
             assert host.source == data["shape"]
     assert inventory.evaluation is not None and inventory.evaluation.failed == {}
 
@@ -73,8 +78,10 @@ def test_a_host_that_does_not_evaluate_is_listed_with_nixs_message(tmp_path):
     assert hosts["good"].host == "good.example.org" and hosts["good"].error is None
     assert hosts["broken"].error is not None and "broken host: missing module" in hosts["broken"].error
     assert len(inventory.warnings) == 1
-    assert inventory.warnings[0].startswith('nixfleet.nixos.flake: host broken is listed without metadata because '
-                                            'nixosConfigurations."broken" does not evaluate: ')
+    assert inventory.warnings[0].startswith(
+        "nixfleet.nixos.flake: host broken is listed without metadata because "
+        'nixosConfigurations."broken" does not evaluate: '
+    )
 
 
 def test_the_inventory_round_trips_through_its_cache_form():

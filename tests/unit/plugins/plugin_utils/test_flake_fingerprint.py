@@ -1,5 +1,6 @@
 """plugin_utils/flake_fingerprint.py: a local flake's fingerprint changes exactly when what Nix would
 read changes (a real git repository for git+file:, file sizes and times for path:)."""
+
 import os
 import subprocess
 

@@ -1,5 +1,6 @@
 """plugin_utils/host_age_keys.py: a host's age recipients and identities, read through a shell (the
 real sh here, LocalShell) from keys made by the real ssh-keygen and age-keygen."""
+
 import subprocess
 
 import pytest

@@ -2,6 +2,7 @@
 the controller first (a failing keyCommand changes nothing), files written only when they differ, check
 mode writes nothing, and a post-activation key whose user the new system brings is reported in check
 mode instead of failing."""
+
 import os
 
 import pytest
@@ -14,9 +15,18 @@ from local_shell import LocalShell
 
 
 def keys(tmp_path, **extra):
-    return dict({"a": {"text": "first secret", "destDir": str(tmp_path / "keys")},
-                 "b": {"keyCommand": ["printf", "%s", "made"], "destDir": str(tmp_path / "keys"),
-                       "permissions": "0640", "uploadAt": "post-activation"}}, **extra)
+    return dict(
+        {
+            "a": {"text": "first secret", "destDir": str(tmp_path / "keys")},
+            "b": {
+                "keyCommand": ["printf", "%s", "made"],
+                "destDir": str(tmp_path / "keys"),
+                "permissions": "0640",
+                "uploadAt": "post-activation",
+            },
+        },
+        **extra,
+    )
 
 
 @pytest.mark.host_tools
@@ -48,8 +58,10 @@ def test_check_mode_writes_nothing_and_the_diff_has_no_secret(tmp_path):
 
 
 def test_a_post_activation_key_for_a_user_to_come_is_reported_in_check_mode(tmp_path):
-    spec = keys(tmp_path, b={"text": "x", "destDir": str(tmp_path / "keys"), "user": "nixfleet-not-yet",
-                             "uploadAt": "post-activation"})
+    spec = keys(
+        tmp_path,
+        b={"text": "x", "destDir": str(tmp_path / "keys"), "user": "nixfleet-not-yet", "uploadAt": "post-activation"},
+    )
     ready = prepare("h", spec)
     result = upload(LocalShell(), ready, UploadAt.POST_ACTIVATION, check_mode=True)
     assert result.changed == [str(tmp_path / "keys" / "b")]

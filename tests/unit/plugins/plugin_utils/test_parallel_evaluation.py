@@ -1,6 +1,7 @@
 """The hosts' systems evaluated by several ``nix eval`` processes at once (``SystemBuilder(eval_workers=N)``;
 how chunks are sized is tests/unit/plugins/plugin_utils/test_evaluation_pool.py): the processes really overlap, and, with
 the real Nix on a copy of the fixture flake, every host gets exactly the system Nix gives it alone."""
+
 import json
 import shutil
 import subprocess
@@ -72,9 +73,19 @@ def test_the_real_nix_gives_every_host_the_system_it_gives_that_host_alone(flake
     assert parallel.to_result()["evaluation"]["per_host_rss_mib"] > 0  # measured: the real nix used memory
     assert parallel.drv_paths == serial.drv_paths and parallel.paths == serial.paths and len(parallel.paths) == 8
     for host in ("e00", "e07"):
-        alone = subprocess.run(["nix", "--extra-experimental-features", "nix-command flakes", "eval", "--raw",
-                                "%s#%s.drvPath" % (flake, ATTR % host)], stdout=subprocess.PIPE,
-                               universal_newlines=True, check=True).stdout
+        alone = subprocess.run(
+            [
+                "nix",
+                "--extra-experimental-features",
+                "nix-command flakes",
+                "eval",
+                "--raw",
+                "%s#%s.drvPath" % (flake, ATTR % host),
+            ],
+            stdout=subprocess.PIPE,
+            universal_newlines=True,
+            check=True,
+        ).stdout
         assert parallel.drv_paths[host] == alone
     # the synthetic evaluation work is in each system (a host without it has another derivation)
     assert len(set(parallel.drv_paths.values())) == 8

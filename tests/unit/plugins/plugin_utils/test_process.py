@@ -19,10 +19,10 @@ def test_run_and_check_real_processes():
 def test_each_command_is_measured_by_wait4():
     """Peak memory and CPU of the command itself (what evaluation chunks are sized by)."""
     allocate = "import time; b = bytearray(%d); b[::4096] = b'x' * len(b[::4096]); s = sum(range(3000000))"
-    big = run(["python3", "-c", allocate % (200 * 2 ** 20)])
-    small = run(["python3", "-c", allocate % (2 ** 20)])
+    big = run(["python3", "-c", allocate % (200 * 2**20)])
+    small = run(["python3", "-c", allocate % (2**20)])
     assert big.rc == small.rc == 0
-    assert big.max_rss > 200 * 2 ** 20 > small.max_rss > 0
+    assert big.max_rss > 200 * 2**20 > small.max_rss > 0
     assert big.cpu > 0 and small.cpu > 0
 
 
@@ -44,8 +44,10 @@ def test_timeout_is_a_nix_error():
 def fake_nix(directory, version):
     """A ``nix`` that says it is ``version``, logs each call and prints an empty path-info map."""
     nix = directory / "nix"
-    nix.write_text("#!/bin/sh\necho \"$*\" >> %s/calls\n"
-                   "if [ \"$1\" = --version ]; then echo 'nix (Nix) %s'; else echo '{}'; fi\n" % (directory, version))
+    nix.write_text(
+        '#!/bin/sh\necho "$*" >> %s/calls\n'
+        "if [ \"$1\" = --version ]; then echo 'nix (Nix) %s'; else echo '{}'; fi\n" % (directory, version)
+    )
     nix.chmod(0o755)
     return str(nix)
 

@@ -40,8 +40,12 @@ def test_a_phase_prints_at_most_every_interval_and_at_once_when_it_changes():
     assert prog.show(pt.Line(pt.Phase.BUILDING, "building 0/3 derivations"))  # a new phase: at once
     assert prog.show(pt.evaluating(50, 50, 3), force=True)  # a phase's last word
     assert not prog.show(pt.evaluating(50, 50, 3), force=True)  # the same line twice: once
-    assert shown == ["nixfleet: evaluating 0/50 hosts (0 s)", "nixfleet: evaluating 20/50 hosts (2 s)",
-                     "nixfleet: building 0/3 derivations", "nixfleet: evaluating 50/50 hosts (3 s)"]
+    assert shown == [
+        "nixfleet: evaluating 0/50 hosts (0 s)",
+        "nixfleet: evaluating 20/50 hosts (2 s)",
+        "nixfleet: building 0/3 derivations",
+        "nixfleet: evaluating 50/50 hosts (3 s)",
+    ]
 
 
 def test_per_host_lines_only_with_verbose():
@@ -62,7 +66,7 @@ def test_one_variable_turns_it_off():
 def test_lines_from_real_logs():
     log = nix_log.NixLog()
     lines = (OUTPUTS / "2.34.8" / "internal-json-build.stderr").read_text().splitlines()
-    for line in lines[:lines.index(next(x for x in lines if '"preparing dep"' in x)) + 1]:
+    for line in lines[: lines.index(next(x for x in lines if '"preparing dep"' in x)) + 1]:
         log.feed(line)
     assert pt.building(log, 45.2).text == "building 0/2 derivations (1 running, 45 s): progress-dep.drv"
     log = nix_log.NixLog()
@@ -87,15 +91,19 @@ def test_a_running_command_shows_its_progress_and_a_failed_build_at_once(tmp_pat
     lines = (OUTPUTS / "2.8.0" / "internal-json-build-failed.stderr").read_text().splitlines()
     log_file = tmp_path / "log"
     log_file.write_text("\n".join(lines) + "\n")
-    script = ("import sys, time\nfor line in open(sys.argv[1]):\n    sys.stderr.write(line); sys.stderr.flush()\n"
-              "    if 'about to fail' in line or 'dep done' in line: time.sleep(0.6)\n")
+    script = (
+        "import sys, time\nfor line in open(sys.argv[1]):\n    sys.stderr.write(line); sys.stderr.flush()\n"
+        "    if 'about to fail' in line or 'dep done' in line: time.sleep(0.6)\n"
+    )
     shown: List[str] = []
     prog = progress.Progress(emit=shown.append, interval=0.25)
     with live_progress.LiveLog(prog, pt.building) as live:
         result = run([sys.executable, "-c", script, str(log_file)], on_line=live.feed)
     assert result.rc == 0
     failed = [i for i, s in enumerate(shown) if "failed; last 2 log lines" in s]
-    assert len(failed) == 1 and shown[failed[0]].endswith("progress-bad.drv failed; last 2 log lines:\n  > about to fail\n  > line two")
+    assert len(failed) == 1 and shown[failed[0]].endswith(
+        "progress-bad.drv failed; last 2 log lines:\n  > about to fail\n  > line two"
+    )
     building = [s for s in shown if s.startswith("nixfleet: building")]
     assert building[0] == "nixfleet: building (0 s)"  # before Nix said what it builds
     assert building[-1].startswith("nixfleet: building 2/3 derivations (0 running, 1 failed")
@@ -121,8 +129,10 @@ def test_the_copies_of_many_hosts_make_one_line(tmp_path):
     second.update("node02", _copy_log())  # not due (an hour between lines), and node01 still copies
     first.update("node01", _copy_log(), finished=True)  # not every copy ended
     second.update("node02", _copy_log(), finished=True)  # now every one has
-    assert [line.split(" (")[0] for line in shown] == ["nixfleet: copying to 0/1 hosts: 0/0 paths",
-                                                       "nixfleet: copying to 2/2 hosts: 4/4 paths, 592/592 B"]
+    assert [line.split(" (")[0] for line in shown] == [
+        "nixfleet: copying to 0/1 hosts: 0/0 paths",
+        "nixfleet: copying to 2/2 hosts: 4/4 paths, 592/592 B",
+    ]
     other = fleet_copies.FleetCopies(prog, "task-2", playbook_pid=os.getpid(), base=str(tmp_path))
     other.update("node01", _copy_log("2.8.0"), finished=True)  # another task: its own line
     assert shown[-1].startswith("nixfleet: copying to 1/1 hosts: 2/2 paths (")
@@ -133,8 +143,9 @@ def test_the_directories_of_ended_runs_are_removed(tmp_path):
     dead.wait()
     stale = tmp_path / ("%d-task" % dead.pid)
     stale.mkdir()
-    mine = fleet_copies.FleetCopies(progress.Progress(emit=lambda _line: None), "task", playbook_pid=os.getpid(),
-                                    base=str(tmp_path))
+    mine = fleet_copies.FleetCopies(
+        progress.Progress(emit=lambda _line: None), "task", playbook_pid=os.getpid(), base=str(tmp_path)
+    )
     mine.update("node01", nix_log.NixLog())
     assert not stale.exists() and os.path.isdir(mine.directory)
 
@@ -142,8 +153,10 @@ def test_the_directories_of_ended_runs_are_removed(tmp_path):
 def test_a_task_on_many_hosts_is_counted_in_one_line(tmp_path):
     shown: List[str] = []
     prog = progress.Progress(emit=shown.append, interval=3600)
-    workers = [fleet_copies.FleetHosts(prog, "task-9", pt.Phase.ACTIVATING, 3, playbook_pid=os.getpid(),
-                                       base=str(tmp_path)) for _host in range(3)]
+    workers = [
+        fleet_copies.FleetHosts(prog, "task-9", pt.Phase.ACTIVATING, 3, playbook_pid=os.getpid(), base=str(tmp_path))
+        for _host in range(3)
+    ]
     for worker, host in zip(workers, ("a", "b", "c")):
         worker.record(host, {})
     workers[0].record("a", {}, finished=True)
@@ -154,9 +167,11 @@ def test_a_task_on_many_hosts_is_counted_in_one_line(tmp_path):
     prog.interval = 3600
     workers[2].record("c", {}, finished=True)
     workers[1].record("b", {}, finished=True)
-    assert [line.split(" (")[0] for line in shown] == ["nixfleet: activating 0/3 hosts",
-                                                       "nixfleet: activating 1/3 hosts, waiting for 2 confirmations",
-                                                       "nixfleet: activating 3/3 hosts"]
+    assert [line.split(" (")[0] for line in shown] == [
+        "nixfleet: activating 0/3 hosts",
+        "nixfleet: activating 1/3 hosts, waiting for 2 confirmations",
+        "nixfleet: activating 3/3 hosts",
+    ]
     # the same task's copies are counted apart
     copies = fleet_copies.FleetCopies(prog, "task-9", playbook_pid=os.getpid(), base=str(tmp_path))
     copies.update("a", _copy_log(), finished=True)
@@ -166,20 +181,24 @@ def test_a_task_on_many_hosts_is_counted_in_one_line(tmp_path):
 def test_progress_that_cannot_be_shown_stops_and_never_breaks_the_work(tmp_path):
     def broken(_text: str) -> None:
         raise OSError("the display is gone")
+
     prog = progress.Progress(emit=broken)
     assert not prog.show(pt.evaluating(0, 1, 0)) and not prog.on  # it stopped
     # a line reader that fails does not stop the command's output from being read
 
     def fail(_line: str) -> None:
         raise ZeroDivisionError("the reader fails")
-    result = run([sys.executable, "-c", "import sys; [sys.stderr.write('line %d\\n' % i) for i in range(20000)]"],
-                 on_line=fail)
+
+    result = run(
+        [sys.executable, "-c", "import sys; [sys.stderr.write('line %d\\n' % i) for i in range(20000)]"], on_line=fail
+    )
     assert result.rc == 0 and result.stderr.count("\n") == 20000
     # a temporary directory that cannot be made (a file is in the way, even for root): no task line, no error
     blocked = tmp_path / "blocked"
     blocked.write_text("")
     shown: List[str] = []
-    copies = fleet_copies.FleetCopies(progress.Progress(emit=shown.append), "t", playbook_pid=os.getpid(),
-                                      base=str(blocked / "sub"))
+    copies = fleet_copies.FleetCopies(
+        progress.Progress(emit=shown.append), "t", playbook_pid=os.getpid(), base=str(blocked / "sub")
+    )
     copies.update("node01", nix_log.NixLog(), finished=True)
     assert shown == []

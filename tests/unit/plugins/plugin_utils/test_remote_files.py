@@ -1,5 +1,6 @@
 """plugin_utils/remote_files.py with the real sh on this machine as the target (LocalShell): probe,
 read, install atomically, ensure (idempotent, check mode, refusals)."""
+
 import os
 
 import pytest

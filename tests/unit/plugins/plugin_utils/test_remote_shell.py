@@ -1,5 +1,6 @@
 """plugin_utils/remote_shell.py, the base of every carrier, with the real sh here (LocalShell): a
 failed command's error, a sensitive one's stdout never in it, operations with and without ``what``."""
+
 import pytest
 
 from ansible_collections.nixfleet.nixos.plugins.module_utils.errors import NixError
@@ -27,8 +28,9 @@ def test_check_names_what_failed_with_the_output():
 
 def test_a_sensitive_failure_keeps_stdout_out_of_the_error():
     with pytest.raises(NixError) as caught:
-        LocalShell().check(raw("cat; echo 'denied' >&2; exit 1"), "reading the key", stdin="AGE-SECRET-KEY-1ABC\n",
-                           sensitive=True)
+        LocalShell().check(
+            raw("cat; echo 'denied' >&2; exit 1"), "reading the key", stdin="AGE-SECRET-KEY-1ABC\n", sensitive=True
+        )
     assert caught.value.stdout == "" and caught.value.stderr == "denied\n"
     assert "AGE-SECRET-KEY" not in repr(caught.value.to_result())
 

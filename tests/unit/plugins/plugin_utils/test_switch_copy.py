@@ -2,6 +2,7 @@
 the one probe decides whether to copy, the system is probed again once it is there, the pre-activation
 step runs only once it is there, and a failed copy changes nothing. The probe's validity test is run
 for real against the real Nix store."""
+
 import subprocess
 from typing import List, Tuple
 
@@ -28,7 +29,9 @@ def recorder(shell, steps, name):
 def test_a_missing_system_is_fetched_probed_again_then_readied_and_switched():
     shell, a = activator({"probe": [MISSING, probe(), AFTER], "launch": launched(0, Verdict.DONE.word)})
     steps: List[Tuple[str, List[str]]] = []
-    outcome = switch(a, SwitchRequest(NEW), fetch=recorder(shell, steps, "fetch"), ready=recorder(shell, steps, "ready"))
+    outcome = switch(
+        a, SwitchRequest(NEW), fetch=recorder(shell, steps, "fetch"), ready=recorder(shell, steps, "ready")
+    )
     assert outcome.changed is True and outcome.generation == 2
     assert steps == [("fetch", ["probe"]), ("ready", ["probe", "probe"])]  # readied after the second probe
     assert shell.names() == ["probe", "probe", "launch", "probe"]
@@ -39,8 +42,12 @@ def test_a_system_the_controller_holds_is_not_probed_again_after_the_fetch():
     (its switch inhibitors) comes from the controller's copy: one probe less per changed host."""
     shell, a = activator({"probe": [MISSING, AFTER], "launch": launched(0, Verdict.DONE.word)})
     steps: List[Tuple[str, List[str]]] = []
-    outcome = switch(a, SwitchRequest(NEW, known_here=True, inhibitors_elsewhere=""),
-                     fetch=recorder(shell, steps, "fetch"), ready=recorder(shell, steps, "ready"))
+    outcome = switch(
+        a,
+        SwitchRequest(NEW, known_here=True, inhibitors_elsewhere=""),
+        fetch=recorder(shell, steps, "fetch"),
+        ready=recorder(shell, steps, "ready"),
+    )
     assert outcome.changed is True and outcome.generation == 2
     assert steps == [("fetch", ["probe"]), ("ready", ["probe"])]
     assert shell.names() == ["probe", "launch", "probe"]  # the last one: the state after the switch
@@ -62,7 +69,9 @@ def test_after_such_a_fetch_the_new_systems_inhibitors_come_from_the_controllers
 def test_a_specialisation_is_probed_again_after_the_fetch_even_when_the_controller_holds_it():
     shell, a = activator({"probe": [MISSING, MISSING]})
     with pytest.raises(NixError):
-        switch(a, SwitchRequest(NEW, known_here=True, inhibitors_elsewhere="", specialisation="web"), fetch=lambda: None)
+        switch(
+            a, SwitchRequest(NEW, known_here=True, inhibitors_elsewhere="", specialisation="web"), fetch=lambda: None
+        )
     assert shell.names() == ["probe", "probe"]
 
 
@@ -73,6 +82,7 @@ def test_the_first_probe_asks_for_a_valid_path_only_when_it_may_fetch():
         def answer(op):
             commands.append(op.command)  # noqa: B023 (called within this iteration)
             return probe(2, NEW, ((1, OLD), (2, NEW)))
+
         shell, a = activator({"probe": answer})
         switch(a, SwitchRequest(NEW), fetch=fetch)
         assert expected.text in commands[0].text
@@ -82,7 +92,9 @@ def test_the_first_probe_asks_for_a_valid_path_only_when_it_may_fetch():
 def test_a_system_already_there_is_not_fetched_and_an_unchanged_host_costs_one_probe():
     shell, a = activator({"probe": probe(2, NEW, ((1, OLD), (2, NEW)))})
     steps: List[Tuple[str, List[str]]] = []
-    outcome = switch(a, SwitchRequest(NEW), fetch=recorder(shell, steps, "fetch"), ready=recorder(shell, steps, "ready"))
+    outcome = switch(
+        a, SwitchRequest(NEW), fetch=recorder(shell, steps, "fetch"), ready=recorder(shell, steps, "ready")
+    )
     assert outcome.changed is False
     assert steps == [("ready", ["probe"])]  # the keys are still brought up to date
     assert shell.names() == ["probe"]
@@ -91,8 +103,12 @@ def test_a_system_already_there_is_not_fetched_and_an_unchanged_host_costs_one_p
 def test_check_mode_fetches_nothing_and_reports_the_change():
     shell, a = activator({"probe": MISSING})
     steps: List[Tuple[str, List[str]]] = []
-    outcome = switch(a, SwitchRequest(NEW, check_mode=True), fetch=recorder(shell, steps, "fetch"),
-                     ready=recorder(shell, steps, "ready"))
+    outcome = switch(
+        a,
+        SwitchRequest(NEW, check_mode=True),
+        fetch=recorder(shell, steps, "fetch"),
+        ready=recorder(shell, steps, "ready"),
+    )
     assert outcome.changed is True
     assert [step[0] for step in steps] == ["ready"] and shell.names() == ["probe"]
 
@@ -132,12 +148,17 @@ def exit_code(command):
 
 @pytest.mark.host_tools
 def test_the_validity_test_wants_a_valid_store_path_not_only_files(tmp_path):
-    valid = subprocess.run(["nix-store", "--add", str(toplevel_files(tmp_path / "nixos-system-h-1"))],
-                           stdout=subprocess.PIPE, text=True, check=True).stdout.strip()
+    valid = subprocess.run(
+        ["nix-store", "--add", str(toplevel_files(tmp_path / "nixos-system-h-1"))],
+        stdout=subprocess.PIPE,
+        text=True,
+        check=True,
+    ).stdout.strip()
     files_only = toplevel_files(tmp_path / "cut-off")  # files on disk, no valid store path
     (tmp_path / "empty").mkdir()
-    not_toplevel = subprocess.run(["nix-store", "--add", str(tmp_path / "empty")], stdout=subprocess.PIPE, text=True,
-                                  check=True).stdout.strip()
+    not_toplevel = subprocess.run(
+        ["nix-store", "--add", str(tmp_path / "empty")], stdout=subprocess.PIPE, text=True, check=True
+    ).stdout.strip()
     assert exit_code(ac.is_valid_toplevel_command(valid)) == 0
     assert exit_code(ac.is_valid_toplevel_command(str(files_only))) == 3
     assert exit_code(ac.is_toplevel_command(str(files_only))) == 0  # the plain test looks at files only

@@ -2,6 +2,7 @@
 it fails, who is to blame — against a fake Nix that answers each call as the real CLI does (its
 messages from Nix's own output, its results in an order of its own, as ``nix build`` sorts them; the
 real CLI runs in the fleet tests)."""
+
 from ansible_collections.nixfleet.nixos.plugins.plugin_utils.system_build import SystemBuilder
 
 from fake_nix import FLAKE, FakeNix, drv, out, targets
@@ -33,8 +34,10 @@ def test_systems_already_built_are_not_built_again():
 def test_a_host_that_does_not_evaluate_is_named_and_the_others_are_built():
     nix = FakeNix(broken={"db": "undefined variable 'pgsql' at /srv/fleet/db.nix:3:5"})
     report = SystemBuilder(nix).build(targets("web", "db"))
-    assert report.failed == {"db": "%s#%s does not evaluate: error: undefined variable 'pgsql' at /srv/fleet/db.nix:3:5"
-                             % (FLAKE, targets("db")[0].attr)}
+    assert report.failed == {
+        "db": "%s#%s does not evaluate: error: undefined variable 'pgsql' at /srv/fleet/db.nix:3:5"
+        % (FLAKE, targets("db")[0].attr)
+    }
     assert report.paths == {"web": out("web")} and nix.built == ["web"]
     # One eval of all, one eval of the culprit alone (for its own message), one build of the rest.
     assert nix.calls == ["eval", "eval db", "path-info", "build", "path-info"]
@@ -45,8 +48,10 @@ def test_a_host_whose_build_fails_gets_its_own_error_block_and_the_rest_keep_the
     nix = FakeNix(failing=["db"])
     report = SystemBuilder(nix).build(targets("web", "db"))
     assert set(report.failed) == {"db"}
-    assert report.failed["db"].startswith("%s#%s failed to build: error: builder for '%s' failed with exit code 2"
-                                          % (FLAKE, targets("db")[0].attr, drv("db")))
+    assert report.failed["db"].startswith(
+        "%s#%s failed to build: error: builder for '%s' failed with exit code 2"
+        % (FLAKE, targets("db")[0].attr, drv("db"))
+    )
     assert "cc: bad code" in report.failed["db"]
     assert report.paths == {"web": out("web")} and report.drv_paths == {"web": drv("web"), "db": drv("db")}
     assert nix.calls == ["eval", "path-info", "build", "path-info"]  # what exists; what the build made

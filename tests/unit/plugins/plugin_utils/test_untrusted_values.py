@@ -1,5 +1,6 @@
 """plugin_utils/untrusted_values.py: values from a flake reach the inventory as data. A string that
 could be a Jinja template (braces) stays untrusted, so Ansible never renders it; others are trusted."""
+
 from ansible.template import is_trusted_as_template
 
 from ansible_collections.nixfleet.nixos.plugins.plugin_utils.untrusted_values import could_be_template, inventory_value
