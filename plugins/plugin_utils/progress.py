@@ -5,8 +5,9 @@
 
 A worker's ``display.display`` goes through the final queue to the main process (ansible-core 2.15+),
 so the line reaches the terminal - and, under ansible-runner / AWX, a job event - while the task still
-runs. A phase prints at most every ``INTERVAL`` seconds, and at once when it begins; per-host lines
-only with ``-v``; nothing when ``NIXFLEET_PROGRESS`` is ``0`` (or ``false``/``no``/``off``).
+runs. A phase prints at most every ``INTERVAL`` seconds (or ``NIXFLEET_PROGRESS_INTERVAL``), and at
+once when it begins; per-host lines only with ``-v``; nothing when ``NIXFLEET_PROGRESS`` is ``0`` (or
+``false``/``no``/``off``).
 """
 
 from __future__ import annotations
@@ -20,12 +21,30 @@ from typing import Callable, Dict, Mapping, Optional
 from ansible_collections.nixfleet.nixos.plugins.module_utils.progress_text import Line, Phase
 
 ENV_VAR = "NIXFLEET_PROGRESS"  # 0/false/no/off: no progress lines
-INTERVAL = 2.0  # seconds between two lines of one phase
+INTERVAL_VAR = "NIXFLEET_PROGRESS_INTERVAL"  # seconds between two lines of one phase, instead of INTERVAL
+INTERVAL = 2.0
 _OFF = ("0", "false", "no", "off")
 
 
 def enabled(environ: Optional[Mapping[str, str]] = None) -> bool:
     return (os.environ if environ is None else environ).get(ENV_VAR, "1").strip().lower() not in _OFF
+
+
+def interval(environ: Optional[Mapping[str, str]] = None) -> float:
+    """Seconds between two lines of one phase: ``NIXFLEET_PROGRESS_INTERVAL``, else ``INTERVAL``."""
+    text = (os.environ if environ is None else environ).get(INTERVAL_VAR, "").strip()
+    if not text:
+        return INTERVAL
+    try:
+        seconds = float(text)
+    except ValueError:
+        seconds = 0.0
+    if not 0 < seconds <= 3600:
+        raise ValueError(
+            "%s=%r: give the seconds between two progress lines of a phase (more than 0, at most "
+            "3600)" % (INTERVAL_VAR, text[:40])
+        )
+    return seconds
 
 
 @dataclass
@@ -76,7 +95,7 @@ def for_action(verbosity: int, environ: Optional[Mapping[str, str]] = None) -> P
     from ansible.utils.display import Display  # a singleton: the worker's proxies to the main process
 
     display = Display()
-    return Progress(emit=display.display, verbose=verbosity >= 1)
+    return Progress(emit=display.display, verbose=verbosity >= 1, interval=interval(environ))
 
 
 def for_inventory(verbosity: int, environ: Optional[Mapping[str, str]] = None) -> Progress:
@@ -86,4 +105,6 @@ def for_inventory(verbosity: int, environ: Optional[Mapping[str, str]] = None) -
     from ansible.utils.display import Display
 
     display = Display()
-    return Progress(emit=lambda text: display.display(text, stderr=True), verbose=verbosity >= 1)
+    return Progress(
+        emit=lambda text: display.display(text, stderr=True), verbose=verbosity >= 1, interval=interval(environ)
+    )

@@ -7,6 +7,8 @@ import sys
 from typing import List
 from pathlib import Path
 
+import pytest
+
 from ansible_collections.nixfleet.nixos.plugins.module_utils import nix_log
 from ansible_collections.nixfleet.nixos.plugins.module_utils import progress_text as pt
 from ansible_collections.nixfleet.nixos.plugins.plugin_utils import fleet_copies, live_progress, progress
@@ -61,6 +63,15 @@ def test_one_variable_turns_it_off():
         assert not progress.enabled({"NIXFLEET_PROGRESS": off})
         assert progress.for_action(3, {"NIXFLEET_PROGRESS": off}) is progress.OFF
     assert not progress.OFF.on and not progress.OFF.show(pt.evaluating(1, 2, 0), force=True)
+
+
+def test_the_interval_between_lines_may_be_set():
+    assert progress.interval({}) == progress.INTERVAL == 2.0
+    assert progress.interval({"NIXFLEET_PROGRESS_INTERVAL": " 0.25 "}) == 0.25
+    assert progress.for_action(0, {"NIXFLEET_PROGRESS_INTERVAL": "5"}).interval == 5.0
+    for bad in ("0", "-1", "soon", "nan", "1e9"):
+        with pytest.raises(ValueError, match="NIXFLEET_PROGRESS_INTERVAL=.*more than 0, at most 3600"):
+            progress.interval({"NIXFLEET_PROGRESS_INTERVAL": bad})
 
 
 def test_lines_from_real_logs():
