@@ -13,7 +13,10 @@ import uuid
 from types import SimpleNamespace
 from typing import Any, Callable, Dict, List, Optional, Union
 
+from ansible_collections.nixfleet.nixos.plugins.module_utils.nix_argv import NixSettings
 from ansible_collections.nixfleet.nixos.plugins.module_utils.remote_command import Command
+from ansible_collections.nixfleet.nixos.plugins.plugin_utils import process
+from ansible_collections.nixfleet.nixos.plugins.plugin_utils.nix_cli import NixCli
 from ansible_collections.nixfleet.nixos.plugins.plugin_utils.process import CommandResult
 
 from fake_shell import Answer, OperationShell
@@ -122,3 +125,23 @@ def run_action(
     """The result of running the action once as a task would (``inventory_hostname`` is ``web``)."""
     action = make_action(name, args, shell, check_mode, diff, nix, connection)
     return action.run(task_vars=dict({"inventory_hostname": HOST}, **(task_vars or {})))
+
+
+class RecordingNix:
+    """The real Nix CLI of an action's options (give it as ``run_action(..., nix=RecordingNix())``);
+    ``calls`` holds the argv of each Nix process it ran."""
+
+    def __init__(self) -> None:
+        self.calls: List[List[str]] = []
+
+    def __call__(self, options: Dict[str, Any]) -> NixCli:
+        settings = NixSettings(nix=options["nix_binary"], extra_args=tuple(options["nix_args"]))
+        return NixCli(settings, runner=self.run)
+
+    def run(self, argv, **kwargs):
+        self.calls.append(list(argv))
+        return process.run(argv, **kwargs)
+
+    def subcommands(self) -> List[str]:
+        """The Nix subcommand (eval, build, ...) of each call, in order."""
+        return [next(word for word in argv if word in ("eval", "build", "copy", "path-info")) for argv in self.calls]

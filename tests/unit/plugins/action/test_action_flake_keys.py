@@ -3,11 +3,8 @@ a small local flake; when that fails, each host alone, so only the broken host i
 
 import pytest
 
-from ansible_collections.nixfleet.nixos.plugins.module_utils.nix_argv import NixSettings
-from ansible_collections.nixfleet.nixos.plugins.plugin_utils import process
-from ansible_collections.nixfleet.nixos.plugins.plugin_utils.nix_cli import NixCli
 
-from action_harness import run_action
+from action_harness import RecordingNix, run_action
 
 FLAKE = """{
   outputs = { self }: {
@@ -18,21 +15,6 @@ FLAKE = """{
   };
 }
 """
-
-
-class RecordingNix:
-    """The real Nix CLI of the action's options; ``calls`` holds the argv of each Nix process."""
-
-    def __init__(self):
-        self.calls = []
-
-    def __call__(self, options):
-        settings = NixSettings(nix=options["nix_binary"], extra_args=tuple(options["nix_args"]))
-        return NixCli(settings, runner=self.run)
-
-    def run(self, argv, **kwargs):
-        self.calls.append(list(argv))
-        return process.run(argv, **kwargs)
 
 
 @pytest.fixture

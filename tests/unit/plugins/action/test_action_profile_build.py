@@ -5,11 +5,8 @@ import os
 
 import pytest
 
-from ansible_collections.nixfleet.nixos.plugins.module_utils.nix_argv import NixSettings
-from ansible_collections.nixfleet.nixos.plugins.plugin_utils import process
-from ansible_collections.nixfleet.nixos.plugins.plugin_utils.nix_cli import NixCli
 
-from action_harness import run_action
+from action_harness import RecordingNix, run_action
 
 FLAKE = """{
   outputs = { self }: let
@@ -20,21 +17,6 @@ FLAKE = """{
   in { packages.x86_64-linux = { jq = tool "jq-1.7"; htop = tool "htop-3.3"; }; };
 }
 """
-
-
-class RecordingNix:
-    """The real Nix CLI of the action's options; ``calls`` holds the Nix subcommand of each process."""
-
-    def __init__(self):
-        self.calls = []
-
-    def __call__(self, options):
-        settings = NixSettings(nix=options["nix_binary"], extra_args=tuple(options["nix_args"]))
-        return NixCli(settings, runner=self.run)
-
-    def run(self, argv, **kwargs):
-        self.calls.append([word for word in argv if word in ("eval", "build")][0])
-        return process.run(argv, **kwargs)
 
 
 @pytest.fixture
@@ -52,7 +34,7 @@ def test_same_packages_share_one_set_built_in_one_call(flake):
         "profile_build", {"packages_by_host": {"web": [jq, htop], "api": [htop, jq], "db": [jq]}}, nix=nix
     )
     assert not result.get("failed"), result
-    assert nix.calls == ["eval", "build"] and result["nix_calls"] == ["eval", "build"]
+    assert nix.subcommands() == ["eval", "build"] and result["nix_calls"] == ["eval", "build"]
     assert result["sets"] == 2
     assert result["paths"]["web"] == result["paths"]["api"] != result["paths"]["db"]
     for host in ("web", "api", "db"):
@@ -71,7 +53,7 @@ def test_check_mode_evaluates_and_builds_nothing(flake):
         "profile_build", {"packages_by_host": {"web": [flake + "#packages.x86_64-linux.jq"]}}, nix=nix, check_mode=True
     )
     assert not result.get("failed"), result
-    assert nix.calls == ["eval"] and result["nix_calls"] == ["eval"]
+    assert nix.subcommands() == ["eval"] and result["nix_calls"] == ["eval"]
     assert result["paths"]["web"].startswith("/nix/store/")
 
 
