@@ -60,17 +60,31 @@ def host_daemon(host):
     ]
 
 
+def _stat(pid):
+    """(comm, state, parent pid) of ``pid`` from /proc (None when it is gone)."""
+    try:
+        text = Path("/proc/%s/stat" % pid).read_text()
+    except OSError:
+        return None
+    comm = text[text.index("(") + 1 : text.rindex(")")]
+    state, ppid = text[text.rindex(")") + 2 :].split()[:2]
+    return comm, state, int(ppid)
+
+
 def fleet_daemons(fleet):
-    """Every nix-daemon process of the fleet's machine and of the namespaces nested in it (our PIDs)."""
+    """Every running nix-daemon of the fleet's machine and of the namespaces nested in it (our PIDs):
+    the daemons themselves, not the worker a daemon forks for each client (which exits after its
+    client, a moment later), nor one that exited and awaits its parent (a zombie)."""
     namespaces = {h.pid_namespace for h in fleet.hosts}
     found = []
     for entry in os.listdir("/proc"):
         if entry.isdigit() and nsfleet._pid_namespace(int(entry)) in namespaces:
-            try:
-                if Path("/proc/%s/comm" % entry).read_text().strip() == "nix-daemon":
-                    found.append(int(entry))
-            except OSError:
-                pass
+            stat = _stat(entry)
+            if stat is None or stat[0] != "nix-daemon" or stat[1] == "Z":
+                continue
+            parent = _stat(stat[2])
+            if parent is None or parent[0] != "nix-daemon":
+                found.append(int(entry))
     return sorted(found)
 
 
