@@ -76,6 +76,18 @@ def cut_ssh_sessions(host: nsfleet.Host) -> None:
     )
 
 
+def stop_processes(host: nsfleet.Host, *names: str) -> None:
+    """SIGTERM every process of the host (its own PID namespace) named one of ``names``, again
+    until none is left (up to 10 s). A process may exit between ``pidof`` and ``kill`` (an
+    ssh session or a nix-daemon worker ending with its client): that is not a failure."""
+    procs = " ".join(names)
+    inside(
+        host,
+        "for i in $(seq 100); do p=$(pidof %s) || exit 0; kill $p 2>/dev/null; sleep 0.1; done; "
+        'echo "still running: $(pidof %s)" >&2; exit 1' % (procs, procs),
+    )
+
+
 def stop_sshd(host: nsfleet.Host) -> None:
     """The host gone for ssh: its listener and every open session (Ansible's ControlMaster too)."""
     if host.systemd:
@@ -83,7 +95,7 @@ def stop_sshd(host: nsfleet.Host) -> None:
         inside(host, "systemctl stop ssh.service")
     else:
         # From OpenSSH 9.8 on (Debian 13) sessions run as sshd-session (and 10.0's sshd-auth), not sshd.
-        inside(host, "kill $(pidof sshd sshd-session sshd-auth)")
+        stop_processes(host, "sshd", "sshd-session", "sshd-auth")
 
 
 def start_sshd(host: nsfleet.Host) -> None:

@@ -15,7 +15,7 @@ import time
 import pytest
 import yaml
 
-from fleetctl import holding_lock, inside, served_version, system_state
+from fleetctl import holding_lock, inside, served_version, stop_processes, system_state
 from fleet_fixtures import own_fleet, fleet_flake
 from inventory_helpers import hostvars, inventory_list
 from playbook_helpers import (
@@ -337,7 +337,7 @@ def test_an_untrusted_user_pushes_signed_closures_only(fleet, flake, inventory, 
 def test_a_host_whose_nix_daemon_is_down_is_a_clear_error(fleet, flake, inventory):
     host = fleet["node01"]
     before, old = system_state(host), served_version(host)
-    inside(host, "kill $(pidof nix-daemon); while pidof nix-daemon >/dev/null; do sleep 0.1; done")
+    stop_processes(host, "nix-daemon")
     try:
         flake.bump("node01")
         run = run_playbook(inventory, "deploy.yml", limit="node01", extra_vars=FAST)
