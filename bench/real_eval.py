@@ -46,13 +46,13 @@ import real_eval_model as model  # noqa: E402
 import real_eval_report  # noqa: E402
 
 from ansible_collections.nixfleet.nixos.plugins.module_utils import flake_inventory as fi  # noqa: E402
-from ansible_collections.nixfleet.nixos.plugins.module_utils.nix_argv import NixSettings  # noqa: E402
-from ansible_collections.nixfleet.nixos.plugins.plugin_utils.evaluation_pool import (  # noqa: E402
+from ansible_collections.nixfleet.nixos.plugins.module_utils._nix.nix_argv import NixSettings  # noqa: E402
+from ansible_collections.nixfleet.nixos.plugins.plugin_utils._build.evaluation_pool import (  # noqa: E402
     DEFAULT_BUDGET_MIB,
     usable_cores,
 )
-from ansible_collections.nixfleet.nixos.plugins.plugin_utils.nix_cli import NixCli  # noqa: E402
-from ansible_collections.nixfleet.nixos.plugins.plugin_utils.system_build import (  # noqa: E402
+from ansible_collections.nixfleet.nixos.plugins.plugin_utils._nix.nix_cli import NixCli  # noqa: E402
+from ansible_collections.nixfleet.nixos.plugins.plugin_utils._build.system_build import (  # noqa: E402
     SystemBuilder,
     SystemTarget,
     _eval_expression,

@@ -5,8 +5,8 @@
 
 from __future__ import annotations
 
-from ansible_collections.nixfleet.nixos.plugins.plugin_utils import host_age_keys
-from ansible_collections.nixfleet.nixos.plugins.plugin_utils.action_base import NixosAction
+from ansible_collections.nixfleet.nixos.plugins.plugin_utils._secrets import host_age_keys
+from ansible_collections.nixfleet.nixos.plugins.plugin_utils._action.action_base import NixosAction
 
 
 class ActionModule(NixosAction):

@@ -5,11 +5,11 @@
 
 from __future__ import annotations
 
-from ansible_collections.nixfleet.nixos.plugins.module_utils import binary_cache as bc
-from ansible_collections.nixfleet.nixos.plugins.module_utils.errors import NixError
-from ansible_collections.nixfleet.nixos.plugins.module_utils.remote_command import argv
-from ansible_collections.nixfleet.nixos.plugins.plugin_utils import remote_files
-from ansible_collections.nixfleet.nixos.plugins.plugin_utils.action_base import NixosAction
+from ansible_collections.nixfleet.nixos.plugins.module_utils._caches import binary_cache as bc
+from ansible_collections.nixfleet.nixos.plugins.module_utils._nix.errors import NixError
+from ansible_collections.nixfleet.nixos.plugins.module_utils._remote.remote_command import argv
+from ansible_collections.nixfleet.nixos.plugins.plugin_utils._remote import remote_files
+from ansible_collections.nixfleet.nixos.plugins.plugin_utils._action.action_base import NixosAction
 
 DEFAULTS = bc.CacheServer()
 

@@ -8,13 +8,16 @@ from __future__ import annotations
 import resource
 from typing import Dict, List
 
-from ansible_collections.nixfleet.nixos.plugins.module_utils.errors import NixError
-from ansible_collections.nixfleet.nixos.plugins.plugin_utils import manifest_check
-from ansible_collections.nixfleet.nixos.plugins.plugin_utils.action_base import NIX_ARGSPEC, NixosAction
-from ansible_collections.nixfleet.nixos.plugins.module_utils import flake_inventory as fi
-from ansible_collections.nixfleet.nixos.plugins.plugin_utils.evaluation_cache import AnsibleCacheStore
-from ansible_collections.nixfleet.nixos.plugins.plugin_utils.evaluation_pool import DEFAULT_BUDGET_MIB, pool_settings
-from ansible_collections.nixfleet.nixos.plugins.plugin_utils.system_build import SystemBuilder, SystemTarget
+from ansible_collections.nixfleet.nixos.plugins.module_utils._nix.errors import NixError
+from ansible_collections.nixfleet.nixos.plugins.plugin_utils._build import manifest_check
+from ansible_collections.nixfleet.nixos.plugins.plugin_utils._action.action_base import NIX_ARGSPEC, NixosAction
+from ansible_collections.nixfleet.nixos.plugins.module_utils._flakes import flake_inventory as fi
+from ansible_collections.nixfleet.nixos.plugins.plugin_utils._build.evaluation_cache import AnsibleCacheStore
+from ansible_collections.nixfleet.nixos.plugins.plugin_utils._build.evaluation_pool import (
+    DEFAULT_BUDGET_MIB,
+    pool_settings,
+)
+from ansible_collections.nixfleet.nixos.plugins.plugin_utils._build.system_build import SystemBuilder, SystemTarget
 
 
 class ActionModule(NixosAction):

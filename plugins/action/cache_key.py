@@ -8,11 +8,11 @@ from __future__ import annotations
 import os
 import tempfile
 
-from ansible_collections.nixfleet.nixos.plugins.module_utils import cache_key as ck
-from ansible_collections.nixfleet.nixos.plugins.module_utils.errors import NixError
-from ansible_collections.nixfleet.nixos.plugins.plugin_utils.action_base import NixosAction
-from ansible_collections.nixfleet.nixos.plugins.plugin_utils.controller_files import read_text
-from ansible_collections.nixfleet.nixos.plugins.plugin_utils.process import check, run
+from ansible_collections.nixfleet.nixos.plugins.module_utils._caches import cache_key as ck
+from ansible_collections.nixfleet.nixos.plugins.module_utils._nix.errors import NixError
+from ansible_collections.nixfleet.nixos.plugins.plugin_utils._action.action_base import NixosAction
+from ansible_collections.nixfleet.nixos.plugins.plugin_utils._remote.controller_files import read_text
+from ansible_collections.nixfleet.nixos.plugins.plugin_utils._nix.process import check, run
 
 
 def _install(path: str, text: str) -> None:

@@ -5,13 +5,13 @@
 
 from __future__ import annotations
 
-from ansible_collections.nixfleet.nixos.plugins.module_utils import cache_key as ck
-from ansible_collections.nixfleet.nixos.plugins.module_utils import nix_conf as nc
-from ansible_collections.nixfleet.nixos.plugins.module_utils.errors import NixError
-from ansible_collections.nixfleet.nixos.plugins.module_utils.progress_text import Phase
-from ansible_collections.nixfleet.nixos.plugins.module_utils.store_path import store_path_option
-from ansible_collections.nixfleet.nixos.plugins.plugin_utils.action_base import NIX_ARGSPEC, NixosAction
-from ansible_collections.nixfleet.nixos.plugins.plugin_utils.controller_files import read_text
+from ansible_collections.nixfleet.nixos.plugins.module_utils._caches import cache_key as ck
+from ansible_collections.nixfleet.nixos.plugins.module_utils._caches import nix_conf as nc
+from ansible_collections.nixfleet.nixos.plugins.module_utils._nix.errors import NixError
+from ansible_collections.nixfleet.nixos.plugins.module_utils._progress.progress_text import Phase
+from ansible_collections.nixfleet.nixos.plugins.module_utils._nix.store_path import store_path_option
+from ansible_collections.nixfleet.nixos.plugins.plugin_utils._action.action_base import NIX_ARGSPEC, NixosAction
+from ansible_collections.nixfleet.nixos.plugins.plugin_utils._remote.controller_files import read_text
 
 
 def _key_name(path: str) -> str:

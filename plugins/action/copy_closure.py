@@ -5,9 +5,9 @@
 
 from __future__ import annotations
 
-from ansible_collections.nixfleet.nixos.plugins.module_utils.store_path import store_path_option
-from ansible_collections.nixfleet.nixos.plugins.plugin_utils import closure_transfer
-from ansible_collections.nixfleet.nixos.plugins.plugin_utils.action_base import (
+from ansible_collections.nixfleet.nixos.plugins.module_utils._nix.store_path import store_path_option
+from ansible_collections.nixfleet.nixos.plugins.plugin_utils._transfer import closure_transfer
+from ansible_collections.nixfleet.nixos.plugins.plugin_utils._action.action_base import (
     NIX_ARGSPEC,
     TRANSFER_ARGSPEC,
     NixosAction,

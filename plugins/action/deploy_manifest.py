@@ -10,11 +10,11 @@ import tempfile
 from typing import Optional
 from urllib.parse import parse_qs, urlsplit
 
-from ansible_collections.nixfleet.nixos.plugins.module_utils import deploy_manifest as dm
-from ansible_collections.nixfleet.nixos.plugins.module_utils.errors import NixError
-from ansible_collections.nixfleet.nixos.plugins.module_utils.nix_conf import NixConfError, validate_store_url
-from ansible_collections.nixfleet.nixos.plugins.module_utils.store_path import store_path_option
-from ansible_collections.nixfleet.nixos.plugins.plugin_utils.action_base import NixosAction
+from ansible_collections.nixfleet.nixos.plugins.module_utils._flakes import deploy_manifest as dm
+from ansible_collections.nixfleet.nixos.plugins.module_utils._nix.errors import NixError
+from ansible_collections.nixfleet.nixos.plugins.module_utils._caches.nix_conf import NixConfError, validate_store_url
+from ansible_collections.nixfleet.nixos.plugins.module_utils._nix.store_path import store_path_option
+from ansible_collections.nixfleet.nixos.plugins.plugin_utils._action.action_base import NixosAction
 
 
 def _rev(flake: str) -> Optional[str]:

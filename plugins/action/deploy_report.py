@@ -9,10 +9,10 @@ import json
 import os
 from typing import List
 
-from ansible_collections.nixfleet.nixos.plugins.module_utils import deploy_report as dr
-from ansible_collections.nixfleet.nixos.plugins.module_utils.errors import NixError
-from ansible_collections.nixfleet.nixos.plugins.plugin_utils.action_base import NixosAction
-from ansible_collections.nixfleet.nixos.plugins.plugin_utils.nix_cli import NixCli
+from ansible_collections.nixfleet.nixos.plugins.module_utils._reports import deploy_report as dr
+from ansible_collections.nixfleet.nixos.plugins.module_utils._nix.errors import NixError
+from ansible_collections.nixfleet.nixos.plugins.plugin_utils._action.action_base import NixosAction
+from ansible_collections.nixfleet.nixos.plugins.plugin_utils._nix.nix_cli import NixCli
 
 
 class ActionModule(NixosAction):

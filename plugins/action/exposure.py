@@ -8,10 +8,10 @@ from __future__ import annotations
 import json
 import os
 
-from ansible_collections.nixfleet.nixos.plugins.module_utils import closure_graph, exposure as ex
-from ansible_collections.nixfleet.nixos.plugins.module_utils.errors import NixError
-from ansible_collections.nixfleet.nixos.plugins.module_utils.package_spec import spec_of
-from ansible_collections.nixfleet.nixos.plugins.plugin_utils.action_base import PROFILE_ARGSPEC, NixosAction
+from ansible_collections.nixfleet.nixos.plugins.module_utils._supply_chain import closure_graph, exposure as ex
+from ansible_collections.nixfleet.nixos.plugins.module_utils._nix.errors import NixError
+from ansible_collections.nixfleet.nixos.plugins.module_utils._supply_chain.package_spec import spec_of
+from ansible_collections.nixfleet.nixos.plugins.plugin_utils._action.action_base import PROFILE_ARGSPEC, NixosAction
 
 
 class ActionModule(NixosAction):

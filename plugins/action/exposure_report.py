@@ -7,9 +7,9 @@ from __future__ import annotations
 
 import json
 
-from ansible_collections.nixfleet.nixos.plugins.module_utils import exposure_report as er
-from ansible_collections.nixfleet.nixos.plugins.plugin_utils.action_base import NixosAction
-from ansible_collections.nixfleet.nixos.plugins.plugin_utils.controller_files import write_files
+from ansible_collections.nixfleet.nixos.plugins.module_utils._supply_chain import exposure_report as er
+from ansible_collections.nixfleet.nixos.plugins.plugin_utils._action.action_base import NixosAction
+from ansible_collections.nixfleet.nixos.plugins.plugin_utils._remote.controller_files import write_files
 
 NAME = "exposure-report"
 

@@ -5,14 +5,14 @@
 
 from __future__ import annotations
 
-from ansible_collections.nixfleet.nixos.plugins.module_utils import audit_log
-from ansible_collections.nixfleet.nixos.plugins.module_utils.garbage_collection import (
+from ansible_collections.nixfleet.nixos.plugins.module_utils._lifecycle import audit_log
+from ansible_collections.nixfleet.nixos.plugins.module_utils._lifecycle.garbage_collection import (
     parse_store_space,
     store_space_command,
 )
-from ansible_collections.nixfleet.nixos.plugins.module_utils.generations import parse_probe, probe_command
-from ansible_collections.nixfleet.nixos.plugins.module_utils.remote_command import sequence
-from ansible_collections.nixfleet.nixos.plugins.plugin_utils.action_base import PROFILE_ARGSPEC, NixosAction
+from ansible_collections.nixfleet.nixos.plugins.module_utils._lifecycle.generations import parse_probe, probe_command
+from ansible_collections.nixfleet.nixos.plugins.module_utils._remote.remote_command import sequence
+from ansible_collections.nixfleet.nixos.plugins.plugin_utils._action.action_base import PROFILE_ARGSPEC, NixosAction
 
 
 class ActionModule(NixosAction):

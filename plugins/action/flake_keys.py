@@ -5,10 +5,10 @@
 
 from __future__ import annotations
 
-from ansible_collections.nixfleet.nixos.plugins.module_utils.deployment_keys import flake_keys_expression
-from ansible_collections.nixfleet.nixos.plugins.module_utils.errors import NixError, nix_error_text
-from ansible_collections.nixfleet.nixos.plugins.module_utils.tool_settings import KEYS_VAR
-from ansible_collections.nixfleet.nixos.plugins.plugin_utils.action_base import NIX_ARGSPEC, NixosAction
+from ansible_collections.nixfleet.nixos.plugins.module_utils._secrets.deployment_keys import flake_keys_expression
+from ansible_collections.nixfleet.nixos.plugins.module_utils._nix.errors import NixError, nix_error_text
+from ansible_collections.nixfleet.nixos.plugins.module_utils._flakes.tool_settings import KEYS_VAR
+from ansible_collections.nixfleet.nixos.plugins.plugin_utils._action.action_base import NIX_ARGSPEC, NixosAction
 
 
 class ActionModule(NixosAction):

@@ -7,10 +7,13 @@ from __future__ import annotations
 
 import os
 
-from ansible_collections.nixfleet.nixos.plugins.module_utils import flake_policy as fp
-from ansible_collections.nixfleet.nixos.plugins.module_utils.errors import NixError
-from ansible_collections.nixfleet.nixos.plugins.module_utils.flake_ref import local_source_dir, resolve_flake_ref
-from ansible_collections.nixfleet.nixos.plugins.plugin_utils.action_base import NIX_ARGSPEC, NixosAction
+from ansible_collections.nixfleet.nixos.plugins.module_utils._flakes import flake_policy as fp
+from ansible_collections.nixfleet.nixos.plugins.module_utils._nix.errors import NixError
+from ansible_collections.nixfleet.nixos.plugins.module_utils._flakes.flake_ref import (
+    local_source_dir,
+    resolve_flake_ref,
+)
+from ansible_collections.nixfleet.nixos.plugins.plugin_utils._action.action_base import NIX_ARGSPEC, NixosAction
 
 
 def checked_ref(flake: str, base: str) -> str:

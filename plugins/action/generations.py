@@ -7,20 +7,24 @@ from __future__ import annotations
 
 from typing import Any, Dict, Optional
 
-from ansible_collections.nixfleet.nixos.plugins.module_utils import garbage_collection as gc
-from ansible_collections.nixfleet.nixos.plugins.module_utils.errors import NixError
-from ansible_collections.nixfleet.nixos.plugins.module_utils.generations import (
+from ansible_collections.nixfleet.nixos.plugins.module_utils._lifecycle import garbage_collection as gc
+from ansible_collections.nixfleet.nixos.plugins.module_utils._nix.errors import NixError
+from ansible_collections.nixfleet.nixos.plugins.module_utils._lifecycle.generations import (
     SYSTEM_PROFILE,
     ProfileState,
     parse_probe,
     probe_command,
     profile_target,
 )
-from ansible_collections.nixfleet.nixos.plugins.module_utils.retention import Pruning, RetentionPolicy, plan_pruning
-from ansible_collections.nixfleet.nixos.plugins.module_utils.remote_command import probe_field, raw, sequence
-from ansible_collections.nixfleet.nixos.plugins.module_utils.store_path import store_path_option
-from ansible_collections.nixfleet.nixos.plugins.plugin_utils.action_base import PROFILE_ARGSPEC, NixosAction
-from ansible_collections.nixfleet.nixos.plugins.plugin_utils.deployer_identity import owner_label
+from ansible_collections.nixfleet.nixos.plugins.module_utils._lifecycle.retention import (
+    Pruning,
+    RetentionPolicy,
+    plan_pruning,
+)
+from ansible_collections.nixfleet.nixos.plugins.module_utils._remote.remote_command import probe_field, raw, sequence
+from ansible_collections.nixfleet.nixos.plugins.module_utils._nix.store_path import store_path_option
+from ansible_collections.nixfleet.nixos.plugins.plugin_utils._action.action_base import PROFILE_ARGSPEC, NixosAction
+from ansible_collections.nixfleet.nixos.plugins.plugin_utils._activation.deployer_identity import owner_label
 
 
 class ActionModule(NixosAction):

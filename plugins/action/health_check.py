@@ -10,10 +10,10 @@ import urllib.error
 
 from ansible.module_utils.urls import open_url
 
-from ansible_collections.nixfleet.nixos.plugins.module_utils import health
-from ansible_collections.nixfleet.nixos.plugins.module_utils.progress_text import Phase
-from ansible_collections.nixfleet.nixos.plugins.module_utils.errors import NixError
-from ansible_collections.nixfleet.nixos.plugins.plugin_utils.action_base import NixosAction
+from ansible_collections.nixfleet.nixos.plugins.module_utils._lifecycle import health
+from ansible_collections.nixfleet.nixos.plugins.module_utils._progress.progress_text import Phase
+from ansible_collections.nixfleet.nixos.plugins.module_utils._nix.errors import NixError
+from ansible_collections.nixfleet.nixos.plugins.plugin_utils._action.action_base import NixosAction
 
 CHECK_SPEC = {
     "name": {"type": "str"},

@@ -8,13 +8,13 @@ from __future__ import annotations
 import json
 import time
 
-from ansible_collections.nixfleet.nixos.plugins.module_utils import nix_conf as nc
-from ansible_collections.nixfleet.nixos.plugins.module_utils import nix_daemon as nd
-from ansible_collections.nixfleet.nixos.plugins.module_utils import target_file as tf
-from ansible_collections.nixfleet.nixos.plugins.module_utils.errors import NixError
-from ansible_collections.nixfleet.nixos.plugins.module_utils.remote_command import argv
-from ansible_collections.nixfleet.nixos.plugins.plugin_utils import remote_files
-from ansible_collections.nixfleet.nixos.plugins.plugin_utils.action_base import NixosAction
+from ansible_collections.nixfleet.nixos.plugins.module_utils._caches import nix_conf as nc
+from ansible_collections.nixfleet.nixos.plugins.module_utils._caches import nix_daemon as nd
+from ansible_collections.nixfleet.nixos.plugins.module_utils._remote import target_file as tf
+from ansible_collections.nixfleet.nixos.plugins.module_utils._nix.errors import NixError
+from ansible_collections.nixfleet.nixos.plugins.module_utils._remote.remote_command import argv
+from ansible_collections.nixfleet.nixos.plugins.plugin_utils._remote import remote_files
+from ansible_collections.nixfleet.nixos.plugins.plugin_utils._action.action_base import NixosAction
 
 NIXOS_HINT = (
     "%s is a link into the Nix store (NixOS): it is generated from the system configuration and "

@@ -5,23 +5,24 @@
 
 from __future__ import annotations
 
-from ansible_collections.nixfleet.nixos.plugins.module_utils import profile_env as pe
-from ansible_collections.nixfleet.nixos.plugins.module_utils.account_name import is_account_name
-from ansible_collections.nixfleet.nixos.plugins.module_utils.errors import NixError
-from ansible_collections.nixfleet.nixos.plugins.module_utils.generation_commands import (
+from ansible_collections.nixfleet.nixos.plugins.module_utils._lifecycle import profile_env as pe
+from ansible_collections.nixfleet.nixos.plugins.module_utils._remote.account_name import is_account_name
+from ansible_collections.nixfleet.nixos.plugins.module_utils._nix.errors import NixError
+from ansible_collections.nixfleet.nixos.plugins.module_utils._lifecycle.generation_commands import (
     set_profile_command,
     switch_generation_command,
 )
-from ansible_collections.nixfleet.nixos.plugins.module_utils.generations import (
+from ansible_collections.nixfleet.nixos.plugins.module_utils._lifecycle.generations import (
     parse_generation_link,
     parse_probe,
     probe_command,
 )
-from ansible_collections.nixfleet.nixos.plugins.module_utils.remote_command import argv
-from ansible_collections.nixfleet.nixos.plugins.module_utils.store_path import store_path_option
-from ansible_collections.nixfleet.nixos.plugins.module_utils.generation_commands import NOTHING_TO_ACTIVATE
-from ansible_collections.nixfleet.nixos.plugins.plugin_utils import closure_transfer, remote_files
-from ansible_collections.nixfleet.nixos.plugins.plugin_utils.action_base import (
+from ansible_collections.nixfleet.nixos.plugins.module_utils._remote.remote_command import argv
+from ansible_collections.nixfleet.nixos.plugins.module_utils._nix.store_path import store_path_option
+from ansible_collections.nixfleet.nixos.plugins.module_utils._lifecycle.generation_commands import NOTHING_TO_ACTIVATE
+from ansible_collections.nixfleet.nixos.plugins.plugin_utils._transfer import closure_transfer
+from ansible_collections.nixfleet.nixos.plugins.plugin_utils._remote import remote_files
+from ansible_collections.nixfleet.nixos.plugins.plugin_utils._action.action_base import (
     NIX_ARGSPEC,
     SAFETY_ARGSPEC,
     TRANSFER_ARGSPEC,

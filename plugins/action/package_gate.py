@@ -8,12 +8,12 @@ from __future__ import annotations
 import datetime
 import json
 
-from ansible_collections.nixfleet.nixos.plugins.module_utils import closure_graph, package_gate as pg
-from ansible_collections.nixfleet.nixos.plugins.module_utils.errors import NixError
-from ansible_collections.nixfleet.nixos.plugins.module_utils.nix_conf import validate_store_url
-from ansible_collections.nixfleet.nixos.plugins.module_utils.store_path import store_path_option
-from ansible_collections.nixfleet.nixos.plugins.plugin_utils.action_base import NIX_ARGSPEC, NixosAction
-from ansible_collections.nixfleet.nixos.plugins.plugin_utils.controller_files import read_text
+from ansible_collections.nixfleet.nixos.plugins.module_utils._supply_chain import closure_graph, package_gate as pg
+from ansible_collections.nixfleet.nixos.plugins.module_utils._nix.errors import NixError
+from ansible_collections.nixfleet.nixos.plugins.module_utils._caches.nix_conf import validate_store_url
+from ansible_collections.nixfleet.nixos.plugins.module_utils._nix.store_path import store_path_option
+from ansible_collections.nixfleet.nixos.plugins.plugin_utils._action.action_base import NIX_ARGSPEC, NixosAction
+from ansible_collections.nixfleet.nixos.plugins.plugin_utils._remote.controller_files import read_text
 
 CLOSURE, BUILD_INPUTS = "closure", "build inputs"
 

@@ -9,9 +9,9 @@ import os
 import tempfile
 from typing import Dict, Tuple
 
-from ansible_collections.nixfleet.nixos.plugins.module_utils import profile_env as pe
-from ansible_collections.nixfleet.nixos.plugins.module_utils.errors import NixError
-from ansible_collections.nixfleet.nixos.plugins.plugin_utils.action_base import NIX_ARGSPEC, NixosAction
+from ansible_collections.nixfleet.nixos.plugins.module_utils._lifecycle import profile_env as pe
+from ansible_collections.nixfleet.nixos.plugins.module_utils._nix.errors import NixError
+from ansible_collections.nixfleet.nixos.plugins.plugin_utils._action.action_base import NIX_ARGSPEC, NixosAction
 
 READ = "builtins.mapAttrs (name: set: { env = set.env.outPath; inherit (set) packages; }) (import %s)"
 

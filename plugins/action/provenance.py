@@ -9,14 +9,16 @@ import json
 import os
 import time
 
-from ansible_collections.nixfleet.nixos.plugins.module_utils import flake_inventory as fi, provenance as pv
-from ansible_collections.nixfleet.nixos.plugins.module_utils.errors import NixError
-from ansible_collections.nixfleet.nixos.plugins.module_utils.nix_argv import hash_argv
-from ansible_collections.nixfleet.nixos.plugins.module_utils.remote_command import argv
-from ansible_collections.nixfleet.nixos.plugins.module_utils.store_path import store_path_option
-from ansible_collections.nixfleet.nixos.plugins.plugin_utils import dsse_signing, remote_files
-from ansible_collections.nixfleet.nixos.plugins.plugin_utils.action_base import NIX_ARGSPEC, NixosAction
-from ansible_collections.nixfleet.nixos.plugins.plugin_utils.controller_files import write_files
+from ansible_collections.nixfleet.nixos.plugins.module_utils._flakes import flake_inventory as fi
+from ansible_collections.nixfleet.nixos.plugins.module_utils._supply_chain import provenance as pv
+from ansible_collections.nixfleet.nixos.plugins.module_utils._nix.errors import NixError
+from ansible_collections.nixfleet.nixos.plugins.module_utils._nix.nix_argv import hash_argv
+from ansible_collections.nixfleet.nixos.plugins.module_utils._remote.remote_command import argv
+from ansible_collections.nixfleet.nixos.plugins.module_utils._nix.store_path import store_path_option
+from ansible_collections.nixfleet.nixos.plugins.plugin_utils._secrets import dsse_signing
+from ansible_collections.nixfleet.nixos.plugins.plugin_utils._remote import remote_files
+from ansible_collections.nixfleet.nixos.plugins.plugin_utils._action.action_base import NIX_ARGSPEC, NixosAction
+from ansible_collections.nixfleet.nixos.plugins.plugin_utils._remote.controller_files import write_files
 
 
 class ActionModule(NixosAction):

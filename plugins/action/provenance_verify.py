@@ -7,10 +7,10 @@ from __future__ import annotations
 
 import json
 
-from ansible_collections.nixfleet.nixos.plugins.module_utils import provenance as pv
-from ansible_collections.nixfleet.nixos.plugins.module_utils.store_path import store_path_option
-from ansible_collections.nixfleet.nixos.plugins.plugin_utils import dsse_signing
-from ansible_collections.nixfleet.nixos.plugins.plugin_utils.action_base import NixosAction
+from ansible_collections.nixfleet.nixos.plugins.module_utils._supply_chain import provenance as pv
+from ansible_collections.nixfleet.nixos.plugins.module_utils._nix.store_path import store_path_option
+from ansible_collections.nixfleet.nixos.plugins.plugin_utils._secrets import dsse_signing
+from ansible_collections.nixfleet.nixos.plugins.plugin_utils._action.action_base import NixosAction
 
 
 class ActionModule(NixosAction):

@@ -7,11 +7,11 @@ from __future__ import annotations
 
 import time
 
-from ansible_collections.nixfleet.nixos.plugins.module_utils import reboot as rb
-from ansible_collections.nixfleet.nixos.plugins.module_utils.errors import NixError
-from ansible_collections.nixfleet.nixos.plugins.module_utils.generations import probe
-from ansible_collections.nixfleet.nixos.plugins.module_utils.store_path import store_path_option
-from ansible_collections.nixfleet.nixos.plugins.plugin_utils.action_base import PROFILE_ARGSPEC, NixosAction
+from ansible_collections.nixfleet.nixos.plugins.module_utils._lifecycle import reboot as rb
+from ansible_collections.nixfleet.nixos.plugins.module_utils._nix.errors import NixError
+from ansible_collections.nixfleet.nixos.plugins.module_utils._lifecycle.generations import probe
+from ansible_collections.nixfleet.nixos.plugins.module_utils._nix.store_path import store_path_option
+from ansible_collections.nixfleet.nixos.plugins.plugin_utils._action.action_base import PROFILE_ARGSPEC, NixosAction
 
 
 class ActionModule(NixosAction):

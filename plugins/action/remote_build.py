@@ -7,15 +7,16 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from ansible_collections.nixfleet.nixos.plugins.module_utils.errors import NixError
-from ansible_collections.nixfleet.nixos.plugins.module_utils.store_path import store_path_option
-from ansible_collections.nixfleet.nixos.plugins.plugin_utils import closure_transfer, remote_build
-from ansible_collections.nixfleet.nixos.plugins.plugin_utils.action_base import (
+from ansible_collections.nixfleet.nixos.plugins.module_utils._nix.errors import NixError
+from ansible_collections.nixfleet.nixos.plugins.module_utils._nix.store_path import store_path_option
+from ansible_collections.nixfleet.nixos.plugins.plugin_utils._transfer import closure_transfer
+from ansible_collections.nixfleet.nixos.plugins.plugin_utils._build import remote_build
+from ansible_collections.nixfleet.nixos.plugins.plugin_utils._action.action_base import (
     NIX_ARGSPEC,
     SSH_STORE_ARGSPEC,
     NixosAction,
 )
-from ansible_collections.nixfleet.nixos.plugins.plugin_utils.connection_shell import ConnectionShell
+from ansible_collections.nixfleet.nixos.plugins.plugin_utils._remote.connection_shell import ConnectionShell
 
 
 class ActionModule(NixosAction):

@@ -5,8 +5,8 @@
 
 from __future__ import annotations
 
-from ansible_collections.nixfleet.nixos.plugins.module_utils.generation_commands import CHANGING
-from ansible_collections.nixfleet.nixos.plugins.plugin_utils.action_base import (
+from ansible_collections.nixfleet.nixos.plugins.module_utils._lifecycle.generation_commands import CHANGING
+from ansible_collections.nixfleet.nixos.plugins.plugin_utils._action.action_base import (
     PROFILE_ARGSPEC,
     SAFETY_ARGSPEC,
     NixosAction,

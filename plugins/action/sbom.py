@@ -10,12 +10,12 @@ import os
 import tempfile
 import time
 
-from ansible_collections.nixfleet.nixos.plugins.module_utils import derivation_sources as ds, sbom as sb
-from ansible_collections.nixfleet.nixos.plugins.module_utils.errors import NixError
-from ansible_collections.nixfleet.nixos.plugins.module_utils.flake_ref import ref_rev
-from ansible_collections.nixfleet.nixos.plugins.module_utils.store_path import store_path_option
-from ansible_collections.nixfleet.nixos.plugins.plugin_utils.action_base import NIX_ARGSPEC, NixosAction
-from ansible_collections.nixfleet.nixos.plugins.plugin_utils.activation import Activator
+from ansible_collections.nixfleet.nixos.plugins.module_utils._reports import derivation_sources as ds, sbom as sb
+from ansible_collections.nixfleet.nixos.plugins.module_utils._nix.errors import NixError
+from ansible_collections.nixfleet.nixos.plugins.module_utils._flakes.flake_ref import ref_rev
+from ansible_collections.nixfleet.nixos.plugins.module_utils._nix.store_path import store_path_option
+from ansible_collections.nixfleet.nixos.plugins.plugin_utils._action.action_base import NIX_ARGSPEC, NixosAction
+from ansible_collections.nixfleet.nixos.plugins.plugin_utils._activation.activation import Activator
 
 
 class ActionModule(NixosAction):

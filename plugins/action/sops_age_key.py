@@ -7,14 +7,14 @@ from __future__ import annotations
 
 from ansible.errors import AnsibleError
 
-from ansible_collections.nixfleet.nixos.plugins.module_utils import key_placement as kp
-from ansible_collections.nixfleet.nixos.plugins.module_utils import target_file as tf
-from ansible_collections.nixfleet.nixos.plugins.module_utils.age_keys import AgeKeyError, recipients_of
-from ansible_collections.nixfleet.nixos.plugins.module_utils.errors import NixError
-from ansible_collections.nixfleet.nixos.plugins.plugin_utils import remote_files
-from ansible_collections.nixfleet.nixos.plugins.plugin_utils.action_base import NixosAction
-from ansible_collections.nixfleet.nixos.plugins.plugin_utils.controller_files import read_text
-from ansible_collections.nixfleet.nixos.plugins.plugin_utils.host_age_keys import DEFAULT_PATHS, KEY_FILE
+from ansible_collections.nixfleet.nixos.plugins.module_utils._secrets import key_placement as kp
+from ansible_collections.nixfleet.nixos.plugins.module_utils._remote import target_file as tf
+from ansible_collections.nixfleet.nixos.plugins.module_utils._secrets.age_keys import AgeKeyError, recipients_of
+from ansible_collections.nixfleet.nixos.plugins.module_utils._nix.errors import NixError
+from ansible_collections.nixfleet.nixos.plugins.plugin_utils._remote import remote_files
+from ansible_collections.nixfleet.nixos.plugins.plugin_utils._action.action_base import NixosAction
+from ansible_collections.nixfleet.nixos.plugins.plugin_utils._remote.controller_files import read_text
+from ansible_collections.nixfleet.nixos.plugins.plugin_utils._secrets.host_age_keys import DEFAULT_PATHS, KEY_FILE
 
 
 class ActionModule(NixosAction):

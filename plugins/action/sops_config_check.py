@@ -7,10 +7,10 @@ from __future__ import annotations
 
 import os
 
-from ansible_collections.nixfleet.nixos.plugins.module_utils import sops_metadata as sm
-from ansible_collections.nixfleet.nixos.plugins.module_utils.errors import NixError
-from ansible_collections.nixfleet.nixos.plugins.plugin_utils.action_base import NixosAction
-from ansible_collections.nixfleet.nixos.plugins.plugin_utils.controller_files import load_yaml
+from ansible_collections.nixfleet.nixos.plugins.module_utils._secrets import sops_metadata as sm
+from ansible_collections.nixfleet.nixos.plugins.module_utils._nix.errors import NixError
+from ansible_collections.nixfleet.nixos.plugins.plugin_utils._action.action_base import NixosAction
+from ansible_collections.nixfleet.nixos.plugins.plugin_utils._remote.controller_files import load_yaml
 
 
 class ActionModule(NixosAction):

@@ -7,13 +7,13 @@ from __future__ import annotations
 
 import os
 
-from ansible_collections.nixfleet.nixos.plugins.module_utils import age_keys
-from ansible_collections.nixfleet.nixos.plugins.module_utils import sops_metadata as sm
-from ansible_collections.nixfleet.nixos.plugins.module_utils.errors import NixError
-from ansible_collections.nixfleet.nixos.plugins.module_utils.sops_unwrap import check_file
-from ansible_collections.nixfleet.nixos.plugins.plugin_utils import host_age_keys
-from ansible_collections.nixfleet.nixos.plugins.plugin_utils.action_base import NixosAction
-from ansible_collections.nixfleet.nixos.plugins.plugin_utils.controller_files import load_yaml
+from ansible_collections.nixfleet.nixos.plugins.module_utils._secrets import age_keys
+from ansible_collections.nixfleet.nixos.plugins.module_utils._secrets import sops_metadata as sm
+from ansible_collections.nixfleet.nixos.plugins.module_utils._nix.errors import NixError
+from ansible_collections.nixfleet.nixos.plugins.module_utils._secrets.sops_unwrap import check_file
+from ansible_collections.nixfleet.nixos.plugins.plugin_utils._secrets import host_age_keys
+from ansible_collections.nixfleet.nixos.plugins.plugin_utils._action.action_base import NixosAction
+from ansible_collections.nixfleet.nixos.plugins.plugin_utils._remote.controller_files import load_yaml
 
 
 class ActionModule(NixosAction):

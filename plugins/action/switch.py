@@ -8,23 +8,27 @@ from __future__ import annotations
 import os
 import time
 
-from ansible_collections.nixfleet.nixos.plugins.module_utils import switch_inhibitors
-from ansible_collections.nixfleet.nixos.plugins.module_utils.progress_text import Phase
-from ansible_collections.nixfleet.nixos.plugins.module_utils.deployment_keys import UploadAt
-from ansible_collections.nixfleet.nixos.plugins.module_utils.generation_commands import ACTIONS
-from ansible_collections.nixfleet.nixos.plugins.module_utils.phase_timings import PhaseTimes, TimedPhase
-from ansible_collections.nixfleet.nixos.plugins.module_utils.package_diff import parse_diff_closures, without_colours
-from ansible_collections.nixfleet.nixos.plugins.module_utils.store_path import store_path_option
-from ansible_collections.nixfleet.nixos.plugins.plugin_utils.action_base import (
+from ansible_collections.nixfleet.nixos.plugins.module_utils._lifecycle import switch_inhibitors
+from ansible_collections.nixfleet.nixos.plugins.module_utils._progress.progress_text import Phase
+from ansible_collections.nixfleet.nixos.plugins.module_utils._secrets.deployment_keys import UploadAt
+from ansible_collections.nixfleet.nixos.plugins.module_utils._lifecycle.generation_commands import ACTIONS
+from ansible_collections.nixfleet.nixos.plugins.module_utils._progress.phase_timings import PhaseTimes, TimedPhase
+from ansible_collections.nixfleet.nixos.plugins.module_utils._reports.package_diff import (
+    parse_diff_closures,
+    without_colours,
+)
+from ansible_collections.nixfleet.nixos.plugins.module_utils._nix.store_path import store_path_option
+from ansible_collections.nixfleet.nixos.plugins.plugin_utils._action.action_base import (
     NIX_ARGSPEC,
     PROFILE_ARGSPEC,
     SAFETY_ARGSPEC,
     TRANSFER_ARGSPEC,
     NixosAction,
 )
-from ansible_collections.nixfleet.nixos.plugins.plugin_utils import closure_transfer, key_upload
-from ansible_collections.nixfleet.nixos.plugins.plugin_utils.activation_models import SwitchRequest
-from ansible_collections.nixfleet.nixos.plugins.plugin_utils.closure_diff import closure_diff
+from ansible_collections.nixfleet.nixos.plugins.plugin_utils._transfer import closure_transfer
+from ansible_collections.nixfleet.nixos.plugins.plugin_utils._secrets import key_upload
+from ansible_collections.nixfleet.nixos.plugins.plugin_utils._activation.activation_models import SwitchRequest
+from ansible_collections.nixfleet.nixos.plugins.plugin_utils._activation.closure_diff import closure_diff
 
 
 class ActionModule(NixosAction):

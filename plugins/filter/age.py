@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from ansible.errors import AnsibleFilterError
 
-from ansible_collections.nixfleet.nixos.plugins.module_utils import age_keys
+from ansible_collections.nixfleet.nixos.plugins.module_utils._secrets import age_keys
 
 
 def _wrap(function, *args):

@@ -148,16 +148,16 @@ from ansible.inventory.group import to_safe_group_name
 from ansible.plugins.inventory import BaseInventoryPlugin, Cacheable, Constructable
 from ansible.utils.display import Display
 
-from ansible_collections.nixfleet.nixos.plugins.module_utils.errors import NixError
-from ansible_collections.nixfleet.nixos.plugins.module_utils.flake_ref import resolve_flake_ref
-from ansible_collections.nixfleet.nixos.plugins.module_utils.nix_argv import NixSettings
-from ansible_collections.nixfleet.nixos.plugins.module_utils.remote_command import argv
-from ansible_collections.nixfleet.nixos.plugins.plugin_utils.evaluation_pool import pool_settings
-from ansible_collections.nixfleet.nixos.plugins.plugin_utils.flake_eval import FlakeInventory, read_flake
-from ansible_collections.nixfleet.nixos.plugins.plugin_utils.flake_fingerprint import fingerprint
-from ansible_collections.nixfleet.nixos.plugins.plugin_utils.nix_cli import NixCli
-from ansible_collections.nixfleet.nixos.plugins.plugin_utils import progress
-from ansible_collections.nixfleet.nixos.plugins.plugin_utils.untrusted_values import inventory_value
+from ansible_collections.nixfleet.nixos.plugins.module_utils._nix.errors import NixError
+from ansible_collections.nixfleet.nixos.plugins.module_utils._flakes.flake_ref import resolve_flake_ref
+from ansible_collections.nixfleet.nixos.plugins.module_utils._nix.nix_argv import NixSettings
+from ansible_collections.nixfleet.nixos.plugins.module_utils._remote.remote_command import argv
+from ansible_collections.nixfleet.nixos.plugins.plugin_utils._build.evaluation_pool import pool_settings
+from ansible_collections.nixfleet.nixos.plugins.plugin_utils._build.flake_eval import FlakeInventory, read_flake
+from ansible_collections.nixfleet.nixos.plugins.plugin_utils._build.flake_fingerprint import fingerprint
+from ansible_collections.nixfleet.nixos.plugins.plugin_utils._nix.nix_cli import NixCli
+from ansible_collections.nixfleet.nixos.plugins.plugin_utils._progress import progress
+from ansible_collections.nixfleet.nixos.plugins.plugin_utils._action.untrusted_values import inventory_value
 
 display = Display()
 

@@ -13,11 +13,11 @@ import uuid
 from types import SimpleNamespace
 from typing import Any, Callable, Dict, List, Optional, Union
 
-from ansible_collections.nixfleet.nixos.plugins.module_utils.nix_argv import NixSettings
-from ansible_collections.nixfleet.nixos.plugins.module_utils.remote_command import Command
-from ansible_collections.nixfleet.nixos.plugins.plugin_utils import process
-from ansible_collections.nixfleet.nixos.plugins.plugin_utils.nix_cli import NixCli
-from ansible_collections.nixfleet.nixos.plugins.plugin_utils.process import CommandResult
+from ansible_collections.nixfleet.nixos.plugins.module_utils._nix.nix_argv import NixSettings
+from ansible_collections.nixfleet.nixos.plugins.module_utils._remote.remote_command import Command
+from ansible_collections.nixfleet.nixos.plugins.plugin_utils._nix import process
+from ansible_collections.nixfleet.nixos.plugins.plugin_utils._nix.nix_cli import NixCli
+from ansible_collections.nixfleet.nixos.plugins.plugin_utils._nix.process import CommandResult
 
 from fake_shell import Answer, OperationShell
 from fake_shell import said

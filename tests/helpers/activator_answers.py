@@ -3,7 +3,8 @@ real commands print them, and an ``Activator`` on a target that gives them (test
 
 from dataclasses import replace
 
-from ansible_collections.nixfleet.nixos.plugins.plugin_utils.activation import Activator, Safety
+from ansible_collections.nixfleet.nixos.plugins.plugin_utils._activation.activation import Activator
+from ansible_collections.nixfleet.nixos.plugins.plugin_utils._activation.activation_models import Safety
 
 from fake_shell import OperationShell, said
 

@@ -4,10 +4,10 @@ Nix's own output, its results in an order of its own, as ``nix build`` sorts the
 import re
 from typing import Dict, List, Optional, Sequence
 
-from ansible_collections.nixfleet.nixos.plugins.module_utils.errors import NixError
-from ansible_collections.nixfleet.nixos.plugins.module_utils.nix_argv import NixSettings
-from ansible_collections.nixfleet.nixos.plugins.plugin_utils.process import CommandResult
-from ansible_collections.nixfleet.nixos.plugins.plugin_utils.system_build import SystemTarget
+from ansible_collections.nixfleet.nixos.plugins.module_utils._nix.errors import NixError
+from ansible_collections.nixfleet.nixos.plugins.module_utils._nix.nix_argv import NixSettings
+from ansible_collections.nixfleet.nixos.plugins.plugin_utils._nix.process import CommandResult
+from ansible_collections.nixfleet.nixos.plugins.plugin_utils._build.system_build import SystemTarget
 
 FLAKE = "git+file:///srv/fleet?rev=0123456789abcdef0123456789abcdef01234567"
 

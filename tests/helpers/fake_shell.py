@@ -4,8 +4,8 @@ in test_transaction.py and test_transaction_run.py)."""
 
 from typing import Callable, Dict, List, Tuple, Union
 
-from ansible_collections.nixfleet.nixos.plugins.plugin_utils.process import CommandResult, check
-from ansible_collections.nixfleet.nixos.plugins.plugin_utils.remote_shell import RemoteShell
+from ansible_collections.nixfleet.nixos.plugins.plugin_utils._nix.process import CommandResult, check
+from ansible_collections.nixfleet.nixos.plugins.plugin_utils._remote.remote_shell import RemoteShell
 
 Answer = Union[CommandResult, Callable[[object], CommandResult], List[CommandResult]]
 

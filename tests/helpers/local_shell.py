@@ -1,7 +1,7 @@
 """A RemoteShell that runs commands with the real sh on this machine (unit tests of remote logic)."""
 
-from ansible_collections.nixfleet.nixos.plugins.plugin_utils.process import run
-from ansible_collections.nixfleet.nixos.plugins.plugin_utils.remote_shell import RemoteShell
+from ansible_collections.nixfleet.nixos.plugins.plugin_utils._nix.process import run
+from ansible_collections.nixfleet.nixos.plugins.plugin_utils._remote.remote_shell import RemoteShell
 
 
 class LocalShell(RemoteShell):

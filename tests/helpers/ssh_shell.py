@@ -3,10 +3,10 @@ Ansible): the target's login user, no privilege escalation (``privileged`` chang
 
 from typing import Optional
 
-from ansible_collections.nixfleet.nixos.plugins.module_utils.remote_command import Command
-from ansible_collections.nixfleet.nixos.plugins.plugin_utils.process import CommandResult, run
-from ansible_collections.nixfleet.nixos.plugins.plugin_utils.remote_shell import RemoteShell
-from ansible_collections.nixfleet.nixos.plugins.plugin_utils.ssh_target import SshTarget
+from ansible_collections.nixfleet.nixos.plugins.module_utils._remote.remote_command import Command
+from ansible_collections.nixfleet.nixos.plugins.plugin_utils._nix.process import CommandResult, run
+from ansible_collections.nixfleet.nixos.plugins.plugin_utils._remote.remote_shell import RemoteShell
+from ansible_collections.nixfleet.nixos.plugins.plugin_utils._remote.ssh_target import SshTarget
 
 
 class SshShell(RemoteShell):

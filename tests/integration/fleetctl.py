@@ -19,10 +19,10 @@ sys.path.insert(0, str(ROOT / "tests" / "fleet"))
 sys.path.insert(0, str(ROOT / "tests" / "helpers"))  # (also when the benchmark imports this module)
 import nsfleet  # noqa: E402
 
-from ansible_collections.nixfleet.nixos.plugins.module_utils.nix_argv import parse_path_info  # noqa: E402
-from ansible_collections.nixfleet.nixos.plugins.module_utils.remote_command import Command, raw  # noqa: E402
-from ansible_collections.nixfleet.nixos.plugins.plugin_utils.nix_cli import NixCli  # noqa: E402
-from ansible_collections.nixfleet.nixos.plugins.plugin_utils.ssh_target import SshTarget  # noqa: E402
+from ansible_collections.nixfleet.nixos.plugins.module_utils._nix.nix_argv import parse_path_info  # noqa: E402
+from ansible_collections.nixfleet.nixos.plugins.module_utils._remote.remote_command import Command, raw  # noqa: E402
+from ansible_collections.nixfleet.nixos.plugins.plugin_utils._nix.nix_cli import NixCli  # noqa: E402
+from ansible_collections.nixfleet.nixos.plugins.plugin_utils._remote.ssh_target import SshTarget  # noqa: E402
 
 FIXTURE_FLAKE = ROOT / "tests" / "fixtures" / "flake"
 FLEET_CLI = ROOT / "tests" / "fleet" / "fleet"

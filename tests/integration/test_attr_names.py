@@ -11,7 +11,7 @@ import pytest
 
 from fleetctl import nix_env
 
-from ansible_collections.nixfleet.nixos.plugins.module_utils.flake_inventory import attr_path, nix_string
+from ansible_collections.nixfleet.nixos.plugins.module_utils._flakes.flake_inventory import attr_path, nix_string
 
 pytestmark = pytest.mark.integration
 

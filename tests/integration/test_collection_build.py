@@ -25,7 +25,7 @@ def test_build_and_install(tmp_path):
     with tarfile.open(str(tarball)) as tar:
         names = tar.getnames()
     assert "galaxy.yml" not in names and "MANIFEST.json" in names
-    assert "plugins/module_utils/nix_argv.py" in names
+    assert "plugins/module_utils/_nix/nix_argv.py" in names
     assert "tests/fleet/fleet" in names
     for junk in (".venv", ".collections", ".git", ".pytest_cache"):
         assert not [n for n in names if n == junk or n.startswith(junk + "/")], junk
@@ -41,4 +41,4 @@ def test_build_and_install(tmp_path):
     assert install.returncode == 0, install.stdout
     installed = dest / "ansible_collections" / "nixfleet" / "nixos"
     assert (installed / "MANIFEST.json").exists()
-    assert (installed / "plugins" / "plugin_utils" / "nix_cli.py").exists()
+    assert (installed / "plugins" / "plugin_utils" / "_nix" / "nix_cli.py").exists()

@@ -1,4 +1,4 @@
-"""Pushes to one host take turns (plugins/module_utils/copy_lock.py), on the fleet with real Nix.
+"""Pushes to one host take turns (plugins/module_utils/_lifecycle/copy_lock.py), on the fleet with real Nix.
 
 Two pushes of one closure to one host at once (two deploys, two operators, a retried job) make
 Nix 2.8 lose its own protocol (``not an absolute path: 'nix-archive-1'``) unless the target's end

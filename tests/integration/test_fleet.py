@@ -12,15 +12,15 @@ import pytest
 from fleetctl import FLEET_CLI, NIX_CONFIG, http_get, inside, nsfleet, ssh, target
 from ssh_shell import SshShell
 
-from ansible_collections.nixfleet.nixos.plugins.module_utils.generations import (
+from ansible_collections.nixfleet.nixos.plugins.module_utils._lifecycle.generations import (
     SYSTEM_PROFILE,
     parse_probe,
     probe_command,
 )
-from ansible_collections.nixfleet.nixos.plugins.module_utils.remote_command import argv, raw
-from ansible_collections.nixfleet.nixos.plugins.module_utils.errors import NixError
-from ansible_collections.nixfleet.nixos.plugins.plugin_utils.nix_cli import NixCli
-from ansible_collections.nixfleet.nixos.plugins.plugin_utils.ssh_target import SshTarget
+from ansible_collections.nixfleet.nixos.plugins.module_utils._remote.remote_command import argv, raw
+from ansible_collections.nixfleet.nixos.plugins.module_utils._nix.errors import NixError
+from ansible_collections.nixfleet.nixos.plugins.plugin_utils._nix.nix_cli import NixCli
+from ansible_collections.nixfleet.nixos.plugins.plugin_utils._remote.ssh_target import SshTarget
 
 pytestmark = pytest.mark.integration
 

@@ -10,7 +10,7 @@ import subprocess
 import pytest
 import yaml
 
-from ansible_collections.nixfleet.nixos.plugins.module_utils.nix_argv import FRESH_NARINFO
+from ansible_collections.nixfleet.nixos.plugins.module_utils._nix.nix_argv import FRESH_NARINFO
 from fleetctl import FixtureFlake, inside, system_state
 from fleet_fixtures import own_fleet
 from playbook_helpers import failures, run_playbook, write_fleet_inventory, write_static_group

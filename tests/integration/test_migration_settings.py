@@ -11,7 +11,7 @@ import subprocess
 
 import pytest
 
-from ansible_collections.nixfleet.nixos.plugins.module_utils import audit_log
+from ansible_collections.nixfleet.nixos.plugins.module_utils._lifecycle import audit_log
 
 from fleetctl import FixtureFlake, http_get, inside, path_info, system_state
 from fleet_fixtures import own_fleet, fleet_inventory

@@ -12,7 +12,7 @@ from fleetctl import holding_lock, inside
 from fleet_fixtures import own_fleet, fleet_flake
 from playbook_helpers import failures, playbook_command, run_playbook, run_task, write_fleet_inventory
 
-from ansible_collections.nixfleet.nixos.plugins.module_utils.transaction.command import LOCK_FILE
+from ansible_collections.nixfleet.nixos.plugins.module_utils._transaction.command import LOCK_FILE
 
 pytestmark = pytest.mark.integration
 

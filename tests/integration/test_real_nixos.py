@@ -21,8 +21,8 @@ from real_nix import real_nix
 sys.path.insert(0, str(ROOT / "tests" / "fixtures" / "real-flake"))
 import generate  # noqa: E402  (the real fixture's generator)
 
-from ansible_collections.nixfleet.nixos.plugins.module_utils.generation_commands import SPECIALISATION_DIR  # noqa: E402
-from ansible_collections.nixfleet.nixos.plugins.module_utils.switch_inhibitors import INHIBITORS_FILE  # noqa: E402
+from ansible_collections.nixfleet.nixos.plugins.module_utils._lifecycle.generation_commands import SPECIALISATION_DIR  # noqa: E402
+from ansible_collections.nixfleet.nixos.plugins.module_utils._lifecycle.switch_inhibitors import INHIBITORS_FILE  # noqa: E402
 
 pytestmark = pytest.mark.integration
 HOMELAB = ["app", "broken", "db", "web"]

@@ -13,7 +13,7 @@ from fleetctl import FixtureFlake, inside
 from fleet_fixtures import own_fleet
 from playbook_helpers import failures, run_playbook, write_fleet_inventory
 
-from ansible_collections.nixfleet.nixos.plugins.plugin_utils.nix_cli import NixCli
+from ansible_collections.nixfleet.nixos.plugins.plugin_utils._nix.nix_cli import NixCli
 
 pytestmark = pytest.mark.integration
 

@@ -8,7 +8,7 @@ from fleetctl import inside
 from playbook_helpers import leaked_lines, run_playbook, run_playbook_text, run_task, write_fleet_inventory
 from sops_files import age_keygen, make_repo, write_sops_config, write_sops_file
 
-from ansible_collections.nixfleet.nixos.plugins.module_utils.age_keys import ssh_to_age_identity
+from ansible_collections.nixfleet.nixos.plugins.module_utils._secrets.age_keys import ssh_to_age_identity
 
 pytestmark = pytest.mark.integration
 

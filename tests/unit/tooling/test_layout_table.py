@@ -1,6 +1,7 @@
-"""CONTRIBUTING.md's architecture map matches the tree: it names every module of the core and of the
-controller utilities (a renamed or new file must be described where a reader looks for it), and
-every folder or file it lists exists."""
+"""CONTRIBUTING.md's architecture map matches the tree: the core and the controller utilities are
+private domain packages, each with a row naming every module in it (a renamed or new file must be
+described where a reader looks for it), each module says it is internal, and every folder or file
+the map lists exists."""
 
 import re
 from pathlib import Path
@@ -25,14 +26,43 @@ def first_cell_paths(row: str) -> List[str]:
     return paths
 
 
-def test_every_utility_module_is_in_the_map():
+UTILITIES = ("module_utils", "plugin_utils")
+INTERNAL = "# Internal to nixfleet.nixos: no stable API"
+
+
+def packages(directory: str) -> List[Path]:
+    return sorted(p for p in (ROOT / "plugins" / directory).iterdir() if p.is_dir() and p.name != "__pycache__")
+
+
+def test_the_utilities_are_private_domain_packages():
+    for directory in UTILITIES:
+        loose = sorted(p.name for p in (ROOT / "plugins" / directory).glob("*.py") if p.name != "__init__.py")
+        assert loose == [], directory
+        names = [p.name for p in packages(directory)]
+        assert len(names) >= 5 and all(n.startswith("_") for n in names), names
+        assert all((ROOT / "plugins" / directory / n / "__init__.py").is_file() for n in names), names
+
+
+def test_every_utility_module_says_it_is_internal():
+    modules = [m for directory in UTILITIES for package in packages(directory) for m in package.glob("*.py")]
+    assert len(modules) > 80
+    unmarked = [
+        str(m.relative_to(ROOT)) for m in modules if INTERNAL not in "".join(m.read_text().splitlines(True)[:6])
+    ]
+    assert unmarked == []
+
+
+def test_every_utility_module_is_in_its_package_row():
     rows = map_rows()
-    for directory in ("module_utils", "plugin_utils"):
-        row = next(line for line in rows if line.startswith("| `plugins/%s/` |" % directory))
-        named = set(re.findall(r"`([a-z_0-9]+)`", row))
-        files = {p.stem for p in (ROOT / "plugins" / directory).glob("*.py") if p.stem != "__init__"}
-        assert files, directory
-        assert sorted(files - named) == [], directory
+    for directory in UTILITIES:
+        for package in packages(directory):
+            path = "plugins/%s/%s/" % (directory, package.name)
+            row = next((line for line in rows if line.startswith("| `%s` |" % path)), "")
+            assert row, "%s has no row in the map" % path
+            named = set(re.findall(r"`([a-z_0-9]+)`", row.split(" | ", 1)[1]))
+            files = {p.stem for p in package.glob("*.py") if p.stem != "__init__"}
+            assert files, path
+            assert sorted(files - named) == [], path
 
 
 def test_every_path_the_map_names_exists():

@@ -6,7 +6,7 @@ import subprocess
 
 import pytest
 
-from ansible_collections.nixfleet.nixos.plugins.module_utils import age_keys
+from ansible_collections.nixfleet.nixos.plugins.module_utils._secrets import age_keys
 
 from action_harness import ActionShell, run_action, said
 

@@ -4,7 +4,7 @@ or reload; a second run changes nothing; check mode and bad settings change noth
 
 import pytest
 
-from ansible_collections.nixfleet.nixos.plugins.module_utils import binary_cache as bc
+from ansible_collections.nixfleet.nixos.plugins.module_utils._caches import binary_cache as bc
 
 from action_harness import ActionShell, run_action, said
 

@@ -7,7 +7,7 @@ import subprocess
 
 import pytest
 
-from ansible_collections.nixfleet.nixos.plugins.module_utils import provenance as pv
+from ansible_collections.nixfleet.nixos.plugins.module_utils._supply_chain import provenance as pv
 
 from action_harness import ActionShell, run_action, said
 

@@ -8,8 +8,8 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from ansible_collections.nixfleet.nixos.plugins.module_utils import provenance as pv
-from ansible_collections.nixfleet.nixos.plugins.plugin_utils import dsse_signing
+from ansible_collections.nixfleet.nixos.plugins.module_utils._supply_chain import provenance as pv
+from ansible_collections.nixfleet.nixos.plugins.plugin_utils._secrets import dsse_signing
 
 from action_harness import ActionShell, run_action, said
 

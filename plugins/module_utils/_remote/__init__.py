@@ -1,0 +1,7 @@
+# -*- coding: utf-8 -*-
+# Copyright: nixfleet.nixos contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# Internal to nixfleet.nixos: no stable API, it may change in any release; do not import it from
+# other collections or your own plugins.
+"""Shell text for the targets, made in one place (quoted ``argv()`` words, marked ``raw()`` code), remote operations
+with their parsers, files written atomically, the host's own processes, account names."""

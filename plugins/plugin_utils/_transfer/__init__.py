@@ -1,0 +1,6 @@
+# -*- coding: utf-8 -*-
+# Copyright: nixfleet.nixos contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# Internal to nixfleet.nixos: no stable API, it may change in any release; do not import it from
+# other collections or your own plugins.
+"""Moving closures: push, substitute and cache transfers, a stalled copy stopped."""

@@ -1,0 +1,215 @@
+"""Live progress lines (module_utils._progress.progress_text, plugin_utils._progress.progress / live_progress): their
+words from Nix's real logs, the throttle, the one switch, and a nix command's lines while it runs."""
+
+import os
+import subprocess
+import sys
+from typing import List
+from pathlib import Path
+
+import pytest
+
+from ansible_collections.nixfleet.nixos.plugins.module_utils._progress import nix_log
+from ansible_collections.nixfleet.nixos.plugins.module_utils._progress import progress_text as pt
+from ansible_collections.nixfleet.nixos.plugins.plugin_utils._progress import fleet_copies, live_progress, progress
+from ansible_collections.nixfleet.nixos.plugins.plugin_utils._nix.process import run
+
+OUTPUTS = Path(__file__).resolve().parents[3] / "nix_outputs"
+
+
+class Clock:
+    def __init__(self):
+        self.now = 100.0
+
+    def __call__(self):
+        return self.now
+
+
+def _progress(verbose=False):
+    shown: List[str] = []
+    clock = Clock()
+    return progress.Progress(emit=shown.append, verbose=verbose, interval=2.0, clock=clock), shown, clock
+
+
+def test_a_phase_prints_at_most_every_interval_and_at_once_when_it_changes():
+    prog, shown, clock = _progress()
+    assert prog.show(pt.evaluating(0, 50, 0))
+    clock.now += 1.0
+    assert not prog.show(pt.evaluating(12, 50, 1))  # too soon
+    clock.now += 1.5
+    assert prog.show(pt.evaluating(20, 50, 2.5))
+    clock.now += 0.1
+    assert prog.show(pt.Line(pt.Phase.BUILDING, "building 0/3 derivations"))  # a new phase: at once
+    assert prog.show(pt.evaluating(50, 50, 3), force=True)  # a phase's last word
+    assert not prog.show(pt.evaluating(50, 50, 3), force=True)  # the same line twice: once
+    assert shown == [
+        "nixfleet: evaluating 0/50 hosts (0 s)",
+        "nixfleet: evaluating 20/50 hosts (2 s)",
+        "nixfleet: building 0/3 derivations",
+        "nixfleet: evaluating 50/50 hosts (3 s)",
+    ]
+
+
+def test_per_host_lines_only_with_verbose():
+    quiet, shown, _clock = _progress()
+    assert not quiet.show(pt.Line(pt.Phase.COPYING, "copying to node01"), per_host=True) and shown == []
+    loud, shown, _clock = _progress(verbose=True)
+    assert loud.show(pt.Line(pt.Phase.COPYING, "copying to node01"), per_host=True) and shown
+
+
+def test_one_variable_turns_it_off():
+    assert progress.enabled({}) and progress.enabled({"NIXFLEET_PROGRESS": "1"})
+    for off in ("0", "false", "No", " off "):
+        assert not progress.enabled({"NIXFLEET_PROGRESS": off})
+        assert progress.for_action(3, {"NIXFLEET_PROGRESS": off}) is progress.OFF
+    assert not progress.OFF.on and not progress.OFF.show(pt.evaluating(1, 2, 0), force=True)
+
+
+def test_the_interval_between_lines_may_be_set():
+    assert progress.interval({}) == progress.INTERVAL == 2.0
+    assert progress.interval({"NIXFLEET_PROGRESS_INTERVAL": " 0.25 "}) == 0.25
+    assert progress.for_action(0, {"NIXFLEET_PROGRESS_INTERVAL": "5"}).interval == 5.0
+    for bad in ("0", "-1", "soon", "nan", "1e9"):
+        with pytest.raises(ValueError, match="NIXFLEET_PROGRESS_INTERVAL=.*more than 0, at most 3600"):
+            progress.interval({"NIXFLEET_PROGRESS_INTERVAL": bad})
+
+
+def test_lines_from_real_logs():
+    log = nix_log.NixLog()
+    lines = (OUTPUTS / "2.34.8" / "internal-json-build.stderr").read_text().splitlines()
+    for line in lines[: lines.index(next(x for x in lines if '"preparing dep"' in x)) + 1]:
+        log.feed(line)
+    assert pt.building(log, 45.2).text == "building 0/2 derivations (1 running, 45 s): progress-dep.drv"
+    log = nix_log.NixLog()
+    for line in (OUTPUTS / "2.34.8" / "internal-json-copy.stderr").read_text().splitlines():
+        log.feed(line)
+    assert pt.copying("node01", log, 130).text == "copying to node01: 2/2 paths, 296/296 B (2 min 10 s)"
+    assert pt.copying("cache", nix_log.NixLog(), 0, pt.Phase.PUSHING).text == "pushing to cache (0 s)"
+
+
+def test_sizes_and_names_without_secrets():
+    assert pt.sizes(1288490189, 3650722202) == "1.2/3.4 GiB" and pt.size(5 * 1048576) == "5.0 MiB"
+    assert pt.store_name("s3://user:pw@bucket/x?secret-key=/k&remote-program=y") == "s3://bucket/x"
+    assert pt.store_name("ssh-ng://root@127.0.0.1?remote-program=z") == "ssh-ng://127.0.0.1"
+    failed = pt.build_failed("/nix/store/abc-x.drv", ["l%d" % i for i in range(15)]).render()
+    assert failed.splitlines()[0] == "nixfleet: build of /nix/store/abc-x.drv failed; last 10 log lines:"
+    assert failed.splitlines()[1:] == ["  > l%d" % i for i in range(5, 15)]
+
+
+def test_a_running_command_shows_its_progress_and_a_failed_build_at_once(tmp_path):
+    """A stand-in nix replays Nix 2.8's real log of a failed build with pauses: the failure is shown
+    when its line arrives, lines in between while it runs, and the log reads back as Nix's text."""
+    lines = (OUTPUTS / "2.8.0" / "internal-json-build-failed.stderr").read_text().splitlines()
+    log_file = tmp_path / "log"
+    log_file.write_text("\n".join(lines) + "\n")
+    script = (
+        "import sys, time\nfor line in open(sys.argv[1]):\n    sys.stderr.write(line); sys.stderr.flush()\n"
+        "    if 'about to fail' in line or 'dep done' in line: time.sleep(0.6)\n"
+    )
+    shown: List[str] = []
+    prog = progress.Progress(emit=shown.append, interval=0.25)
+    with live_progress.LiveLog(prog, pt.building) as live:
+        result = run([sys.executable, "-c", script, str(log_file)], on_line=live.feed)
+    assert result.rc == 0
+    failed = [i for i, s in enumerate(shown) if "failed; last 2 log lines" in s]
+    assert len(failed) == 1 and shown[failed[0]].endswith(
+        "progress-bad.drv failed; last 2 log lines:\n  > about to fail\n  > line two"
+    )
+    building = [s for s in shown if s.startswith("nixfleet: building")]
+    assert building[0] == "nixfleet: building (0 s)"  # before Nix said what it builds
+    assert building[-1].startswith("nixfleet: building 2/3 derivations (0 running, 1 failed")
+    assert failed[0] < len(shown) - 2  # shown before the build ended
+    assert "last 2 log lines:\n       > about to fail" in live.log.stderr
+
+
+def _copy_log(version="2.34.8"):
+    log = nix_log.NixLog()
+    for line in (OUTPUTS / version / "internal-json-copy.stderr").read_text().splitlines():
+        log.feed(line)
+    return log
+
+
+def test_the_copies_of_many_hosts_make_one_line(tmp_path):
+    """Two workers (each its own FleetCopies, as each Ansible worker process has) copying to two hosts:
+    one line sums both; it is shown when due, and at once when every copy begun has ended."""
+    shown: List[str] = []
+    prog = progress.Progress(emit=shown.append, interval=3600)
+    first = fleet_copies.FleetCopies(prog, "task-1", playbook_pid=os.getpid(), base=str(tmp_path))
+    second = fleet_copies.FleetCopies(prog, "task-1", playbook_pid=os.getpid(), base=str(tmp_path))
+    first.update("node01", nix_log.NixLog())
+    second.update("node02", _copy_log())  # not due (an hour between lines), and node01 still copies
+    first.update("node01", _copy_log(), finished=True)  # not every copy ended
+    second.update("node02", _copy_log(), finished=True)  # now every one has
+    assert [line.split(" (")[0] for line in shown] == [
+        "nixfleet: copying to 0/1 hosts: 0/0 paths",
+        "nixfleet: copying to 2/2 hosts: 4/4 paths, 592/592 B",
+    ]
+    other = fleet_copies.FleetCopies(prog, "task-2", playbook_pid=os.getpid(), base=str(tmp_path))
+    other.update("node01", _copy_log("2.8.0"), finished=True)  # another task: its own line
+    assert shown[-1].startswith("nixfleet: copying to 1/1 hosts: 2/2 paths (")
+
+
+def test_the_directories_of_ended_runs_are_removed(tmp_path):
+    dead = subprocess.Popen(["true"])
+    dead.wait()
+    stale = tmp_path / ("%d-task" % dead.pid)
+    stale.mkdir()
+    mine = fleet_copies.FleetCopies(
+        progress.Progress(emit=lambda _line: None), "task", playbook_pid=os.getpid(), base=str(tmp_path)
+    )
+    mine.update("node01", nix_log.NixLog())
+    assert not stale.exists() and os.path.isdir(mine.directory)
+
+
+def test_a_task_on_many_hosts_is_counted_in_one_line(tmp_path):
+    shown: List[str] = []
+    prog = progress.Progress(emit=shown.append, interval=3600)
+    workers = [
+        fleet_copies.FleetHosts(prog, "task-9", pt.Phase.ACTIVATING, 3, playbook_pid=os.getpid(), base=str(tmp_path))
+        for _host in range(3)
+    ]
+    for worker, host in zip(workers, ("a", "b", "c")):
+        worker.record(host, {})
+    workers[0].record("a", {}, finished=True)
+    workers[2].record("c", {"confirming": True})
+    workers[1].record("b", {"confirming": True})
+    prog.interval = 0  # due now
+    workers[1].record("b", {"confirming": True})
+    prog.interval = 3600
+    workers[2].record("c", {}, finished=True)
+    workers[1].record("b", {}, finished=True)
+    assert [line.split(" (")[0] for line in shown] == [
+        "nixfleet: activating 0/3 hosts",
+        "nixfleet: activating 1/3 hosts, waiting for 2 confirmations",
+        "nixfleet: activating 3/3 hosts",
+    ]
+    # the same task's copies are counted apart
+    copies = fleet_copies.FleetCopies(prog, "task-9", playbook_pid=os.getpid(), base=str(tmp_path))
+    copies.update("a", _copy_log(), finished=True)
+    assert shown[-1].startswith("nixfleet: copying to 1/1 hosts: 2/2 paths, 296/296 B")
+
+
+def test_progress_that_cannot_be_shown_stops_and_never_breaks_the_work(tmp_path):
+    def broken(_text: str) -> None:
+        raise OSError("the display is gone")
+
+    prog = progress.Progress(emit=broken)
+    assert not prog.show(pt.evaluating(0, 1, 0)) and not prog.on  # it stopped
+    # a line reader that fails does not stop the command's output from being read
+
+    def fail(_line: str) -> None:
+        raise ZeroDivisionError("the reader fails")
+
+    result = run(
+        [sys.executable, "-c", "import sys; [sys.stderr.write('line %d\\n' % i) for i in range(20000)]"], on_line=fail
+    )
+    assert result.rc == 0 and result.stderr.count("\n") == 20000
+    # a temporary directory that cannot be made (a file is in the way, even for root): no task line, no error
+    blocked = tmp_path / "blocked"
+    blocked.write_text("")
+    shown: List[str] = []
+    copies = fleet_copies.FleetCopies(
+        progress.Progress(emit=shown.append), "t", playbook_pid=os.getpid(), base=str(blocked / "sub")
+    )
+    copies.update("node01", nix_log.NixLog(), finished=True)
+    assert shown == []

@@ -1,0 +1,166 @@
+"""The copy folded into the switch (``Activator``'s phases as the switch action runs them with ``copy``: ``switch`` below):
+the one probe decides whether to copy, the system is probed again once it is there, the pre-activation
+step runs only once it is there, and a failed copy changes nothing. The probe's validity test is run
+for real against the real Nix store."""
+
+import subprocess
+from typing import List, Tuple
+
+import pytest
+
+from ansible_collections.nixfleet.nixos.plugins.module_utils._lifecycle import generation_commands as ac
+from ansible_collections.nixfleet.nixos.plugins.module_utils._transaction.protocol import Verdict
+from ansible_collections.nixfleet.nixos.plugins.module_utils._nix.errors import NixError
+from ansible_collections.nixfleet.nixos.plugins.module_utils._remote.remote_command import Command
+from ansible_collections.nixfleet.nixos.plugins.plugin_utils._activation.activation_models import SwitchRequest
+
+from activator_answers import AFTER, NEW, OLD, activator, launched, probe
+from activator_answers import switch_as_the_action_does as switch
+from fake_shell import said
+
+MISSING = probe(present=3)
+
+
+def recorder(shell, steps, name):
+    """A step that notes itself and which operations ran before it."""
+    return lambda: steps.append((name, list(shell.names())))
+
+
+def test_a_missing_system_is_fetched_probed_again_then_readied_and_switched():
+    shell, a = activator({"probe": [MISSING, probe(), AFTER], "launch": launched(0, Verdict.DONE.word)})
+    steps: List[Tuple[str, List[str]]] = []
+    outcome = switch(
+        a, SwitchRequest(NEW), fetch=recorder(shell, steps, "fetch"), ready=recorder(shell, steps, "ready")
+    )
+    assert outcome.changed is True and outcome.generation == 2
+    assert steps == [("fetch", ["probe"]), ("ready", ["probe", "probe"])]  # readied after the second probe
+    assert shell.names() == ["probe", "probe", "launch", "probe"]
+
+
+def test_a_system_the_controller_holds_is_not_probed_again_after_the_fetch():
+    """The copy succeeded, so the path is valid there; what the first probe could not read about it
+    (its switch inhibitors) comes from the controller's copy: one probe less per changed host."""
+    shell, a = activator({"probe": [MISSING, AFTER], "launch": launched(0, Verdict.DONE.word)})
+    steps: List[Tuple[str, List[str]]] = []
+    outcome = switch(
+        a,
+        SwitchRequest(NEW, known_here=True, inhibitors_elsewhere=""),
+        fetch=recorder(shell, steps, "fetch"),
+        ready=recorder(shell, steps, "ready"),
+    )
+    assert outcome.changed is True and outcome.generation == 2
+    assert steps == [("fetch", ["probe"]), ("ready", ["probe"])]
+    assert shell.names() == ["probe", "launch", "probe"]  # the last one: the state after the switch
+
+
+def test_after_such_a_fetch_the_new_systems_inhibitors_come_from_the_controllers_copy():
+    systemd_a, systemd_b = ("/nix/store/0000000000000000000000000000000%s-systemd" % c for c in "ab")
+    # the probe ran before the copy: it saw the running system's inhibitors, and no file of the new one
+    missing = said(0, MISSING.stdout + "inhibitors_running\t%s\ninhibitors_new\t\n" % systemd_a)
+    shell, a = activator({"probe": [missing, AFTER], "launch": launched(0, Verdict.DONE.word)})
+    same = switch(a, SwitchRequest(NEW, known_here=True, inhibitors_elsewhere=systemd_a + "\n"), fetch=lambda: None)
+    assert same.changed is True and same.inhibited is False and shell.names() == ["probe", "launch", "probe"]
+    shell, a = activator({"probe": [missing]})
+    with pytest.raises(NixError, match="switch inhibitors .* differ"):
+        switch(a, SwitchRequest(NEW, known_here=True, inhibitors_elsewhere=systemd_b + "\n"), fetch=lambda: None)
+    assert shell.names() == ["probe"]  # refused before anything was activated
+
+
+def test_a_specialisation_is_probed_again_after_the_fetch_even_when_the_controller_holds_it():
+    shell, a = activator({"probe": [MISSING, MISSING]})
+    with pytest.raises(NixError):
+        switch(
+            a, SwitchRequest(NEW, known_here=True, inhibitors_elsewhere="", specialisation="web"), fetch=lambda: None
+        )
+    assert shell.names() == ["probe", "probe"]
+
+
+def test_the_first_probe_asks_for_a_valid_path_only_when_it_may_fetch():
+    for fetch, expected in ((None, ac.is_toplevel_command(NEW)), (lambda: None, ac.is_valid_toplevel_command(NEW))):
+        commands: List[Command] = []
+
+        def answer(op):
+            commands.append(op.command)  # noqa: B023 (called within this iteration)
+            return probe(2, NEW, ((1, OLD), (2, NEW)))
+
+        shell, a = activator({"probe": answer})
+        switch(a, SwitchRequest(NEW), fetch=fetch)
+        assert expected.text in commands[0].text
+    assert "nix-store --check-validity" not in ac.is_toplevel_command(NEW).text
+
+
+def test_a_system_already_there_is_not_fetched_and_an_unchanged_host_costs_one_probe():
+    shell, a = activator({"probe": probe(2, NEW, ((1, OLD), (2, NEW)))})
+    steps: List[Tuple[str, List[str]]] = []
+    outcome = switch(
+        a, SwitchRequest(NEW), fetch=recorder(shell, steps, "fetch"), ready=recorder(shell, steps, "ready")
+    )
+    assert outcome.changed is False
+    assert steps == [("ready", ["probe"])]  # the keys are still brought up to date
+    assert shell.names() == ["probe"]
+
+
+def test_check_mode_fetches_nothing_and_reports_the_change():
+    shell, a = activator({"probe": MISSING})
+    steps: List[Tuple[str, List[str]]] = []
+    outcome = switch(
+        a,
+        SwitchRequest(NEW, check_mode=True),
+        fetch=recorder(shell, steps, "fetch"),
+        ready=recorder(shell, steps, "ready"),
+    )
+    assert outcome.changed is True
+    assert [step[0] for step in steps] == ["ready"] and shell.names() == ["probe"]
+
+
+def test_a_failed_fetch_readies_and_launches_nothing():
+    shell, a = activator({"probe": MISSING})
+    steps: List[Tuple[str, List[str]]] = []
+
+    def fetch():
+        raise NixError("nix copy to ssh-ng://root@web failed", host="web")
+
+    with pytest.raises(NixError, match="nix copy to ssh-ng://root@web failed"):
+        switch(a, SwitchRequest(NEW), fetch=fetch, ready=recorder(shell, steps, "ready"))
+    assert steps == [] and shell.names() == ["probe"]
+
+
+def test_a_system_still_missing_after_the_fetch_is_not_switched():
+    shell, a = activator({"probe": [MISSING, MISSING]})
+    steps: List[Tuple[str, List[str]]] = []
+    with pytest.raises(NixError, match="is not in the target's store"):
+        switch(a, SwitchRequest(NEW), fetch=recorder(shell, steps, "fetch"), ready=recorder(shell, steps, "ready"))
+    assert [step[0] for step in steps] == ["fetch"] and shell.names() == ["probe", "probe"]
+
+
+def toplevel_files(directory):
+    (directory / "bin").mkdir(parents=True)
+    (directory / "nixos-version").write_text("26.05\n")
+    stc = directory / "bin" / "switch-to-configuration"
+    stc.write_text("#!/bin/sh\n")
+    stc.chmod(0o755)
+    return directory
+
+
+def exit_code(command):
+    return subprocess.run(["sh", "-c", command.text], check=False).returncode
+
+
+@pytest.mark.host_tools
+def test_the_validity_test_wants_a_valid_store_path_not_only_files(tmp_path):
+    valid = subprocess.run(
+        ["nix-store", "--add", str(toplevel_files(tmp_path / "nixos-system-h-1"))],
+        stdout=subprocess.PIPE,
+        text=True,
+        check=True,
+    ).stdout.strip()
+    files_only = toplevel_files(tmp_path / "cut-off")  # files on disk, no valid store path
+    (tmp_path / "empty").mkdir()
+    not_toplevel = subprocess.run(
+        ["nix-store", "--add", str(tmp_path / "empty")], stdout=subprocess.PIPE, text=True, check=True
+    ).stdout.strip()
+    assert exit_code(ac.is_valid_toplevel_command(valid)) == 0
+    assert exit_code(ac.is_valid_toplevel_command(str(files_only))) == 3
+    assert exit_code(ac.is_toplevel_command(str(files_only))) == 0  # the plain test looks at files only
+    assert exit_code(ac.is_valid_toplevel_command(not_toplevel)) == 2
+    assert exit_code(ac.is_valid_toplevel_command(valid + "-gone")) == 3
