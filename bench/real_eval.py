@@ -41,6 +41,7 @@ sys.path.insert(0, str(ROOT / ".collections"))
 sys.path.insert(0, str(ROOT / "tests" / "fixtures" / "real-flake"))
 
 import generate  # noqa: E402  (the real fixture's generator)
+from machine import memory_gib, os_name  # noqa: E402
 from nix_sampler import MIB, Usage, run_command, run_in_process  # noqa: E402
 import real_eval_model as model  # noqa: E402
 import real_eval_report  # noqa: E402
@@ -237,22 +238,13 @@ def machine(nix: str, cores: int) -> Dict[str, str]:
     version = subprocess.run(
         [nix, "--version"], stdout=subprocess.PIPE, universal_newlines=True, check=True
     ).stdout.strip()
-    meminfo = Path("/proc/meminfo").read_text().split()
-    os_name = next(
-        (
-            line.split("=", 1)[1].strip('"')
-            for line in Path("/etc/os-release").read_text().splitlines()
-            if line.startswith("PRETTY_NAME=")
-        ),
-        "?",
-    )
     return {
         "nix": version,
         "nix_binary": nix,
         "nix_root": os.environ.get("NIXFLEET_NIX_ROOT", ""),
         "cores": str(cores),
-        "memory_gib": "%.1f" % (int(meminfo[meminfo.index("MemTotal:") + 1]) / 2**20),
-        "os": os_name,
+        "memory_gib": "%.1f" % memory_gib(),
+        "os": os_name(),
     }
 
 
