@@ -30,6 +30,19 @@ def _mib(value: Optional[float]) -> str:
     return "-" if value is None else "%.1f MiB" % (value / 1048576.0)
 
 
+def _row(cells: Sequence[str]) -> str:
+    return "| " + " | ".join(cells) + " |"
+
+
+def _head(columns: Sequence[str]) -> List[str]:
+    """A Markdown table's first two lines: its column names, then the line under them."""
+    return [_row(columns), "|" + "---|" * len(columns)]
+
+
+def _hosts(sizes: Sequence[int]) -> List[str]:
+    return ["%d hosts" % s for s in sizes]
+
+
 def evaluation(records: List[Dict], sizes: Sequence[int]) -> List[str]:
     """Markdown: the evaluation-heavy build phase, one nix eval process against one per core."""
     out = [
@@ -135,8 +148,7 @@ def per_host(records: List[Dict], methods: Sequence[str], sizes: Sequence[int], 
         "User + system time of the command and every process it waited for, divided by the hosts "
         "that changed (ssh master connections that outlive the run are not counted, for any method).",
         "",
-        "| method | scenario | " + " | ".join("%d hosts" % s for s in sizes) + " |",
-        "|---|---|" + "---|" * len(sizes),
+        *_head(["method", "scenario", *_hosts(sizes)]),
     ]
     for method in methods:
         for scenario in ("cold", "shared-changed"):
@@ -144,15 +156,14 @@ def per_host(records: List[Dict], methods: Sequence[str], sizes: Sequence[int], 
             for size in sizes:
                 cpu = median(records, "cpu_seconds", size=size, method=method, scenario=scenario)
                 cells.append("-" if not cpu else "%.3f" % (cpu / size))
-            out.append("| %s | %s | %s |" % (labels.get(method, method), scenario, " | ".join(cells)))
+            out.append(_row([labels.get(method, method), scenario, *cells]))
     if len(sizes) > 1:
         steps = list(zip(sizes, sizes[1:]))
         out += [
             "",
             "## Cost per added host (seconds per host between sizes, medians)",
             "",
-            "| method | scenario | " + " | ".join("%d→%d" % step for step in steps) + " |",
-            "|---|---|" + "---|" * len(steps),
+            *_head(["method", "scenario", *("%d→%d" % step for step in steps)]),
         ]
         for method in list(methods) + ["floor"]:
             for scenario, _title in SCENARIOS:
@@ -163,7 +174,7 @@ def per_host(records: List[Dict], methods: Sequence[str], sizes: Sequence[int], 
                     "-" if a is None or b is None else "%.3f" % ((b - a) / (hi - lo))
                     for (a, b), (lo, hi) in zip(zip(medians, medians[1:]), steps)
                 ]
-                out.append("| %s | %s | %s |" % (labels.get(method, method), scenario, " | ".join(cells)))
+                out.append(_row([labels.get(method, method), scenario, *cells]))
     return out + [""]
 
 
@@ -181,15 +192,11 @@ def markdown(records: List[Dict], methods: Sequence[str], labels: Dict[str, str]
         out += [
             "## %s" % title.capitalize(),
             "",
-            "| method | " + " | ".join("%d hosts" % s for s in sizes) + " |",
-            "|---|" + "---|" * len(sizes),
+            *_head(["method", *_hosts(sizes)]),
         ]
         for method in list(methods) + (["floor"] if scenario == "noop" else []):
             label = labels.get(method, "floor: one metadata eval + parallel `ssh readlink /run/current-system`")
-            out.append(
-                "| %s | %s |"
-                % (label, " | ".join(_cell(records, size=s, method=method, scenario=scenario) for s in sizes))
-            )
+            out.append(_row([label, *(_cell(records, size=s, method=method, scenario=scenario) for s in sizes)]))
         out.append("")
     out += [
         "## Bytes to the targets, shared package changed",
@@ -197,55 +204,32 @@ def markdown(records: List[Dict], methods: Sequence[str], labels: Dict[str, str]
         "What crossed loopback during the run (both directions, ssh included) next to the NAR bytes the "
         "hosts lacked (the least any tool must send).",
         "",
-        "| method | " + " | ".join("%d hosts" % s for s in sizes) + " |",
-        "|---|" + "---|" * len(sizes),
+        *_head(["method", *_hosts(sizes)]),
     ]
     for method in methods:
-        out.append(
-            "| %s | %s |"
-            % (
-                labels[method],
-                " | ".join(
-                    "%s (needed %s)"
-                    % (
-                        _mib(median(records, "loopback_bytes", size=s, method=method, scenario="shared-changed")),
-                        _mib(median(records, "needed_bytes", size=s, method=method, scenario="shared-changed")),
-                    )
-                    for s in sizes
-                ),
-            )
-        )
+        sent = [median(records, "loopback_bytes", size=s, method=method, scenario="shared-changed") for s in sizes]
+        needed = [median(records, "needed_bytes", size=s, method=method, scenario="shared-changed") for s in sizes]
+        out.append(_row([labels[method], *("%s (needed %s)" % (_mib(a), _mib(b)) for a, b in zip(sent, needed))]))
     out += [
         "",
         "## Nix processes on the controller per run (median)",
         "",
-        "| method | scenario | " + " | ".join("%d hosts" % s for s in sizes) + " |",
-        "|---|---|" + "---|" * len(sizes),
+        *_head(["method", "scenario", *_hosts(sizes)]),
     ]
     for method in methods:
         for scenario, title in SCENARIOS:
-            out.append(
-                "| %s | %s | %s |"
-                % (
-                    labels[method],
-                    title,
-                    " | ".join(
-                        "%d" % (median(records, "nix_processes", size=s, method=method, scenario=scenario) or 0)
-                        for s in sizes
-                    ),
-                )
-            )
+            nix = [median(records, "nix_processes", size=s, method=method, scenario=scenario) for s in sizes]
+            out.append(_row([labels[method], title, *("%d" % (n or 0) for n in nix)]))
     out += [
         "",
         "## Inventory",
         "",
-        "| what | " + " | ".join("%d hosts" % s for s in sizes) + " | nix processes |",
-        "|---|" + "---|" * (len(sizes) + 1),
+        *_head(["what", *_hosts(sizes), "nix processes"]),
     ]
     for key, title in INVENTORY:
         procs = sorted({r["nix_processes"] for r in runs(records, method="inventory", scenario=key)})
-        cells = " | ".join(_cell(records, size=s, method="inventory", scenario=key) for s in sizes)
-        out.append("| %s | %s | %s |" % (title, cells, ", ".join(str(p) for p in procs)))
+        cells = [_cell(records, size=s, method="inventory", scenario=key) for s in sizes]
+        out.append(_row([title, *cells, ", ".join(str(p) for p in procs)]))
     out += [""] + per_host(records, methods, sizes, labels) + evaluation(records, sizes) + scale_out(records)
     memory = runs(records, scenario="memory-cold")
     if memory:
