@@ -236,25 +236,27 @@ def plot(data: Dict[str, Any], memory: model.MemoryModel, path: Path) -> None:
     plt.close(fig)
 
 
+def _save(data: Dict[str, Any], memory: model.MemoryModel, out: Path) -> None:
+    """real-eval.json (with each kind's cost per added host), real-eval.md and the memory plot."""
+    data["per_added_host"] = added_host(data)
+    (out / "real-eval.json").write_text(json.dumps(data, indent=1) + "\n")
+    (out / "real-eval.md").write_text(markdown(data))
+    plot(data, memory, out / "real-eval-memory.png")
+
+
 def rewrite(out: Path) -> None:
     """Write real-eval.md and the plot again from real-eval.json (the report's code changed)."""
     data = json.loads((out / "real-eval.json").read_text())
     mm = data["memory_model"]
     memory = model.MemoryModel(mm["base_mib"] * MIB, {k: v * MIB for k, v in mm["marginal_mib"].items()})
-    data["per_added_host"] = added_host(data)
-    (out / "real-eval.json").write_text(json.dumps(data, indent=1) + "\n")
-    (out / "real-eval.md").write_text(markdown(data))
-    plot(data, memory, out / "real-eval-memory.png")
+    _save(data, memory, out)
 
 
 def write(data: Dict[str, Any], memory: model.MemoryModel, out: Path) -> None:
     out.mkdir(parents=True, exist_ok=True)
     data["date"] = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
     data["targets"] = [t.to_dict() for t in targets(data)]
-    data["per_added_host"] = added_host(data)
-    (out / "real-eval.json").write_text(json.dumps(data, indent=1) + "\n")
-    (out / "real-eval.md").write_text(markdown(data))
-    plot(data, memory, out / "real-eval-memory.png")
+    _save(data, memory, out)
 
 
 if __name__ == "__main__":
