@@ -60,7 +60,7 @@ from ansible_collections.nixfleet.nixos.plugins.plugin_utils.system_build import
     evaluation_summary,
 )
 
-KINDS = ("web", "db", "app")
+KINDS = model.KINDS
 GIB = 1024 * MIB
 
 

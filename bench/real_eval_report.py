@@ -11,7 +11,7 @@ from typing import Any, Dict, List, Optional
 import real_eval_model as model
 
 MIB = model.MIB
-KINDS = ("web", "db", "app")
+KINDS = model.KINDS
 # which per-host CPU alone is the floor of each kind of run
 FLOOR_OF = {"inventory": "metadata", "build": "system", "old-chunking": "system", "new-engine": "system"}
 LABELS = {
