@@ -60,7 +60,6 @@ from ansible_collections.nixfleet.nixos.plugins.plugin_utils.system_build import
     evaluation_summary,
 )
 
-KINDS = model.KINDS
 GIB = 1024 * MIB
 
 
@@ -278,20 +277,20 @@ def main(argv: Sequence[str] = ()) -> int:
         bench.inventory(3)
         data["per_kind"] = bench.per_kind()
         memory = model.MemoryModel.from_alone_and_together(
-            {k: data["per_kind"][k]["system"]["rss_mib"] * MIB for k in KINDS},
+            {k: data["per_kind"][k]["system"]["rss_mib"] * MIB for k in model.KINDS},
             data["per_kind"]["together"]["rss_mib"] * MIB,
         )
         old_size = (
             int(args.old_size)
             if args.old_size != "auto"
-            else model.old_fit_size(memory, model.KindsOf(KINDS), bench.cores, bench.limit) or 0
+            else model.old_fit_size(memory, model.KindsOf(model.KINDS), bench.cores, bench.limit) or 0
         )
         data["memory_model"] = {
             "base_mib": round(memory.base / MIB),
             "marginal_mib": {k: round(v / MIB) for k, v in memory.marginal.items()},
             "old_size": old_size,
             "limit_mib": round(bench.limit / MIB),
-            "old_predicted_mib": round(memory.old_chunking(model.KindsOf(KINDS)(old_size), bench.cores) / MIB)
+            "old_predicted_mib": round(memory.old_chunking(model.KindsOf(model.KINDS)(old_size), bench.cores) / MIB)
             if old_size
             else None,
         }
