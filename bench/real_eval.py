@@ -237,12 +237,13 @@ def machine(nix: str, cores: int) -> Dict[str, str]:
     version = subprocess.run(
         [nix, "--version"], stdout=subprocess.PIPE, universal_newlines=True, check=True
     ).stdout.strip()
+    memory = memory_gib()
     return {
         "nix": version,
         "nix_binary": nix,
         "nix_root": os.environ.get("NIXFLEET_NIX_ROOT", ""),
         "cores": str(cores),
-        "memory_gib": "%.1f" % memory_gib(),
+        "memory_gib": "?" if memory is None else "%.1f" % memory,
         "os": os_name(),
     }
 
