@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import os
 import statistics
-import subprocess
 import threading
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Dict, List, Mapping, Optional, Sequence
+
+from processes import Sampler, descendants, reap, spawn
 
 # Every Nix program the controller may start; the shims count them (one line per process).
 NIX_PROGRAMS = ("nix", "nix-build", "nix-store", "nix-env", "nix-copy-closure", "nix-instantiate")
@@ -78,29 +79,6 @@ def loopback_bytes() -> int:
     raise CommandFailed("no loopback interface in /proc/net/dev")
 
 
-def _children(pid: int) -> List[int]:
-    children: List[int] = []
-    try:
-        tasks = list(Path("/proc/%d/task" % pid).iterdir())
-    except OSError:
-        return children
-    for task in tasks:
-        try:
-            children.extend(int(child) for child in (task / "children").read_text().split())
-        except OSError:
-            continue
-    return children
-
-
-def _descendants(pid: int) -> List[int]:
-    found, todo = [], [pid]
-    while todo:
-        current = todo.pop()
-        found.append(current)
-        todo.extend(_children(current))
-    return found
-
-
 def _memory_kib(pid: int) -> Dict[str, int]:
     values = {}
     try:
@@ -113,7 +91,7 @@ def _memory_kib(pid: int) -> Dict[str, int]:
     return values
 
 
-class MemorySampler(threading.Thread):
+class MemorySampler(Sampler):
     """Samples the summed PSS and RSS of a process tree (the controller's whole deploy) until stopped.
 
     PSS counts pages shared by forked workers once, so its sum is what the tree really costs; the
@@ -121,29 +99,21 @@ class MemorySampler(threading.Thread):
     """
 
     def __init__(self, pid: int, interval: float = 0.1) -> None:
-        super().__init__(daemon=True)
+        super().__init__(interval)
         self.pid = pid
-        self.interval = interval
         self.peak_pss = 0
         self.peak_rss = 0
         self.seen: set = set()
-        self._stop_event = threading.Event()
 
-    def run(self) -> None:
-        while not self._stop_event.is_set():
-            pss = rss = 0
-            for pid in _descendants(self.pid):
-                self.seen.add(pid)
-                memory = _memory_kib(pid)
-                pss += memory.get("Pss", 0)
-                rss += memory.get("Rss", 0)
-            self.peak_pss = max(self.peak_pss, pss)
-            self.peak_rss = max(self.peak_rss, rss)
-            self._stop_event.wait(self.interval)
-
-    def stop(self) -> None:
-        self._stop_event.set()
-        self.join()
+    def tick(self) -> None:
+        pss = rss = 0
+        for pid in descendants(self.pid):
+            self.seen.add(pid)
+            memory = _memory_kib(pid)
+            pss += memory.get("Pss", 0)
+            rss += memory.get("Rss", 0)
+        self.peak_pss = max(self.peak_pss, pss)
+        self.peak_rss = max(self.peak_rss, rss)
 
 
 def measure(
@@ -160,23 +130,15 @@ def measure(
     with open(log, "w") as out:
         before = loopback_bytes()
         start = time.monotonic()
-        proc = subprocess.Popen(
-            list(argv),
-            env=dict(env),
-            cwd=str(cwd) if cwd else None,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-            stdin=subprocess.DEVNULL,
-        )
+        proc = spawn(argv, env, out, cwd)
         sampler = MemorySampler(proc.pid) if memory else None
         if sampler:
             sampler.start()
         killer = threading.Timer(timeout, proc.kill)
         killer.start()
         try:
-            # wait4: the command's CPU time, with that of every descendant it waited for
-            _pid, status, usage = os.wait4(proc.pid, 0)
-            proc.returncode = rc = os.waitstatus_to_exitcode(status)
+            usage = reap(proc)  # the command's CPU time, with that of every descendant it waited for
+            rc = proc.returncode
         finally:
             killer.cancel()
             if sampler:

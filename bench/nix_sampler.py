@@ -3,7 +3,7 @@
 A Nix process is one whose program (``argv[0]``, or its command name) is a Nix program: the
 machine's ``nix``, or a Debian 13 root's ``nix`` run through its loader with ``--argv0 nix``
 (tests/fixtures/real-flake/nix-2.18), whose command name is the loader's. The sampler walks the
-measured process's descendants (bench/measure.py's ``_descendants``), sums the resident memory of
+measured process's descendants (bench/processes.py's ``descendants``), sums the resident memory of
 the Nix ones (``/proc/PID/statm``) and keeps the peak of that sum, each process's own peak and the
 most Nix processes seen at once. With a ``limit``, a sum above it stops the run: the Nix processes
 (and, for a command, its process group) are killed by pid and the run is marked ``over_limit``.
@@ -14,14 +14,13 @@ from __future__ import annotations
 import os
 import resource
 import signal
-import subprocess
-import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Dict, List, Mapping, Optional, Sequence, Tuple, TypeVar
 
-from measure import NIX_PROGRAMS, _descendants
+from measure import NIX_PROGRAMS
+from processes import Sampler, descendants, reap, spawn
 
 PAGE = os.sysconf("SC_PAGE_SIZE")
 MIB = 2**20
@@ -93,7 +92,7 @@ class Usage:
         }
 
 
-class NixMemorySampler(threading.Thread):
+class NixMemorySampler(Sampler):
     def __init__(
         self,
         root: int,
@@ -101,17 +100,16 @@ class NixMemorySampler(threading.Thread):
         on_limit: Optional[Callable[[List[int]], None]] = None,
         interval: float = 0.1,
     ) -> None:
-        super().__init__(daemon=True)
-        self.root, self.limit, self.on_limit, self.interval = root, limit, on_limit, interval
+        super().__init__(interval)
+        self.root, self.limit, self.on_limit = root, limit, on_limit
         self.peak = 0
         self.per_pid: Dict[int, int] = {}  # insertion order = the order they were first seen
         self.max_concurrent = 0
         self.over_limit = False
-        self._stop_event = threading.Event()
 
     def sample(self) -> Tuple[int, List[int]]:
         total, pids = 0, []
-        for pid in _descendants(self.root):
+        for pid in descendants(self.root):
             if pid != self.root and _is_nix(pid):
                 rss = _rss(pid)
                 total += rss
@@ -119,20 +117,14 @@ class NixMemorySampler(threading.Thread):
                 self.per_pid[pid] = max(self.per_pid.get(pid, 0), rss)
         return total, pids
 
-    def run(self) -> None:
-        while not self._stop_event.is_set():
-            total, pids = self.sample()
-            self.peak = max(self.peak, total)
-            self.max_concurrent = max(self.max_concurrent, len(pids))
-            if self.limit and total > self.limit and not self.over_limit:
-                self.over_limit = True
-                if self.on_limit:
-                    self.on_limit(pids)
-            self._stop_event.wait(self.interval)
-
-    def stop(self) -> None:
-        self._stop_event.set()
-        self.join()
+    def tick(self) -> None:
+        total, pids = self.sample()
+        self.peak = max(self.peak, total)
+        self.max_concurrent = max(self.max_concurrent, len(pids))
+        if self.limit and total > self.limit and not self.over_limit:
+            self.over_limit = True
+            if self.on_limit:
+                self.on_limit(pids)
 
     def fill(self, usage: Usage) -> Usage:
         usage.peak_nix_rss = self.peak
@@ -158,15 +150,7 @@ def run_command(
     with open(log, "w") as out:
         busy = machine_cpu()
         start = time.monotonic()
-        proc = subprocess.Popen(
-            list(argv),
-            env=dict(env),
-            cwd=str(cwd) if cwd else None,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-            stdin=subprocess.DEVNULL,
-            start_new_session=True,
-        )
+        proc = spawn(argv, env, out, cwd, new_session=True)
 
         def stop_group(pids: List[int]) -> None:
             _kill(pids)
@@ -178,8 +162,7 @@ def run_command(
         sampler = NixMemorySampler(proc.pid, limit, stop_group)
         sampler.start()
         try:
-            _pid, status, usage = os.wait4(proc.pid, 0)  # CPU of the command and what it reaped
-            proc.returncode = os.waitstatus_to_exitcode(status)
+            usage = reap(proc)  # CPU of the command and what it reaped
         finally:
             sampler.stop()
     run = sampler.fill(Usage(time.monotonic() - start, usage.ru_utime + usage.ru_stime))

@@ -41,6 +41,7 @@ sys.path.insert(0, str(ROOT / ".collections"))
 sys.path.insert(0, str(ROOT / "tests" / "fixtures" / "real-flake"))
 
 import generate  # noqa: E402  (the real fixture's generator)
+from machine import memory_gib, os_name  # noqa: E402
 from nix_sampler import MIB, Usage, run_command, run_in_process  # noqa: E402
 import real_eval_model as model  # noqa: E402
 import real_eval_report  # noqa: E402
@@ -59,7 +60,6 @@ from ansible_collections.nixfleet.nixos.plugins.plugin_utils._build.system_build
     evaluation_summary,
 )
 
-KINDS = ("web", "db", "app")
 GIB = 1024 * MIB
 
 
@@ -237,22 +237,14 @@ def machine(nix: str, cores: int) -> Dict[str, str]:
     version = subprocess.run(
         [nix, "--version"], stdout=subprocess.PIPE, universal_newlines=True, check=True
     ).stdout.strip()
-    meminfo = Path("/proc/meminfo").read_text().split()
-    os_name = next(
-        (
-            line.split("=", 1)[1].strip('"')
-            for line in Path("/etc/os-release").read_text().splitlines()
-            if line.startswith("PRETTY_NAME=")
-        ),
-        "?",
-    )
+    memory = memory_gib()
     return {
         "nix": version,
         "nix_binary": nix,
         "nix_root": os.environ.get("NIXFLEET_NIX_ROOT", ""),
         "cores": str(cores),
-        "memory_gib": "%.1f" % (int(meminfo[meminfo.index("MemTotal:") + 1]) / 2**20),
-        "os": os_name,
+        "memory_gib": "?" if memory is None else "%.1f" % memory,
+        "os": os_name(),
     }
 
 
@@ -286,20 +278,20 @@ def main(argv: Sequence[str] = ()) -> int:
         bench.inventory(3)
         data["per_kind"] = bench.per_kind()
         memory = model.MemoryModel.from_alone_and_together(
-            {k: data["per_kind"][k]["system"]["rss_mib"] * MIB for k in KINDS},
+            {k: data["per_kind"][k]["system"]["rss_mib"] * MIB for k in model.KINDS},
             data["per_kind"]["together"]["rss_mib"] * MIB,
         )
         old_size = (
             int(args.old_size)
             if args.old_size != "auto"
-            else model.old_fit_size(memory, model.KindsOf(KINDS), bench.cores, bench.limit) or 0
+            else model.old_fit_size(memory, model.KindsOf(model.KINDS), bench.cores, bench.limit) or 0
         )
         data["memory_model"] = {
             "base_mib": round(memory.base / MIB),
             "marginal_mib": {k: round(v / MIB) for k, v in memory.marginal.items()},
             "old_size": old_size,
             "limit_mib": round(bench.limit / MIB),
-            "old_predicted_mib": round(memory.old_chunking(model.KindsOf(KINDS)(old_size), bench.cores) / MIB)
+            "old_predicted_mib": round(memory.old_chunking(model.KindsOf(model.KINDS)(old_size), bench.cores) / MIB)
             if old_size
             else None,
         }

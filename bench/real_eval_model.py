@@ -10,6 +10,8 @@ from typing import Dict, List, Mapping, Optional, Sequence, TypeVar
 
 T = TypeVar("T")
 MIB = 2**20
+# The real fixture's host kinds, in the order its scale_hosts(n) cycles them.
+KINDS = ("web", "db", "app")
 # The previous engine (before the evaluation pool): at least this many hosts in each nix eval.
 OLD_HOSTS_PER_PROCESS = 4
 # The wall-time target: at most this factor over the floor (per-host evaluation CPU / cores).

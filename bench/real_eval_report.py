@@ -11,7 +11,6 @@ from typing import Any, Dict, List, Optional
 import real_eval_model as model
 
 MIB = model.MIB
-KINDS = ("web", "db", "app")
 # which per-host CPU alone is the floor of each kind of run
 FLOOR_OF = {"inventory": "metadata", "build": "system", "old-chunking": "system", "new-engine": "system"}
 LABELS = {
@@ -23,8 +22,8 @@ LABELS = {
 
 
 def floor(data: Dict[str, Any], what: str, hosts: int) -> float:
-    cpu = {kind: data["per_kind"][kind][FLOOR_OF[what]]["cpu_s"] for kind in KINDS}
-    return model.floor_seconds(model.KindsOf(KINDS)(hosts), cpu, int(data["machine"]["cores"]))
+    cpu = {kind: data["per_kind"][kind][FLOOR_OF[what]]["cpu_s"] for kind in model.KINDS}
+    return model.floor_seconds(model.KindsOf(model.KINDS)(hosts), cpu, int(data["machine"]["cores"]))
 
 
 def targets(data: Dict[str, Any]) -> List[model.Target]:
@@ -167,7 +166,7 @@ def markdown(data: Dict[str, Any]) -> str:
         "| kind | metadata CPU s | metadata MiB | system drvPath CPU s | system MiB |",
         "| --- | ---: | ---: | ---: | ---: |",
     ]
-    for kind in KINDS:
+    for kind in model.KINDS:
         row = (
             kind,
             pk[kind]["metadata"]["cpu_s"],
@@ -215,7 +214,7 @@ def plot(data: Dict[str, Any], memory: model.MemoryModel, path: Path) -> None:
         if runs:
             ax.plot([h for h, _p in runs], [p for _h, p in runs], style, label=LABELS[what], markersize=8)
     largest = max(r["hosts"] for r in data["runs"])
-    kinds = model.KindsOf(KINDS)
+    kinds = model.KindsOf(model.KINDS)
     xs = list(range(1, largest + 1))
     cores = int(data["machine"]["cores"])
     ax.plot(
@@ -236,25 +235,27 @@ def plot(data: Dict[str, Any], memory: model.MemoryModel, path: Path) -> None:
     plt.close(fig)
 
 
+def _save(data: Dict[str, Any], memory: model.MemoryModel, out: Path) -> None:
+    """real-eval.json (with each kind's cost per added host), real-eval.md and the memory plot."""
+    data["per_added_host"] = added_host(data)
+    (out / "real-eval.json").write_text(json.dumps(data, indent=1) + "\n")
+    (out / "real-eval.md").write_text(markdown(data))
+    plot(data, memory, out / "real-eval-memory.png")
+
+
 def rewrite(out: Path) -> None:
     """Write real-eval.md and the plot again from real-eval.json (the report's code changed)."""
     data = json.loads((out / "real-eval.json").read_text())
     mm = data["memory_model"]
     memory = model.MemoryModel(mm["base_mib"] * MIB, {k: v * MIB for k, v in mm["marginal_mib"].items()})
-    data["per_added_host"] = added_host(data)
-    (out / "real-eval.json").write_text(json.dumps(data, indent=1) + "\n")
-    (out / "real-eval.md").write_text(markdown(data))
-    plot(data, memory, out / "real-eval-memory.png")
+    _save(data, memory, out)
 
 
 def write(data: Dict[str, Any], memory: model.MemoryModel, out: Path) -> None:
     out.mkdir(parents=True, exist_ok=True)
     data["date"] = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
     data["targets"] = [t.to_dict() for t in targets(data)]
-    data["per_added_host"] = added_host(data)
-    (out / "real-eval.json").write_text(json.dumps(data, indent=1) + "\n")
-    (out / "real-eval.md").write_text(markdown(data))
-    plot(data, memory, out / "real-eval-memory.png")
+    _save(data, memory, out)
 
 
 if __name__ == "__main__":

@@ -3,13 +3,12 @@ deploy-times.png (time vs fleet size per method) and machine.md (what it ran on)
 
 from __future__ import annotations
 
-import os
-import platform
 import statistics
-import subprocess
-import time
 from pathlib import Path
-from typing import Dict, List, Optional, Sequence, Tuple
+from typing import Dict, List, Optional, Sequence
+
+from machine import machine_description
+from targets import evaluation_floor, median, runs, targets
 
 SCENARIOS = (("cold", "cold deploy"), ("noop", "no-op redeploy"), ("shared-changed", "shared package changed"))
 INVENTORY = (
@@ -20,17 +19,8 @@ INVENTORY = (
 )
 
 
-def _runs(records: List[Dict], **match) -> List[Dict]:
-    return [r for r in records if all(r.get(k) == v for k, v in match.items())]
-
-
-def _median(records: List[Dict], key: str = "seconds", **match) -> Optional[float]:
-    values = [r[key] for r in _runs(records, **match) if r.get(key) is not None]
-    return statistics.median(values) if values else None
-
-
 def _cell(records: List[Dict], **match) -> str:
-    values = [r["seconds"] for r in _runs(records, **match)]
+    values = [r["seconds"] for r in runs(records, **match)]
     if not values:
         return "-"
     return "%.2f (%.2f–%.2f)" % (statistics.median(values), min(values), max(values))
@@ -40,118 +30,17 @@ def _mib(value: Optional[float]) -> str:
     return "-" if value is None else "%.1f MiB" % (value / 1048576.0)
 
 
-def _ratio(a: Optional[float], b: Optional[float]) -> Optional[float]:
-    return a / b if a is not None and b else None
+def _row(cells: Sequence[str]) -> str:
+    return "| " + " | ".join(cells) + " |"
 
 
-def targets(records: List[Dict], sizes: Sequence[int]) -> List[Tuple[str, str, str, bool]]:
-    """(target, measured, limit, met) per target and size, from the medians of this run (issue 21's
-    targets; fleets under 20 hosts are too small to judge)."""
-    rows: List[Tuple[str, str, str, bool]] = []
-
-    def med(method: str, scenario: str, size: int, key: str = "seconds") -> Optional[float]:
-        return _median(records, key, size=size, method=method, scenario=scenario)
-
-    def add(
-        name: str, size: int, value: Optional[float], limit: float, at_least: bool = False, digits: int = 2
-    ) -> None:
-        if value is not None:
-            met = value >= limit if at_least else value <= limit
-            rows.append(
-                (
-                    "%s, %d hosts" % (name, size),
-                    "%.*f" % (digits, value),
-                    "%s %.*f" % ("≥" if at_least else "≤", digits, limit),
-                    met,
-                )
-            )
-
-    for size in (s for s in sizes if s >= 20):
-        add(
-            "no-op ÷ parallel shell (b)",
-            size,
-            _ratio(med("nixfleet", "noop", size), med("parallel", "noop", size)),
-            1.0,
-        )
-        add("no-op ÷ floor", size, _ratio(med("nixfleet", "noop", size), med("floor", "noop", size)), 2.0)
-        add(
-            "cold ÷ parallel shell (b)", size, _ratio(med("nixfleet", "cold", size), med("parallel", "cold", size)), 1.2
-        )
-        if size >= 50:
-            add(
-                "times faster than sequential (a), cold",
-                size,
-                _ratio(med("sequential", "cold", size), med("nixfleet", "cold", size)),
-                2.0,
-                at_least=True,
-            )
-            add(
-                "shared package changed ÷ parallel shell (b)",
-                size,
-                _ratio(med("nixfleet", "shared-changed", size), med("parallel", "shared-changed", size)),
-                1.2,
-            )
-        for scenario in ("cold", "shared-changed"):
-            add(
-                "controller CPU ÷ parallel shell (b)'s, %s" % scenario,
-                size,
-                _ratio(med("nixfleet", scenario, size, "cpu_seconds"), med("parallel", scenario, size, "cpu_seconds")),
-                1.3,
-            )
-        ideal = evaluation_floor(records, size)
-        add(
-            "evaluation-heavy build phase ÷ (per-host evaluation CPU × hosts ÷ cores)",
-            size,
-            _ratio(med("evaluation", "build-phase-per-core", size), ideal),
-            1.3,
-        )
-        add(
-            "bytes sent ÷ NAR bytes needed, shared package changed",
-            size,
-            _ratio(
-                med("nixfleet", "shared-changed", size, "loopback_bytes"),
-                med("nixfleet", "shared-changed", size, "needed_bytes"),
-            ),
-            1.03,
-            digits=3,
-        )
-        add(
-            "cache path: bytes uploaded to the cache ÷ one copy of the closures, cold",
-            size,
-            _ratio(
-                med("nixfleet-cache", "cold", size, "uploaded_bytes"),
-                med("nixfleet-cache", "cold", size, "needed_bytes"),
-            ),
-            1.03,
-            digits=3,
-        )
-        add(
-            "evaluation-heavy build phase, flake unchanged: nix eval processes",
-            size,
-            med("evaluation", "build-phase-unchanged", size, "nix_evals"),
-            0,
-            digits=0,
-        )
-        add(
-            "AWX slicing: derivations built, 4 slices ÷ one job",
-            size,
-            _ratio(
-                med("awx-slices", "cold-4-slices", size, "derivations_built"),
-                med("awx-slices", "cold-1-slice", size, "derivations_built"),
-            ),
-            1.0,
-        )
-    return rows
+def _head(columns: Sequence[str]) -> List[str]:
+    """A Markdown table's first two lines: its column names, then the line under them."""
+    return [_row(columns), "|" + "---|" * len(columns)]
 
 
-def evaluation_floor(records: List[Dict], size: int) -> Optional[float]:
-    """The least a build phase of ``size`` evaluation-heavy hosts can take: one host's evaluation CPU
-    (median, measured alone) times the hosts, over the cores."""
-    alone = _median(records, "cpu_seconds", size=size, method="evaluation", scenario="one-host-alone")
-    phase = _runs(records, size=size, method="evaluation", scenario="build-phase-per-core")
-    if not alone or not phase:
-        return None
-    return alone * size / phase[0].get("cores", 1)
+def _hosts(sizes: Sequence[int]) -> List[str]:
+    return ["%d hosts" % s for s in sizes]
 
 
 def evaluation(records: List[Dict], sizes: Sequence[int]) -> List[str]:
@@ -167,8 +56,8 @@ def evaluation(records: List[Dict], sizes: Sequence[int]) -> List[str]:
         "|---|---|---|---|---|---|",
     ]
     for size in sizes:
-        one = _runs(records, size=size, method="evaluation", scenario="build-phase-one-process")
-        per_core = _runs(records, size=size, method="evaluation", scenario="build-phase-per-core")
+        one = runs(records, size=size, method="evaluation", scenario="build-phase-one-process")
+        per_core = runs(records, size=size, method="evaluation", scenario="build-phase-per-core")
         if not one or not per_core:
             continue
         floor = evaluation_floor(records, size)
@@ -185,7 +74,7 @@ def evaluation(records: List[Dict], sizes: Sequence[int]) -> List[str]:
                 per_core[0].get("peak_pss_kib", 0) // 1024,
             )
         )
-        for again in _runs(records, size=size, method="evaluation", scenario="build-phase-unchanged"):
+        for again in runs(records, size=size, method="evaluation", scenario="build-phase-unchanged"):
             out += [
                 "",
                 "The same build phase again, the flake unchanged (evaluation cache): %.2f s, %d Nix "
@@ -197,7 +86,7 @@ def evaluation(records: List[Dict], sizes: Sequence[int]) -> List[str]:
 def scale_out(records: List[Dict]) -> List[str]:
     """Markdown: the cache path next to the push path, and AWX job slicing next to one job."""
     out: List[str] = []
-    cache = sorted(_runs(records, method="nixfleet-cache", scenario="cold"), key=lambda r: r["size"])
+    cache = sorted(runs(records, method="nixfleet-cache", scenario="cold"), key=lambda r: r["size"])
     if cache:
         out += [
             "## The cache path at scale (`nixos_deploy_copy_mode: cache`, cold deploy, one run)",
@@ -212,7 +101,7 @@ def scale_out(records: List[Dict]) -> List[str]:
             "|---|---|---|---|---|---|---|---|",
         ]
         for r in cache:
-            push = _median(records, size=r["size"], method="nixfleet", scenario="cold")
+            push = median(records, size=r["size"], method="nixfleet", scenario="cold")
             out.append(
                 "| %d | %.2f s | %s | %s | %s | %s | %s | %s |"
                 % (
@@ -224,12 +113,12 @@ def scale_out(records: List[Dict]) -> List[str]:
                     _mib(r["needed_bytes"]),
                     _mib(r["served_bytes"]),
                     _mib(
-                        _median(records, "loopback_bytes", size=r["size"], method="nixfleet", scenario="shared-changed")
+                        median(records, "loopback_bytes", size=r["size"], method="nixfleet", scenario="shared-changed")
                     ),
                 )
             )
         out.append("")
-    sliced = sorted(_runs(records, method="awx-slices"), key=lambda r: (r["size"], -r["slices"]))
+    sliced = sorted(runs(records, method="awx-slices"), key=lambda r: (r["size"], -r["slices"]))
     if sliced:
         out += [
             "## AWX job slicing (cold deploy, one run each, a fresh flake each)",
@@ -259,35 +148,33 @@ def per_host(records: List[Dict], methods: Sequence[str], sizes: Sequence[int], 
         "User + system time of the command and every process it waited for, divided by the hosts "
         "that changed (ssh master connections that outlive the run are not counted, for any method).",
         "",
-        "| method | scenario | " + " | ".join("%d hosts" % s for s in sizes) + " |",
-        "|---|---|" + "---|" * len(sizes),
+        *_head(["method", "scenario", *_hosts(sizes)]),
     ]
     for method in methods:
         for scenario in ("cold", "shared-changed"):
             cells = []
             for size in sizes:
-                cpu = _median(records, "cpu_seconds", size=size, method=method, scenario=scenario)
+                cpu = median(records, "cpu_seconds", size=size, method=method, scenario=scenario)
                 cells.append("-" if not cpu else "%.3f" % (cpu / size))
-            out.append("| %s | %s | %s |" % (labels.get(method, method), scenario, " | ".join(cells)))
+            out.append(_row([labels.get(method, method), scenario, *cells]))
     if len(sizes) > 1:
         steps = list(zip(sizes, sizes[1:]))
         out += [
             "",
             "## Cost per added host (seconds per host between sizes, medians)",
             "",
-            "| method | scenario | " + " | ".join("%d→%d" % step for step in steps) + " |",
-            "|---|---|" + "---|" * len(steps),
+            *_head(["method", "scenario", *("%d→%d" % step for step in steps)]),
         ]
         for method in list(methods) + ["floor"]:
             for scenario, _title in SCENARIOS:
-                medians = [_median(records, size=s, method=method, scenario=scenario) for s in sizes]
+                medians = [median(records, size=s, method=method, scenario=scenario) for s in sizes]
                 if all(m is None for m in medians):
                     continue
                 cells = [
                     "-" if a is None or b is None else "%.3f" % ((b - a) / (hi - lo))
                     for (a, b), (lo, hi) in zip(zip(medians, medians[1:]), steps)
                 ]
-                out.append("| %s | %s | %s |" % (labels.get(method, method), scenario, " | ".join(cells)))
+                out.append(_row([labels.get(method, method), scenario, *cells]))
     return out + [""]
 
 
@@ -305,15 +192,11 @@ def markdown(records: List[Dict], methods: Sequence[str], labels: Dict[str, str]
         out += [
             "## %s" % title.capitalize(),
             "",
-            "| method | " + " | ".join("%d hosts" % s for s in sizes) + " |",
-            "|---|" + "---|" * len(sizes),
+            *_head(["method", *_hosts(sizes)]),
         ]
         for method in list(methods) + (["floor"] if scenario == "noop" else []):
             label = labels.get(method, "floor: one metadata eval + parallel `ssh readlink /run/current-system`")
-            out.append(
-                "| %s | %s |"
-                % (label, " | ".join(_cell(records, size=s, method=method, scenario=scenario) for s in sizes))
-            )
+            out.append(_row([label, *(_cell(records, size=s, method=method, scenario=scenario) for s in sizes)]))
         out.append("")
     out += [
         "## Bytes to the targets, shared package changed",
@@ -321,57 +204,34 @@ def markdown(records: List[Dict], methods: Sequence[str], labels: Dict[str, str]
         "What crossed loopback during the run (both directions, ssh included) next to the NAR bytes the "
         "hosts lacked (the least any tool must send).",
         "",
-        "| method | " + " | ".join("%d hosts" % s for s in sizes) + " |",
-        "|---|" + "---|" * len(sizes),
+        *_head(["method", *_hosts(sizes)]),
     ]
     for method in methods:
-        out.append(
-            "| %s | %s |"
-            % (
-                labels[method],
-                " | ".join(
-                    "%s (needed %s)"
-                    % (
-                        _mib(_median(records, "loopback_bytes", size=s, method=method, scenario="shared-changed")),
-                        _mib(_median(records, "needed_bytes", size=s, method=method, scenario="shared-changed")),
-                    )
-                    for s in sizes
-                ),
-            )
-        )
+        sent = [median(records, "loopback_bytes", size=s, method=method, scenario="shared-changed") for s in sizes]
+        needed = [median(records, "needed_bytes", size=s, method=method, scenario="shared-changed") for s in sizes]
+        out.append(_row([labels[method], *("%s (needed %s)" % (_mib(a), _mib(b)) for a, b in zip(sent, needed))]))
     out += [
         "",
         "## Nix processes on the controller per run (median)",
         "",
-        "| method | scenario | " + " | ".join("%d hosts" % s for s in sizes) + " |",
-        "|---|---|" + "---|" * len(sizes),
+        *_head(["method", "scenario", *_hosts(sizes)]),
     ]
     for method in methods:
         for scenario, title in SCENARIOS:
-            out.append(
-                "| %s | %s | %s |"
-                % (
-                    labels[method],
-                    title,
-                    " | ".join(
-                        "%d" % (_median(records, "nix_processes", size=s, method=method, scenario=scenario) or 0)
-                        for s in sizes
-                    ),
-                )
-            )
+            nix = [median(records, "nix_processes", size=s, method=method, scenario=scenario) for s in sizes]
+            out.append(_row([labels[method], title, *("%d" % (n or 0) for n in nix)]))
     out += [
         "",
         "## Inventory",
         "",
-        "| what | " + " | ".join("%d hosts" % s for s in sizes) + " | nix processes |",
-        "|---|" + "---|" * (len(sizes) + 1),
+        *_head(["what", *_hosts(sizes), "nix processes"]),
     ]
     for key, title in INVENTORY:
-        procs = sorted({r["nix_processes"] for r in _runs(records, method="inventory", scenario=key)})
-        cells = " | ".join(_cell(records, size=s, method="inventory", scenario=key) for s in sizes)
-        out.append("| %s | %s | %s |" % (title, cells, ", ".join(str(p) for p in procs)))
+        procs = sorted({r["nix_processes"] for r in runs(records, method="inventory", scenario=key)})
+        cells = [_cell(records, size=s, method="inventory", scenario=key) for s in sizes]
+        out.append(_row([title, *cells, ", ".join(str(p) for p in procs)]))
     out += [""] + per_host(records, methods, sizes, labels) + evaluation(records, sizes) + scale_out(records)
-    memory = _runs(records, scenario="memory-cold")
+    memory = runs(records, scenario="memory-cold")
     if memory:
         out += [
             "",
@@ -411,16 +271,16 @@ def plot(records: List[Dict], methods: Sequence[str], labels: Dict[str, str], pa
     fig, axes = plt.subplots(1, len(SCENARIOS), figsize=(15, 4.8), sharey=True)
     for ax, (scenario, title) in zip(axes, SCENARIOS):
         for method in list(methods) + (["floor"] if scenario == "noop" else []):
-            points = [(s, _median(records, size=s, method=method, scenario=scenario)) for s in sizes]
+            points = [(s, median(records, size=s, method=method, scenario=scenario)) for s in sizes]
             points = [(s, v) for s, v in points if v is not None]
             if not points:
                 continue
             lows = [
-                min(r["seconds"] for r in _runs(records, size=s, method=method, scenario=scenario))
+                min(r["seconds"] for r in runs(records, size=s, method=method, scenario=scenario))
                 for s, _value in points
             ]
             highs = [
-                max(r["seconds"] for r in _runs(records, size=s, method=method, scenario=scenario))
+                max(r["seconds"] for r in runs(records, size=s, method=method, scenario=scenario))
                 for s, _value in points
             ]
             xs, ys = [p[0] for p in points], [p[1] for p in points]
@@ -443,42 +303,6 @@ def plot(records: List[Dict], methods: Sequence[str], labels: Dict[str, str], pa
     fig.tight_layout()
     fig.savefig(str(path), dpi=110)
     plt.close(fig)
-
-
-def _first_line(argv: List[str]) -> str:
-    try:
-        out = subprocess.run(
-            argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, universal_newlines=True, timeout=30, check=False
-        ).stdout
-    except OSError:
-        return "not found"
-    return out.strip().splitlines()[0] if out.strip() else "?"
-
-
-def machine_description() -> str:
-    cpu = "?"
-    for line in Path("/proc/cpuinfo").read_text().splitlines():
-        if line.startswith("model name"):
-            cpu = line.split(":", 1)[1].strip()
-            break
-    memory = [line.split()[1] for line in Path("/proc/meminfo").read_text().splitlines() if line.startswith("MemTotal")]
-    os_name = "?"
-    if Path("/etc/os-release").exists():
-        for line in Path("/etc/os-release").read_text().splitlines():
-            if line.startswith("PRETTY_NAME="):
-                os_name = line.split("=", 1)[1].strip('"')
-    rows = [
-        ("date", time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())),
-        ("CPU", "%s, %d cores" % (cpu, os.cpu_count() or 0)),
-        ("memory", "%.1f GiB" % (int(memory[0]) / 1048576.0) if memory else "?"),
-        ("OS", os_name),
-        ("kernel", platform.release()),
-        ("Python", platform.python_version()),
-        ("Nix", _first_line(["nix", "--version"])),
-        ("Ansible", _first_line(["ansible", "--version"])),
-        ("OpenSSH", _first_line(["ssh", "-V"])),
-    ]
-    return "\n".join("- %s: %s" % row for row in rows)
 
 
 def write(records: List[Dict], out: Path, methods: Sequence[str], labels: Dict[str, str], total_seconds: float) -> None:

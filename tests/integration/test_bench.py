@@ -116,14 +116,14 @@ def test_committed_results_are_complete_and_the_guide_reports_them():
     assert [r["nix_evals"] for r in records if r["scenario"] == "build-phase-unchanged"] == [0]
     assert (BENCH / "results" / "deploy-times.png").exists() and (BENCH / "results" / "machine.md").exists()
     sys.path.insert(0, str(BENCH))
-    import report  # noqa: E402
+    from targets import targets  # noqa: E402
 
     # The committed report's targets are what the committed samples give, met or missed.
     text = (BENCH / "results" / "results.md").read_text()
     table = text[text.index("## Targets") :].split("\n## ")[0]
     rows = [line.split(" | ") for line in table.splitlines()[4:] if line.startswith("| ")]
     sizes = sorted({r["size"] for r in records if r["method"] == "nixfleet"})
-    computed = report.targets(records, sizes)
+    computed = targets(records, sizes)
     assert (
         [(r[0][2:], r[1], r[2], r[3][:-2]) for r in rows]
         == [(name, measured, limit, "yes" if met else "**no**") for name, measured, limit, met in computed]
@@ -131,5 +131,5 @@ def test_committed_results_are_complete_and_the_guide_reports_them():
     )
     # Every target's ratio at 5, 20 and 50 hosts, met or not, is in the performance guide.
     performance = (ROOT / "docs" / "performance.md").read_text()
-    for name, measured, _limit, _met in report.targets(records, (5, 20, 50)):
+    for name, measured, _limit, _met in targets(records, (5, 20, 50)):
         assert "%s×" % measured in performance, name
