@@ -228,6 +228,38 @@ class FixtureFlake:
     def toplevel(self, name: str) -> str:
         return '%s#nixosConfigurations."%s".config.system.build.toplevel' % (self.ref, name)
 
+    def out_path(self, name: str) -> str:
+        """The store path the flake wants for ``name`` (evaluated, not built)."""
+        return subprocess.run(
+            ["nix", "eval", "--raw", self.toplevel(name) + ".outPath"],
+            stdout=subprocess.PIPE,
+            universal_newlines=True,
+            check=True,
+        ).stdout
+
+    def out_path_with(self, name: str, **params) -> str:
+        """The store path ``name`` would have with ``params`` (evaluated; the flake is left as it was)."""
+        saved = dict(self.data["hosts"][name])
+        self.set_host(name, **params)
+        try:
+            return self.out_path(name)
+        finally:
+            self.data["hosts"][name] = saved
+            self.write()
+
+    def build(self, name: str) -> str:
+        """Build ``name``'s system in the controller's store; its store path."""
+        return (
+            subprocess.run(
+                ["nix", "build", "--no-link", "--json", self.toplevel(name)],
+                stdout=subprocess.PIPE,
+                universal_newlines=True,
+                check=True,
+            )
+            .stdout.split('"out":"')[1]
+            .split('"')[0]
+        )
+
 
 def nix_env() -> Dict[str, str]:
     env = dict(os.environ)
@@ -240,6 +272,12 @@ def path_info(path: str, closure_size: bool = False) -> Dict:
     info = NixCli().path_info([path], closure_size=closure_size)[path]
     assert info is not None, "%s is not valid in the controller's store" % path
     return info
+
+
+def valid_on_controller(path: str) -> bool:
+    return (
+        subprocess.run(["nix-store", "--check-validity", path], stderr=subprocess.DEVNULL, check=False).returncode == 0
+    )
 
 
 def host_path_info(host: nsfleet.Host, path: str) -> Optional[Dict]:
