@@ -124,6 +124,38 @@ def holding_lock(host: nsfleet.Host, lock_file: str, owner: str):
         inside(host, "kill $(cat %s); rm -f %s" % (pid_file, pid_file))
 
 
+# Inside the host: once a copy's remote end (nix-daemon --stdio, as root or as the deploy user's proxy
+# to the host's daemon) has read 2 MiB of the new system, SIGSTOP every nix-daemon process of the host
+# (its own /proc: its PID namespace, nothing else), and print the copy's PID, then theirs (in the host's namespace).
+STOP_MID_COPY = r"""
+deadline=$(( $(date +%s) + 120 ))
+while [ "$(date +%s)" -lt "$deadline" ]; do
+  for d in /proc/[0-9]*; do
+    [ "$(cat $d/comm 2>/dev/null)" = nix-daemon ] || continue
+    case "$(tr '\0' ' ' < $d/cmdline 2>/dev/null)" in *--stdio*) ;; *) continue;; esac
+    r=$(sed -n 's/^rchar: //p' $d/io 2>/dev/null)
+    [ "${r:-0}" -gt 2097152 ] || continue
+    stopped=
+    for e in /proc/[0-9]*; do
+      [ "$(cat $e/comm 2>/dev/null)" = nix-daemon ] && kill -STOP ${e#/proc/} && stopped="$stopped ${e#/proc/}"
+    done
+    echo ${d#/proc/}
+    echo $stopped
+    exit 0
+  done
+  sleep 0.01
+done
+exit 1
+"""
+
+
+def stop_nix_mid_copy(host: nsfleet.Host) -> Tuple[str, str]:
+    """Wait (up to 120 s) for a copy to the host to be under way, then stop the host's Nix (STOP_MID_COPY):
+    (the PID of the copy's remote end, the stopped PIDs), as the host sees them; send them SIGCONT after."""
+    copy_end, stopped = (inside(host, STOP_MID_COPY).splitlines() + ["", ""])[:2]
+    return copy_end, stopped
+
+
 def system_state(host: nsfleet.Host) -> Tuple[str, str]:
     """(what the system profile links to, what /run/current-system links to) on a fleet host."""
     return (
