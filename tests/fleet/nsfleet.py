@@ -8,7 +8,8 @@ logs in as, with sudo, while a ``nix-daemon`` run by root owns the store (multi-
 NixOS); its ``/etc/passwd``, ``group``, ``shadow``, ``hosts`` and ``sudoers.d`` are then its own.
 PID 1 of each host is ``tini``, so
 killing it tears down every process the host ever started (sshd, sessions, services) and its
-mount namespace, and with it every mount. Nothing is mounted in the caller's namespace.
+mount namespace, and with it every mount. Nothing is mounted in the caller's namespace. What a host
+is (``Host``) and the files it gets before it starts (keys, sshd_config, nix.conf): fleet_host.py.
 
 With ``shared_pid``, the fleet runs inside one PID namespace, its "machine" (fleet_machine.py): the
 hosts named there share it, as chroots share a real machine's, and see every process of the fleet in
@@ -36,13 +37,11 @@ from pathlib import Path
 from typing import Dict, Iterable, List, Optional
 
 sys.path.insert(0, os.path.dirname(os.path.realpath(__file__)))
-from fleet_accounts import (  # noqa: E402  (DeployUser is part of up()'s interface: callers use nsfleet.DeployUser)
-    ACCOUNT_FILES,
-    DEPLOY_USER,
-    DeployUser,
-    prepare_accounts,
-    trusted_users_line,
-)
+from fleet_accounts import ACCOUNT_FILES, DEPLOY_USER  # noqa: E402
+from fleet_accounts import DeployUser  # noqa: E402  (part of up()'s interface: callers use nsfleet.DeployUser)
+import fleet_host  # noqa: E402
+from fleet_host import PRIVATE_DIRS  # noqa: E402
+from fleet_host import FleetError, Host  # noqa: E402  (callers use nsfleet.FleetError and nsfleet.Host)
 import fleet_machine  # noqa: E402
 import systemd_fleet  # noqa: E402
 from fleet_processes import children as _children, kill as _kill, pid_namespace as _pid_namespace  # noqa: E402
@@ -51,95 +50,9 @@ from fleet_processes import processes_in  # noqa: E402,F401  (callers use nsflee
 HERE = Path(__file__).resolve().parent
 HOST_INIT = HERE / "host-init.sh"
 STATE_FILE = "fleet.json"
-# "root" last: a state directory under /root (Molecule's) is hidden once the host's own /root is mounted.
-PRIVATE_DIRS = (
-    "nix",
-    "run",
-    "etc/nix",
-    "etc/nixfleet",
-    "etc/profile.d",
-    "etc/ssh",
-    "var/lib",
-    "var/cache",
-    "home",
-    "root",
-)
 # The accounts of a host with a deploy user (files bind-mounted over the machine's; sudoers.d a directory).
 PATH_DIRS = ("/usr/local/sbin", "/usr/local/bin", "/usr/sbin", "/usr/bin", "/sbin", "/bin")
 PYTHON_LIB_GLOBS = ("/usr/lib/python[0-9]*", "/usr/local/lib/python[0-9]*")
-HOST_NIX_CONF = """\
-# nix.conf of a nixfleet test-fleet host (written by tests/fleet)
-substituters =
-sandbox = false
-build-users-group =
-experimental-features = nix-command flakes
-"""
-
-
-class FleetError(RuntimeError):
-    """A fleet host could not be started or stopped."""
-
-
-@dataclasses.dataclass
-class Host:
-    """One fleet host as callers see it (the JSON ``up`` prints), plus what ``down`` needs."""
-
-    name: str
-    address: str
-    port: int
-    user: str
-    private_key: str
-    known_hosts: str
-    http_port: int
-    no_python: bool
-    root: str
-    nix_tmpfs: str = ""
-    sudo: str = ""  # a deploy user's sudo mode (see DeployUser); "" = ssh logs in as root
-    trusted: bool = True  # Nix trusts the ssh user (root always is)
-    password: str = ""  # the deploy user's password (a test secret; sudo asks for it in "password" mode)
-    root_password: str = ""  # root's password, for su
-    systemd: bool = False  # a systemd host (systemd_fleet.py): unshare_pid is its supervisor
-    unshare_pid: int = 0
-    init_pid: int = 0
-    pid_namespace: str = ""
-    shared_pid: bool = False  # runs in the fleet machine's PID namespace (fleet_machine.py)
-    machine_unshare_pid: int = 0  # the fleet machine, when there is one (the same for every host)
-    machine_init_pid: int = 0
-    machine_pid_namespace: str = ""
-
-    @property
-    def machine(self) -> Optional[fleet_machine.Machine]:
-        if not self.machine_init_pid:
-            return None
-        return fleet_machine.Machine(self.machine_unshare_pid, self.machine_init_pid, self.machine_pid_namespace)
-
-    def public(self) -> dict:
-        keys = (
-            "name",
-            "address",
-            "port",
-            "user",
-            "private_key",
-            "known_hosts",
-            "http_port",
-            "no_python",
-            "sudo",
-            "trusted",
-            "password",
-            "root_password",
-            "systemd",
-        )
-        return {key: getattr(self, key) for key in keys}
-
-
-def _run(argv: List[str]) -> None:
-    proc = subprocess.run(argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, check=False)
-    if proc.returncode != 0:
-        raise FleetError("%s failed (exit %d): %s" % (argv[0], proc.returncode, proc.stdout.strip()))
-
-
-def _keygen(path: Path, comment: str) -> None:
-    _run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", comment, "-f", str(path)])
 
 
 def python_bin_dirs() -> List[str]:
@@ -151,63 +64,6 @@ def python_bin_dirs() -> List[str]:
 def python_lib_dirs() -> List[str]:
     found = {os.path.realpath(p) for pattern in PYTHON_LIB_GLOBS for p in glob.glob(pattern)}
     return sorted(p for p in found if os.path.isdir(p))
-
-
-def _sshd_config(host: Host) -> str:
-    return "\n".join(
-        [
-            "# sshd_config of fleet host %s (written by tests/fleet)" % host.name,
-            "ListenAddress %s" % host.address,
-            "Port %d" % host.port,
-            "HostKey /etc/ssh/ssh_host_ed25519_key",
-            "PidFile /run/sshd.pid",
-            "PermitRootLogin prohibit-password",
-            "PasswordAuthentication no",
-            "KbdInteractiveAuthentication no",
-            "AuthorizedKeysFile /etc/ssh/authorized_keys.d/%u",
-            "StrictModes no",
-            "UsePAM no",
-            "PrintMotd no",
-            "MaxStartups 200",
-            "MaxSessions 100",
-            "AcceptEnv LANG LC_*",
-            "Subsystem sftp internal-sftp",
-            "",
-        ]
-    )
-
-
-def _nix_conf(host: Host) -> str:
-    if not host.sudo and not host.systemd:
-        return HOST_NIX_CONF
-    return HOST_NIX_CONF + trusted_users_line(host.trusted)
-
-
-def _prepare_host(host: Host, client_pub: str, system: Optional[Path]) -> str:
-    """Create the host's private directories and keys; return its known_hosts line. ``system``:
-    the base root of a systemd host (None: a namespace host, on the machine's own files)."""
-    root = Path(host.root)
-    for directory in PRIVATE_DIRS if not system else ("etc/nix", "etc/ssh"):
-        (root / directory).mkdir(parents=True, exist_ok=True)
-    (root / "etc/nix/nix.conf").write_text(_nix_conf(host))
-    if host.sudo:
-        prepare_accounts(
-            root, host.name, host.address, host.sudo, host.password, host.root_password, system=system or Path("/")
-        )
-    ssh = root / "etc/ssh"
-    if system:
-        systemd_fleet.prepare_layer(root, host.name)  # its ssh_config and moduli are the base root's
-    else:
-        for shipped in ("ssh_config", "moduli"):
-            if os.path.exists("/etc/ssh/" + shipped):
-                shutil.copy("/etc/ssh/" + shipped, ssh / shipped)
-    _keygen(ssh / "ssh_host_ed25519_key", "root@" + host.name)
-    (ssh / "sshd_config").write_text(_sshd_config(host))
-    (ssh / "authorized_keys.d").mkdir(exist_ok=True)
-    for user in sorted({"root", host.user}):
-        (ssh / "authorized_keys.d" / user).write_text(client_pub)
-    pub = (ssh / "ssh_host_ed25519_key.pub").read_text().split()
-    return "[%s]:%d %s %s\n" % (host.address, host.port, pub[0], pub[1])
 
 
 def _start_host(host: Host, log: Path, machine: Optional[fleet_machine.Machine] = None) -> subprocess.Popen:
@@ -320,7 +176,7 @@ def up(
         raise FleetError("fleet addresses must stay inside 127.0.0.0/8")
     (state / "client").mkdir(parents=True, exist_ok=True)
     private_key = state / "client" / "id_ed25519"
-    _keygen(private_key, "nixfleet-test-client")
+    fleet_host.keygen(private_key, "nixfleet-test-client")
     client_pub = (state / "client" / "id_ed25519.pub").read_text()
     known_hosts = state / "client" / "known_hosts"
     hosts = [
@@ -339,7 +195,7 @@ def up(
         )
         for i, name in enumerate(names)
     ]
-    known_hosts.write_text("".join(_prepare_host(h, client_pub, system) for h in hosts))
+    known_hosts.write_text("".join(fleet_host.prepare(h, client_pub, system) for h in hosts))
     procs = []
     machine = None
     try:

@@ -124,6 +124,38 @@ def holding_lock(host: nsfleet.Host, lock_file: str, owner: str):
         inside(host, "kill $(cat %s); rm -f %s" % (pid_file, pid_file))
 
 
+# Inside the host: once a copy's remote end (nix-daemon --stdio, as root or as the deploy user's proxy
+# to the host's daemon) has read 2 MiB of the new system, SIGSTOP every nix-daemon process of the host
+# (its own /proc: its PID namespace, nothing else), and print the copy's PID, then theirs (in the host's namespace).
+STOP_MID_COPY = r"""
+deadline=$(( $(date +%s) + 120 ))
+while [ "$(date +%s)" -lt "$deadline" ]; do
+  for d in /proc/[0-9]*; do
+    [ "$(cat $d/comm 2>/dev/null)" = nix-daemon ] || continue
+    case "$(tr '\0' ' ' < $d/cmdline 2>/dev/null)" in *--stdio*) ;; *) continue;; esac
+    r=$(sed -n 's/^rchar: //p' $d/io 2>/dev/null)
+    [ "${r:-0}" -gt 2097152 ] || continue
+    stopped=
+    for e in /proc/[0-9]*; do
+      [ "$(cat $e/comm 2>/dev/null)" = nix-daemon ] && kill -STOP ${e#/proc/} && stopped="$stopped ${e#/proc/}"
+    done
+    echo ${d#/proc/}
+    echo $stopped
+    exit 0
+  done
+  sleep 0.01
+done
+exit 1
+"""
+
+
+def stop_nix_mid_copy(host: nsfleet.Host) -> Tuple[str, str]:
+    """Wait (up to 120 s) for a copy to the host to be under way, then stop the host's Nix (STOP_MID_COPY):
+    (the PID of the copy's remote end, the stopped PIDs), as the host sees them; send them SIGCONT after."""
+    copy_end, stopped = (inside(host, STOP_MID_COPY).splitlines() + ["", ""])[:2]
+    return copy_end, stopped
+
+
 def system_state(host: nsfleet.Host) -> Tuple[str, str]:
     """(what the system profile links to, what /run/current-system links to) on a fleet host."""
     return (
@@ -228,6 +260,38 @@ class FixtureFlake:
     def toplevel(self, name: str) -> str:
         return '%s#nixosConfigurations."%s".config.system.build.toplevel' % (self.ref, name)
 
+    def out_path(self, name: str) -> str:
+        """The store path the flake wants for ``name`` (evaluated, not built)."""
+        return subprocess.run(
+            ["nix", "eval", "--raw", self.toplevel(name) + ".outPath"],
+            stdout=subprocess.PIPE,
+            universal_newlines=True,
+            check=True,
+        ).stdout
+
+    def out_path_with(self, name: str, **params) -> str:
+        """The store path ``name`` would have with ``params`` (evaluated; the flake is left as it was)."""
+        saved = dict(self.data["hosts"][name])
+        self.set_host(name, **params)
+        try:
+            return self.out_path(name)
+        finally:
+            self.data["hosts"][name] = saved
+            self.write()
+
+    def build(self, name: str) -> str:
+        """Build ``name``'s system in the controller's store; its store path."""
+        return (
+            subprocess.run(
+                ["nix", "build", "--no-link", "--json", self.toplevel(name)],
+                stdout=subprocess.PIPE,
+                universal_newlines=True,
+                check=True,
+            )
+            .stdout.split('"out":"')[1]
+            .split('"')[0]
+        )
+
 
 def nix_env() -> Dict[str, str]:
     env = dict(os.environ)
@@ -240,6 +304,12 @@ def path_info(path: str, closure_size: bool = False) -> Dict:
     info = NixCli().path_info([path], closure_size=closure_size)[path]
     assert info is not None, "%s is not valid in the controller's store" % path
     return info
+
+
+def valid_on_controller(path: str) -> bool:
+    return (
+        subprocess.run(["nix-store", "--check-validity", path], stderr=subprocess.DEVNULL, check=False).returncode == 0
+    )
 
 
 def host_path_info(host: nsfleet.Host, path: str) -> Optional[Dict]:

@@ -11,7 +11,7 @@ import uuid
 
 import pytest
 
-from fleetctl import http_get, inside, path_info
+from fleetctl import http_get, inside, path_info, valid_on_controller
 from fleet_fixtures import own_fleet, fleet_flake, fleet_inventory
 from playbook_helpers import run_playbook, run_task
 
@@ -26,16 +26,6 @@ flake = fleet_flake("deploy", SHAPES)
 inventory = fleet_inventory("deploy")
 
 
-def toplevel(flake, name):
-    """The store path the flake wants for ``name`` (evaluated, not built)."""
-    return subprocess.run(
-        ["nix", "eval", "--raw", flake.toplevel(name) + ".outPath"],
-        stdout=subprocess.PIPE,
-        universal_newlines=True,
-        check=True,
-    ).stdout
-
-
 def host_state(host):
     return {
         "profile": inside(host, "readlink /nix/var/nix/profiles/system").strip(),
@@ -44,15 +34,9 @@ def host_state(host):
     }
 
 
-def valid_on_controller(path):
-    return (
-        subprocess.run(["nix-store", "--check-validity", path], stderr=subprocess.DEVNULL, check=False).returncode == 0
-    )
-
-
 def test_01_first_deploy_puts_every_host_on_its_system(fleet, flake, inventory):
     # (other suites may have built the same fixture systems already)
-    unbuilt = [h.name for h in fleet.hosts if not valid_on_controller(toplevel(flake, h.name))]
+    unbuilt = [h.name for h in fleet.hosts if not valid_on_controller(flake.out_path(h.name))]
     run = run_playbook(inventory, "deploy.yml")
     assert run.rc == 0, run.stderr
     build = run.results("Build every host's system with one nix build")
@@ -63,7 +47,7 @@ def test_01_first_deploy_puts_every_host_on_its_system(fleet, flake, inventory):
     expected = ["eval", "eval", "path-info"] + (["build", "path-info"] if unbuilt else [])
     assert result["nix_calls"] == expected and result["failed_hosts"] == {}
     for host in fleet.hosts:
-        path = toplevel(flake, host.name)
+        path = flake.out_path(host.name)
         assert result["paths"][host.name] == path
         closure = subprocess.run(
             ["nix-store", "-qR", path], stdout=subprocess.PIPE, universal_newlines=True, check=True
@@ -97,7 +81,7 @@ def test_03_deploy_report_files(fleet, flake, inventory, tmp_path):
     rows = {row["host"]: row for row in json.loads((tmp_path / "report" / "deploy-report.json").read_text())}
     assert sorted(rows) == ALL
     for name in ALL:
-        path = toplevel(flake, name)
+        path = flake.out_path(name)
         # The controller's own count of the closure's bytes, to compare with what the host summed.
         info = path_info(path, closure_size=True)
         assert rows[name]["result"] == "unchanged" and rows[name]["new_generation"] == 1
@@ -122,7 +106,7 @@ def test_04_a_limited_deploy_still_reports(inventory):
 def test_05_check_diff_shows_one_host_then_real_run_moves_only_it(fleet, flake, inventory):
     before = {h.name: host_state(h) for h in fleet.hosts}
     flake.set_host("node02", version="2")
-    new = toplevel(flake, "node02")
+    new = flake.out_path("node02")
     check = run_playbook(inventory, "deploy.yml", "--check", "--diff")
     assert check.rc == 0, check.stderr
     switch = check.results("Copy and switch to the system")
@@ -177,7 +161,7 @@ def test_07_exit_code_4_is_reported(fleet, flake, inventory):
     assert any("some units failed (exit code 4)" in w for w in result.get("warnings", []))
     rows = {r["host"]: r for r in run.results("Summarize the deploy per host")["localhost"]["report"]}
     assert rows["node04"]["result"] == "SOME UNITS FAILED"
-    assert host_state(fleet["node04"])["running"] == toplevel(flake, "node04")
+    assert host_state(fleet["node04"])["running"] == flake.out_path("node04")
     flake.set_host("node04", fail="none")
 
 
@@ -205,7 +189,8 @@ def test_09_rollback_to_previous_and_to_n(fleet, flake, inventory):
     back = run_playbook(inventory, "rollback.yml", limit="node02")
     assert back.rc == 0, back.stderr
     state = host_state(node02)
-    assert state["profile"] == "system-1-link" and state["running"] == toplevel_v1(flake, "node02")
+    first = flake.out_path_with("node02", version="1", fail="none")  # generation 1's system
+    assert state["profile"] == "system-1-link" and state["running"] == first
     assert http_get(node02) == "node02 1\n"
     again = run_playbook(inventory, "rollback.yml", limit="node02", extra_vars={"nixos_rollback_generation": 1})
     assert again.rc == 0 and again.stats("node02")["changed"] == 0
@@ -221,16 +206,6 @@ def test_09_rollback_to_previous_and_to_n(fleet, flake, inventory):
     assert "has no generation 9 (generations: 1, 2)" in missing.results("Roll back")["node02"]["msg"]
 
 
-def toplevel_v1(flake, name):
-    saved = dict(flake.data["hosts"][name])
-    flake.set_host(name, version="1", fail="none")
-    try:
-        return toplevel(flake, name)
-    finally:
-        flake.data["hosts"][name] = saved
-        flake.write()
-
-
 def test_10_facts_generations_running_booted_and_reboot(fleet, flake, inventory):
     run = run_task(inventory, "nixos", "nixfleet.nixos.facts")
     assert run.rc == 0, run.stderr
@@ -238,13 +213,13 @@ def test_10_facts_generations_running_booted_and_reboot(fleet, flake, inventory)
     node02 = facts["node02"]
     assert [g["number"] for g in node02["generations"]] == [1, 2]
     assert [g["current"] for g in node02["generations"]] == [False, True]
-    assert node02["current_generation"] == 2 and node02["profile_path"] == toplevel(flake, "node02")
-    assert node02["running_system"] == toplevel(flake, "node02")
+    assert node02["current_generation"] == 2 and node02["profile_path"] == flake.out_path("node02")
+    assert node02["running_system"] == flake.out_path("node02")
     assert all(isinstance(g["date"], int) for g in node02["generations"])
     assert node02["booted_system"] is None and node02["needs_reboot"] is False
     own = inside(fleet["node02"], "nix-env --version").split()[-1]  # the host's own Nix, whichever Debian's
     assert node02["systemd"] is False and node02["nix_version"] == own and own[0].isdigit()
-    assert facts["node04"]["running_system"] == toplevel(flake, "node04")  # no Python there
+    assert facts["node04"]["running_system"] == flake.out_path("node04")  # no Python there
     # A host booted into an older kernel needs a reboot.
     host = fleet["node02"]
     inside(
@@ -264,7 +239,7 @@ def test_11_test_boot_and_dry_activate(fleet, flake, inventory):
     host = fleet["node01"]
     before = host_state(host)
     flake.set_host("node01", version="4")
-    v4 = toplevel(flake, "node01")
+    v4 = flake.out_path("node01")
     test = run_playbook(inventory, "deploy.yml", limit="node01", extra_vars={"nixos_deploy_action": "test"})
     assert test.rc == 0, test.stderr
     assert host_state(host) == dict(before, running=v4)  # profile untouched
@@ -280,7 +255,7 @@ def test_11_test_boot_and_dry_activate(fleet, flake, inventory):
     result = dry.results("Copy and switch to the system")["node01"]
     # dry-activate needs the new system on the host: it is copied (changed), never switched to
     assert result["switched"] is False and result["copied"] is True and result["changed"] is True
-    assert "would activate %s" % toplevel(flake, "node01") in result["stdout"]
+    assert "would activate %s" % flake.out_path("node01") in result["stdout"]
     assert host_state(host) == state
     again = run_playbook(inventory, "deploy.yml", limit="node01", extra_vars={"nixos_deploy_action": "dry-activate"})
     assert again.rc == 0 and again.results("Copy and switch to the system")["node01"]["changed"] is False
@@ -307,7 +282,7 @@ def test_13_copy_modes_substitute_and_cache(fleet, flake, inventory, tmp_path):
     assert http_get(fleet["node03"]) == "node03 2\n"
     # A signed file:// binary cache that node03 trusts and node04 does not.
     flake.set_host("node03", version="3")
-    path = toplevel(flake, "node03")
+    path = flake.out_path("node03")
     subprocess.run(["nix", "build", "--no-link", flake.toplevel("node03")], check=True)
     key, pub = tmp_path / "cache.sec", tmp_path / "cache.pub"
     subprocess.run(["nix-store", "--generate-binary-cache-key", "test-cache-1", str(key), str(pub)], check=True)
@@ -337,7 +312,7 @@ def test_13_copy_modes_substitute_and_cache(fleet, flake, inventory, tmp_path):
 def test_14_build_honours_nix_args(fleet, flake, inventory):
     # A version never built before, so the build really needs a job (the controller's store persists).
     flake.set_host("node04", version="7-%s" % uuid.uuid4().hex[:8])
-    new = toplevel(flake, "node04")
+    new = flake.out_path("node04")
     blocked = run_playbook(
         inventory, "deploy.yml", limit="node04", extra_vars={"nixos_deploy_nix_args": ["--max-jobs", "0"]}
     )
@@ -361,7 +336,7 @@ def test_15_verify_reports_drift_and_health_and_changes_nothing(fleet, flake, in
     assert run.rc == 0, run.stderr
     report = {h: r["msg"] for h, r in run.results("Report").items()}
     assert report["node03"].startswith(
-        "node03: DRIFT: running %s, the flake wants %s" % (before["node03"]["running"], toplevel(flake, "node03"))
+        "node03: DRIFT: running %s, the flake wants %s" % (before["node03"]["running"], flake.out_path("node03"))
     )
     for name in ("node01", "node02", "node04"):
         # ... and which deploy in the host's audit log put it there (the converging one or earlier).
@@ -406,13 +381,13 @@ def test_17_report_shows_the_closure_change(fleet, flake, inventory, tmp_path):
     """Last in this module: it leaves node01 a generation ahead."""
     run_playbook(inventory, "deploy.yml")  # converge first
     # A new generation: the change in closure size, both sizes counted by the controller's own Nix.
-    before, version = toplevel(flake, "node01"), flake.data["hosts"]["node01"]["version"]
+    before, version = flake.out_path("node01"), flake.data["hosts"]["node01"]["version"]
     flake.set_host("node01", version="report-%s" % uuid.uuid4().hex[:6], payload_kib=3)
     bumped = run_playbook(inventory, "deploy.yml", extra_vars={"nixos_deploy_report_dir": str(tmp_path / "report2")})
     assert bumped.rc == 0, bumped.stderr
     row = {r["host"]: r for r in json.loads((tmp_path / "report2" / "deploy-report.json").read_text())}["node01"]
 
-    size = {p: path_info(p, closure_size=True)["closureSize"] for p in (before, toplevel(flake, "node01"))}
+    size = {p: path_info(p, closure_size=True)["closureSize"] for p in (before, flake.out_path("node01"))}
     assert row["result"] == "switched" and row["new_generation"] == row["old_generation"] + 1
-    assert row["closure_change_bytes"] == size[toplevel(flake, "node01")] - size[before] > 3 * 1024
+    assert row["closure_change_bytes"] == size[flake.out_path("node01")] - size[before] > 3 * 1024
     flake.set_host("node01", payload_kib=0, version=version)

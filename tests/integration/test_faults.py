@@ -24,6 +24,7 @@ from fleetctl import (
     served_version,
     ssh,
     start_sshd,
+    stop_nix_mid_copy,
     stop_sshd,
     system_state,
     target,
@@ -224,16 +225,7 @@ def test_5_json_health_checks_with_jmespath(fleet, flake, inventory):
 def test_6_interrupted_copy_then_next_run_completes(fleet, flake, inventory):
     host = fleet["node01"]
     version = flake.bump("node01", payload_kib=65536)
-    path = (
-        subprocess.run(
-            ["nix", "build", "--no-link", "--json", flake.toplevel("node01")],
-            stdout=subprocess.PIPE,
-            universal_newlines=True,
-            check=True,
-        )
-        .stdout.split('"out":"')[1]
-        .split('"')[0]
-    )
+    path = flake.build("node01")
     t = target(host)
     # Interrupted as Ctrl-C or a dying controller does it: nix and its ssh client at once (an ssh
     # client left behind would keep the host's half-done copy, and its path locks, alive).
@@ -336,45 +328,13 @@ def test_9_failed_canary_stops_later_batches(fleet, flake, inventory):
 
 
 STALL = 3  # seconds without progress before the copy is stopped (nixos_deploy_copy_stall_timeout)
-# Inside the host: once a copy's remote end (nix-daemon --stdio, as root or as the deploy user's proxy
-# to the host's daemon) has read MiB of the new system, SIGSTOP every nix-daemon process of the host
-# (its own /proc: its PID namespace, nothing else), and print the copy's PID, then theirs (in the host's namespace).
-STOP_MID_COPY = r"""
-deadline=$(( $(date +%s) + 120 ))
-while [ "$(date +%s)" -lt "$deadline" ]; do
-  for d in /proc/[0-9]*; do
-    [ "$(cat $d/comm 2>/dev/null)" = nix-daemon ] || continue
-    case "$(tr '\0' ' ' < $d/cmdline 2>/dev/null)" in *--stdio*) ;; *) continue;; esac
-    r=$(sed -n 's/^rchar: //p' $d/io 2>/dev/null)
-    [ "${r:-0}" -gt 2097152 ] || continue
-    stopped=
-    for e in /proc/[0-9]*; do
-      [ "$(cat $e/comm 2>/dev/null)" = nix-daemon ] && kill -STOP ${e#/proc/} && stopped="$stopped ${e#/proc/}"
-    done
-    echo ${d#/proc/}
-    echo $stopped
-    exit 0
-  done
-  sleep 0.01
-done
-exit 1
-"""
 
 
 def test_10_a_stalled_copy_fails_naming_what_is_missing_and_the_next_run_resumes(fleet, flake, inventory):
     host = fleet["node01"]
     before, old = system_state(host), served_version(host)
     version = flake.bump("node01", payload_kib=65536)
-    path = (
-        subprocess.run(
-            ["nix", "build", "--no-link", "--json", flake.toplevel("node01")],
-            stdout=subprocess.PIPE,
-            universal_newlines=True,
-            check=True,
-        )
-        .stdout.split('"out":"')[1]
-        .split('"')[0]
-    )
+    path = flake.build("node01")
     runs = []
     deploy = threading.Thread(
         target=lambda: runs.append(
@@ -384,7 +344,7 @@ def test_10_a_stalled_copy_fails_naming_what_is_missing_and_the_next_run_resumes
         )
     )
     deploy.start()
-    copy_end, stopped = (inside(host, STOP_MID_COPY).splitlines() + ["", ""])[:2]
+    copy_end, stopped = stop_nix_mid_copy(host)
     try:
         assert copy_end and stopped, "no copy to stop"
         started = time.monotonic()

@@ -18,6 +18,7 @@ import pytest
 from fleetctl import FixtureFlake, inside, served_version, ssh
 from fleet_fixtures import own_fleet, fleet_inventory
 from playbook_helpers import failures, leaked_lines, run_playbook, run_playbook_text, run_task
+from systemd_host_helpers import boot_id, profile, reboot_by_hand, running, unit_state
 
 import nsfleet
 
@@ -55,24 +56,6 @@ def variables(fleet, **extra):
 
 def deploy(inventory, fleet, *args, limit="sys01,sys02", **extra):
     return run_playbook(inventory, "deploy.yml", *args, extra_vars=variables(fleet, **extra), limit=limit)
-
-
-def running(host):
-    return inside(host, "readlink /run/current-system || true").strip()
-
-
-def profile(host):
-    return inside(
-        host, "if [ -e /nix/var/nix/profiles/system ]; then readlink -f /nix/var/nix/profiles/system; fi"
-    ).strip()
-
-
-def boot_id(host):
-    return inside(host, "cat /proc/sys/kernel/random/boot_id").strip()
-
-
-def unit_state(host, unit):
-    return inside(host, "systemctl is-active %s || true" % unit).strip()
 
 
 def test_each_host_boots_systemd_with_sshd_and_nix_daemon_as_units(fleet):
@@ -141,16 +124,7 @@ def test_untrusted_deploy_user_gets_a_clear_error_then_signed_paths_land(fleet, 
     )
     assert trust.rc == 0 and trust.results("task under test")["sys03"]["daemon_restarted"] is True, failures(trust)
     # ... and the closure is signed with it: the untrusted user's push lands, signatures and all.
-    path = (
-        subprocess.run(
-            ["nix", "build", "--no-link", "--json", flake.toplevel("sys03")],
-            stdout=subprocess.PIPE,
-            universal_newlines=True,
-            check=True,
-        )
-        .stdout.split('"out":"')[1]
-        .split('"')[0]
-    )
+    path = flake.build("sys03")
     subprocess.run(["nix", "store", "sign", "--key-file", str(secret), "--recursive", path], check=True)
     signed = deploy(inventory, fleet, limit="sys03", nixos_deploy_check_sigs=True)
     assert signed.rc == 0, failures(signed)
@@ -169,21 +143,6 @@ def test_a_really_failed_unit_fails_the_systemd_health_check_and_rolls_back(flee
     assert "nixfleet-broken.service" in json.dumps(failures(run))
     assert running(host) == before and profile(host) == before
     inside(host, "systemctl reset-failed")
-
-
-def reboot_by_hand(host):
-    """``systemctl reboot`` on the host; back when it has a new boot id and systemd says running."""
-    before = boot_id(host)
-    inside(host, "systemctl reboot")
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        try:
-            if boot_id(host) != before and inside(host, "systemctl is-system-running || true").strip() == "running":
-                return
-        except (subprocess.CalledProcessError, nsfleet.systemd_fleet.SystemdHostError):
-            pass
-        time.sleep(0.3)
-    raise AssertionError("%s did not come back from its reboot" % host.name)
 
 
 def test_a_kernel_change_reboots_the_host_into_the_new_generation(fleet, flake, inventory):
