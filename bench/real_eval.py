@@ -46,7 +46,7 @@ from nix_sampler import MIB, Usage, run_command, run_in_process  # noqa: E402
 import real_eval_model as model  # noqa: E402
 import real_eval_report  # noqa: E402
 
-from ansible_collections.nixfleet.nixos.plugins.module_utils import flake_inventory as fi  # noqa: E402
+from ansible_collections.nixfleet.nixos.plugins.module_utils._flakes import flake_inventory as fi  # noqa: E402
 from ansible_collections.nixfleet.nixos.plugins.module_utils._nix.nix_argv import NixSettings  # noqa: E402
 from ansible_collections.nixfleet.nixos.plugins.plugin_utils._build.evaluation_pool import (  # noqa: E402
     DEFAULT_BUDGET_MIB,

@@ -23,7 +23,7 @@ import nsfleet  # noqa: E402
 from fleetctl import NIX_CONFIG, Fleet, FixtureFlake, running_fleet  # noqa: E402
 from playbook_helpers import write_fleet_inventory, write_static_group  # noqa: E402
 
-from ansible_collections.nixfleet.nixos.plugins.module_utils import flake_inventory  # noqa: E402
+from ansible_collections.nixfleet.nixos.plugins.module_utils._flakes import flake_inventory  # noqa: E402
 from ansible_collections.nixfleet.nixos.plugins.plugin_utils._nix.nix_cli import NixCli  # noqa: E402
 
 BENCH = ROOT / "bench"
