@@ -4,7 +4,7 @@
     python bench/sliced_deploy.py --inventory fleet.flake.yml --slices 4 --work DIR
 
 Exits non-zero unless every slice succeeds; prints each slice's hosts and wall time. The benchmark
-(fleet_bench.py run_slicing) measures it like any deploy command (wall, CPU of every process it
+(scale_out.py run_slicing) measures it like any deploy command (wall, CPU of every process it
 waited for, Nix processes, loopback bytes); ``--slices 1`` is the same harness unsliced.
 """
 

@@ -118,7 +118,7 @@ def check_keep(keep: int) -> int:
 
 def append_function() -> Command:
     """Shell function ``audit HEAD PROFILE LOG KEEP STATUS [RC]`` of the transaction script
-    (``transaction/deploy.sh``): rotate ``LOG`` once it holds ``KEEP`` records, then append the record,
+    (``_transaction/deploy.sh``): rotate ``LOG`` once it holds ``KEEP`` records, then append the record,
     ``HEAD`` (``record_head``) completed (a failure to write never fails the deploy). Called under the
     deploy lock. The generation is ``PROFILE``'s current one, read when the outcome is known."""
     return raw(

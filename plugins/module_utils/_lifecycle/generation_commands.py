@@ -73,7 +73,7 @@ def activate_command(path: str, action: str) -> Command:
     return argv("%s/bin/switch-to-configuration" % path, action)
 
 
-DEPLOY_RS_ACTIVATE = "deploy-rs-activate"  # what activates a deploy-rs profile (transaction/deploy.sh runs it)
+DEPLOY_RS_ACTIVATE = "deploy-rs-activate"  # what activates a deploy-rs profile (_transaction/deploy.sh runs it)
 NOTHING_TO_ACTIVATE = "nixfleet: no deploy-rs-activate"
 
 

@@ -3,14 +3,15 @@
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 # Internal to nixfleet.nixos: no stable API, it may change in any release; do not import it from
 # other collections or your own plugins.
-"""Switching a host to a generation or rolling back, safely.
+"""Switching a host to a generation or rolling back, safely: the ``Activator``.
 
-The host's state is read first (one probe) and idempotence decided by comparing store paths.
-The change itself is one detached, locked transaction script on the target (see
-``module_utils._transaction``) that restores the previous generation by itself when activation
-fails, or — with magic rollback — when the controller cannot confirm over a fresh ssh connection
-within ``confirm_timeout`` seconds. Everything runs as POSIX shell through a ``RemoteShell``, so
-the target needs no Python.
+A switch runs as phases in order: ``plan`` (check the request, read the host's state and whether
+the system is there, in one probe), ``after_copy`` (once the caller copied it), ``prepare`` (the
+action once NixOS's switch inhibitors had their say, and whether anything changes: idempotence is
+decided by comparing store paths), then ``activate``: the transaction and its confirmation, which
+``host_transactions`` runs (one detached, locked script on the target that restores the previous
+generation by itself when activation fails or magic rollback's confirmation does not come).
+Everything runs as POSIX shell through a ``RemoteShell``, so the target needs no Python.
 """
 
 from __future__ import annotations
