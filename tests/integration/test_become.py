@@ -312,16 +312,7 @@ def test_an_untrusted_user_pushes_signed_closures_only(fleet, flake, inventory, 
     assert trust.rc == 0, failures(trust)
     assert trust.results("task under test")["node04"]["daemon_restarted"] is True
     # ... and the closure is signed with it: the push lands, signatures and all.
-    path = (
-        subprocess.run(
-            ["nix", "build", "--no-link", "--json", flake.toplevel("node04")],
-            stdout=subprocess.PIPE,
-            universal_newlines=True,
-            check=True,
-        )
-        .stdout.split('"out":"')[1]
-        .split('"')[0]
-    )
+    path = flake.build("node04")
     subprocess.run(["nix", "store", "sign", "--key-file", str(secret), "--recursive", path], check=True)
     signed = run_playbook(inventory, "deploy.yml", limit="node04", extra_vars=dict(FAST, nixos_deploy_check_sigs=True))
     assert signed.rc == 0, failures(signed)

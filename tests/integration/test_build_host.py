@@ -2,12 +2,10 @@
 (an inventory host with its own connection settings), once for all of them, and each target copies its
 system from the build host, never through the controller's store. bld01 builds; hb01 and hb02 deploy."""
 
-import subprocess
-
 import pytest
 import yaml
 
-from fleetctl import FixtureFlake, inside, system_state
+from fleetctl import FixtureFlake, inside, system_state, valid_on_controller
 from fleet_fixtures import own_fleet
 from playbook_helpers import failures, run_playbook, write_fleet_inventory, write_static_group
 
@@ -37,27 +35,12 @@ def inventory(fleet, flake, tmp_path_factory):
     return directory
 
 
-def toplevel(flake, name):
-    return subprocess.run(
-        ["nix", "eval", "--raw", flake.toplevel(name) + ".outPath"],
-        stdout=subprocess.PIPE,
-        universal_newlines=True,
-        check=True,
-    ).stdout
-
-
-def valid_on_controller(path):
-    return (
-        subprocess.run(["nix-store", "--check-validity", path], stderr=subprocess.DEVNULL, check=False).returncode == 0
-    )
-
-
 def valid_on(host, path):
     return inside(host, "nix-store --check-validity %s >/dev/null 2>&1 && echo yes || echo no" % path).strip() == "yes"
 
 
 def test_the_build_host_builds_every_system_once_and_targets_copy_from_it(fleet, flake, inventory):
-    paths = {n: toplevel(flake, n) for n in TARGETS}
+    paths = {n: flake.out_path(n) for n in TARGETS}
     run = run_playbook(inventory, "deploy.yml", limit="nixos")
     assert run.rc == 0, failures(run)
     build = list(run.results("Build every host's system with one nix build").values())[0]
@@ -93,5 +76,5 @@ def test_a_system_that_fails_to_build_there_fails_only_its_host(fleet, flake, in
     assert "on the build host bld01 failed" in said["hb02"], said
     assert "building the system of hb02 failed (fixture failure mode 'build')" in said["hb02"], said
     assert "hb01" not in said
-    assert system_state(fleet["hb01"])[1] == toplevel(flake, "hb01")
+    assert system_state(fleet["hb01"])[1] == flake.out_path("hb01")
     assert system_state(fleet["hb02"]) == before

@@ -11,7 +11,7 @@ import pytest
 import yaml
 
 from ansible_collections.nixfleet.nixos.plugins.module_utils._nix.nix_argv import FRESH_NARINFO
-from fleetctl import FixtureFlake, inside, system_state
+from fleetctl import FixtureFlake, inside, system_state, valid_on_controller
 from fleet_fixtures import own_fleet
 from playbook_helpers import failures, run_playbook, write_fleet_inventory, write_static_group
 
@@ -75,15 +75,6 @@ def public_key(fleet, inventory, work):
     return key
 
 
-def toplevel(flake, name):
-    return subprocess.run(
-        ["nix", "eval", "--raw", flake.toplevel(name) + ".outPath"],
-        stdout=subprocess.PIPE,
-        universal_newlines=True,
-        check=True,
-    ).stdout
-
-
 def build(inventory, fleet, work, manifest, *args):
     return run_playbook(
         inventory.parent,
@@ -111,19 +102,13 @@ def running(host):
     return inside(host, "readlink /run/current-system || true").strip()
 
 
-def valid_on_controller(path):
-    return (
-        subprocess.run(["nix-store", "--check-validity", path], stderr=subprocess.DEVNULL, check=False).returncode == 0
-    )
-
-
 def test_build_writes_the_manifest_once(fleet, flake, inventory, work, public_key):
     manifest = work / "manifest.json"
     run = build(inventory, fleet, work, manifest)
     assert run.rc == 0, failures(run)
     data = json.loads(manifest.read_text())
     assert data["format"] == "nixfleet-manifest" and data["version"] == 1 and data["cache"] == cache_url(fleet)
-    assert {h: e["path"] for h, e in data["hosts"].items()} == {n: toplevel(flake, n) for n in TARGETS}
+    assert {h: e["path"] for h, e in data["hosts"].items()} == {n: flake.out_path(n) for n in TARGETS}
     assert all(e["drv_path"].endswith(".drv") for e in data["hosts"].values())
     assert data["flake"].startswith("path:/nix/store/") and "narHash=" in data["flake"]
     push = list(run.results("Push every built system to the binary cache once").values())[0]
@@ -198,7 +183,7 @@ def test_entries_that_are_not_signed_toplevels_in_the_cache_are_refused(fleet, f
     # man01: a newer system pushed to the cache without a signature; man02: a path of its closure that is
     # signed and in the cache, but not a NixOS system
     flake.set_host("man01", version="3")
-    unsigned = toplevel(flake, "man01")
+    unsigned = flake.out_path("man01")
     subprocess.run(["nix", "build", "--no-link", flake.toplevel("man01")], check=True)
     # (Nix's narinfo disk cache may remember an earlier fleet's cache at this URL: ask the cache itself)
     subprocess.run(["nix", "copy"] + list(FRESH_NARINFO) + ["--to", cache_url(fleet), unsigned], check=True)

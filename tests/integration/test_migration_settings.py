@@ -13,7 +13,7 @@ import pytest
 
 from ansible_collections.nixfleet.nixos.plugins.module_utils._lifecycle import audit_log
 
-from fleetctl import FixtureFlake, http_get, inside, path_info, system_state
+from fleetctl import FixtureFlake, http_get, inside, path_info, system_state, valid_on_controller
 from fleet_fixtures import own_fleet, fleet_inventory
 from playbook_helpers import BIN, failures, run_playbook, run_task
 
@@ -79,12 +79,6 @@ def audit_records(host):
 def failure_of(run, host):
     """What ``host`` failed with, in the end."""
     return [f for f in failures(run) if f[1] == host][-1][2]
-
-
-def valid_on_controller(path):
-    return (
-        subprocess.run(["nix-store", "--check-validity", path], stderr=subprocess.DEVNULL, check=False).returncode == 0
-    )
 
 
 def test_first_deploy_of_every_host(fleet, flake, inventory):

@@ -2,8 +2,6 @@
 flake evaluates nothing and changes nothing; an edit to the flake is evaluated and deployed; with
 the cache off, every deploy evaluates."""
 
-import subprocess
-
 import pytest
 
 from fleetctl import inside
@@ -34,12 +32,7 @@ def shared_cache(cache_dir, monkeypatch):
 
 def wanted(flake, host):
     """What Nix itself evaluates for ``host`` now (not what the cache says)."""
-    return subprocess.run(
-        ["nix", "eval", "--raw", flake.toplevel(host) + ".outPath"],
-        stdout=subprocess.PIPE,
-        universal_newlines=True,
-        check=True,
-    ).stdout
+    return flake.out_path(host)
 
 
 def deploy(inventory, *args):

@@ -150,13 +150,7 @@ def test_a_confirmed_activation_stays(host):
     host.launch(host.tx(one))
     t = host.tx(two, confirm_timeout=10)
     host.launch(t)
-    confirm = subprocess.run(
-        ["sh", "-c", tr.confirm_command(t, wait=5).text],
-        stdout=subprocess.PIPE,
-        universal_newlines=True,
-        check=False,
-        timeout=30,
-    )
+    confirm = host.confirm(t)
     assert (confirm.returncode, tr.parse_status(confirm.stdout)[0]) == (Deletion.DELETED.code, Verdict.CONFIRMED.word)
     assert (host.generation(), os.path.realpath(host.profile)) == (2, two)
 

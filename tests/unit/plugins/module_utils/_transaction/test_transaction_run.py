@@ -221,13 +221,7 @@ def test_a_confirmed_change_stays(host):
     t = host.tx(two, confirm_timeout=10)
     proc, (_out, _status, _holder) = host.launch(t)
     assert proc.returncode == 0
-    confirm = subprocess.run(
-        ["sh", "-c", tr.confirm_command(t, wait=5).text],
-        stdout=subprocess.PIPE,
-        universal_newlines=True,
-        check=False,
-        timeout=30,
-    )
+    confirm = host.confirm(t)
     assert confirm.returncode == Deletion.DELETED.code
     assert tr.parse_status(confirm.stdout)[0] == Verdict.CONFIRMED.word
     assert (host.generation(), host.current()) == (2, two) and not os.path.exists(t.work_dir)
