@@ -1,6 +1,6 @@
 """A target for orchestration tests: it answers each remote operation by its name with canned
 output, and the operation's real parser reads that answer (the commands' own shell is run for real
-in test_transaction.py and test_transaction_run.py)."""
+in _transaction/test_command.py and test_deploy_script.py)."""
 
 from typing import Callable, Dict, List, Tuple, Union
 

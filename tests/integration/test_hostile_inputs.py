@@ -5,7 +5,7 @@ a real playbook, on a fleet host without Python.
 Each value is either refused with an error naming the option, or carried as data: a marker file the
 payloads try to create exists neither on the host nor on the controller afterwards, the host's
 system, nix.conf and profiles are as before, and nothing escaped its directory. That the words of a
-command arrive exactly is proven for arbitrary strings by tests/unit/plugins/module_utils/_remote/test_shell_command.py.
+command arrive exactly is proven for arbitrary strings by tests/unit/plugins/module_utils/_remote/test_remote_command.py.
 Payloads reach the modules through ``!unsafe`` (so Ansible templates none of them: what the
 modules do with ``{{ … }}`` is what is tested).
 """
