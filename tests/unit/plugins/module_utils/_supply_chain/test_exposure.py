@@ -1,7 +1,7 @@
-"""Exposure of a package in a host's systems: the reference graph from Nix's real ``nix-store
---query --graph`` output (tests/unit/nix_outputs/*/graph.txt, recorded by record-graph.sh), the
-chains that pull a package in, the scan's parsing, the report; the scan command run by a real shell
-against a fake ``nix-store`` that records its arguments."""
+"""Exposure of a package in a host's systems (module_utils._supply_chain.exposure): the scan's parsing
+on Nix's real ``nix-store --query --graph`` output (tests/unit/nix_outputs/*/graph.txt, recorded by
+record-graph.sh), with its report; the scan command run by a real shell against a fake ``nix-store``
+that records its arguments. (The graph and its chains: test_closure_graph.py.)"""
 
 import os
 import stat
@@ -14,7 +14,10 @@ from ansible_collections.nixfleet.nixos.plugins.module_utils._supply_chain impor
 from ansible_collections.nixfleet.nixos.plugins.module_utils._supply_chain import exposure_report as er
 from ansible_collections.nixfleet.nixos.plugins.module_utils._supply_chain.package_spec import parse_spec
 
+
 OUTPUTS = Path(__file__).resolve().parents[3] / "nix_outputs"
+
+
 RECORDED = sorted(p.parent.name for p in OUTPUTS.glob("*/graph.txt"))
 
 
@@ -22,70 +25,6 @@ def recorded(version):
     text = (OUTPUTS / version / "graph.txt").read_text()
     old, new = (OUTPUTS / version / "graph-roots.txt").read_text().split()
     return cg.parse_dot(text), old, new
-
-
-def edges_of(graph):
-    return {(a, b) for a, refs in graph.references.items() for b in refs}
-
-
-def named(graph, suffix):
-    (path,) = [p for p in graph.references if p.endswith("-" + suffix)]
-    return path
-
-
-@pytest.mark.parametrize("version", RECORDED)
-def test_the_dot_graph_reads_as_the_references(version):
-    graph, old, new = recorded(version)
-    # As record-graph.sh made them: new -> curl, app; curl -> openssl-3.0.13; app -> openssl-3.0.13
-    # and openssl-3.0.13-bin; -bin -> openssl-3.0.13; old -> its own curl and app -> openssl-3.0.14.
-    openssl, binary = named(graph, "openssl-3.0.13"), named(graph, "openssl-3.0.13-bin")
-    by_name = {p.split("-", 1)[1]: p for p in graph.references[new]}
-    assert sorted(by_name) == ["app-1.0", "curl-8.5.0"]
-    assert graph.references[by_name["curl-8.5.0"]] == [openssl]
-    assert sorted(graph.references[by_name["app-1.0"]]) == sorted([openssl, binary])
-    assert graph.references[binary] == [openssl] and graph.references[openssl] == []
-    old_libs = set(graph.closure(old)) - {old}
-    assert sorted(p.split("-", 1)[1] for p in old_libs) == ["app-1.0", "curl-8.5.0", "openssl-3.0.14"]
-    assert len(graph.closure(new)) == 5 and set(graph.closure(old)).isdisjoint({openssl, binary})
-    assert all(p.startswith("/nix/store/") for p in graph.references)
-
-
-@pytest.mark.parametrize("version", RECORDED)
-def test_each_match_has_a_shortest_chain_of_references(version):
-    graph, old, new = recorded(version)
-    matches = cg.find(graph, new, parse_spec("openssl<3.0.14"))
-    assert [(m.package.version, m.package.output) for m in matches] == [("3.0.13", "out"), ("3.0.13", "bin")]
-    edges = edges_of(graph)
-    for match in matches:
-        assert match.chain[0] == new and match.chain[-1] == match.package.path
-        assert all((a, b) in edges for a, b in zip(match.chain, match.chain[1:]))
-        assert len(match.chain) == 3  # system -> curl or app -> openssl / system -> app -> openssl-bin
-    assert cg.find(graph, old, parse_spec("openssl<3.0.14")) == []
-    assert [m.package.version for m in cg.find(graph, old, parse_spec("openssl"))] == ["3.0.14"]
-    assert [p.version for p in graph.packages(new, "openssl")] == ["3.0.13", "3.0.13"]
-
-
-def test_chains_are_the_same_whatever_order_the_edges_came_in():
-    refs = {"/s/top": ["/s/b", "/s/a"], "/s/a": ["/s/x"], "/s/b": ["/s/x"], "/s/x": []}
-    one = cg.ClosureGraph({k: list(v) for k, v in refs.items()})
-    two = cg.ClosureGraph({k: list(reversed(v)) for k, v in reversed(list(refs.items()))})
-    assert one.chain("/s/top", "/s/x") == two.chain("/s/top", "/s/x") == ["/s/top", "/s/a", "/s/x"]
-    assert one.chain("/s/top", "/s/missing") is None and one.closure("/s/unknown") == []
-
-
-def test_graphs_from_path_info_and_from_an_sbom_agree():
-    infos = {
-        "/nix/store/%s-top" % ("a" * 32): {"references": ["/nix/store/%s-lib-1" % ("b" * 32)]},
-        "/nix/store/%s-lib-1" % ("b" * 32): {"references": ["/nix/store/%s-lib-1" % ("b" * 32)]},
-    }
-    from_info = cg.from_path_info(infos)
-    bom = {
-        "metadata": {"component": {"bom-ref": "/nix/store/%s-top" % ("a" * 32)}},
-        "components": [{"bom-ref": "/nix/store/%s-lib-1" % ("b" * 32)}],
-        "dependencies": [{"ref": p, "dependsOn": [r for r in i["references"] if r != p]} for p, i in infos.items()],
-    }
-    assert cg.from_sbom(bom).references == from_info.references
-    assert from_info.references["/nix/store/%s-lib-1" % ("b" * 32)] == []  # a self-reference is no edge
 
 
 def scan_output(graph_text, old, new):
