@@ -9,7 +9,6 @@ from ansible_collections.nixfleet.nixos.plugins.module_utils._caches import bina
 
 
 @pytest.mark.host_tools
-@pytest.mark.host_tools
 def test_nginx_accepts_the_configuration(tmp_path):
     server = bc.CacheServer(
         path=str(tmp_path / "cache"),

@@ -9,7 +9,6 @@ from ansible_collections.nixfleet.nixos.plugins.module_utils._caches import nix_
 
 
 @pytest.mark.host_tools
-@pytest.mark.host_tools
 def test_public_key_matches_nix_store(tmp_path):
     subprocess.run(
         ["nix-store", "--generate-binary-cache-key", "unit-1", str(tmp_path / "sec"), str(tmp_path / "pub")], check=True

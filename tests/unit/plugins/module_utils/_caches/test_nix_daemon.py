@@ -8,7 +8,6 @@ import pytest
 from ansible_collections.nixfleet.nixos.plugins.module_utils._caches import nix_daemon as nd
 
 
-@pytest.mark.host_tools
 def sh(command):
     return subprocess.run(
         ["/bin/sh", "-c", command], stdout=subprocess.PIPE, stderr=subprocess.PIPE, universal_newlines=True, check=False

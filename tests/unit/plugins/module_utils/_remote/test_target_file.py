@@ -2,12 +2,10 @@
 
 import subprocess
 
-import pytest
 
 from ansible_collections.nixfleet.nixos.plugins.module_utils._remote import target_file as tf
 
 
-@pytest.mark.host_tools
 def sh(command):
     return subprocess.run(
         ["/bin/sh", "-c", command], stdout=subprocess.PIPE, stderr=subprocess.PIPE, universal_newlines=True, check=False
