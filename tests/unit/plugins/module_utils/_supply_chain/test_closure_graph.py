@@ -5,6 +5,7 @@ openssl-3.0.13, top -> app -> openssl-3.0.13-bin -> openssl-3.0.13 and app -> op
 path-info's references and from an SBOM's dependencies."""
 
 from pathlib import Path
+from typing import Any, Dict, Optional
 
 import pytest
 
@@ -96,7 +97,12 @@ def test_a_path_is_never_its_own_reference_nor_twice_one():
 
 
 def test_the_graph_from_path_info_and_from_an_sbom():
-    infos = {TOP1: {"references": [TOP1, APP1]}, APP1: {"references": [SSL14]}, SSL14: {"references": []}, CURL1: None}
+    infos: Dict[str, Optional[Dict[str, Any]]] = {
+        TOP1: {"references": [TOP1, APP1]},
+        APP1: {"references": [SSL14]},
+        SSL14: {"references": []},
+        CURL1: None,
+    }
     graph = cg.from_path_info(infos)
     assert graph.references == {TOP1: [APP1], APP1: [SSL14], SSL14: [], CURL1: []}
     bom = {
