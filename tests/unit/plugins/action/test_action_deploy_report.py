@@ -75,14 +75,14 @@ def test_the_touched_hosts_rows_and_the_table():
     assert (db["result"], db["message"]) == ("failed", "db: nix eval failed: undefined variable 'x'")
     assert result["table"] == result["msg"].strip("\n").splitlines()
     assert result["table"][0].split() == [
-        "host",
-        "result",
-        "generation",
-        "system",
-        "closure",
-        "reboot",
-        "health",
-        "time",
+        "HOST",
+        "RESULT",
+        "GENERATION",
+        "SYSTEM",
+        "CLOSURE",
+        "REBOOT",
+        "HEALTH",
+        "TIME",
     ]
     assert any(line.split()[:5] == ["web", "switched", "7", "->", "8"] for line in result["table"])
     assert "Deployed by alice@ctl (in each host's audit log)" in result["table"]
