@@ -28,7 +28,7 @@ def test_a_missing_system_is_pushed_to_the_hosts_ssh_destination():
         result, path=SYSTEM, mode="push", changed=True, copied=True, built_on_target=False
     )  # the keys the docs promise
     assert copies.destination() == "ssh-ng://deploy@127.0.0.1" and copies.words()[-1] == SYSTEM
-    assert "-p 2222" in str(copies.copies[0]["env"]["NIX_SSHOPTS"])  # type: ignore[index]
+    assert "-p 2222" in str(copies.copies[0]["env"]["NIX_SSHOPTS"])
 
 
 def test_a_system_the_host_has_is_not_copied_again():

@@ -88,7 +88,7 @@ def test_a_missing_system_is_pushed_to_the_host_behind_its_copy_lock():
     query = words[words.index("--to") + 1].split("?", 1)[1]
     assert query.startswith("remote-program=")  # the locking wrapper runs the host's nix-daemon
     assert "--no-check-sigs" in words and "--substitute-on-destination" not in words and "--derivation" not in words
-    assert "BatchMode=yes" in nix.copies[0]["env"]["NIX_SSHOPTS"]  # type: ignore[index]
+    assert "BatchMode=yes" in nix.copies[0]["env"]["NIX_SSHOPTS"]
     assert shell.performed == [(VALIDITY, False)]  # a push is valid once nix copy succeeds
 
 
@@ -207,7 +207,7 @@ def test_a_push_from_another_ssh_store_shares_no_master_connection():
     nix = RecordedCopies()
     ct.push(nix.nix, TARGET, [SYSTEM], ct.Transfer(from_store="ssh-ng://builder"))
     ct.push(nix.nix, TARGET, [SYSTEM], ct.Transfer())
-    from_builder, from_here = (str(c["env"]["NIX_SSHOPTS"]) for c in nix.copies)  # type: ignore[index]
+    from_builder, from_here = (str(c["env"]["NIX_SSHOPTS"]) for c in nix.copies)
     assert "-o ControlMaster=no -o ControlPath=none" in from_builder
     assert "ControlPath=none" not in from_here
     assert nix.words(0)[nix.words(0).index("--from") + 1] == "ssh-ng://builder"
