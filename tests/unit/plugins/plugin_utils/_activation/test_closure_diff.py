@@ -3,7 +3,10 @@ target between the real closures when the new system is there, else on the contr
 systems' derivations, or a sentence saying why there is none; derivation diffs read the same on Nix 2.8
 and 2.34 (whose shapes differ)."""
 
+from typing import List, Union
+
 from ansible_collections.nixfleet.nixos.plugins.module_utils._nix.errors import NixError
+from ansible_collections.nixfleet.nixos.plugins.plugin_utils._nix.nix_cli import NixCli
 from ansible_collections.nixfleet.nixos.plugins.plugin_utils._activation.closure_diff import (
     closure_diff,
     versions_without_drv,
@@ -26,15 +29,18 @@ OLD_DRV, NEW_DRV = OLD + ".drv", NEW + ".drv"
 DIFF = "diff-closures"
 
 
-class ControllerNix:
+class ControllerNix(NixCli):
     """The controller's store: ``derivers`` of the systems it has; ``diff`` what diff-closures prints
-    (a NixError: it fails)."""
+    (a NixError: it fails). No Nix process runs."""
 
-    def __init__(self, derivers=None, diff=""):
+    def __init__(self, derivers=None, diff: Union[str, NixError] = "") -> None:
+        super().__init__(runner=None)
         self.derivers, self.diff = derivers or {}, diff
-        self.asked = []
+        self.asked: List[tuple] = []
 
-    def path_info(self, paths):
+    def path_info(
+        self, paths, store=None, recursive=False, env=None, host=None, fresh_narinfo=False, closure_size=False
+    ):
         self.asked.append(("path-info", list(paths)))
         return {p: ({"deriver": self.derivers[p]} if p in self.derivers else None) for p in paths}
 
