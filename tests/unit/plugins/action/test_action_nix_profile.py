@@ -5,7 +5,11 @@ answers each command by a needle of its text (tests/helpers/action_harness.py)."
 
 import pytest
 
+from ansible_collections.nixfleet.nixos.plugins.module_utils._lifecycle.generation_commands import NOTHING_TO_ACTIVATE
+from ansible_collections.nixfleet.nixos.plugins.module_utils._transaction.protocol import Verdict
+
 from action_harness import ActionShell, run_action, said
+from activator_answers import launched
 
 PROFILE = "/nix/var/nix/profiles/tools"
 JQ16, JQ17, HTOP = ("/nix/store/%s-%s" % (c * 32, n) for c, n in (("a", "jq-1.6"), ("b", "jq-1.7"), ("c", "htop-3.3")))
@@ -121,3 +125,37 @@ def test_present_needs_a_path():
     shell = ActionShell(commands={PROBE: probed()})
     result = run_action("nix_profile", {"name": "tools"}, shell)
     assert result["failed"] is True and "state=present needs path" in result["msg"]
+
+
+def activated_host(output):
+    """A host whose profile activation (deploy-rs' way, in one transaction) prints ``output``."""
+    scripts = []
+
+    def launch(operation):
+        scripts.append(operation.command.text)
+        return launched(0, Verdict.DONE.word, output=output)
+
+    shell = ActionShell(
+        {"probe": [probed(), probed(2, ((1, OLD_ENV), (2, NEW_ENV)), (JQ17,))], "launch": launch},
+        {PROBE: probed(), VALID: said(0)},
+    )
+    return shell, scripts
+
+
+def test_activate_sets_and_activates_the_profile_in_one_transaction_as_its_user():
+    shell, scripts = activated_host("starting app\n")
+    args = {"name": "tools", "path": NEW_ENV, "packages": [JQ17], "activate": True, "user": "alice"}
+    result = run_action("nix_profile", dict(args, magic_rollback=False), shell)
+    assert not result.get("failed"), result
+    assert (result["changed"], result["generation"], result["activated"]) == (True, 2, True)
+    assert result["confirmation"] == "not requested"
+    assert " activates=deploy-rs " in scripts[0] and " run_as=alice " in scripts[0]
+    assert " path=%s " % NEW_ENV in scripts[0] and " profile=%s " % PROFILE in scripts[0]
+    assert "--set" not in shell.names()  # the transaction sets the profile itself
+
+
+def test_a_profile_without_an_activation_script_is_set_and_says_it_activated_nothing():
+    shell, scripts = activated_host(NOTHING_TO_ACTIVATE + "\n")
+    args = {"name": "tools", "path": NEW_ENV, "packages": [JQ17], "activate": True, "magic_rollback": False}
+    result = run_action("nix_profile", args, shell)
+    assert (result["changed"], result["activated"]) == (True, False)
