@@ -1,18 +1,18 @@
-"""Live progress lines (module_utils._progress.progress_text, plugin_utils._progress.progress / live_progress): their
-words from Nix's real logs, the throttle, the one switch, and a nix command's lines while it runs."""
+"""Live progress lines (module_utils._progress.progress_text, plugin_utils._progress.progress): their
+words from Nix's real logs, the throttle, the one switch, and progress that cannot be shown never
+breaking the work."""
 
 import os
-import subprocess
 import sys
 from typing import List
 from pathlib import Path
 
 import pytest
 
-from ansible_collections.nixfleet.nixos.plugins.module_utils._progress import nix_log
-from ansible_collections.nixfleet.nixos.plugins.module_utils._progress import progress_text as pt
-from ansible_collections.nixfleet.nixos.plugins.plugin_utils._progress import fleet_copies, live_progress, progress
+from ansible_collections.nixfleet.nixos.plugins.module_utils._progress import nix_log, progress_text as pt
+from ansible_collections.nixfleet.nixos.plugins.plugin_utils._progress import fleet_copies, progress
 from ansible_collections.nixfleet.nixos.plugins.plugin_utils._nix.process import run
+
 
 OUTPUTS = Path(__file__).resolve().parents[3] / "nix_outputs"
 
@@ -94,99 +94,6 @@ def test_sizes_and_names_without_secrets():
     failed = pt.build_failed("/nix/store/abc-x.drv", ["l%d" % i for i in range(15)]).render()
     assert failed.splitlines()[0] == "nixfleet: build of /nix/store/abc-x.drv failed; last 10 log lines:"
     assert failed.splitlines()[1:] == ["  > l%d" % i for i in range(5, 15)]
-
-
-def test_a_running_command_shows_its_progress_and_a_failed_build_at_once(tmp_path):
-    """A stand-in nix replays Nix 2.8's real log of a failed build with pauses: the failure is shown
-    when its line arrives, lines in between while it runs, and the log reads back as Nix's text."""
-    lines = (OUTPUTS / "2.8.0" / "internal-json-build-failed.stderr").read_text().splitlines()
-    log_file = tmp_path / "log"
-    log_file.write_text("\n".join(lines) + "\n")
-    script = (
-        "import sys, time\nfor line in open(sys.argv[1]):\n    sys.stderr.write(line); sys.stderr.flush()\n"
-        "    if 'about to fail' in line or 'dep done' in line: time.sleep(0.6)\n"
-    )
-    shown: List[str] = []
-    prog = progress.Progress(emit=shown.append, interval=0.25)
-    with live_progress.LiveLog(prog, pt.building) as live:
-        result = run([sys.executable, "-c", script, str(log_file)], on_line=live.feed)
-    assert result.rc == 0
-    failed = [i for i, s in enumerate(shown) if "failed; last 2 log lines" in s]
-    assert len(failed) == 1 and shown[failed[0]].endswith(
-        "progress-bad.drv failed; last 2 log lines:\n  > about to fail\n  > line two"
-    )
-    building = [s for s in shown if s.startswith("nixfleet: building")]
-    assert building[0] == "nixfleet: building (0 s)"  # before Nix said what it builds
-    assert building[-1].startswith("nixfleet: building 2/3 derivations (0 running, 1 failed")
-    assert failed[0] < len(shown) - 2  # shown before the build ended
-    assert "last 2 log lines:\n       > about to fail" in live.log.stderr
-
-
-def _copy_log(version="2.34.8"):
-    log = nix_log.NixLog()
-    for line in (OUTPUTS / version / "internal-json-copy.stderr").read_text().splitlines():
-        log.feed(line)
-    return log
-
-
-def test_the_copies_of_many_hosts_make_one_line(tmp_path):
-    """Two workers (each its own FleetCopies, as each Ansible worker process has) copying to two hosts:
-    one line sums both; it is shown when due, and at once when every copy begun has ended."""
-    shown: List[str] = []
-    prog = progress.Progress(emit=shown.append, interval=3600)
-    first = fleet_copies.FleetCopies(prog, "task-1", playbook_pid=os.getpid(), base=str(tmp_path))
-    second = fleet_copies.FleetCopies(prog, "task-1", playbook_pid=os.getpid(), base=str(tmp_path))
-    first.update("node01", nix_log.NixLog())
-    second.update("node02", _copy_log())  # not due (an hour between lines), and node01 still copies
-    first.update("node01", _copy_log(), finished=True)  # not every copy ended
-    second.update("node02", _copy_log(), finished=True)  # now every one has
-    assert [line.split(" (")[0] for line in shown] == [
-        "nixfleet: copying to 0/1 hosts: 0/0 paths",
-        "nixfleet: copying to 2/2 hosts: 4/4 paths, 592/592 B",
-    ]
-    other = fleet_copies.FleetCopies(prog, "task-2", playbook_pid=os.getpid(), base=str(tmp_path))
-    other.update("node01", _copy_log("2.8.0"), finished=True)  # another task: its own line
-    assert shown[-1].startswith("nixfleet: copying to 1/1 hosts: 2/2 paths (")
-
-
-def test_the_directories_of_ended_runs_are_removed(tmp_path):
-    dead = subprocess.Popen(["true"])
-    dead.wait()
-    stale = tmp_path / ("%d-task" % dead.pid)
-    stale.mkdir()
-    mine = fleet_copies.FleetCopies(
-        progress.Progress(emit=lambda _line: None), "task", playbook_pid=os.getpid(), base=str(tmp_path)
-    )
-    mine.update("node01", nix_log.NixLog())
-    assert not stale.exists() and os.path.isdir(mine.directory)
-
-
-def test_a_task_on_many_hosts_is_counted_in_one_line(tmp_path):
-    shown: List[str] = []
-    prog = progress.Progress(emit=shown.append, interval=3600)
-    workers = [
-        fleet_copies.FleetHosts(prog, "task-9", pt.Phase.ACTIVATING, 3, playbook_pid=os.getpid(), base=str(tmp_path))
-        for _host in range(3)
-    ]
-    for worker, host in zip(workers, ("a", "b", "c")):
-        worker.record(host, {})
-    workers[0].record("a", {}, finished=True)
-    workers[2].record("c", {"confirming": True})
-    workers[1].record("b", {"confirming": True})
-    prog.interval = 0  # due now
-    workers[1].record("b", {"confirming": True})
-    prog.interval = 3600
-    workers[2].record("c", {}, finished=True)
-    workers[1].record("b", {}, finished=True)
-    assert [line.split(" (")[0] for line in shown] == [
-        "nixfleet: activating 0/3 hosts",
-        "nixfleet: activating 1/3 hosts, waiting for 2 confirmations",
-        "nixfleet: activating 3/3 hosts",
-    ]
-    # the same task's copies are counted apart
-    copies = fleet_copies.FleetCopies(prog, "task-9", playbook_pid=os.getpid(), base=str(tmp_path))
-    copies.update("a", _copy_log(), finished=True)
-    assert shown[-1].startswith("nixfleet: copying to 1/1 hosts: 2/2 paths, 296/296 B")
 
 
 def test_progress_that_cannot_be_shown_stops_and_never_breaks_the_work(tmp_path):

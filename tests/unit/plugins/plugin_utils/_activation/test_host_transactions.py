@@ -1,7 +1,8 @@
-"""Every branch of ``Activator.switch`` / ``rollback`` after the launch, against a target that
-answers each operation by name (tests/helpers/fake_shell.py); the launch's and the confirmation's real
-parsers read the canned answers, written as the real script prints them (test_transaction_run.py
-runs that script for real)."""
+"""HostTransactions (plugins/plugin_utils/_activation/host_transactions.py): the state probe, the launch of the
+transaction script and how its verdict is judged, and the confirmation phase, through ``Activator.switch``
+against a target that answers each operation by name (tests/helpers/fake_shell.py); the launch's and the
+confirmation's real parsers read the canned answers, written as the real script prints them
+(tests/unit/plugins/module_utils/_transaction/test_transaction_run.py runs that script for real)."""
 
 import pytest
 
@@ -13,11 +14,12 @@ from ansible_collections.nixfleet.nixos.plugins.module_utils._transaction.protoc
 )
 from ansible_collections.nixfleet.nixos.plugins.module_utils._nix.errors import NixError
 from ansible_collections.nixfleet.nixos.plugins.plugin_utils._activation import watchdog_confirmation
-from ansible_collections.nixfleet.nixos.plugins.plugin_utils._activation.activation_models import SwitchRequest
+from ansible_collections.nixfleet.nixos.plugins.plugin_utils._activation.activation_models import SwitchRequest, Safety
 from ansible_collections.nixfleet.nixos.plugins.plugin_utils._activation.watchdog_confirmation import ActivationFailed
+from ansible_collections.nixfleet.nixos.plugins.plugin_utils._activation.activation import Activator
 
 from activator_answers import AFTER, NEW, OLD, PROFILE, activator, launched, probe
-from fake_shell import said
+from fake_shell import said, OperationShell
 
 
 def test_done_without_a_watchdog_cleans_up_in_the_probe_that_reads_the_new_generation():
@@ -180,38 +182,6 @@ def test_a_session_that_died_before_a_failed_activation_reports_the_restore():
         a.switch(SwitchRequest(NEW))
 
 
-def test_check_mode_and_unchanged_hosts_launch_nothing():
-    shell, a = activator({"probe": probe(2, NEW, ((1, OLD), (2, NEW)))})
-    assert a.switch(SwitchRequest(NEW)).changed is False
-    assert a.switch(SwitchRequest(OLD, check_mode=True)).changed is True
-    assert shell.names() == ["probe", "probe"]
-
-
-def test_a_rollback_switches_to_the_older_generation():
-    shell, a = activator(
-        {
-            "probe": [probe(2, NEW, ((1, OLD), (2, NEW))), probe(1, OLD, ((1, OLD), (2, NEW)))],
-            "launch": launched(0, Verdict.DONE.word),
-        }
-    )
-    outcome = a.rollback()
-    assert (outcome.path, outcome.generation, outcome.changed) == (OLD, 1, True)
-
-
-def test_dry_activate_runs_directly_and_fails_clearly():
-    shell, a = activator({"probe": probe(), "dry-activate": said(1, "", "would fail\n")})
-    with pytest.raises(NixError, match="dry-activate of %s failed" % NEW):
-        a.switch(SwitchRequest(NEW, action="dry-activate"))
-    assert shell.names() == ["probe", "dry-activate"]
-
-
-def test_a_path_that_is_not_a_toplevel_is_refused_before_anything_runs():
-    shell, a = activator({"probe": probe(present=2)})
-    with pytest.raises(NixError, match="is not a NixOS system toplevel"):
-        a.switch(SwitchRequest(NEW))
-    assert shell.names() == ["probe"]
-
-
 def test_a_probe_that_fails_is_named_and_nothing_is_launched():
     shell, a = activator({"probe": said(1, "", "sudo: a password is required\n")})
     with pytest.raises(
@@ -220,88 +190,6 @@ def test_a_probe_that_fails_is_named_and_nothing_is_launched():
     ):
         a.switch(SwitchRequest(NEW))
     assert shell.names() == ["probe"]
-
-
-def inhibited_probe(*args, **kwargs):
-    """The probe of a host whose running system's switch inhibitors differ from the new system's."""
-    said_probe = probe(*args, **kwargs)
-    return said(
-        0,
-        said_probe.stdout + "inhibitors_running\t/nix/store/a-systemd-257 \n"
-        "inhibitors_new\t/nix/store/b-systemd-258 \n",
-    )
-
-
-def test_inhibitors_that_differ_fail_the_switch_before_anything_runs():
-    shell, a = activator({"probe": inhibited_probe()})
-    with pytest.raises(
-        NixError,
-        match=r"switch inhibitors .* \(/nix/store/a-systemd-257 -> /nix/store/b-systemd-258\).*"
-        r"nothing was changed",
-    ):
-        a.switch(SwitchRequest(NEW))
-    assert shell.names() == ["probe"]
-
-
-def test_inhibitors_that_differ_with_on_inhibited_boot_make_it_the_boot_entry():
-    def launch(operation):
-        # the script runs switch-to-configuration ACTION with the action it is given
-        assert " action=boot " in operation.command.text
-        assert " action=switch " not in operation.command.text
-        return launched(0, Verdict.DONE.word)
-
-    shell, a = activator({"probe": [inhibited_probe(), probe(2, OLD, ((1, OLD), (2, NEW)))], "launch": launch})
-    outcome = a.switch(SwitchRequest(NEW, on_inhibited="boot"))
-    assert (outcome.action, outcome.inhibited, outcome.changed, outcome.generation) == ("boot", True, True, 2)
-    assert "made it the boot entry instead" in " ".join(outcome.warnings)
-
-
-def test_test_cannot_be_turned_into_boot():
-    shell, a = activator({"probe": inhibited_probe()})
-    with pytest.raises(NixError, match="refuses to test it live"):
-        a.switch(SwitchRequest(NEW, "test", on_inhibited="boot"))
-
-
-SPECIAL = "/nix/store/0hxb6g0g9n6is6vmy325k8kpl8k5h3bd-nixos-system-web-2-gpu"
-
-
-def with_specialisation(answer, found, names):
-    return said(answer.rc, answer.stdout + "specialisation\t%s\nspecialisations\t%s\n" % (found, names))
-
-
-def test_a_missing_specialisation_fails_before_anything_changes_naming_the_ones_there():
-    shell, a = activator({"probe": with_specialisation(probe(), "", "gpu safe ")})
-    with pytest.raises(NixError) as caught:
-        a.switch(SwitchRequest(NEW, specialisation="desktop"))
-    assert "%s has no specialisation 'desktop' (it has: gpu, safe); nothing was changed" % NEW in str(caught.value)
-    assert shell.names() == ["probe"]
-
-
-@pytest.mark.parametrize(
-    "name, action, wrong",
-    [
-        ("../../etc", "switch", "is not a specialisation name"),
-        ("gpu;reboot", "switch", "is not a specialisation name"),
-        ("gpu", "boot", "a specialisation is activated by switch or test, not boot"),
-    ],
-)
-def test_a_specialisation_that_cannot_be_refused_before_the_probe(name, action, wrong):
-    shell, a = activator({})
-    with pytest.raises(NixError, match=wrong):
-        a.switch(SwitchRequest(NEW, action, specialisation=name))
-    assert shell.names() == []
-
-
-def test_a_running_specialisation_is_idempotent_and_its_base_stays_the_profile():
-    running = probe(2, SPECIAL, ((1, OLD), (2, NEW)))
-    shell, a = activator({"probe": with_specialisation(running, SPECIAL, "gpu ")})
-    outcome = a.switch(SwitchRequest(NEW, specialisation="gpu"))
-    assert (outcome.changed, outcome.activated_path) == (False, SPECIAL)
-    # the base system running instead is a change
-    shell, a = activator(
-        {"probe": with_specialisation(AFTER, SPECIAL, "gpu "), "launch": launched(0, Verdict.DONE.word)}
-    )
-    assert a.switch(SwitchRequest(NEW, specialisation="gpu", check_mode=True)).changed is True
 
 
 def test_without_auto_rollback_a_failed_activation_says_it_was_left_as_it_is():
@@ -314,3 +202,19 @@ def test_without_auto_rollback_a_failed_activation_says_it_was_left_as_it_is():
         "rollback is off)" % NEW
     ) in str(caught.value)
     assert caught.value.rolled_back is False
+
+
+PROBE = "profile\tsystem-1-link\ngeneration\tsystem-1-link\t%s\t1\nrunning\t%s\nsystemd\tno\npresent\t0\n" % (OLD, OLD)
+
+
+def test_reading_needs_no_root_and_changing_asks_for_it():
+    shell = OperationShell(
+        {"probe": said(0, PROBE), "present": said(0), "launch": said(Verdict.LOCKED.code, "nixfleet-holder\tsomeone\n")}
+    )
+    activator = Activator(shell, PROFILE, shell, Safety(confirm_timeout=1))
+    assert activator.state().running_system == OLD
+    assert activator.present(NEW) is True
+    assert shell.performed == [("probe", False), ("present", False)]  # the probes: as the login user
+    with pytest.raises(NixError, match="another deploy holds the lock"):
+        activator.switch(SwitchRequest(NEW))
+    assert shell.performed[2:] == [("probe", False), ("launch", True)]  # probe, then the transaction

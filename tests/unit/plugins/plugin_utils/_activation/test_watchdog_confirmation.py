@@ -1,11 +1,13 @@
-"""Magic rollback's confirmation (``Activator._confirm``) against a fake shell: what it says when the
-confirmation fails, and that it tells the truth about the watchdog.
+"""Magic rollback's confirmation (plugins/plugin_utils/_activation/watchdog_confirmation.py, through
+``Activator._confirm``) against a fake shell: what it says when the confirmation fails, and that it tells
+the truth about the watchdog.
 
 The fake answers each operation by its name (the confirmation, a status poll, a cleanup) and the
 real parsers read its answers; the commands' own shell is tested for real in test_transaction.py.
 """
 
 import dataclasses
+
 import pytest
 
 from ansible_collections.nixfleet.nixos.plugins.module_utils._transaction import command as tr
@@ -13,19 +15,27 @@ from ansible_collections.nixfleet.nixos.plugins.module_utils._transaction.protoc
 from ansible_collections.nixfleet.nixos.plugins.module_utils._nix.errors import NixError
 from ansible_collections.nixfleet.nixos.plugins.module_utils._lifecycle.generations import Generation, ProfileState
 from ansible_collections.nixfleet.nixos.plugins.plugin_utils._activation import watchdog_confirmation
-from ansible_collections.nixfleet.nixos.plugins.plugin_utils._activation.activation_models import SwitchRequest
 from ansible_collections.nixfleet.nixos.plugins.plugin_utils._activation.activation import Activator
 from ansible_collections.nixfleet.nixos.plugins.plugin_utils._activation.activation_models import Safety
 from ansible_collections.nixfleet.nixos.plugins.plugin_utils._activation.watchdog_confirmation import ActivationFailed
 
 from fake_shell import OperationShell, said
 
+
 NEW = "/nix/store/fdbsdqh96xcdfvxizjzr90dqy2v5d87k-nixos-system-web-2"
+
+
 OLD = "/nix/store/vsp9a6ydyqvbnv7majfxkyl0vjdjwlxq-nixos-system-web-1"
+
+
 PROFILE = "/nix/var/nix/profiles/system"
+
+
 BEFORE = ProfileState(
     profile=PROFILE, generations=(Generation(1, OLD, None, True),), current_number=1, running_system=OLD
 )
+
+
 TX = tr.Transaction(
     path=NEW,
     action="switch",
@@ -37,6 +47,8 @@ TX = tr.Transaction(
     prev_running=OLD,
     confirm_timeout=1,
 )
+
+
 DENIED = "rm: cannot remove '/run/nixfleet/0123456789abcdef/canary': Permission denied\r\n"
 
 
@@ -142,19 +154,3 @@ def test_a_deploy_rs_profile_is_restored_to_its_own_generation_not_the_running_s
     before = ProfileState(profile=profile, current_number=3, running_system=OLD)
     assert watchdog_confirmation.restored(before, tx) == "generation 3 of %s" % profile
     assert watchdog_confirmation.restored(ProfileState(profile=profile), tx) == "no generation of %s" % profile
-
-
-PROBE = "profile\tsystem-1-link\ngeneration\tsystem-1-link\t%s\t1\nrunning\t%s\nsystemd\tno\npresent\t0\n" % (OLD, OLD)
-
-
-def test_reading_needs_no_root_and_changing_asks_for_it():
-    shell = OperationShell(
-        {"probe": said(0, PROBE), "present": said(0), "launch": said(Verdict.LOCKED.code, "nixfleet-holder\tsomeone\n")}
-    )
-    activator = Activator(shell, PROFILE, shell, Safety(confirm_timeout=1))
-    assert activator.state().running_system == OLD
-    assert activator.present(NEW) is True
-    assert shell.performed == [("probe", False), ("present", False)]  # the probes: as the login user
-    with pytest.raises(NixError, match="another deploy holds the lock"):
-        activator.switch(SwitchRequest(NEW))
-    assert shell.performed[2:] == [("probe", False), ("launch", True)]  # probe, then the transaction
