@@ -31,7 +31,8 @@ def opens_with(recipient, identity_file):
 @pytest.mark.host_tools
 def test_ssh_host_key_recipient_opens_with_the_hosts_age_identity(tmp_path):
     """sops-nix decrypts with the X25519 identity made from the ssh host key (ssh-to-age's
-    conversion, age_keys.ssh_to_age_identity, which test_age_keys checks against external vectors):
+    conversion, age_keys.ssh_to_age_identity, which test_age_keys checks with the real age; its curve and
+    Bech32 steps are checked against external vectors in test_curve25519 and test_bech32):
     age itself confirms that the recipient the action reports belongs to it."""
     run("ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", "root@web", "-f", str(tmp_path / "host"))
     shell = ActionShell({"file probe": file_answer((tmp_path / "host.pub").read_text(), "644")})

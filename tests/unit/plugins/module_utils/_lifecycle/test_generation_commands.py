@@ -99,3 +99,23 @@ def test_the_specialisation_probe_resolves_the_one_named_and_lists_all(tmp_path)
     )
     alone = toplevel(tmp_path / "alone")
     assert sh(gc.specialisation_command(str(alone), "gpu")).stdout == "specialisation\t\nspecialisations\t\n"
+
+
+@pytest.mark.host_tools
+def test_the_validity_test_wants_a_valid_store_path_not_only_files(tmp_path):
+    valid = subprocess.run(
+        ["nix-store", "--add", str(toplevel(tmp_path / "nixos-system-h-1"))],
+        stdout=subprocess.PIPE,
+        text=True,
+        check=True,
+    ).stdout.strip()
+    files_only = toplevel(tmp_path / "cut-off")  # files on disk, no valid store path
+    (tmp_path / "empty").mkdir()
+    not_toplevel = subprocess.run(
+        ["nix-store", "--add", str(tmp_path / "empty")], stdout=subprocess.PIPE, text=True, check=True
+    ).stdout.strip()
+    assert sh(gc.is_valid_toplevel_command(valid)).returncode == 0
+    assert sh(gc.is_valid_toplevel_command(str(files_only))).returncode == 3
+    assert sh(gc.is_toplevel_command(str(files_only))).returncode == 0  # the plain test looks at files only
+    assert sh(gc.is_valid_toplevel_command(not_toplevel)).returncode == 2
+    assert sh(gc.is_valid_toplevel_command(valid + "-gone")).returncode == 3

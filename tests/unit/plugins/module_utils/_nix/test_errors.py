@@ -1,4 +1,14 @@
-from ansible_collections.nixfleet.nixos.plugins.module_utils._nix.errors import NixError, nix_error_text
+from pathlib import Path
+
+from ansible_collections.nixfleet.nixos.plugins.module_utils._nix.errors import (
+    NixError,
+    NixTooOld,
+    missing_nix_features,
+    nix_error_text,
+    nix_too_old,
+)
+
+NIX_OUTPUTS = Path(__file__).resolve().parents[3] / "nix_outputs"
 
 STDERR = """copying 4 paths...
 copying path '/nix/store/cji8rrw6brf84in4r3rlkrs97z0i87vg-nixfleet-base-1' to 'ssh-ng://root@127.0.0.11'...
@@ -73,3 +83,18 @@ def test_rolled_back_and_unreachable_are_result_fields_only_when_true():
     assert NixError("x", unreachable=True).to_result()["unreachable"] is True
     failed = ActivationFailed("activation failed", rc=1, host="web-01")
     assert failed.rolled_back and failed.to_result()["rolled_back"] is True and failed.host == "web-01"
+
+
+def test_a_nixpkgs_that_refuses_the_controllers_nix_is_one_clear_error():
+    """The real abort of the nixpkgs in shared/nixpkgs under Debian 12's Nix 2.8 (recorded)."""
+    stderr = (NIX_OUTPUTS / "2.8.0" / "nixpkgs-needs-newer-nix.stderr").read_text()
+    assert missing_nix_features(stderr) == ["`builtins.nixVersion` reports at least 2.18"]
+    error = nix_too_old(NixError("nix eval of path:/srv/infra failed", rc=1, stderr=stderr), "Nix 2.8.0")
+    assert isinstance(error, NixTooOld)
+    assert error.message == (
+        "the flake's nixpkgs needs a newer Nix than the controller's (Nix 2.8.0): it requires "
+        "`builtins.nixVersion` reports at least 2.18. Install Nix 2.18 or newer on the "
+        "controller (Debian 13 has nix-bin 2.26) or point nix_binary at one"
+    )
+    assert nix_too_old(NixError("x", stderr="error: attribute 'fileSystems' missing\n"), "Nix 2.8.0") is None
+    assert missing_nix_features("") == []

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from ansible_collections.nixfleet.nixos.plugins.module_utils._progress import progress_text as pt
+from ansible_collections.nixfleet.nixos.plugins.module_utils._progress import nix_log, progress_text as pt
 from ansible_collections.nixfleet.nixos.plugins.module_utils._progress.nix_log import NixLog
 
 OUTPUTS = Path(__file__).resolve().parents[3] / "nix_outputs"
@@ -101,3 +101,25 @@ def test_a_failed_build_with_its_last_ten_log_lines():
     assert line.text.splitlines() == ["build of %s failed; last 10 log lines:" % drv] + [
         "  > line %d" % i for i in range(2, 12)
     ]
+
+
+def test_lines_from_real_logs():
+    log = nix_log.NixLog()
+    lines = (OUTPUTS / "2.34.8" / "internal-json-build.stderr").read_text().splitlines()
+    for line in lines[: lines.index(next(x for x in lines if '"preparing dep"' in x)) + 1]:
+        log.feed(line)
+    assert pt.building(log, 45.2).text == "building 0/2 derivations (1 running, 45 s): progress-dep.drv"
+    log = nix_log.NixLog()
+    for line in (OUTPUTS / "2.34.8" / "internal-json-copy.stderr").read_text().splitlines():
+        log.feed(line)
+    assert pt.copying("node01", log, 130).text == "copying to node01: 2/2 paths, 296/296 B (2 min 10 s)"
+    assert pt.copying("cache", nix_log.NixLog(), 0, pt.Phase.PUSHING).text == "pushing to cache (0 s)"
+
+
+def test_sizes_and_names_without_secrets():
+    assert pt.sizes(1288490189, 3650722202) == "1.2/3.4 GiB" and pt.size(5 * 1048576) == "5.0 MiB"
+    assert pt.store_name("s3://user:pw@bucket/x?secret-key=/k&remote-program=y") == "s3://bucket/x"
+    assert pt.store_name("ssh-ng://root@127.0.0.1?remote-program=z") == "ssh-ng://127.0.0.1"
+    failed = pt.build_failed("/nix/store/abc-x.drv", ["l%d" % i for i in range(15)]).render()
+    assert failed.splitlines()[0] == "nixfleet: build of /nix/store/abc-x.drv failed; last 10 log lines:"
+    assert failed.splitlines()[1:] == ["  > l%d" % i for i in range(5, 15)]

@@ -7,7 +7,6 @@ The copy folded into the switch (``Activator``'s phases as the switch action run
 the pre-activation step runs only once it is there, and a failed copy changes nothing. The probe's
 validity test is run for real against the real Nix store."""
 
-import subprocess
 from typing import List, Tuple
 
 import pytest
@@ -249,36 +248,3 @@ def test_a_system_still_missing_after_the_fetch_is_not_switched():
     with pytest.raises(NixError, match="is not in the target's store"):
         switch(a, SwitchRequest(NEW), fetch=recorder(shell, steps, "fetch"), ready=recorder(shell, steps, "ready"))
     assert [step[0] for step in steps] == ["fetch"] and shell.names() == ["probe", "probe"]
-
-
-def toplevel_files(directory):
-    (directory / "bin").mkdir(parents=True)
-    (directory / "nixos-version").write_text("26.05\n")
-    stc = directory / "bin" / "switch-to-configuration"
-    stc.write_text("#!/bin/sh\n")
-    stc.chmod(0o755)
-    return directory
-
-
-def exit_code(command):
-    return subprocess.run(["sh", "-c", command.text], check=False).returncode
-
-
-@pytest.mark.host_tools
-def test_the_validity_test_wants_a_valid_store_path_not_only_files(tmp_path):
-    valid = subprocess.run(
-        ["nix-store", "--add", str(toplevel_files(tmp_path / "nixos-system-h-1"))],
-        stdout=subprocess.PIPE,
-        text=True,
-        check=True,
-    ).stdout.strip()
-    files_only = toplevel_files(tmp_path / "cut-off")  # files on disk, no valid store path
-    (tmp_path / "empty").mkdir()
-    not_toplevel = subprocess.run(
-        ["nix-store", "--add", str(tmp_path / "empty")], stdout=subprocess.PIPE, text=True, check=True
-    ).stdout.strip()
-    assert exit_code(ac.is_valid_toplevel_command(valid)) == 0
-    assert exit_code(ac.is_valid_toplevel_command(str(files_only))) == 3
-    assert exit_code(ac.is_toplevel_command(str(files_only))) == 0  # the plain test looks at files only
-    assert exit_code(ac.is_valid_toplevel_command(not_toplevel)) == 2
-    assert exit_code(ac.is_valid_toplevel_command(valid + "-gone")) == 3

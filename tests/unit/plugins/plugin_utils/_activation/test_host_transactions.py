@@ -2,7 +2,7 @@
 transaction script and how its verdict is judged, and the confirmation phase, through ``Activator.switch``
 against a target that answers each operation by name (tests/helpers/fake_shell.py); the launch's and the
 confirmation's real parsers read the canned answers, written as the real script prints them
-(tests/unit/plugins/module_utils/_transaction/test_transaction_run.py runs that script for real)."""
+(tests/unit/plugins/module_utils/_transaction/test_deploy_script.py runs that script for real)."""
 
 import pytest
 

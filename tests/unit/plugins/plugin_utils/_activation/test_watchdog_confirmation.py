@@ -3,7 +3,8 @@
 the truth about the watchdog.
 
 The fake answers each operation by its name (the confirmation, a status poll, a cleanup) and the
-real parsers read its answers; the commands' own shell is tested for real in test_transaction.py.
+real parsers read its answers; the commands' own shell is tested for real in
+module_utils/_transaction/test_command.py and test_operations.py.
 """
 
 import dataclasses
