@@ -3,13 +3,12 @@ unprivileged scan (answered with the real ``nix-store --query --graph`` output r
 tests/unit/nix_outputs) or from the host's SBOM on the controller."""
 
 import json
-from pathlib import Path
 
 import pytest
 
 from action_harness import ActionShell, run_action, said
+from recorded_outputs import RECORDED_OUTPUTS as OUTPUTS
 
-OUTPUTS = Path(__file__).resolve().parents[2] / "nix_outputs"
 RECORDED = sorted(p.parent.name for p in OUTPUTS.glob("*/graph.txt"))
 
 

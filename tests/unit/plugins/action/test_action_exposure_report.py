@@ -5,8 +5,8 @@ import json
 from pathlib import Path
 
 from action_harness import ActionShell, run_action, said
+from recorded_outputs import RECORDED_OUTPUTS as OUTPUTS
 
-OUTPUTS = Path(__file__).resolve().parents[2] / "nix_outputs"
 VERSION = sorted(p.parent.name for p in OUTPUTS.glob("*/graph.txt"))[0]
 
 

@@ -6,6 +6,7 @@ import subprocess
 import pytest
 
 from ansible_collections.nixfleet.nixos.plugins.module_utils._caches import binary_cache as bc
+from local_shell import sh
 
 
 @pytest.mark.host_tools
@@ -79,12 +80,6 @@ def test_systemd_paths_are_well_formed():
     assert bc.start_command(server, "systemd", reload=True).text == (
         "systemctl daemon-reload && systemctl enable --now nixfleet-binary-cache && "
         "systemctl reload-or-restart nixfleet-binary-cache"
-    )
-
-
-def sh(command):
-    return subprocess.run(
-        ["/bin/sh", "-c", command], stdout=subprocess.PIPE, stderr=subprocess.PIPE, universal_newlines=True, check=False
     )
 
 

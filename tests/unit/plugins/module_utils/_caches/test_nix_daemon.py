@@ -6,12 +6,7 @@ import sys
 import pytest
 
 from ansible_collections.nixfleet.nixos.plugins.module_utils._caches import nix_daemon as nd
-
-
-def sh(command):
-    return subprocess.run(
-        ["/bin/sh", "-c", command], stdout=subprocess.PIPE, stderr=subprocess.PIPE, universal_newlines=True, check=False
-    )
+from local_shell import sh
 
 
 def test_daemon_probe_on_this_machine():

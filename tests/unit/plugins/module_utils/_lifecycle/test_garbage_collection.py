@@ -12,8 +12,8 @@ import pytest
 from ansible_collections.nixfleet.nixos.plugins.module_utils._lifecycle import garbage_collection as gc
 from ansible_collections.nixfleet.nixos.plugins.module_utils._remote.remote_command import probe_field
 from ansible_collections.nixfleet.nixos.plugins.plugin_utils._nix.process import CommandResult
+from recorded_outputs import RECORDED_OUTPUTS as OUTPUTS
 
-OUTPUTS = Path(__file__).resolve().parents[3] / "nix_outputs"
 VERSIONS = ["2.8.0", "2.26.3", "2.34.8"]
 
 

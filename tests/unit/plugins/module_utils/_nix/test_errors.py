@@ -1,5 +1,3 @@
-from pathlib import Path
-
 from ansible_collections.nixfleet.nixos.plugins.module_utils._nix.errors import (
     NixError,
     NixTooOld,
@@ -7,8 +5,8 @@ from ansible_collections.nixfleet.nixos.plugins.module_utils._nix.errors import 
     nix_error_text,
     nix_too_old,
 )
+from recorded_outputs import RECORDED_OUTPUTS as NIX_OUTPUTS
 
-NIX_OUTPUTS = Path(__file__).resolve().parents[3] / "nix_outputs"
 
 STDERR = """copying 4 paths...
 copying path '/nix/store/cji8rrw6brf84in4r3rlkrs97z0i87vg-nixfleet-base-1' to 'ssh-ng://root@127.0.0.11'...

@@ -1,5 +1,3 @@
-from pathlib import Path
-
 import pytest
 
 from ansible_collections.nixfleet.nixos.plugins.module_utils._nix.nix_argv import (
@@ -8,6 +6,7 @@ from ansible_collections.nixfleet.nixos.plugins.module_utils._nix.nix_argv impor
     path_info_argv,
 )
 from ansible_collections.nixfleet.nixos.plugins.module_utils._nix.nix_version import NixVersion
+from recorded_outputs import RECORDED_OUTPUTS as OUTPUTS
 
 
 def test_debian_nix_2_8():
@@ -39,7 +38,6 @@ def test_unparseable(bad):
 
 # Real output of each Nix the matrix runs (Debian 12, 13 and unstable), recorded with
 # `nix store add-file` of a file and a missing path: tests/unit/nix_outputs/<version>/.
-OUTPUTS = Path(__file__).resolve().parents[3] / "nix_outputs"
 RECORDED = sorted(p.name for p in OUTPUTS.iterdir() if p.is_dir())
 
 

@@ -4,13 +4,11 @@ record-internal-json.sh there: two derivations, top depends on dep, each prints 
 --keep-going build where progress-bad fails after printing "about to fail" and "line two"; a
 nix copy of top's closure to a file:// cache)."""
 
-from pathlib import Path
-
 import pytest
 
 from ansible_collections.nixfleet.nixos.plugins.module_utils._progress import nix_log
+from recorded_outputs import RECORDED_OUTPUTS as OUTPUTS
 
-OUTPUTS = Path(__file__).resolve().parents[3] / "nix_outputs"
 VERSIONS = ["2.8.0", "2.26.3", "2.34.8"]
 
 

@@ -2,14 +2,12 @@
 from Nix's own logs (tests/unit/nix_outputs/*/internal-json-*.stderr, read by nix_log: a build of
 progress-dep then progress-top, a --keep-going build where one of three fails, a copy of both)."""
 
-from pathlib import Path
-
 import pytest
 
 from ansible_collections.nixfleet.nixos.plugins.module_utils._progress import nix_log, progress_text as pt
 from ansible_collections.nixfleet.nixos.plugins.module_utils._progress.nix_log import NixLog
+from recorded_outputs import RECORDED_OUTPUTS as OUTPUTS
 
-OUTPUTS = Path(__file__).resolve().parents[3] / "nix_outputs"
 GIB = 1 << 30
 
 

@@ -8,12 +8,7 @@ import pytest
 
 
 from ansible_collections.nixfleet.nixos.plugins.module_utils._remote import target_file as tf
-
-
-def sh(command):
-    return subprocess.run(
-        ["/bin/sh", "-c", command], stdout=subprocess.PIPE, stderr=subprocess.PIPE, universal_newlines=True, check=False
-    )
+from local_shell import sh
 
 
 def test_conf_link_and_backup(tmp_path):

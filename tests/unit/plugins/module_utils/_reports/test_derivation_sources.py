@@ -4,14 +4,13 @@ record-derivation-show.sh there), and the SBOM components they give."""
 
 import hashlib
 from typing import Any, Dict, Optional
-from pathlib import Path
 
 import pytest
 
 from ansible_collections.nixfleet.nixos.plugins.module_utils._reports import derivation_sources as ds
 from ansible_collections.nixfleet.nixos.plugins.module_utils._reports import sbom as sb
+from recorded_outputs import RECORDED_OUTPUTS as OUTPUTS
 
-OUTPUTS = Path(__file__).resolve().parents[3] / "nix_outputs"
 VERSIONS = ["2.8.0", "2.26.3", "2.34.8"]
 # What the recorded fixed-output "fetch" wrote, so its hash is known without reading Nix's.
 FETCHED = hashlib.sha256(b"libfoo-source\n").hexdigest()

@@ -1,8 +1,6 @@
 """``nix store diff-closures`` read package by package, on what Nix 2.8, 2.26 and 2.34 really print
 (tests/unit/nix_outputs/*/diff-closures.txt, made by record-diff-closures.sh there)."""
 
-from pathlib import Path
-
 import pytest
 
 from ansible_collections.nixfleet.nixos.plugins.module_utils._reports.package_diff import (
@@ -10,8 +8,8 @@ from ansible_collections.nixfleet.nixos.plugins.module_utils._reports.package_di
     parse_diff_closures,
     without_colours,
 )
+from recorded_outputs import RECORDED_OUTPUTS as OUTPUTS
 
-OUTPUTS = Path(__file__).resolve().parents[3] / "nix_outputs"
 VERSIONS = ["2.8.0", "2.26.3", "2.34.8"]
 
 

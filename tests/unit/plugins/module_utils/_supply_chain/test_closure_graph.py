@@ -4,7 +4,6 @@ top -> app-1.0 -> openssl-3.0.14 and top -> curl-8.5.0 -> openssl-3.0.14; system
 openssl-3.0.13, top -> app -> openssl-3.0.13-bin -> openssl-3.0.13 and app -> openssl-3.0.13), from
 path-info's references and from an SBOM's dependencies."""
 
-from pathlib import Path
 from typing import Any, Dict, Optional
 
 import pytest
@@ -12,8 +11,8 @@ import pytest
 
 from ansible_collections.nixfleet.nixos.plugins.module_utils._supply_chain import closure_graph as cg
 from ansible_collections.nixfleet.nixos.plugins.module_utils._supply_chain.package_spec import parse_spec
+from recorded_outputs import RECORDED_OUTPUTS as OUTPUTS, recorded_graph
 
-OUTPUTS = Path(__file__).resolve().parents[3] / "nix_outputs"
 RECORDED = sorted(p.parent.name for p in OUTPUTS.glob("*/graph.txt"))
 S = "/nix/store/"
 # the store paths of the 2.8.0 recording (graph-roots.txt and graph.txt)
@@ -118,12 +117,6 @@ def test_roots_distinct_in_their_order():
     assert cg.roots_of([None, TOP2, TOP1, TOP2, "", None]) == [TOP2, TOP1]
 
 
-def recorded(version):
-    text = (OUTPUTS / version / "graph.txt").read_text()
-    old, new = (OUTPUTS / version / "graph-roots.txt").read_text().split()
-    return cg.parse_dot(text), old, new
-
-
 def edges_of(graph):
     return {(a, b) for a, refs in graph.references.items() for b in refs}
 
@@ -135,7 +128,7 @@ def named(graph, suffix):
 
 @pytest.mark.parametrize("version", RECORDED)
 def test_the_dot_graph_reads_as_the_references(version):
-    graph, old, new = recorded(version)
+    graph, old, new = recorded_graph(version)
     # As record-graph.sh made them: new -> curl, app; curl -> openssl-3.0.13; app -> openssl-3.0.13
     # and openssl-3.0.13-bin; -bin -> openssl-3.0.13; old -> its own curl and app -> openssl-3.0.14.
     openssl, binary = named(graph, "openssl-3.0.13"), named(graph, "openssl-3.0.13-bin")
@@ -152,7 +145,7 @@ def test_the_dot_graph_reads_as_the_references(version):
 
 @pytest.mark.parametrize("version", RECORDED)
 def test_each_match_has_a_shortest_chain_of_references(version):
-    graph, old, new = recorded(version)
+    graph, old, new = recorded_graph(version)
     matches = cg.find(graph, new, parse_spec("openssl<3.0.14"))
     assert [(m.package.version, m.package.output) for m in matches] == [("3.0.13", "out"), ("3.0.13", "bin")]
     edges = edges_of(graph)

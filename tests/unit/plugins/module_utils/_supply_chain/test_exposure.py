@@ -6,25 +6,16 @@ that records its arguments. (The graph and its chains: test_closure_graph.py.)""
 import os
 import stat
 import subprocess
-from pathlib import Path
 
 import pytest
 
-from ansible_collections.nixfleet.nixos.plugins.module_utils._supply_chain import closure_graph as cg, exposure as ex
+from ansible_collections.nixfleet.nixos.plugins.module_utils._supply_chain import exposure as ex
 from ansible_collections.nixfleet.nixos.plugins.module_utils._supply_chain import exposure_report as er
 from ansible_collections.nixfleet.nixos.plugins.module_utils._supply_chain.package_spec import parse_spec
-
-
-OUTPUTS = Path(__file__).resolve().parents[3] / "nix_outputs"
+from recorded_outputs import RECORDED_OUTPUTS as OUTPUTS, recorded_graph
 
 
 RECORDED = sorted(p.parent.name for p in OUTPUTS.glob("*/graph.txt"))
-
-
-def recorded(version):
-    text = (OUTPUTS / version / "graph.txt").read_text()
-    old, new = (OUTPUTS / version / "graph-roots.txt").read_text().split()
-    return cg.parse_dot(text), old, new
 
 
 def scan_output(graph_text, old, new):
@@ -39,7 +30,7 @@ def scan_output(graph_text, old, new):
 
 @pytest.mark.parametrize("version", RECORDED)
 def test_a_scan_reads_as_systems_in_their_roles(version):
-    _graph, old, new = recorded(version)
+    _graph, old, new = recorded_graph(version)
     state, graph = ex.parse_scan(
         "/nix/var/nix/profiles/system", scan_output((OUTPUTS / version / "graph.txt").read_text(), old, new)
     )

@@ -3,15 +3,15 @@ place named; a system's denied versions found with their chains (Nix's real grap
 through by an exception only on its hosts and until its date; and the deploy report shows them."""
 
 import datetime
-from pathlib import Path
 
 import pytest
 
 from ansible_collections.nixfleet.nixos.plugins.module_utils._supply_chain import closure_graph as cg
 from ansible_collections.nixfleet.nixos.plugins.module_utils._reports import deploy_report as dr
 from ansible_collections.nixfleet.nixos.plugins.module_utils._supply_chain import package_gate as pg
+from recorded_outputs import RECORDED_OUTPUTS
 
-OUTPUTS = Path(__file__).resolve().parents[3] / "nix_outputs" / "2.8.0"
+OUTPUTS = RECORDED_OUTPUTS / "2.8.0"
 TODAY = datetime.date(2026, 6, 1)
 
 

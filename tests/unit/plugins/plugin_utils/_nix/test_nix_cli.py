@@ -1,8 +1,6 @@
 """What the controller's Nix CLI (plugins/plugin_utils/_nix/nix_cli.py) makes of Nix's messages, the
 same on Nix 2.8 and 2.34 (whose shapes differ)."""
 
-from pathlib import Path
-
 import pytest
 
 from ansible_collections.nixfleet.nixos.plugins.module_utils._nix.nix_argv import NixSettings
@@ -12,9 +10,7 @@ from ansible_collections.nixfleet.nixos.plugins.module_utils._nix.errors import 
     NixError,
     NixTooOld,
 )
-
-
-NIX_OUTPUTS = Path(__file__).resolve().parents[3] / "nix_outputs"
+from recorded_outputs import RECORDED_OUTPUTS as NIX_OUTPUTS
 
 
 class Answering:

@@ -4,13 +4,10 @@ task on many hosts, summed over the Ansible worker processes, and the directorie
 import os
 import subprocess
 from typing import List
-from pathlib import Path
 
 from ansible_collections.nixfleet.nixos.plugins.module_utils._progress import nix_log, progress_text as pt
 from ansible_collections.nixfleet.nixos.plugins.plugin_utils._progress import fleet_copies, progress
-
-
-OUTPUTS = Path(__file__).resolve().parents[3] / "nix_outputs"
+from recorded_outputs import RECORDED_OUTPUTS as OUTPUTS
 
 
 def _copy_log(version="2.34.8"):

@@ -3,14 +3,11 @@ runs, read from Nix's real logs."""
 
 import sys
 from typing import List
-from pathlib import Path
 
 from ansible_collections.nixfleet.nixos.plugins.module_utils._progress import progress_text as pt
 from ansible_collections.nixfleet.nixos.plugins.plugin_utils._progress import live_progress, progress
 from ansible_collections.nixfleet.nixos.plugins.plugin_utils._nix.process import run
-
-
-OUTPUTS = Path(__file__).resolve().parents[3] / "nix_outputs"
+from recorded_outputs import RECORDED_OUTPUTS as OUTPUTS
 
 
 def test_a_running_command_shows_its_progress_and_a_failed_build_at_once(tmp_path):

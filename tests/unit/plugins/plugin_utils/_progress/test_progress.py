@@ -5,16 +5,12 @@ breaking the work."""
 import os
 import sys
 from typing import List
-from pathlib import Path
 
 import pytest
 
 from ansible_collections.nixfleet.nixos.plugins.module_utils._progress import nix_log, progress_text as pt
 from ansible_collections.nixfleet.nixos.plugins.plugin_utils._progress import fleet_copies, progress
 from ansible_collections.nixfleet.nixos.plugins.plugin_utils._nix.process import run
-
-
-OUTPUTS = Path(__file__).resolve().parents[3] / "nix_outputs"
 
 
 class Clock:
