@@ -4,6 +4,7 @@ of every descendant it waited for), its process tree found in /proc and sampled 
 
 from __future__ import annotations
 
+import abc
 import os
 import resource
 import subprocess
@@ -60,7 +61,7 @@ def descendants(pid: int) -> List[int]:
     return found
 
 
-class Sampler(threading.Thread):
+class Sampler(threading.Thread, metaclass=abc.ABCMeta):
     """Calls ``tick`` every ``interval`` seconds, in a daemon thread, until ``stop``."""
 
     def __init__(self, interval: float) -> None:
@@ -68,8 +69,9 @@ class Sampler(threading.Thread):
         self.interval = interval
         self._stop_event = threading.Event()
 
+    @abc.abstractmethod
     def tick(self) -> None:
-        raise NotImplementedError
+        """One sample (what a sampler measures)."""
 
     def run(self) -> None:
         while not self._stop_event.is_set():
